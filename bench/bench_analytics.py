@@ -1,0 +1,290 @@
+"""Analytics benchmark: ageing on a past date and the 24-month DSO series on a generated ledger of
+1,000,000 invoices and 50,000 debtors in SQLite, against DuckDB doing the same computation on the same
+data held in memory, in the same run.
+
+    python bench/bench_analytics.py                 # generates /tmp/bench_ledger.db when missing
+    python bench/bench_analytics.py --invoices 20000 --debtors 1000 --db /tmp/small.db --repeat 1
+
+Both sides end in the same pure code (receivables.metrics): SQLite through the app's own services
+(receivables.analytics), DuckDB through SQL over its in-memory copies of invoice, invoice_change and
+debtor. For DuckDB the better of two formulations is taken: the plain scan of every invoice and the
+settled-date candidate query the app uses. DuckDB is a reference here only, never a dependency of the app."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from db import analytics_queries as q  # noqa: E402
+from db.engine import make_engine  # noqa: E402
+from receivables import analytics, metrics  # noqa: E402
+from receivables.ageing import DEFAULT_EDGES, BucketSpec  # noqa: E402
+from receivables.uow import UnitOfWork  # noqa: E402
+
+EDGES = DEFAULT_EDGES
+
+
+def timed(fn, repeat: int) -> tuple[float, object]:
+    """Median wall time in seconds over `repeat` runs, and the last result."""
+    times, result = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), result
+
+
+# --- DuckDB side ---------------------------------------------------------------------------------------
+
+def duckdb_copy(db_path: Path):
+    import sqlite3
+
+    import duckdb
+
+    src = sqlite3.connect(db_path)
+    con = duckdb.connect()
+    frames = {
+        "invoice": pd.read_sql_query("SELECT id, debtor_id, invoice_date, due_date, currency, amount_cents, open_cents, "
+                                     "settled_date FROM invoice", src),
+        "invoice_change": pd.read_sql_query("SELECT invoice_id, change_date, kind, delta_cents FROM invoice_change", src),
+        "debtor": pd.read_sql_query("SELECT id, code, name, segment, account_manager, track_override FROM debtor", src),
+    }
+    src.close()
+    for c in ("invoice_date", "due_date", "settled_date"):
+        frames["invoice"][c] = pd.to_datetime(frames["invoice"][c]).dt.date
+    frames["invoice_change"]["change_date"] = pd.to_datetime(frames["invoice_change"]["change_date"]).dt.date
+    for name, frame in frames.items():
+        con.register(f"{name}_df", frame)
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_df")
+        con.unregister(f"{name}_df")
+    return con
+
+
+def _bucket_case(column: str, as_of: date) -> str:
+    whens = " ".join(f"WHEN {column} >= DATE '{as_of - timedelta(days=e)}' THEN {k}" for k, e in enumerate(EDGES))
+    return f"CASE {whens} ELSE {len(EDGES)} END"
+
+
+def duckdb_ageing(con, as_of: date, form: str) -> pd.DataFrame:
+    d = f"DATE '{as_of}'"
+    if form == "scan":  # every invoice, today's open amount minus the later changes
+        items = f"""
+SELECT i.debtor_id, i.currency, {_bucket_case('i.due_date', as_of)} AS bucket, i.due_date < {d} AS overdue,
+       i.open_cents - COALESCE(l.delta, 0) AS open_cents
+FROM invoice i LEFT JOIN (SELECT invoice_id, SUM(delta_cents) AS delta FROM invoice_change
+                          WHERE change_date > {d} GROUP BY invoice_id) l ON l.invoice_id = i.id
+WHERE i.invoice_date <= {d}"""
+    else:  # the app's candidate query: only invoices settled after the date or not at all
+        items = f"""
+SELECT c.debtor_id, c.currency, {_bucket_case('c.due_date', as_of)} AS bucket, c.due_date < {d} AS overdue,
+       c.open_cents - COALESCE(l.delta, 0) AS open_cents
+FROM (SELECT id, debtor_id, currency, due_date, open_cents FROM invoice
+      WHERE invoice_date <= {d} AND (settled_date > {d} OR settled_date IS NULL)) c
+LEFT JOIN (SELECT invoice_id, SUM(delta_cents) AS delta FROM invoice_change
+           WHERE change_date > {d} GROUP BY invoice_id) l ON l.invoice_id = c.id"""
+    sql = f"""
+WITH items AS ({items}),
+sums AS (SELECT debtor_id, currency, bucket, SUM(open_cents) AS open_cents,
+                SUM(CASE WHEN overdue THEN open_cents ELSE 0 END) AS overdue_cents, COUNT(*) AS items
+         FROM items WHERE open_cents <> 0 GROUP BY debtor_id, currency, bucket)
+SELECT s.debtor_id, d.code AS debtor_code, d.name AS debtor_name, d.segment, d.account_manager, d.track_override,
+       s.currency, s.bucket, s.open_cents, s.overdue_cents, s.items
+FROM sums s JOIN debtor d ON d.id = s.debtor_id"""
+    sums = con.execute(sql).df()
+    for c in ("debtor_code", "debtor_name", "segment", "account_manager", "track_override", "currency"):
+        sums[c] = sums[c].astype(object)
+    for c in ("debtor_id", "bucket", "open_cents", "overdue_cents", "items"):
+        sums[c] = sums[c].astype("int64")
+    return metrics.ageing_table(sums, BucketSpec(EDGES).labels)
+
+
+def duckdb_daily(con) -> pd.DataFrame:
+    """The four daily sums straight from the invoices and changes (what ledger_day holds)."""
+    od = "GREATEST(i.due_date + 1, i.invoice_date)"
+    sql = f"""
+SELECT currency, day, SUM(s) AS sales_cents, SUM(c) AS change_cents, SUM(o) AS overdue_cents,
+       SUM(oc) AS overdue_change_cents FROM (
+  SELECT i.currency, i.invoice_date AS day, i.amount_cents AS s, 0 AS c, 0 AS o, 0 AS oc FROM invoice i
+  UNION ALL SELECT i.currency, {od}, 0, 0, i.amount_cents, 0 FROM invoice i
+  UNION ALL SELECT i.currency, GREATEST(c.change_date, i.invoice_date), 0, c.delta_cents, 0, 0
+    FROM invoice_change c JOIN invoice i ON i.id = c.invoice_id
+  UNION ALL SELECT i.currency, GREATEST(c.change_date, {od}), 0, 0, 0, c.delta_cents
+    FROM invoice_change c JOIN invoice i ON i.id = c.invoice_id
+) x GROUP BY currency, day ORDER BY currency, day"""
+    frame = con.execute(sql).df()
+    frame["currency"] = frame["currency"].astype(object)
+    frame["day"] = pd.to_datetime(frame["day"]).dt.date
+    for c in ("sales_cents", "change_cents", "overdue_cents", "overdue_change_cents"):
+        frame[c] = frame[c].astype("int64")
+    return frame
+
+
+# --- SQLite side ------------------------------------------------------------------------------------------
+
+def sqlite_series_from_raw(engine, as_of: date, months: int) -> pd.DataFrame:
+    """The same series with the daily sums computed from the raw rows (what the triggers save us)."""
+    from sqlalchemy import text
+
+    with UnitOfWork(engine) as uow:
+        sql = (f"SELECT currency, day, SUM(s) AS sales_cents, SUM(c) AS change_cents, SUM(o) AS overdue_cents, "
+               f"SUM(oc) AS overdue_change_cents FROM ({q._contributions_sql('sqlite')}) x GROUP BY currency, day")
+        daily = pd.read_sql_query(text(sql), uow.session.connection())
+    daily["day"] = pd.to_datetime(daily["day"]).dt.date
+    return metrics.dso_series(daily, as_of, months)
+
+
+def same_ageing(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    key = ["currency", "debtor_id"]
+    cols = [*key, *BucketSpec(EDGES).labels, "total", "overdue"]
+    a = a[cols].sort_values(key, ignore_index=True)
+    b = b[cols].sort_values(key, ignore_index=True)
+    return a.equals(b)
+
+
+def same_series(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    cols = ["currency", "month", "total_open_cents", "overdue_cents", "credit_sales_cents"]
+    return a[cols].reset_index(drop=True).equals(b[cols].reset_index(drop=True)) and \
+        (a["dso_count_back"].round(6).reset_index(drop=True).equals(b["dso_count_back"].round(6).reset_index(drop=True)))
+
+
+def page_reruns(db_path: Path, dates: list[date]) -> dict:
+    """The ageing page in Streamlit's AppTest on the benchmark ledger: first run (reads the ledger into
+    memory), then one rerun per new as-of date."""
+    import os
+    import tempfile
+
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
+    os.environ["DEBTOR_DESK_USERS"] = str(Path(tempfile.mkdtemp()) / "users.yaml")
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "ageing.py"), default_timeout=900)
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = "bench"
+    at.session_state["name"] = "Bench"
+    at.session_state["roles"] = ["viewer"]
+    t = time.perf_counter()
+    at.run()
+    first = time.perf_counter() - t
+    reruns = []
+    for d in dates:
+        t = time.perf_counter()
+        at.date_input(key="ageing_as_of").set_value(d).run()
+        reruns.append(time.perf_counter() - t)
+        if at.exception:
+            raise RuntimeError(f"the page failed: {at.exception[0].value}")
+    return {"first_s": first, "reruns_s": reruns}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--db", type=Path, default=Path("/tmp/bench_ledger.db"))
+    p.add_argument("--invoices", type=int, default=1_000_000)
+    p.add_argument("--debtors", type=int, default=50_000)
+    p.add_argument("--anchor", type=date.fromisoformat, default=date(2026, 10, 31))
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--json", type=Path, default=None, help="also write the results here")
+    p.add_argument("--page", action="store_true", help="also time the ageing page itself (Streamlit AppTest): the "
+                   "first run and reruns after changing the as-of date")
+    args = p.parse_args()
+
+    if not args.db.exists():
+        from generate_ledger import generate, write_sqlite
+
+        t = time.perf_counter()
+        write_sqlite(args.db, generate(args.invoices, args.debtors, args.anchor))
+        print(f"generated {args.db} in {time.perf_counter() - t:.1f} s")
+    engine = make_engine(f"sqlite:///{args.db}")
+    with UnitOfWork(engine) as uow:
+        q.ensure_ledger_day(uow.session)
+        uow.commit()
+        n_inv = uow.session.connection().exec_driver_sql("SELECT COUNT(*) FROM invoice").scalar()
+        n_deb = uow.session.connection().exec_driver_sql("SELECT COUNT(*) FROM debtor").scalar()
+        n_chg = uow.session.connection().exec_driver_sql("SELECT COUNT(*) FROM invoice_change").scalar()
+    t = time.perf_counter()
+    con = duckdb_copy(args.db)
+    load_s = time.perf_counter() - t
+    print(f"ledger: {n_inv:,} invoices, {n_chg:,} changes, {n_deb:,} debtors; DuckDB copy loaded in {load_s:.1f} s")
+
+    results = {"invoices": n_inv, "changes": n_chg, "debtors": n_deb, "repeat": args.repeat, "cases": []}
+    past = [args.anchor - timedelta(days=d) for d in (31, 123, 365)]  # last month end-ish, a quarter end, a year back
+
+    for as_of in past:
+        def sqlite_ageing(as_of=as_of):
+            with UnitOfWork(engine) as uow:
+                return analytics.ageing(uow, as_of, EDGES).per_debtor
+
+        s_t, s_res = timed(sqlite_ageing, args.repeat)
+        d_scan, d_res = timed(lambda as_of=as_of: duckdb_ageing(con, as_of, "scan"), args.repeat)
+        d_cand, _ = timed(lambda as_of=as_of: duckdb_ageing(con, as_of, "candidates"), args.repeat)
+        d_t = min(d_scan, d_cand)
+        ok = same_ageing(s_res, d_res)
+        results["cases"].append({"case": f"ageing as of {as_of}", "sqlite_s": s_t, "duckdb_s": d_t,
+                                 "duckdb_scan_s": d_scan, "duckdb_candidates_s": d_cand, "ratio": s_t / d_t,
+                                 "rows": len(s_res), "same_result": ok})
+
+    as_of = past[0]
+
+    def sqlite_series():
+        with UnitOfWork(engine) as uow:
+            return analytics.dso_series(uow, as_of, 24)
+
+    s_t, s_res = timed(sqlite_series, args.repeat)
+    d_t, d_res = timed(lambda: metrics.dso_series(duckdb_daily(con), as_of, 24), args.repeat)
+    raw_t, raw_res = timed(lambda: sqlite_series_from_raw(engine, as_of, 24), 1)
+    results["cases"].append({"case": f"24-month DSO series to {as_of}", "sqlite_s": s_t, "duckdb_s": d_t,
+                             "ratio": s_t / d_t, "rows": len(s_res),
+                             "same_result": same_series(s_res, d_res) and same_series(s_res, raw_res),
+                             "sqlite_without_daily_sums_s": raw_t})
+
+    # the ageing page: the ledger is read into memory once (cached), then every new as-of date is the
+    # ageing and the KPIs against 30 days before, from the snapshot and the daily sums
+    t = time.perf_counter()
+    with UnitOfWork(engine) as uow:
+        snapshot = analytics.ledger_snapshot(uow)
+    results["snapshot_load_s"] = time.perf_counter() - t
+    new_dates = [past[1] + timedelta(days=k) for k in range(1, args.repeat + 1)]
+    page_times = []
+    for as_of in new_dates:
+        t = time.perf_counter()
+        with UnitOfWork(engine) as uow:
+            view = analytics.ageing_of(snapshot, as_of, EDGES)
+            analytics.ageing_kpis(uow, view, snapshot=snapshot)
+        page_times.append(time.perf_counter() - t)
+    with UnitOfWork(engine) as uow:
+        same = same_ageing(analytics.ageing(uow, past[1], EDGES).per_debtor,
+                           analytics.ageing_of(snapshot, past[1], EDGES).per_debtor)
+    page_t = statistics.median(page_times)
+    results["ageing_page_new_date_s"] = page_t
+    results["ageing_page_new_date_max_s"] = max(page_times)
+    results["snapshot_same_result"] = same
+
+    print(f"\n{'case':<34}{'SQLite':>10}{'DuckDB':>10}{'ratio':>8}  same result")
+    for c in results["cases"]:
+        print(f"{c['case']:<34}{c['sqlite_s'] * 1000:>8.0f}ms{c['duckdb_s'] * 1000:>8.0f}ms{c['ratio']:>7.2f}x  "
+              f"{c['same_result']}")
+    print(f"DSO series with the daily sums computed from the raw rows in SQLite: "
+          f"{results['cases'][-1]['sqlite_without_daily_sums_s']:.2f} s")
+    print(f"ageing page: ledger read into memory once in {results['snapshot_load_s']:.1f} s; then a new date "
+          f"(ageing + KPIs against 30 days before) takes {page_t * 1000:.0f} ms (max {max(page_times) * 1000:.0f} ms); "
+          f"same result as the SQL ageing: {same}")
+    if args.page:
+        results["page"] = page_reruns(args.db, [past[1] + timedelta(days=k * 11) for k in range(1, 4)])
+        print(f"ageing page (AppTest): first run {results['page']['first_s']:.1f} s, reruns after a date change "
+              + ", ".join(f"{t:.2f} s" for t in results["page"]["reruns_s"]))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str))
+    return 0 if all(c["same_result"] for c in results["cases"]) and same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,235 @@
+"""Sender throughput against a local SMTP server, next to a bare smtplib loop in the same run.
+
+    python bench/bench_send.py --messages 1000 --rounds 3
+
+A local aiosmtpd (its own process, a handler that only counts) receives everything. Once: the reminder
+engine proposes one message per debtor and they are approved (the EPC QR image of each is drawn then, as
+in the app; that time is reported too). Each round:
+1. `send_batch` sends them (re-check, claim, MIME with the EPC QR, SMTP, record: the real thing);
+2. the same messages, rendered to bytes beforehand, go out again through a bare smtplib loop over one
+   connection (`sendmail` per message, nothing else).
+The ratio is sender throughput / bare throughput (median over the rounds); the CPU time this process
+spends a message in each is printed too (the server's is not in it). Also measured: the same with
+messages that carry no QR code, and the QR code drawing on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import smtplib
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import insert, select, update  # noqa: E402
+
+from db.engine import make_engine, upgrade  # noqa: E402
+from db.models import Debtor, ImportBatch, Invoice, Message, SendAttempt  # noqa: E402
+from emails.sender import SmtpTransport  # noqa: E402
+from receivables import epc, reminders, sending  # noqa: E402
+from receivables.uow import UnitOfWork  # noqa: E402
+
+SERVER = textwrap.dedent("""
+    import sys, time
+    from aiosmtpd.controller import Controller
+    class Sink:
+        count = 0
+        async def handle_DATA(self, server, session, envelope):
+            Sink.count += 1
+            return "250 OK"
+    c = Controller(Sink(), hostname="127.0.0.1", port=int(sys.argv[1]))
+    c.start()
+    print("ready", flush=True)
+    sys.stdin.readline()  # until the benchmark closes our stdin
+    c.stop()
+""")
+
+SETTINGS = sending.SendSettings("Debiteuren Voorbeeld <ar@example.nl>", "debiteuren@example.nl",
+                                rate_per_minute=0, max_attempts=3, retry_seconds=1)
+PAYMENT = {"iban": "NL91ABNA0417164300", "bic": "ABNANL2A", "beneficiary": "Voorbeeld Groothandel BV"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_ledger(engine, n: int, today: date) -> None:
+    with UnitOfWork(engine) as u:
+        s = u.session
+        s.add(ImportBatch(kind="open-items", mode="full", file_name="bench.csv", file_hash="bench", as_of=today,
+                          imported_by="bench"))
+        s.execute(insert(Debtor), [{"code": f"B{i:05d}", "name": f"Klant {i} B.V.", "email": f"ap{i}@example.nl",
+                                    "language": "nl" if i % 3 else "en"} for i in range(1, n + 1)])
+        ids = dict(s.execute(select(Debtor.code, Debtor.id)).all())
+        s.execute(insert(Invoice), [
+            {"number": f"2026-{i:05d}", "debtor_id": ids[f"B{i:05d}"], "invoice_date": today - timedelta(days=40),
+             "due_date": today - timedelta(days=10), "amount_cents": 50_000 + 137 * i, "open_cents": 50_000 + 137 * i,
+             "description": "Levering volgens order"} for i in range(1, n + 1)])
+        u.commit()
+    with UnitOfWork(engine) as u:
+        reminders.save_setting(u, reminders.PAYMENT_KEY, PAYMENT, actor="bench")
+
+
+def propose_and_approve(engine, today: date, qr: bool) -> int:
+    with UnitOfWork(engine, immediate=True) as u:
+        reminders.generate(u, today, actor="bench")
+    with UnitOfWork(engine, immediate=True) as u:  # steps that need approval get it
+        proposed = u.session.scalars(select(Message.id).where(Message.status == "proposed",
+                                                              Message.channel == "email")).all()
+        if proposed:
+            reminders.transition(u, proposed, "approve", actor="bench")
+    with UnitOfWork(engine) as u:
+        ids = u.session.scalars(select(Message.id).where(Message.status == "approved")).all()
+    if not qr:
+        with UnitOfWork(engine) as u:
+            for m in u.session.scalars(select(Message)):
+                m.body_html = sending.mail.strip_qr_image(m.body_html)
+                m.qr_payload = m.qr_png = None
+            u.commit()
+    return len(ids)
+
+
+def reset(engine) -> None:
+    """The messages back to approved, as if they had never been sent."""
+    with UnitOfWork(engine) as u:
+        u.session.execute(update(Message).values(status="approved", sent_at=None, smtp_message_id=None,
+                                                 attempts=0, last_error=None, next_attempt_at=None))
+        u.session.execute(SendAttempt.__table__.delete())
+        u.commit()
+
+
+def prerender(engine, today: date) -> list:
+    """Every approved message as wire bytes, exactly as the sender builds them."""
+    out = []
+    with UnitOfWork(engine) as u:
+        for c in sending._load(u.session, where=sending._due_filter(today, sending.utcnow()), qr=True):
+            qr = sending._qr_png(u, c)
+            out.append(sending.compose(c, SETTINGS, sending.mail.make_message_id(SETTINGS.from_addr, c.id),
+                                       sending.utcnow(), qr))
+    return out
+
+
+def bare(port: int, built: list) -> tuple[float, float]:
+    """Seconds, and seconds of this process's CPU."""
+    started, cpu = time.perf_counter(), time.process_time()
+    smtp = smtplib.SMTP("127.0.0.1", port)
+    for b in built:
+        smtp.sendmail(b.envelope_from, list(b.recipients), b.data)
+    smtp.quit()
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+def sender(engine, port: int, today: date) -> tuple[float, float, int]:
+    """Seconds, seconds of this process's CPU, and how many were sent."""
+    started, cpu = time.perf_counter(), time.process_time()
+    with UnitOfWork(engine, immediate=True) as u:
+        result = sending.send_batch(u, SmtpTransport("127.0.0.1", port, "none"), SETTINGS, today=today,
+                                    actor="bench")
+    assert result.failed == 0 and result.error is None, result.summary()
+    return time.perf_counter() - started, time.process_time() - cpu, result.sent
+
+
+def run(n: int, rounds: int, qr: bool, url: str | None, port: int) -> dict:
+    today = date.today()
+    tmp = tempfile.mkdtemp(prefix="bench-send-")
+    engine = make_engine(url or f"sqlite:///{tmp}/bench.db")
+    upgrade(engine)
+    make_ledger(engine, n, today)
+    started = time.perf_counter()
+    approved = propose_and_approve(engine, today, qr)
+    render_ms = (time.perf_counter() - started) / max(1, approved) * 1000
+    built = prerender(engine, today)
+    sizes = sorted(len(b.data) for b in built)
+    rows = []
+    for r in range(rounds):
+        reset(engine)
+        if r % 2 == 0:
+            t_sender, cpu_sender, sent = sender(engine, port, today)
+            t_bare, cpu_bare = bare(port, built)
+        else:
+            t_bare, cpu_bare = bare(port, built)
+            t_sender, cpu_sender, sent = sender(engine, port, today)
+        assert sent == approved == len(built), (sent, approved, len(built))
+        rows.append({"sender_per_s": sent / t_sender, "bare_per_s": len(built) / t_bare,
+                     "sender_cpu_ms": cpu_sender / sent * 1000, "bare_cpu_ms": cpu_bare / len(built) * 1000})
+        print(f"  round {r + 1}: sender {rows[-1]['sender_per_s']:.0f}/s, bare {rows[-1]['bare_per_s']:.0f}/s "
+              f"(client CPU a message: {rows[-1]['sender_cpu_ms']:.2f} ms and {rows[-1]['bare_cpu_ms']:.2f} ms)",
+              flush=True)
+    engine.dispose()
+    s = statistics.median(x["sender_per_s"] for x in rows)
+    b = statistics.median(x["bare_per_s"] for x in rows)
+    return {"messages": approved, "qr": qr, "database": engine.dialect.name, "median_message_bytes": sizes[len(sizes) // 2],
+            "render_and_approve_ms_per_message": round(render_ms, 2),
+            "sender_per_s": round(s, 1), "bare_per_s": round(b, 1), "ratio": round(s / b, 3),
+            "sender_cpu_ms": round(statistics.median(x["sender_cpu_ms"] for x in rows), 3),
+            "bare_cpu_ms": round(statistics.median(x["bare_cpu_ms"] for x in rows), 3), "rounds": rows}
+
+
+def qr_cost(n: int = 200) -> tuple[float, float]:
+    """ms per EPC QR PNG: `epc.qr_png` as the messages get it, and segno choosing the mask and writing the
+    PNG itself (the same symbol, as it was made before)."""
+    import io
+
+    import segno
+
+    payloads = [epc.epc_payload(name=PAYMENT["beneficiary"], iban=PAYMENT["iban"], bic=PAYMENT["bic"],
+                                amount_cents=50_000 + 137 * i, remittance=f"B{i:05d} 2026-{i:05d}") for i in range(n)]
+    started = time.perf_counter()
+    for p in payloads:
+        epc.qr_png(p)
+    ours = (time.perf_counter() - started) / n * 1000
+    started = time.perf_counter()
+    for p in payloads:
+        segno.make(p, error="m", encoding="utf-8", micro=False, boost_error=False).save(
+            io.BytesIO(), kind="png", scale=4, border=4)
+    return ours, (time.perf_counter() - started) / n * 1000
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--messages", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    ap.add_argument("--json", default=None, help="also write the results to this file")
+    args = ap.parse_args()
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout.readline().strip() == "ready"
+        ours, segno_ms = qr_cost()
+        results = {"cpus": os.cpu_count(), "load_average": os.getloadavg(), "qr_png_ms": round(ours, 2),
+                   "qr_png_segno_ms": round(segno_ms, 2)}
+        print(f"EPC QR PNG: {ours:.2f} ms each ({segno_ms:.2f} ms with segno choosing the mask); "
+              f"load average {results['load_average'][0]:.1f}", flush=True)
+        for qr in (True, False):
+            print(f"{args.messages} messages, {'with' if qr else 'without'} the QR code:", flush=True)
+            results["with_qr" if qr else "without_qr"] = run(args.messages, args.rounds, qr, args.database_url, port)
+            r = results["with_qr" if qr else "without_qr"]
+            print(f"  median: sender {r['sender_per_s']}/s, bare smtplib {r['bare_per_s']}/s, ratio {r['ratio']} "
+                  f"(generating and approving took {r['render_and_approve_ms_per_message']} ms a message)",
+                  flush=True)
+        results["load_average_after"] = os.getloadavg()
+        print(f"load average at the end {results['load_average_after'][0]:.1f}", flush=True)
+    finally:
+        server.stdin.close()
+        server.wait(timeout=30)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, engine and session, Alembic migrations, queries returning frames."""

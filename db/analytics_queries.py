@@ -1,0 +1,472 @@
+"""Read queries for the analytics: aggregations run in the database and come back as small frames.
+Amounts stay integer cents."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+PAID_INVOICES_SQL = """
+SELECT i.id AS invoice_id, i.debtor_id, d.code, i.currency, i.amount_cents, i.invoice_date, i.due_date,
+       i.settled_date AS paid_date
+FROM invoice i
+JOIN debtor d ON d.id = i.debtor_id
+WHERE i.settled_date > :start AND i.settled_date <= :as_of AND i.amount_cents > 0
+  AND NOT EXISTS (SELECT 1 FROM invoice_change w WHERE w.invoice_id = i.id AND w.kind = 'write_off')
+"""
+
+
+def _dates(frame: pd.DataFrame, *cols: str) -> pd.DataFrame:
+    for c in cols:
+        if c in frame:
+            frame[c] = pd.to_datetime(frame[c]).dt.date
+    return frame
+
+
+def _ints(frame: pd.DataFrame, *cols: str) -> pd.DataFrame:
+    for c in cols:
+        if c in frame:
+            frame[c] = frame[c].fillna(0).astype("int64")
+    return frame
+
+
+def paid_invoices(session: Session, start: date, as_of: date) -> pd.DataFrame:
+    """Invoices settled in (start, as_of]: the paid date is the day the open amount reached zero.
+    Credit notes and written-off invoices are left out (they were not paid)."""
+    frame = pd.read_sql_query(text(PAID_INVOICES_SQL), session.connection(),
+                              params={"start": start, "as_of": as_of})
+    frame = _dates(frame, "invoice_date", "due_date", "paid_date")
+    frame["code"] = frame["code"].astype(object)
+    return _ints(frame, "invoice_id", "debtor_id", "amount_cents")
+
+
+def debtors(session: Session) -> pd.DataFrame:
+    frame = pd.read_sql_query(
+        text("SELECT id AS debtor_id, code, name, segment, account_manager, track_override FROM debtor"),
+        session.connection())
+    for c in ("code", "name", "segment", "account_manager", "track_override"):
+        frame[c] = frame[c].astype(object)
+    return _ints(frame, "debtor_id")
+
+
+# --- the daily ledger summary ------------------------------------------------------------------------
+#
+# ledger_day holds, per currency and day, four sums from which AR and overdue AR on any date follow by
+# a running total: credit sales (by invoice date), changes (by the later of change and invoice date),
+# amounts becoming overdue (by the day after the due date, or the invoice date when that is later) and
+# changes of overdue invoices (by the later of change date and that day). Triggers on invoice and
+# invoice_change keep it equal to the ledger; `ensure_ledger_day` reinstalls them (and rebuilds the
+# sums) if a table rebuild ever dropped them.
+
+LEDGER_DAY_TRIGGERS = (
+    "trg_ledger_day_invoice_insert", "trg_ledger_day_invoice_update", "trg_ledger_day_invoice_delete",
+    "trg_ledger_day_change_insert", "trg_ledger_day_change_update", "trg_ledger_day_change_delete",
+)
+
+_UPSERT = ("ON CONFLICT (currency, day) DO UPDATE SET "
+           "sales_cents = ledger_day.sales_cents + excluded.sales_cents, "
+           "change_cents = ledger_day.change_cents + excluded.change_cents, "
+           "overdue_cents = ledger_day.overdue_cents + excluded.overdue_cents, "
+           "overdue_change_cents = ledger_day.overdue_change_cents + excluded.overdue_change_cents")
+_COLS = "ledger_day (currency, day, sales_cents, change_cents, overdue_cents, overdue_change_cents)"
+
+
+def _sqlite_overdue_from(inv: str) -> str:
+    return f"max(date({inv}.due_date, '+1 day'), {inv}.invoice_date)"
+
+
+def _sqlite_invoice_rows(inv: str, sign: str) -> str:
+    """Statements adding (sign '+') or removing ('-') an invoice row and all its changes."""
+    od = _sqlite_overdue_from(inv)
+    return f"""
+  INSERT INTO {_COLS} VALUES ({inv}.currency, {inv}.invoice_date, {sign}{inv}.amount_cents, 0, 0, 0) {_UPSERT};
+  INSERT INTO {_COLS} VALUES ({inv}.currency, {od}, 0, 0, {sign}{inv}.amount_cents, 0) {_UPSERT};
+  INSERT INTO {_COLS} SELECT {inv}.currency, max(c.change_date, {inv}.invoice_date), 0, {sign}c.delta_cents, 0, 0
+    FROM invoice_change c WHERE c.invoice_id = {inv}.id {_UPSERT};
+  INSERT INTO {_COLS} SELECT {inv}.currency, max(c.change_date, {od}), 0, 0, 0, {sign}c.delta_cents
+    FROM invoice_change c WHERE c.invoice_id = {inv}.id {_UPSERT};"""
+
+
+def _sqlite_change_rows(ch: str, sign: str) -> str:
+    od = _sqlite_overdue_from("i")
+    return f"""
+  INSERT INTO {_COLS} SELECT i.currency, max({ch}.change_date, i.invoice_date), 0, {sign}{ch}.delta_cents, 0, 0
+    FROM invoice i WHERE i.id = {ch}.invoice_id {_UPSERT};
+  INSERT INTO {_COLS} SELECT i.currency, max({ch}.change_date, {od}), 0, 0, 0, {sign}{ch}.delta_cents
+    FROM invoice i WHERE i.id = {ch}.invoice_id {_UPSERT};"""
+
+
+def _sqlite_triggers() -> list[str]:
+    def inv_amount(inv: str, sign: str) -> str:
+        od = _sqlite_overdue_from(inv)
+        return f"""
+  INSERT INTO {_COLS} VALUES ({inv}.currency, {inv}.invoice_date, {sign}{inv}.amount_cents, 0, 0, 0) {_UPSERT};
+  INSERT INTO {_COLS} VALUES ({inv}.currency, {od}, 0, 0, {sign}{inv}.amount_cents, 0) {_UPSERT};"""
+
+    changed = ("OLD.currency IS NOT NEW.currency OR OLD.invoice_date IS NOT NEW.invoice_date "
+               "OR OLD.due_date IS NOT NEW.due_date OR OLD.amount_cents IS NOT NEW.amount_cents "
+               "OR OLD.id IS NOT NEW.id")
+    ch_changed = ("OLD.invoice_id IS NOT NEW.invoice_id OR OLD.change_date IS NOT NEW.change_date "
+                  "OR OLD.delta_cents IS NOT NEW.delta_cents")
+    return [
+        f"CREATE TRIGGER trg_ledger_day_invoice_insert AFTER INSERT ON invoice BEGIN{inv_amount('NEW', '')}\nEND",
+        # the changes still carry the old invoice's dates: take them out with OLD, put them back with NEW
+        f"CREATE TRIGGER trg_ledger_day_invoice_update AFTER UPDATE ON invoice WHEN {changed} BEGIN"
+        f"{_sqlite_invoice_rows('OLD', '-')}{_sqlite_invoice_rows('NEW', '')}\nEND",
+        # BEFORE: the changes are still there (a cascade removes them after, and finds no invoice)
+        f"CREATE TRIGGER trg_ledger_day_invoice_delete BEFORE DELETE ON invoice BEGIN"
+        f"{_sqlite_invoice_rows('OLD', '-')}\nEND",
+        f"CREATE TRIGGER trg_ledger_day_change_insert AFTER INSERT ON invoice_change BEGIN"
+        f"{_sqlite_change_rows('NEW', '')}\nEND",
+        f"CREATE TRIGGER trg_ledger_day_change_update AFTER UPDATE ON invoice_change WHEN {ch_changed} BEGIN"
+        f"{_sqlite_change_rows('OLD', '-')}{_sqlite_change_rows('NEW', '')}\nEND",
+        f"CREATE TRIGGER trg_ledger_day_change_delete AFTER DELETE ON invoice_change BEGIN"
+        f"{_sqlite_change_rows('OLD', '-')}\nEND",
+    ]
+
+
+def _pg_triggers() -> list[str]:
+    add = f"""
+CREATE OR REPLACE FUNCTION ledger_day_add(cur varchar, d date, s bigint, c bigint, o bigint, oc bigint)
+RETURNS void LANGUAGE sql AS $$
+  INSERT INTO {_COLS} VALUES (cur, d, s, c, o, oc) {_UPSERT}
+$$"""
+    inv_rows = """
+CREATE OR REPLACE FUNCTION ledger_day_invoice_rows(inv_id integer, cur varchar, inv_date date, due date,
+                                                   amount bigint, sign integer, with_changes boolean)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  od date := GREATEST(due + 1, inv_date);
+  r record;
+BEGIN
+  PERFORM ledger_day_add(cur, inv_date, sign * amount, 0, 0, 0);
+  PERFORM ledger_day_add(cur, od, 0, 0, sign * amount, 0);
+  IF with_changes THEN
+    FOR r IN SELECT change_date, delta_cents FROM invoice_change WHERE invoice_id = inv_id LOOP
+      PERFORM ledger_day_add(cur, GREATEST(r.change_date, inv_date), 0, sign * r.delta_cents, 0, 0);
+      PERFORM ledger_day_add(cur, GREATEST(r.change_date, od), 0, 0, 0, sign * r.delta_cents);
+    END LOOP;
+  END IF;
+END $$"""
+    inv_trigger = """
+CREATE OR REPLACE FUNCTION ledger_day_invoice() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    PERFORM ledger_day_invoice_rows(OLD.id, OLD.currency, OLD.invoice_date, OLD.due_date, OLD.amount_cents, -1, true);
+  END IF;
+  IF TG_OP = 'UPDATE' THEN
+    PERFORM ledger_day_invoice_rows(NEW.id, NEW.currency, NEW.invoice_date, NEW.due_date, NEW.amount_cents, 1, true);
+  ELSIF TG_OP = 'INSERT' THEN
+    PERFORM ledger_day_invoice_rows(NEW.id, NEW.currency, NEW.invoice_date, NEW.due_date, NEW.amount_cents, 1, false);
+  END IF;
+  IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+  RETURN NEW;
+END $$"""
+    ch_trigger = """
+CREATE OR REPLACE FUNCTION ledger_day_change() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  i record;
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    SELECT currency, invoice_date, GREATEST(due_date + 1, invoice_date) AS od INTO i FROM invoice WHERE id = OLD.invoice_id;
+    IF FOUND THEN
+      PERFORM ledger_day_add(i.currency, GREATEST(OLD.change_date, i.invoice_date), 0, -OLD.delta_cents, 0, 0);
+      PERFORM ledger_day_add(i.currency, GREATEST(OLD.change_date, i.od), 0, 0, 0, -OLD.delta_cents);
+    END IF;
+  END IF;
+  IF TG_OP IN ('UPDATE', 'INSERT') THEN
+    SELECT currency, invoice_date, GREATEST(due_date + 1, invoice_date) AS od INTO i FROM invoice WHERE id = NEW.invoice_id;
+    IF FOUND THEN
+      PERFORM ledger_day_add(i.currency, GREATEST(NEW.change_date, i.invoice_date), 0, NEW.delta_cents, 0, 0);
+      PERFORM ledger_day_add(i.currency, GREATEST(NEW.change_date, i.od), 0, 0, 0, NEW.delta_cents);
+    END IF;
+  END IF;
+  RETURN NULL;
+END $$"""
+    changed = ("OLD.currency IS DISTINCT FROM NEW.currency OR OLD.invoice_date IS DISTINCT FROM NEW.invoice_date "
+               "OR OLD.due_date IS DISTINCT FROM NEW.due_date OR OLD.amount_cents IS DISTINCT FROM NEW.amount_cents "
+               "OR OLD.id IS DISTINCT FROM NEW.id")
+    ch_changed = ("OLD.invoice_id IS DISTINCT FROM NEW.invoice_id OR OLD.change_date IS DISTINCT FROM NEW.change_date "
+                  "OR OLD.delta_cents IS DISTINCT FROM NEW.delta_cents")
+    return [
+        add, inv_rows, inv_trigger, ch_trigger,
+        "CREATE TRIGGER trg_ledger_day_invoice_insert AFTER INSERT ON invoice "
+        "FOR EACH ROW EXECUTE FUNCTION ledger_day_invoice()",
+        f"CREATE TRIGGER trg_ledger_day_invoice_update AFTER UPDATE ON invoice FOR EACH ROW "
+        f"WHEN ({changed}) EXECUTE FUNCTION ledger_day_invoice()",
+        "CREATE TRIGGER trg_ledger_day_invoice_delete BEFORE DELETE ON invoice "
+        "FOR EACH ROW EXECUTE FUNCTION ledger_day_invoice()",
+        "CREATE TRIGGER trg_ledger_day_change_insert AFTER INSERT ON invoice_change "
+        "FOR EACH ROW EXECUTE FUNCTION ledger_day_change()",
+        f"CREATE TRIGGER trg_ledger_day_change_update AFTER UPDATE ON invoice_change FOR EACH ROW "
+        f"WHEN ({ch_changed}) EXECUTE FUNCTION ledger_day_change()",
+        "CREATE TRIGGER trg_ledger_day_change_delete AFTER DELETE ON invoice_change "
+        "FOR EACH ROW EXECUTE FUNCTION ledger_day_change()",
+    ]
+
+
+def _contributions_sql(dialect: str, extra: str = "") -> str:
+    """Every invoice and change as rows (currency, day, s, c, o, oc) of the four daily sums; `extra`
+    adds invoice columns in front (e.g. 'i.debtor_id, ')."""
+    if dialect == "postgresql":
+        od, later = "GREATEST(i.due_date + 1, i.invoice_date)", "GREATEST"
+    else:
+        od, later = _sqlite_overdue_from("i"), "max"
+    return f"""
+  SELECT {extra}i.currency, i.invoice_date AS day, i.amount_cents AS s, 0 AS c, 0 AS o, 0 AS oc FROM invoice i
+  UNION ALL SELECT {extra}i.currency, {od}, 0, 0, i.amount_cents, 0 FROM invoice i
+  UNION ALL SELECT {extra}i.currency, {later}(c.change_date, i.invoice_date), 0, c.delta_cents, 0, 0
+    FROM invoice_change c JOIN invoice i ON i.id = c.invoice_id
+  UNION ALL SELECT {extra}i.currency, {later}(c.change_date, {od}), 0, 0, 0, c.delta_cents
+    FROM invoice_change c JOIN invoice i ON i.id = c.invoice_id"""
+
+
+def _rebuild_sql(dialect: str) -> str:
+    return (f"INSERT INTO {_COLS} SELECT currency, day, SUM(s), SUM(c), SUM(o), SUM(oc) "
+            f"FROM ({_contributions_sql(dialect)}) x GROUP BY currency, day")
+
+
+def _installed_triggers(conn) -> set[str]:
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(text(
+            "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE c.relname IN ('invoice', 'invoice_change') AND c.relnamespace = to_regnamespace(current_schema())::oid"))
+    else:
+        rows = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+    return {r[0] for r in rows}
+
+
+def drop_ledger_day_triggers(conn) -> None:
+    """Stop maintaining the daily sums (a bulk load does this, then calls `install_ledger_day`, which
+    rebuilds them with one GROUP BY instead of an upsert per row); `conn` is in a transaction."""
+    for name in LEDGER_DAY_TRIGGERS:
+        on = "invoice_change" if "_change_" in name else "invoice"
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {name} ON {on}"))
+        else:
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
+
+
+def create_ledger_day_triggers(conn) -> None:
+    """Create the triggers (after `drop_ledger_day_triggers`); the sums are left as they are."""
+    for ddl in (_pg_triggers() if conn.dialect.name == "postgresql" else _sqlite_triggers()):
+        conn.exec_driver_sql(ddl)
+
+
+def install_ledger_day(conn) -> None:
+    """(Re)create the triggers and rebuild the daily sums from the ledger; `conn` is in a transaction."""
+    dialect = conn.dialect.name
+    drop_ledger_day_triggers(conn)
+    create_ledger_day_triggers(conn)
+    conn.execute(text("DELETE FROM ledger_day"))
+    conn.execute(text(_rebuild_sql(dialect)))
+
+
+def ledger_day_contributions(currency, invoice_date, due_date, amount_cents, change_of, change_date,
+                             delta_cents) -> pd.DataFrame:
+    """What the triggers add to the daily sums for new invoices and their changes, summed per
+    (currency, day): the same four rows per invoice and change as `_contributions_sql`. Invoice
+    columns are arrays of equal length (dates as datetime64[D]); `change_of` holds, per change, the
+    position of its invoice in them."""
+    currency = np.broadcast_to(np.asarray(currency, dtype=object), np.shape(amount_cents))
+    inv_date = np.asarray(invoice_date).astype("datetime64[D]")
+    overdue_from = np.maximum(np.asarray(due_date).astype("datetime64[D]") + np.timedelta64(1, "D"), inv_date)
+    amount = np.asarray(amount_cents, dtype=np.int64)
+    of = np.asarray(change_of, dtype=np.int64)
+    when = np.asarray(change_date).astype("datetime64[D]")
+    delta = np.asarray(delta_cents, dtype=np.int64)
+    zero_i, zero_c = np.zeros(len(amount), dtype=np.int64), np.zeros(len(of), dtype=np.int64)
+    parts = [(currency, inv_date, amount, zero_i, zero_i, zero_i),
+             (currency, overdue_from, zero_i, zero_i, amount, zero_i),
+             (currency[of], np.maximum(when, inv_date[of]), zero_c, delta, zero_c, zero_c),
+             (currency[of], np.maximum(when, overdue_from[of]), zero_c, zero_c, zero_c, delta)]
+    frame = pd.DataFrame({name: np.concatenate([p[i] for p in parts])
+                          for i, name in enumerate(("currency", "day", "sales_cents", "change_cents",
+                                                    "overdue_cents", "overdue_change_cents"))})
+    return frame.groupby(["currency", "day"], as_index=False, sort=True).sum()
+
+
+def add_to_ledger_day(conn, sums: pd.DataFrame) -> None:
+    """Add daily sums (as `ledger_day_contributions` returns them) to the table, as the triggers would."""
+    if not len(sums):
+        return
+    days = sums["day"].to_numpy().astype("datetime64[D]")
+    days = days.astype(object) if conn.dialect.name == "postgresql" else days.astype(str)
+    rows = [{"cur": c, "d": d, "s": int(a), "c": int(b), "o": int(o), "oc": int(oc)} for c, d, a, b, o, oc in zip(
+        sums["currency"], days, sums["sales_cents"], sums["change_cents"], sums["overdue_cents"],
+        sums["overdue_change_cents"])]
+    conn.execute(text(f"INSERT INTO {_COLS} VALUES (:cur, :d, :s, :c, :o, :oc) {_UPSERT}"), rows)
+
+
+def ensure_ledger_day(session: Session) -> bool:
+    """Reinstall the summary's triggers when any is missing (e.g. after a table rebuild dropped
+    them), rebuilding the sums. Returns True when it had to."""
+    conn = session.connection()
+    if set(LEDGER_DAY_TRIGGERS) <= _installed_triggers(conn):
+        return False
+    install_ledger_day(conn)
+    return True
+
+
+def ledger_days(session: Session) -> pd.DataFrame:
+    """The daily sums per currency (currency, day, sales_cents, change_cents, overdue_cents,
+    overdue_change_cents), days without any movement left out."""
+    frame = pd.read_sql_query(text(
+        "SELECT currency, day, sales_cents, change_cents, overdue_cents, overdue_change_cents FROM ledger_day "
+        "WHERE sales_cents <> 0 OR change_cents <> 0 OR overdue_cents <> 0 OR overdue_change_cents <> 0 "
+        "ORDER BY currency, day"), session.connection())
+    frame["currency"] = frame["currency"].astype(object)
+    frame = _dates(frame, "day")
+    return _ints(frame, "sales_cents", "change_cents", "overdue_cents", "overdue_change_cents")
+
+
+def ledger_days_by(session: Session, group: str) -> pd.DataFrame:
+    """The same daily sums computed from the ledger itself, split by a debtor attribute (`segment` or
+    `account_manager`; debtors without one are 'unassigned')."""
+    if group not in ("segment", "account_manager"):
+        raise ValueError(f"cannot split by {group!r}")
+    inner = _contributions_sql(session.get_bind().dialect.name, "i.debtor_id, ")
+    query = (f"SELECT COALESCE(d.{group}, 'unassigned') AS grp, x.currency, x.day, SUM(x.s) AS sales_cents, "
+             f"SUM(x.c) AS change_cents, SUM(x.o) AS overdue_cents, SUM(x.oc) AS overdue_change_cents "
+             f"FROM ({inner}) x JOIN debtor d ON d.id = x.debtor_id GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
+    frame = pd.read_sql_query(text(query), session.connection())
+    frame["grp"] = frame["grp"].astype(object)
+    frame["currency"] = frame["currency"].astype(object)
+    frame = _dates(frame, "day")
+    return _ints(frame, "sales_cents", "change_cents", "overdue_cents", "overdue_change_cents")
+
+
+# --- open items on a past date ---------------------------------------------------------------------
+
+def _open_candidates_sql(dialect: str, columns: str) -> str:
+    """Invoices that can be open on :as_of: dated on or before it and settled after it (or not at
+    all). An invoice settled on or before :as_of stays settled: settled_date is the last day its open
+    amount reached zero. On SQLite the covering index is named, since the planner prefers the
+    invoice-date index that reads the whole history."""
+    hint = " INDEXED BY ix_invoice_settled_ageing" if dialect == "sqlite" else ""
+    return (f"SELECT {columns} FROM invoice i{hint} WHERE i.settled_date > :as_of AND i.invoice_date <= :as_of "
+            f"UNION ALL SELECT {columns} FROM invoice i{hint} "
+            f"WHERE i.settled_date IS NULL AND i.invoice_date <= :as_of")
+
+
+def _later_changes(alias: str) -> str:
+    return (f"COALESCE((SELECT SUM(c.delta_cents) FROM invoice_change c WHERE c.invoice_id = {alias}.id "
+            f"AND c.change_date > :as_of), 0)")
+
+
+def open_items_at(session: Session, as_of: date) -> pd.DataFrame:
+    """Every invoice and credit note with a non-zero open amount on `as_of` (today's open amount minus
+    the changes dated after it), with its debtor's code, name, segment and account manager. The same
+    rows as db.queries.open_items_as_of, read through the settled-date index."""
+    dialect = session.get_bind().dialect.name
+    cand = _open_candidates_sql(dialect, "i.id, i.debtor_id, i.currency, i.invoice_date, i.due_date, i.open_cents")
+    sql = f"""
+SELECT x.invoice_id, i.number, x.debtor_id, d.code AS debtor_code, d.name AS debtor_name, d.segment,
+       d.account_manager, d.track_override, x.currency, x.invoice_date, x.due_date, i.amount_cents,
+       x.open_cents, i.disputed
+FROM (SELECT cand.id AS invoice_id, cand.debtor_id, cand.currency, cand.invoice_date, cand.due_date,
+             cand.open_cents - {_later_changes('cand')} AS open_cents
+      FROM ({cand}) cand) x
+JOIN invoice i ON i.id = x.invoice_id
+JOIN debtor d ON d.id = x.debtor_id
+WHERE x.open_cents <> 0"""
+    frame = pd.read_sql_query(text(sql), session.connection(), params={"as_of": as_of})
+    frame = _dates(frame, "invoice_date", "due_date")
+    for c in ("number", "debtor_code", "debtor_name", "segment", "account_manager", "track_override", "currency"):
+        frame[c] = frame[c].astype(object)
+    frame["disputed"] = frame["disputed"].astype(bool)
+    return _ints(frame, "invoice_id", "debtor_id", "amount_cents", "open_cents")
+
+
+def ageing_cut_dates(as_of: date, edges: tuple[int, ...]) -> list[date]:
+    """An item is in bucket k when its date is on or after cut k (days ≤ edge k) and before cut k−1."""
+    from datetime import timedelta
+
+    return [as_of - timedelta(days=e) for e in edges]
+
+
+def ageing_per_debtor(session: Session, as_of: date, edges: tuple[int, ...], basis: str = "due") -> pd.DataFrame:
+    """Open amounts on `as_of` per debtor, currency and bucket (0 = the first bucket) and the part of
+    them past due, summed in the database, with the debtor's code, name, segment, account manager and track override."""
+    dialect = session.get_bind().dialect.name
+    column = "due_date" if basis == "due" else "invoice_date"
+    cuts = ageing_cut_dates(as_of, edges)
+    params: dict = {"as_of": as_of}
+    whens = []
+    for k, cut in enumerate(cuts):
+        params[f"cut{k}"] = cut
+        whens.append(f"WHEN cand.{column} >= :cut{k} THEN {k}")
+    bucket = f"CASE {' '.join(whens)} ELSE {len(cuts)} END"
+    cand = _open_candidates_sql(dialect, "i.id, i.debtor_id, i.currency, i.invoice_date, i.due_date, i.open_cents")
+    sql = f"""
+WITH items AS MATERIALIZED (
+  SELECT cand.debtor_id, cand.currency, {bucket} AS bucket, cand.due_date < :as_of AS overdue,
+         cand.open_cents - {_later_changes('cand')} AS open_cents
+  FROM ({cand}) cand
+), sums AS (
+  SELECT debtor_id, currency, bucket, SUM(open_cents) AS open_cents,
+         SUM(CASE WHEN overdue THEN open_cents ELSE 0 END) AS overdue_cents, COUNT(*) AS items
+  FROM items WHERE open_cents <> 0 GROUP BY debtor_id, currency, bucket
+)
+SELECT s.debtor_id, d.code AS debtor_code, d.name AS debtor_name, d.segment, d.account_manager,
+       d.track_override, s.currency, s.bucket, s.open_cents, s.overdue_cents, s.items
+FROM sums s JOIN debtor d ON d.id = s.debtor_id"""
+    frame = pd.read_sql_query(text(sql), session.connection(), params=params)
+    for c in ("debtor_code", "debtor_name", "segment", "account_manager", "track_override", "currency"):
+        frame[c] = frame[c].astype(object)
+    return _ints(frame, "debtor_id", "bucket", "open_cents", "overdue_cents", "items")
+
+
+def debtor_open_items(session: Session, as_of: date, debtor_id: int) -> pd.DataFrame:
+    """One debtor's open items on `as_of` (the invoices behind a row of the ageing table)."""
+    sql = """
+SELECT i.id AS invoice_id, i.number, i.currency, i.invoice_date, i.due_date, i.amount_cents,
+       i.open_cents - COALESCE((SELECT SUM(c.delta_cents) FROM invoice_change c
+                                WHERE c.invoice_id = i.id AND c.change_date > :as_of), 0) AS open_cents,
+       i.disputed, i.paused_until, i.description, i.reference
+FROM invoice i
+WHERE i.debtor_id = :debtor_id AND i.invoice_date <= :as_of AND (i.settled_date IS NULL OR i.settled_date > :as_of)"""
+    frame = pd.read_sql_query(text(sql), session.connection(), params={"as_of": as_of, "debtor_id": debtor_id})
+    frame = frame[frame["open_cents"] != 0].reset_index(drop=True)
+    frame = _dates(frame, "invoice_date", "due_date", "paused_until")
+    for c in ("number", "currency", "description", "reference"):
+        frame[c] = frame[c].astype(object)
+    frame["disputed"] = frame["disputed"].astype(bool)
+    return _ints(frame, "invoice_id", "amount_cents", "open_cents")
+
+
+def receipts(session: Session, start: date, end: date) -> pd.DataFrame:
+    """Payments received in (start, end] on invoices dated on or before `start`, per currency and day
+    (currency, day, received_cents; received is positive)."""
+    sql = """
+SELECT i.currency, c.change_date AS day, -SUM(c.delta_cents) AS received_cents
+FROM invoice_change c JOIN invoice i ON i.id = c.invoice_id
+WHERE c.kind = 'payment' AND c.change_date > :start AND c.change_date <= :end AND i.invoice_date <= :start
+GROUP BY i.currency, c.change_date"""
+    frame = pd.read_sql_query(text(sql), session.connection(), params={"start": start, "end": end})
+    frame["currency"] = frame["currency"].astype(object)
+    frame = _dates(frame, "day")
+    return _ints(frame, "received_cents")
+
+
+def ledger_rows(session: Session) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Every invoice, every change and every debtor, for holding the ledger in memory."""
+    conn = session.connection()
+    invoices = pd.read_sql_query(text(
+        "SELECT id, debtor_id, currency, invoice_date, due_date, settled_date, open_cents FROM invoice"), conn)
+    changes = pd.read_sql_query(text("SELECT invoice_id, change_date, delta_cents FROM invoice_change"), conn)
+    debtor_rows = pd.read_sql_query(text(
+        "SELECT id AS debtor_id, code AS debtor_code, name AS debtor_name, segment, account_manager, track_override "
+        "FROM debtor"), conn)
+    for frame, cols in ((invoices, ("invoice_date", "due_date", "settled_date")), (changes, ("change_date",))):
+        for c in cols:
+            frame[c] = pd.to_datetime(frame[c], format="ISO8601") if len(frame) else pd.Series(dtype="datetime64[ns]")
+    for c in ("debtor_code", "debtor_name", "segment", "account_manager", "track_override"):
+        debtor_rows[c] = debtor_rows[c].astype(object).where(debtor_rows[c].notna(), None)
+    invoices["currency"] = invoices["currency"].astype(object)
+    return (_ints(invoices, "id", "debtor_id", "open_cents"), _ints(changes, "invoice_id", "delta_cents"),
+            _ints(debtor_rows, "debtor_id"))

@@ -1,0 +1,286 @@
+"""The ledger's tables. Money is integer cents (BigInteger), dates are `date`, times are UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ImportBatch(Base):
+    __tablename__ = "import_batch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # open-items | ledger | debtors | demo
+    mode: Mapped[str] = mapped_column(String(10), default="partial")  # full | partial
+    file_name: Mapped[str] = mapped_column(String(255))
+    file_hash: Mapped[str] = mapped_column(String(64), index=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    imported_by: Mapped[str] = mapped_column(String(100))
+    imported_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    profile: Mapped[str | None] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(10), default="applied")  # applied | undone
+    count_new: Mapped[int] = mapped_column(Integer, default=0)
+    count_changed: Mapped[int] = mapped_column(Integer, default=0)
+    count_closed: Mapped[int] = mapped_column(Integer, default=0)
+    count_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    count_skipped: Mapped[int] = mapped_column(Integer, default=0)
+    details: Mapped[dict | None] = mapped_column(JSON)
+
+
+class Debtor(Base):
+    __tablename__ = "debtor"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(50), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(Text)  # reminder addresses, comma separated
+    contact_person: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    language: Mapped[str] = mapped_column(String(2), default="nl")
+    is_consumer: Mapped[bool] = mapped_column(Boolean, default=False)
+    payment_term_days: Mapped[int] = mapped_column(Integer, default=30)
+    segment: Mapped[str | None] = mapped_column(String(100))
+    tags: Mapped[str | None] = mapped_column(String(255))
+    account_manager: Mapped[str | None] = mapped_column(String(100))
+    track_override: Mapped[str | None] = mapped_column(String(50))
+    reminders_blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    blocked_reason: Mapped[str | None] = mapped_column(Text)
+    blocked_until: Mapped[date | None] = mapped_column(Date)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    invoices: Mapped[list[Invoice]] = relationship(back_populates="debtor")
+
+
+class Invoice(Base):
+    """An invoice (or credit note, negative amount). `open_cents` and `settled_date` are the current
+    state, kept equal to amount + sum(changes) by the services; history comes from InvoiceChange."""
+
+    __tablename__ = "invoice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtor.id"), index=True)
+    invoice_date: Mapped[date] = mapped_column(Date, index=True)
+    due_date: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    open_cents: Mapped[int] = mapped_column(BigInteger)
+    settled_date: Mapped[date | None] = mapped_column(Date)
+    description: Mapped[str | None] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(String(255))
+    disputed: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_until: Mapped[date | None] = mapped_column(Date)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    debtor: Mapped[Debtor] = relationship(back_populates="invoices")
+    changes: Mapped[list[InvoiceChange]] = relationship(
+        back_populates="invoice", order_by="InvoiceChange.change_date"
+    )
+
+
+class InvoiceChange(Base):
+    """A dated change of an invoice's open amount; negative delta = paid/credited/written off."""
+
+    __tablename__ = "invoice_change"
+    __table_args__ = (
+        Index("ix_invoice_change_invoice_date", "invoice_id", "change_date"),
+        Index("ix_invoice_change_change_date", "change_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"))
+    change_date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(20))  # payment | credit | write_off | reopen | correction
+    delta_cents: Mapped[int] = mapped_column(BigInteger)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="changes")
+
+
+class ColumnMapping(Base):
+    """A confirmed column mapping, remembered per header signature."""
+
+    __tablename__ = "column_mapping"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    header_signature: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    mapping: Mapped[dict] = mapped_column(JSON)
+    options: Mapped[dict | None] = mapped_column(JSON)
+    saved_by: Mapped[str] = mapped_column(String(100))
+    saved_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("header_signature", "kind"),)
+
+
+class Note(Base):
+    """A dossier entry: note, call, promise, dispute, dispute_resolved, reply, block, unblock."""
+
+    __tablename__ = "note"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtor.id"), index=True)
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str | None] = mapped_column(String(30))  # call outcome / promise status
+    promise_date: Mapped[date | None] = mapped_column(Date)
+    promise_cents: Mapped[int | None] = mapped_column(BigInteger)
+    promise_invoice_ids: Mapped[list | None] = mapped_column(JSON)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
+    data: Mapped[dict | None] = mapped_column(JSON)  # e-mail headers of a reply, attachments…
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Message(Base):
+    """A reminder proposed by the engine; status proposed → approved → sending → sent | failed,
+    or postponed / blocked / cancelled."""
+
+    __tablename__ = "message"
+    __table_args__ = (
+        UniqueConstraint("debtor_id", "step_key", name="uq_message_debtor_step_key"),
+        Index("ix_message_status_planned", "status", "planned_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtor.id"), index=True)
+    track: Mapped[str] = mapped_column(String(50))
+    step_index: Mapped[int] = mapped_column(Integer)
+    step_name: Mapped[str] = mapped_column(String(50))
+    step_key: Mapped[str] = mapped_column(String(120))  # idempotency key: track/step/first due date
+    channel: Mapped[str] = mapped_column(String(10), default="email")  # email | call | letter
+    language: Mapped[str] = mapped_column(String(2), default="nl")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(12), default="proposed")
+    planned_date: Mapped[date] = mapped_column(Date)
+    postponed_until: Mapped[date | None] = mapped_column(Date)
+    recipients: Mapped[str | None] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    edited: Mapped[bool] = mapped_column(Boolean, default=False)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    total_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    costs_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    interest_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    costs_detail: Mapped[dict | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+    smtp_message_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    # the EPC QR image, drawn when the message is rendered or approved (not while sending), and the text
+    # it encodes: the sender uses it only while that text is still what the message asks for
+    qr_payload: Mapped[str | None] = mapped_column(Text)
+    qr_png: Mapped[bytes | None] = mapped_column(LargeBinary)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    lines: Mapped[list[MessageInvoice]] = relationship(
+        back_populates="message", cascade="all, delete-orphan"
+    )
+
+
+class MessageInvoice(Base):
+    __tablename__ = "message_invoice"
+    __table_args__ = (UniqueConstraint("message_id", "invoice_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), index=True)
+    open_cents: Mapped[int] = mapped_column(BigInteger)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)  # False once paid/disputed before send
+
+    message: Mapped[Message] = relationship(back_populates="lines")
+
+
+class SendAttempt(Base):
+    __tablename__ = "send_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(20))  # sent | temporary | permanent
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(100), index=True)
+    action: Mapped[str] = mapped_column(String(50), index=True)
+    entity: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+
+
+class Setting(Base):
+    """Key/value settings edited in the app: tracks, buckets, freshness, interest rates, payment data."""
+
+    __tablename__ = "setting"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[dict | list | str | int | None] = mapped_column(JSON)
+    updated_by: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class LedgerDay(Base):
+    """Daily sums per currency that AR and overdue AR on any date follow from (a running total); kept
+    equal to invoice and invoice_change by database triggers (db/analytics_queries.py)."""
+
+    __tablename__ = "ledger_day"
+
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    sales_cents: Mapped[int] = mapped_column(BigInteger, default=0)  # invoices by invoice date
+    change_cents: Mapped[int] = mapped_column(BigInteger, default=0)  # changes by max(change, invoice date)
+    overdue_cents: Mapped[int] = mapped_column(BigInteger, default=0)  # invoices by the day they fall due
+    overdue_change_cents: Mapped[int] = mapped_column(BigInteger, default=0)  # changes of overdue invoices
+
+
+# ageing as of a past date reads the invoices open then (settled after it) and their later changes
+Index("ix_invoice_settled_ageing", Invoice.settled_date, Invoice.invoice_date, Invoice.due_date,
+      Invoice.currency, Invoice.debtor_id, Invoice.open_cents)
+Index("ix_invoice_change_invoice_delta", InvoiceChange.invoice_id, InvoiceChange.change_date,
+      InvoiceChange.delta_cents)

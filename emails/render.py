@@ -1,0 +1,143 @@
+"""Rendering reminder messages from Jinja2 templates: sandboxed, and an undefined variable is an error
+when the message is rendered for the queue (its preview), never at send time: the sender sends the
+stored text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from jinja2 import FileSystemLoader, StrictUndefined, pass_context
+from jinja2.sandbox import SandboxedEnvironment
+
+from receivables.money import fmt
+
+TEMPLATES_DIR = Path(__file__).with_name("templates")
+LANGUAGES = ("nl", "en")
+QR_CID = "epcqr"
+
+MONTHS = {
+    "nl": ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
+           "oktober", "november", "december"],
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December"],
+}
+
+LABELS = {
+    "nl": {"invoice": "Factuur", "invoice_date": "Factuurdatum", "due_date": "Vervaldatum",
+           "days": "Dagen over", "open": "Openstaand", "total": "Totaal openstaand",
+           "principal": "Hoofdsom", "interest": "Wettelijke handelsrente", "costs_bik": "Buitengerechtelijke incassokosten",
+           "costs_eu40": "Vergoeding invorderingskosten (€ 40 per factuur)", "amount_due": "Totaal te betalen",
+           "overview": "Overzicht van al uw openstaande posten", "status": "Status",
+           "pay": "Betaalgegevens", "iban": "IBAN", "bic": "BIC", "beneficiary": "Ten name van",
+           "reference": "Omschrijving", "amount": "Bedrag", "pay_link": "Direct betalen",
+           "scan": "Scan de QR-code met uw bank-app om direct te betalen.",
+           "status_chased": "in deze brief", "status_not_due": "nog niet vervallen",
+           "status_credit": "creditnota", "status_disputed": "in behandeling", "status_held": "afspraak loopt",
+           "status_other": "vervallen", "rate": "tegen", "vat": "incl. btw",
+           "customer": "Klantnummer", "date": "Datum", "call_contact": "Contactpersoon", "call_phone": "Telefoon", "call_email": "E-mail"},
+    "en": {"invoice": "Invoice", "invoice_date": "Invoice date", "due_date": "Due date",
+           "days": "Days overdue", "open": "Outstanding", "total": "Total outstanding",
+           "principal": "Principal", "interest": "Statutory commercial interest", "costs_bik": "Extrajudicial collection costs",
+           "costs_eu40": "Fixed compensation for recovery costs (EUR 40 per invoice)", "amount_due": "Total to pay",
+           "overview": "Overview of all your open items", "status": "Status",
+           "pay": "Payment details", "iban": "IBAN", "bic": "BIC", "beneficiary": "Beneficiary",
+           "reference": "Reference", "amount": "Amount", "pay_link": "Pay online",
+           "scan": "Scan the QR code with your banking app to pay at once.",
+           "status_chased": "in this letter", "status_not_due": "not yet due",
+           "status_credit": "credit note", "status_disputed": "under review", "status_held": "arrangement in place",
+           "status_other": "overdue", "rate": "at", "vat": "incl. VAT",
+           "customer": "Customer number", "date": "Date", "call_contact": "Contact", "call_phone": "Phone", "call_email": "E-mail"},
+}
+
+
+class TemplateError(ValueError):
+    """A template that cannot be rendered (an unknown variable, a syntax error); says which."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+@pass_context
+def _money(ctx, cents: int, currency: str | None = None) -> str:
+    return fmt(int(cents), currency or ctx["currency"], ctx["language"])
+
+
+@pass_context
+def _day(ctx, value: date) -> str:
+    if ctx["language"] == "nl":
+        return f"{value.day} {MONTHS['nl'][value.month - 1]} {value.year}"
+    return f"{value.day} {MONTHS['en'][value.month - 1]} {value.year}"
+
+
+@pass_context
+def _short(ctx, value: date) -> str:
+    return value.strftime("%d-%m-%Y") if ctx["language"] == "nl" else value.isoformat()
+
+
+@pass_context
+def _rate(ctx, value) -> str:
+    text = f"{value}".rstrip("0").rstrip(".") if "." in f"{value}" else f"{value}"
+    return text.replace(".", ",") if ctx["language"] == "nl" else text
+
+
+def _env(autoescape: bool) -> SandboxedEnvironment:
+    env = SandboxedEnvironment(loader=FileSystemLoader(str(TEMPLATES_DIR)), undefined=StrictUndefined,
+                               autoescape=autoescape, trim_blocks=True, lstrip_blocks=True,
+                               keep_trailing_newline=False)
+    env.filters.update(money=_money, day=_day, short=_short, rate=_rate)
+    return env
+
+
+TEXT_ENV = _env(False)
+HTML_ENV = _env(True)
+
+
+def template_names() -> list[str]:
+    """The step templates shipped for every language (nl and en)."""
+    return sorted(p.stem for p in (TEMPLATES_DIR / "nl").glob("*.j2") if not p.stem.startswith("_"))
+
+
+def _paragraphs(text: str) -> list[str]:
+    parts = re.split(r"\n\s*\n", text.strip())
+    return [" ".join(line.strip() for line in p.splitlines() if line.strip()) for p in parts if p.strip()]
+
+
+def _block(env: SandboxedEnvironment, name: str, block: str, ctx: dict) -> str:
+    tmpl = env.get_template(name)
+    return "".join(tmpl.blocks[block](tmpl.new_context(ctx)))
+
+
+def render_message(ctx: dict) -> Rendered:
+    """Subject, plain text and HTML of a message from its context (see `reminders.message_context`).
+    The HTML shows the invoices in a table and the EPC QR code as the inline image `cid:epcqr`."""
+    lang = ctx["language"] if ctx.get("language") in LANGUAGES else "en"
+    ctx = {"qr_src": f"cid:{QR_CID}", **ctx, "language": lang, "t": LABELS[lang]}
+    name = f"{lang}/{ctx['step']['template']}.j2"
+    try:
+        subject = " ".join(_block(TEXT_ENV, name, "subject", ctx).split())
+        body = _paragraphs(_block(TEXT_ENV, name, "body", ctx))
+        frame = f"{lang}/_frame.j2"
+        greeting = _block(TEXT_ENV, frame, "greeting", ctx).strip()
+        closing = [line.strip() for line in _block(TEXT_ENV, frame, "closing", ctx).strip().splitlines()]
+        parts = {**ctx, "paragraphs": body, "greeting": greeting, "closing": closing, "subject": subject}
+        text = TEXT_ENV.get_template("layout.txt.j2").render(parts).strip() + "\n"
+        # keep "€ 37,43" together on one line in the HTML
+        parts["paragraphs"] = [re.sub(r"([€$£]) (?=-?\d)", "\\1\u00a0", p) for p in body]
+        html = HTML_ENV.get_template("layout.html.j2").render(parts)
+    except Exception as exc:  # jinja's UndefinedError, TemplateSyntaxError, SecurityError …
+        raise TemplateError(f"template {name} cannot be rendered: {exc}") from exc
+    return Rendered(subject, text, html)
+
+
+def html_from_text(text: str, ctx: dict) -> str:
+    """The HTML part for a text a person edited: the same words, paragraph by paragraph, plus the QR."""
+    lang = ctx["language"] if ctx.get("language") in LANGUAGES else "en"
+    parts = {"qr_src": f"cid:{QR_CID}", **ctx, "language": lang, "t": LABELS[lang], "edited_text": text}
+    return HTML_ENV.get_template("edited.html.j2").render(parts)

@@ -1,0 +1,502 @@
+"""The only code that talks SMTP. Builds the MIME message (From, Reply-To, To, Date, our Message-ID,
+plain text + HTML, the EPC QR inline as `cid:epcqr`, an optional PDF) and hands it to the server over
+one yagmail connection per batch, or writes it as an .eml file into the outbox folder.
+
+Every header value is checked or cleaned here: an address with a line break is refused, any other
+value has its control characters replaced, so nothing a debtor or a person typed can add a header."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import os
+import re
+import secrets
+import smtplib
+import socket
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.header import Header
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+
+QR_CID = "epcqr"
+_CRLF = b"\r\n"
+
+# --- addresses --------------------------------------------------------------------------------------
+
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*\.[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
+_NAME_ADDR = re.compile(r"^(.*?)<([^<>]*)>$")
+
+
+class AddressError(ValueError):
+    """An e-mail address we will not send to or from; the message says which and why."""
+
+
+def check_address(value: str) -> str:
+    """The address itself, or AddressError. ASCII only, one @, a domain with a dot, no line breaks."""
+    if _CONTROL.search(value or ""):
+        raise AddressError(f"{value!r} contains a line break or control character")
+    addr = (value or "").strip()
+    if not addr:
+        raise AddressError("an e-mail address is empty")
+    if len(addr) > 254 or not _ADDRESS.fullmatch(addr) or len(addr.split("@")[0]) > 64:
+        raise AddressError(f"'{addr}' is not a valid e-mail address")
+    return addr
+
+
+def parse_mailbox(value: str) -> tuple[str, str]:
+    """(display name, address) from 'Name <a@b.nl>' or 'a@b.nl'."""
+    if _CONTROL.search(value or ""):
+        raise AddressError(f"{value!r} contains a line break or control character")
+    value = (value or "").strip()
+    m = _NAME_ADDR.match(value)
+    if m:
+        name = m.group(1).strip().strip('"').strip()
+        return name, check_address(m.group(2))
+    return "", check_address(value)
+
+
+def parse_recipients(value: str | None) -> list[str]:
+    """The addresses of a comma (or semicolon) separated list, each checked, without duplicates."""
+    return list(_recipients(value))
+
+
+@functools.lru_cache(maxsize=1024)  # the sender checks each message's list twice: re-check, then building it
+def _recipients(value: str | None) -> tuple[str, ...]:
+    if value and _CONTROL.search(value):
+        raise AddressError(f"the recipients {value!r} contain a line break or control character")
+    out: list[str] = []
+    for part in re.split(r"[,;]", value or ""):
+        if part.strip():
+            _, addr = parse_mailbox(part)
+            if addr.lower() not in {a.lower() for a in out}:
+                out.append(addr)
+    if not out:
+        raise AddressError("there is no e-mail address to send to")
+    return tuple(out)
+
+
+def make_message_id(from_addr: str, key: str | int = "") -> str:
+    """A globally unique Message-ID in the sender's domain; `key` (our message id) makes it traceable."""
+    domain = _mailbox_header(from_addr)[1].rsplit("@", 1)[1]
+    token = secrets.token_hex(8)
+    return f"<debtordesk.{key}.{token}@{domain}>" if key != "" else f"<debtordesk.{token}@{domain}>"
+
+
+# --- building the message ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mime_type: str = "application/pdf"
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    from_addr: str  # "Name <address>" or an address
+    to: tuple[str, ...]  # checked addresses
+    subject: str
+    text: str
+    html: str = ""
+    message_id: str = ""
+    date: datetime | None = None  # aware; now when None
+    reply_to: str | None = None
+    qr_png: bytes | None = None  # shown where the HTML says cid:epcqr
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class BuiltMail:
+    """A message ready for the wire: envelope and the CRLF bytes of the message."""
+    envelope_from: str
+    recipients: tuple[str, ...]
+    message_id: str
+    data: bytes
+
+
+def clean_header_text(value: str) -> str:
+    """One line of text: control characters (CR, LF, tab…) become spaces, runs of spaces one."""
+    return " ".join(_CONTROL.sub(" ", value or "").split())
+
+
+def _header(name: str, value: str) -> bytes:
+    if value.isascii() and len(value) + len(name) < 900:
+        return f"{name}: {value}".encode("ascii") + _CRLF
+    encoded = Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
+    return f"{name}: {encoded}".encode("ascii") + _CRLF
+
+
+@functools.lru_cache(maxsize=64)
+def _mailbox_header(value: str) -> tuple[str, str]:
+    name, addr = parse_mailbox(value)
+    return formataddr((clean_header_text(name), addr), charset="utf-8"), addr
+
+
+def _qp(text: str) -> bytes:
+    body = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not body.endswith("\n"):
+        body += "\n"
+    return binascii.b2a_qp(body.encode("utf-8"), istext=True).replace(b"\n", _CRLF)
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.encodebytes(data).replace(b"\n", _CRLF)
+
+
+def _safe_filename(name: str) -> str:
+    name = clean_header_text(name).replace('"', "'").replace("\\", "_").replace("/", "_")
+    return name or "attachment"
+
+
+def _leaf(content_type: str, body: bytes, cte: str, extra: tuple[str, ...] = ()) -> bytes:
+    head = f"Content-Type: {content_type}\r\nContent-Transfer-Encoding: {cte}\r\n"
+    head += "".join(h + "\r\n" for h in extra)
+    return head.encode("ascii") + _CRLF + body
+
+
+def _multipart(subtype: str, parts: list[bytes], boundary: str) -> bytes:
+    out = [f'Content-Type: multipart/{subtype}; boundary="{boundary}"\r\n\r\n'.encode("ascii")]
+    for part in parts:
+        out.append(f"--{boundary}\r\n".encode("ascii"))
+        out.append(part)
+        out.append(_CRLF)  # belongs to the delimiter, so the part keeps its own last line break
+    out.append(f"--{boundary}--\r\n".encode("ascii"))
+    return b"".join(out)
+
+
+@functools.lru_cache(maxsize=8)  # a batch sends many messages within one second
+def _date_header(when: datetime) -> bytes:
+    return _header("Date", format_datetime(when))
+
+
+def strip_qr_image(html: str) -> str:
+    """The HTML without the <img> that points at the QR code (for when no QR can be made)."""
+    return re.sub(rf"<img\b[^>]*cid:{QR_CID}[^>]*>", "", html or "", flags=re.IGNORECASE)
+
+
+def build_mime(mail: OutgoingMail) -> BuiltMail:
+    """The message as CRLF bytes: multipart/alternative (text, and HTML with the QR as a related
+    inline image), inside multipart/mixed when there are attachments. Raises AddressError."""
+    from_header, envelope_from = _mailbox_header(mail.from_addr)
+    to = tuple(check_address(a) for a in mail.to)
+    if not to:
+        raise AddressError("there is no e-mail address to send to")
+    message_id = mail.message_id or make_message_id(mail.from_addr)
+    if _CONTROL.search(message_id) or not re.fullmatch(r"<[^<>\s@]+@[^<>\s@]+>", message_id):
+        raise AddressError(f"{message_id!r} is not a valid Message-ID")
+    when = mail.date or datetime.now(UTC)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    headers = [
+        _date_header(when.replace(microsecond=0)),
+        _header("From", from_header),
+    ]
+    if mail.reply_to:
+        headers.append(_header("Reply-To", _mailbox_header(mail.reply_to)[0]))
+    headers += [
+        _header("To", ",\r\n ".join(to)),
+        _header("Subject", clean_header_text(mail.subject)),
+        _header("Message-ID", message_id),
+        b"MIME-Version: 1.0\r\n",
+    ]
+    token = secrets.token_hex(12)
+    text_part = _leaf('text/plain; charset="utf-8"', _qp(mail.text), "quoted-printable")
+    html = mail.html or ""
+    if html and mail.qr_png is None and f"cid:{QR_CID}" in html.lower():
+        html = strip_qr_image(html)
+    if html:
+        html_part = _leaf('text/html; charset="utf-8"', _qp(html), "quoted-printable")
+        if mail.qr_png is not None and f"cid:{QR_CID}" in html:
+            image = _leaf("image/png", _b64(mail.qr_png), "base64",
+                          (f"Content-ID: <{QR_CID}>", 'Content-Disposition: inline; filename="epc-qr.png"'))
+            html_part = _multipart("related", [html_part, image], f"=_r{token}")
+        body = _multipart("alternative", [text_part, html_part], f"=_a{token}")
+    else:
+        body = text_part
+    if mail.attachments:
+        parts = [body]
+        for att in mail.attachments:
+            name = _safe_filename(att.filename)
+            if not re.fullmatch(r"[a-z]+/[a-z0-9.+-]+", att.mime_type):
+                raise ValueError(f"{att.mime_type!r} is not a MIME type")
+            parts.append(_leaf(f'{att.mime_type}; name="{name}"', _b64(att.content), "base64",
+                               (f'Content-Disposition: attachment; filename="{name}"',)))
+        body = _multipart("mixed", parts, f"=_m{token}")
+    return BuiltMail(envelope_from, to, message_id, b"".join(headers) + body)
+
+
+# --- outcomes ----------------------------------------------------------------------------------------
+
+SENT, TEMPORARY, PERMANENT, UNCERTAIN = "sent", "temporary", "permanent", "uncertain"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What happened to one message: sent, temporary (try again later), permanent (do not retry),
+    or uncertain (the connection broke after the server had the whole message)."""
+    outcome: str
+    detail: str = ""
+    refused: dict[str, str] = field(default_factory=dict)  # recipients refused while others took it
+
+
+class TransportUnavailable(Exception):
+    """The server cannot be reached or refuses the session; `permanent` when retrying will not help
+    (wrong password, no TLS), so the whole run stops."""
+
+    def __init__(self, message: str, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
+
+
+def _reply_text(code: int, resp: bytes | str) -> str:
+    text = resp.decode("utf-8", "replace") if isinstance(resp, bytes) else str(resp)
+    return f"{code} {' '.join(text.split())}".strip()
+
+
+def describe_smtp_error(exc: BaseException) -> str:
+    """An SMTP or network error in words a finance team can act on."""
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return (f"the server refused the login ({_reply_text(exc.smtp_code, exc.smtp_error)}): "
+                "check SMTP_USER and SMTP_PASSWORD")
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return f"the server does not support this: {exc}; check SMTP_SECURITY"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"the server answered {_reply_text(exc.smtp_code, exc.smtp_error)}"
+    if isinstance(exc, ConnectionRefusedError):
+        return "the connection was refused: the server is down or the host/port is wrong"
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return "the server did not answer in time"
+    if isinstance(exc, socket.gaierror):
+        return f"the host name cannot be found ({exc.strerror or exc}); check SMTP_HOST"
+    if isinstance(exc, ssl.SSLError):
+        return f"the TLS handshake failed ({exc.reason or exc}); check SMTP_SECURITY and SMTP_PORT"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return "the server closed the connection"
+    if isinstance(exc, OSError):
+        return f"network error: {exc.strerror or exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _classify(code: int, resp, what: str) -> Delivery:
+    outcome = TEMPORARY if 400 <= code < 500 else PERMANENT
+    return Delivery(outcome, f"{what}: {_reply_text(code, resp)}")
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def _dot_stuffed(data: bytes) -> bytes:
+    if data[:1] == b"." or b"\n." in data:
+        data = _LEADING_DOT.sub(b"..", data)
+    if not data.endswith(_CRLF):
+        data += _CRLF
+    return data + b"." + _CRLF
+
+
+# --- transports ----------------------------------------------------------------------------------------
+
+def _yagmail_client():
+    import yagmail
+
+    class Client(yagmail.SMTP):
+        @staticmethod
+        def handle_password(user, password):  # never keyring, never a prompt
+            if password is None:
+                raise TransportUnavailable(f"no password for {user}; set SMTP_PASSWORD", permanent=True)
+            return password
+
+    return Client
+
+
+class SmtpTransport:
+    """One SMTP connection (opened by yagmail: ssl, starttls or none, login when a user is set) reused
+    for a whole batch. `deliver` speaks MAIL/RCPT/DATA itself so that it knows whether the server
+    already had the whole message when something broke."""
+
+    kind = "smtp"
+
+    def __init__(self, host: str, port: int, security: str = "starttls", user: str | None = None,
+                 password: str | None = None, timeout: float = 30.0):
+        if security not in ("ssl", "starttls", "none"):
+            raise ValueError(f"security must be ssl, starttls or none, not {security!r}")
+        self.host, self.port, self.security = host, int(port), security
+        self.user, self.password, self.timeout = user, password, timeout
+        self._client = None
+        self.connections = 0  # how many times a connection was opened
+
+    @classmethod
+    def from_config(cls, cfg) -> SmtpTransport:
+        return cls(cfg.host, cfg.port, cfg.security, cfg.user, cfg.password, cfg.timeout)
+
+    def client(self):
+        """A yagmail client for these settings, not yet connected."""
+        return _yagmail_client()(
+            user=self.user or "", password=self.password, host=self.host, port=self.port,
+            smtp_ssl=self.security == "ssl", smtp_starttls=self.security == "starttls",
+            smtp_skip_login=not self.user, soft_email_validation=False, timeout=self.timeout)
+
+    @property
+    def is_open(self) -> bool:
+        return self._client is not None
+
+    def open(self) -> None:
+        """Connect (and log in) unless connected; raises TransportUnavailable."""
+        if self._client is not None:
+            return
+        client = self.client()
+        client.set_logging(None)
+        try:
+            client.login()
+        except TransportUnavailable:
+            raise
+        except (smtplib.SMTPAuthenticationError, smtplib.SMTPNotSupportedError, ssl.SSLError,
+                socket.gaierror) as exc:
+            self._close_quietly(client)
+            raise TransportUnavailable(describe_smtp_error(exc), permanent=True) from exc
+        except smtplib.SMTPResponseException as exc:
+            self._close_quietly(client)
+            raise TransportUnavailable(describe_smtp_error(exc),
+                                       permanent=exc.smtp_code >= 500) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            self._close_quietly(client)
+            raise TransportUnavailable(describe_smtp_error(exc)) from exc
+        self._client = client
+        self.connections += 1
+
+    @staticmethod
+    def _close_quietly(client) -> None:
+        try:
+            if client.smtp is not None:
+                client.smtp.close()
+        except Exception:  # noqa: BLE001 — already broken
+            pass
+        client.is_closed = True
+
+    def _drop(self) -> None:
+        if self._client is not None:
+            self._close_quietly(self._client)
+        self._client = None
+
+    def _reset(self) -> None:
+        try:
+            self._client.smtp.rset()
+        except Exception:  # noqa: BLE001 — a connection that cannot reset is dropped
+            self._drop()
+
+    def deliver(self, mail: BuiltMail, meanwhile: Callable[[], None] | None = None) -> Delivery:
+        """Hand one message to the server. Never raises for SMTP or network trouble: the outcome says
+        what happened. Raises TransportUnavailable only when no connection can be made. `meanwhile` is
+        called once the whole message is on its way, while the server has yet to answer (the caller
+        prepares the next one then)."""
+        self.open()
+        smtp = self._client.smtp
+        handed_over = False
+        try:
+            smtp.ehlo_or_helo_if_needed()
+            # the addresses were checked when the message was built: no parsing again (smtplib's
+            # quoteaddr) for each command
+            smtp.putcmd("mail", f"FROM:<{mail.envelope_from}>")
+            code, resp = smtp.getreply()
+            if code != 250:
+                self._reset()
+                return _classify(code, resp, "the server refused the sender")
+            accepted, refused, temporary = [], {}, False
+            for rcpt in mail.recipients:
+                smtp.putcmd("rcpt", f"TO:<{rcpt}>")
+                code, resp = smtp.getreply()
+                if code in (250, 251):
+                    accepted.append(rcpt)
+                else:
+                    refused[rcpt] = _reply_text(code, resp)
+                    temporary = temporary or 400 <= code < 500
+            if not accepted:
+                self._reset()
+                detail = "the server refused " + "; ".join(f"{a} ({r})" for a, r in refused.items())
+                return Delivery(TEMPORARY if temporary else PERMANENT, detail, refused)
+            smtp.putcmd("data")
+            code, resp = smtp.getreply()
+            if code != 354:
+                self._reset()
+                return _classify(code, resp, "the server refused the message")
+            smtp.send(_dot_stuffed(mail.data))
+            handed_over = True
+            if meanwhile is not None:
+                meanwhile()
+            code, resp = smtp.getreply()
+            if code != 250:
+                self._reset()
+                return _classify(code, resp, "the server refused the message")
+            detail = "; ".join(f"refused {a} ({r})" for a, r in refused.items())
+            return Delivery(SENT, detail, refused)
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
+            if handed_over:
+                return Delivery(UNCERTAIN, f"{describe_smtp_error(exc)} after it had the whole message; "
+                                           "check whether it arrived before sending it again")
+            return Delivery(TEMPORARY, describe_smtp_error(exc))
+
+    def close(self) -> None:
+        if self._client is not None:
+            try:
+                self._client.smtp.quit()
+            except Exception:  # noqa: BLE001
+                pass
+            self._drop()
+
+    def __enter__(self) -> SmtpTransport:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class OutboxTransport:
+    """Writes each message as an .eml file into a folder instead of sending it."""
+
+    kind = "outbox"
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder)
+        self.connections = 0
+
+    @property
+    def is_open(self) -> bool:
+        return True
+
+    def open(self) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TransportUnavailable(f"the outbox folder {self.folder} cannot be created: {exc.strerror}",
+                                       permanent=True) from exc
+
+    def deliver(self, mail: BuiltMail, meanwhile: Callable[[], None] | None = None) -> Delivery:
+        """Write the message; there is no server to wait for, so `meanwhile` is not called."""
+        self.open()
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        name = re.sub(r"[^A-Za-z0-9.-]", "_", mail.message_id.strip("<>").split("@")[0])
+        path = self.folder / f"{stamp}-{name}.eml"
+        tmp = path.with_suffix(".tmp")
+        try:
+            tmp.write_bytes(mail.data)
+            os.replace(tmp, path)
+        except OSError as exc:
+            return Delivery(TEMPORARY, f"cannot write {path}: {exc.strerror}")
+        return Delivery(SENT, f"written to {path}")
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> OutboxTransport:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass

@@ -1,0 +1,262 @@
+from ui.auth import require
+
+user = require("viewer")
+
+from datetime import date, timedelta  # noqa: E402
+
+import pandas as pd  # noqa: E402
+import streamlit as st  # noqa: E402
+import streamlit.components.v1 as components  # noqa: E402
+
+from receivables import reminders  # noqa: E402
+from receivables.money import fmt  # noqa: E402
+from receivables.services import ServiceError  # noqa: E402
+from ui import state  # noqa: E402
+
+STATUSES = ["proposed", "approved", "postponed", "blocked", "sending", "sent", "failed", "cancelled"]
+WHEN = ["Any day", "Today", "Tomorrow", "Next 7 days", "Overdue (before today)"]
+ACTION_LABELS = {"": "", "approve": "Approve", "postpone": "Postpone", "block": "Block"}
+CALL_OUTCOMES = ["reached", "no answer", "voicemail", "wrong number", "call back"]
+can_act = user.can("collector")
+today = date.today()
+
+
+@st.cache_data(show_spinner="Loading the queue…")
+def load(statuses: tuple[str, ...], step: str | None, track: str | None, manager: str | None,
+         start: date | None, end: date | None) -> pd.DataFrame:
+    with state.uow() as uow:
+        return reminders.queue(uow, statuses=statuses, step=step, track=track, account_manager=manager,
+                               planned_from=start, planned_until=end)
+
+
+@st.cache_data(show_spinner=False)
+def choices() -> tuple[list[str], list[str], list[str]]:
+    with state.uow() as uow:
+        steps, track_keys = reminders.step_choices(uow)
+        managers = sorted(m for m in reminders.queue(uow)["account_manager"].dropna().unique())
+    return steps, track_keys, managers
+
+
+def run(fn, success: str | None = None) -> bool:
+    """Call one service; a problem the user can fix is shown, not raised."""
+    try:
+        result = fn()
+    except ServiceError as exc:
+        st.error(str(exc))
+        return False
+    state.data_changed()
+    if success:
+        st.session_state["queue_flash"] = success.format(result=result)
+    return True
+
+
+st.title("Reminder queue")
+st.caption("What the engine proposes, per debtor and step, in the tone its payment behaviour calls for. "
+           "Nothing that needs approval goes out before a person approves it.")
+if flash := st.session_state.pop("queue_flash", None):
+    st.success(flash)
+
+if can_act:
+    c1, c2 = st.columns([1, 3])
+    if c1.button("Propose due reminders", type="primary", icon=":material/auto_mode:"):
+        with st.spinner("Checking every open invoice…"):
+            def _generate():
+                with state.uow(immediate=True) as uow:
+                    return reminders.generate(uow, today, actor=user.username)
+            if run(_generate, "Reminders: {result}"):
+                st.rerun()
+    c2.caption("Safe to press twice: what is already in the queue is not proposed again. Generation stops "
+               "when the last import is older than the freshness limit in Settings.")
+
+steps, track_keys, managers = choices()
+f1, f2, f3, f4, f5 = st.columns([2, 1, 1, 1, 1])
+status_filter = f1.multiselect("Status", STATUSES, default=["proposed", "approved", "postponed"])
+step_filter = f2.selectbox("Step", ["All", *steps])
+track_filter = f3.selectbox("Track", ["All", *track_keys])
+manager_filter = f4.selectbox("Account manager", ["All", *managers])
+when = f5.selectbox("Planned", WHEN)
+start = end = None
+if when == "Today":
+    start = end = today
+elif when == "Tomorrow":
+    start = end = today + timedelta(days=1)
+elif when == "Next 7 days":
+    start, end = today, today + timedelta(days=7)
+elif when.startswith("Overdue"):
+    end = today - timedelta(days=1)
+
+frame = load(tuple(status_filter or STATUSES), None if step_filter == "All" else step_filter,
+             None if track_filter == "All" else track_filter, None if manager_filter == "All" else manager_filter,
+             start, end)
+emails = frame[frame["channel"] != "call"]
+calls = frame[frame["channel"] == "call"]
+
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Messages", len(emails))
+m2.metric("To approve", int((emails["status"] == "proposed").sum()))
+m3.metric("Calls to make", int(calls["status"].isin(["proposed", "approved"]).sum()))
+m4.metric("Total chased (EUR)", fmt(int(frame.loc[frame["currency"] == "EUR", "total_cents"].sum()), "EUR"))
+
+tab_messages, tab_calls, tab_preview = st.tabs(["Messages", "Call list", "Preview & edit"], key="queue_tab",
+                                                on_change="rerun")  # stays on its tab across reruns
+
+with tab_messages:
+    if emails.empty:
+        st.info("No messages match these filters. Press **Propose due reminders** to let the engine look.")
+    else:
+        view = pd.DataFrame({
+            "id": emails["id"],
+            "Debtor": emails["debtor_code"] + " · " + emails["debtor_name"],
+            "Step": emails["step"], "Track": emails["track"],
+            "Invoices": emails["invoice_numbers"].map(", ".join),
+            "Total": emails["total_cents"] / 100,
+            "Costs": (emails["costs_cents"] + emails["interest_cents"]) / 100,
+            "Currency": emails["currency"],
+            "Planned": emails["planned_date"], "Status": emails["status"],
+            "Action": "", "Postpone until": pd.Series([None] * len(emails), index=emails.index, dtype="object"),
+            "Note": emails["note"].fillna(""), "Why this track": emails["reason"],
+            "Dossier": "/dossier?debtor=" + emails["debtor_code"],
+        }).reset_index(drop=True)
+        config = {
+            "id": st.column_config.NumberColumn("#", width="small"),
+            "Total": st.column_config.NumberColumn(format="%.2f"),
+            "Costs": st.column_config.NumberColumn("Costs + interest", format="%.2f"),
+            "Planned": st.column_config.DateColumn(format="DD-MM-YYYY"),
+            "Action": st.column_config.SelectboxColumn(options=list(ACTION_LABELS), width="small",
+                                                       help="approve, postpone (set the date) or block"),
+            "Postpone until": st.column_config.DateColumn(min_value=today + timedelta(days=1), format="DD-MM-YYYY"),
+            "Dossier": st.column_config.LinkColumn(display_text="open"),
+        }
+        if can_act:
+            edited = st.data_editor(view, key=f"queue_editor_{reminders.fingerprint(emails)}", hide_index=True,
+                                    width="stretch", column_config=config,
+                                    disabled=[c for c in view.columns if c not in ("Action", "Postpone until", "Note")])
+            b1, b2, _ = st.columns([1, 1, 2])
+            proposed_ids = emails.loc[emails["status"] == "proposed", "id"].tolist()
+            if b1.button("Apply row changes", icon=":material/done_all:"):
+                errors, done = [], 0
+                for row, before in zip(edited.to_dict("records"), view.to_dict("records")):
+                    action = row["Action"] or ""
+                    note = row["Note"] if row["Note"] != before["Note"] else None
+                    if not action and note is None:
+                        continue
+                    until = row["Postpone until"]
+                    try:
+                        with state.uow(immediate=True) as uow:
+                            if action:
+                                reminders.transition(uow, [row["id"]], action, actor=user.username, note=note,
+                                                     until=pd.Timestamp(until).date() if pd.notna(until) else None)
+                            else:
+                                reminders.set_note(uow, row["id"], note, actor=user.username)
+                        done += 1
+                    except ServiceError as exc:
+                        errors.append(str(exc))
+                state.data_changed()
+                for e in errors:
+                    st.error(e)
+                if done and not errors:
+                    st.session_state["queue_flash"] = f"{done} message(s) changed."
+                    st.rerun()
+            if b2.button(f"Approve all {len(proposed_ids)} shown", disabled=not proposed_ids,
+                         icon=":material/check_circle:"):
+                def _approve():
+                    with state.uow(immediate=True) as uow:
+                        return len(reminders.approve_all(uow, actor=user.username, message_ids=proposed_ids))
+                if run(_approve, "Approved {result} message(s)."):
+                    st.rerun()
+        else:
+            st.dataframe(view.drop(columns=["Action", "Postpone until"]), hide_index=True, width="stretch",
+                         column_config=config)
+
+with tab_calls:
+    todo = calls[calls["status"].isin(["proposed", "approved"])]
+    if todo.empty:
+        st.info("No calls to make for these filters.")
+    for r in todo.to_dict("records"):
+        with st.container(border=True):
+            a, b = st.columns([4, 1])
+            a.markdown(f"**{r['debtor_name']}** ({r['debtor_code']}) · {fmt(r['total_cents'], r['currency'])} · "
+                       f"{', '.join(r['invoice_numbers'])}  \n{r['reason']} · planned {r['planned_date']:%d-%m-%Y} · "
+                       f"[dossier](/dossier?debtor={r['debtor_code']})")
+            if can_act and b.button("Called", key=f"called_{r['id']}", icon=":material/call:"):
+                st.session_state["calling"] = r["id"]
+            if st.session_state.get("calling") == r["id"]:
+                with st.form(f"call_note_{r['id']}"):
+                    outcome = st.selectbox("Outcome", CALL_OUTCOMES)
+                    text = st.text_area("What was said", placeholder="e.g. pays Friday, invoice was lost")
+                    if st.form_submit_button("Save call"):
+                        def _call(mid=r["id"], outcome=outcome, text=text):
+                            with state.uow(immediate=True) as uow:
+                                return reminders.record_call(uow, mid, outcome, text, actor=user.username)
+                        if run(_call, "Call saved in the dossier."):
+                            st.session_state.pop("calling", None)
+                            st.rerun()
+
+with tab_preview:
+    if frame.empty:
+        st.info("Nothing to preview.")
+    else:
+        labels = {int(r["id"]): f"#{r['id']} · {r['debtor_code']} {r['debtor_name']} · {r['subject']}"
+                  for r in frame.to_dict("records")}
+        chosen = st.selectbox("Message", list(labels), format_func=labels.get, key="preview_id")
+        with state.uow() as uow:
+            p = reminders.preview(uow, chosen)
+        st.markdown(f"**To:** {p.recipients or '— no e-mail address on the debtor —'} · **Status:** {p.status}"
+                    + (" · *edited by hand*" if p.edited else ""))
+        st.markdown(f"**Subject:** {p.subject}")
+        components.html(p.html, height=760, scrolling=True)
+        with st.expander("Plain-text part"):
+            st.code(p.text, language=None)
+        if can_act and p.status in reminders.UNSENT:
+            with st.form(f"edit_{chosen}"):
+                st.markdown("**Edit the text** — what you save here is exactly what is sent.")
+                subject = st.text_input("Subject", value=p.subject)
+                body = st.text_area("Text", value=p.text, height=360)
+                if st.form_submit_button("Save text"):
+                    def _edit():
+                        with state.uow(immediate=True) as uow:
+                            reminders.edit_text(uow, chosen, subject, body, actor=user.username)
+                    if run(_edit, "Text saved; the edit is in the audit log."):
+                        st.rerun()
+            c0, c1, c2 = st.columns(3)
+            if p.status == "proposed" and c0.button("Approve this message", type="primary",
+                                                                   icon=":material/check_circle:"):
+                def _approve_one():
+                    with state.uow(immediate=True) as uow:
+                        reminders.transition(uow, [chosen], "approve", actor=user.username)
+                if run(_approve_one, f"Message #{chosen} approved."):
+                    st.rerun()
+            if c1.button("Block this message", icon=":material/block:"):
+                def _block():
+                    with state.uow(immediate=True) as uow:
+                        reminders.transition(uow, [chosen], "block", actor=user.username)
+                if run(_block, f"Message #{chosen} blocked."):
+                    st.rerun()
+            if p.edited and c2.button("Back to the template text", icon=":material/undo:"):
+                def _rerender():
+                    with state.uow(immediate=True) as uow:
+                        reminders.rerender(uow, chosen, actor=user.username)
+                if run(_rerender, "Rendered again from the template."):
+                    st.rerun()
+            if p.status == "proposed":
+                with st.form(f"postpone_{chosen}"):
+                    st.markdown("**Postpone** — the message comes back to the queue on this date.")
+                    until_day = st.date_input("Postpone until", value=today + timedelta(days=7),
+                                              min_value=today + timedelta(days=1), format="DD-MM-YYYY")
+                    if st.form_submit_button("Postpone message"):
+                        def _postpone():
+                            with state.uow(immediate=True) as uow:
+                                reminders.transition(uow, [chosen], "postpone", actor=user.username, until=until_day)
+                        if run(_postpone, f"Message #{chosen} postponed until {until_day:%d-%m-%Y}."):
+                            st.rerun()
+            with st.form(f"block_debtor_{chosen}"):
+                st.markdown("**Block the debtor** — no reminders at all until unblocked (or until the date).")
+                reason = st.text_input("Reason", placeholder="e.g. payment plan agreed, curator appointed")
+                until = st.date_input("Until (optional)", value=None, min_value=today + timedelta(days=1),
+                                      format="DD-MM-YYYY")
+                if st.form_submit_button("Block debtor"):
+                    def _block_debtor():
+                        with state.uow(immediate=True) as uow:
+                            reminders.block_debtor(uow, chosen, reason, until, actor=user.username)
+                    if run(_block_debtor, "Debtor blocked; its unsent messages are blocked too."):
+                        st.rerun()

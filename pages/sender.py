@@ -1,0 +1,209 @@
+from ui.auth import require
+
+user = require("admin")
+
+import base64  # noqa: E402
+from datetime import date  # noqa: E402
+
+import streamlit as st  # noqa: E402
+
+from receivables import sending, smtp_config, users  # noqa: E402
+from receivables.money import fmt  # noqa: E402
+from receivables.services import ServiceError  # noqa: E402
+from ui import state  # noqa: E402
+
+ACTIONS = {"send": "will be sent", "cancel": "will be cancelled", "rerender": "will be updated, then sent",
+           "review": "goes back for review", "block": "debtor blocked: not sent", "invalid": "will fail"}
+OUTCOMES = {"sent": "sent", "failed": "FAILED", "cancelled": "cancelled", "held": "held back",
+            "waiting": "WAITING for confirmation", "skipped": "taken by another sender"}
+SECURITY = {"ssl": "SSL/TLS", "starttls": "STARTTLS", "none": "no encryption"}
+
+st.title("Sender")
+st.caption("Sends the approved reminders by e-mail, each exactly once. A message is re-checked right before "
+           "it goes out: invoices paid, disputed or paused since approval leave it.")
+today = date.today()
+
+# --- the mail server ---------------------------------------------------------------------------------
+
+try:
+    cfg, cfg_error = smtp_config.load_smtp_config(), None
+except ServiceError as exc:
+    cfg, cfg_error = None, str(exc)
+
+with st.container(border=True):
+    st.subheader("Mail server")
+    if cfg_error:
+        st.error(f"The SMTP settings cannot be used: {cfg_error}. Fix them and restart the app.")
+    elif cfg is None:
+        st.warning("No SMTP server is configured, so nothing can be e-mailed yet. Set `[smtp]` in "
+                   "`.streamlit/secrets.toml` (host, port, security = ssl | starttls | none, user, password, "
+                   "from, reply_to) or the `SMTP_*` environment variables, and restart the app. Meanwhile you "
+                   f"can write the messages as `.eml` files into the outbox folder `{smtp_config.outbox_dir()}` "
+                   "to try things out.")
+    else:
+        st.success(f"Sending through **{cfg.host}:{cfg.port}** ({SECURITY[cfg.security]}) as **{cfg.from_addr}**; "
+                   f"replies go to **{cfg.reply_to or cfg.from_addr}**.")
+        with st.expander("Settings in use"):
+            st.dataframe([{"setting": k, "value": v, "from": src} for k, v, src in cfg.summary()],
+                         hide_index=True, width="stretch")
+        me = next((u.email for u in users.list_users() if u.username == user.username), "") or ""
+        with st.form("test_message"):
+            c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+            to = c1.text_input("Send a test message to", value=me, placeholder="you@example.com")
+            if c2.form_submit_button("Send test message", icon=":material/outgoing_mail:"):
+                try:
+                    transport, settings = sending.transport_and_settings()
+                    with state.uow() as uow:
+                        delivery = sending.send_test_message(uow, transport, settings, to, actor=user.username)
+                    if delivery.outcome == "sent":
+                        st.success(f"The test message was handed to {cfg.host}. Check the inbox of {to}.")
+                    else:
+                        st.error(f"The test message was not sent: {delivery.detail}")
+                except ServiceError as exc:
+                    st.error(str(exc))
+
+outbox = cfg is None and not cfg_error
+
+# --- waiting for a person ------------------------------------------------------------------------------
+
+with state.uow() as uow:
+    stuck = sending.waiting_for_confirmation(uow)
+if stuck:
+    with st.container(border=True):
+        st.subheader("Waiting for your confirmation")
+        st.warning("These messages were handed to the mail server but no answer came back (the connection "
+                   "broke, or the sender stopped). They are never sent again by themselves. Check the sent "
+                   "folder or the server's log for the Message-ID, then say what happened.")
+        st.dataframe([{"id": s.id, "debtor": s.debtor_code, "to": s.recipients, "subject": s.subject,
+                       "handed over (UTC)": s.claimed_at, "Message-ID": s.message_id,
+                       "what happened": s.last_error or ("being sent right now" if s.in_flight
+                                                         else "the sender stopped")}
+                      for s in stuck], hide_index=True, width="stretch")
+        c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
+        chosen = c1.selectbox("Message", [s.id for s in stuck],
+                              format_func=lambda i: next(f"#{s.id} {s.debtor_code}: {s.subject}" for s in stuck
+                                                         if s.id == i))
+        try:
+            if c2.button("It was sent", icon=":material/done:"):
+                with state.uow(immediate=True) as uow:
+                    sending.confirm_sent(uow, chosen, actor=user.username)
+                state.data_changed()
+                st.rerun()
+            if c3.button("Send it again", icon=":material/replay:"):
+                with state.uow(immediate=True) as uow:
+                    sending.confirm_resend(uow, chosen, actor=user.username)
+                state.data_changed()
+                st.rerun()
+        except ServiceError as exc:
+            st.error(str(exc))
+
+# --- approved and due --------------------------------------------------------------------------------
+
+st.subheader("Approved and due")
+fresh_error = None
+with state.uow() as uow:
+    try:
+        as_of = sending.check_freshness(uow, today)
+        st.caption(f"Open items as of {as_of:%d-%m-%Y}: fresh enough to chase.")
+    except ServiceError as exc:
+        fresh_error = str(exc)
+    planned = sending.plan(uow, today)
+if fresh_error:
+    st.error(f"Nothing can be sent: {fresh_error}.")
+
+results = st.session_state.get("send_results")
+if not planned and not results:
+    st.info("Nothing is approved and due today. Approve messages in the reminder queue first.")
+
+if planned:
+    counts: dict[str, int] = {}
+    for p in planned:
+        counts[p.action] = counts.get(p.action, 0) + 1
+    st.write(", ".join(f"**{n}** {ACTIONS[a]}" for a, n in counts.items()))
+    st.dataframe([{"id": p.id, "debtor": p.debtor_code, "name": p.debtor_name, "to": p.recipients,
+                   "subject": p.subject, "amount": fmt(p.total_cents, p.currency), "planned": p.planned_date,
+                   "tries": p.attempts, "what happens": ACTIONS[p.action] + (f": {p.reason}" if p.reason else "")}
+                  for p in planned], hide_index=True, width="stretch",
+                 column_config={"planned": st.column_config.DateColumn(format="DD-MM-YYYY")})
+
+    with st.expander("Dry run: see a message exactly as it will go out"):
+        pick = st.selectbox("Message", [p.id for p in planned], key="preview_id",
+                            format_func=lambda i: next(f"#{p.id} {p.debtor_code}: {p.subject}" for p in planned
+                                                       if p.id == i))
+        try:
+            _, preview_settings = sending.transport_and_settings(outbox=outbox or bool(cfg_error))
+            with state.uow() as uow:
+                pv = sending.preview(uow, pick, preview_settings, today)
+            if pv.action != "send":
+                st.warning(f"This message {ACTIONS[pv.action]}: {pv.reason}")
+            if pv.headers:
+                st.dataframe([{"header": k, "value": v} for k, v in pv.headers.items()], hide_index=True,
+                             width="stretch")
+                st.caption(f"{pv.size:,} bytes: plain text and HTML"
+                           + (", the payment QR code inline." if pv.qr else " (no payment QR code: not EUR, or no "
+                              "valid payment details under Settings)."))
+            tab_html, tab_text = st.tabs(["HTML", "Plain text"])
+            with tab_html:
+                # a data: URL gets an origin of its own: the message's HTML cannot reach the app
+                st.iframe("data:text/html;charset=utf-8;base64," + base64.b64encode(pv.html.encode()).decode(),
+                          height=520)
+            with tab_text:
+                st.code(pv.text, language=None, wrap_lines=True)
+        except ServiceError as exc:
+            st.error(str(exc))
+
+    sendable = sum(1 for p in planned if p.action != "block")
+    can_send = not fresh_error and not cfg_error and sendable > 0
+    with st.container(border=True):
+        c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
+        limit = c1.number_input("How many", min_value=1, max_value=max(1, len(planned)), value=max(1, len(planned)),
+                                step=1)
+        label = f"Write {limit} as .eml files to the outbox" if outbox else f"Send {limit} now"
+        if outbox:
+            c2.caption("No SMTP server: the messages are written as .eml files and count as sent.")
+        if c2.button(label, type="primary", icon=":material/send:", disabled=not can_send):
+            bar = st.progress(0.0, text="Connecting…")
+            rows = st.empty()
+            seen: list[dict] = []
+
+            def progress(r, done, total):
+                seen.append({"id": r.id, "debtor": r.debtor_code, "to": r.recipients,
+                             "result": OUTCOMES.get(r.outcome, r.outcome), "details": r.detail,
+                             "Message-ID": r.message_id or ""})
+                bar.progress(min(1.0, done / max(1, total)), text=f"{done} of {total}: #{r.id} {r.debtor_code} "
+                                                                   f"{OUTCOMES.get(r.outcome, r.outcome)}")
+                rows.dataframe(seen, hide_index=True, width="stretch")
+
+            try:
+                transport, settings = sending.transport_and_settings(outbox=outbox)
+                with state.uow(immediate=True) as uow:
+                    result = sending.send_batch(uow, transport, settings, today=today, actor=user.username,
+                                                limit=int(limit), progress=progress)
+                bar.progress(1.0, text=f"Done in {result.seconds:.1f} s: {result.summary()}")
+                st.session_state["send_results"] = {"summary": result.summary(), "rows": seen,
+                                                    "error": result.error, "waiting": result.waiting,
+                                                    "failed": result.failed}
+            except ServiceError as exc:
+                st.error(str(exc))
+            state.data_changed()
+            st.rerun()
+
+if results:
+    with st.container(border=True):
+        st.subheader("Last run")
+        if results["error"]:
+            st.error(f"The run stopped: {results['error']}. The messages not yet sent stay approved.")
+        elif results["failed"] or results["waiting"]:
+            st.warning(results["summary"])
+        else:
+            st.success(results["summary"])
+        st.dataframe(results["rows"], hide_index=True, width="stretch")
+
+# --- failures --------------------------------------------------------------------------------------
+
+with state.uow() as uow:
+    failures = sending.recent_failures(uow, limit=20)
+if failures:
+    with st.expander(f"Failed messages ({len(failures)})"):
+        st.caption("Correct the address or settings, then approve them again in the reminder queue.")
+        st.dataframe(failures, hide_index=True, width="stretch")

@@ -1,0 +1,79 @@
+from ui.auth import require
+
+user = require("admin")
+
+from datetime import date, timedelta  # noqa: E402
+
+import streamlit as st  # noqa: E402
+
+from receivables import services, users  # noqa: E402
+from ui import state  # noqa: E402
+
+st.title("Settings")
+tab_users, tab_audit, tab_demo, tab_reminders = st.tabs(["Users", "Audit log", "Demo data", "Reminders"])
+
+with tab_users:
+    st.dataframe([u.__dict__ for u in users.list_users()], hide_index=True, width="stretch")
+    with st.form("add_user", clear_on_submit=True):
+        st.markdown("**Add a user**")
+        c1, c2, c3 = st.columns(3)
+        username = c1.text_input("User name")
+        full_name = c2.text_input("Full name")
+        role = c3.selectbox("Role", users.ROLES)
+        if st.form_submit_button("Add user"):
+            try:
+                with state.uow() as uow:
+                    pw = services.add_user(uow, username.strip(), role, actor=user.username, name=full_name or None)
+                st.success(f"User {username} added. Their password (shown once): `{pw}`")
+            except services.ServiceError as exc:
+                st.error(str(exc))
+    with st.form("set_role"):
+        st.markdown("**Change a role or reset a password**")
+        c1, c2 = st.columns(2)
+        who = c1.selectbox("User", [u.username for u in users.list_users()])
+        new_role = c2.selectbox("New role", users.ROLES)
+        b1, b2 = st.columns(2)
+        change = b1.form_submit_button("Change role")
+        reset = b2.form_submit_button("Reset password")
+        try:
+            if change:
+                with state.uow() as uow:
+                    services.set_role(uow, who, new_role, actor=user.username)
+                st.success(f"{who} is now {new_role}.")
+            if reset:
+                with state.uow() as uow:
+                    pw = services.reset_password(uow, who, actor=user.username)
+                st.success(f"New password for {who} (shown once): `{pw}`")
+        except services.ServiceError as exc:
+            st.error(str(exc))
+
+with tab_audit:
+    c1, c2, c3, c4 = st.columns(4)
+    actor = c1.text_input("Who")
+    action = c2.text_input("What (action)")
+    since = c3.date_input("From", value=date.today() - timedelta(days=30), format="DD-MM-YYYY")
+    until = c4.date_input("To", value=date.today(), format="DD-MM-YYYY")
+    with state.uow() as uow:
+        log = services.audit_log(uow, actor=actor or None, action=action or None, since=since,
+                                 until=until + timedelta(days=1))
+    st.dataframe(log, hide_index=True, width="stretch")
+
+with tab_demo:
+    with state.uow() as uow:
+        present = services.demo_present(uow)
+    if present:
+        st.write("The demo debtors, their invoices, notes and messages are in the database. Removing them "
+                 "leaves your own imported data untouched.")
+        sure = st.checkbox("Yes, remove all demo data")
+        if st.button("Remove demo data", type="primary", disabled=not sure):
+            with state.uow(immediate=True) as uow:
+                n = services.remove_demo(uow, actor=user.username)
+            state.data_changed()
+            st.success(f"Removed {n} demo debtors.")
+    else:
+        st.write("There is no demo data in the database.")
+
+with tab_reminders:
+    from ui import settings_tracks
+
+    settings_tracks.render(user)

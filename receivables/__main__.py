@@ -1,0 +1,3 @@
+from receivables.cli import main
+
+raise SystemExit(main())

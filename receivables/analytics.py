@@ -1,0 +1,343 @@
+"""Analytics services: KPIs, the DSO series, the cash-in forecast and payment behaviour. Each takes a
+unit of work and primitives, reads through db.analytics_queries and computes in receivables.metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+from sqlalchemy import select
+
+from db import analytics_queries as q
+from db.models import Debtor
+from receivables import metrics
+from receivables.ageing import DEFAULT_EDGES, BucketSpec, assign_buckets
+from receivables.money import to_units
+from receivables.services import ServiceError
+from receivables.uow import UnitOfWork
+
+
+def _months(months: int, *, most: int = 120) -> int:
+    if not isinstance(months, int) or months < 1 or months > most:
+        raise ServiceError(f"months must be a whole number from 1 to {most}, not {months!r}")
+    return months
+
+
+def behaviour(uow: UnitOfWork, as_of: date | None = None, months: int = 12) -> pd.DataFrame:
+    """Payment behaviour per debtor over the invoices paid in the `months` months up to `as_of`: one
+    row per debtor (debtor_id, code, name, invoices_paid, amount_paid_cents, avg_days_late, avg_days_to_pay,
+    std_days_late, share_paid_late, share_paid_late_30, trend); debtors without payments in the window
+    have invoices_paid 0 and empty averages."""
+    as_of = as_of or date.today()
+    months = _months(months)
+    start = metrics.months_back(as_of, months)
+    paid = q.paid_invoices(uow.session, start, as_of)
+    debtors = q.debtors(uow.session)
+    frame = metrics.payment_behaviour(paid, as_of, months, debtors=debtors)
+    return frame.merge(debtors[["debtor_id", "name"]], on="debtor_id", how="left")
+
+
+# --- ageing with KPIs --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AgeingView:
+    """The ageing of one date: per debtor and currency the open amount per bucket, plus the totals."""
+
+    as_of: date
+    spec: BucketSpec
+    per_debtor: pd.DataFrame  # debtor_id, debtor_code, debtor_name, segment, account_manager, currency, <labels>, total, overdue, items
+    totals: dict[str, dict[str, int]]  # per currency: {label: cents, 'total': cents, 'overdue': cents}
+
+    @property
+    def currencies(self) -> list[str]:
+        return sorted(self.totals)
+
+
+def _spec(edges, basis: str) -> BucketSpec:
+    try:
+        return BucketSpec(tuple(int(e) for e in edges), basis)
+    except (TypeError, ValueError) as exc:
+        raise ServiceError(f"{exc}") from None
+
+
+def parse_edges(text: str) -> tuple[int, ...]:
+    """'0, 30, 60, 90' → (0, 30, 60, 90); a ServiceError says what to fix."""
+    try:
+        edges = tuple(int(part) for part in text.replace(";", ",").split(",") if part.strip())
+    except ValueError:
+        raise ServiceError(f"bucket edges must be whole days separated by commas, e.g. 0, 30, 60, 90; got '{text}'") from None
+    if not edges or list(edges) != sorted(set(edges)) or edges[0] < 0:
+        raise ServiceError(f"bucket edges must be increasing whole days from 0, e.g. 0, 30, 60, 90; got '{text}'")
+    if len(edges) > 8:
+        raise ServiceError("at most 8 bucket edges (9 buckets)")
+    return edges
+
+
+def _view(as_of: date, spec: BucketSpec, sums: pd.DataFrame) -> AgeingView:
+    per_debtor = metrics.ageing_table(sums, spec.labels)
+    totals = {}
+    for currency, g in per_debtor.groupby("currency", sort=True):
+        totals[str(currency)] = {c: int(g[c].sum()) for c in [*spec.labels, "total", "overdue"]}
+    return AgeingView(as_of, spec, per_debtor, totals)
+
+
+def ageing(uow: UnitOfWork, as_of: date | None = None, edges=DEFAULT_EDGES, basis: str = "due") -> AgeingView:
+    """The ageing on `as_of` (reconstructed from the dated changes), by due date or invoice date,
+    summed in the database."""
+    as_of = as_of or date.today()
+    spec = _spec(edges, basis)
+    return _view(as_of, spec, q.ageing_per_debtor(uow.session, as_of, spec.edges, spec.basis))
+
+
+def ledger_snapshot(uow: UnitOfWork) -> metrics.LedgerSnapshot:
+    """The whole ledger in memory, for a screen that ages it on one date after another."""
+    return metrics.LedgerSnapshot.build(*q.ledger_rows(uow.session))
+
+
+def ageing_of(snapshot: metrics.LedgerSnapshot, as_of: date, edges=DEFAULT_EDGES, basis: str = "due") -> AgeingView:
+    """The same as `ageing`, computed from a snapshot of the ledger without reading the database."""
+    spec = _spec(edges, basis)
+    return _view(as_of, spec, metrics.snapshot_ageing_sums(snapshot, as_of, spec.edges, spec.basis))
+
+
+def invoices_behind(uow: UnitOfWork, as_of: date, debtor_code: str, edges=DEFAULT_EDGES,
+                    basis: str = "due", bucket: str | None = None) -> pd.DataFrame:
+    """The open items of one debtor on `as_of` with their bucket: what a cell of the ageing is made of."""
+    spec = _spec(edges, basis)
+    debtor = uow.session.scalar(select(Debtor).where(Debtor.code == debtor_code))
+    if debtor is None:
+        raise ServiceError(f"no debtor with code {debtor_code}")
+    items = q.debtor_open_items(uow.session, as_of, debtor.id)
+    items["bucket"] = assign_buckets(items, as_of, spec) if not items.empty else pd.Series(dtype=object)
+    column = "due_date" if spec.basis == "due" else "invoice_date"
+    items["days"] = [(as_of - d).days for d in items[column]] if not items.empty else []
+    if bucket is not None:
+        if bucket not in spec.labels:
+            raise ServiceError(f"unknown bucket {bucket!r}; choose one of {', '.join(spec.labels)}")
+        items = items[items["bucket"] == bucket]
+    return items.sort_values(["currency", column], ignore_index=True)
+
+
+def _kpi_units(currency: str, as_of: date, k: dict) -> dict:
+    return {
+        "as_of": as_of.isoformat(), "currency": currency,
+        "total_open": to_units(k["total_open_cents"]), "overdue": to_units(k["overdue_cents"]),
+        "overdue_share": None if k["overdue_share"] is None else round(k["overdue_share"], 4),
+        "dso_count_back": metrics.round_or_none(k["dso_count_back"]), "dso_standard": metrics.round_or_none(k["dso_standard"]),
+        "best_possible_dso": metrics.round_or_none(k["best_possible_dso"]),
+        "average_days_delinquent": metrics.round_or_none(k["average_days_delinquent"]),
+        "cei_month": metrics.round_or_none(k["cei_month"]),
+    }
+
+
+def _daily(uow: UnitOfWork) -> pd.DataFrame:
+    q.ensure_ledger_day(uow.session)
+    return q.ledger_days(uow.session)
+
+
+def kpis(uow: UnitOfWork, as_of: date | None = None, currency: str | None = None) -> list[dict]:
+    """The KPIs per currency on `as_of`: total open, overdue and its share, DSO count-back and
+    standard, best possible DSO, average days delinquent and the CEI of the month ending `as_of`.
+    Amounts in currency units rounded to cents, days to 0.1, shares as fractions, CEI in %."""
+    as_of = as_of or date.today()
+    ledgers = metrics.ledgers(_daily(uow))
+    if currency is not None:
+        currency = currency.upper()
+        if currency not in ledgers:
+            known = ", ".join(sorted(ledgers)) or "none yet"
+            raise ServiceError(f"no invoices in {currency}; currencies in the ledger: {known}")
+        ledgers = {currency: ledgers[currency]}
+    out = [_kpi_units(cur, as_of, metrics.kpis_at(ledger, as_of)) for cur, ledger in ledgers.items()]
+    return [k for k in out if currency is not None or k["total_open"] != 0 or len(out) == 1] or out
+
+
+@dataclass(frozen=True)
+class KpiCompare:
+    """One currency's KPIs on a date and 30 days before, with the debtors overdue on both."""
+
+    currency: str
+    now: dict
+    before: dict
+    debtors_overdue: int
+    debtors_overdue_before: int
+
+
+def ageing_kpis(uow: UnitOfWork, view: AgeingView, days_before: int = 30,
+                snapshot: metrics.LedgerSnapshot | None = None) -> list[KpiCompare]:
+    """The KPIs at the top of the ageing page, each with its value `days_before` days earlier (the
+    earlier ageing from `snapshot` when given)."""
+    before_date = view.as_of - timedelta(days=days_before)
+    ledgers = metrics.ledgers(_daily(uow))
+    if snapshot is not None:
+        earlier = ageing_of(snapshot, before_date, view.spec.edges, view.spec.basis)
+    else:
+        earlier = ageing(uow, before_date, view.spec.edges, view.spec.basis)
+    out = []
+    for currency in view.currencies:
+        ledger = ledgers.get(currency)
+        if ledger is None:
+            continue
+        rows = view.per_debtor[view.per_debtor["currency"] == currency]
+        before_rows = (earlier.per_debtor[earlier.per_debtor["currency"] == currency]
+                       if earlier is not None else rows.iloc[0:0])
+        out.append(KpiCompare(currency, metrics.kpis_at(ledger, view.as_of), metrics.kpis_at(ledger, before_date),
+                              int((rows["overdue"] > 0).sum()), int((before_rows["overdue"] > 0).sum())))
+    return out
+
+
+def debtor_tracks(uow: UnitOfWork, today: date | None = None) -> dict[int, str]:
+    """The reminder track each debtor is on today (override or the first matching rule)."""
+    from receivables import reminders, tracks
+
+    today = today or date.today()
+    cfg = reminders.load_settings(uow.session)
+    signals = reminders.behaviour_signals(uow, today, cfg.tracks)
+    overrides = dict(uow.session.execute(select(Debtor.id, Debtor.track_override)).all())
+    return {debtor_id: tracks.choose_track(signals.get(debtor_id, {}), cfg.rules, override, cfg.tracks)[0]
+            for debtor_id, override in overrides.items()}
+
+
+# --- DSO series and trends -------------------------------------------------------------------------
+
+SERIES_UNITS = ("total_open_cents", "overdue_cents", "credit_sales_cents")
+
+
+def dso_series(uow: UnitOfWork, as_of: date | None = None, months: int = 24, by: str | None = None) -> pd.DataFrame:
+    """Monthly series (month ends, the last one `as_of`) per currency: AR, overdue share, credit sales,
+    DSO count-back and standard, BPDSO, ADD, CEI. `by` = 'segment' or 'account_manager' gives the
+    same series per group (column `group`), computed from the ledger itself."""
+    as_of = as_of or date.today()
+    months = _months(months)
+    if by is None:
+        return metrics.dso_series(_daily(uow), as_of, months)
+    if by not in ("segment", "account_manager"):
+        raise ServiceError(f"series can be split by segment or account_manager, not {by!r}")
+    daily = q.ledger_days_by(uow.session, by)
+    frames = []
+    for group, g in daily.groupby("grp", sort=True):
+        series = metrics.dso_series(g.drop(columns=["grp"]), as_of, months)
+        frames.append(series.assign(group=group))
+    if not frames:
+        return metrics.dso_series(daily.iloc[0:0].drop(columns=["grp"]), as_of, months).assign(group=None)
+    return pd.concat(frames, ignore_index=True)
+
+
+def series_json(series: pd.DataFrame) -> list[dict]:
+    """The CLI's rows: the KPI keys plus month and credit_sales, amounts in units."""
+    out = []
+    for r in series.to_dict("records"):
+        row = {"month": r["month"], **_kpi_units(r["currency"], r["as_of"], r),
+               "credit_sales": to_units(int(r["credit_sales_cents"]))}
+        if "group" in r:
+            row["group"] = r["group"]
+        out.append(row)
+    return out
+
+
+def top_dso_debtors(uow: UnitOfWork, as_of: date | None = None, top: int = 10) -> pd.DataFrame:
+    """Per currency the `top` debtors adding most to standard DSO (and how much of it is overdue)."""
+    as_of = as_of or date.today()
+    view = ageing(uow, as_of)
+    ledgers = metrics.ledgers(_daily(uow))
+    sales = {cur: ledger.sales(as_of - timedelta(days=90), as_of) for cur, ledger in ledgers.items()}
+    frame = view.per_debtor.rename(columns={"total": "total_cents", "overdue": "overdue_cents"})
+    return metrics.dso_contributions(frame, sales, top)
+
+
+# --- cash-in forecast ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Forecast:
+    as_of: date
+    weeks: pd.DataFrame  # currency, week, week_start, expected_cents, low_cents, high_cents
+    portfolio_days_late: float
+    portfolio_spread: float
+
+
+def forecast(uow: UnitOfWork, as_of: date | None = None, weeks: int = 13) -> Forecast:
+    """Expected receipts per currency and week for the `weeks` weeks after `as_of`."""
+    as_of = as_of or date.today()
+    if not 1 <= weeks <= 52:
+        raise ServiceError("the forecast covers 1 to 52 weeks")
+    items = q.open_items_at(uow.session, as_of)
+    paid = q.paid_invoices(uow.session, metrics.months_back(as_of, 12), as_of)
+    b = metrics.payment_behaviour(paid, as_of, 12)
+    portfolio = metrics.portfolio_days_late(paid, as_of, 12)
+    return Forecast(as_of, metrics.cash_forecast(items, b, as_of, weeks, portfolio), *portfolio)
+
+
+@dataclass(frozen=True)
+class Backtest:
+    made_on: date
+    weeks: pd.DataFrame  # forecast columns + actual_cents, error_cents
+    error: dict[str, dict]  # per currency: wape (%), bias_cents, actual_cents, expected_cents
+
+
+def forecast_backtest(uow: UnitOfWork, as_of: date | None = None, weeks: int = 13) -> Backtest:
+    """The forecast made `weeks` weeks before `as_of`, against what came in on those invoices since."""
+    as_of = as_of or date.today()
+    made_on = as_of - timedelta(days=7 * weeks)
+    fc = forecast(uow, made_on, weeks)
+    receipts = q.receipts(uow.session, made_on, made_on + timedelta(days=7 * weeks))
+    bt = metrics.backtest(fc.weeks, receipts, made_on, weeks)
+    return Backtest(made_on, bt, metrics.forecast_error(bt))
+
+
+def forecast_json(fc: Forecast) -> list[dict]:
+    return [{"currency": r["currency"], "week_start": r["week_start"].isoformat(),
+             "expected": to_units(int(r["expected_cents"])), "low": to_units(int(r["low_cents"])),
+             "high": to_units(int(r["high_cents"]))} for r in fc.weeks.to_dict("records")]
+
+
+def behaviour_json(frame: pd.DataFrame) -> list[dict]:
+    def num(v, digits):
+        return None if pd.isna(v) else round(float(v), digits)
+
+    return [{"code": r["code"], "invoices_paid": int(r["invoices_paid"]),
+             "avg_days_late": num(r["avg_days_late"], 1), "avg_days_to_pay": num(r["avg_days_to_pay"], 1),
+             "share_paid_late": num(r["share_paid_late"], 4), "share_paid_late_30": num(r["share_paid_late_30"], 4),
+             "trend": num(r["trend"], 1)}
+            for r in frame.to_dict("records")]
+
+
+# --- export -------------------------------------------------------------------------------------------
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value):
+    """A text cell that a spreadsheet would read as a formula is kept as text: a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def export_table(frame: pd.DataFrame, fmt: str, sheet: str = "Ageing") -> bytes:
+    """The table as CSV (UTF-8 with BOM, for Excel) or an .xlsx workbook; text cells starting with
+    =, +, -, @ are written as text, never as formulas."""
+    import io
+
+    clean = frame.copy()
+    for c in clean.columns:
+        if clean[c].dtype == object or pd.api.types.is_string_dtype(clean[c]):
+            clean[c] = clean[c].map(neutralise)
+    if fmt == "csv":
+        return clean.to_csv(index=False).encode("utf-8-sig")
+    if fmt != "xlsx":
+        raise ServiceError(f"export as csv or xlsx, not {fmt!r}")
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet[:31]
+    ws.append([str(c) for c in clean.columns])
+    for row in clean.itertuples(index=False):
+        ws.append([None if (not isinstance(v, str) and pd.isna(v)) else v for v in row])
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # never a formula
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -1,0 +1,141 @@
+"""`python -m receivables …`: the same services the pages call, for cron jobs and scripts."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+
+from db.engine import make_engine, upgrade
+from receivables import services
+from receivables.ageing import BucketSpec
+from receivables.cli_args import iso_date
+from receivables.money import to_units
+from receivables.uow import UnitOfWork
+from receivables.users import ROLES
+
+
+class CliError(Exception):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m receivables", description="Debtor Desk from the command line")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", help="(re)load the deterministic demo dataset")
+    d.add_argument("--seed", type=int, default=42)
+    d.add_argument("--as-of", type=iso_date, default=None, help="anchor date of the demo ledger (default today)")
+    sub.add_parser("demo-remove", help="remove the demo data")
+
+    u = sub.add_parser("users", help="manage users")
+    us = u.add_subparsers(dest="users_command", required=True)
+    ua = us.add_parser("add")
+    ua.add_argument("name")
+    ua.add_argument("--role", choices=ROLES, required=True)
+    ua.add_argument("--full-name")
+    ua.add_argument("--email")
+    ur = us.add_parser("reset-password")
+    ur.add_argument("name")
+    ut = us.add_parser("set-role")
+    ut.add_argument("name")
+    ut.add_argument("--role", choices=ROLES, required=True)
+    us.add_parser("list")
+
+    r = sub.add_parser("report", help="reports")
+    rs = r.add_subparsers(dest="report", required=True)
+    ra = rs.add_parser("ageing")
+    ra.add_argument("--as-of", type=iso_date, default=None)
+    ra.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    ra.add_argument("--basis", choices=("due", "invoice"), default="due")
+    for module in EXTENSIONS:
+        _extension(module).register(sub, rs)
+    return p
+
+
+# Capabilities add their commands here: each module has register(subparsers, report_subparsers),
+# and its parsers set_defaults(handler=fn) where fn(engine, args) -> exit code.
+EXTENSIONS: tuple[str, ...] = ("receivables.dossier_cli", "receivables.remind_cli", "receivables.send_cli", "receivables.report_cli", "receivables.import_cli")
+
+
+def _extension(module: str):
+    import importlib
+
+    return importlib.import_module(module)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        engine = make_engine()
+        upgrade(engine)
+        return _run(engine, args)
+    except (services.ServiceError, CliError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # one clear line, never a traceback
+        print(f"error: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        return 1
+
+
+def _run(engine, args) -> int:
+    actor = "cli"
+    handler = getattr(args, "handler", None)
+    if handler is not None:
+        return handler(engine, args)
+    if args.command == "demo":
+        with UnitOfWork(engine, immediate=True) as uow:
+            res = services.load_demo(uow, seed=args.seed, anchor=args.as_of, actor=actor)
+        print(f"demo loaded: {res.debtors} debtors, {res.invoices} invoices, {res.changes} payments, {res.notes} notes")
+    elif args.command == "demo-remove":
+        with UnitOfWork(engine, immediate=True) as uow:
+            n = services.remove_demo(uow, actor=actor)
+        print(f"removed {n} demo debtors")
+    elif args.command == "users":
+        _users(engine, args, actor)
+    elif args.command == "report" and args.report == "ageing":
+        spec = BucketSpec() if args.basis == "due" else BucketSpec((30, 60, 90), "invoice")
+        with UnitOfWork(engine) as uow:
+            report = services.ageing_report(uow, args.as_of, spec)
+        _print_ageing(report, args.format)
+    return 0
+
+
+def _users(engine, args, actor: str) -> None:
+    with UnitOfWork(engine) as uow:
+        if args.users_command == "add":
+            pw = services.add_user(uow, args.name, args.role, actor=actor, name=args.full_name, email=args.email)
+            print(f"user {args.name} ({args.role}) added; password: {pw}")
+        elif args.users_command == "reset-password":
+            pw = services.reset_password(uow, args.name, actor=actor)
+            print(f"new password for {args.name}: {pw}")
+        elif args.users_command == "set-role":
+            services.set_role(uow, args.name, args.role, actor=actor)
+            print(f"{args.name} is now {args.role}")
+        else:
+            from receivables.users import list_users
+            for u in list_users():
+                print(f"{u.username}\t{u.role}\t{u.name}")
+
+
+def _print_ageing(report: services.AgeingReport, fmt: str) -> None:
+    labels = report.spec.labels
+    if fmt == "json":
+        json.dump(services.ageing_json(report), sys.stdout, indent=2, ensure_ascii=False)
+        print()
+        return
+    cols = ["currency", "debtor_code", "debtor_name", *labels, "total"]
+    if fmt == "csv":
+        w = csv.writer(sys.stdout)
+        w.writerow(cols)
+        for r in report.per_debtor.to_dict("records"):
+            w.writerow([r["currency"], r["debtor_code"], r["debtor_name"], *[f"{to_units(r[c]):.2f}" for c in [*labels, "total"]]])
+        return
+    print(f"Ageing as of {report.as_of.isoformat()}")
+    for currency, totals in report.totals.items():
+        print(f"\n{currency}: " + "  ".join(f"{c} {to_units(totals[c]):,.2f}" for c in [*labels, "total"]))
+        rows = report.per_debtor[report.per_debtor["currency"] == currency].head(20)
+        for r in rows.to_dict("records"):
+            print(f"  {r['debtor_code']:<10} {r['debtor_name'][:40]:<40} {to_units(r['total']):>14,.2f}")

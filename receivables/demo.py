@@ -1,0 +1,194 @@
+"""A deterministic demo ledger: ~250 Dutch and English debtors, 18 months of invoices with distinct
+payment behaviours. Pure: the same seed and anchor date give the same data."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+NL_FIRST = ["Van der Berg", "De Jong", "Jansen", "Bakker", "Visser", "Smit", "Meijer", "De Boer",
+            "Mulder", "De Groot", "Bos", "Vos", "Peters", "Hendriks", "Van Leeuwen", "Dekker",
+            "Brouwer", "De Wit", "Dijkstra", "Smits", "De Graaf", "Van der Meer", "Kok", "Jacobs",
+            "Van Dijk", "Verhoeven", "Koster", "Prins", "Huisman", "Kuipers", "Schouten", "Willems"]
+NL_TRADE = ["Installatietechniek", "Bouwmaterialen", "Logistiek", "Groothandel", "Metaalbewerking",
+            "Drukkerij", "Schoonmaakdiensten", "Elektrotechniek", "Transport", "Houthandel",
+            "Interieurbouw", "Tuinaanleg", "Koeltechniek", "Verpakkingen", "Automatisering",
+            "Kantoorinrichting", "Bakkerij", "Horeca Groothandel", "Dakwerken", "Loodgietersbedrijf"]
+NL_FORM = ["B.V.", "B.V.", "B.V.", "V.O.F.", "Holding B.V.", "& Zn. B.V.", "N.V."]
+NL_CITIES = ["Amsterdam", "Rotterdam", "Utrecht", "Eindhoven", "Zwolle", "Groningen", "Breda",
+             "Arnhem", "Tilburg", "Almere", "Leiden", "Haarlem", "Apeldoorn", "Enschede", "Delft"]
+EN_FIRST = ["Northwind", "Harbour", "Bridgewater", "Kingsley", "Ashford", "Redwood", "Blackstone",
+            "Westfield", "Oakridge", "Silverline", "Greenway", "Hillcrest", "Riverside", "Sterling"]
+EN_TRADE = ["Traders", "Engineering", "Supplies", "Logistics", "Foods", "Packaging", "Systems",
+            "Components", "Textiles", "Distribution"]
+EN_FORM = ["Ltd", "Ltd", "plc", "Inc.", "LLC", "GmbH"]
+GIVEN_NL = ["Anouk", "Bram", "Daan", "Eva", "Femke", "Joost", "Lotte", "Maarten", "Noor", "Pieter",
+            "Ruben", "Sanne", "Thijs", "Wouter", "Inge", "Marieke", "Sven", "Kees"]
+GIVEN_EN = ["Alice", "James", "Olivia", "Harry", "Emily", "George", "Sophie", "Thomas", "Grace"]
+SEGMENTS = ["Bouw", "Groothandel", "Industrie", "Zakelijke dienstverlening", "Horeca", "Retail"]
+MANAGERS = ["Sanne de Vries", "Mark Jansen", "Priya Kapoor", "Tom Bakker"]
+
+# name, share of debtors, days late (min, max) for a typical invoice, chance it stays long open
+BEHAVIOURS = [
+    ("prompt", 0.40, (-6, 2), 0.00),
+    ("slipper", 0.20, (-3, 12), 0.01),
+    ("slow", 0.20, (5, 35), 0.03),
+    ("chronic", 0.12, (25, 95), 0.10),
+    ("disputer", 0.05, (0, 40), 0.05),
+    ("new", 0.03, (0, 10), 0.00),
+]
+
+
+@dataclass
+class DemoData:
+    debtors: list[dict] = field(default_factory=list)
+    invoices: list[dict] = field(default_factory=list)
+    changes: list[dict] = field(default_factory=list)  # keyed by invoice "number"
+    notes: list[dict] = field(default_factory=list)  # keyed by debtor "code", optional "number"
+
+
+def _pick_behaviour(rng: random.Random) -> tuple:
+    x = rng.random()
+    acc = 0.0
+    for b in BEHAVIOURS:
+        acc += b[1]
+        if x < acc:
+            return b
+    return BEHAVIOURS[0]
+
+
+def _company(rng: random.Random, english: bool, used: set[str]) -> str:
+    while True:
+        if english:
+            name = f"{rng.choice(EN_FIRST)} {rng.choice(EN_TRADE)} {rng.choice(EN_FORM)}"
+        else:
+            name = f"{rng.choice(NL_FIRST)} {rng.choice(NL_TRADE)} {rng.choice(NL_FORM)}"
+            if rng.random() < 0.3:
+                name = name.replace(" B.V.", f" {rng.choice(NL_CITIES)} B.V.")
+        if name not in used:
+            used.add(name)
+            return name
+
+
+def _slug(name: str) -> str:
+    base = name.split()[0:2]
+    return "".join(ch for ch in "".join(base).lower() if ch.isalnum())[:20] or "klant"
+
+
+def generate(seed: int = 42, anchor: date | None = None, n_debtors: int = 250, months: int = 18) -> DemoData:
+    """The demo ledger as of `anchor` (default today): invoices from `months` months back up to it."""
+    rng = random.Random(seed)
+    anchor = anchor or date.today()
+    start = anchor - timedelta(days=int(months * 30.44))
+    data = DemoData()
+    used: set[str] = set()
+    seq = 0
+    for i in range(n_debtors):
+        english = rng.random() < 0.15
+        name = _company(rng, english, used)
+        behaviour = _pick_behaviour(rng)
+        code = f"{10001 + i:05d}" if i % 10 else f"0{1001 + i}"  # a few codes with a leading zero
+        currency = "USD" if english and rng.random() < 0.3 else ("GBP" if english and rng.random() < 0.2 else "EUR")
+        given = rng.choice(GIVEN_EN if english else GIVEN_NL)
+        term = rng.choice([14, 30, 30, 30, 30, 45, 60]) if behaviour[0] != "new" else 30
+        slug = _slug(name)
+        # reserved domain (RFC 2606): a demo reminder sent by mistake can never reach a real mailbox
+        tld = "example"
+        debtor = {
+            "code": code, "name": name, "email": f"crediteuren@{slug}.{tld}" if not english else f"accounts@{slug}.{tld}",
+            "contact_person": f"{given} {name.split()[0] if not english else rng.choice(['Smith', 'Brown', 'Taylor', 'Clarke'])}",
+            "phone": f"+31 {rng.randint(10, 79)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}" if not english
+            else f"+44 20 {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}",
+            "language": "en" if english else "nl", "is_consumer": False, "payment_term_days": term,
+            "segment": rng.choice(SEGMENTS), "account_manager": rng.choice(MANAGERS), "is_demo": True,
+            "behaviour": behaviour[0], "currency": currency,
+        }
+        data.debtors.append(debtor)
+
+        # invoices: a debtor buys regularly; 'new' debtors only in the last two months
+        first = start if behaviour[0] != "new" else anchor - timedelta(days=rng.randint(20, 60))
+        per_month = rng.choice([0.6, 1, 1, 1.5, 2, 2, 3])
+        n_inv = max(1, int((anchor - first).days / 30.44 * per_month * rng.uniform(0.7, 1.3)))
+        size = rng.choice([150, 400, 900, 2500, 6000, 15000])
+        lo, hi = behaviour[2]
+        for _ in range(n_inv):
+            seq += 1
+            inv_date = first + timedelta(days=rng.randint(0, max(0, (anchor - first).days)))
+            due = inv_date + timedelta(days=term)
+            amount = int(size * rng.uniform(0.3, 1.8) * 100) + rng.randint(0, 99)
+            number = f"{inv_date.year}-{seq:05d}"
+            inv = {"number": number, "debtor_code": code, "invoice_date": inv_date, "due_date": due,
+                   "currency": currency, "amount_cents": amount, "description": f"Levering {inv_date:%m/%Y}",
+                   "disputed": False, "is_demo": True}
+            data.invoices.append(inv)
+            late = rng.randint(lo, hi)
+            if rng.random() < behaviour[3]:
+                late += rng.randint(60, 200)
+            paid_on = due + timedelta(days=late)
+            if paid_on <= inv_date:
+                paid_on = inv_date + timedelta(days=rng.randint(1, 5))
+            if behaviour[0] == "disputer" and rng.random() < 0.15 and (anchor - due).days > 0:
+                inv["disputed"] = True
+                paid_on = anchor + timedelta(days=999)  # disputed invoices stay open
+            if paid_on <= anchor:
+                if rng.random() < 0.04 and amount > 20000:
+                    part = amount // 2
+                    first_pay = paid_on - timedelta(days=rng.randint(5, 20))
+                    if first_pay > inv_date:
+                        data.changes.append({"number": number, "change_date": first_pay,
+                                             "kind": "payment", "delta_cents": -part})
+                        data.changes.append({"number": number, "change_date": paid_on,
+                                             "kind": "payment", "delta_cents": -(amount - part)})
+                        continue
+                data.changes.append({"number": number, "change_date": paid_on, "kind": "payment",
+                                     "delta_cents": -amount})
+            elif rng.random() < 0.06 and amount > 20000 and (anchor - inv_date).days > 10:
+                part = amount // 3
+                data.changes.append({"number": number, "change_date": anchor - timedelta(days=rng.randint(1, 9)),
+                                     "kind": "payment", "delta_cents": -part})
+        # a credit note now and then, settled against the account some weeks later
+        if rng.random() < 0.25:
+            seq += 1
+            cn_date = anchor - timedelta(days=rng.randint(5, 400))
+            amount = -int(size * rng.uniform(0.05, 0.3) * 100)
+            number = f"CN{cn_date.year}-{seq:05d}"
+            data.invoices.append({"number": number, "debtor_code": code, "invoice_date": cn_date,
+                                  "due_date": cn_date, "currency": currency, "amount_cents": amount,
+                                  "description": "Creditnota retour", "disputed": False, "is_demo": True})
+            settle = cn_date + timedelta(days=rng.randint(10, 60))
+            if settle <= anchor:
+                data.changes.append({"number": number, "change_date": settle, "kind": "credit",
+                                     "delta_cents": -amount})
+    _demo_notes(rng, data, anchor)
+    return data
+
+
+def _demo_notes(rng: random.Random, data: DemoData, anchor: date) -> None:
+    by_debtor: dict[str, list[dict]] = {}
+    for inv in data.invoices:
+        by_debtor.setdefault(inv["debtor_code"], []).append(inv)
+    for d in data.debtors:
+        invs = by_debtor.get(d["code"], [])
+        if d["behaviour"] in ("chronic", "slow") and rng.random() < 0.5:
+            when = anchor - timedelta(days=rng.randint(3, 40))
+            data.notes.append({"debtor_code": d["code"], "kind": "call", "outcome": "reached",
+                               "text": f"{d['contact_person']} gebeld: betaling is in de planning, volgende week.",
+                               "created_at": when, "created_by": "demo"})
+            if rng.random() < 0.6:
+                promise_date = anchor + timedelta(days=rng.randint(-20, 14))
+                data.notes.append({"debtor_code": d["code"], "kind": "promise",
+                                   "text": "Toezegging telefonisch ontvangen.", "promise_date": promise_date,
+                                   "promise_cents": sum(i["amount_cents"] for i in invs[-2:]),
+                                   "outcome": "pending", "created_at": when, "created_by": "demo"})
+        if d["behaviour"] == "disputer":
+            for inv in invs:
+                if inv["disputed"]:
+                    data.notes.append({"debtor_code": d["code"], "number": inv["number"], "kind": "dispute",
+                                       "text": "Klant betwist de hoeveelheid: 2 pallets retour gestuurd.",
+                                       "created_at": min(anchor, inv["due_date"] + timedelta(days=2)),
+                                       "created_by": "demo"})
+        if rng.random() < 0.1:
+            data.notes.append({"debtor_code": d["code"], "kind": "note",
+                               "text": "Facturen voortaan naar de centrale crediteurenadministratie.",
+                               "created_at": anchor - timedelta(days=rng.randint(30, 300)), "created_by": "demo"})

@@ -1,0 +1,159 @@
+"""`python -m receivables dossier …` and `promises review`: the dossier's services from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from receivables import dossier
+from receivables.cli_args import iso_date
+from receivables.money import fmt, from_decimal
+from receivables.services import ServiceError
+from receivables.uow import UnitOfWork
+
+ACTOR = "cli"
+
+
+def _amount(value: str) -> int:
+    try:
+        return from_decimal(value.replace(",", "."))
+    except Exception:  # noqa: BLE001
+        raise argparse.ArgumentTypeError(f"'{value}' is not an amount; write it as 1234.56") from None
+
+
+def register(sub, report_sub) -> None:
+    p = sub.add_parser("promises", help="promises to pay")
+    ps = p.add_subparsers(dest="promises_command", required=True)
+    r = ps.add_parser("review", help="mark promises kept or broken (run daily, e.g. from cron)")
+    r.add_argument("--today", type=iso_date, default=None)
+    r.set_defaults(handler=_review)
+
+    d = sub.add_parser("dossier", help="a debtor's dossier: find, show, and record notes, calls, promises…")
+    ds = d.add_subparsers(dest="dossier_command", required=True)
+    f = ds.add_parser("find", help="debtors by code, name, e-mail or invoice number")
+    f.add_argument("query")
+    f.set_defaults(handler=_find)
+    s = ds.add_parser("show", help="header and timeline of one debtor")
+    s.add_argument("code")
+    s.add_argument("--kind", action="append", choices=dossier.TIMELINE_KINDS, help="only these timeline kinds")
+    s.add_argument("--limit", type=int, default=30)
+    s.add_argument("--format", choices=("text", "json"), default="text")
+    s.set_defaults(handler=_show)
+    n = ds.add_parser("note")
+    n.add_argument("code")
+    n.add_argument("text")
+    n.set_defaults(handler=lambda e, a: _do(e, dossier.add_note, "note added", code=a.code, text=a.text))
+    c = ds.add_parser("call")
+    c.add_argument("code")
+    c.add_argument("--outcome", choices=dossier.CALL_OUTCOMES, required=True)
+    c.add_argument("--text", default="")
+    c.set_defaults(handler=lambda e, a: _do(e, dossier.log_call, "call logged", code=a.code, outcome=a.outcome,
+                                            text=a.text))
+    pr = ds.add_parser("promise")
+    pr.add_argument("code")
+    pr.add_argument("--date", type=iso_date, required=True, dest="promise_date")
+    pr.add_argument("--amount", type=_amount, default=None, help="default: the open amount of the invoices")
+    pr.add_argument("--invoice", action="append", default=[], help="repeat for several; default: all overdue")
+    pr.add_argument("--text", default="")
+    pr.set_defaults(handler=lambda e, a: _do(e, dossier.promise_to_pay, "promise recorded", code=a.code,
+                                             promise_date=a.promise_date, amount_cents=a.amount,
+                                             invoice_numbers=a.invoice, text=a.text))
+    dp = ds.add_parser("dispute")
+    dp.add_argument("code")
+    dp.add_argument("invoice")
+    dp.add_argument("reason")
+    dp.set_defaults(handler=lambda e, a: _do(e, dossier.dispute_invoice, "dispute opened", code=a.code,
+                                             number=a.invoice, reason=a.reason))
+    rs = ds.add_parser("resolve")
+    rs.add_argument("code")
+    rs.add_argument("invoice")
+    rs.add_argument("--text", default="")
+    rs.set_defaults(handler=lambda e, a: _do(e, dossier.resolve_dispute, "dispute resolved", code=a.code,
+                                             number=a.invoice, text=a.text))
+    b = ds.add_parser("block")
+    b.add_argument("code")
+    b.add_argument("reason")
+    b.add_argument("--until", type=iso_date, default=None)
+    b.set_defaults(handler=lambda e, a: _do(e, dossier.block_reminders, "reminders blocked", code=a.code,
+                                            reason=a.reason, until=a.until))
+    ub = ds.add_parser("unblock")
+    ub.add_argument("code")
+    ub.add_argument("--text", default="")
+    ub.set_defaults(handler=lambda e, a: _do(e, dossier.unblock_reminders, "reminders unblocked", code=a.code,
+                                             text=a.text))
+    ct = ds.add_parser("contact", help="set the reminder contact data (every field is replaced)")
+    ct.add_argument("code")
+    ct.add_argument("--email", default="", help="comma separated")
+    ct.add_argument("--language", choices=list(dossier.LANGUAGES), required=True)
+    ct.add_argument("--person", default="")
+    ct.add_argument("--phone", default="")
+    ct.set_defaults(handler=lambda e, a: _do(e, dossier.update_contact, "contact data saved", code=a.code,
+                                             emails=a.email, language=a.language, contact_person=a.person,
+                                             phone=a.phone))
+    rp = ds.add_parser("reply", help="record a reply: --eml FILE or --text TEXT")
+    rp.add_argument("code")
+    src = rp.add_mutually_exclusive_group(required=True)
+    src.add_argument("--eml", type=Path)
+    src.add_argument("--text")
+    rp.set_defaults(handler=_reply)
+
+
+def _do(engine, action, done: str, **kwargs) -> int:
+    with UnitOfWork(engine, immediate=True) as uow:
+        action(uow, actor=ACTOR, **kwargs)
+    print(done)
+    return 0
+
+
+def _reply(engine, args) -> int:
+    if args.eml is not None:
+        try:
+            raw = args.eml.read_bytes()
+        except OSError as exc:
+            raise ServiceError(f"cannot read {args.eml}: {exc.strerror}") from None
+        return _do(engine, dossier.record_reply, "reply recorded", code=args.code, eml=raw, file_name=args.eml.name)
+    return _do(engine, dossier.record_reply, "reply recorded", code=args.code, text=args.text)
+
+
+def _review(engine, args) -> int:
+    with UnitOfWork(engine, immediate=True) as uow:
+        result = dossier.review_promises(uow, args.today)
+    print(f"promises kept: {len(result.kept)}, broken: {len(result.broken)}")
+    return 0
+
+
+def _find(engine, args) -> int:
+    with UnitOfWork(engine) as uow:
+        for m in dossier.find_debtors(uow, args.query):
+            print(f"{m.code}\t{m.name}\t{m.email or ''}\t{m.matched_on}")
+    return 0
+
+
+def _show(engine, args) -> int:
+    with UnitOfWork(engine) as uow:
+        d = dossier.open_dossier(uow, args.code, kinds=args.kind, limit=args.limit)
+    h, b = d.header, d.header.behaviour
+    if args.format == "json":
+        json.dump({"code": h.code, "name": h.name, "emails": h.emails, "language": h.language,
+                   "open_cents": h.open_cents, "overdue_cents": h.overdue_cents,
+                   "avg_days_late": b.avg_days_late, "share_paid_late": b.share_paid_late, "trend": b.trend, "trend_days": b.trend_days,
+                   "broken_promises": b.broken_promises, "track": h.track.name, "track_reason": h.track.reason,
+                   "flags": [f.label for f in h.flags],
+                   "timeline": [{"at": e.at.isoformat(), "kind": e.kind, "title": e.title, "text": e.text,
+                                 "by": e.by, "details": e.details} for e in d.timeline]},
+                  sys.stdout, indent=2, ensure_ascii=False)
+        print()
+        return 0
+    print(f"{h.name} ({h.code})  {', '.join(h.emails)}  [{h.language}]")
+    print("open " + ", ".join(fmt(v, c) for c, v in h.open_cents.items())
+          + "; overdue " + ", ".join(fmt(v, c) for c, v in h.overdue_cents.items()))
+    late = "—" if b.avg_days_late is None else f"{b.avg_days_late:.1f}"
+    days = "" if b.trend_days is None else f" ({b.trend_days:+.0f} days)"
+    print(f"weighted days late {late}; trend {b.trend}{days}; track {h.track.name}: {h.track.reason}")
+    for f in h.flags:
+        print(f"! {f.label}")
+    for e in d.timeline:
+        print(f"{e.at:%Y-%m-%d %H:%M}  {e.kind:<9} {e.title}" + (f"  [{'; '.join(e.details)}]" if e.details else ""))
+    return 0

@@ -1,0 +1,975 @@
+"""Importing accounting exports into the ledger: one batch, one transaction.
+
+Open items (full or partial snapshot), an invoice ledger with paid dates, or debtor master data.
+A file is checked completely before anything is written; the same file twice changes nothing; a newer
+export records only what changed, as dated invoice changes; the latest batch can be undone."""
+
+from __future__ import annotations
+
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import func, select, text, update
+
+from db import analytics_queries
+from db.models import (
+    ColumnMapping,
+    Debtor,
+    ImportBatch,
+    Invoice,
+    InvoiceChange,
+    Message,
+    MessageInvoice,
+    Note,
+    utcnow,
+)
+from receivables import importing as imp
+from receivables import ledger
+from receivables.importing.validation import ImportOptions, ParsedBatch, Problem, detect
+from receivables.services import ServiceError, record_audit
+from receivables.uow import UnitOfWork
+
+FULL, PARTIAL = "full", "partial"
+MODES = (FULL, PARTIAL)
+IMPORT_KINDS = imp.KINDS
+_CHUNK = 100_000
+_BULK_ROWS = 100_000  # from this many new rows on, a load drops indexes and triggers and rebuilds
+_KEEP_IN_DETAILS = 200  # warnings / left-out rows kept with the batch for the history
+
+
+class ImportRejected(ServiceError):
+    """The file has problems; nothing was written. `problems` lists them (up to the listed maximum)."""
+
+    def __init__(self, parsed: ParsedBatch, hint: str | None = None):
+        self.problems = parsed.errors
+        self.problem_count = parsed.error_count
+        self.parsed = parsed
+        first = "; ".join(str(p) for p in parsed.errors[:3])
+        more = f" (and {parsed.error_count - 3} more)" if parsed.error_count > 3 else ""
+        hint = hint or ("Fix the file, or import the valid rows only" if not parsed.file_errors
+                        else "Fix the mapping or the file")
+        super().__init__(f"{parsed.error_count} problem(s), nothing was imported: {first}{more}. {hint}.")
+
+
+@dataclass(frozen=True)
+class PreviousImport:
+    batch_id: int
+    kind: str
+    imported_at: datetime
+    imported_by: str
+    file_name: str
+    newer_since: datetime | None  # a later applied batch of the same kind exists
+    as_of: date | None = None
+    rows: int = 0  # invoice or debtor rows the file held
+    skipped: int = 0
+
+    @property
+    def is_latest(self) -> bool:
+        """Identical to the newest import of its kind: importing it again cannot change anything."""
+        return self.newer_since is None
+
+    def describe(self) -> str:
+        text_ = (f"This file was imported before, on {self.imported_at:%d-%m-%Y %H:%M} by {self.imported_by} "
+                 f"(batch {self.batch_id}, '{self.file_name}')")
+        if self.is_latest:
+            return text_ + ". Nothing was changed."
+        return (text_ + f", but newer imports followed (the last on {self.newer_since:%d-%m-%Y %H:%M}). Importing "
+                "it again makes the ledger what this file says: check the counts, and undo if it was the wrong file.")
+
+
+@dataclass
+class Preview:
+    """What the page shows before the user confirms: the detected dialect and mapping with samples."""
+
+    file_name: str
+    file_hash: str
+    size: int
+    kind: str
+    detected_kind: str
+    profile: str
+    mapping: dict[str, str | None]
+    options: ImportOptions  # detected, or remembered
+    detected: imp.Detected
+    headers: list[str]
+    samples: dict[str, list[str]]
+    row_count: int
+    dialect: str
+    notes: list[str]
+    signature: str
+    remembered: dict | None  # {"saved_by", "saved_at"} when the mapping came from an earlier confirmation
+    previous: PreviousImport | None
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    mode: str
+    as_of: date
+    file_name: str
+    file_hash: str
+    dry_run: bool
+    batch_id: int | None = None
+    new: int = 0
+    changed: int = 0
+    closed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    skipped_detail: dict = field(default_factory=dict)
+    left_out: list[Problem] = field(default_factory=list)
+    left_out_count: int = 0
+    warnings: list[Problem] = field(default_factory=list)
+    warning_count: int = 0
+    created_debtors: int = 0
+    cancelled_messages: list[int] = field(default_factory=list)
+    previous: PreviousImport | None = None
+    notes: list[str] = field(default_factory=list)
+    confirmed_batch_id: int | None = None  # an identical re-upload of a later date: the batch that says so
+
+    def summary(self) -> str:
+        return (f"new {self.new}, changed {self.changed}, closed {self.closed}, unchanged {self.unchanged}, "
+                f"skipped {self.skipped}")
+
+
+# --- reading and previewing ------------------------------------------------------------------------
+
+def file_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read(data: bytes, file_name: str) -> imp.RawTable:
+    try:
+        return imp.read_table(data, file_name)
+    except imp.FileRejected as exc:
+        raise ServiceError(f"{file_name or 'the file'}: {exc}") from None
+
+
+def _check_kind(kind: str | None) -> None:
+    if kind is not None and kind not in IMPORT_KINDS:
+        raise ServiceError(f"unknown kind of import '{kind}'; choose one of {', '.join(IMPORT_KINDS)}")
+
+
+def _check_profile(profile: str | None) -> None:
+    if profile is not None and profile not in imp.PROFILES:
+        raise ServiceError(f"unknown profile '{profile}'; choose one of {', '.join(imp.PROFILES)}")
+
+
+def preview(uow: UnitOfWork, data: bytes, file_name: str, *, kind: str | None = None,
+            profile: str | None = None, mode: str = FULL) -> Preview:
+    """Read the file and propose how to import it: the kind, the column mapping (a remembered one
+    when this header was confirmed before) and how numbers and dates are written."""
+    _check_kind(kind)
+    _check_profile(profile)
+    raw = _read(data, file_name)
+    signature = imp.header_signature(raw.headers)
+    detected_kind = _remembered_kind(uow.session, signature) or imp.guess_kind(raw)
+    kind = kind or detected_kind
+    remembered = _remembered(uow.session, signature, kind)
+    auto_profile = imp.detect_profile(raw.headers)
+    if remembered and profile is None:
+        mapping = {f: h for f, h in remembered.mapping.items() if h in raw.headers}
+        mapping = {f: mapping.get(f) for f in imp.KIND_FIELDS[kind]}
+        info = {"saved_by": remembered.saved_by, "saved_at": remembered.saved_at}
+        profile = (remembered.options or {}).get("profile") or auto_profile
+    else:
+        profile = profile or auto_profile
+        mapping = imp.suggest_mapping(raw.headers, kind, profile)
+        info = None
+    chosen = _options_for(raw, kind, mapping, None, remembered.options if remembered else None)
+    detected = detect(raw, kind, mapping, chosen)
+    resolved = ImportOptions(chosen.decimal or detected.decimal, chosen.date_order or detected.date_order,
+                             chosen.currency or detected.currency)
+    fhash = file_hash(data)
+    return Preview(file_name, fhash, len(data), kind, detected_kind, profile, mapping, resolved, detected,
+                   raw.headers, {h: raw.samples(h) for h in raw.headers}, raw.row_count, raw.describe(),
+                   raw.notes, signature, info, _previous(uow.session, fhash, kind, mode))
+
+
+def check(uow: UnitOfWork, data: bytes, file_name: str, *, kind: str, mapping: dict, options: ImportOptions,
+          ) -> ParsedBatch:
+    """Validate every row with this mapping; nothing is written."""
+    _check_kind(kind)
+    return imp.validate(_read(data, file_name), kind, mapping, options)
+
+
+# --- importing ------------------------------------------------------------------------------------
+
+def run_import(uow: UnitOfWork, data: bytes, file_name: str, *, actor: str, kind: str | None = None,
+               mode: str = FULL, as_of: date | None = None, mapping: dict | None = None,
+               options: ImportOptions | dict | None = None, profile: str | None = None,
+               valid_rows_only: bool = False, dry_run: bool = False) -> ImportResult:
+    """Import one file as one batch in one transaction. Raises ImportRejected (nothing written) when
+    the file has problems, unless `valid_rows_only`, which leaves the bad rows out and lists them."""
+    _check_kind(kind)
+    _check_profile(profile)
+    if mode not in MODES:
+        raise ServiceError(f"unknown mode '{mode}'; choose full or partial")
+    as_of = as_of or date.today()
+    s = uow.session
+    fhash = file_hash(data)
+    if isinstance(options, dict):
+        options = ImportOptions.from_dict(options)
+
+    previous = _previous(s, fhash, kind, mode)
+    if previous is not None and previous.is_latest:
+        result = ImportResult(previous.kind, mode, as_of, file_name, fhash, dry_run, previous=previous)
+        result.notes.append(previous.describe())
+        _confirm(uow, previous, result, actor)
+        return result
+
+    raw = _read(data, file_name)
+    signature = imp.header_signature(raw.headers)
+    kind = kind or _remembered_kind(s, signature) or imp.guess_kind(raw)
+    if kind != imp.OPEN_ITEMS:
+        mode = PARTIAL
+    remembered = _remembered(s, signature, kind)
+    if mapping is None:
+        if remembered is not None and profile is None:
+            mapping = {f: h for f, h in remembered.mapping.items() if h in raw.headers}
+        else:
+            mapping = imp.suggest_mapping(raw.headers, kind, profile or imp.detect_profile(raw.headers))
+    options = _options_for(raw, kind, mapping, options, remembered.options if remembered else None)
+    parsed = imp.validate(raw, kind, mapping, options)
+    if parsed.file_errors:
+        raise ImportRejected(parsed)
+    if parsed.error_count and not valid_rows_only:
+        raise ImportRejected(parsed)
+    rows = parsed.valid_rows()
+    if not len(rows):
+        if parsed.error_count:
+            raise ImportRejected(parsed, "No row is valid")
+        raise ServiceError(f"{file_name}: the file holds no {'debtors' if kind == imp.DEBTORS else 'invoices'}"
+                           f" ({parsed.skipped_count} blank or total rows); nothing was imported")
+
+    if kind == imp.OPEN_ITEMS and mode == FULL:
+        last = s.scalar(select(func.max(ImportBatch.as_of)).where(
+            ImportBatch.kind == imp.OPEN_ITEMS, ImportBatch.mode == FULL, ImportBatch.status == "applied"))
+        if last is not None and as_of < last:
+            raise ServiceError(f"the ledger already holds a full snapshot of {last:%d-%m-%Y}; a full import "
+                               f"dated {as_of:%d-%m-%Y} would undo what happened since. Use a snapshot dated "
+                               f"{last:%d-%m-%Y} or later, or import it as partial")
+
+    batch = ImportBatch(kind=kind, mode=mode, file_name=file_name[:255], file_hash=fhash, as_of=as_of,
+                        imported_by=actor, profile=(profile or imp.detect_profile(raw.headers))[:50])
+    s.add(batch)
+    s.flush()
+    result = ImportResult(kind, mode, as_of, file_name, fhash, dry_run, batch_id=None if dry_run else batch.id)
+    if previous is not None:  # identical to an older batch: applied again, and said so
+        result.notes.append(previous.describe())
+    details: dict = {"mapping": parsed.mapping, "options": parsed.options.as_dict(), "skipped": parsed.skipped}
+    if kind == imp.DEBTORS:
+        _apply_debtors(s, rows, batch, result, details)
+    elif kind == imp.LEDGER:
+        _apply_ledger(s, rows, batch, result, details, mapping_has=_mapped(parsed))
+    else:
+        _apply_open_items(s, rows, batch, result, details, mode, _mapped(parsed))
+
+    result.skipped_detail = dict(parsed.skipped)
+    result.skipped = parsed.skipped_count + len(parsed.frame) - len(rows)
+    if valid_rows_only and parsed.error_count:
+        result.left_out = parsed.errors
+        result.left_out_count = parsed.error_count
+        result.skipped_detail["left out"] = len(parsed.frame) - len(rows)
+    result.warnings = parsed.warnings
+    result.warning_count = parsed.warning_count
+    details["warnings"] = [str(p) for p in parsed.warnings[:_KEEP_IN_DETAILS]]
+    details["warning_count"] = parsed.warning_count
+    details["left_out"] = [str(p) for p in result.left_out[:_KEEP_IN_DETAILS]]
+    details["left_out_count"] = result.left_out_count
+    details["notes"] = result.notes
+    batch.count_new, batch.count_changed, batch.count_closed = result.new, result.changed, result.closed
+    batch.count_unchanged, batch.count_skipped = result.unchanged, result.skipped
+    batch.details = details
+    record_audit(s, actor, "import.apply", "import_batch", batch.id, None,
+                 {"file_name": file_name, "file_hash": fhash, "kind": kind, "mode": mode, "as_of": as_of,
+                  "counts": result.summary()})
+    _remember(s, signature, kind, parsed.mapping, {**parsed.options.as_dict(), "profile": batch.profile}, actor)
+    if dry_run:
+        uow.rollback()
+    else:
+        uow.commit()
+    return result
+
+
+def _confirm(uow: UnitOfWork, previous: PreviousImport, result: ImportResult, actor: str) -> None:
+    """The same file as the latest import, of a later date: the ledger stays as it is, but a batch
+    records that its data still held on the new snapshot date, so the freshness check sees today's
+    upload. It writes no invoices or changes, so undoing it only takes the date back."""
+    if previous.kind == imp.DEBTORS or previous.as_of is None or result.as_of <= previous.as_of:
+        return
+    s = uow.session
+    result.unchanged, result.skipped = previous.rows, previous.skipped
+    note = f"Identical to batch {previous.batch_id}: its data is confirmed as of {result.as_of:%d-%m-%Y}."
+    result.mode = result.mode if previous.kind == imp.OPEN_ITEMS else PARTIAL
+    batch = ImportBatch(kind=previous.kind, mode=result.mode, file_name=result.file_name[:255],
+                        file_hash=result.file_hash, as_of=result.as_of, imported_by=actor,
+                        count_unchanged=result.unchanged, count_skipped=result.skipped,
+                        details={"identical_to": previous.batch_id, "notes": [note]})
+    s.add(batch)
+    s.flush()
+    result.confirmed_batch_id = None if result.dry_run else batch.id
+    result.notes.append(note)
+    record_audit(s, actor, "import.confirm", "import_batch", batch.id, None,
+                 {"file_name": result.file_name, "file_hash": result.file_hash, "kind": previous.kind,
+                  "mode": result.mode, "as_of": result.as_of, "identical_to": previous.batch_id})
+    if result.dry_run:
+        uow.rollback()
+    else:
+        uow.commit()
+
+
+def _options_for(raw: imp.RawTable, kind: str, mapping: dict, given: ImportOptions | None,
+                 remembered: dict | None) -> ImportOptions:
+    """Options the caller gave win. Otherwise what this file proves (a decimal mark, a day above 12)
+    beats what was remembered for its header, and the remembered choice settles what it cannot
+    prove: the same header may come as CSV one week and as Excel the next."""
+    if given is not None:
+        return given
+    if not remembered:
+        return ImportOptions()  # validation detects everything itself
+    found = detect(raw, kind, mapping, ImportOptions())
+    before = ImportOptions.from_dict(remembered)
+    return ImportOptions(found.decimal if found.decimal_proven else (before.decimal or found.decimal),
+                         found.date_order or before.date_order, before.currency or found.currency)
+
+
+def _mapped(parsed: ParsedBatch) -> set[str]:
+    return {f for f, h in parsed.mapping.items() if h}
+
+
+# --- open items -----------------------------------------------------------------------------------
+
+def _apply_open_items(s, rows: pd.DataFrame, batch: ImportBatch, result: ImportResult, details: dict,
+                      mode: str, mapped: set[str]) -> None:
+    as_of = batch.as_of
+    rows = _with_debtors(s, rows, batch, result, details)
+    current = _current_invoices(s)
+    known = _isin(rows["invoice_number"], current["number"])
+    new = rows[~np.asarray(known)]
+    if len(new):
+        _insert_invoices(s, new, batch, as_of, open_col="open_cents")
+    result.new = len(new)
+
+    existing = rows[np.asarray(known)]
+    closed_ids: list[int] = []
+    if len(existing):
+        merged = _merge_current(existing, current)
+        field_changed = _update_fields(s, merged, mapped, details)
+        file_open = merged["open_cents"].to_numpy()
+        delta = file_open - merged["open_cents_db"].to_numpy()
+        moving = merged[delta != 0]
+        for inv, new_open in _load_invoices(s, moving["id"].tolist(), moving["open_cents"].tolist()):
+            old = inv.open_cents
+            ledger.apply_change(s, inv, as_of, _change_kind(old, new_open), new_open - old, batch.id)
+            if new_open == 0:
+                closed_ids.append(inv.id)
+        changed = (delta != 0) | field_changed
+        closes = (delta != 0) & (file_open == 0)
+        result.closed += int(closes.sum())
+        result.changed = int((changed & ~closes).sum())
+        result.unchanged = int((~changed).sum())
+
+    if mode == FULL and len(current):
+        in_file = _isin(current["number"], rows["invoice_number"])
+        gone = current[~in_file & (current["open_cents"].to_numpy() != 0) & ~current["is_demo"].to_numpy()
+                       & (current["invoice_date"].to_numpy() <= np.datetime64(as_of))]
+        for inv, _ in _load_invoices(s, gone["id"].tolist(), [0] * len(gone)):
+            ledger.apply_change(s, inv, as_of, _change_kind(inv.open_cents, 0), -inv.open_cents, batch.id)
+            closed_ids.append(inv.id)
+        result.closed += len(gone)
+        open_before = int(((current["open_cents"] != 0) & ~current["is_demo"]).sum())
+        if open_before >= 20 and len(gone) > open_before / 2:
+            result.notes.append(f"This full import closes {len(gone)} of the {open_before} open invoices as paid. "
+                                "If the file is not the complete list of open items, undo it and import it as "
+                                "partial.")
+    s.flush()
+    _leave_messages(s, closed_ids, result, details)
+
+
+def _merge_current(rows: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
+    """The file's rows next to the stored invoices; stored columns get a `_db` suffix (`id` stays)."""
+    stored = current.rename(columns={c: f"{c}_db" for c in current.columns if c not in ("id", "number")})
+    return rows.merge(stored, left_on="invoice_number", right_on="number", how="inner")
+
+
+def _change_kind(old: int, new: int) -> str:
+    if new == 0 or (abs(new) < abs(old) and (new > 0) == (old > 0)):
+        return "payment" if old > 0 else "credit"
+    if (new > 0) != (old > 0) and old != 0:
+        return "correction"
+    return "reopen"
+
+
+def _isin(values: pd.Series, among) -> np.ndarray:  # noqa: ANN001
+    """Vectorised membership of text values (pandas' own isin loops in Python for Arrow strings)."""
+    if not len(values):
+        return np.zeros(0, dtype=bool)
+    wanted = pa.array(list(among) if not isinstance(among, pd.Series) else among.astype(str), type=pa.string())
+    found = pc.is_in(pa.array(values.astype(str), type=pa.string()), value_set=wanted)
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _current_invoices(s) -> pd.DataFrame:
+    cols = ["id", "number", "debtor_id", "open_cents", "amount_cents", "invoice_date", "due_date", "description",
+            "reference", "disputed", "is_demo"]
+    cursor = s.connection().connection.driver_connection.cursor()
+    try:
+        cursor.execute(f"SELECT {', '.join(cols)} FROM invoice")
+        rows = cursor.fetchall()  # plain tuples: far cheaper to turn into a frame than Row objects
+    finally:
+        cursor.close()
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    data = dict(zip(cols, zip(*rows)))  # column by column: a million rows become a frame in a moment
+    frame = pd.DataFrame({
+        **{c: np.asarray(data[c], dtype=np.int64) for c in ("id", "debtor_id", "open_cents", "amount_cents")},
+        **{c: np.asarray(data[c], dtype=bool) for c in ("disputed", "is_demo")},
+        **{c: pd.Series(pa.array(data[c], type=pa.string()).to_pandas()) for c in ("number", "description",
+                                                                                   "reference")},
+        **{c: _dates_of(data[c]) for c in ("invoice_date", "due_date")},
+    })
+    return frame[cols]
+
+
+def _dates_of(values: tuple) -> np.ndarray:
+    """DATE values as the driver returns them (ISO text from SQLite, date objects from PostgreSQL)."""
+    if values and isinstance(values[0], str):
+        arr = pa.array(values, type=pa.string()).cast(pa.date32())
+    else:
+        arr = pa.array(values, type=pa.date32())
+    return arr.to_numpy(zero_copy_only=False).astype("datetime64[D]")
+
+
+def _load_invoices(s, ids: list[int], targets: list[int]):
+    """(Invoice, target) pairs, loaded in chunks so a large batch does not load everything at once."""
+    target_by_id = dict(zip(ids, targets))
+    for i in range(0, len(ids), 1000):
+        chunk = ids[i:i + 1000]
+        for inv in s.scalars(select(Invoice).where(Invoice.id.in_(chunk)).order_by(Invoice.id)):
+            yield inv, target_by_id[inv.id]
+
+
+def _update_fields(s, merged: pd.DataFrame, mapped: set[str], details: dict) -> np.ndarray:
+    """Due date, description and reference as the newer export has them; returns which rows changed."""
+    changed = np.zeros(len(merged), dtype=bool)
+    updates: dict[int, dict] = {}
+    before: dict[int, dict] = {}
+    if "due_date" in mapped:
+        file_due = merged["due_date"].to_numpy().astype("datetime64[D]")
+        db_due = merged["due_date_db"].to_numpy().astype("datetime64[D]")
+        diff = ~np.isnat(file_due) & (file_due != db_due)
+        for i in np.flatnonzero(diff):
+            iid = int(merged["id"].iat[i])
+            updates.setdefault(iid, {})["due_date"] = _to_date(file_due[i])
+            before.setdefault(iid, {})["due_date"] = str(db_due[i])
+        changed |= diff
+    for f in ("description", "reference"):
+        if f in mapped:
+            file_v = merged[f].fillna("").astype(str).to_numpy()
+            db_v = merged[f + "_db"].fillna("").astype(str).to_numpy()
+            diff = file_v != db_v
+            for i in np.flatnonzero(diff):
+                iid = int(merged["id"].iat[i])
+                updates.setdefault(iid, {})[f] = file_v[i] or None
+                before.setdefault(iid, {})[f] = db_v[i] or None
+            changed |= diff
+    if updates:
+        s.execute(update(Invoice), [{"id": iid, **vals} for iid, vals in updates.items()])
+        details.setdefault("field_changes", []).extend([[iid, b] for iid, b in before.items()])
+    return changed
+
+
+def _to_date(value) -> date:  # noqa: ANN001
+    return pd.Timestamp(value).date()
+
+
+def _leave_messages(s, invoice_ids: list[int], result: ImportResult, details: dict) -> None:
+    """Closed or disputed invoices leave the unsent reminders; remember which, so undo can restore."""
+    if not invoice_ids:
+        return
+    lines, statuses = [], {}
+    for i in range(0, len(invoice_ids), 500):
+        chunk = invoice_ids[i:i + 500]
+        for mid, iid, status in s.execute(
+                select(MessageInvoice.message_id, MessageInvoice.invoice_id, Message.status)
+                .join(Message, Message.id == MessageInvoice.message_id)
+                .where(MessageInvoice.invoice_id.in_(chunk), MessageInvoice.active.is_(True),
+                       Message.status.in_(ledger.UNSENT))):
+            lines.append([mid, iid])
+            statuses[str(mid)] = status
+    cancelled = ledger.drop_from_pending_messages(s, invoice_ids)
+    if lines:
+        details["message_lines"] = lines
+        details["message_status"] = statuses
+    result.cancelled_messages = cancelled
+
+
+# --- debtors of invoice imports -------------------------------------------------------------------
+
+def _with_debtors(s, rows: pd.DataFrame, batch: ImportBatch, result: ImportResult, details: dict) -> pd.DataFrame:
+    """Attach debtor ids, creating the debtors this file introduces (named from the file), and fill
+    a missing due or invoice date from the debtor's payment term."""
+    known = dict(s.execute(select(Debtor.code, Debtor.id)).all())
+    terms = dict(s.execute(select(Debtor.code, Debtor.payment_term_days)).all())
+    firsts = rows.drop_duplicates("debtor_code")
+    fresh = firsts[~_isin(firsts["debtor_code"], list(known))]
+    if len(fresh):
+        names = fresh["debtor_name"].fillna("").astype(str).str.strip()
+        names = names.where(names != "", fresh["debtor_code"]).str.slice(0, 255)
+        ids = _next_ids(s, "debtor", len(fresh))
+        now = utcnow()
+        frame = pd.DataFrame({"id": ids, "code": fresh["debtor_code"].str.slice(0, 50).to_numpy(),
+                              "name": names.to_numpy(), "language": "nl", "is_consumer": False,
+                              "payment_term_days": 30, "reminders_blocked": False, "is_demo": False,
+                              "created_at": now.strftime("%Y-%m-%d %H:%M:%S.%f")})
+        _bulk_insert(s, "debtor", frame)
+        known.update(zip(frame["code"], frame["id"].astype(int)))
+        details["created_debtors"] = [int(x) for x in ids]
+        result.created_debtors = len(fresh)
+    rows = rows.copy()
+    codes = pd.Index(list(known))
+    position = codes.get_indexer(rows["debtor_code"])
+    rows["debtor_id"] = np.asarray(list(known.values()), dtype=np.int64)[position]
+    term_of = np.asarray([terms.get(c) or 30 for c in codes], dtype=np.int64)
+    term = term_of[position].astype("timedelta64[D]")
+    inv = rows["invoice_date"].to_numpy().astype("datetime64[D]")
+    due = rows["due_date"].to_numpy().astype("datetime64[D]")
+    rows["due_date"] = np.where(np.isnat(due), inv + term, due)
+    rows["invoice_date"] = np.where(np.isnat(inv), rows["due_date"].to_numpy().astype("datetime64[D]") - term, inv)
+    return rows
+
+
+def _next_ids(s, table: str, n: int) -> np.ndarray:
+    """Primary keys for `n` new rows, taken up front so bulk inserts need not read them back."""
+    if s.get_bind().dialect.name == "postgresql":
+        rows = s.execute(text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+                              "FROM generate_series(1, :n)"), {"n": n}).scalars().all()
+        return np.asarray(rows, dtype=np.int64)
+    start = s.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")).scalar_one()
+    return np.arange(start + 1, start + n + 1, dtype=np.int64)
+
+
+def _iso(days: np.ndarray) -> np.ndarray:
+    """datetime64 values as ISO date text (None for NaT), the form both databases take for a DATE."""
+    arr = pa.array(np.asarray(days).astype("datetime64[D]"), from_pandas=True)
+    return arr.cast(pa.string()).to_numpy(zero_copy_only=False)
+
+
+def _insert_invoices(s, new: pd.DataFrame, batch: ImportBatch, as_of: date, open_col: str | None,
+                     changes: pd.DataFrame | None = None) -> np.ndarray:
+    """Bulk insert new invoices. For open items the file's open amount is the state on `as_of`: what
+    was paid before shows as one change dated `as_of`, so amount + changes = open, as everywhere."""
+    ids = _next_ids(s, "invoice", len(new))
+    amount = new["amount_cents"].to_numpy()
+    open_ = new[open_col].to_numpy() if open_col else amount
+    settled = np.where(open_ == 0, as_of.isoformat(), None) if open_col else np.full(len(new), None)
+    if changes is not None:
+        open_ = changes["open_cents"].to_numpy()
+        settled = changes["settled_date"].to_numpy()
+    frame = pd.DataFrame({
+        "id": ids,
+        "number": new["invoice_number"].to_numpy(),
+        "debtor_id": new["debtor_id"].to_numpy(),
+        "invoice_date": _iso(new["invoice_date"].to_numpy()),
+        "due_date": _iso(new["due_date"].to_numpy()),
+        "currency": new["currency"].astype(str).to_numpy(),
+        "amount_cents": amount,
+        "open_cents": open_,
+        "settled_date": settled,
+        "description": _none_if_empty(new["description"]),
+        "reference": _none_if_empty(new["reference"], 255),
+        "disputed": new["disputed"].to_numpy() if "disputed" in new else False,
+    })
+    moved = np.zeros(0, dtype=np.int64)
+    with _ledger_day_by_hand(s, len(new)) as by_hand, _bulk_load(s, "invoice", len(new)):
+        _bulk_insert(s, "invoice", frame, constants={"batch_id": batch.id, "is_demo": False})
+        if open_col:
+            delta = open_ - amount
+            moved = np.flatnonzero(delta != 0)
+            if len(moved):
+                kinds = np.where(amount[moved] > 0, "payment", "credit")
+                kinds = np.where(np.abs(open_[moved]) > np.abs(amount[moved]), "reopen", kinds)
+                with _bulk_load(s, "invoice_change", len(moved)):
+                    _insert_changes(s, ids[moved], np.full(len(moved), as_of.isoformat(), dtype=object), kinds,
+                                    delta[moved], batch.id)
+        if by_hand:
+            analytics_queries.add_to_ledger_day(s.connection(), analytics_queries.ledger_day_contributions(
+                frame["currency"].to_numpy(), new["invoice_date"].to_numpy(), new["due_date"].to_numpy(), amount,
+                moved, np.full(len(moved), np.datetime64(as_of, "D")), (open_ - amount)[moved]))
+    return ids
+
+
+def _insert_changes(s, invoice_ids, change_dates, kinds, deltas, batch_id: int) -> None:
+    frame = pd.DataFrame({"invoice_id": np.asarray(invoice_ids, dtype=np.int64), "change_date": change_dates,
+                          "kind": kinds, "delta_cents": np.asarray(deltas, dtype=np.int64)})
+    _bulk_insert(s, "invoice_change", frame, constants={
+        "batch_id": batch_id, "created_at": utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")})
+
+
+def _none_if_empty(series: pd.Series, limit: int | None = None) -> np.ndarray | None:
+    if not len(series) or (series.fillna("") == "").all():
+        return None
+    values = series.fillna("").astype(str)
+    if limit:
+        values = values.str.slice(0, limit)
+    out = values.to_numpy().astype(object)
+    out[out == ""] = None
+    return out
+
+
+@contextmanager
+def _bulk_load(s, table: str, rows: int):
+    """SQLite: when a batch at least doubles a large table, drop its secondary indexes for the load and
+    build them again afterwards (a sort instead of a million random B-tree inserts). DDL is part of
+    the transaction, so a failure restores them with everything else."""
+    if s.get_bind().dialect.name != "sqlite" or rows < _BULK_ROWS:
+        yield
+        return
+    dbapi = s.connection().connection.driver_connection
+    existing = dbapi.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+    if existing > rows:
+        yield
+        return
+    indexes = dbapi.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                            "AND sql IS NOT NULL", (table,)).fetchall()
+    for name, _ in indexes:
+        dbapi.execute(f'DROP INDEX "{name}"')
+    yield
+    for _, sql in indexes:
+        dbapi.execute(sql)
+
+
+@contextmanager
+def _ledger_day_by_hand(s, rows: int):
+    """A large load keeps the daily sums (`ledger_day`) itself: the triggers that would upsert two or
+    four rows per invoice and change are dropped for the load and created again after it; the caller
+    adds the load's sums in one statement per day and currency. Yields whether it must. The DDL is
+    part of the transaction (on PostgreSQL it locks the invoice tables until the commit)."""
+    if rows < _BULK_ROWS:
+        yield False
+        return
+    conn = s.connection()
+    analytics_queries.drop_ledger_day_triggers(conn)
+    yield True
+    analytics_queries.create_ledger_day_triggers(conn)
+
+
+def _bulk_insert(s, table: str, frame: pd.DataFrame, constants: dict | None = None) -> None:
+    """Insert many rows at C speed inside the session's transaction: SQLite reads one JSON array per
+    chunk (json_each), PostgreSQL takes COPY. Dates arrive as ISO text. A column that holds one value
+    in every row is written once, as a constant."""
+    if not len(frame):
+        return
+    constants = dict(constants or {})
+    for col in list(frame.columns)[1:] if len(frame) > 1 else []:  # the first column always travels
+        values = frame[col]
+        if values.dtype == object and values.isna().all():
+            constants[col] = None
+        elif values.iloc[0] is not None and (values == values.iloc[0]).all():
+            constants[col] = _scalar(values.iloc[0])
+        else:
+            continue
+        frame = frame.drop(columns=col)
+    conn = s.connection()
+    dbapi = conn.connection.driver_connection
+    cols = list(frame.columns)
+    if conn.dialect.name == "postgresql":
+        frame = frame.assign(**{k: v for k, v in constants.items()})
+        cols = list(frame.columns)
+        # CSV: an unquoted empty field is NULL; our empty texts were turned into None before
+        sql = f"COPY {table} ({', '.join(cols)}) FROM STDIN WITH (FORMAT csv)"
+        with dbapi.cursor() as cur, cur.copy(sql) as copy:
+            for start in range(0, len(frame), _CHUNK):
+                copy.write(frame.iloc[start:start + _CHUNK].to_csv(index=False, header=False, lineterminator="\n"))
+        return
+    # a large page cache keeps the indexes in memory while many rows go in (this connection only)
+    dbapi.execute("PRAGMA cache_size = -262144")
+    fixed = [_sql_literal(constants[c]) for c in constants]
+    select_list = ", ".join([*(f"json_extract(value, '$[{i}]')" for i in range(len(cols))), *fixed])
+    sql = f"INSERT INTO {table} ({', '.join([*cols, *constants])}) SELECT {select_list} FROM json_each(?)"
+    chunks = [frame.iloc[start:start + _CHUNK] for start in range(0, len(frame), _CHUNK)]
+    # sqlite3 lets go of the GIL while it works, so the next chunk's JSON is written meanwhile
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(_json_rows, chunks[0])
+        for nxt in [*chunks[1:], None]:
+            payload = pending.result()
+            if nxt is not None:
+                pending = pool.submit(_json_rows, nxt)
+            dbapi.execute(sql, (payload,))
+
+
+def _json_rows(frame: pd.DataFrame) -> str:
+    return frame.to_json(orient="values", force_ascii=False)
+
+
+def _sql_literal(value) -> str:  # noqa: ANN001
+    """A constant of our own making (ids, flags, dates, a validated currency code) as SQL text."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, (bool, np.bool_)):
+        return "1" if value else "0"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _scalar(value):  # noqa: ANN001
+    return value.item() if isinstance(value, np.generic) else value
+
+
+# --- ledger (invoices with their paid dates) --------------------------------------------------------
+
+def _apply_ledger(s, rows: pd.DataFrame, batch: ImportBatch, result: ImportResult, details: dict,
+                  mapping_has: set[str]) -> None:
+    rows = _with_debtors(s, rows, batch, result, details)
+    current = _current_invoices(s)
+    known = _isin(rows["invoice_number"], current["number"])
+    new = rows[~known].copy()
+    if len(new):
+        amount = new["amount_cents"].to_numpy()
+        settled = new["settled_date"].to_numpy().astype("datetime64[D]")
+        paid = np.where(~np.isnat(settled), new["paid_cents"].to_numpy(), 0)
+        open_ = amount - paid
+        new["disputed"] = new["disputed"].to_numpy() & (open_ != 0)
+        state = pd.DataFrame({"open_cents": open_, "settled_date": np.where(open_ == 0, _iso(settled), None)})
+        state.loc[open_ != 0, "settled_date"] = None
+        ids = _insert_invoices(s, new, batch, batch.as_of, open_col=None, changes=state)
+        moved = np.flatnonzero(paid != 0)
+        if len(moved):
+            kinds = np.where(amount[moved] > 0, "payment", "credit")
+            _insert_changes(s, ids[moved], _iso(settled[moved]), kinds, -paid[moved], batch.id)
+    result.new = len(new)
+
+    existing = rows[known]
+    touched: list[int] = []
+    if len(existing):
+        merged = _merge_current(existing, current)
+        field_changed = _update_fields(s, merged, mapping_has, details)
+        settled = merged["settled_date"].to_numpy().astype("datetime64[D]")
+        paid = np.where(merged["paid_given"].to_numpy(), merged["paid_cents"].to_numpy(),
+                        merged["amount_cents_db"].to_numpy())
+        target = merged["amount_cents_db"].to_numpy() - paid
+        delta = np.where(np.isnat(settled), 0, target - merged["open_cents_db"].to_numpy())
+        moving = np.flatnonzero(delta != 0)
+        settle_dates = {int(merged["id"].iat[i]): _to_date(settled[i]) for i in moving}
+        closed_now = 0
+        for inv, new_open in _load_invoices(s, [int(merged["id"].iat[i]) for i in moving],
+                                            [int(target[i]) for i in moving]):
+            old = inv.open_cents
+            ledger.apply_change(s, inv, settle_dates[inv.id], _change_kind(old, new_open), new_open - old, batch.id)
+            if new_open == 0:
+                touched.append(inv.id)
+                closed_now += 1
+        open_after = np.where(delta != 0, target, merged["open_cents_db"].to_numpy())
+        dispute = merged["disputed"].to_numpy() & ~merged["disputed_db"].to_numpy() & (open_after != 0)
+        dispute_ids = [int(x) for x in merged["id"].to_numpy()[dispute]]
+        if dispute_ids:
+            s.execute(update(Invoice), [{"id": i, "disputed": True} for i in dispute_ids])
+            details["disputed"] = dispute_ids
+            touched.extend(dispute_ids)
+        changed = (delta != 0) | field_changed | dispute
+        result.closed = closed_now
+        result.changed = int(changed.sum()) - closed_now
+        result.unchanged = int((~changed).sum())
+    s.flush()
+    _leave_messages(s, touched, result, details)
+
+
+# --- debtors --------------------------------------------------------------------------------------
+
+_DEBTOR_FIELDS = {"debtor_name": "name", "email": "email", "contact_person": "contact_person", "phone": "phone",
+                  "language": "language", "is_consumer": "is_consumer", "payment_term_days": "payment_term_days",
+                  "segment": "segment", "account_manager": "account_manager"}
+_LIMITS = {"name": 255, "contact_person": 255, "phone": 50, "segment": 100, "account_manager": 100}
+
+
+def _apply_debtors(s, rows: pd.DataFrame, batch: ImportBatch, result: ImportResult, details: dict) -> None:
+    """Upsert debtors by code. An empty cell keeps what Debtor Desk already has."""
+    mapped = [f for f in _DEBTOR_FIELDS if f in rows and rows[f].notna().any()]
+    existing = {d.code: d for d in s.scalars(select(Debtor).where(Debtor.code.in_(rows["debtor_code"].tolist())))}
+    created, before = [], []
+    for rec in rows.to_dict("records"):
+        values = {}
+        for f in mapped:
+            v = rec.get(f)
+            if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or v == "":
+                continue
+            attr = _DEBTOR_FIELDS[f]
+            if attr in _LIMITS:
+                v = str(v)[:_LIMITS[attr]]
+            values[attr] = bool(v) if attr == "is_consumer" else int(v) if attr == "payment_term_days" else v
+        debtor = existing.get(rec["debtor_code"])
+        if debtor is None:
+            debtor = Debtor(code=rec["debtor_code"][:50], name=values.pop("name", rec["debtor_code"]), **values)
+            s.add(debtor)
+            created.append(debtor)
+            continue
+        diff = {k: v for k, v in values.items() if getattr(debtor, k) != v}
+        if not diff:
+            result.unchanged += 1
+            continue
+        before.append([debtor.id, {k: getattr(debtor, k) for k in diff}])
+        for k, v in diff.items():
+            setattr(debtor, k, v)
+        result.changed += 1
+    s.flush()
+    result.new = len(created)
+    result.created_debtors = len(created)
+    details["created_debtors"] = [d.id for d in created]
+    if before:
+        details["debtor_changes"] = before
+
+
+# --- re-uploads and remembered mappings --------------------------------------------------------------
+
+def _previous(s, fhash: str, kind: str | None, mode: str) -> PreviousImport | None:
+    q = select(ImportBatch).where(ImportBatch.file_hash == fhash, ImportBatch.status == "applied")
+    if kind:
+        q = q.where(ImportBatch.kind == kind)
+    candidates = [b for b in s.scalars(q.order_by(ImportBatch.id.desc()))
+                  if b.kind != imp.OPEN_ITEMS or b.mode == mode]
+    if not candidates:
+        return None
+    b = candidates[0]
+    newer = s.scalar(select(func.max(ImportBatch.imported_at)).where(
+        ImportBatch.kind == b.kind, ImportBatch.status == "applied", ImportBatch.id > b.id))
+    return PreviousImport(b.id, b.kind, b.imported_at, b.imported_by, b.file_name, newer, b.as_of,
+                          b.count_new + b.count_changed + b.count_unchanged, b.count_skipped)
+
+
+def _remembered(s, signature: str, kind: str) -> ColumnMapping | None:
+    return s.scalars(select(ColumnMapping).where(ColumnMapping.header_signature == signature,
+                                                 ColumnMapping.kind == kind)).first()
+
+
+def _remembered_kind(s, signature: str) -> str | None:
+    """The kind this header was imported as before, when that is unambiguous."""
+    kinds = set(s.scalars(select(ColumnMapping.kind).where(ColumnMapping.header_signature == signature)))
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+def _remember(s, signature: str, kind: str, mapping: dict, options: dict, actor: str) -> None:
+    row = _remembered(s, signature, kind)
+    if row is None:
+        s.add(ColumnMapping(header_signature=signature, kind=kind, mapping=dict(mapping), options=options,
+                            saved_by=actor))
+    else:
+        row.mapping, row.options, row.saved_by, row.saved_at = dict(mapping), options, actor, utcnow()
+
+
+# --- history and undo -----------------------------------------------------------------------------
+
+def import_history(uow: UnitOfWork, limit: int = 50) -> pd.DataFrame:
+    """The import batches, newest first: who, when, which file, what it did."""
+    batches = uow.session.scalars(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(limit)).all()
+    return pd.DataFrame([{
+        "batch": b.id, "imported_at": b.imported_at, "imported_by": b.imported_by, "file_name": b.file_name,
+        "file_hash": b.file_hash[:12], "kind": b.kind, "mode": b.mode, "as_of": b.as_of, "new": b.count_new,
+        "changed": b.count_changed, "closed": b.count_closed, "unchanged": b.count_unchanged,
+        "skipped": b.count_skipped, "status": b.status,
+    } for b in batches], columns=["batch", "imported_at", "imported_by", "file_name", "file_hash", "kind", "mode",
+                                  "as_of", "new", "changed", "closed", "unchanged", "skipped", "status"])
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    id: int
+    kind: str
+    file_name: str
+    imported_at: datetime
+    imported_by: str
+    status: str
+
+
+def _info(b: ImportBatch) -> BatchInfo:
+    return BatchInfo(b.id, b.kind, b.file_name, b.imported_at, b.imported_by, b.status)
+
+
+def _latest(s) -> ImportBatch | None:
+    return s.scalars(select(ImportBatch).where(ImportBatch.status == "applied", ImportBatch.kind.in_(IMPORT_KINDS))
+                     .order_by(ImportBatch.id.desc()).limit(1)).first()
+
+
+def latest_batch(uow: UnitOfWork) -> BatchInfo | None:
+    """The batch that undo would take back: the newest applied import (demo loads excluded)."""
+    batch = _latest(uow.session)
+    return None if batch is None else _info(batch)
+
+
+def undo_latest(uow: UnitOfWork, *, actor: str, batch_id: int | None = None) -> BatchInfo:
+    """Take back the newest import: its new invoices and debtors go, changed invoices get their amounts,
+    dates and flags back, and reminders it emptied are restored. `batch_id`, when given, must be it."""
+    s = uow.session
+    batch = _latest(s)
+    if batch is None:
+        raise ServiceError("there is no import to undo")
+    if batch_id is not None and batch.id != batch_id:
+        raise ServiceError(f"only the latest import (batch {batch.id}) can be undone, not batch {batch_id}")
+    details = batch.details or {}
+    created_invoices = select(Invoice.id).where(Invoice.batch_id == batch.id)
+    foreign_changes = s.scalar(select(func.count()).select_from(InvoiceChange).where(
+        InvoiceChange.invoice_id.in_(created_invoices),
+        (InvoiceChange.batch_id.is_(None)) | (InvoiceChange.batch_id != batch.id)))
+    used = s.scalar(select(func.count()).select_from(MessageInvoice).where(
+        MessageInvoice.invoice_id.in_(created_invoices)))
+    noted = s.scalar(select(func.count()).select_from(Note).where(Note.invoice_id.in_(created_invoices)))
+    if foreign_changes or used or noted:
+        raise ServiceError(f"batch {batch.id} can no longer be undone: its invoices already have "
+                           f"{'payments entered since' if foreign_changes else 'reminders or notes'}. "
+                           "Import a corrected file instead")
+
+    changed_ids = sorted(set(s.scalars(select(InvoiceChange.invoice_id).where(
+        InvoiceChange.batch_id == batch.id, InvoiceChange.invoice_id.not_in(created_invoices)))))
+    s.execute(InvoiceChange.__table__.delete().where(InvoiceChange.batch_id == batch.id))
+    s.execute(Invoice.__table__.delete().where(Invoice.batch_id == batch.id))
+    for i in range(0, len(changed_ids), 1000):
+        for inv in s.scalars(select(Invoice).where(Invoice.id.in_(changed_ids[i:i + 1000]))):
+            ledger.recompute(s, inv)
+    for iid, fields in details.get("field_changes", []):
+        values = {k: (date.fromisoformat(v[:10]) if k == "due_date" and v else v) for k, v in fields.items()}
+        s.execute(update(Invoice).where(Invoice.id == iid).values(**values))
+    disputed = details.get("disputed", [])
+    for i in range(0, len(disputed), 500):
+        s.execute(update(Invoice).where(Invoice.id.in_(disputed[i:i + 500])).values(disputed=False))
+    _restore_messages(s, details)
+    for debtor_id, fields in details.get("debtor_changes", []):
+        s.execute(update(Debtor).where(Debtor.id == debtor_id).values(**fields))
+    removed_debtors = _remove_created_debtors(s, details.get("created_debtors", []))
+    batch.status = "undone"
+    record_audit(s, actor, "import.undo", "import_batch", batch.id,
+                 {"file_name": batch.file_name, "counts": f"new {batch.count_new}, changed {batch.count_changed}, "
+                                                          f"closed {batch.count_closed}"},
+                 {"status": "undone", "debtors_removed": removed_debtors, "invoices_restored": len(changed_ids)})
+    info = _info(batch)
+    uow.commit()
+    return info
+
+
+def _restore_messages(s, details: dict) -> None:
+    statuses = details.get("message_status", {})
+    for mid, iid in details.get("message_lines", []):
+        s.execute(update(MessageInvoice).where(MessageInvoice.message_id == mid, MessageInvoice.invoice_id == iid)
+                  .values(active=True))
+    for mid, status in statuses.items():
+        s.execute(update(Message).where(Message.id == int(mid), Message.status == "cancelled",
+                                        Message.last_error == "nothing left to chase")
+                  .values(status=status, last_error=None))
+
+
+def _remove_created_debtors(s, ids: list[int]) -> int:
+    removed = 0
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        busy = set(s.scalars(select(Invoice.debtor_id).where(Invoice.debtor_id.in_(chunk))))
+        busy |= set(s.scalars(select(Note.debtor_id).where(Note.debtor_id.in_(chunk))))
+        busy |= set(s.scalars(select(Message.debtor_id).where(Message.debtor_id.in_(chunk))))
+        free = [d for d in chunk if d not in busy]
+        if free:
+            removed += s.execute(Debtor.__table__.delete().where(Debtor.id.in_(free))).rowcount
+    return removed

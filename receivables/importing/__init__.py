@@ -1,0 +1,31 @@
+"""Reading accounting exports: bytes -> text table -> typed, checked rows. Pure, no database."""
+
+from receivables.importing.mapping import (
+    DEBTORS,
+    FIELDS,
+    KIND_FIELDS,
+    KIND_LABELS,
+    KINDS,
+    LEDGER,
+    OPEN_ITEMS,
+    PROFILES,
+    detect_kind,
+    detect_profile,
+    header_signature,
+    suggest_mapping,
+)
+from receivables.importing.reading import MAX_BYTES, FileRejected, RawTable, read_table
+from receivables.importing.validation import (
+    Detected,
+    ImportOptions,
+    ParsedBatch,
+    Problem,
+    guess_kind,
+    validate,
+)
+
+__all__ = [
+    "DEBTORS", "FIELDS", "KIND_FIELDS", "KIND_LABELS", "KINDS", "LEDGER", "MAX_BYTES", "OPEN_ITEMS", "PROFILES",
+    "Detected", "FileRejected", "ImportOptions", "ParsedBatch", "Problem", "RawTable", "detect_kind",
+    "detect_profile", "guess_kind", "header_signature", "read_table", "suggest_mapping", "validate",
+]

@@ -1,0 +1,487 @@
+"""Check every row before anything is written: typed columns out, and every problem with its file
+line, column, value and what to do. Pure: a RawTable and a mapping in, a ParsedBatch out."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from receivables.importing import dates as d
+from receivables.importing import mapping as m
+from receivables.importing import numbers as n
+from receivables.importing.reading import RawTable
+
+MAX_LISTED = 5000  # problems kept with their text; the counts stay exact beyond this
+_SAMPLE = 20000
+TRUE_WORDS = {"yes", "ja", "y", "j", "true", "waar", "1", "x", "disputed", "betwist", "consument", "particulier"}
+FALSE_WORDS = {"no", "nee", "n", "false", "onwaar", "0", "", "-"}
+LANGUAGES = {"nl": "nl", "nld": "nl", "dut": "nl", "nederlands": "nl", "dutch": "nl", "vlaams": "nl",
+             "en": "en", "eng": "en", "engels": "en", "english": "en", "uk": "en", "gb": "en",
+             "de": "de", "deu": "de", "ger": "de", "duits": "de", "german": "de", "deutsch": "de",
+             "fr": "fr", "fra": "fr", "fre": "fr", "frans": "fr", "french": "fr", "francais": "fr",
+             "français": "fr"}
+_TOTAL_WORDS = r"^\s*(sub\s*)?(totaal|total|totals|eindtotaal|grand total|saldo|som)\b"
+_EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to read values: None means "detect"; the resolved options are on the ParsedBatch."""
+
+    decimal: str | None = None  # numbers.COMMA | numbers.POINT
+    date_order: str | None = None  # dates.DMY | dates.MDY
+    currency: str | None = None  # for rows without a currency column (detected from the header, else EUR)
+
+    def as_dict(self) -> dict:
+        return {"decimal": self.decimal, "date_order": self.date_order, "currency": self.currency}
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> ImportOptions:
+        data = data or {}
+        return cls(data.get("decimal"), data.get("date_order"), data.get("currency"))
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int | None
+    column: str | None
+    value: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = ", ".join(p for p in (f"row {self.line}" if self.line else None, self.column) if p)
+        what = f"'{self.value}' {self.message}" if self.value is not None else self.message
+        return f"{where}: {what}" if where else what
+
+
+@dataclass
+class Detected:
+    """What was found out about the file, for the page to show and the user to correct."""
+
+    decimal: str
+    decimal_proven: bool
+    date_order: str | None
+    date_order_ambiguous: bool
+    currency: str
+    date_formats: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ParsedBatch:
+    kind: str
+    mapping: dict[str, str | None]
+    options: ImportOptions  # resolved
+    detected: Detected | None
+    frame: pd.DataFrame  # one row per data row, typed; `line` is the file line
+    errors: list[Problem]
+    error_count: int
+    error_lines: np.ndarray  # file lines with at least one error
+    warnings: list[Problem]
+    warning_count: int
+    skipped: dict[str, int]  # blank / subtotal rows recognised and left out
+    file_errors: list[Problem] = field(default_factory=list)  # no row can be imported until fixed
+
+    @property
+    def ok(self) -> bool:
+        return not self.error_count
+
+    @property
+    def skipped_count(self) -> int:
+        return sum(self.skipped.values())
+
+    def valid_rows(self) -> pd.DataFrame:
+        if not len(self.error_lines):
+            return self.frame
+        return self.frame[~self.frame["line"].isin(self.error_lines)]
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.errors: list[Problem] = []
+        self.warnings: list[Problem] = []
+        self.error_count = 0
+        self.warning_count = 0
+        self.error_lines: list[np.ndarray] = []
+
+    def rows(self, mask: np.ndarray, lines: np.ndarray, column: str | None, values, message: str,
+             warning: bool = False) -> None:
+        idx = np.flatnonzero(mask)
+        if not len(idx):
+            return
+        if warning:
+            self.warning_count += len(idx)
+            room, target = MAX_LISTED - len(self.warnings), self.warnings
+        else:
+            self.error_count += len(idx)
+            self.error_lines.append(lines[idx])
+            room, target = MAX_LISTED - len(self.errors), self.errors
+        for i in idx[:max(room, 0)]:
+            value = None if values is None else _text(values[i])
+            target.append(Problem(int(lines[i]), column, value, message))
+
+    def file(self, message: str, column: str | None = None) -> None:
+        self.error_count += 1
+        self.errors.append(Problem(None, column, None, message))
+
+
+def _text(value) -> str:  # noqa: ANN001
+    if value is None:
+        return ""
+    if isinstance(value, pa.Scalar):
+        value = value.as_py()
+    return str(value)
+
+
+def _strip(arr: pa.Array) -> pa.Array:
+    return pc.utf8_trim_whitespace(pc.fill_null(arr, ""))
+
+
+def _np(arr) -> np.ndarray:  # noqa: ANN001
+    return np.asarray(arr.to_numpy(zero_copy_only=False))
+
+
+def _sample(arr: pa.Array) -> list[str]:
+    """Up to _SAMPLE non-empty values spread over the whole column."""
+    non_empty = arr.filter(pc.not_equal(arr, ""))
+    step = max(1, len(non_empty) // _SAMPLE)
+    return non_empty[::step].to_pylist()[:_SAMPLE] if step > 1 else non_empty.to_pylist()[:_SAMPLE]
+
+
+def guess_kind(raw: RawTable) -> str:
+    """Open items, ledger or debtors, from the header and whether the paid-date column has values."""
+    settled = m.suggest_mapping(raw.headers, m.LEDGER).get("settled_date")
+    has_values = None
+    if settled:
+        has_values = bool(pc.any(pc.not_equal(_strip(raw.column(settled)), "")).as_py())
+    return m.detect_kind(raw.headers, has_values)
+
+
+def detect(raw: RawTable, kind: str, mapping: dict[str, str | None], options: ImportOptions) -> Detected:
+    """Decimal style, date order and default currency, from the mapped columns."""
+    amount_samples: list[str] = []
+    for f in m.AMOUNT_FIELDS:
+        if mapping.get(f) in raw.headers:
+            amount_samples += _sample(_strip(raw.column(mapping[f])))[:2000]
+    decimal, proven = n.detect_style(amount_samples, raw.delimiter)
+    evidence, formats = [], {}
+    for f in m.DATE_FIELDS:
+        if mapping.get(f) in raw.headers:
+            samples = _sample(_strip(raw.column(mapping[f])))
+            evidence.append(d.column_order(samples))
+            formats[mapping[f]] = samples
+    order, ambiguous = d.file_order(evidence)
+    currency = None
+    for f in ("open_amount", "amount"):
+        currency = currency or m.currency_from_header(mapping.get(f))
+    detected = Detected(decimal, proven, order, ambiguous, currency or "EUR")
+    use_order = options.date_order or order
+    detected.date_formats = {col: d.describe_format(s, use_order) for col, s in formats.items()}
+    return detected
+
+
+def validate(raw: RawTable, kind: str, mapping: dict[str, str | None],
+             options: ImportOptions = ImportOptions()) -> ParsedBatch:
+    """Parse and check every row of `raw` as an import of `kind` with the given column mapping."""
+    mapping = {f: (h or None) for f, h in mapping.items() if f in m.KIND_FIELDS[kind]}
+    out = _Collector()
+    for f, h in mapping.items():
+        if h is not None and h not in raw.headers:
+            out.file(f"the column '{h}' chosen for {m.FIELDS[f].label} is not in the file; choose another column")
+    for group in m.missing_required(mapping, kind):
+        labels = " or ".join(m.FIELDS[f].label for f in group)
+        out.file(f"no column is chosen for {labels}; pick the column that holds it")
+    if out.error_count:
+        return _empty(kind, mapping, options, out)
+
+    detected = detect(raw, kind, mapping, options)
+    options = ImportOptions(options.decimal or detected.decimal, options.date_order or detected.date_order,
+                            (options.currency or detected.currency).upper())
+
+    for line, fields_found in raw.bad_lines:
+        out.error_count += 1
+        out.error_lines.append(np.asarray([line]))
+        if len(out.errors) < MAX_LISTED:
+            out.errors.append(Problem(line, None, None, f"has {fields_found} fields but the header has "
+                                                        f"{len(raw.headers)}; a separator inside a value must "
+                                                        "be quoted, or fix the line"))
+
+    # blank and subtotal rows
+    cells = {h: _strip(raw.column(h)) for h in raw.headers}
+    blank = np.ones(raw.row_count, dtype=bool)
+    for col in cells.values():
+        blank &= _np(pc.equal(col, ""))
+    key_field = "debtor_code" if kind == m.DEBTORS else "invoice_number"
+    key = cells[mapping[key_field]]
+    key_empty = _np(pc.equal(key, ""))
+    total_word = np.zeros(raw.row_count, dtype=bool)
+    for h in {mapping.get(f) for f in ("invoice_number", "debtor_code", "debtor_name", "description")} | {
+            raw.headers[0]}:
+        if h:
+            total_word |= _starts_with_total(cells[h])
+    if kind == m.DEBTORS:
+        looks_like_data = np.zeros(raw.row_count, dtype=bool)
+    else:
+        has_debtor = np.zeros(raw.row_count, dtype=bool)
+        for f in ("debtor_code", "debtor_name"):
+            if mapping.get(f):
+                has_debtor |= ~_np(pc.equal(cells[mapping[f]], ""))
+        has_date = np.zeros(raw.row_count, dtype=bool)
+        for f in ("invoice_date", "due_date"):
+            if mapping.get(f):
+                has_date |= ~_np(pc.equal(cells[mapping[f]], ""))
+        looks_like_data = has_debtor & has_date
+    subtotal = ~blank & (total_word | (key_empty & ~looks_like_data))
+    data_rows = ~blank & ~subtotal
+    skipped = {"blank": int(blank.sum()), "subtotal": int(subtotal.sum())}
+
+    idx = np.flatnonzero(data_rows)
+    take = pa.array(idx) if len(idx) < raw.row_count else None
+    lines = raw.lines[idx]
+
+    def col(f: str) -> pa.Array | None:
+        h = mapping.get(f)
+        if not h:
+            return None
+        return cells[h] if take is None else cells[h].take(take)
+
+    frame: dict[str, object] = {"line": lines}
+    if kind == m.DEBTORS:
+        _debtor_fields(col, mapping, lines, frame, out)
+    else:
+        _invoice_fields(kind, col, mapping, options, detected, lines, frame, out)
+    result = pd.DataFrame(frame)
+    error_lines = np.unique(np.concatenate(out.error_lines)) if out.error_lines else np.zeros(0, np.int64)
+    out.errors.sort(key=lambda p: (p.line or 0))
+    out.warnings.sort(key=lambda p: (p.line or 0))
+    file_errors = [p for p in out.errors if p.line is None]
+    return ParsedBatch(kind, mapping, options, detected, result, out.errors, out.error_count, error_lines,
+                       out.warnings, out.warning_count, skipped, file_errors)
+
+
+def _starts_with_total(values: pa.Array) -> np.ndarray:
+    """Cells that read "Totaal", "Subtotaal", "Total", "Saldo"...; the regex runs only on the few
+    cells that start with one of those letters."""
+    first = pc.utf8_lower(pc.utf8_slice_codeunits(values, 0, 1))
+    maybe = np.flatnonzero(_np(pc.is_in(first, pa.array(["t", "s", "g", "e"]))))
+    hit = np.zeros(len(values), dtype=bool)
+    if len(maybe):
+        sub = values.take(pa.array(maybe))
+        hit[maybe] = _np(pc.match_substring_regex(sub, _TOTAL_WORDS, ignore_case=True))
+    return hit
+
+
+def _empty(kind: str, mapping: dict, options: ImportOptions, out: _Collector) -> ParsedBatch:
+    return ParsedBatch(kind, mapping, options, None, pd.DataFrame({"line": np.zeros(0, np.int64)}),
+                       out.errors, out.error_count, np.zeros(0, np.int64), [], 0, {"blank": 0, "subtotal": 0},
+                       list(out.errors))
+
+
+def _label(mapping: dict, f: str) -> str:
+    return mapping.get(f) or m.FIELDS[f].label
+
+
+def _required(col, f: str, mapping: dict, lines: np.ndarray, out: _Collector, what: str) -> np.ndarray:
+    values = col(f)
+    empty = _np(pc.equal(values, ""))
+    out.rows(empty, lines, _label(mapping, f), None, f"is empty; {what}")
+    return empty
+
+
+def _invoice_fields(kind, col, mapping, options, detected, lines, frame, out) -> None:  # noqa: ANN001
+    number = col("invoice_number")
+    _required(col, "invoice_number", mapping, lines, out, "every invoice needs its number")
+    _too_long(number, 64, lines, _label(mapping, "invoice_number"), out)
+    frame["invoice_number"] = number.to_pandas()
+    _duplicates(number, lines, _label(mapping, "invoice_number"), out,
+                "each invoice may appear once; remove or merge the extra rows")
+
+    code, name = col("debtor_code"), col("debtor_name")
+    if code is not None and name is not None:
+        no_debtor = _np(pc.and_(pc.equal(code, ""), pc.equal(name, "")))
+        code = pc.if_else(pc.equal(code, ""), name, code)
+    elif code is not None:
+        no_debtor = _np(pc.equal(code, ""))
+    else:
+        no_debtor = _np(pc.equal(name, ""))
+        code = name
+    out.rows(no_debtor, lines, _label(mapping, "debtor_code" if mapping.get("debtor_code") else "debtor_name"),
+             None, "is empty; every invoice needs the debtor it belongs to")
+    _too_long(code, 50, lines, _label(mapping, "debtor_code" if mapping.get("debtor_code") else "debtor_name"), out)
+    frame["debtor_code"] = code.to_pandas()
+    frame["debtor_name"] = (name if name is not None else code).to_pandas()
+
+    amounts = {}
+    for f in ("amount", "open_amount", "paid_amount"):
+        values = col(f)
+        if values is None:
+            continue
+        parsed = n.parse_amounts(values, options.decimal)
+        out.rows(parsed.bad, lines, mapping[f], values,
+                 f"is not an amount (expected like {n.EXAMPLES[options.decimal]}); fix the value or choose "
+                 "the other decimal style")
+        amounts[f] = parsed
+    main = "open_amount" if kind == m.OPEN_ITEMS and "open_amount" in amounts else "amount"
+    out.rows(amounts[main].empty, lines, mapping[main], None, "is empty; every invoice needs an amount")
+    amount = amounts.get("amount", amounts.get("open_amount"))
+    frame["amount_cents"] = amount.cents
+    if kind == m.OPEN_ITEMS:
+        open_ = amounts.get("open_amount", amounts.get("amount"))
+        frame["open_cents"] = open_.cents
+        out.rows(~open_.bad & ~open_.empty & (open_.cents == 0), lines, _label(mapping, main), None,
+                 "is 0: the invoice is recorded as paid", warning=True)
+    else:
+        out.rows(~amount.bad & ~amount.empty & (amount.cents == 0), lines, mapping["amount"], None,
+                 "is 0", warning=True)
+        paid = amounts.get("paid_amount")
+        frame["paid_cents"] = paid.cents if paid is not None else amount.cents
+        frame["paid_given"] = ~paid.empty if paid is not None else np.zeros(len(lines), dtype=bool)
+
+    parsed_dates = {}
+    ambiguous_reported = False
+    for f in m.DATE_FIELDS:
+        values = col(f)
+        if values is None:
+            continue
+        parsed = d.parse_dates(values, options.date_order)
+        if options.date_order is None and parsed.bad.any():
+            uses_dm = _np(pc.match_substring_regex(values, d._DM.pattern))
+            if uses_dm.any():
+                if not ambiguous_reported:
+                    out.file("the dates can be read day-first or month-first (no day above 12 anywhere); "
+                             "choose the date order", column=mapping[f])
+                    ambiguous_reported = True
+                parsed = replace(parsed, bad=parsed.bad & ~uses_dm)
+        fmt = detected.date_formats.get(mapping[f], "a date")
+        out.rows(parsed.bad, lines, mapping[f], values, f"is not a date (expected {fmt})")
+        parsed_dates[f] = parsed
+    if "invoice_date" in parsed_dates and kind == m.LEDGER:
+        out.rows(parsed_dates["invoice_date"].empty, lines, mapping["invoice_date"], None,
+                 "is empty; every invoice needs its invoice date")
+    if kind == m.OPEN_ITEMS:
+        inv, due = parsed_dates.get("invoice_date"), parsed_dates.get("due_date")
+        no_date = (inv.empty if inv else np.ones(len(lines), bool)) & (due.empty if due else np.ones(len(lines), bool))
+        out.rows(no_date, lines, _label(mapping, "due_date" if due else "invoice_date"), None,
+                 "is empty; every invoice needs a due date or an invoice date")
+    nat = np.full(len(lines), np.datetime64("NaT"), dtype="datetime64[D]")
+    for f in m.DATE_FIELDS:
+        frame[f] = parsed_dates[f].days if f in parsed_dates else nat
+    if "invoice_date" in parsed_dates and "due_date" in parsed_dates:
+        early = frame["due_date"] < frame["invoice_date"]
+        out.rows(early, lines, mapping["due_date"], col("due_date"),
+                 "is before the invoice date; imported as it is", warning=True)
+    if "settled_date" in parsed_dates and "invoice_date" in parsed_dates:
+        early = frame["settled_date"] < frame["invoice_date"]
+        out.rows(early, lines, mapping["settled_date"], col("settled_date"),
+                 "is before the invoice date; imported as it is", warning=True)
+
+    currency = col("currency")
+    if currency is not None:
+        currency = pc.utf8_upper(currency)
+        bad = _np(pc.and_(pc.not_equal(currency, ""), pc.invert(pc.match_substring_regex(currency, r"^[A-Z]{3}$"))))
+        out.rows(bad, lines, mapping["currency"], currency, "is not a currency code; use three letters such as EUR")
+        currency = pc.if_else(pc.equal(currency, ""), options.currency, currency)
+        frame["currency"] = currency.to_pandas()
+    else:
+        frame["currency"] = options.currency
+    for f in ("description", "reference"):
+        values = col(f)
+        frame[f] = values.to_pandas() if values is not None else ""
+    if kind == m.LEDGER:
+        values = col("disputed")
+        if values is not None:
+            flags, bad = _booleans(values)
+            out.rows(bad, lines, mapping["disputed"], values, "is not yes or no")
+            frame["disputed"] = flags
+        else:
+            frame["disputed"] = np.zeros(len(lines), dtype=bool)
+
+
+def _duplicates(keys: pa.Array, lines: np.ndarray, column: str, out: _Collector, what: str) -> None:
+    if len(pc.unique(keys)) == len(keys):
+        return
+    series = pd.Series(keys.to_pandas())
+    dup = series.duplicated(keep=False).to_numpy() & (series != "").to_numpy()
+    if not dup.any():
+        return
+    idx = np.flatnonzero(dup)
+    groups: dict[str, list[int]] = {}
+    for i in idx:
+        groups.setdefault(series.iat[i], []).append(int(lines[i]))
+    for i in idx:
+        others = [ln for ln in groups[series.iat[i]] if ln != lines[i]]
+        shown = ", ".join(str(x) for x in others[:5]) + (", …" if len(others) > 5 else "")
+        out.rows(np.array([True]), lines[i:i + 1], column, [series.iat[i]],
+                 f"appears more than once (also on row {shown}); {what}")
+
+
+def _too_long(values: pa.Array, limit: int, lines: np.ndarray, column: str, out: _Collector) -> None:
+    long_ = _np(pc.greater(pc.utf8_length(values), limit))
+    out.rows(long_, lines, column, values, f"is longer than {limit} characters; this column cannot be the code")
+
+
+def _booleans(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    low = pc.utf8_lower(values)
+    yes = _np(pc.is_in(low, pa.array(sorted(TRUE_WORDS))))
+    no = _np(pc.is_in(low, pa.array(sorted(FALSE_WORDS))))
+    return yes, ~(yes | no)
+
+
+def _debtor_fields(col, mapping, lines, frame, out) -> None:  # noqa: ANN001
+    code = col("debtor_code")
+    _too_long(code, 50, lines, mapping["debtor_code"], out)
+    frame["debtor_code"] = code.to_pandas()
+    _duplicates(code, lines, mapping["debtor_code"], out, "each debtor may appear once; remove the extra rows")
+    for f in ("debtor_name", "contact_person", "phone", "segment", "account_manager"):
+        values = col(f)
+        frame[f] = values.to_pandas() if values is not None else None
+    email = col("email")
+    if email is not None:
+        texts = email.to_pylist()
+        bad = np.zeros(len(texts), dtype=bool)
+        cleaned = []
+        for i, t in enumerate(texts):
+            parts = [p for p in re.split(r"[,;\s]+", t) if p]
+            bad[i] = any(not _EMAIL.match(p) for p in parts)
+            cleaned.append(", ".join(parts))
+        out.rows(bad, lines, mapping["email"], texts, "is not an e-mail address; write name@example.nl, "
+                                                      "several separated by commas")
+        frame["email"] = cleaned
+    else:
+        frame["email"] = None
+    language = col("language")
+    if language is not None:
+        texts = [t.lower() for t in language.to_pylist()]
+        codes = [LANGUAGES.get(t, "") for t in texts]
+        bad = np.array([bool(t) and not c for t, c in zip(texts, codes)], dtype=bool)
+        out.rows(bad, lines, mapping["language"], language.to_pylist(),
+                 "is not a language we send reminders in; use nl, en, de or fr")
+        frame["language"] = codes
+    else:
+        frame["language"] = None
+    consumer = col("is_consumer")
+    if consumer is not None:
+        flags, bad = _booleans(consumer)
+        out.rows(bad, lines, mapping["is_consumer"], consumer, "is not yes or no")
+        empty = _np(pc.equal(consumer, ""))
+        frame["is_consumer"] = pd.array([None if e else bool(f) for f, e in zip(flags, empty)], dtype="boolean")
+    else:
+        frame["is_consumer"] = pd.array([None] * len(lines), dtype="boolean")
+    term = col("payment_term_days")
+    if term is not None:
+        texts = term.to_pylist()
+        days, bad = [], np.zeros(len(texts), dtype=bool)
+        for i, t in enumerate(texts):
+            mt = re.fullmatch(r"\D*?(\d{1,3})\s*(dagen|days|dgn|d)?\.?", t.strip(), flags=re.I)
+            value = int(mt.group(1)) if mt else None
+            bad[i] = bool(t.strip()) and (value is None or value > 365)
+            days.append(None if bad[i] or value is None else value)
+        out.rows(bad, lines, mapping["payment_term_days"], texts, "is not a number of days (0 to 365)")
+        frame["payment_term_days"] = pd.array(days, dtype="Int64")
+    else:
+        frame["payment_term_days"] = pd.array([None] * len(lines), dtype="Int64")

@@ -1,0 +1,527 @@
+"""Receivables metrics: credit sales, AR, DSO (standard and count-back), BPDSO, ADD, CEI, payment
+behaviour and the cash-in forecast. Pure functions over plain numbers and DataFrames; amounts are int
+cents, dates `datetime.date`. The definitions are the ones in receivables/definitions.py."""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+# --- calendar helpers -------------------------------------------------------------------------------
+
+
+def months_back(d: date, n: int) -> date:
+    """`d` moved `n` calendar months back (forward for negative n). A month end stays a month end,
+    so 30 June − 1 month = 31 May; other days are clamped (31 March − 1 month = 29 February)."""
+    month_index = d.year * 12 + (d.month - 1) - n
+    year, month = divmod(month_index, 12)
+    month += 1
+    last = calendar.monthrange(year, month)[1]
+    day = last if d.day == calendar.monthrange(d.year, d.month)[1] else min(d.day, last)
+    return date(year, month, day)
+
+
+def month_end(d: date) -> date:
+    return date(d.year, d.month, calendar.monthrange(d.year, d.month)[1])
+
+
+def month_ends(last: date, months: int) -> list[date]:
+    """The `months` month ends up to and including the end of the month of `last`, oldest first;
+    the newest is `last` itself when `last` is not a month end (a month to date)."""
+    newest = month_end(last)
+    ends = [month_end(months_back(newest, k)) for k in range(months - 1, -1, -1)]
+    if ends and ends[-1] > last:
+        ends[-1] = last
+    return ends
+
+
+# --- the definitions ------------------------------------------------------------------------------
+
+
+def dso_standard(ar_cents: int, sales_cents: int, days: int = 90) -> float | None:
+    """AR(D) / credit sales of the `days` days ending D × days. None when there were no sales."""
+    if sales_cents <= 0:
+        return None
+    return ar_cents / sales_cents * days
+
+
+def dso_count_back(ar_cents: int, monthly_sales: Sequence[tuple[int, int]]) -> float | None:
+    """Walk back month by month from D: while AR exceeds a month's sales, subtract them and add the
+    month's days; for the last month add remainder / that month's sales × its days.
+    `monthly_sales` is (sales_cents, days) per month, newest first. When AR is still left after the
+    last month given, the days walked so far are returned (a lower bound); None without any months."""
+    if not monthly_sales:
+        return None
+    if ar_cents <= 0:
+        return 0.0
+    remaining = ar_cents
+    days = 0.0
+    for sales, month_days in monthly_sales:
+        if remaining > sales:
+            remaining -= sales
+            days += month_days
+        else:
+            return days + remaining / sales * month_days
+    return days
+
+
+def best_possible_dso(current_cents: int, sales_cents: int, days: int = 90) -> float | None:
+    """Current (not yet due) AR / credit sales of the `days` days × days."""
+    return dso_standard(current_cents, sales_cents, days)
+
+
+def average_days_delinquent(dso_std: float | None, bpdso: float | None) -> float | None:
+    """DSO standard − BPDSO."""
+    if dso_std is None or bpdso is None:
+        return None
+    return dso_std - bpdso
+
+
+def cei(ar_start_cents: int, sales_cents: int, ar_end_cents: int, current_end_cents: int) -> float | None:
+    """Collection effectiveness index in %: (AR start + sales − AR end) / (AR start + sales − current
+    AR end) × 100. None when the denominator is not positive (nothing was collectable)."""
+    collectable = ar_start_cents + sales_cents - current_end_cents
+    if collectable <= 0:
+        return None
+    return (ar_start_cents + sales_cents - ar_end_cents) / collectable * 100
+
+
+def weighted_average(values, weights) -> float | None:
+    """Σ(weight × value) / Σ(weight); None when the weights add up to nothing."""
+    v = np.asarray(values, dtype="float64")
+    w = np.asarray(weights, dtype="float64")
+    total = w.sum()
+    if len(v) == 0 or total == 0:
+        return None
+    return float((v * w).sum() / total)
+
+
+def days_late(paid: date, due: date) -> int:
+    """max(0, paid date − due date)."""
+    return max(0, (paid - due).days)
+
+
+# --- payment behaviour ----------------------------------------------------------------------------
+
+BEHAVIOUR_COLUMNS = ["debtor_id", "code", "invoices_paid", "amount_paid_cents", "avg_days_late",
+                     "avg_days_to_pay", "std_days_late", "share_paid_late", "share_paid_late_30", "trend"]
+
+
+def _day_numbers(series: pd.Series) -> np.ndarray:
+    return pd.to_datetime(series).to_numpy(dtype="datetime64[D]").astype("int64")
+
+
+def payment_behaviour(paid: pd.DataFrame, as_of: date, months: int = 12, recent_months: int = 3,
+                      debtors: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per debtor, over the invoices paid in the `months` months up to `as_of` (paid date in
+    (as_of − months, as_of]): invoices_paid, amount-weighted average days late and days to pay,
+    the amount-weighted spread (standard deviation) of days late, the share of invoices paid late and
+    paid more than 30 days late (by count), and the trend: average days late of the last
+    `recent_months` months minus that of the months before (positive = paying later).
+
+    `paid` needs debtor_id, code, amount_cents, invoice_date, due_date, paid_date (credit notes and
+    invoices without a positive amount are ignored). `debtors` (debtor_id, code) adds a row with
+    invoices_paid 0 and no averages for every debtor without payments in the window."""
+    start = months_back(as_of, months)
+    split = months_back(as_of, recent_months)
+    cols = ["debtor_id", "code", "amount_cents", "invoice_date", "due_date", "paid_date"]
+    frame = paid[cols].copy() if not paid.empty else pd.DataFrame(columns=cols)
+    if not frame.empty:
+        frame = frame[(frame["amount_cents"] > 0) & frame["paid_date"].notna()]
+    if not frame.empty:
+        paid_day = _day_numbers(frame["paid_date"])
+        lo, hi = np.datetime64(start, "D").astype("int64"), np.datetime64(as_of, "D").astype("int64")
+        frame = frame[(paid_day > lo) & (paid_day <= hi)]
+    if frame.empty:
+        out = pd.DataFrame(columns=BEHAVIOUR_COLUMNS)
+    else:
+        paid_day = _day_numbers(frame["paid_date"])
+        w = frame["amount_cents"].to_numpy(dtype="float64")
+        late = np.maximum(0, paid_day - _day_numbers(frame["due_date"])).astype("float64")
+        to_pay = (paid_day - _day_numbers(frame["invoice_date"])).astype("float64")
+        recent = paid_day > np.datetime64(split, "D").astype("int64")
+        work = pd.DataFrame({
+            "debtor_id": frame["debtor_id"].to_numpy(), "code": frame["code"].astype(object).to_numpy(),
+            "w": w, "wl": w * late, "wl2": w * late * late, "wp": w * to_pay,
+            "late": (late > 0).astype("int64"), "late30": (late > 30).astype("int64"),
+            "rw": np.where(recent, w, 0.0), "rwl": np.where(recent, w * late, 0.0),
+        })
+        g = work.groupby(["debtor_id", "code"], sort=True)
+        agg = g.agg(invoices_paid=("w", "size"), w=("w", "sum"), wl=("wl", "sum"), wl2=("wl2", "sum"),
+                    wp=("wp", "sum"), late=("late", "sum"), late30=("late30", "sum"),
+                    rw=("rw", "sum"), rwl=("rwl", "sum")).reset_index()
+        avg_late = agg["wl"] / agg["w"]
+        variance = (agg["wl2"] / agg["w"] - avg_late ** 2).clip(lower=0)
+        older_w = agg["w"] - agg["rw"]
+        recent_avg = (agg["rwl"] / agg["rw"]).where(agg["rw"] > 0)
+        older_avg = ((agg["wl"] - agg["rwl"]) / older_w).where(older_w > 0)
+        out = pd.DataFrame({
+            "debtor_id": agg["debtor_id"].astype("int64"), "code": agg["code"],
+            "invoices_paid": agg["invoices_paid"].astype("int64"),
+            "amount_paid_cents": agg["w"].round().astype("int64"),
+            "avg_days_late": avg_late, "avg_days_to_pay": agg["wp"] / agg["w"],
+            "std_days_late": np.sqrt(variance),
+            "share_paid_late": agg["late"] / agg["invoices_paid"],
+            "share_paid_late_30": agg["late30"] / agg["invoices_paid"],
+            "trend": recent_avg - older_avg,
+        })
+    if debtors is not None and not debtors.empty:
+        missing = debtors[~debtors["debtor_id"].isin(out["debtor_id"])][["debtor_id", "code"]]
+        if not missing.empty:
+            extra = missing.assign(invoices_paid=0, amount_paid_cents=0)
+            out = pd.concat([out, extra], ignore_index=True) if not out.empty else extra.reindex(
+                columns=BEHAVIOUR_COLUMNS)
+    out = out.reindex(columns=BEHAVIOUR_COLUMNS)
+    out["debtor_id"] = out["debtor_id"].astype("int64")
+    out["code"] = out["code"].astype(object)
+    for c in ("invoices_paid", "amount_paid_cents"):
+        out[c] = out[c].fillna(0).astype("int64")
+    for c in ("avg_days_late", "avg_days_to_pay", "std_days_late", "share_paid_late", "share_paid_late_30",
+              "trend"):
+        out[c] = out[c].astype("float64")
+    return out.sort_values("code", ignore_index=True)
+
+
+def portfolio_days_late(paid: pd.DataFrame, as_of: date, months: int = 12) -> tuple[float, float]:
+    """Amount-weighted average and spread of days late over all invoices paid in the window; (0, 0)
+    without history."""
+    b = payment_behaviour(paid, as_of, months)
+    b = b[b["invoices_paid"] > 0]
+    if b.empty:
+        return 0.0, 0.0
+    w = b["amount_paid_cents"].to_numpy(dtype="float64")
+    mean = float((b["avg_days_late"] * w).sum() / w.sum())
+    second = ((b["std_days_late"] ** 2 + b["avg_days_late"] ** 2) * w).sum() / w.sum()
+    return mean, float(np.sqrt(max(0.0, second - mean * mean)))
+
+
+# --- AR and sales on any date from the daily sums ---------------------------------------------------
+
+DAILY_COLUMNS = ["currency", "day", "sales_cents", "change_cents", "overdue_cents", "overdue_change_cents"]
+COUNT_BACK_MONTHS = 36  # how far the count-back walks at most
+
+
+class Ledger:
+    """Running totals of one currency's daily sums (see db.analytics_queries.ledger_day): AR(D),
+    overdue AR(D) and credit sales of any period, each a binary search."""
+
+    def __init__(self, daily: pd.DataFrame):
+        daily = daily.sort_values("day")
+        self.days = _day_numbers(daily["day"]) if not daily.empty else np.zeros(0, dtype="int64")
+        self._sales = np.cumsum(daily["sales_cents"].to_numpy(dtype="int64"))
+        self._ar = self._sales + np.cumsum(daily["change_cents"].to_numpy(dtype="int64"))
+        self._overdue = np.cumsum(daily["overdue_cents"].to_numpy(dtype="int64")
+                                  + daily["overdue_change_cents"].to_numpy(dtype="int64"))
+
+    def _at(self, running: np.ndarray, d: date) -> int:
+        i = int(np.searchsorted(self.days, np.datetime64(d, "D").astype("int64"), side="right"))
+        return int(running[i - 1]) if i else 0
+
+    def ar(self, d: date) -> int:
+        """Total open on `d`: invoices dated ≤ d minus payments and credits dated ≤ d."""
+        return self._at(self._ar, d)
+
+    def overdue(self, d: date) -> int:
+        """Open on `d` of the invoices past their due date on `d`."""
+        return self._at(self._overdue, d)
+
+    def current(self, d: date) -> int:
+        """Open on `d` and not yet due."""
+        return self.ar(d) - self.overdue(d)
+
+    def sales(self, start: date, end: date) -> int:
+        """Credit sales with invoice date in (start, end]."""
+        return self._at(self._sales, end) - self._at(self._sales, start)
+
+
+def ledgers(daily: pd.DataFrame) -> dict[str, Ledger]:
+    """One Ledger per currency: figures are never added across currencies."""
+    if daily.empty:
+        return {}
+    return {str(cur): Ledger(group) for cur, group in daily.groupby("currency", sort=True)}
+
+
+def round_or_none(value: float | None, digits: int = 1) -> float | None:
+    """Rounded, or None for a missing or infinite value (days to 0.1 by default)."""
+    return None if value is None or not np.isfinite(value) else round(float(value), digits)
+
+
+def kpis_at(ledger: Ledger, as_of: date, *, days: int = 90) -> dict:
+    """Every KPI of one currency on `as_of`, unrounded; amounts in cents."""
+    ar, overdue = ledger.ar(as_of), ledger.overdue(as_of)
+    current = ar - overdue
+    sales_90 = ledger.sales(as_of - timedelta(days=days), as_of)
+    monthly = []
+    for k in range(1, COUNT_BACK_MONTHS + 1):
+        end, start = months_back(as_of, k - 1), months_back(as_of, k)
+        monthly.append((ledger.sales(start, end), (end - start).days))
+    std = dso_standard(ar, sales_90, days)
+    best = best_possible_dso(current, sales_90, days)
+    month_start = months_back(as_of, 1)
+    return {
+        "total_open_cents": ar, "overdue_cents": overdue, "current_cents": current,
+        "overdue_share": overdue / ar if ar > 0 else None,
+        "dso_count_back": dso_count_back(ar, monthly), "dso_standard": std, "best_possible_dso": best,
+        "average_days_delinquent": average_days_delinquent(std, best),
+        "cei_month": cei(ledger.ar(month_start), ledger.sales(month_start, as_of), ar, current),
+        "credit_sales_cents": ledger.sales(month_start, as_of), "sales_90_cents": sales_90,
+    }
+
+
+def dso_series(daily: pd.DataFrame, as_of: date, months: int = 24) -> pd.DataFrame:
+    """Per currency and month end (the last month ends on `as_of` when that is mid-month): AR,
+    overdue, credit sales of the month and every DSO measure. One row per currency and month."""
+    rows = []
+    ends = month_ends(as_of, months)
+    for currency, ledger in ledgers(daily).items():
+        for end in ends:
+            k = kpis_at(ledger, end)
+            rows.append({"currency": currency, "month": f"{end:%Y-%m}", "as_of": end, **k})
+    cols = ["currency", "month", "as_of", "total_open_cents", "overdue_cents", "current_cents", "overdue_share",
+            "dso_count_back", "dso_standard", "best_possible_dso", "average_days_delinquent", "cei_month",
+            "credit_sales_cents", "sales_90_cents"]
+    frame = pd.DataFrame(rows, columns=cols)
+    if not frame.empty:
+        # a currency with nothing open and nothing sold in the window has no series
+        active = frame.groupby("currency")[["total_open_cents", "credit_sales_cents"]].transform(
+            lambda s: s.abs().sum())
+        frame = frame[(active["total_open_cents"] + active["credit_sales_cents"]) > 0]
+        # months before a currency's first invoice are left out rather than shown as zero days
+        started = ((frame["total_open_cents"] != 0) | (frame["sales_90_cents"] != 0)).groupby(frame["currency"]).cummax()
+        frame = frame[started].reset_index(drop=True)
+    return frame
+
+
+def dso_contributions(per_debtor: pd.DataFrame, sales_90: dict[str, int], top: int = 10,
+                      days: int = 90) -> pd.DataFrame:
+    """The debtors that add most to standard DSO, per currency: a debtor's open amount / the
+    currency's credit sales of the 90 days × 90 (these add up to the DSO), and the part of it that is
+    overdue (adding up to ADD). `per_debtor` needs currency, debtor_code, debtor_name, total_cents,
+    overdue_cents."""
+    cols = ["currency", "debtor_code", "debtor_name", "total_cents", "overdue_cents", "dso_days",
+            "overdue_days"]
+    if per_debtor.empty:
+        return pd.DataFrame(columns=cols)
+    frame = per_debtor.copy()
+    sales = frame["currency"].map(lambda c: sales_90.get(str(c), 0)).astype("float64")
+    frame["dso_days"] = (frame["total_cents"] / sales * days).where(sales > 0)
+    frame["overdue_days"] = (frame["overdue_cents"] / sales * days).where(sales > 0)
+    frame = frame.sort_values(["currency", "dso_days"], ascending=[True, False])
+    return frame.groupby("currency", sort=True).head(top)[cols].reset_index(drop=True)
+
+
+# --- cash-in forecast -------------------------------------------------------------------------------
+
+FORECAST_COLUMNS = ["currency", "week", "week_start", "expected_cents", "low_cents", "high_cents"]
+
+
+def expected_payment_days(open_items: pd.DataFrame, behaviour: pd.DataFrame,
+                          portfolio: tuple[float, float]) -> pd.DataFrame:
+    """Each open item with its debtor's average days late and spread (the portfolio's for debtors
+    without paid invoices in the window)."""
+    cols = ["debtor_id", "avg_days_late", "std_days_late", "invoices_paid"]
+    b = behaviour[cols] if not behaviour.empty else pd.DataFrame(columns=cols)
+    frame = open_items.merge(b, on="debtor_id", how="left")
+    known = frame["invoices_paid"].fillna(0) > 0
+    frame["shift"] = frame["avg_days_late"].where(known, portfolio[0]).astype("float64")
+    spread_known = frame["invoices_paid"].fillna(0) >= 3
+    frame["spread"] = frame["std_days_late"].where(spread_known, portfolio[1]).astype("float64")
+    return frame
+
+
+def cash_forecast(open_items: pd.DataFrame, behaviour: pd.DataFrame, as_of: date, weeks: int = 13,
+                  portfolio: tuple[float, float] = (0.0, 0.0)) -> pd.DataFrame:
+    """Expected receipts per currency and week (week 1 starts the day after `as_of`): every open
+    invoice (positive open amount, not disputed) is placed at its due date + its debtor's weighted
+    average days late; one that should already have been paid by then falls in week 1. `low` and
+    `high` are the week's smallest and largest receipts when every debtor pays one spread (standard
+    deviation of its days late) earlier or later than its average.
+    `open_items` needs debtor_id, currency, due_date, open_cents, disputed."""
+    starts = [as_of + timedelta(days=1 + 7 * w) for w in range(weeks)]
+    items = open_items[(open_items["open_cents"] > 0) & ~open_items["disputed"].astype(bool)]
+    currencies = sorted(items["currency"].astype(str).unique()) if not items.empty else []
+    frames = []
+    if currencies:
+        frame = expected_payment_days(items, behaviour, portfolio)
+        due = _day_numbers(frame["due_date"])
+        first = np.datetime64(as_of, "D").astype("int64") + 1
+        amounts = frame["open_cents"].to_numpy(dtype="int64")
+        cur = frame["currency"].astype(str).to_numpy()
+        scenarios = {}
+        for name, shift in (("expected", frame["shift"]), ("early", frame["shift"] - frame["spread"]),
+                            ("late", frame["shift"] + frame["spread"])):
+            day = np.maximum(due + np.round(shift.to_numpy(dtype="float64")).astype("int64"), first)
+            scenarios[name] = (day - first) // 7
+        for currency in currencies:
+            mask = cur == currency
+            sums = {}
+            for name, week in scenarios.items():
+                inside = mask & (week < weeks)
+                sums[name] = np.bincount(week[inside], weights=amounts[inside], minlength=weeks)[:weeks]
+            stacked = np.vstack([sums["expected"], sums["early"], sums["late"]])
+            frames.append(pd.DataFrame({
+                "currency": currency, "week": np.arange(1, weeks + 1), "week_start": starts,
+                "expected_cents": np.round(sums["expected"]).astype("int64"),
+                "low_cents": np.round(stacked.min(axis=0)).astype("int64"),
+                "high_cents": np.round(stacked.max(axis=0)).astype("int64"),
+            }))
+    if not frames:
+        return pd.DataFrame(columns=FORECAST_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[FORECAST_COLUMNS]
+
+
+def weekly_receipts(receipts: pd.DataFrame, as_of: date, weeks: int = 13) -> pd.DataFrame:
+    """Receipts (currency, day, received_cents) summed per currency and week after `as_of`."""
+    cols = ["currency", "week", "actual_cents"]
+    if receipts.empty:
+        return pd.DataFrame(columns=cols)
+    first = np.datetime64(as_of, "D").astype("int64") + 1
+    week = (_day_numbers(receipts["day"]) - first) // 7
+    frame = receipts.assign(week=week + 1)
+    frame = frame[(frame["week"] >= 1) & (frame["week"] <= weeks)]
+    out = frame.groupby(["currency", "week"], as_index=False)["received_cents"].sum()
+    return out.rename(columns={"received_cents": "actual_cents"})[cols]
+
+
+def backtest(forecast: pd.DataFrame, receipts: pd.DataFrame, as_of: date, weeks: int = 13) -> pd.DataFrame:
+    """A forecast made on `as_of` next to what came in on the same invoices, per week: expected,
+    actual and error (expected − actual)."""
+    actual = weekly_receipts(receipts, as_of, weeks)
+    frame = forecast.merge(actual, on=["currency", "week"], how="left")
+    frame["actual_cents"] = frame["actual_cents"].fillna(0).astype("int64")
+    frame["error_cents"] = frame["expected_cents"] - frame["actual_cents"]
+    return frame
+
+
+def forecast_error(bt: pd.DataFrame) -> dict[str, dict]:
+    """Per currency: weighted absolute percentage error (Σ|error| / Σ actual, in %) and bias
+    (Σ expected − Σ actual, in cents)."""
+    out = {}
+    for currency, g in bt.groupby("currency", sort=True):
+        actual = int(g["actual_cents"].sum())
+        out[str(currency)] = {
+            "wape": float(g["error_cents"].abs().sum() / actual * 100) if actual else None,
+            "bias_cents": int(g["expected_cents"].sum() - actual),
+            "actual_cents": actual, "expected_cents": int(g["expected_cents"].sum()),
+        }
+    return out
+
+
+# --- ageing table -----------------------------------------------------------------------------------
+
+AGEING_KEYS = ["debtor_id", "debtor_code", "debtor_name", "segment", "account_manager", "track_override",
+               "currency"]
+
+
+def ageing_table(sums: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+    """Bucket sums (AGEING_KEYS, bucket index, open_cents, overdue_cents, items) as one row per debtor
+    and currency with a column per bucket label, total, overdue and items; largest total first."""
+    cols = [*AGEING_KEYS, *labels, "total", "overdue", "items"]
+    if sums.empty:
+        frame = pd.DataFrame(columns=cols)
+        for c in [*labels, "total", "overdue", "items"]:
+            frame[c] = frame[c].astype("int64")
+        return frame
+    # one row per (debtor, currency); the other keys follow from the debtor
+    codes, uniques = pd.factorize(sums["debtor_id"].astype("int64").astype(str) + "|" + sums["currency"].astype(str))
+    n = len(uniques)
+    first = np.empty(n, dtype="int64")
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+    out = sums.iloc[first][AGEING_KEYS].reset_index(drop=True)
+    for c in AGEING_KEYS[1:]:
+        out[c] = out[c].astype(object)
+    grid = np.zeros((n, len(labels)), dtype="int64")
+    np.add.at(grid, (codes, sums["bucket"].to_numpy(dtype="int64")), sums["open_cents"].to_numpy(dtype="int64"))
+    for j, label in enumerate(labels):
+        out[label] = grid[:, j]
+    out["total"] = grid.sum(axis=1)
+    for c, source in (("overdue", "overdue_cents"), ("items", "items")):
+        out[c] = np.bincount(codes, weights=sums[source].to_numpy(dtype="float64"), minlength=n).round().astype("int64")
+    out["debtor_id"] = out["debtor_id"].astype("int64")
+    out = out[(grid != 0).any(axis=1)]
+    return out.sort_values(["currency", "total"], ascending=[True, False], ignore_index=True)[cols]
+
+
+# --- the ledger held in memory: ageing on any date without a round trip -------------------------------
+
+_NEVER = np.iinfo("int64").max
+
+
+@dataclass(frozen=True)
+class LedgerSnapshot:
+    """Every invoice and change as arrays (dates as day numbers), for ageing on any date in memory.
+    `debtors` holds the debtor attributes (AGEING_KEYS without currency) by position."""
+
+    debtors: pd.DataFrame
+    currencies: list[str]
+    inv_debtor: np.ndarray  # position in `debtors`
+    inv_currency: np.ndarray  # position in `currencies`
+    inv_date: np.ndarray
+    due_date: np.ndarray
+    settled: np.ndarray  # _NEVER when open
+    open_cents: np.ndarray
+    ch_invoice: np.ndarray  # position of the invoice
+    ch_date: np.ndarray
+    ch_delta: np.ndarray
+
+    @classmethod
+    def build(cls, invoices: pd.DataFrame, changes: pd.DataFrame, debtors: pd.DataFrame) -> LedgerSnapshot:
+        """`invoices`: id, debtor_id, currency, invoice_date, due_date, settled_date, open_cents;
+        `changes`: invoice_id, change_date, delta_cents; `debtors`: debtor_id and the other AGEING_KEYS."""
+        debtors = debtors.reset_index(drop=True)
+        debtor_pos = pd.Index(debtors["debtor_id"]).get_indexer(invoices["debtor_id"])
+        currency_codes, currencies = pd.factorize(invoices["currency"].astype(str), sort=True)
+        invoice_pos = pd.Index(invoices["id"]).get_indexer(changes["invoice_id"])
+        keep = invoice_pos >= 0
+        settled = invoices["settled_date"]
+        settled_days = np.full(len(invoices), _NEVER, dtype="int64")
+        known = settled.notna().to_numpy()
+        if known.any():
+            settled_days[known] = _day_numbers(settled[known])
+        return cls(debtors, [str(c) for c in currencies], debtor_pos.astype("int64"), currency_codes.astype("int64"),
+                   _day_numbers(invoices["invoice_date"]), _day_numbers(invoices["due_date"]), settled_days,
+                   invoices["open_cents"].to_numpy(dtype="int64"), invoice_pos[keep].astype("int64"),
+                   _day_numbers(changes["change_date"])[keep], changes["delta_cents"].to_numpy(dtype="int64")[keep])
+
+    def __len__(self) -> int:
+        return len(self.open_cents)
+
+
+def snapshot_open_items(snap: LedgerSnapshot, as_of: date) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the invoices open on `as_of` and their open amounts then (today's open amount minus
+    the changes dated after it); invoices settled on or before `as_of` stay settled."""
+    d = np.datetime64(as_of, "D").astype("int64")
+    cand = np.flatnonzero((snap.inv_date <= d) & (snap.settled > d))
+    later = snap.ch_date > d
+    adjust = np.bincount(snap.ch_invoice[later], weights=snap.ch_delta[later], minlength=len(snap))
+    open_then = snap.open_cents[cand] - np.round(adjust[cand]).astype("int64")
+    nonzero = open_then != 0
+    return cand[nonzero], open_then[nonzero]
+
+
+def snapshot_ageing_sums(snap: LedgerSnapshot, as_of: date, edges: tuple[int, ...], basis: str = "due") -> pd.DataFrame:
+    """The bucket sums of `ageing_table` (one row per debtor, currency and bucket) from the snapshot."""
+    pos, open_then = snapshot_open_items(snap, as_of)
+    d = np.datetime64(as_of, "D").astype("int64")
+    dates = snap.due_date if basis == "due" else snap.inv_date
+    bucket = np.searchsorted(np.asarray(edges), d - dates[pos], side="left")
+    n_buckets = len(edges) + 1
+    key = (snap.inv_debtor[pos] * len(snap.currencies) + snap.inv_currency[pos]) * n_buckets + bucket
+    keys, inverse = np.unique(key, return_inverse=True)
+    overdue = np.where(snap.due_date[pos] < d, open_then, 0)
+    sums = pd.DataFrame({
+        "open_cents": np.bincount(inverse, weights=open_then, minlength=len(keys)).round().astype("int64"),
+        "overdue_cents": np.bincount(inverse, weights=overdue, minlength=len(keys)).round().astype("int64"),
+        "items": np.bincount(inverse, minlength=len(keys)).astype("int64"),
+    })
+    debtor_cur, sums["bucket"] = np.divmod(keys, n_buckets)
+    debtor, cur = np.divmod(debtor_cur, len(snap.currencies))
+    attrs = snap.debtors.iloc[debtor].reset_index(drop=True)
+    sums = pd.concat([attrs, sums], axis=1)
+    sums["currency"] = np.asarray(snap.currencies, dtype=object)[cur] if len(keys) else pd.Series(dtype=object)
+    return sums[[*AGEING_KEYS, "bucket", "open_cents", "overdue_cents", "items"]]

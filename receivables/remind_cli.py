@@ -1,0 +1,100 @@
+"""`remind` and `queue …` on the command line: the same services the queue page calls."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from receivables import reminders
+from receivables.cli_args import iso_date
+from receivables.money import fmt
+from receivables.uow import UnitOfWork
+
+ACTOR = "cli"
+
+
+def _id(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a message id (a whole number)") from None
+
+
+def register(sub, report_sub) -> None:
+    r = sub.add_parser("remind", help="propose the reminders that are due (idempotent)")
+    r.add_argument("--date", type=iso_date, default=None, help="the day to generate for (default today)")
+    r.set_defaults(handler=remind)
+
+    q = sub.add_parser("queue", help="the reminder queue: list, approve, postpone, block")
+    qs = q.add_subparsers(dest="queue_command", required=True)
+    ql = qs.add_parser("list")
+    ql.add_argument("--status", choices=tuple(reminders.ALLOWED_TRANSITIONS), action="append",
+                    help="repeat for several; default proposed, approved and postponed")
+    ql.add_argument("--step")
+    ql.add_argument("--track")
+    ql.add_argument("--format", choices=("table", "json"), default="table")
+    ql.set_defaults(handler=queue_list)
+    qa = qs.add_parser("approve")
+    qa.add_argument("ids", nargs="*", type=_id)
+    qa.add_argument("--all", action="store_true", help="approve every proposed message")
+    qa.set_defaults(handler=queue_approve)
+    qp = qs.add_parser("postpone")
+    qp.add_argument("ids", nargs="+", type=_id)
+    qp.add_argument("--until", type=iso_date, required=True)
+    qp.set_defaults(handler=queue_postpone)
+    qb = qs.add_parser("block")
+    qb.add_argument("ids", nargs="+", type=_id)
+    qb.add_argument("--note", default=None, help="why (kept on the message)")
+    qb.set_defaults(handler=queue_block)
+
+
+def remind(engine, args) -> int:
+    with UnitOfWork(engine, immediate=True) as uow:
+        result = reminders.generate(uow, args.date, actor=ACTOR)
+    print(result.summary())
+    return 0
+
+
+def queue_list(engine, args) -> int:
+    with UnitOfWork(engine) as uow:
+        frame = reminders.queue(uow, statuses=args.status, step=args.step, track=args.track)
+    if args.format == "json":
+        json.dump(reminders.queue_json(frame), sys.stdout, indent=2, ensure_ascii=False)
+        print()
+        return 0
+    if frame.empty:
+        print("the queue is empty")
+        return 0
+    for r in frame.to_dict("records"):
+        numbers = ", ".join(r["invoice_numbers"])
+        print(f"{r['id']:>6}  {r['planned_date']:%Y-%m-%d}  {r['status']:<9}  {r['track']:<9} {r['step']:<16} "
+              f"{r['debtor_code']:<10} {fmt(r['total_cents'], r['currency'], 'en'):>14}  {numbers[:40]}")
+    return 0
+
+
+def queue_approve(engine, args) -> int:
+    if not args.ids and not args.all:
+        from receivables.services import ServiceError
+        raise ServiceError("name the message ids to approve, or use --all")
+    with UnitOfWork(engine, immediate=True) as uow:
+        if args.all:
+            ids = reminders.approve_all(uow, actor=ACTOR, message_ids=args.ids or None)
+        else:
+            ids = reminders.transition(uow, args.ids, "approve", actor=ACTOR)
+    print(f"approved {len(ids)}")
+    return 0
+
+
+def queue_postpone(engine, args) -> int:
+    with UnitOfWork(engine, immediate=True) as uow:
+        ids = reminders.transition(uow, args.ids, "postpone", actor=ACTOR, until=args.until)
+    print(f"postponed {len(ids)} until {args.until.isoformat()}")
+    return 0
+
+
+def queue_block(engine, args) -> int:
+    with UnitOfWork(engine, immediate=True) as uow:
+        ids = reminders.transition(uow, args.ids, "block", actor=ACTOR, note=args.note)
+    print(f"blocked {len(ids)}")
+    return 0

@@ -1,0 +1,977 @@
+"""Sending approved reminders: each exactly once, never after payment, nothing lost.
+
+A message is claimed (approved → sending) in a committed transaction before its SMTP conversation
+begins and marked sent (with its Message-ID) in another one after it ended. A crash in between leaves it
+in `sending`: it is never sent again automatically, a person confirms it (sent, or send again). Two
+senders at once cannot claim one message: PostgreSQL skips rows another transaction holds
+(FOR UPDATE SKIP LOCKED) and both databases only claim a row that is still `approved`.
+
+While messages go out quickly, claims and "sent" records are written for a chunk of messages at a time
+(at most CHUNK_SECONDS of sending, at most CHUNK_MAX messages), and that work is done while the server
+takes in a message: see "claiming and recording" below."""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import Boolean, Date, DateTime, and_, bindparam, insert, null, or_, select, text, update
+
+from db.models import Debtor, Invoice, Message, MessageInvoice, SendAttempt, utcnow
+from emails import sender as mail
+from receivables import epc, reminders
+from receivables.money import fmt
+from receivables.services import ServiceError, record_audit
+from receivables.uow import UnitOfWork
+
+SENDABLE_CHANNELS = ("email", "letter")  # call tasks are never e-mailed
+IN_FLIGHT = timedelta(minutes=5)  # a claim younger than this may still be in a sender's hands
+OUTBOX_FROM = "Debtor Desk <noreply@debtor-desk.invalid>"
+
+
+@dataclass(frozen=True)
+class SendSettings:
+    from_addr: str
+    reply_to: str | None = None
+    rate_per_minute: int = 0  # 0: no limit
+    max_attempts: int = 3
+    retry_seconds: float = 30.0
+
+    @classmethod
+    def from_config(cls, cfg) -> SendSettings:
+        return cls(cfg.from_addr, cfg.reply_to, cfg.rate_per_minute, cfg.max_attempts, cfg.retry_seconds)
+
+
+def transport_and_settings(outbox: bool = False):
+    """The transport and settings the CLI and the page send with: SMTP as configured, or the outbox
+    folder. ServiceError when SMTP is wanted but not configured (or configured wrongly)."""
+    from receivables import smtp_config
+
+    try:
+        cfg = smtp_config.load_smtp_config()
+    except smtp_config.SmtpConfigError:
+        if not outbox:
+            raise
+        cfg = None  # the outbox needs no server
+    if outbox:
+        base = SendSettings.from_config(cfg) if cfg else SendSettings(OUTBOX_FROM)
+        return (mail.OutboxTransport(smtp_config.outbox_dir()),
+                SendSettings(base.from_addr, base.reply_to, 0, base.max_attempts, base.retry_seconds))
+    if cfg is None:
+        raise ServiceError("no SMTP server is configured: set SMTP_HOST, SMTP_PORT, SMTP_SECURITY, SMTP_FROM "
+                           "(and SMTP_USER/SMTP_PASSWORD) or [smtp] in .streamlit/secrets.toml; or use --outbox "
+                           "to write the messages as .eml files")
+    return mail.SmtpTransport.from_config(cfg), SendSettings.from_config(cfg)
+
+
+# --- the re-check before sending (pure) --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Line:
+    invoice_id: int
+    number: str
+    active: bool
+    line_open_cents: int  # what the message says
+    open_cents: int  # what is open now
+    disputed: bool
+    paused_until: date | None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: int
+    debtor_id: int
+    debtor_code: str
+    debtor_name: str
+    blocked: bool
+    blocked_reason: str | None
+    blocked_until: date | None
+    status: str
+    channel: str
+    edited: bool
+    recipients: str | None
+    subject: str
+    body_text: str
+    body_html: str
+    currency: str
+    total_cents: int
+    due_cents: int  # total + costs + interest: what the QR asks for
+    step_name: str
+    planned_date: date
+    postponed_until: date | None
+    next_attempt_at: datetime | None
+    attempts: int
+    smtp_message_id: str | None
+    updated_at: datetime
+    lines: tuple[Line, ...] = ()
+    qr_payload: str | None = None  # the EPC QR text and image kept for it (read only for sending)
+    qr_png: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """send; cancel (nothing left); rerender (invoices left or amounts changed: the words must follow);
+    review (same, but a person wrote the words); block (debtor blocked); wait (not due now);
+    invalid (no usable address)."""
+    action: str
+    reason: str = ""
+    drop: tuple[int, ...] = ()  # invoice ids that leave the message
+    follow: tuple[tuple[int, int], ...] = ()  # (invoice id, open cents now) of partly paid invoices
+
+
+def recheck(c: Candidate, today: date, now: datetime, tolerance_cents: int = 0) -> Verdict:
+    """What may happen to an approved message right now, from the current state of its invoices."""
+    if c.blocked and (c.blocked_until is None or c.blocked_until >= today):
+        until = f" until {c.blocked_until:%d-%m-%Y}" if c.blocked_until else ""
+        return Verdict("block", f"reminders to {c.debtor_code} are blocked{until}: {c.blocked_reason or 'no reason given'}")
+    if c.planned_date > today or (c.postponed_until is not None and c.postponed_until > today):
+        return Verdict("wait", f"planned for {max(c.planned_date, c.postponed_until or c.planned_date):%d-%m-%Y}")
+    if c.next_attempt_at is not None and c.next_attempt_at > now:
+        return Verdict("wait", f"next try at {c.next_attempt_at:%H:%M:%S} UTC")
+    active = [ln for ln in c.lines if ln.active]
+    gone, follow = [], []
+    for ln in active:
+        if ln.open_cents < max(1, tolerance_cents):
+            gone.append((ln, "paid"))
+        elif ln.disputed:
+            gone.append((ln, "disputed"))
+        elif ln.paused_until is not None and ln.paused_until >= today:
+            gone.append((ln, f"paused until {ln.paused_until:%d-%m-%Y}"))
+        elif ln.open_cents != ln.line_open_cents:
+            follow.append(ln)
+    drop = tuple(ln.invoice_id for ln, _ in gone)
+    said = [f"{ln.number} {why}" for ln, why in gone]
+    said += [f"{ln.number} now {fmt(ln.open_cents, c.currency)} (was {fmt(ln.line_open_cents, c.currency)})"
+             for ln in follow]
+    if not active or len(gone) == len(active):
+        return Verdict("cancel", "nothing left to chase" + (f": {', '.join(said)}" if said else ""), drop)
+    if gone or follow:
+        pairs = tuple((ln.invoice_id, ln.open_cents) for ln in follow)
+        if c.edited:
+            return Verdict("review", f"changed since approval ({', '.join(said)}); the text was written by "
+                                     "hand, so check it and approve it again", drop, pairs)
+        return Verdict("rerender", f"changed since approval: {', '.join(said)}", drop, pairs)
+    try:
+        mail.parse_recipients(c.recipients)
+    except mail.AddressError as exc:
+        return Verdict("invalid", f"{exc}; correct the e-mail address of {c.debtor_code} in the dossier")
+    return Verdict("send")
+
+
+# --- reading -----------------------------------------------------------------------------------------
+
+def _due_filter(today: date, now: datetime):
+    return and_(Message.status == "approved", Message.channel.in_(SENDABLE_CHANNELS),
+                Message.planned_date <= today,
+                or_(Message.postponed_until.is_(None), Message.postponed_until <= today),
+                or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now))
+
+
+def _load(session, *, ids=None, where=None, limit: int | None = None, qr: bool = False) -> list[Candidate]:
+    q = (select(Message.id, Message.debtor_id, Debtor.code, Debtor.name, Debtor.reminders_blocked,
+                Debtor.blocked_reason, Debtor.blocked_until, Message.status, Message.channel, Message.edited,
+                Message.recipients, Message.subject, Message.body_text, Message.body_html, Message.currency,
+                Message.total_cents, Message.costs_cents, Message.interest_cents, Message.step_name,
+                Message.planned_date, Message.postponed_until, Message.next_attempt_at, Message.attempts,
+                Message.smtp_message_id, Message.updated_at,
+                *((Message.qr_payload, Message.qr_png) if qr else (null(), null())))
+         .join(Debtor, Debtor.id == Message.debtor_id)
+         .order_by(Message.planned_date, Message.id))
+    if ids is not None:
+        q = q.where(Message.id.in_(list(ids)))
+    if where is not None:
+        q = q.where(where)
+    if limit is not None:
+        q = q.limit(limit)
+    rows = session.execute(q).all()
+    lines: dict[int, list[Line]] = {}
+    message_ids = [r[0] for r in rows]
+    for i in range(0, len(message_ids), 500):
+        chunk = message_ids[i:i + 500]
+        for r in session.execute(
+                select(MessageInvoice.message_id, Invoice.id, Invoice.number, MessageInvoice.active,
+                       MessageInvoice.open_cents, Invoice.open_cents, Invoice.disputed, Invoice.paused_until)
+                .join(Invoice, Invoice.id == MessageInvoice.invoice_id)
+                .where(MessageInvoice.message_id.in_(chunk))
+                .order_by(Invoice.due_date, Invoice.number)):
+            lines.setdefault(r[0], []).append(Line(r[1], r[2], bool(r[3]), int(r[4]), int(r[5]), bool(r[6]), r[7]))
+    out = []
+    for r in rows:
+        (mid, debtor_id, code, name, blocked, reason, until, status, channel, edited, recipients, subject,
+         text, html, currency, total, costs, interest, step, planned, postponed, next_at, attempts, smtp_id,
+         updated, qr_payload, qr_png) = r
+        out.append(Candidate(mid, debtor_id, code, name, bool(blocked), reason, until, status, channel,
+                             bool(edited), recipients, subject or "", text or "", html or "", currency,
+                             int(total or 0), int(total or 0) + int(costs or 0) + int(interest or 0), step,
+                             planned, postponed, next_at, int(attempts or 0), smtp_id, updated,
+                             tuple(lines.get(mid, ())), qr_payload, qr_png))
+    return out
+
+
+def _settings(session) -> reminders.ReminderSettings:
+    return reminders.load_settings(session)
+
+
+def check_freshness(uow: UnitOfWork, today: date) -> date:
+    """The date of the newest import; ServiceError when the open items are too old to chase."""
+    cfg = _settings(uow.session)
+    return reminders.check_freshness(uow.session, today, cfg.freshness_days)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A due message as the sender sees it now (the dry run)."""
+    id: int
+    debtor_code: str
+    debtor_name: str
+    recipients: str
+    subject: str
+    channel: str
+    currency: str
+    total_cents: int
+    planned_date: date
+    attempts: int
+    action: str  # what the sender will do: send, cancel, rerender, review, block, invalid
+    reason: str
+
+
+def plan(uow: UnitOfWork, today: date, *, limit: int | None = None, ids=None,
+         now: datetime | None = None) -> list[Planned]:
+    """What `send` would do with each approved, due message, without changing anything."""
+    now = now or utcnow()
+    s = uow.session
+    tolerance = _settings(s).tolerance_cents
+    out = []
+    for c in _load(s, ids=ids, where=_due_filter(today, now), limit=limit):
+        v = recheck(c, today, now, tolerance)
+        out.append(Planned(c.id, c.debtor_code, c.debtor_name, c.recipients or "", c.subject, c.channel,
+                           c.currency, c.due_cents, c.planned_date, c.attempts, v.action, v.reason))
+    s.rollback()
+    return out
+
+
+# --- composing ---------------------------------------------------------------------------------------
+
+def _payment(session) -> dict | None:
+    return reminders.get_setting(session, reminders.PAYMENT_KEY)
+
+
+def _qr_for(c: Candidate, payment: dict | None) -> bytes | None:
+    """The EPC QR image for the message as read (its amount due, its invoices): the one kept for it when
+    that encodes the same text (drawn when it was rendered or approved: the usual case), else drawn now."""
+    if f"cid:{mail.QR_CID}" not in c.body_html:
+        return None
+    try:
+        payload = reminders.qr_payload(payment, c.currency, c.due_cents, c.debtor_code,
+                                       [ln.number for ln in c.lines if ln.active])
+    except epc.EpcError:
+        return None
+    if payload is None:
+        return None
+    if c.qr_png and c.qr_payload == payload:
+        return c.qr_png
+    return epc.qr_png(payload)
+
+
+def _qr_png(uow: UnitOfWork, c: Candidate) -> bytes | None:
+    """The QR image as the sender would attach it now (`c` read with its kept image, or one is drawn)."""
+    if f"cid:{mail.QR_CID}" not in c.body_html:
+        return None
+    try:
+        payment = _payment(uow.session)
+    finally:
+        uow.session.rollback()  # no transaction (nor SQLite's write lock) while an image may be drawn
+    return _qr_for(c, payment)
+
+
+def compose(c: Candidate, settings: SendSettings, message_id: str, now: datetime,
+            qr_png: bytes | None, attachments: tuple[mail.Attachment, ...] = ()) -> mail.BuiltMail:
+    """The wire bytes of a message: the stored words, the QR code inline, our Message-ID."""
+    return mail.build_mime(mail.OutgoingMail(
+        from_addr=settings.from_addr, reply_to=settings.reply_to, to=tuple(mail.parse_recipients(c.recipients)),
+        subject=c.subject, text=c.body_text, html=c.body_html, message_id=message_id,
+        date=now.replace(tzinfo=UTC), qr_png=qr_png, attachments=attachments))
+
+
+@dataclass(frozen=True)
+class Preview:
+    id: int
+    headers: dict[str, str]
+    text: str
+    html: str  # the QR as a data URI, as a mail client shows it
+    size: int  # bytes on the wire
+    action: str
+    reason: str
+    qr: bool = False  # the EPC QR code is in it
+
+
+def preview(uow: UnitOfWork, message_id: int, settings: SendSettings, today: date) -> Preview:
+    """The message exactly as it would be sent now (headers, text, HTML, size), without sending it."""
+    import base64
+    import email
+    from email import policy
+
+    s = uow.session
+    found = _load(s, ids=[int(message_id)], qr=True)
+    if not found:
+        raise ServiceError(f"there is no message {message_id}")
+    c = found[0]
+    v = recheck(c, today, utcnow(), _settings(s).tolerance_cents)
+    if v.action == "invalid":
+        s.rollback()
+        return Preview(c.id, {}, c.body_text, c.body_html, 0, v.action, v.reason)
+    qr = _qr_png(uow, c)
+    mid = c.smtp_message_id or mail.make_message_id(settings.from_addr, f"{c.id}.preview")
+    built = compose(c, settings, mid, utcnow(), qr)
+    s.rollback()
+    parsed = email.message_from_bytes(built.data, policy=policy.default)
+    headers = {k: str(parsed[k]) for k in ("From", "Reply-To", "To", "Subject", "Date", "Message-ID") if parsed[k]}
+    html = c.body_html
+    if qr is not None:
+        html = html.replace(f"cid:{mail.QR_CID}", "data:image/png;base64," + base64.b64encode(qr).decode("ascii"))
+    else:
+        html = mail.strip_qr_image(html)
+    return Preview(c.id, headers, c.body_text, html, len(built.data), v.action, v.reason, qr is not None)
+
+
+# --- claiming and recording ----------------------------------------------------------------------------
+
+# Claims are committed for a chunk of messages at a time, before the first of their SMTP conversations;
+# "sent" records wait in memory and are committed with the next claim (or once they waited CHUNK_SECONDS,
+# or at the end), anything but "sent" at once. So each message is `sending` before anything of it goes out
+# and `sent` only after the server took it. A chunk is one message until messages are seen to go out
+# quickly, then doubles up to what goes out in about CHUNK_SECONDS, at most CHUNK_MAX; only then is the
+# next chunk claimed ahead, while the server takes in a message. A crash leaves in `sending` the message
+# on the wire plus at most about two chunks (claimed and not begun, or sent and not yet recorded); a
+# person confirms them, none is sent again by itself. A run that stops in an orderly way (server gone,
+# interrupted, an error) puts the claimed messages whose conversation never began back to approved.
+CHUNK_MAX = 16
+CHUNK_SECONDS = 0.1
+
+# As plain SQL the statements cost no construction or cache-key work per message.
+_CLAIM_SQL = """
+UPDATE message SET status = 'sending', updated_at = :now, smtp_message_id = CASE id {mids} END
+WHERE id IN ({ids}){lock}
+  AND {status} = 'approved' AND ({seen})
+  AND channel IN ('email', 'letter') AND planned_date <= :today
+  AND (postponed_until IS NULL OR postponed_until <= :today)
+  AND (next_attempt_at IS NULL OR next_attempt_at <= :now)
+  AND EXISTS (SELECT 1 FROM message_invoice AS l WHERE l.message_id = message.id AND l.active = :yes)
+  AND NOT EXISTS (SELECT 1 FROM message_invoice AS l JOIN invoice AS i ON i.id = l.invoice_id
+                  WHERE l.message_id = message.id AND l.active = :yes
+                    AND (i.open_cents <> l.open_cents OR i.open_cents < :tolerance OR i.disputed = :yes
+                         OR (i.paused_until IS NOT NULL AND i.paused_until >= :today)))
+  AND NOT EXISTS (SELECT 1 FROM debtor AS d WHERE d.id = message.debtor_id AND d.reminders_blocked = :yes
+                  AND (d.blocked_until IS NULL OR d.blocked_until >= :today))
+RETURNING id
+"""
+_SENT_SQL = """
+UPDATE message SET status = 'sent', sent_at = :now, attempts = attempts + 1, last_error = :detail,
+       next_attempt_at = NULL, updated_at = :now
+WHERE id = :cid AND status = 'sending'
+"""
+_ATTEMPT_SQL = "INSERT INTO send_attempt (message_id, at, outcome, error) VALUES (:cid, :now, :outcome, :detail)"
+_RELEASE_SQL = """
+UPDATE message SET status = 'approved', smtp_message_id = :before, updated_at = :now
+WHERE id = :cid AND status = 'sending' AND smtp_message_id = :mid
+"""
+_TYPES = (bindparam("now", type_=DateTime), bindparam("today", type_=Date), bindparam("yes", type_=Boolean))
+_STATEMENTS: dict[tuple[str, str], object] = {}
+
+
+def _sql(s, name: str):
+    dialect = s.get_bind().dialect.name
+    key = (name, dialect)
+    if key not in _STATEMENTS:
+        if name.startswith("claim"):
+            n = int(name[5:])
+            ids = ", ".join(f":c{k}" for k in range(n))
+            lock = ("" if dialect != "postgresql" else  # rows another sender holds are skipped, not waited for
+                    f"\n  AND id IN (SELECT m2.id FROM message AS m2 WHERE m2.id IN ({ids})"
+                    " AND m2.status = 'approved' FOR UPDATE SKIP LOCKED)")
+            sql = _CLAIM_SQL.format(mids=" ".join(f"WHEN :c{k} THEN :m{k}" for k in range(n)), ids=ids, lock=lock,
+                                    seen=" OR ".join(f"(id = :c{k} AND updated_at = :s{k})" for k in range(n)),
+                                    # SQLite without statistics would read every approved message through
+                                    # the status index; the unary + makes it look up the ids
+                                    status="+status" if dialect == "sqlite" else "status")
+            types = [*_TYPES, *(bindparam(f"s{k}", type_=DateTime) for k in range(n))]
+        else:
+            sql = {"sent": _SENT_SQL, "attempt": _ATTEMPT_SQL, "release": _RELEASE_SQL}[name]
+            types = list(_TYPES)
+        _STATEMENTS[key] = text(sql).bindparams(*[b for b in types if f":{b.key}" in sql])
+    return _STATEMENTS[key]
+
+
+def _claim_many(s, picks: list[tuple[Candidate, str]], today: date, now: datetime, tolerance: int) -> set[int]:
+    """approved → sending in one statement for each (candidate, Message-ID) whose message did not change
+    since the candidate was read, is not held by another sender (PostgreSQL: SKIP LOCKED) and whose
+    invoices are all still chaseable. The ids claimed; the caller commits."""
+    params = {"today": today, "now": now, "tolerance": max(1, tolerance), "yes": True}
+    for k, (c, mid) in enumerate(picks):
+        params.update({f"c{k}": c.id, f"m{k}": mid, f"s{k}": c.updated_at})
+    return set(s.execute(_sql(s, f"claim{len(picks)}"), params).scalars())
+
+
+def _claim_fast(s, c: Candidate, message_id: str, today: date, now: datetime, tolerance: int) -> bool:
+    """One message claimed on its own, committed."""
+    done = c.id in _claim_many(s, [(c, message_id)], today, now, tolerance)
+    s.commit()
+    return done
+
+
+def _lock_approved(s, message_id: int) -> bool:
+    return s.execute(select(Message.id).where(Message.id == message_id, Message.status == "approved")
+                     .with_for_update(skip_locked=True)).scalar() is not None
+
+
+def _set(s, message_id: int, from_status: str, **values) -> bool:
+    values.setdefault("updated_at", utcnow())
+    return s.execute(update(Message).where(Message.id == message_id, Message.status == from_status)
+                     .values(**values).execution_options(synchronize_session=False)).rowcount == 1
+
+
+def _attempt(s, message_id: int, outcome: str, error: str | None, now: datetime) -> None:
+    s.execute(insert(SendAttempt).values(message_id=message_id, at=now, outcome=outcome, error=error))
+
+
+def _backoff(settings: SendSettings, failures: int) -> float:
+    return settings.retry_seconds * (2 ** max(0, failures - 1))
+
+
+def _failures_in_a_row(s, c: Candidate) -> int:
+    """Temporary failures of the current try-again cycle (a message approved afresh starts at 0)."""
+    if c.next_attempt_at is None:
+        return 0
+    outcomes = s.scalars(select(SendAttempt.outcome).where(SendAttempt.message_id == c.id)
+                         .order_by(SendAttempt.id.desc()).limit(50)).all()
+    n = 0
+    for o in outcomes:
+        if o != mail.TEMPORARY:
+            break
+        n += 1
+    return n
+
+
+# --- the batch ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MessageResult:
+    id: int
+    debtor_code: str
+    recipients: str
+    subject: str
+    outcome: str  # sent, failed, cancelled, retry, waiting (for confirmation), held, skipped
+    detail: str = ""
+    message_id: str | None = None
+
+
+@dataclass
+class BatchResult:
+    results: list[MessageResult] = field(default_factory=list)
+    error: str | None = None  # the run stopped early (server unreachable); the rest stays approved
+    seconds: float = 0.0
+    connections: int = 0
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for r in self.results if r.outcome == outcome)
+
+    @property
+    def sent(self) -> int:
+        return self.count("sent")
+
+    @property
+    def failed(self) -> int:
+        return self.count("failed")
+
+    @property
+    def cancelled(self) -> int:
+        return self.count("cancelled")
+
+    @property
+    def waiting(self) -> int:
+        return self.count("waiting")
+
+    def summary(self) -> str:
+        return f"sent {self.sent}, failed {self.failed}, cancelled {self.cancelled}"
+
+
+class _Stop(Exception):
+    pass
+
+
+class _Batch:
+    """One run of the sender. Claimed messages wait in `queue` for their conversation; while the server
+    takes in one message the next is built and, when the queue runs low and messages go out quickly, the
+    next chunk is claimed (committing the waiting "sent" records with it)."""
+
+    def __init__(self, uow, transport, settings: SendSettings, today: date, actor: str,
+                 progress, sleep, clock):
+        self.uow, self.s = uow, uow.session
+        self.transport, self.settings, self.today, self.actor = transport, settings, today, actor
+        self.progress, self.sleep, self.clock = progress, sleep, clock
+        self.result = BatchResult()
+        self.tolerance = _settings(self.s).tolerance_cents
+        self.last_start: float | None = None
+        self.connect_failures = 0
+        self.total = 0
+        self.pending: list[Candidate] = []  # not yet claimed, the next one last
+        self.retries: list[tuple[float, int]] = []  # (when, message id) of temporary failures
+        self.queue: deque[tuple[Candidate, str]] = deque()  # claimed, conversation not begun
+        self.images: dict[int, bytes | None] = {}  # EPC QR images of the queued messages
+        self.payment: dict | None = None  # the payment details as of the last claim
+        self.built: tuple[int, mail.BuiltMail | Exception] | None = None  # the next message, made ahead
+        self.sent: list[tuple[Candidate, mail.Delivery, datetime]] = []  # "sent" records not yet written
+        self.sent_since = 0.0
+        self.chunk = 1  # messages to claim at once; grows while they go out quickly
+        self.delivered = 0
+        self.mark = (clock(), 0)  # (time, delivered) when the chunk size was last set
+        self.failure: Exception | None = None  # from the work done while the server was busy
+        self.interrupted: BaseException | None = None  # raised by the progress callback, re-raised later
+
+    # --- writing ---
+
+    def flush(self) -> None:
+        """Write the waiting "sent" records and commit."""
+        s = self.s
+        if self.sent:
+            rows, self.sent = self.sent, []
+            outcome = "outbox" if self.transport.kind == "outbox" else mail.SENT
+            s.execute(_sql(s, "sent"), [{"cid": c.id, "now": at, "detail": (d.detail or None) if outcome == mail.SENT
+                                         else None} for c, d, at in rows])
+            s.execute(_sql(s, "attempt"), [{"cid": c.id, "now": at, "outcome": outcome, "detail": d.detail or None}
+                                           for c, d, at in rows])
+        s.commit()
+
+    def report(self, c: Candidate, outcome: str, detail: str = "", message_id: str | None = None) -> None:
+        r = MessageResult(c.id, c.debtor_code, c.recipients or "", c.subject, outcome, detail, message_id)
+        if outcome != "retry":
+            self.result.results.append(r)
+        if self.progress is not None:
+            try:
+                self.progress(r, len(self.result.results), self.total)
+            except BaseException as exc:  # noqa: BLE001 — e.g. the page rerunning: stop, but between two messages
+                self.interrupted = self.interrupted or exc
+
+    def record(self, c: Candidate, mid: str, delivery: mail.Delivery, now: datetime):
+        """Note what happened; returns the pause before the next try, or None. A "sent" is written with
+        the next claim (or when it has waited CHUNK_SECONDS, or at the end); anything else at once."""
+        if delivery.outcome == mail.SENT:
+            if not self.sent:
+                self.sent_since = self.clock()
+            self.sent.append((c, delivery, now))
+            self.report(c, "sent", delivery.detail, mid)
+            return None
+        s = self.s
+        retry_in = None
+        if delivery.outcome == mail.TEMPORARY:
+            failures = _failures_in_a_row(s, c) + 1
+            _attempt(s, c.id, mail.TEMPORARY, delivery.detail, now)
+            if failures >= self.settings.max_attempts:
+                reason = f"gave up after {failures} tries: {delivery.detail}"
+                _set(s, c.id, "sending", status="failed", attempts=c.attempts + 1, last_error=reason,
+                     next_attempt_at=None)
+                outcome, delivery = "failed", mail.Delivery(mail.TEMPORARY, reason)
+            else:
+                retry_in = _backoff(self.settings, failures)
+                _set(s, c.id, "sending", status="approved", attempts=c.attempts + 1,
+                     last_error=f"try {failures} of {self.settings.max_attempts}: {delivery.detail}",
+                     next_attempt_at=now + timedelta(seconds=retry_in))
+                outcome = "retry"
+        elif delivery.outcome == mail.PERMANENT:
+            _set(s, c.id, "sending", status="failed", attempts=c.attempts + 1, last_error=delivery.detail,
+                 next_attempt_at=None)
+            _attempt(s, c.id, mail.PERMANENT, delivery.detail, now)
+            outcome = "failed"
+        else:  # uncertain: stays in sending until a person says what happened
+            _set(s, c.id, "sending", attempts=c.attempts + 1, last_error=delivery.detail)
+            _attempt(s, c.id, mail.UNCERTAIN, delivery.detail, now)
+            outcome = "waiting"
+        self.flush()
+        self.report(c, outcome, delivery.detail, mid)
+        return retry_in
+
+    def release(self) -> None:
+        """Queued messages whose conversation never began go back to approved: nothing of them went out."""
+        rows = list(self.queue)
+        self.queue.clear()
+        self.built = None
+        s = self.s
+        s.rollback()
+        if rows:
+            now = utcnow()
+            s.execute(_sql(s, "release"), [{"cid": c.id, "mid": mid, "before": c.smtp_message_id, "now": now}
+                                           for c, mid in rows])
+        self.flush()
+
+    # --- the connection ---
+
+    def connect(self) -> None:
+        """Open the connection, trying again with growing pauses; _Stop when it cannot be had."""
+        if not self.transport.is_open:
+            self.flush()
+        while True:
+            try:
+                self.transport.open()
+                self.connect_failures = 0
+                return
+            except mail.TransportUnavailable as exc:
+                self.connect_failures += 1
+                if exc.permanent or self.connect_failures >= self.settings.max_attempts:
+                    raise _Stop(f"cannot send: {exc}") from exc
+                self.sleep(_backoff(self.settings, self.connect_failures))
+
+    def pace(self) -> None:
+        if self.settings.rate_per_minute and self.last_start is not None:
+            wait = 60.0 / self.settings.rate_per_minute - (self.clock() - self.last_start)
+            if wait > 0:
+                self.sleep(wait)
+        self.last_start = self.clock()
+
+    # --- claiming ---
+
+    def grow(self) -> None:
+        """The next chunk: twice the last, as long as that many went out in about CHUNK_SECONDS lately
+        (one until anything went out, and while the rate limit spaces the messages)."""
+        at, done = self.mark
+        if self.delivered == done:
+            return
+        now = self.clock()
+        each = (now - at) / (self.delivered - done)
+        if self.settings.rate_per_minute:
+            each = max(each, 60.0 / self.settings.rate_per_minute)
+        fits = int(CHUNK_SECONDS / each) if each > 0 else CHUNK_MAX
+        self.chunk = max(1, min(CHUNK_MAX, 2 * self.chunk, fits))
+        self.mark = (now, self.delivered)
+
+    def retry_due(self) -> bool:
+        return bool(self.retries) and self.retries[0][0] <= self.clock()
+
+    def claim_next(self) -> None:
+        """Claim the next chunk of pending messages and queue those claimed, with their QR images."""
+        chunk = [self.pending.pop() for _ in range(min(self.chunk, len(self.pending)))]
+        now = utcnow()
+        s = self.s
+        picks = [(c, c.smtp_message_id or mail.make_message_id(self.settings.from_addr, c.id)) for c in chunk
+                 if recheck(c, self.today, now, self.tolerance).action == "send"]
+        claimed = set()
+        if picks:
+            claimed = _claim_many(s, picks, self.today, now, self.tolerance)
+            if claimed:
+                self.payment = _payment(s)
+        self.flush()  # the claims, and the "sent" records waiting
+        mids = dict((c.id, mid) for c, mid in picks)
+        added, slow = [], False
+        for c in chunk:  # in order: those not claimed together are looked at one by one
+            if c.id in claimed:
+                got = (c, mids[c.id])
+            else:
+                got = self.claim(c, c.id, now)
+                if isinstance(got, float):
+                    heapq.heappush(self.retries, (self.clock() + got, c.id))
+                if not isinstance(got, tuple):
+                    continue
+                slow = True
+            self.queue.append(got)  # at once: if anything fails from here on, it is put back to approved
+            added.append(got[0])
+        if slow:
+            self.payment = _payment(s)
+            s.rollback()
+        for c in added:  # an image is drawn here only when none was kept or it no longer fits
+            self.images[c.id] = _qr_for(c, self.payment)
+
+    def claim(self, c: Candidate | None, message_id: int, now: datetime):
+        """One message, looked at under a lock and acted on according to what changed: (candidate,
+        Message-ID) when claimed; seconds to wait when its next try is not due yet; None when the message
+        is not to be sent now."""
+        s = self.s
+        self.flush()
+        for _ in range(3):
+            if not _lock_approved(s, message_id):
+                s.rollback()
+                if c is not None:
+                    self.report(c, "skipped", "taken by another sender, or no longer approved")
+                return None
+            fresh = _load(s, ids=[message_id], qr=True)[0]
+            v = recheck(fresh, self.today, now, self.tolerance)
+            if v.action == "send":
+                mid = fresh.smtp_message_id or mail.make_message_id(self.settings.from_addr, fresh.id)
+                _set(s, fresh.id, "approved", status="sending", smtp_message_id=mid, updated_at=now)
+                s.commit()
+                return fresh, mid
+            if v.action == "wait":
+                s.rollback()
+                if fresh.next_attempt_at is not None and fresh.next_attempt_at > now:
+                    return (fresh.next_attempt_at - now).total_seconds()  # a retry a moment early
+                return None
+            if v.action in ("cancel", "review", "rerender"):
+                self._drop_and_follow(fresh, v)
+            if v.action == "rerender":
+                try:
+                    reminders.rerender(self.uow, fresh.id, actor=self.actor, today=self.today)  # commits
+                except ServiceError as exc:
+                    v = Verdict("review", f"{v.reason}; it cannot be rendered again ({exc})")
+                    self._drop_and_follow(fresh, v)
+                else:
+                    c = None
+                    continue  # claim the re-rendered message under a fresh lock
+            if v.action == "cancel":
+                _set(s, fresh.id, "approved", status="cancelled", last_error=v.reason, next_attempt_at=None)
+                outcome = "cancelled"
+            elif v.action == "review":
+                _set(s, fresh.id, "approved", status="proposed", last_error=v.reason, next_attempt_at=None)
+                outcome = "held"
+            elif v.action == "block":
+                _set(s, fresh.id, "approved", status="blocked", last_error=v.reason, next_attempt_at=None)
+                outcome = "held"
+            else:  # invalid address: nothing went out
+                _set(s, fresh.id, "approved", status="failed", last_error=v.reason, next_attempt_at=None)
+                _attempt(s, fresh.id, mail.PERMANENT, v.reason, now)
+                outcome = "failed"
+            s.commit()
+            self.report(fresh, outcome, v.reason)
+            return None
+        s.rollback()
+        return None
+
+    def _drop_and_follow(self, c: Candidate, v: Verdict) -> None:
+        s = self.s
+        if v.drop:
+            s.execute(update(MessageInvoice).where(MessageInvoice.message_id == c.id,
+                                                   MessageInvoice.invoice_id.in_(v.drop))
+                      .values(active=False).execution_options(synchronize_session=False))
+        for invoice_id, cents in v.follow:
+            s.execute(update(MessageInvoice).where(MessageInvoice.message_id == c.id,
+                                                   MessageInvoice.invoice_id == invoice_id)
+                      .values(open_cents=cents).execution_options(synchronize_session=False))
+
+    def retry_next(self) -> None:
+        ready, message_id = heapq.heappop(self.retries)
+        if ready > self.clock():
+            self.flush()
+            self.sleep(ready - self.clock())
+        self.connect()
+        got = self.claim(None, message_id, utcnow())
+        if isinstance(got, float):
+            heapq.heappush(self.retries, (self.clock() + got, message_id))
+        elif got is not None:
+            self.queue.append(got)
+            self.payment = _payment(self.s)
+            self.s.rollback()
+            self.images[got[0].id] = _qr_for(got[0], self.payment)
+
+    # --- sending ---
+
+    def build(self, c: Candidate, mid: str) -> mail.BuiltMail | Exception:
+        try:
+            return compose(c, self.settings, mid, utcnow(), self.images[c.id])
+        except Exception as exc:  # noqa: BLE001 — reported as this message's failure
+            return exc
+
+    def meanwhile(self) -> None:
+        """Work done while the server takes in a message: build the next one; when the queue runs low
+        and messages go out quickly, claim the next chunk; write "sent" records that waited long enough."""
+        try:
+            if self.queue and self.built is None:
+                c, mid = self.queue[0]
+                self.built = (c.id, self.build(c, mid))
+            if len(self.queue) <= 1 and self.pending and not self.retry_due():
+                self.grow()
+                if self.chunk > 1:
+                    self.claim_next()
+                    return
+            if self.sent and self.clock() - self.sent_since >= CHUNK_SECONDS:
+                self.flush()
+        except Exception as exc:  # noqa: BLE001 — raised once this message's outcome is recorded
+            self.failure = exc
+
+    def send_next(self) -> None:
+        """The SMTP conversation of the first queued message, and its outcome."""
+        self.connect()
+        c, mid = self.queue.popleft()
+        ready, self.built = self.built, None
+        built = ready[1] if ready is not None and ready[0] == c.id else self.build(c, mid)
+        self.images.pop(c.id, None)
+        if isinstance(built, Exception):  # nothing went out: a message that cannot be built fails plainly
+            self.record(c, mid, mail.Delivery(mail.PERMANENT, f"cannot build the message: {built}"), utcnow())
+            return
+        self.pace()
+        try:
+            delivery = self.transport.deliver(built, self.meanwhile)
+        except mail.TransportUnavailable as exc:
+            delivery = mail.Delivery(mail.TEMPORARY, str(exc))
+        self.delivered += 1
+        retry_in = self.record(c, mid, delivery, utcnow())
+        if retry_in is not None:
+            heapq.heappush(self.retries, (self.clock() + retry_in, c.id))
+        if self.failure is not None:
+            failure, self.failure = self.failure, None
+            raise failure
+
+    def run(self, candidates: list[Candidate]) -> None:
+        self.total = len(candidates)
+        self.pending = list(reversed(candidates))
+        try:
+            while self.pending or self.queue or self.retries:
+                if self.interrupted is not None:  # between two messages
+                    raise self.interrupted
+                if self.queue:
+                    self.send_next()
+                elif self.pending and not self.retry_due():
+                    self.connect()
+                    self.grow()
+                    self.claim_next()
+                else:
+                    self.retry_next()
+        except BaseException:
+            self.release()
+            raise
+        finally:
+            self.flush()
+        if self.interrupted is not None:  # by the report of the last message
+            raise self.interrupted
+
+
+def send_batch(uow: UnitOfWork, transport, settings: SendSettings, *, today: date | None = None,
+               actor: str, limit: int | None = None, ids=None,
+               progress: Callable[[MessageResult, int, int], None] | None = None,
+               sleep: Callable[[float], None] = time.sleep,
+               clock: Callable[[], float] = time.monotonic) -> BatchResult:
+    """Send the approved, due messages (the first `limit`, or the given ids) over one connection.
+    Each is re-checked and claimed before, and recorded after, its SMTP conversation. Temporary
+    failures are tried again after growing pauses, up to `max_attempts`; permanent ones fail at once.
+    Raises ServiceError when the open items are stale (nothing is sent then)."""
+    today = today or date.today()
+    if limit is not None and limit < 1:
+        raise ServiceError("--limit must be at least 1")
+    # One database connection for the whole batch: short transactions on it, none left open while waiting
+    # for the server (those run while the server takes in a message are committed before its answer is read).
+    with uow.engine.connect() as conn, UnitOfWork(conn, immediate=uow.immediate) as inner:
+        return _send_batch(inner, transport, settings, today, actor, limit, ids, progress, sleep, clock)
+
+
+def _send_batch(uow, transport, settings, today, actor, limit, ids, progress, sleep, clock) -> BatchResult:
+    started = time.monotonic()
+    s = uow.session
+    check_freshness(uow, today)
+    candidates = _load(s, ids=ids, where=_due_filter(today, utcnow()), limit=limit, qr=True)
+    s.rollback()
+    batch = _Batch(uow, transport, settings, today, actor, progress, sleep, clock)
+    try:
+        batch.run(candidates)
+    except _Stop as exc:
+        batch.result.error = str(exc)
+    finally:
+        transport.close()
+        s.rollback()
+    result = batch.result
+    result.seconds = time.monotonic() - started
+    result.connections = getattr(transport, "connections", 0)
+    if candidates:
+        record_audit(s, actor, "send.batch", "message", None, None,
+                     {"via": transport.kind, "sent": result.sent, "failed": result.failed,
+                      "cancelled": result.cancelled, "waiting": result.waiting, "error": result.error})
+        uow.commit()
+    return result
+
+
+# --- what needs a person -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Stuck:
+    id: int
+    debtor_code: str
+    recipients: str
+    subject: str
+    claimed_at: datetime
+    message_id: str | None
+    last_error: str | None
+    in_flight: bool  # claimed moments ago without a problem: a sender may still be at it
+
+
+def waiting_for_confirmation(uow: UnitOfWork, now: datetime | None = None) -> list[Stuck]:
+    """Messages in `sending`: handed to the server or about to be, with no word back. They are never sent
+    again automatically; a person says whether they went out."""
+    now = now or utcnow()
+    rows = uow.session.execute(
+        select(Message.id, Debtor.code, Message.recipients, Message.subject, Message.updated_at,
+               Message.smtp_message_id, Message.last_error)
+        .join(Debtor, Debtor.id == Message.debtor_id)
+        .where(Message.status == "sending").order_by(Message.updated_at, Message.id)).all()
+    uow.rollback()
+    return [Stuck(r[0], r[1], r[2] or "", r[3], r[4], r[5], r[6], r[6] is None and now - r[4] < IN_FLIGHT)
+            for r in rows]
+
+
+def _stuck(s, message_id: int, now: datetime) -> Message:
+    m = s.get(Message, int(message_id), with_for_update=True)
+    if m is None:
+        raise ServiceError(f"there is no message {message_id}")
+    if m.status != "sending":
+        raise ServiceError(f"message {message_id} is {m.status}, not waiting for confirmation")
+    if m.last_error is None and now - m.updated_at < IN_FLIGHT:
+        raise ServiceError(f"message {message_id} was handed to a sender at {m.updated_at:%H:%M:%S} UTC and may "
+                           "still be on its way; wait a few minutes before confirming it")
+    return m
+
+
+def confirm_sent(uow: UnitOfWork, message_id: int, *, actor: str, now: datetime | None = None) -> None:
+    """A person checked: it did go out. It becomes sent (as of when it was handed over)."""
+    now = now or utcnow()
+    s = uow.session
+    m = _stuck(s, message_id, now)
+    before = {"status": m.status, "last_error": m.last_error}
+    _set(s, m.id, "sending", status="sent", sent_at=m.updated_at, last_error=None, next_attempt_at=None)
+    _attempt(s, m.id, mail.SENT, f"confirmed by {actor}", now)
+    record_audit(s, actor, "send.confirm_sent", "message", m.id, before, {"status": "sent"})
+    uow.commit()
+
+
+def confirm_resend(uow: UnitOfWork, message_id: int, *, actor: str, now: datetime | None = None) -> None:
+    """A person checked: it did not arrive. It goes back to approved and the next run sends it, with the
+    same Message-ID (so a copy that did arrive after all is recognisable as the same message)."""
+    now = now or utcnow()
+    s = uow.session
+    m = _stuck(s, message_id, now)
+    before = {"status": m.status, "last_error": m.last_error}
+    _set(s, m.id, "sending", status="approved", last_error=f"send again, said {actor}", next_attempt_at=None)
+    record_audit(s, actor, "send.confirm_resend", "message", m.id, before, {"status": "approved"})
+    uow.commit()
+
+
+def recent_failures(uow: UnitOfWork, limit: int = 50) -> list[dict]:
+    rows = uow.session.execute(
+        select(Message.id, Debtor.code, Message.recipients, Message.subject, Message.attempts,
+               Message.last_error, Message.updated_at)
+        .join(Debtor, Debtor.id == Message.debtor_id).where(Message.status == "failed")
+        .order_by(Message.updated_at.desc()).limit(limit)).all()
+    uow.rollback()
+    return [{"id": r[0], "debtor": r[1], "recipients": r[2], "subject": r[3], "attempts": r[4],
+             "reason": r[5], "at": r[6]} for r in rows]
+
+
+def send_test_message(uow: UnitOfWork, transport, settings: SendSettings, to: str, *, actor: str) -> mail.Delivery:
+    """A short message to `to` over the configured server, to see that the settings work."""
+    try:
+        recipients = mail.parse_recipients(to)
+    except mail.AddressError as exc:
+        raise ServiceError(f"{exc}; type the address to send the test message to") from None
+    built = mail.build_mime(mail.OutgoingMail(
+        from_addr=settings.from_addr, reply_to=settings.reply_to, to=tuple(recipients),
+        subject="Debtor Desk test message",
+        text="This is a test message from Debtor Desk. If you can read it, reminders can be sent.\n",
+        message_id=mail.make_message_id(settings.from_addr, "test")))
+    try:
+        transport.open()
+        delivery = transport.deliver(built)
+    except mail.TransportUnavailable as exc:
+        delivery = mail.Delivery(mail.PERMANENT if exc.permanent else mail.TEMPORARY, str(exc))
+    finally:
+        transport.close()
+    record_audit(uow.session, actor, "send.test", "smtp", None, None,
+                 {"to": ", ".join(recipients), "outcome": delivery.outcome, "detail": delivery.detail})
+    uow.commit()
+    return delivery

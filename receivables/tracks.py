@@ -1,0 +1,235 @@
+"""Reminder tracks and their steps, when a step is due, and which track a debtor gets. Pure."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+DEFAULTS_FILE = Path(__file__).with_name("default_tracks.json")
+
+# The step templates in order of escalation; the position is the step's rank.
+TEMPLATES = ("courtesy", "reminder", "second_reminder", "call", "demand", "final_notice", "handover")
+CHANNELS = ("email", "call", "letter")
+TONES = ("friendly", "standard", "strict")
+
+
+class TrackError(ValueError):
+    """A track or rule definition that cannot be used; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    template: str
+    offset: int  # days from the due date; negative = a courtesy notice before it
+    channel: str = "email"
+    charges_costs: bool = False
+    needs_approval: bool = True
+
+    @property
+    def rank(self) -> int:
+        return TEMPLATES.index(self.template)
+
+
+@dataclass(frozen=True)
+class Track:
+    key: str
+    name: str
+    steps: tuple[Step, ...]
+
+    @property
+    def tone(self) -> str:
+        """The wording of the messages: the track's key when it is a known tone, else standard."""
+        return self.key if self.key in TONES else "standard"
+
+    def index_of(self, step_key: str) -> int | None:
+        for i, s in enumerate(self.steps):
+            if s.key == step_key:
+                return i
+        return None
+
+    def index_for_rank(self, rank: int) -> int:
+        """The last step of this track at or below an escalation rank reached in another track."""
+        found = -1
+        for i, s in enumerate(self.steps):
+            if s.rank <= rank:
+                found = i
+        return found
+
+
+def parse_tracks(data: list[dict]) -> dict[str, Track]:
+    """Tracks from their stored form, checked: known templates and channels, increasing offsets."""
+    if not isinstance(data, list) or not data:
+        raise TrackError("there must be at least one track")
+    tracks: dict[str, Track] = {}
+    for t in data:
+        key = str(t.get("key", "")).strip()
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,29}", key):
+            raise TrackError(f"track key {key!r} must be lower-case letters, digits or _ (e.g. 'standard')")
+        if key in tracks:
+            raise TrackError(f"track {key!r} appears twice")
+        steps = []
+        for n, s in enumerate(t.get("steps") or [], start=1):
+            skey = str(s.get("key", "")).strip()
+            if not re.fullmatch(r"[a-z][a-z0-9_]{0,29}", skey):
+                raise TrackError(f"track {key}, step {n}: key {skey!r} must be lower-case letters, digits or _")
+            template = str(s.get("template", "")).strip()
+            if template not in TEMPLATES:
+                raise TrackError(f"track {key}, step {skey}: template {template!r} is not one of {', '.join(TEMPLATES)}")
+            channel = str(s.get("channel", "email")).strip()
+            if channel not in CHANNELS:
+                raise TrackError(f"track {key}, step {skey}: channel {channel!r} is not one of {', '.join(CHANNELS)}")
+            try:
+                offset = int(s.get("offset"))
+            except (TypeError, ValueError):
+                raise TrackError(f"track {key}, step {skey}: the offset must be a whole number of days") from None
+            steps.append(Step(skey, template, offset, channel, bool(s.get("charges_costs", False)),
+                              bool(s.get("needs_approval", True))))
+        if not steps:
+            raise TrackError(f"track {key} has no steps")
+        keys = [s.key for s in steps]
+        if len(set(keys)) != len(keys):
+            raise TrackError(f"track {key}: every step needs its own key")
+        offsets = [s.offset for s in steps]
+        if offsets != sorted(set(offsets)):
+            raise TrackError(f"track {key}: the offsets must increase from step to step (now {offsets})")
+        tracks[key] = Track(key, str(t.get("name") or key.title()), tuple(steps))
+    return tracks
+
+
+def tracks_to_data(tracks: dict[str, Track]) -> list[dict]:
+    return [{"key": t.key, "name": t.name, "steps": [asdict(s) for s in t.steps]} for t in tracks.values()]
+
+
+def default_tracks() -> dict[str, Track]:
+    return parse_tracks(_defaults()["tracks"])
+
+
+def default_rules() -> list[Rule]:
+    return parse_rules(_defaults()["rules"], {t for t in default_tracks()})
+
+
+def _defaults() -> dict:
+    return json.loads(DEFAULTS_FILE.read_text(encoding="utf-8"))
+
+
+# --- due-ness -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reached:
+    """How far an invoice got in its track: the step's index, and the day it went out (None while it
+    is still waiting in the queue)."""
+
+    index: int
+    sent_on: date | None
+
+
+def next_step(track: Track, due_date: date, reached: Reached | None, today: date,
+              lookahead: int = 0) -> tuple[int, date] | None:
+    """The step an invoice is due for and its planned date, or None.
+
+    A step is due when due date + offset has come and the previous step went out at least
+    (offset − previous offset) days ago; steps are never skipped, so a late send pushes the rest back
+    and after an outage the missed step comes first. A step before the due date is only for invoices
+    not yet due and is passed over once the due date has gone by. `lookahead` days ahead are proposed
+    already, for "what goes out tomorrow"."""
+    if reached is not None and reached.sent_on is None:
+        return None  # the previous step is still in the queue
+    horizon = today + timedelta(days=lookahead)
+    i = reached.index + 1 if reached is not None else 0
+    while i < len(track.steps):
+        step = track.steps[i]
+        planned = due_date + timedelta(days=step.offset)
+        if reached is not None and reached.index >= 0:
+            prev = track.steps[reached.index]
+            planned = max(planned, reached.sent_on + timedelta(days=step.offset - prev.offset))
+        planned = max(planned, today)
+        if step.offset < 0 and planned > due_date:
+            i += 1  # a courtesy notice is never sent late
+            continue
+        return (i, planned) if planned <= horizon else None
+    return None
+
+
+# --- choosing the track ---------------------------------------------------------------------------
+
+SIGNALS = {
+    "avg_days_late": "avg days late",
+    "share_paid_late": "share paid late",
+    "share_paid_late_30": "share paid 30+ days late",
+    "invoices_paid": "invoices paid",
+    "highest_step": "highest step reached",
+    "broken_promises": "broken promises",
+    "open_disputes": "open disputes",
+    "debtor_age_days": "customer for (days)",
+}
+OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+       "<": lambda a, b: a < b, "==": lambda a, b: a == b}
+_CONDITION = re.compile(r"^\s*([a-z_0-9]+)\s*(>=|<=|==|>|<)\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    track: str
+    when: str  # "avg_days_late >= 30 and share_paid_late >= 0.5"; empty matches every debtor
+    label: str
+    conditions: tuple[tuple[str, str, float], ...] = ()
+
+    def matches(self, signals: dict[str, float]) -> bool:
+        return all(OPS[op](float(signals.get(name, 0) or 0), value) for name, op, value in self.conditions)
+
+
+def parse_rules(data: list[dict], track_keys: set[str]) -> list[Rule]:
+    """Rules from their stored form; first match wins, so a rule without conditions ends the list."""
+    if not isinstance(data, list) or not data:
+        raise TrackError("there must be at least one rule; end with one without conditions")
+    rules = []
+    for n, r in enumerate(data, start=1):
+        track = str(r.get("track", "")).strip()
+        if track not in track_keys:
+            raise TrackError(f"rule {n}: track {track!r} does not exist (tracks: {', '.join(sorted(track_keys))})")
+        when = str(r.get("when") or "").strip()
+        conditions = []
+        for part in [p for p in re.split(r"\s+and\s+", when) if p.strip()] if when else []:
+            m = _CONDITION.match(part)
+            if not m:
+                raise TrackError(f"rule {n}: {part.strip()!r} is not a condition; write e.g. 'avg_days_late >= 30'")
+            name, op, value = m.groups()
+            if name not in SIGNALS:
+                raise TrackError(f"rule {n}: unknown signal {name!r}; use one of {', '.join(SIGNALS)}")
+            conditions.append((name, op, float(value)))
+        label = str(r.get("label") or "").strip() or (when or "every debtor")
+        rules.append(Rule(track, when, label, tuple(conditions)))
+    if rules[-1].conditions:
+        raise TrackError("the last rule must have no conditions, so every debtor gets a track")
+    return rules
+
+
+def rules_to_data(rules: list[Rule]) -> list[dict]:
+    return [{"track": r.track, "when": r.when, "label": r.label} for r in rules]
+
+
+def _fmt_signal(name: str, value: float) -> str:
+    if name.startswith("share_"):
+        return f"{value:.0%}"
+    if name == "avg_days_late":
+        return f"{value:.1f}"
+    return f"{int(value)}"
+
+
+def choose_track(signals: dict[str, float], rules: list[Rule], override: str | None = None,
+                 tracks: dict[str, Track] | None = None) -> tuple[str, str]:
+    """The debtor's track and the reason, shown with every message. A per-debtor override wins."""
+    if override and (tracks is None or override in tracks):
+        return override, f"Track {override} set by hand for this debtor"
+    for rule in rules:
+        if rule.matches(signals):
+            if not rule.conditions:
+                return rule.track, rule.label
+            shown = dict.fromkeys(name for name, _, _ in rule.conditions)
+            facts = ", ".join(f"{SIGNALS[n]} {_fmt_signal(n, float(signals.get(n, 0) or 0))}" for n in shown)
+            return rule.track, f"{rule.label} ({facts})"
+    return rules[-1].track, rules[-1].label

@@ -1,0 +1,154 @@
+"""The user file (YAML, outside git) that streamlit-authenticator reads: bcrypt hashes and roles."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import bcrypt
+import yaml
+
+from db.engine import PROJECT_ROOT
+
+ROLES = ("viewer", "collector", "admin")
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,49}$")
+
+
+class UserError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    name: str
+    email: str
+    role: str
+
+
+def users_path() -> Path:
+    return Path(os.environ.get("DEBTOR_DESK_USERS", PROJECT_ROOT / "data" / "users.yaml"))
+
+
+def role_at_least(role: str | None, needed: str) -> bool:
+    return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
+
+
+def role_of(roles: list[str] | None) -> str | None:
+    """The highest of our roles in a user's role list."""
+    known = [r for r in (roles or []) if r in ROLES]
+    return max(known, key=ROLES.index) if known else None
+
+
+def load(path: Path | None = None) -> dict:
+    path = path or users_path()
+    if not path.is_file():
+        return {"cookie": {}, "credentials": {"usernames": {}}}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data.setdefault("cookie", {})
+    data.setdefault("credentials", {}).setdefault("usernames", {})
+    if data["credentials"]["usernames"] is None:
+        data["credentials"]["usernames"] = {}
+    return data
+
+
+def save(data: dict, path: Path | None = None) -> None:
+    path = path or users_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+
+
+def _hash(password: str) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def ensure_file(path: Path | None = None) -> str | None:
+    """Create the user file on first start: a random cookie key and an `admin` with a random
+    password, which is returned (to be printed once). Returns None when the file already exists."""
+    path = path or users_path()
+    data = load(path)
+    changed = False
+    if not data["cookie"].get("key"):
+        data["cookie"] = {"name": "debtor_desk_auth", "key": secrets.token_hex(32), "expiry_days": 7}
+        changed = True
+    password = None
+    if not data["credentials"]["usernames"]:
+        password = new_password()
+        data["credentials"]["usernames"]["admin"] = {
+            "name": "Administrator", "email": "admin@example.invalid",
+            "password": _hash(password), "roles": ["admin"],
+        }
+        changed = True
+    if changed:
+        save(data, path)
+    return password
+
+
+def list_users(path: Path | None = None) -> list[User]:
+    users = load(path)["credentials"]["usernames"]
+    return [User(u, d.get("name", u), d.get("email", ""), role_of(d.get("roles")) or "viewer")
+            for u, d in sorted(users.items())]
+
+
+def add_user(username: str, role: str, *, name: str | None = None, email: str | None = None,
+             password: str | None = None, path: Path | None = None) -> str:
+    """Add a user; returns the password (generated when not given)."""
+    if not _USERNAME.match(username or ""):
+        raise UserError(f"'{username}' is not a valid user name: use 2-50 lower-case letters, digits, . _ -")
+    if role not in ROLES:
+        raise UserError(f"unknown role '{role}': choose one of {', '.join(ROLES)}")
+    data = load(path)
+    if username in data["credentials"]["usernames"]:
+        raise UserError(f"user '{username}' already exists; use reset-password or set-role")
+    password = password or new_password()
+    data["credentials"]["usernames"][username] = {
+        "name": name or username, "email": email or f"{username}@example.invalid",
+        "password": _hash(password), "roles": [role],
+    }
+    save(data, path)
+    return password
+
+
+def reset_password(username: str, *, password: str | None = None, path: Path | None = None) -> str:
+    data = load(path)
+    user = data["credentials"]["usernames"].get(username)
+    if user is None:
+        raise UserError(f"no user '{username}'")
+    password = password or new_password()
+    user["password"] = _hash(password)
+    user.pop("failed_login_attempts", None)
+    save(data, path)
+    return password
+
+
+def set_role(username: str, role: str, *, path: Path | None = None) -> str:
+    """Change a user's role; returns the previous role."""
+    if role not in ROLES:
+        raise UserError(f"unknown role '{role}': choose one of {', '.join(ROLES)}")
+    data = load(path)
+    user = data["credentials"]["usernames"].get(username)
+    if user is None:
+        raise UserError(f"no user '{username}'")
+    before = role_of(user.get("roles")) or "viewer"
+    if before == "admin" and role != "admin":
+        admins = [u for u, d in data["credentials"]["usernames"].items() if role_of(d.get("roles")) == "admin"]
+        if admins == [username]:
+            raise UserError("this is the last admin; make another user admin first")
+    user["roles"] = [role]
+    save(data, path)
+    return before
+
+
+def check_password(username: str, password: str, path: Path | None = None) -> bool:
+    user = load(path)["credentials"]["usernames"].get(username)
+    return bool(user) and bcrypt.checkpw(password.encode(), user["password"].encode())

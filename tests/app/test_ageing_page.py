@@ -1,0 +1,88 @@
+from datetime import date, timedelta
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from receivables import services
+from receivables.uow import UnitOfWork
+from tests.app.login import log_in
+from tests.conftest import ROOT
+
+TODAY = date.today()
+PAGE = str(ROOT / "pages" / "ageing.py")
+
+
+@pytest.fixture
+def demo(sqlite_engine):
+    services.bootstrap(sqlite_engine, load_demo_on_first_start=False)
+    with UnitOfWork(sqlite_engine) as u:
+        services.load_demo(u, seed=4, anchor=TODAY)
+    return sqlite_engine
+
+
+def page(role="viewer"):
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    log_in(at, "carla", role)
+    return at.run()
+
+
+def metric(at, label):
+    return next(m for m in at.metric if m.label == label)
+
+
+def test_the_ageing_page_shows_kpis_with_their_change_and_a_table_per_debtor(demo):
+    at = page()
+    assert not at.exception
+    assert metric(at, "Total open").value.startswith("€")
+    assert metric(at, "DSO (count-back)").value.endswith(" d")
+    assert metric(at, "Debtors overdue").delta is not None
+    table = at.dataframe[0].value
+    assert list(table.columns[:3]) == ["Dossier", "Code", "Debtor"]
+    assert table["Dossier"].iloc[0] == f"/dossier?debtor={table['Code'].iloc[0]}"
+    assert {"Not due", "1-30", "31-60", "61-90", "90+", "Total"} <= set(table.columns)
+
+
+def test_a_past_date_shows_what_was_open_then(demo):
+    at = page()
+    now_total = metric(at, "Total open").value
+    at.date_input(key="ageing_as_of").set_value(TODAY - timedelta(days=200)).run()
+    assert not at.exception
+    assert metric(at, "Total open").value != now_total
+
+
+def test_searching_narrows_the_table(demo):
+    at = page()
+    first = at.dataframe[0].value.iloc[0]
+    at.text_input(key="ageing_search").input(first["Debtor"]).run()
+    assert not at.exception
+    shown = at.dataframe[0].value
+    assert len(shown) >= 1 and (shown["Code"] == first["Code"]).any()
+    assert all(first["Debtor"].lower() in name.lower() for name in shown["Debtor"])
+
+
+@pytest.mark.parametrize("edges, basis, columns", [
+    ("0, 15, 45", "due date", ["Not due", "1-15", "16-45", "45+"]),
+    ("30, 60", "invoice date", ["0-30", "31-60", "60+"]),
+])
+def test_buckets_and_basis_can_be_chosen(demo, edges, basis, columns):
+    at = page()
+    at.radio(key="ageing_basis").set_value(basis).run()
+    key = "ageing_edges_due" if basis == "due date" else "ageing_edges_invoice"
+    at.text_input(key=key).input(edges).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert [c for c in table.columns if c in columns] == columns
+
+
+def test_bad_bucket_edges_say_what_to_fix(demo):
+    at = page()
+    at.text_input(key="ageing_edges_due").input("30, ten").run()
+    assert not at.exception
+    assert "whole days" in at.error[0].value
+
+
+def test_an_empty_ledger_says_where_to_start(sqlite_engine):
+    services.bootstrap(sqlite_engine, load_demo_on_first_start=False)
+    at = page()
+    assert not at.exception
+    assert "Import" in at.info[0].value

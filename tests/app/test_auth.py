@@ -1,0 +1,102 @@
+"""The login gate and the role guard, driven through Streamlit's AppTest."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from receivables import users
+from tests.app.login import log_in
+from tests.conftest import ROOT
+from ui import nav
+
+PAGE_FILES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
+
+
+@pytest.fixture
+def demo_db(sqlite_engine):
+    from receivables import services
+    from receivables.uow import UnitOfWork
+
+    services.bootstrap(sqlite_engine)  # loads the demo on first start
+    with UnitOfWork(sqlite_engine) as u:
+        assert services.demo_present(u)
+    return sqlite_engine
+
+
+@pytest.mark.parametrize("page", PAGE_FILES)
+def test_a_page_opened_without_logging_in_shows_no_data(page, demo_db):
+    at = AppTest.from_file(str(ROOT / page), default_timeout=60).run()
+    assert not at.exception
+    assert [t.label for t in at.text_input] == ["User name", "Password"]
+    assert not at.dataframe and not at.metric and not at.get("plotly_chart")
+
+
+@pytest.mark.parametrize("page", [p for p in PAGE_FILES if Path(p).stem in ("settings", "sender")])
+def test_a_viewer_cannot_open_admin_pages(page, demo_db):
+    at = log_in(AppTest.from_file(str(ROOT / page), default_timeout=60), "vera", "viewer").run()
+    assert not at.exception
+    assert any("needs the admin role" in e.value for e in at.error)
+    assert not at.dataframe and not at.button
+
+
+def test_the_start_page_shows_only_the_login_form(demo_db):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Debtor Desk"]
+    assert [t.label for t in at.text_input] == ["User name", "Password"]
+    assert not at.dataframe and not at.metric
+
+
+def test_logging_in_takes_one_click_and_shows_the_ageing_page(demo_db):
+    password = users.add_user("carla", "collector")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.text_input[0].input("carla")
+    at.text_input[1].input(password)
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.session_state["authentication_status"] is True
+    assert "Ageing" in [t.value for t in at.title]
+    assert at.metric  # the dashboard itself, not the form again
+
+
+def test_a_wrong_password_is_refused(demo_db):
+    users.add_user("carla", "collector")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.text_input[0].input("carla")
+    at.text_input[1].input("not-the-password")
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("incorrect" in e.value for e in at.error)
+    assert not at.metric
+
+
+@pytest.mark.parametrize("role, hidden", [
+    ("viewer", {"Import", "Sender", "Settings"}),
+    ("collector", {"Sender", "Settings"}),
+    ("admin", set()),
+])
+def test_the_navigation_offers_only_the_pages_of_the_role(role, hidden):
+    titles = {t for _, t, _ in nav.pages_for(role)}
+    assert "Ageing" in titles and "Settings" in nav_titles("admin")
+    assert not titles & hidden
+
+
+def nav_titles(role):
+    return {t for _, t, _ in nav.pages_for(role)}
+
+
+def test_a_logged_in_viewer_sees_the_dashboard_and_a_logout_button(demo_db):
+    at = log_in(AppTest.from_file(str(ROOT / "app.py"), default_timeout=60), "vera", "viewer").run()
+    assert not at.exception
+    assert at.metric
+    assert [b.label for b in at.sidebar.button] == ["Log out"]
+    assert any("demo data" in i.value for i in at.sidebar.info)
+
+
+def test_settings_lists_users_and_the_audit_log(demo_db):
+    users.add_user("carla", "collector")
+    at = log_in(AppTest.from_file(str(ROOT / "pages/settings.py"), default_timeout=60), "admin", "admin").run()
+    assert not at.exception
+    users_table = at.dataframe[0].value
+    assert {"admin", "carla"} <= set(users_table["username"])

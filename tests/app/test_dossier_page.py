@@ -1,0 +1,211 @@
+"""The dossier page driven through AppTest: a collector finds a debtor and records what was said; a viewer
+only reads."""
+
+import re
+from datetime import date, datetime, time, timedelta
+from email.message import EmailMessage
+
+import pytest
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from db.models import Debtor, Invoice, Note
+from receivables.ledger import apply_change
+from receivables.uow import UnitOfWork
+from tests.app.login import log_in
+from tests.conftest import ROOT
+
+TODAY = date.today()
+PAGE = str(ROOT / "pages" / "dossier.py")
+ACTIONS = {"add_note", "log_call", "record_promise", "open_dispute", "resolve_dispute", "block", "unblock",
+           "save_contact", "record_reply"}
+EVIL = "Belt vrijdag terug <script>alert(1)</script> [klik hier](http://evil.example)"
+
+
+@pytest.fixture
+def app_db(sqlite_engine):
+    from ui import state
+
+    state.engine.clear()  # the page must use this test's database
+    with UnitOfWork(sqlite_engine) as u:
+        s = u.session
+        d = Debtor(code="0100", name="De Jong Bouw B.V.", email="crediteuren@dejong.nl", language="nl",
+                   segment="Bouw", account_manager="Sanne de Vries", contact_person="Anouk de Jong")
+        s.add_all([d, Debtor(code="0200", name="De Jonge Transport V.O.F.", email="fin@dejonge.nl")])
+        s.flush()
+        for n, (days_ago, cents) in enumerate([(75, 100000), (45, 50000), (5, 25000)], start=1):
+            issued = TODAY - timedelta(days=days_ago)
+            s.add(Invoice(number=f"2026-000{n}", debtor_id=d.id, invoice_date=issued,
+                          due_date=issued + timedelta(days=30), amount_cents=cents, open_cents=cents))
+        paid = Invoice(number="2025-0100", debtor_id=d.id, invoice_date=TODAY - timedelta(days=120),
+                       due_date=TODAY - timedelta(days=90), amount_cents=80000, open_cents=80000)
+        s.add(paid)
+        s.flush()
+        apply_change(s, paid, TODAY - timedelta(days=70), "payment", -80000)
+        u.commit()
+    yield sqlite_engine
+    state.engine.clear()
+
+
+def page(role: str, debtor: str | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    log_in(at, "carla" if role == "collector" else "vera", role)
+    if debtor:
+        at.query_params["debtor"] = debtor
+    return at.run()
+
+
+def unescape(markdown: str) -> str:
+    """What a reader sees of our escaped Markdown: the characters behind the backslashes."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def headers(at: AppTest) -> list[str]:
+    return [unescape(h.value) for h in at.header]
+
+
+def timeline_titles(at: AppTest) -> list[str]:
+    return [unescape(m.value) for m in at.markdown if m.value.startswith(":material/") and "**" in m.value]
+
+
+def markdown(at: AppTest) -> str:
+    return "\n".join(unescape(m.value) for m in at.markdown)
+
+
+def texts(at: AppTest) -> list[str]:
+    return [t.value for t in at.text]
+
+
+def reply_eml() -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "Anouk de Jong <anouk@dejong.nl>"
+    msg["Subject"] = "Re: Herinnering"
+    msg["Date"] = "Wed, 04 Mar 2026 10:15:00 +0000"
+    msg.set_content("Wij hebben vandaag betaald.")
+    msg.add_attachment(b"%PDF", maintype="application", subtype="pdf", filename="betaalbewijs.pdf")
+    return msg.as_bytes()
+
+
+def submit(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def test_a_collector_finds_a_debtor_and_records_note_promise_dispute_block_and_reply(app_db):
+    at = page("collector")
+    assert not at.exception
+    assert "Search for a debtor" in at.info[0].value
+
+    at.text_input(key="dossier_search").input("jong").run()
+    assert at.selectbox(key="dossier_pick").options == ["0100 · De Jong Bouw B.V. — name",
+                                                        "0200 · De Jonge Transport V.O.F. — name"]
+    at.selectbox(key="dossier_pick").select_index(0).run()
+    assert not at.exception
+    assert headers(at) == ["De Jong Bouw B.V."]
+    assert at.query_params["debtor"] == ["0100"] or at.query_params["debtor"] == "0100"
+    assert any("Invoice 2026-0001 issued" in t for t in timeline_titles(at))
+
+    at.text_area(key="note_text").input(EVIL)
+    submit(at, "add_note")
+    assert at.success[0].value == "Note added."
+    assert EVIL in texts(at)  # shown as plain text, literally
+    assert not any("](http" in m.value or "<script>" in m.value for m in at.markdown)
+
+    at.date_input(key="promise_date").set_value(TODAY + timedelta(days=5))
+    at.multiselect(key="promise_invoices").select("2026-0001")
+    at.text_area(key="promise_text").input("Toezegging per telefoon")
+    submit(at, "record_promise")
+    assert f"**Promise to pay € 1.000,00 by {TODAY + timedelta(days=5):%d-%m-%Y}**" in markdown(at)
+    assert "promise pending" in markdown(at)
+
+    at.selectbox(key="dispute_invoice").select("2026-0002")
+    at.text_area(key="dispute_reason").input("2 pallets retour gestuurd")
+    submit(at, "open_dispute")
+    assert any("Dispute opened on invoice 2026-0002" in t for t in timeline_titles(at))
+    assert "2 pallets retour gestuurd" in texts(at)
+
+    at.text_area(key="block_reason").input("in overleg met de directeur")
+    submit(at, "block")
+    assert any("Reminders blocked" in t for t in timeline_titles(at))
+    assert any("Reminders are blocked" in w.value for w in at.warning)
+
+    at.file_uploader(key="reply_file").set_value(("antwoord.eml", reply_eml(), "message/rfc822"))
+    submit(at, "record_reply")
+    assert any("Reply from Anouk de Jong" in t and "Re: Herinnering" in t for t in timeline_titles(at))
+    assert "Wij hebben vandaag betaald." in texts(at)
+    assert "attachments: betaalbewijs.pdf" in markdown(at)
+
+
+@pytest.mark.parametrize("query", ["0200", "transport", "fin@dejonge", "0003"])
+def test_a_single_match_or_an_exact_code_opens_the_dossier_straight_away(app_db, query):
+    at = page("collector")
+    at.text_input(key="dossier_search").input(query).run()
+    assert not at.exception
+    expected = "De Jong Bouw B.V." if query == "0003" else "De Jonge Transport V.O.F."
+    assert headers(at) == [expected]
+    assert not [w for w in at.selectbox if w.key == "dossier_pick"]
+
+
+def test_a_link_in_an_email_subject_is_not_made_clickable(app_db):
+    msg = EmailMessage()
+    msg["From"] = "www.evil.example <x@dejong.nl>"
+    msg["Subject"] = "pay at https://evil.example/pay [x](http://evil.example)"
+    msg.set_content("body")
+    at = page("collector", "0100")
+    at.file_uploader(key="reply_file").set_value(("r.eml", msg.as_bytes(), "message/rfc822"))
+    submit(at, "record_reply")
+    title = next(t for t in timeline_titles(at) if "Reply from" in t)
+    assert "https:\u200b//evil.example/pay [x](http:\u200b//evil.example)" in title
+    assert "www\u200b.evil.example" in title
+    assert not any("://" in m.value or "www." in m.value for m in at.markdown)
+
+
+def test_opening_the_dossier_closes_a_promise_whose_date_has_passed(app_db):
+    with UnitOfWork(app_db) as u:
+        debtor = u.session.scalars(select(Debtor).where(Debtor.code == "0100")).one()
+        u.session.add(Note(debtor_id=debtor.id, kind="promise", outcome="pending", promise_cents=100000,
+                           promise_date=TODAY - timedelta(days=10), created_by="carla",
+                           created_at=datetime.combine(TODAY - timedelta(days=12), time(9))))
+        u.commit()
+    at = page("viewer", "0100")
+    assert not at.exception
+    assert any(t.startswith(":material/handshake: **Promise broken") for t in timeline_titles(at))
+    assert "1 broken promise in 12 months" in markdown(at)
+    with UnitOfWork(app_db) as u:
+        assert u.session.scalars(select(Note.outcome).where(Note.kind == "promise")).one() == "broken"
+
+
+def test_a_mistake_in_a_form_shows_what_to_fix_and_records_nothing(app_db):
+    at = page("collector", "0100")
+    at.text_area(key="block_reason").input("")
+    at.button(key="block").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["the reason for blocking is empty; type what was said or agreed"]
+    assert not any("Reminders blocked" in t for t in timeline_titles(at))
+
+
+def test_the_timeline_can_be_filtered_by_kind(app_db):
+    at = page("collector", "0100")
+    at.text_area(key="note_text").input("alleen een notitie")
+    submit(at, "add_note")
+    at.button_group(key="dossier_kinds").set_value(["note"]).run()
+    assert not at.exception
+    titles = timeline_titles(at)
+    assert len(titles) == 1 and "**Note**" in titles[0]
+
+
+def test_a_viewer_sees_the_dossier_but_no_action_buttons(app_db):
+    at = page("viewer", "0100")
+    assert not at.exception
+    assert headers(at) == ["De Jong Bouw B.V."]
+    assert at.dataframe and at.get("plotly_chart")
+    assert not {b.key for b in at.button} & ACTIONS
+    assert not at.text_area and not at.file_uploader
+
+
+def test_an_unknown_debtor_in_the_link_says_how_to_find_one(app_db):
+    at = page("collector", "9999")
+    assert not at.exception
+    assert "search by name" in at.error[0].value

@@ -1,0 +1,160 @@
+"""The Import page as a collector uses it: upload, the detected columns with their values, the check
+with every problem listed, the import, and undo from the history."""
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+from streamlit.testing.v1 import AppTest
+
+from db.models import ImportBatch, Invoice
+from receivables.uow import UnitOfWork
+from tests.app.login import log_in
+from tests.conftest import ROOT
+
+PAGE = str(ROOT / "pages" / "import.py")
+HEADER = "Relatiecode;Relatie;Factuurnummer;Factuurdatum;Vervaldatum;Bedrag;Openstaand;Soort"
+GOOD = ("\r\n".join([HEADER, "0042;Bakker B.V.;000123;01-05-2026;31-05-2026;1.234,56;1.234,56;Factuur",
+                     "0043;De Vries;000124;02-05-2026;01-06-2026;50,00;25,00;Factuur",
+                     ";Totaal;;;;1.284,56;1.259,56;"]) + "\r\n").encode()
+BAD = ("\r\n".join([HEADER, "0042;Bakker B.V.;000123;01-05-2026;31-02-2026;1.234,56;1.234,56;Factuur",
+                    "0043;De Vries;000124;02-05-2026;01-06-2026;50,00;25,00;Factuur"]) + "\r\n").encode()
+
+
+def page(role: str = "collector") -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    log_in(at, "carla", role)
+    return at.run()
+
+
+def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.file_uploader[0].set_value((name, data, "text/csv"))
+    return at.run()
+
+
+def texts(elements) -> list[str]:
+    return [e.value for e in elements]
+
+
+def invoices(engine) -> int:
+    """Imported invoices: the app loads its demo ledger on first start, which imports leave alone."""
+    with UnitOfWork(engine) as u:
+        return u.session.scalar(select(func.count()).select_from(Invoice).where(Invoice.is_demo.is_(False)))
+
+
+def test_a_viewer_cannot_open_the_import_page(sqlite_engine):
+    at = page("viewer")
+    assert not at.exception
+    assert any("needs the collector role" in e for e in texts(at.error))
+    assert not at.file_uploader
+
+
+def test_an_upload_shows_the_detected_columns_with_their_values_then_checks_and_imports(sqlite_engine):
+    at = upload(page(), "openstaande-posten.csv", GOOD)
+    assert not at.exception
+    assert "e\\-Boekhouden" in " ".join(texts(at.caption))
+    number = at.selectbox(key=next(k for k in (s.key for s in at.selectbox) if k.endswith("_invoice_number")))
+    assert number.value == "Factuurnummer"
+    assert number.format_func(number.value) == "Factuurnummer  —  000123, 000124"
+    at.button[0].click()  # Check the file (the form's submit button)
+    at.run()
+    assert not at.exception
+    assert any("No problems. Importing will give: new 2, changed 0, closed 0, unchanged 0, skipped 1" in s
+               for s in texts(at.success))
+    assert invoices(sqlite_engine) == 0  # checking writes nothing
+    at.button(key=next(b.key for b in at.button if b.key and b.key.startswith("import_go_"))).click()
+    at.run()
+    assert not at.exception
+    assert any(re.search(r"as batch \d+: new 2, changed 0, closed 0, unchanged 0, skipped 1", s)
+               for s in texts(at.success))
+    assert [m.value for m in at.metric] == ["2", "0", "0", "0", "1"]
+    assert invoices(sqlite_engine) == 2
+
+
+def test_every_problem_is_listed_and_the_valid_rows_only_is_an_explicit_choice(sqlite_engine):
+    at = upload(page(), "bad.csv", BAD)
+    at.button[0].click()
+    at.run()
+    assert not at.exception
+    assert texts(at.error) == ["1 problem(s) found; nothing will be imported until they are fixed."]
+    problems = at.table[0].value
+    assert problems.to_dict("records") == [{"Row": 2, "Column": "Vervaldatum", "Value": "31-02-2026",
+                                            "Problem": "is not a date (expected dd-mm-yyyy)"}]
+    assert not [b for b in at.button if b.key and b.key.startswith("import_go_")]
+    at.checkbox(key=next(c.key for c in at.checkbox if c.key.startswith("import_valid_only_"))).check()
+    at.run()
+    assert any("new 1, changed 0, closed 0, unchanged 0, skipped 1" in s for s in texts(at.success))
+    at.button(key=next(b.key for b in at.button if b.key and b.key.startswith("import_go_"))).click()
+    at.run()
+    assert not at.exception and invoices(sqlite_engine) == 1
+    assert any("rows that were left out" in w for w in texts(at.warning))
+
+
+def test_a_second_upload_of_the_same_file_says_when_it_was_imported(sqlite_engine):
+    at = upload(page(), "open.csv", GOOD)
+    at.button[0].click()
+    at.run()
+    at.button(key=next(b.key for b in at.button if b.key and b.key.startswith("import_go_"))).click()
+    at.run()
+    again = upload(page(), "open-again.csv", GOOD)
+    assert not again.exception
+    assert any("This file was imported before" in i and "by carla" in i for i in texts(again.info))
+    assert any("Columns as confirmed by carla" in s for s in texts(again.success))
+
+
+def test_an_unreadable_file_gets_a_message_not_a_traceback(sqlite_engine):
+    at = upload(page(), "export.csv", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")  # a PDF saved under a .csv name
+    assert not at.exception
+    assert any("this is a PDF" in e for e in texts(at.error))
+
+
+def test_the_history_lists_batches_and_undoes_the_latest(sqlite_engine):
+    at = upload(page(), "open.csv", GOOD)
+    at.button[0].click()
+    at.run()
+    at.button(key=next(b.key for b in at.button if b.key and b.key.startswith("import_go_"))).click()
+    at.run()
+    history = page()
+    table = history.dataframe[0].value
+    imported = table[table["kind"] != "demo"]
+    assert imported[["imported_by", "file_name", "new", "status"]].to_dict("records") == [
+        {"imported_by": "carla", "file_name": "open.csv", "new": 2, "status": "applied"}]
+    batch = int(imported["batch"].iloc[0])
+    history.checkbox(key=f"import_undo_sure_{batch}").check()
+    history.run()
+    history.button(key="import_undo").click()
+    history.run()
+    assert not history.exception
+    assert f"Batch {batch} (open\\.csv) was undone." in texts(history.success)
+    assert invoices(sqlite_engine) == 0
+    with UnitOfWork(sqlite_engine) as u:
+        assert u.session.scalar(select(ImportBatch.status).where(ImportBatch.kind != "demo")) == "undone"
+
+
+@pytest.mark.parametrize("name", ["WA_Fn-UseC_-Accounts-Receivable.csv"])
+def test_the_ibm_ledger_goes_through_the_page(sqlite_engine, shared_data, name):
+    at = upload(page(), name, (shared_data / "ar" / name).read_bytes())
+    assert not at.exception
+    kind = next(r for r in at.radio if r.key and r.key.startswith("import_kind_"))
+    assert kind.value == "ledger"
+    at.button[0].click()
+    at.run()
+    at.button(key=next(b.key for b in at.button if b.key and b.key.startswith("import_go_"))).click()
+    at.run()
+    assert not at.exception
+    assert any("new 2466, changed 0, closed 0, unchanged 0, skipped 0" in s for s in texts(at.success))
+
+
+def test_a_debtor_list_is_recognised_and_imported_without_a_snapshot_date(sqlite_engine):
+    data = (b"Relatiecode;Naam;E-mail;Taal\r\n0042;Bakker B.V.;debiteuren@bakker.nl;Nederlands\r\n"
+            b"0043;Smith Ltd;ap@smith.co.uk;English\r\n")
+    at = upload(page(), "debiteuren.csv", data)
+    assert not at.exception
+    assert next(r for r in at.radio if r.key and r.key.startswith("import_kind_")).value == "debtors"
+    assert not at.date_input  # a debtor list has no snapshot date
+    at.button[0].click()
+    at.run()
+    at.button(key=next(b.key for b in at.button if b.key and b.key.startswith("import_go_"))).click()
+    at.run()
+    assert not at.exception
+    assert any("new 2, changed 0, closed 0, unchanged 0, skipped 0" in s for s in texts(at.success))

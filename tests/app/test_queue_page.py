@@ -1,0 +1,198 @@
+"""The reminder queue page through Streamlit's AppTest, on a small real ledger."""
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from db.models import AuditEvent, Debtor, ImportBatch, Invoice, Message, Note
+from receivables import reminders
+from receivables.uow import UnitOfWork
+from tests.app.login import log_in
+from tests.conftest import ROOT
+
+TODAY = date.today()
+
+
+@pytest.fixture
+def ledger(sqlite_engine):
+    """Three debtors: an e-mail reminder each for two, and a call task for a strict-track debtor."""
+    with UnitOfWork(sqlite_engine) as u:
+        s = u.session
+        s.add(ImportBatch(kind="open-items", mode="full", file_name="o.csv", file_hash="h", as_of=TODAY,
+                          imported_by="t"))
+        for code, name, days, override in [("100", "Bakker Bouw B.V.", 5, None),
+                                           ("200", "Northwind Traders Ltd", 3, None),
+                                           ("300", "Visser Transport B.V.", 9, "strict")]:
+            d = Debtor(code=code, name=name, email=f"ar@{code}.nl", language="nl", track_override=override,
+                       account_manager="Sanne de Vries", phone="+31 20 555 0101")
+            s.add(d)
+            s.flush()
+            due = TODAY - timedelta(days=days)
+            s.add(Invoice(number=f"F-{code}", debtor_id=d.id, invoice_date=due - timedelta(days=30),
+                          due_date=due, amount_cents=100_000, open_cents=100_000))
+        u.commit()
+    with UnitOfWork(sqlite_engine) as u:
+        reminders.save_setting(u, reminders.PAYMENT_KEY, {"iban": "NL91ABNA0417164300", "beneficiary": "Demo B.V."},
+                               actor="admin")
+        reminders.save_setting(u, reminders.TRACKS_KEY, _tracks_with_approval(), actor="admin")
+    return sqlite_engine
+
+
+def _tracks_with_approval():
+    from receivables import tracks
+
+    data = tracks.tracks_to_data(tracks.default_tracks())
+    for t in data:
+        for s in t["steps"]:
+            s["needs_approval"] = True
+        if t["key"] == "strict":  # a call task straight away, to have one on the call list
+            t["steps"] = [{**t["steps"][2], "offset": 1}, *[x for x in t["steps"][3:]]]
+    return data
+
+
+def page(role="collector") -> AppTest:
+    import streamlit as st
+
+    from ui import state
+
+    state.engine.clear()  # the page must use this test's database
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "pages" / "queue.py"), default_timeout=60)
+    log_in(at, "carla", role)
+    return at.run()
+
+
+def button(at, label):
+    return next(b for b in at.button if b.label == label)
+
+
+def statuses(engine):
+    with UnitOfWork(engine) as u:
+        return {m.id: m.status for m in u.session.scalars(select(Message))}
+
+
+def test_generating_from_the_page_fills_the_queue_and_the_call_list(ledger):
+    at = page()
+    assert not at.exception
+    assert "No messages match" in at.info[0].value
+    at = button(at, "Propose due reminders").click().run()
+    assert not at.exception
+    assert "created 3" in at.success[0].value
+    assert [m.value for m in at.metric][:3] == ["2", "2", "1"]
+    calls = " ".join(m.value for m in at.markdown)
+    assert "Visser Transport B.V." in calls
+
+
+def test_approve_all_approves_the_filtered_rows_only(ledger):
+    with UnitOfWork(ledger) as u:
+        reminders.generate(u, TODAY, actor="test")
+    at = page()
+    track = next(s for s in at.selectbox if s.label == "Track")
+    at = track.select("standard").run()
+    at = button(at, "Approve all 2 shown").click().run()
+    assert not at.exception
+    assert sorted(statuses(ledger).values()) == ["approved", "approved", "proposed"]
+
+
+def test_a_viewer_sees_the_queue_without_action_controls(ledger):
+    with UnitOfWork(ledger) as u:
+        reminders.generate(u, TODAY, actor="test")
+    at = page("viewer")
+    assert not at.exception
+    assert not [b for b in at.button if b.label in ("Propose due reminders", "Apply row changes")]
+    assert len(at.dataframe) == 1
+
+
+def test_a_call_is_recorded_with_its_note(ledger):
+    with UnitOfWork(ledger) as u:
+        reminders.generate(u, TODAY, actor="test")
+    at = page()
+    at = button(at, "Called").click().run()
+    at.text_area[0].input("Betaalt vrijdag")
+    at = next(b for b in at.button if b.label == "Save call").click().run()
+    assert not at.exception
+    with UnitOfWork(ledger) as u:
+        note = u.session.scalars(select(Note).where(Note.kind == "call")).one()
+        assert note.text == "Betaalt vrijdag" and note.created_by == "carla"
+        assert u.session.get(Message, note.message_id).status == "sent"
+
+
+def test_the_preview_shows_the_message_and_an_edit_is_saved_and_audited(ledger):
+    with UnitOfWork(ledger) as u:
+        reminders.generate(u, TODAY, actor="test")
+    at = page()
+    assert any("Subject:" in m.value and "herinnering" in m.value.lower() for m in at.markdown)
+    subject = next(t for t in at.text_input if t.label == "Subject")
+    subject.input("Herinnering, met excuses voor de late mail")
+    at = next(b for b in at.button if b.label == "Save text").click().run()
+    assert not at.exception
+    with UnitOfWork(ledger) as u:
+        edited = u.session.scalars(select(Message).where(Message.edited.is_(True))).one()
+        assert edited.subject == "Herinnering, met excuses voor de late mail"
+        assert u.session.scalars(select(AuditEvent).where(AuditEvent.action == "message.edit")).one().actor == "carla"
+
+
+def test_blocking_the_debtor_from_the_preview(ledger):
+    with UnitOfWork(ledger) as u:
+        reminders.generate(u, TODAY, actor="test")
+    at = page()
+    reason = next(t for t in at.text_input if t.label == "Reason")
+    reason.input("Betalingsregeling afgesproken")
+    at = next(b for b in at.button if b.label == "Block debtor").click().run()
+    assert not at.exception
+    assert "blocked" in at.success[0].value
+    with UnitOfWork(ledger) as u:
+        assert u.session.scalars(select(Debtor).where(Debtor.reminders_blocked.is_(True))).one()
+    assert "blocked" in statuses(ledger).values()
+
+
+def test_a_bad_action_shows_what_to_fix(ledger):
+    with UnitOfWork(ledger) as u:
+        reminders.generate(u, TODAY, actor="test")
+        u.session.execute(Debtor.__table__.update().values(email=None))
+        u.session.execute(Message.__table__.update().values(recipients=None))
+        u.commit()
+    at = page()
+    at = button(at, "Approve all 2 shown").click().run()
+    assert not at.exception
+    assert "no recipient" in at.error[0].value
+
+
+def settings_page() -> AppTest:
+    import streamlit as st
+
+    from ui import state
+
+    state.engine.clear()
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "pages" / "settings.py"), default_timeout=60)
+    log_in(at, "ada", "admin")
+    return at.run()
+
+
+def test_the_admin_edits_payment_details_and_a_bad_iban_is_refused(ledger):
+    at = settings_page()
+    assert not at.exception
+    iban = next(t for t in at.text_input if t.label == "IBAN")
+    iban.input("NL00 BANK 0000 0000 00")
+    at = next(b for b in at.button if b.label == "Save payment details").click().run()
+    assert not at.exception
+    assert any("is not valid" in e.value for e in at.error)
+    iban = next(t for t in at.text_input if t.label == "IBAN")
+    iban.input("DE89 3704 0044 0532 0130 00")
+    at = next(b for b in at.button if b.label == "Save payment details").click().run()
+    assert any("Payment details saved" in s.value for s in at.success)
+    with UnitOfWork(ledger) as u:
+        assert reminders.load_settings(u.session).payment["iban"] == "DE89 3704 0044 0532 0130 00"
+
+
+def test_the_admin_changes_the_freshness_limit(ledger):
+    at = settings_page()
+    limit = next(n for n in at.number_input if n.label.startswith("Stop when"))
+    limit.set_value(3)
+    at = next(b for b in at.button if b.label == "Save engine settings").click().run()
+    assert not at.exception
+    with UnitOfWork(ledger) as u:
+        assert reminders.load_settings(u.session).freshness_days == 3

@@ -1,0 +1,139 @@
+"""The Sender page through Streamlit's AppTest: a small ledger with approved messages, a real SMTP server."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from db.models import AuditEvent, Message
+from receivables.uow import UnitOfWork
+from tests.app.login import log_in
+from tests.conftest import ROOT
+from tests.integration import test_send_support as support
+from tests.integration.test_send_support import seed, smtp_env
+
+smtp_server = support.smtp_server  # the fixture
+
+
+@pytest.fixture
+def uow(sqlite_engine):
+    return lambda **kw: UnitOfWork(sqlite_engine, **kw)
+
+
+def page(role="admin") -> AppTest:
+    import streamlit as st
+
+    from ui import state
+
+    state.engine.clear()  # the page must use this test's database
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "pages" / "sender.py"), default_timeout=60)
+    log_in(at, "carla", role)
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join(str(e.value) for kind in ("warning", "error", "success", "info", "caption", "markdown")
+                     for e in getattr(at, kind))
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label.startswith(label))
+
+
+def status_of(uow, message_id) -> str:
+    with uow() as u:
+        return u.session.scalar(select(Message.status).where(Message.id == message_id))
+
+
+def test_without_a_server_the_page_says_so_and_writes_the_outbox(uow):
+    ids = seed(uow, 2)
+    at = page()
+    assert not at.exception
+    assert "No SMTP server is configured" in texts(at)
+    assert "**2** will be sent" in texts(at)
+    at = button(at, "Write 2 as .eml files").click().run()
+    assert not at.exception
+    assert "sent 2, failed 0, cancelled 0" in texts(at)
+    assert len(list(Path(os.environ["DEBTOR_DESK_OUTBOX"]).glob("*.eml"))) == 2
+    assert {status_of(uow, i) for i in ids} == {"sent"}
+    with uow() as u:
+        assert u.session.scalars(select(AuditEvent.actor).where(AuditEvent.action == "send.batch")).all() == ["carla"]
+
+
+def test_sending_from_the_page_reaches_the_server_and_shows_each_result(uow, smtp_server, monkeypatch):
+    for k, v in smtp_env(smtp_server.port).items():
+        monkeypatch.setenv(k, v)
+    ids = seed(uow, 3)
+    smtp_server.rcpt_replies["debtor3@example.nl"] = "550 5.1.1 unknown user"
+    at = page()
+    assert not at.exception
+    assert "Sending through **127.0.0.1" in texts(at)
+    at = button(at, "Send 3 now").click().run()
+    assert not at.exception
+    assert "sent 2, failed 1, cancelled 0" in texts(at)
+    [last_run] = [d.value for d in at.dataframe if "result" in d.value.columns]
+    assert sorted(last_run["result"]) == ["FAILED", "sent", "sent"]
+    assert "550 5.1.1 unknown user" in " ".join(last_run["details"])
+    assert sorted(smtp_server.ids()) == ids[:2]
+
+
+def test_the_dry_run_preview_shows_the_headers_and_sends_nothing(uow, smtp_server, monkeypatch):
+    for k, v in smtp_env(smtp_server.port).items():
+        monkeypatch.setenv(k, v)
+    seed(uow, 1)
+    at = page()
+    assert not at.exception
+    headers = [d.value for d in at.dataframe if "header" in d.value.columns][0]
+    got = dict(zip(headers["header"], headers["value"]))
+    assert got["To"] == "debtor1@example.nl" and got["Reply-To"] == "debiteuren@example.nl"
+    assert got["Subject"] == "Herinnering openstaande factuur D001"
+    assert smtp_server.messages == []
+
+
+def test_the_test_message_goes_to_the_address_given(uow, smtp_server, monkeypatch):
+    for k, v in smtp_env(smtp_server.port).items():
+        monkeypatch.setenv(k, v)
+    seed(uow, 1)
+    at = page()
+    at.text_input[0].set_value("carla@example.nl")
+    at = button(at, "Send test message").click().run()
+    assert not at.exception
+    assert "Check the inbox of carla@example.nl" in texts(at)
+    assert smtp_server.messages[0].rcpt_tos == ["carla@example.nl"]
+
+
+def test_a_stuck_message_is_shown_and_a_person_confirms_it(uow, smtp_server, monkeypatch):
+    for k, v in smtp_env(smtp_server.port).items():
+        monkeypatch.setenv(k, v)
+    [mid] = seed(uow, 1)
+    smtp_server.drop_after_data = [True]
+    at = page()
+    at = button(at, "Send 1 now").click().run()
+    assert not at.exception
+    assert "Waiting for your confirmation" in [s.value for s in at.subheader]
+    at = button(at, "It was sent").click().run()
+    assert not at.exception
+    assert status_of(uow, mid) == "sent"
+    assert "Waiting for your confirmation" not in [s.value for s in at.subheader]
+
+
+def test_stale_open_items_block_sending_with_the_reason(uow):
+    from datetime import date, timedelta
+
+    seed(uow, 1, as_of=date.today() - timedelta(days=40))
+    at = page()
+    assert not at.exception
+    assert "Nothing can be sent" in texts(at) and "stale" in texts(at)
+    assert button(at, "Write 1").disabled
+
+
+def test_a_collector_cannot_open_the_sender(uow):
+    seed(uow, 1)
+    at = page(role="collector")
+    assert not at.exception
+    assert any("needs the admin role" in e.value for e in at.error) and not at.button

@@ -1,0 +1,59 @@
+from datetime import date
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from receivables import services
+from receivables.uow import UnitOfWork
+from tests.app.login import log_in
+from tests.conftest import ROOT
+
+TODAY = date.today()
+PAGE = str(ROOT / "pages" / "trends.py")
+
+
+@pytest.fixture
+def demo(sqlite_engine):
+    services.bootstrap(sqlite_engine, load_demo_on_first_start=False)
+    with UnitOfWork(sqlite_engine) as u:
+        services.load_demo(u, seed=4, anchor=TODAY)
+    return sqlite_engine
+
+
+def page():
+    at = AppTest.from_file(PAGE, default_timeout=90)
+    log_in(at, "vera", "viewer")
+    return at.run()
+
+
+def test_the_trends_page_shows_dso_forecast_and_behaviour(demo):
+    at = page()
+    assert not at.exception
+    labels = {m.label for m in at.metric}
+    assert {"DSO count-back", "DSO standard", "Best possible DSO", "ADD", "CEI (month)", "Came in"} <= labels
+    assert len(at.get("plotly_chart")) >= 4
+    top = at.dataframe[0].value
+    assert 1 <= len(top) <= 10 and top["Dossier"].str.startswith("/dossier?debtor=").all()
+    behaviour = at.dataframe[1].value
+    assert behaviour["Avg days late"].is_monotonic_decreasing
+
+
+@pytest.mark.parametrize("split", ["segment", "account manager"])
+def test_the_series_can_be_split(demo, split):
+    at = page()
+    at.radio(key="trends_split").set_value(split).run()
+    assert not at.exception
+    assert any(f"per {split}" in str(c.proto.spec) for c in at.get("plotly_chart"))
+
+
+def test_the_help_shows_the_definitions(demo):
+    at = page()
+    text = " ".join(m.value for m in at.markdown)
+    assert "walk back month by month" in text and "55.9 %" in text
+
+
+def test_an_empty_ledger_says_where_to_start(sqlite_engine):
+    services.bootstrap(sqlite_engine, load_demo_on_first_start=False)
+    at = page()
+    assert not at.exception
+    assert "Import" in at.info[0].value

@@ -1,0 +1,159 @@
+"""A real server (`streamlit run app.py`) on a free port with its own database and user file, and Debian's
+chromium driven by Playwright. Skips with a reason when chromium or Playwright is absent."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, chromium_path, skip_or_fail
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@dataclass
+class Server:
+    url: str
+    env: dict
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def admin_password(self, timeout: float = 60) -> str:
+        """The password printed on first start (the script runs once a browser session connects)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            match = re.search(r"Log in as 'admin' with password:\s+(\S+)", self.log())
+            if match:
+                return match.group(1)
+            time.sleep(0.3)
+        raise AssertionError("the first start did not print the admin password:\n" + self.log()[-2000:])
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "receivables", *args], cwd=ROOT, env=self.env,
+                              capture_output=True, text=True, timeout=300)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(workdir: Path, extra_env: dict | None = None) -> Server:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMTP_")}
+    env.update({
+        "DATABASE_URL": f"sqlite:///{workdir / 'e2e.db'}",
+        "DEBTOR_DESK_USERS": str(workdir / "users.yaml"),
+        "DEBTOR_DESK_SECRETS": str(workdir / "secrets.toml"),
+        "DEBTOR_DESK_OUTBOX": str(workdir / "outbox"),
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.update(extra_env or {})
+    log_path = workdir / "server.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return Server(url, env, proc, log_path)
+        except OSError:
+            time.sleep(0.3)
+        if proc.poll() is not None:
+            break
+    proc.kill()
+    raise RuntimeError("streamlit did not start:\n" + log_path.read_text(errors="replace")[-3000:])
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    path = chromium_path()
+    if not path:
+        skip_or_fail("Debian's chromium is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("playwright is not installed (pip install -r requirements-dev.txt)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, chromium):
+    srv = start_server(tmp_path_factory.mktemp("e2e"))
+    yield srv
+    srv.process.terminate()
+    try:
+        srv.process.wait(10)
+    except subprocess.TimeoutExpired:
+        srv.process.kill()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.failed_call = report.failed
+
+
+@pytest.fixture
+def page(chromium, request, tmp_path_factory):
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    yield pg
+    if getattr(request.node, "failed_call", False):  # keep what the browser showed, for the report
+        shot = tmp_path_factory.mktemp("failed") / f"{request.node.name[:80]}.png"
+        pg.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot of the failure: {shot}")
+    context.close()
+
+
+def wait_for_app(pg) -> None:
+    """Wait until Streamlit has finished running the script."""
+    pg.wait_for_selector("[data-testid='stApp']")
+    pg.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " || document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.trim() === ''",
+        timeout=60_000)
+    pg.wait_for_timeout(500)
+
+
+def login(pg, server: Server, username: str, password: str, path: str = "/") -> None:
+    pg.goto(server.url + path)
+    pg.get_by_label("User name").first.wait_for()
+    wait_for_app(pg)
+    pg.get_by_label("User name").first.fill(username)
+    pg.get_by_label("Password", exact=True).first.fill(password)
+    pg.get_by_role("button", name="Log in").first.click()
+    pg.get_by_text("Logged in as").wait_for(timeout=60_000)
+    wait_for_app(pg)
+
+
+def open_page(pg, server: Server, path: str) -> None:
+    """Open a page by URL in a logged-in browser; the login cookie re-authenticates the new session."""
+    pg.goto(server.url + path)
+    pg.get_by_text("Logged in as").wait_for(timeout=60_000)
+    wait_for_app(pg)

@@ -1,0 +1,249 @@
+"""The finance team's day in a real browser against a running server: log in, import an export, work a
+debtor's dossier, work the reminder queue, send, and what a viewer may not do."""
+
+from __future__ import annotations
+
+import email
+import socket
+from datetime import date, timedelta
+from email import policy
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.e2e.conftest import login, open_page, start_server, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+TODAY = date.today()
+
+
+def nav_links(page) -> set[str]:
+    """Titles of the pages in the sidebar navigation (each link's text ends with its title)."""
+    texts = page.locator("[data-testid='stSidebar'] a").all_inner_texts()
+    return {t.strip().splitlines()[-1] for t in texts if t.strip()}
+
+
+def d(days_ago: int) -> str:
+    return (TODAY - timedelta(days=days_ago)).strftime("%d-%m-%Y")
+
+
+# An Exact Online open-items export: semicolon, decimal comma, dd-mm-yyyy, leading zeros.
+ROWS = [  # code, name, number, invoice date, due date, amount text, cents
+    ("0042", "Bakkerij Van Dam B.V.", "00012345", d(20), d(-10), "1.234,56", 123456),
+    ("0042", "Bakkerij Van Dam B.V.", "00012346", d(55), d(25), "2.500,00", 250000),
+    ("0042", "Bakkerij Van Dam B.V.", "00012347", d(100), d(70), "799,99", 79999),
+    ("0043", "Smit Installatietechniek B.V.", "00012348", d(160), d(130), "10.000,01", 1000001),
+    ("0044", "Harbour Foods Ltd", "00012349", d(50), d(20), "350,50", 35050),
+    ("0045", "De Vries Transport B.V.", "00012350", d(40), d(10), "4.321,00", 432100),
+]
+EXACT_CSV = "AccountCode;AccountName;InvoiceNumber;InvoiceDate;DueDate;Amount;CurrencyCode;Description\r\n" + "".join(
+    f"{c};{n};{num};{i};{due};{a};EUR;Levering\r\n" for c, n, num, i, due, a, _ in ROWS)
+DEBTORS_CSV = ("Relatiecode;Naam;E-mail;Taal\n0042;Bakkerij Van Dam B.V.;crediteuren@vandam.example;nl\n"
+               "0043;Smit Installatietechniek B.V.;administratie@smit.example;nl\n"
+               "0044;Harbour Foods Ltd;accounts@harbour.example;en\n"
+               "0045;De Vries Transport B.V.;facturen@devries.example;nl\n")
+
+
+class Inbox:
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+@pytest.fixture(scope="module")
+def inbox():
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    box = Inbox()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    box.port = port
+    yield box
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, chromium, inbox):
+    srv = start_server(tmp_path_factory.mktemp("day"), {
+        "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(inbox.port), "SMTP_SECURITY": "none",
+        "SMTP_FROM": "Debiteuren <debiteuren@seller.example>", "SMTP_REPLY_TO": "debiteuren@seller.example"})
+    yield srv
+    srv.process.terminate()
+    srv.process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def accounts(server, chromium):
+    first_visit = chromium.new_page()
+    first_visit.goto(server.url)
+    admin = server.admin_password()
+    first_visit.close()
+    out = {"admin": admin}
+    for name, role in (("carla", "collector"), ("vera", "viewer")):
+        res = server.cli("users", "add", name, "--role", role)
+        assert res.returncode == 0, res.stderr
+        out[name] = res.stdout.strip().rsplit(" ", 1)[-1]
+    return out
+
+
+def sql(server, query: str, **params):
+    engine = create_engine(server.env["DATABASE_URL"])
+    with engine.connect() as conn:
+        rows = conn.execute(text(query), params).all()
+    engine.dispose()
+    return rows
+
+
+@pytest.mark.parametrize("path", ["/", "/ageing", "/settings", "/dossier", "/queue", "/sender", "/import", "/trends"])
+def test_1_a_visitor_opening_any_page_sees_only_the_login_form(server, page, path):
+    page.goto(server.url + path)
+    page.get_by_label("User name").first.wait_for()
+    wait_for_app(page)
+    body = page.inner_text("body")
+    assert "Log in" in body
+    assert "Total open" not in body and "Logged in as" not in body
+    assert page.locator("[data-testid='stDataFrame']").count() == 0
+
+
+def test_1_the_printed_admin_password_logs_in_and_shows_the_demo_ageing(server, page, accounts):
+    login(page, server, "admin", accounts["admin"])
+    page.locator("[data-testid='stMetric']").first.wait_for()
+    assert "Total open" in page.inner_text("[data-testid='stMain']")
+    assert {"Ageing", "Settings"} <= nav_links(page)
+    body = page.inner_text("body")
+    assert "demo data" in body and "€" in body
+
+
+def test_2_a_collector_uploads_an_exact_export_and_the_ageing_matches_the_file(server, page, accounts, tmp_path):
+    assert server.cli("demo-remove").returncode == 0  # start from the team's own data only
+    export = tmp_path / "Openstaande posten Exact.csv"
+    export.write_bytes(EXACT_CSV.encode("cp1252"))
+    login(page, server, "carla", accounts["carla"])
+    open_page(page, server, "/import")
+    page.locator("input[type='file']").set_input_files(str(export))
+    page.get_by_role("button", name="Check the file").click()
+    page.get_by_text("No problems").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Import", exact=True).click()
+    page.get_by_text("as batch").first.wait_for(timeout=60_000)
+    assert "new 6, changed 0, closed 0" in page.inner_text("[data-testid='stMain']")
+
+    open_page(page, server, "/")
+    page.locator("[data-testid='stMetric']").first.wait_for()
+    main = page.inner_text("[data-testid='stMain']")
+    total = sum(r[-1] for r in ROWS)
+    overdue = sum(r[-1] for r in ROWS if r[4] != d(-10))
+    assert total == 19_206_06 and overdue == 17_971_50
+    assert "€ 19.206,06" in main and "€ 17.971,50" in main
+    rows = sql(server, "SELECT number FROM invoice ORDER BY number")
+    assert [r[0] for r in rows] == [r[2] for r in ROWS]  # leading zeros kept
+
+
+def test_3_a_collector_adds_a_note_and_a_promise_and_sees_them_on_the_timeline(server, page, accounts, tmp_path):
+    debtors = tmp_path / "debiteuren.csv"
+    debtors.write_text(DEBTORS_CSV, encoding="utf-8")
+    res = server.cli("import", str(debtors), "--kind", "debtors")
+    assert res.returncode == 0, res.stderr
+    login(page, server, "carla", accounts["carla"])
+    open_page(page, server, "/dossier?debtor=0043")
+    page.get_by_text("Smit Installatietechniek B.V.").first.wait_for()
+    page.get_by_role("textbox", name="Note").first.fill("Spoke to finance: invoice approved for payment run.")
+    page.get_by_role("button", name="Add note").click()
+    page.get_by_text("invoice approved for payment run").first.wait_for(timeout=60_000)
+    page.get_by_role("tab", name="Promise to pay").click()
+    page.get_by_role("button", name="Record promise").click()
+    wait_for_app(page)
+    page.get_by_text("Promise").first.wait_for()
+    timeline = page.inner_text("[data-testid='stMain']")
+    assert "invoice approved for payment run" in timeline
+    kinds = [r[0] for r in sql(server, "SELECT kind FROM note WHERE debtor_id = (SELECT id FROM debtor "
+                                        "WHERE code = '0043') ORDER BY id")]
+    assert kinds == ["note", "promise"]
+
+
+def test_4_the_queue_is_generated_and_approve_postpone_block_persist_after_a_reload(server, page, accounts):
+    # the admin's choice in Settings: every e-mail step waits for a person's approval
+    from receivables import reminders, tracks
+    from receivables.services import get_setting
+    from receivables.uow import UnitOfWork
+
+    engine = create_engine(server.env["DATABASE_URL"])
+    with UnitOfWork(engine) as uow:
+        data = get_setting(uow.session, reminders.TRACKS_KEY) or tracks.tracks_to_data(tracks.default_tracks())
+    for track in data["tracks"] if isinstance(data, dict) else data:
+        for step in track["steps"]:
+            step["needs_approval"] = True
+    with UnitOfWork(engine) as uow:
+        reminders.save_setting(uow, reminders.TRACKS_KEY, data, actor="admin")
+    engine.dispose()
+
+    login(page, server, "carla", accounts["carla"])
+    open_page(page, server, "/queue")
+    page.get_by_role("button", name="Propose due reminders").click()
+    page.get_by_text("Messages").first.wait_for()
+    wait_for_app(page)
+    ids = [r[0] for r in sql(server, "SELECT id FROM message WHERE status = 'proposed' AND channel = 'email' "
+                                     "ORDER BY id")]
+    assert len(ids) >= 3, ids
+
+    def act(message_id: int, button: str):
+        page.get_by_role("tab", name="Preview & edit").click()
+        page.get_by_label("Message", exact=True).click()
+        page.get_by_role("option", name=f"#{message_id} ").first.click()
+        wait_for_app(page)
+        page.get_by_role("button", name=button).click()
+        wait_for_app(page)
+
+    act(ids[0], "Approve this message")
+    act(ids[1], "Postpone message")
+    act(ids[2], "Block this message")
+    page.reload()
+    page.get_by_text("Logged in as").wait_for(timeout=60_000)
+    wait_for_app(page)
+    status = dict(sql(server, "SELECT id, status FROM message WHERE id IN (:a, :b, :c)", a=ids[0], b=ids[1], c=ids[2]))
+    assert [status[i] for i in ids[:3]] == ["approved", "postponed", "blocked"]
+    page.get_by_role("tab", name="Preview & edit").click()
+    assert "Status: proposed" in page.inner_text("[data-testid='stMain']") or \
+        "Status:" in page.inner_text("[data-testid='stMain']")
+
+
+def test_5_the_admin_sends_the_approved_message_and_exactly_one_mail_arrives(server, page, accounts, inbox):
+    approved = sql(server, "SELECT m.id, m.subject, d.code FROM message m JOIN debtor d ON d.id = m.debtor_id "
+                           "WHERE m.status = 'approved' AND m.channel = 'email'")
+    assert len(approved) == 1
+    message_id, subject, code = approved[0]
+    login(page, server, "admin", accounts["admin"])
+    open_page(page, server, "/sender")
+    page.get_by_role("button", name="Send 1 now").click()
+    page.get_by_text("Last run").wait_for(timeout=60_000)
+    assert len(inbox.messages) == 1
+    mail = inbox.messages[0]
+    assert mail["Subject"] == subject and mail["Reply-To"] == "debiteuren@seller.example"
+    assert sql(server, "SELECT status FROM message WHERE id = :i", i=message_id)[0][0] == "sent"
+    open_page(page, server, f"/dossier?debtor={code}")
+    page.get_by_text("Timeline").first.wait_for()
+    main = page.inner_text("[data-testid='stMain']").replace("\u200b", "")  # links are broken up on purpose
+    assert f"Sent reminder 'reminder' (standard): {subject}" in main
+    page.reload()  # a second visit sends nothing again
+    page.get_by_text("Logged in as").wait_for(timeout=60_000)
+    assert len(inbox.messages) == 1
+
+
+def test_6_a_viewer_sees_no_sender_settings_or_import_and_no_queue_actions(server, page, accounts):
+    login(page, server, "vera", accounts["vera"])
+    assert not {"Settings", "Sender", "Import"} & nav_links(page)
+    assert "Reminder queue" in nav_links(page)
+    open_page(page, server, "/queue")
+    main = page.inner_text("[data-testid='stMain']")
+    assert "Reminder queue" in main
+    for control in ("Propose due reminders", "Apply row changes", "Approve this message"):
+        assert page.get_by_role("button", name=control).count() == 0
+    open_page(page, server, "/settings")
+    body = page.inner_text("body")
+    assert "Audit log" not in body and "Add a user" not in body

@@ -1,0 +1,297 @@
+"""Analytics against real SQLite and PostgreSQL: ageing on past dates, the KPIs of a small hand-computed
+ledger, the daily sums the triggers keep, and the report commands."""
+
+import json
+import subprocess
+import sys
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import delete, select, text, update
+
+from db import analytics_queries as q
+from db import queries
+from db.models import Debtor, Invoice, InvoiceChange
+from receivables import analytics, services
+from receivables.ledger import apply_change
+from tests.conftest import ROOT
+
+ANCHOR = date(2026, 6, 30)
+
+
+def build_small_ledger(u):
+    """Two debtors: EUR (three invoices and a credit note) and USD (one invoice)."""
+    s = u.session
+    a = Debtor(code="A01", name="Alfa B.V.", segment="Bouw", account_manager="Sanne")
+    b = Debtor(code="B02", name="Bravo Ltd", segment="Retail", account_manager="Tom")
+    s.add_all([a, b])
+    s.flush()
+
+    def invoice(number, debtor, issued, due, cents, currency="EUR"):
+        inv = Invoice(number=number, debtor_id=debtor.id, invoice_date=issued, due_date=due, currency=currency,
+                      amount_cents=cents, open_cents=cents)
+        s.add(inv)
+        s.flush()
+        return inv
+
+    inv1 = invoice("INV1", a, date(2024, 1, 1), date(2024, 1, 31), 1000_00)
+    apply_change(s, inv1, date(2024, 2, 15), "payment", -600_00)
+    apply_change(s, inv1, date(2024, 4, 10), "payment", -400_00)
+    inv2 = invoice("INV2", a, date(2024, 2, 10), date(2024, 3, 11), 500_00)
+    apply_change(s, inv2, date(2024, 3, 20), "payment", -500_00)
+    cn1 = invoice("CN1", a, date(2024, 3, 1), date(2024, 3, 1), -100_00)
+    apply_change(s, cn1, date(2024, 5, 1), "credit", 100_00)
+    invoice("INV3", a, date(2024, 3, 15), date(2024, 4, 14), 2000_00)
+    inv4 = invoice("INV4", b, date(2024, 1, 15), date(2024, 2, 14), 300_00, "USD")
+    apply_change(s, inv4, date(2024, 5, 20), "payment", -300_00)
+    u.commit()
+
+
+LABELS = ["not_due", "1-30", "31-60", "61-90", "90+"]
+
+
+# as_of -> {currency: (not_due, 1-30, 31-60, 61-90, 90+)} in units, worked out by hand
+HAND_AGEING = {
+    date(2023, 12, 31): {},
+    date(2024, 1, 31): {"EUR": (1000, 0, 0, 0, 0), "USD": (300, 0, 0, 0, 0)},
+    date(2024, 2, 29): {"EUR": (500, 400, 0, 0, 0), "USD": (0, 300, 0, 0, 0)},
+    date(2024, 3, 31): {"EUR": (2000, -100, 400, 0, 0), "USD": (0, 0, 300, 0, 0)},
+    date(2024, 4, 30): {"EUR": (0, 2000, -100, 0, 0), "USD": (0, 0, 0, 300, 0)},
+    date(2024, 6, 30): {"EUR": (0, 0, 0, 2000, 0)},
+    date(2024, 9, 30): {"EUR": (0, 0, 0, 0, 2000)},
+}
+
+
+@pytest.mark.parametrize("as_of", list(HAND_AGEING))
+def test_ageing_on_a_past_date_matches_the_hand_computed_ledger(uow, as_of):
+    with uow() as u:
+        build_small_ledger(u)
+    with uow() as u:
+        view = analytics.ageing(u, as_of)
+    got = {cur: tuple(t[label] // 100 for label in LABELS) for cur, t in view.totals.items()}
+    assert got == HAND_AGEING[as_of]
+    for t in view.totals.values():
+        assert t["total"] == sum(t[label] for label in LABELS)
+        assert t["overdue"] == t["total"] - t["not_due"]
+
+
+def test_ageing_by_invoice_date_counts_days_since_the_invoice(uow):
+    with uow() as u:
+        build_small_ledger(u)
+    with uow() as u:
+        view = analytics.ageing(u, date(2024, 3, 31), (30, 60, 90), "invoice")
+    # INV1 (90 days) 400, CN1 (30 days) -100, INV3 (16 days) 2000
+    assert view.totals["EUR"] == {"0-30": 1900_00, "31-60": 0, "61-90": 400_00, "90+": 0, "total": 2300_00,
+                                  "overdue": 300_00}
+
+
+def test_the_invoices_behind_a_row_are_that_debtors_open_items_with_their_bucket(uow):
+    with uow() as u:
+        build_small_ledger(u)
+    with uow() as u:
+        items = analytics.invoices_behind(u, date(2024, 3, 31), "A01")
+        only = analytics.invoices_behind(u, date(2024, 3, 31), "A01", bucket="31-60")
+        with pytest.raises(services.ServiceError, match="no debtor"):
+            analytics.invoices_behind(u, date(2024, 3, 31), "ZZZ")
+    assert dict(zip(items["number"], items["bucket"])) == {"INV1": "31-60", "CN1": "1-30", "INV3": "not_due"}
+    assert dict(zip(items["number"], items["open_cents"])) == {"INV1": 400_00, "CN1": -100_00, "INV3": 2000_00}
+    assert only["number"].tolist() == ["INV1"]
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "receivables", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=180)
+
+
+def test_kpis_of_the_small_ledger_are_the_hand_computed_ones(uow):
+    with uow() as u:
+        build_small_ledger(u)
+    res = run_cli("report", "kpis", "--as-of", "2024-03-31", "--currency", "EUR", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    # AR 2300, overdue 300 (400 - 100), sales of the 90 days 2400 (INV2, CN1, INV3)
+    # count-back: March 1900 (31 d), then 400 of February's 500 (29 d) -> 31 + 23.2
+    # CEI March: (900 + 1900 - 2300) / (900 + 1900 - 2000)
+    assert json.loads(res.stdout) == {
+        "as_of": "2024-03-31", "currency": "EUR", "total_open": 2300.0, "overdue": 300.0, "overdue_share": 0.1304,
+        "dso_count_back": 54.2, "dso_standard": 86.2, "best_possible_dso": 75.0, "average_days_delinquent": 11.2,
+        "cei_month": 62.5}
+
+
+def test_kpis_never_add_currencies(uow):
+    with uow() as u:
+        build_small_ledger(u)
+    res = run_cli("report", "kpis", "--as-of", "2024-03-31", "--format", "json")
+    rows = json.loads(res.stdout)
+    assert {r["currency"]: r["total_open"] for r in rows} == {"EUR": 2300.0, "USD": 300.0}
+
+
+def test_the_dso_report_gives_a_row_per_month_and_currency(uow):
+    with uow() as u:
+        build_small_ledger(u)
+    res = run_cli("report", "dso", "--as-of", "2024-06-30", "--months", "6", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)
+    eur = [r for r in rows if r["currency"] == "EUR"]
+    assert [r["month"] for r in eur] == ["2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06"]
+    assert set(eur[0]) == {"month", "as_of", "currency", "total_open", "overdue", "overdue_share", "dso_count_back",
+                           "dso_standard", "best_possible_dso", "average_days_delinquent", "cei_month", "credit_sales"}
+    march = eur[2]
+    assert (march["as_of"], march["total_open"], march["credit_sales"], march["dso_count_back"]) == \
+        ("2024-03-31", 2300.0, 1900.0, 54.2)
+    assert [r["credit_sales"] for r in eur] == [1000.0, 500.0, 1900.0, 0.0, 0.0, 0.0]
+
+
+def test_the_forecast_report_gives_thirteen_weeks(uow):
+    with uow() as u:
+        services.load_demo(u, seed=3, anchor=ANCHOR)
+    res = run_cli("report", "forecast", "--as-of", ANCHOR.isoformat(), "--format", "json")
+    assert res.returncode == 0, res.stderr
+    rows = [r for r in json.loads(res.stdout) if r["currency"] == "EUR"]
+    assert len(rows) == 13
+    assert rows[0]["week_start"] == (ANCHOR + timedelta(days=1)).isoformat()
+    assert all(r["low"] <= r["expected"] <= r["high"] for r in rows)
+    assert sum(r["expected"] for r in rows) > 0
+
+
+def test_the_backtest_sets_the_forecast_of_13_weeks_ago_against_the_receipts(uow):
+    with uow() as u:
+        services.load_demo(u, seed=3, anchor=ANCHOR)
+    with uow() as u:
+        bt = analytics.forecast_backtest(u, ANCHOR)
+        paid = u.session.execute(text(
+            "SELECT -SUM(c.delta_cents) FROM invoice_change c JOIN invoice i ON i.id = c.invoice_id "
+            "WHERE c.kind = 'payment' AND i.currency = 'EUR' AND c.change_date > :a AND c.change_date <= :b "
+            "AND i.invoice_date <= :a"), {"a": bt.made_on, "b": ANCHOR}).scalar()
+    assert bt.made_on == ANCHOR - timedelta(weeks=13)
+    assert bt.error["EUR"]["actual_cents"] == paid
+    assert 0 <= bt.error["EUR"]["wape"] < 100
+
+
+def test_bad_input_to_the_reports_says_what_to_fix(engine):
+    res = run_cli("report", "kpis", "--as-of", "2024-13-01")
+    assert res.returncode == 2 and "YYYY-MM-DD" in res.stderr
+    res = run_cli("report", "dso", "--months", "zero")
+    assert res.returncode == 2 and "whole number" in res.stderr
+    res = run_cli("report", "kpis", "--currency", "XYZ")
+    assert res.returncode == 2 and "no invoices in XYZ" in res.stderr
+
+
+# --- the daily sums the triggers keep ---------------------------------------------------------------
+
+def daily_equals_a_rebuild(u):
+    kept = q.ledger_days(u.session)
+    q.install_ledger_day(u.session.connection())
+    return kept.equals(q.ledger_days(u.session))
+
+
+def test_the_daily_sums_follow_every_kind_of_ledger_change(uow):
+    with uow() as u:
+        services.load_demo(u, seed=6, anchor=ANCHOR)
+    with uow() as u:
+        s = u.session
+        invoices = s.scalars(select(Invoice).order_by(Invoice.id).limit(6)).all()
+        apply_change(s, invoices[0], ANCHOR, "payment", -1234)
+        invoices[1].due_date = invoices[1].due_date + timedelta(days=40)  # a corrected due date moves its changes too
+        invoices[2].amount_cents += 500
+        invoices[2].open_cents += 500
+        invoices[3].currency = "USD"
+        s.execute(update(InvoiceChange).where(InvoiceChange.invoice_id == invoices[4].id)
+                  .values(change_date=ANCHOR - timedelta(days=1)))
+        s.execute(delete(InvoiceChange).where(InvoiceChange.invoice_id == invoices[5].id))
+        s.delete(invoices[5])
+        s.flush()
+        u.commit()
+    with uow() as u:
+        assert daily_equals_a_rebuild(u)
+
+
+def test_reloading_and_removing_the_demo_keeps_the_daily_sums_right(uow):
+    with uow() as u:
+        services.load_demo(u, seed=6, anchor=ANCHOR)
+    with uow() as u:
+        services.load_demo(u, seed=7, anchor=ANCHOR)
+    with uow() as u:
+        assert daily_equals_a_rebuild(u)
+        services.remove_demo(u, actor="test")
+    with uow() as u:
+        assert q.ledger_days(u.session).empty
+
+
+def test_missing_triggers_are_put_back_and_the_sums_rebuilt(uow, engine):
+    with uow() as u:
+        services.load_demo(u, seed=6, anchor=ANCHOR)
+        before = analytics.kpis(u, ANCHOR)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP TRIGGER trg_ledger_day_change_insert ON invoice_change"))
+        else:
+            conn.execute(text("DROP TRIGGER trg_ledger_day_change_insert"))
+    with uow() as u:
+        inv = u.session.scalars(select(Invoice).where(Invoice.open_cents > 0, Invoice.currency == "EUR")).first()
+        apply_change(u.session, inv, ANCHOR, "payment", -inv.open_cents)
+        paid = inv.open_cents
+        u.commit()
+    with uow() as u:
+        after = analytics.kpis(u, ANCHOR)
+        u.commit()
+    eur_before = next(k for k in before if k["currency"] == "EUR")
+    eur_after = next(k for k in after if k["currency"] == "EUR")
+    assert paid == 0 and eur_after["total_open"] < eur_before["total_open"]
+    with uow() as u:
+        assert not q.ensure_ledger_day(u.session)
+
+
+def test_open_items_through_the_settled_index_are_the_reference_rows(uow):
+    with uow() as u:
+        services.load_demo(u, seed=8, anchor=ANCHOR)
+    with uow() as u:
+        for as_of in (ANCHOR, ANCHOR - timedelta(days=45), ANCHOR - timedelta(days=200), ANCHOR - timedelta(days=400)):
+            fast = q.open_items_at(u.session, as_of).sort_values("invoice_id", ignore_index=True)
+            ref = queries.open_items_as_of(u.session, as_of).sort_values("invoice_id", ignore_index=True)
+            assert fast["invoice_id"].tolist() == ref["invoice_id"].tolist()
+            assert fast["open_cents"].tolist() == ref["open_cents"].tolist()
+            view = analytics.ageing(u, as_of)
+            report = services.ageing_report(u, as_of)
+            for currency, totals in report.totals.items():
+                assert {k: view.totals[currency][k] for k in totals} == totals
+
+
+def test_the_ledger_held_in_memory_ages_like_the_database(uow):
+    with uow() as u:
+        services.load_demo(u, seed=8, anchor=ANCHOR)
+        apply_change(u.session, u.session.scalars(select(Invoice).where(Invoice.open_cents > 0)).first(),
+                     ANCHOR - timedelta(days=3), "payment", -100)  # a part payment
+        u.commit()
+    with uow() as u:
+        snapshot = analytics.ledger_snapshot(u)
+        for as_of in (ANCHOR, ANCHOR - timedelta(days=2), ANCHOR - timedelta(days=91), ANCHOR - timedelta(days=300)):
+            for edges, basis in (((0, 30, 60, 90), "due"), ((14, 45), "invoice")):
+                in_db = analytics.ageing(u, as_of, edges, basis)
+                in_memory = analytics.ageing_of(snapshot, as_of, edges, basis)
+                assert in_memory.totals == in_db.totals
+                key = ["currency", "debtor_id"]
+                assert in_memory.per_debtor.sort_values(key, ignore_index=True).equals(
+                    in_db.per_debtor.sort_values(key, ignore_index=True))
+
+
+def test_ar_from_the_daily_sums_equals_the_open_items(uow):
+    with uow() as u:
+        services.load_demo(u, seed=8, anchor=ANCHOR)
+    with uow() as u:
+        for as_of in (ANCHOR, ANCHOR - timedelta(days=31), ANCHOR - timedelta(days=250)):
+            view = analytics.ageing(u, as_of)
+            for k in analytics.kpis(u, as_of):
+                totals = view.totals.get(k["currency"], {"total": 0, "overdue": 0})
+                assert round(totals["total"] / 100, 2) == k["total_open"]
+                assert round(totals["overdue"] / 100, 2) == k["overdue"]
+
+
+def test_series_per_segment_add_up_to_the_portfolio(uow):
+    with uow() as u:
+        services.load_demo(u, seed=8, anchor=ANCHOR)
+    with uow() as u:
+        whole = analytics.dso_series(u, ANCHOR, 6)
+        split = analytics.dso_series(u, ANCHOR, 6, by="segment")
+    summed = split.groupby(["currency", "month"])[["total_open_cents", "credit_sales_cents", "overdue_cents"]].sum()
+    whole = whole.set_index(["currency", "month"])[["total_open_cents", "credit_sales_cents", "overdue_cents"]]
+    assert summed.loc[whole.index].equals(whole)

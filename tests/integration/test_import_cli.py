@@ -1,0 +1,109 @@
+"""`python -m receivables import …` as a script or cron job uses it: one summary line, exit 2 with
+every problem on stderr and the database unchanged. The ledger itself is tested on both databases in
+test_import_service; here the command's own behaviour runs on both for the two main paths only."""
+
+import subprocess
+import sys
+
+from sqlalchemy import func, select
+
+from db.models import ImportBatch, Invoice
+from receivables.uow import UnitOfWork
+from tests.conftest import ROOT
+
+HEADER = "Relatiecode;Relatie;Factuurnummer;Factuurdatum;Vervaldatum;Bedrag;Openstaand;Soort"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "receivables", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
+def write(path, *lines: str):
+    path.write_bytes(("\r\n".join([HEADER, *lines]) + "\r\n").encode())
+    return path
+
+
+def counts(engine) -> tuple[int, int]:
+    with UnitOfWork(engine) as u:
+        return (u.session.scalar(select(func.count()).select_from(Invoice)),
+                u.session.scalar(select(func.count()).select_from(ImportBatch)))
+
+
+def test_an_import_prints_one_summary_line_and_a_second_upload_changes_nothing(engine, tmp_path):
+    f = write(tmp_path / "open.csv", "0042;Bakker;000123;01-05-2026;31-05-2026;100,00;100,00;Factuur",
+              "0043;Smit;000124;01-05-2026;31-05-2026;50,00;25,00;Factuur")
+    res = run_cli("import", f, "--as-of", "2026-06-30")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "new 2, changed 0, closed 0, unchanged 0, skipped 0\n"
+    res = run_cli("import", f, "--as-of", "2026-06-30")
+    assert res.returncode == 0
+    assert res.stdout == "new 0, changed 0, closed 0, unchanged 0, skipped 0\n"
+    assert "was imported before" in res.stderr
+    assert counts(engine) == (2, 1)
+
+
+def test_a_rejected_file_exits_2_with_every_problem_on_stderr_and_changes_nothing(engine, tmp_path):
+    f = write(tmp_path / "bad.csv", "0042;Bakker;1;01-05-2026;31-02-2026;100,00;100,00;Factuur",
+              "0042;Bakker;2;01-05-2026;31-05-2026;100,00;honderd;Factuur",
+              "0042;Bakker;3;01-05-2026;31-05-2026;100,00;100,00;Factuur")
+    res = run_cli("import", f)
+    assert res.returncode == 2
+    assert res.stdout == ""
+    assert res.stderr.splitlines()[:3] == [
+        "error: bad.csv: 2 problem(s); nothing was imported",
+        "  row 2, Vervaldatum: '31-02-2026' is not a date (expected dd-mm-yyyy)",
+        "  row 3, Openstaand: 'honderd' is not an amount (expected like 1.234,56 or -1234,56); fix the value or "
+        "choose the other decimal style"]
+    assert "Traceback" not in res.stderr
+    assert counts(engine) == (0, 0)
+
+    res = run_cli("import", f, "--valid-rows-only", "--mode", "partial")
+    assert res.returncode == 0
+    assert res.stdout == "new 1, changed 0, closed 0, unchanged 0, skipped 2\n"
+    assert "left out 2 problem row(s):" in res.stderr
+    assert counts(engine) == (1, 1)
+
+
+def test_a_dry_run_reports_the_counts_and_writes_nothing(sqlite_engine, tmp_path):
+    engine = sqlite_engine
+    f = write(tmp_path / "open.csv", "0042;Bakker;1;01-05-2026;31-05-2026;100,00;100,00;Factuur")
+    res = run_cli("import", f, "--dry-run")
+    assert res.returncode == 0 and res.stdout == "new 1, changed 0, closed 0, unchanged 0, skipped 0\n"
+    assert "dry run: nothing was written" in res.stderr
+    assert counts(engine) == (0, 0)
+
+
+def test_ambiguous_dates_are_settled_with_date_order_and_errors_stay_one_line(sqlite_engine, tmp_path):
+    engine = sqlite_engine
+    f = tmp_path / "us.csv"
+    f.write_text("InvoiceNumber,AccountCode,InvoiceDate,DueDate,Amount\nA1,C1,01/02/2026,02/03/2026,10.00\n")
+    res = run_cli("import", f)
+    assert res.returncode == 2 and "choose the date order" in res.stderr
+    res = run_cli("import", f, "--date-order", "mdy", "--kind", "open-items")
+    assert res.returncode == 0, res.stderr
+    with UnitOfWork(engine) as u:
+        assert str(u.session.scalar(select(Invoice.invoice_date))) == "2026-01-02"
+    res = run_cli("import", tmp_path / "missing.csv")
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "no file at" in res.stderr
+    (tmp_path / "empty.csv").write_bytes(b"")
+    res = run_cli("import", tmp_path / "empty.csv")
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "the file is empty" in res.stderr
+
+
+def test_history_lists_batches_and_undo_takes_back_the_latest(sqlite_engine, tmp_path):
+    engine = sqlite_engine
+    first = write(tmp_path / "week1.csv", "0042;Bakker;1;01-05-2026;31-05-2026;100,00;100,00;Factuur")
+    second = write(tmp_path / "week2.csv", "0042;Bakker;2;01-06-2026;30-06-2026;70,00;70,00;Factuur")
+    assert run_cli("import", first, "--as-of", "2026-06-01").returncode == 0
+    assert run_cli("import", second, "--as-of", "2026-06-08").returncode == 0
+    history = run_cli("import-history")
+    assert history.returncode == 0
+    assert [ln.split()[-1] for ln in history.stdout.splitlines()] == ["week2.csv", "week1.csv"]
+    assert "closed 1" in history.stdout.splitlines()[0]
+    res = run_cli("import-undo", "--batch", "1")
+    assert res.returncode == 2 and "only the latest import (batch 2)" in res.stderr
+    res = run_cli("import-undo")
+    assert res.returncode == 0 and res.stdout == "undid batch 2 (week2.csv)\n"
+    with UnitOfWork(engine) as u:
+        assert dict(u.session.execute(select(Invoice.number, Invoice.open_cents)).all()) == {"1": 10000}

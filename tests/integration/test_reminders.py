@@ -1,0 +1,468 @@
+"""The reminder engine and its queue against real SQLite and PostgreSQL."""
+
+import json
+import subprocess
+import sys
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from db.models import AuditEvent, Debtor, ImportBatch, Invoice, Message, MessageInvoice, Note
+from receivables import reminders
+from receivables.ledger import apply_change, drop_from_pending_messages
+from receivables.services import ServiceError
+from tests.conftest import ROOT
+
+TODAY = date(2026, 6, 1)
+PAYMENT = {"iban": "NL91ABNA0417164300", "bic": "ABNANL2A", "beneficiary": "Debtor Desk Demo B.V.",
+           "link_pattern": "https://pay.example.test/{debtor_code}?amount={amount}"}
+
+
+def fresh_import(s, as_of=TODAY):
+    s.add(ImportBatch(kind="open-items", mode="full", file_name="open.csv", file_hash="h", as_of=as_of,
+                      imported_by="test"))
+
+
+def debtor(s, code, **kw):
+    d = Debtor(code=code, name=kw.pop("name", f"Klant {code} B.V."), email=kw.pop("email", f"ar@{code}.nl"),
+               language=kw.pop("language", "nl"), contact_person=kw.pop("contact_person", "Anouk Bakker"), **kw)
+    s.add(d)
+    s.flush()
+    return d
+
+
+def invoice(s, d, number, due, amount=100_000, paid_on=None, **kw):
+    inv = Invoice(number=number, debtor_id=d.id, invoice_date=due - timedelta(days=30), due_date=due,
+                  amount_cents=amount, open_cents=amount, **kw)
+    s.add(inv)
+    s.flush()
+    if paid_on:
+        apply_change(s, inv, paid_on, "payment", -amount)
+    return inv
+
+
+def generate(uow, today=TODAY, lookahead=0, fresh=True):
+    """Generate as the daily job does: after that day's import (unless `fresh` is False)."""
+    if fresh and today != TODAY:
+        with uow() as u:
+            fresh_import(u.session, today)
+            u.commit()
+    with uow(immediate=True) as u:
+        return reminders.generate(u, today, actor="test", lookahead_days=lookahead)
+
+
+def messages(uow, status=None):
+    with uow() as u:
+        q = select(Message).order_by(Message.id)
+        if status:
+            q = q.where(Message.status == status)
+        out = []
+        for m in u.session.scalars(q):
+            numbers = sorted(u.session.scalars(select(Invoice.number).join(MessageInvoice).where(
+                MessageInvoice.message_id == m.id, MessageInvoice.active.is_(True))))
+            out.append((m, numbers))
+        u.session.expunge_all()  # keep the loaded rows readable after the rollback
+        return out
+
+
+def mark_sent(uow, message_id, on):
+    with uow() as u:
+        u.session.execute(update(Message).where(Message.id == message_id).values(
+            status="sent", sent_at=datetime.combine(on, datetime.min.time()).replace(hour=9)))
+        u.commit()
+
+
+@pytest.fixture
+def ledger(uow):
+    """Bakker (100): two invoices overdue 10 and 5 days, one not yet due, a credit note. Jansen (200)
+    overdue 3 days. Standard track for both (too little history)."""
+    with uow() as u:
+        s = u.session
+        fresh_import(s)
+        a = debtor(s, "100")
+        invoice(s, a, "F-1", TODAY - timedelta(days=10), 121_000)
+        invoice(s, a, "F-2", TODAY - timedelta(days=5), 50_050)
+        invoice(s, a, "F-3", TODAY + timedelta(days=20), 30_000)
+        invoice(s, a, "CN-1", TODAY - timedelta(days=40), -5_000)
+        b = debtor(s, "200", language="en", name="Northwind Traders Ltd")
+        invoice(s, b, "F-9", TODAY - timedelta(days=3), 70_000)
+        reminders.save_setting(u, reminders.PAYMENT_KEY, PAYMENT, actor="admin")
+    return uow
+
+
+def test_one_message_per_debtor_and_step_lists_all_its_invoices_at_that_step(ledger):
+    result = generate(ledger)
+    assert (result.created, result.unchanged, result.cancelled) == (2, 0, 0)
+    (m1, n1), (m2, n2) = messages(ledger)
+    assert n1 == ["F-1", "F-2"] and m1.step_name == "reminder" and m1.track == "standard"
+    assert m1.total_cents == 171_050 and m1.recipients == "ar@100.nl" and m1.language == "nl"
+    assert "CN-1" in m1.body_text and "creditnota" in m1.body_text  # shown, never chased
+    assert "F-3" in m1.body_text and "nog niet vervallen" in m1.body_text
+    assert "too little payment history" in m1.reason
+    assert n2 == ["F-9"] and m2.language == "en" and "Payment reminder" in m2.subject
+    assert "cid:epcqr" in m1.body_html and "https://pay.example.test/100?amount=1710.50" in m1.body_text
+
+
+def test_generating_twice_creates_nothing_twice(ledger):
+    generate(ledger)
+    again = generate(ledger)
+    assert (again.created, again.unchanged, again.cancelled) == (0, 2, 0)
+    assert len(messages(ledger)) == 2
+
+
+def test_a_late_send_pushes_the_next_step_back(ledger):
+    generate(ledger)
+    (m1, _), (m2, _) = messages(ledger)
+    mark_sent(ledger, m1.id, TODAY + timedelta(days=3))  # reminder went out 3 days late
+    # F-1 is due -10: second reminder at +14 = TODAY+4, but 13 days after the late send = TODAY+16
+    assert generate(ledger, TODAY + timedelta(days=15)).created == 0
+    result = generate(ledger, TODAY + timedelta(days=16))
+    assert result.created == 1
+    newest, numbers = messages(ledger)[-1]
+    assert newest.step_name == "second_reminder" and numbers == ["F-1", "F-2"]
+
+
+def test_after_an_outage_only_the_next_missing_step_is_proposed(uow):
+    with uow() as u:
+        fresh_import(u.session, TODAY)
+        d = debtor(u.session, "300")
+        invoice(u.session, d, "F-30", TODAY - timedelta(days=40))
+        u.commit()
+    generate(uow)
+    [(m, numbers)] = messages(uow)
+    assert m.step_name == "reminder" and m.planned_date == TODAY  # not the demand of day 30
+
+
+def test_a_step_still_waiting_in_the_queue_holds_the_next_one_back(ledger):
+    generate(ledger)
+    assert generate(ledger, TODAY + timedelta(days=30)).created == 1
+    newest, numbers = messages(ledger)[-1]
+    assert numbers == ["F-3"] and newest.step_name == "reminder"  # F-1, F-2 wait for their reminder to go
+
+
+@pytest.mark.parametrize("hold", ["disputed", "paused", "promise", "blocked", "tolerance", "consumer_paid"])
+def test_held_invoices_are_left_out(uow, hold):
+    with uow() as u:
+        s = u.session
+        fresh_import(s)
+        d = debtor(s, "400", reminders_blocked=(hold == "blocked"))
+        amount = 300 if hold == "tolerance" else 100_000
+        inv = invoice(s, d, "F-40", TODAY - timedelta(days=5), amount,
+                      disputed=(hold == "disputed"),
+                      paused_until=TODAY + timedelta(days=3) if hold == "paused" else None,
+                      paid_on=TODAY - timedelta(days=1) if hold == "consumer_paid" else None)
+        if hold == "promise":
+            s.add(Note(debtor_id=d.id, kind="promise", outcome="pending", promise_date=TODAY + timedelta(days=2),
+                       promise_invoice_ids=[inv.id], created_by="carla"))
+        u.commit()
+    assert generate(uow).created == 0
+
+
+def test_a_block_with_an_end_date_lets_reminders_resume_after_it(uow):
+    with uow() as u:
+        fresh_import(u.session)
+        d = debtor(u.session, "410", reminders_blocked=True, blocked_until=TODAY - timedelta(days=1))
+        invoice(u.session, d, "F-41", TODAY - timedelta(days=5))
+        u.commit()
+    assert generate(uow).created == 1
+
+
+def test_stale_data_stops_generation_with_a_clear_warning_and_changes_nothing(ledger):
+    with pytest.raises(ServiceError, match="stale.*Import a fresh open-items export"):
+        generate(ledger, TODAY + timedelta(days=8), fresh=False)
+    assert messages(ledger) == []
+
+
+def test_without_any_import_nothing_is_generated(uow):
+    with pytest.raises(ServiceError, match="no open items have been imported"):
+        generate(uow)
+
+
+def test_an_invoice_paid_before_sending_leaves_its_message_and_an_empty_message_is_cancelled(ledger):
+    generate(ledger)
+    with ledger() as u:
+        f9 = u.session.scalars(select(Invoice).where(Invoice.number == "F-9")).one()
+        apply_change(u.session, f9, TODAY, "payment", -f9.open_cents)  # an import that forgot to drop it
+        u.commit()
+    result = generate(ledger)
+    assert result.cancelled == 1
+    assert [m.status for m, _ in messages(ledger)] == ["approved", "cancelled"]
+
+
+def test_a_partial_payment_updates_the_amount_of_the_unsent_message(ledger):
+    generate(ledger)
+    with ledger() as u:
+        f1 = u.session.scalars(select(Invoice).where(Invoice.number == "F-1")).one()
+        apply_change(u.session, f1, TODAY, "payment", -21_000)
+        u.commit()
+    generate(ledger)
+    m, _ = messages(ledger)[0]
+    assert m.total_cents == 150_050 and "1.500,50" in m.body_text
+
+
+def test_two_generators_at_once_create_every_message_once(ledger):
+    cmd = [sys.executable, "-m", "receivables", "remind", "--date", TODAY.isoformat()]
+    procs = [subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    created = sorted(int(o.split("created ")[1].split(",")[0]) for o, _ in outs)
+    assert created == [0, 2]
+    assert len(messages(ledger)) == 2
+
+
+def test_the_track_follows_payment_behaviour(uow):
+    with uow() as u:
+        s = u.session
+        fresh_import(s)
+        late, prompt = debtor(s, "500"), debtor(s, "600")
+        for n in range(6):
+            due = TODAY - timedelta(days=300 - n * 30)
+            invoice(s, late, f"L-{n}", due, paid_on=due + timedelta(days=45))
+            invoice(s, prompt, f"P-{n}", due, paid_on=due)
+        invoice(s, late, "L-open", TODAY - timedelta(days=2))
+        invoice(s, prompt, "P-open", TODAY - timedelta(days=4))
+        u.commit()
+    generate(uow)
+    with uow() as u:
+        by_code = {u.session.get(Debtor, m.debtor_id).code: m for m in u.session.scalars(select(Message))}
+        assert by_code["500"].track == "strict" and "avg days late 45.0" in by_code["500"].reason
+        assert by_code["600"].track == "friendly" and by_code["600"].step_name == "reminder"
+        assert "Vriendelijke herinnering" in by_code["600"].subject
+
+
+def test_an_override_on_the_debtor_wins_over_the_rules(uow):
+    with uow() as u:
+        fresh_import(u.session)
+        d = debtor(u.session, "700", track_override="strict")
+        invoice(u.session, d, "F-70", TODAY + timedelta(days=5))
+        u.commit()
+    generate(uow)
+    [(m, _)] = messages(uow)
+    assert (m.track, m.step_name) == ("strict", "courtesy") and "set by hand" in m.reason
+
+
+def walk(uow, code, until_step, start=TODAY, consumer=False):
+    """Send every step of a strict-track debtor on its planned day until `until_step`."""
+    day = start
+    for _ in range(80):
+        generate(uow, day)
+        for m, _ in messages(uow):
+            if m.status in ("approved", "proposed"):
+                mark_sent(uow, m.id, day)
+                if m.step_name == until_step:
+                    return m
+        day += timedelta(days=1)
+    raise AssertionError(f"{until_step} never came")
+
+
+def test_a_demand_to_a_business_adds_interest_and_bik_costs(uow):
+    with uow() as u:
+        fresh_import(u.session)
+        d = debtor(u.session, "800", track_override="strict")
+        invoice(u.session, d, "F-80", TODAY - timedelta(days=1), 300_000)
+        u.commit()
+    m = walk(uow, "800", "demand")
+    assert m.costs_cents == 42_500  # BIK on €3,000
+    assert m.interest_cents > 0 and m.costs_detail["rates_used"]
+    assert "€ 425,00" in m.body_text and "wettelijke handelsrente" in m.body_text
+
+
+def test_a_consumer_first_gets_the_14_day_letter_and_costs_only_15_days_later(uow):
+    with uow() as u:
+        fresh_import(u.session)
+        d = debtor(u.session, "900", track_override="strict", is_consumer=True)
+        invoice(u.session, d, "F-90", TODAY - timedelta(days=1), 100_000)
+        u.commit()
+    letter = walk(uow, "900", "demand")
+    assert letter.costs_cents == 0 and letter.costs_detail["wik_letter"] is True
+    assert "binnen 14 dagen na de dag waarop u deze brief heeft ontvangen" in letter.body_text
+    assert "€ 150,00" in letter.body_text
+    sent_on = letter.planned_date
+    final = walk(uow, "900", "final_notice", start=sent_on)
+    assert (final.planned_date - sent_on).days >= 15  # strict spacing is 14: pushed to day 15
+    assert final.costs_cents == 15_000 and final.interest_cents == 0
+
+
+# --- the queue ------------------------------------------------------------------------------------
+
+def one_message(uow, status, channel="email", recipients="ar@q.nl"):
+    with uow() as u:
+        s = u.session
+        d = s.scalars(select(Debtor).where(Debtor.code == "Q")).first() or debtor(s, "Q")
+        n = s.scalar(select(func.count()).select_from(Message))
+        m = Message(debtor_id=d.id, track="standard", step_index=1, step_name="reminder", step_key=f"k{n}",
+                    channel=channel, status=status, planned_date=TODAY, recipients=recipients,
+                    subject="Herinnering", body_text="Beste klant", body_html="<p>Beste klant</p>")
+        s.add(m)
+        u.commit()
+        return m.id
+
+
+TRANSITIONS = [
+    ("proposed", "approve", "approved"), ("proposed", "postpone", "postponed"), ("proposed", "block", "blocked"),
+    ("postponed", "unpostpone", "proposed"), ("postponed", "approve", "approved"), ("postponed", "block", "blocked"),
+    ("approved", "postpone", "postponed"), ("approved", "block", "blocked"), ("approved", "unapprove", "proposed"),
+    ("approved", "approve", None), ("sending", "block", None), ("sending", "postpone", None),
+    ("sent", "approve", None), ("sent", "block", None), ("blocked", "approve", None),
+    ("cancelled", "approve", None), ("failed", "postpone", None), ("proposed", "unpostpone", None),
+    ("proposed", "called", None),  # an e-mail is not a call task
+]
+
+
+@pytest.mark.parametrize("before, action, after", TRANSITIONS)
+def test_every_queue_transition_follows_the_table(uow, before, action, after):
+    mid = one_message(uow, before)
+    until = TODAY + timedelta(days=7)
+    if after is None:
+        with pytest.raises(ServiceError, match=f"message {mid}"):
+            with uow() as u:
+                reminders.transition(u, [mid], action, actor="carla", until=until, today=TODAY)
+        with uow() as u:
+            assert u.session.get(Message, mid).status == before
+        return
+    with uow() as u:
+        reminders.transition(u, [mid], action, actor="carla", until=until, today=TODAY)
+    with uow() as u:
+        m = u.session.get(Message, mid)
+        assert m.status == after
+        assert after in reminders.ALLOWED_TRANSITIONS[before]
+        if action == "postpone":
+            assert m.postponed_until == until and m.planned_date == until
+        event = u.session.scalars(select(AuditEvent).where(AuditEvent.action == f"message.{action}")).one()
+        assert event.actor == "carla" and event.before["status"] == before
+
+
+def test_a_batch_with_one_bad_message_changes_nothing(uow):
+    good, bad = one_message(uow, "proposed"), one_message(uow, "sent")
+    with pytest.raises(ServiceError, match=f"message {bad} is sent"):
+        with uow() as u:
+            reminders.transition(u, [good, bad], "approve", actor="carla")
+    with uow() as u:
+        assert u.session.get(Message, good).status == "proposed"
+
+
+@pytest.mark.parametrize("until, message", [(None, "until when"), (TODAY, "not after today")])
+def test_postponing_needs_a_future_date(uow, until, message):
+    mid = one_message(uow, "proposed")
+    with pytest.raises(ServiceError, match=message):
+        with uow() as u:
+            reminders.transition(u, [mid], "postpone", actor="carla", until=until, today=TODAY)
+
+
+def test_an_email_without_recipient_cannot_be_approved(uow):
+    mid = one_message(uow, "proposed", recipients=None)
+    with pytest.raises(ServiceError, match="no recipient"):
+        with uow() as u:
+            reminders.transition(u, [mid], "approve", actor="carla")
+
+
+def test_a_postponed_message_comes_back_on_its_date(ledger):
+    generate(ledger)
+    (m1, _), _ = messages(ledger)
+    with ledger() as u:
+        reminders.transition(u, [m1.id], "postpone", actor="carla", until=TODAY + timedelta(days=3), today=TODAY)
+    with ledger() as u:
+        fresh_import(u.session, TODAY + timedelta(days=3))
+        u.commit()
+    assert generate(ledger, TODAY + timedelta(days=2)).resumed == 0
+    assert generate(ledger, TODAY + timedelta(days=3)).resumed == 1
+    assert messages(ledger)[0][0].status == "proposed"
+
+
+def test_a_call_task_is_done_with_a_note(uow):
+    mid = one_message(uow, "proposed", channel="call")
+    with uow() as u:
+        note_id = reminders.record_call(u, mid, "reached", "Betaalt vrijdag", actor="carla")
+    with uow() as u:
+        assert u.session.get(Message, mid).status == "sent"
+        note = u.session.get(Note, note_id)
+        assert (note.kind, note.outcome, note.message_id) == ("call", "reached", mid)
+
+
+def test_an_edit_is_what_will_be_sent_and_is_audited(ledger):
+    generate(ledger)
+    (m1, _), _ = messages(ledger)
+    with ledger() as u:
+        reminders.edit_text(u, m1.id, "Herinnering F-1", "Beste Anouk,\n\nWilt u <vandaag> betalen?", actor="carla")
+    with ledger() as u:
+        p = reminders.preview(u, m1.id)
+        assert p.subject == "Herinnering F-1" and p.edited
+        assert "&lt;vandaag&gt;" in p.html and "data:image/png;base64," in p.html
+        assert p.payload.startswith("BCD\n002\n1\nSCT\nABNANL2A\nDebtor Desk Demo B.V.\nNL91ABNA0417164300\nEUR1710.50")
+        event = u.session.scalars(select(AuditEvent).where(AuditEvent.action == "message.edit")).one()
+        assert event.after["body_text"].startswith("Beste Anouk")
+    # an edited message keeps its words when the engine runs again
+    generate(ledger)
+    assert messages(ledger)[0][0].subject == "Herinnering F-1"
+
+
+def test_dropping_an_invoice_from_pending_messages_then_resolving_it_proposes_it_again(ledger):
+    generate(ledger)
+    with ledger() as u:
+        f9 = u.session.scalars(select(Invoice).where(Invoice.number == "F-9")).one()
+        f9.disputed = True
+        drop_from_pending_messages(u.session, [f9.id])
+        u.commit()
+    assert messages(ledger)[1][0].status == "cancelled"
+    with ledger() as u:
+        u.session.execute(update(Invoice).where(Invoice.number == "F-9").values(disputed=False))
+        u.commit()
+    assert generate(ledger).created == 1
+
+
+def test_blocking_the_debtor_from_the_queue_blocks_its_unsent_messages(ledger):
+    generate(ledger)
+    (m1, _), _ = messages(ledger)
+    with ledger() as u:
+        reminders.block_debtor(u, m1.id, "Curator aangesteld", actor="carla", today=TODAY)
+    (m1, _), (m2, _) = messages(ledger)
+    assert m1.status == "blocked" and m2.status == "approved"
+    assert generate(ledger, TODAY + timedelta(days=5)).created == 0
+
+
+def test_the_cli_lists_approves_postpones_and_blocks(ledger, capsys):
+    from receivables.cli import main
+
+    def cli(*args):
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse refusing the command line
+            code = exc.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    done = subprocess.run([sys.executable, "-m", "receivables", "remind", "--date", TODAY.isoformat()], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "created 2, unchanged 0, cancelled 0", done.stderr
+    listed = json.loads(cli("queue", "list", "--format", "json")[1])
+    assert {tuple(sorted(r)) for r in listed} == {tuple(sorted(
+        ["id", "debtor_code", "step", "track", "status", "planned_date", "invoice_numbers", "total", "subject",
+         "currency", "channel"]))}
+    first = next(r for r in listed if r["debtor_code"] == "100")
+    assert first["invoice_numbers"] == ["F-1", "F-2"] and first["total"] == 1710.5
+    ids = [str(r["id"]) for r in listed]
+    assert cli("queue", "unapprove", *ids)[0] == 2  # no such command: argparse refuses
+    code, out, err = cli("queue", "postpone", ids[0], "--until", (date.today() + timedelta(days=5)).isoformat())
+    assert code == 0, err
+    assert cli("queue", "block", ids[1])[1].strip() == "blocked 1"
+    code, out, err = cli("queue", "approve", ids[1])
+    assert code == 2 and err.startswith("error: message") and "blocked" in err
+    assert cli("queue", "approve", "--all")[0] == 2  # nothing proposed is left
+    statuses = {r["status"] for r in json.loads(cli("queue", "list", "--status", "postponed", "--format", "json")[1])}
+    assert statuses == {"postponed"}
+
+
+def test_lookahead_proposes_tomorrows_messages_planned_for_tomorrow(uow):
+    with uow() as u:
+        fresh_import(u.session)
+        d = debtor(u.session, "950", track_override="friendly")
+        invoice(u.session, d, "F-95", TODAY - timedelta(days=2))  # friendly reminder on day +3: tomorrow
+        u.commit()
+    generate(uow, lookahead=1)
+    [(m, numbers)] = messages(uow)
+    assert (m.step_name, m.planned_date) == ("reminder", TODAY + timedelta(days=1))
+    with uow() as u:
+        tomorrow = reminders.queue(u, planned_from=TODAY + timedelta(days=1), planned_until=TODAY + timedelta(days=1))
+    assert tomorrow["invoice_numbers"].tolist() == [["F-95"]]

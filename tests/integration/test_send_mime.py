@@ -1,0 +1,243 @@
+"""The sender's pure parts: addresses, the MIME message, the SMTP settings and the re-check table.
+(No database or server; kept beside the other sender tests.)"""
+
+from __future__ import annotations
+
+import email
+from datetime import UTC, date, datetime, timedelta
+from email import policy
+
+import pytest
+
+from emails.sender import (
+    AddressError,
+    Attachment,
+    OutgoingMail,
+    SmtpTransport,
+    build_mime,
+    check_address,
+    parse_mailbox,
+    parse_recipients,
+)
+from receivables.sending import Candidate, Line, recheck
+from receivables.smtp_config import SmtpConfigError, load_smtp_config
+
+TODAY = date(2026, 6, 30)
+NOW = datetime(2026, 6, 30, 9, 0)
+
+
+@pytest.mark.parametrize("value, ok", [
+    ("debtor@example.nl", True),
+    ("  first.last+tag@sub.example.co.uk ", True),
+    ("o'brien@example.ie", True),
+    ("debtor@example.nl\n", False),
+    ("debtor@example.nl\r\nBcc: victim@example.org", False),
+    ("debtor@example.nl\rBcc: victim@example.org", False),
+    ("deb tor@example.nl", False),
+    ("debtor@localhost", False),
+    ("debtor@@example.nl", False),
+    ("débiteur@example.nl", False),
+    ("debtor@example.nl,other@example.nl", False),
+    (".debtor@example.nl", False),
+    ("debtor@-example.nl", False),
+    ("", False),
+])
+def test_addresses_are_checked_strictly(value, ok):
+    if ok:
+        assert check_address(value) == value.strip()
+    else:
+        with pytest.raises(AddressError):
+            check_address(value)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("a@example.nl", ["a@example.nl"]),
+    ("a@example.nl; b@example.nl, A@example.nl", ["a@example.nl", "b@example.nl"]),
+    ("Boekhouding <ap@example.nl>, b@example.nl", ["ap@example.nl", "b@example.nl"]),
+    (" , a@example.nl ,", ["a@example.nl"]),
+])
+def test_recipient_lists_split_on_commas_and_semicolons_without_duplicates(value, expected):
+    assert parse_recipients(value) == expected
+
+
+@pytest.mark.parametrize("value", ["", None, " , ", "a@example.nl\nb@example.nl", "a@example.nl, nope"])
+def test_a_recipient_list_without_a_good_address_is_refused(value):
+    with pytest.raises(AddressError):
+        parse_recipients(value)
+
+
+def test_a_display_name_with_a_line_break_is_refused():
+    with pytest.raises(AddressError):
+        parse_mailbox("Team\r\nBcc: victim@example.org <ar@example.nl>")
+    assert parse_mailbox('"Debiteuren, Team" <ar@example.nl>') == ("Debiteuren, Team", "ar@example.nl")
+
+
+def mail(**kw) -> OutgoingMail:
+    base = dict(from_addr="Débiteuren <ar@example.nl>", to=("a@example.nl", "b@example.nl"),
+                subject="Herinnering € 1.234,56", text="Beste klant,\n.punt aan het begin\n" + "lang " * 60,
+                html='<p>Beste klant</p><img src="cid:epcqr" alt="QR">', message_id="<debtordesk.7.ab@example.nl>",
+                date=datetime(2026, 6, 30, 9, 0, tzinfo=UTC), reply_to="replies@example.nl", qr_png=b"\x89PNGdata")
+    return OutgoingMail(**{**base, **kw})
+
+
+def parse(data: bytes):
+    return email.message_from_bytes(data, policy=policy.default)
+
+
+def structure(msg) -> list[str]:
+    return [p.get_content_type() for p in msg.walk()]
+
+
+@pytest.mark.parametrize("kw, expected", [
+    ({}, ["multipart/alternative", "text/plain", "multipart/related", "text/html", "image/png"]),
+    ({"qr_png": None}, ["multipart/alternative", "text/plain", "text/html"]),
+    ({"html": ""}, ["text/plain"]),
+    ({"attachments": (Attachment("Aanmaning D001.pdf", b"%PDF-1.4 test"),)},
+     ["multipart/mixed", "multipart/alternative", "text/plain", "multipart/related", "text/html", "image/png",
+      "application/pdf"]),
+])
+def test_the_mime_structure_follows_what_the_message_has(kw, expected):
+    assert structure(parse(build_mime(mail(**kw)).data)) == expected
+
+
+def test_the_message_reads_back_exactly():
+    built = build_mime(mail(attachments=(Attachment("Aanmaning D001.pdf", b"%PDF-1.4 test"),)))
+    msg = parse(built.data)
+    assert built.envelope_from == "ar@example.nl" and built.recipients == ("a@example.nl", "b@example.nl")
+    assert msg["From"] == "Débiteuren <ar@example.nl>" and msg["Reply-To"] == "replies@example.nl"
+    assert msg["To"] == "a@example.nl, b@example.nl" and msg["Subject"] == "Herinnering € 1.234,56"
+    assert msg["Message-ID"] == "<debtordesk.7.ab@example.nl>" and msg["Date"] == "Tue, 30 Jun 2026 09:00:00 +0000"
+    assert msg.get_body(("plain",)).get_content().replace("\r\n", "\n") == mail().text + "\n"
+    [img] = [p for p in msg.walk() if p["Content-ID"]]
+    assert img["Content-ID"] == "<epcqr>" and img.get_content() == b"\x89PNGdata"
+    [pdf] = [p for p in msg.walk() if p.get_content_type() == "application/pdf"]
+    assert pdf.get_filename() == "Aanmaning D001.pdf" and pdf.get_content() == b"%PDF-1.4 test"
+    assert all(len(line) <= 998 for line in built.data.split(b"\r\n"))
+    assert b"\n" not in built.data.replace(b"\r\n", b"")
+
+
+def test_without_a_qr_code_the_image_reference_is_left_out():
+    msg = parse(build_mime(mail(qr_png=None)).data)
+    assert "cid:epcqr" not in msg.get_body(("html",)).get_content()
+
+
+@pytest.mark.parametrize("subject", ["Herinnering\r\nBcc: victim@example.org", "Herinnering\nBcc: victim@example.org",
+                                     "Herinnering\u2028Bcc: victim@example.org", "Herinnering\x00\tBcc: victim@example.org"])
+def test_a_line_break_in_the_subject_never_becomes_a_header(subject):
+    msg = parse(build_mime(mail(subject=subject)).data)
+    assert msg["Bcc"] is None and msg["Subject"] == "Herinnering Bcc: victim@example.org"
+
+
+@pytest.mark.parametrize("kw", [
+    {"to": ("a@example.nl\r\nBcc: victim@example.org",)},
+    {"to": ()},
+    {"reply_to": "replies@example.nl\nBcc: victim@example.org"},
+    {"message_id": "<x@example.nl>\r\nBcc: victim@example.org"},
+    {"message_id": "no-angle-brackets@example.nl"},
+])
+def test_a_header_value_that_could_inject_is_refused(kw):
+    with pytest.raises(AddressError):
+        build_mime(mail(**kw))
+
+
+# --- settings -----------------------------------------------------------------------------------------
+
+SECRETS = {"host": "smtp.example.nl", "port": 2525, "security": "starttls", "user": "ar@example.nl",
+           "password": "from-secrets", "from": "Debiteuren <ar@example.nl>"}
+
+
+def test_the_environment_wins_over_secrets_toml():
+    cfg = load_smtp_config({"SMTP_PASSWORD": "from-env", "SMTP_PORT": "587"}, SECRETS)
+    assert (cfg.host, cfg.port, cfg.security, cfg.password) == ("smtp.example.nl", 587, "starttls", "from-env")
+    assert cfg.sources["password"] == "environment" and cfg.sources["host"] == "secrets.toml"
+    assert ("SMTP_PASSWORD", "set", "environment") in cfg.summary()
+    assert "from-env" not in str(cfg.summary())
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({"SMTP_HOST": "h.example.nl", "SMTP_FROM": "a@example.nl"}, ("starttls", 587)),
+    ({"SMTP_HOST": "h.example.nl", "SMTP_FROM": "a@example.nl", "SMTP_SECURITY": "ssl"}, ("ssl", 465)),
+    ({"SMTP_HOST": "h.example.nl", "SMTP_FROM": "a@example.nl", "SMTP_PORT": "465"}, ("ssl", 465)),
+    ({"SMTP_HOST": "h.example.nl", "SMTP_FROM": "a@example.nl", "SMTP_SECURITY": "NONE"}, ("none", 25)),
+    ({"SMTP_HOST": "h.example.nl", "SMTP_FROM": "a@example.nl", "SMTP_PORT": "1025", "SMTP_SECURITY": "none"},
+     ("none", 1025)),
+])
+def test_security_and_port_default_sensibly(env, expected):
+    cfg = load_smtp_config(env, {})
+    assert (cfg.security, cfg.port) == expected
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"SMTP_HOST": "h", "SMTP_USER": "a@example.nl"}, "SMTP_PASSWORD"),
+    ({"SMTP_HOST": "h"}, "SMTP_FROM"),
+    ({"SMTP_HOST": "h", "SMTP_FROM": "a@example.nl", "SMTP_SECURITY": "tls"}, "SMTP_SECURITY"),
+    ({"SMTP_HOST": "h", "SMTP_FROM": "a@example.nl", "SMTP_PORT": "smtp"}, "SMTP_PORT"),
+    ({"SMTP_HOST": "h", "SMTP_FROM": "a@example.nl\nBcc: x@example.org"}, "SMTP_FROM"),
+    ({"SMTP_HOST": "h", "SMTP_FROM": "a@example.nl", "SMTP_MAX_ATTEMPTS": "0"}, "SMTP_MAX_ATTEMPTS"),
+])
+def test_a_wrong_setting_is_named(env, message):
+    with pytest.raises(SmtpConfigError, match=message):
+        load_smtp_config(env, {})
+
+
+def test_no_host_means_not_configured():
+    assert load_smtp_config({}, {}) is None
+    assert load_smtp_config({"SMTP_FROM": "a@example.nl"}, {"password": "x"}) is None
+
+
+@pytest.mark.parametrize("security, ssl, starttls", [("ssl", True, False), ("starttls", False, True),
+                                                     ("none", False, False)])
+def test_the_yagmail_client_uses_the_chosen_security(security, ssl, starttls):
+    client = SmtpTransport("smtp.example.nl", 2525, security).client()
+    assert (client.ssl, bool(client.starttls), client.smtp_skip_login) == (ssl, starttls, True)
+    assert client.port == "2525"
+
+
+def test_the_yagmail_client_never_asks_for_a_password():
+    client = SmtpTransport("smtp.example.nl", 2525, "none", user="ar@example.nl", password=None).client()
+    from emails.sender import TransportUnavailable
+
+    with pytest.raises(TransportUnavailable, match="SMTP_PASSWORD"):
+        client.handle_password("ar@example.nl", None)
+
+
+# --- the re-check before sending -------------------------------------------------------------------
+
+def line(n=1, open_=10_000, now=None, disputed=False, paused=None, active=True):
+    return Line(n, f"INV-{n}", active, open_, open_ if now is None else now, disputed, paused)
+
+
+def candidate(*lines, **kw) -> Candidate:
+    base = dict(id=1, debtor_id=1, debtor_code="D001", debtor_name="Klant", blocked=False, blocked_reason=None,
+                blocked_until=None, status="approved", channel="email", edited=False, recipients="a@example.nl",
+                subject="s", body_text="t", body_html="", currency="EUR", total_cents=10_000, due_cents=10_000,
+                step_name="reminder", planned_date=TODAY, postponed_until=None, next_attempt_at=None, attempts=0,
+                smtp_message_id=None, updated_at=NOW, lines=lines or (line(),))
+    return Candidate(**{**base, **kw})
+
+
+@pytest.mark.parametrize("c, action, reason", [
+    (candidate(), "send", ""),
+    (candidate(line(1, now=0)), "cancel", "INV-1 paid"),
+    (candidate(line(1, disputed=True)), "cancel", "INV-1 disputed"),
+    (candidate(line(1, paused=TODAY)), "cancel", "paused until 30-06-2026"),
+    (candidate(line(1, paused=TODAY - timedelta(days=1))), "send", ""),
+    (candidate(line(1, active=False)), "cancel", "nothing left to chase"),
+    (candidate(line(1, now=0), line(2)), "rerender", "INV-1 paid"),
+    (candidate(line(1, now=4_000), line(2)), "rerender", "INV-1 now € 40,00 (was € 100,00)"),
+    (candidate(line(1, now=0), line(2), edited=True), "review", "approve it again"),
+    (candidate(blocked=True, blocked_reason="payment plan"), "block", "payment plan"),
+    (candidate(blocked=True, blocked_until=TODAY - timedelta(days=1)), "send", ""),
+    (candidate(planned_date=TODAY + timedelta(days=1)), "wait", "planned for 01-07-2026"),
+    (candidate(postponed_until=TODAY + timedelta(days=3)), "wait", "planned for 03-07-2026"),
+    (candidate(next_attempt_at=NOW + timedelta(minutes=1)), "wait", "next try"),
+    (candidate(recipients="debtor@example.nl\r\nBcc: victim@example.org"), "invalid", "correct the e-mail address"),
+    (candidate(recipients=None), "invalid", "no e-mail address"),
+])
+def test_the_recheck_before_sending(c, action, reason):
+    v = recheck(c, TODAY, NOW)
+    assert v.action == action and reason in v.reason
+
+
+def test_an_amount_below_the_tolerance_counts_as_paid():
+    assert recheck(candidate(line(1, now=300)), TODAY, NOW, tolerance_cents=500).action == "cancel"

@@ -1,0 +1,187 @@
+"""Every row checked before anything is written: problems name the file line, the column, the value
+and what to do; subtotal and blank rows are recognised and counted."""
+
+from datetime import date
+
+import pytest
+
+from receivables.importing import (
+    DEBTORS,
+    LEDGER,
+    OPEN_ITEMS,
+    ImportOptions,
+    guess_kind,
+    read_table,
+    suggest_mapping,
+    validate,
+)
+from receivables.importing.dates import DMY, MDY
+
+EBOEK = "Relatiecode;Relatie;Factuurnummer;Factuurdatum;Vervaldatum;Bedrag;Openstaand;Soort"
+
+
+def check(text: str, kind: str = OPEN_ITEMS, options: ImportOptions = ImportOptions(), **mapping_changes):
+    raw = read_table(text.encode("utf-8"))
+    mapping = suggest_mapping(raw.headers, kind)
+    mapping.update(mapping_changes)
+    return validate(raw, kind, mapping, options)
+
+
+def eboek(*lines: str) -> str:
+    return "\r\n".join([EBOEK, *lines]) + "\r\n"
+
+
+def test_a_clean_export_gives_typed_rows_and_no_problems():
+    batch = check(eboek("0042;Bakker B.V.;000123;01-03-2024;31-03-2024;1.234,56;1.000,00;Factuur",
+                        "0043;De Vries;000124;02-03-2024;01-04-2024;-50,00;-50,00;Creditfactuur"))
+    assert batch.ok and batch.skipped == {"blank": 0, "subtotal": 0}
+    first, second = batch.frame.to_dict("records")
+    assert first["invoice_number"] == "000123" and first["debtor_code"] == "0042"
+    assert (first["amount_cents"], first["open_cents"]) == (123456, 100000)
+    assert first["invoice_date"].date() == date(2024, 3, 1) and first["due_date"].date() == date(2024, 3, 31)
+    assert (second["amount_cents"], second["open_cents"]) == (-5000, -5000)
+    assert batch.options.decimal == "comma" and batch.options.date_order == DMY
+    assert first["line"] == 2 and second["line"] == 3
+
+
+def test_a_bad_date_is_reported_with_row_column_value_and_expected_form():
+    lines = [f"0042;Bakker;{n};01-03-2024;31-03-2024;10,00;10,00;Factuur" for n in range(1, 16)]
+    lines.append("0042;Bakker;16;01-03-2024;31-02-2024;10,00;10,00;Factuur")
+    batch = check(eboek(*lines))
+    assert not batch.ok and batch.error_count == 1
+    assert str(batch.errors[0]) == "row 17, Vervaldatum: '31-02-2024' is not a date (expected dd-mm-yyyy)"
+    assert batch.error_lines.tolist() == [17]
+    assert len(batch.valid_rows()) == 15
+
+
+@pytest.mark.parametrize("cell, message", [
+    ("1.23", "is not an amount (expected like 1.234,56 or -1234,56)"),
+    ("tien euro", "is not an amount"),
+    ("", "is empty; every invoice needs an amount"),
+])
+def test_amounts_that_do_not_parse_are_problems(cell, message):
+    batch = check(eboek("0042;Bakker;1;01-03-2024;31-03-2024;1.000,00;1.000,00;F",
+                        f"0042;Bakker;2;01-03-2024;31-03-2024;10,00;{cell};F"))
+    assert [p.line for p in batch.errors] == [3]
+    assert message in str(batch.errors[0]) and "Openstaand" in str(batch.errors[0])
+
+
+def test_duplicate_invoice_numbers_are_problems_on_every_row_that_has_them():
+    batch = check(eboek("1;A;F-1;01-03-2024;31-03-2024;10,00;10,00;F",
+                        "1;A;F-2;01-03-2024;31-03-2024;10,00;10,00;F",
+                        "2;B;F-1;02-03-2024;01-04-2024;20,00;20,00;F"))
+    assert batch.error_lines.tolist() == [2, 4]
+    assert "appears more than once (also on row 4)" in str(batch.errors[0])
+    assert [r["invoice_number"] for r in batch.valid_rows().to_dict("records")] == ["F-2"]
+
+
+def test_subtotal_total_and_blank_rows_are_skipped_and_counted():
+    batch = check(eboek("0042;Bakker;1;01-03-2024;31-03-2024;10,00;10,00;Factuur",
+                        "0042;Bakker;2;01-03-2024;31-03-2024;5,00;5,00;Factuur",
+                        ";Subtotaal Bakker;;;;15,00;15,00;",
+                        ";;;;;;;",
+                        "",
+                        "0043;De Vries;3;01-03-2024;31-03-2024;7,00;7,00;Factuur",
+                        "Totaal;;;;;22,00;22,00;"))
+    assert batch.ok
+    assert batch.skipped == {"blank": 1, "subtotal": 2}
+    assert batch.frame["invoice_number"].tolist() == ["1", "2", "3"]
+
+
+def test_a_row_with_debtor_and_date_but_no_number_is_a_problem_not_a_subtotal():
+    batch = check(eboek("0042;Bakker;;01-03-2024;31-03-2024;10,00;10,00;Factuur"))
+    assert str(batch.errors[0]) == "row 2, Factuurnummer: is empty; every invoice needs its number"
+
+
+@pytest.mark.parametrize("header, missing", [
+    ("Relatiecode;Relatie;Factuurdatum;Vervaldatum;Openstaand", "Invoice number"),
+    ("Factuurnummer;Factuurdatum;Vervaldatum;Openstaand", "Debtor code or Debtor name"),
+    ("Factuurnummer;Relatiecode;Vervaldatum", "Open amount or Invoice amount"),
+    ("Factuurnummer;Relatiecode;Openstaand", "Due date or Invoice date"),
+])
+def test_missing_required_columns_are_one_problem_each_before_any_row(header, missing):
+    batch = check(header + "\n" + ";".join("1" for _ in header.split(";")) + "\n")
+    assert batch.file_errors and not len(batch.frame)
+    assert str(batch.file_errors[0]) == f"no column is chosen for {missing}; pick the column that holds it"
+
+
+def test_a_mapping_to_a_column_that_is_not_there_is_a_problem():
+    batch = check(eboek("1;A;1;01-03-2024;31-03-2024;1,00;1,00;F"), open_amount="Saldo")
+    assert "the column 'Saldo' chosen for Open amount is not in the file" in str(batch.file_errors[0])
+
+
+def test_oddities_of_real_exports_are_warnings_not_problems():
+    batch = check(eboek("1;A;1;01-03-2024;15-02-2024;10,00;10,00;F",
+                        "1;A;2;01-03-2024;31-03-2024;10,00;0,00;F"))
+    assert batch.ok and batch.warning_count == 2
+    assert [str(w) for w in batch.warnings] == [
+        "row 2, Vervaldatum: '15-02-2024' is before the invoice date; imported as it is",
+        "row 3, Openstaand: is 0: the invoice is recorded as paid",
+    ]
+
+
+def test_dates_that_could_be_day_or_month_first_are_asked_not_guessed():
+    text = eboek("1;A;1;01-03-2024;02-04-2024;10,00;10,00;F", "1;A;2;05-03-2024;06-04-2024;10,00;10,00;F")
+    batch = check(text)
+    assert batch.detected.date_order_ambiguous
+    assert [str(p) for p in batch.file_errors] == [
+        "Factuurdatum: the dates can be read day-first or month-first (no day above 12 anywhere); "
+        "choose the date order"]
+    chosen = check(text, options=ImportOptions(date_order=MDY))
+    assert chosen.ok and chosen.frame["invoice_date"].iloc[0].date() == date(2024, 1, 3)
+
+
+def test_a_file_with_days_above_twelve_in_second_place_is_read_month_first():
+    header = "invoiceNumber,customerID,InvoiceDate,DueDate,InvoiceAmount,SettledDate"
+    batch = check(f"{header}\n0000611365,0379-NEVHP,1/2/2013,2/1/2013,55.94,1/15/2013\n", kind=LEDGER)
+    assert batch.ok and batch.options.date_order == MDY
+    row = batch.frame.iloc[0]
+    assert row["invoice_number"] == "0000611365"
+    assert (row["invoice_date"].date(), row["settled_date"].date()) == (date(2013, 1, 2), date(2013, 1, 15))
+
+
+def test_a_yuki_export_without_debtor_codes_uses_the_name_as_code():
+    text = ("Factuurnr.;Relatie;Onderwerp;Factuurdatum;Vervaldatum;Bedrag;Uitstaand;Dagen achterstallig\n"
+            "2024-001;Bakker B.V.;Advies;01-03-2024;31-03-2024;121,00;121,00;12\n")
+    batch = check(text)
+    assert batch.ok
+    assert batch.frame.iloc[0][["debtor_code", "debtor_name"]].tolist() == ["Bakker B.V.", "Bakker B.V."]
+
+
+def test_a_currency_column_must_hold_codes():
+    text = "Factuurnummer;Relatiecode;Vervaldatum;Openstaand;Valuta\n1;A;31-03-2024;1,00;EUR\n2;A;31-03-2024;1,00;euro\n"
+    batch = check(text)
+    assert str(batch.errors[0]) == "row 3, Valuta: 'EURO' is not a currency code; use three letters such as EUR"
+
+
+def test_the_kind_is_guessed_from_whether_paid_dates_are_filled():
+    ledger = read_table(b"Factuurnummer;Relatiecode;Factuurdatum;Bedrag;Betaaldatum\n1;A;01-03-2024;1,00;05-03-2024\n")
+    unpaid = read_table(b"Factuurnummer;Relatiecode;Factuurdatum;Bedrag;Betaaldatum\n1;A;01-03-2024;1,00;\n")
+    assert (guess_kind(ledger), guess_kind(unpaid)) == (LEDGER, OPEN_ITEMS)
+
+
+def test_debtor_master_data_is_checked_field_by_field():
+    text = ("Relatiecode;Naam;E-mail;Taal;Consument;Betalingstermijn\n"
+            "0042;Bakker B.V.;debiteuren@bakker.nl; Nederlands;nee;30 dagen\n"
+            "0043;Smith Ltd;ap@smith.co.uk, finance@smith.co.uk;English;no;14\n"
+            "0044;Jansen;jansen at home;Klingon;misschien;veel\n")
+    batch = check(text, kind=DEBTORS)
+    good = batch.valid_rows().to_dict("records")
+    assert [(r["debtor_code"], r["email"], r["language"], r["is_consumer"], r["payment_term_days"]) for r in good] == [
+        ("0042", "debiteuren@bakker.nl", "nl", False, 30),
+        ("0043", "ap@smith.co.uk, finance@smith.co.uk", "en", False, 14)]
+    assert [str(p) for p in batch.errors] == [
+        "row 4, E-mail: 'jansen at home' is not an e-mail address; write name@example.nl, several separated by commas",
+        "row 4, Taal: 'Klingon' is not a language we send reminders in; use nl, en, de or fr",
+        "row 4, Consument: 'misschien' is not yes or no",
+        "row 4, Betalingstermijn: 'veel' is not a number of days (0 to 365)"]
+
+
+def test_the_sap_open_items_list_skips_its_subtotal_rows(shared_data):
+    raw = read_table((shared_data / "nl_exports" / "bdo_demo_sap_openstaande_posten_crediteuren_300423_FBL1N.csv")
+                     .read_bytes())
+    batch = validate(raw, OPEN_ITEMS, suggest_mapping(raw.headers, OPEN_ITEMS))
+    assert batch.ok
+    assert batch.skipped["subtotal"] + batch.skipped["blank"] == 33
+    assert len(batch.frame) == 655
+    assert batch.frame["invoice_date"].iloc[0].date() == date(2023, 4, 30)  # an Excel serial number

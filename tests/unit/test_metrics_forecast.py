@@ -1,0 +1,108 @@
+from datetime import date, timedelta
+
+import pandas as pd
+import pytest
+
+from receivables import analytics, metrics
+
+AS_OF = date(2024, 6, 30)  # week 1 runs 1-7 July
+
+
+def items(*rows):
+    return pd.DataFrame([{"debtor_id": d, "currency": cur, "due_date": due, "open_cents": cents, "disputed": disputed}
+                         for d, cur, due, cents, disputed in rows])
+
+
+def behaviour(*rows):
+    return pd.DataFrame([{"debtor_id": d, "avg_days_late": late, "std_days_late": spread, "invoices_paid": n}
+                         for d, late, spread, n in rows])
+
+
+@pytest.mark.parametrize("due, late, week", [
+    (date(2024, 7, 2), 0.0, 1),
+    (date(2024, 7, 2), 7.0, 2),  # 9 July
+    (date(2024, 6, 1), 10.0, 1),  # expected 11 June, already passed: week 1
+    (date(2024, 7, 1), 91.0, None),  # 30 September: after the 13 weeks
+])
+def test_an_open_invoice_is_expected_at_due_date_plus_its_debtors_days_late(due, late, week):
+    fc = metrics.cash_forecast(items((1, "EUR", due, 100_00, False)), behaviour((1, late, 0.0, 5)), AS_OF)
+    weeks = fc[fc["expected_cents"] > 0]["week"].tolist()
+    assert weeks == ([] if week is None else [week])
+
+
+def test_debtors_without_history_get_the_portfolios_days_late():
+    fc = metrics.cash_forecast(items((2, "EUR", date(2024, 7, 2), 100_00, False)), behaviour((1, 0.0, 0.0, 5)),
+                               AS_OF, portfolio=(14.0, 0.0))
+    assert fc.loc[fc["expected_cents"] > 0, "week"].tolist() == [3]  # 16 July
+
+
+def test_disputed_invoices_and_credit_notes_are_not_forecast():
+    fc = metrics.cash_forecast(items((1, "EUR", date(2024, 7, 2), 100_00, True),
+                                     (1, "EUR", date(2024, 7, 2), -50_00, False)), behaviour(), AS_OF)
+    assert fc.empty
+
+
+def test_the_forecast_is_per_currency_and_the_band_holds_the_expected_amount():
+    fc = metrics.cash_forecast(items((1, "EUR", date(2024, 7, 10), 100_00, False),
+                                     (2, "USD", date(2024, 7, 10), 70_00, False)),
+                               behaviour((1, 2.0, 8.0, 5), (2, 0.0, 0.0, 5)), AS_OF)
+    assert set(fc["currency"]) == {"EUR", "USD"} and len(fc) == 26
+    assert fc.groupby("currency")["expected_cents"].sum().to_dict() == {"EUR": 100_00, "USD": 70_00}
+    assert (fc["low_cents"] <= fc["expected_cents"]).all() and (fc["expected_cents"] <= fc["high_cents"]).all()
+    eur = fc[fc["currency"] == "EUR"].set_index("week")
+    # early (4 July) week 1, expected (12 July) week 2, late (20 July) week 3
+    assert (eur.loc[1, "high_cents"], eur.loc[2, "expected_cents"], eur.loc[3, "high_cents"]) == (100_00, 100_00, 100_00)
+
+
+def test_the_backtest_error_compares_expected_with_actual_receipts():
+    fc = metrics.cash_forecast(items((1, "EUR", date(2024, 7, 2), 100_00, False),
+                                     (1, "EUR", date(2024, 7, 9), 100_00, False)), behaviour((1, 0.0, 0.0, 5)), AS_OF)
+    receipts = pd.DataFrame({"currency": ["EUR", "EUR"], "day": [date(2024, 7, 3), date(2024, 7, 20)],
+                             "received_cents": [100_00, 100_00]})
+    bt = metrics.backtest(fc, receipts, AS_OF)
+    assert bt.set_index("week").loc[[1, 2, 3], "actual_cents"].tolist() == [100_00, 0, 100_00]
+    err = metrics.forecast_error(bt)["EUR"]
+    assert err == {"wape": 100.0, "bias_cents": 0, "actual_cents": 200_00, "expected_cents": 200_00}
+
+
+def test_the_ledger_gives_ar_overdue_and_sales_on_any_date():
+    daily = pd.DataFrame({"currency": ["EUR"] * 4,
+                          "day": [date(2024, 1, 1), date(2024, 2, 1), date(2024, 2, 15), date(2024, 3, 1)],
+                          "sales_cents": [1000, 0, 500, 0], "change_cents": [0, 0, -400, -500],
+                          "overdue_cents": [0, 1000, 0, 500], "overdue_change_cents": [0, 0, -400, -500]})
+    ledger = metrics.ledgers(daily)["EUR"]
+    assert [ledger.ar(date(2023, 12, 31)), ledger.ar(date(2024, 1, 1)), ledger.ar(date(2024, 2, 20)),
+            ledger.ar(date(2024, 3, 1))] == [0, 1000, 1100, 600]
+    assert [ledger.overdue(date(2024, 2, 1)), ledger.current(date(2024, 2, 20)), ledger.overdue(date(2024, 3, 1))] \
+        == [1000, 500, 600]
+    assert ledger.sales(date(2024, 1, 1), date(2024, 3, 1)) == 500
+
+
+@pytest.mark.parametrize("value, exported", [
+    ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+    ("+31 20 123", "'+31 20 123"),
+    ("-2+3", "'-2+3"),
+    ("@SUM(A1)", "'@SUM(A1)"),
+    ("Bakker B.V.", "Bakker B.V."),
+    (-12.5, -12.5),
+])
+def test_export_keeps_formula_like_text_as_text(value, exported):
+    assert analytics.neutralise(value) == exported
+
+
+def test_the_excel_export_never_holds_a_formula(tmp_path):
+    from openpyxl import load_workbook
+
+    frame = pd.DataFrame({"Debtor": ["=1+1", "Gewoon B.V."], "Total": [-5.25, 10.0]})
+    (tmp_path / "a.xlsx").write_bytes(analytics.export_table(frame, "xlsx"))
+    ws = load_workbook(tmp_path / "a.xlsx").active
+    assert ws["A2"].value == "'=1+1" and ws["A2"].data_type == "s"
+    assert ws["B2"].value == -5.25
+    csv = analytics.export_table(frame, "csv").decode("utf-8-sig")
+    assert csv.splitlines()[1] == "'=1+1,-5.25"
+
+
+def test_months_of_the_series_end_on_month_ends():
+    assert metrics.month_ends(date(2024, 3, 15), 3) == [date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 15)]
+    assert metrics.month_ends(date(2024, 3, 31), 2) == [date(2024, 2, 29), date(2024, 3, 31)]
+    assert metrics.months_back(date(2024, 3, 31), 1) + timedelta(days=31) == date(2024, 3, 31)

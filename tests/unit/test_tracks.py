@@ -1,0 +1,121 @@
+from datetime import date, timedelta
+
+import pytest
+
+from receivables import tracks
+from receivables.tracks import Reached, Step, Track, TrackError, choose_track, next_step
+
+DUE = date(2026, 5, 1)
+STANDARD = tracks.default_tracks()["standard"]  # -3, +1, +14, +21, +30, +45, +60
+
+
+def d(days: int) -> date:
+    return DUE + timedelta(days=days)
+
+
+def test_the_shipped_tracks_have_the_documented_offsets():
+    t = tracks.default_tracks()
+    assert [s.offset for s in t["friendly"].steps] == [3, 17, 30, 45]
+    assert [s.offset for s in t["standard"].steps] == [-3, 1, 14, 21, 30, 45, 60]
+    assert [s.offset for s in t["strict"].steps] == [-5, 1, 8, 15, 29, 35]
+    assert [s.key for s in t["standard"].steps if s.charges_costs] == ["demand", "final_notice", "handover"]
+    assert t["standard"].steps[3].channel == "call"
+
+
+# reached: None or (index, days after due it went out, None = still in the queue); today in days after due
+@pytest.mark.parametrize("reached, today, expected", [
+    (None, -10, None),                      # nothing yet: the courtesy notice is 3 days before due
+    (None, -3, (0, -3)),                    # courtesy notice on its day
+    (None, -1, (0, -1)),                    # a courtesy notice a little late is still before due
+    (None, 0, (0, 0)),                      # on the due date the invoice is not yet overdue
+    (None, 1, (1, 1)),                      # after due: the courtesy notice is passed over, not sent late
+    (None, 40, (1, 40)),                    # catch-up after an outage: the first missing step, today
+    ((0, -3), 0, None),                     # reminder not before due + 1
+    ((0, -3), 1, (1, 1)),
+    ((0, -1), 1, None),                     # a late courtesy notice pushes the reminder back (4 days gap)
+    ((0, -1), 3, (1, 3)),
+    ((1, 1), 14, (2, 14)),                  # second reminder on +14
+    ((1, 5), 14, None),                     # reminder went out 4 days late: second reminder 4 days later
+    ((1, 5), 18, (2, 18)),
+    ((1, 5), 60, (2, 60)),                  # long outage: still the very next step, never two at once
+    ((2, 14), 21, (3, 21)),                 # call task
+    ((3, 21), 30, (4, 30)),                 # demand
+    ((4, 30), 45, (5, 45)),                 # final notice
+    ((5, 45), 60, (6, 60)),                 # hand-over
+    ((6, 60), 400, None),                   # the track is done
+    ((2, None), 60, None),                  # the previous step still waits in the queue
+])
+def test_a_step_is_due_after_its_offset_and_the_gap_since_the_previous_send(reached, today, expected):
+    r = None if reached is None else Reached(reached[0], None if reached[1] is None else d(reached[1]))
+    got = next_step(STANDARD, DUE, r, d(today))
+    assert got == (None if expected is None else (expected[0], d(expected[1])))
+
+
+def test_lookahead_proposes_tomorrows_step_for_tomorrow():
+    assert next_step(STANDARD, DUE, Reached(1, d(1)), d(13), lookahead=1) == (2, d(14))
+    assert next_step(STANDARD, DUE, Reached(1, d(1)), d(12), lookahead=1) is None
+
+
+def test_a_courtesy_notice_that_would_land_after_the_due_date_is_passed_over():
+    strict = tracks.default_tracks()["strict"]
+    assert next_step(strict, DUE, None, d(-5)) == (0, d(-5))
+    assert next_step(strict, DUE, None, d(2)) == (1, d(2))
+
+
+def test_a_step_reached_in_another_track_maps_by_escalation():
+    strict = tracks.default_tracks()["strict"]  # courtesy, reminder, call, demand, final, hand-over
+    second_reminder = tracks.TEMPLATES.index("second_reminder")
+    assert strict.index_for_rank(second_reminder) == 1  # strict has no second reminder: at its reminder
+    assert strict.index_for_rank(tracks.TEMPLATES.index("demand")) == 3
+
+
+SIGNALS_LATE = {"avg_days_late": 41.2, "share_paid_late": 0.8, "invoices_paid": 12}
+
+
+@pytest.mark.parametrize("signals, override, track, reason_part", [
+    (SIGNALS_LATE, None, "strict", "avg days late 41.2"),
+    ({"broken_promises": 2, "invoices_paid": 20}, None, "strict", "broken promises 2"),
+    ({"highest_step": 5, "invoices_paid": 20, "avg_days_late": 3}, None, "strict", "final notice"),
+    ({"invoices_paid": 1}, None, "standard", "too little payment history"),
+    ({"invoices_paid": 10, "avg_days_late": 2, "share_paid_late": 0.1}, None, "friendly", "on time"),
+    ({"invoices_paid": 10, "avg_days_late": 2, "share_paid_late": 0.1, "open_disputes": 1}, None, "standard", "dispute"),
+    ({"invoices_paid": 10, "avg_days_late": 12, "share_paid_late": 0.6}, None, "standard", "Default"),
+    (SIGNALS_LATE, "friendly", "friendly", "set by hand"),
+])
+def test_the_first_matching_rule_chooses_the_track_and_says_why(signals, override, track, reason_part):
+    got, reason = choose_track(signals, tracks.default_rules(), override, tracks.default_tracks())
+    assert got == track
+    assert reason_part in reason
+
+
+@pytest.mark.parametrize("rules, message", [
+    ([{"track": "nope", "when": ""}], "does not exist"),
+    ([{"track": "strict", "when": "avg_days_late >= 30"}], "last rule"),
+    ([{"track": "strict", "when": "avg_days_late is high"}, {"track": "standard", "when": ""}], "not a condition"),
+    ([{"track": "strict", "when": "mood >= 3"}, {"track": "standard", "when": ""}], "unknown signal"),
+])
+def test_a_bad_rule_is_refused_with_what_to_fix(rules, message):
+    with pytest.raises(TrackError, match=message):
+        tracks.parse_rules(rules, {"strict", "standard"})
+
+
+@pytest.mark.parametrize("steps, message", [
+    ([{"key": "a", "template": "reminder", "offset": 5}, {"key": "b", "template": "demand", "offset": 5}], "increase"),
+    ([{"key": "a", "template": "letterbomb", "offset": 5}], "template"),
+    ([{"key": "a", "template": "reminder", "offset": 5, "channel": "fax"}], "channel"),
+    ([{"key": "a", "template": "reminder", "offset": "soon"}], "whole number"),
+    ([], "no steps"),
+])
+def test_a_bad_track_is_refused_with_what_to_fix(steps, message):
+    with pytest.raises(TrackError, match=message):
+        tracks.parse_tracks([{"key": "custom", "steps": steps}])
+
+
+def test_tracks_survive_a_round_trip_through_their_stored_form():
+    t = tracks.default_tracks()
+    assert tracks.parse_tracks(tracks.tracks_to_data(t)) == t
+
+
+def test_a_track_with_an_unknown_tone_writes_in_the_standard_tone():
+    t = Track("vip", "VIP", (Step("r", "reminder", 3),))
+    assert t.tone == "standard"

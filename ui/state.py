@@ -1,0 +1,49 @@
+"""The engine and start-up, once per server process."""
+
+from __future__ import annotations
+
+import sys
+
+import streamlit as st
+from sqlalchemy import Engine
+
+from db.engine import make_engine
+from receivables import services
+from receivables.uow import UnitOfWork
+
+
+@st.cache_resource(show_spinner="Preparing the database…")
+def engine() -> Engine:
+    eng = make_engine()
+    result = services.bootstrap(eng)
+    if result.admin_password:
+        banner = "=" * 64
+        print(f"\n{banner}\n Debtor Desk: first start. Log in as 'admin' with password:\n\n"
+              f"     {result.admin_password}\n\n This is shown once. Change users with "
+              f"`python -m receivables users …`.\n{banner}\n", file=sys.stderr, flush=True)
+    return eng
+
+
+def uow(*, immediate: bool = False) -> UnitOfWork:
+    return UnitOfWork(engine(), immediate=immediate)
+
+
+def data_version() -> str:
+    """A key for cached frames that changes with the data, also when the CLI or cron wrote it."""
+    with uow() as u:
+        return services.data_version(u)
+
+
+def data_changed() -> None:
+    """Call after every write so cached frames are read again."""
+    st.cache_data.clear()
+
+
+def demo_present() -> bool:
+    return _demo_present(data_version())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _demo_present(version: str) -> bool:
+    with uow() as u:
+        return services.demo_present(u)
