@@ -363,12 +363,11 @@ def _apply_open_items(s, rows: pd.DataFrame, batch: ImportBatch, result: ImportR
         field_changed = _update_fields(s, merged, mapped, details)
         file_open = merged["open_cents"].to_numpy()
         delta = file_open - merged["open_cents_db"].to_numpy()
-        moving = merged[delta != 0]
-        for inv, new_open in _load_invoices(s, moving["id"].tolist(), moving["open_cents"].tolist()):
-            old = inv.open_cents
-            ledger.apply_change(s, inv, as_of, _change_kind(old, new_open), new_open - old, batch.id)
-            if new_open == 0:
-                closed_ids.append(inv.id)
+        moving = delta != 0
+        ids = merged["id"].to_numpy()[moving]
+        _apply_changes(s, ids, merged["open_cents_db"].to_numpy()[moving], file_open[moving],
+                       np.full(len(ids), np.datetime64(as_of, "D")), batch.id)
+        closed_ids.extend(int(i) for i in ids[file_open[moving] == 0])
         changed = (delta != 0) | field_changed
         closes = (delta != 0) & (file_open == 0)
         result.closed += int(closes.sum())
@@ -379,9 +378,9 @@ def _apply_open_items(s, rows: pd.DataFrame, batch: ImportBatch, result: ImportR
         in_file = _isin(current["number"], rows["invoice_number"])
         gone = current[~in_file & (current["open_cents"].to_numpy() != 0) & ~current["is_demo"].to_numpy()
                        & (current["invoice_date"].to_numpy() <= np.datetime64(as_of))]
-        for inv, _ in _load_invoices(s, gone["id"].tolist(), [0] * len(gone)):
-            ledger.apply_change(s, inv, as_of, _change_kind(inv.open_cents, 0), -inv.open_cents, batch.id)
-            closed_ids.append(inv.id)
+        _apply_changes(s, gone["id"].to_numpy(), gone["open_cents"].to_numpy(), np.zeros(len(gone), dtype=np.int64),
+                       np.full(len(gone), np.datetime64(as_of, "D")), batch.id)
+        closed_ids.extend(int(i) for i in gone["id"].to_numpy())
         result.closed += len(gone)
         open_before = int(((current["open_cents"] != 0) & ~current["is_demo"]).sum())
         if open_before >= 20 and len(gone) > open_before / 2:
@@ -398,12 +397,41 @@ def _merge_current(rows: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
     return rows.merge(stored, left_on="invoice_number", right_on="number", how="inner")
 
 
-def _change_kind(old: int, new: int) -> str:
-    if new == 0 or (abs(new) < abs(old) and (new > 0) == (old > 0)):
-        return "payment" if old > 0 else "credit"
-    if (new > 0) != (old > 0) and old != 0:
-        return "correction"
-    return "reopen"
+def _change_kinds(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """What moving each open amount from `old` to `new` is: less of the same sign (or nothing left) is a
+    payment (a credit for a credit note), a change of sign a correction, more a reopen."""
+    old, new = np.asarray(old, dtype=np.int64), np.asarray(new, dtype=np.int64)
+    paid = (new == 0) | ((np.abs(new) < np.abs(old)) & ((new > 0) == (old > 0)))
+    flipped = ((new > 0) != (old > 0)) & (old != 0)
+    return np.where(paid, np.where(old > 0, "payment", "credit"), np.where(flipped, "correction", "reopen"))
+
+
+def _apply_changes(s, invoice_ids, old_open, new_open, change_dates, batch_id: int) -> None:
+    """`ledger.apply_change` for many invoices at once, without loading them: one dated change per
+    invoice (bulk insert) and the invoices' open amount and settled date (one set-based update). An
+    invoice with an open amount is unsettled; one whose open amount reaches zero is settled on the
+    change's date (open and settled never hold at once, so there is no earlier settled date to keep)."""
+    ids = np.asarray(invoice_ids, dtype=np.int64)
+    if not len(ids):
+        return
+    old, new = np.asarray(old_open, dtype=np.int64), np.asarray(new_open, dtype=np.int64)
+    days = _iso(np.asarray(change_dates).astype("datetime64[D]"))
+    _insert_changes(s, ids, days, _change_kinds(old, new), new - old, batch_id)
+    settled = np.where(new == 0, days, None)
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("UPDATE invoice SET open_cents = v.open_cents, settled_date = v.settled_date "
+                          "FROM unnest(CAST(:ids AS bigint[]), CAST(:open AS bigint[]), CAST(:settled AS date[])) "
+                          "AS v(id, open_cents, settled_date) WHERE invoice.id = v.id"),
+                     {"ids": ids.tolist(), "open": new.tolist(),
+                      "settled": [None if d is None else date.fromisoformat(d) for d in settled]})
+        return
+    frame = pd.DataFrame({"id": ids, "open_cents": new, "settled_date": settled})
+    sql = ("UPDATE invoice SET open_cents = json_extract(j.value, '$[1]'), settled_date = json_extract(j.value, '$[2]') "
+           "FROM json_each(?) AS j WHERE invoice.id = json_extract(j.value, '$[0]')")
+    dbapi = conn.connection.driver_connection
+    for start in range(0, len(frame), _CHUNK):
+        dbapi.execute(sql, (_json_rows(frame.iloc[start:start + _CHUNK]),))
 
 
 def _isin(values: pd.Series, among) -> np.ndarray:  # noqa: ANN001
@@ -444,15 +472,6 @@ def _dates_of(values: tuple) -> np.ndarray:
     else:
         arr = pa.array(values, type=pa.date32())
     return arr.to_numpy(zero_copy_only=False).astype("datetime64[D]")
-
-
-def _load_invoices(s, ids: list[int], targets: list[int]):
-    """(Invoice, target) pairs, loaded in chunks so a large batch does not load everything at once."""
-    target_by_id = dict(zip(ids, targets))
-    for i in range(0, len(ids), 1000):
-        chunk = ids[i:i + 1000]
-        for inv in s.scalars(select(Invoice).where(Invoice.id.in_(chunk)).order_by(Invoice.id)):
-            yield inv, target_by_id[inv.id]
 
 
 def _update_fields(s, merged: pd.DataFrame, mapped: set[str], details: dict) -> np.ndarray:
@@ -756,16 +775,12 @@ def _apply_ledger(s, rows: pd.DataFrame, batch: ImportBatch, result: ImportResul
                         merged["amount_cents_db"].to_numpy())
         target = merged["amount_cents_db"].to_numpy() - paid
         delta = np.where(np.isnat(settled), 0, target - merged["open_cents_db"].to_numpy())
-        moving = np.flatnonzero(delta != 0)
-        settle_dates = {int(merged["id"].iat[i]): _to_date(settled[i]) for i in moving}
-        closed_now = 0
-        for inv, new_open in _load_invoices(s, [int(merged["id"].iat[i]) for i in moving],
-                                            [int(target[i]) for i in moving]):
-            old = inv.open_cents
-            ledger.apply_change(s, inv, settle_dates[inv.id], _change_kind(old, new_open), new_open - old, batch.id)
-            if new_open == 0:
-                touched.append(inv.id)
-                closed_now += 1
+        moving = delta != 0
+        ids = merged["id"].to_numpy()[moving]
+        _apply_changes(s, ids, merged["open_cents_db"].to_numpy()[moving], target[moving], settled[moving], batch.id)
+        closing = target[moving] == 0
+        touched.extend(int(i) for i in ids[closing])
+        closed_now = int(closing.sum())
         open_after = np.where(delta != 0, target, merged["open_cents_db"].to_numpy())
         dispute = merged["disputed"].to_numpy() & ~merged["disputed_db"].to_numpy() & (open_after != 0)
         dispute_ids = [int(x) for x in merged["id"].to_numpy()[dispute]]
