@@ -345,8 +345,8 @@ def ledger_days_by(session: Session, group: str) -> pd.DataFrame:
 def _open_candidates_sql(dialect: str, columns: str) -> str:
     """Invoices that can be open on :as_of: dated on or before it and settled after it (or not at
     all). An invoice settled on or before :as_of stays settled: settled_date is the last day its open
-    amount reached zero. On SQLite the covering index is named, since the planner prefers the
-    invoice-date index that reads the whole history."""
+    amount reached zero. On SQLite the covering index is named, so that the planner never reads the
+    table instead."""
     hint = " INDEXED BY ix_invoice_settled_ageing" if dialect == "sqlite" else ""
     return (f"SELECT {columns} FROM invoice i{hint} WHERE i.settled_date > :as_of AND i.invoice_date <= :as_of "
             f"UNION ALL SELECT {columns} FROM invoice i{hint} "

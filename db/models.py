@@ -280,7 +280,7 @@ class LedgerDay(Base):
 
 
 # ageing as of a past date reads the invoices open then (settled after it) and their later changes
-Index("ix_invoice_settled_ageing", Invoice.settled_date, Invoice.invoice_date, Invoice.due_date,
-      Invoice.currency, Invoice.debtor_id, Invoice.open_cents)
+Index("ix_invoice_settled_ageing", Invoice.settled_date, Invoice.invoice_date, Invoice.debtor_id,
+      Invoice.due_date, Invoice.open_cents, Invoice.currency)
 Index("ix_invoice_change_invoice_delta", InvoiceChange.invoice_id, InvoiceChange.change_date,
       InvoiceChange.delta_cents)

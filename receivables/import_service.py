@@ -606,21 +606,26 @@ def _insert_invoices(s, new: pd.DataFrame, batch: ImportBatch, as_of: date, open
         "disputed": new["disputed"].to_numpy() if "disputed" in new else False,
     })
     moved = np.zeros(0, dtype=np.int64)
-    with _ledger_day_by_hand(s, len(new)) as by_hand, _bulk_load(s, "invoice", len(new)):
-        _bulk_insert(s, "invoice", frame, constants={"batch_id": batch.id, "is_demo": False})
-        if open_col:
-            delta = open_ - amount
-            moved = np.flatnonzero(delta != 0)
-            if len(moved):
-                kinds = np.where(amount[moved] > 0, "payment", "credit")
-                kinds = np.where(np.abs(open_[moved]) > np.abs(amount[moved]), "reopen", kinds)
-                with _bulk_load(s, "invoice_change", len(moved)):
-                    _insert_changes(s, ids[moved], np.full(len(moved), as_of.isoformat(), dtype=object), kinds,
-                                    delta[moved], batch.id)
-        if by_hand:
-            analytics_queries.add_to_ledger_day(s.connection(), analytics_queries.ledger_day_contributions(
-                frame["currency"].to_numpy(), new["invoice_date"].to_numpy(), new["due_date"].to_numpy(), amount,
-                moved, np.full(len(moved), np.datetime64(as_of, "D")), (open_ - amount)[moved]))
+    sums = None
+    with _ledger_day_by_hand(s, len(new)) as by_hand, ThreadPoolExecutor(max_workers=1) as pool:
+        with _bulk_load(s, "invoice", len(new)):
+            _bulk_insert(s, "invoice", frame, constants={"batch_id": batch.id, "is_demo": False})
+            if open_col:
+                delta = open_ - amount
+                moved = np.flatnonzero(delta != 0)
+                if len(moved):
+                    kinds = np.where(amount[moved] > 0, "payment", "credit")
+                    kinds = np.where(np.abs(open_[moved]) > np.abs(amount[moved]), "reopen", kinds)
+                    with _bulk_load(s, "invoice_change", len(moved)):
+                        _insert_changes(s, ids[moved], np.full(len(moved), as_of.isoformat(), dtype=object), kinds,
+                                        delta[moved], batch.id)
+            if by_hand:  # summed on the other core while SQLite builds the indexes (it lets go of the GIL)
+                sums = pool.submit(
+                    analytics_queries.ledger_day_contributions, frame["currency"].to_numpy(),
+                    new["invoice_date"].to_numpy(), new["due_date"].to_numpy(), amount, moved,
+                    np.full(len(moved), np.datetime64(as_of, "D")), (open_ - amount)[moved])
+        if sums is not None:
+            analytics_queries.add_to_ledger_day(s.connection(), sums.result())
     return ids
 
 
