@@ -65,8 +65,16 @@ def make_engine(url: str | None = None) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn):  # noqa: ANN001
-            mode = conn.get_execution_options().get("sqlite_begin", "BEGIN")
-            conn.exec_driver_sql(mode)
+            options = conn.get_execution_options()
+            if options.get("sqlite_foreign_keys") is False:
+                # a bulk writer that checks the references it writes itself (SQLite ignores this
+                # pragma inside a transaction, hence here, before BEGIN)
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.exec_driver_sql(options.get("sqlite_begin", "BEGIN"))
+
+        @event.listens_for(engine, "reset")
+        def _foreign_keys_back_on(dbapi_conn, _record, _state):  # noqa: ANN001
+            dbapi_conn.execute("PRAGMA foreign_keys=ON")  # after the transaction, before the next user
 
         return engine
     return create_engine(url, pool_pre_ping=True)
