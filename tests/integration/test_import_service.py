@@ -579,3 +579,20 @@ def test_a_large_load_that_fails_leaves_triggers_indexes_and_ledger_as_they_were
     assert index_names(uow) == indexes_before
     with uow() as u:
         assert not analytics_queries.ensure_ledger_day(u.session)
+
+
+def test_on_sqlite_an_import_checks_the_parents_it_refers_to_itself_and_keeps_foreign_keys_on_elsewhere(uow, engine):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's foreign-key pragma only")
+    with uow(immediate=True) as u:
+        s = u.session
+        s.connection(execution_options={"sqlite_foreign_keys": False})
+        assert s.connection().exec_driver_sql("PRAGMA foreign_keys").scalar() == 0
+        with pytest.raises(RuntimeError, match="refers to 1 debtors that do not exist"):
+            import_service._check_references(s, "debtor", [987654, 987654], "debtors")
+    with uow() as u:  # the next unit of work on a connection has them on again
+        assert u.session.connection().exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    run(uow, FIRST)
+    assert_ledger_consistent(uow)
+    with uow() as u:
+        assert u.session.connection().exec_driver_sql("PRAGMA foreign_key_check").all() == []
