@@ -4,6 +4,7 @@ line, column, value and what to do. Pure: a RawTable and a mapping in, a ParsedB
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -212,7 +213,9 @@ def validate(raw: RawTable, kind: str, mapping: dict[str, str | None],
                                                         "be quoted, or fix the line"))
 
     # blank and subtotal rows
-    cells = {h: _strip(raw.column(h)) for h in raw.headers}
+    # Arrow's kernels let go of the GIL: independent columns are worked on by two threads at once
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        cells = dict(zip(raw.headers, pool.map(lambda h: _strip(raw.column(h)), raw.headers)))
     blank = np.ones(raw.row_count, dtype=bool)
     for col in cells.values():
         blank &= _np(pc.equal(col, ""))
@@ -254,7 +257,13 @@ def validate(raw: RawTable, kind: str, mapping: dict[str, str | None],
     if kind == m.DEBTORS:
         _debtor_fields(col, mapping, lines, frame, out)
     else:
-        _invoice_fields(kind, col, mapping, options, detected, lines, frame, out)
+        columns = {f: col(f) for f in ("amount", "open_amount", "paid_amount", *m.DATE_FIELDS)}
+        with ThreadPoolExecutor(max_workers=1) as pool:  # beside this thread: two at once
+            parsed = {f: pool.submit(d.parse_dates if f in m.DATE_FIELDS else n.parse_amounts, values,
+                                     options.date_order if f in m.DATE_FIELDS else options.decimal)
+                      for f, values in columns.items() if values is not None}
+            _invoice_fields(kind, col, mapping, options, detected, lines, frame, out,
+                            lambda f: parsed[f].result())
     result = pd.DataFrame(frame)
     error_lines = np.unique(np.concatenate(out.error_lines)) if out.error_lines else np.zeros(0, np.int64)
     out.errors.sort(key=lambda p: (p.line or 0))
@@ -293,7 +302,9 @@ def _required(col, f: str, mapping: dict, lines: np.ndarray, out: _Collector, wh
     return empty
 
 
-def _invoice_fields(kind, col, mapping, options, detected, lines, frame, out) -> None:  # noqa: ANN001
+def _invoice_fields(kind, col, mapping, options, detected, lines, frame, out, parsed) -> None:  # noqa: ANN001
+    """`parsed(f)`: the amounts or dates of field f, parsed by `parse_amounts` / `parse_dates` (in another
+    thread meanwhile)."""
     number = col("invoice_number")
     _required(col, "invoice_number", mapping, lines, out, "every invoice needs its number")
     _too_long(number, 64, lines, _label(mapping, "invoice_number"), out)
@@ -321,11 +332,11 @@ def _invoice_fields(kind, col, mapping, options, detected, lines, frame, out) ->
         values = col(f)
         if values is None:
             continue
-        parsed = n.parse_amounts(values, options.decimal)
-        out.rows(parsed.bad, lines, mapping[f], values,
+        parsed_f = parsed(f)
+        out.rows(parsed_f.bad, lines, mapping[f], values,
                  f"is not an amount (expected like {n.EXAMPLES[options.decimal]}); fix the value or choose "
                  "the other decimal style")
-        amounts[f] = parsed
+        amounts[f] = parsed_f
     main = "open_amount" if kind == m.OPEN_ITEMS and "open_amount" in amounts else "amount"
     out.rows(amounts[main].empty, lines, mapping[main], None, "is empty; every invoice needs an amount")
     amount = amounts.get("amount", amounts.get("open_amount"))
@@ -348,18 +359,18 @@ def _invoice_fields(kind, col, mapping, options, detected, lines, frame, out) ->
         values = col(f)
         if values is None:
             continue
-        parsed = d.parse_dates(values, options.date_order)
-        if options.date_order is None and parsed.bad.any():
+        dates_f = parsed(f)
+        if options.date_order is None and dates_f.bad.any():
             uses_dm = _np(pc.match_substring_regex(values, d._DM.pattern))
             if uses_dm.any():
                 if not ambiguous_reported:
                     out.file("the dates can be read day-first or month-first (no day above 12 anywhere); "
                              "choose the date order", column=mapping[f])
                     ambiguous_reported = True
-                parsed = replace(parsed, bad=parsed.bad & ~uses_dm)
+                dates_f = replace(dates_f, bad=dates_f.bad & ~uses_dm)
         fmt = detected.date_formats.get(mapping[f], "a date")
-        out.rows(parsed.bad, lines, mapping[f], values, f"is not a date (expected {fmt})")
-        parsed_dates[f] = parsed
+        out.rows(dates_f.bad, lines, mapping[f], values, f"is not a date (expected {fmt})")
+        parsed_dates[f] = dates_f
     if "invoice_date" in parsed_dates and kind == m.LEDGER:
         out.rows(parsed_dates["invoice_date"].empty, lines, mapping["invoice_date"], None,
                  "is empty; every invoice needs its invoice date")
