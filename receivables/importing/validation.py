@@ -189,6 +189,104 @@ def detect(raw: RawTable, kind: str, mapping: dict[str, str | None], options: Im
 def validate(raw: RawTable, kind: str, mapping: dict[str, str | None],
              options: ImportOptions = ImportOptions()) -> ParsedBatch:
     """Parse and check every row of `raw` as an import of `kind` with the given column mapping."""
+    prepared = prepare(raw, kind, mapping, options)
+    return prepared.finish([prepared.parse(0, prepared.row_count)] if not prepared.failed else [])
+
+
+@dataclass
+class _Piece:
+    frame: pd.DataFrame
+    out: _Collector
+
+    @property
+    def error_count(self) -> int:
+        return self.out.error_count
+
+
+@dataclass
+class Prepared:
+    """A file checked as a whole: the mapping, malformed lines, blank and total rows and duplicate keys.
+    Its data rows are then parsed field by field with `parse`, all at once or a piece at a time (an
+    import writes one piece while the next is parsed), and `finish` puts the pieces together."""
+
+    kind: str
+    mapping: dict[str, str | None]
+    options: ImportOptions  # resolved
+    detected: Detected | None
+    out: _Collector  # the whole file's problems
+    cells: dict[str, pa.Array]  # the data rows of the mapped columns, trimmed
+    lines: np.ndarray
+    skipped: dict[str, int]
+    failed: bool = False  # the mapping cannot be used: nothing to parse
+
+    @property
+    def row_count(self) -> int:
+        return len(self.lines)
+
+    def parse(self, start: int, stop: int) -> _Piece:
+        out = _Collector()
+        lines = self.lines[start:stop]
+
+        def col(f: str) -> pa.Array | None:
+            h = self.mapping.get(f)
+            return self.cells[h].slice(start, stop - start) if h else None
+
+        frame: dict[str, object] = {"line": lines}
+        if self.kind == m.DEBTORS:
+            _debtor_fields(col, self.mapping, lines, frame, out)
+        else:
+            columns = {f: col(f) for f in ("amount", "open_amount", "paid_amount", *m.DATE_FIELDS)}
+            with ThreadPoolExecutor(max_workers=1) as pool:  # beside this thread: two at once
+                dated = {f: pool.submit(d.parse_dates if f in m.DATE_FIELDS else n.parse_amounts, values,
+                                        self.options.date_order if f in m.DATE_FIELDS else self.options.decimal)
+                         for f, values in columns.items() if values is not None}
+                _invoice_fields(self.kind, col, self.mapping, self.options, self.detected, lines, frame, out,
+                                lambda f: dated[f].result())
+        return _Piece(pd.DataFrame(frame), out)
+
+    @property
+    def error_count(self) -> int:
+        return self.out.error_count
+
+    def valid_rows(self, piece: _Piece) -> pd.DataFrame:
+        """The rows of `piece` without a problem of their own or of the whole file (a duplicate key)."""
+        bad = [*self.out.error_lines, *piece.out.error_lines]
+        if not bad:
+            return piece.frame
+        return piece.frame[~np.isin(piece.frame["line"].to_numpy(), np.concatenate(bad))]
+
+    def finish(self, pieces: list[_Piece]) -> ParsedBatch:
+        out = _Collector()
+        seen_file_errors = set()
+        for part in [self.out, *(p.out for p in pieces)]:
+            for problem in part.errors:
+                if problem.line is None:  # the same file-level problem found in several pieces
+                    if (problem.column, problem.message) in seen_file_errors:
+                        out.error_count -= 1
+                        continue
+                    seen_file_errors.add((problem.column, problem.message))
+                out.errors.append(problem)
+            out.warnings.extend(part.warnings)
+            out.error_count += part.error_count
+            out.warning_count += part.warning_count
+            out.error_lines.extend(part.error_lines)
+        if not pieces:
+            result = pd.DataFrame({"line": np.zeros(0, np.int64)})
+        elif len(pieces) == 1:
+            result = pieces[0].frame
+        else:
+            result = pd.concat([p.frame for p in pieces], ignore_index=True)
+        error_lines = np.unique(np.concatenate(out.error_lines)) if out.error_lines else np.zeros(0, np.int64)
+        errors = sorted(out.errors, key=lambda p: (p.line or 0))[:MAX_LISTED]
+        warnings = sorted(out.warnings, key=lambda p: (p.line or 0))[:MAX_LISTED]
+        file_errors = [p for p in errors if p.line is None]
+        return ParsedBatch(self.kind, self.mapping, self.options, self.detected, result, errors, out.error_count,
+                           error_lines, warnings, out.warning_count, self.skipped, file_errors)
+
+
+def prepare(raw: RawTable, kind: str, mapping: dict[str, str | None],
+            options: ImportOptions = ImportOptions()) -> Prepared:
+    """The whole-file part of `validate`; see `Prepared`."""
     mapping = {f: (h or None) for f, h in mapping.items() if f in m.KIND_FIELDS[kind]}
     out = _Collector()
     for f, h in mapping.items():
@@ -198,7 +296,8 @@ def validate(raw: RawTable, kind: str, mapping: dict[str, str | None],
         labels = " or ".join(m.FIELDS[f].label for f in group)
         out.file(f"no column is chosen for {labels}; pick the column that holds it")
     if out.error_count:
-        return _empty(kind, mapping, options, out)
+        return Prepared(kind, mapping, options, None, out, {}, np.zeros(0, np.int64), {"blank": 0, "subtotal": 0},
+                        failed=True)
 
     detected = detect(raw, kind, mapping, options)
     options = ImportOptions(options.decimal or detected.decimal, options.date_order or detected.date_order,
@@ -247,30 +346,13 @@ def validate(raw: RawTable, kind: str, mapping: dict[str, str | None],
     take = pa.array(idx) if len(idx) < raw.row_count else None
     lines = raw.lines[idx]
 
-    def col(f: str) -> pa.Array | None:
-        h = mapping.get(f)
-        if not h:
-            return None
-        return cells[h] if take is None else cells[h].take(take)
-
-    frame: dict[str, object] = {"line": lines}
-    if kind == m.DEBTORS:
-        _debtor_fields(col, mapping, lines, frame, out)
-    else:
-        columns = {f: col(f) for f in ("amount", "open_amount", "paid_amount", *m.DATE_FIELDS)}
-        with ThreadPoolExecutor(max_workers=1) as pool:  # beside this thread: two at once
-            parsed = {f: pool.submit(d.parse_dates if f in m.DATE_FIELDS else n.parse_amounts, values,
-                                     options.date_order if f in m.DATE_FIELDS else options.decimal)
-                      for f, values in columns.items() if values is not None}
-            _invoice_fields(kind, col, mapping, options, detected, lines, frame, out,
-                            lambda f: parsed[f].result())
-    result = pd.DataFrame(frame)
-    error_lines = np.unique(np.concatenate(out.error_lines)) if out.error_lines else np.zeros(0, np.int64)
-    out.errors.sort(key=lambda p: (p.line or 0))
-    out.warnings.sort(key=lambda p: (p.line or 0))
-    file_errors = [p for p in out.errors if p.line is None]
-    return ParsedBatch(kind, mapping, options, detected, result, out.errors, out.error_count, error_lines,
-                       out.warnings, out.warning_count, skipped, file_errors)
+    mapped = {h for h in mapping.values() if h}
+    cells = {h: (cells[h] if take is None else cells[h].take(take)) for h in mapped}
+    key = "debtor_code" if kind == m.DEBTORS else "invoice_number"
+    what = ("each debtor may appear once; remove the extra rows" if kind == m.DEBTORS
+            else "each invoice may appear once; remove or merge the extra rows")
+    _duplicates(cells[mapping[key]], lines, mapping[key], out, what)
+    return Prepared(kind, mapping, options, detected, out, cells, lines, skipped)
 
 
 def _starts_with_total(values: pa.Array) -> np.ndarray:
@@ -283,12 +365,6 @@ def _starts_with_total(values: pa.Array) -> np.ndarray:
         sub = values.take(pa.array(maybe))
         hit[maybe] = _np(pc.match_substring_regex(sub, _TOTAL_WORDS, ignore_case=True))
     return hit
-
-
-def _empty(kind: str, mapping: dict, options: ImportOptions, out: _Collector) -> ParsedBatch:
-    return ParsedBatch(kind, mapping, options, None, pd.DataFrame({"line": np.zeros(0, np.int64)}),
-                       out.errors, out.error_count, np.zeros(0, np.int64), [], 0, {"blank": 0, "subtotal": 0},
-                       list(out.errors))
 
 
 def _label(mapping: dict, f: str) -> str:
@@ -309,8 +385,6 @@ def _invoice_fields(kind, col, mapping, options, detected, lines, frame, out, pa
     _required(col, "invoice_number", mapping, lines, out, "every invoice needs its number")
     _too_long(number, 64, lines, _label(mapping, "invoice_number"), out)
     frame["invoice_number"] = number.to_pandas()
-    _duplicates(number, lines, _label(mapping, "invoice_number"), out,
-                "each invoice may appear once; remove or merge the extra rows")
 
     code, name = col("debtor_code"), col("debtor_name")
     if code is not None and name is not None:
@@ -447,7 +521,6 @@ def _debtor_fields(col, mapping, lines, frame, out) -> None:  # noqa: ANN001
     code = col("debtor_code")
     _too_long(code, 50, lines, mapping["debtor_code"], out)
     frame["debtor_code"] = code.to_pandas()
-    _duplicates(code, lines, mapping["debtor_code"], out, "each debtor may appear once; remove the extra rows")
     for f in ("debtor_name", "contact_person", "phone", "segment", "account_manager"):
         values = col(f)
         frame[f] = values.to_pandas() if values is not None else None

@@ -185,3 +185,31 @@ def test_the_sap_open_items_list_skips_its_subtotal_rows(shared_data):
     assert batch.skipped["subtotal"] + batch.skipped["blank"] == 33
     assert len(batch.frame) == 655
     assert batch.frame["invoice_date"].iloc[0].date() == date(2023, 4, 30)  # an Excel serial number
+
+
+@pytest.mark.parametrize("piece", [1, 2, 3, 100])
+def test_parsing_in_pieces_finds_what_parsing_the_whole_file_finds(piece):
+    from receivables.importing.validation import prepare
+
+    text = eboek("0042;Bakker B.V.;000123;01-03-2024;31-03-2024;1.234,56;1.000,00;Factuur",
+                 ";;;;;;;",
+                 "0043;De Vries;000124;31-02-2024;01-04-2024;-50,00;-50,00;Creditfactuur",
+                 "Totaal;;;;;1.184,56;950,00;",
+                 "0044;Jansen;000125;05-03-2024;01-03-2024;abc;0,00;Factuur",
+                 "0045;Smit;000123;06-03-2024;05-04-2024;10,00;10,00;Factuur",
+                 "0046;;000126;07-03-2024;06-04-2024;20,00;20,00;Factuur")
+    raw = read_table(text.encode("utf-8"))
+    mapping = suggest_mapping(raw.headers, OPEN_ITEMS)
+    whole = validate(raw, OPEN_ITEMS, mapping)
+    prepared = prepare(raw, OPEN_ITEMS, mapping)
+    pieces = [prepared.parse(i, min(i + piece, prepared.row_count)) for i in range(0, prepared.row_count, piece)]
+    parts = prepared.finish(pieces)
+    assert [str(p) for p in parts.errors] == [str(p) for p in whole.errors]
+    assert [str(p) for p in parts.warnings] == [str(p) for p in whole.warnings]
+    assert (parts.error_count, parts.warning_count, parts.skipped) == (whole.error_count, whole.warning_count,
+                                                                      whole.skipped)
+    assert parts.frame.to_dict("records") == whole.frame.to_dict("records")
+    assert list(parts.error_lines) == list(whole.error_lines) == [2, 4, 6, 7]
+    assert any("appears more than once (also on row 7)" in str(p) for p in parts.errors)
+    valid = [prepared.valid_rows(p) for p in pieces]
+    assert sum(len(v) for v in valid) == len(whole.valid_rows()) == 1
