@@ -41,6 +41,7 @@ FULL, PARTIAL = "full", "partial"
 MODES = (FULL, PARTIAL)
 IMPORT_KINDS = imp.KINDS
 _CHUNK = 100_000
+_PIECE_ROWS = 100_000  # rows parsed and written at a time
 _BULK_ROWS = 100_000  # from this many new rows on, a load drops indexes and triggers and rebuilds
 _KEEP_IN_DETAILS = 200  # warnings / left-out rows kept with the batch for the history
 
@@ -238,17 +239,10 @@ def run_import(uow: UnitOfWork, data: bytes, file_name: str, *, actor: str, kind
         else:
             mapping = imp.suggest_mapping(raw.headers, kind, profile or imp.detect_profile(raw.headers))
     options = _options_for(raw, kind, mapping, options, remembered.options if remembered else None)
-    parsed = imp.validate(raw, kind, mapping, options)
-    if parsed.file_errors:
-        raise ImportRejected(parsed)
-    if parsed.error_count and not valid_rows_only:
-        raise ImportRejected(parsed)
-    rows = parsed.valid_rows()
-    if not len(rows):
-        if parsed.error_count:
-            raise ImportRejected(parsed, "No row is valid")
-        raise ServiceError(f"{file_name}: the file holds no {'debtors' if kind == imp.DEBTORS else 'invoices'}"
-                           f" ({parsed.skipped_count} blank or total rows); nothing was imported")
+    prepared = imp.prepare(raw, kind, mapping, options)
+    if prepared.failed or (prepared.error_count and not valid_rows_only):
+        # every problem is listed, so every row is parsed first (and nothing is written)
+        raise ImportRejected(prepared.finish([] if prepared.failed else [prepared.parse(0, prepared.row_count)]))
 
     if kind == imp.OPEN_ITEMS and mode == FULL:
         last = s.scalar(select(func.max(ImportBatch.as_of)).where(
@@ -265,20 +259,34 @@ def run_import(uow: UnitOfWork, data: bytes, file_name: str, *, actor: str, kind
     result = ImportResult(kind, mode, as_of, file_name, fhash, dry_run, batch_id=None if dry_run else batch.id)
     if previous is not None:  # identical to an older batch: applied again, and said so
         result.notes.append(previous.describe())
-    details: dict = {"mapping": parsed.mapping, "options": parsed.options.as_dict(), "skipped": parsed.skipped}
+    details: dict = {"mapping": prepared.mapping, "options": prepared.options.as_dict(),
+                     "skipped": prepared.skipped}
+    pieces = _Pieces(prepared, valid_rows_only)
+    mapped = {f for f, h in prepared.mapping.items() if h}
     if kind == imp.DEBTORS:
-        _apply_debtors(s, rows, batch, result, details)
+        parts = list(pieces)
+        if parts and not pieces.rejected:
+            _apply_debtors(s, pd.concat(parts, ignore_index=True), batch, result, details)
     elif kind == imp.LEDGER:
-        _apply_ledger(s, rows, batch, result, details, mapping_has=_mapped(parsed))
+        _apply_ledger(s, pieces, batch, result, details, mapped)
     else:
-        _apply_open_items(s, rows, batch, result, details, mode, _mapped(parsed))
+        _apply_open_items(s, pieces, batch, result, details, mode, mapped)
+    parsed = prepared.finish(pieces.parsed)
+    if pieces.rejected:
+        raise ImportRejected(parsed)
+    if not pieces.rows:
+        if parsed.error_count:
+            raise ImportRejected(parsed, "No row is valid")
+        raise ServiceError(f"{file_name}: the file holds no {'debtors' if kind == imp.DEBTORS else 'invoices'}"
+                           f" ({parsed.skipped_count} blank or total rows); nothing was imported")
+    rows = pieces.rows
 
     result.skipped_detail = dict(parsed.skipped)
-    result.skipped = parsed.skipped_count + len(parsed.frame) - len(rows)
+    result.skipped = parsed.skipped_count + len(parsed.frame) - rows
     if valid_rows_only and parsed.error_count:
         result.left_out = parsed.errors
         result.left_out_count = parsed.error_count
-        result.skipped_detail["left out"] = len(parsed.frame) - len(rows)
+        result.skipped_detail["left out"] = len(parsed.frame) - rows
     result.warnings = parsed.warnings
     result.warning_count = parsed.warning_count
     details["warnings"] = [str(p) for p in parsed.warnings[:_KEEP_IN_DETAILS]]
@@ -342,24 +350,71 @@ def _options_for(raw: imp.RawTable, kind: str, mapping: dict, given: ImportOptio
                          found.date_order or before.date_order, before.currency or found.currency)
 
 
-def _mapped(parsed: ParsedBatch) -> set[str]:
-    return {f for f, h in parsed.mapping.items() if h}
+class _Pieces:
+    """The file's valid rows a piece at a time, for the writers: the next piece is parsed while the last
+    is written. After a piece with a problem (unless only the valid rows are wanted) nothing more is
+    handed out, as the file will be rejected and the transaction rolled back, but the rest is still
+    parsed, so that every problem is listed."""
+
+    def __init__(self, prepared: imp.Prepared, valid_rows_only: bool):
+        self.prepared = prepared
+        self.valid_rows_only = valid_rows_only
+        self.parsed: list = []  # every piece, for `prepared.finish`
+        self.rows = 0  # valid rows seen
+        self.rejected = False
+
+    def __iter__(self):
+        prepared = self.prepared
+        for start in range(0, prepared.row_count, _PIECE_ROWS):
+            piece = prepared.parse(start, min(start + _PIECE_ROWS, prepared.row_count))
+            self.parsed.append(piece)
+            self.rejected = self.rejected or (piece.error_count > 0 and not self.valid_rows_only)
+            rows = prepared.valid_rows(piece)
+            self.rows += len(rows)
+            if len(rows) and not self.rejected:
+                yield rows
+
+
+def _expected_new(prepared: imp.Prepared, current: pd.DataFrame) -> int:
+    """How many of the file's invoices are new to the ledger (decides, before the first row is written,
+    whether a load drops and rebuilds indexes)."""
+    numbers = pd.Series(prepared.cells[prepared.mapping["invoice_number"]].to_pandas())
+    return int(len(numbers) - _isin(numbers, current["number"]).sum()) if len(current) else len(numbers)
 
 
 # --- open items -----------------------------------------------------------------------------------
 
-def _apply_open_items(s, rows: pd.DataFrame, batch: ImportBatch, result: ImportResult, details: dict,
-                      mode: str, mapped: set[str]) -> None:
+def _apply_open_items(s, pieces: _Pieces, batch: ImportBatch, result: ImportResult, details: dict, mode: str,
+                      mapped: set[str]) -> None:
+    """New invoices are written a piece at a time as the file is parsed; the invoices the ledger
+    already has are compared with the whole file afterwards."""
     as_of = batch.as_of
-    rows = _with_debtors(s, rows, batch, result, details)
     current = _current_invoices(s)
-    known = _isin(rows["invoice_number"], current["number"])
-    new = rows[~np.asarray(known)]
-    if len(new):
-        _insert_invoices(s, new, batch, as_of, open_col="open_cents")
-    result.new = len(new)
+    existing_parts, numbers = [], []
+    with _Writer(s) as writer, _NewInvoices(s, batch.id, as_of, _expected_new(pieces.prepared, current),
+                                            writer) as loader:
+        debtors = _Debtors(s, writer, result, details)
+        for rows in pieces:
+            rows = debtors.attach(rows)
+            known = _isin(rows["invoice_number"], current["number"])
+            new = rows[~known]
+            if len(new):
+                amount, open_ = new["amount_cents"].to_numpy(), new["open_cents"].to_numpy()
+                delta = open_ - amount
+                moved = np.flatnonzero(delta != 0)
+                kinds = np.where(amount[moved] > 0, "payment", "credit")
+                kinds = np.where(np.abs(open_[moved]) > np.abs(amount[moved]), "reopen", kinds)
+                # the file's open amount is the state on as_of: what was paid before is one change on it
+                loader.add(new, open_, np.full(len(new), np.datetime64(as_of, "D")),
+                           moved, np.full(len(moved), np.datetime64(as_of, "D")), kinds, delta[moved])
+            existing_parts.append(rows[known])
+            numbers.append(rows["invoice_number"])
+        loader.check_debtors(debtors.ids_used)
+    result.new = loader.count
+    if pieces.rejected:
+        return  # rolled back by the caller
 
-    existing = rows[np.asarray(known)]
+    existing = pd.concat(existing_parts, ignore_index=True) if existing_parts else pd.DataFrame()
     closed_ids: list[int] = []
     if len(existing):
         merged = _merge_current(existing, current)
@@ -378,7 +433,7 @@ def _apply_open_items(s, rows: pd.DataFrame, batch: ImportBatch, result: ImportR
         result.unchanged = int((~changed).sum())
 
     if mode == FULL and len(current):
-        in_file = _isin(current["number"], rows["invoice_number"])
+        in_file = _isin(current["number"], pd.concat(numbers, ignore_index=True) if numbers else pd.Series([]))
         gone = current[~in_file & (current["open_cents"].to_numpy() != 0) & ~current["is_demo"].to_numpy()
                        & (current["invoice_date"].to_numpy() <= np.datetime64(as_of))]
         _apply_changes(s, gone["id"].to_numpy(), gone["open_cents"].to_numpy(), np.zeros(len(gone), dtype=np.int64),
@@ -555,37 +610,197 @@ def _leave_messages(s, invoice_ids: list[int], result: ImportResult, details: di
 
 # --- debtors of invoice imports -------------------------------------------------------------------
 
-def _with_debtors(s, rows: pd.DataFrame, batch: ImportBatch, result: ImportResult, details: dict) -> pd.DataFrame:
-    """Attach debtor ids, creating the debtors this file introduces (named from the file), and fill
-    a missing due or invoice date from the debtor's payment term."""
-    known = dict(s.execute(select(Debtor.code, Debtor.id)).all())
-    terms = dict(s.execute(select(Debtor.code, Debtor.payment_term_days)).all())
-    firsts = rows.drop_duplicates("debtor_code")
-    fresh = firsts[~_isin(firsts["debtor_code"], list(known))]
-    if len(fresh):
-        names = fresh["debtor_name"].fillna("").astype(str).str.strip()
-        names = names.where(names != "", fresh["debtor_code"]).str.slice(0, 255)
-        ids = _next_ids(s, "debtor", len(fresh))
-        now = utcnow()
-        frame = pd.DataFrame({"id": ids, "code": fresh["debtor_code"].str.slice(0, 50).to_numpy(),
-                              "name": names.to_numpy(), "language": "nl", "is_consumer": False,
-                              "payment_term_days": 30, "reminders_blocked": False, "is_demo": False,
-                              "created_at": now.strftime("%Y-%m-%d %H:%M:%S.%f")})
-        _bulk_insert(s, "debtor", frame)
-        known.update(zip(frame["code"], frame["id"].astype(int)))
-        details["created_debtors"] = [int(x) for x in ids]
-        result.created_debtors = len(fresh)
-    rows = rows.copy()
-    codes = pd.Index(list(known))
-    position = codes.get_indexer(rows["debtor_code"])
-    rows["debtor_id"] = np.asarray(list(known.values()), dtype=np.int64)[position]
-    term_of = np.asarray([terms.get(c) or 30 for c in codes], dtype=np.int64)
-    term = term_of[position].astype("timedelta64[D]")
-    inv = rows["invoice_date"].to_numpy().astype("datetime64[D]")
-    due = rows["due_date"].to_numpy().astype("datetime64[D]")
-    rows["due_date"] = np.where(np.isnat(due), inv + term, due)
-    rows["invoice_date"] = np.where(np.isnat(inv), rows["due_date"].to_numpy().astype("datetime64[D]") - term, inv)
-    return rows
+class _Writer:
+    """An import's bulk statements, run in order on one thread beside the parsing of the next piece
+    (sqlite3 lets go of the GIL while SQLite works). On PostgreSQL they run at once, in the caller's
+    thread. Leaving the `with` waits for every statement; the first failure is raised."""
+
+    def __init__(self, s):
+        self.sqlite = s.get_bind().dialect.name == "sqlite"
+        self.dbapi = s.connection().connection.driver_connection if self.sqlite else None
+        self._pool = ThreadPoolExecutor(max_workers=1) if self.sqlite else None
+        self._encoder = ThreadPoolExecutor(max_workers=1) if self.sqlite else None  # the JSON, meanwhile
+        self._pending: list = []
+        if self.sqlite:  # a large page cache keeps the indexes in memory while many rows go in
+            self.dbapi.execute("PRAGMA cache_size = -262144")
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def run(self, fn, *args) -> None:  # noqa: ANN001
+        if self._pool is None:
+            fn(*args)
+            return
+        while self._pending and self._pending[0].done():
+            self._pending.pop(0).result()  # raises the first failure as soon as it is seen
+        self._pending.append(self._pool.submit(fn, *args))
+
+    def insert_json(self, sql: str, frame: pd.DataFrame) -> None:
+        """Run `sql` with `frame`'s rows as one JSON array (SQLite), written by a third thread."""
+        payload = self._encoder.submit(_json_rows, frame)
+        self.run(lambda: self.dbapi.execute(sql, (payload.result(),)))
+
+    def wait(self) -> None:
+        while self._pending:
+            self._pending.pop(0).result()
+
+    def __exit__(self, exc_type, *_) -> None:  # noqa: ANN001
+        if self._pool is None:
+            return
+        try:
+            if exc_type is None:
+                self.wait()
+        finally:
+            self._pool.shutdown(wait=True)  # never leave a statement running on the connection
+            self._encoder.shutdown(wait=True)
+
+
+class _Debtors:
+    """Attach debtor ids to a file's rows a piece at a time, creating the debtors the file introduces
+    (named from the file), and fill a missing due or invoice date from the debtor's payment term."""
+
+    def __init__(self, s, writer: _Writer, result: ImportResult, details: dict):
+        self.s, self.writer, self.result, self.details = s, writer, result, details
+        stored = s.execute(select(Debtor.code, Debtor.id, Debtor.payment_term_days)).all()
+        self._codes = pa.array([c for c, _, _ in stored], type=pa.string())
+        self._ids = np.asarray([i for _, i, _ in stored], dtype=np.int64)
+        self._terms = np.asarray([t or 30 for _, _, t in stored], dtype=np.int64)
+        self.next_id = _first_free_id(s, "debtor")
+        self._used = np.zeros(len(self._ids), dtype=bool)
+
+    @property
+    def ids_used(self) -> np.ndarray:
+        """The debtors the rows were given."""
+        return self._ids[self._used]
+
+    def attach(self, rows: pd.DataFrame) -> pd.DataFrame:
+        codes = pa.array(rows["debtor_code"], type=pa.string())
+        position = self._position(codes)
+        if (position < 0).any():
+            fresh = rows[position < 0].drop_duplicates("debtor_code")
+            names = fresh["debtor_name"].fillna("").astype(str).str.strip()
+            names = names.where(names != "", fresh["debtor_code"]).str.slice(0, 255)
+            ids = self._take_ids(len(fresh))
+            frame = pd.DataFrame({"id": ids, "code": fresh["debtor_code"].str.slice(0, 50).to_numpy(),
+                                  "name": names.to_numpy(), "language": "nl", "is_consumer": False,
+                                  "payment_term_days": 30, "reminders_blocked": False, "is_demo": False,
+                                  "created_at": utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")})
+            _bulk_insert(self.s, "debtor", frame, writer=self.writer)
+            self._codes = pa.concat_arrays([self._codes, pa.array(frame["code"], type=pa.string())])
+            self._ids = np.concatenate([self._ids, ids])
+            self._terms = np.concatenate([self._terms, np.full(len(ids), 30, dtype=np.int64)])
+            self._used = np.concatenate([self._used, np.zeros(len(ids), dtype=bool)])
+            self.details.setdefault("created_debtors", []).extend(int(x) for x in ids)
+            self.result.created_debtors += len(fresh)
+            position = self._position(codes)
+        rows = rows.copy()
+        rows["debtor_id"] = self._ids[position]
+        self._used[position] = True
+        term = self._terms[position].astype("timedelta64[D]")
+        inv = rows["invoice_date"].to_numpy().astype("datetime64[D]")
+        due = rows["due_date"].to_numpy().astype("datetime64[D]")
+        rows["due_date"] = np.where(np.isnat(due), inv + term, due)
+        rows["invoice_date"] = np.where(np.isnat(inv), rows["due_date"].to_numpy().astype("datetime64[D]") - term,
+                                        inv)
+        return rows
+
+    def _position(self, codes: pa.Array) -> np.ndarray:
+        """Where each code is among the known debtors (-1: not there)."""
+        found = pc.index_in(codes, value_set=self._codes)
+        return np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+    def _take_ids(self, n: int) -> np.ndarray:
+        if self.next_id is None:  # PostgreSQL: from the sequence
+            return _next_ids(self.s, "debtor", n)
+        ids = np.arange(self.next_id, self.next_id + n, dtype=np.int64)
+        self.next_id += n
+        return ids
+
+
+def _first_free_id(s, table: str) -> int | None:
+    """SQLite: the next primary key of `table`, counted on by the bulk writers (the import holds the
+    write lock, so nobody else adds rows meanwhile). PostgreSQL takes them from the sequence: None."""
+    if s.get_bind().dialect.name != "sqlite":
+        return None
+    return s.execute(text(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")).scalar_one()
+
+
+class _NewInvoices:
+    """The bulk insert of an import's new invoices, a piece at a time, with the dated change that
+    brings an invoice from its amount to what was open (or paid) when the file was made. A load of
+    `_BULK_ROWS` or more drops the invoice table's secondary indexes and the ledger_day triggers for
+    the load, and builds them again, and the load's daily sums, when it ends."""
+
+    def __init__(self, s, batch_id: int, as_of: date, expected_rows: int, writer: _Writer):
+        self.s, self.batch_id, self.as_of, self.writer = s, batch_id, as_of, writer
+        self.expected = expected_rows
+        self.count = 0
+        self.next_id = _first_free_id(s, "invoice")
+        self._sums: list[tuple] = []  # per piece, what ledger_day_contributions needs
+
+    def __enter__(self) -> _NewInvoices:
+        self._by_hand_cm = _ledger_day_by_hand(self.s, self.expected)
+        self.by_hand = self._by_hand_cm.__enter__()
+        self._indexes_cm = _bulk_load(self.s, "invoice", self.expected)
+        self._indexes_cm.__enter__()
+        return self
+
+    def add(self, new: pd.DataFrame, open_cents: np.ndarray, settled_on: np.ndarray, moved: np.ndarray,
+            change_dates: np.ndarray, kinds: np.ndarray, deltas: np.ndarray) -> None:
+        """Insert `new` with its current state: the open amount, and for the rows where it is zero the day
+        it was settled (`settled_on`); and one change for each row at the positions `moved` (dated, of a
+        kind, by how much). The text columns stay Arrow arrays, as the file's parser made them."""
+        if self.next_id is None:
+            ids = _next_ids(self.s, "invoice", len(new))
+        else:
+            ids = np.arange(self.next_id, self.next_id + len(new), dtype=np.int64)
+            self.next_id += len(new)
+        amount = new["amount_cents"].to_numpy()
+        settled = pc.if_else(pa.array(open_cents == 0), _iso_text(settled_on), pa.scalar(None, pa.string()))
+        frame = pd.DataFrame({
+            "id": ids,
+            "number": _arrow_text(new["invoice_number"]),
+            "debtor_id": new["debtor_id"].to_numpy(),
+            "invoice_date": _arrow_text(_iso_text(new["invoice_date"].to_numpy())),
+            "due_date": _arrow_text(_iso_text(new["due_date"].to_numpy())),
+            "currency": _arrow_text(new["currency"]),
+            "amount_cents": amount,
+            "open_cents": open_cents,
+            "settled_date": _arrow_text(settled),
+            "description": _texts_or_none(new["description"]),
+            "reference": _texts_or_none(new["reference"], 255),
+            "disputed": new["disputed"].to_numpy() if "disputed" in new else False,
+        })
+        _bulk_insert(self.s, "invoice", frame, constants={"batch_id": self.batch_id, "is_demo": False},
+                     writer=self.writer)
+        if len(moved):
+            _insert_changes(self.s, ids[moved], _iso(change_dates), kinds, deltas, self.batch_id, writer=self.writer,
+                            checked=True)
+        if self.by_hand:
+            self._sums.append((frame["currency"].to_numpy(), new["invoice_date"].to_numpy(),
+                               new["due_date"].to_numpy(), amount, moved + self.count,
+                               np.asarray(change_dates).astype("datetime64[D]"), deltas))
+        self.count += len(new)
+
+    def check_debtors(self, ids: np.ndarray) -> None:
+        """The debtors the rows refer to exist (SQLite's own check is off for the import)."""
+        if len(ids):
+            self.writer.run(_check_references, self.s, "debtor", ids, "debtors")
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
+        if exc_type is not None:  # the transaction is rolled back: nothing to rebuild
+            return
+        self.writer.wait()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            sums = None
+            if self.by_hand and self._sums:  # summed on the other core while SQLite builds the indexes
+                parts = list(zip(*self._sums))
+                sums = pool.submit(analytics_queries.ledger_day_contributions,
+                                   *(np.concatenate(p) for p in parts))
+            self._indexes_cm.__exit__(None, None, None)
+            if sums is not None:
+                analytics_queries.add_to_ledger_day(self.s.connection(), sums.result())
+        self._by_hand_cm.__exit__(None, None, None)
 
 
 def _next_ids(s, table: str, n: int) -> np.ndarray:
@@ -604,73 +819,39 @@ def _iso(days: np.ndarray) -> np.ndarray:
     return arr.cast(pa.string()).to_numpy(zero_copy_only=False)
 
 
-def _insert_invoices(s, new: pd.DataFrame, batch: ImportBatch, as_of: date, open_col: str | None,
-                     changes: pd.DataFrame | None = None) -> np.ndarray:
-    """Bulk insert new invoices. For open items the file's open amount is the state on `as_of`: what
-    was paid before shows as one change dated `as_of`, so amount + changes = open, as everywhere."""
-    ids = _next_ids(s, "invoice", len(new))
-    amount = new["amount_cents"].to_numpy()
-    open_ = new[open_col].to_numpy() if open_col else amount
-    settled = np.where(open_ == 0, as_of.isoformat(), None) if open_col else np.full(len(new), None)
-    if changes is not None:
-        open_ = changes["open_cents"].to_numpy()
-        settled = changes["settled_date"].to_numpy()
-    frame = pd.DataFrame({
-        "id": ids,
-        "number": new["invoice_number"].to_numpy(),
-        "debtor_id": new["debtor_id"].to_numpy(),
-        "invoice_date": _iso(new["invoice_date"].to_numpy()),
-        "due_date": _iso(new["due_date"].to_numpy()),
-        "currency": new["currency"].astype(str).to_numpy(),
-        "amount_cents": amount,
-        "open_cents": open_,
-        "settled_date": settled,
-        "description": _none_if_empty(new["description"]),
-        "reference": _none_if_empty(new["reference"], 255),
-        "disputed": new["disputed"].to_numpy() if "disputed" in new else False,
-    })
-    _check_references(s, "debtor", frame["debtor_id"].to_numpy(), "debtors")
-    moved = np.zeros(0, dtype=np.int64)
-    sums = None
-    with _ledger_day_by_hand(s, len(new)) as by_hand, ThreadPoolExecutor(max_workers=1) as pool:
-        with _bulk_load(s, "invoice", len(new)):
-            _bulk_insert(s, "invoice", frame, constants={"batch_id": batch.id, "is_demo": False})
-            if open_col:
-                delta = open_ - amount
-                moved = np.flatnonzero(delta != 0)
-                if len(moved):
-                    kinds = np.where(amount[moved] > 0, "payment", "credit")
-                    kinds = np.where(np.abs(open_[moved]) > np.abs(amount[moved]), "reopen", kinds)
-                    with _bulk_load(s, "invoice_change", len(moved)):
-                        _insert_changes(s, ids[moved], np.full(len(moved), as_of.isoformat(), dtype=object), kinds,
-                                        delta[moved], batch.id)
-            if by_hand:  # summed on the other core while SQLite builds the indexes (it lets go of the GIL)
-                sums = pool.submit(
-                    analytics_queries.ledger_day_contributions, frame["currency"].to_numpy(),
-                    new["invoice_date"].to_numpy(), new["due_date"].to_numpy(), amount, moved,
-                    np.full(len(moved), np.datetime64(as_of, "D")), (open_ - amount)[moved])
-        if sums is not None:
-            analytics_queries.add_to_ledger_day(s.connection(), sums.result())
-    return ids
-
-
-def _insert_changes(s, invoice_ids, change_dates, kinds, deltas, batch_id: int) -> None:
-    _check_references(s, "invoice", invoice_ids, "invoices")
+def _insert_changes(s, invoice_ids, change_dates, kinds, deltas, batch_id: int, writer: _Writer | None = None,
+                    checked: bool = False) -> None:
+    """Dated changes (ISO dates); `checked`: the invoices were written by this import just before."""
+    if not checked:
+        _check_references(s, "invoice", invoice_ids, "invoices")
     frame = pd.DataFrame({"invoice_id": np.asarray(invoice_ids, dtype=np.int64), "change_date": change_dates,
                           "kind": kinds, "delta_cents": np.asarray(deltas, dtype=np.int64)})
     _bulk_insert(s, "invoice_change", frame, constants={
-        "batch_id": batch_id, "created_at": utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")})
+        "batch_id": batch_id, "created_at": utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")}, writer=writer)
 
 
-def _none_if_empty(series: pd.Series, limit: int | None = None) -> np.ndarray | None:
-    if not len(series) or (series.fillna("") == "").all():
+def _iso_text(days) -> pa.Array:  # noqa: ANN001
+    """datetime64 values as an Arrow array of ISO date text (null for NaT)."""
+    return pa.array(np.asarray(days).astype("datetime64[D]"), from_pandas=True).cast(pa.string())
+
+
+def _arrow_text(values) -> pd.api.extensions.ExtensionArray:  # noqa: ANN001
+    """Text for a bulk frame without a round trip through Python strings (pandas would turn an object
+    array of them into Arrow text again, a string at a time)."""
+    arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, type=pa.string())
+    return pd.array(arr, dtype=pd.ArrowDtype(pa.string()))
+
+
+def _texts_or_none(series: pd.Series, limit: int | None = None):  # noqa: ANN201
+    """A text column with empty cells as NULL, cut at `limit`; None when every cell is empty (the column
+    is then written as one constant)."""
+    arr = pa.array(series.fillna(""), type=pa.string())
+    empty = pc.equal(arr, "")
+    if not len(arr) or pc.all(empty).as_py():
         return None
-    values = series.fillna("").astype(str)
     if limit:
-        values = values.str.slice(0, limit)
-    out = values.to_numpy().astype(object)
-    out[out == ""] = None
-    return out
+        arr = pc.utf8_slice_codeunits(arr, 0, limit)
+    return _arrow_text(pc.if_else(empty, pa.scalar(None, pa.string()), arr))
 
 
 @contextmanager
@@ -710,18 +891,21 @@ def _ledger_day_by_hand(s, rows: int):
     analytics_queries.create_ledger_day_triggers(conn)
 
 
-def _bulk_insert(s, table: str, frame: pd.DataFrame, constants: dict | None = None) -> None:
+def _bulk_insert(s, table: str, frame: pd.DataFrame, constants: dict | None = None,
+                 writer: _Writer | None = None) -> None:
     """Insert many rows at C speed inside the session's transaction: SQLite reads one JSON array per
     chunk (json_each), PostgreSQL takes COPY. Dates arrive as ISO text. A column that holds one value
-    in every row is written once, as a constant."""
+    in every row is written once, as a constant. With a `writer` (SQLite) the JSON is written here
+    and the statements run on the writer's thread."""
     if not len(frame):
         return
     constants = dict(constants or {})
     for col in list(frame.columns)[1:] if len(frame) > 1 else []:  # the first column always travels
         values = frame[col]
-        if values.dtype == object and values.isna().all():
+        missing = values.isna()
+        if missing.all():
             constants[col] = None
-        elif values.iloc[0] is not None and (values == values.iloc[0]).all():
+        elif not missing.any() and (values == values.iloc[0]).all():
             constants[col] = _scalar(values.iloc[0])
         else:
             continue
@@ -738,12 +922,16 @@ def _bulk_insert(s, table: str, frame: pd.DataFrame, constants: dict | None = No
             for start in range(0, len(frame), _CHUNK):
                 copy.write(frame.iloc[start:start + _CHUNK].to_csv(index=False, header=False, lineterminator="\n"))
         return
-    # a large page cache keeps the indexes in memory while many rows go in (this connection only)
-    dbapi.execute("PRAGMA cache_size = -262144")
     fixed = [_sql_literal(constants[c]) for c in constants]
     select_list = ", ".join([*(f"json_extract(value, '$[{i}]')" for i in range(len(cols))), *fixed])
     sql = f"INSERT INTO {table} ({', '.join([*cols, *constants])}) SELECT {select_list} FROM json_each(?)"
     chunks = [frame.iloc[start:start + _CHUNK] for start in range(0, len(frame), _CHUNK)]
+    if writer is not None:
+        for chunk in chunks:
+            writer.insert_json(sql, chunk)
+        return
+    # a large page cache keeps the indexes in memory while many rows go in (this connection only)
+    dbapi.execute("PRAGMA cache_size = -262144")
     # sqlite3 lets go of the GIL while it works, so the next chunk's JSON is written meanwhile
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(_json_rows, chunks[0])
@@ -775,28 +963,33 @@ def _scalar(value):  # noqa: ANN001
 
 # --- ledger (invoices with their paid dates) --------------------------------------------------------
 
-def _apply_ledger(s, rows: pd.DataFrame, batch: ImportBatch, result: ImportResult, details: dict,
+def _apply_ledger(s, pieces: _Pieces, batch: ImportBatch, result: ImportResult, details: dict,
                   mapping_has: set[str]) -> None:
-    rows = _with_debtors(s, rows, batch, result, details)
     current = _current_invoices(s)
-    known = _isin(rows["invoice_number"], current["number"])
-    new = rows[~known].copy()
-    if len(new):
-        amount = new["amount_cents"].to_numpy()
-        settled = new["settled_date"].to_numpy().astype("datetime64[D]")
-        paid = np.where(~np.isnat(settled), new["paid_cents"].to_numpy(), 0)
-        open_ = amount - paid
-        new["disputed"] = new["disputed"].to_numpy() & (open_ != 0)
-        state = pd.DataFrame({"open_cents": open_, "settled_date": np.where(open_ == 0, _iso(settled), None)})
-        state.loc[open_ != 0, "settled_date"] = None
-        ids = _insert_invoices(s, new, batch, batch.as_of, open_col=None, changes=state)
-        moved = np.flatnonzero(paid != 0)
-        if len(moved):
-            kinds = np.where(amount[moved] > 0, "payment", "credit")
-            _insert_changes(s, ids[moved], _iso(settled[moved]), kinds, -paid[moved], batch.id)
-    result.new = len(new)
+    existing_parts = []
+    with _Writer(s) as writer, _NewInvoices(s, batch.id, batch.as_of, _expected_new(pieces.prepared, current),
+                                            writer) as loader:
+        debtors = _Debtors(s, writer, result, details)
+        for rows in pieces:
+            rows = debtors.attach(rows)
+            known = _isin(rows["invoice_number"], current["number"])
+            new = rows[~known].copy()
+            if len(new):
+                amount = new["amount_cents"].to_numpy()
+                settled = new["settled_date"].to_numpy().astype("datetime64[D]")
+                paid = np.where(~np.isnat(settled), new["paid_cents"].to_numpy(), 0)
+                open_ = amount - paid
+                new["disputed"] = new["disputed"].to_numpy() & (open_ != 0)
+                moved = np.flatnonzero(paid != 0)
+                loader.add(new, open_, settled, moved, settled[moved], np.where(amount[moved] > 0, "payment", "credit"),
+                           -paid[moved])
+            existing_parts.append(rows[known])
+        loader.check_debtors(debtors.ids_used)
+    result.new = loader.count
+    if pieces.rejected:
+        return  # rolled back by the caller
 
-    existing = rows[known]
+    existing = pd.concat(existing_parts, ignore_index=True) if existing_parts else pd.DataFrame()
     touched: list[int] = []
     if len(existing):
         merged = _merge_current(existing, current)

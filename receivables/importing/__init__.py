@@ -19,13 +19,16 @@ from receivables.importing.validation import (
     Detected,
     ImportOptions,
     ParsedBatch,
+    Prepared,
     Problem,
     guess_kind,
+    prepare,
     validate,
 )
 
 __all__ = [
     "DEBTORS", "FIELDS", "KIND_FIELDS", "KIND_LABELS", "KINDS", "LEDGER", "MAX_BYTES", "OPEN_ITEMS", "PROFILES",
-    "Detected", "FileRejected", "ImportOptions", "ParsedBatch", "Problem", "RawTable", "detect_kind",
-    "detect_profile", "guess_kind", "header_signature", "read_table", "suggest_mapping", "validate",
+    "Detected", "FileRejected", "ImportOptions", "ParsedBatch", "Prepared", "Problem", "RawTable", "detect_kind",
+    "detect_profile", "guess_kind", "header_signature", "prepare", "read_table", "suggest_mapping",
+    "validate",
 ]
