@@ -3,6 +3,7 @@ nothing, newer exports record dated changes, full and partial snapshots, undo, r
 
 import io
 from datetime import date, timedelta
+from unittest import mock
 
 import openpyxl
 import pytest
@@ -518,13 +519,15 @@ def _reset(uow) -> None:
         u.commit()
 
 
+@pytest.mark.parametrize("piece", [100_000, 3], ids=["whole", "in-pieces"])
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(snapshot.filter(bool), min_size=1, max_size=4))
-def test_after_any_sequence_of_full_snapshots_the_open_amounts_are_the_last_snapshots(uow, snapshots):
+def test_after_any_sequence_of_full_snapshots_the_open_amounts_are_the_last_snapshots(uow, piece, snapshots):
     _reset(uow)
     for day, snap in enumerate(snapshots):
         lines = [line(n, f"D{n[-1]}", cents, amount_cents=100_000) for n, cents in sorted(snap.items())]
-        run(uow, export(*lines), name=f"snap-{day}.csv", as_of=AS_OF + timedelta(days=day))
+        with mock.patch.object(import_service, "_PIECE_ROWS", piece):
+            run(uow, export(*lines), name=f"snap-{day}.csv", as_of=AS_OF + timedelta(days=day))
     seen = {n for snap in snapshots for n in snap}
     last = snapshots[-1]
     assert open_amounts(uow) == {n: last.get(n, 0) for n in seen}
@@ -596,3 +599,51 @@ def test_on_sqlite_an_import_checks_the_parents_it_refers_to_itself_and_keeps_fo
     assert_ledger_consistent(uow)
     with uow() as u:
         assert u.session.connection().exec_driver_sql("PRAGMA foreign_key_check").all() == []
+
+
+# --- pieces: new invoices are written while the rest of the file is parsed ----------------------------
+
+@pytest.fixture
+def small_pieces(monkeypatch):
+    """Every row its own piece, and every load large (indexes and triggers dropped and rebuilt)."""
+    monkeypatch.setattr(import_service, "_PIECE_ROWS", 1)
+    monkeypatch.setattr(import_service, "_BULK_ROWS", 1)
+
+
+def test_an_import_written_a_row_at_a_time_ends_as_one_written_at_once(uow, small_pieces):
+    result = run(uow, FIRST)
+    assert result.summary() == "new 4, changed 0, closed 0, unchanged 0, skipped 0"
+    assert result.created_debtors == 3
+    newer = export(line("000123", "0042", 60000, amount_cents=100000), line("000126", "0044", 25000),
+                   line("000127", "0045", 1000, name="Nieuw"), line("000128", "0042", 2000))
+    result = run(uow, newer, name="newer.csv", as_of=AS_OF + timedelta(days=1))
+    assert result.summary() == "new 2, changed 1, closed 2, unchanged 1, skipped 0"
+    assert open_amounts(uow) == {"000123": 60000, "000124": 0, "000125": 0, "000126": 25000, "000127": 1000,
+                                 "000128": 2000}
+    assert daily_sums_equal_a_rebuild(uow)
+    assert_ledger_consistent(uow)
+    run(uow, LEDGER.encode(), name="ledger.csv")
+    with uow() as u:
+        assert u.session.execute(select(Invoice.open_cents, Invoice.settled_date, Invoice.disputed)
+                                 .where(Invoice.number.in_(["L-1", "L-2"])).order_by(Invoice.number)).all() == [
+            (0, date(2026, 4, 15), False), (20000, None, True)]
+    assert daily_sums_equal_a_rebuild(uow)
+    assert_ledger_consistent(uow)
+
+
+def test_a_problem_in_a_later_piece_rejects_the_file_after_earlier_pieces_were_written(uow, small_pieces):
+    run(uow, FIRST)
+    before, ledger_before, indexes_before = table_counts(uow), ledger_rows(uow), index_names(uow)
+    bad = export(line("000200", "0060", 1000, name="Eerst"), line("000201", "0061", 2000),
+                 line("000202", "0062", 3000).replace("01-05-2026", "31-02-2026"), line("000203", "0063", 4000))
+    with pytest.raises(ImportRejected) as rejected:
+        run(uow, bad, name="bad.csv", mode="partial")
+    assert [str(p) for p in rejected.value.parsed.errors] == [
+        "row 4, Factuurdatum: '31-02-2026' is not a date (expected dd-mm-yyyy)"]
+    assert table_counts(uow) == before and ledger_rows(uow) == ledger_before
+    assert index_names(uow) == indexes_before
+    result = run(uow, bad, name="bad.csv", mode="partial", valid_rows_only=True)
+    assert result.summary() == "new 3, changed 0, closed 0, unchanged 0, skipped 1"
+    assert "000202" not in open_amounts(uow)
+    assert daily_sums_equal_a_rebuild(uow)
+    assert_ledger_consistent(uow)
