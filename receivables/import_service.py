@@ -635,10 +635,11 @@ class _Writer:
             self._pending.pop(0).result()  # raises the first failure as soon as it is seen
         self._pending.append(self._pool.submit(fn, *args))
 
-    def insert_json(self, sql: str, frame: pd.DataFrame) -> None:
-        """Run `sql` with `frame`'s rows as one JSON array (SQLite), written by a third thread."""
+    def insert_json(self, sql: str, frame: pd.DataFrame, first: tuple = ()) -> None:
+        """Run `sql` with `first` and `frame`'s rows as one JSON array (SQLite); the JSON is written by
+        a third thread."""
         payload = self._encoder.submit(_json_rows, frame)
-        self.run(lambda: self.dbapi.execute(sql, (payload.result(),)))
+        self.run(lambda: self.dbapi.execute(sql, (*first, payload.result())))
 
     def wait(self) -> None:
         while self._pending:
@@ -867,8 +868,10 @@ def _bulk_load(s, table: str, rows: int):
     if existing > rows:
         yield
         return
+    # the batch index stays: within one load its key is one value and the rows come in id order, so
+    # each entry is appended at its end
     indexes = dbapi.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-                            "AND sql IS NOT NULL", (table,)).fetchall()
+                            "AND sql IS NOT NULL AND name NOT LIKE '%batch_id'", (table,)).fetchall()
     for name, _ in indexes:
         dbapi.execute(f'DROP INDEX "{name}"')
     yield
@@ -923,23 +926,31 @@ def _bulk_insert(s, table: str, frame: pd.DataFrame, constants: dict | None = No
                 copy.write(frame.iloc[start:start + _CHUNK].to_csv(index=False, header=False, lineterminator="\n"))
         return
     fixed = [_sql_literal(constants[c]) for c in constants]
-    select_list = ", ".join([*(f"json_extract(value, '$[{i}]')" for i in range(len(cols))), *fixed])
-    sql = f"INSERT INTO {table} ({', '.join([*cols, *constants])}) SELECT {select_list} FROM json_each(?)"
-    chunks = [frame.iloc[start:start + _CHUNK] for start in range(0, len(frame), _CHUNK)]
+    select_list = [f"json_extract(value, '$[{i}]')" for i in range(len(cols))]
+    ids = frame[cols[0]].to_numpy() if cols[0] == "id" else None
+    counted = ids is not None and len(cols) > 1 and bool((np.diff(ids) == 1).all())
+    if counted:  # consecutive ids: each row's is the first plus its place in the array (json_each's key)
+        frame = frame.drop(columns="id")
+        select_list = ["? + key", *(f"json_extract(value, '$[{i}]')" for i in range(len(cols) - 1))]
+    sql = (f"INSERT INTO {table} ({', '.join([*cols, *constants])}) SELECT {', '.join([*select_list, *fixed])} "
+           "FROM json_each(?)")
+    starts = range(0, len(frame), _CHUNK)
+    chunks = [frame.iloc[start:start + _CHUNK] for start in starts]
+    firsts = [(int(ids[start]),) if counted else () for start in starts]
     if writer is not None:
-        for chunk in chunks:
-            writer.insert_json(sql, chunk)
+        for chunk, first in zip(chunks, firsts):
+            writer.insert_json(sql, chunk, first)
         return
     # a large page cache keeps the indexes in memory while many rows go in (this connection only)
     dbapi.execute("PRAGMA cache_size = -262144")
     # sqlite3 lets go of the GIL while it works, so the next chunk's JSON is written meanwhile
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(_json_rows, chunks[0])
-        for nxt in [*chunks[1:], None]:
+        for nxt, first in zip([*chunks[1:], None], firsts):
             payload = pending.result()
             if nxt is not None:
                 pending = pool.submit(_json_rows, nxt)
-            dbapi.execute(sql, (payload,))
+            dbapi.execute(sql, (*first, payload))
 
 
 def _json_rows(frame: pd.DataFrame) -> str:
