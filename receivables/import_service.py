@@ -953,8 +953,39 @@ def _bulk_insert(s, table: str, frame: pd.DataFrame, constants: dict | None = No
             dbapi.execute(sql, (*first, payload))
 
 
+_CONTROL = r"[\x00-\x1f]"
+
+
 def _json_rows(frame: pd.DataFrame) -> str:
-    return frame.to_json(orient="values", force_ascii=False)
+    """The frame's rows as one JSON array of arrays, written with Arrow's string kernels (which let go
+    of the GIL, and are several times faster than pandas' writer): each column as JSON text, the columns
+    of a row joined, the rows laid end to end in the array's own buffer. Texts with control characters,
+    and column types other than text, integers and flags, go through pandas."""
+    if not len(frame):
+        return "[]"
+    parts = []
+    for name in frame.columns:
+        arr = pa.array(frame[name])
+        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+            arr = arr.cast(pa.string())
+            if pc.any(pc.match_substring_regex(arr, _CONTROL)).as_py():
+                return frame.to_json(orient="values", force_ascii=False)
+            escaped = pc.replace_substring(pc.replace_substring(arr, "\\", "\\\\"), '"', '\\"')
+            text = pc.binary_join_element_wise('"', escaped, '"', "")
+        elif pa.types.is_boolean(arr.type):
+            text = pc.if_else(arr, "true", "false")
+        elif pa.types.is_integer(arr.type):
+            text = pc.cast(arr, pa.string())
+        elif pa.types.is_null(arr.type):
+            text = pa.nulls(len(arr), pa.string())
+        else:
+            return frame.to_json(orient="values", force_ascii=False)
+        parts.append(pc.fill_null(text.cast(pa.string()), "null"))
+    rows = pc.binary_join_element_wise("[", pc.binary_join_element_wise(*parts, ","), "],", "")
+    rows = pa.concat_arrays([rows]) if rows.offset else rows
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32, count=len(rows) + 1)
+    body = rows.buffers()[2].to_pybytes()[offsets[0]:offsets[-1] - 1]  # without the last comma
+    return "[" + body.decode("utf-8") + "]"
 
 
 def _sql_literal(value) -> str:  # noqa: ANN001

@@ -5,7 +5,9 @@ import io
 from datetime import date, timedelta
 from unittest import mock
 
+import numpy as np
 import openpyxl
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -647,3 +649,19 @@ def test_a_problem_in_a_later_piece_rejects_the_file_after_earlier_pieces_were_w
     assert "000202" not in open_amounts(uow)
     assert daily_sums_equal_a_rebuild(uow)
     assert_ledger_consistent(uow)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.integers(min_value=-2**62, max_value=2**62), st.one_of(st.none(), st.text()),
+                          st.booleans()), min_size=1, max_size=20))
+def test_the_bulk_json_writer_writes_what_pandas_writes(rows):
+    import json
+
+    import pyarrow as pa
+
+    frame = pd.DataFrame({"n": np.array([r[0] for r in rows], dtype=np.int64),
+                          "t": import_service._arrow_text(pa.array([r[1] for r in rows], type=pa.string())),
+                          "b": np.array([r[2] for r in rows], dtype=bool)})
+    for part in (frame, frame.iloc[1:]):
+        assert json.loads(import_service._json_rows(part)) == json.loads(part.to_json(orient="values",
+                                                                                       force_ascii=False))
