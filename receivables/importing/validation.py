@@ -488,6 +488,8 @@ def _invoice_fields(kind, col, mapping, options, detected, lines, frame, out, pa
 
 
 def _duplicates(keys: pa.Array, lines: np.ndarray, column: str, out: _Collector, what: str) -> None:
+    if len(keys) < 2 or pc.all(pc.less(keys.slice(0, len(keys) - 1), keys.slice(1))).as_py():
+        return  # strictly ascending (exports are mostly sorted by number): no key twice, seen at a glance
     if len(pc.unique(keys)) == len(keys):
         return
     series = pd.Series(keys.to_pandas())

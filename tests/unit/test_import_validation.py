@@ -213,3 +213,17 @@ def test_parsing_in_pieces_finds_what_parsing_the_whole_file_finds(piece):
     assert any("appears more than once (also on row 7)" in str(p) for p in parts.errors)
     valid = [prepared.valid_rows(p) for p in pieces]
     assert sum(len(v) for v in valid) == len(whole.valid_rows()) == 1
+
+
+def test_a_duplicate_in_an_export_sorted_by_number_is_still_found():
+    batch = check(eboek("0042;Bakker B.V.;000123;01-03-2024;31-03-2024;10,00;10,00;Factuur",
+                        "0042;Bakker B.V.;000124;01-03-2024;31-03-2024;10,00;10,00;Factuur",
+                        "0043;De Vries;000124;02-03-2024;01-04-2024;20,00;20,00;Factuur",
+                        "0043;De Vries;000125;02-03-2024;01-04-2024;20,00;20,00;Factuur"))
+    assert [str(p) for p in batch.errors] == [
+        "row 3, Factuurnummer: '000124' appears more than once (also on row 4); each invoice may appear once; "
+        "remove or merge the extra rows",
+        "row 4, Factuurnummer: '000124' appears more than once (also on row 3); each invoice may appear once; "
+        "remove or merge the extra rows"]
+    assert check(eboek("0042;Bakker B.V.;000123;01-03-2024;31-03-2024;10,00;10,00;Factuur",
+                       "0042;Bakker B.V.;000124;01-03-2024;31-03-2024;10,00;10,00;Factuur")).ok
