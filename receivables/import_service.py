@@ -33,7 +33,7 @@ from db.models import (
 )
 from receivables import importing as imp
 from receivables import ledger
-from receivables.importing.validation import ImportOptions, ParsedBatch, Problem, detect
+from receivables.importing.validation import ImportOptions, ParsedBatch, Problem, detect, give_way
 from receivables.services import ServiceError, record_audit
 from receivables.uow import UnitOfWork
 
@@ -619,7 +619,8 @@ class _Writer:
         self.sqlite = s.get_bind().dialect.name == "sqlite"
         self.dbapi = s.connection().connection.driver_connection if self.sqlite else None
         self._pool = ThreadPoolExecutor(max_workers=1) if self.sqlite else None
-        self._encoder = ThreadPoolExecutor(max_workers=1) if self.sqlite else None  # the JSON, meanwhile
+        # the JSON is written meanwhile, by a thread that gives way to SQLite's when both want a core
+        self._encoder = ThreadPoolExecutor(max_workers=1, initializer=give_way) if self.sqlite else None
         self._pending: list = []
         if self.sqlite:  # a large page cache keeps the indexes in memory while many rows go in
             self.dbapi.execute("PRAGMA cache_size = -262144")

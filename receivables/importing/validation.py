@@ -3,7 +3,9 @@ line, column, value and what to do. Pure: a RawTable and a mapping in, a ParsedB
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -186,6 +188,16 @@ def detect(raw: RawTable, kind: str, mapping: dict[str, str | None], options: Im
     return detected
 
 
+def give_way() -> None:
+    """Lower the calling thread's scheduling priority (on Linux a thread has its own nice value), for
+    helper threads of a large import: when the machine's cores are all busy, the thread that writes
+    to the database, the import's bottleneck, goes first. Where this is not possible, nothing happens."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass
+
+
 def validate(raw: RawTable, kind: str, mapping: dict[str, str | None],
              options: ImportOptions = ImportOptions()) -> ParsedBatch:
     """Parse and check every row of `raw` as an import of `kind` with the given column mapping."""
@@ -236,7 +248,8 @@ class Prepared:
             _debtor_fields(col, self.mapping, lines, frame, out)
         else:
             columns = {f: col(f) for f in ("amount", "open_amount", "paid_amount", *m.DATE_FIELDS)}
-            with ThreadPoolExecutor(max_workers=1) as pool:  # beside this thread: two at once
+            # beside this thread: two at once (a helper that gives way to an import's database writer)
+            with ThreadPoolExecutor(max_workers=1, initializer=give_way) as pool:
                 dated = {f: pool.submit(d.parse_dates if f in m.DATE_FIELDS else n.parse_amounts, values,
                                         self.options.date_order if f in m.DATE_FIELDS else self.options.decimal)
                          for f, values in columns.items() if values is not None}
