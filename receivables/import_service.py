@@ -374,12 +374,15 @@ class _Pieces:
             if len(rows) and not self.rejected:
                 yield rows
 
+    def known(self, current: pd.DataFrame) -> np.ndarray:
+        """For each data row of the file: is its invoice number in `current` (one lookup for the
+        whole file; `position` finds a piece's rows in it)."""
+        numbers = pd.Series(self.prepared.cells[self.prepared.mapping["invoice_number"]].to_pandas())
+        return _isin(numbers, current["number"]) if len(current) else np.zeros(len(numbers), dtype=bool)
 
-def _expected_new(prepared: imp.Prepared, current: pd.DataFrame) -> int:
-    """How many of the file's invoices are new to the ledger (decides, before the first row is written,
-    whether a load drops and rebuilds indexes)."""
-    numbers = pd.Series(prepared.cells[prepared.mapping["invoice_number"]].to_pandas())
-    return int(len(numbers) - _isin(numbers, current["number"]).sum()) if len(current) else len(numbers)
+    def position(self, rows: pd.DataFrame) -> np.ndarray:
+        """Where `rows` (of one piece) are among the file's data rows."""
+        return np.searchsorted(self.prepared.lines, rows["line"].to_numpy())
 
 
 # --- open items -----------------------------------------------------------------------------------
@@ -391,12 +394,12 @@ def _apply_open_items(s, pieces: _Pieces, batch: ImportBatch, result: ImportResu
     as_of = batch.as_of
     current = _current_invoices(s)
     existing_parts, numbers = [], []
-    with _Writer(s) as writer, _NewInvoices(s, batch.id, as_of, _expected_new(pieces.prepared, current),
-                                            writer) as loader:
+    known_in_file = pieces.known(current)
+    with _Writer(s) as writer, _NewInvoices(s, batch.id, as_of, int((~known_in_file).sum()), writer) as loader:
         debtors = _Debtors(s, writer, result, details)
         for rows in pieces:
             rows = debtors.attach(rows)
-            known = _isin(rows["invoice_number"], current["number"])
+            known = known_in_file[pieces.position(rows)]
             new = rows[~known]
             if len(new):
                 amount, open_ = new["amount_cents"].to_numpy(), new["open_cents"].to_numpy()
@@ -1010,12 +1013,12 @@ def _apply_ledger(s, pieces: _Pieces, batch: ImportBatch, result: ImportResult, 
                   mapping_has: set[str]) -> None:
     current = _current_invoices(s)
     existing_parts = []
-    with _Writer(s) as writer, _NewInvoices(s, batch.id, batch.as_of, _expected_new(pieces.prepared, current),
-                                            writer) as loader:
+    known_in_file = pieces.known(current)
+    with _Writer(s) as writer, _NewInvoices(s, batch.id, batch.as_of, int((~known_in_file).sum()), writer) as loader:
         debtors = _Debtors(s, writer, result, details)
         for rows in pieces:
             rows = debtors.attach(rows)
-            known = _isin(rows["invoice_number"], current["number"])
+            known = known_in_file[pieces.position(rows)]
             new = rows[~known].copy()
             if len(new):
                 amount = new["amount_cents"].to_numpy()
