@@ -267,11 +267,12 @@ def install_ledger_day(conn) -> None:
 
 
 def ledger_day_contributions(currency, invoice_date, due_date, amount_cents, change_of, change_date,
-                             delta_cents) -> pd.DataFrame:
+                             delta_cents, new_invoices: bool = True) -> pd.DataFrame:
     """What the triggers add to the daily sums for new invoices and their changes, summed per
     (currency, day): the same four rows per invoice and change as `_contributions_sql`. Invoice
     columns are arrays of equal length (dates as datetime64[D]); `change_of` holds, per change, the
-    position of its invoice in them."""
+    position of its invoice in them. `new_invoices=False`: the invoices were there before, only the
+    changes are new."""
     currency = np.broadcast_to(np.asarray(currency, dtype=object), np.shape(amount_cents))
     inv_date = np.asarray(invoice_date).astype("datetime64[D]")
     overdue_from = np.maximum(np.asarray(due_date).astype("datetime64[D]") + np.timedelta64(1, "D"), inv_date)
@@ -281,9 +282,9 @@ def ledger_day_contributions(currency, invoice_date, due_date, amount_cents, cha
     delta = np.asarray(delta_cents, dtype=np.int64)
     zero_i, zero_c = np.zeros(len(amount), dtype=np.int64), np.zeros(len(of), dtype=np.int64)
     parts = [(currency, inv_date, amount, zero_i, zero_i, zero_i),
-             (currency, overdue_from, zero_i, zero_i, amount, zero_i),
-             (currency[of], np.maximum(when, inv_date[of]), zero_c, delta, zero_c, zero_c),
-             (currency[of], np.maximum(when, overdue_from[of]), zero_c, zero_c, zero_c, delta)]
+             (currency, overdue_from, zero_i, zero_i, amount, zero_i)] if new_invoices else []
+    parts += [(currency[of], np.maximum(when, inv_date[of]), zero_c, delta, zero_c, zero_c),
+              (currency[of], np.maximum(when, overdue_from[of]), zero_c, zero_c, zero_c, delta)]
     frame = pd.DataFrame({name: np.concatenate([p[i] for p in parts])
                           for i, name in enumerate(("currency", "day", "sales_cents", "change_cents",
                                                     "overdue_cents", "overdue_change_cents"))})

@@ -42,6 +42,7 @@ MODES = (FULL, PARTIAL)
 IMPORT_KINDS = imp.KINDS
 _CHUNK = 100_000
 _PIECE_ROWS = 100_000  # rows parsed and written at a time
+_BULK_CHANGES = 5_000  # from this many payments, credits or closings on, the daily sums are kept by hand
 _BULK_ROWS = 100_000  # from this many new rows on, a load drops indexes and triggers and rebuilds
 _KEEP_IN_DETAILS = 200  # warnings / left-out rows kept with the batch for the history
 
@@ -497,8 +498,15 @@ def _apply_changes(s, invoice_ids, old_open, new_open, change_dates, batch_id: i
     if not len(ids):
         return
     old, new = np.asarray(old_open, dtype=np.int64), np.asarray(new_open, dtype=np.int64)
-    days = _iso(np.asarray(change_dates).astype("datetime64[D]"))
-    _insert_changes(s, ids, days, _change_kinds(old, new), new - old, batch_id)
+    when = np.asarray(change_dates).astype("datetime64[D]")
+    days = _iso(when)
+    with _ledger_day_by_hand(s, len(ids), at_least=_BULK_CHANGES) as by_hand:
+        _insert_changes(s, ids, days, _change_kinds(old, new), new - old, batch_id)
+        if by_hand:
+            facts = _invoice_facts(s, ids)
+            analytics_queries.add_to_ledger_day(s.connection(), analytics_queries.ledger_day_contributions(
+                facts["currency"].to_numpy(), facts["invoice_date"].to_numpy(), facts["due_date"].to_numpy(),
+                np.zeros(len(ids), dtype=np.int64), np.arange(len(ids)), when, new - old, new_invoices=False))
     settled = np.where(new == 0, days, None)
     conn = s.connection()
     if conn.dialect.name == "postgresql":
@@ -514,6 +522,21 @@ def _apply_changes(s, invoice_ids, old_open, new_open, change_dates, batch_id: i
     dbapi = conn.connection.driver_connection
     for start in range(0, len(frame), _CHUNK):
         dbapi.execute(sql, (_json_rows(frame.iloc[start:start + _CHUNK]),))
+
+
+def _invoice_facts(s, ids: np.ndarray) -> pd.DataFrame:
+    """Currency, invoice and due date of the invoices `ids`, as stored now, in the order of `ids`."""
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(text("SELECT id, currency, invoice_date, due_date FROM invoice "
+                                 "WHERE id = ANY(CAST(:ids AS bigint[]))"), {"ids": ids.tolist()}).all()
+    else:
+        rows = conn.execute(text("SELECT id, currency, invoice_date, due_date FROM invoice "
+                                 "WHERE id IN (SELECT value FROM json_each(:ids))"), {"ids": json.dumps(ids.tolist())}).all()
+    frame = pd.DataFrame(rows, columns=["id", "currency", "invoice_date", "due_date"]).set_index("id").loc[ids]
+    for c in ("invoice_date", "due_date"):
+        frame[c] = _dates_of(tuple(frame[c]))
+    return frame
 
 
 def _isin(values: pd.Series, among) -> np.ndarray:  # noqa: ANN001
@@ -884,12 +907,12 @@ def _bulk_load(s, table: str, rows: int):
 
 
 @contextmanager
-def _ledger_day_by_hand(s, rows: int):
+def _ledger_day_by_hand(s, rows: int, at_least: int | None = None):
     """A large load keeps the daily sums (`ledger_day`) itself: the triggers that would upsert two or
     four rows per invoice and change are dropped for the load and created again after it; the caller
     adds the load's sums in one statement per day and currency. Yields whether it must. The DDL is
     part of the transaction (on PostgreSQL it locks the invoice tables until the commit)."""
-    if rows < _BULK_ROWS:
+    if rows < (at_least or _BULK_ROWS):
         yield False
         return
     conn = s.connection()

@@ -607,9 +607,11 @@ def test_on_sqlite_an_import_checks_the_parents_it_refers_to_itself_and_keeps_fo
 
 @pytest.fixture
 def small_pieces(monkeypatch):
-    """Every row its own piece, and every load large (indexes and triggers dropped and rebuilt)."""
+    """Every row its own piece, and every load large (indexes and triggers dropped and rebuilt, the
+    daily sums of new invoices and of payments kept by hand)."""
     monkeypatch.setattr(import_service, "_PIECE_ROWS", 1)
     monkeypatch.setattr(import_service, "_BULK_ROWS", 1)
+    monkeypatch.setattr(import_service, "_BULK_CHANGES", 1)
 
 
 def test_an_import_written_a_row_at_a_time_ends_as_one_written_at_once(uow, small_pieces):
