@@ -28,6 +28,7 @@ from receivables import import_service, ledger, reminders, services
 from receivables.import_service import ImportRejected
 from receivables.importing import ImportOptions
 from receivables.services import ServiceError
+from receivables.uow import UnitOfWork
 
 AS_OF = date(2026, 6, 30)
 EBOEK = "Relatiecode;Relatie;Factuurnummer;Factuurdatum;Vervaldatum;Bedrag;Openstaand;Soort"
@@ -586,9 +587,10 @@ def test_a_large_load_that_fails_leaves_triggers_indexes_and_ledger_as_they_were
         assert not analytics_queries.ensure_ledger_day(u.session)
 
 
-def test_on_sqlite_an_import_checks_the_parents_it_refers_to_itself_and_keeps_foreign_keys_on_elsewhere(uow, engine):
-    if engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's foreign-key pragma only")
+def test_on_sqlite_an_import_checks_the_parents_it_refers_to_itself_and_keeps_foreign_keys_on_elsewhere(sqlite_engine):
+    def uow(**kw):
+        return UnitOfWork(sqlite_engine, **kw)
+
     with uow(immediate=True) as u:
         s = u.session
         s.connection(execution_options={"sqlite_foreign_keys": False})
