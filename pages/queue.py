@@ -8,7 +8,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 import streamlit.components.v1 as components  # noqa: E402
 
-from receivables import reminders  # noqa: E402
+from receivables import reminders, sending  # noqa: E402
 from receivables.money import fmt  # noqa: E402
 from receivables.services import ServiceError  # noqa: E402
 from ui import state  # noqa: E402
@@ -207,6 +207,12 @@ with tab_preview:
         components.html(p.html, height=760, scrolling=True)
         with st.expander("Plain-text part"):
             st.code(p.text, language=None)
+        if frame.loc[frame["id"] == chosen, "channel"].eq("letter").any():
+            with state.uow() as uow:
+                pdf = sending.letter_for(uow, chosen, today)
+            st.download_button("Download the letter (PDF)", data=pdf.content, file_name=pdf.filename,
+                               mime="application/pdf", icon=":material/picture_as_pdf:")
+            st.caption("A letter step goes out as this e-mail with the letter attached as PDF; print it to post it.")
         if can_act and p.status in reminders.UNSENT:
             with st.form(f"edit_{chosen}"):
                 st.markdown("**Edit the text** — what you save here is exactly what is sent.")

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Boolean, Date, DateTime, and_, bindparam, insert, null, or_, select, text, update
 
 from db.models import Debtor, Invoice, Message, MessageInvoice, SendAttempt, utcnow
+from emails import letter
 from emails import sender as mail
 from receivables import epc, reminders
 from receivables.money import fmt
@@ -110,6 +111,8 @@ class Candidate:
     lines: tuple[Line, ...] = ()
     qr_payload: str | None = None  # the EPC QR text and image kept for it (read only for sending)
     qr_png: bytes | None = None
+    language: str = "nl"
+    contact_person: str = ""
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,8 @@ def _load(session, *, ids=None, where=None, limit: int | None = None, qr: bool =
                 Message.total_cents, Message.costs_cents, Message.interest_cents, Message.step_name,
                 Message.planned_date, Message.postponed_until, Message.next_attempt_at, Message.attempts,
                 Message.smtp_message_id, Message.updated_at,
-                *((Message.qr_payload, Message.qr_png) if qr else (null(), null())))
+                *((Message.qr_payload, Message.qr_png) if qr else (null(), null())),
+                Debtor.language, Debtor.contact_person)
          .join(Debtor, Debtor.id == Message.debtor_id)
          .order_by(Message.planned_date, Message.id))
     if ids is not None:
@@ -203,12 +207,12 @@ def _load(session, *, ids=None, where=None, limit: int | None = None, qr: bool =
     for r in rows:
         (mid, debtor_id, code, name, blocked, reason, until, status, channel, edited, recipients, subject,
          text, html, currency, total, costs, interest, step, planned, postponed, next_at, attempts, smtp_id,
-         updated, qr_payload, qr_png) = r
+         updated, qr_payload, qr_png, language, contact) = r
         out.append(Candidate(mid, debtor_id, code, name, bool(blocked), reason, until, status, channel,
                              bool(edited), recipients, subject or "", text or "", html or "", currency,
                              int(total or 0), int(total or 0) + int(costs or 0) + int(interest or 0), step,
                              planned, postponed, next_at, int(attempts or 0), smtp_id, updated,
-                             tuple(lines.get(mid, ())), qr_payload, qr_png))
+                             tuple(lines.get(mid, ())), qr_payload, qr_png, language or "nl", contact or ""))
     return out
 
 
@@ -289,12 +293,38 @@ def _qr_png(uow: UnitOfWork, c: Candidate) -> bytes | None:
 
 
 def compose(c: Candidate, settings: SendSettings, message_id: str, now: datetime,
-            qr_png: bytes | None, attachments: tuple[mail.Attachment, ...] = ()) -> mail.BuiltMail:
-    """The wire bytes of a message: the stored words, the QR code inline, our Message-ID."""
+            qr_png: bytes | None, attachments: tuple[mail.Attachment, ...] = (),
+            company: str | None = None) -> mail.BuiltMail:
+    """The wire bytes of a message: the stored words, the QR code inline, our Message-ID; a step whose
+    channel is "letter" also carries the words as a PDF letter (`company`: the sender on it)."""
+    if c.channel == "letter":
+        attachments = (*attachments, letter_attachment(c, now.date(), qr_png, company))
     return mail.build_mime(mail.OutgoingMail(
         from_addr=settings.from_addr, reply_to=settings.reply_to, to=tuple(mail.parse_recipients(c.recipients)),
         subject=c.subject, text=c.body_text, html=c.body_html, message_id=message_id,
         date=now.replace(tzinfo=UTC), qr_png=qr_png, attachments=attachments))
+
+
+def letter_attachment(c: Candidate, on: date, qr_png: bytes | None, company: str | None) -> mail.Attachment:
+    pdf = letter.render(letter.Letter(
+        sender=company or "Debtor Desk", addressee=c.debtor_name, attention=c.contact_person,
+        debtor_code=c.debtor_code, on=on, subject=c.subject, body=c.body_text, qr_png=qr_png, language=c.language))
+    return mail.Attachment(letter.file_name(c.debtor_code, on, c.id), pdf)
+
+
+def letter_for(uow: UnitOfWork, message_id: int, on: date) -> mail.Attachment:
+    """A letter step's PDF as it would go out on `on` (for downloading from the queue)."""
+    found = _load(uow.session, ids=[int(message_id)], qr=True)
+    if not found:
+        raise ServiceError(f"there is no message {message_id}")
+    c = found[0]
+    company = company_name(_payment(uow.session))
+    return letter_attachment(c, on, _qr_png(uow, c), company)
+
+
+def company_name(payment: dict | None) -> str:
+    """The sender on letters: the beneficiary of the payment details, as in the templates."""
+    return (payment or {}).get("beneficiary") or "Debtor Desk"
 
 
 @dataclass(frozen=True)
@@ -326,7 +356,7 @@ def preview(uow: UnitOfWork, message_id: int, settings: SendSettings, today: dat
         return Preview(c.id, {}, c.body_text, c.body_html, 0, v.action, v.reason)
     qr = _qr_png(uow, c)
     mid = c.smtp_message_id or mail.make_message_id(settings.from_addr, f"{c.id}.preview")
-    built = compose(c, settings, mid, utcnow(), qr)
+    built = compose(c, settings, mid, utcnow(), qr, company=company_name(_payment(s)))
     s.rollback()
     parsed = email.message_from_bytes(built.data, policy=policy.default)
     headers = {k: str(parsed[k]) for k in ("From", "Reply-To", "To", "Subject", "Date", "Message-ID") if parsed[k]}
@@ -767,7 +797,7 @@ class _Batch:
 
     def build(self, c: Candidate, mid: str) -> mail.BuiltMail | Exception:
         try:
-            return compose(c, self.settings, mid, utcnow(), self.images[c.id])
+            return compose(c, self.settings, mid, utcnow(), self.images[c.id], company=company_name(self.payment))
         except Exception as exc:  # noqa: BLE001 — reported as this message's failure
             return exc
 

@@ -196,3 +196,20 @@ def test_the_admin_changes_the_freshness_limit(ledger):
     assert not at.exception
     with UnitOfWork(ledger) as u:
         assert reminders.load_settings(u.session).freshness_days == 3
+
+
+def test_a_letter_step_can_be_downloaded_as_pdf_from_the_preview(ledger):
+    with UnitOfWork(ledger) as u:
+        data = _tracks_with_approval()
+        for t in data:
+            for s in t["steps"]:
+                if s["channel"] == "email":
+                    s["channel"] = "letter"
+        reminders.save_setting(u, reminders.TRACKS_KEY, data, actor="admin")
+    with UnitOfWork(ledger) as u:
+        reminders.generate(u, TODAY, actor="test")
+    at = page()
+    assert not at.exception
+    downloads = at.get("download_button")
+    assert [d.proto.label for d in downloads] == ["Download the letter (PDF)"]
+    assert any("letter attached as PDF" in c.value for c in at.caption)
