@@ -15,10 +15,12 @@ from pathlib import Path
 
 from fpdf import FPDF
 
-FONT_CANDIDATES = (
-    ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
+FONT_CANDIDATES = (  # regular, bold, monospaced (for the lines of the invoice overview)
+    ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+     "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"),
     ("/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-     "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf"),
+     "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
+     "/usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf"),
 )
 _WORDS = {"nl": {"attention": "t.a.v.", "scan": "Scan de code met uw bank-app om te betalen."},
           "en": {"attention": "Attn.", "scan": "Scan the code with your banking app to pay."}}
@@ -39,14 +41,20 @@ class Letter:
     language: str = "nl"
 
 
-def _font(pdf: FPDF) -> tuple[str, bool]:
-    """(family, unicode): a TrueType font when one is installed, else the built-in Helvetica."""
-    for regular, bold in FONT_CANDIDATES:
-        if Path(regular).is_file() and Path(bold).is_file():
+def _font(pdf: FPDF) -> tuple[str, str, bool]:
+    """(family, monospaced family, unicode): TrueType fonts when installed, else the built-in ones."""
+    for regular, bold, mono in FONT_CANDIDATES:
+        if Path(regular).is_file() and Path(bold).is_file() and Path(mono).is_file():
             pdf.add_font("letter", "", regular)
             pdf.add_font("letter", "B", bold)
-            return "letter", True
-    return "helvetica", False
+            pdf.add_font("letter-mono", "", mono)
+            return "letter", "letter-mono", True
+    return "helvetica", "courier", False
+
+
+def _is_table_line(line: str) -> bool:
+    """A line of the invoice overview: columns kept apart by runs of spaces."""
+    return "  " in line.strip()
 
 
 def _printable(text: str, unicode: bool) -> str:
@@ -65,7 +73,7 @@ def render(letter: Letter) -> bytes:
     pdf.set_title(letter.subject)
     pdf.set_author(letter.sender)
     pdf.set_creator("Debtor Desk")
-    family, unicode = _font(pdf)
+    family, mono, unicode = _font(pdf)
     pdf.add_page()
 
     def out(text: str) -> str:
@@ -87,8 +95,15 @@ def render(letter: Letter) -> bytes:
     pdf.set_font(family, "B", 11)
     pdf.multi_cell(width, 6, out(letter.subject), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
-    pdf.set_font(family, "", 10.5)
-    pdf.multi_cell(width, 5.2, out(letter.body.strip()), new_x="LMARGIN", new_y="NEXT")
+    for line in letter.body.strip().splitlines():
+        if not line.strip():
+            pdf.ln(3)
+        elif _is_table_line(line):  # monospaced, so that the columns stay under each other
+            pdf.set_font(mono, "", 8.5)
+            pdf.multi_cell(width, 4.4, out(line.rstrip()), new_x="LMARGIN", new_y="NEXT")
+        else:
+            pdf.set_font(family, "", 10.5)
+            pdf.multi_cell(width, 5.2, out(line.strip()), align="L", new_x="LMARGIN", new_y="NEXT")
     if letter.qr_png:
         size = 38
         if pdf.get_y() + size + 12 > pdf.h - pdf.b_margin:
