@@ -678,9 +678,9 @@ class _Writer:
         try:
             if exc_type is None:
                 self.wait()
-        finally:
-            self._pool.shutdown(wait=True)  # never leave a statement running on the connection
-            self._encoder.shutdown(wait=True)
+        finally:  # never leave a statement running on the connection; after a failure, start no more
+            self._pool.shutdown(wait=True, cancel_futures=exc_type is not None)
+            self._encoder.shutdown(wait=True, cancel_futures=exc_type is not None)
 
 
 class _Debtors:
