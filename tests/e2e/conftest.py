@@ -150,6 +150,21 @@ def login(pg, server: Server, username: str, password: str, path: str = "/") -> 
     pg.get_by_role("button", name="Log in").first.click()
     pg.get_by_text("Logged in as").wait_for(timeout=60_000)
     wait_for_app(pg)
+    wait_for_login_cookie(pg, server)
+
+
+def wait_for_login_cookie(pg, server: Server, timeout: float = 60) -> None:
+    """The app hands the browser its login cookie from a component after the login; until the browser
+    has it, a page opened by URL (a new session) shows the login form again. On a busy machine that can
+    take seconds, so wait for it as a user's next click would."""
+    from receivables import users
+
+    name = users.load(Path(server.env["DEBTOR_DESK_USERS"]))["cookie"]["name"]
+    deadline = time.time() + timeout
+    while not any(c["name"] == name for c in pg.context.cookies()):
+        if time.time() > deadline:
+            raise AssertionError(f"the browser never received the login cookie {name!r}")
+        pg.wait_for_timeout(200)
 
 
 def open_page(pg, server: Server, path: str) -> None:

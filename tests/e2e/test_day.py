@@ -158,8 +158,8 @@ def test_3_a_collector_adds_a_note_and_a_promise_and_sees_them_on_the_timeline(s
     page.get_by_text("invoice approved for payment run").first.wait_for(timeout=60_000)
     page.get_by_role("tab", name="Promise to pay").click()
     page.get_by_role("button", name="Record promise").click()
+    page.get_by_text("Promise recorded").first.wait_for(timeout=60_000)  # shown after the rerun that saved it
     wait_for_app(page)
-    page.get_by_text("Promise").first.wait_for()
     timeline = page.inner_text("[data-testid='stMain']")
     assert "invoice approved for payment run" in timeline
     kinds = [r[0] for r in sql(server, "SELECT kind FROM note WHERE debtor_id = (SELECT id FROM debtor "
