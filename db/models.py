@@ -68,6 +68,7 @@ class Debtor(Base):
     email: Mapped[str | None] = mapped_column(Text)  # reminder addresses, comma separated
     contact_person: Mapped[str | None] = mapped_column(String(255))
     phone: Mapped[str | None] = mapped_column(String(50))
+    address: Mapped[str | None] = mapped_column(Text)  # postal address as printed on a letter, line by line
     language: Mapped[str] = mapped_column(String(2), default="nl")
     is_consumer: Mapped[bool] = mapped_column(Boolean, default=False)
     payment_term_days: Mapped[int] = mapped_column(Integer, default=30)

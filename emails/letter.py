@@ -22,8 +22,8 @@ FONT_CANDIDATES = (  # regular, bold, monospaced (for the lines of the invoice o
      "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
      "/usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf"),
 )
-_WORDS = {"nl": {"attention": "t.a.v.", "scan": "Scan de code met uw bank-app om te betalen."},
-          "en": {"attention": "Attn.", "scan": "Scan the code with your banking app to pay."}}
+_WORDS = {"nl": {"attention": "t.a.v.", "code": "Klantnummer", "scan": "Scan de code met uw bank-app om te betalen."},
+          "en": {"attention": "Attn.", "code": "Customer number", "scan": "Scan the code with your banking app to pay."}}
 _LATIN1 = {"€": "EUR", "—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "…": "...", "•": "-",
            "\u00a0": " "}
 
@@ -39,6 +39,7 @@ class Letter:
     body: str  # plain text, as in the e-mail
     qr_png: bytes | None = None
     language: str = "nl"
+    address: str = ""  # postal address, line by line; empty: a gap is left to write it in
 
 
 def _font(pdf: FPDF) -> tuple[str, str, bool]:
@@ -85,11 +86,18 @@ def render(letter: Letter) -> bytes:
     pdf.cell(width, 8, out(letter.sender), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(14)
     pdf.set_font(family, "", 11)
-    for line in (letter.addressee, f"{words['attention']} {letter.attention}" if letter.attention else "",
-                 f"({letter.debtor_code})" if letter.debtor_code else ""):
-        if line:
-            pdf.cell(width, 6, out(line), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(12)
+    block = [letter.addressee, f"{words['attention']} {letter.attention}" if letter.attention else "",
+             *letter.address.splitlines()]
+    for line in block:
+        if line.strip():
+            pdf.cell(width, 6, out(line.strip()), new_x="LMARGIN", new_y="NEXT")
+    if not letter.address.strip():
+        pdf.ln(12)  # no address on file: room to write it in
+    if letter.debtor_code:
+        pdf.set_font(family, "", 9)
+        pdf.cell(width, 6, out(f"{words['code']}: {letter.debtor_code}"), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(family, "", 11)
+    pdf.ln(10)
     pdf.cell(width, 6, letter.on.strftime("%d-%m-%Y"), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     pdf.set_font(family, "B", 11)

@@ -95,7 +95,7 @@ h = d.header
 
 # --- header -----------------------------------------------------------------------------------------
 st.header(md(h.name), anchor=False)
-contact = " · ".join(md(x) for x in [h.contact_person, h.phone] if x)
+contact = " · ".join(md(x) for x in [h.contact_person, h.phone, (h.address or "").replace("\n", ", ")] if x)
 st.markdown(f"`{md(h.code)}` · {dossier.LANGUAGES.get(h.language, h.language)} · "
             f"{md(h.segment or 'no segment')} · account manager {md(h.account_manager or '—')} · "
             f"payment term {h.payment_term_days} days")
@@ -253,9 +253,11 @@ if user.can("collector"):
                                 format_func=dossier.LANGUAGES.get, key=f"contact_language_{code}")
         person = c2.text_input("Contact person", value=h.contact_person or "", key=f"contact_person_{code}")
         phone = c3.text_input("Phone", value=h.phone or "", key=f"contact_phone_{code}")
+        address = st.text_area("Postal address (for letters: street and number, postcode and city, country)",
+                               value=h.address or "", height=110, key=f"contact_address_{code}")
         if st.form_submit_button("Save contact data", key="save_contact"):
             run(dossier.update_contact, "Contact data saved.", code=code, emails=emails, language=language,
-                contact_person=person, phone=phone)
+                contact_person=person, phone=phone, address=address)
     with tabs[6], st.form("reply_form", clear_on_submit=True):
         upload = st.file_uploader("The debtor's e-mail (.eml)", type=["eml"], key="reply_file")
         text = st.text_area("…or paste the reply", key="reply_text")

@@ -71,6 +71,25 @@ def _company(rng: random.Random, english: bool, used: set[str]) -> str:
             return name
 
 
+_STREETS_NL = ("Kerkstraat", "Industrieweg", "Stationsplein", "Havenweg", "Marktstraat", "Nijverheidsweg",
+               "Energieweg", "Handelskade", "Molenweg", "Dorpsstraat")
+_CITIES_NL = ("Amsterdam", "Rotterdam", "Utrecht", "Eindhoven", "Zwolle", "Groningen", "Breda", "Arnhem",
+              "Leiden", "Tilburg")
+_STREETS_EN = ("High Street", "Station Road", "Mill Lane", "Church Street", "Victoria Road", "Park Avenue")
+_CITIES_EN = ("London", "Manchester", "Bristol", "Leeds", "Birmingham")
+
+
+def _postal_address(code: str, english: bool) -> str:
+    """A made-up postal address (its own random numbers, so the rest of the demo stays the same)."""
+    r = random.Random(f"address-{code}")
+    if english:
+        return (f"{r.randint(1, 220)} {r.choice(_STREETS_EN)}\n{r.choice(_CITIES_EN)}\n"
+                f"{r.choice('BLMS')}{r.randint(1, 20)} {r.randint(1, 9)}{r.choice('ABDEFGHJ')}{r.choice('LNPQRSTU')}\n"
+                "United Kingdom")
+    return (f"{r.choice(_STREETS_NL)} {r.randint(1, 180)}\n{r.randint(1011, 9999)} "
+            f"{r.choice('ABCDEGHJKLMNPRSTVWXZ')}{r.choice('ABCDEGHJKLMNPRSTVWXZ')}  {r.choice(_CITIES_NL)}")
+
+
 def _slug(name: str) -> str:
     base = name.split()[0:2]
     return "".join(ch for ch in "".join(base).lower() if ch.isalnum())[:20] or "klant"
@@ -102,7 +121,7 @@ def generate(seed: int = 42, anchor: date | None = None, n_debtors: int = 250, m
             else f"+44 20 {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}",
             "language": "en" if english else "nl", "is_consumer": False, "payment_term_days": term,
             "segment": rng.choice(SEGMENTS), "account_manager": rng.choice(MANAGERS), "is_demo": True,
-            "behaviour": behaviour[0], "currency": currency,
+            "behaviour": behaviour[0], "currency": currency, "address": _postal_address(code, english),
         }
         data.debtors.append(debtor)
 

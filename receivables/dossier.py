@@ -174,6 +174,7 @@ class Header:
     reminders_blocked: bool
     blocked_reason: str | None
     blocked_until: date | None
+    address: str | None = None  # postal address, line by line
 
 
 @dataclass(frozen=True)
@@ -362,7 +363,7 @@ def _header(uow: UnitOfWork, debtor: Debtor, invoices: list[Invoice], today: dat
     return Header(debtor.code, debtor.name, _emails(debtor.email), debtor.contact_person, debtor.phone,
                   debtor.language, debtor.segment, debtor.account_manager, debtor.payment_term_days,
                   open_c, overdue, behaviour, reminder_track(uow, debtor, invoices, behaviour, today), flags,
-                  debtor.reminders_blocked, debtor.blocked_reason, debtor.blocked_until)
+                  debtor.reminders_blocked, debtor.blocked_reason, debtor.blocked_until, debtor.address)
 
 
 INVOICE_COLUMNS = ["number", "invoice_date", "due_date", "currency", "amount_cents", "open_cents", "status",
@@ -751,7 +752,8 @@ def unblock_reminders(uow: UnitOfWork, code: str, text: str = "", *, actor: str)
 
 
 def update_contact(uow: UnitOfWork, code: str, *, emails: str | list[str] | None, language: str,
-                   contact_person: str | None = None, phone: str | None = None, actor: str) -> list[str]:
+                   contact_person: str | None = None, phone: str | None = None, address: str | None = None,
+                   actor: str) -> list[str]:
     """Change the contact data reminders use. Returns the validated e-mail addresses."""
     debtor = _debtor(uow, code)
     addresses = parse_email_addresses(emails if isinstance(emails, str) or emails is None else ", ".join(emails))
@@ -764,14 +766,18 @@ def update_contact(uow: UnitOfWork, code: str, *, emails: str | list[str] | None
     person = (contact_person or "").strip() or None
     if person and len(person) > 255:
         raise ServiceError("the contact person's name is longer than 255 characters")
+    postal = "\n".join(line.strip() for line in (address or "").splitlines() if line.strip()) or None
+    if postal and (len(postal) > 500 or postal.count("\n") > 5):
+        raise ServiceError("the postal address is longer than a letter's address window; use at most 6 lines")
     before = {"email": debtor.email, "language": debtor.language, "contact_person": debtor.contact_person,
-              "phone": debtor.phone}
+              "phone": debtor.phone, "address": debtor.address}
     after = {"email": ", ".join(addresses) or None, "language": language, "contact_person": person,
-             "phone": phone}
+             "phone": phone, "address": postal}
     changed = {k: v for k, v in after.items() if before[k] != v}
     if not changed:
         raise ServiceError("nothing changed; edit a field before saving")
     debtor.email, debtor.language, debtor.contact_person, debtor.phone = (after["email"], language, person, phone)
+    debtor.address = postal
     summary = "\n".join(f"{k.replace('_', ' ')}: {before[k] or '—'} → {v or '—'}" for k, v in changed.items())
     note = _note(uow, debtor, "contact_change", summary, actor, data={"before": before, "after": after})
     record_audit(uow.session, actor, "debtor.contact", "debtor", debtor.code,

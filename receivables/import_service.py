@@ -1092,6 +1092,7 @@ def _apply_ledger(s, pieces: _Pieces, batch: ImportBatch, result: ImportResult, 
 # --- debtors --------------------------------------------------------------------------------------
 
 _DEBTOR_FIELDS = {"debtor_name": "name", "email": "email", "contact_person": "contact_person", "phone": "phone",
+                  "address": "address",
                   "language": "language", "is_consumer": "is_consumer", "payment_term_days": "payment_term_days",
                   "segment": "segment", "account_manager": "account_manager"}
 _LIMITS = {"name": 255, "contact_person": 255, "phone": 50, "segment": 100, "account_manager": 100}

@@ -113,6 +113,7 @@ class Candidate:
     qr_png: bytes | None = None
     language: str = "nl"
     contact_person: str = ""
+    address: str = ""
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,7 @@ def _load(session, *, ids=None, where=None, limit: int | None = None, qr: bool =
                 Message.planned_date, Message.postponed_until, Message.next_attempt_at, Message.attempts,
                 Message.smtp_message_id, Message.updated_at,
                 *((Message.qr_payload, Message.qr_png) if qr else (null(), null())),
-                Debtor.language, Debtor.contact_person)
+                Debtor.language, Debtor.contact_person, Debtor.address)
          .join(Debtor, Debtor.id == Message.debtor_id)
          .order_by(Message.planned_date, Message.id))
     if ids is not None:
@@ -207,12 +208,13 @@ def _load(session, *, ids=None, where=None, limit: int | None = None, qr: bool =
     for r in rows:
         (mid, debtor_id, code, name, blocked, reason, until, status, channel, edited, recipients, subject,
          text, html, currency, total, costs, interest, step, planned, postponed, next_at, attempts, smtp_id,
-         updated, qr_payload, qr_png, language, contact) = r
+         updated, qr_payload, qr_png, language, contact, address) = r
         out.append(Candidate(mid, debtor_id, code, name, bool(blocked), reason, until, status, channel,
                              bool(edited), recipients, subject or "", text or "", html or "", currency,
                              int(total or 0), int(total or 0) + int(costs or 0) + int(interest or 0), step,
                              planned, postponed, next_at, int(attempts or 0), smtp_id, updated,
-                             tuple(lines.get(mid, ())), qr_payload, qr_png, language or "nl", contact or ""))
+                             tuple(lines.get(mid, ())), qr_payload, qr_png, language or "nl", contact or "",
+                             address or ""))
     return out
 
 
@@ -308,7 +310,7 @@ def compose(c: Candidate, settings: SendSettings, message_id: str, now: datetime
 def letter_attachment(c: Candidate, on: date, qr_png: bytes | None, company: str | None) -> mail.Attachment:
     pdf = letter.render(letter.Letter(
         sender=company or "Debtor Desk", addressee=c.debtor_name, attention=c.contact_person,
-        debtor_code=c.debtor_code, on=on, subject=c.subject, body=c.body_text, qr_png=qr_png, language=c.language))
+        address=c.address, debtor_code=c.debtor_code, on=on, subject=c.subject, body=c.body_text, qr_png=qr_png, language=c.language))
     return mail.Attachment(letter.file_name(c.debtor_code, on, c.id), pdf)
 
 

@@ -40,6 +40,10 @@ FIELDS: dict[str, Field] = {f.name: f for f in [
     Field("email", "E-mail for reminders", "several addresses separated by , or ;"),
     Field("contact_person", "Contact person"),
     Field("phone", "Phone"),
+    Field("street", "Address (street and number)", "for letters; with postcode, city and country below"),
+    Field("postcode", "Postcode"),
+    Field("city", "City"),
+    Field("country", "Country", "leave empty for the home country"),
     Field("language", "Language", "nl, en, de or fr (Nederlands, English … are understood)"),
     Field("is_consumer", "Consumer", "yes/no: consumers get the 14-day letter before costs"),
     Field("payment_term_days", "Payment term (days)"),
@@ -52,8 +56,8 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
                  "open_amount", "currency", "description", "reference"),
     LEDGER: ("invoice_number", "debtor_code", "debtor_name", "invoice_date", "due_date", "amount",
              "settled_date", "paid_amount", "currency", "disputed", "description", "reference"),
-    DEBTORS: ("debtor_code", "debtor_name", "email", "contact_person", "phone", "language", "is_consumer",
-              "payment_term_days", "segment", "account_manager"),
+    DEBTORS: ("debtor_code", "debtor_name", "email", "contact_person", "phone", "street", "postcode", "city",
+              "country", "language", "is_consumer", "payment_term_days", "segment", "account_manager"),
 }
 
 # each entry: at least one of the fields must be mapped
@@ -105,6 +109,11 @@ SYNONYMS: dict[str, list[str]] = {
     "contact_person": ["Contactpersoon", "Contact persoon", "T.a.v.", "Contact person", "ContactName",
                        "Contact name", "Attention"],
     "phone": ["Telefoon", "Telefoonnummer", "Tel.", "Tel", "Mobiel", "Phone", "Phone number", "Telephone"],
+    "street": ["Adres", "Straat", "Straat en huisnummer", "Postadres", "Factuuradres", "Address", "Street",
+               "AddressLine1", "Address line 1", "Billing address"],
+    "postcode": ["Postcode", "Post code", "Zip", "Zipcode", "Zip code", "Postal code", "PostalCode"],
+    "city": ["Plaats", "Woonplaats", "Vestigingsplaats", "Stad", "City", "Town"],
+    "country": ["Land", "Landnaam", "Country", "Country name"],
     "language": ["Taal", "Taalcode", "Language", "LanguageCode", "Language code"],
     "is_consumer": ["Consument", "Particulier", "Consumer", "Is consumer", "Private person", "B2C"],
     "payment_term_days": ["Betalingstermijn", "Betaaltermijn", "Betaaltermijn (dagen)", "Krediettermijn",
@@ -265,7 +274,8 @@ def detect_kind(headers: list[str], settled_has_values: bool | None = None) -> s
     if open_items.get("open_amount") or open_items.get("amount"):
         return OPEN_ITEMS
     debtors = suggest_mapping(headers, DEBTORS)
-    contact_fields = ("email", "contact_person", "phone", "language", "is_consumer", "payment_term_days")
+    contact_fields = ("email", "contact_person", "phone", "street", "city", "language", "is_consumer",
+                      "payment_term_days")
     if debtors.get("debtor_code") and any(debtors.get(f) for f in contact_fields):
         return DEBTORS
     if open_items.get("invoice_number") or not debtors.get("debtor_code"):

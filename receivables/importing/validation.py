@@ -532,6 +532,21 @@ def _booleans(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return yes, ~(yes | no)
 
 
+def _address(col) -> list[str | None] | None:  # noqa: ANN001
+    """The postal address as printed: street; postcode and city; country (empty parts left out)."""
+    parts = {f: col(f) for f in ("street", "postcode", "city", "country")}
+    if all(v is None for v in parts.values()):
+        return None
+    n = len(next(v for v in parts.values() if v is not None))
+    texts = {f: v.to_pylist() if v is not None else [""] * n for f, v in parts.items()}
+    out = []
+    for street, postcode, city, country in zip(texts["street"], texts["postcode"], texts["city"], texts["country"]):
+        place = " ".join(p for p in (postcode.strip(), city.strip()) if p)
+        lines = [x for x in (street.strip(), place, country.strip()) if x]
+        out.append("\n".join(lines) or None)
+    return out
+
+
 def _debtor_fields(col, mapping, lines, frame, out) -> None:  # noqa: ANN001
     code = col("debtor_code")
     _too_long(code, 50, lines, mapping["debtor_code"], out)
@@ -539,6 +554,7 @@ def _debtor_fields(col, mapping, lines, frame, out) -> None:  # noqa: ANN001
     for f in ("debtor_name", "contact_person", "phone", "segment", "account_manager"):
         values = col(f)
         frame[f] = values.to_pandas() if values is not None else None
+    frame["address"] = _address(col)
     email = col("email")
     if email is not None:
         texts = email.to_pylist()

@@ -455,6 +455,7 @@ def test_several_reminder_addresses_can_be_saved(sqlite_ledger, typed, stored):
     ({"emails": "<script>@x.nl"}, "not a valid"),
     ({"language": "de"}, "language 'de' is not supported"),
     ({"phone": "call me maybe"}, "not a phone number"),
+    ({"address": "\n".join(f"regel {i}" for i in range(7))}, "at most 6 lines"),
     ({"emails": "crediteuren@dejong.nl", "language": "nl", "contact_person": "Anouk de Jong", "phone": ""},
      "nothing changed"),
 ])
@@ -597,3 +598,15 @@ def test_the_cli_records_a_promise_reviews_it_and_shows_the_dossier(sqlite_ledge
 def test_cli_dossier_errors_are_one_line(sqlite_ledger):
     res = run_cli("dossier", "dispute", "0100", "2026-0900", "wrong debtor")
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and "not an invoice of De Jong" in res.stderr
+
+
+def test_the_postal_address_for_letters_is_saved_tidied_and_audited(sqlite_ledger):
+    with sqlite_ledger() as u:
+        dossier.update_contact(u, "0100", emails="crediteuren@dejong.nl", language="nl",
+                               contact_person="Anouk de Jong", phone="", actor="carla",
+                               address="  Kerkstraat 1 \n\n1234 AB  Amsterdam\n")
+    with sqlite_ledger() as u:
+        debtor = u.session.scalars(select(Debtor).where(Debtor.code == "0100")).one()
+        assert debtor.address == "Kerkstraat 1\n1234 AB  Amsterdam"
+        assert dossier.open_dossier(u, "0100", TODAY).header.address == debtor.address
+        assert audit_actions(u) == ["debtor.contact"]

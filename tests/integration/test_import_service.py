@@ -669,3 +669,17 @@ def test_the_bulk_json_writer_writes_what_pandas_writes(rows):
     for part in (frame, frame.iloc[1:]):
         assert json.loads(import_service._json_rows(part)) == json.loads(part.to_json(orient="values",
                                                                                        force_ascii=False))
+
+
+
+def test_a_debtor_file_with_address_columns_gives_the_postal_address_for_letters(uow):
+    data = (b"Relatiecode;Naam;Adres;Postcode;Plaats;Land\r\n"
+            b"0042;Bakker B.V.;Kerkstraat 1;1234 AB;Amsterdam;\r\n"
+            b"0043;Smith Ltd;1 High Street;SW1A 1AA;London;United Kingdom\r\n"
+            b"0044;Jansen;;;;\r\n")
+    result = run(uow, data, name="debiteuren-adres.csv")
+    assert result.kind == "debtors" and result.summary().startswith("new 3")
+    with uow() as u:
+        stored = dict(u.session.execute(select(Debtor.code, Debtor.address)).all())
+    assert stored == {"0042": "Kerkstraat 1\n1234 AB Amsterdam",
+                      "0043": "1 High Street\nSW1A 1AA London\nUnited Kingdom", "0044": None}

@@ -105,7 +105,11 @@ def test_a_debtor_list_maps_contact_fields():
     assert mapping == {"debtor_code": "Relatiecode", "debtor_name": "Naam", "email": "E-mail", "language": "Taal",
                        "contact_person": "Contactpersoon", "phone": "Telefoon", "is_consumer": "Consument",
                        "payment_term_days": "Betalingstermijn", "segment": "Segment",
-                       "account_manager": "Accountmanager"}
+                       "account_manager": "Accountmanager", "street": None, "postcode": None, "city": None,
+                       "country": None}
+    with_address = suggest_mapping([*header, "Adres", "Postcode", "Woonplaats", "Land"], DEBTORS)
+    assert (with_address["street"], with_address["postcode"], with_address["city"], with_address["country"]) == (
+        "Adres", "Postcode", "Woonplaats", "Land")
 
 
 @pytest.mark.parametrize("header, expected", [

@@ -27,6 +27,7 @@ def read(pdf: bytes) -> tuple[str, int, int]:
 
 def a_letter(**kw) -> letter.Letter:
     base = dict(sender="Voorbeeld B.V.", addressee="Bakker B.V.", attention="J. Bakker", debtor_code="0042",
+                address="Kerkstraat 1\n1234 AB  Amsterdam",
                 on=date(2026, 11, 22), subject="Tweede herinnering: factuur F-2026-0001", body=BODY,
                 qr_png=epc.qr_png(epc.epc_payload(name="Voorbeeld B.V.", iban="NL91ABNA0417164300",
                                                   amount_cents=123456, remittance="F-2026-0001")))
@@ -37,7 +38,8 @@ def test_a_letter_holds_the_words_the_sender_the_addressee_the_date_and_the_qr_c
     pdf = letter.render(a_letter())
     assert pdf.startswith(b"%PDF")
     text, pages, images = read(pdf)
-    for part in ("Voorbeeld B.V.", "Bakker B.V.", "t.a.v. J. Bakker", "(0042)", "22-11-2026",
+    for part in ("Voorbeeld B.V.", "Bakker B.V.", "t.a.v. J. Bakker", "Kerkstraat 1", "1234 AB", "Amsterdam",
+                 "Klantnummer: 0042", "22-11-2026",
                  "Tweede herinnering: factuur F-2026-0001", "Volgens onze administratie", "1.234,56",
                  "Scan de code met uw bank-app"):
         assert part in text, part
@@ -45,8 +47,9 @@ def test_a_letter_holds_the_words_the_sender_the_addressee_the_date_and_the_qr_c
 
 
 def test_an_english_letter_without_payment_details_has_no_qr_code():
-    text, _, images = read(letter.render(a_letter(language="en", qr_png=None, attention="")))
+    text, _, images = read(letter.render(a_letter(language="en", qr_png=None, attention="", address="")))
     assert "Attn." not in text and "Scan" not in text and images == 0
+    assert "Customer number: 0042" in text and "Kerkstraat" not in text
 
 
 def test_without_a_unicode_font_the_euro_sign_is_written_out(monkeypatch):
