@@ -396,7 +396,7 @@ def _apply_open_items(s, pieces: _Pieces, batch: ImportBatch, result: ImportResu
     current = _current_invoices(s)
     existing_parts, numbers = [], []
     known_in_file = pieces.known(current)
-    with _Writer(s) as writer, _NewInvoices(s, batch.id, as_of, int((~known_in_file).sum()), writer) as loader:
+    with _Writer(s) as writer, _NewInvoices(s, batch.id, int((~known_in_file).sum()), writer) as loader:
         debtors = _Debtors(s, writer, result, details)
         for rows in pieces:
             rows = debtors.attach(rows)
@@ -693,7 +693,7 @@ class _Debtors:
         self._codes = pa.array([c for c, _, _ in stored], type=pa.string())
         self._ids = np.asarray([i for _, i, _ in stored], dtype=np.int64)
         self._terms = np.asarray([t or 30 for _, _, t in stored], dtype=np.int64)
-        self.next_id = _first_free_id(s, "debtor")
+        self._new_ids = _Ids(s, "debtor")
         self._used = np.zeros(len(self._ids), dtype=bool)
 
     @property
@@ -708,7 +708,7 @@ class _Debtors:
             fresh = rows[position < 0].drop_duplicates("debtor_code")
             names = fresh["debtor_name"].fillna("").astype(str).str.strip()
             names = names.where(names != "", fresh["debtor_code"]).str.slice(0, 255)
-            ids = self._take_ids(len(fresh))
+            ids = self._new_ids.take(len(fresh))
             frame = pd.DataFrame({"id": ids, "code": fresh["debtor_code"].str.slice(0, 50).to_numpy(),
                                   "name": names.to_numpy(), "language": "nl", "is_consumer": False,
                                   "payment_term_days": 30, "reminders_blocked": False, "is_demo": False,
@@ -737,20 +737,25 @@ class _Debtors:
         found = pc.index_in(codes, value_set=self._codes)
         return np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
-    def _take_ids(self, n: int) -> np.ndarray:
-        if self.next_id is None:  # PostgreSQL: from the sequence
-            return _next_ids(self.s, "debtor", n)
-        ids = np.arange(self.next_id, self.next_id + n, dtype=np.int64)
-        self.next_id += n
+
+class _Ids:
+    """Primary keys for rows a bulk writer inserts, taken up front so they need not be read back: on
+    SQLite counted on from the largest id (the import holds the write lock, so nobody else adds rows
+    meanwhile), on PostgreSQL drawn from the table's sequence."""
+
+    def __init__(self, s, table: str):
+        self.s, self.table = s, table
+        self.next = (None if s.get_bind().dialect.name == "postgresql"
+                     else s.execute(text(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")).scalar_one())
+
+    def take(self, n: int) -> np.ndarray:
+        if self.next is None:
+            rows = self.s.execute(text(f"SELECT nextval(pg_get_serial_sequence('{self.table}', 'id')) "
+                                       "FROM generate_series(1, :n)"), {"n": n}).scalars().all()
+            return np.asarray(rows, dtype=np.int64)
+        ids = np.arange(self.next, self.next + n, dtype=np.int64)
+        self.next += n
         return ids
-
-
-def _first_free_id(s, table: str) -> int | None:
-    """SQLite: the next primary key of `table`, counted on by the bulk writers (the import holds the
-    write lock, so nobody else adds rows meanwhile). PostgreSQL takes them from the sequence: None."""
-    if s.get_bind().dialect.name != "sqlite":
-        return None
-    return s.execute(text(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")).scalar_one()
 
 
 class _NewInvoices:
@@ -759,11 +764,11 @@ class _NewInvoices:
     `_BULK_ROWS` or more drops the invoice table's secondary indexes and the ledger_day triggers for
     the load, and builds them again, and the load's daily sums, when it ends."""
 
-    def __init__(self, s, batch_id: int, as_of: date, expected_rows: int, writer: _Writer):
-        self.s, self.batch_id, self.as_of, self.writer = s, batch_id, as_of, writer
+    def __init__(self, s, batch_id: int, expected_rows: int, writer: _Writer):
+        self.s, self.batch_id, self.writer = s, batch_id, writer
         self.expected = expected_rows
         self.count = 0
-        self.next_id = _first_free_id(s, "invoice")
+        self._new_ids = _Ids(s, "invoice")
         self._sums: list[tuple] = []  # per piece, what ledger_day_contributions needs
 
     def __enter__(self) -> _NewInvoices:
@@ -778,11 +783,7 @@ class _NewInvoices:
         """Insert `new` with its current state: the open amount, and for the rows where it is zero the day
         it was settled (`settled_on`); and one change for each row at the positions `moved` (dated, of a
         kind, by how much). The text columns stay Arrow arrays, as the file's parser made them."""
-        if self.next_id is None:
-            ids = _next_ids(self.s, "invoice", len(new))
-        else:
-            ids = np.arange(self.next_id, self.next_id + len(new), dtype=np.int64)
-            self.next_id += len(new)
+        ids = self._new_ids.take(len(new))
         amount = new["amount_cents"].to_numpy()
         settled = pc.if_else(pa.array(open_cents == 0), _iso_text(settled_on), pa.scalar(None, pa.string()))
         frame = pd.DataFrame({
@@ -831,20 +832,9 @@ class _NewInvoices:
         self._by_hand_cm.__exit__(None, None, None)
 
 
-def _next_ids(s, table: str, n: int) -> np.ndarray:
-    """Primary keys for `n` new rows, taken up front so bulk inserts need not read them back."""
-    if s.get_bind().dialect.name == "postgresql":
-        rows = s.execute(text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
-                              "FROM generate_series(1, :n)"), {"n": n}).scalars().all()
-        return np.asarray(rows, dtype=np.int64)
-    start = s.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")).scalar_one()
-    return np.arange(start + 1, start + n + 1, dtype=np.int64)
-
-
 def _iso(days: np.ndarray) -> np.ndarray:
     """datetime64 values as ISO date text (None for NaT), the form both databases take for a DATE."""
-    arr = pa.array(np.asarray(days).astype("datetime64[D]"), from_pandas=True)
-    return arr.cast(pa.string()).to_numpy(zero_copy_only=False)
+    return _iso_text(days).to_numpy(zero_copy_only=False)
 
 
 def _insert_changes(s, invoice_ids, change_dates, kinds, deltas, batch_id: int, writer: _Writer | None = None,
@@ -1037,7 +1027,7 @@ def _apply_ledger(s, pieces: _Pieces, batch: ImportBatch, result: ImportResult, 
     current = _current_invoices(s)
     existing_parts = []
     known_in_file = pieces.known(current)
-    with _Writer(s) as writer, _NewInvoices(s, batch.id, batch.as_of, int((~known_in_file).sum()), writer) as loader:
+    with _Writer(s) as writer, _NewInvoices(s, batch.id, int((~known_in_file).sum()), writer) as loader:
         debtors = _Debtors(s, writer, result, details)
         for rows in pieces:
             rows = debtors.attach(rows)
