@@ -386,6 +386,24 @@ class _Pieces:
         return np.searchsorted(self.prepared.lines, rows["line"].to_numpy())
 
 
+@contextmanager
+def _loading(s, pieces: _Pieces, current: pd.DataFrame, batch: ImportBatch, result: ImportResult, details: dict):
+    """Writing an invoice file's new invoices as it is parsed: yields the loader and the file's pieces as
+    (rows with their debtor ids, which of them the ledger already has). After the last piece the
+    debtors the rows refer to are checked and the loader finishes (indexes, daily sums)."""
+    known_in_file = pieces.known(current)
+    with _Writer(s) as writer, _NewInvoices(s, batch.id, int((~known_in_file).sum()), writer) as loader:
+        debtors = _Debtors(s, writer, result, details)
+
+        def pieces_known():
+            for rows in pieces:
+                rows = debtors.attach(rows)
+                yield rows, known_in_file[pieces.position(rows)]
+
+        yield loader, pieces_known()
+        loader.check_debtors(debtors.ids_used)
+
+
 # --- open items -----------------------------------------------------------------------------------
 
 def _apply_open_items(s, pieces: _Pieces, batch: ImportBatch, result: ImportResult, details: dict, mode: str,
@@ -395,12 +413,8 @@ def _apply_open_items(s, pieces: _Pieces, batch: ImportBatch, result: ImportResu
     as_of = batch.as_of
     current = _current_invoices(s)
     existing_parts, numbers = [], []
-    known_in_file = pieces.known(current)
-    with _Writer(s) as writer, _NewInvoices(s, batch.id, int((~known_in_file).sum()), writer) as loader:
-        debtors = _Debtors(s, writer, result, details)
-        for rows in pieces:
-            rows = debtors.attach(rows)
-            known = known_in_file[pieces.position(rows)]
+    with _loading(s, pieces, current, batch, result, details) as (loader, pieces_known):
+        for rows, known in pieces_known:
             new = rows[~known]
             if len(new):
                 amount, open_ = new["amount_cents"].to_numpy(), new["open_cents"].to_numpy()
@@ -413,7 +427,6 @@ def _apply_open_items(s, pieces: _Pieces, batch: ImportBatch, result: ImportResu
                            moved, np.full(len(moved), np.datetime64(as_of, "D")), kinds, delta[moved])
             existing_parts.append(rows[known])
             numbers.append(rows["invoice_number"])
-        loader.check_debtors(debtors.ids_used)
     result.new = loader.count
     if pieces.rejected:
         return  # rolled back by the caller
@@ -1026,12 +1039,8 @@ def _apply_ledger(s, pieces: _Pieces, batch: ImportBatch, result: ImportResult, 
                   mapping_has: set[str]) -> None:
     current = _current_invoices(s)
     existing_parts = []
-    known_in_file = pieces.known(current)
-    with _Writer(s) as writer, _NewInvoices(s, batch.id, int((~known_in_file).sum()), writer) as loader:
-        debtors = _Debtors(s, writer, result, details)
-        for rows in pieces:
-            rows = debtors.attach(rows)
-            known = known_in_file[pieces.position(rows)]
+    with _loading(s, pieces, current, batch, result, details) as (loader, pieces_known):
+        for rows, known in pieces_known:
             new = rows[~known].copy()
             if len(new):
                 amount = new["amount_cents"].to_numpy()
@@ -1043,7 +1052,6 @@ def _apply_ledger(s, pieces: _Pieces, batch: ImportBatch, result: ImportResult, 
                 loader.add(new, open_, settled, moved, settled[moved], np.where(amount[moved] > 0, "payment", "credit"),
                            -paid[moved])
             existing_parts.append(rows[known])
-        loader.check_debtors(debtors.ids_used)
     result.new = loader.count
     if pieces.rejected:
         return  # rolled back by the caller
