@@ -526,6 +526,12 @@ def _promised(session, today: date, grace: int) -> dict[str, set[int]]:
 PAY_DAYS = {"demand": 14, "final_notice": 14, "handover": 14}
 
 
+def company_name(payment: dict | None) -> str:
+    """Who the reminders are from, in the templates and on letters: the beneficiary of the payment
+    details."""
+    return (payment or {}).get("beneficiary") or "Debtor Desk"
+
+
 def _compose(debtor: Debtor, track: Track, step: Step, chased: list[_Inv], open_items: list[_Inv],
              currency: str, planned: date, cfg: ReminderSettings, wik_sent: dict[int, date], held) -> dict:
     """The stored fields of a message: rendered words, amounts, costs and recipients."""
@@ -585,7 +591,7 @@ def message_context(debtor: Debtor, track: Track, step: Step, chased: list, open
         "track": {"key": track.key, "name": track.name},
         "debtor": {"code": debtor.code, "name": debtor.name, "contact_person": debtor.contact_person or "",
                    "phone": debtor.phone or "", "email": debtor.email or ""},
-        "company": {"name": pay.get("beneficiary") or "Debtor Desk"},
+        "company": {"name": company_name(pay)},
         "currency": currency, "many": len(chased) > 1,
         "invoices": [{"number": i.number, "invoice_date": i.invoice_date, "due_date": i.due_date,
                       "days_overdue": max(0, (planned - i.due_date).days), "open_cents": i.open_cents,

@@ -296,21 +296,22 @@ def _qr_png(uow: UnitOfWork, c: Candidate) -> bytes | None:
 
 def compose(c: Candidate, settings: SendSettings, message_id: str, now: datetime,
             qr_png: bytes | None, attachments: tuple[mail.Attachment, ...] = (),
-            company: str | None = None) -> mail.BuiltMail:
+            payment: dict | None = None) -> mail.BuiltMail:
     """The wire bytes of a message: the stored words, the QR code inline, our Message-ID; a step whose
-    channel is "letter" also carries the words as a PDF letter (`company`: the sender on it)."""
+    channel is "letter" also carries the words as a PDF letter (from the beneficiary of `payment`)."""
     if c.channel == "letter":
-        attachments = (*attachments, letter_attachment(c, now.date(), qr_png, company))
+        attachments = (*attachments, letter_attachment(c, now.date(), qr_png, payment))
     return mail.build_mime(mail.OutgoingMail(
         from_addr=settings.from_addr, reply_to=settings.reply_to, to=tuple(mail.parse_recipients(c.recipients)),
         subject=c.subject, text=c.body_text, html=c.body_html, message_id=message_id,
         date=now.replace(tzinfo=UTC), qr_png=qr_png, attachments=attachments))
 
 
-def letter_attachment(c: Candidate, on: date, qr_png: bytes | None, company: str | None) -> mail.Attachment:
+def letter_attachment(c: Candidate, on: date, qr_png: bytes | None, payment: dict | None) -> mail.Attachment:
     pdf = letter.render(letter.Letter(
-        sender=company or "Debtor Desk", addressee=c.debtor_name, attention=c.contact_person,
-        address=c.address, debtor_code=c.debtor_code, on=on, subject=c.subject, body=c.body_text, qr_png=qr_png, language=c.language))
+        sender=reminders.company_name(payment), addressee=c.debtor_name, attention=c.contact_person,
+        address=c.address, debtor_code=c.debtor_code, on=on, subject=c.subject, body=c.body_text,
+        qr_png=qr_png, language=c.language))
     return mail.Attachment(letter.file_name(c.debtor_code, on, c.id), pdf)
 
 
@@ -320,13 +321,7 @@ def letter_for(uow: UnitOfWork, message_id: int, on: date) -> mail.Attachment:
     if not found:
         raise ServiceError(f"there is no message {message_id}")
     c = found[0]
-    company = company_name(_payment(uow.session))
-    return letter_attachment(c, on, _qr_png(uow, c), company)
-
-
-def company_name(payment: dict | None) -> str:
-    """The sender on letters: the beneficiary of the payment details, as in the templates."""
-    return (payment or {}).get("beneficiary") or "Debtor Desk"
+    return letter_attachment(c, on, _qr_png(uow, c), _payment(uow.session))
 
 
 @dataclass(frozen=True)
@@ -358,7 +353,7 @@ def preview(uow: UnitOfWork, message_id: int, settings: SendSettings, today: dat
         return Preview(c.id, {}, c.body_text, c.body_html, 0, v.action, v.reason)
     qr = _qr_png(uow, c)
     mid = c.smtp_message_id or mail.make_message_id(settings.from_addr, f"{c.id}.preview")
-    built = compose(c, settings, mid, utcnow(), qr, company=company_name(_payment(s)))
+    built = compose(c, settings, mid, utcnow(), qr, payment=_payment(s))
     s.rollback()
     parsed = email.message_from_bytes(built.data, policy=policy.default)
     headers = {k: str(parsed[k]) for k in ("From", "Reply-To", "To", "Subject", "Date", "Message-ID") if parsed[k]}
@@ -799,7 +794,7 @@ class _Batch:
 
     def build(self, c: Candidate, mid: str) -> mail.BuiltMail | Exception:
         try:
-            return compose(c, self.settings, mid, utcnow(), self.images[c.id], company=company_name(self.payment))
+            return compose(c, self.settings, mid, utcnow(), self.images[c.id], payment=self.payment)
         except Exception as exc:  # noqa: BLE001 — reported as this message's failure
             return exc
 

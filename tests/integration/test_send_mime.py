@@ -255,7 +255,7 @@ def test_a_letter_step_goes_out_with_its_words_as_a_pdf_letter_and_an_email_step
     letter_step = candidate(channel="letter", subject="Aanmaning factuur INV-1", body_text="Betaal € 100,00.",
                             debtor_code="0042", debtor_name="Bakker B.V.", contact_person="J. Bakker",
                             address="Kerkstraat 1\n1234 AB  Amsterdam")
-    built = compose(letter_step, settings, "<m1@example.nl>", NOW, None, company="Voorbeeld B.V.")
+    built = compose(letter_step, settings, "<m1@example.nl>", NOW, None, payment={"beneficiary": "Voorbeeld B.V."})
     msg = parse(built.data)
     pdfs = [p for p in msg.iter_attachments() if p.get_content_type() == "application/pdf"]
     assert [p.get_filename() for p in pdfs] == ["letter-0042-20260630-1.pdf"]
