@@ -192,11 +192,31 @@ def test_4_the_queue_is_generated_and_approve_postpone_block_persist_after_a_rel
                                      "ORDER BY id")]
     assert len(ids) >= 3, ids
 
-    def act(message_id: int, button: str):
+    def choose(message_id: int) -> None:
+        """Pick the message in the preview's selectbox. Choosing the tab reruns the script, and a rerun that
+        starts late re-renders the open dropdown under the pointer: then the option is chosen again."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
         page.get_by_role("tab", name="Preview & edit").click()
-        page.get_by_label("Message", exact=True).click()
-        page.get_by_role("option", name=f"#{message_id} ").first.click()
         wait_for_app(page)
+        chooser = page.locator("[data-testid='stSelectbox']").filter(has=page.get_by_label("Message", exact=True))
+        def shown() -> str:  # the chosen label sits in the combobox's input, not in the element's text
+            return chooser.evaluate("e => e.innerText + ' ' + [...e.querySelectorAll('input')]"
+                                    ".map(i => i.value).join(' ')")
+
+        for _ in range(5):
+            if f"#{message_id} ·" in shown():
+                return
+            page.get_by_label("Message", exact=True).click()
+            try:
+                page.get_by_role("option", name=f"#{message_id} ").first.click(timeout=5_000)
+            except PlaywrightTimeoutError:
+                page.keyboard.press("Escape")
+            wait_for_app(page)
+        raise AssertionError(f"message #{message_id} could not be chosen: {shown()!r}")
+
+    def act(message_id: int, button: str):
+        choose(message_id)
         page.get_by_role("button", name=button).click()
         wait_for_app(page)
 
