@@ -32,7 +32,7 @@ from db.models import (
     utcnow,
 )
 from receivables import importing as imp
-from receivables import ledger
+from receivables import ledger, reminders
 from receivables.importing.validation import ImportOptions, ParsedBatch, Problem, detect, give_way
 from receivables.services import ServiceError, record_audit
 from receivables.uow import UnitOfWork
@@ -1267,6 +1267,8 @@ def _restore_messages(s, details: dict) -> None:
         s.execute(update(Message).where(Message.id == int(mid), Message.status == "cancelled",
                                         Message.last_error == "nothing left to chase")
                   .values(status=status, last_error=None))
+    if statuses:  # their words follow the invoices they chase again
+        reminders.reword(s, [int(m) for m in statuses], "an undone import brought an invoice back")
 
 
 def _remove_created_debtors(s, ids: list[int]) -> int:

@@ -56,14 +56,20 @@ def drop_from_pending_messages(session: Session, invoice_ids: list[int]) -> list
         session.execute(update(MessageInvoice)
                         .where(MessageInvoice.invoice_id.in_(chunk), MessageInvoice.message_id.in_(pending))
                         .values(active=False))
-    cancelled = []
-    for message_id in affected:
+    cancelled, reworded = [], []
+    for message_id in sorted(affected):
         left = session.scalar(select(func.count()).select_from(MessageInvoice)
                               .where(MessageInvoice.message_id == message_id, MessageInvoice.active.is_(True)))
         if left == 0:
             session.execute(update(Message).where(Message.id == message_id, Message.status.in_(UNSENT))
                             .values(status="cancelled", last_error="nothing left to chase"))
             cancelled.append(message_id)
+        else:
+            reworded.append(message_id)
+    if reworded:
+        from receivables import reminders  # the words live with the reminder engine, which builds on the ledger
+
+        reminders.reword(session, reworded, "an invoice left it before it was sent")
     return cancelled
 
 

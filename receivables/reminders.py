@@ -284,9 +284,14 @@ def _lock(session) -> None:
         session.execute(text("UPDATE setting SET key = key WHERE 1 = 0"))
 
 
+FRESH_KINDS = ("open-items", "ledger")  # the imports that say what is still open
+
+
 def check_freshness(session, today: date, limit_days: int) -> date:
-    """The date of the newest applied import; ServiceError when it is older than `limit_days`."""
-    last = session.scalar(select(func.max(ImportBatch.as_of)).where(ImportBatch.status == "applied"))
+    """The date of the newest applied import of open items or of the ledger (a debtor list says nothing
+    about who paid); ServiceError when it is older than `limit_days`."""
+    last = session.scalar(select(func.max(ImportBatch.as_of)).where(ImportBatch.status == "applied",
+                                                                   ImportBatch.kind.in_(FRESH_KINDS)))
     if last is None:
         raise ServiceError("no open items have been imported yet; import an open-items export first, "
                            "then generate reminders")
@@ -308,8 +313,9 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
     # track choice and its invoices are chased again
     from receivables.dossier import review_promises
 
-    review_promises(uow, today, actor=actor)
     s = uow.session
+    check_freshness(s, today, load_settings(s).freshness_days)  # stale data: stop before changing anything
+    review_promises(uow, today, actor=actor)
     _lock(s)
     cfg = load_settings(s)
     check_freshness(s, today, cfg.freshness_days)
@@ -882,15 +888,23 @@ def preview(uow: UnitOfWork, message_id: int) -> Preview:
 def rerender(uow: UnitOfWork, message_id: int, *, actor: str, today: date | None = None) -> None:
     """Render an unedited unsent message again from its template (after a template or settings change);
     an undefined variable is reported here, at preview time."""
-    today = today or date.today()
     s = uow.session
     m = s.get(Message, int(message_id))
     if m is None or m.status not in UNSENT:
         raise ServiceError(f"message {message_id} is not waiting in the queue")
-    cfg = load_settings(s)
+    _render_again(s, m, load_settings(s), _wik_letters(s))
+    m.edited = False
+    record_audit(s, actor, "message.rerender", "message", m.id, None, None)
+    uow.commit()
+    if m.status == "approved":  # a message waiting for approval gets its QR image when it is approved
+        store_qr(uow, [m.id])
+
+
+def _render_again(s, m: Message, cfg: ReminderSettings, wik_sent: dict[int, date]) -> None:
+    """The message's words, amounts and costs rendered anew from its active invoices as they stand now."""
     track = cfg.tracks.get(m.track)
     if track is None or m.step_index >= len(track.steps):
-        raise ServiceError(f"track {m.track} of message {message_id} no longer has this step")
+        raise ServiceError(f"track {m.track} of message {m.id} no longer has this step")
     debtor = s.get(Debtor, m.debtor_id)
     rows = s.execute(select(Invoice.id, Invoice.number, Invoice.debtor_id, Invoice.currency, Invoice.invoice_date,
                             Invoice.due_date, Invoice.amount_cents, Invoice.open_cents, Invoice.disputed,
@@ -900,18 +914,45 @@ def rerender(uow: UnitOfWork, message_id: int, *, actor: str, today: date | None
     active = set(s.scalars(select(MessageInvoice.invoice_id).where(MessageInvoice.message_id == m.id,
                                                                    MessageInvoice.active.is_(True))))
     chased = sorted((i for i in items if i.id in active), key=lambda i: (i.due_date, i.number))
+
+    def held(inv: _Inv) -> str | None:  # how the overview of open items names what is not chased
+        if inv.disputed:
+            return "disputed"
+        return "held" if inv.paused_until is not None and inv.paused_until >= m.planned_date else None
+
     try:
         fields = _compose(debtor, track, track.steps[m.step_index], chased, items, m.currency, m.planned_date,
-                          cfg, _wik_letters(s), None)
+                          cfg, wik_sent, held)
     except TemplateError as exc:
         raise ServiceError(str(exc)) from None
     for k, v in fields.items():
         setattr(m, k, v)
-    m.edited = False
-    record_audit(s, actor, "message.rerender", "message", m.id, None, None)
-    uow.commit()
-    if m.status == "approved":  # a message waiting for approval gets its QR image when it is approved
-        store_qr(uow, [m.id])
+    m.qr_payload = m.qr_png = None  # the kept image asked for the old total: drawn again when needed
+
+
+def reword(session, message_ids, why: str) -> list[int]:
+    """Unsent messages whose invoices changed before they went out (an invoice paid, credited, disputed or
+    promised left them; an undone import brought one back): their words, total and QR code follow the
+    invoices they still chase, in the same transaction. Words a person wrote are not rewritten: such a
+    message goes back to the queue to be checked and approved again. Returns the ids sent back."""
+    ids = sorted({int(i) for i in message_ids})
+    if not ids:
+        return []
+    cfg, wik_sent, back = load_settings(session), _wik_letters(session), []
+    for m in session.scalars(select(Message).where(Message.id.in_(ids), Message.status.in_(UNSENT))):
+        if not m.edited:
+            try:
+                _render_again(session, m, cfg, wik_sent)
+                continue
+            except ServiceError as exc:
+                reason = f"{why}; it cannot be rendered again ({exc})"
+        else:
+            reason = f"{why}; the text was written by hand, so check it and approve it again"
+        if m.status == "approved":
+            m.status = "proposed"
+            back.append(m.id)
+        m.last_error = reason
+    return back
 
 
 # --- listing ----------------------------------------------------------------------------------------

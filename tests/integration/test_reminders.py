@@ -174,6 +174,27 @@ def test_stale_data_stops_generation_with_a_clear_warning_and_changes_nothing(le
     assert messages(ledger) == []
 
 
+def test_a_debtor_list_imported_today_does_not_make_stale_open_items_fresh(ledger):
+    with ledger() as u:
+        u.session.add(ImportBatch(kind="debtors", mode="partial", file_name="debiteuren.csv", file_hash="d",
+                                  as_of=TODAY + timedelta(days=8), imported_by="test"))
+        u.commit()
+    with pytest.raises(ServiceError, match="stale"):
+        generate(ledger, TODAY + timedelta(days=8), fresh=False)
+    assert messages(ledger) == []
+
+
+def test_a_refused_stale_run_does_not_judge_promises_either(ledger):
+    from receivables import dossier
+
+    with ledger() as u:
+        dossier.promise_to_pay(u, "200", TODAY + timedelta(days=1), actor="carla", today=TODAY)
+    with pytest.raises(ServiceError, match="stale"):
+        generate(ledger, TODAY + timedelta(days=30), fresh=False)
+    with ledger() as u:
+        assert u.session.scalars(select(Note.outcome).where(Note.kind == "promise")).all() == ["pending"]
+
+
 def test_without_any_import_nothing_is_generated(uow):
     with pytest.raises(ServiceError, match="no open items have been imported"):
         generate(uow)
@@ -466,3 +487,61 @@ def test_lookahead_proposes_tomorrows_messages_planned_for_tomorrow(uow):
     with uow() as u:
         tomorrow = reminders.queue(u, planned_from=TODAY + timedelta(days=1), planned_until=TODAY + timedelta(days=1))
     assert tomorrow["invoice_numbers"].tolist() == [["F-95"]]
+
+
+def _leave_by_import(u):
+    """A full open-items export of the day that no longer has F-2: it was paid."""
+    from receivables import import_service
+
+    header = "Relatiecode;Relatie;Factuurnummer;Factuurdatum;Vervaldatum;Bedrag;Openstaand;Soort"
+    rows = [("100", "F-1", TODAY - timedelta(days=10), "1.210,00"), ("100", "F-3", TODAY + timedelta(days=20), "300,00"),
+            ("100", "CN-1", TODAY - timedelta(days=40), "-50,00"), ("200", "F-9", TODAY - timedelta(days=3), "700,00")]
+    body = "\r\n".join([header] + [f"{c};Klant {c};{n};{due - timedelta(days=30):%d-%m-%Y};{due:%d-%m-%Y};{a};{a};Factuur"
+                                   for c, n, due, a in rows])
+    result = import_service.run_import(u, body.encode(), "open.csv", actor="carla", kind="open-items", as_of=TODAY)
+    assert result.closed == 1, result.summary()
+
+
+def _leave_by_dispute(u):
+    from receivables import dossier
+
+    dossier.dispute_invoice(u, "100", "F-2", "levering onvolledig", actor="carla")
+
+
+def _leave_by_promise(u):
+    from receivables import dossier
+
+    dossier.promise_to_pay(u, "100", TODAY + timedelta(days=7), invoice_numbers=["F-2"], actor="carla", today=TODAY)
+
+
+@pytest.mark.parametrize("leave", [_leave_by_import, _leave_by_dispute, _leave_by_promise],
+                         ids=["paid-in-an-import", "disputed", "promised"])
+def test_an_invoice_that_leaves_an_approved_message_leaves_its_words_and_total_too(ledger, leave):
+    generate(ledger)
+    (m1, numbers), _ = messages(ledger)
+    assert m1.status == "approved" and numbers == ["F-1", "F-2"] and "F-2" in m1.body_text
+    with ledger(immediate=True) as u:
+        leave(u)
+    (m1, numbers), _ = messages(ledger)
+    assert m1.status == "approved" and numbers == ["F-1"]
+    assert m1.total_cents == 121_000 and "1.210,00" in m1.body_text and "1.710,50" not in m1.body_text
+    chased = m1.body_text.split("Totaal openstaand")[0]  # the overview of all open items follows it
+    assert "factuur F-1 is verstreken" in chased and "F-2" not in chased
+    if leave is not _leave_by_import:  # still open: the overview says why it is not chased
+        overview = m1.body_text.split("Overzicht")[1]
+        assert "F-2" in overview and "F-2              27-05-2026           € 500,50  vervallen" not in overview
+    assert m1.qr_payload is None or "EUR1210.00" in m1.qr_payload
+    with ledger() as u:
+        assert reminders.payment_payload(u, m1.id).split("\n")[7] == "EUR1210.00"
+
+
+def test_a_hand_written_message_whose_invoice_leaves_goes_back_to_be_checked(ledger):
+    generate(ledger)
+    (m1, _), _ = messages(ledger)
+    with ledger() as u:
+        reminders.edit_text(u, m1.id, "Herinnering", "Beste Anouk,\n\nF-1 en F-2 staan nog open.", actor="carla")
+    with ledger(immediate=True) as u:
+        _leave_by_dispute(u)
+    (m1, numbers), _ = messages(ledger)
+    assert m1.status == "proposed" and numbers == ["F-1"] and "written by hand" in m1.last_error
+    assert m1.body_text.rstrip().endswith("F-1 en F-2 staan nog open.")  # a person's words are not rewritten
