@@ -66,8 +66,8 @@ def drop_from_pending_messages(session: Session, invoice_ids: list[int]) -> list
             cancelled.append(message_id)
         else:
             reworded.append(message_id)
-    if reworded:
-        from receivables import reminders  # the words live with the reminder engine, which builds on the ledger
+    if reworded:  # the words live with the reminder engine, which builds on the ledger
+        from receivables import reminders
 
         reminders.reword(session, reworded, "an invoice left it before it was sent")
     return cancelled
