@@ -12,6 +12,7 @@ from receivables import reminders, sending  # noqa: E402
 from receivables.money import fmt  # noqa: E402
 from receivables.services import ServiceError  # noqa: E402
 from ui import state  # noqa: E402
+from ui.links import dossier_url, dossier_urls  # noqa: E402
 
 STATUSES = ["proposed", "approved", "postponed", "blocked", "sending", "sent", "failed", "cancelled"]
 WHEN = ["Any day", "Today", "Tomorrow", "Next 7 days", "Overdue (before today)"]
@@ -112,10 +113,10 @@ with tab_messages:
             "Total": emails["total_cents"] / 100,
             "Costs": (emails["costs_cents"] + emails["interest_cents"]) / 100,
             "Currency": emails["currency"],
-            "Planned": emails["planned_date"], "Status": emails["status"],
+            "Planned": emails["planned_date"], "Status": emails["status"], "Last problem": emails["last_error"],
             "Action": "", "Postpone until": pd.Series([None] * len(emails), index=emails.index, dtype="object"),
             "Note": emails["note"].fillna(""), "Why this track": emails["reason"],
-            "Dossier": "/dossier?debtor=" + emails["debtor_code"],
+            "Dossier": dossier_urls(emails["debtor_code"]),
         }).reset_index(drop=True)
         config = {
             "id": st.column_config.NumberColumn("#", width="small"),
@@ -177,7 +178,7 @@ with tab_calls:
             a, b = st.columns([4, 1])
             a.markdown(f"**{r['debtor_name']}** ({r['debtor_code']}) · {fmt(r['total_cents'], r['currency'])} · "
                        f"{', '.join(r['invoice_numbers'])}  \n{r['reason']} · planned {r['planned_date']:%d-%m-%Y} · "
-                       f"[dossier](/dossier?debtor={r['debtor_code']})")
+                       f"[dossier]({dossier_url(r['debtor_code'])})")
             if can_act and b.button("Called", key=f"called_{r['id']}", icon=":material/call:"):
                 st.session_state["calling"] = r["id"]
             if st.session_state.get("calling") == r["id"]:
@@ -204,6 +205,9 @@ with tab_preview:
         st.markdown(f"**To:** {p.recipients or '— no e-mail address on the debtor —'} · **Status:** {p.status}"
                     + (" · *edited by hand*" if p.edited else ""))
         st.markdown(f"**Subject:** {p.subject}")
+        problem = frame.loc[frame["id"] == chosen, "last_error"]
+        if not problem.empty and problem.iloc[0]:
+            st.warning(f"Last problem: {problem.iloc[0]}", icon=":material/error:")
         components.html(p.html, height=760, scrolling=True)
         with st.expander("Plain-text part"):
             st.code(p.text, language=None)

@@ -11,6 +11,7 @@ from receivables import sending, smtp_config, users  # noqa: E402
 from receivables.money import fmt  # noqa: E402
 from receivables.services import ServiceError  # noqa: E402
 from ui import state  # noqa: E402
+from ui.links import dossier_url  # noqa: E402
 
 ACTIONS = {"send": "will be sent", "cancel": "will be cancelled", "rerender": "will be updated, then sent",
            "review": "goes back for review", "block": "debtor blocked: not sent", "invalid": "will fail"}
@@ -77,8 +78,10 @@ if stuck:
         st.dataframe([{"id": s.id, "debtor": s.debtor_code, "to": s.recipients, "subject": s.subject,
                        "handed over (UTC)": s.claimed_at, "Message-ID": s.message_id,
                        "what happened": s.last_error or ("being sent right now" if s.in_flight
-                                                         else "the sender stopped")}
-                      for s in stuck], hide_index=True, width="stretch")
+                                                         else "the sender stopped"),
+                       "dossier": dossier_url(s.debtor_code)}
+                      for s in stuck], hide_index=True, width="stretch",
+                     column_config={"dossier": st.column_config.LinkColumn(display_text="open")})
         c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
         chosen = c1.selectbox("Message", [s.id for s in stuck],
                               format_func=lambda i: next(f"#{s.id} {s.debtor_code}: {s.subject}" for s in stuck
@@ -122,9 +125,11 @@ if planned:
     st.write(", ".join(f"**{n}** {ACTIONS[a]}" for a, n in counts.items()))
     st.dataframe([{"id": p.id, "debtor": p.debtor_code, "name": p.debtor_name, "to": p.recipients,
                    "subject": p.subject, "amount": fmt(p.total_cents, p.currency), "planned": p.planned_date,
-                   "tries": p.attempts, "what happens": ACTIONS[p.action] + (f": {p.reason}" if p.reason else "")}
+                   "tries": p.attempts, "what happens": ACTIONS[p.action] + (f": {p.reason}" if p.reason else ""),
+                   "dossier": dossier_url(p.debtor_code)}
                   for p in planned], hide_index=True, width="stretch",
-                 column_config={"planned": st.column_config.DateColumn(format="DD-MM-YYYY")})
+                 column_config={"planned": st.column_config.DateColumn(format="DD-MM-YYYY"),
+                                "dossier": st.column_config.LinkColumn(display_text="open")})
 
     with st.expander("Dry run: see a message exactly as it will go out"):
         pick = st.selectbox("Message", [p.id for p in planned], key="preview_id",

@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots  # noqa: E402
 from receivables import analytics, definitions  # noqa: E402
 from receivables.money import fmt  # noqa: E402
 from ui import state  # noqa: E402
-from ui.links import linked_date  # noqa: E402
+from ui.links import dossier_urls, linked_date  # noqa: E402
 
 SPLITS = {"the whole portfolio": None, "segment": "segment", "account manager": "account_manager"}
 DSO_LINES = [("dso_count_back", "DSO count-back", "#1f4e79"), ("dso_standard", "DSO standard", "#4f81bd"),
@@ -134,7 +134,7 @@ with tab_dso:
     top = load_top(as_of)
     top = top[top["currency"] == currency]
     st.dataframe(pd.DataFrame({
-        "Dossier": "/dossier?debtor=" + top["debtor_code"].astype(str), "Code": top["debtor_code"].astype(str),
+        "Dossier": dossier_urls(top["debtor_code"]), "Code": top["debtor_code"].astype(str),
         "Debtor": top["debtor_name"].astype(str), "Open": top["total_cents"] / 100, "Overdue": top["overdue_cents"] / 100,
         "DSO days": top["dso_days"], "of which overdue": top["overdue_days"],
     }), hide_index=True, width="stretch", column_config={
@@ -196,7 +196,7 @@ with tab_behaviour:
         shown = shown[shown["code"].astype(str).str.contains(needle, case=False, regex=False)
                       | shown["name"].astype(str).str.contains(needle, case=False, regex=False)]
     st.dataframe(pd.DataFrame({
-        "Dossier": "/dossier?debtor=" + shown["code"].astype(str), "Code": shown["code"].astype(str),
+        "Dossier": dossier_urls(shown["code"]), "Code": shown["code"].astype(str),
         "Debtor": shown["name"].astype(str), "Invoices paid": shown["invoices_paid"], "Avg days late": shown["avg_days_late"],
         "Avg days to pay": shown["avg_days_to_pay"], "Paid late": shown["share_paid_late"] * 100,
         "Paid > 30 days late": shown["share_paid_late_30"] * 100, "Trend (days)": shown["trend"],

@@ -548,12 +548,19 @@ def _message_entries(uow: UnitOfWork, messages: dict[int, Message]) -> list[Time
             details = [f"to {m.recipients}"] if m.recipients else []
             out.append(TimelineEntry(_local(m.sent_at), "reminder", f"Sent {label}: {m.subject}", m.body_text or "",
                                      "sender", details))
-        elif m.status in ("approved", "blocked", "cancelled", "failed", "postponed") and not audited.get(m.id):
+            continue
+        # the state the message is in now, unless a person's action above already says so (the sender and
+        # imports change a message's state without an audit event: failed, cancelled, blocked, sent back)
+        said = next((ev.after["status"] for ev in reversed(audited.get(m.id, []))
+                     if isinstance(ev.after, dict) and ev.after.get("status")), None)
+        if m.status != said and (m.status in ("approved", "blocked", "cancelled", "failed", "postponed")
+                                 or (m.status == "proposed" and m.last_error)):
             detail = m.last_error or m.note or ""
             if m.status == "postponed" and m.postponed_until:
                 detail = f"until {m.postponed_until:%d-%m-%Y}"
-            by = "reminder engine" if m.status == "approved" else ""  # needed no approval
-            out.append(TimelineEntry(_local(m.updated_at), "reminder", f"{m.status.capitalize()}: {label}", detail, by))
+            by = "reminder engine" if m.status == "approved" and said is None else ""  # needed no approval
+            state = "Back in the queue to check" if m.status == "proposed" else m.status.capitalize()
+            out.append(TimelineEntry(_local(m.updated_at), "reminder", f"{state}: {label}", detail, by))
     return out
 
 

@@ -960,7 +960,7 @@ def reword(session, message_ids, why: str) -> list[int]:
 QUEUE_COLUMNS = ["id", "debtor_id", "debtor_code", "debtor_name", "account_manager", "step", "template", "track",
                  "channel", "status", "planned_date", "postponed_until", "invoice_numbers", "invoices",
                  "currency", "total_cents", "costs_cents", "interest_cents", "subject", "reason", "recipients",
-                 "note", "edited", "language"]
+                 "note", "edited", "language", "last_error"]
 
 
 def queue(uow: UnitOfWork, *, statuses=None, step: str | None = None, track: str | None = None,
@@ -974,7 +974,7 @@ def queue(uow: UnitOfWork, *, statuses=None, step: str | None = None, track: str
                 Message.step_name, Message.track, Message.channel, Message.status, Message.planned_date,
                 Message.postponed_until, Message.currency, Message.total_cents, Message.costs_cents,
                 Message.interest_cents, Message.subject, Message.reason, Message.recipients, Message.note,
-                Message.edited, Message.language, Message.step_index)
+                Message.edited, Message.language, Message.step_index, Message.last_error)
          .join(Debtor, Debtor.id == Message.debtor_id).where(Message.status.in_(statuses)))
     if step:
         q = q.where(Message.step_name == step)
@@ -992,7 +992,8 @@ def queue(uow: UnitOfWork, *, statuses=None, step: str | None = None, track: str
     frame = pd.DataFrame(rows, columns=["id", "debtor_id", "debtor_code", "debtor_name", "account_manager", "step",
                                         "track", "channel", "status", "planned_date", "postponed_until",
                                         "currency", "total_cents", "costs_cents", "interest_cents", "subject",
-                                        "reason", "recipients", "note", "edited", "language", "step_index"])
+                                        "reason", "recipients", "note", "edited", "language", "step_index",
+                                        "last_error"])
     numbers: dict[int, list[str]] = defaultdict(list)
     ids = frame["id"].tolist()
     for chunk in range(0, len(ids), 1000):
@@ -1008,6 +1009,7 @@ def queue(uow: UnitOfWork, *, statuses=None, step: str | None = None, track: str
     for c in ("total_cents", "costs_cents", "interest_cents"):
         frame[c] = frame[c].astype("int64")
     frame["edited"] = frame["edited"].astype(bool)
+    frame["last_error"] = frame["last_error"].fillna("")
     return frame[QUEUE_COLUMNS]
 
 

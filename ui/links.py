@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import quote
 
+import pandas as pd
 import streamlit as st
+
+
+def dossier_url(code: str) -> str:
+    """The dossier of one debtor; a code with `&`, `#` or a space stays one code."""
+    return "/dossier?debtor=" + quote(str(code), safe="")
+
+
+def dossier_urls(codes: pd.Series) -> pd.Series:
+    return codes.astype(str).map(dossier_url)
 
 
 def linked_date() -> date:

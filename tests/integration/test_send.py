@@ -431,3 +431,23 @@ def test_a_sender_that_dies_in_a_fast_batch_leaves_a_few_waiting_and_sends_nothi
     assert set(counts.values()) == {1}  # nothing went out twice
     assert {i for i, s in statuses(uow).items() if s == "sending"} == waiting  # for a person to confirm
     assert set(counts) == set(ids) - (waiting - arrived)
+
+
+def test_a_failure_after_a_person_approved_shows_its_reason_on_the_dossier_and_the_queue(uow, smtp_server):
+    from receivables import dossier, reminders
+    from receivables.services import record_audit
+
+    [mid] = seed(uow, 1)
+    with uow() as u:  # as the queue records a person's approval
+        record_audit(u.session, "carla", "message.approve", "message", mid, {"status": "proposed"},
+                     {"status": "approved"})
+        u.commit()
+    smtp_server.rcpt_replies["debtor1@example.nl"] = "550 5.1.1 no such user here"
+    assert send(uow, smtp_server.port).failed == 1
+    with uow() as u:
+        timeline = dossier.open_dossier(u, "D001", today=TODAY).timeline
+        queue = reminders.queue(u, statuses=["failed"])
+    failed = [e for e in timeline if e.title.startswith("Failed")]
+    assert len(failed) == 1 and "550 5.1.1 no such user here" in failed[0].text
+    assert any(e.title.startswith("Approve") and e.by == "carla" for e in timeline)
+    assert "550 5.1.1 no such user here" in queue.loc[queue["id"] == mid, "last_error"].iloc[0]
