@@ -343,7 +343,9 @@ def _header(uow: UnitOfWork, debtor: Debtor, invoices: list[Invoice], today: dat
             overdue[inv.currency] = overdue.get(inv.currency, 0) + inv.open_cents
     behaviour = payment_behaviour(uow, debtor, invoices, today)
     flags: list[Flag] = []
-    if debtor.reminders_blocked and (debtor.blocked_until is None or debtor.blocked_until >= today):
+    # a block whose until-date has passed no longer holds anything back (the engine resumes): not blocked
+    blocked = bool(debtor.reminders_blocked) and (debtor.blocked_until is None or debtor.blocked_until >= today)
+    if blocked:
         until = f" until {debtor.blocked_until:%d-%m-%Y}" if debtor.blocked_until else ""
         flags.append(Flag(f"reminders blocked{until}", "red"))
     disputed = [i for i in invoices if i.disputed and i.open_cents != 0]
@@ -363,7 +365,8 @@ def _header(uow: UnitOfWork, debtor: Debtor, invoices: list[Invoice], today: dat
     return Header(debtor.code, debtor.name, _emails(debtor.email), debtor.contact_person, debtor.phone,
                   debtor.language, debtor.segment, debtor.account_manager, debtor.payment_term_days,
                   open_c, overdue, behaviour, reminder_track(uow, debtor, invoices, behaviour, today), flags,
-                  debtor.reminders_blocked, debtor.blocked_reason, debtor.blocked_until, debtor.address)
+                  blocked, debtor.blocked_reason if blocked else None, debtor.blocked_until if blocked else None,
+                  debtor.address)
 
 
 INVOICE_COLUMNS = ["number", "invoice_date", "due_date", "currency", "amount_cents", "open_cents", "status",

@@ -417,6 +417,21 @@ def test_reminders_can_be_blocked_until_a_date_and_unblocked(ledger):
         assert audit_actions(u) == ["debtor.block", "debtor.unblock"]
 
 
+def test_a_block_whose_date_has_passed_no_longer_shows_as_blocked_and_can_be_set_again(ledger):
+    until = TODAY + timedelta(days=5)
+    with ledger() as u:
+        dossier.block_reminders(u, "0100", "in gesprek met directie", until, actor="carla", today=TODAY)
+    later = TODAY + timedelta(days=6)
+    with ledger() as u:
+        header = dossier.open_dossier(u, "0100", later).header
+        assert (header.reminders_blocked, header.blocked_reason, header.blocked_until) == (False, None, None)
+        assert not [f for f in header.flags if "blocked" in f.label]
+        assert dossier.open_dossier(u, "0100", TODAY).header.reminders_blocked  # still blocked back then
+        dossier.block_reminders(u, "0100", "nieuwe afspraak", later + timedelta(days=10), actor="carla", today=later)
+    with ledger() as u:
+        assert dossier.open_dossier(u, "0100", later).header.blocked_reason == "nieuwe afspraak"
+
+
 @pytest.mark.parametrize("reason, until, says", [
     ("", None, "reason for blocking is empty"),
     ("x", TODAY, "not in the future"),
