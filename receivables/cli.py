@@ -20,8 +20,15 @@ class CliError(Exception):
     pass
 
 
+class _Parser(argparse.ArgumentParser):
+    """Argument errors as one line on stderr, like every other error (subcommands inherit it)."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m receivables", description="Debtor Desk from the command line")
+    p = _Parser(prog="python -m receivables", description="Debtor Desk from the command line")
     sub = p.add_subparsers(dest="command", required=True)
 
     d = sub.add_parser("demo", help="(re)load the deterministic demo dataset")

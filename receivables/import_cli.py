@@ -64,6 +64,9 @@ def run_import(engine, args) -> int:  # noqa: ANN001
                 print(f"  {problem}", file=sys.stderr)
             if exc.problem_count > len(exc.problems):
                 print(f"  … and {exc.problem_count - len(exc.problems)} more", file=sys.stderr)
+            if any("choose the date order" in str(p) for p in exc.problems):
+                print("Choose it with --date-order dmy (day first) or --date-order mdy (month first).",
+                      file=sys.stderr)
             if args.valid_rows_only:
                 print("No row is valid; fix the file.", file=sys.stderr)
             elif not exc.parsed.file_errors:

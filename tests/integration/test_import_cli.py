@@ -5,6 +5,7 @@ test_import_service; here the command's own behaviour runs on both for the two m
 import subprocess
 import sys
 
+import pytest
 from sqlalchemy import func, select
 
 from db.models import ImportBatch, Invoice
@@ -79,7 +80,7 @@ def test_ambiguous_dates_are_settled_with_date_order_and_errors_stay_one_line(sq
     f = tmp_path / "us.csv"
     f.write_text("InvoiceNumber,AccountCode,InvoiceDate,DueDate,Amount\nA1,C1,01/02/2026,02/03/2026,10.00\n")
     res = run_cli("import", f)
-    assert res.returncode == 2 and "choose the date order" in res.stderr
+    assert res.returncode == 2 and "choose the date order" in res.stderr and "--date-order mdy" in res.stderr
     res = run_cli("import", f, "--date-order", "mdy", "--kind", "open-items")
     assert res.returncode == 0, res.stderr
     with UnitOfWork(engine) as u:
@@ -107,3 +108,15 @@ def test_history_lists_batches_and_undo_takes_back_the_latest(sqlite_engine, tmp
     assert res.returncode == 0 and res.stdout == "undid batch 2 (week2.csv)\n"
     with UnitOfWork(engine) as u:
         assert dict(u.session.execute(select(Invoice.number, Invoice.open_cents)).all()) == {"1": 10000}
+
+
+@pytest.mark.parametrize("args, says", [
+    (("report", "ageing", "--as-of", "31-02-2024"), "'31-02-2024' is not a date"),
+    (("report", "ageing", "--format", "xml"), "invalid choice: 'xml'"),
+    (("import",), "the following arguments are required: file"),
+    (("frobnicate",), "invalid choice: 'frobnicate'"),
+])
+def test_argument_errors_are_one_line_on_stderr(sqlite_engine, args, says):
+    res = run_cli(*args)
+    assert res.returncode == 2 and res.stdout == ""
+    assert res.stderr.count("\n") == 1 and res.stderr.startswith("error: ") and says in res.stderr
