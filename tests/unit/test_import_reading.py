@@ -121,3 +121,13 @@ def test_a_file_over_the_size_limit_is_refused_before_reading():
     assert len(data) > MAX_BYTES
     with pytest.raises(FileRejected, match="the limit is 128 MB"):
         read_table(data)
+
+
+def test_the_upload_box_allows_exactly_what_the_importer_takes():
+    import tomllib
+
+    from receivables.importing import MAX_BYTES
+    from tests.conftest import ROOT
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] * 1024 * 1024 == MAX_BYTES
