@@ -418,8 +418,10 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
     cancelled_ids = set(cancel)
     changed -= cancelled_ids
 
-    # what is due now, grouped into one message per debtor, currency, step and day
-    groups: dict[tuple[int, str, int, date], list[_Inv]] = defaultdict(list)
+    # what is due now, grouped into one message per debtor, currency and step: an invoice whose step falls
+    # due within the look-ahead waits for the latest of them (a day at most), so the debtor gets one
+    # message, and none calls an invoice overdue before it is
+    due_now: dict[tuple[int, str, int], list[tuple[_Inv, date]]] = defaultdict(list)
     for inv in invoices:
         if inv.id in busy or not chaseable(inv):
             continue
@@ -433,16 +435,18 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
             planned = max(planned, costing.wik_costs_from(wik_sent[inv.id]))
             if planned > today + timedelta(days=lookahead):
                 continue
-        groups[(inv.debtor_id, inv.currency, index, planned)].append(inv)
+        due_now[(inv.debtor_id, inv.currency, index)].append((inv, planned))
+    groups: dict[tuple[int, str, int, date], list[_Inv]] = {
+        (*key, max(p for _, p in pairs)): [inv for inv, _ in pairs] for key, pairs in due_now.items()}
 
     open_by_debtor: dict[int, list[_Inv]] = defaultdict(list)
     for inv in invoices:
         open_by_debtor[inv.debtor_id].append(inv)
 
-    mergeable = {}
-    for m in open_messages.values():
+    mergeable = {}  # a proposed message at the same step takes the debtor's newly due invoices in
+    for m in sorted(open_messages.values(), key=lambda m: m.planned_date):
         if m.status == "proposed" and not m.edited and m.id not in cancelled_ids:
-            mergeable[(m.debtor_id, m.currency, m.track, m.step_index, m.planned_date)] = m
+            mergeable[(m.debtor_id, m.currency, m.track, m.step_index)] = m
 
     planned_days = {k[3] for k in groups}
     taken: set[tuple[int, str]] = set()
@@ -455,8 +459,10 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
         track_key, reason = choice[debtor_id]
         track = cfg.tracks[track_key]
         step = track.steps[index]
-        m = mergeable.get((debtor_id, currency, track_key, index, planned))
+        m = mergeable.get((debtor_id, currency, track_key, index))
         if m is not None:
+            if planned > m.planned_date:  # it waits for the invoice that falls due latest
+                s.get(Message, m.id).planned_date = planned
             s.execute(insert(MessageInvoice), [{"message_id": m.id, "invoice_id": inv.id,
                                                 "open_cents": inv.open_cents, "active": True} for inv in group])
             for inv in group:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from db.models import AuditEvent, Debtor, ImportBatch, Invoice, Message, MessageInvoice, Note
-from receivables import reminders
+from receivables import reminders, tracks
 from receivables.ledger import apply_change, drop_from_pending_messages
 from receivables.services import ServiceError
 from tests.conftest import ROOT
@@ -487,6 +487,43 @@ def test_lookahead_proposes_tomorrows_messages_planned_for_tomorrow(uow):
     with uow() as u:
         tomorrow = reminders.queue(u, planned_from=TODAY + timedelta(days=1), planned_until=TODAY + timedelta(days=1))
     assert tomorrow["invoice_numbers"].tolist() == [["F-95"]]
+
+
+def test_invoices_reaching_a_step_on_consecutive_days_go_in_one_message_none_called_overdue_early(uow):
+    with uow() as u:
+        fresh_import(u.session)
+        d = debtor(u.session, "960", track_override="friendly")
+        invoice(u.session, d, "F-96", TODAY - timedelta(days=3))  # friendly reminder on day +3: today
+        invoice(u.session, d, "F-97", TODAY - timedelta(days=2))  # and tomorrow
+        u.commit()
+    generate(uow, lookahead=1)
+    [(m, numbers)] = messages(uow)
+    assert numbers == ["F-96", "F-97"] and (m.step_name, m.planned_date) == ("reminder", TODAY + timedelta(days=1))
+    assert generate(uow, TODAY + timedelta(days=1), lookahead=1).created == 0
+    assert len(messages(uow)) == 1
+
+
+def test_a_proposed_message_takes_in_an_invoice_that_reaches_its_step_later_and_waits_for_it(uow):
+    with uow() as u:
+        fresh_import(u.session)
+        d = debtor(u.session, "970", track_override="friendly")
+        invoice(u.session, d, "F-98", TODAY - timedelta(days=5))  # friendly reminder (+3): due now
+        u.commit()
+    with uow() as u:  # the admin's choice: reminders wait for a person's approval
+        data = tracks.tracks_to_data(tracks.default_tracks())
+        for track in data["tracks"] if isinstance(data, dict) else data:
+            for step in track["steps"]:
+                step["needs_approval"] = True
+        reminders.save_setting(u, reminders.TRACKS_KEY, data, actor="admin")
+    generate(uow, lookahead=0)
+    [(m, numbers)] = messages(uow)
+    assert m.status == "proposed" and m.planned_date == TODAY and numbers == ["F-98"]
+    with uow() as u:
+        invoice(u.session, u.session.get(Debtor, m.debtor_id), "F-99", TODAY - timedelta(days=2))  # tomorrow
+        u.commit()
+    generate(uow, lookahead=1)
+    [(m, numbers)] = messages(uow)
+    assert numbers == ["F-98", "F-99"] and m.planned_date == TODAY + timedelta(days=1)
 
 
 def _leave_by_import(u):
