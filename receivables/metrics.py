@@ -251,8 +251,9 @@ def round_or_none(value: float | None, digits: int = 1) -> float | None:
     return None if value is None or not np.isfinite(value) else round(float(value), digits)
 
 
-def kpis_at(ledger: Ledger, as_of: date, *, days: int = 90) -> dict:
-    """Every KPI of one currency on `as_of`, unrounded; amounts in cents."""
+def kpis_at(ledger: Ledger, as_of: date, *, days: int = 90, period_start: date | None = None) -> dict:
+    """Every KPI of one currency on `as_of`, unrounded; amounts in cents. Credit sales and CEI are those
+    of the period (period_start, as_of], by default the month up to `as_of`."""
     ar, overdue = ledger.ar(as_of), ledger.overdue(as_of)
     current = ar - overdue
     sales_90 = ledger.sales(as_of - timedelta(days=days), as_of)
@@ -262,7 +263,7 @@ def kpis_at(ledger: Ledger, as_of: date, *, days: int = 90) -> dict:
         monthly.append((ledger.sales(start, end), (end - start).days))
     std = dso_standard(ar, sales_90, days)
     best = best_possible_dso(current, sales_90, days)
-    month_start = months_back(as_of, 1)
+    month_start = months_back(as_of, 1) if period_start is None else period_start
     return {
         "total_open_cents": ar, "overdue_cents": overdue, "current_cents": current,
         "overdue_share": overdue / ar if ar > 0 else None,
@@ -280,7 +281,9 @@ def dso_series(daily: pd.DataFrame, as_of: date, months: int = 24) -> pd.DataFra
     ends = month_ends(as_of, months)
     for currency, ledger in ledgers(daily).items():
         for end in ends:
-            k = kpis_at(ledger, end)
+            # each row's sales and CEI are its own calendar month's (to date, for the newest): a month to
+            # date must not count the days of the month before it again
+            k = kpis_at(ledger, end, period_start=month_end(months_back(end, 1)))
             rows.append({"currency": currency, "month": f"{end:%Y-%m}", "as_of": end, **k})
     cols = ["currency", "month", "as_of", "total_open_cents", "overdue_cents", "current_cents", "overdue_share",
             "dso_count_back", "dso_standard", "best_possible_dso", "average_days_delinquent", "cei_month",

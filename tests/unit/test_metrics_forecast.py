@@ -106,3 +106,15 @@ def test_months_of_the_series_end_on_month_ends():
     assert metrics.month_ends(date(2024, 3, 15), 3) == [date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 15)]
     assert metrics.month_ends(date(2024, 3, 31), 2) == [date(2024, 2, 29), date(2024, 3, 31)]
     assert metrics.months_back(date(2024, 3, 31), 1) + timedelta(days=31) == date(2024, 3, 31)
+
+
+def test_each_month_of_the_series_counts_its_own_sales_and_the_newest_only_to_date():
+    # one invoice of 100.00 on the 10th of every month from July to November 2024, one on 3 December; the
+    # series runs to 5 December, so its newest month holds 1-5 December only
+    days = [date(2024, m, 10) for m in range(7, 12)] + [date(2024, 12, 3)]
+    daily = pd.DataFrame({"currency": "EUR", "day": days, "sales_cents": 100_00, "change_cents": 0,
+                          "overdue_cents": 0, "overdue_change_cents": 0})
+    series = metrics.dso_series(daily, date(2024, 12, 5), 6)
+    assert series["month"].tolist() == ["2024-07", "2024-08", "2024-09", "2024-10", "2024-11", "2024-12"]
+    assert series["credit_sales_cents"].tolist() == [100_00] * 6
+    assert series["credit_sales_cents"].sum() == daily["sales_cents"].sum()  # no day counted twice
