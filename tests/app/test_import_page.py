@@ -131,18 +131,22 @@ def test_the_history_lists_batches_and_undoes_the_latest(sqlite_engine):
         assert u.session.scalar(select(ImportBatch.status).where(ImportBatch.kind != "demo")) == "undone"
 
 
-@pytest.mark.parametrize("name", ["WA_Fn-UseC_-Accounts-Receivable.csv"])
-def test_the_ibm_ledger_goes_through_the_page(sqlite_engine, shared_data, name):
+@pytest.mark.parametrize("name, kind, summary", [
+    ("WA_Fn-UseC_-Accounts-Receivable.csv", "ledger", "new 2466, changed 0, closed 0, unchanged 0, skipped 0"),
+    ("highradius_open_invoices_nulldata.csv", "open-items", "new 9681, changed 0, closed 0, unchanged 0, skipped 0"),
+], ids=["ibm-ledger", "highradius-open-items"])
+def test_the_real_sample_exports_go_through_the_page(sqlite_engine, shared_data, name, kind, summary):
     at = upload(page(), name, (shared_data / "ar" / name).read_bytes())
     assert not at.exception
-    kind = next(r for r in at.radio if r.key and r.key.startswith("import_kind_"))
-    assert kind.value == "ledger"
+    assert next(r for r in at.radio if r.key and r.key.startswith("import_kind_")).value == kind
     at.button[0].click()
     at.run()
+    assert not at.exception and not at.error
     at.button(key=next(b.key for b in at.button if b.key and b.key.startswith("import_go_"))).click()
     at.run()
     assert not at.exception
-    assert any("new 2466, changed 0, closed 0, unchanged 0, skipped 0" in s for s in texts(at.success))
+    assert any(summary in s for s in texts(at.success)), texts(at.success) + texts(at.error)
+    assert invoices(sqlite_engine) == int(summary.split(",")[0].split()[1])
 
 
 def test_a_debtor_list_is_recognised_and_imported_without_a_snapshot_date(sqlite_engine):
