@@ -13,7 +13,7 @@ from receivables.ageing import DEFAULT_EDGES  # noqa: E402
 from receivables.money import fmt  # noqa: E402
 from receivables.services import ServiceError  # noqa: E402
 from ui import state  # noqa: E402
-from ui.links import dossier_url, dossier_urls, linked_date  # noqa: E402
+from ui.links import dossier_link, dossier_urls, linked_date  # noqa: E402
 
 BUCKET_COLOURS = ["#4c9f70", "#f2c14e", "#f78154", "#d1495b", "#8e2c48", "#5d1a36", "#3b0f22", "#24091a", "#12040d"]
 
@@ -204,7 +204,7 @@ if selected:
     code = table.iloc[selected[0]]["Code"]
     name = table.iloc[selected[0]]["Debtor"]
     st.subheader(f"Open items of {name} ({code}) on {as_of:%d-%m-%Y}")
-    st.markdown(f"[:material/folder_shared: Open the dossier]({dossier_url(code)})")
+    dossier_link(code)
     items = load_invoices(as_of, code, edges, basis)
     items = items[items["currency"] == currency]
     with_amount = [label for label in labels if (items["bucket"] == label).any()]

@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 
 def dossier_url(code: str) -> str:
@@ -16,6 +17,16 @@ def dossier_url(code: str) -> str:
 
 def dossier_urls(codes: pd.Series) -> pd.Series:
     return codes.astype(str).map(dossier_url)
+
+
+def dossier_link(code: str, label: str = "Open the dossier") -> None:
+    """A link to the debtor's dossier that opens in the same tab and session (a plain link opens a new
+    tab, which logs in again from the cookie); a page run on its own, outside the navigation, gets the
+    plain link."""
+    try:
+        st.page_link("pages/dossier.py", label=label, icon=":material/folder_shared:", query_params={"debtor": code})
+    except StreamlitAPIException:
+        st.markdown(f"[:material/folder_shared: {label}]({dossier_url(code)})")
 
 
 def linked_date() -> date:
