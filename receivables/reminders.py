@@ -284,7 +284,7 @@ def _lock(session) -> None:
         session.execute(text("UPDATE setting SET key = key WHERE 1 = 0"))
 
 
-FRESH_KINDS = ("open-items", "ledger")  # the imports that say what is still open
+FRESH_KINDS = ("open-items", "ledger", "demo")  # the imports that say what is still open
 
 
 def check_freshness(session, today: date, limit_days: int) -> date:
