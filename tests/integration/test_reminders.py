@@ -582,3 +582,12 @@ def test_a_hand_written_message_whose_invoice_leaves_goes_back_to_be_checked(led
     (m1, numbers), _ = messages(ledger)
     assert m1.status == "proposed" and numbers == ["F-1"] and "written by hand" in m1.last_error
     assert m1.body_text.rstrip().endswith("F-1 en F-2 staan nog open.")  # a person's words are not rewritten
+
+
+def test_the_demo_data_counts_as_fresh_open_items(uow):
+    from receivables import services
+
+    with uow(immediate=True) as u:
+        services.load_demo(u, seed=7, anchor=TODAY, actor="test")
+    result = generate(uow)
+    assert result.created > 0
