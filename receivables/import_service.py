@@ -82,7 +82,8 @@ class PreviousImport:
         text_ = (f"This file was imported before, on {self.imported_at:%d-%m-%Y %H:%M} by {self.imported_by} "
                  f"(batch {self.batch_id}, '{self.file_name}')")
         if self.is_latest:
-            return text_ + ". Nothing was changed."
+            return text_ + (". Nothing was changed. To read it with other columns, dates or numbers, undo that "
+                            "import first (import history).")
         return (text_ + f", but newer imports followed (the last on {self.newer_since:%d-%m-%Y %H:%M}). Importing "
                 "it again makes the ledger what this file says: check the counts, and undo if it was the wrong file.")
 

@@ -3,6 +3,7 @@ chromium driven by Playwright. Skips with a reason when chromium or Playwright i
 
 from __future__ import annotations
 
+import email
 import os
 import re
 import socket
@@ -11,6 +12,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass
+from email import policy
 from pathlib import Path
 
 import pytest
@@ -82,6 +84,35 @@ def start_server(workdir: Path, extra_env: dict | None = None) -> Server:
             break
     proc.kill()
     raise RuntimeError("streamlit did not start:\n" + log_path.read_text(errors="replace")[-3000:])
+
+
+class Inbox:
+    """A real SMTP server (aiosmtpd on 127.0.0.1) that keeps what arrives."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+@pytest.fixture(scope="module")
+def inbox():
+    from aiosmtpd.controller import Controller
+
+    port = _free_port()
+    box = Inbox()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    box.port = port
+    yield box
+    controller.stop()
+
+
+def smtp_env(inbox: Inbox) -> dict:
+    return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(inbox.port), "SMTP_SECURITY": "none",
+            "SMTP_FROM": "Debiteuren <debiteuren@seller.example>", "SMTP_REPLY_TO": "debiteuren@seller.example"}
 
 
 @pytest.fixture(scope="session")
@@ -172,3 +203,39 @@ def open_page(pg, server: Server, path: str) -> None:
     pg.goto(server.url + path)
     pg.get_by_text("Logged in as").wait_for(timeout=60_000)
     wait_for_app(pg)
+
+
+def choose_message(page, message_id: int) -> None:
+    """Pick the message in the preview's selectbox. Choosing the tab reruns the script, and a rerun that
+    starts late re-renders the open dropdown under the pointer: then the option is chosen again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    page.get_by_role("tab", name="Preview & edit").click()
+    wait_for_app(page)
+    chooser = page.locator("[data-testid='stSelectbox']").filter(has=page.get_by_label("Message", exact=True))
+
+    def shown() -> str:  # the chosen label sits in the combobox's input, not in the element's text
+        return chooser.evaluate("e => e.innerText + ' ' + [...e.querySelectorAll('input')]"
+                                ".map(i => i.value).join(' ')")
+
+    for _ in range(5):
+        if f"#{message_id} ·" in shown():
+            return
+        page.get_by_label("Message", exact=True).click()
+        page.keyboard.type(f"#{message_id} ·")  # a long list shows only the options that fit: filter it
+        try:
+            page.get_by_role("option", name=f"#{message_id} ").first.click(timeout=5_000)
+        except PlaywrightTimeoutError:
+            page.keyboard.press("Escape")
+        wait_for_app(page)
+    raise AssertionError(f"message #{message_id} could not be chosen: {shown()!r}")
+
+
+def select_first_row(page, grid) -> None:
+    """Select the first row of a st.dataframe as a user does: a click on its row marker at the left edge
+    (the grid is drawn on a canvas, so there is no element to click)."""
+    grid.wait_for()
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)  # header row, then the middle of the first row
+    wait_for_app(page)

@@ -3,15 +3,20 @@ debtor's dossier, work the reminder queue, send, and what a viewer may not do.""
 
 from __future__ import annotations
 
-import email
-import socket
 from datetime import date, timedelta
-from email import policy
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.e2e.conftest import login, open_page, start_server, wait_for_app
+from tests.e2e.conftest import (
+    choose_message,
+    login,
+    open_page,
+    select_first_row,
+    smtp_env,
+    start_server,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -45,35 +50,9 @@ DEBTORS_CSV = ("Relatiecode;Naam;E-mail;Taal\n0042;Bakkerij Van Dam B.V.;credite
                "0045;De Vries Transport B.V.;facturen@devries.example;nl\n")
 
 
-class Inbox:
-    def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-
-@pytest.fixture(scope="module")
-def inbox():
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    box = Inbox()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    box.port = port
-    yield box
-    controller.stop()
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, chromium, inbox):
-    srv = start_server(tmp_path_factory.mktemp("day"), {
-        "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(inbox.port), "SMTP_SECURITY": "none",
-        "SMTP_FROM": "Debiteuren <debiteuren@seller.example>", "SMTP_REPLY_TO": "debiteuren@seller.example"})
+    srv = start_server(tmp_path_factory.mktemp("day"), smtp_env(inbox))
     yield srv
     srv.process.terminate()
     srv.process.wait(10)
@@ -91,16 +70,6 @@ def accounts(server, chromium):
         assert res.returncode == 0, res.stderr
         out[name] = res.stdout.strip().rsplit(" ", 1)[-1]
     return out
-
-
-def select_first_row(page, grid) -> None:
-    """Select the first row of a st.dataframe as a user does: a click on its row marker at the left edge
-    (the grid is drawn on a canvas, so there is no element to click)."""
-    grid.wait_for()
-    grid.scroll_into_view_if_needed()
-    box = grid.bounding_box()
-    page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)  # header row, then the middle of the first row
-    wait_for_app(page)
 
 
 def sql(server, query: str, **params):
@@ -212,31 +181,8 @@ def test_4_the_queue_is_generated_and_approve_postpone_block_persist_after_a_rel
                                      "ORDER BY id")]
     assert len(ids) >= 3, ids
 
-    def choose(message_id: int) -> None:
-        """Pick the message in the preview's selectbox. Choosing the tab reruns the script, and a rerun that
-        starts late re-renders the open dropdown under the pointer: then the option is chosen again."""
-        from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-
-        page.get_by_role("tab", name="Preview & edit").click()
-        wait_for_app(page)
-        chooser = page.locator("[data-testid='stSelectbox']").filter(has=page.get_by_label("Message", exact=True))
-        def shown() -> str:  # the chosen label sits in the combobox's input, not in the element's text
-            return chooser.evaluate("e => e.innerText + ' ' + [...e.querySelectorAll('input')]"
-                                    ".map(i => i.value).join(' ')")
-
-        for _ in range(5):
-            if f"#{message_id} ·" in shown():
-                return
-            page.get_by_label("Message", exact=True).click()
-            try:
-                page.get_by_role("option", name=f"#{message_id} ").first.click(timeout=5_000)
-            except PlaywrightTimeoutError:
-                page.keyboard.press("Escape")
-            wait_for_app(page)
-        raise AssertionError(f"message #{message_id} could not be chosen: {shown()!r}")
-
     def act(message_id: int, button: str):
-        choose(message_id)
+        choose_message(page, message_id)
         page.get_by_role("button", name=button).click()
         wait_for_app(page)
 
@@ -254,7 +200,7 @@ def test_4_the_queue_is_generated_and_approve_postpone_block_persist_after_a_rel
         if status == "blocked":  # the queue shows what is still to act on unless asked for more
             page.get_by_role("tab", name="Messages").click()
             break
-        choose(message_id)
+        choose_message(page, message_id)
         assert f"Status: {status}" in page.inner_text("[data-testid='stMain']")
 
 

@@ -1,6 +1,7 @@
 """Every page of the navigation renders in a real browser without an error, as admin on the demo data,
-with the reminder queue generated and a busy debtor's dossier open. With DEBTOR_DESK_SCREENSHOTS set,
-the screenshots for the README are written there:
+with the reminder queue generated and a busy debtor's dossier open; then a real send to a local SMTP
+server and the public sample exports through the import page. With DEBTOR_DESK_SCREENSHOTS set, the
+screenshots for the README are written there:
 
     DEBTOR_DESK_SCREENSHOTS=docs/screenshots python -m pytest tests/e2e/test_screenshots.py
 """
@@ -8,13 +9,15 @@ the screenshots for the README are written there:
 from __future__ import annotations
 
 import os
+import re
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import ROOT
-from tests.e2e.conftest import login, open_page, wait_for_app
+from tests.e2e.conftest import choose_message, login, open_page, smtp_env, start_server, wait_for_app
 from ui.nav import pages_for
 
 pytestmark = pytest.mark.browser
@@ -24,6 +27,58 @@ SELECT d.code FROM debtor d JOIN note n ON n.debtor_id = d.id
 JOIN invoice i ON i.debtor_id = d.id AND i.open_cents > 0
 GROUP BY d.code ORDER BY COUNT(DISTINCT n.id) DESC, COUNT(DISTINCT i.id) DESC, d.code LIMIT 1
 """
+
+
+def screenshots_folder(tmp_path: Path) -> Path:
+    target = Path(os.environ.get("DEBTOR_DESK_SCREENSHOTS") or tmp_path)
+    if not target.is_absolute():
+        target = ROOT / target
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def sql(server, query: str):
+    engine = create_engine(server.env["DATABASE_URL"])
+    with engine.connect() as conn:
+        rows = conn.execute(text(query)).all()
+    engine.dispose()
+    return rows
+
+
+def debtor_past_the_call(server) -> None:
+    """A Dutch debtor on the standard track whose invoice of € 3.025,00 is 40 days overdue and whose
+    reminder, second reminder and call went unanswered: the demand with costs is next."""
+    from db.models import Debtor, Invoice, Message, MessageInvoice
+    from receivables import reminders
+    from receivables.uow import UnitOfWork
+
+    today = date.today()
+    engine = create_engine(server.env["DATABASE_URL"])
+    with UnitOfWork(engine) as u:
+        s = u.session
+        d = Debtor(code="10999", name="Bakkerij Van Dam B.V.", email="crediteuren@vandam.example", language="nl",
+                   contact_person="Anouk de Vries", track_override="standard")
+        s.add(d)
+        s.flush()
+        invoice = Invoice(number="2026-90417", debtor_id=d.id, invoice_date=today - timedelta(days=70),
+                          due_date=today - timedelta(days=40), amount_cents=302_500, open_cents=302_500)
+        s.add(invoice)
+        s.flush()
+        for index, step, days_ago in ((1, "reminder", 38), (2, "second_reminder", 25), (3, "call", 18)):
+            on = today - timedelta(days=days_ago)
+            m = Message(debtor_id=d.id, track="standard", step_index=index, step_name=step,
+                        step_key=f"standard/{step}/EUR/{on}", channel="call" if step == "call" else "email",
+                        status="sent", planned_date=on, sent_at=datetime.combine(on, datetime.min.time()),
+                        subject=step, body_text=step, body_html=step, total_cents=302_500, currency="EUR")
+            s.add(m)
+            s.flush()
+            s.add(MessageInvoice(message_id=m.id, invoice_id=invoice.id, open_cents=302_500, active=True))
+        u.commit()
+    with UnitOfWork(engine) as u:  # the beneficiary's details, as an admin sets them in Settings
+        payment = dict(reminders.load_settings(u.session).payment)
+        payment.update(iban="NL91ABNA0417164300", bic="ABNANL2A", beneficiary="Groothandel De Ruyter B.V.")
+        reminders.save_setting(u, reminders.PAYMENT_KEY, payment, actor="admin")
+    engine.dispose()
 
 
 def test_every_page_renders_without_an_error(server, page, chromium, tmp_path):
@@ -38,10 +93,7 @@ def test_every_page_renders_without_an_error(server, page, chromium, tmp_path):
         busy = conn.execute(text(BUSY_DEBTOR_SQL)).scalar_one()
     engine.dispose()
 
-    target = Path(os.environ.get("DEBTOR_DESK_SCREENSHOTS") or tmp_path)
-    if not target.is_absolute():
-        target = ROOT / target
-    target.mkdir(parents=True, exist_ok=True)
+    target = screenshots_folder(tmp_path)
     page.set_viewport_size({"width": 1440, "height": 1100})
     page.goto(server.url)
     # .first: while a rerun replaces the form (the login cookie component answering), the old one can
@@ -65,3 +117,76 @@ def test_every_page_renders_without_an_error(server, page, chromium, tmp_path):
         if slug == "dossier":
             assert busy in main
         page.screenshot(path=str(target / f"{slug}.png"), full_page=False)
+
+
+def test_a_real_send_and_the_public_sample_exports_as_a_user_meets_them(chromium, page, inbox, shared_data,
+                                                                         tmp_path_factory, tmp_path):
+    server = start_server(tmp_path_factory.mktemp("shots"), smtp_env(inbox))
+    try:
+        target = screenshots_folder(tmp_path)
+        first = chromium.new_page()
+        first.goto(server.url)
+        password = server.admin_password()
+        first.close()
+        debtor_past_the_call(server)
+        assert server.cli("remind").returncode == 0
+        page.set_viewport_size({"width": 1440, "height": 1100})
+        login(page, server, "admin", password)
+
+        # a Dutch demand with statutory interest, BIK costs and the QR code, as the queue previews it
+        [(demand,)] = sql(server, "SELECT m.id FROM message m JOIN debtor d ON d.id = m.debtor_id "
+                                  "WHERE d.code = '10999' AND m.step_name = 'demand'")
+        open_page(page, server, "/queue")
+        choose_message(page, demand)
+        letter = page.frame_locator("iframe").first
+        letter.get_by_text("Buitengerechtelijke incassokosten").first.wait_for()
+        assert "€ 427,50" in letter.locator("body").inner_text()  # BIK on € 3.025,00: 15 % of 2,500 + 10 % of 525
+        page.locator("iframe").first.screenshot(path=str(target / "demand-nl.png"))
+
+        # the queue's preview of a Dutch reminder, with its invoices and the QR code to pay it
+        [(dutch,)] = sql(server, "SELECT m.id FROM message m JOIN debtor d ON d.id = m.debtor_id WHERE "
+                                 "d.language = 'nl' AND m.step_name = 'reminder' ORDER BY m.total_cents DESC LIMIT 1")
+        open_page(page, server, "/queue")
+        choose_message(page, dutch)
+        preview = page.frame_locator("iframe").first
+        preview.get_by_text("Betaalgegevens").first.wait_for()
+        assert preview.locator("img[src^='data:image/png;base64,']").count() == 1  # the EPC QR code
+        page.get_by_text("Subject:").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(target / "queue-preview.png"))
+
+        # the approved messages that are due go out to a real SMTP server, each once
+        due = sql(server, f"SELECT COUNT(*) FROM message WHERE status = 'approved' AND channel = 'email' "
+                          f"AND planned_date <= '{date.today().isoformat()}'")[0][0]
+        assert due > 0
+        open_page(page, server, "/sender")
+        page.get_by_role("button", name=re.compile(r"^Send \d+ now")).click()
+        page.get_by_text("Last run").wait_for(timeout=120_000)
+        wait_for_app(page)
+        assert len(inbox.messages) == due
+        assert len({m["Message-ID"] for m in inbox.messages}) == due
+        assert f"sent {due}, failed 0" in page.inner_text("[data-testid='stMain']")
+        page.get_by_text("Last run").scroll_into_view_if_needed()
+        page.screenshot(path=str(target / "sender-sent.png"))
+
+        # the team's own data: the IBM ledger through the import page, then its trends
+        assert server.cli("demo-remove").returncode == 0
+        open_page(page, server, "/import")
+        page.locator("input[type='file']").set_input_files(str(shared_data / "ar" / "WA_Fn-UseC_-Accounts-Receivable.csv"))
+        page.get_by_role("button", name="Check the file").wait_for()
+        wait_for_app(page)
+        page.screenshot(path=str(target / "import-mapping.png"), full_page=True)
+        page.get_by_role("button", name="Check the file").click()
+        page.get_by_text("No problems").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Import", exact=True).click()
+        page.get_by_text("as batch").first.wait_for(timeout=120_000)
+        wait_for_app(page)
+        assert "new 2466, changed 0, closed 0, unchanged 0, skipped 0" in page.inner_text("[data-testid='stMain']")
+        page.screenshot(path=str(target / "import-result.png"))
+        open_page(page, server, "/trends?as_of=2013-11-30")
+        page.wait_for_timeout(1500)  # charts draw after the script finishes
+        assert not page.locator("[data-testid='stException']").count()
+        assert "DSO" in page.inner_text("[data-testid='stMain']")
+        page.screenshot(path=str(target / "trends-ibm.png"))
+    finally:
+        server.process.terminate()
+        server.process.wait(10)
