@@ -55,7 +55,7 @@ ENGINE_KEY = "reminder.engine"
 GRACE_KEY = "promise_grace_days"  # shared with the dossier's promises
 ENGINE_DEFAULTS = {"freshness_days": 7, "tolerance_cents": 500, "lookahead_days": 1}
 PAYMENT_DEFAULTS = {"iban": "", "bic": "", "beneficiary": "", "link_pattern": ""}
-LINK_FIELDS = ("debtor_code", "amount", "reference", "currency", "message_id")
+LINK_FIELDS = ("debtor_code", "amount", "reference", "currency")  # known when the words are rendered
 
 
 @dataclass(frozen=True)
@@ -593,7 +593,7 @@ def message_context(debtor: Debtor, track: Track, step: Step, chased: list, open
     link = ""
     if pay.get("link_pattern"):
         values = {"debtor_code": debtor.code, "amount": f"{due // 100}.{due % 100:02d}", "reference": reference,
-                  "currency": currency, "message_id": ""}
+                  "currency": currency}
         link = pay["link_pattern"].format_map({k: quote(str(v), safe="") for k, v in values.items()})
     qr = (currency == "EUR" and due > 0 and bool(pay.get("beneficiary")) and epc.valid_iban(pay.get("iban", "")))
     language = debtor.language if debtor.language in ("nl", "en") else "en"

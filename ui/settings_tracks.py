@@ -95,7 +95,8 @@ def render(user) -> None:
         beneficiary = c1.text_input("Beneficiary name", value=p.get("beneficiary", ""),
                                     help="Also the company name under the messages; at most 70 characters")
         link = c2.text_input("Payment link pattern (optional)", value=p.get("link_pattern", ""),
-                             help="e.g. https://pay.example.com/{debtor_code}?amount={amount}&ref={reference}")
+                             help="e.g. https://pay.example.com/{debtor_code}?amount={amount}&ref={reference}; "
+                                  "it may use {debtor_code}, {amount}, {reference} and {currency}")
         if st.form_submit_button("Save payment details"):
             _save(reminders.PAYMENT_KEY, {"iban": iban, "bic": bic, "beneficiary": beneficiary,
                                           "link_pattern": link}, user,

@@ -1,6 +1,7 @@
 """The reminder engine and its queue against real SQLite and PostgreSQL."""
 
 import json
+import re
 import subprocess
 import sys
 from datetime import date, datetime, timedelta
@@ -591,3 +592,14 @@ def test_the_demo_data_counts_as_fresh_open_items(uow):
         services.load_demo(u, seed=7, anchor=TODAY, actor="test")
     result = generate(uow)
     assert result.created > 0
+
+
+@pytest.mark.parametrize("pattern, says", [
+    ("https://pay.example.test/{debtor_code}?id={message_id}", "may only use {debtor_code}, {amount}"),
+    ("https://pay.example.test/{klant}", "may only use"),
+    ("ftp://pay.example.test/{debtor_code}", "must start with https://"),
+])
+def test_a_payment_link_with_a_field_the_words_cannot_know_is_refused(uow, pattern, says):
+    with uow() as u:
+        with pytest.raises(ServiceError, match=re.escape(says)):
+            reminders.save_setting(u, reminders.PAYMENT_KEY, {**PAYMENT, "link_pattern": pattern}, actor="admin")
