@@ -108,3 +108,10 @@ def test_templates_run_in_a_sandbox():
 def test_an_edited_text_becomes_the_html_part_escaped():
     html = render.html_from_text("Beste klant,\n\n<b>betaal</b> a.u.b.", {"language": "nl", "qr": True})
     assert "&lt;b&gt;betaal&lt;/b&gt;" in html and "cid:epcqr" in html
+
+
+@pytest.mark.parametrize("language", render.LANGUAGES)
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_each_tone_of_a_step_has_its_own_words(template, language):
+    texts = {tone: render_message(context(template, tone, language)).text for tone in tracks.TONES}
+    assert len(set(texts.values())) == len(texts), f"{template} ({language}) reads the same in two tones"
