@@ -14,14 +14,14 @@ PAGE_FILES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glo
 
 
 @pytest.fixture
-def demo_db(sqlite_engine):
+def demo_db(engine):
     from receivables import services
     from receivables.uow import UnitOfWork
 
-    services.bootstrap(sqlite_engine)  # loads the demo on first start
-    with UnitOfWork(sqlite_engine) as u:
+    services.bootstrap(engine)  # loads the demo on first start
+    with UnitOfWork(engine) as u:
         assert services.demo_present(u)
-    return sqlite_engine
+    return engine
 
 
 @pytest.mark.parametrize("page", PAGE_FILES)

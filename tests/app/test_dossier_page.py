@@ -23,11 +23,11 @@ EVIL = "Belt vrijdag terug <script>alert(1)</script> [klik hier](http://evil.exa
 
 
 @pytest.fixture
-def app_db(sqlite_engine):
+def app_db(engine):
     from ui import state
 
     state.engine.clear()  # the page must use this test's database
-    with UnitOfWork(sqlite_engine) as u:
+    with UnitOfWork(engine) as u:
         s = u.session
         d = Debtor(code="0100", name="De Jong Bouw B.V.", email="crediteuren@dejong.nl", language="nl",
                    segment="Bouw", account_manager="Sanne de Vries", contact_person="Anouk de Jong")
@@ -43,7 +43,7 @@ def app_db(sqlite_engine):
         s.flush()
         apply_change(s, paid, TODAY - timedelta(days=70), "payment", -80000)
         u.commit()
-    yield sqlite_engine
+    yield engine
     state.engine.clear()
 
 

@@ -42,14 +42,14 @@ def invoices(engine) -> int:
         return u.session.scalar(select(func.count()).select_from(Invoice).where(Invoice.is_demo.is_(False)))
 
 
-def test_a_viewer_cannot_open_the_import_page(sqlite_engine):
+def test_a_viewer_cannot_open_the_import_page(engine):
     at = page("viewer")
     assert not at.exception
     assert any("needs the collector role" in e for e in texts(at.error))
     assert not at.file_uploader
 
 
-def test_an_upload_shows_the_detected_columns_with_their_values_then_checks_and_imports(sqlite_engine):
+def test_an_upload_shows_the_detected_columns_with_their_values_then_checks_and_imports(engine):
     at = upload(page(), "openstaande-posten.csv", GOOD)
     assert not at.exception
     assert "e\\-Boekhouden" in " ".join(texts(at.caption))
@@ -61,17 +61,17 @@ def test_an_upload_shows_the_detected_columns_with_their_values_then_checks_and_
     assert not at.exception
     assert any("No problems. Importing will give: new 2, changed 0, closed 0, unchanged 0, skipped 1" in s
                for s in texts(at.success))
-    assert invoices(sqlite_engine) == 0  # checking writes nothing
+    assert invoices(engine) == 0  # checking writes nothing
     at.button(key=next(b.key for b in at.button if b.key and b.key.startswith("import_go_"))).click()
     at.run()
     assert not at.exception
     assert any(re.search(r"as batch \d+: new 2, changed 0, closed 0, unchanged 0, skipped 1", s)
                for s in texts(at.success))
     assert [m.value for m in at.metric] == ["2", "0", "0", "0", "1"]
-    assert invoices(sqlite_engine) == 2
+    assert invoices(engine) == 2
 
 
-def test_every_problem_is_listed_and_the_valid_rows_only_is_an_explicit_choice(sqlite_engine):
+def test_every_problem_is_listed_and_the_valid_rows_only_is_an_explicit_choice(engine):
     at = upload(page(), "bad.csv", BAD)
     at.button[0].click()
     at.run()
@@ -86,11 +86,11 @@ def test_every_problem_is_listed_and_the_valid_rows_only_is_an_explicit_choice(s
     assert any("new 1, changed 0, closed 0, unchanged 0, skipped 1" in s for s in texts(at.success))
     at.button(key=next(b.key for b in at.button if b.key and b.key.startswith("import_go_"))).click()
     at.run()
-    assert not at.exception and invoices(sqlite_engine) == 1
+    assert not at.exception and invoices(engine) == 1
     assert any("rows that were left out" in w for w in texts(at.warning))
 
 
-def test_a_second_upload_of_the_same_file_says_when_it_was_imported(sqlite_engine):
+def test_a_second_upload_of_the_same_file_says_when_it_was_imported(engine):
     at = upload(page(), "open.csv", GOOD)
     at.button[0].click()
     at.run()
@@ -102,13 +102,13 @@ def test_a_second_upload_of_the_same_file_says_when_it_was_imported(sqlite_engin
     assert any("Columns as confirmed by carla" in s for s in texts(again.success))
 
 
-def test_an_unreadable_file_gets_a_message_not_a_traceback(sqlite_engine):
+def test_an_unreadable_file_gets_a_message_not_a_traceback(engine):
     at = upload(page(), "export.csv", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")  # a PDF saved under a .csv name
     assert not at.exception
     assert any("this is a PDF" in e for e in texts(at.error))
 
 
-def test_the_history_lists_batches_and_undoes_the_latest(sqlite_engine):
+def test_the_history_lists_batches_and_undoes_the_latest(engine):
     at = upload(page(), "open.csv", GOOD)
     at.button[0].click()
     at.run()
@@ -126,8 +126,8 @@ def test_the_history_lists_batches_and_undoes_the_latest(sqlite_engine):
     history.run()
     assert not history.exception
     assert f"Batch {batch} (open\\.csv) was undone." in texts(history.success)
-    assert invoices(sqlite_engine) == 0
-    with UnitOfWork(sqlite_engine) as u:
+    assert invoices(engine) == 0
+    with UnitOfWork(engine) as u:
         assert u.session.scalar(select(ImportBatch.status).where(ImportBatch.kind != "demo")) == "undone"
 
 
@@ -135,7 +135,7 @@ def test_the_history_lists_batches_and_undoes_the_latest(sqlite_engine):
     ("WA_Fn-UseC_-Accounts-Receivable.csv", "ledger", "new 2466, changed 0, closed 0, unchanged 0, skipped 0"),
     ("highradius_open_invoices_nulldata.csv", "open-items", "new 9681, changed 0, closed 0, unchanged 0, skipped 0"),
 ], ids=["ibm-ledger", "highradius-open-items"])
-def test_the_real_sample_exports_go_through_the_page(sqlite_engine, shared_data, name, kind, summary):
+def test_the_real_sample_exports_go_through_the_page(engine, shared_data, name, kind, summary):
     at = upload(page(), name, (shared_data / "ar" / name).read_bytes())
     assert not at.exception
     assert next(r for r in at.radio if r.key and r.key.startswith("import_kind_")).value == kind
@@ -146,10 +146,10 @@ def test_the_real_sample_exports_go_through_the_page(sqlite_engine, shared_data,
     at.run()
     assert not at.exception
     assert any(summary in s for s in texts(at.success)), texts(at.success) + texts(at.error)
-    assert invoices(sqlite_engine) == int(summary.split(",")[0].split()[1])
+    assert invoices(engine) == int(summary.split(",")[0].split()[1])
 
 
-def test_a_debtor_list_is_recognised_and_imported_without_a_snapshot_date(sqlite_engine):
+def test_a_debtor_list_is_recognised_and_imported_without_a_snapshot_date(engine):
     data = (b"Relatiecode;Naam;E-mail;Taal\r\n0042;Bakker B.V.;debiteuren@bakker.nl;Nederlands\r\n"
             b"0043;Smith Ltd;ap@smith.co.uk;English\r\n")
     at = upload(page(), "debiteuren.csv", data)

@@ -16,9 +16,9 @@ TODAY = date.today()
 
 
 @pytest.fixture
-def ledger(sqlite_engine):
+def ledger(engine):
     """Three debtors: an e-mail reminder each for two, and a call task for a strict-track debtor."""
-    with UnitOfWork(sqlite_engine) as u:
+    with UnitOfWork(engine) as u:
         s = u.session
         s.add(ImportBatch(kind="open-items", mode="full", file_name="o.csv", file_hash="h", as_of=TODAY,
                           imported_by="t"))
@@ -33,11 +33,11 @@ def ledger(sqlite_engine):
             s.add(Invoice(number=f"F-{code}", debtor_id=d.id, invoice_date=due - timedelta(days=30),
                           due_date=due, amount_cents=100_000, open_cents=100_000))
         u.commit()
-    with UnitOfWork(sqlite_engine) as u:
+    with UnitOfWork(engine) as u:
         reminders.save_setting(u, reminders.PAYMENT_KEY, {"iban": "NL91ABNA0417164300", "beneficiary": "Demo B.V."},
                                actor="admin")
         reminders.save_setting(u, reminders.TRACKS_KEY, _tracks_with_approval(), actor="admin")
-    return sqlite_engine
+    return engine
 
 
 def _tracks_with_approval():

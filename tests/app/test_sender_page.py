@@ -20,8 +20,8 @@ smtp_server = support.smtp_server  # the fixture
 
 
 @pytest.fixture
-def uow(sqlite_engine):
-    return lambda **kw: UnitOfWork(sqlite_engine, **kw)
+def uow(engine):
+    return lambda **kw: UnitOfWork(engine, **kw)
 
 
 def page(role="admin") -> AppTest:

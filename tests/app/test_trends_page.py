@@ -13,11 +13,11 @@ PAGE = str(ROOT / "pages" / "trends.py")
 
 
 @pytest.fixture
-def demo(sqlite_engine):
-    services.bootstrap(sqlite_engine, load_demo_on_first_start=False)
-    with UnitOfWork(sqlite_engine) as u:
+def demo(engine):
+    services.bootstrap(engine, load_demo_on_first_start=False)
+    with UnitOfWork(engine) as u:
         services.load_demo(u, seed=4, anchor=TODAY)
-    return sqlite_engine
+    return engine
 
 
 def page():
@@ -52,8 +52,8 @@ def test_the_help_shows_the_definitions(demo):
     assert "walk back month by month" in text and "55.9 %" in text
 
 
-def test_an_empty_ledger_says_where_to_start(sqlite_engine):
-    services.bootstrap(sqlite_engine, load_demo_on_first_start=False)
+def test_an_empty_ledger_says_where_to_start(engine):
+    services.bootstrap(engine, load_demo_on_first_start=False)
     at = page()
     assert not at.exception
     assert "Import" in at.info[0].value
