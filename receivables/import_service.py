@@ -1063,17 +1063,21 @@ def _apply_ledger(s, pieces: _Pieces, batch: ImportBatch, result: ImportResult, 
         merged = _merge_current(existing, current)
         field_changed = _update_fields(s, merged, mapping_has, details)
         settled = merged["settled_date"].to_numpy().astype("datetime64[D]")
-        paid = np.where(merged["paid_given"].to_numpy(), merged["paid_cents"].to_numpy(),
-                        merged["amount_cents_db"].to_numpy())
-        target = merged["amount_cents_db"].to_numpy() - paid
-        delta = np.where(np.isnat(settled), 0, target - merged["open_cents_db"].to_numpy())
+        amount_db, open_db = merged["amount_cents_db"].to_numpy(), merged["open_cents_db"].to_numpy()
+        paid = np.where(merged["paid_given"].to_numpy(), merged["paid_cents"].to_numpy(), amount_db)
+        # an invoice the ledger had as settled that the file has as unsettled (a reversed payment, a
+        # bounced direct debit) is open again from the file's date, as a new unsettled invoice would be
+        reopen = np.isnat(settled) & (open_db == 0) & (amount_db != 0)
+        target = np.where(reopen, amount_db, amount_db - paid)
+        delta = np.where(np.isnat(settled) & ~reopen, 0, target - open_db)
+        when = np.where(reopen, np.datetime64(batch.as_of, "D"), settled)
         moving = delta != 0
         ids = merged["id"].to_numpy()[moving]
-        _apply_changes(s, ids, merged["open_cents_db"].to_numpy()[moving], target[moving], settled[moving], batch.id)
+        _apply_changes(s, ids, open_db[moving], target[moving], when[moving], batch.id)
         closing = target[moving] == 0
         touched.extend(int(i) for i in ids[closing])
         closed_now = int(closing.sum())
-        open_after = np.where(delta != 0, target, merged["open_cents_db"].to_numpy())
+        open_after = np.where(delta != 0, target, open_db)
         dispute = merged["disputed"].to_numpy() & ~merged["disputed_db"].to_numpy() & (open_after != 0)
         dispute_ids = [int(x) for x in merged["id"].to_numpy()[dispute]]
         if dispute_ids:

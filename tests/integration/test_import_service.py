@@ -451,6 +451,26 @@ def test_a_ledger_import_records_payments_on_their_paid_date_and_marks_open_disp
     assert_ledger_consistent(uow)
 
 
+def test_a_newer_ledger_that_has_a_paid_invoice_unsettled_again_reopens_it_and_undo_closes_it(uow):
+    run(uow, LEDGER.encode(), name="ledger.csv")
+    reversed_ = LEDGER.replace("100,00;15-04-2026;nee", "100,00;;nee")  # the payment of L-1 bounced
+    result = run(uow, reversed_.encode(), name="ledger-2.csv", as_of=AS_OF + timedelta(days=3))
+    assert result.summary() == "new 0, changed 1, closed 0, unchanged 2, skipped 0"
+    with uow() as u:
+        l1 = u.session.scalars(select(Invoice).where(Invoice.number == "L-1")).one()
+        assert (l1.open_cents, l1.settled_date) == (10000, None)
+        change = u.session.scalars(select(InvoiceChange).where(InvoiceChange.invoice_id == l1.id)
+                                   .order_by(InvoiceChange.id.desc())).first()
+        assert (change.kind, change.delta_cents, change.change_date) == ("reopen", 10000, AS_OF + timedelta(days=3))
+    assert_ledger_consistent(uow)
+    with uow(immediate=True) as u:
+        import_service.undo_latest(u, actor="carla")
+    with uow() as u:
+        l1 = u.session.scalars(select(Invoice).where(Invoice.number == "L-1")).one()
+        assert (l1.open_cents, l1.settled_date) == (0, date(2026, 4, 15))
+    assert_ledger_consistent(uow)
+
+
 def test_the_ibm_accounts_receivable_file_imports_as_a_ledger(uow, shared_data):
     data = (shared_data / "ar" / "WA_Fn-UseC_-Accounts-Receivable.csv").read_bytes()
     result = run(uow, data, name="WA_Fn-UseC_-Accounts-Receivable.csv")
