@@ -28,12 +28,15 @@ UNSENT = ("proposed", "approved", "postponed")
 IN_FLIGHT = (*UNSENT, "sending", "failed")  # the invoice waits at this step
 REACHED = (*IN_FLIGHT, "sent", "blocked")  # the step counts as taken (blocked: skipped by a person)
 
-# Every status change follows this table; the sender does approved → sending → sent | failed itself.
+# Every status change follows this table, a person's (`transition`) and the engine's and sender's alike.
+# The sender: approved → sending → sent | failed; sending → approved for a retry, or when a person says
+# "send it again"; approved → failed when the address is unusable, → blocked or proposed when the re-check
+# before sending finds the debtor blocked or hand-written words that no longer fit.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     "proposed": frozenset({"approved", "postponed", "blocked", "cancelled", "sent"}),  # sent: a call made
     "postponed": frozenset({"proposed", "approved", "blocked", "cancelled"}),
-    "approved": frozenset({"sending", "proposed", "postponed", "blocked", "cancelled", "sent"}),
-    "sending": frozenset({"sent", "failed"}),
+    "approved": frozenset({"sending", "proposed", "postponed", "blocked", "cancelled", "sent", "failed"}),
+    "sending": frozenset({"sent", "failed", "approved"}),
     "failed": frozenset({"approved", "cancelled"}),
     "sent": frozenset(),
     "blocked": frozenset(),

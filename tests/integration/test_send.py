@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from db.models import AuditEvent, Debtor, Invoice, Message, MessageInvoice, SendAttempt
 from emails.sender import OutboxTransport, SmtpTransport
@@ -451,3 +451,16 @@ def test_a_failure_after_a_person_approved_shows_its_reason_on_the_dossier_and_t
     assert len(failed) == 1 and "550 5.1.1 no such user here" in failed[0].text
     assert any(e.title.startswith("Approve") and e.by == "carla" for e in timeline)
     assert "550 5.1.1 no such user here" in queue.loc[queue["id"] == mid, "last_error"].iloc[0]
+
+
+@pytest.mark.parametrize("before, after", [("sent", "approved"), ("cancelled", "approved"), ("blocked", "sending"),
+                                           ("proposed", "sending")])
+def test_the_sender_cannot_move_a_message_outside_the_transition_table(uow, before, after):
+    [mid] = seed(uow, 1)
+    with uow() as u:
+        u.session.execute(update(Message).where(Message.id == mid).values(status=before))
+        u.commit()
+    with uow() as u:
+        with pytest.raises(ValueError, match=f"cannot go from {before} to {after}"):
+            sending._set(u.session, mid, before, status=after)
+    assert message(uow, mid).status == before
