@@ -9,7 +9,7 @@ import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 from plotly.subplots import make_subplots  # noqa: E402
 
-from receivables import analytics, definitions  # noqa: E402
+from receivables import analytics, definitions, metrics  # noqa: E402
 from receivables.money import fmt  # noqa: E402
 from ui import state  # noqa: E402
 from ui.links import dossier_urls, linked_date  # noqa: E402
@@ -23,6 +23,12 @@ DSO_LINES = [("dso_count_back", "DSO count-back", "#1f4e79"), ("dso_standard", "
 def load_series(as_of: date, months: int, by: str | None) -> pd.DataFrame:
     with state.uow() as uow:
         return analytics.dso_series(uow, as_of, months, by=by)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def load_kpis(as_of: date) -> dict[str, dict]:
+    with state.uow() as uow:
+        return {k["currency"]: k for k in analytics.kpis(uow, as_of)}
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -86,8 +92,11 @@ with tab_dso:
                 help=definitions.help_for("Best possible DSO (BPDSO)"))
     k[3].metric("ADD", f"{last['average_days_delinquent']:.1f} d" if pd.notna(last["average_days_delinquent"]) else "–",
                 help=definitions.help_for("Average days delinquent (ADD)"))
-    k[4].metric("CEI (month)", f"{last['cei_month']:.1f} %" if pd.notna(last["cei_month"]) else "–",
-                help=definitions.help_for("CEI"))
+    # the month up to the date (the series' newest month runs from its 1st, which early in a month is a
+    # day or two: too short a period for a headline figure)
+    cei = load_kpis(as_of).get(currency, {}).get("cei_month")
+    k[4].metric("CEI (month)", f"{cei:.1f} %" if cei is not None else "–",
+                help=definitions.help_for("CEI") + f" Here: the month up to {as_of:%d-%m-%Y}.")
 
     fig = go.Figure()
     for col, name, colour in DSO_LINES:
@@ -116,6 +125,8 @@ with tab_dso:
     fig.update_yaxes(title_text=currency, secondary_y=False)
     fig.update_yaxes(title_text="CEI %", secondary_y=True, range=[0, 105], dtick=25, showgrid=False)
     right.plotly_chart(layout(fig, title="Credit sales and CEI per month"), width="stretch")
+    if as_of != metrics.month_end(as_of):
+        right.caption(f"{as_of:%Y-%m} is the month to date: 1 to {as_of:%d-%m-%Y}.")
 
     by = SPLITS[split_label]
     if by is not None:

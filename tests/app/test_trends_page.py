@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from receivables import services
+from receivables import analytics, services
 from receivables.uow import UnitOfWork
 from tests.app.login import log_in
 from tests.conftest import ROOT
@@ -36,6 +36,10 @@ def test_the_trends_page_shows_dso_forecast_and_behaviour(demo):
     assert 1 <= len(top) <= 10 and top["Dossier"].str.startswith("/dossier?debtor=").all()
     behaviour = at.dataframe[1].value
     assert behaviour["Avg days late"].is_monotonic_decreasing
+    # the headline CEI is the month up to the date (as `report kpis` gives it), whatever day of the month
+    with UnitOfWork(demo) as u:
+        [eur] = [k for k in analytics.kpis(u, TODAY) if k["currency"] == "EUR"]
+    assert next(m.value for m in at.metric if m.label == "CEI (month)") == f"{eur['cei_month']:.1f} %"
 
 
 @pytest.mark.parametrize("split", ["segment", "account manager"])
