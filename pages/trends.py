@@ -26,9 +26,9 @@ def load_series(as_of: date, months: int, by: str | None) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def load_kpis(as_of: date) -> dict[str, dict]:
+def load_cei(as_of: date, currency: str) -> float | None:
     with state.uow() as uow:
-        return {k["currency"]: k for k in analytics.kpis(uow, as_of)}
+        return analytics.kpis(uow, as_of, currency)[0]["cei_month"]
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -94,7 +94,7 @@ with tab_dso:
                 help=definitions.help_for("Average days delinquent (ADD)"))
     # the month up to the date (the series' newest month runs from its 1st, which early in a month is a
     # day or two: too short a period for a headline figure)
-    cei = load_kpis(as_of).get(currency, {}).get("cei_month")
+    cei = load_cei(as_of, currency)
     k[4].metric("CEI (month)", f"{cei:.1f} %" if cei is not None else "–",
                 help=definitions.help_for("CEI") + f" Here: the month up to {as_of:%d-%m-%Y}.")
 

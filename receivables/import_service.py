@@ -1066,9 +1066,14 @@ def _apply_ledger(s, pieces: _Pieces, batch: ImportBatch, result: ImportResult, 
         amount_db, open_db = merged["amount_cents_db"].to_numpy(), merged["open_cents_db"].to_numpy()
         paid = np.where(merged["paid_given"].to_numpy(), merged["paid_cents"].to_numpy(), amount_db)
         # an invoice the ledger had as settled that the file has as unsettled (a reversed payment, a
-        # bounced direct debit) is open again from the file's date, as a new unsettled invoice would be
-        reopen = np.isnat(settled) & (open_db == 0) & (amount_db != 0)
-        target = np.where(reopen, amount_db, amount_db - paid)
+        # bounced direct debit) is open again from the file's date, less what the file says was paid.
+        # Only a file that has paid dates and is dated after the settlement says so: an older file says
+        # nothing about what happened since
+        reopen = np.isnat(settled) & (open_db == 0) & (amount_db != 0) & ("settled_date" in mapping_has)
+        if reopen.any():
+            reopen &= _settled_before(s, merged["id"].to_numpy(), reopen, batch.as_of)
+        partly = np.where(merged["paid_given"].to_numpy(), merged["paid_cents"].to_numpy(), 0)
+        target = np.where(reopen, amount_db - partly, amount_db - paid)
         delta = np.where(np.isnat(settled) & ~reopen, 0, target - open_db)
         when = np.where(reopen, np.datetime64(batch.as_of, "D"), settled)
         moving = delta != 0
@@ -1090,6 +1095,18 @@ def _apply_ledger(s, pieces: _Pieces, batch: ImportBatch, result: ImportResult, 
         result.unchanged = int((~changed).sum())
     s.flush()
     _leave_messages(s, touched, result, details)
+
+
+def _settled_before(s, ids: np.ndarray, candidates: np.ndarray, as_of: date) -> np.ndarray:
+    """For the candidate rows: was the invoice settled before `as_of`?"""
+    wanted = [int(i) for i in ids[candidates]]
+    settled_on: dict[int, date] = {}
+    for start in range(0, len(wanted), 500):
+        for iid, day in s.execute(select(Invoice.id, Invoice.settled_date)
+                                  .where(Invoice.id.in_(wanted[start:start + 500]))):
+            if day is not None:
+                settled_on[iid] = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
+    return np.array([bool(c) and settled_on.get(int(i), as_of) < as_of for i, c in zip(ids, candidates)])
 
 
 # --- debtors --------------------------------------------------------------------------------------

@@ -28,19 +28,26 @@ UNSENT = ("proposed", "approved", "postponed")
 IN_FLIGHT = (*UNSENT, "sending", "failed")  # the invoice waits at this step
 REACHED = (*IN_FLIGHT, "sent", "blocked")  # the step counts as taken (blocked: skipped by a person)
 
-# Every status change follows this table, a person's (`transition`) and the engine's and sender's alike.
-# The sender: approved → sending → sent | failed; sending → approved for a retry, or when a person says
-# "send it again"; approved → failed when the address is unusable, → blocked or proposed when the re-check
-# before sending finds the debtor blocked or hand-written words that no longer fit.
+# Every status change follows one of these tables. People (`transition`) and the reminder engine: the
+# first; the sender does approved → sending → sent | failed itself.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     "proposed": frozenset({"approved", "postponed", "blocked", "cancelled", "sent"}),  # sent: a call made
     "postponed": frozenset({"proposed", "approved", "blocked", "cancelled"}),
-    "approved": frozenset({"sending", "proposed", "postponed", "blocked", "cancelled", "sent", "failed"}),
-    "sending": frozenset({"sent", "failed", "approved"}),
+    "approved": frozenset({"sending", "proposed", "postponed", "blocked", "cancelled", "sent"}),
+    "sending": frozenset({"sent", "failed"}),
     "failed": frozenset({"approved", "cancelled"}),
     "sent": frozenset(),
     "blocked": frozenset(),
     "cancelled": frozenset(),
+}
+# The sender may also: put a message in `sending` back to approved (a retry, a run that stopped before
+# its conversation began, a person's "send it again" after checking, `confirm_resend`), and fail an
+# approved message whose address is unusable. A person can never move a message out of `sending`
+# through the queue: only the sender knows whether it went out.
+SENDER_TRANSITIONS: dict[str, frozenset[str]] = {
+    **ALLOWED_TRANSITIONS,
+    "approved": ALLOWED_TRANSITIONS["approved"] | {"failed"},
+    "sending": ALLOWED_TRANSITIONS["sending"] | {"approved"},
 }
 # What a person (queue page or CLI) can do, and the status it leads to.
 ACTIONS = {"approve": "approved", "postpone": "postponed", "block": "blocked", "unpostpone": "proposed",
@@ -421,9 +428,9 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
     cancelled_ids = set(cancel)
     changed -= cancelled_ids
 
-    # what is due now, grouped into one message per debtor, currency and step: an invoice whose step falls
-    # due within the look-ahead waits for the latest of them (a day at most), so the debtor gets one
-    # message, and none calls an invoice overdue before it is
+    # what is due now, grouped into one message per debtor, currency and step: an invoice waits at most
+    # WAIT_DAYS for another of the debtor's that reaches the same step, so the debtor gets one message,
+    # and none calls an invoice overdue before it is
     due_now: dict[tuple[int, str, int], list[tuple[_Inv, date]]] = defaultdict(list)
     for inv in invoices:
         if inv.id in busy or not chaseable(inv):
@@ -439,8 +446,14 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
             if planned > today + timedelta(days=lookahead):
                 continue
         due_now[(inv.debtor_id, inv.currency, index)].append((inv, planned))
-    groups: dict[tuple[int, str, int, date], list[_Inv]] = {
-        (*key, max(p for _, p in pairs)): [inv for inv, _ in pairs] for key, pairs in due_now.items()}
+    groups: dict[tuple[int, str, int, date], list[_Inv]] = {}
+    for key, pairs in due_now.items():
+        pairs.sort(key=lambda pair: pair[1])
+        start = 0
+        for i in range(1, len(pairs) + 1):  # runs of invoices due within WAIT_DAYS of the run's first
+            if i == len(pairs) or pairs[i][1] > pairs[start][1] + timedelta(days=WAIT_DAYS):
+                groups[(*key, pairs[i - 1][1])] = [inv for inv, _ in pairs[start:i]]
+                start = i
 
     open_by_debtor: dict[int, list[_Inv]] = defaultdict(list)
     for inv in invoices:
@@ -463,7 +476,7 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
         track = cfg.tracks[track_key]
         step = track.steps[index]
         m = mergeable.get((debtor_id, currency, track_key, index))
-        if m is not None:
+        if m is not None and planned <= max(m.planned_date, today) + timedelta(days=WAIT_DAYS):
             if planned > m.planned_date:  # it waits for the invoice that falls due latest
                 s.get(Message, m.id).planned_date = planned
             s.execute(insert(MessageInvoice), [{"message_id": m.id, "invoice_id": inv.id,
@@ -500,7 +513,7 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
         fields = _compose(debtors[m.debtor_id], track, track.steps[m.step_index], active,
                           open_by_debtor[m.debtor_id], m.currency, m.planned_date, cfg, wik_sent, held)
         if m.edited:
-            fields = {k: fields[k] for k in ("total_cents", "costs_cents", "interest_cents", "costs_detail")}
+            fields = {k: fields[k] for k in AMOUNT_FIELDS}
         for k, v in fields.items():
             setattr(m, k, v)
     s.flush()
@@ -563,6 +576,18 @@ def _compose(debtor: Debtor, track: Track, step: Step, chased: list[_Inv], open_
             "interest_cents": claim.interest_cents, "costs_detail": claim.detail or None}
 
 
+WAIT_DAYS = 1  # how long an invoice due at a step may wait for another of the debtor's at the same step
+AMOUNT_FIELDS = ("total_cents", "costs_cents", "interest_cents", "costs_detail")  # what follows edited words
+
+
+class _Blank(dict):
+    """A payment link's fields; one this version does not fill (a pattern saved by an older one) stays
+    empty instead of stopping every render."""
+
+    def __missing__(self, key):
+        return ""
+
+
 def _reference(debtor_code: str, numbers: list[str]) -> str:
     ref = f"{debtor_code} " + " ".join(numbers)
     return ref if len(ref) <= 140 else ref[:137] + "..."
@@ -597,7 +622,10 @@ def message_context(debtor: Debtor, track: Track, step: Step, chased: list, open
     if pay.get("link_pattern"):
         values = {"debtor_code": debtor.code, "amount": f"{due // 100}.{due % 100:02d}", "reference": reference,
                   "currency": currency}
-        link = pay["link_pattern"].format_map({k: quote(str(v), safe="") for k, v in values.items()})
+        try:
+            link = pay["link_pattern"].format_map(_Blank({k: quote(str(v), safe="") for k, v in values.items()}))
+        except (ValueError, IndexError):  # a malformed pattern saved before it was checked: no link
+            link = ""
     qr = (currency == "EUR" and due > 0 and bool(pay.get("beneficiary")) and epc.valid_iban(pay.get("iban", "")))
     language = debtor.language if debtor.language in ("nl", "en") else "en"
     return {
@@ -666,6 +694,9 @@ def transition(uow: UnitOfWork, message_ids, action: str, *, actor: str, until: 
         m = messages[mid]
         before = {"status": m.status, "planned_date": m.planned_date, "postponed_until": m.postponed_until}
         values: dict = {"status": target, "updated_at": utcnow()}
+        if m.last_error:  # a person has dealt with the problem the queue showed
+            before["last_error"] = m.last_error
+            values["last_error"] = None
         if action == "postpone":
             values.update(postponed_until=until, planned_date=until)
         if action == "unpostpone":
@@ -909,8 +940,9 @@ def rerender(uow: UnitOfWork, message_id: int, *, actor: str, today: date | None
         store_qr(uow, [m.id])
 
 
-def _render_again(s, m: Message, cfg: ReminderSettings, wik_sent: dict[int, date]) -> None:
-    """The message's words, amounts and costs rendered anew from its active invoices as they stand now."""
+def _render_again(s, m: Message, cfg: ReminderSettings, wik_sent: dict[int, date], *, words: bool = True) -> None:
+    """The message's words, amounts and costs rendered anew from its active invoices as they stand now;
+    with `words` False only the amounts and costs (words a person wrote stay)."""
     track = cfg.tracks.get(m.track)
     if track is None or m.step_index >= len(track.steps):
         raise ServiceError(f"track {m.track} of message {m.id} no longer has this step")
@@ -934,6 +966,8 @@ def _render_again(s, m: Message, cfg: ReminderSettings, wik_sent: dict[int, date
                           cfg, wik_sent, held)
     except TemplateError as exc:
         raise ServiceError(str(exc)) from None
+    if not words:
+        fields = {k: fields[k] for k in AMOUNT_FIELDS}
     for k, v in fields.items():
         setattr(m, k, v)
     m.qr_payload = m.qr_png = None  # the kept image asked for the old total: drawn again when needed
@@ -948,15 +982,16 @@ def reword(session, message_ids, why: str) -> list[int]:
     if not ids:
         return []
     cfg, wik_sent, back = load_settings(session), _wik_letters(session), []
-    for m in session.scalars(select(Message).where(Message.id.in_(ids), Message.status.in_(UNSENT))):
-        if not m.edited:
-            try:
-                _render_again(session, m, cfg, wik_sent)
+    chosen = [m for start in range(0, len(ids), 500) for m in session.scalars(
+        select(Message).where(Message.id.in_(ids[start:start + 500]), Message.status.in_(UNSENT)))]
+    for m in chosen:
+        try:
+            _render_again(session, m, cfg, wik_sent, words=not m.edited)  # the amounts follow in any case
+            if not m.edited:
                 continue
-            except ServiceError as exc:
-                reason = f"{why}; it cannot be rendered again ({exc})"
-        else:
             reason = f"{why}; the text was written by hand, so check it and approve it again"
+        except ServiceError as exc:
+            reason = f"{why}; it cannot be rendered again ({exc})"
         if m.status == "approved":
             m.status = "proposed"
             back.append(m.id)

@@ -458,7 +458,7 @@ def _lock_approved(s, message_id: int) -> bool:
 def _set(s, message_id: int, from_status: str, **values) -> bool:
     """Change the message if it is still in `from_status`; a change of status follows the one table."""
     to = values.get("status")
-    if to is not None and to not in reminders.ALLOWED_TRANSITIONS[from_status]:
+    if to is not None and to not in reminders.SENDER_TRANSITIONS[from_status]:
         raise ValueError(f"a message cannot go from {from_status} to {to}")
     values.setdefault("updated_at", utcnow())
     return s.execute(update(Message).where(Message.id == message_id, Message.status == from_status)

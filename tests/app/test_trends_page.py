@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -36,9 +36,20 @@ def test_the_trends_page_shows_dso_forecast_and_behaviour(demo):
     assert 1 <= len(top) <= 10 and top["Dossier"].str.startswith("/dossier?debtor=").all()
     behaviour = at.dataframe[1].value
     assert behaviour["Avg days late"].is_monotonic_decreasing
-    # the headline CEI is the month up to the date (as `report kpis` gives it), whatever day of the month
+
+
+def test_the_headline_cei_is_the_month_up_to_the_date_not_the_month_to_date(demo):
+    mid_month = (TODAY.replace(day=1) - timedelta(days=1)).replace(day=15)  # the series' row: 1st to 15th
+    at = AppTest.from_file(PAGE, default_timeout=90)
+    log_in(at, "vera", "viewer")
+    at.query_params["as_of"] = mid_month.isoformat()
+    at.run()
+    assert not at.exception
     with UnitOfWork(demo) as u:
-        [eur] = [k for k in analytics.kpis(u, TODAY) if k["currency"] == "EUR"]
+        [eur] = analytics.kpis(u, mid_month, "EUR")
+        series = analytics.dso_series(u, mid_month, 6)
+    month_to_date = series[series["currency"] == "EUR"].iloc[-1]["cei_month"]
+    assert round(month_to_date, 1) != eur["cei_month"]  # the two periods differ, so the test can tell
     assert next(m.value for m in at.metric if m.label == "CEI (month)") == f"{eur['cei_month']:.1f} %"
 
 

@@ -471,6 +471,34 @@ def test_a_newer_ledger_that_has_a_paid_invoice_unsettled_again_reopens_it_and_u
     assert_ledger_consistent(uow)
 
 
+@pytest.mark.parametrize("export, as_of, why", [
+    (LEDGER.replace("100,00;15-04-2026;nee", "100,00;;nee"), date(2026, 4, 10),
+     "a file dated before the payment says nothing about it"),
+    ("Factuurnummer;Relatiecode;Factuurdatum;Vervaldatum;Bedrag\r\nL-1;0042;01-03-2026;31-03-2026;100,00\r\n",
+     AS_OF + timedelta(days=3), "a file without paid dates says nothing about payments"),
+], ids=["older-file", "no-paid-dates"])
+def test_a_ledger_file_that_cannot_know_of_a_payment_does_not_reopen_the_invoice(uow, export, as_of, why):
+    run(uow, LEDGER.encode(), name="ledger.csv", as_of=date(2026, 4, 30))
+    run(uow, export.encode(), name="ledger-2.csv", kind="ledger", as_of=as_of)
+    with uow() as u:
+        l1 = u.session.scalars(select(Invoice).where(Invoice.number == "L-1")).one()
+        assert (l1.open_cents, l1.settled_date) == (0, date(2026, 4, 15)), why
+    assert_ledger_consistent(uow)
+
+
+def test_a_reopened_invoice_keeps_what_the_file_says_was_paid_of_it(uow):
+    ledger = LEDGER.replace(";Dispuut\r\n", ";Dispuut;Betaald\r\n").replace(";nee\r\n", ";nee;\r\n").replace(
+        ";ja\r\n", ";ja;\r\n")
+    run(uow, ledger.encode(), name="ledger.csv")
+    partly = ledger.replace("100,00;15-04-2026;nee;", "100,00;;nee;40,00")  # 60.00 of the payment bounced
+    result = run(uow, partly.encode(), name="ledger-2.csv", as_of=AS_OF + timedelta(days=3))
+    assert result.summary() == "new 0, changed 1, closed 0, unchanged 2, skipped 0"
+    with uow() as u:
+        l1 = u.session.scalars(select(Invoice).where(Invoice.number == "L-1")).one()
+        assert (l1.open_cents, l1.settled_date) == (6000, None)
+    assert_ledger_consistent(uow)
+
+
 def test_the_ibm_accounts_receivable_file_imports_as_a_ledger(uow, shared_data):
     data = (shared_data / "ar" / "WA_Fn-UseC_-Accounts-Receivable.csv").read_bytes()
     result = run(uow, data, name="WA_Fn-UseC_-Accounts-Receivable.csv")

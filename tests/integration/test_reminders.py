@@ -327,6 +327,7 @@ TRANSITIONS = [
     ("postponed", "unpostpone", "proposed"), ("postponed", "approve", "approved"), ("postponed", "block", "blocked"),
     ("approved", "postpone", "postponed"), ("approved", "block", "blocked"), ("approved", "unapprove", "proposed"),
     ("approved", "approve", None), ("sending", "block", None), ("sending", "postpone", None),
+    ("sending", "approve", None), ("sending", "unapprove", None),  # only the sender knows if it went out
     ("sent", "approve", None), ("sent", "block", None), ("blocked", "approve", None),
     ("cancelled", "approve", None), ("failed", "postpone", None), ("proposed", "unpostpone", None),
     ("proposed", "called", None),  # an e-mail is not a call task
@@ -582,6 +583,9 @@ def test_a_hand_written_message_whose_invoice_leaves_goes_back_to_be_checked(led
         _leave_by_dispute(u)
     (m1, numbers), _ = messages(ledger)
     assert m1.status == "proposed" and numbers == ["F-1"] and "written by hand" in m1.last_error
+    assert m1.total_cents == 121_000 and m1.qr_payload is None  # the amount follows, the words wait for a person
+    with ledger() as u:
+        assert reminders.payment_payload(u, m1.id).split("\n")[7] == "EUR1210.00"
     assert m1.body_text.rstrip().endswith("F-1 en F-2 staan nog open.")  # a person's words are not rewritten
 
 
@@ -603,3 +607,46 @@ def test_a_payment_link_with_a_field_the_words_cannot_know_is_refused(uow, patte
     with uow() as u:
         with pytest.raises(ServiceError, match=re.escape(says)):
             reminders.save_setting(u, reminders.PAYMENT_KEY, {**PAYMENT, "link_pattern": pattern}, actor="admin")
+
+
+def test_a_person_acting_on_a_message_clears_the_problem_the_queue_showed(ledger):
+    generate(ledger)
+    (m1, _), _ = messages(ledger)
+    with ledger() as u:
+        reminders.edit_text(u, m1.id, "Herinnering", "Beste Anouk,\n\nF-1 en F-2 staan nog open.", actor="carla")
+    with ledger(immediate=True) as u:
+        _leave_by_dispute(u)  # sent back: "check it and approve it again"
+    with ledger() as u:
+        assert "approve it again" in reminders.queue(u).set_index("id").loc[m1.id, "last_error"]
+        reminders.transition(u, [m1.id], "approve", actor="carla", today=TODAY)
+    with ledger() as u:
+        assert reminders.queue(u).set_index("id").loc[m1.id, "last_error"] == ""
+        event = u.session.scalars(select(AuditEvent).where(AuditEvent.action == "message.approve")).one()
+        assert "approve it again" in event.before["last_error"] and event.after["last_error"] is None
+
+
+def test_a_payment_link_saved_with_a_field_no_longer_offered_renders_without_it(ledger):
+    from receivables.services import put_setting
+
+    with ledger() as u:  # as an older version stored it, before the check refused it
+        put_setting(u.session, reminders.PAYMENT_KEY,
+                    {**PAYMENT, "link_pattern": "https://pay.example.test/{debtor_code}?m={message_id}"}, "admin")
+        u.commit()
+    generate(ledger)
+    (m1, _), _ = messages(ledger)
+    assert "https://pay.example.test/100?m=" in m1.body_text
+    with ledger(immediate=True) as u:
+        _leave_by_dispute(u)  # re-rendering inside a dispute works as well
+    assert messages(ledger)[0][1] == ["F-1"]
+
+
+def test_an_invoice_due_at_a_step_waits_at_most_a_day_for_another_one(uow):
+    with uow() as u:
+        fresh_import(u.session)
+        d = debtor(u.session, "980", track_override="friendly")
+        invoice(u.session, d, "F-81", TODAY - timedelta(days=3))  # friendly reminder (+3): today
+        invoice(u.session, d, "F-82", TODAY + timedelta(days=7))  # in ten days
+        u.commit()
+    generate(uow, lookahead=14)
+    found = sorted((m.planned_date, numbers) for m, numbers in messages(uow))
+    assert found == [(TODAY, ["F-81"]), (TODAY + timedelta(days=10), ["F-82"])]
