@@ -437,7 +437,9 @@ def _invoice_fields(kind, col, mapping, options, detected, lines, frame, out, pa
         out.rows(~amount.bad & ~amount.empty & (amount.cents == 0), lines, mapping["amount"], None,
                  "is 0", warning=True)
         paid = amounts.get("paid_amount")
-        frame["paid_cents"] = paid.cents if paid is not None else amount.cents
+        # an empty paid-amount cell next to a paid date means the whole invoice was paid, as a file
+        # without the column does
+        frame["paid_cents"] = np.where(paid.empty, amount.cents, paid.cents) if paid is not None else amount.cents
         frame["paid_given"] = ~paid.empty if paid is not None else np.zeros(len(lines), dtype=bool)
 
     parsed_dates = {}

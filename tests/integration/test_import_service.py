@@ -490,6 +490,9 @@ def test_a_reopened_invoice_keeps_what_the_file_says_was_paid_of_it(uow):
     ledger = LEDGER.replace(";Dispuut\r\n", ";Dispuut;Betaald\r\n").replace(";nee\r\n", ";nee;\r\n").replace(
         ";ja\r\n", ";ja;\r\n")
     run(uow, ledger.encode(), name="ledger.csv")
+    with uow() as u:  # an empty paid amount next to a paid date: the whole invoice was paid
+        l1 = u.session.scalars(select(Invoice).where(Invoice.number == "L-1")).one()
+        assert (l1.open_cents, l1.settled_date) == (0, date(2026, 4, 15))
     partly = ledger.replace("100,00;15-04-2026;nee;", "100,00;;nee;40,00")  # 60.00 of the payment bounced
     result = run(uow, partly.encode(), name="ledger-2.csv", as_of=AS_OF + timedelta(days=3))
     assert result.summary() == "new 0, changed 1, closed 0, unchanged 2, skipped 0"
