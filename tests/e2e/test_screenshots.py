@@ -45,6 +45,13 @@ def sql(server, query: str):
     return rows
 
 
+def preview_of(page, server, message_id: int):
+    """The queue's preview of one message: the frame its words are shown in."""
+    open_page(page, server, "/queue")
+    choose_message(page, message_id)
+    return page.frame_locator("iframe").first
+
+
 def debtor_past_the_call(server) -> None:
     """A Dutch debtor on the standard track whose invoice of € 3.025,00 is 40 days overdue and whose
     reminder, second reminder and call went unanswered: the demand with costs is next."""
@@ -136,9 +143,7 @@ def test_a_real_send_and_the_public_sample_exports_as_a_user_meets_them(chromium
         # a Dutch demand with statutory interest, BIK costs and the QR code, as the queue previews it
         [(demand,)] = sql(server, "SELECT m.id FROM message m JOIN debtor d ON d.id = m.debtor_id "
                                   "WHERE d.code = '10999' AND m.step_name = 'demand'")
-        open_page(page, server, "/queue")
-        choose_message(page, demand)
-        letter = page.frame_locator("iframe").first
+        letter = preview_of(page, server, demand)
         letter.get_by_text("Buitengerechtelijke incassokosten").first.wait_for()
         assert "€ 427,50" in letter.locator("body").inner_text()  # BIK on € 3.025,00: 15 % of 2,500 + 10 % of 525
         page.locator("iframe").first.screenshot(path=str(target / "demand-nl.png"))
@@ -146,9 +151,7 @@ def test_a_real_send_and_the_public_sample_exports_as_a_user_meets_them(chromium
         # the queue's preview of a Dutch reminder, with its invoices and the QR code to pay it
         [(dutch,)] = sql(server, "SELECT m.id FROM message m JOIN debtor d ON d.id = m.debtor_id WHERE "
                                  "d.language = 'nl' AND m.step_name = 'reminder' ORDER BY m.total_cents DESC LIMIT 1")
-        open_page(page, server, "/queue")
-        choose_message(page, dutch)
-        preview = page.frame_locator("iframe").first
+        preview = preview_of(page, server, dutch)
         preview.get_by_text("Betaalgegevens").first.wait_for()
         assert preview.locator("img[src^='data:image/png;base64,']").count() == 1  # the EPC QR code
         page.get_by_text("Subject:").first.scroll_into_view_if_needed()

@@ -574,13 +574,19 @@ def test_an_invoice_that_leaves_an_approved_message_leaves_its_words_and_total_t
         assert reminders.payment_payload(u, m1.id).split("\n")[7] == "EUR1210.00"
 
 
-def test_a_hand_written_message_whose_invoice_leaves_goes_back_to_be_checked(ledger):
+def _hand_written_then_disputed(ledger) -> int:
+    """Bakker's message, its words written by hand, then F-2 disputed: it goes back to be checked."""
     generate(ledger)
     (m1, _), _ = messages(ledger)
     with ledger() as u:
         reminders.edit_text(u, m1.id, "Herinnering", "Beste Anouk,\n\nF-1 en F-2 staan nog open.", actor="carla")
     with ledger(immediate=True) as u:
         _leave_by_dispute(u)
+    return m1.id
+
+
+def test_a_hand_written_message_whose_invoice_leaves_goes_back_to_be_checked(ledger):
+    _hand_written_then_disputed(ledger)
     (m1, numbers), _ = messages(ledger)
     assert m1.status == "proposed" and numbers == ["F-1"] and "written by hand" in m1.last_error
     assert m1.total_cents == 121_000 and m1.qr_payload is None  # the amount follows, the words wait for a person
@@ -610,17 +616,12 @@ def test_a_payment_link_with_a_field_the_words_cannot_know_is_refused(uow, patte
 
 
 def test_a_person_acting_on_a_message_clears_the_problem_the_queue_showed(ledger):
-    generate(ledger)
-    (m1, _), _ = messages(ledger)
+    mid = _hand_written_then_disputed(ledger)
     with ledger() as u:
-        reminders.edit_text(u, m1.id, "Herinnering", "Beste Anouk,\n\nF-1 en F-2 staan nog open.", actor="carla")
-    with ledger(immediate=True) as u:
-        _leave_by_dispute(u)  # sent back: "check it and approve it again"
+        assert "approve it again" in reminders.queue(u).set_index("id").loc[mid, "last_error"]
+        reminders.transition(u, [mid], "approve", actor="carla", today=TODAY)
     with ledger() as u:
-        assert "approve it again" in reminders.queue(u).set_index("id").loc[m1.id, "last_error"]
-        reminders.transition(u, [m1.id], "approve", actor="carla", today=TODAY)
-    with ledger() as u:
-        assert reminders.queue(u).set_index("id").loc[m1.id, "last_error"] == ""
+        assert reminders.queue(u).set_index("id").loc[mid, "last_error"] == ""
         event = u.session.scalars(select(AuditEvent).where(AuditEvent.action == "message.approve")).one()
         assert "approve it again" in event.before["last_error"] and event.after["last_error"] is None
 
