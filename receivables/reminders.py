@@ -476,7 +476,8 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
         track = cfg.tracks[track_key]
         step = track.steps[index]
         m = mergeable.get((debtor_id, currency, track_key, index))
-        if m is not None and planned <= max(m.planned_date, today) + timedelta(days=WAIT_DAYS):
+        wait = timedelta(days=WAIT_DAYS)  # neither the message nor these invoices wait longer than that
+        if m is not None and m.planned_date - wait <= planned <= max(m.planned_date, today) + wait:
             if planned > m.planned_date:  # it waits for the invoice that falls due latest
                 s.get(Message, m.id).planned_date = planned
             s.execute(insert(MessageInvoice), [{"message_id": m.id, "invoice_id": inv.id,

@@ -491,6 +491,15 @@ def test_lookahead_proposes_tomorrows_messages_planned_for_tomorrow(uow):
     assert tomorrow["invoice_numbers"].tolist() == [["F-95"]]
 
 
+def every_step_needs_approval(uow) -> None:
+    with uow() as u:
+        data = tracks.tracks_to_data(tracks.default_tracks())
+        for track in data["tracks"] if isinstance(data, dict) else data:
+            for step in track["steps"]:
+                step["needs_approval"] = True
+        reminders.save_setting(u, reminders.TRACKS_KEY, data, actor="admin")
+
+
 def test_invoices_reaching_a_step_on_consecutive_days_go_in_one_message_none_called_overdue_early(uow):
     with uow() as u:
         fresh_import(u.session)
@@ -511,12 +520,7 @@ def test_a_proposed_message_takes_in_an_invoice_that_reaches_its_step_later_and_
         d = debtor(u.session, "970", track_override="friendly")
         invoice(u.session, d, "F-98", TODAY - timedelta(days=5))  # friendly reminder (+3): due now
         u.commit()
-    with uow() as u:  # the admin's choice: reminders wait for a person's approval
-        data = tracks.tracks_to_data(tracks.default_tracks())
-        for track in data["tracks"] if isinstance(data, dict) else data:
-            for step in track["steps"]:
-                step["needs_approval"] = True
-        reminders.save_setting(u, reminders.TRACKS_KEY, data, actor="admin")
+    every_step_needs_approval(uow)  # the admin's choice: the message stays proposed
     generate(uow, lookahead=0)
     [(m, numbers)] = messages(uow)
     assert m.status == "proposed" and m.planned_date == TODAY and numbers == ["F-98"]
@@ -651,3 +655,20 @@ def test_an_invoice_due_at_a_step_waits_at_most_a_day_for_another_one(uow):
     generate(uow, lookahead=14)
     found = sorted((m.planned_date, numbers) for m, numbers in messages(uow))
     assert found == [(TODAY, ["F-81"]), (TODAY + timedelta(days=10), ["F-82"])]
+
+
+def test_a_newly_due_invoice_does_not_join_a_message_planned_days_ahead(uow):
+    with uow() as u:
+        fresh_import(u.session)
+        d = debtor(u.session, "990", track_override="friendly")
+        invoice(u.session, d, "F-91", TODAY + timedelta(days=7))  # friendly reminder (+3): in ten days
+        u.commit()
+    every_step_needs_approval(uow)
+    generate(uow, lookahead=14)
+    with uow() as u:
+        invoice(u.session, u.session.scalars(select(Debtor).where(Debtor.code == "990")).one(), "F-92",
+                TODAY - timedelta(days=3))  # its reminder is due today
+        u.commit()
+    generate(uow, lookahead=14)
+    found = sorted((m.planned_date, numbers) for m, numbers in messages(uow))
+    assert found == [(TODAY, ["F-92"]), (TODAY + timedelta(days=10), ["F-91"])]
