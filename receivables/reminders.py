@@ -983,8 +983,9 @@ def reword(session, message_ids, why: str) -> list[int]:
     if not ids:
         return []
     cfg, wik_sent, back = load_settings(session), _wik_letters(session), []
-    chosen = [m for start in range(0, len(ids), 500) for m in session.scalars(
-        select(Message).where(Message.id.in_(ids[start:start + 500]), Message.status.in_(UNSENT)))]
+    chosen = [m for start in range(0, len(ids), 500) for m in session.scalars(  # as the caller's updates left them
+        select(Message).where(Message.id.in_(ids[start:start + 500]), Message.status.in_(UNSENT))
+        .execution_options(populate_existing=True))]
     for m in chosen:
         try:
             _render_again(session, m, cfg, wik_sent, words=not m.edited)  # the amounts follow in any case
