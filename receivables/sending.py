@@ -456,7 +456,7 @@ def _lock_approved(s, message_id: int) -> bool:
 
 
 def _set(s, message_id: int, from_status: str, **values) -> bool:
-    """Change the message if it is still in `from_status`; a change of status follows the one table."""
+    """Change the message if it is still in `from_status`; a change of status follows the sender's table."""
     to = values.get("status")
     if to is not None and to not in reminders.SENDER_TRANSITIONS[from_status]:
         raise ValueError(f"a message cannot go from {from_status} to {to}")

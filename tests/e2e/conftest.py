@@ -16,6 +16,7 @@ from email import policy
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from tests.conftest import ROOT, chromium_path, skip_or_fail
 
@@ -43,9 +44,32 @@ class Server:
             time.sleep(0.3)
         raise AssertionError("the first start did not print the admin password:\n" + self.log()[-2000:])
 
+    def first_start_password(self, browser) -> str:
+        """Open the app once, as the first visitor does, and read the admin password it printed."""
+        first = browser.new_page()
+        first.goto(self.url)
+        password = self.admin_password()
+        first.close()
+        return password
+
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "receivables", *args], cwd=ROOT, env=self.env,
                               capture_output=True, text=True, timeout=300)
+
+    def sql(self, query: str, **params) -> list:
+        """Rows of a query on the server's database, to check what the pages wrote."""
+        engine = create_engine(self.env["DATABASE_URL"])
+        with engine.connect() as conn:
+            rows = conn.execute(text(query), params).all()
+        engine.dispose()
+        return rows
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
 
 
 def _free_port() -> int:
@@ -134,11 +158,7 @@ def chromium():
 def server(tmp_path_factory, chromium):
     srv = start_server(tmp_path_factory.mktemp("e2e"))
     yield srv
-    srv.process.terminate()
-    try:
-        srv.process.wait(10)
-    except subprocess.TimeoutExpired:
-        srv.process.kill()
+    srv.stop()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
 from tests.e2e.conftest import (
     choose_message,
@@ -54,30 +54,17 @@ DEBTORS_CSV = ("Relatiecode;Naam;E-mail;Taal\n0042;Bakkerij Van Dam B.V.;credite
 def server(tmp_path_factory, chromium, inbox):
     srv = start_server(tmp_path_factory.mktemp("day"), smtp_env(inbox))
     yield srv
-    srv.process.terminate()
-    srv.process.wait(10)
+    srv.stop()
 
 
 @pytest.fixture(scope="module")
 def accounts(server, chromium):
-    first_visit = chromium.new_page()
-    first_visit.goto(server.url)
-    admin = server.admin_password()
-    first_visit.close()
-    out = {"admin": admin}
+    out = {"admin": server.first_start_password(chromium)}
     for name, role in (("carla", "collector"), ("vera", "viewer")):
         res = server.cli("users", "add", name, "--role", role)
         assert res.returncode == 0, res.stderr
         out[name] = res.stdout.strip().rsplit(" ", 1)[-1]
     return out
-
-
-def sql(server, query: str, **params):
-    engine = create_engine(server.env["DATABASE_URL"])
-    with engine.connect() as conn:
-        rows = conn.execute(text(query), params).all()
-    engine.dispose()
-    return rows
 
 
 @pytest.mark.parametrize("path", ["/", "/ageing", "/settings", "/dossier", "/queue", "/sender", "/import", "/trends"])
@@ -120,7 +107,7 @@ def test_2_a_collector_uploads_an_exact_export_and_the_ageing_matches_the_file(s
     overdue = sum(r[-1] for r in ROWS if r[4] != d(-10))
     assert total == 19_206_06 and overdue == 17_971_50
     assert "€ 19.206,06" in main and "€ 17.971,50" in main
-    rows = sql(server, "SELECT number FROM invoice ORDER BY number")
+    rows = server.sql("SELECT number FROM invoice ORDER BY number")
     assert [r[0] for r in rows] == [r[2] for r in ROWS]  # leading zeros kept
 
 
@@ -151,7 +138,7 @@ def test_3_a_collector_adds_a_note_and_a_promise_and_sees_them_on_the_timeline(s
     timeline = page.inner_text("[data-testid='stMain']")
     assert "invoice approved for payment run" in timeline
     assert "Promise to pay € 10.000,01 by" in timeline  # all its overdue invoices, by default
-    kinds = [r[0] for r in sql(server, "SELECT kind FROM note WHERE debtor_id = (SELECT id FROM debtor "
+    kinds = [r[0] for r in server.sql("SELECT kind FROM note WHERE debtor_id = (SELECT id FROM debtor "
                                         "WHERE code = '0043') ORDER BY id")]
     assert kinds == ["note", "promise"]
 
@@ -177,7 +164,7 @@ def test_4_the_queue_is_generated_and_approve_postpone_block_persist_after_a_rel
     page.get_by_role("button", name="Propose due reminders").click()
     page.get_by_text("Messages").first.wait_for()
     wait_for_app(page)
-    ids = [r[0] for r in sql(server, "SELECT id FROM message WHERE status = 'proposed' AND channel = 'email' "
+    ids = [r[0] for r in server.sql("SELECT id FROM message WHERE status = 'proposed' AND channel = 'email' "
                                      "ORDER BY id")]
     assert len(ids) >= 3, ids
 
@@ -192,7 +179,7 @@ def test_4_the_queue_is_generated_and_approve_postpone_block_persist_after_a_rel
     page.reload()
     page.get_by_text("Logged in as").wait_for(timeout=60_000)
     wait_for_app(page)
-    status = dict(sql(server, "SELECT id, status FROM message WHERE id IN (:a, :b, :c)", a=ids[0], b=ids[1], c=ids[2]))
+    status = dict(server.sql("SELECT id, status FROM message WHERE id IN (:a, :b, :c)", a=ids[0], b=ids[1], c=ids[2]))
     assert [status[i] for i in ids[:3]] == ["approved", "postponed", "blocked"]
     for message_id, status in zip(ids[:2], ["approved", "postponed"]):  # what the page shows after the reload
         choose_message(page, message_id)
@@ -210,7 +197,7 @@ def test_4_the_queue_is_generated_and_approve_postpone_block_persist_after_a_rel
 
 
 def test_5_the_admin_sends_the_approved_message_and_exactly_one_mail_arrives(server, page, accounts, inbox):
-    approved = sql(server, "SELECT m.id, m.subject, d.code FROM message m JOIN debtor d ON d.id = m.debtor_id "
+    approved = server.sql("SELECT m.id, m.subject, d.code FROM message m JOIN debtor d ON d.id = m.debtor_id "
                            "WHERE m.status = 'approved' AND m.channel = 'email'")
     assert len(approved) == 1
     message_id, subject, code = approved[0]
@@ -221,7 +208,7 @@ def test_5_the_admin_sends_the_approved_message_and_exactly_one_mail_arrives(ser
     assert len(inbox.messages) == 1
     mail = inbox.messages[0]
     assert mail["Subject"] == subject and mail["Reply-To"] == "debiteuren@seller.example"
-    assert sql(server, "SELECT status FROM message WHERE id = :i", i=message_id)[0][0] == "sent"
+    assert server.sql("SELECT status FROM message WHERE id = :i", i=message_id)[0][0] == "sent"
     open_page(page, server, f"/dossier?debtor={code}")
     page.get_by_text("Timeline").first.wait_for()
     main = page.inner_text("[data-testid='stMain']").replace("\u200b", "")  # links are broken up on purpose

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
 from tests.conftest import ROOT
 from tests.e2e.conftest import choose_message, login, open_page, smtp_env, start_server, wait_for_app
@@ -35,14 +35,6 @@ def screenshots_folder(tmp_path: Path) -> Path:
         target = ROOT / target
     target.mkdir(parents=True, exist_ok=True)
     return target
-
-
-def sql(server, query: str):
-    engine = create_engine(server.env["DATABASE_URL"])
-    with engine.connect() as conn:
-        rows = conn.execute(text(query)).all()
-    engine.dispose()
-    return rows
 
 
 def preview_of(page, server, message_id: int):
@@ -89,16 +81,10 @@ def debtor_past_the_call(server) -> None:
 
 
 def test_every_page_renders_without_an_error(server, page, chromium, tmp_path):
-    first = chromium.new_page()
-    first.goto(server.url)
-    password = server.admin_password()
-    first.close()
+    password = server.first_start_password(chromium)
     remind = server.cli("remind")
     assert remind.returncode == 0, remind.stderr
-    engine = create_engine(server.env["DATABASE_URL"])
-    with engine.connect() as conn:
-        busy = conn.execute(text(BUSY_DEBTOR_SQL)).scalar_one()
-    engine.dispose()
+    [(busy,)] = server.sql(BUSY_DEBTOR_SQL)
 
     target = screenshots_folder(tmp_path)
     page.set_viewport_size({"width": 1440, "height": 1100})
@@ -131,17 +117,14 @@ def test_a_real_send_and_the_public_sample_exports_as_a_user_meets_them(chromium
     server = start_server(tmp_path_factory.mktemp("shots"), smtp_env(inbox))
     try:
         target = screenshots_folder(tmp_path)
-        first = chromium.new_page()
-        first.goto(server.url)
-        password = server.admin_password()
-        first.close()
+        password = server.first_start_password(chromium)
         debtor_past_the_call(server)
         assert server.cli("remind").returncode == 0
         page.set_viewport_size({"width": 1440, "height": 1100})
         login(page, server, "admin", password)
 
         # a Dutch demand with statutory interest, BIK costs and the QR code, as the queue previews it
-        [(demand,)] = sql(server, "SELECT m.id FROM message m JOIN debtor d ON d.id = m.debtor_id "
+        [(demand,)] = server.sql("SELECT m.id FROM message m JOIN debtor d ON d.id = m.debtor_id "
                                   "WHERE d.code = '10999' AND m.step_name = 'demand'")
         letter = preview_of(page, server, demand)
         letter.get_by_text("Buitengerechtelijke incassokosten").first.wait_for()
@@ -149,7 +132,7 @@ def test_a_real_send_and_the_public_sample_exports_as_a_user_meets_them(chromium
         page.locator("iframe").first.screenshot(path=str(target / "demand-nl.png"))
 
         # the queue's preview of a Dutch reminder, with its invoices and the QR code to pay it
-        [(dutch,)] = sql(server, "SELECT m.id FROM message m JOIN debtor d ON d.id = m.debtor_id WHERE "
+        [(dutch,)] = server.sql("SELECT m.id FROM message m JOIN debtor d ON d.id = m.debtor_id WHERE "
                                  "d.language = 'nl' AND m.step_name = 'reminder' ORDER BY m.total_cents DESC LIMIT 1")
         preview = preview_of(page, server, dutch)
         preview.get_by_text("Betaalgegevens").first.wait_for()
@@ -158,7 +141,7 @@ def test_a_real_send_and_the_public_sample_exports_as_a_user_meets_them(chromium
         page.screenshot(path=str(target / "queue-preview.png"))
 
         # the approved messages that are due go out to a real SMTP server, each once
-        due = sql(server, f"SELECT COUNT(*) FROM message WHERE status = 'approved' AND channel = 'email' "
+        due = server.sql(f"SELECT COUNT(*) FROM message WHERE status = 'approved' AND channel = 'email' "
                           f"AND planned_date <= '{date.today().isoformat()}'")[0][0]
         assert due > 0
         open_page(page, server, "/sender")
@@ -191,5 +174,4 @@ def test_a_real_send_and_the_public_sample_exports_as_a_user_meets_them(chromium
         assert "DSO" in page.inner_text("[data-testid='stMain']")
         page.screenshot(path=str(target / "trends-ibm.png"))
     finally:
-        server.process.terminate()
-        server.process.wait(10)
+        server.stop()
