@@ -122,6 +122,8 @@ def _read_zip(data: bytes) -> RawTable:
         names = archive.namelist()
         if "xl/workbook.xml" in names:
             for name in names:
+                if name.endswith((".xml", ".rels")):
+                    limits.check_no_entities(archive, name)
                 if name.startswith("xl/worksheets/") and name.endswith(".xml"):
                     limits.check_xlsx_sheet(archive, name)
             return _read_xlsx(data)
@@ -271,10 +273,19 @@ def _non_blank_lines(text: bytes) -> np.ndarray:
 
 
 def _read_delimited(text: bytes, encoding: str) -> RawTable:
+    try:
+        return _read_delimited_text(text, encoding)
+    except csv.Error as exc:  # a quoted cell running over many lines
+        raise FileRejected(f"a cell of the file is too long to be an invoice's ({exc}); check that every quote "
+                           "is closed, or export the file again") from None
+
+
+def _read_delimited_text(text: bytes, encoding: str) -> RawTable:
     lines = _sample_lines(text)
     delimiter = sniff_delimiter(lines)
     header_idx = _header_index(lines, delimiter)
     header = next(csv.reader([lines[header_idx]], delimiter=delimiter))
+    limits.check_columns(len(header))
     names = _clean_headers(header)
     # physical line numbers (1-based) of the non-blank lines; the header is one of them
     non_blank = _non_blank_lines(text)
