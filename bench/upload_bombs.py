@@ -186,7 +186,7 @@ def measure(data: bytes, file_name: str, code: Path, timeout: float = 60.0) -> d
         base_kb = int(base.read_text() or 0) if base.exists() else 0
     if stopped:
         return {"seconds": None, "peak_mb": (hwm - base_kb) / 1024, "outcome": f"stopped after {timeout:.0f} s"}
-    if child.returncode:
+    if child.returncode and not out.strip():
         return {"seconds": None, "peak_mb": (hwm - base_kb) / 1024,
                 "outcome": f"crashed (exit {child.returncode}): {err.strip().splitlines()[-1:]}"}
     result = json.loads(out)

@@ -64,3 +64,13 @@ def test_a_csv_just_inside_the_limits_reads():
 def test_a_classic_mac_file_is_measured_by_its_own_line_ends():
     data = b"a;b\r" + b"1;2\r" * 400_000  # 1.6 MB without a single "\n"
     assert read_table(data, "mac.csv").row_count == 400_000
+
+
+def test_rows_below_a_declared_dimension_that_is_too_small_are_still_read():
+    rows = b"".join(b'<row r="%d"><c r="A%d"><v>%d</v></c><c r="B%d"><v>1</v></c></row>' % (i, i, i, i)
+                    for i in range(2, 7))
+    data = xlsx(b'<row r="1"><c r="A1" t="inlineStr"><is><t>Factuur</t></is></c>'
+                b'<c r="B1" t="inlineStr"><is><t>Bedrag</t></is></c></row>' + rows, dimension="A1:B2")
+    table = read_table(data, "short-dimension.xlsx")
+    assert table.table.column("Factuur").to_pylist() == ["2", "3", "4", "5", "6"]
+    assert table.lines.tolist() == [2, 3, 4, 5, 6]
