@@ -10,6 +10,7 @@ refused before it is parsed, so an entity bomb costs nothing."""
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -66,42 +67,61 @@ def read_documents(documents: list[tuple[str, bytes]]) -> XmlInvoices:
     """Rows of every invoice in the documents (file name, bytes); all must be of the same kind."""
     source, rows = None, []
     for name, data in documents:
-        root = _parse(name, data)
-        kind, found = _rows_of(root, name)
-        if source and kind != source:
-            raise FileRejected(f"'{name}' holds {kind} XML and the other files {source} XML; upload one kind "
-                               "at a time")
-        source = kind
-        rows.extend(found)
-        check_rows(len(rows), MAX_ROWS)
+        kind = None
+        for kind, row in _stream(name, data):
+            if source and kind != source:
+                raise FileRejected(f"'{name}' holds {kind} XML and the other files {source} XML; upload one "
+                                   "kind at a time")
+            source = kind
+            rows.append(row)
+            check_rows(len(rows), MAX_ROWS)
     if not rows:
         raise FileRejected("the XML holds no invoices; export the open sales invoices again")
     headers = UBL_HEADERS if source == "UBL" else TWINFIELD_HEADERS
     return XmlInvoices(source, headers, rows)
 
 
-def _parse(name: str, data: bytes) -> etree._Element:
+# parts of a UBL invoice that are never read and can be large (lines, embedded PDFs, signatures)
+_UBL_SKIPPED = {"InvoiceLine", "CreditNoteLine", "AdditionalDocumentReference", "UBLExtensions", "Signature"}
+
+
+def _stream(name: str, data: bytes):  # noqa: ANN202
+    """(kind, row) for each invoice, parsed as a stream: what has been read is dropped, so a large
+    export costs memory for one invoice at a time."""
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise FileRejected(f"'{name}' declares a DTD or entities, which invoice XML never does; it is not read. "
                            f"Export {WHAT_WE_READ}.")
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                             huge_tree=False, remove_comments=True, remove_pis=True)
+    events = etree.iterparse(io.BytesIO(data), events=("start", "end"), resolve_entities=False, no_network=True,
+                             load_dtd=False, huge_tree=False, remove_comments=True, remove_pis=True)
+    root, kind = None, None
     try:
-        root = etree.fromstring(data, parser)
+        for event, element in events:
+            if root is None:
+                root, kind = element, _kind_of(element, name)
+                continue
+            if event != "end":
+                continue
+            if kind == "UBL":
+                if element.getparent() is root and etree.QName(element).localname in _UBL_SKIPPED:
+                    element.clear()
+                    root.remove(element)
+                if element is root:
+                    yield kind, _ubl_row(root, name)
+            elif element.tag == "transaction":
+                yield kind, _twinfield_row(element, name)
+                element.clear()
+                if element is not root:
+                    element.getparent().remove(element)
     except etree.XMLSyntaxError as exc:
         raise FileRejected(f"'{name}' is not well-formed XML ({exc.msg}); export it again") from None
-    if root.getroottree().docinfo.doctype:
-        raise FileRejected(f"'{name}' declares a DTD, which invoice XML never does; it is not read.")
-    return root
 
 
-def _rows_of(root: etree._Element, name: str) -> tuple[str, list[list[str]]]:
+def _kind_of(root: etree._Element, name: str) -> str:
     tag = etree.QName(root)
     if tag.namespace in (UBL_INVOICE, UBL_CREDIT_NOTE) and tag.localname in ("Invoice", "CreditNote"):
-        return "UBL", [_ubl_row(root, name)]
+        return "UBL"
     if tag.namespace is None and tag.localname in ("transaction", "transactions"):
-        transactions = [root] if tag.localname == "transaction" else root.findall("transaction")
-        return "Twinfield", [_twinfield_row(t, name) for t in transactions]
+        return "Twinfield"
     what = _OTHER_XML.get(tag.localname, f"an XML document of type <{tag.localname}>")
     raise FileRejected(f"'{name}' is {what}, not a list of invoices. Export {WHAT_WE_READ}.")
 
