@@ -17,7 +17,7 @@ from receivables.importing.errors import FileRejected
 MB = 1024 * 1024
 MAX_BYTES = 128 * MB  # the upload itself (Streamlit's maxUploadSize says the same)
 MAX_UNPACKED_BYTES = 512 * MB  # all members of a zip (an .xlsx is one) together, as declared
-MAX_RATIO = 100  # unpacked / packed size of one zip member; real exports stay well under 30
+MAX_RATIO = 100  # unpacked / packed size of one zip member; a sheet of 200,000 open items packs 9 times
 MAX_MEMBERS = 50_000  # files in one zip (one UBL invoice per file)
 MAX_ROWS = 2_000_000  # data rows of a CSV or invoices in XML
 MAX_XLSX_ROWS = 100_000  # rows of an Excel sheet: openpyxl reads 5-30 thousand a second, a CSV millions
@@ -25,7 +25,6 @@ MAX_COLUMNS = 500
 MAX_LINE_BYTES = 128 * 1024  # one line of a CSV/TSV (Python's csv module reads no longer cell either)
 _RATIO_FROM = 1 * MB  # tiny members may compress very well without meaning harm
 
-# Excel's own grid: 1,048,576 rows by 16,384 columns
 _CELL = re.compile(rb"([A-Z]{1,3})([0-9]{1,7})")
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([^\"]*)\"")
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s/>]")
@@ -49,14 +48,14 @@ def check_text(text: bytes) -> None:
         ends = np.flatnonzero(part == 10) + offset
         rows += len(ends)
         if len(ends):
-            longest = max(longest, int(ends[0]) - start, int(np.diff(ends).max()) if len(ends) > 1 else 0)
+            longest = max(longest, int(ends[0]) - start, int(np.diff(ends).max()) - 1 if len(ends) > 1 else 0)
             start = int(ends[-1]) + 1
     longest = max(longest, len(text) - start)
     if longest > MAX_LINE_BYTES:
         raise FileRejected(f"a line of the file is {longest / 1024:,.0f} KB long; the limit is "
                            f"{MAX_LINE_BYTES // 1024:,} KB per line. This is not an export with one invoice per line: "
                            "export the open items again as CSV or Excel.")
-    check_rows(rows)
+    check_rows(rows - 1)  # the header's line is no row
 
 
 def check_rows(rows: int, limit: int = MAX_ROWS, advice: str = "Export a shorter period or split the file.") -> None:
@@ -70,7 +69,7 @@ def check_columns(columns: int) -> None:
                            "columns of the invoices (number, debtor, dates, amounts).")
 
 
-def check_zip(archive: zipfile.ZipFile, packed_size: int) -> None:
+def check_zip(archive: zipfile.ZipFile) -> None:
     """Member count, declared sizes and compression ratios, read from the zip's directory only.
     Python's zipfile stops each member at its declared size, so the declaration is what is read."""
     members = archive.infolist()
@@ -85,8 +84,6 @@ def check_zip(archive: zipfile.ZipFile, packed_size: int) -> None:
             raise FileRejected(f"'{m.filename}' in the zip unpacks {m.file_size / max(m.compress_size, 1):,.0f} "
                                f"times its packed size; the limit is {MAX_RATIO} times. This is not an export: "
                                "upload the file your accounting package wrote.")
-    if packed_size > MAX_BYTES:
-        check_upload_size(packed_size)
 
 
 def check_xlsx_sheet(archive: zipfile.ZipFile, member: str) -> None:

@@ -118,7 +118,7 @@ def _read_zip(data: bytes) -> RawTable:
         raise FileRejected(f"this zip file is not an Excel workbook ({type(exc).__name__}); upload an .xlsx "
                            "export or a CSV file") from None
     with archive:
-        limits.check_zip(archive, len(data))
+        limits.check_zip(archive)
         names = archive.namelist()
         if "xl/workbook.xml" in names:
             for name in names:
@@ -132,7 +132,8 @@ def _read_zip(data: bytes) -> RawTable:
             raise FileRejected("this zip file is not an Excel workbook and does not hold only XML invoices; "
                                f"upload {FILE_TYPES_LABEL}")
         try:
-            return _xml_table(xml_invoices.read_documents([(n, archive.read(n)) for n in sorted(documents)]))
+            # one document in memory at a time
+            return _xml_table(xml_invoices.read_documents((n, archive.read(n)) for n in sorted(documents)))
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
             raise FileRejected(f"the zip file is damaged ({exc}); pack the invoices again") from None
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -63,7 +64,7 @@ def looks_like_xml(data: bytes) -> bool:
     return head.startswith((b"<?xml", b"<")) and not head[:64].lower().startswith((b"<html", b"<!doctype html"))
 
 
-def read_documents(documents: list[tuple[str, bytes]]) -> XmlInvoices:
+def read_documents(documents: Iterable[tuple[str, bytes]]) -> XmlInvoices:
     """Rows of every invoice in the documents (file name, bytes); all must be of the same kind."""
     source, rows = None, []
     for name, data in documents:

@@ -74,3 +74,12 @@ def test_rows_below_a_declared_dimension_that_is_too_small_are_still_read():
     table = read_table(data, "short-dimension.xlsx")
     assert table.table.column("Factuur").to_pylist() == ["2", "3", "4", "5", "6"]
     assert table.lines.tolist() == [2, 3, 4, 5, 6]
+
+
+def test_the_row_and_line_limits_are_exact():
+    limits.check_text(b"a;b\n" + b"1;2\n" * limits.MAX_ROWS)
+    with pytest.raises(FileRejected, match="more than 2,000,000 rows"):
+        limits.check_text(b"a;b\n" + b"1;2\n" * (limits.MAX_ROWS + 1))
+    limits.check_text(b"a\n" + b"x" * limits.MAX_LINE_BYTES + b"\n1\n")
+    with pytest.raises(FileRejected, match="per line"):
+        limits.check_text(b"a\n" + b"x" * (limits.MAX_LINE_BYTES + 1) + b"\n1\n")
