@@ -78,7 +78,7 @@ def read_table(data: bytes, file_name: str = "") -> RawTable:
     """Read CSV/TSV (any delimiter, UTF-8 with or without BOM, or Windows-1252), Excel (.xlsx), UBL or
     Twinfield XML invoices, or a zip of XML invoices. Limits are checked before anything is parsed."""
     limits.check_upload_size(len(data))
-    if not data.strip():
+    if not data or data.isspace():  # strip() would copy the whole file
         raise FileRejected("the file is empty; export the open items again and upload that file")
     if data[:4] == b"PK\x03\x04":
         return _read_zip(data)
@@ -88,10 +88,14 @@ def read_table(data: bytes, file_name: str = "") -> RawTable:
         raise FileRejected("this is a PDF; export the list from your accounting package as CSV or Excel")
     if xml_invoices.looks_like_xml(data):
         return _xml_table(xml_invoices.read_documents([(file_name or "the file", data)]))
+    utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
+    if not utf16:
+        limits.check_text(data)  # before decoding, which copies the text
     text_bytes, encoding = _decode(data)
+    if utf16:
+        limits.check_text(text_bytes)
     if b"\n" not in text_bytes and b"\r" in text_bytes:  # classic Mac line endings
         text_bytes = text_bytes.replace(b"\r", b"\n")
-    limits.check_text(text_bytes)
     return _read_delimited(text_bytes, encoding)
 
 
