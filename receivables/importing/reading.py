@@ -147,7 +147,11 @@ def _xml_table(found: xml_invoices.XmlInvoices) -> RawTable:
     table = pa.table({h: pa.array(c, type=pa.string()) for h, c in zip(found.headers, columns)})
     # a "line" is the invoice's position in the upload (the File column names its document)
     lines = np.arange(1, len(found.rows) + 1, dtype=np.int64)
-    return RawTable(table, lines, 0, "XML", None, source=found.source)
+    notes = []
+    if found.source == "UBL":
+        notes.append("e-invoices show what was invoiced, not what has been paid since: import them as a partial "
+                     "list unless they are all of your open invoices")
+    return RawTable(table, lines, 0, "XML", None, source=found.source, notes=notes)
 
 
 def _decode(data: bytes) -> tuple[bytes, str]:

@@ -61,7 +61,7 @@ class XmlInvoices:
 
 def looks_like_xml(data: bytes) -> bool:
     head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
-    return head.startswith((b"<?xml", b"<")) and not head[:64].lower().startswith((b"<html", b"<!doctype html"))
+    return head.startswith(b"<") and not head[:64].lower().startswith((b"<html", b"<!doctype html"))
 
 
 def read_documents(documents: Iterable[tuple[str, bytes]]) -> XmlInvoices:

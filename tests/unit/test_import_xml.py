@@ -47,6 +47,8 @@ UBL_SAMPLES = [
 def test_every_public_ubl_invoice_reads_as_one_open_item(shared_data, file_name, expected):
     table = read_table((shared_data / "ubl" / file_name).read_bytes(), file_name)
     assert table.source == "UBL" and table.describe() == "UBL XML, 1 invoice(s)"
+    assert table.notes == ["e-invoices show what was invoiced, not what has been paid since: import them as a "
+                           "partial list unless they are all of your open invoices"]
     assert detect_kind(table.headers) == "open-items"
     assert stored(table) == [dict(zip(UBL_FIELDS, expected))]
     assert table.table.column("File").to_pylist() == [file_name]
