@@ -8,6 +8,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from receivables.domain.bank_matching import number_keys_in_text
 from receivables.importing.bank import (
@@ -422,3 +424,39 @@ def test_the_same_booking_in_two_downloads_has_the_same_key():
     assert first.transactions[0].dedupe_key(first.account) == again.transactions[0].dedupe_key(again.account)
     keys = {t.dedupe_key(first.account) for t in first.transactions}
     assert len(keys) == 3
+
+
+# --- properties -----------------------------------------------------------------------------------
+
+def _units(cents: int, mark: str) -> str:
+    return f"{abs(cents) // 100}{mark}{abs(cents) % 100:02d}"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(min_value=-10**9, max_value=10**9).filter(bool), min_size=1, max_size=20),
+       st.integers(min_value=0, max_value=10**9), st.sampled_from([2, 4, 8]))
+def test_camt_entries_are_read_to_the_cent_and_add_up(amounts, opening, version):
+    entries = "".join(entry(_units(a, "."), sign="CRDT" if a > 0 else "DBIT",
+                            status="<Sts><Cd>BOOK</Cd></Sts>" if version == 8 else "<Sts>BOOK</Sts>")
+                      for a in amounts)
+    closing = opening + sum(amounts)
+    data = camt(version, entries, opening=_units(opening, "."), closing=_units(closing, "."))
+    if closing < 0:
+        data = data.replace(b"<CdtDbtInd>CRDT</CdtDbtInd>\n<Dt><Dt>2024-03-01</Dt></Dt></Bal>\n<Ntry",
+                            b"<CdtDbtInd>DBIT</CdtDbtInd>\n<Dt><Dt>2024-03-01</Dt></Dt></Bal>\n<Ntry", 1)
+    statement = read_statements(data)[0]
+    assert [t.amount_cents for t in statement.transactions] == amounts
+    assert statement.balance_difference() == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(min_value=-10**8, max_value=10**8).filter(bool), min_size=1, max_size=20))
+def test_mt940_lines_are_read_to_the_cent_and_add_up(amounts):
+    opening = 10**10
+    lines = "".join(f":61:2403010301{'C' if a > 0 else 'D'}{_units(a, ',')}NTRFNONREF//B{k}\n:86:/REMI/USTD//t{k}/\n"
+                    for k, a in enumerate(amounts))
+    text = (f":20:S1\n:25:NL69INGB0123456789\n:28C:1/1\n:60F:C240301EUR{_units(opening, ',')}\n{lines}"
+            f":62F:C240301EUR{_units(opening + sum(amounts), ',')}\n-\n")
+    statement = read_statements(text.encode())[0]
+    assert [t.amount_cents for t in statement.transactions] == amounts
+    assert statement.balance_difference() == 0
