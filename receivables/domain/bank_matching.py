@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ REFERENCE = 1.0
 NUMBER_AND_AMOUNT = 0.97
 NUMBER_NETTED = 0.95
 ACCOUNT_ONE_INVOICE = 0.93
-ACCOUNT_WHOLE_BALANCE = 0.93
+ACCOUNT_WHOLE_BALANCE = 0.92
 ACCOUNT_OLDEST_FIRST = 0.9
 ACCOUNT_COMBINATION = 0.9
 NAME_ONE_INVOICE = 0.8
@@ -46,6 +47,7 @@ ACCOUNT_AMBIGUOUS_COMBINATION = 0.65
 ACCOUNT_ON_ACCOUNT = 0.6
 AMOUNT_ONLY = 0.55
 REFERENCE_ALREADY_PAID = 0.6
+REFERENCE_SPLIT_UNSURE = 0.85
 CONFLICT_PENALTY = 0.2
 
 
@@ -130,11 +132,15 @@ _PREFIXES = tuple(sorted((
 _TOKEN_SPLIT = re.compile(r"[\s,;:()#+&*\"']+")
 
 
+_NON_ALNUM = re.compile(r"[^0-9A-Z]")
+_PREFIX = re.compile(r"^(?:" + "|".join(_PREFIXES) + r")(?=\d)")
+
+
 def _key_and_prefix(number: str) -> tuple[str, bool]:
-    s = re.sub(r"[^0-9A-Z]", "", (number or "").upper())
-    for prefix in _PREFIXES:
-        if s.startswith(prefix) and len(s) > len(prefix) and s[len(prefix)].isdigit():
-            return s[len(prefix):].lstrip("0"), True
+    s = _NON_ALNUM.sub("", number.upper()) if number else ""
+    m = _PREFIX.match(s)
+    if m:
+        return s[m.end():].lstrip("0"), True
     return s.lstrip("0"), False
 
 
@@ -245,40 +251,57 @@ def _allocate(book: _Book, payment: int, ids: list[int], credit_notes: list[int]
     return allocations, 0, 0, total - payment, False
 
 
-def _combination(amounts: list[tuple[int, int]], target: int, rules: MatchRules) -> tuple[list[int], int]:
-    """Ids of the first combination of at most `max_combination` amounts that adds up exactly to
-    `target`, and how many were found (stops at 2: two means ambiguous; 0 with the budget spent
-    means none found)."""
-    items = sorted(amounts, key=lambda p: -p[1])
-    suffix = [0] * (len(items) + 1)
-    for k in range(len(items) - 1, -1, -1):
-        suffix[k] = suffix[k + 1] + items[k][1]
+def _combination(amounts: list[tuple[int, int]], target: int,
+                 rules: MatchRules) -> tuple[list[int], int, bool]:
+    """(ids of the first combination of at most `max_combination` amounts adding up exactly to
+    `target`, how many were found (the search stops at 2: ambiguous), whether the search ran to its
+    end within `search_budget` steps). One found and complete means unique."""
+    items = sorted((p for p in amounts if 0 < p[1] <= target), key=lambda p: -p[1])
+    values = [v for _, v in items]
+    negated = [-v for v in values]
+    prefix = [0]
+    for v in values:
+        prefix.append(prefix[-1] + v)
+    n, most = len(values), rules.max_combination
     found: list[list[int]] = []
-    budget = [rules.search_budget]
+    chosen: list[int] = []
+    budget = rules.search_budget
 
-    def walk(start: int, left: int, chosen: list[int]) -> None:
-        if len(found) >= 2 or budget[0] <= 0:
-            return
-        budget[0] -= 1
-        if left == 0 and chosen:
-            found.append(list(chosen))
-            return
-        if len(chosen) >= rules.max_combination:
-            return
-        for k in range(start, len(items)):
-            inv_id, amount = items[k]
-            if suffix[k] < left:
+    def walk(start: int, left: int) -> None:
+        nonlocal budget
+        k = bisect_left(negated, -left, start)  # the first amount that still fits
+        room = most - len(chosen)
+        while k < n and len(found) < 2:
+            budget -= 1
+            if budget <= 0:
                 return
-            if amount > left:
-                continue
-            chosen.append(inv_id)
-            walk(k + 1, left - amount, chosen)
-            chosen.pop()
-            if len(found) >= 2:
+            # the largest `room` amounts from here on cannot reach what is left: nor can later ones
+            if prefix[min(n, k + room)] - prefix[k] < left:
                 return
+            value = values[k]
+            if value == left:
+                found.append(chosen + [items[k][0]])
+            elif room > 1:
+                chosen.append(items[k][0])
+                walk(k + 1, left - value)
+                chosen.pop()
+            k += 1
 
-    walk(0, target, [])
-    return (found[0] if found else []), len(found)
+    if target > 0:
+        walk(0, target)
+    complete = budget > 0 or len(found) >= 2
+    return (found[0] if found else []), len(found), complete
+
+
+def _oldest_making(book: _Book, ids: list[int], amount: int, limit: int) -> list[int]:
+    running = 0
+    for k, i in enumerate(ids[:limit]):
+        running += book.remaining[i]
+        if running == amount:
+            return ids[:k + 1]
+        if running > amount:
+            break
+    return []
 
 
 # --- the passes -----------------------------------------------------------------------------------
@@ -359,8 +382,20 @@ class _Matcher:
         debtor = self.book.invoices[ids[0]].debtor_id
         ids = [i for i in ids if self.book.invoices[i].debtor_id == debtor]
         ref = next(r for r in refs if self.book.by_reference.get(r))
-        return self.propose(payment, REFERENCE, f"our reference {ref} (invoice {_numbers(self.book, ids)})",
-                            "reference", debtor, ids)
+        reason = f"our reference {ref} (invoice {_numbers(self.book, ids)})"
+        payable = [i for i in ids if self.book.remaining[i] > 0]
+        total = sum(self.book.remaining[i] for i in payable)
+        if len(payable) <= 1 or total - payment.amount_cents <= self.rules.charge_tolerance_cents:
+            return self.propose(payment, REFERENCE, reason, "reference", debtor, ids)
+        chosen, count, complete = _combination([(i, self.book.remaining[i]) for i in payable],
+                                               payment.amount_cents, self.rules)
+        if count == 1 and complete:
+            chosen = [i for i in payable if i in set(chosen)]
+            return self.propose(payment, REFERENCE, f"{reason}; the amount pays {_numbers(self.book, chosen)}",
+                                "reference", debtor, chosen)
+        return self.propose(payment, REFERENCE_SPLIT_UNSURE,
+                            f"{reason}; the amount does not say which of its invoices it pays", "reference",
+                            debtor, ids)
 
     # 2. invoice numbers in the text
     def by_number(self, payment: Payment) -> Proposal | None:
@@ -403,52 +438,56 @@ class _Matcher:
                                "account", 0.0)
 
     def for_debtor(self, payment: Payment, debtor: int, why: str, evidence: str, penalty: float) -> Proposal:
+        """The debtor is known; the amount says which invoices. Applied at once only when exactly one
+        set of open invoices makes the amount and the search for another one ran to its end."""
         book, rules, amount = self.book, self.rules, payment.amount_cents
         ids = [i for i in book.by_debtor.get(debtor, ()) if book.remaining[i] != 0
                and book.invoices[i].currency == payment.currency]
         positive = [i for i in ids if book.remaining[i] > 0]
         notes = [i for i in ids if book.remaining[i] < 0]
-        same = [i for i in positive if 0 <= book.remaining[i] - amount <= rules.charge_tolerance_cents]
-        exact = [i for i in same if book.remaining[i] == amount] or same
-        if len(exact) == 1:
-            return self.propose(payment, ACCOUNT_ONE_INVOICE - penalty,
-                                f"{why}; the amount is that of invoice {_numbers(book, exact)}", evidence,
-                                debtor, exact)
-        if len(exact) > 1:
-            return self.propose(payment, ACCOUNT_SAME_AMOUNT_TWICE - penalty,
-                                f"{why}; {len(exact)} open invoices have this amount, the oldest is taken",
-                                evidence, debtor, exact[:1])
-        balance = sum(book.remaining[i] for i in ids)
-        if positive and len(positive) > 1 and 0 <= balance - amount <= rules.charge_tolerance_cents:
-            return self.propose(payment, ACCOUNT_WHOLE_BALANCE - penalty,
-                                f"{why}; the amount is the debtor's whole open balance", evidence, debtor,
-                                positive, credit_notes=notes)
-        running = 0
-        for k, i in enumerate(positive[:rules.max_combination]):
-            running += book.remaining[i]
-            if running == amount and k > 0:
-                return self.propose(payment, ACCOUNT_OLDEST_FIRST - penalty,
-                                    f"{why}; the amount is the {k + 1} oldest open invoices "
-                                    f"({_numbers(book, positive[:k + 1])})", evidence, debtor, positive[:k + 1])
-            if running > amount:
-                break
-        candidates = [(i, book.remaining[i]) for i in positive[:rules.combination_candidates]]
-        chosen, count = _combination(candidates, amount, rules)
-        if count == 1:
-            chosen = [i for i in positive if i in set(chosen)]
-            return self.propose(payment, ACCOUNT_COMBINATION - penalty,
-                                f"{why}; the amount is exactly invoices {_numbers(book, chosen)}", evidence,
-                                debtor, chosen)
-        if count > 1:
-            chosen = [i for i in positive if i in set(chosen)]
-            return self.propose(payment, ACCOUNT_AMBIGUOUS_COMBINATION - penalty,
-                                f"{why}; several combinations of open invoices make this amount, one is "
-                                f"proposed ({_numbers(book, chosen)})", evidence, debtor, chosen)
         if not positive:
-            return Proposal(payment.id, SUGGESTED if ACCOUNT_ON_ACCOUNT - penalty >= rules.suggest_threshold
-                            else UNMATCHED, round(ACCOUNT_ON_ACCOUNT - penalty, 2),
+            confidence = ACCOUNT_ON_ACCOUNT - penalty
+            return Proposal(payment.id, _status(confidence, rules), round(confidence, 2),
                             f"{why}; nothing is open for this debtor, keep on account or refund", debtor,
                             (), payment.amount_cents, evidence=evidence)
+        candidates = [(i, book.remaining[i]) for i in positive[:rules.combination_candidates]]
+        chosen, count, complete = _combination(candidates, amount, rules)
+        if len(positive) > rules.combination_candidates:
+            complete = False
+        if count == 1 and complete:
+            chosen = [i for i in positive if i in set(chosen)]
+            if len(chosen) == 1:
+                what = f"that of invoice {_numbers(book, chosen)}"
+                confidence = ACCOUNT_ONE_INVOICE
+            elif chosen == positive:
+                what = "the debtor's whole open balance"
+                confidence = ACCOUNT_WHOLE_BALANCE
+            elif chosen == positive[:len(chosen)]:
+                what = f"the {len(chosen)} oldest open invoices ({_numbers(book, chosen)})"
+                confidence = ACCOUNT_OLDEST_FIRST
+            else:
+                what = f"exactly invoices {_numbers(book, chosen)}, and no other combination"
+                confidence = ACCOUNT_COMBINATION
+            return self.propose(payment, confidence - penalty, f"{why}; the amount is {what}", evidence, debtor,
+                                chosen)
+        if count:
+            singles = [i for i in positive if book.remaining[i] == amount]
+            prefix = _oldest_making(book, positive, amount, rules.max_combination)
+            pick = singles[:1] or prefix or [i for i in positive if i in set(chosen)]
+            doubt = "several sets of open invoices make this amount" if count > 1 else \
+                "the search for other sets that make this amount was cut short"
+            return self.propose(payment, ACCOUNT_AMBIGUOUS_COMBINATION - penalty,
+                                f"{why}; {doubt}, proposed: {_numbers(book, pick)}", evidence, debtor, pick)
+        balance = sum(book.remaining[i] for i in ids)
+        if notes and 0 <= balance - amount <= rules.charge_tolerance_cents:
+            return self.propose(payment, ACCOUNT_WHOLE_BALANCE - penalty,
+                                f"{why}; the amount is the debtor's whole open balance after credit notes",
+                                evidence, debtor, positive, credit_notes=notes)
+        short = [i for i in positive if 0 < book.remaining[i] - amount <= rules.charge_tolerance_cents]
+        if short:
+            return self.propose(payment, ACCOUNT_SAME_AMOUNT_TWICE - penalty,
+                                f"{why}; the amount is invoice {_numbers(book, short[:1])} less bank charges",
+                                evidence, debtor, short[:1])
         return self.propose(payment, ACCOUNT_ON_ACCOUNT - penalty,
                             f"{why}; the amount fits no combination, allocated oldest first", evidence, debtor,
                             positive)

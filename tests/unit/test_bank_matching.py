@@ -66,8 +66,12 @@ CASES = [
      {}, AUTO, "reference", {3: 121000, 4: 60500}, 0, 0, 0),
     ("our betalingskenmerk in the structured field", pay(181500, ref=message_reference(7, BETALINGSKENMERK)),
      {}, AUTO, "reference", {3: 121000, 4: 60500}, 0, 0, 0),
-    ("our reference, part payment", pay(100000, f"ref {message_reference(7)}"),
-     {}, AUTO, "reference", {3: 100000}, 0, 0, 81500),
+    ("our reference for one invoice, part payment", pay(100000, f"ref {message_reference(501)}"),
+     {}, AUTO, "reference", {1: 100000}, 0, 0, 342525),
+    ("our reference for two invoices, the amount of one", pay(60500, f"ref {message_reference(7)}"),
+     {}, AUTO, "reference", {4: 60500}, 0, 0, 0),
+    ("our reference for two invoices, a part payment", pay(100000, f"ref {message_reference(7)}"),
+     {}, SUGGESTED, "reference", {3: 100000}, 0, 0, 81500),
     ("our reference, overpaid", pay(200000, message_reference(7)),
      {}, AUTO, "reference", {3: 121000, 4: 60500}, 18500, 0, 0),
     ("invoice number as written", pay(442525, "2016Q3-0004", name="XS NEWS B V"),
@@ -153,15 +157,17 @@ def test_several_combinations_of_the_same_sum_are_only_suggested():
     book = [inv(i, ACME, f"A{i}", c, due=i) for i, c in enumerate([1000, 2000, 3000, 4000, 9999], start=1)]
     proposal = one(pay(5000, iban=ACME_IBAN), book=book, known={ACME_IBAN: ACME})  # 1000+4000 or 2000+3000
     assert proposal.status == SUGGESTED
-    assert "several combinations" in proposal.reason
+    assert "several sets" in proposal.reason
 
 
-def test_a_combination_search_is_bounded_by_the_rules():
-    book = [inv(i, ACME, f"A{i}", 1000 + i, due=i) for i in range(1, 31)]
-    target = sum(1000 + i for i in (2, 5, 11, 17, 23, 29))
-    rules = MatchRules(max_combination=3)
-    proposal = one(pay(target, iban=ACME_IBAN), book=book, known={ACME_IBAN: ACME}, rules=rules)
-    assert proposal.status != AUTO or len(proposal.allocations) <= 3
+def test_a_combination_search_cut_short_is_never_applied_automatically():
+    book = [inv(i, ACME, f"A{i}", 1000 + 7 * i, due=i) for i in range(1, 31)]
+    target = sum(1000 + 7 * i for i in (2, 5, 11, 17, 23, 29))
+    unbounded = one(pay(target, iban=ACME_IBAN), book=book, known={ACME_IBAN: ACME})
+    bounded = one(pay(target, iban=ACME_IBAN), book=book, known={ACME_IBAN: ACME},
+                  rules=MatchRules(search_budget=50))
+    assert unbounded.status == SUGGESTED and "several sets" in unbounded.reason
+    assert bounded.status != AUTO
 
 
 def test_two_payments_for_one_invoice_never_pay_more_than_is_open():
