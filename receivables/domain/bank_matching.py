@@ -41,6 +41,7 @@ ACCOUNT_WHOLE_BALANCE = 0.92
 ACCOUNT_OLDEST_FIRST = 0.9
 ACCOUNT_COMBINATION = 0.9
 NAME_ONE_INVOICE = 0.8
+ACCOUNT_HELD = 0.8
 NUMBER_OTHER_AMOUNT = 0.75
 ACCOUNT_SAME_AMOUNT_TWICE = 0.75
 ACCOUNT_AMBIGUOUS_COMBINATION = 0.65
@@ -202,6 +203,7 @@ class _Book:
     by_amount: dict[tuple[str, int], list[int]] = field(default_factory=lambda: defaultdict(list))
     by_name: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     currencies: set[str] = field(default_factory=set)
+    held_by_suggestion: set[int] = field(default_factory=set)  # debtors with invoices a person must confirm
 
     @classmethod
     def of(cls, invoices: Iterable[OpenInvoice], debtor_names: Mapping[int, str]) -> _Book:
@@ -358,6 +360,8 @@ class _Matcher:
         if status == UNMATCHED:
             return Proposal(payment.id, UNMATCHED, round(confidence, 2), reason, debtor_id, evidence=evidence)
         book.claim(allocations)
+        if status == SUGGESTED and allocations:
+            book.held_by_suggestion.add(debtor_id)
         return Proposal(payment.id, status, round(confidence, 2), reason, debtor_id, tuple(allocations),
                         overpaid if allocations else payment.amount_cents, charges, left_open, evidence)
 
@@ -454,6 +458,12 @@ class _Matcher:
         chosen, count, complete = _combination(candidates, amount, rules)
         if len(positive) > rules.combination_candidates:
             complete = False
+        if count == 1 and complete and debtor in book.held_by_suggestion:
+            # a suggestion holds some of this debtor's invoices: were it rejected, another set might fit
+            chosen = [i for i in positive if i in set(chosen)]
+            return self.propose(payment, ACCOUNT_HELD - penalty,
+                                f"{why}; the amount is invoices {_numbers(book, chosen)}, but another payment's "
+                                "suggestion holds invoices of this debtor", evidence, debtor, chosen)
         if count == 1 and complete:
             chosen = [i for i in positive if i in set(chosen)]
             if len(chosen) == 1:

@@ -196,12 +196,13 @@ def _account(value: str) -> tuple[str, str]:
 
 
 def _description(text: str, bank: str) -> Description:
-    if bank in ("ing", "rabobank", "abnamro", "triodos") or is_slash_coded(text):
-        if is_slash_coded(text.replace("\n", "")):
-            return describe(text.replace("\n", ""))
-        if bank == "triodos":
-            return describe(text)
-    return free_text(text) if bank in ("sns", "knab", "abnamro") else describe(text)
+    """Slash-coded `:86:` lines were wrapped at a fixed width, so they are glued back without a
+    space; free texts (old ABN AMRO, SNS/ASN, Knab) keep their line breaks as word breaks."""
+    if is_slash_coded(text.replace("\n", "")):
+        return describe(text.replace("\n", ""))
+    if bank in ("sns", "knab", "abnamro"):
+        return free_text(text)
+    return describe(text)
 
 
 def _transaction(data: dict, details: str, bank: str, where: str, currency: str) -> BankTransaction:
