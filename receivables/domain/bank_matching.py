@@ -138,7 +138,11 @@ _PREFIX = re.compile(r"^(?:" + "|".join(_PREFIXES) + r")(?=\d)")
 
 
 def _key_and_prefix(number: str) -> tuple[str, bool]:
-    s = _NON_ALNUM.sub("", number.upper()) if number else ""
+    s = number.upper() if number else ""
+    if not s.isalnum():
+        s = _NON_ALNUM.sub("", s)
+    if not s or s[0].isdigit():  # the common case needs no prefix search
+        return s.lstrip("0"), False
     m = _PREFIX.match(s)
     if m:
         return s[m.end():].lstrip("0"), True
@@ -209,13 +213,16 @@ class _Book:
     def of(cls, invoices: Iterable[OpenInvoice], debtor_names: Mapping[int, str]) -> _Book:
         invs = {inv.id: inv for inv in invoices}
         book = cls(invoices=invs, remaining={i: inv.open_cents for i, inv in invs.items()})
+        by_reference, by_number, by_debtor = book.by_reference, book.by_number, book.by_debtor
+        by_amount, currencies = book.by_amount, book.currencies
         for inv in sorted(invs.values(), key=lambda v: (v.due_date or date.max, v.id)):
-            for ref in inv.references:
-                book.by_reference[compact_reference(ref)].append(inv.id)
-            book.by_number[number_key(inv.number)].append(inv.id)
-            book.by_debtor[inv.debtor_id].append(inv.id)
-            book.by_amount[(inv.currency, inv.open_cents)].append(inv.id)
-            book.currencies.add(inv.currency)
+            if inv.references:
+                for ref in inv.references:
+                    by_reference[compact_reference(ref)].append(inv.id)
+            by_number[_key_and_prefix(inv.number)[0]].append(inv.id)
+            by_debtor[inv.debtor_id].append(inv.id)
+            by_amount[(inv.currency, inv.open_cents)].append(inv.id)
+            currencies.add(inv.currency)
         for debtor_id, name in debtor_names.items():
             key = name_key(name)
             if key:
