@@ -395,9 +395,13 @@ class _Matcher:
         ref = next(r for r in refs if self.book.by_reference.get(r))
         reason = f"our reference {ref} (invoice {_numbers(self.book, ids)})"
         payable = [i for i in ids if self.book.remaining[i] > 0]
+        notes = [i for i in ids if self.book.remaining[i] < 0]
         total = sum(self.book.remaining[i] for i in payable)
-        if len(payable) <= 1 or total - payment.amount_cents <= self.rules.charge_tolerance_cents:
-            return self.propose(payment, REFERENCE, reason, "reference", debtor, ids)
+        net = total + sum(self.book.remaining[i] for i in notes)
+        tolerance = self.rules.charge_tolerance_cents
+        if len(payable) <= 1 or total - payment.amount_cents <= tolerance \
+                or (notes and 0 <= net - payment.amount_cents <= tolerance):
+            return self.propose(payment, REFERENCE, reason, "reference", debtor, ids, credit_notes=notes)
         chosen, count, complete = _combination([(i, self.book.remaining[i]) for i in payable],
                                                payment.amount_cents, self.rules)
         if count == 1 and complete:

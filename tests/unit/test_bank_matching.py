@@ -134,6 +134,16 @@ def test_a_reference_is_certain_and_says_so():
     assert "RF" in proposal.reason and "F2024-0012" in proposal.reason
 
 
+def test_a_reminder_listing_a_credit_note_is_paid_net():
+    ref = message_reference(33)
+    book = [inv(1, ACME, "F1", 50000, refs=[ref]), inv(2, ACME, "F2", 30000, due=3, refs=[ref]),
+            inv(3, ACME, "C1", -20000, due=4, refs=[ref])]
+    proposal = one(pay(60000, ref), book=book)
+    assert proposal.status == AUTO
+    assert allocations(proposal) == {1: 50000, 2: 30000, 3: -20000}
+    assert "credit note C1 deducted" in proposal.reason
+
+
 def test_a_reference_to_an_invoice_in_another_currency_is_refused():
     book = [inv(1, ACME, "F1", 10000, currency="EUR", refs=[message_reference(9)]),
             inv(2, KORF, "U1", 10000, currency="USD")]
