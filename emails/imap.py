@@ -190,9 +190,10 @@ class ImapMailbox:
 
     def fetch_new(self, limit: int | None = None) -> Iterator[FetchedMessage]:
         """The messages still in the folder, oldest UID first, without marking them read, so a
-        person looking at the same mailbox still sees them as new until they are processed."""
+        person looking at the same mailbox still sees them as new until they are processed. Messages
+        a person has flagged deleted are left alone."""
         box = self._require()
-        for message in box.fetch("ALL", mark_seen=False, limit=limit, bulk=False):
+        for message in box.fetch("UNDELETED", mark_seen=False, limit=limit, bulk=False):
             yield FetchedMessage(uid=message.uid, uidvalidity=self.uidvalidity,
                                  folder=self.settings.folder, raw=message.raw)
 
@@ -233,6 +234,7 @@ def _connect(settings: ImapSettings):
                         "port and security settings") from exc
     try:
         box.login(settings.user, settings.password, initial_folder=None)
+        _refresh_capabilities(box)
     except MailboxLoginError as exc:
         _close_quietly(box)
         raise ImapError(f"the server refused user {settings.user!r}: wrong user name or password "
@@ -241,6 +243,15 @@ def _connect(settings: ImapSettings):
         _close_quietly(box)
         raise ImapError(f"login to {settings.host}:{settings.port} failed ({exc})") from exc
     return box
+
+
+def _refresh_capabilities(box) -> None:
+    """Servers announce MOVE only after login; imaplib keeps the list from the greeting. With MOVE
+    (RFC 6851) a processed message is moved in one step, instead of copy, flag and EXPUNGE, which
+    would also expunge whatever a person had flagged deleted in the same folder."""
+    status, data = box.client.capability()
+    if status == "OK" and data and data[-1]:
+        box.client.capabilities = tuple(data[-1].decode("ascii", "replace").upper().split())
 
 
 def _close_quietly(box) -> None:
