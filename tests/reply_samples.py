@@ -144,3 +144,62 @@ Date: {WHEN}
 
 Geachte heer, mevrouw,
 """.replace("\n", "\r\n").encode()
+
+
+def postfix_plain_bounce(*, recipient="oud@klant.example", original_id=SENT_ID) -> bytes:
+    return f"""From: MAILER-DAEMON@mx.leverancier.example (Mail Delivery System)
+To: debiteuren@leverancier.example
+Subject: Undelivered Mail Returned to Sender
+Message-ID: <pf-1@mx.leverancier.example>
+Content-Type: text/plain; charset=us-ascii
+
+This is the mail system at host mx.leverancier.example.
+
+<{recipient}>: host mx.klant.example[192.0.2.1] said: 550 5.1.1 User unknown
+    (in reply to RCPT TO command)
+
+--- Original message headers ---
+From: debiteuren@leverancier.example
+To: {recipient}
+Message-Id: <{original_id}>
+Subject: Herinnering
+""".replace("\n", "\r\n").encode()
+
+
+def gmail_style_bounce(*, recipient="fout@klant.example") -> bytes:
+    return f"""From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>
+To: debiteuren@leverancier.example
+Subject: Delivery Status Notification (Failure)
+X-Failed-Recipients: {recipient}
+Message-ID: <g-1@mail.gmail.com>
+Content-Type: text/plain; charset=UTF-8
+
+Address not found
+
+Your message wasn't delivered to {recipient} because the address couldn't be found.
+
+The response from the remote server was:
+550 5.1.1 The email account that you tried to reach does not exist.
+
+Message-ID: <{SENT_ID}>
+""".replace("\n", "\r\n").encode()
+
+
+def exchange_nl_bounce(*, recipient="vertrokken@klant.example") -> bytes:
+    return f"""From: postmaster@klant.example
+To: debiteuren@leverancier.example
+Subject: Onbestelbaar: Herinnering factuur 2026-014
+Message-ID: <ex-1@klant.example>
+Content-Type: text/plain; charset=UTF-8
+
+Kan niet worden bezorgd aan deze ontvangers of groepen:
+
+{recipient}
+Het e-mailadres is niet gevonden.
+
+Remote Server returned '550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup'
+
+Original message headers:
+Message-ID: <{SENT_ID}>
+To: {recipient}
+""".replace("\n", "\r\n").encode()

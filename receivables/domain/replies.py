@@ -108,7 +108,7 @@ def parse_reply(raw: bytes, *, today: date, max_attachment_bytes: int = MAX_ATTA
     )
     bounce, dsn_reason = _delivery_status(msg)
     if bounce is None and dsn_reason is None:
-        bounce = _inline_bounce(from_address, subject, text)
+        bounce = _inline_bounce(msg, from_address, subject, text)
     if bounce is not None:
         return Reply(**base, kind=ReplyKind.BOUNCE, reason="delivery failed", bounce=bounce)
     if dsn_reason:
@@ -364,9 +364,13 @@ _SMTP_REPLY = re.compile(r"\b([45]\d\d)[\s-]+(?:[245]\.\d{1,3}\.\d{1,3}\s+)?\S.*
 _INLINE_MESSAGE_ID = re.compile(r"^\s*Message-I[dD]:\s*(<[^<>\s]+>)", re.MULTILINE | re.IGNORECASE)
 _ADDRESS = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
 _POSTFIX_RECIPIENT = re.compile(rf"^\s*<({_ADDRESS})>:", re.MULTILINE)
-_EXIM_RECIPIENT = re.compile(rf"(?:following\s+(?:address(?:es)?|recipients?)[^\n]*failed[^\n]*|"
-                             rf"could\s+not\s+be\s+delivered\s+to[^\n]*)\n\s*\n?\s*<?({_ADDRESS})>?",
-                             re.IGNORECASE)
+_PHRASE_RECIPIENT = re.compile(
+    r"(?:following\s+(?:address(?:es)?|recipients?)[^\n]*failed|could\s+not\s+be\s+delivered\s+to"
+    r"|was(?:n't|\s+not)\s+delivered\s+to|kan\s+niet\s+worden\s+bezorgd\s+aan|niet\s+(?:worden\s+)?afgeleverd"
+    r"|nicht\s+zugestellt\s+werden|konnte\s+nicht\s+zugestellt|n'a\s+pas\s+pu\s+(?:ê|e)tre\s+remis)"
+    rf"[^\n@]*?(?:\n\s*){{0,2}}<?({_ADDRESS})>?",
+    re.IGNORECASE,
+)
 _ANY_RECIPIENT = re.compile(rf"(?:Final-Recipient|Original-Recipient|X-Failed-Recipients)\s*:\s*"
                             rf"(?:rfc822\s*;\s*)?<?({_ADDRESS})>?", re.IGNORECASE)
 
@@ -437,18 +441,23 @@ def _diagnostic(value) -> str | None:
     return text or None
 
 
-def _inline_bounce(from_address: str, subject: str, text: str) -> Bounce | None:
+def _inline_bounce(msg: Message, from_address: str, subject: str, text: str) -> Bounce | None:
     """A non-RFC bounce: from MAILER-DAEMON (or with a bounce subject) and the failure described in
     the text, the original headers quoted below it."""
     local = from_address.split("@", 1)[0]
-    if not (_DAEMON.match(local) or _DAEMON.match(from_address)) and not _BOUNCE_SUBJECT.search(subject):
+    from_daemon = bool(_DAEMON.match(local) or _DAEMON.match(from_address))
+    if not from_daemon and not _BOUNCE_SUBJECT.search(subject):
         return None
-    recipient_match = (_ANY_RECIPIENT.search(text) or _POSTFIX_RECIPIENT.search(text)
-                       or _EXIM_RECIPIENT.search(text))
+    recipient_match = (re.match(rf"\s*<?({_ADDRESS})", _header(msg, "X-Failed-Recipients"))
+                       or _ANY_RECIPIENT.search(text) or _POSTFIX_RECIPIENT.search(text)
+                       or _PHRASE_RECIPIENT.search(text))
     status = _STATUS.search(text)
     reply = _SMTP_REPLY.search(text)
-    if recipient_match is None and status is None and reply is None:
-        return None  # a notice from the mail system, but not about a failed delivery
+    if from_daemon:
+        if recipient_match is None and status is None and reply is None:
+            return None  # a notice from the mail system, but not about a failed delivery
+    elif recipient_match is None or (status is None and reply is None):
+        return None  # a person writing about something undeliverable, not a mail server
     mid = _INLINE_MESSAGE_ID.search(text)
     return Bounce(
         recipient=recipient_match.group(1) if recipient_match else None,

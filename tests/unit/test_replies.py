@@ -199,6 +199,35 @@ def test_a_mailer_daemon_bounce_with_the_original_headers_inline_is_a_bounce():
     assert result.bounce.original_message_id == samples.SENT_ID
 
 
+@pytest.mark.parametrize(
+    "raw, recipient, status, diagnostic_start",
+    [
+        (samples.postfix_plain_bounce(), "oud@klant.example", "5.1.1", "550 5.1.1 User unknown"),
+        (samples.gmail_style_bounce(), "fout@klant.example", "5.1.1", "550 5.1.1 The email account"),
+        (samples.exchange_nl_bounce(), "vertrokken@klant.example", "5.1.10", "550 5.1.10 RESOLVER.ADR"),
+        (samples.exim_inline_bounce(), "weg@klant.example", "5.1.1", "550 5.1.1 The email account"),
+    ],
+)
+def test_bounces_without_a_delivery_status_report_are_read_from_their_text(raw, recipient, status,
+                                                                           diagnostic_start):
+    result = parse(raw)
+    assert result.kind == ReplyKind.BOUNCE
+    assert (result.bounce.recipient, result.bounce.status) == (recipient, status)
+    assert result.bounce.diagnostic.startswith(diagnostic_start)
+    assert result.bounce.original_message_id == samples.SENT_ID
+
+
+@pytest.mark.parametrize(
+    "subject, body",
+    [
+        ("Re: undeliverable goods", "The goods were undeliverable, we paid 450 euro of the 550 invoiced."),
+        ("Re: Onbestelbaar pakket", "Het pakket was onbestelbaar, mail naar jan@klant.example."),
+    ],
+)
+def test_a_person_writing_about_undeliverable_goods_is_not_a_bounce(subject, body):
+    assert parse(samples.reply(subject=subject, body=body)).kind == ReplyKind.REPLY
+
+
 def test_a_postmaster_notice_that_reports_no_failure_is_not_a_bounce():
     raw = samples.reply(sender="postmaster@leverancier.example", subject="Quota information",
                         body="Your mailbox is 80% full.", in_reply_to=None)
