@@ -149,11 +149,11 @@ def _date(value: str) -> datetime | None:
 
 
 def _body_part(msg: EmailMessage):
-    if msg.get_content_type() == "multipart/report":
+    parts = msg.get_payload() if msg.get_content_type() == "multipart/report" and msg.is_multipart() else None
+    if isinstance(parts, list) and parts:
         # the human-readable part of a report is its first part
-        parts = msg.get_payload()
-        return parts[0].get_body(preferencelist=("plain", "html")) if parts and parts[0].is_multipart() \
-            else (parts[0] if parts else None)
+        first = parts[0]
+        return first.get_body(preferencelist=("plain", "html")) if first.is_multipart() else first
     try:
         part = msg.get_body(preferencelist=("plain", "html"))
     except Exception:  # noqa: BLE001
@@ -167,13 +167,24 @@ def _text_of(part) -> str:
     try:
         content = part.get_content()
     except Exception:  # noqa: BLE001 - unknown charset or broken transfer encoding
-        payload = part.get_payload(decode=True) or b""
-        content = payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+        payload = _payload_bytes(part)
+        try:
+            content = payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+        except (LookupError, ValueError):  # a charset name Python does not know
+            content = payload.decode("utf-8", errors="replace")
     if isinstance(content, bytes):
         content = content.decode("utf-8", errors="replace")
     if part.get_content_subtype() == "html":
         content = html_to_text(content)
     return content.replace("\r\n", "\n").strip()
+
+
+def _payload_bytes(part) -> bytes:
+    try:
+        return part.get_payload(decode=True) or b""
+    except (LookupError, ValueError):  # a mangled charset parameter: keep the bytes as they came
+        raw = part.get_payload(decode=False)
+        return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
 
 
 def html_to_text(html: str) -> str:
@@ -196,7 +207,7 @@ def _attachments(msg: EmailMessage, body_part, cap: int) -> list[Attachment]:
         if not filename and part.get_content_disposition() != "attachment":
             if part.get_content_maintype() == "text":
                 continue  # the other alternative of the body, or its inline text
-        data = part.get_payload(decode=True) or b""
+        data = _payload_bytes(part)
         out.append(Attachment(name=filename or f"unnamed.{part.get_content_subtype()}",
                               content_type=part.get_content_type(), size=len(data),
                               data=data if len(data) <= cap else None))

@@ -1,6 +1,8 @@
 from datetime import date, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from receivables.domain.replies import (
     Link,
@@ -263,3 +265,55 @@ CONTACTS = {"jan@klant.example": [7], "gedeeld@holding.example": [8, 9]}
 )
 def test_a_reply_links_by_thread_then_by_sender_else_waits_for_a_person(raw, expected):
     assert link_reply(parse(raw), SENT, CONTACTS) == expected
+
+
+@given(st.binary(max_size=2000))
+@settings(max_examples=300, deadline=None)
+def test_any_bytes_give_a_reply_or_a_clear_refusal(raw):
+    try:
+        result = parse_reply(raw, today=TODAY)
+    except ReplyError:
+        return
+    assert result.kind in set(ReplyKind)
+
+
+@given(st.text(max_size=400))
+@settings(max_examples=300, deadline=None)
+def test_a_return_date_is_never_long_before_today(text):
+    found = return_date(text, today=TODAY)
+    assert found is None or found >= date(2026, 11, 3)
+
+
+@given(st.sampled_from([samples.reply(), samples.out_of_office_nl(), samples.rfc3464_bounce(),
+                        samples.html_only_reply(), samples.exim_inline_bounce()]),
+       st.integers(min_value=0, max_value=4000))
+@settings(max_examples=200, deadline=None)
+def test_a_mail_cut_off_anywhere_is_still_read_or_refused(raw, cut):
+    try:
+        parse_reply(raw[:cut], today=TODAY)
+    except ReplyError:
+        pass
+
+
+def _mail(content_type: str) -> bytes:
+    return (f"From: jan@klant.example\r\nSubject: Re: factuur\r\nContent-Type: {content_type}\r\n"
+            "Content-Transfer-Encoding: 8bit\r\n\r\nWij hebben betaald.\r\n").encode()
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain; charset=utf-8u",  # a charset Python does not know
+        "text/plain; charset=\"utf\x00-8\"",  # a mangled one
+    ],
+)
+def test_a_mangled_charset_still_gives_the_text(content_type):
+    result = parse_reply(_mail(content_type), today=TODAY)
+    assert result.kind == ReplyKind.REPLY
+    assert result.text == "Wij hebben betaald."
+
+
+def test_a_delivery_report_without_parts_is_filed_as_automatic_not_as_a_bounce():
+    result = parse_reply(_mail("multipart/report; report-type=delivery-status; charset=\"a\x00b\""), today=TODAY)
+    assert result.kind == ReplyKind.AUTO_REPLY
+    assert result.reason == "delivery status notification: no failure"
