@@ -133,7 +133,7 @@ def test_a_full_import_that_would_close_another_files_invoices_stops_until_close
     assert res.returncode == 2 and res.stdout == ""
     assert res.stderr.splitlines() == [
         "error: This full import closes 4 open invoices as paid on 08-06-2026: €400.00. All 4 belong to 4 "
-        "debtors that are not in this file at all. Nothing was imported.",
+        "debtors that are not in this file at all. That is every open invoice in the ledger. Nothing was imported.",
         "If other.csv is the complete list of open items, import it again with --close-missing; if it is not, "
         "use --mode partial."]
     assert counts(engine) == (4, 1)
