@@ -209,7 +209,7 @@ def test_a_full_import_that_closes_another_files_invoices_needs_the_box_that_nam
     at.button[0].click()
     at.run()
     assert not at.exception
-    assert any("closes 4 open invoices as paid" in w and "€400.00" in w for w in texts(at.warning))
+    assert any("closes 4 open invoices as paid" in w and "€400\\.00" in w for w in texts(at.warning))
     assert go_button(at).disabled
     box = next(c for c in at.checkbox if c.key and c.key.startswith("import_close_missing_"))
     assert box.label == "Yes, close these 4 open invoices (€400\\.00) as paid: this file is the complete list of open items"
