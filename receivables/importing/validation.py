@@ -678,8 +678,9 @@ def _debtor_fields(col, mapping, lines, frame, out) -> None:  # noqa: ANN001
 # --- what the check says beside the problems: notices and column facts -------------------------------
 
 _DOT_ZERO = r"^\d+\.0$"
-_DOCUMENT_NUMBER = r"^[1-9]\d{7,}$"  # long numbers without leading zeros: how document numbers look
+_DOCUMENT_NUMBER = r"^\d{8,}$"  # long numbers: how document numbers look
 _MIN_DOCUMENT_ROWS = 5
+_MIN_ALL_DIFFERENT = 50  # a list this long where no debtor owes two invoices holds no debtor codes
 
 
 def _day(value) -> str:  # noqa: ANN001
@@ -712,6 +713,8 @@ def _code_doubts(codes: pa.Array, names: pa.Array | None, lines: np.ndarray, col
             and pc.all(pc.match_substring_regex(values, _DOCUMENT_NUMBER)).as_py()):
         why = (f"every one of its {count:,} values is different, and they look like document numbers "
                f"({values[0].as_py()})")
+    elif count >= _MIN_ALL_DIFFERENT and distinct == count:
+        why = f"every one of its {count:,} values is different, as if each invoice had its own debtor"
     elif names is not None:
         name_count = pc.count_distinct(names.filter(pc.not_equal(names, ""))).as_py()
         if distinct >= 2 * name_count and distinct - name_count >= 5:
@@ -812,7 +815,7 @@ def column_facts(parsed: ParsedBatch) -> list[ColumnFact]:
             filled = text_.filter(pc.not_equal(text_, ""))
             empty, distinct = len(text_) - len(filled), pc.count_distinct(filled).as_py()
             shown = pc.unique(filled.slice(0, 200)).to_pylist()[:3]
-            summary = ("e.g. " + ", ".join(str(x) for x in shown)) if shown else "empty"
+            summary = ("e.g. " + ", ".join(f'"{x}"' for x in shown)) if shown else "empty"
         facts.append(ColumnFact(f, m.FIELDS[f].label, h, distinct, empty, summary))
     return facts
 

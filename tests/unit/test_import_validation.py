@@ -271,9 +271,13 @@ def test_a_debtor_code_column_of_document_numbers_is_not_picked_and_is_doubted_w
     (["0042", "0043", "0044", "0045", "0046"], None, False),  # five small debtors, each their own code
     (["100", "100", "101", "102", "103"], None, False),
     ([str(6090466822 + i) for i in range(5)], None, True),
+    ([f"{96911384 + i:010d}" for i in range(5)], None, True),  # zero-padded, as SAP writes them
+    ([f"K{i}" for i in range(60)], None, True),  # sixty invoices, not one debtor twice
+    ([f"K{i % 59}" for i in range(60)], None, False),
     ([f"C{i}" for i in range(12)], ["Bakker"] * 6 + ["Smit"] * 6, True),  # far more codes than names
     ([f"C{i % 6}" for i in range(12)], ["Bakker"] * 6 + ["Smit"] * 6, False),
-], ids=["small-codes", "repeating", "document-numbers", "more-codes-than-names", "codes-per-debtor"])
+], ids=["small-codes", "repeating", "document-numbers", "zero-padded-document-numbers", "all-different",
+        "one-repeats", "more-codes-than-names", "codes-per-debtor"])
 def test_a_debtor_code_column_is_doubted_only_when_it_looks_wrong(codes, names, doubted):
     from receivables.importing.validation import debtor_code_doubts
 
