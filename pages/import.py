@@ -95,7 +95,7 @@ def show_stored_rows(outcome: import_service.ImportResult) -> None:
         if c in shown:
             shown[c] = [f"{v:%d-%m-%Y}" if v is not None else "" for v in shown[c]]
     st.markdown(f"**The first {len(shown)} rows exactly as they will be stored**")
-    st.dataframe(shown.rename(columns=STORED_COLUMNS), hide_index=True, width="stretch")
+    st.table(shown.rename(columns=STORED_COLUMNS), hide_index=True)  # wraps to the page: every column shows
 
 
 def use_snapshot_date(key: str, day: date) -> None:

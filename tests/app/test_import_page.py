@@ -183,7 +183,7 @@ def test_the_check_of_the_sap_file_shows_its_rows_as_stored_and_says_what_to_loo
     at.run()
     assert not at.exception and not at.error
     assert not any(s.startswith("No problems") for s in texts(at.success))
-    rows = next(d.value for d in at.dataframe if "Invoice number" in d.value.columns)
+    rows = next(t.value for t in at.table if "Invoice number" in t.value.columns)
     assert rows["Invoice number"].tolist() == ["1200401780", "1200401781", "1200401193", "1200401306", "1200401307"]
     assert rows[["Debtor code", "Due date", "Open amount"]].iloc[0].tolist() == ["6090466822", "30-05-2023",
                                                                                  "51,671.15"]
