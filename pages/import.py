@@ -219,8 +219,8 @@ with tab_upload:
             rejected = None
             try:
                 with state.uow() as uow:
-                    outcome = import_service.run_import(uow, data, uploaded.name, actor=user.username, dry_run=True,
-                                                        valid_rows_only=valid_only, **request)
+                    outcome = import_service.check(uow, data, uploaded.name, actor=user.username,
+                                                   valid_rows_only=valid_only, **request)
             except import_service.ImportRejected as exc:
                 rejected, outcome = exc, None
             except ServiceError as exc:

@@ -264,11 +264,11 @@ def preview(uow: UnitOfWork, data: bytes, file_name: str, *, kind: str | None = 
                    raw.notes, signature, info, _previous(uow.session, fhash, kind, mode), mapping_notes)
 
 
-def check(uow: UnitOfWork, data: bytes, file_name: str, *, kind: str, mapping: dict, options: ImportOptions,
-          ) -> ParsedBatch:
-    """Validate every row with this mapping; nothing is written."""
-    _check_kind(kind)
-    return imp.validate(_read(data, file_name), kind, mapping, options)
+def check(uow: UnitOfWork, data: bytes, file_name: str, *, actor: str, **request) -> ImportResult:
+    """What importing would do, without writing: `run_import` as a dry run (the same code, rolled back),
+    with the first rows as they would be stored, the column facts, the notices and what a full list
+    closes."""
+    return run_import(uow, data, file_name, actor=actor, dry_run=True, **request)
 
 
 # --- importing ------------------------------------------------------------------------------------

@@ -293,7 +293,7 @@ def _read_xlsx(data: bytes) -> RawTable:
                            "export or a CSV file") from None
     try:
         ws = wb.worksheets[0]
-        rows = [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+        rows = [[_cell_text(c.value, getattr(c, "number_format", None)) for c in row] for row in ws.iter_rows()]
         sheet = ws.title
     finally:
         wb.close()
@@ -316,9 +316,12 @@ def _read_xlsx(data: bytes) -> RawTable:
     return RawTable(table, lines, header_line, "Excel", None, sheet=sheet, notes=notes)
 
 
-def _cell_text(value) -> str:  # noqa: ANN001
+def _cell_text(value, number_format: str | None = None) -> str:  # noqa: ANN001
     if value is None:
         return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and number_format \
+            and re.fullmatch(r"0+", number_format) and float(value).is_integer() and value >= 0:
+        return str(int(value)).zfill(len(number_format))  # a code Excel shows with its leading zeros
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, datetime):

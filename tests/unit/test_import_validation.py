@@ -286,3 +286,28 @@ def test_a_debtor_code_column_is_doubted_only_when_it_looks_wrong(codes, names, 
     raw = read_table(("\n".join([header, *rows]) + "\n").encode())
     mapping = {"debtor_code": "Code", "invoice_number": "Factuurnummer", "debtor_name": "Naam" if names else None}
     assert bool(debtor_code_doubts(raw, mapping)) is doubted
+
+
+def test_an_excel_export_shows_its_numbers_as_text_with_the_leading_zeros_it_displays():
+    import io
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Relatiecode", "Factuurnummer", "Factuurdatum", "Openstaand"])
+    ws.append([42, 1200401780.0, "2023-04-30", 10.5])
+    ws.append([43, 611365, "2023-04-30", 20])
+    ws["A2"].number_format = ws["A3"].number_format = "0000"
+    ws["B3"].number_format = "0000000000"
+    buf = io.BytesIO()
+    wb.save(buf)
+    batch = check_bytes(buf.getvalue())
+    assert batch.frame["invoice_number"].tolist() == ["1200401780", "0000611365"]
+    assert batch.frame["debtor_code"].tolist() == ["0042", "0043"]
+    assert batch.frame["open_cents"].tolist() == [1050, 2000]
+
+
+def check_bytes(data: bytes, kind: str = OPEN_ITEMS):
+    raw = read_table(data)
+    return validate(raw, kind, suggest_mapping(raw.headers, kind))
