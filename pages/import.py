@@ -283,6 +283,9 @@ with tab_upload:
                     with st.expander(f"{outcome.warning_count} warning(s): imported as they are"):
                         show_problems(outcome.warnings)
                 blocked = bool(closing and closing.needs_confirmation and not close_missing)
+                if blocked:
+                    st.caption("Import is possible once you tick the box above that names the invoices this file "
+                               "closes, or after choosing Partial and checking again.")
                 if st.button("Import", type="primary", icon=":material/download_done:", key=f"import_go_{key}",
                              disabled=blocked):
                     try:
