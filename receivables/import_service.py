@@ -392,7 +392,9 @@ def run_import(uow: UnitOfWork, data: bytes, file_name: str, *, actor: str, kind
     batch.details = details
     record_audit(s, actor, "import.apply", "import_batch", batch.id, None,
                  {"file_name": file_name, "file_hash": fhash, "kind": kind, "mode": mode, "as_of": as_of,
-                  "counts": result.summary()})
+                  "counts": result.summary(),
+                  **({"closing_confirmed": result.closing.describe()}
+                     if result.closing is not None and result.closing.needs_confirmation else {})})
     _remember(s, signature, kind, parsed.mapping, {**parsed.options.as_dict(), "profile": batch.profile}, actor)
     if dry_run:
         uow.rollback()

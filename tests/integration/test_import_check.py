@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from db.models import Debtor, Invoice
+from db.models import AuditEvent, Debtor, Invoice
 from receivables import import_service
 from tests.integration.test_import_service import AS_OF, FIRST, export, line, open_amounts, run, table_counts
 
@@ -46,6 +46,10 @@ def test_an_unrelated_small_file_as_a_full_list_would_close_the_ledger_and_needs
     assert (table_counts(uow), open_amounts(uow)) == before
     result = run(uow, UNRELATED, name="other.csv", as_of=LATER, close_missing=True)
     assert result.closed == 4 and result.new == 5
+    with uow() as u:  # who confirmed what is in the audit log
+        after = u.session.scalars(select(AuditEvent).where(AuditEvent.action == "import.apply")
+                                  .order_by(AuditEvent.id.desc())).first().after
+    assert after["closing_confirmed"] == closing.describe()
 
 
 @pytest.mark.parametrize("second, closes, total, confirm", [
