@@ -172,7 +172,8 @@ def print_check(result: import_service.ImportResult) -> None:
         print(f"Suggested snapshot date: --as-of {result.suggested_as_of:%Y-%m-%d}")
     rows = result.stored_rows
     if rows is not None and len(rows):
-        print(f"First {len(rows)} rows as they will be stored:")
+        print("The first row as it will be stored:" if len(rows) == 1 else
+              f"First {len(rows)} rows as they will be stored:")
         if result.kind == "debtors":
             print(rows.to_string(index=False))
         else:

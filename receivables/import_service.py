@@ -513,8 +513,9 @@ class _Seen:
                        ": each debtor's term"
             advice = ("Choose the due-date column if the file has one, or import a debtor list with the payment "
                       "terms first" if f == "due_date" else "Choose the invoice-date column if the file has one")
-            out.append(notice(f"derived:{f}", f"The {f.replace('_', ' ')} is not in the file for {{count}} rows: "
-                                              f"derived as {other} {sign} payment term ({term}). {advice}", lines))
+            rows = "1 row" if len(lines) == 1 else f"{len(lines):,} rows"
+            out.append(notice(f"derived:{f}", f"The {f.replace('_', ' ')} is not in the file for {rows}: derived as "
+                                              f"{other} {sign} payment term ({term}). {advice}", lines))
         return out
 
     def dates_far(self, as_of: date) -> list[Notice]:
@@ -526,15 +527,19 @@ class _Seen:
         out = []
         old, new = dates < day - _FAR, dates > day
         if old.any():
-            out.append(notice("far-before", f"{{count}} invoices are dated more than a year before the snapshot "
-                                            f"date {as_of:%d-%m-%Y} (the oldest {_day(dates[old].min())})",
+            out.append(notice("far-before", f"{_invoices(int(old.sum()))} dated more than a year before the "
+                                            f"snapshot date {as_of:%d-%m-%Y} (the oldest {_day(dates[old].min())})",
                               lines[old]))
         if new.any():
-            out.append(notice("after", f"{{count}} invoices are dated after the snapshot date {as_of:%d-%m-%Y} "
+            out.append(notice("after", f"{_invoices(int(new.sum()))} dated after the snapshot date {as_of:%d-%m-%Y} "
                                        f"(the newest {_day(dates[new].max())}): a list of open items holds no "
                                        "invoice from after the day it was made. Check the snapshot date",
                               lines[new]))
         return out
+
+
+def _invoices(n: int) -> str:
+    return "1 invoice is" if n == 1 else f"{n:,} invoices are"
 
 
 def _day(value) -> str:  # noqa: ANN001

@@ -491,7 +491,7 @@ def _invoice_fields(kind, col, mapping, options, detected, lines, frame, out, pa
             i = int(np.flatnonzero(parsed_f.rounded)[0])
             out.notices.append(notice(
                 f"rounded:{mapping[f]}",
-                f"{{count}} amounts in {mapping[f]} have more than two decimals and were rounded to the cent "
+                f"{mapping[f]} has more than two decimals in {{count}} of its amounts: rounded to the cent "
                 f"(row {int(lines[i])}: {values[i].as_py()} is stored as {money.plain(int(parsed_f.cents[i]))})",
                 lines[parsed_f.rounded], mapping[f]))
         amounts[f] = parsed_f
