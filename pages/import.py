@@ -279,6 +279,8 @@ with tab_upload:
                     st.checkbox(f"Import the valid rows only ({outcome.skipped_detail.get('left out', 0)} rows "
                                 "with problems are left out and listed)", key=f"import_valid_only_{key}")
                 close_missing = False
+                if closing is not None and not closing.count and closing.open_before:
+                    st.caption(closing.describe())
                 if closing is not None and closing.count:
                     st.warning(md(closing.describe()), icon=":material/playlist_remove:")
                     if closing.needs_confirmation:
