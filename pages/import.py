@@ -77,6 +77,8 @@ def show_result(result: import_service.ImportResult) -> None:
         details.append(f"{len(result.cancelled_messages)} unsent reminders cancelled: nothing left to chase")
     if details:
         st.caption("; ".join(details) + ".")
+    if result.closing is not None and result.closing.count:
+        st.info(md(result.closing.describe().replace(" closes ", " closed ", 1)), icon=":material/playlist_remove:")
     for note in result.notes:
         st.warning(md(note), icon=":material/warning:")
     if result.left_out_count:

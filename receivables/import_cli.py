@@ -175,7 +175,7 @@ def print_check(result: import_service.ImportResult) -> None:
         print("The first row as it will be stored:" if len(rows) == 1 else
               f"First {len(rows)} rows as they will be stored:")
         if result.kind == "debtors":
-            print(rows.to_string(index=False))
+            print(rows.astype(object).where(rows.notna(), "").to_string(index=False))
         else:
             table = [[h for h, _ in _COLUMNS]]
             for r in rows.to_dict("records"):
