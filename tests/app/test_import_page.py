@@ -220,3 +220,4 @@ def test_a_full_import_that_closes_another_files_invoices_needs_the_box_that_nam
     at.run()
     assert not at.exception
     assert any("new 5, changed 0, closed 4" in s for s in texts(at.success))
+    assert any("This full import closed 4 open invoices as paid" in i for i in texts(at.info))
