@@ -810,8 +810,7 @@ def column_facts(parsed: ParsedBatch) -> list[ColumnFact]:
             empty, distinct = int(values.isna().sum()), int(days.nunique())
             summary = f"{_day(days.min())} – {_day(days.max())}" if len(days) else "empty"
         else:
-            text_ = pa.array(values.astype(object).where(values.notna(), ""), type=pa.string()) \
-                if values.dtype == object else pa.array(values.astype(str), type=pa.string())
+            text_ = pa.array(values.astype(object).where(values.notna(), "").astype(str), type=pa.string())
             filled = text_.filter(pc.not_equal(text_, ""))
             empty, distinct = len(text_) - len(filled), pc.count_distinct(filled).as_py()
             shown = pc.unique(filled.slice(0, 200)).to_pylist()[:3]
