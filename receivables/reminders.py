@@ -207,6 +207,8 @@ NEEDS_ADDRESS = "needs address"  # shown instead of an unsent message's status w
 def reminder_address(email: str | None) -> str | None:
     """The debtor's reminder addresses as a message goes to them, or None when there is no usable one.
     The sender's own check decides, so what the queue calls sendable is what the sender sends."""
+    if not isinstance(email, str):
+        return None
     try:
         return ", ".join(mail.parse_recipients(email))
     except mail.AddressError:
