@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import date
 
 import streamlit as st
 from sqlalchemy import Engine
@@ -37,6 +38,20 @@ def data_version() -> str:
 def data_changed() -> None:
     """Call after every write so cached frames are read again."""
     st.cache_data.clear()
+
+
+def earliest_date(*values: date | None) -> date:
+    """The lowest date a date picker offers: the ledger's first date, and never less than Streamlit's own
+    ten years back nor above any of `values` (the picker's value, a linked date)."""
+    floor = _earliest(data_version())
+    ten_years = date.today().replace(year=date.today().year - 10, day=min(date.today().day, 28))
+    return min(d for d in (floor, ten_years, *values) if d is not None)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _earliest(version: str) -> date | None:
+    with uow() as u:
+        return services.earliest_date(u)
 
 
 def demo_present() -> bool:
