@@ -12,16 +12,35 @@ from db.engine import make_engine
 from receivables import services
 from receivables.uow import UnitOfWork
 
+_started = False
+
+
+def start() -> None:
+    """At server start, once per process: migrate the database, create the user file and print the new
+    admin password (the first start only), load the demo into an empty database. Safe to call again."""
+    global _started
+    if _started:
+        return
+    eng = make_engine()
+    try:
+        _announce(services.bootstrap(eng).admin_password)
+    finally:
+        eng.dispose()
+    _started = True
+
+
+def _announce(password: str | None) -> None:
+    if password:
+        banner = "=" * 64
+        print(f"\n{banner}\n Debtor Desk: first start. Log in as 'admin' with password:\n\n"
+              f"     {password}\n\n This is shown once. Change users with "
+              f"`python -m receivables users …`.\n{banner}\n", file=sys.stderr, flush=True)
+
 
 @st.cache_resource(show_spinner="Preparing the database…")
 def engine() -> Engine:
     eng = make_engine()
-    result = services.bootstrap(eng)
-    if result.admin_password:
-        banner = "=" * 64
-        print(f"\n{banner}\n Debtor Desk: first start. Log in as 'admin' with password:\n\n"
-              f"     {result.admin_password}\n\n This is shown once. Change users with "
-              f"`python -m receivables users …`.\n{banner}\n", file=sys.stderr, flush=True)
+    _announce(services.bootstrap(eng).admin_password)  # a server started on desk.py itself: at the first visit
     return eng
 
 
