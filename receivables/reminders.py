@@ -1204,7 +1204,8 @@ def queue(uow: UnitOfWork, *, statuses=None, step: str | None = None, track: str
     current = frame["debtor_email"].map(reminder_address)
     frame["recipients"] = current.where(unsent, frame["recipients"]).fillna("")
     frame["needs_address"] = (unsent & frame["channel"].isin(ADDRESSED_CHANNELS) & current.isna()).astype(bool)
-    frame["state"] = frame["status"].where(~frame["needs_address"], NEEDS_ADDRESS)
+    waiting = frame["needs_address"] & frame["status"].isin(("proposed", "approved"))  # postponed says so itself
+    frame["state"] = frame["status"].where(~waiting, NEEDS_ADDRESS)
     numbers: dict[int, list[str]] = defaultdict(list)
     ids = frame["id"].tolist()
     for chunk in range(0, len(ids), 1000):

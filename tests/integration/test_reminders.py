@@ -472,7 +472,10 @@ def test_the_cli_lists_approves_postpones_and_blocks(ledger, capsys):
 
     done = subprocess.run([sys.executable, "-m", "receivables", "remind", "--date", TODAY.isoformat()], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
-    assert done.stdout.strip() == "created 2, unchanged 0, cancelled 0", done.stderr
+    summary, group = done.stdout.strip().splitlines()
+    assert summary == "created 2, unchanged 0, cancelled 0", done.stderr
+    assert group.split() == ["standard", "reminder", "EUR", "2", "message(s)", "3", "invoice(s)", "€2,410.50", "(2",
+                             "approved)"]
     listed = json.loads(cli("queue", "list", "--format", "json")[1])
     assert {tuple(sorted(r)) for r in listed} == {tuple(sorted(
         ["id", "debtor_code", "step", "track", "status", "planned_date", "invoice_numbers", "total", "subject",
