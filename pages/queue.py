@@ -118,13 +118,13 @@ emails = frame[frame["channel"] != "call"]
 calls = frame[frame["channel"] == "call"]
 
 totals = reminders.totals_by_currency(frame)  # one figure per currency: EUR and USD never add up
-m = st.columns(4 + len(totals))
+m = st.columns(4)
 m[0].metric("Messages", len(emails))
 m[1].metric("To approve", int(((emails["status"] == "proposed") & ~emails["needs_address"]).sum()))
 m[2].metric("Needs address", int(emails["needs_address"].sum()),
             help="Waiting for the debtor's reminder address; they become sendable once it is there.")
 m[3].metric("Calls to make", int(calls["status"].isin(["proposed", "approved"]).sum()))
-for col, (currency, cents) in zip(m[4:], totals.items()):
+for col, (currency, cents) in zip(st.columns(max(4, len(totals))), totals.items()):  # a row of their own
     col.metric(f"Total chased ({currency})", fmt(cents, currency))
 
 missing = without_address()
