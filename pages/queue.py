@@ -124,7 +124,7 @@ m[1].metric("To approve", int(((emails["status"] == "proposed") & ~emails["needs
 m[2].metric("Needs address", int(emails["needs_address"].sum()),
             help="Waiting for the debtor's reminder address; they become sendable once it is there.")
 m[3].metric("Calls to make", int(calls["status"].isin(["proposed", "approved"]).sum()))
-for col, (currency, cents) in zip(st.columns(max(4, len(totals))), totals.items()):  # a row of their own
+for col, (currency, cents) in zip(st.columns(max(2, len(totals))), totals.items()):  # wide: big amounts fit
     col.metric(f"Total chased ({currency})", fmt(cents, currency))
 
 missing = without_address()
