@@ -5,10 +5,12 @@ the next run reads the journals of runs that are no longer alive and brings the 
 they say before it sends anything.
 
 Why a file and not the database: a line is one write() into the kernel (microseconds), which survives
-the death of the process; a commit per step would cost more than the SMTP conversation itself. The file
-is fsynced whenever messages are claimed and at the end, and carries the boot id of the machine: after a
-restart of the machine (when lines that were not yet on disk may be missing) only what the journal
-positively says is applied, and nothing is put back to approved on the strength of a missing line.
+the death of the process; a commit (or an fsync) per step would cost more than the SMTP conversation
+itself (about 1.3 ms an fdatasync on the machine measured, against about 1 ms a message). A thread of its
+own fsyncs the file within SYNC_SECONDS of a write, without holding up the conversations, and once more
+at the end. The file carries the boot id of the machine: after a restart of the machine (when lines not
+yet on disk may be missing) only what the journal positively says is applied, and nothing is put back to
+approved on the strength of a missing line.
 
 A live run holds an exclusive lock (flock) on its file for its whole life; the kernel drops it when the
 process dies, however it dies. A reader only reads files it can lock."""
@@ -19,11 +21,14 @@ import fcntl
 import hashlib
 import json
 import os
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 CLAIM, BEGIN, DATA, OUTCOME = "claim", "begin", "data", "outcome"
+SYNC_SECONDS = 0.05
 
 
 def journal_dir() -> Path:
@@ -61,23 +66,40 @@ class Journal:
             making = self.path.with_suffix(".new")
             self.fd = os.open(making, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            self._write(["start", boot_id(), os.getpid()])
-            self.sync()
+            os.write(self.fd, json.dumps(["start", boot_id(), os.getpid()]).encode("utf-8") + b"\n")
+            os.fdatasync(self.fd)
             os.rename(making, self.path)
         except OSError as exc:
             raise JournalError(f"the sender's journal cannot be written in {folder}: {exc.strerror}; "
                                "set DEBTOR_DESK_JOURNAL to a folder it may write") from exc
+        self._written = threading.Event()
+        self._closing = False
+        self._syncer = threading.Thread(target=self._sync_soon, name="send-journal-sync", daemon=True)
+        self._syncer.start()
+
+    def _sync_soon(self) -> None:
+        while True:
+            self._written.wait()
+            if self._closing:
+                return
+            self._written.clear()
+            time.sleep(SYNC_SECONDS)  # lines written meanwhile go to disk with the same fdatasync
+            try:
+                os.fdatasync(self.fd)
+            except OSError:
+                return  # closed under us: the final sync in close() covers it
 
     def _write(self, row: list) -> None:
         os.write(self.fd, json.dumps(row, separators=(",", ":")).encode("utf-8") + b"\n")
+        self._written.set()
 
     def claimed(self, rows, at: datetime) -> None:
         """(message id, Message-ID, the Message-ID it had before) of messages about to be claimed;
-        written and on disk before the claim is committed."""
+        written before the claim is committed."""
         stamp = at.isoformat()
         os.write(self.fd, b"".join(json.dumps([CLAIM, cid, mid, before, stamp], separators=(",", ":"))
                                    .encode("utf-8") + b"\n" for cid, mid, before in rows))
-        self.sync()
+        self._written.set()
 
     def step(self, message_id: int, what: str, at: datetime) -> None:
         """BEGIN before MAIL FROM, DATA just before the message itself goes out."""
@@ -93,6 +115,9 @@ class Journal:
         """Remove the file (everything in it is in the database) or leave it for the next run."""
         if self.fd < 0:
             return
+        self._closing = True
+        self._written.set()
+        self._syncer.join()
         try:
             self.sync()
             if remove:
