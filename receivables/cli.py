@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 
 from db.engine import make_engine, upgrade
-from receivables import services
+from receivables import exports, services
 from receivables.ageing import BucketSpec
 from receivables.cli_args import iso_date
-from receivables.money import to_units
+from receivables.money import to_decimal, to_units
 from receivables.uow import UnitOfWork
 from receivables.users import ROLES
 
@@ -135,10 +134,9 @@ def _print_ageing(report: services.AgeingReport, fmt: str) -> None:
         return
     cols = ["currency", "debtor_code", "debtor_name", *labels, "total"]
     if fmt == "csv":
-        w = csv.writer(sys.stdout)
-        w.writerow(cols)
-        for r in report.per_debtor.to_dict("records"):
-            w.writerow([r["currency"], r["debtor_code"], r["debtor_name"], *[f"{to_units(r[c]):.2f}" for c in [*labels, "total"]]])
+        exports.write_csv(sys.stdout, cols, ([r["currency"], r["debtor_code"], r["debtor_name"],
+                                              *[to_decimal(r[c]) for c in [*labels, "total"]]]
+                                             for r in report.per_debtor.to_dict("records")))
         return
     print(f"Ageing as of {report.as_of.isoformat()}")
     for currency, totals in report.totals.items():
