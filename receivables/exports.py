@@ -18,7 +18,8 @@ from receivables.services import ServiceError
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _SKIPPED = " \u00a0'\""  # what a spreadsheet may pass over before it looks for a formula
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+# a number as accounting exports write it: -12.50, -12,50, -1.234,56, -1 234.56, +5, -3e2
+_NUMBER = re.compile(r"[+-]?(?=[.,]?\d)(?:\d{1,3}(?:[., \u00a0]\d{3})+|\d*)(?:[.,]\d*)?(?:[eE][+-]?\d+)?")
 
 
 class ExportError(ServiceError):
@@ -34,6 +35,30 @@ def neutralise(value):
     if rest.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(value.strip()):
         return "'" + value
     return value
+
+
+def is_active(value) -> bool:
+    """Would a spreadsheet evaluate this cell as a formula? (A cell we neutralised starts with "'".)"""
+    return isinstance(value, str) and not value.startswith("'") and neutralise(value) != value
+
+
+def protect_csv(data: bytes) -> bytes:
+    """A CSV file made elsewhere (an attachment), with every cell a spreadsheet would evaluate kept as
+    text; cells already protected, and the delimiter and the BOM, stay as they are."""
+    bom = data.startswith(b"\xef\xbb\xbf")
+    text = data.decode("utf-8-sig")
+    try:
+        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ","
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    if not any(is_active(cell) for row in rows for cell in row):
+        return data
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter).writerows([[neutralise(c) if is_active(c) else c for c in row]
+                                                    for row in rows])
+    return out.getvalue().encode("utf-8-sig" if bom else "utf-8")
 
 
 def _cell(value):

@@ -31,7 +31,7 @@ from sqlalchemy import Boolean, Date, DateTime, and_, bindparam, insert, null, o
 from db.models import Debtor, Invoice, Message, MessageInvoice, SendAttempt, utcnow
 from emails import letter
 from emails import sender as mail
-from receivables import epc, reminders
+from receivables import epc, exports, reminders
 from receivables import send_journal as journal
 from receivables.money import fmt
 from receivables.services import ServiceError, record_audit
@@ -310,6 +310,9 @@ def compose(c: Candidate, settings: SendSettings, message_id: str, now: datetime
     channel is "letter" also carries the words as a PDF letter (from the beneficiary of `payment`)."""
     if c.channel == "letter":
         attachments = (*attachments, letter_attachment(c, now.date(), qr_png, payment))
+    # a spreadsheet attached (a statement) never carries a formula, however it was made
+    attachments = tuple(mail.Attachment(a.filename, exports.protect_csv(a.content), a.mime_type)
+                        if a.mime_type == "text/csv" else a for a in attachments)
     return mail.build_mime(mail.OutgoingMail(
         from_addr=settings.from_addr, reply_to=settings.reply_to, to=tuple(mail.parse_recipients(c.recipients)),
         subject=c.subject, text=c.body_text, html=c.body_html, message_id=message_id,

@@ -118,3 +118,25 @@ def test_a_csv_attachment_or_statement_written_through_exports_holds_no_formula(
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert [c for row in rows for c in row if active(c)] == []
     assert [r[1] for r in rows[1:]] == ["-12.50"] * len(HOSTILE)
+
+
+def test_a_csv_attached_to_a_reminder_holds_no_formula_however_it_was_made(uow):
+    import email
+    from email import policy
+
+    from receivables import sending
+    from tests.integration.test_send_support import seed, settings
+
+    [mid] = seed(uow, 1)
+    made_elsewhere = "\r\n".join(["invoice;open", *[f"{bad.replace(';', ',')};-12.50" for bad in HOSTILE]])
+    with uow() as u:
+        [c] = sending._load(u.session, ids=[mid], qr=True)
+    built = sending.compose(c, settings(), f"<debtordesk.{mid}.x@example.nl>", sending.utcnow(), None,
+                            (sending.mail.Attachment("rekeningoverzicht.csv", made_elsewhere.encode(), "text/csv"),))
+    [part] = [p for p in email.message_from_bytes(built.data, policy=policy.default).walk()
+              if p.get_filename() == "rekeningoverzicht.csv"]
+    rows = list(csv.reader(io.StringIO(part.get_content() if isinstance(part.get_content(), str)
+                                       else part.get_content().decode("utf-8-sig")), delimiter=";"))
+    assert [c for row in rows for c in row if active(c)] == []
+    assert [r[1] for r in rows[1:]] == ["-12.50"] * len(HOSTILE)
+

@@ -32,6 +32,12 @@ from receivables import exports
     ("a=b", "a=b"),
     ("", ""),
     ("-12.50", "-12.50"),  # a number written as text stays a number
+    ("-12,50", "-12,50"),
+    ("-1.234,56", "-1.234,56"),
+    ("-1 234.56", "-1 234.56"),
+    ("-.5", "-.5"),
+    ("-1.2.3", "'-1.2.3"),
+    ("-1,2+3", "'-1,2+3"),
     ("+5", "+5"),
     ("-3e2", "-3e2"),
     (-12.5, -12.5),
@@ -70,3 +76,14 @@ def test_the_excel_export_never_holds_a_formula(tmp_path):
 def test_an_unknown_export_format_is_refused_with_the_formats_there_are():
     with pytest.raises(exports.ExportError, match="export as csv or xlsx, not 'pdf'"):
         exports.table(pd.DataFrame({"a": [1]}), "pdf")
+
+
+def test_a_csv_made_elsewhere_is_protected_cell_by_cell_keeping_its_delimiter_and_bom():
+    made = "\ufeffFactuur;Open\r\n=HYPERLINK(\"http://x\");-12,50\r\n'=1;@SUM(1)\r\n".encode("utf-8")
+    protected = exports.protect_csv(made)
+    assert protected.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(protected.decode("utf-8-sig")), delimiter=";"))
+    assert rows == [["Factuur", "Open"], ["'=HYPERLINK(\"http://x\")", "-12,50"], ["'=1", "'@SUM(1)"]]
+    assert exports.protect_csv(protected) == protected  # nothing left to protect
+    plain = b"a,b\r\n1,-2\r\n"
+    assert exports.protect_csv(plain) == plain
