@@ -17,7 +17,6 @@ process dies, however it dies. A reader only reads files it can lock."""
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -27,7 +26,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # Windows: a lock on the first byte does the same
+    fcntl = None
+    import msvcrt
+
 CLAIM, BEGIN, DATA, OUTCOME = "claim", "begin", "data", "outcome"
+_datasync = getattr(os, "fdatasync", os.fsync)
+
+
+def _lock(fd: int) -> None:
+    """An exclusive lock that the kernel drops when the process dies; OSError when another holds it."""
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    else:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
 SYNC_SECONDS = 0.05
 
 
@@ -63,12 +77,15 @@ class Journal:
             folder.mkdir(parents=True, exist_ok=True)
             self.path = folder / f"{key}-{os.getpid()}-{datetime.now().strftime('%Y%m%dT%H%M%S%f')}.jsonl"
             # made and locked under a name no reader looks at, so no reader ever sees it unlocked
-            making = self.path.with_suffix(".new")
+            # (Windows cannot rename an open file: there a reader may meet it before its first line, and
+            # leaves a file without one alone)
+            making = self.path.with_suffix(".new") if fcntl is not None else self.path
             self.fd = os.open(making, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _lock(self.fd)
             os.write(self.fd, json.dumps(["start", boot_id(), os.getpid()]).encode("utf-8") + b"\n")
-            os.fdatasync(self.fd)
-            os.rename(making, self.path)
+            _datasync(self.fd)
+            if making != self.path:
+                os.rename(making, self.path)
         except OSError as exc:
             raise JournalError(f"the sender's journal cannot be written in {folder}: {exc.strerror}; "
                                "set DEBTOR_DESK_JOURNAL to a folder it may write") from exc
@@ -85,7 +102,7 @@ class Journal:
             self._written.clear()
             time.sleep(SYNC_SECONDS)  # lines written meanwhile go to disk with the same fdatasync
             try:
-                os.fdatasync(self.fd)
+                _datasync(self.fd)
             except OSError:
                 return  # closed under us: the final sync in close() covers it
 
@@ -109,7 +126,7 @@ class Journal:
         self._write([OUTCOME, message_id, at.isoformat(), outcome, detail, reply])
 
     def sync(self) -> None:
-        os.fdatasync(self.fd)
+        _datasync(self.fd)
 
     def close(self, remove: bool) -> None:
         """Remove the file (everything in it is in the database) or leave it for the next run."""
@@ -120,11 +137,13 @@ class Journal:
         self._syncer.join()
         try:
             self.sync()
-            if remove:
-                self.path.unlink(missing_ok=True)
+            if remove and fcntl is not None:
+                self.path.unlink(missing_ok=True)  # under the lock, so no reader reads it half gone
         finally:
             os.close(self.fd)  # drops the lock
             self.fd = -1
+        if remove and fcntl is None:  # Windows removes no open file
+            self.path.unlink(missing_ok=True)
 
 
 @dataclass
@@ -194,7 +213,7 @@ class dead_runs:
             except OSError:
                 continue  # removed meanwhile by another reader
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                _lock(fd)
                 if os.fstat(fd).st_ino != os.stat(path).st_ino:
                     raise OSError("replaced")
             except OSError:  # a live run, or a file another reader has just dealt with
@@ -213,7 +232,10 @@ class dead_runs:
                 self._release(path)
 
     def done(self, run: DeadRun) -> None:
-        """Everything the journal said is in the database: remove it (still under its lock)."""
+        """Everything the journal said is in the database: remove it (still under its lock; applying
+        it twice changes nothing, should another reader get to it)."""
+        if fcntl is None:  # Windows removes no open file
+            self._release(run.path)
         run.path.unlink(missing_ok=True)
 
     def _release(self, path: Path) -> None:
