@@ -194,7 +194,7 @@ with tab_upload:
                 mode = s1.radio("This file is", list(MODE_LABELS), format_func=MODE_LABELS.get,
                                 key=f"import_mode_{key}")
                 as_of = s2.date_input("Open items as of", value=date.today(), format="DD-MM-YYYY",
-                                      key=f"import_asof_{key}")
+                                      min_value=state.earliest_date(date(2000, 1, 1)), key=f"import_asof_{key}")
             checked = st.form_submit_button("Check the file", type="secondary", icon=":material/fact_check:")
 
         request = dict(kind=preview.kind, mode=mode, as_of=as_of,

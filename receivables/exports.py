@@ -67,24 +67,25 @@ def _cell(value):
     return "" if value is None else neutralise(value)
 
 
-def csv_text(columns: Sequence[str], rows: Iterable[Sequence]) -> str:
-    """A CSV table (comma separated, minimal quoting, \\r\\n lines) of the rows, each cell neutralised."""
+def csv_text(columns: Sequence[str], rows: Iterable[Sequence], delimiter: str = ",") -> str:
+    """A CSV table (minimal quoting, CRLF lines) of the rows, each cell neutralised."""
     out = io.StringIO()
-    write_csv(out, columns, rows)
+    write_csv(out, columns, rows, delimiter)
     return out.getvalue()
 
 
-def write_csv(stream, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+def write_csv(stream, columns: Sequence[str], rows: Iterable[Sequence], delimiter: str = ",") -> None:
     """Write the CSV table to a text stream (stdout for the command line)."""
-    w = csv.writer(stream)
+    w = csv.writer(stream, delimiter=delimiter)
     w.writerow([_cell(c) for c in columns])
     for row in rows:
         w.writerow([_cell(v) for v in row])
 
 
-def csv_bytes(columns: Sequence[str], rows: Iterable[Sequence]) -> bytes:
-    """The CSV table as a file for Excel (UTF-8 with BOM): downloads and e-mail attachments."""
-    return csv_text(columns, rows).encode("utf-8-sig")
+def csv_bytes(columns: Sequence[str], rows: Iterable[Sequence], delimiter: str = ",") -> bytes:
+    """The CSV table as a file for Excel (UTF-8 with BOM): downloads, statements, e-mail attachments
+    (a Dutch Excel expects ";")."""
+    return csv_text(columns, rows, delimiter).encode("utf-8-sig")
 
 
 def records_csv(records: Sequence[Mapping]) -> str:

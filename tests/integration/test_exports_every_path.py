@@ -140,3 +140,16 @@ def test_a_csv_attached_to_a_reminder_holds_no_formula_however_it_was_made(uow):
     assert [c for row in rows for c in row if active(c)] == []
     assert [r[1] for r in rows[1:]] == ["-12.50"] * len(HOSTILE)
 
+
+@pytest.mark.parametrize("language, delimiter", [("nl", ";"), ("en", ",")])
+def test_the_statement_of_account_csv_holds_no_formula(language, delimiter):
+    from receivables import statement
+
+    rows = [statement.Row(bad, TODAY - timedelta(days=60), TODAY - timedelta(days=30), -1250 if k == 0 else 100 * k)
+            for k, bad in enumerate(HOSTILE)]
+    data = statement.statement_csv(rows, "EUR", TODAY, language)
+    table = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=delimiter))
+    assert [c for row in table for c in row if active(c)] == []
+    assert [r[0] for r in table[1:]] == ["'" + bad for bad in HOSTILE]
+    assert table[1][4] == ("-12,50" if language == "nl" else "-12.50")
+
