@@ -3,11 +3,16 @@ server entry that runs it is app.py."""
 
 import streamlit as st
 
+from receivables.services import ServiceError
 from ui import auth, nav, state
 
 st.set_page_config(page_title="Debtor Desk", page_icon=":material/account_balance:", layout="wide")
 
-state.engine()
+try:
+    state.engine()
+except ServiceError as exc:  # e.g. a login cookie key that anyone could know
+    st.error(f"Debtor Desk cannot start: {exc}")
+    st.stop()
 user = auth.login_gate()
 pages = [st.Page(f, title=t, icon=i, default=(n == 0)) for n, (f, t, i) in enumerate(nav.pages_for(user.role))]
 # Our own sidebar links: the built-in sidebar navigation is switched off in config.toml, because a fresh

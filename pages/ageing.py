@@ -8,7 +8,7 @@ import pandas as pd  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from receivables import analytics, definitions  # noqa: E402
+from receivables import analytics, definitions, exports  # noqa: E402
 from receivables.ageing import DEFAULT_EDGES  # noqa: E402
 from receivables.money import fmt  # noqa: E402
 from receivables.services import ServiceError  # noqa: E402
@@ -194,9 +194,9 @@ export = table.drop(columns=["Dossier"]).assign(Currency=currency)
 e1, e2, _ = st.columns([1, 1, 4])
 stamp = f"{as_of:%Y%m%d}_{currency}"
 # the files are made when a button is clicked, not on every rerun
-e1.download_button("Export CSV", lambda: analytics.export_table(export, "csv"), f"ageing_{stamp}.csv", "text/csv",
+e1.download_button("Export CSV", lambda: exports.table(export, "csv", sheet="Ageing"), f"ageing_{stamp}.csv", "text/csv",
                    icon=":material/download:", on_click="ignore")
-e2.download_button("Export Excel", lambda: analytics.export_table(export, "xlsx"), f"ageing_{stamp}.xlsx",
+e2.download_button("Export Excel", lambda: exports.table(export, "xlsx", sheet="Ageing"), f"ageing_{stamp}.xlsx",
                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", icon=":material/download:",
                    on_click="ignore")
 

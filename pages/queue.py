@@ -14,7 +14,7 @@ from receivables.services import ServiceError  # noqa: E402
 from ui import state  # noqa: E402
 from ui.links import dossier_url, dossier_urls, import_link  # noqa: E402
 
-STATUSES = ["proposed", "approved", "postponed", "blocked", "sending", "sent", "failed", "cancelled"]
+STATUSES = ["proposed", "approved", "postponed", "blocked", "sending", "exported", "sent", "failed", "cancelled"]
 WHEN = ["Any day", "Today", "Tomorrow", "Next 7 days", "Overdue (before today)"]
 ACTION_LABELS = {"": "", "approve": "Approve", "postpone": "Postpone", "block": "Block"}
 CALL_OUTCOMES = ["reached", "no answer", "voicemail", "wrong number", "call back"]

@@ -19,7 +19,8 @@ ACTIONS = {"send": "will be sent", "cancel": "will be cancelled", "rerender": "w
            "address": "needs address: not sent"}
 NOT_OFFERED = ("block", "address")  # shown, never sent by a press of the button
 OUTCOMES = {"sent": "sent", "failed": "FAILED", "cancelled": "cancelled", "held": "held back",
-            "waiting": "WAITING for confirmation", "skipped": "taken by another sender"}
+            "waiting": "WAITING for confirmation", "skipped": "taken by another sender",
+            "exported": "exported (not sent)"}
 SECURITY = {"ssl": "SSL/TLS", "starttls": "STARTTLS", "none": "no encryption"}
 
 st.title("Sender")
@@ -70,8 +71,14 @@ outbox = cfg is None and not cfg_error
 
 # --- waiting for a person ------------------------------------------------------------------------------
 
-with state.uow() as uow:
+with state.uow(immediate=True) as uow:
+    recovered = sending.recover(uow, actor=user.username)  # what a sender that died left in its journal
     stuck = sending.waiting_for_confirmation(uow)
+    exported = sending.exported(uow)
+if recovered:
+    state.data_changed()
+    st.info("A sender run had stopped; its journal is now on record: "
+            + "; ".join(f"#{r.id} {r.debtor_code} {r.outcome}" for r in recovered))
 if stuck:
     with st.container(border=True):
         st.subheader("Waiting for your confirmation")
@@ -84,7 +91,8 @@ if stuck:
                                                          else "the sender stopped"),
                        "dossier": dossier_url(s.debtor_code)}
                       for s in stuck], hide_index=True, width="stretch",
-                     column_config={"dossier": st.column_config.LinkColumn(display_text="open")})
+                     column_config={"dossier": st.column_config.LinkColumn(display_text="open"),
+                                    "what happened": st.column_config.TextColumn(width="large")})
         c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
         chosen = c1.selectbox("Message", [s.id for s in stuck],
                               format_func=lambda i: next(f"#{s.id} {s.debtor_code}: {s.subject}" for s in stuck
@@ -102,6 +110,30 @@ if stuck:
                 st.rerun()
         except ServiceError as exc:
             st.error(str(exc))
+
+if exported:
+    with st.container(border=True):
+        st.subheader("Exported, not sent")
+        st.info("These messages were written as .eml files to the outbox folder; nothing was e-mailed. Send "
+                "them from your mail program, then mark them sent here. They are never sent by themselves.")
+        st.dataframe([{"id": e.id, "debtor": e.debtor_code, "to": e.recipients, "subject": e.subject,
+                       "exported (UTC)": e.exported_at, "file": e.file, "dossier": dossier_url(e.debtor_code)}
+                      for e in exported], hide_index=True, width="stretch",
+                     column_config={"dossier": st.column_config.LinkColumn(display_text="open")})
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        marked = c1.multiselect("Messages that went out", [e.id for e in exported], key="mark_sent_ids",
+                                format_func=lambda i: next(f"#{e.id} {e.debtor_code}: {e.subject}" for e in exported
+                                                           if e.id == i))
+        if c2.button("Mark sent", icon=":material/mark_email_read:", disabled=not marked):
+            try:
+                with state.uow(immediate=True) as uow:
+                    n = sending.mark_sent(uow, marked, actor=user.username)
+                state.data_changed()
+                st.session_state.pop("mark_sent_ids", None)
+                st.toast(f"{n} marked sent")
+                st.rerun()
+            except ServiceError as exc:
+                st.error(str(exc))
 
 # --- approved and due --------------------------------------------------------------------------------
 
@@ -176,7 +208,8 @@ if planned:
                                 step=1)
         label = f"Write {limit} as .eml files to the outbox" if outbox else f"Send {limit} now"
         if outbox:
-            c2.caption("No SMTP server: the messages are written as .eml files and count as sent.")
+            c2.caption("No SMTP server: the messages are written as .eml files and become *exported*, not sent, "
+                       "until you mark them sent.")
         if c2.button(label, type="primary", icon=":material/send:", disabled=not can_send):
             bar = st.progress(0.0, text="Connecting…")
             rows = st.empty()

@@ -23,6 +23,7 @@ from db.models import (
     Message,
     MessageInvoice,
     Note,
+    SendAttempt,
 )
 from receivables import eml as eml_parser
 from receivables import metrics
@@ -552,6 +553,10 @@ def _message_entries(uow: UnitOfWork, messages: dict[int, Message]) -> list[Time
             out.append(TimelineEntry(_local(m.sent_at), "reminder", f"Sent {label}: {m.subject}", m.body_text or "",
                                      "sender", details))
             continue
+        if m.status == "exported":
+            out.append(TimelineEntry(_local(m.updated_at), "reminder", f"Exported, not sent: {label}: {m.subject}",
+                                     m.body_text or "", "sender", _exported_details(uow, m)))
+            continue
         # the state the message is in now, unless a person's action above already says so (the sender and
         # imports change a message's state without an audit event: failed, cancelled, blocked, sent back)
         said = next((ev.after["status"] for ev in reversed(audited.get(m.id, []))
@@ -565,6 +570,14 @@ def _message_entries(uow: UnitOfWork, messages: dict[int, Message]) -> list[Time
             state = "Back in the queue to check" if m.status == "proposed" else m.status.capitalize()
             out.append(TimelineEntry(_local(m.updated_at), "reminder", f"{state}: {label}", detail, by))
     return out
+
+
+def _exported_details(uow: UnitOfWork, m: Message) -> list[str]:
+    written = uow.session.scalar(select(SendAttempt.error).where(SendAttempt.message_id == m.id,
+                                                                 SendAttempt.outcome == "outbox")
+                                 .order_by(SendAttempt.id.desc()).limit(1))
+    return [*([f"to {m.recipients}"] if m.recipients else []), *([written] if written else []),
+            "counts as sent once a person marks it sent on the Sender page"]
 
 
 def open_dossier(uow: UnitOfWork, code: str, today: date | None = None, kinds: Iterable[str] | None = None,

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from receivables import reminders
+from receivables import exports, reminders
 from receivables.cli_args import iso_date
 from receivables.money import fmt
 from receivables.uow import UnitOfWork
@@ -33,7 +33,7 @@ def register(sub, report_sub) -> None:
                     help="repeat for several; default proposed, approved and postponed")
     ql.add_argument("--step")
     ql.add_argument("--track")
-    ql.add_argument("--format", choices=("table", "json"), default="table")
+    ql.add_argument("--format", choices=("table", "json", "csv"), default="table")
     ql.set_defaults(handler=queue_list)
     qa = qs.add_parser("approve")
     qa.add_argument("ids", nargs="*", type=_id)
@@ -87,6 +87,9 @@ def queue_addresses(engine, args) -> int:
 def queue_list(engine, args) -> int:
     with UnitOfWork(engine) as uow:
         frame = reminders.queue(uow, statuses=args.status, step=args.step, track=args.track)
+    if args.format == "csv":
+        exports.write_csv_records(sys.stdout, reminders.queue_json(frame))
+        return 0
     if args.format == "json":
         json.dump(reminders.queue_json(frame), sys.stdout, indent=2, ensure_ascii=False)
         print()

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from receivables import analytics
+from receivables import analytics, exports
 from receivables.cli_args import iso_date
 from receivables.money import to_units
 from receivables.uow import UnitOfWork
@@ -26,33 +26,40 @@ def register(sub, report_sub) -> None:
     k = report_sub.add_parser("kpis", help="total open, overdue, DSO, BPDSO, ADD and CEI per currency")
     k.add_argument("--as-of", type=iso_date, default=None)
     k.add_argument("--currency", default=None, help="only this currency (e.g. EUR)")
-    k.add_argument("--format", choices=("table", "json"), default="table")
+    k.add_argument("--format", choices=("table", "json", "csv"), default="table")
     k.set_defaults(handler=_kpis)
 
     d = report_sub.add_parser("dso", help="monthly DSO series (month ends) per currency")
     d.add_argument("--as-of", type=iso_date, default=None, help="the last month ends here (default today)")
     d.add_argument("--months", type=_positive, default=24)
     d.add_argument("--by", choices=("segment", "account_manager"), default=None)
-    d.add_argument("--format", choices=("table", "json"), default="table")
+    d.add_argument("--format", choices=("table", "json", "csv"), default="table")
     d.set_defaults(handler=_dso)
 
     f = report_sub.add_parser("forecast", help="expected receipts per week for the next 13 weeks")
     f.add_argument("--as-of", type=iso_date, default=None)
     f.add_argument("--weeks", type=_positive, default=13)
     f.add_argument("--backtest", action="store_true", help="the forecast made --weeks weeks ago against what came in")
-    f.add_argument("--format", choices=("table", "json"), default="table")
+    f.add_argument("--format", choices=("table", "json", "csv"), default="table")
     f.set_defaults(handler=_forecast)
 
     b = report_sub.add_parser("behaviour", help="payment behaviour per debtor (amount-weighted)")
     b.add_argument("--as-of", type=iso_date, default=None)
     b.add_argument("--months", type=_positive, default=12)
-    b.add_argument("--format", choices=("table", "json"), default="table")
+    b.add_argument("--format", choices=("table", "json", "csv"), default="table")
     b.set_defaults(handler=_behaviour)
 
 
 def _json(data) -> None:
     json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
     print()
+
+
+def _emit(rows, fmt: str) -> None:
+    if fmt == "csv":
+        exports.write_csv_records(sys.stdout, rows)
+    else:
+        _json(rows)
 
 
 def _num(value, fmt: str = "{:.1f}") -> str:
@@ -62,6 +69,9 @@ def _num(value, fmt: str = "{:.1f}") -> str:
 def _kpis(engine, args) -> int:
     with UnitOfWork(engine) as uow:
         rows = analytics.kpis(uow, args.as_of, args.currency)
+    if args.format == "csv":
+        exports.write_csv_records(sys.stdout, rows)
+        return 0
     if args.format == "json":
         _json(rows[0] if len(rows) == 1 else rows)
         return 0
@@ -81,8 +91,8 @@ def _dso(engine, args) -> int:
     with UnitOfWork(engine) as uow:
         series = analytics.dso_series(uow, args.as_of, args.months, by=args.by)
     rows = analytics.series_json(series)
-    if args.format == "json":
-        _json(rows)
+    if args.format != "table":
+        _emit(rows, args.format)
         return 0
     print(f"{'group ' if args.by else ''}{'cur':<4}{'month':<9}{'AR':>16}{'overdue%':>9}{'sales':>16}"
           f"{'DSO cb':>8}{'DSO st':>8}{'BPDSO':>8}{'ADD':>8}{'CEI%':>7}")
@@ -108,6 +118,9 @@ def _forecast(engine, args) -> int:
                 for r in bt.weeks.to_dict("records")]
         error = {c: {"wape": None if e["wape"] is None else round(e["wape"], 1),
                      "bias": to_units(e["bias_cents"])} for c, e in bt.error.items()}
+        if args.format == "csv":  # the weeks; the error per currency is in the table and JSON output
+            exports.write_csv_records(sys.stdout, rows)
+            return 0
         if args.format == "json":
             _json({"made_on": bt.made_on.isoformat(), "weeks": rows, "error": error})
             return 0
@@ -118,8 +131,8 @@ def _forecast(engine, args) -> int:
             print(f"  {c}: error {_num(e['wape'])} % of receipts, bias {e['bias']:,.2f}")
         return 0
     rows = analytics.forecast_json(fc)
-    if args.format == "json":
-        _json(rows)
+    if args.format != "table":
+        _emit(rows, args.format)
         return 0
     print(f"Expected receipts after {fc.as_of.isoformat()} (portfolio: {fc.portfolio_days_late:.1f} days late)")
     for r in rows:
@@ -132,8 +145,8 @@ def _behaviour(engine, args) -> int:
     with UnitOfWork(engine) as uow:
         frame = analytics.behaviour(uow, args.as_of, args.months)
     rows = analytics.behaviour_json(frame)
-    if args.format == "json":
-        _json(rows)
+    if args.format != "table":
+        _emit(rows, args.format)
         return 0
     print(f"{'code':<14}{'paid':>6}{'days late':>11}{'days to pay':>13}{'late':>7}{'>30':>7}{'trend':>8}")
     for r in rows:

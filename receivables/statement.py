@@ -3,8 +3,6 @@ its text lists: every invoice of the message, as PDF to read and as CSV to recon
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date
 
@@ -12,7 +10,7 @@ from fpdf import FPDF
 
 from emails import letter
 from emails.sender import Attachment
-from receivables.analytics import neutralise
+from receivables import exports
 from receivables.money import fmt
 
 LIST_LIMIT = 25  # a reminder's text lists at most this many invoices, the oldest first
@@ -68,16 +66,16 @@ def _name(debtor_code: str, on: date, language: str, ext: str) -> str:
 def statement_csv(rows: list[Row], currency: str, on: date, language: str = "nl") -> bytes:
     """One line per invoice; text cells that a spreadsheet would run as a formula stay text."""
     w = _words(language)
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";" if language == "nl" else ",", lineterminator="\r\n")
-    writer.writerow([w["invoice"], w["invoice_date"], w["due_date"], w["days"], w["open"], w["currency"]])
-    for r in rows:
+
+    def line(r: Row) -> list:
         days = max(0, (on - r.due_date).days) if r.due_date else ""
         amount = f"{r.open_cents / 100:.2f}"
-        writer.writerow([neutralise(r.number), r.invoice_date.isoformat() if r.invoice_date else "",
-                         r.due_date.isoformat() if r.due_date else "", days,
-                         amount.replace(".", ",") if language == "nl" else amount, currency])
-    return out.getvalue().encode("utf-8-sig")
+        return [r.number, r.invoice_date.isoformat() if r.invoice_date else "",
+                r.due_date.isoformat() if r.due_date else "", days,
+                amount.replace(".", ",") if language == "nl" else amount, currency]
+
+    return exports.csv_bytes([w["invoice"], w["invoice_date"], w["due_date"], w["days"], w["open"], w["currency"]],
+                             (line(r) for r in rows), delimiter=";" if language == "nl" else ",")
 
 
 def statement_pdf(rows: list[Row], *, company: str, debtor_code: str, debtor_name: str, currency: str, on: date,

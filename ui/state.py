@@ -24,6 +24,9 @@ def start() -> None:
     eng = make_engine()
     try:
         _announce(services.bootstrap(eng).admin_password)
+    except services.ServiceError as exc:  # every visitor is told the same by desk.py; no login is offered
+        print(f"\nDebtor Desk cannot start: {exc}\n", file=sys.stderr, flush=True)
+        return
     finally:
         eng.dispose()
     _started = True

@@ -100,3 +100,42 @@ def test_settings_lists_users_and_the_audit_log(demo_db):
     assert not at.exception
     users_table = at.dataframe[0].value
     assert {"admin", "carla"} <= set(users_table["username"])
+
+
+def test_repeated_wrong_passwords_lock_the_login_with_the_wait_shown_and_audited(demo_db, monkeypatch):
+    from sqlalchemy import select
+
+    from db.models import AuditEvent
+    from receivables import login_throttle
+    from receivables.uow import UnitOfWork
+
+    monkeypatch.setattr(login_throttle, "THROTTLE", login_throttle.LoginThrottle(clock=lambda: 1000.0))  # time stands still
+    password = users.add_user("carla", "collector")
+    at = AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60).run()
+    for _ in range(4):
+        at.text_input[0].input("carla")
+        at.text_input[1].input("not-the-password")
+        at = at.button[0].click().run()
+        assert any("incorrect" in e.value for e in at.error)
+    at.text_input[0].input("carla")
+    at.text_input[1].input(password)  # the right one, but the user name is locked for a while
+    at = at.button[0].click().run()
+    assert not at.exception
+    assert any("too many failed logins for the user name carla; try again in 2 seconds" in e.value for e in at.error)
+    assert at.session_state["authentication_status"] is not True and not at.metric
+    with UnitOfWork(demo_db) as u:
+        events = u.session.execute(select(AuditEvent.action, AuditEvent.entity_id, AuditEvent.after)
+                                   .where(AuditEvent.action.like("login.%")).order_by(AuditEvent.id)).all()
+    assert [a for a, _, _ in events] == ["login.failed"] * 4 + ["login.throttled"]
+    assert {e for _, e, _ in events} == {"carla"} and events[3][2]["locked_seconds"] == 2
+
+
+def test_a_placeholder_cookie_key_refuses_to_start(engine, tmp_path):
+    import os
+
+    path = Path(os.environ["DEBTOR_DESK_USERS"])
+    path.write_text((ROOT / ".streamlit" / "users.example.yaml").read_text())
+    at = AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60).run()
+    assert not at.exception
+    assert any(e.value.startswith("Debtor Desk cannot start: the login cookie key") for e in at.error)
+    assert not at.text_input  # no login form

@@ -58,11 +58,26 @@ def test_without_a_server_the_page_says_so_and_writes_the_outbox(uow):
     assert "**2** will be sent" in texts(at)
     at = button(at, "Write 2 as .eml files").click().run()
     assert not at.exception
-    assert "sent 2, failed 0, cancelled 0" in texts(at)
+    assert "sent 0, exported 2 (not sent until marked sent), failed 0, cancelled 0" in texts(at)
     assert len(list(Path(os.environ["DEBTOR_DESK_OUTBOX"]).glob("*.eml"))) == 2
-    assert {status_of(uow, i) for i in ids} == {"sent"}
+    assert {status_of(uow, i) for i in ids} == {"exported"}
     with uow() as u:
         assert u.session.scalars(select(AuditEvent.actor).where(AuditEvent.action == "send.batch")).all() == ["carla"]
+
+
+def test_exported_messages_are_listed_until_a_person_marks_them_sent(uow):
+    ids = seed(uow, 2)
+    at = button(page(), "Write 2 as .eml files").click().run()
+    assert "Exported, not sent" in [s.value for s in at.subheader]
+    [listed] = [d.value for d in at.dataframe if "exported (UTC)" in d.value.columns]
+    assert sorted(listed["id"]) == ids and all(f.endswith(".eml") for f in listed["file"])
+    at = at.multiselect(key="mark_sent_ids").set_value([ids[0]]).run()
+    at = button(at, "Mark sent").click().run()
+    assert not at.exception
+    assert [status_of(uow, i) for i in ids] == ["sent", "exported"]
+    with uow() as u:
+        assert u.session.execute(select(AuditEvent.actor, AuditEvent.entity_id)
+                                 .where(AuditEvent.action == "send.mark_sent")).all() == [("carla", str(ids[0]))]
 
 
 def test_sending_from_the_page_reaches_the_server_and_shows_each_result(uow, smtp_server, monkeypatch):
@@ -137,6 +152,32 @@ def test_a_collector_cannot_open_the_sender(uow):
     at = page(role="collector")
     assert not at.exception
     assert any("needs the admin role" in e.value for e in at.error) and not at.button
+
+
+def test_a_message_a_dead_sender_left_on_the_wire_waits_with_what_is_known(uow):
+    from datetime import datetime, timedelta
+
+    from receivables import send_journal, sending
+
+    [mid] = seed(uow, 1)
+    smtp_id = f"<debtordesk.{mid}.0f0f@example.nl>"
+    with uow() as u:  # as the dead run had claimed it
+        u.session.execute(Message.__table__.update().where(Message.id == mid).values(
+            status="sending", smtp_message_id=smtp_id))
+        u.commit()
+        journal = send_journal.Journal(send_journal.journal_dir(), sending._journal_key(u))
+    at = datetime(2026, 12, 4, 9, 30, 0)
+    journal.claimed([(mid, smtp_id, None)], at)
+    journal.step(mid, send_journal.BEGIN, at + timedelta(seconds=1))
+    journal.step(mid, send_journal.DATA, at + timedelta(seconds=2))
+    journal.close(remove=False)  # the process died: the kernel dropped its lock
+    at = page()
+    assert not at.exception
+    [stuck] = [d.value for d in at.dataframe if "what happened" in d.value.columns]
+    known = stuck["what happened"].iloc[0]
+    assert "conversation begun 09:30:01 UTC" in known and "(DATA) 09:30:02 UTC" in known
+    assert "no reply received" in known and smtp_id in known
+    assert status_of(uow, mid) == "sending"
 
 
 def test_a_message_whose_debtor_has_no_address_is_not_offered_until_it_has_one(uow, smtp_server, monkeypatch):

@@ -86,6 +86,7 @@ def start_server(workdir: Path, extra_env: dict | None = None) -> Server:
         "DEBTOR_DESK_USERS": str(workdir / "users.yaml"),
         "DEBTOR_DESK_SECRETS": str(workdir / "secrets.toml"),
         "DEBTOR_DESK_OUTBOX": str(workdir / "outbox"),
+        "DEBTOR_DESK_JOURNAL": str(workdir / "send-journal"),
         "PYTHONUNBUFFERED": "1",
     })
     env.update(extra_env or {})

@@ -3,7 +3,7 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from receivables import analytics, metrics
+from receivables import metrics
 
 AS_OF = date(2024, 6, 30)  # week 1 runs 1-7 July
 
@@ -76,30 +76,6 @@ def test_the_ledger_gives_ar_overdue_and_sales_on_any_date():
     assert [ledger.overdue(date(2024, 2, 1)), ledger.current(date(2024, 2, 20)), ledger.overdue(date(2024, 3, 1))] \
         == [1000, 500, 600]
     assert ledger.sales(date(2024, 1, 1), date(2024, 3, 1)) == 500
-
-
-@pytest.mark.parametrize("value, exported", [
-    ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
-    ("+31 20 123", "'+31 20 123"),
-    ("-2+3", "'-2+3"),
-    ("@SUM(A1)", "'@SUM(A1)"),
-    ("Bakker B.V.", "Bakker B.V."),
-    (-12.5, -12.5),
-])
-def test_export_keeps_formula_like_text_as_text(value, exported):
-    assert analytics.neutralise(value) == exported
-
-
-def test_the_excel_export_never_holds_a_formula(tmp_path):
-    from openpyxl import load_workbook
-
-    frame = pd.DataFrame({"Debtor": ["=1+1", "Gewoon B.V."], "Total": [-5.25, 10.0]})
-    (tmp_path / "a.xlsx").write_bytes(analytics.export_table(frame, "xlsx"))
-    ws = load_workbook(tmp_path / "a.xlsx").active
-    assert ws["A2"].value == "'=1+1" and ws["A2"].data_type == "s"
-    assert ws["B2"].value == -5.25
-    csv = analytics.export_table(frame, "csv").decode("utf-8-sig")
-    assert csv.splitlines()[1] == "'=1+1,-5.25"
 
 
 def test_months_of_the_series_end_on_month_ends():
