@@ -1,4 +1,5 @@
-"""`python -m receivables report kpis | dso | forecast | behaviour`: the analytics from the command line."""
+"""`python -m receivables report kpis | dso | forecast | behaviour | claim`: the analytics and the claim
+statement from the command line."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import json
 import sys
 
-from receivables import analytics
+from receivables import analytics, claims
 from receivables.cli_args import iso_date
 from receivables.money import to_units
 from receivables.uow import UnitOfWork
@@ -48,6 +49,14 @@ def register(sub, report_sub) -> None:
     b.add_argument("--months", type=_positive, default=12)
     b.add_argument("--format", choices=("table", "json"), default="table")
     b.set_defaults(handler=_behaviour)
+
+    c = report_sub.add_parser("claim", help="what a debtor owes on a day: principal, statutory interest and "
+                                            "collection costs, as the letters compute them")
+    c.add_argument("debtor_code")
+    c.add_argument("--on", type=iso_date, default=None, help="the day of the statement (default today)")
+    c.add_argument("--currency", default=None, help="only this currency, when the debtor owes in several")
+    c.add_argument("--format", choices=("table", "json"), default="table")
+    c.set_defaults(handler=_claim)
 
 
 def _json(data) -> None:
@@ -141,4 +150,24 @@ def _behaviour(engine, args) -> int:
         share30 = _num(None if r["share_paid_late_30"] is None else r["share_paid_late_30"] * 100, "{:.0f}%")
         print(f"{r['code']:<14}{r['invoices_paid']:>6}{_num(r['avg_days_late']):>11}{_num(r['avg_days_to_pay']):>13}"
               f"{share:>7}{share30:>7}{_num(r['trend']):>8}")
+    return 0
+
+
+def _claim(engine, args) -> int:
+    with UnitOfWork(engine) as uow:
+        data = claims.claim_json(claims.claim_statement(uow, args.debtor_code, args.on, args.currency))
+    if args.format == "json":
+        _json(data)
+        return 0
+    kind = "consumer" if data["consumer"] else "business"
+    print(f"Claim on {data['debtor']} ({kind}) on {data['on']}, {data['currency']}")
+    for inv in data["invoices"]:
+        print(f"  {inv['number']:<16} due {inv['due_date']}  principal {inv['principal']:>14,.2f}  "
+              f"interest {inv['interest']:>12,.2f}")
+        for p in inv["periods"]:
+            print(f"      {p['from']} – {p['to']}  {p['rate']:>6.2f} %  {p['interest']:>12,.2f}")
+    print(f"  principal {data['principal']:>14,.2f}")
+    print(f"  interest  {data['interest']:>14,.2f}")
+    print(f"  costs     {data['costs']:>14,.2f}  ({data['costs_basis']})")
+    print(f"  total     {data['total']:>14,.2f}")
     return 0
