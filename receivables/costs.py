@@ -470,7 +470,7 @@ def claim(invoices: list, on: date, settings: CostSettings, *, consumer: bool,
     bik = bik_cents(base)
     if settings.vat_on_costs:
         bik = with_vat(bik, settings.vat_percent)
-    detail: dict = {"mode": settings.mode, "principal_cents": principal_now,
+    detail: dict = {"mode": settings.mode, "principal_cents": principal_now, "consumer": bool(consumer),
                     "vat_included": bool(settings.vat_on_costs and settings.mode == "bik")}
     if consumer:
         detail["mode"] = "bik" if settings.mode != "none" else "none"
@@ -524,4 +524,7 @@ def claim(invoices: list, on: date, settings: CostSettings, *, consumer: bool,
     detail["invoices"] = [{k: line[k] for k in ("invoice", "due_date", "principal_cents")} for line in lines]
     if costs_paid:
         detail["costs_paid_cents"] = costs_paid
+    interest_paid = sum(line["interest_paid_cents"] for line in lines)
+    if interest_paid:
+        detail["interest_paid_cents"] = interest_paid
     return Claim(costs_open, interest_total, detail, principal_total)

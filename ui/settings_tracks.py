@@ -42,6 +42,8 @@ def render(user) -> None:
     st.subheader("Tracks")
     st.caption("Each track is an ordered list of steps; the offset counts days from the due date (negative = "
                "a courtesy notice before it). Steps are never skipped and a late send pushes the rest back.")
+    for problem in (p for t in cfg.tracks.values() for p in tracks.term_problems(t)):
+        st.warning(f"{problem}. Until the offsets are changed the engine waits for the term anyway.")
     edited_tracks = []
     for t in cfg.tracks.values():
         st.markdown(f"**{t.name}** (`{t.key}`)")
