@@ -135,6 +135,8 @@ def test_3_a_collector_adds_a_note_and_a_promise_and_sees_them_on_the_timeline(s
     page.get_by_role("button", name="Record promise").click()
     page.get_by_text("Promise recorded").first.wait_for(timeout=60_000)  # shown after the rerun that saved it
     wait_for_app(page)
+    # on a loaded machine the timeline below the message can still be redrawing: wait for it
+    page.get_by_text("Promise to pay € 10.000,01 by").first.wait_for(timeout=60_000)
     timeline = page.inner_text("[data-testid='stMain']")
     assert "invoice approved for payment run" in timeline
     assert "Promise to pay € 10.000,01 by" in timeline  # all its overdue invoices, by default
