@@ -106,14 +106,7 @@ def claim_statement(uow: UnitOfWork, debtor_code: str, on: date | None = None,
     open_on.sort(key=lambda i: (i.due_date, i.number))
     cfg = reminders.load_settings(s)
     ids = [i.id for i in open_on]
-    wik = reminders._wik_letters(s) if debtor.is_consumer else {}
-    letters = [wik[i] for i in ids if i in wik]
-    try:
-        result = costing.claim([views[i] for i in ids], on, cfg.costs, consumer=bool(debtor.is_consumer),
-                               wik_letter_sent_on=min(letters) if letters else None,
-                               costs_charged_on=costs_charged_on(s, debtor.id, ids))
-    except costing.MissingRateError as exc:
-        raise ServiceError(str(exc)) from None
+    result = reminders.ClaimBasis(s, reminders.wik_letters(s)).claim(debtor, open_on, on, cfg)  # as a letter does
     return ClaimStatement(debtor.code, on, currency, bool(debtor.is_consumer), result, [views[i] for i in ids])
 
 

@@ -15,6 +15,7 @@ Legal sources (Burgerlijk Wetboek, BW):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -354,6 +355,31 @@ def wik_costs_from(letter_sent_on: date, channel: str = "email", extra_days: int
     return presumed_receipt(letter_sent_on, channel) + timedelta(days=WIK_TERM_DAYS + 1 + max(0, int(extra_days)))
 
 
+# The words that make a message the 14-day letter (art. 6:96 lid 6 BW): the term counted from the day after
+# receipt, in the safe wording, and the exact amount of the costs. Rendered from the templates, or checked
+# in a text a person wrote.
+WIK_TERM = {
+    "nl": re.compile(r"binnen (14|veertien) dagen na de dag waarop u deze (brief|e-mail|aanmaning) (heeft ontvangen|"
+                     r"ontvangt)", re.IGNORECASE),
+    "en": re.compile(r"within (14|fourteen) days, counted from the day after the day you receive this "
+                     r"(letter|e-mail|demand)", re.IGNORECASE),
+}
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"([€$£])\s+(?=\d)", r"\1", " ".join((text or "").replace("\u00a0", " ").split()))
+
+
+def is_wik_letter(text: str, announced_cents: int, currency: str, language: str) -> bool:
+    """Whether the words of a message make it the 14-day letter: they give the 14-day term from the day
+    after receipt and state the exact cost amount (art. 6:96 lid 6 BW)."""
+    from receivables.money import fmt
+
+    lang = language if language in WIK_TERM else "en"
+    plain = _plain(text)
+    return bool(WIK_TERM[lang].search(plain)) and _plain(fmt(int(announced_cents), currency, lang)) in plain
+
+
 # --- prescription -------------------------------------------------------------------------------------
 
 PRESCRIPTION_YEARS = 5  # art. 3:307 lid 1 BW: five years after the day after the claim fell due
@@ -423,6 +449,10 @@ class Claim:
     principal_cents: int | None = None  # the principal still open after art. 6:44 (None: not computed)
 
 
+def items_numbers(items: list[ClaimInvoice]) -> list[str]:
+    return [i.number for i in items]
+
+
 def _as_claim_invoice(item) -> ClaimInvoice:
     if isinstance(item, ClaimInvoice):
         return item
@@ -451,8 +481,8 @@ def _split_costs_first(invoices: list[ClaimInvoice], costs_cents: int, costs_fro
 
 
 def claim(invoices: list, on: date, settings: CostSettings, *, consumer: bool,
-          wik_letter_sent_on: date | None, wik_channel: str = "email",
-          costs_charged_on: date | None = None) -> Claim:
+          wik_letter_sent_on: date | None = None, wik_channel: str = "email",
+          costs_charged_on: date | None = None, wik_letters: dict | None = None) -> Claim:
     """Costs and interest for a cost-charging step on `on`: the one computation behind every letter and
     the claim statement. `invoices` are ClaimInvoice or (number, open cents, due date).
 
@@ -461,7 +491,9 @@ def claim(invoices: list, on: date, settings: CostSettings, *, consumer: bool,
     and charges nothing; costs follow only after its term has run out (lid 6), on the sum of the
     principals in that letter (lid 7). Interest: commercial for a business (art. 6:119a BW) when switched
     on; for a consumer (art. 6:119 BW) only when that setting is on. Payments made after costs were
-    charged (`costs_charged_on`, the first letter that charged them) settle those costs first (art. 6:44)."""
+    charged (`costs_charged_on`, the first letter that charged them) settle those costs first (art. 6:44).
+    `wik_letters` (invoice number → (day sent, channel)) says which of a consumer's invoices had their
+    14-day letter; `wik_letter_sent_on` stands for one letter covering all of them."""
     items = [_as_claim_invoice(i) for i in invoices]
     principal_now = sum(i.amount_cents + sum(delta for day, delta, _ in i.changes if day <= on) for i in items)
     base_day = costs_charged_on if costs_charged_on is not None and costs_charged_on <= on else None
@@ -476,15 +508,30 @@ def claim(invoices: list, on: date, settings: CostSettings, *, consumer: bool,
         detail["mode"] = "bik" if settings.mode != "none" else "none"
         costs = 0
         if settings.mode != "none":
-            costs_from = None if wik_letter_sent_on is None else wik_costs_from(
-                wik_letter_sent_on, wik_channel, settings.wik_extra_days)
-            if costs_from is None or on < costs_from:
-                detail.update({"wik_letter": wik_letter_sent_on is None, "announced_cents": bik,
-                               "costs_from": None if costs_from is None else costs_from.isoformat()})
+            letters = dict(wik_letters or {})
+            if wik_letters is None and wik_letter_sent_on is not None:
+                letters = {i.number: (wik_letter_sent_on, wik_channel) for i in items}
+            principal_of = {i.number: i.amount_cents + sum(d for day, d, _ in i.changes if day <= on) for i in items}
+            without = [i.number for i in items if i.number not in letters]
+            expired = [i.number for i in items if i.number in letters
+                       and on >= wik_costs_from(*letters[i.number], settings.wik_extra_days)]
+            if without:  # this message is their 14-day letter: it states the costs and charges nothing for them
+                announced = bik_cents(sum(principal_of[n] for n in without))
+                if settings.vat_on_costs:
+                    announced = with_vat(announced, settings.vat_percent)
+                detail.update({"wik_letter": True, "announced_cents": announced, "wik_invoices": without})
             else:
-                costs = bik
-                detail.update({"bik_cents": bik, "wik_letter_sent_on": wik_letter_sent_on.isoformat(),
-                               "costs_from": costs_from.isoformat()})
+                detail["wik_letter"] = False
+            pending = [letters[n] for n in items_numbers(items) if n in letters and n not in expired]
+            if pending:
+                first = min(wik_costs_from(*letter, settings.wik_extra_days) for letter in pending)
+                detail["costs_from"] = first.isoformat()
+            if expired:  # lid 7: on the sum of the principals whose letter term has run out
+                costs = bik_cents(sum(principal_of[n] for n in expired))
+                if settings.vat_on_costs:
+                    costs = with_vat(costs, settings.vat_percent)
+                detail.update({"bik_cents": costs, "costs_invoices": expired,
+                               "wik_letter_sent_on": min(letters[n][0] for n in expired).isoformat()})
         use_interest, rates, kind = settings.consumer_interest, settings.consumer_rates, CONSUMER
     else:
         costs = 0

@@ -19,6 +19,9 @@ TONES = ("friendly", "standard", "strict")
 # the time the previous one gave (art. 6:82 lid 1 BW: a reasonable term, which must be respected). A
 # courtesy notice asks for payment by the due date; a call sends nothing and gives no term.
 TERM_DAYS = {"reminder": 7, "second_reminder": 7, "demand": 14, "final_notice": 14, "handover": 14}
+# The steps whose words can be a consumer's 14-day letter (art. 6:96 lid 6 BW): for a consumer the first
+# cost-charging step of these is that letter and charges nothing; costs may follow only after its term.
+WIK_TEMPLATES = ("demand", "final_notice", "handover")
 
 
 class TrackError(ValueError):
@@ -132,9 +135,20 @@ def term_problems(track: Track) -> list[str]:
     return problems
 
 
+def cost_problems(track: Track) -> list[str]:
+    """Steps that charge costs but could not be preceded, for a consumer, by a 14-day letter: only a
+    demand, final notice or hand-over can be that letter, so a reminder or call charging costs would
+    charge a consumer before it (art. 6:96 lid 6 BW)."""
+    return [f"track {track.key}: step {s.key} ({s.template}, {s.channel}) cannot charge costs: for a consumer "
+            f"costs only follow a 14-day letter, which is a {', '.join(WIK_TEMPLATES[:-1])} or {WIK_TEMPLATES[-1]} "
+            "step sent by e-mail or letter; untick costs there"
+            for s in track.steps if s.charges_costs and (s.template not in WIK_TEMPLATES or s.channel == "call")]
+
+
 def check_terms(tracks: dict[str, Track]) -> None:
-    """TrackError when a step of any track would go out before the previous letter's term has run out."""
-    problems = [p for t in tracks.values() for p in term_problems(t)]
+    """TrackError when a step of any track would go out before the previous letter's term has run out, or
+    charges costs where a consumer has had no 14-day letter."""
+    problems = [p for t in tracks.values() for p in (*term_problems(t), *cost_problems(t))]
     if problems:
         raise TrackError("; ".join(problems))
 

@@ -169,3 +169,16 @@ def test_a_stored_track_from_before_the_check_still_waits_for_the_term():
     assert next_step(old_strict, DUE, Reached(0, d(15)), d(30)) == (1, d(30))
     assert next_step(old_strict, DUE, Reached(1, d(30)), d(36)) is None
     assert next_step(old_strict, DUE, Reached(1, d(30)), d(45)) == (2, d(45))
+
+
+@pytest.mark.parametrize("template, channel", [("reminder", "email"), ("second_reminder", "letter"),
+                                               ("courtesy", "email"), ("call", "call"), ("demand", "call")])
+def test_costs_on_a_step_that_cannot_be_a_consumers_14_day_letter_are_refused(template, channel):
+    t = Track("t", "T", (Step("s", template, 10, channel, charges_costs=True),))
+    with pytest.raises(TrackError, match="cannot charge costs: for a consumer costs only follow a 14-day letter"):
+        tracks.check_terms({"t": t})
+
+
+@pytest.mark.parametrize("template", tracks.WIK_TEMPLATES)
+def test_costs_on_a_demand_final_notice_or_hand_over_are_accepted(template):
+    assert tracks.cost_problems(Track("t", "T", (Step("s", template, 10, "letter", charges_costs=True),))) == []
