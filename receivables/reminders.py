@@ -500,7 +500,7 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
             if planned > today + timedelta(days=lookahead):
                 continue
         due_now[(inv.debtor_id, inv.currency, index)].append((inv, planned))
-    _one_wik_letter(due_now, invoices, debtors, choice, cfg, wik_sent.letters, busy, chaseable)
+    _one_wik_letter(due_now, invoices, debtors, choice, cfg, wik_sent.letters, busy, chaseable, reached)
     groups: dict[tuple[int, str, int, date], list[_Inv]] = {}
     for key, pairs in due_now.items():
         pairs.sort(key=lambda pair: pair[1])
@@ -593,32 +593,41 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
     return result
 
 
-def _one_wik_letter(due_now, invoices, debtors, choice, cfg: ReminderSettings, letters, busy, chaseable) -> None:
-    """A consumer's 14-day letter takes in every claim of the debtor that can be demanded (art. 6:96 lid 7
-    BW: one letter, costs on the sum of the principals): the overdue invoices without a 14-day letter of
-    their own that wait at an earlier step, or at none, join it; one still in another unsent message
-    follows with its own letter."""
+def _one_wik_letter(due_now, invoices, debtors, choice, cfg: ReminderSettings, letters, busy, chaseable,
+                    reached) -> None:
+    """A consumer's claims that can be demanded go into one letter and are charged together (art. 6:96
+    lid 7 BW: one letter, costs on the sum of the principals). When the 14-day letter is due, the overdue
+    invoices without a letter of their own join it, from an earlier step or from none; when a later
+    cost step is due, the invoices that shared its 14-day letter and wait for the same step join it. An
+    invoice still in another unsent message follows with its own letter."""
     for (debtor_id, currency, index), pairs in list(due_now.items()):
         if not debtors[debtor_id].is_consumer:
             continue
         step = cfg.tracks[choice[debtor_id][0]].steps[index]
         if not step.charges_costs or step.template not in tracks.WIK_TEMPLATES:
             continue
-        if all(inv.id in letters for inv, _ in pairs):
-            continue  # a later cost step: this is no 14-day letter
-        planned = min(p for _, p in pairs)
+        planned = max(p for _, p in pairs)
         inside = {inv.id for inv, _ in pairs}
+        first_letter = not all(inv.id in letters for inv, _ in pairs)
+        shared = {letters[inv.id] for inv, _ in pairs if inv.id in letters}
         for inv in invoices:
             if (inv.debtor_id != debtor_id or inv.currency != currency or inv.id in inside or inv.id in busy
-                    or inv.id in letters or inv.due_date >= planned or not chaseable(inv)):
+                    or inv.due_date >= planned or not chaseable(inv)):
                 continue
-            for key, other in list(due_now.items()):  # it leaves the earlier step it was due for
-                if key[:2] == (debtor_id, currency) and key[2] < index:
+            if first_letter:
+                if inv.id in letters:
+                    continue
+            elif letters.get(inv.id) not in shared or reached.get(inv.id) is None \
+                    or reached[inv.id].index + 1 != index:
+                continue
+            for key, other in list(due_now.items()):  # it leaves the step it was due for
+                if key[:2] == (debtor_id, currency) and key[2] != index:
                     due_now[key] = [pair for pair in other if pair[0].id != inv.id]
                     if not due_now[key]:
                         del due_now[key]
             pairs.append((inv, planned))
             inside.add(inv.id)
+        due_now[(debtor_id, currency, index)] = [(inv, planned) for inv, _ in pairs]
 
 
 def _promised(session, today: date, grace: int) -> dict[str, set[int]]:
