@@ -80,7 +80,9 @@ with st.expander("What the figures mean", icon=":material/help:"):
     st.markdown(definitions.help_markdown())
 
 c1, c2, c3 = st.columns([1, 1, 2])
-as_of = c1.date_input("As of", value=linked_date(), format="DD-MM-YYYY", key="ageing_as_of")
+shown = linked_date()
+as_of = c1.date_input("As of", value=shown, min_value=state.earliest_date(shown), format="DD-MM-YYYY",
+                      key="ageing_as_of")
 basis_label = c2.radio("Age by", ["due date", "invoice date"], horizontal=True, key="ageing_basis")
 basis = "due" if basis_label == "due date" else "invoice"
 default_edges = ", ".join(str(e) for e in (DEFAULT_EDGES if basis == "due" else (30, 60, 90)))

@@ -2,6 +2,7 @@ from ui.auth import require
 
 user = require("collector")
 
+import io  # noqa: E402
 import re  # noqa: E402
 from datetime import date  # noqa: E402
 
@@ -9,7 +10,18 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from receivables import import_service  # noqa: E402
-from receivables.importing import FIELDS, KIND_FIELDS, KIND_LABELS, KINDS, PROFILES, ImportOptions  # noqa: E402
+from receivables.importing import (  # noqa: E402
+    FIELDS,
+    FILE_TYPES,
+    FILE_TYPES_LABEL,
+    KIND_FIELDS,
+    KIND_LABELS,
+    KINDS,
+    PROFILES,
+    FileRejected,
+    ImportOptions,
+    bundle,
+)
 from receivables.importing.dates import ORDER_LABELS  # noqa: E402
 from receivables.importing.mapping import REQUIRED  # noqa: E402
 from receivables.importing.numbers import STYLE_LABELS  # noqa: E402
@@ -84,11 +96,21 @@ tab_upload, tab_history = st.tabs(["Upload", "History"])
 with tab_upload:
     if done := st.session_state.pop("import_done", None):
         show_result(done)
-    uploaded = st.file_uploader("Export file: CSV, TSV or Excel (.xlsx)", type=["csv", "tsv", "txt", "xlsx"],
-                                key="import_file")
+    picked = st.file_uploader(f"Export file: {FILE_TYPES_LABEL}", type=list(FILE_TYPES), accept_multiple_files=True,
+                              key="import_file")
+    uploaded = None
+    if picked:  # several XML invoices are read as one upload
+        try:
+            name, content = bundle([(f.name, f.getvalue()) for f in picked])
+        except FileRejected as exc:
+            st.error(md(exc), icon=":material/error:")
+            st.stop()
+        uploaded = io.BytesIO(content)
+        uploaded.name = name
     if uploaded is None:
-        st.info("Exact Online, Twinfield, Yuki, e-Boekhouden, Moneybird and SnelStart exports are recognised; "
-                "for any other package you choose the columns once and the choice is remembered.",
+        st.info("Exact Online, Twinfield (CSV or XML), Yuki, e-Boekhouden, Moneybird and SnelStart exports and UBL "
+                "(Peppol) e-invoices are recognised; for any other package you choose the columns once and the "
+                "choice is remembered.",
                 icon=":material/upload_file:")
     else:
         data = uploaded.getvalue()
@@ -172,7 +194,7 @@ with tab_upload:
                 mode = s1.radio("This file is", list(MODE_LABELS), format_func=MODE_LABELS.get,
                                 key=f"import_mode_{key}")
                 as_of = s2.date_input("Open items as of", value=date.today(), format="DD-MM-YYYY",
-                                      key=f"import_asof_{key}")
+                                      min_value=state.earliest_date(date(2000, 1, 1)), key=f"import_asof_{key}")
             checked = st.form_submit_button("Check the file", type="secondary", icon=":material/fact_check:")
 
         request = dict(kind=preview.kind, mode=mode, as_of=as_of,

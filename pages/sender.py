@@ -5,16 +5,19 @@ user = require("admin")
 import base64  # noqa: E402
 from datetime import date  # noqa: E402
 
+import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from receivables import sending, smtp_config, users  # noqa: E402
+from receivables import reminders, sending, smtp_config, users  # noqa: E402
 from receivables.money import fmt  # noqa: E402
 from receivables.services import ServiceError  # noqa: E402
 from ui import state  # noqa: E402
 from ui.links import dossier_url  # noqa: E402
 
 ACTIONS = {"send": "will be sent", "cancel": "will be cancelled", "rerender": "will be updated, then sent",
-           "review": "goes back for review", "block": "debtor blocked: not sent", "invalid": "will fail"}
+           "review": "goes back for review", "block": "debtor blocked: not sent",
+           "address": "needs address: not sent"}
+NOT_OFFERED = ("block", "address")  # shown, never sent by a press of the button
 OUTCOMES = {"sent": "sent", "failed": "FAILED", "cancelled": "cancelled", "held": "held back",
             "waiting": "WAITING for confirmation", "skipped": "taken by another sender"}
 SECURITY = {"ssl": "SSL/TLS", "starttls": "STARTTLS", "none": "no encryption"}
@@ -123,6 +126,15 @@ if planned:
     for p in planned:
         counts[p.action] = counts.get(p.action, 0) + 1
     st.write(", ".join(f"**{n}** {ACTIONS[a]}" for a, n in counts.items()))
+    offered = [p for p in planned if p.action not in NOT_OFFERED]
+    totals = reminders.totals_by_currency(pd.DataFrame([(p.currency, p.total_cents) for p in offered],
+                                                       columns=["currency", "total_cents"]))
+    if totals:  # one figure per currency: EUR and USD never add up
+        st.write("To send: " + " · ".join(f"**{fmt(v, c)}**" for c, v in totals.items()))
+    if counts.get("address"):
+        st.warning(f"{counts['address']} approved message(s) wait for their debtor's reminder address and are not "
+                   "offered: add it in the dossier or import a debtor list (see the reminder queue's worklist); "
+                   "they go with the next run once it is there.", icon=":material/contact_mail:")
     st.dataframe([{"id": p.id, "debtor": p.debtor_code, "name": p.debtor_name, "to": p.recipients,
                    "subject": p.subject, "amount": fmt(p.total_cents, p.currency), "planned": p.planned_date,
                    "tries": p.attempts, "what happens": ACTIONS[p.action] + (f": {p.reason}" if p.reason else ""),
@@ -157,11 +169,10 @@ if planned:
         except ServiceError as exc:
             st.error(str(exc))
 
-    sendable = sum(1 for p in planned if p.action != "block")
-    can_send = not fresh_error and not cfg_error and sendable > 0
+    can_send = not fresh_error and not cfg_error and bool(offered)
     with st.container(border=True):
         c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
-        limit = c1.number_input("How many", min_value=1, max_value=max(1, len(planned)), value=max(1, len(planned)),
+        limit = c1.number_input("How many", min_value=1, max_value=max(1, len(offered)), value=max(1, len(offered)),
                                 step=1)
         label = f"Write {limit} as .eml files to the outbox" if outbox else f"Send {limit} now"
         if outbox:
@@ -183,7 +194,7 @@ if planned:
                 transport, settings = sending.transport_and_settings(outbox=outbox)
                 with state.uow(immediate=True) as uow:
                     result = sending.send_batch(uow, transport, settings, today=today, actor=user.username,
-                                                limit=int(limit), progress=progress)
+                                                ids=[p.id for p in offered[:int(limit)]], progress=progress)
                 bar.progress(1.0, text=f"Done in {result.seconds:.1f} s: {result.summary()}")
                 st.session_state["send_results"] = {"summary": result.summary(), "rows": seen,
                                                     "error": result.error, "waiting": result.waiting,

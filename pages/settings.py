@@ -51,8 +51,9 @@ with tab_audit:
     c1, c2, c3, c4 = st.columns(4)
     actor = c1.text_input("Who")
     action = c2.text_input("What (action)")
-    since = c3.date_input("From", value=date.today() - timedelta(days=30), format="DD-MM-YYYY")
-    until = c4.date_input("To", value=date.today(), format="DD-MM-YYYY")
+    since = c3.date_input("From", value=date.today() - timedelta(days=30), format="DD-MM-YYYY",
+                          min_value=state.earliest_date())
+    until = c4.date_input("To", value=date.today(), format="DD-MM-YYYY", min_value=state.earliest_date())
     with state.uow() as uow:
         log = services.audit_log(uow, actor=actor or None, action=action or None, since=since,
                                  until=until + timedelta(days=1))

@@ -62,7 +62,9 @@ with st.expander("What the figures mean", icon=":material/help:"):
     st.markdown(f"**Cash-in forecast**: {definitions.FORECAST}")
 
 c1, c2, c3 = st.columns([1, 2, 2])
-as_of = c1.date_input("Up to", value=linked_date(), format="DD-MM-YYYY", key="trends_as_of",
+shown = linked_date()
+as_of = c1.date_input("Up to", value=shown, min_value=state.earliest_date(shown), format="DD-MM-YYYY",
+                      key="trends_as_of",
                       help="The last month of the series ends on this date.")
 months = c2.select_slider("Months", options=[6, 12, 18, 24, 36], value=24, key="trends_months")
 split_label = c3.radio("Series for", list(SPLITS), horizontal=True, key="trends_split")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from receivables import import_service
 from receivables.cli_args import iso_date
-from receivables.importing import KINDS, PROFILES
+from receivables.importing import FILE_TYPES, FILE_TYPES_LABEL, KINDS, PROFILES, FileRejected, bundle
 from receivables.importing.dates import DMY, MDY
 from receivables.importing.numbers import COMMA, POINT
 from receivables.importing.validation import ImportOptions
@@ -21,7 +21,8 @@ def register(sub, report_sub) -> None:  # noqa: ANN001, ARG001
     p = sub.add_parser("import", help="import an accounting export: open items, an invoice ledger or debtors",
                        description="Check the whole file, then import it as one batch. Prints one summary line; "
                                    "a rejected file exits 2 with every problem on stderr and changes nothing.")
-    p.add_argument("file", type=Path)
+    p.add_argument("file", type=Path, nargs="+",
+                   help=f"the export: {FILE_TYPES_LABEL}; several XML invoices are read as one upload")
     p.add_argument("--kind", choices=KINDS, help="what the file holds (default: detected from the header)")
     p.add_argument("--mode", choices=import_service.MODES, default=import_service.FULL,
                    help="open items: full = the file is the complete list, invoices missing from it are closed "
@@ -47,19 +48,26 @@ def register(sub, report_sub) -> None:  # noqa: ANN001, ARG001
 
 
 def run_import(engine, args) -> int:  # noqa: ANN001
-    if not args.file.is_file():
-        raise ServiceError(f"no file at {args.file}")
-    data = args.file.read_bytes()
+    for path in args.file:
+        if not path.is_file():
+            raise ServiceError(f"no file at {path}")
+        if path.suffix.lower().lstrip(".") not in FILE_TYPES:
+            raise ServiceError(f"{path.name}: the importer reads {FILE_TYPES_LABEL} "
+                               f"({', '.join('.' + t for t in FILE_TYPES)}); export one of those")
+    try:
+        file_name, data = bundle([(path.name, path.read_bytes()) for path in args.file])
+    except FileRejected as exc:
+        raise ServiceError(str(exc)) from None
     options = None
     if args.date_order or args.decimal or args.currency:
         options = ImportOptions(args.decimal, args.date_order, args.currency)
     with UnitOfWork(engine, immediate=True) as uow:
         try:
             result = import_service.run_import(
-                uow, data, args.file.name, actor=ACTOR, kind=args.kind, mode=args.mode, as_of=args.as_of,
+                uow, data, file_name, actor=ACTOR, kind=args.kind, mode=args.mode, as_of=args.as_of,
                 options=options, profile=args.profile, valid_rows_only=args.valid_rows_only, dry_run=args.dry_run)
         except import_service.ImportRejected as exc:
-            print(f"error: {args.file.name}: {exc.problem_count} problem(s); nothing was imported", file=sys.stderr)
+            print(f"error: {file_name}: {exc.problem_count} problem(s); nothing was imported", file=sys.stderr)
             for problem in exc.problems:
                 print(f"  {problem}", file=sys.stderr)
             if exc.problem_count > len(exc.problems):

@@ -15,8 +15,9 @@ import pandas as pd
 from sqlalchemy import bindparam, func, insert, select, text, update
 
 from db.models import Debtor, ImportBatch, Invoice, Message, MessageInvoice, Note, utcnow
+from emails import sender as mail
 from emails.render import QR_CID, TemplateError, html_from_text, render_message
-from receivables import claims, epc, tracks
+from receivables import claims, epc, statement, tracks
 from receivables import costs as costing
 from receivables.money import fmt
 from receivables.services import ServiceError, get_setting, put_setting, record_audit
@@ -65,7 +66,10 @@ RATES_KEY = "reminder.interest_rates"
 CONSUMER_RATES_KEY = "reminder.consumer_interest_rates"  # art. 6:119 BW, its own table
 ENGINE_KEY = "reminder.engine"
 GRACE_KEY = "promise_grace_days"  # shared with the dossier's promises
-ENGINE_DEFAULTS = {"freshness_days": 7, "tolerance_cents": 500, "lookahead_days": 1}
+# review_above: a run that would create more messages than this proposes all of them for review;
+# catch_up_cap: the highest step an invoice first seen long past due enters at (a template, see tracks)
+ENGINE_DEFAULTS = {"freshness_days": 7, "tolerance_cents": 500, "lookahead_days": 1, "review_above": 50,
+                   "catch_up_cap": "demand"}
 PAYMENT_DEFAULTS = {"iban": "", "bic": "", "beneficiary": "", "link_pattern": ""}
 LINK_FIELDS = ("debtor_code", "amount", "reference", "currency")  # known when the words are rendered
 
@@ -80,6 +84,8 @@ class ReminderSettings:
     tolerance_cents: int = 500
     lookahead_days: int = 1
     grace_days: int = 3
+    review_above: int = 50
+    catch_up_cap: str = "demand"
 
 
 def load_settings(session) -> ReminderSettings:
@@ -105,8 +111,10 @@ def load_settings(session) -> ReminderSettings:
         grace = max(0, int(get_setting(session, GRACE_KEY, 3)))
     except (TypeError, ValueError):
         grace = 3
+    cap = engine["catch_up_cap"] if engine["catch_up_cap"] in tracks.TEMPLATES else ENGINE_DEFAULTS["catch_up_cap"]
     return ReminderSettings(all_tracks, rules, payment, cost_settings, int(engine["freshness_days"]),
-                            int(engine["tolerance_cents"]), int(engine["lookahead_days"]), grace)
+                            int(engine["tolerance_cents"]), int(engine["lookahead_days"]), grace,
+                            int(engine["review_above"]), cap)
 
 
 def _validated(key: str, value, session):
@@ -160,7 +168,14 @@ def _validated(key: str, value, session):
             return costing.rates_to_rows(rows)
         if key == ENGINE_KEY:
             e = {**ENGINE_DEFAULTS, **dict(value)}
-            out = {k: int(e[k]) for k in ENGINE_DEFAULTS}
+            out = {k: int(e[k]) for k in ENGINE_DEFAULTS if k != "catch_up_cap"}
+            out["catch_up_cap"] = str(e["catch_up_cap"])
+            if out["catch_up_cap"] not in tracks.TEMPLATES:
+                raise ServiceError(f"catching up may go at most to one of {', '.join(tracks.TEMPLATES)}, "
+                                   f"not {out['catch_up_cap']!r}")
+            if not 1 <= out["review_above"] <= 100_000:
+                raise ServiceError("the number of messages above which a run is a review must be between 1 and "
+                                   "100,000")
             if not 1 <= out["freshness_days"] <= 90:
                 raise ServiceError("the data-freshness limit must be between 1 and 90 days")
             if not 0 <= out["tolerance_cents"] <= 100_000:
@@ -191,6 +206,52 @@ def reset_tracks(uow: UnitOfWork, *, actor: str) -> None:
     put_setting(uow.session, TRACKS_KEY, tracks.tracks_to_data(tracks.default_tracks()), actor)
     put_setting(uow.session, RULES_KEY, tracks.rules_to_data(tracks.default_rules()), actor)
     uow.commit()
+
+
+# --- recipients ----------------------------------------------------------------------------------
+
+ADDRESSED_CHANNELS = ("email", "letter")  # a letter goes out as an e-mail with the PDF attached
+NEEDS_ADDRESS = "needs address"  # shown instead of an unsent message's status while its debtor has none
+
+
+def reminder_address(email: str | None) -> str | None:
+    """The debtor's reminder addresses as a message goes to them, or None when there is no usable one.
+    The sender's own check decides, so what the queue calls sendable is what the sender sends."""
+    if not isinstance(email, str):
+        return None
+    try:
+        return ", ".join(mail.parse_recipients(email))
+    except mail.AddressError:
+        return None
+
+
+def debtors_without_address(uow: UnitOfWork) -> pd.DataFrame:
+    """The worklist "debtors without a reminder address": every debtor with open invoices to chase and no
+    usable reminder address, one row per currency with the open amount, the invoices and the unsent
+    messages waiting for that address; the largest amounts first."""
+    s = uow.session
+    rows = s.execute(select(Debtor.id, Debtor.code, Debtor.name, Debtor.email, Invoice.currency,
+                            func.sum(Invoice.open_cents), func.count(Invoice.id))
+                     .join(Invoice, Invoice.debtor_id == Debtor.id)
+                     .where(Invoice.open_cents > 0, Invoice.amount_cents > 0)
+                     .group_by(Debtor.id, Debtor.code, Debtor.name, Debtor.email, Invoice.currency)).all()
+    rows = [r for r in rows if reminder_address(r[3]) is None]
+    columns = ["debtor_code", "debtor_name", "email", "currency", "open_cents", "invoices", "waiting_messages"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    waiting = dict(s.execute(select(Message.debtor_id, func.count()).where(
+        Message.status.in_(UNSENT), Message.channel.in_(ADDRESSED_CHANNELS)).group_by(Message.debtor_id)).all())
+    frame = pd.DataFrame([(r[1], r[2], r[3] or "", r[4], int(r[5]), int(r[6]), int(waiting.get(r[0], 0)))
+                          for r in rows], columns=columns)
+    return frame.sort_values(["currency", "open_cents", "debtor_code"], ascending=[True, False, True],
+                             ignore_index=True)
+
+
+def totals_by_currency(frame: pd.DataFrame, column: str = "total_cents") -> dict[str, int]:
+    """One total per currency (never EUR and USD added up), in the order of the currencies."""
+    if frame.empty:
+        return {}
+    return {str(c): int(v) for c, v in frame.groupby("currency")[column].sum().sort_index().items()}
 
 
 # --- behaviour signals ----------------------------------------------------------------------------
@@ -240,6 +301,18 @@ def _rank(tracks_by_key: dict[str, Track], track_key: str, step_key: str) -> int
 
 # --- generation -----------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class CreatedGroup:
+    """The messages one run created at one step of one track, in one currency."""
+    track: str
+    step: str
+    currency: str
+    messages: int
+    invoices: int
+    total_cents: int
+    approved: int  # of them; the rest wait for a person
+
+
 @dataclass
 class GenerateResult:
     created: int = 0
@@ -248,10 +321,35 @@ class GenerateResult:
     cancelled: int = 0
     resumed: int = 0  # postponed messages whose date came
     message_ids: list[int] = field(default_factory=list)
+    review: str | None = None  # why everything this run created waits for a person, if it does
+    caught_up: int = 0  # messages for invoices first seen long past due, entered at a later step
+    needs_address: int = 0  # created for debtors without a usable reminder address
+    groups: list[CreatedGroup] = field(default_factory=list)
+    time_barred: int = 0  # open invoices left out because they may be time-barred (art. 3:307 / 7:28 BW)
 
     def summary(self) -> str:
         text = f"created {self.created}, unchanged {self.unchanged}, cancelled {self.cancelled}"
         return text + (f", extended {self.extended}" if self.extended else "")
+
+    def review_lines(self) -> list[str]:
+        """What this run created, by step, track and currency, and what waits for whom."""
+        lines = []
+        if self.review:
+            lines.append(f"review: {self.review}; nothing was approved, check the queue and approve what may go")
+        for g in self.groups:
+            lines.append(f"  {g.track:<10} {g.step:<16} {g.currency}  {g.messages:>5} message(s)  "
+                         f"{g.invoices:>6} invoice(s)  {fmt(g.total_cents, g.currency, 'en'):>16}"
+                         + (f"  ({g.approved} approved)" if g.approved else ""))
+        if self.caught_up:
+            lines.append(f"caught up: {self.caught_up} message(s) for invoices first seen long past due start at a "
+                         "later step and wait for approval")
+        if self.time_barred:
+            lines.append(f"time-barred: {self.time_barred} invoice(s) more than five years past due (two for a "
+                         "consumer purchase) get no automatic reminder; see the dossier to interrupt by letter")
+        if self.needs_address:
+            lines.append(f"needs address: {self.needs_address} message(s) for debtors without a usable reminder "
+                         "address; import a debtor list or add the address in the dossier (`queue addresses`)")
+        return lines
 
     def __str__(self) -> str:
         return self.summary()
@@ -317,8 +415,6 @@ class ClaimBasis:
     letters: dict[int, tuple[date, str]]
 
     def claim(self, debtor, chased: list, on: date, cfg: ReminderSettings) -> costing.Claim:
-        from receivables import claims
-
         ids = [i.id for i in chased]
         views = claims.claim_invoices(self.session, ids, on)
         items = [views.get(i.id) or costing.ClaimInvoice(i.number, i.open_cents, i.due_date) for i in chased]
@@ -391,6 +487,10 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
     debtors = {d.id: d for d in s.execute(select(*_DEBTOR_COLUMNS))} if invoices else {}
     promised = _promised(s, today, cfg.grace_days)
     barred = claims.time_barred(s, today)  # art. 3:307 / 7:28 BW: a person decides, the engine does not
+    result.time_barred = len(barred)
+    first_seen = dict(s.execute(select(Invoice.id, ImportBatch.as_of)  # the import that brought it in
+                                .join(ImportBatch, ImportBatch.id == Invoice.batch_id)
+                                .where(Invoice.open_cents != 0)).all()) if invoices else {}
 
     def held(inv: _Inv) -> str | None:
         d = debtors[inv.debtor_id]
@@ -485,11 +585,20 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
     # WAIT_DAYS for another of the debtor's that reaches the same step, so the debtor gets one message,
     # and none calls an invoice overdue before it is
     due_now: dict[tuple[int, str, int], list[tuple[_Inv, date]]] = defaultdict(list)
+    caught: dict[int, int] = {}  # invoice -> days past due when first seen, for those that catch up
     for inv in invoices:
         if inv.id in busy or not chaseable(inv):
             continue
         track = cfg.tracks[choice[inv.debtor_id][0]]
-        nxt = tracks.next_step(track, inv.due_date, reached.get(inv.id), today, lookahead)
+        entry = None
+        if inv.id not in reached:
+            entry = tracks.catch_up_entry(track, inv.due_date, first_seen.get(inv.id), cfg.catch_up_cap,
+                                          bool(debtors[inv.debtor_id].is_consumer) and inv.id not in wik_sent.letters)
+        if entry is not None:
+            nxt = (entry, today)
+            caught[inv.id] = (first_seen[inv.id] - inv.due_date).days
+        else:
+            nxt = tracks.next_step(track, inv.due_date, reached.get(inv.id), today, lookahead)
         if nxt is None:
             continue
         index, planned = nxt
@@ -552,12 +661,24 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
         chased = sorted(group, key=lambda i: (i.due_date, i.number))
         fields = _compose(debtor, track, step, chased, open_by_debtor[debtor_id], currency, planned, cfg,
                           wik_sent, held)
+        ages = sorted(caught[i.id] for i in chased if i.id in caught)
+        if ages:
+            seen = f"{ages[-1]}" if len(ages) == 1 else f"up to {ages[-1]}"
+            reason = f"First seen {seen} days past due: enters at {step.key}, for a person to approve. {reason}"
+            result.caught_up += 1
+        no_address = step.channel != "call" and reminder_address(debtor.email) is None
+        result.needs_address += no_address
+        auto = not (step.needs_approval or step.channel == "call" or ages or no_address)
         new_rows.append({
             "debtor_id": debtor_id, "track": track_key, "step_index": index, "step_name": step.key,
             "step_key": key, "channel": step.channel, "reason": reason,
-            "status": "proposed" if step.needs_approval or step.channel == "call" else "approved",
-            "planned_date": planned, **fields})
+            "status": "approved" if auto else "proposed", "planned_date": planned, **fields})
         new_lines.append([(inv.id, inv.open_cents) for inv in chased])
+    result.review = _review(s, new_rows, cfg.review_above)
+    if result.review:
+        for row in new_rows:
+            row["status"] = "proposed"
+    result.groups = _created_groups(new_rows, new_lines)
 
     # re-render what changed, unless a person edited the words
     for mid in changed:
@@ -587,7 +708,8 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
     result.unchanged = len(open_messages) - len(cancel) - len(changed)
     record_audit(s, actor, "reminders.generate", "message", None, None,
                  {"date": today, "created": result.created, "extended": result.extended,
-                  "unchanged": result.unchanged, "cancelled": result.cancelled, "resumed": result.resumed})
+                  "unchanged": result.unchanged, "cancelled": result.cancelled, "resumed": result.resumed,
+                  "review": result.review, "caught_up": result.caught_up, "needs_address": result.needs_address})
     uow.commit()
     store_qr(uow, ready)  # messages that need no approval get their image now, the others when approved
     return result
@@ -630,6 +752,32 @@ def _one_wik_letter(due_now, invoices, debtors, choice, cfg: ReminderSettings, l
         due_now[(debtor_id, currency, index)] = [(inv, planned) for inv, _ in pairs]
 
 
+def _review(session, new_rows: list[dict], limit: int) -> str | None:
+    """Why the messages of this run all wait for a person, or None: the first run on a ledger (none of
+    its debtors ever had a message), or more messages at once than the engine's limit."""
+    if not new_rows:
+        return None
+    debtor_ids = sorted({r["debtor_id"] for r in new_rows})
+    known = any(session.scalar(select(Message.id).where(Message.debtor_id.in_(debtor_ids[i:i + 500])).limit(1))
+                for i in range(0, len(debtor_ids), 500))
+    if not known:
+        return f"the first run on this ledger ({len(new_rows)} message(s))"
+    if len(new_rows) > limit:
+        return f"{len(new_rows)} messages at once, more than the limit of {limit}"
+    return None
+
+
+def _created_groups(new_rows: list[dict], new_lines: list[list]) -> list[CreatedGroup]:
+    totals: dict[tuple[str, str, str], list[int]] = {}
+    for row, lines in zip(new_rows, new_lines):
+        t = totals.setdefault((row["track"], row["step_name"], row["currency"]), [0, 0, 0, 0])
+        t[0] += 1
+        t[1] += len(lines)
+        t[2] += row["total_cents"]
+        t[3] += row["status"] == "approved"
+    return [CreatedGroup(track, step, currency, *values) for (track, step, currency), values in sorted(totals.items())]
+
+
 def _promised(session, today: date, grace: int) -> dict[str, set[int]]:
     """Invoices (or whole debtors) under a pending promise to pay whose date + grace has not passed."""
     out: dict[str, set[int]] = {"invoices": set(), "debtors": set()}
@@ -655,7 +803,8 @@ def company_name(payment: dict | None) -> str:
 
 def _compose(debtor: Debtor, track: Track, step: Step, chased: list[_Inv], open_items: list[_Inv],
              currency: str, planned: date, cfg: ReminderSettings, wik_sent: ClaimBasis, held) -> dict:
-    """The stored fields of a message: rendered words, amounts, costs and recipients."""
+    """The stored fields of a message: rendered words, amounts and costs. Not its recipients: they are
+    the debtor's reminder contact when it is previewed or sent (see `reminder_address`)."""
     claim = costing.Claim(0, 0, {})
     # a consumer is charged, or sent the 14-day letter, only by a step that can be that letter (art. 6:96 lid 6)
     if step.charges_costs and chased and (not debtor.is_consumer or (step.template in tracks.WIK_TEMPLATES
@@ -664,7 +813,7 @@ def _compose(debtor: Debtor, track: Track, step: Step, chased: list[_Inv], open_
     ctx = message_context(debtor, track, step, chased, open_items, currency, planned, cfg, claim, held)
     rendered = render_message(ctx)
     return {"subject": rendered.subject, "body_text": rendered.text, "body_html": rendered.html,
-            "language": ctx["language"], "recipients": debtor.email or None, "currency": currency,
+            "language": ctx["language"], "currency": currency,
             "total_cents": ctx["total_cents"], "costs_cents": claim.costs_cents,
             "interest_cents": claim.interest_cents, "costs_detail": claim.detail or None}
 
@@ -690,8 +839,11 @@ def message_context(debtor: Debtor, track: Track, step: Step, chased: list, open
                     planned: date, cfg: ReminderSettings, claim: costing.Claim, held=None) -> dict:
     """Everything a template may use. Credit notes and items not chased here appear in the overview."""
     chased_ids = {i.id for i in chased}
+    listed, more = statement.listed(chased)
     overview = []
-    for i in sorted((i for i in open_items if i.currency == currency), key=lambda i: (i.due_date, i.number)):
+    # a message that lists only part of its invoices leaves the overview to the attached statement
+    for i in [] if more else sorted((i for i in open_items if i.currency == currency),
+                                    key=lambda i: (i.due_date, i.number)):
         if i.id in chased_ids:
             status = "chased"
         elif i.open_cents < 0 or i.amount_cents < 0:
@@ -723,6 +875,8 @@ def message_context(debtor: Debtor, track: Track, step: Step, chased: list, open
             link = ""
     qr = (currency == "EUR" and due > 0 and bool(pay.get("beneficiary")) and epc.valid_iban(pay.get("iban", "")))
     language = debtor.language if debtor.language in ("nl", "en") else "en"
+    if more:
+        more = {**more, "note": statement.more_note(more, language)}
     return {
         "language": language, "tone": track.tone, "channel": step.channel,
         "step": {"key": step.key, "template": step.template},
@@ -734,7 +888,8 @@ def message_context(debtor: Debtor, track: Track, step: Step, chased: list, open
         "invoices": [{"number": i.number, "invoice_date": i.invoice_date, "due_date": i.due_date,
                       "days_overdue": max(0, (planned - i.due_date).days),
                       "open_cents": principal.get(i.number, i.open_cents),
-                      "description": i.description or ""} for i in chased],
+                      "description": i.description or ""} for i in listed],
+        "more": more, "invoice_count": len(chased),
         "overview": overview,
         "total_cents": total, "costs_cents": claim.costs_cents, "interest_cents": claim.interest_cents,
         "amount_due_cents": due, "costs": {"rates_used": [], "consumer": bool(debtor.is_consumer), **claim.detail},
@@ -779,9 +934,10 @@ def transition(uow: UnitOfWork, message_ids, action: str, *, actor: str, until: 
             raise ServiceError(f"message {mid} is an e-mail, not a call task; approve it instead")
         if target == "sent" and action not in CALL_ONLY:
             raise ServiceError(f"message {mid} can only be sent by the sender")
-        if action == "approve" and m.channel == "email" and not (m.recipients or "").strip():
-            raise ServiceError(f"message {mid} has no recipient: add an e-mail address to debtor "
-                               f"{_code(s, m.debtor_id)} in the dossier, or block the message")
+        if action == "approve" and m.channel in ADDRESSED_CHANNELS and reminder_address(_email(s, m.debtor_id)) is None:
+            raise ServiceError(f"message {mid} has no recipient: debtor {_code(s, m.debtor_id)} has no usable reminder "
+                               "address; import a debtor list or add it in the dossier (the message waits), or "
+                               "block the message")
         if action == "unpostpone" and m.status != "postponed":
             raise ServiceError(f"message {mid} is {m.status}, not postponed")
         if action == "unapprove" and m.status != "approved":
@@ -816,6 +972,10 @@ def transition(uow: UnitOfWork, message_ids, action: str, *, actor: str, until: 
 def _verb(action: str) -> str:
     return {"approve": "approved", "postpone": "postponed", "block": "blocked", "unpostpone": "brought back",
             "unapprove": "taken back", "called": "marked as called"}.get(action, action)
+
+
+def _email(session, debtor_id: int) -> str | None:
+    return session.scalar(select(Debtor.email).where(Debtor.id == debtor_id))
 
 
 def _code(session, debtor_id: int) -> str:
@@ -1027,7 +1187,8 @@ def preview(uow: UnitOfWork, message_id: int) -> Preview:
         png = m.qr_png if m.qr_png and m.qr_payload == payload else epc.qr_png(payload)
         data = base64.b64encode(png).decode("ascii")
         html = html.replace(f"cid:{QR_CID}", f"data:image/png;base64,{data}")
-    return Preview(m.id, m.status, m.subject, m.body_text, html, m.recipients or "", payload, m.edited)
+    to = (reminder_address(_email(uow.session, m.debtor_id)) if m.status in UNSENT else m.recipients) or ""
+    return Preview(m.id, m.status, m.subject, m.body_text, html, to, payload, m.edited)
 
 
 def rerender(uow: UnitOfWork, message_id: int, *, actor: str, today: date | None = None) -> None:
@@ -1108,9 +1269,9 @@ def reword(session, message_ids, why: str) -> list[int]:
 # --- listing ----------------------------------------------------------------------------------------
 
 QUEUE_COLUMNS = ["id", "debtor_id", "debtor_code", "debtor_name", "account_manager", "step", "template", "track",
-                 "channel", "status", "planned_date", "postponed_until", "invoice_numbers", "invoices",
-                 "currency", "total_cents", "costs_cents", "interest_cents", "subject", "reason", "recipients",
-                 "note", "edited", "language", "last_error"]
+                 "channel", "status", "state", "needs_address", "planned_date", "postponed_until", "invoice_numbers",
+                 "invoices", "currency", "total_cents", "costs_cents", "interest_cents", "subject", "reason",
+                 "recipients", "note", "edited", "language", "last_error"]
 
 
 def queue(uow: UnitOfWork, *, statuses=None, step: str | None = None, track: str | None = None,
@@ -1124,7 +1285,7 @@ def queue(uow: UnitOfWork, *, statuses=None, step: str | None = None, track: str
                 Message.step_name, Message.track, Message.channel, Message.status, Message.planned_date,
                 Message.postponed_until, Message.currency, Message.total_cents, Message.costs_cents,
                 Message.interest_cents, Message.subject, Message.reason, Message.recipients, Message.note,
-                Message.edited, Message.language, Message.step_index, Message.last_error)
+                Message.edited, Message.language, Message.step_index, Message.last_error, Debtor.email)
          .join(Debtor, Debtor.id == Message.debtor_id).where(Message.status.in_(statuses)))
     if step:
         q = q.where(Message.step_name == step)
@@ -1143,7 +1304,14 @@ def queue(uow: UnitOfWork, *, statuses=None, step: str | None = None, track: str
                                         "track", "channel", "status", "planned_date", "postponed_until",
                                         "currency", "total_cents", "costs_cents", "interest_cents", "subject",
                                         "reason", "recipients", "note", "edited", "language", "step_index",
-                                        "last_error"])
+                                        "last_error", "debtor_email"])
+    # an unsent message goes to the debtor's reminder contact as it is now; a sent one to whom it went
+    unsent = frame["status"].isin(UNSENT)
+    current = frame["debtor_email"].map(reminder_address)
+    frame["recipients"] = current.where(unsent, frame["recipients"]).fillna("")
+    frame["needs_address"] = (unsent & frame["channel"].isin(ADDRESSED_CHANNELS) & current.isna()).astype(bool)
+    waiting = frame["needs_address"] & frame["status"].isin(("proposed", "approved"))  # postponed says so itself
+    frame["state"] = frame["status"].where(~waiting, NEEDS_ADDRESS)
     numbers: dict[int, list[str]] = defaultdict(list)
     ids = frame["id"].tolist()
     for chunk in range(0, len(ids), 1000):
@@ -1172,7 +1340,8 @@ def queue_json(frame: pd.DataFrame) -> list[dict]:
     return [{"id": int(r["id"]), "debtor_code": r["debtor_code"], "step": r["step"], "track": r["track"],
              "status": r["status"], "planned_date": r["planned_date"].isoformat(),
              "invoice_numbers": list(r["invoice_numbers"]), "total": round(int(r["total_cents"]) / 100, 2),
-             "currency": r["currency"], "channel": r["channel"], "subject": r["subject"]}
+             "currency": r["currency"], "channel": r["channel"], "subject": r["subject"],
+             "recipients": r["recipients"], "needs_address": bool(r["needs_address"]), "reason": r["reason"]}
             for r in frame.to_dict("records")]
 
 

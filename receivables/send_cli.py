@@ -48,8 +48,9 @@ def send(engine, args) -> int:
             note = f"  [{p.action}: {p.reason}]" if p.action != "send" else ""
             print(f"#{p.id} {p.debtor_code} -> {p.recipients or '(no address)'}: {p.subject} "
                   f"({fmt(p.total_cents, p.currency)}){note}")
-        print(f"dry run, nothing sent: would send {counts.get('send', 0)}, fail {counts.get('invalid', 0)}, "
-              f"cancel {counts.get('cancel', 0)}, hold {counts.get('block', 0) + counts.get('review', 0)}")
+        print(f"dry run, nothing sent: would send {counts.get('send', 0)}, cancel {counts.get('cancel', 0)}, "
+              f"hold {counts.get('block', 0) + counts.get('review', 0)}, "
+              f"wait for an address {counts.get('address', 0)}")
         return 0
 
     def progress(r: sending.MessageResult, done: int, total: int) -> None:

@@ -19,12 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Boolean, Date, DateTime, and_, bindparam, insert, null, or_, select, text, update
+from sqlalchemy import Boolean, Date, DateTime, and_, bindparam, case, insert, null, or_, select, text, update
 
 from db.models import Debtor, Invoice, Message, MessageInvoice, SendAttempt, utcnow
 from emails import letter
 from emails import sender as mail
-from receivables import epc, reminders
+from receivables import epc, reminders, statement
 from receivables.money import fmt
 from receivables.services import ServiceError, record_audit
 from receivables.uow import UnitOfWork
@@ -80,6 +80,8 @@ class Line:
     open_cents: int  # what is open now
     disputed: bool
     paused_until: date | None
+    invoice_date: date | None = None  # for the statement of account of a message with many invoices
+    due_date: date | None = None
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ class Candidate:
 class Verdict:
     """send; cancel (nothing left); rerender (invoices left or amounts changed: the words must follow);
     review (same, but a person wrote the words); block (debtor blocked); wait (not due now);
-    invalid (no usable address)."""
+    address (the debtor has no usable reminder address: it waits, approved, until it has one)."""
     action: str
     reason: str = ""
     drop: tuple[int, ...] = ()  # invoice ids that leave the message
@@ -162,7 +164,8 @@ def recheck(c: Candidate, today: date, now: datetime, tolerance_cents: int = 0) 
     try:
         mail.parse_recipients(c.recipients)
     except mail.AddressError as exc:
-        return Verdict("invalid", f"{exc}; correct the e-mail address of {c.debtor_code} in the dossier")
+        return Verdict("address", f"needs an address: {exc}; add the reminder address of {c.debtor_code} in the "
+                                  "dossier or import a debtor list")
     return Verdict("send")
 
 
@@ -175,10 +178,15 @@ def _due_filter(today: date, now: datetime):
                 or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now))
 
 
+# An unsent message goes to the debtor's reminder contact as it is when it is sent (the dossier or a debtor
+# import may change it at any time); a claimed or sent one to the addresses its claim recorded.
+_RECIPIENTS = case((Message.status.in_(reminders.UNSENT), Debtor.email), else_=Message.recipients)
+
+
 def _load(session, *, ids=None, where=None, limit: int | None = None, qr: bool = False) -> list[Candidate]:
     q = (select(Message.id, Message.debtor_id, Debtor.code, Debtor.name, Debtor.reminders_blocked,
                 Debtor.blocked_reason, Debtor.blocked_until, Message.status, Message.channel, Message.edited,
-                Message.recipients, Message.subject, Message.body_text, Message.body_html, Message.currency,
+                _RECIPIENTS, Message.subject, Message.body_text, Message.body_html, Message.currency,
                 Message.total_cents, Message.costs_cents, Message.interest_cents, Message.step_name,
                 Message.planned_date, Message.postponed_until, Message.next_attempt_at, Message.attempts,
                 Message.smtp_message_id, Message.updated_at,
@@ -199,11 +207,13 @@ def _load(session, *, ids=None, where=None, limit: int | None = None, qr: bool =
         chunk = message_ids[i:i + 500]
         for r in session.execute(
                 select(MessageInvoice.message_id, Invoice.id, Invoice.number, MessageInvoice.active,
-                       MessageInvoice.open_cents, Invoice.open_cents, Invoice.disputed, Invoice.paused_until)
+                       MessageInvoice.open_cents, Invoice.open_cents, Invoice.disputed, Invoice.paused_until,
+                       Invoice.invoice_date, Invoice.due_date)
                 .join(Invoice, Invoice.id == MessageInvoice.invoice_id)
                 .where(MessageInvoice.message_id.in_(chunk))
                 .order_by(Invoice.due_date, Invoice.number)):
-            lines.setdefault(r[0], []).append(Line(r[1], r[2], bool(r[3]), int(r[4]), int(r[5]), bool(r[6]), r[7]))
+            lines.setdefault(r[0], []).append(Line(r[1], r[2], bool(r[3]), int(r[4]), int(r[5]), bool(r[6]), r[7],
+                                                   r[8], r[9]))
     out = []
     for r in rows:
         (mid, debtor_id, code, name, blocked, reason, until, status, channel, edited, recipients, subject,
@@ -298,9 +308,11 @@ def compose(c: Candidate, settings: SendSettings, message_id: str, now: datetime
             qr_png: bytes | None, attachments: tuple[mail.Attachment, ...] = (),
             payment: dict | None = None) -> mail.BuiltMail:
     """The wire bytes of a message: the stored words, the QR code inline, our Message-ID; a step whose
-    channel is "letter" also carries the words as a PDF letter (from the beneficiary of `payment`)."""
+    channel is "letter" also carries the words as a PDF letter (from the beneficiary of `payment`); one
+    with more invoices than its text lists, the statement of account of all of them (PDF and CSV)."""
     if c.channel == "letter":
         attachments = (*attachments, letter_attachment(c, now.date(), qr_png, payment))
+    attachments = (*attachments, *statement_attachments(c, now.date(), payment))
     return mail.build_mime(mail.OutgoingMail(
         from_addr=settings.from_addr, reply_to=settings.reply_to, to=tuple(mail.parse_recipients(c.recipients)),
         subject=c.subject, text=c.body_text, html=c.body_html, message_id=message_id,
@@ -313,6 +325,26 @@ def letter_attachment(c: Candidate, on: date, qr_png: bytes | None, payment: dic
         address=c.address, debtor_code=c.debtor_code, on=on, subject=c.subject, body=c.body_text,
         qr_png=qr_png, language=c.language))
     return mail.Attachment(letter.file_name(c.debtor_code, on, c.id), pdf)
+
+
+def statement_attachments(c: Candidate, on: date, payment: dict | None) -> tuple[mail.Attachment, ...]:
+    """The statement of account of a message whose text lists only the oldest of its invoices; none else."""
+    active = [ln for ln in c.lines if ln.active]
+    if not statement.needed(len(active)):
+        return ()
+    rows = [statement.Row(ln.number, ln.invoice_date, ln.due_date, ln.line_open_cents) for ln in active]
+    return statement.attachments(rows, company=reminders.company_name(payment), debtor_code=c.debtor_code,
+                                 debtor_name=c.debtor_name, currency=c.currency, on=on, language=c.language)
+
+
+def statement_for(uow: UnitOfWork, message_id: int, on: date) -> tuple[mail.Attachment, ...]:
+    """A message's statement of account (PDF, CSV) as it would go out on `on`; empty when it needs none."""
+    found = _load(uow.session, ids=[int(message_id)])
+    if not found:
+        raise ServiceError(f"there is no message {message_id}")
+    payment = _payment(uow.session)
+    uow.session.rollback()
+    return statement_attachments(found[0], on, payment)
 
 
 def letter_for(uow: UnitOfWork, message_id: int, on: date) -> mail.Attachment:
@@ -348,7 +380,7 @@ def preview(uow: UnitOfWork, message_id: int, settings: SendSettings, today: dat
         raise ServiceError(f"there is no message {message_id}")
     c = found[0]
     v = recheck(c, today, utcnow(), _settings(s).tolerance_cents)
-    if v.action == "invalid":
+    if v.action == "address":
         s.rollback()
         return Preview(c.id, {}, c.body_text, c.body_html, 0, v.action, v.reason)
     qr = _qr_png(uow, c)
@@ -381,7 +413,8 @@ CHUNK_SECONDS = 0.1
 
 # As plain SQL the statements cost no construction or cache-key work per message.
 _CLAIM_SQL = """
-UPDATE message SET status = 'sending', updated_at = :now, smtp_message_id = CASE id {mids} END
+UPDATE message SET status = 'sending', updated_at = :now, smtp_message_id = CASE id {mids} END,
+       recipients = CASE id {rcpts} END
 WHERE id IN ({ids}){lock}
   AND {status} = 'approved' AND ({seen})
   AND channel IN ('email', 'letter') AND planned_date <= :today
@@ -421,6 +454,7 @@ def _sql(s, name: str):
                     f"\n  AND id IN (SELECT m2.id FROM message AS m2 WHERE m2.id IN ({ids})"
                     " AND m2.status = 'approved' FOR UPDATE SKIP LOCKED)")
             sql = _CLAIM_SQL.format(mids=" ".join(f"WHEN :c{k} THEN :m{k}" for k in range(n)), ids=ids, lock=lock,
+                                    rcpts=" ".join(f"WHEN :c{k} THEN :r{k}" for k in range(n)),
                                     seen=" OR ".join(f"(id = :c{k} AND updated_at = :s{k})" for k in range(n)),
                                     # SQLite without statistics would read every approved message through
                                     # the status index; the unary + makes it look up the ids
@@ -439,8 +473,13 @@ def _claim_many(s, picks: list[tuple[Candidate, str]], today: date, now: datetim
     invoices are all still chaseable. The ids claimed; the caller commits."""
     params = {"today": today, "now": now, "tolerance": max(1, tolerance), "yes": True}
     for k, (c, mid) in enumerate(picks):
-        params.update({f"c{k}": c.id, f"m{k}": mid, f"s{k}": c.updated_at})
+        params.update({f"c{k}": c.id, f"m{k}": mid, f"s{k}": c.updated_at, f"r{k}": _to(c)})
     return set(s.execute(_sql(s, f"claim{len(picks)}"), params).scalars())
+
+
+def _to(c: Candidate) -> str:
+    """The addresses a claimed message goes to, as recorded on it."""
+    return ", ".join(mail.parse_recipients(c.recipients))
 
 
 def _claim_fast(s, c: Candidate, message_id: str, today: date, now: datetime, tolerance: int) -> bool:
@@ -730,9 +769,14 @@ class _Batch:
             v = recheck(fresh, self.today, now, self.tolerance)
             if v.action == "send":
                 mid = fresh.smtp_message_id or mail.make_message_id(self.settings.from_addr, fresh.id)
-                _set(s, fresh.id, "approved", status="sending", smtp_message_id=mid, updated_at=now)
+                _set(s, fresh.id, "approved", status="sending", smtp_message_id=mid, updated_at=now,
+                     recipients=_to(fresh))
                 s.commit()
                 return fresh, mid
+            if v.action == "address":  # not sent, not failed: it goes once the debtor has an address
+                s.rollback()
+                self.report(fresh, "held", v.reason)
+                return None
             if v.action == "wait":
                 s.rollback()
                 if fresh.next_attempt_at is not None and fresh.next_attempt_at > now:
@@ -755,13 +799,9 @@ class _Batch:
             elif v.action == "review":
                 _set(s, fresh.id, "approved", status="proposed", last_error=v.reason, next_attempt_at=None)
                 outcome = "held"
-            elif v.action == "block":
+            else:  # the debtor is blocked
                 _set(s, fresh.id, "approved", status="blocked", last_error=v.reason, next_attempt_at=None)
                 outcome = "held"
-            else:  # invalid address: nothing went out
-                _set(s, fresh.id, "approved", status="failed", last_error=v.reason, next_attempt_at=None)
-                _attempt(s, fresh.id, mail.PERMANENT, v.reason, now)
-                outcome = "failed"
             s.commit()
             self.report(fresh, outcome, v.reason)
             return None

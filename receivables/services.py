@@ -242,6 +242,12 @@ def data_version(uow: UnitOfWork) -> str:
     return "/".join(str(v) for v in row)
 
 
+def earliest_date(uow: UnitOfWork) -> date | None:
+    """The first date the ledger knows (its oldest invoice date), or None when it is empty: how far back a
+    date picker must reach so that an imported old ledger can be looked at."""
+    return uow.session.scalar(select(func.min(Invoice.invoice_date)))
+
+
 def last_import(uow: UnitOfWork) -> ImportBatch | None:
     return uow.session.scalars(select(ImportBatch).where(ImportBatch.status == "applied")
                               .order_by(ImportBatch.imported_at.desc()).limit(1)).first()

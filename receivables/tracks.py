@@ -213,6 +213,33 @@ def next_step(track: Track, due_date: date, reached: Reached | None, today: date
     return None
 
 
+def catch_up_entry(track: Track, due_date: date, first_seen: date | None, cap: str = "demand",
+                   costs_need_a_letter: bool = False) -> int | None:
+    """The step an invoice first seen long past due enters its track at, or None when it starts at the
+    beginning like an invoice followed from its due date.
+
+    The entry is the latest step whose offset the invoice had passed when it was first seen, never above
+    the `cap` template (a person decides on final notice and hand-over) and, when costs need a letter first
+    (a consumer: the WIK 14-day letter), never past the first step that charges costs, which is that
+    letter. Only an entry beyond the first step after the due date is a catch-up."""
+    if first_seen is None:
+        return None
+    age = (first_seen - due_date).days
+    top = TEMPLATES.index(cap) if cap in TEMPLATES else TEMPLATES.index("demand")
+    regular = [i for i, s in enumerate(track.steps) if s.offset >= 0]
+    last = len(track.steps) - 1
+    if costs_need_a_letter:
+        last = next((i for i, s in enumerate(track.steps) if s.charges_costs), last)
+    entry = None
+    for i in regular:
+        step = track.steps[i]
+        if step.offset <= age and step.rank <= top and i <= last:
+            entry = i
+    if entry is None or not regular or entry <= regular[0]:
+        return None
+    return entry
+
+
 # --- choosing the track ---------------------------------------------------------------------------
 
 SIGNALS = {

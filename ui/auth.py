@@ -81,7 +81,7 @@ def require(role: str = "viewer") -> CurrentUser:
     """First line of every page: stop unless the visitor is logged in with at least `role`."""
     user = current_user()
     if user is None:
-        # A page file opened by URL on a fresh server runs without app.py: offer the login here too.
+        # A page file opened by URL on a fresh server runs without desk.py: offer the login here too.
         _login_page()
         st.stop()
     if not user.can(role):

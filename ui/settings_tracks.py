@@ -180,8 +180,17 @@ def render(user) -> None:
         ahead = c3.number_input("Propose this many days ahead", min_value=0, max_value=14,
                                 value=cfg.lookahead_days)
         grace = c4.number_input("Grace after a promised date (days)", min_value=0, max_value=30, value=cfg.grace_days)
+        c5, c6 = st.columns(2)
+        review = c5.number_input("A run creating more messages than this only proposes them", min_value=1,
+                                 max_value=100_000, value=cfg.review_above,
+                                 help="So that a new ledger or a big import is looked at before anything goes out.")
+        cap = c6.selectbox("Invoices first seen long past due enter at most at", tracks.TEMPLATES,
+                           index=tracks.TEMPLATES.index(cfg.catch_up_cap),
+                           help="Final notice and hand-over stay a person's decision; a consumer gets the 14-day "
+                                "letter before any step with costs.")
         if st.form_submit_button("Save engine settings"):
             _save(reminders.ENGINE_KEY, {"freshness_days": int(fresh), "tolerance_cents": round(tolerance * 100),
-                                         "lookahead_days": int(ahead)}, user, "Engine settings saved.")
+                                         "lookahead_days": int(ahead), "review_above": int(review),
+                                         "catch_up_cap": cap}, user, "Engine settings saved.")
             if int(grace) != cfg.grace_days:
                 _save(reminders.GRACE_KEY, int(grace), user, "Grace period saved.")

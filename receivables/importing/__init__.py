@@ -14,7 +14,15 @@ from receivables.importing.mapping import (
     header_signature,
     suggest_mapping,
 )
-from receivables.importing.reading import MAX_BYTES, FileRejected, RawTable, read_table
+from receivables.importing.reading import (
+    FILE_TYPES,
+    FILE_TYPES_LABEL,
+    MAX_BYTES,
+    FileRejected,
+    RawTable,
+    bundle,
+    read_table,
+)
 from receivables.importing.validation import (
     Detected,
     ImportOptions,
@@ -27,8 +35,8 @@ from receivables.importing.validation import (
 )
 
 __all__ = [
-    "DEBTORS", "FIELDS", "KIND_FIELDS", "KIND_LABELS", "KINDS", "LEDGER", "MAX_BYTES", "OPEN_ITEMS", "PROFILES",
-    "Detected", "FileRejected", "ImportOptions", "ParsedBatch", "Prepared", "Problem", "RawTable", "detect_kind",
+    "DEBTORS", "FIELDS", "FILE_TYPES", "FILE_TYPES_LABEL", "KIND_FIELDS", "KIND_LABELS", "KINDS", "LEDGER", "MAX_BYTES", "OPEN_ITEMS", "PROFILES",
+    "Detected", "FileRejected", "ImportOptions", "ParsedBatch", "Prepared", "Problem", "RawTable", "bundle", "detect_kind",
     "detect_profile", "guess_kind", "header_signature", "prepare", "read_table", "suggest_mapping",
     "validate",
 ]

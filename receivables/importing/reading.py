@@ -1,7 +1,8 @@
 """From uploaded bytes to a table of text cells: encoding, delimiter, header row, line numbers.
 
 Every cell stays text here (invoice numbers and debtor codes keep their leading zeros); numbers and
-dates are parsed later, once the columns are known."""
+dates are parsed later, once the columns are known. What a file may cost is checked first
+(`limits`); XML invoices become rows here too (`xml_invoices`)."""
 
 from __future__ import annotations
 
@@ -16,14 +17,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-MAX_BYTES = 128 * 1024 * 1024
+from receivables.importing import limits, xml_invoices
+from receivables.importing.errors import FileRejected
+from receivables.importing.limits import MAX_BYTES  # noqa: F401  (re-exported)
+
+# what the importer reads, by file name ending: the upload box and the command line accept these only
+FILE_TYPES = ("csv", "tsv", "txt", "xlsx", "xml", "zip")
+FILE_TYPES_LABEL = "CSV, TSV, Excel (.xlsx), UBL or Twinfield XML, or a .zip of XML invoices"
 DELIMITERS = (";", ",", "\t", "|")
 DELIMITER_NAMES = {";": "semicolon", ",": "comma", "\t": "tab", "|": "pipe"}
 _SAMPLE_LINES = 60
-
-
-class FileRejected(ValueError):
-    """The file cannot be read as a table; the message says what to do."""
 
 
 @dataclass
@@ -34,8 +37,9 @@ class RawTable:
     lines: np.ndarray
     header_line: int
     encoding: str
-    delimiter: str | None  # None for Excel
+    delimiter: str | None  # None for Excel and XML
     sheet: str | None = None
+    source: str | None = None  # "UBL" or "Twinfield" for XML invoices
     notes: list[str] = field(default_factory=list)
     bad_lines: list[tuple[int, int]] = field(default_factory=list)  # (line, fields) of malformed lines
 
@@ -62,6 +66,8 @@ class RawTable:
         return out
 
     def describe(self) -> str:
+        if self.source:
+            return f"{self.source} XML, {self.row_count:,} invoice(s)"
         if self.delimiter is None:
             return f"Excel sheet '{self.sheet}', {self.row_count:,} rows"
         return (f"{self.encoding}, {DELIMITER_NAMES[self.delimiter]}-separated, header on line "
@@ -69,22 +75,83 @@ class RawTable:
 
 
 def read_table(data: bytes, file_name: str = "") -> RawTable:
-    """Read CSV/TSV (any delimiter, UTF-8 with or without BOM, or Windows-1252) or Excel (.xlsx)."""
-    if len(data) > MAX_BYTES:
-        raise FileRejected(f"the file is {len(data) / 1024 / 1024:,.0f} MB; the limit is "
-                           f"{MAX_BYTES // 1024 // 1024} MB. Export a shorter period or split the file.")
-    if not data.strip():
+    """Read CSV/TSV (any delimiter, UTF-8 with or without BOM, or Windows-1252), Excel (.xlsx), UBL or
+    Twinfield XML invoices, or a zip of XML invoices. Limits are checked before anything is parsed."""
+    limits.check_upload_size(len(data))
+    if not data or data.isspace():  # strip() would copy the whole file
         raise FileRejected("the file is empty; export the open items again and upload that file")
     if data[:4] == b"PK\x03\x04":
-        return _read_xlsx(data)
+        return _read_zip(data)
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise FileRejected("this is an old Excel file (.xls); open it in Excel and save it as .xlsx or CSV")
     if data[:5] == b"%PDF-":
         raise FileRejected("this is a PDF; export the list from your accounting package as CSV or Excel")
+    if xml_invoices.looks_like_xml(data):
+        return _xml_table(xml_invoices.read_documents([(file_name or "the file", data)]))
+    utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
+    if not utf16:
+        limits.check_text(data)  # before decoding, which copies the text
     text_bytes, encoding = _decode(data)
+    if utf16:
+        limits.check_text(text_bytes)
     if b"\n" not in text_bytes and b"\r" in text_bytes:  # classic Mac line endings
         text_bytes = text_bytes.replace(b"\r", b"\n")
     return _read_delimited(text_bytes, encoding)
+
+
+def bundle(files: list[tuple[str, bytes]]) -> tuple[str, bytes]:
+    """Several uploaded files as one: a single file stays as it is, more become one zip, written the
+    same way every time (sorted, fixed dates) so uploading the same files again is recognised."""
+    if len(files) == 1:
+        return files[0]
+    limits.check_upload_size(sum(len(data) for _, data in files))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in sorted(files):
+            archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data,
+                             compress_type=zipfile.ZIP_DEFLATED)
+    names = sorted(name for name, _ in files)
+    return f"{names[0]} and {len(names) - 1} more", buf.getvalue()
+
+
+def _read_zip(data: bytes) -> RawTable:
+    """An .xlsx workbook, or a zip of XML invoices."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise FileRejected(f"this zip file is not an Excel workbook ({type(exc).__name__}); upload an .xlsx "
+                           "export or a CSV file") from None
+    with archive:
+        limits.check_zip(archive)
+        names = archive.namelist()
+        if "xl/workbook.xml" in names:
+            for name in names:
+                if name.endswith((".xml", ".rels")):
+                    limits.check_no_entities(archive, name)
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    limits.check_xlsx_sheet(archive, name)
+            return _read_xlsx(data)
+        documents = [n for n in names if not n.endswith("/") and not n.startswith(("__MACOSX/", "."))]
+        if not documents or not all(n.lower().endswith(".xml") for n in documents):
+            raise FileRejected("this zip file is not an Excel workbook and does not hold only XML invoices; "
+                               f"upload {FILE_TYPES_LABEL}")
+        try:
+            # one document in memory at a time
+            return _xml_table(xml_invoices.read_documents((n, archive.read(n)) for n in sorted(documents)))
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise FileRejected(f"the zip file is damaged ({exc}); pack the invoices again") from None
+
+
+def _xml_table(found: xml_invoices.XmlInvoices) -> RawTable:
+    columns = list(zip(*found.rows))
+    table = pa.table({h: pa.array(c, type=pa.string()) for h, c in zip(found.headers, columns)})
+    # a "line" is the invoice's position in the upload (the File column names its document)
+    lines = np.arange(1, len(found.rows) + 1, dtype=np.int64)
+    notes = []
+    if found.source == "UBL":
+        notes.append("e-invoices show what was invoiced, not what has been paid since: import them as a partial "
+                     "list unless they are all of your open invoices")
+    return RawTable(table, lines, 0, "XML", None, source=found.source, notes=notes)
 
 
 def _decode(data: bytes) -> tuple[bytes, str]:
@@ -215,10 +282,19 @@ def _non_blank_lines(text: bytes) -> np.ndarray:
 
 
 def _read_delimited(text: bytes, encoding: str) -> RawTable:
+    try:
+        return _read_delimited_text(text, encoding)
+    except csv.Error as exc:  # a quoted cell running over many lines
+        raise FileRejected(f"a cell of the file is too long to be an invoice's ({exc}); check that every quote "
+                           "is closed, or export the file again") from None
+
+
+def _read_delimited_text(text: bytes, encoding: str) -> RawTable:
     lines = _sample_lines(text)
     delimiter = sniff_delimiter(lines)
     header_idx = _header_index(lines, delimiter)
     header = next(csv.reader([lines[header_idx]], delimiter=delimiter))
+    limits.check_columns(len(header))
     names = _clean_headers(header)
     # physical line numbers (1-based) of the non-blank lines; the header is one of them
     non_blank = _non_blank_lines(text)
@@ -291,13 +367,21 @@ def _read_xlsx(data: bytes) -> RawTable:
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise FileRejected(f"this zip file is not an Excel workbook ({type(exc).__name__}); upload an .xlsx "
                            "export or a CSV file") from None
+    advice = f"Save the sheet as CSV (up to {limits.MAX_ROWS:,} rows) or export a shorter period."
     try:
         ws = wb.worksheets[0]
-        rows = [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
         sheet = ws.title
+        # the declared dimension was checked; without it rows are not padded to a width that may lie
+        ws.reset_dimensions()
+        numbered: list[tuple[int, list[str]]] = []
+        for n, row in enumerate(ws.iter_rows(values_only=True), start=1):
+            limits.check_rows(n - 1, limits.MAX_XLSX_ROWS, advice)
+            limits.check_columns(len(row))
+            cells = [_cell_text(v) for v in row]
+            if any(cells):
+                numbered.append((n, cells))
     finally:
         wb.close()
-    numbered = [(i + 1, r) for i, r in enumerate(rows) if any(c for c in r)]
     if not numbered:
         raise FileRejected(f"the first sheet ('{sheet}') of the workbook is empty; put the open items on the "
                            "first sheet")

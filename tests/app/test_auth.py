@@ -41,7 +41,7 @@ def test_a_viewer_cannot_open_admin_pages(page, demo_db):
 
 
 def test_the_start_page_shows_only_the_login_form(demo_db):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60).run()
     assert not at.exception
     assert [t.value for t in at.title] == ["Debtor Desk"]
     assert [t.label for t in at.text_input] == ["User name", "Password"]
@@ -50,7 +50,7 @@ def test_the_start_page_shows_only_the_login_form(demo_db):
 
 def test_logging_in_takes_one_click_and_shows_the_ageing_page(demo_db):
     password = users.add_user("carla", "collector")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60).run()
     at.text_input[0].input("carla")
     at.text_input[1].input(password)
     at.button[0].click().run()
@@ -62,7 +62,7 @@ def test_logging_in_takes_one_click_and_shows_the_ageing_page(demo_db):
 
 def test_a_wrong_password_is_refused(demo_db):
     users.add_user("carla", "collector")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60).run()
     at.text_input[0].input("carla")
     at.text_input[1].input("not-the-password")
     at.button[0].click().run()
@@ -87,7 +87,7 @@ def nav_titles(role):
 
 
 def test_a_logged_in_viewer_sees_the_dashboard_and_a_logout_button(demo_db):
-    at = log_in(AppTest.from_file(str(ROOT / "app.py"), default_timeout=60), "vera", "viewer").run()
+    at = log_in(AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60), "vera", "viewer").run()
     assert not at.exception
     assert at.metric
     assert [b.label for b in at.sidebar.button] == ["Log out"]

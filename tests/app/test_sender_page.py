@@ -137,3 +137,43 @@ def test_a_collector_cannot_open_the_sender(uow):
     at = page(role="collector")
     assert not at.exception
     assert any("needs the admin role" in e.value for e in at.error) and not at.button
+
+
+def test_a_message_whose_debtor_has_no_address_is_not_offered_until_it_has_one(uow, smtp_server, monkeypatch):
+    from db.models import Debtor
+
+    for k, v in smtp_env(smtp_server.port).items():
+        monkeypatch.setenv(k, v)
+    ids = seed(uow, 3)
+    with uow() as u:
+        u.session.execute(Debtor.__table__.update().where(Debtor.code == "D002").values(email=None))
+        u.commit()
+    at = page()
+    assert not at.exception
+    assert "**2** will be sent, **1** needs address: not sent" in texts(at)
+    assert "wait for their debtor's reminder address" in texts(at)
+    at = button(at, "Send 2 now").click().run()
+    assert not at.exception
+    assert "sent 2, failed 0, cancelled 0" in texts(at)
+    assert sorted(smtp_server.ids()) == [ids[0], ids[2]] and status_of(uow, ids[1]) == "approved"
+    with uow() as u:  # the address arrives: the same approved message goes, to that address
+        u.session.execute(Debtor.__table__.update().where(Debtor.code == "D002").values(email="nieuw@klant2.nl"))
+        u.commit()
+    at = button(page(), "Send 1 now").click().run()
+    assert not at.exception and status_of(uow, ids[1]) == "sent"
+    assert smtp_server.messages[-1].rcpt_tos == ["nieuw@klant2.nl"]
+    with uow() as u:
+        assert u.session.get(Message, ids[1]).recipients == "nieuw@klant2.nl"  # recorded as it went
+
+
+def test_the_amount_to_send_is_one_figure_per_currency(uow):
+    from db.models import Invoice
+
+    seed(uow, 3)
+    with uow() as u:
+        u.session.execute(Message.__table__.update().where(Message.id == 2).values(currency="USD"))
+        u.session.execute(Invoice.__table__.update().where(Invoice.number.like("2026-002-%")).values(currency="USD"))
+        u.commit()
+    at = page()
+    assert not at.exception
+    assert "To send: **€ 401,00** · **$ 200,50**" in texts(at)

@@ -26,7 +26,7 @@ def context(template="demand", tone="standard", language="nl", many=True, wik=Fa
     return {
         "language": language, "tone": tone, "channel": "call" if template == "call" else "email",
         "step": {"key": template, "template": template}, "track": {"key": tone, "name": tone.title()},
-        "many": many, "currency": "EUR", "invoices": invoices,
+        "many": many, "currency": "EUR", "invoices": invoices, "invoice_count": len(invoices), "more": None,
         "debtor": {"code": "10001", "name": "Bakker & Zn. B.V.", "contact_person": "Anouk Bakker",
                    "phone": "+31 20 123 4567", "email": "crediteuren@bakker.nl"},
         "company": {"name": "Debtor Desk Demo B.V."},

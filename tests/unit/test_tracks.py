@@ -182,3 +182,30 @@ def test_costs_on_a_step_that_cannot_be_a_consumers_14_day_letter_are_refused(te
 @pytest.mark.parametrize("template", tracks.WIK_TEMPLATES)
 def test_costs_on_a_demand_final_notice_or_hand_over_are_accepted(template):
     assert tracks.cost_problems(Track("t", "T", (Step("s", template, 10, "letter", charges_costs=True),))) == []
+
+
+CONSUMER_FIRST = Track("wik", "WIK", (Step("reminder", "reminder", 1), Step("letter14", "demand", 14, charges_costs=False),
+                                      Step("demand", "demand", 30, charges_costs=True),
+                                      Step("final_notice", "final_notice", 45, charges_costs=True)))
+
+
+# first seen (days after due, None = followed from before the due date), cap, consumer -> entry step key
+@pytest.mark.parametrize("track, seen, cap, consumer, expected", [
+    (STANDARD, None, "demand", False, None),               # followed from its due date: never skipped
+    (STANDARD, -10, "demand", False, None),                # seen before it fell due
+    (STANDARD, 5, "demand", False, None),                  # only the first reminder passed: starts there
+    (STANDARD, 14, "demand", False, "second_reminder"),
+    (STANDARD, 25, "demand", False, "call"),
+    (STANDARD, 412, "demand", False, "demand"),            # capped: final notice and hand-over are a person's
+    (STANDARD, 412, "final_notice", False, "final_notice"),
+    (STANDARD, 412, "handover", False, "handover"),
+    (STANDARD, 412, "reminder", False, None),              # capped at the first step: no catch-up at all
+    (STANDARD, 412, "handover", True, "demand"),           # a consumer: the first cost step is the 14-day letter
+    (tracks.default_tracks()["friendly"], 40, "demand", False, "call"),
+    (tracks.default_tracks()["strict"], 20, "demand", False, "demand"),
+    (CONSUMER_FIRST, 412, "final_notice", True, "demand"),  # the cost step comes first, then the costs
+])
+def test_an_invoice_first_seen_long_past_due_enters_at_the_step_its_age_reached(track, seen, cap, consumer,
+                                                                                expected):
+    entry = tracks.catch_up_entry(track, DUE, None if seen is None else d(seen), cap, consumer)
+    assert (None if entry is None else track.steps[entry].key) == expected

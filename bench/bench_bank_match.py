@@ -1,0 +1,273 @@
+"""Bank matching speed and precision: generated statement lines against a generated book of open
+invoices, the pure matcher (`receivables.domain.bank_matching.match_payments`) next to DuckDB joining
+the same lines to the same invoices on exact reference and exact invoice number, in the same run.
+
+    python bench/bench_bank_match.py                                   # 100,000 lines, 1,000,000 invoices, 50,000 debtors
+    python bench/bench_bank_match.py --lines 10000 --invoices 100000 --debtors 5000
+
+The book: every debtor has a name, an account and open invoices (3 % credit notes) numbered in one
+company-wide scheme (`F2024-000123` or zero-padded `0000611365`); a third of the invoices went out
+in a reminder that carries a reference (RF or betalingskenmerk, one per message, often for several
+invoices). The lines, each with what it really pays (the truth):
+  our reference (typed with spaces, or in the structured field), full, part or over payment;
+  invoice numbers typed the way people do (prefix, case, separators, leading zeros dropped), one to
+  three at once, full, minus bank charges, or in part;
+  a known account with the amount of one invoice, the oldest few, or another combination;
+  the debtor's name with the amount of one invoice;
+  another currency; noise (unknown payers, random amounts and texts with numbers in them); debits.
+Precision counts automatic matches whose invoices are not (all) among those the line really pays.
+Each step runs in its own process, so its peak memory (ru_maxrss) is its own."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import random
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DAY = date(2026, 6, 30)
+WORDS = ("betaling", "order", "bestelling", "project", "huur", "maart", "april", "termijn", "dank", "ref",
+         "klantnr", "contract", "levering", "week")
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def generate(lines: int, invoices: int, debtors: int, seed: int) -> dict:
+    from receivables.domain.references import BETALINGSKENMERK, RF, format_reference, message_reference
+
+    rnd = random.Random(seed)
+    names = {d: f"{rnd.choice(('Bakkerij', 'Garage', 'Bouwbedrijf', 'Studio', 'Installatie', 'Handel'))} "
+                f"{rnd.choice(('De', 'Van', 'Het'))} {rnd.choice(('Korf', 'Molen', 'Brug', 'Haven', 'Linde'))} "
+                f"{d} {rnd.choice(('B.V.', 'BV', 'V.O.F.', ''))}".strip() for d in range(1, debtors + 1)}
+    ibans = {d: f"NL{d % 89 + 10:02d}BANK{d:010d}" for d in range(1, debtors + 1)}
+    book = []  # (id, debtor, number, currency, cents, due, refs)
+    per_debtor: dict[int, list[int]] = {}
+    for i in range(1, invoices + 1):
+        debtor = rnd.randint(1, debtors)
+        number = f"F2024-{i:07d}" if i % 2 else f"{i:010d}"
+        cents = rnd.randint(1_000, 1_000_000)
+        if rnd.random() < 0.03:
+            cents = -rnd.randint(1_000, 50_000)
+        if rnd.random() < 0.05:
+            cents = rnd.choice((12_100, 24_200, 60_500, 121_000))  # the prices everybody charges
+        due = DAY - timedelta(days=rnd.randint(-30, 300))
+        book.append([i, debtor, number, "EUR", cents, due, ()])
+        per_debtor.setdefault(debtor, []).append(i)
+    message_of: dict[int, str] = {}
+    msg = 0
+    for ids in per_debtor.values():
+        positive = [i for i in ids if book[i - 1][4] > 0]
+        k = 0
+        while k < len(positive) and rnd.random() < 0.5:
+            group = positive[k:k + rnd.randint(1, 3)]
+            k += len(group)
+            msg += 1
+            ref = message_reference(msg, RF if msg % 2 else BETALINGSKENMERK)
+            for i in group:
+                book[i - 1][6] = (ref,)
+                message_of[i] = ref
+    by_id = {row[0]: row for row in book}
+    used: set[int] = set()
+    known = {ibans[d]: d for d in range(1, debtors + 1) if rnd.random() < 0.6}
+
+    def free(ids):
+        return [i for i in ids if i not in used and by_id[i][4] > 0]
+
+    def typed(number: str) -> str:
+        style = rnd.randint(0, 5)
+        if style == 0:
+            return number
+        if style == 1:
+            return number.lower()
+        if style == 2:
+            return "factuur " + number
+        if style == 3:
+            return number.replace("-", " ")
+        if style == 4:
+            return number.lstrip("0") if number[0] == "0" else "F " + number[1:]
+        return "INV-" + number.lstrip("F")
+
+    rows = []  # (id, cents, currency, name, iban, text, structured, truth ids or None)
+    debtor_list = list(per_debtor)
+    for n in range(lines):
+        kind = rnd.random()
+        debtor = rnd.choice(debtor_list)
+        open_ids = free(per_debtor[debtor])
+        text, structured, truth, cents, currency = "", "", None, 0, "EUR"
+        name, iban = names[debtor], ibans[debtor]
+        if kind < 0.25 and any(i in message_of for i in open_ids):
+            ref = next(message_of[i] for i in open_ids if i in message_of)
+            truth = [i for i in open_ids if message_of.get(i) == ref]
+            total = sum(by_id[i][4] for i in truth)
+            cents = rnd.choice((total, total, total, max(1, total // 2), total + 1_000))
+            if rnd.random() < 0.5:
+                structured = ref
+            else:
+                text = f"{rnd.choice(WORDS)} {format_reference(ref)}"
+        elif kind < 0.55 and open_ids:
+            truth = open_ids[:rnd.randint(1, 3)]
+            total = sum(by_id[i][4] for i in truth)
+            cents = rnd.choice((total, total, total - rnd.randint(1, 400), max(1, total // 3)))
+            text = ", ".join(typed(by_id[i][2]) for i in truth)
+            if rnd.random() < 0.3:
+                text = f"{rnd.choice(WORDS)} {text}"
+        elif kind < 0.70 and open_ids and iban in known:
+            choice = rnd.random()
+            if choice < 0.5:
+                truth = [rnd.choice(open_ids)]
+            elif choice < 0.8:
+                truth = open_ids[:rnd.randint(2, 4)]
+            else:
+                truth = rnd.sample(open_ids, min(len(open_ids), rnd.randint(2, 5)))
+            cents = sum(by_id[i][4] for i in truth)
+            text = rnd.choice(("", "betaling", "zie specificatie"))
+        elif kind < 0.75 and open_ids:
+            truth = [rnd.choice(open_ids)]
+            cents = by_id[truth[0]][4]
+            iban = f"NL00UNKN{n:010d}"
+        elif kind < 0.80:
+            cents, currency, iban = rnd.randint(1_000, 500_000), "USD", f"US00{n:010d}"
+            text = typed(by_id[rnd.choice(per_debtor[debtor])][2])
+        elif kind < 0.90:
+            cents = rnd.randint(100, 2_000_000)
+            name, iban = f"Onbekend {n}", f"NL00NOIS{n:010d}"
+            text = f"{rnd.choice(WORDS)} {rnd.randint(1, 99_999_999)} {rnd.choice(WORDS)}"
+        else:
+            cents = -rnd.randint(100, 500_000)
+            name, iban, text = "Leverancier", f"NL00SUPP{n:010d}", f"{rnd.choice(WORDS)} {rnd.randint(1, 9_999_999)}"
+        if truth:
+            cents = max(cents, 1)
+            used.update(truth)
+        rows.append((f"L{n}", cents, currency, name, iban, text, structured, truth))
+    return {"book": book, "rows": rows, "known": known, "names": names}
+
+
+def _python_exact_joins(invoices, payments) -> int:
+    """The DuckDB query's work in plain Python dictionaries: lines whose structured reference is an
+    invoice's reference, or one of whose words is an invoice number."""
+    by_reference, by_number = {}, {}
+    for invoice in invoices:
+        by_number[invoice.number.upper()] = invoice.id
+        for ref in invoice.references:
+            by_reference[ref] = invoice.id
+    split = re.compile(r"[\s,;:]+").split
+    hits = 0
+    for p in payments:
+        if p.amount_cents > 0 and (p.structured_reference in by_reference
+                                   or any(w in by_number for w in split(p.remittance.upper()))):
+            hits += 1
+    return hits
+
+
+def step_matcher(data_file: Path) -> dict:
+    from receivables.domain.bank_matching import AUTO, SUGGESTED, OpenInvoice, Payment, match_payments
+
+    data = pickle.loads(data_file.read_bytes())
+    invoices = [OpenInvoice(i, d, num, cur, c, due, refs) for i, d, num, cur, c, due, refs in data["book"]]
+    payments = [Payment(pid, cents, cur, DAY, name, iban, text, structured)
+                for pid, cents, cur, name, iban, text, structured, _ in data["rows"]]
+    truth = {pid: (set(t) if t else None) for pid, *_, t in data["rows"]}
+    start, cpu = time.perf_counter(), time.process_time()
+    exact = _python_exact_joins(invoices, payments)
+    exact_seconds, exact_cpu = time.perf_counter() - start, time.process_time() - cpu
+    start, cpu = time.perf_counter(), time.process_time()
+    proposals = match_payments(payments, invoices, known_ibans=data["known"], debtor_names=data["names"])
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    credits = [p for p in payments if p.amount_cents > 0]
+    automatic = [p for p in proposals if p.status == AUTO]
+    wrong = [p for p in automatic if truth[p.payment_id] is None
+             or not {a.invoice_id for a in p.allocations} <= truth[p.payment_id]]
+    suggested = [p for p in proposals if p.status == SUGGESTED]
+    right_suggestions = [p for p in suggested if truth[p.payment_id]
+                         and {a.invoice_id for a in p.allocations} <= truth[p.payment_id]]
+    payable = [p for p in credits if truth[p.id]]
+    return {
+        "seconds": seconds, "cpu": cpu, "exact_python_seconds": exact_seconds, "exact_python_cpu": exact_cpu,
+        "exact_python_lines": exact, "credits": len(credits), "payable": len(payable),
+        "automatic": len(automatic), "wrong_automatic": len(wrong), "suggested": len(suggested),
+        "right_suggestions": len(right_suggestions), "unmatched": len(proposals) - len(automatic) - len(suggested),
+        "wrong_examples": [(p.payment_id, p.reason) for p in wrong[:5]], "peak_mb": _rss_mb(),
+    }
+
+
+def step_duckdb(data_file: Path) -> dict:
+    import duckdb
+    import pyarrow as pa
+
+    data = pickle.loads(data_file.read_bytes())
+    book, rows = data["book"], data["rows"]
+    invoices = pa.table({
+        "id": [r[0] for r in book], "debtor_id": [r[1] for r in book], "number": [r[2].upper() for r in book],
+        "cents": [r[4] for r in book], "reference": [r[6][0] if r[6] else None for r in book],
+    })
+    lines = pa.table({
+        "id": [r[0] for r in rows], "cents": [r[1] for r in rows], "text": [r[5] for r in rows],
+        "structured": [r[6] or None for r in rows],
+    })
+    con = duckdb.connect()
+    con.register("invoices_arrow", invoices)
+    con.register("lines_arrow", lines)
+    con.execute("CREATE TABLE invoices AS SELECT * FROM invoices_arrow")
+    con.execute("CREATE TABLE lines AS SELECT * FROM lines_arrow WHERE cents > 0")
+    start, cpu = time.perf_counter(), time.process_time()
+    by_reference = con.execute("""
+        SELECT count(DISTINCT l.id) FROM lines l JOIN invoices i ON i.reference = l.structured
+    """).fetchone()[0]
+    by_number = con.execute("""
+        WITH words AS (SELECT id, unnest(string_split_regex(upper(text), '[\\s,;:]+')) AS word FROM lines)
+        SELECT count(DISTINCT w.id) FROM words w JOIN invoices i ON i.number = w.word
+    """).fetchone()[0]
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {"seconds": seconds, "cpu": cpu, "lines_by_reference": by_reference, "lines_by_number": by_number,
+            "peak_mb": _rss_mb()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=100_000)
+    parser.add_argument("--invoices", type=int, default=1_000_000)
+    parser.add_argument("--debtors", type=int, default=50_000)
+    parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--step", choices=("matcher", "duckdb"))
+    parser.add_argument("--data")
+    args = parser.parse_args()
+    if args.step:
+        fn = step_matcher if args.step == "matcher" else step_duckdb
+        print(json.dumps(fn(Path(args.data))))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        data_file = Path(tmp) / "bank.pickle"
+        start = time.perf_counter()
+        data_file.write_bytes(pickle.dumps(generate(args.lines, args.invoices, args.debtors, args.seed)))
+        print(f"generated {args.lines:,} lines, {args.invoices:,} invoices, {args.debtors:,} debtors "
+              f"in {time.perf_counter() - start:.1f} s", flush=True)
+        results = {}
+        for step in ("duckdb", "matcher"):
+            out = subprocess.run([sys.executable, __file__, "--step", step, "--data", str(data_file)],
+                                 check=True, capture_output=True, text=True).stdout
+            results[step] = json.loads(out.strip().splitlines()[-1])
+            print(step, json.dumps(results[step]), flush=True)
+        m, d = results["matcher"], results["duckdb"]
+        print(f"\nsame exact joins in Python dicts {m['exact_python_seconds']:.2f} s "
+              f"(cpu {m['exact_python_cpu']:.2f} s), DuckDB cpu {d['cpu']:.2f} s, matcher cpu {m['cpu']:.1f} s")
+        print(f"matcher {m['seconds']:.1f} s vs DuckDB exact joins {d['seconds']:.2f} s "
+              f"= {m['seconds'] / d['seconds']:.1f}x; automatic {m['automatic'] / m['credits']:.1%} of "
+              f"{m['credits']:,} credits ({m['automatic'] / max(1, m['payable']):.1%} of the {m['payable']:,} "
+              f"that pay our invoices), wrong automatic {m['wrong_automatic']}; "
+              f"peak memory matcher {m['peak_mb']:.0f} MB, DuckDB {d['peak_mb']:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,569 @@
+"""Matching incoming payments to open invoices: pure, so the page, the CLI and the benchmark share it.
+
+Evidence is weighed strongest first, over all payments of a statement before weaker evidence is
+looked at, so an invoice claimed by an exact reference is never handed to a guess:
+
+1. our own structured reference (RF or betalingskenmerk of a reminder) — certain;
+2. invoice numbers typed in the text (`F2024-0012`, `factuur 12`, `INV-00012`, `2016Q3 0004`, several
+   in one text), checked against the amount;
+3. the payer's account, learned from earlier matches, with the amount: one open invoice, the whole
+   balance, the oldest few, or another combination of the debtor's open invoices (bounded search);
+4. the payer's name with the amount.
+
+Each proposal carries a confidence and a reason a person can read. At or above `auto_threshold` it
+is applied at once; from `suggest_threshold` it is a suggestion a person confirms; below, the payment
+is on the "who paid this?" list. Part payments leave the rest open, overpayments are noted, a
+shortfall within the bank-charge tolerance is written off as charges, a debtor's open credit notes
+are netted when the payment shows they were deducted, and a payment in another currency than the
+invoices is never matched. No invoice is allocated more than is open on it across all proposals."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from receivables.domain.references import compact as compact_reference
+from receivables.domain.references import find_references
+
+AUTO, SUGGESTED, UNMATCHED = "auto", "suggested", "unmatched"
+
+# confidence per kind of evidence; the reason names the evidence, the rules set the thresholds
+REFERENCE = 1.0
+NUMBER_AND_AMOUNT = 0.97
+NUMBER_NETTED = 0.95
+ACCOUNT_ONE_INVOICE = 0.93
+ACCOUNT_WHOLE_BALANCE = 0.92
+ACCOUNT_OLDEST_FIRST = 0.9
+ACCOUNT_COMBINATION = 0.9
+NAME_ONE_INVOICE = 0.8
+ACCOUNT_HELD = 0.8
+NUMBER_OTHER_AMOUNT = 0.75
+ACCOUNT_SAME_AMOUNT_TWICE = 0.75
+ACCOUNT_AMBIGUOUS_COMBINATION = 0.65
+ACCOUNT_ON_ACCOUNT = 0.6
+AMOUNT_ONLY = 0.55
+REFERENCE_ALREADY_PAID = 0.6
+REFERENCE_SPLIT_UNSURE = 0.85
+CONFLICT_PENALTY = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class OpenInvoice:
+    """An invoice (or credit note, with negative `open_cents`) that is still open."""
+
+    id: int
+    debtor_id: int
+    number: str
+    currency: str
+    open_cents: int
+    due_date: date | None = None
+    references: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """Money in, as read from a statement line."""
+
+    id: str
+    amount_cents: int
+    currency: str
+    booking_date: date
+    counterparty_name: str = ""
+    counterparty_iban: str = ""
+    remittance: str = ""
+    structured_reference: str = ""
+    reversal: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRules:
+    auto_threshold: float = 0.9
+    suggest_threshold: float = 0.5
+    charge_tolerance_cents: int = 500
+    max_combination: int = 12
+    combination_candidates: int = 40
+    search_budget: int = 20_000
+    min_number_length: int = 4
+
+    def __post_init__(self) -> None:
+        if not 0 < self.suggest_threshold <= self.auto_threshold <= 1:
+            raise ValueError("thresholds must satisfy 0 < suggestion threshold <= automatic threshold <= 1")
+        if self.charge_tolerance_cents < 0:
+            raise ValueError("the bank-charge tolerance cannot be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    invoice_id: int
+    cents: int
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """What to do with one payment. Allocations add up to the payment minus `overpaid_cents` plus
+    `charges_cents`; credit notes netted appear with negative cents."""
+
+    payment_id: str
+    status: str
+    confidence: float
+    reason: str
+    debtor_id: int | None = None
+    allocations: tuple[Allocation, ...] = ()
+    overpaid_cents: int = 0
+    charges_cents: int = 0
+    left_open_cents: int = 0
+    evidence: str = "none"
+
+    @property
+    def allocated_cents(self) -> int:
+        return sum(a.cents for a in self.allocations)
+
+
+# --- invoice numbers as people type them ----------------------------------------------------------
+
+_PREFIXES = tuple(sorted((
+    "FACTUURNUMMER", "FACTUURNR", "FACTUUR", "FACTNR", "FACT", "FAKTUUR", "NOTA", "INVOICENUMBER", "INVOICENO",
+    "INVOICE", "INVNO", "INV", "REKENING", "RECHNUNG", "NUMMER", "NR", "NO", "F", "RE",
+), key=len, reverse=True))
+_TOKEN_SPLIT = re.compile(r"[\s,;:()#+&*\"']+")
+
+
+_NON_ALNUM = re.compile(r"[^0-9A-Z]")
+_PREFIX = re.compile(r"^(?:" + "|".join(_PREFIXES) + r")(?=\d)")
+
+
+def _key_and_prefix(number: str) -> tuple[str, bool]:
+    s = number.upper() if number else ""
+    if not s.isalnum():
+        s = _NON_ALNUM.sub("", s)
+    if not s or s[0].isdigit():  # the common case needs no prefix search
+        return s.lstrip("0"), False
+    m = _PREFIX.match(s)
+    if m:
+        return s[m.end():].lstrip("0"), True
+    return s.lstrip("0"), False
+
+
+def number_key(number: str) -> str:
+    """The form two spellings of one invoice number share: capitals, no separators, no prefix such
+    as `F`, `INV-` or `Factuur`, no leading zeros. `F-000123`, `inv 123` and `123` all give `123`."""
+    return _key_and_prefix(number)[0]
+
+
+def number_keys_in_text(text: str, min_length: int = 4) -> list[str]:
+    """Candidate invoice-number keys in a remittance text: every word, and every two neighbouring
+    words joined (for `F 123`, `2016Q3 0004`, `factuur 0012`). A key shorter than `min_length` counts
+    only behind a word such as `factuur` or `F`, since bare short numbers are house numbers and days."""
+    words = [w.strip(".-/") for w in _TOKEN_SPLIT.split((text or "").upper())]
+    words = [w for w in words if w]
+    keys: list[str] = []
+    for i, word in enumerate(words):
+        for candidate in (word, word + words[i + 1] if i + 1 < len(words) else ""):
+            key, prefixed = _key_and_prefix(candidate)
+            if key and any(ch.isdigit() for ch in key) and (len(key) >= min_length or prefixed):
+                keys.append(key)
+    return list(dict.fromkeys(keys))
+
+
+# --- names ----------------------------------------------------------------------------------------
+
+_LEGAL_FORMS = {"BV", "NV", "VOF", "CV", "BVBA", "GMBH", "LTD", "LLC", "INC", "SA", "SARL", "AG", "HOLDING",
+                "THE", "DE", "HET", "EN", "EO", "VAN"}
+
+
+def name_key(name: str) -> str:
+    """`XS News B.V.` and `XS NEWS B V` both give `NEWS XS`."""
+    words = re.sub(r"[^0-9A-Z ]", " ", (name or "").upper().replace(".", "")).split()
+    merged: list[str] = []
+    for w in words:  # "B V" -> "BV"
+        if len(w) == 1 and merged and len(merged[-1]) == 1 and merged[-1].isalpha():
+            merged[-1] += w
+        else:
+            merged.append(w)
+    return " ".join(sorted(w for w in merged if w not in _LEGAL_FORMS))
+
+
+def name_similarity(a: str, b: str) -> float:
+    ka, kb = name_key(a), name_key(b)
+    if not ka or not kb:
+        return 0.0
+    return 1.0 if ka == kb else difflib.SequenceMatcher(None, ka, kb).ratio()
+
+
+# --- the book of open invoices, and what the statement has already claimed ------------------------
+
+@dataclass
+class _Book:
+    invoices: dict[int, OpenInvoice]
+    remaining: dict[int, int]
+    by_reference: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    by_number: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    by_debtor: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    by_amount: dict[tuple[str, int], list[int]] = field(default_factory=lambda: defaultdict(list))
+    by_name: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    currencies: set[str] = field(default_factory=set)
+    held_by_suggestion: set[int] = field(default_factory=set)  # debtors with invoices a person must confirm
+
+    @classmethod
+    def of(cls, invoices: Iterable[OpenInvoice], debtor_names: Mapping[int, str]) -> _Book:
+        invs = {inv.id: inv for inv in invoices}
+        book = cls(invoices=invs, remaining={i: inv.open_cents for i, inv in invs.items()})
+        by_reference, by_number, by_debtor = book.by_reference, book.by_number, book.by_debtor
+        by_amount, currencies = book.by_amount, book.currencies
+        for inv in sorted(invs.values(), key=lambda v: (v.due_date or date.max, v.id)):
+            if inv.references:
+                for ref in inv.references:
+                    by_reference[compact_reference(ref)].append(inv.id)
+            by_number[_key_and_prefix(inv.number)[0]].append(inv.id)
+            by_debtor[inv.debtor_id].append(inv.id)
+            by_amount[(inv.currency, inv.open_cents)].append(inv.id)
+            currencies.add(inv.currency)
+        for debtor_id, name in debtor_names.items():
+            key = name_key(name)
+            if key:
+                book.by_name[key].add(debtor_id)
+        return book
+
+    def open_ids(self, ids: Iterable[int]) -> list[int]:
+        return [i for i in ids if self.remaining.get(i, 0) != 0]
+
+    def claim(self, allocations: Iterable[Allocation]) -> None:
+        for a in allocations:
+            self.remaining[a.invoice_id] -= a.cents
+
+
+def _allocate(book: _Book, payment: int, ids: list[int], credit_notes: list[int], rules: MatchRules):
+    """(allocations, overpaid, charges, left open, netted) for paying `ids` (oldest due first)."""
+    ids = [i for i in ids if book.remaining[i] > 0]
+    total = sum(book.remaining[i] for i in ids)
+    full = [Allocation(i, book.remaining[i]) for i in ids]
+    if payment >= total:
+        return full, payment - total, 0, 0, False
+    if total - payment <= rules.charge_tolerance_cents:
+        return full, 0, total - payment, 0, False
+    notes = [i for i in credit_notes if book.remaining[i] < 0]
+    credit = sum(book.remaining[i] for i in notes)
+    if notes and 0 <= (total + credit) - payment <= rules.charge_tolerance_cents:
+        allocations = full + [Allocation(i, book.remaining[i]) for i in notes]
+        return allocations, 0, total + credit - payment, 0, True
+    allocations, left = [], payment
+    for i in ids:
+        part = min(left, book.remaining[i])
+        if part > 0:
+            allocations.append(Allocation(i, part))
+        left -= part
+    return allocations, 0, 0, total - payment, False
+
+
+def _combination(amounts: list[tuple[int, int]], target: int,
+                 rules: MatchRules) -> tuple[list[int], int, bool]:
+    """(ids of the first combination of at most `max_combination` amounts adding up exactly to
+    `target`, how many were found (the search stops at 2: ambiguous), whether the search ran to its
+    end within `search_budget` steps). One found and complete means unique."""
+    items = sorted((p for p in amounts if 0 < p[1] <= target), key=lambda p: -p[1])
+    values = [v for _, v in items]
+    negated = [-v for v in values]
+    prefix = [0]
+    for v in values:
+        prefix.append(prefix[-1] + v)
+    n, most = len(values), rules.max_combination
+    found: list[list[int]] = []
+    chosen: list[int] = []
+    budget = rules.search_budget
+
+    def walk(start: int, left: int) -> None:
+        nonlocal budget
+        k = bisect_left(negated, -left, start)  # the first amount that still fits
+        room = most - len(chosen)
+        while k < n and len(found) < 2:
+            budget -= 1
+            if budget <= 0:
+                return
+            # the largest `room` amounts from here on cannot reach what is left: nor can later ones
+            if prefix[min(n, k + room)] - prefix[k] < left:
+                return
+            value = values[k]
+            if value == left:
+                found.append(chosen + [items[k][0]])
+            elif room > 1:
+                chosen.append(items[k][0])
+                walk(k + 1, left - value)
+                chosen.pop()
+            k += 1
+
+    if target > 0:
+        walk(0, target)
+    complete = budget > 0 or len(found) >= 2
+    return (found[0] if found else []), len(found), complete
+
+
+def _oldest_making(book: _Book, ids: list[int], amount: int, limit: int) -> list[int]:
+    running = 0
+    for k, i in enumerate(ids[:limit]):
+        running += book.remaining[i]
+        if running == amount:
+            return ids[:k + 1]
+        if running > amount:
+            break
+    return []
+
+
+# --- the passes -----------------------------------------------------------------------------------
+
+def _status(confidence: float, rules: MatchRules) -> str:
+    if confidence >= rules.auto_threshold:
+        return AUTO
+    return SUGGESTED if confidence >= rules.suggest_threshold else UNMATCHED
+
+
+def _money(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    units, rest = divmod(abs(cents), 100)
+    return f"{sign}{units:,}.{rest:02d}"
+
+
+def _numbers(book: _Book, ids: Iterable[int]) -> str:
+    return ", ".join(book.invoices[i].number for i in ids)
+
+
+class _Matcher:
+    def __init__(self, invoices, known_ibans, debtor_names, rules):
+        self.rules = rules
+        self.book = _Book.of(invoices, debtor_names)
+        self.known_ibans = {re.sub(r"\s", "", k).upper(): v for k, v in known_ibans.items()}
+        self.debtor_names = dict(debtor_names)
+
+    def debtor_of_account(self, payment: Payment) -> int | None:
+        return self.known_ibans.get(re.sub(r"\s", "", payment.counterparty_iban).upper()) \
+            if payment.counterparty_iban else None
+
+    def propose(self, payment: Payment, confidence: float, reason: str, evidence: str, debtor_id: int,
+                ids: list[int], *, credit_notes: list[int] = ()) -> Proposal:
+        book, rules = self.book, self.rules
+        account_debtor = self.debtor_of_account(payment)
+        if account_debtor is not None and account_debtor != debtor_id and evidence != "reference":
+            confidence -= CONFLICT_PENALTY
+            reason += f"; but the account {payment.counterparty_iban} belongs to another debtor"
+        allocations, overpaid, charges, left_open, netted = _allocate(
+            book, payment.amount_cents, ids, list(credit_notes), rules)
+        if not allocations:
+            confidence = min(confidence, REFERENCE_ALREADY_PAID)
+            reason += "; its invoices are already paid (paid twice? refund or keep on account)"
+        if netted:
+            netted_numbers = _numbers(book, [a.invoice_id for a in allocations if a.cents < 0])
+            reason += f"; credit note {netted_numbers} deducted"
+        if overpaid and allocations:
+            reason += f"; overpaid by {_money(overpaid)}, kept on account"
+        if charges:
+            reason += f"; {_money(charges)} short, written off as bank charges"
+        if left_open:
+            reason += f"; part payment, {_money(left_open)} stays open"
+        status = _status(confidence, rules)
+        if status == UNMATCHED:
+            return Proposal(payment.id, UNMATCHED, round(confidence, 2), reason, debtor_id, evidence=evidence)
+        book.claim(allocations)
+        if status == SUGGESTED and allocations:
+            book.held_by_suggestion.add(debtor_id)
+        return Proposal(payment.id, status, round(confidence, 2), reason, debtor_id, tuple(allocations),
+                        overpaid if allocations else payment.amount_cents, charges, left_open, evidence)
+
+    def same_currency(self, ids: list[int], payment: Payment) -> list[int]:
+        return [i for i in ids if self.book.invoices[i].currency == payment.currency]
+
+    # 1. our own reference
+    def by_reference(self, payment: Payment) -> Proposal | None:
+        refs = find_references(f"{payment.structured_reference} {payment.remittance}")
+        if payment.structured_reference:
+            refs.insert(0, compact_reference(payment.structured_reference))
+        ids = list(dict.fromkeys(i for r in refs for i in self.book.by_reference.get(r, ())))
+        if not ids:
+            return None
+        same = self.same_currency(ids, payment)
+        if not same:
+            return Proposal(payment.id, UNMATCHED, 0.0,
+                            f"quotes our reference for invoice {_numbers(self.book, ids)}, but pays in "
+                            f"{payment.currency} and the invoice is in {self.book.invoices[ids[0]].currency}: "
+                            "match it by hand after converting", evidence="reference")
+        ids = same
+        debtor = self.book.invoices[ids[0]].debtor_id
+        ids = [i for i in ids if self.book.invoices[i].debtor_id == debtor]
+        ref = next(r for r in refs if self.book.by_reference.get(r))
+        reason = f"our reference {ref} (invoice {_numbers(self.book, ids)})"
+        payable = [i for i in ids if self.book.remaining[i] > 0]
+        notes = [i for i in ids if self.book.remaining[i] < 0]
+        total = sum(self.book.remaining[i] for i in payable)
+        net = total + sum(self.book.remaining[i] for i in notes)
+        tolerance = self.rules.charge_tolerance_cents
+        if len(payable) <= 1 or total - payment.amount_cents <= tolerance \
+                or (notes and 0 <= net - payment.amount_cents <= tolerance):
+            return self.propose(payment, REFERENCE, reason, "reference", debtor, ids, credit_notes=notes)
+        chosen, count, complete = _combination([(i, self.book.remaining[i]) for i in payable],
+                                               payment.amount_cents, self.rules)
+        if count == 1 and complete:
+            chosen = [i for i in payable if i in set(chosen)]
+            return self.propose(payment, REFERENCE, f"{reason}; the amount pays {_numbers(self.book, chosen)}",
+                                "reference", debtor, chosen)
+        return self.propose(payment, REFERENCE_SPLIT_UNSURE,
+                            f"{reason}; the amount does not say which of its invoices it pays", "reference",
+                            debtor, ids)
+
+    # 2. invoice numbers in the text
+    def by_number(self, payment: Payment) -> Proposal | None:
+        book = self.book
+        keys = number_keys_in_text(f"{payment.remittance} {payment.structured_reference}",
+                                   self.rules.min_number_length)
+        ids = list(dict.fromkeys(i for k in keys for i in book.by_number.get(k, ())))
+        ids = self.same_currency(book.open_ids(ids), payment)
+        ids = [i for i in ids if book.remaining[i] > 0]
+        if not ids:
+            return None
+        debtors = list(dict.fromkeys(book.invoices[i].debtor_id for i in ids))
+        account_debtor = self.debtor_of_account(payment)
+        debtor = account_debtor if account_debtor in debtors else debtors[0]
+        ambiguous = len(debtors) > 1 and account_debtor not in debtors
+        ids = [i for i in ids if book.invoices[i].debtor_id == debtor]
+        total = sum(book.remaining[i] for i in ids)
+        notes = [i for i in book.by_debtor[debtor] if book.remaining[i] < 0]
+        credit = sum(book.remaining[i] for i in notes)
+        shortfall = total - payment.amount_cents
+        found = f"invoice {_numbers(book, ids)} named in the text"
+        if 0 <= shortfall <= self.rules.charge_tolerance_cents:
+            confidence, reason = NUMBER_AND_AMOUNT, f"{found} and the amount matches"
+        elif notes and 0 <= (total + credit) - payment.amount_cents <= self.rules.charge_tolerance_cents:
+            confidence, reason = NUMBER_NETTED, f"{found}; the amount matches after open credit notes"
+        else:
+            confidence = NUMBER_OTHER_AMOUNT + (0.1 if account_debtor == debtor else 0)
+            reason = f"{found}, but the amount differs ({_money(payment.amount_cents)} for {_money(total)})"
+        if ambiguous:
+            confidence -= CONFLICT_PENALTY
+            reason += "; the text also names invoices of other debtors"
+        return self.propose(payment, confidence, reason, "number", debtor, ids, credit_notes=notes)
+
+    # 3. the account learned from earlier matches, with the amount
+    def by_account(self, payment: Payment) -> Proposal | None:
+        debtor = self.debtor_of_account(payment)
+        if debtor is None:
+            return None
+        return self.for_debtor(payment, debtor, f"account {payment.counterparty_iban} known for this debtor",
+                               "account", 0.0)
+
+    def for_debtor(self, payment: Payment, debtor: int, why: str, evidence: str, penalty: float) -> Proposal:
+        """The debtor is known; the amount says which invoices. Applied at once only when exactly one
+        set of open invoices makes the amount and the search for another one ran to its end."""
+        book, rules, amount = self.book, self.rules, payment.amount_cents
+        ids = [i for i in book.by_debtor.get(debtor, ()) if book.remaining[i] != 0
+               and book.invoices[i].currency == payment.currency]
+        positive = [i for i in ids if book.remaining[i] > 0]
+        notes = [i for i in ids if book.remaining[i] < 0]
+        if not positive:
+            confidence = ACCOUNT_ON_ACCOUNT - penalty
+            return Proposal(payment.id, _status(confidence, rules), round(confidence, 2),
+                            f"{why}; nothing is open for this debtor, keep on account or refund", debtor,
+                            (), payment.amount_cents, evidence=evidence)
+        candidates = [(i, book.remaining[i]) for i in positive[:rules.combination_candidates]]
+        chosen, count, complete = _combination(candidates, amount, rules)
+        if len(positive) > rules.combination_candidates:
+            complete = False
+        if count == 1 and complete and debtor in book.held_by_suggestion:
+            # a suggestion holds some of this debtor's invoices: were it rejected, another set might fit
+            chosen = [i for i in positive if i in set(chosen)]
+            return self.propose(payment, ACCOUNT_HELD - penalty,
+                                f"{why}; the amount is invoices {_numbers(book, chosen)}, but another payment's "
+                                "suggestion holds invoices of this debtor", evidence, debtor, chosen)
+        if count == 1 and complete:
+            chosen = [i for i in positive if i in set(chosen)]
+            if len(chosen) == 1:
+                what = f"that of invoice {_numbers(book, chosen)}"
+                confidence = ACCOUNT_ONE_INVOICE
+            elif chosen == positive:
+                what = "the debtor's whole open balance"
+                confidence = ACCOUNT_WHOLE_BALANCE
+            elif chosen == positive[:len(chosen)]:
+                what = f"the {len(chosen)} oldest open invoices ({_numbers(book, chosen)})"
+                confidence = ACCOUNT_OLDEST_FIRST
+            else:
+                what = f"exactly invoices {_numbers(book, chosen)}, and no other combination"
+                confidence = ACCOUNT_COMBINATION
+            return self.propose(payment, confidence - penalty, f"{why}; the amount is {what}", evidence, debtor,
+                                chosen)
+        if count:
+            singles = [i for i in positive if book.remaining[i] == amount]
+            prefix = _oldest_making(book, positive, amount, rules.max_combination)
+            pick = singles[:1] or prefix or [i for i in positive if i in set(chosen)]
+            doubt = "several sets of open invoices make this amount" if count > 1 else \
+                "the search for other sets that make this amount was cut short"
+            return self.propose(payment, ACCOUNT_AMBIGUOUS_COMBINATION - penalty,
+                                f"{why}; {doubt}, proposed: {_numbers(book, pick)}", evidence, debtor, pick)
+        balance = sum(book.remaining[i] for i in ids)
+        if notes and 0 <= balance - amount <= rules.charge_tolerance_cents:
+            return self.propose(payment, ACCOUNT_WHOLE_BALANCE - penalty,
+                                f"{why}; the amount is the debtor's whole open balance after credit notes",
+                                evidence, debtor, positive, credit_notes=notes)
+        short = [i for i in positive if 0 < book.remaining[i] - amount <= rules.charge_tolerance_cents]
+        if short:
+            return self.propose(payment, ACCOUNT_SAME_AMOUNT_TWICE - penalty,
+                                f"{why}; the amount is invoice {_numbers(book, short[:1])} less bank charges",
+                                evidence, debtor, short[:1])
+        return self.propose(payment, ACCOUNT_ON_ACCOUNT - penalty,
+                            f"{why}; the amount fits no combination, allocated oldest first", evidence, debtor,
+                            positive)
+
+    # 4. the name, then the amount alone
+    def by_name_or_amount(self, payment: Payment) -> Proposal | None:
+        book = self.book
+        debtors = book.by_name.get(name_key(payment.counterparty_name), set())
+        if len(debtors) == 1:
+            debtor = next(iter(debtors))
+            proposal = self.for_debtor(payment, debtor, f"payer name {payment.counterparty_name!r} is this debtor",
+                                       "name", 0.13)
+            if proposal.allocations:
+                return proposal
+        ids = [i for i in book.by_amount.get((payment.currency, payment.amount_cents), ())
+               if book.remaining[i] == payment.amount_cents]
+        if len(ids) == 1:
+            inv = book.invoices[ids[0]]
+            similarity = name_similarity(payment.counterparty_name, self.debtor_names.get(inv.debtor_id, ""))
+            confidence = AMOUNT_ONLY + (0.2 if similarity >= 0.8 else 0)
+            return self.propose(payment, confidence,
+                                f"the only open invoice of this amount is {inv.number}"
+                                + (" and the payer's name is alike" if similarity >= 0.8 else ""),
+                                "amount", inv.debtor_id, ids)
+        return None
+
+
+def match_payments(payments: Iterable[Payment], invoices: Iterable[OpenInvoice], *,
+                   known_ibans: Mapping[str, int] | None = None, debtor_names: Mapping[int, str] | None = None,
+                   rules: MatchRules | None = None) -> list[Proposal]:
+    """One proposal per incoming payment (debits are left out), in the order given."""
+    rules = rules or MatchRules()
+    matcher = _Matcher(invoices, known_ibans or {}, debtor_names or {}, rules)
+    credits = [p for p in payments if p.amount_cents > 0]
+    order = sorted(range(len(credits)), key=lambda k: (credits[k].booking_date, k))
+    result: dict[int, Proposal] = {}
+    for k in order:
+        p = credits[k]
+        if p.reversal:
+            result[k] = Proposal(p.id, UNMATCHED, 0.0, "a reversal of an earlier booking, not a payment")
+        elif p.currency not in matcher.book.currencies:
+            result[k] = Proposal(p.id, UNMATCHED, 0.0, f"paid in {p.currency}, and no invoice is open in "
+                                 f"{p.currency}: match it by hand after converting")
+    weak: dict[int, Proposal] = {}
+    for step in (matcher.by_reference, matcher.by_number, matcher.by_account, matcher.by_name_or_amount):
+        for k in order:
+            if k not in result:
+                proposal = step(credits[k])
+                if proposal is None:
+                    continue
+                if proposal.status == UNMATCHED and proposal.evidence != "reference":
+                    weak.setdefault(k, proposal)  # a weaker kind of evidence may still do better
+                else:
+                    result[k] = proposal
+    for k in order:
+        result.setdefault(k, weak.get(k) or Proposal(
+            credits[k].id, UNMATCHED, 0.0, "no reference, invoice number, known account or amount found"))
+    return [result[k] for k in range(len(credits))]
