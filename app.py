@@ -1,25 +1,10 @@
-"""Debtor Desk: login gate and navigation. Everything else lives in pages/ and receivables/."""
+"""Debtor Desk's server: `streamlit run app.py` imports this module once when the server starts, which
+prepares the database and prints the first admin password in the terminal before anyone visits, and then
+serves desk.py (the login gate and the pages) to every browser session."""
 
 import streamlit as st
 
-from ui import auth, nav, state
+from ui import state
 
-st.set_page_config(page_title="Debtor Desk", page_icon=":material/account_balance:", layout="wide")
-
-state.engine()
-user = auth.login_gate()
-pages = [st.Page(f, title=t, icon=i, default=(n == 0)) for n, (f, t, i) in enumerate(nav.pages_for(user.role))]
-# Our own sidebar links: the built-in sidebar navigation is switched off in config.toml, because a fresh
-# server would otherwise list every file in pages/ to a visitor who has not logged in.
-navigation = st.navigation(pages, position="hidden")
-with st.sidebar:
-    st.markdown("### Debtor Desk")
-    for p in pages:
-        st.page_link(p)
-    st.divider()
-    st.caption(f"Logged in as **{user.name}** ({user.role})")
-    auth.logout_button()
-    auth.keep_login_cookie()
-    if state.demo_present():
-        st.info("You are looking at **demo data**. An admin can remove it in Settings.", icon=":material/info:")
-navigation.run()
+state.start()
+app = st.App("desk.py")

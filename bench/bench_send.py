@@ -5,7 +5,8 @@
 A local aiosmtpd (its own process, a handler that only counts) receives everything. Once: the reminder
 engine proposes one message per debtor and they are approved (the EPC QR image of each is drawn then, as
 in the app; that time is reported too). Each round:
-1. `send_batch` sends them (re-check, claim, MIME with the EPC QR, SMTP, record: the real thing);
+1. `send_batch` sends them (re-check, claim, MIME with the EPC QR, SMTP, the journal, record: the real
+   thing);
 2. the same messages, rendered to bytes beforehand, go out again through a bare smtplib loop over one
    connection (`sendmail` per message, nothing else).
 The ratio is sender throughput / bare throughput (median over the rounds); the CPU time this process
@@ -144,6 +145,7 @@ def sender(engine, port: int, today: date) -> tuple[float, float, int]:
 def run(n: int, rounds: int, qr: bool, url: str | None, port: int) -> dict:
     today = date.today()
     tmp = tempfile.mkdtemp(prefix="bench-send-")
+    os.environ["DEBTOR_DESK_JOURNAL"] = f"{tmp}/journal"  # the sender's journal, beside the database
     engine = make_engine(url or f"sqlite:///{tmp}/bench.db")
     upgrade(engine)
     make_ledger(engine, n, today)

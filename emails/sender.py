@@ -245,6 +245,7 @@ class Delivery:
     outcome: str
     detail: str = ""
     refused: dict[str, str] = field(default_factory=dict)  # recipients refused while others took it
+    reply: str = ""  # the server's answer to the message ("250 2.0.0 Ok: queued as 4Bx…"), its queue id in it
 
 
 class TransportUnavailable(Exception):
@@ -391,15 +392,19 @@ class SmtpTransport:
         except Exception:  # noqa: BLE001 — a connection that cannot reset is dropped
             self._drop()
 
-    def deliver(self, mail: BuiltMail, meanwhile: Callable[[], None] | None = None) -> Delivery:
+    def deliver(self, mail: BuiltMail, meanwhile: Callable[[], None] | None = None,
+                step: Callable[[str], None] | None = None) -> Delivery:
         """Hand one message to the server. Never raises for SMTP or network trouble: the outcome says
         what happened. Raises TransportUnavailable only when no connection can be made. `meanwhile` is
         called once the whole message is on its way, while the server has yet to answer (the caller
-        prepares the next one then)."""
+        prepares the next one then). `step` is told "begin" before MAIL FROM and "data" just before the
+        message itself goes out: until then nothing of it can be delivered."""
         self.open()
         smtp = self._client.smtp
         handed_over = False
         try:
+            if step is not None:
+                step("begin")
             smtp.ehlo_or_helo_if_needed()
             # the addresses were checked when the message was built: no parsing again (smtplib's
             # quoteaddr) for each command
@@ -426,7 +431,10 @@ class SmtpTransport:
             if code != 354:
                 self._reset()
                 return _classify(code, resp, "the server refused the message")
-            smtp.send(_dot_stuffed(mail.data))
+            wire = _dot_stuffed(mail.data)
+            if step is not None:
+                step("data")
+            smtp.send(wire)
             handed_over = True
             if meanwhile is not None:
                 meanwhile()
@@ -435,7 +443,7 @@ class SmtpTransport:
                 self._reset()
                 return _classify(code, resp, "the server refused the message")
             detail = "; ".join(f"refused {a} ({r})" for a, r in refused.items())
-            return Delivery(SENT, detail, refused)
+            return Delivery(SENT, detail, refused, _reply_text(code, resp))
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             if handed_over:
@@ -478,9 +486,13 @@ class OutboxTransport:
             raise TransportUnavailable(f"the outbox folder {self.folder} cannot be created: {exc.strerror}",
                                        permanent=True) from exc
 
-    def deliver(self, mail: BuiltMail, meanwhile: Callable[[], None] | None = None) -> Delivery:
+    def deliver(self, mail: BuiltMail, meanwhile: Callable[[], None] | None = None,
+                step: Callable[[str], None] | None = None) -> Delivery:
         """Write the message; there is no server to wait for, so `meanwhile` is not called."""
         self.open()
+        if step is not None:
+            step("begin")
+            step("data")
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         name = re.sub(r"[^A-Za-z0-9.-]", "_", mail.message_id.strip("<>").split("@")[0])
         path = self.folder / f"{stamp}-{name}.eml"

@@ -8,7 +8,7 @@ import pandas as pd  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from receivables import analytics, definitions  # noqa: E402
+from receivables import analytics, definitions, exports  # noqa: E402
 from receivables.ageing import DEFAULT_EDGES  # noqa: E402
 from receivables.money import fmt  # noqa: E402
 from receivables.services import ServiceError  # noqa: E402
@@ -80,7 +80,9 @@ with st.expander("What the figures mean", icon=":material/help:"):
     st.markdown(definitions.help_markdown())
 
 c1, c2, c3 = st.columns([1, 1, 2])
-as_of = c1.date_input("As of", value=linked_date(), format="DD-MM-YYYY", key="ageing_as_of")
+shown = linked_date()
+as_of = c1.date_input("As of", value=shown, min_value=state.earliest_date(shown), format="DD-MM-YYYY",
+                      key="ageing_as_of")
 basis_label = c2.radio("Age by", ["due date", "invoice date"], horizontal=True, key="ageing_basis")
 basis = "due" if basis_label == "due date" else "invoice"
 default_edges = ", ".join(str(e) for e in (DEFAULT_EDGES if basis == "due" else (30, 60, 90)))
@@ -192,9 +194,9 @@ export = table.drop(columns=["Dossier"]).assign(Currency=currency)
 e1, e2, _ = st.columns([1, 1, 4])
 stamp = f"{as_of:%Y%m%d}_{currency}"
 # the files are made when a button is clicked, not on every rerun
-e1.download_button("Export CSV", lambda: analytics.export_table(export, "csv"), f"ageing_{stamp}.csv", "text/csv",
+e1.download_button("Export CSV", lambda: exports.table(export, "csv", sheet="Ageing"), f"ageing_{stamp}.csv", "text/csv",
                    icon=":material/download:", on_click="ignore")
-e2.download_button("Export Excel", lambda: analytics.export_table(export, "xlsx"), f"ageing_{stamp}.xlsx",
+e2.download_button("Export Excel", lambda: exports.table(export, "xlsx", sheet="Ageing"), f"ageing_{stamp}.xlsx",
                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", icon=":material/download:",
                    on_click="ignore")
 

@@ -12,9 +12,9 @@ from receivables import reminders, sending  # noqa: E402
 from receivables.money import fmt  # noqa: E402
 from receivables.services import ServiceError  # noqa: E402
 from ui import state  # noqa: E402
-from ui.links import dossier_url, dossier_urls  # noqa: E402
+from ui.links import dossier_url, dossier_urls, import_link  # noqa: E402
 
-STATUSES = ["proposed", "approved", "postponed", "blocked", "sending", "sent", "failed", "cancelled"]
+STATUSES = ["proposed", "approved", "postponed", "blocked", "sending", "exported", "sent", "failed", "cancelled"]
 WHEN = ["Any day", "Today", "Tomorrow", "Next 7 days", "Overdue (before today)"]
 ACTION_LABELS = {"": "", "approve": "Approve", "postpone": "Postpone", "block": "Block"}
 CALL_OUTCOMES = ["reached", "no answer", "voicemail", "wrong number", "call back"]
@@ -28,6 +28,12 @@ def load(statuses: tuple[str, ...], step: str | None, track: str | None, manager
     with state.uow() as uow:
         return reminders.queue(uow, statuses=statuses, step=step, track=track, account_manager=manager,
                                planned_from=start, planned_until=end)
+
+
+@st.cache_data(show_spinner=False)
+def without_address() -> pd.DataFrame:
+    with state.uow() as uow:
+        return reminders.debtors_without_address(uow)
 
 
 @st.cache_data(show_spinner=False)
@@ -48,7 +54,24 @@ def run(fn, success: str | None = None) -> bool:
     state.data_changed()
     if success:
         st.session_state["queue_flash"] = success.format(result=result)
+    if isinstance(result, reminders.GenerateResult):
+        st.session_state["queue_generated"] = result
     return True
+
+
+def created_summary(result: reminders.GenerateResult) -> None:
+    """What the last run created, by step, track and currency, and why it waits for a person."""
+    if result.review:
+        st.warning(f"**This run is a review:** {result.review}. Everything it created is *proposed*; nothing goes "
+                   "out before a person approves it.", icon=":material/rate_review:")
+    if result.groups:
+        st.dataframe([{"Track": g.track, "Step": g.step, "Currency": g.currency, "Messages": g.messages,
+                       "Invoices": g.invoices, "Total": fmt(g.total_cents, g.currency),
+                       "Approved": g.approved} for g in result.groups], hide_index=True, width="stretch")
+    if result.caught_up:
+        st.info(f"{result.caught_up} message(s) are for invoices first seen long past due: they start at a later "
+                "step (never beyond the demand) and wait for approval; the reason is in **Why**.",
+                icon=":material/fast_forward:")
 
 
 st.title("Reminder queue")
@@ -56,6 +79,8 @@ st.caption("What the engine proposes, per debtor and step, in the tone its payme
            "Nothing that needs approval goes out before a person approves it.")
 if flash := st.session_state.pop("queue_flash", None):
     st.success(flash)
+if generated := st.session_state.pop("queue_generated", None):
+    created_summary(generated)
 
 if can_act:
     c1, c2 = st.columns([1, 3])
@@ -92,11 +117,32 @@ frame = load(tuple(status_filter or STATUSES), None if step_filter == "All" else
 emails = frame[frame["channel"] != "call"]
 calls = frame[frame["channel"] == "call"]
 
-m1, m2, m3, m4 = st.columns(4)
-m1.metric("Messages", len(emails))
-m2.metric("To approve", int((emails["status"] == "proposed").sum()))
-m3.metric("Calls to make", int(calls["status"].isin(["proposed", "approved"]).sum()))
-m4.metric("Total chased (EUR)", fmt(int(frame.loc[frame["currency"] == "EUR", "total_cents"].sum()), "EUR"))
+totals = reminders.totals_by_currency(frame)  # one figure per currency: EUR and USD never add up
+m = st.columns(4)
+m[0].metric("Messages", len(emails))
+m[1].metric("To approve", int(((emails["status"] == "proposed") & ~emails["needs_address"]).sum()))
+m[2].metric("Needs address", int(emails["needs_address"].sum()),
+            help="Waiting for the debtor's reminder address; they become sendable once it is there.")
+m[3].metric("Calls to make", int(calls["status"].isin(["proposed", "approved"]).sum()))
+for col, (currency, cents) in zip(st.columns(max(2, len(totals))), totals.items()):  # wide: big amounts fit
+    col.metric(f"Total chased ({currency})", fmt(cents, currency))
+
+missing = without_address()
+if not missing.empty:
+    with st.expander(f"Debtors without a reminder address ({missing['debtor_code'].nunique()})",
+                     expanded=bool(emails["needs_address"].any()), icon=":material/contact_mail:"):
+        owed = reminders.totals_by_currency(missing, "open_cents")
+        st.markdown("Their reminders wait as **needs address** and go as soon as the address is there: no need to "
+                    "propose them again. Open: " + " · ".join(f"**{fmt(v, c)}**" for c, v in owed.items()) + ".")
+        st.dataframe(pd.DataFrame({
+            "Debtor": missing["debtor_code"] + " · " + missing["debtor_name"],
+            "Currency": missing["currency"], "Open": missing["open_cents"] / 100, "Invoices": missing["invoices"],
+            "Messages waiting": missing["waiting_messages"], "Address on file": missing["email"],
+            "Dossier": dossier_urls(missing["debtor_code"])}), hide_index=True, width="stretch",
+            column_config={"Open": st.column_config.NumberColumn(format="%.2f"),
+                           "Dossier": st.column_config.LinkColumn(display_text="open")})
+        if can_act:
+            import_link("Import a debtor list with their e-mail addresses")
 
 tab_messages, tab_calls, tab_preview = st.tabs(["Messages", "Call list", "Preview & edit"], key="queue_tab",
                                                 on_change="rerun")  # stays on its tab across reruns
@@ -113,9 +159,9 @@ with tab_messages:
             "Total": emails["total_cents"] / 100,
             "Costs": (emails["costs_cents"] + emails["interest_cents"]) / 100,
             "Currency": emails["currency"],
-            "Planned": emails["planned_date"], "Status": emails["status"], "Last problem": emails["last_error"],
+            "Planned": emails["planned_date"], "Status": emails["state"], "Last problem": emails["last_error"],
             "Action": "", "Postpone until": pd.Series([None] * len(emails), index=emails.index, dtype="object"),
-            "Note": emails["note"].fillna(""), "Why this track": emails["reason"],
+            "Note": emails["note"].fillna(""), "Why": emails["reason"],
             "Dossier": dossier_urls(emails["debtor_code"]),
         }).reset_index(drop=True)
         config = {
@@ -133,7 +179,7 @@ with tab_messages:
                                     width="stretch", column_config=config,
                                     disabled=[c for c in view.columns if c not in ("Action", "Postpone until", "Note")])
             b1, b2, _ = st.columns([1, 1, 2])
-            proposed_ids = emails.loc[emails["status"] == "proposed", "id"].tolist()
+            proposed_ids = emails.loc[(emails["status"] == "proposed") & ~emails["needs_address"], "id"].tolist()
             if b1.button("Apply row changes", icon=":material/done_all:"):
                 errors, done = [], 0
                 for row, before in zip(edited.to_dict("records"), view.to_dict("records")):
@@ -202,8 +248,9 @@ with tab_preview:
         chosen = st.selectbox("Message", list(labels), format_func=labels.get, key="preview_id")
         with state.uow() as uow:
             p = reminders.preview(uow, chosen)
-        st.markdown(f"**To:** {p.recipients or '— no e-mail address on the debtor —'} · **Status:** {p.status}"
-                    + (" · *edited by hand*" if p.edited else ""))
+        st.markdown(f"**To:** {p.recipients or '— needs address: the debtor has no usable reminder address —'} · "
+                    f"**Status:** {p.status}" + (" · *edited by hand*" if p.edited else ""))
+        st.caption(frame.loc[frame["id"] == chosen, "reason"].iloc[0])
         st.markdown(f"**Subject:** {p.subject}")
         problem = frame.loc[frame["id"] == chosen, "last_error"]
         if not problem.empty and problem.iloc[0]:
@@ -217,6 +264,13 @@ with tab_preview:
             st.download_button("Download the letter (PDF)", data=pdf.content, file_name=pdf.filename,
                                mime="application/pdf", icon=":material/picture_as_pdf:")
             st.caption("A letter step goes out as this e-mail with the letter attached as PDF; print it to post it.")
+        with state.uow() as uow:
+            attached = sending.statement_for(uow, chosen, today)
+        if attached:
+            st.caption("More invoices than the text lists: the statement of account of all of them goes with it.")
+            for att, icon in zip(attached, (":material/picture_as_pdf:", ":material/table:")):
+                st.download_button(f"Download {att.filename}", data=att.content, file_name=att.filename,
+                                   mime=att.mime_type, icon=icon, key=f"statement_{att.filename}")
         if can_act and p.status in reminders.UNSENT:
             with st.form(f"edit_{chosen}"):
                 st.markdown("**Edit the text** — what you save here is exactly what is sent.")

@@ -5,18 +5,22 @@ user = require("admin")
 import base64  # noqa: E402
 from datetime import date  # noqa: E402
 
+import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from receivables import sending, smtp_config, users  # noqa: E402
+from receivables import reminders, sending, smtp_config, users  # noqa: E402
 from receivables.money import fmt  # noqa: E402
 from receivables.services import ServiceError  # noqa: E402
 from ui import state  # noqa: E402
 from ui.links import dossier_url  # noqa: E402
 
 ACTIONS = {"send": "will be sent", "cancel": "will be cancelled", "rerender": "will be updated, then sent",
-           "review": "goes back for review", "block": "debtor blocked: not sent", "invalid": "will fail"}
+           "review": "goes back for review", "block": "debtor blocked: not sent",
+           "address": "needs address: not sent"}
+NOT_OFFERED = ("block", "address")  # shown, never sent by a press of the button
 OUTCOMES = {"sent": "sent", "failed": "FAILED", "cancelled": "cancelled", "held": "held back",
-            "waiting": "WAITING for confirmation", "skipped": "taken by another sender"}
+            "waiting": "WAITING for confirmation", "skipped": "taken by another sender",
+            "exported": "exported (not sent)"}
 SECURITY = {"ssl": "SSL/TLS", "starttls": "STARTTLS", "none": "no encryption"}
 
 st.title("Sender")
@@ -67,8 +71,14 @@ outbox = cfg is None and not cfg_error
 
 # --- waiting for a person ------------------------------------------------------------------------------
 
-with state.uow() as uow:
+with state.uow(immediate=True) as uow:
+    recovered = sending.recover(uow, actor=user.username)  # what a sender that died left in its journal
     stuck = sending.waiting_for_confirmation(uow)
+    exported = sending.exported(uow)
+if recovered:
+    state.data_changed()
+    st.info("A sender run had stopped; its journal is now on record: "
+            + "; ".join(f"#{r.id} {r.debtor_code} {r.outcome}" for r in recovered))
 if stuck:
     with st.container(border=True):
         st.subheader("Waiting for your confirmation")
@@ -81,7 +91,8 @@ if stuck:
                                                          else "the sender stopped"),
                        "dossier": dossier_url(s.debtor_code)}
                       for s in stuck], hide_index=True, width="stretch",
-                     column_config={"dossier": st.column_config.LinkColumn(display_text="open")})
+                     column_config={"dossier": st.column_config.LinkColumn(display_text="open"),
+                                    "what happened": st.column_config.TextColumn(width="large")})
         c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
         chosen = c1.selectbox("Message", [s.id for s in stuck],
                               format_func=lambda i: next(f"#{s.id} {s.debtor_code}: {s.subject}" for s in stuck
@@ -99,6 +110,30 @@ if stuck:
                 st.rerun()
         except ServiceError as exc:
             st.error(str(exc))
+
+if exported:
+    with st.container(border=True):
+        st.subheader("Exported, not sent")
+        st.info("These messages were written as .eml files to the outbox folder; nothing was e-mailed. Send "
+                "them from your mail program, then mark them sent here. They are never sent by themselves.")
+        st.dataframe([{"id": e.id, "debtor": e.debtor_code, "to": e.recipients, "subject": e.subject,
+                       "exported (UTC)": e.exported_at, "file": e.file, "dossier": dossier_url(e.debtor_code)}
+                      for e in exported], hide_index=True, width="stretch",
+                     column_config={"dossier": st.column_config.LinkColumn(display_text="open")})
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        marked = c1.multiselect("Messages that went out", [e.id for e in exported], key="mark_sent_ids",
+                                format_func=lambda i: next(f"#{e.id} {e.debtor_code}: {e.subject}" for e in exported
+                                                           if e.id == i))
+        if c2.button("Mark sent", icon=":material/mark_email_read:", disabled=not marked):
+            try:
+                with state.uow(immediate=True) as uow:
+                    n = sending.mark_sent(uow, marked, actor=user.username)
+                state.data_changed()
+                st.session_state.pop("mark_sent_ids", None)
+                st.toast(f"{n} marked sent")
+                st.rerun()
+            except ServiceError as exc:
+                st.error(str(exc))
 
 # --- approved and due --------------------------------------------------------------------------------
 
@@ -123,6 +158,15 @@ if planned:
     for p in planned:
         counts[p.action] = counts.get(p.action, 0) + 1
     st.write(", ".join(f"**{n}** {ACTIONS[a]}" for a, n in counts.items()))
+    offered = [p for p in planned if p.action not in NOT_OFFERED]
+    totals = reminders.totals_by_currency(pd.DataFrame([(p.currency, p.total_cents) for p in offered],
+                                                       columns=["currency", "total_cents"]))
+    if totals:  # one figure per currency: EUR and USD never add up
+        st.write("To send: " + " · ".join(f"**{fmt(v, c)}**" for c, v in totals.items()))
+    if counts.get("address"):
+        st.warning(f"{counts['address']} approved message(s) wait for their debtor's reminder address and are not "
+                   "offered: add it in the dossier or import a debtor list (see the reminder queue's worklist); "
+                   "they go with the next run once it is there.", icon=":material/contact_mail:")
     st.dataframe([{"id": p.id, "debtor": p.debtor_code, "name": p.debtor_name, "to": p.recipients,
                    "subject": p.subject, "amount": fmt(p.total_cents, p.currency), "planned": p.planned_date,
                    "tries": p.attempts, "what happens": ACTIONS[p.action] + (f": {p.reason}" if p.reason else ""),
@@ -157,15 +201,15 @@ if planned:
         except ServiceError as exc:
             st.error(str(exc))
 
-    sendable = sum(1 for p in planned if p.action != "block")
-    can_send = not fresh_error and not cfg_error and sendable > 0
+    can_send = not fresh_error and not cfg_error and bool(offered)
     with st.container(border=True):
         c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
-        limit = c1.number_input("How many", min_value=1, max_value=max(1, len(planned)), value=max(1, len(planned)),
+        limit = c1.number_input("How many", min_value=1, max_value=max(1, len(offered)), value=max(1, len(offered)),
                                 step=1)
         label = f"Write {limit} as .eml files to the outbox" if outbox else f"Send {limit} now"
         if outbox:
-            c2.caption("No SMTP server: the messages are written as .eml files and count as sent.")
+            c2.caption("No SMTP server: the messages are written as .eml files and become *exported*, not sent, "
+                       "until you mark them sent.")
         if c2.button(label, type="primary", icon=":material/send:", disabled=not can_send):
             bar = st.progress(0.0, text="Connecting…")
             rows = st.empty()
@@ -183,7 +227,7 @@ if planned:
                 transport, settings = sending.transport_and_settings(outbox=outbox)
                 with state.uow(immediate=True) as uow:
                     result = sending.send_batch(uow, transport, settings, today=today, actor=user.username,
-                                                limit=int(limit), progress=progress)
+                                                ids=[p.id for p in offered[:int(limit)]], progress=progress)
                 bar.progress(1.0, text=f"Done in {result.seconds:.1f} s: {result.summary()}")
                 st.session_state["send_results"] = {"summary": result.summary(), "rows": seen,
                                                     "error": result.error, "waiting": result.waiting,

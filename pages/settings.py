@@ -32,6 +32,9 @@ with tab_users:
         c1, c2 = st.columns(2)
         who = c1.selectbox("User", [u.username for u in users.list_users()])
         new_role = c2.selectbox("New role", users.ROLES)
+        chosen = st.text_input("New password (leave empty to generate one)", type="password",
+                               help=f"At least {users.MIN_PASSWORD} characters, not the user name, not a common "
+                                    "password.")
         b1, b2 = st.columns(2)
         change = b1.form_submit_button("Change role")
         reset = b2.form_submit_button("Reset password")
@@ -42,8 +45,9 @@ with tab_users:
                 st.success(f"{who} is now {new_role}.")
             if reset:
                 with state.uow() as uow:
-                    pw = services.reset_password(uow, who, actor=user.username)
-                st.success(f"New password for {who} (shown once): `{pw}`")
+                    pw = services.reset_password(uow, who, actor=user.username, password=chosen or None)
+                st.success(f"The password of {who} is set." if chosen else
+                           f"New password for {who} (shown once): `{pw}`")
         except services.ServiceError as exc:
             st.error(str(exc))
 
@@ -51,8 +55,9 @@ with tab_audit:
     c1, c2, c3, c4 = st.columns(4)
     actor = c1.text_input("Who")
     action = c2.text_input("What (action)")
-    since = c3.date_input("From", value=date.today() - timedelta(days=30), format="DD-MM-YYYY")
-    until = c4.date_input("To", value=date.today(), format="DD-MM-YYYY")
+    since = c3.date_input("From", value=date.today() - timedelta(days=30), format="DD-MM-YYYY",
+                          min_value=state.earliest_date())
+    until = c4.date_input("To", value=date.today(), format="DD-MM-YYYY", min_value=state.earliest_date())
     with state.uow() as uow:
         log = services.audit_log(uow, actor=actor or None, action=action or None, since=since,
                                  until=until + timedelta(days=1))

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 
 from db.engine import make_engine, upgrade
-from receivables import services
+from receivables import exports, services
 from receivables.ageing import BucketSpec
 from receivables.cli_args import iso_date
-from receivables.money import to_units
+from receivables.money import to_decimal, to_units
 from receivables.uow import UnitOfWork
-from receivables.users import ROLES
+from receivables.users import MIN_PASSWORD, ROLES
 
 
 class CliError(Exception):
@@ -43,8 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     ua.add_argument("--role", choices=ROLES, required=True)
     ua.add_argument("--full-name")
     ua.add_argument("--email")
+    chosen = ("read the password from the first line of standard input instead of generating one (at least "
+              f"{MIN_PASSWORD} characters, not the user name, not a common password)")
+    ua.add_argument("--password-stdin", action="store_true", help=chosen)
     ur = us.add_parser("reset-password")
     ur.add_argument("name")
+    ur.add_argument("--password-stdin", action="store_true", help=chosen)
     ut = us.add_parser("set-role")
     ut.add_argument("name")
     ut.add_argument("--role", choices=ROLES, required=True)
@@ -112,12 +115,14 @@ def _run(engine, args) -> int:
 
 def _users(engine, args, actor: str) -> None:
     with UnitOfWork(engine) as uow:
+        chosen = sys.stdin.readline().rstrip("\r\n") if getattr(args, "password_stdin", False) else None
         if args.users_command == "add":
-            pw = services.add_user(uow, args.name, args.role, actor=actor, name=args.full_name, email=args.email)
-            print(f"user {args.name} ({args.role}) added; password: {pw}")
+            pw = services.add_user(uow, args.name, args.role, actor=actor, name=args.full_name, email=args.email,
+                                   password=chosen)
+            print(f"user {args.name} ({args.role}) added" + ("" if chosen else f"; password: {pw}"))
         elif args.users_command == "reset-password":
-            pw = services.reset_password(uow, args.name, actor=actor)
-            print(f"new password for {args.name}: {pw}")
+            pw = services.reset_password(uow, args.name, actor=actor, password=chosen)
+            print(f"password of {args.name} set" if chosen else f"new password for {args.name}: {pw}")
         elif args.users_command == "set-role":
             services.set_role(uow, args.name, args.role, actor=actor)
             print(f"{args.name} is now {args.role}")
@@ -135,10 +140,9 @@ def _print_ageing(report: services.AgeingReport, fmt: str) -> None:
         return
     cols = ["currency", "debtor_code", "debtor_name", *labels, "total"]
     if fmt == "csv":
-        w = csv.writer(sys.stdout)
-        w.writerow(cols)
-        for r in report.per_debtor.to_dict("records"):
-            w.writerow([r["currency"], r["debtor_code"], r["debtor_name"], *[f"{to_units(r[c]):.2f}" for c in [*labels, "total"]]])
+        exports.write_csv(sys.stdout, cols, ([r["currency"], r["debtor_code"], r["debtor_name"],
+                                              *[to_decimal(r[c]) for c in [*labels, "total"]]]
+                                             for r in report.per_debtor.to_dict("records")))
         return
     print(f"Ageing as of {report.as_of.isoformat()}")
     for currency, totals in report.totals.items():

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from receivables import reminders
+from receivables import exports, reminders
 from receivables.cli_args import iso_date
 from receivables.money import fmt
 from receivables.uow import UnitOfWork
@@ -33,7 +33,7 @@ def register(sub, report_sub) -> None:
                     help="repeat for several; default proposed, approved and postponed")
     ql.add_argument("--step")
     ql.add_argument("--track")
-    ql.add_argument("--format", choices=("table", "json"), default="table")
+    ql.add_argument("--format", choices=("table", "json", "csv"), default="table")
     ql.set_defaults(handler=queue_list)
     qa = qs.add_parser("approve")
     qa.add_argument("ids", nargs="*", type=_id)
@@ -47,18 +47,49 @@ def register(sub, report_sub) -> None:
     qb.add_argument("ids", nargs="+", type=_id)
     qb.add_argument("--note", default=None, help="why (kept on the message)")
     qb.set_defaults(handler=queue_block)
+    qd = qs.add_parser("addresses", help="debtors without a usable reminder address, with their open amount")
+    qd.add_argument("--format", choices=("table", "json"), default="table")
+    qd.set_defaults(handler=queue_addresses)
 
 
 def remind(engine, args) -> int:
     with UnitOfWork(engine, immediate=True) as uow:
         result = reminders.generate(uow, args.date, actor=ACTOR)
     print(result.summary())
+    for line in result.review_lines():
+        print(line)
+    return 0
+
+
+def queue_addresses(engine, args) -> int:
+    with UnitOfWork(engine) as uow:
+        frame = reminders.debtors_without_address(uow)
+    if args.format == "json":
+        json.dump([{"debtor_code": r["debtor_code"], "debtor_name": r["debtor_name"], "currency": r["currency"],
+                    "open": round(int(r["open_cents"]) / 100, 2), "invoices": int(r["invoices"]),
+                    "waiting_messages": int(r["waiting_messages"])} for r in frame.to_dict("records")],
+                  sys.stdout, indent=2, ensure_ascii=False)
+        print()
+        return 0
+    if frame.empty:
+        print("every debtor with open invoices has a reminder address")
+        return 0
+    for r in frame.to_dict("records"):
+        print(f"{r['debtor_code']:<12} {r['debtor_name'][:40]:<40} {fmt(r['open_cents'], r['currency'], 'en'):>16}  "
+              f"{r['invoices']:>5} invoice(s)  {r['waiting_messages']:>3} message(s) waiting")
+    totals = reminders.totals_by_currency(frame, "open_cents")
+    print(f"{frame['debtor_code'].nunique()} debtor(s) without a reminder address; open "
+          + ", ".join(fmt(v, c, "en") for c, v in totals.items())
+          + ". Import a debtor list (`import debtors.csv --kind debtors`) or add the addresses in the dossier.")
     return 0
 
 
 def queue_list(engine, args) -> int:
     with UnitOfWork(engine) as uow:
         frame = reminders.queue(uow, statuses=args.status, step=args.step, track=args.track)
+    if args.format == "csv":
+        exports.write_csv_records(sys.stdout, reminders.queue_json(frame))
+        return 0
     if args.format == "json":
         json.dump(reminders.queue_json(frame), sys.stdout, indent=2, ensure_ascii=False)
         print()

@@ -15,9 +15,11 @@ import pandas as pd
 from sqlalchemy import bindparam, func, insert, select, text, update
 
 from db.models import Debtor, ImportBatch, Invoice, Message, MessageInvoice, Note, utcnow
+from emails import sender as mail
 from emails.render import QR_CID, TemplateError, html_from_text, render_message
+from receivables import claims, epc, statement, tracks
 from receivables import costs as costing
-from receivables import epc, tracks
+from receivables.money import fmt
 from receivables.services import ServiceError, get_setting, put_setting, record_audit
 from receivables.tracks import Reached, Step, Track
 from receivables.uow import UnitOfWork
@@ -25,7 +27,7 @@ from receivables.uow import UnitOfWork
 # --- states ---------------------------------------------------------------------------------------
 
 UNSENT = ("proposed", "approved", "postponed")
-IN_FLIGHT = (*UNSENT, "sending", "failed")  # the invoice waits at this step
+IN_FLIGHT = (*UNSENT, "sending", "failed", "exported")  # the invoice waits at this step
 REACHED = (*IN_FLIGHT, "sent", "blocked")  # the step counts as taken (blocked: skipped by a person)
 
 # Every status change follows one of these tables. People (`transition`) and the reminder engine: the
@@ -35,19 +37,21 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     "postponed": frozenset({"proposed", "approved", "blocked", "cancelled"}),
     "approved": frozenset({"sending", "proposed", "postponed", "blocked", "cancelled", "sent"}),
     "sending": frozenset({"sent", "failed"}),
+    # written to the outbox folder: sent once a person says it went out (`sending.mark_sent`)
+    "exported": frozenset({"sent", "cancelled"}),
     "failed": frozenset({"approved", "cancelled"}),
     "sent": frozenset(),
     "blocked": frozenset(),
     "cancelled": frozenset(),
 }
-# The sender may also: put a message in `sending` back to approved (a retry, a run that stopped before
+# The sender may also: write a message in `sending` to the outbox folder (exported), put it back to approved (a retry, a run that stopped before
 # its conversation began, a person's "send it again" after checking, `confirm_resend`), and fail an
 # approved message whose address is unusable. A person can never move a message out of `sending`
 # through the queue: only the sender knows whether it went out.
 SENDER_TRANSITIONS: dict[str, frozenset[str]] = {
     **ALLOWED_TRANSITIONS,
     "approved": ALLOWED_TRANSITIONS["approved"] | {"failed"},
-    "sending": ALLOWED_TRANSITIONS["sending"] | {"approved"},
+    "sending": ALLOWED_TRANSITIONS["sending"] | {"approved", "exported"},
 }
 # What a person (queue page or CLI) can do, and the status it leads to.
 ACTIONS = {"approve": "approved", "postpone": "postponed", "block": "blocked", "unpostpone": "proposed",
@@ -61,9 +65,13 @@ RULES_KEY = "reminder.rules"
 PAYMENT_KEY = "reminder.payment"
 COSTS_KEY = "reminder.costs"
 RATES_KEY = "reminder.interest_rates"
+CONSUMER_RATES_KEY = "reminder.consumer_interest_rates"  # art. 6:119 BW, its own table
 ENGINE_KEY = "reminder.engine"
 GRACE_KEY = "promise_grace_days"  # shared with the dossier's promises
-ENGINE_DEFAULTS = {"freshness_days": 7, "tolerance_cents": 500, "lookahead_days": 1}
+# review_above: a run that would create more messages than this proposes all of them for review;
+# catch_up_cap: the highest step an invoice first seen long past due enters at (a template, see tracks)
+ENGINE_DEFAULTS = {"freshness_days": 7, "tolerance_cents": 500, "lookahead_days": 1, "review_above": 50,
+                   "catch_up_cap": "demand"}
 PAYMENT_DEFAULTS = {"iban": "", "bic": "", "beneficiary": "", "link_pattern": ""}
 LINK_FIELDS = ("debtor_code", "amount", "reference", "currency")  # known when the words are rendered
 
@@ -78,6 +86,8 @@ class ReminderSettings:
     tolerance_cents: int = 500
     lookahead_days: int = 1
     grace_days: int = 3
+    review_above: int = 50
+    catch_up_cap: str = "demand"
 
 
 def load_settings(session) -> ReminderSettings:
@@ -90,17 +100,23 @@ def load_settings(session) -> ReminderSettings:
     payment = {**PAYMENT_DEFAULTS, **(get_setting(session, PAYMENT_KEY) or {})}
     c = get_setting(session, COSTS_KEY) or {}
     rates = get_setting(session, RATES_KEY)
+    consumer_rates = get_setting(session, CONSUMER_RATES_KEY)
     cost_settings = costing.CostSettings(
         mode=c.get("mode", "bik"), interest=bool(c.get("interest", True)),
         vat_on_costs=bool(c.get("vat_on_costs", False)), vat_percent=Decimal(str(c.get("vat_percent", "21"))),
-        rates=costing.parse_rates(rates) if rates else costing.DEFAULT_INTEREST_RATES)
+        rates=costing.parse_rates(rates) if rates else costing.DEFAULT_INTEREST_RATES,
+        consumer_interest=bool(c.get("consumer_interest", False)),
+        consumer_rates=costing.parse_rates(consumer_rates) if consumer_rates else costing.DEFAULT_CONSUMER_RATES,
+        wik_extra_days=int(c.get("wik_extra_days", 0) or 0))
     engine = {**ENGINE_DEFAULTS, **(get_setting(session, ENGINE_KEY) or {})}
     try:
         grace = max(0, int(get_setting(session, GRACE_KEY, 3)))
     except (TypeError, ValueError):
         grace = 3
+    cap = engine["catch_up_cap"] if engine["catch_up_cap"] in tracks.TEMPLATES else ENGINE_DEFAULTS["catch_up_cap"]
     return ReminderSettings(all_tracks, rules, payment, cost_settings, int(engine["freshness_days"]),
-                            int(engine["tolerance_cents"]), int(engine["lookahead_days"]), grace)
+                            int(engine["tolerance_cents"]), int(engine["lookahead_days"]), grace,
+                            int(engine["review_above"]), cap)
 
 
 def _validated(key: str, value, session):
@@ -108,6 +124,7 @@ def _validated(key: str, value, session):
     try:
         if key == TRACKS_KEY:
             parsed = tracks.parse_tracks(value)
+            tracks.check_terms(parsed)  # no step inside a letter's term; costs only after a 14-day letter
             rule_data = get_setting(session, RULES_KEY) or tracks.rules_to_data(tracks.default_rules())
             missing = {r["track"] for r in rule_data} - set(parsed)
             if missing:
@@ -136,20 +153,31 @@ def _validated(key: str, value, session):
             return p
         if key == COSTS_KEY:
             c = dict(value)
-            costing.CostSettings(mode=c.get("mode", "bik"))
+            extra = int(c.get("wik_extra_days", 0) or 0)
+            if not 0 <= extra <= 30:  # art. 6:96 lid 6 BW: the 14 days are a minimum; a longer term is allowed
+                raise ServiceError("the consumer's term can be 0 to 30 days longer than 14, never shorter")
+            costing.CostSettings(mode=c.get("mode", "bik"), wik_extra_days=extra)
             vat = Decimal(str(c.get("vat_percent", "21")))
             if not 0 <= vat <= 100:
                 raise ServiceError("the VAT percentage must be between 0 and 100")
             return {"mode": c.get("mode", "bik"), "interest": bool(c.get("interest", True)),
-                    "vat_on_costs": bool(c.get("vat_on_costs", False)), "vat_percent": str(vat)}
-        if key == RATES_KEY:
-            rows = costing.parse_rates(value)
+                    "vat_on_costs": bool(c.get("vat_on_costs", False)), "vat_percent": str(vat),
+                    "consumer_interest": bool(c.get("consumer_interest", False)), "wik_extra_days": extra}
+        if key in (RATES_KEY, CONSUMER_RATES_KEY):
+            rows = costing.parse_rate_rows(value)
             if not rows:
                 raise ServiceError("keep at least one interest rate")
-            return [[d.isoformat(), str(r)] for d, r in rows]
+            return costing.rates_to_rows(rows)
         if key == ENGINE_KEY:
             e = {**ENGINE_DEFAULTS, **dict(value)}
-            out = {k: int(e[k]) for k in ENGINE_DEFAULTS}
+            out = {k: int(e[k]) for k in ENGINE_DEFAULTS if k != "catch_up_cap"}
+            out["catch_up_cap"] = str(e["catch_up_cap"])
+            if out["catch_up_cap"] not in tracks.TEMPLATES:
+                raise ServiceError(f"catching up may go at most to one of {', '.join(tracks.TEMPLATES)}, "
+                                   f"not {out['catch_up_cap']!r}")
+            if not 1 <= out["review_above"] <= 100_000:
+                raise ServiceError("the number of messages above which a run is a review must be between 1 and "
+                                   "100,000")
             if not 1 <= out["freshness_days"] <= 90:
                 raise ServiceError("the data-freshness limit must be between 1 and 90 days")
             if not 0 <= out["tolerance_cents"] <= 100_000:
@@ -180,6 +208,52 @@ def reset_tracks(uow: UnitOfWork, *, actor: str) -> None:
     put_setting(uow.session, TRACKS_KEY, tracks.tracks_to_data(tracks.default_tracks()), actor)
     put_setting(uow.session, RULES_KEY, tracks.rules_to_data(tracks.default_rules()), actor)
     uow.commit()
+
+
+# --- recipients ----------------------------------------------------------------------------------
+
+ADDRESSED_CHANNELS = ("email", "letter")  # a letter goes out as an e-mail with the PDF attached
+NEEDS_ADDRESS = "needs address"  # shown instead of an unsent message's status while its debtor has none
+
+
+def reminder_address(email: str | None) -> str | None:
+    """The debtor's reminder addresses as a message goes to them, or None when there is no usable one.
+    The sender's own check decides, so what the queue calls sendable is what the sender sends."""
+    if not isinstance(email, str):
+        return None
+    try:
+        return ", ".join(mail.parse_recipients(email))
+    except mail.AddressError:
+        return None
+
+
+def debtors_without_address(uow: UnitOfWork) -> pd.DataFrame:
+    """The worklist "debtors without a reminder address": every debtor with open invoices to chase and no
+    usable reminder address, one row per currency with the open amount, the invoices and the unsent
+    messages waiting for that address; the largest amounts first."""
+    s = uow.session
+    rows = s.execute(select(Debtor.id, Debtor.code, Debtor.name, Debtor.email, Invoice.currency,
+                            func.sum(Invoice.open_cents), func.count(Invoice.id))
+                     .join(Invoice, Invoice.debtor_id == Debtor.id)
+                     .where(Invoice.open_cents > 0, Invoice.amount_cents > 0)
+                     .group_by(Debtor.id, Debtor.code, Debtor.name, Debtor.email, Invoice.currency)).all()
+    rows = [r for r in rows if reminder_address(r[3]) is None]
+    columns = ["debtor_code", "debtor_name", "email", "currency", "open_cents", "invoices", "waiting_messages"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    waiting = dict(s.execute(select(Message.debtor_id, func.count()).where(
+        Message.status.in_(UNSENT), Message.channel.in_(ADDRESSED_CHANNELS)).group_by(Message.debtor_id)).all())
+    frame = pd.DataFrame([(r[1], r[2], r[3] or "", r[4], int(r[5]), int(r[6]), int(waiting.get(r[0], 0)))
+                          for r in rows], columns=columns)
+    return frame.sort_values(["currency", "open_cents", "debtor_code"], ascending=[True, False, True],
+                             ignore_index=True)
+
+
+def totals_by_currency(frame: pd.DataFrame, column: str = "total_cents") -> dict[str, int]:
+    """One total per currency (never EUR and USD added up), in the order of the currencies."""
+    if frame.empty:
+        return {}
+    return {str(c): int(v) for c, v in frame.groupby("currency")[column].sum().sort_index().items()}
 
 
 # --- behaviour signals ----------------------------------------------------------------------------
@@ -229,6 +303,18 @@ def _rank(tracks_by_key: dict[str, Track], track_key: str, step_key: str) -> int
 
 # --- generation -----------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class CreatedGroup:
+    """The messages one run created at one step of one track, in one currency."""
+    track: str
+    step: str
+    currency: str
+    messages: int
+    invoices: int
+    total_cents: int
+    approved: int  # of them; the rest wait for a person
+
+
 @dataclass
 class GenerateResult:
     created: int = 0
@@ -237,10 +323,35 @@ class GenerateResult:
     cancelled: int = 0
     resumed: int = 0  # postponed messages whose date came
     message_ids: list[int] = field(default_factory=list)
+    review: str | None = None  # why everything this run created waits for a person, if it does
+    caught_up: int = 0  # messages for invoices first seen long past due, entered at a later step
+    needs_address: int = 0  # created for debtors without a usable reminder address
+    groups: list[CreatedGroup] = field(default_factory=list)
+    time_barred: int = 0  # open invoices left out because they may be time-barred (art. 3:307 / 7:28 BW)
 
     def summary(self) -> str:
         text = f"created {self.created}, unchanged {self.unchanged}, cancelled {self.cancelled}"
         return text + (f", extended {self.extended}" if self.extended else "")
+
+    def review_lines(self) -> list[str]:
+        """What this run created, by step, track and currency, and what waits for whom."""
+        lines = []
+        if self.review:
+            lines.append(f"review: {self.review}; nothing was approved, check the queue and approve what may go")
+        for g in self.groups:
+            lines.append(f"  {g.track:<10} {g.step:<16} {g.currency}  {g.messages:>5} message(s)  "
+                         f"{g.invoices:>6} invoice(s)  {fmt(g.total_cents, g.currency, 'en'):>16}"
+                         + (f"  ({g.approved} approved)" if g.approved else ""))
+        if self.caught_up:
+            lines.append(f"caught up: {self.caught_up} message(s) for invoices first seen long past due start at a "
+                         "later step and wait for approval")
+        if self.time_barred:
+            lines.append(f"time-barred: {self.time_barred} invoice(s) more than five years past due (two for a "
+                         "consumer purchase) get no automatic reminder; see the dossier to interrupt by letter")
+        if self.needs_address:
+            lines.append(f"needs address: {self.needs_address} message(s) for debtors without a usable reminder "
+                         "address; import a debtor list or add the address in the dossier (`queue addresses`)")
+        return lines
 
     def __str__(self) -> str:
         return self.summary()
@@ -269,20 +380,57 @@ _DEBTOR_COLUMNS = (Debtor.id, Debtor.code, Debtor.name, Debtor.email, Debtor.con
                    Debtor.blocked_until)
 
 
-def _wik_letters(session) -> dict[int, date]:
-    """Per invoice the day its consumer's 14-day letter went out."""
-    out: dict[int, date] = {}
-    rows = session.execute(select(MessageInvoice.invoice_id, Message.sent_at, Message.costs_detail)
+def wik_letters(session) -> dict[int, tuple[date, str]]:
+    """Per invoice the consumer's 14-day letter that covered it: (day sent, channel). A sent message counts
+    only when it was rendered as that letter and its words, as sent, give the 14-day term and the exact
+    costs (art. 6:96 lid 6 BW); a text a person rewrote without them does not count."""
+    out: dict[int, tuple[date, str]] = {}
+    rows = session.execute(select(MessageInvoice.invoice_id, Invoice.number, Message.id, Message.sent_at,
+                                  Message.channel, Message.costs_detail, Message.body_text, Message.currency,
+                                  Message.language)
                            .join(Message, Message.id == MessageInvoice.message_id)
+                           .join(Invoice, Invoice.id == MessageInvoice.invoice_id)
                            .join(Debtor, Debtor.id == Message.debtor_id)
                            .where(Debtor.is_consumer.is_(True), Message.status == "sent",
-                                  Message.costs_cents == 0, Message.costs_detail.is_not(None),
-                                  MessageInvoice.active.is_(True)))
-    for inv_id, sent_at, detail in rows:
-        if detail and detail.get("wik_letter") and sent_at is not None:
+                                  Message.costs_detail.is_not(None), MessageInvoice.active.is_(True)))
+    words: dict[int, bool] = {}
+    for inv_id, number, mid, sent_at, channel, detail, body, currency, language in rows:
+        if not detail or not detail.get("wik_letter") or sent_at is None:
+            continue
+        if "wik_invoices" in detail and number not in detail["wik_invoices"]:
+            continue  # in that message, but its costs were charged or announced by an earlier letter
+        if mid not in words:
+            words[mid] = costing.is_wik_letter(body, int(detail.get("announced_cents", 0)), currency, language)
+        if words[mid]:
             on = sent_at.date()
-            out[inv_id] = min(on, out.get(inv_id, on))
+            if inv_id not in out or on < out[inv_id][0]:
+                out[inv_id] = (on, channel)
     return out
+
+
+@dataclass
+class ClaimBasis:
+    """What a cost-charging message needs beyond its invoices: the consumer's 14-day letters, and (read
+    when needed) the invoices' dated payments and the day costs were first charged (art. 6:44 BW)."""
+
+    session: object
+    letters: dict[int, tuple[date, str]]
+
+    def claim(self, debtor, chased: list, on: date, cfg: ReminderSettings) -> costing.Claim:
+        ids = [i.id for i in chased]
+        views = claims.claim_invoices(self.session, ids, on)
+        items = [views.get(i.id) or costing.ClaimInvoice(i.number, i.open_cents, i.due_date) for i in chased]
+        letters = {i.number: self.letters[i.id] for i in chased if i.id in self.letters}
+        try:
+            return costing.claim(items, on, cfg.costs, consumer=bool(debtor.is_consumer),
+                                 wik_letters=letters if debtor.is_consumer else None,
+                                 costs_charged_on=claims.costs_charged_on(self.session, debtor.id, ids))
+        except costing.MissingRateError as exc:
+            raise ServiceError(str(exc)) from None
+
+
+def _claim_basis(session) -> ClaimBasis:
+    return ClaimBasis(session, wik_letters(session))
 
 
 def _lock(session) -> None:
@@ -340,6 +488,11 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
     by_id = {i.id: i for i in invoices}
     debtors = {d.id: d for d in s.execute(select(*_DEBTOR_COLUMNS))} if invoices else {}
     promised = _promised(s, today, cfg.grace_days)
+    barred = claims.time_barred(s, today)  # art. 3:307 / 7:28 BW: a person decides, the engine does not
+    result.time_barred = len(barred)
+    first_seen = dict(s.execute(select(Invoice.id, ImportBatch.as_of)  # the import that brought it in
+                                .join(ImportBatch, ImportBatch.id == Invoice.batch_id)
+                                .where(Invoice.open_cents != 0)).all()) if invoices else {}
 
     def held(inv: _Inv) -> str | None:
         d = debtors[inv.debtor_id]
@@ -351,6 +504,8 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
             return "held"
         if inv.id in promised["invoices"] or inv.debtor_id in promised["debtors"]:
             return "held"
+        if inv.id in barred:
+            return "time-barred"
         return None
 
     def chaseable(inv: _Inv) -> bool:
@@ -391,7 +546,7 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
         prev = reached.get(inv_id)
         if prev is None or index > prev.index or (index == prev.index and on > prev.sent_on):
             reached[inv_id] = Reached(index, on)
-    wik_sent = _wik_letters(s)
+    wik_sent = _claim_basis(s)
 
     # the unsent messages: drop what can no longer be chased, follow partial payments
     open_messages = {r.id: r for r in s.execute(select(
@@ -432,20 +587,31 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
     # WAIT_DAYS for another of the debtor's that reaches the same step, so the debtor gets one message,
     # and none calls an invoice overdue before it is
     due_now: dict[tuple[int, str, int], list[tuple[_Inv, date]]] = defaultdict(list)
+    caught: dict[int, int] = {}  # invoice -> days past due when first seen, for those that catch up
     for inv in invoices:
         if inv.id in busy or not chaseable(inv):
             continue
         track = cfg.tracks[choice[inv.debtor_id][0]]
-        nxt = tracks.next_step(track, inv.due_date, reached.get(inv.id), today, lookahead)
+        entry = None
+        if inv.id not in reached:
+            entry = tracks.catch_up_entry(track, inv.due_date, first_seen.get(inv.id), cfg.catch_up_cap,
+                                          bool(debtors[inv.debtor_id].is_consumer) and inv.id not in wik_sent.letters)
+        if entry is not None:
+            nxt = (entry, today)
+            caught[inv.id] = (first_seen[inv.id] - inv.due_date).days
+        else:
+            nxt = tracks.next_step(track, inv.due_date, reached.get(inv.id), today, lookahead)
         if nxt is None:
             continue
         index, planned = nxt
         step = track.steps[index]
-        if step.charges_costs and debtors[inv.debtor_id].is_consumer and inv.id in wik_sent:
-            planned = max(planned, costing.wik_costs_from(wik_sent[inv.id]))
+        if step.charges_costs and debtors[inv.debtor_id].is_consumer and inv.id in wik_sent.letters:
+            # costs only after the 14 days from the day after receipt (art. 6:96 lid 6 BW)
+            planned = max(planned, costing.wik_costs_from(*wik_sent.letters[inv.id], cfg.costs.wik_extra_days))
             if planned > today + timedelta(days=lookahead):
                 continue
         due_now[(inv.debtor_id, inv.currency, index)].append((inv, planned))
+    _one_wik_letter(due_now, invoices, debtors, choice, cfg, wik_sent.letters, busy, chaseable, reached)
     groups: dict[tuple[int, str, int, date], list[_Inv]] = {}
     for key, pairs in due_now.items():
         pairs.sort(key=lambda pair: pair[1])
@@ -497,12 +663,24 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
         chased = sorted(group, key=lambda i: (i.due_date, i.number))
         fields = _compose(debtor, track, step, chased, open_by_debtor[debtor_id], currency, planned, cfg,
                           wik_sent, held)
+        ages = sorted(caught[i.id] for i in chased if i.id in caught)
+        if ages:
+            seen = f"{ages[-1]}" if len(ages) == 1 else f"up to {ages[-1]}"
+            reason = f"First seen {seen} days past due: enters at {step.key}, for a person to approve. {reason}"
+            result.caught_up += 1
+        no_address = step.channel != "call" and reminder_address(debtor.email) is None
+        result.needs_address += no_address
+        auto = not (step.needs_approval or step.channel == "call" or ages or no_address)
         new_rows.append({
             "debtor_id": debtor_id, "track": track_key, "step_index": index, "step_name": step.key,
             "step_key": key, "channel": step.channel, "reason": reason,
-            "status": "proposed" if step.needs_approval or step.channel == "call" else "approved",
-            "planned_date": planned, **fields})
+            "status": "approved" if auto else "proposed", "planned_date": planned, **fields})
         new_lines.append([(inv.id, inv.open_cents) for inv in chased])
+    result.review = _review(s, new_rows, cfg.review_above)
+    if result.review:
+        for row in new_rows:
+            row["status"] = "proposed"
+    result.groups = _created_groups(new_rows, new_lines)
 
     # re-render what changed, unless a person edited the words
     for mid in changed:
@@ -532,10 +710,74 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
     result.unchanged = len(open_messages) - len(cancel) - len(changed)
     record_audit(s, actor, "reminders.generate", "message", None, None,
                  {"date": today, "created": result.created, "extended": result.extended,
-                  "unchanged": result.unchanged, "cancelled": result.cancelled, "resumed": result.resumed})
+                  "unchanged": result.unchanged, "cancelled": result.cancelled, "resumed": result.resumed,
+                  "review": result.review, "caught_up": result.caught_up, "needs_address": result.needs_address})
     uow.commit()
     store_qr(uow, ready)  # messages that need no approval get their image now, the others when approved
     return result
+
+
+def _one_wik_letter(due_now, invoices, debtors, choice, cfg: ReminderSettings, letters, busy, chaseable,
+                    reached) -> None:
+    """A consumer's claims that can be demanded go into one letter and are charged together (art. 6:96
+    lid 7 BW: one letter, costs on the sum of the principals). When the 14-day letter is due, the overdue
+    invoices without a letter of their own join it, from an earlier step or from none; when a later
+    cost step is due, the invoices that shared its 14-day letter and wait for the same step join it. An
+    invoice still in another unsent message follows with its own letter."""
+    for (debtor_id, currency, index), pairs in list(due_now.items()):
+        if not debtors[debtor_id].is_consumer:
+            continue
+        step = cfg.tracks[choice[debtor_id][0]].steps[index]
+        if not step.charges_costs or step.template not in tracks.WIK_TEMPLATES:
+            continue
+        planned = max(p for _, p in pairs)
+        inside = {inv.id for inv, _ in pairs}
+        first_letter = not all(inv.id in letters for inv, _ in pairs)
+        shared = {letters[inv.id] for inv, _ in pairs if inv.id in letters}
+        for inv in invoices:
+            if (inv.debtor_id != debtor_id or inv.currency != currency or inv.id in inside or inv.id in busy
+                    or inv.due_date >= planned or not chaseable(inv)):
+                continue
+            if first_letter:
+                if inv.id in letters:
+                    continue
+            elif letters.get(inv.id) not in shared or reached.get(inv.id) is None \
+                    or reached[inv.id].index + 1 != index:
+                continue
+            for key, other in list(due_now.items()):  # it leaves the step it was due for
+                if key[:2] == (debtor_id, currency) and key[2] != index:
+                    due_now[key] = [pair for pair in other if pair[0].id != inv.id]
+                    if not due_now[key]:
+                        del due_now[key]
+            pairs.append((inv, planned))
+            inside.add(inv.id)
+        due_now[(debtor_id, currency, index)] = [(inv, planned) for inv, _ in pairs]
+
+
+def _review(session, new_rows: list[dict], limit: int) -> str | None:
+    """Why the messages of this run all wait for a person, or None: the first run on a ledger (none of
+    its debtors ever had a message), or more messages at once than the engine's limit."""
+    if not new_rows:
+        return None
+    debtor_ids = sorted({r["debtor_id"] for r in new_rows})
+    known = any(session.scalar(select(Message.id).where(Message.debtor_id.in_(debtor_ids[i:i + 500])).limit(1))
+                for i in range(0, len(debtor_ids), 500))
+    if not known:
+        return f"the first run on this ledger ({len(new_rows)} message(s))"
+    if len(new_rows) > limit:
+        return f"{len(new_rows)} messages at once, more than the limit of {limit}"
+    return None
+
+
+def _created_groups(new_rows: list[dict], new_lines: list[list]) -> list[CreatedGroup]:
+    totals: dict[tuple[str, str, str], list[int]] = {}
+    for row, lines in zip(new_rows, new_lines):
+        t = totals.setdefault((row["track"], row["step_name"], row["currency"]), [0, 0, 0, 0])
+        t[0] += 1
+        t[1] += len(lines)
+        t[2] += row["total_cents"]
+        t[3] += row["status"] == "approved"
+    return [CreatedGroup(track, step, currency, *values) for (track, step, currency), values in sorted(totals.items())]
 
 
 def _promised(session, today: date, grace: int) -> dict[str, set[int]]:
@@ -562,17 +804,18 @@ def company_name(payment: dict | None) -> str:
 
 
 def _compose(debtor: Debtor, track: Track, step: Step, chased: list[_Inv], open_items: list[_Inv],
-             currency: str, planned: date, cfg: ReminderSettings, wik_sent: dict[int, date], held) -> dict:
-    """The stored fields of a message: rendered words, amounts, costs and recipients."""
+             currency: str, planned: date, cfg: ReminderSettings, wik_sent: ClaimBasis, held) -> dict:
+    """The stored fields of a message: rendered words, amounts and costs. Not its recipients: they are
+    the debtor's reminder contact when it is previewed or sent (see `reminder_address`)."""
     claim = costing.Claim(0, 0, {})
-    if step.charges_costs and chased:
-        letters = [wik_sent[i.id] for i in chased if i.id in wik_sent]
-        claim = costing.claim([(i.number, i.open_cents, i.due_date) for i in chased], planned, cfg.costs,
-                              consumer=bool(debtor.is_consumer), wik_letter_sent_on=min(letters) if letters else None)
+    # a consumer is charged, or sent the 14-day letter, only by a step that can be that letter (art. 6:96 lid 6)
+    if step.charges_costs and chased and (not debtor.is_consumer or (step.template in tracks.WIK_TEMPLATES
+                                                                      and step.channel != "call")):
+        claim = wik_sent.claim(debtor, chased, planned, cfg)
     ctx = message_context(debtor, track, step, chased, open_items, currency, planned, cfg, claim, held)
     rendered = render_message(ctx)
     return {"subject": rendered.subject, "body_text": rendered.text, "body_html": rendered.html,
-            "language": ctx["language"], "recipients": debtor.email or None, "currency": currency,
+            "language": ctx["language"], "currency": currency,
             "total_cents": ctx["total_cents"], "costs_cents": claim.costs_cents,
             "interest_cents": claim.interest_cents, "costs_detail": claim.detail or None}
 
@@ -598,8 +841,11 @@ def message_context(debtor: Debtor, track: Track, step: Step, chased: list, open
                     planned: date, cfg: ReminderSettings, claim: costing.Claim, held=None) -> dict:
     """Everything a template may use. Credit notes and items not chased here appear in the overview."""
     chased_ids = {i.id for i in chased}
+    listed, more = statement.listed(chased)
     overview = []
-    for i in sorted((i for i in open_items if i.currency == currency), key=lambda i: (i.due_date, i.number)):
+    # a message that lists only part of its invoices leaves the overview to the attached statement
+    for i in [] if more else sorted((i for i in open_items if i.currency == currency),
+                                    key=lambda i: (i.due_date, i.number)):
         if i.id in chased_ids:
             status = "chased"
         elif i.open_cents < 0 or i.amount_cents < 0:
@@ -614,7 +860,9 @@ def message_context(debtor: Debtor, track: Track, step: Step, chased: list, open
             status = "other"
         overview.append({"number": i.number, "invoice_date": i.invoice_date, "due_date": i.due_date,
                          "open_cents": i.open_cents, "status": status})
-    total = sum(i.open_cents for i in chased)
+    # what remains of the principal after payments went to costs and interest first (art. 6:44 BW)
+    principal = {line["invoice"]: line["principal_cents"] for line in claim.detail.get("invoices", [])}
+    total = claim.principal_cents if claim.principal_cents is not None else sum(i.open_cents for i in chased)
     due = total + claim.costs_cents + claim.interest_cents
     numbers = [i.number for i in chased]
     pay = cfg.payment
@@ -629,6 +877,8 @@ def message_context(debtor: Debtor, track: Track, step: Step, chased: list, open
             link = ""
     qr = (currency == "EUR" and due > 0 and bool(pay.get("beneficiary")) and epc.valid_iban(pay.get("iban", "")))
     language = debtor.language if debtor.language in ("nl", "en") else "en"
+    if more:
+        more = {**more, "note": statement.more_note(more, language)}
     return {
         "language": language, "tone": track.tone, "channel": step.channel,
         "step": {"key": step.key, "template": step.template},
@@ -638,11 +888,13 @@ def message_context(debtor: Debtor, track: Track, step: Step, chased: list, open
         "company": {"name": company_name(pay)},
         "currency": currency, "many": len(chased) > 1,
         "invoices": [{"number": i.number, "invoice_date": i.invoice_date, "due_date": i.due_date,
-                      "days_overdue": max(0, (planned - i.due_date).days), "open_cents": i.open_cents,
-                      "description": i.description or ""} for i in chased],
+                      "days_overdue": max(0, (planned - i.due_date).days),
+                      "open_cents": principal.get(i.number, i.open_cents),
+                      "description": i.description or ""} for i in listed],
+        "more": more, "invoice_count": len(chased),
         "overview": overview,
         "total_cents": total, "costs_cents": claim.costs_cents, "interest_cents": claim.interest_cents,
-        "amount_due_cents": due, "costs": {"rates_used": [], **claim.detail},
+        "amount_due_cents": due, "costs": {"rates_used": [], "consumer": bool(debtor.is_consumer), **claim.detail},
         "planned_date": planned, "pay_by": planned + timedelta(days=PAY_DAYS.get(step.template, 7)),
         "payment": {"iban": pay.get("iban", ""), "bic": pay.get("bic", ""),
                     "beneficiary": pay.get("beneficiary", ""), "reference": reference, "link": link},
@@ -684,9 +936,10 @@ def transition(uow: UnitOfWork, message_ids, action: str, *, actor: str, until: 
             raise ServiceError(f"message {mid} is an e-mail, not a call task; approve it instead")
         if target == "sent" and action not in CALL_ONLY:
             raise ServiceError(f"message {mid} can only be sent by the sender")
-        if action == "approve" and m.channel == "email" and not (m.recipients or "").strip():
-            raise ServiceError(f"message {mid} has no recipient: add an e-mail address to debtor "
-                               f"{_code(s, m.debtor_id)} in the dossier, or block the message")
+        if action == "approve" and m.channel in ADDRESSED_CHANNELS and reminder_address(_email(s, m.debtor_id)) is None:
+            raise ServiceError(f"message {mid} has no recipient: debtor {_code(s, m.debtor_id)} has no usable reminder "
+                               "address; import a debtor list or add it in the dossier (the message waits), or "
+                               "block the message")
         if action == "unpostpone" and m.status != "postponed":
             raise ServiceError(f"message {mid} is {m.status}, not postponed")
         if action == "unapprove" and m.status != "approved":
@@ -721,6 +974,10 @@ def transition(uow: UnitOfWork, message_ids, action: str, *, actor: str, until: 
 def _verb(action: str) -> str:
     return {"approve": "approved", "postpone": "postponed", "block": "blocked", "unpostpone": "brought back",
             "unapprove": "taken back", "called": "marked as called"}.get(action, action)
+
+
+def _email(session, debtor_id: int) -> str | None:
+    return session.scalar(select(Debtor.email).where(Debtor.id == debtor_id))
 
 
 def _code(session, debtor_id: int) -> str:
@@ -790,6 +1047,15 @@ def edit_text(uow: UnitOfWork, message_id: int, subject: str, body_text: str, *,
     m.subject, m.body_text = subject, body_text + "\n"
     m.body_html = html_from_text(body_text, {"language": m.language, "qr": qr})
     m.edited = True
+    detail = m.costs_detail or {}
+    if detail.get("wik_letter") and not costing.is_wik_letter(body_text, int(detail.get("announced_cents", 0)),
+                                                              m.currency, m.language):
+        amount = fmt(int(detail.get("announced_cents", 0)), m.currency, m.language)
+        m.last_error = (f"this text no longer gives the 14-day term from the day after receipt and the exact costs "
+                        f"({amount}), so it does not count as the 14-day letter: no costs can follow it (art. 6:96 "
+                        "lid 6 BW). Put both back, or send it as an ordinary demand")
+        if m.status == "approved":
+            m.status = "proposed"
     record_audit(s, actor, "message.edit", "message", m.id, before, {"subject": subject, "body_text": body_text})
     uow.commit()
 
@@ -923,7 +1189,8 @@ def preview(uow: UnitOfWork, message_id: int) -> Preview:
         png = m.qr_png if m.qr_png and m.qr_payload == payload else epc.qr_png(payload)
         data = base64.b64encode(png).decode("ascii")
         html = html.replace(f"cid:{QR_CID}", f"data:image/png;base64,{data}")
-    return Preview(m.id, m.status, m.subject, m.body_text, html, m.recipients or "", payload, m.edited)
+    to = (reminder_address(_email(uow.session, m.debtor_id)) if m.status in UNSENT else m.recipients) or ""
+    return Preview(m.id, m.status, m.subject, m.body_text, html, to, payload, m.edited)
 
 
 def rerender(uow: UnitOfWork, message_id: int, *, actor: str, today: date | None = None) -> None:
@@ -933,7 +1200,7 @@ def rerender(uow: UnitOfWork, message_id: int, *, actor: str, today: date | None
     m = s.get(Message, int(message_id))
     if m is None or m.status not in UNSENT:
         raise ServiceError(f"message {message_id} is not waiting in the queue")
-    _render_again(s, m, load_settings(s), _wik_letters(s))
+    _render_again(s, m, load_settings(s), _claim_basis(s))
     m.edited = False
     record_audit(s, actor, "message.rerender", "message", m.id, None, None)
     uow.commit()
@@ -941,7 +1208,7 @@ def rerender(uow: UnitOfWork, message_id: int, *, actor: str, today: date | None
         store_qr(uow, [m.id])
 
 
-def _render_again(s, m: Message, cfg: ReminderSettings, wik_sent: dict[int, date], *, words: bool = True) -> None:
+def _render_again(s, m: Message, cfg: ReminderSettings, wik_sent: ClaimBasis, *, words: bool = True) -> None:
     """The message's words, amounts and costs rendered anew from its active invoices as they stand now;
     with `words` False only the amounts and costs (words a person wrote stay)."""
     track = cfg.tracks.get(m.track)
@@ -982,7 +1249,7 @@ def reword(session, message_ids, why: str) -> list[int]:
     ids = sorted({int(i) for i in message_ids})
     if not ids:
         return []
-    cfg, wik_sent, back = load_settings(session), _wik_letters(session), []
+    cfg, wik_sent, back = load_settings(session), _claim_basis(session), []
     chosen = [m for start in range(0, len(ids), 500) for m in session.scalars(  # as the caller's updates left them
         select(Message).where(Message.id.in_(ids[start:start + 500]), Message.status.in_(UNSENT))
         .execution_options(populate_existing=True))]
@@ -1004,9 +1271,9 @@ def reword(session, message_ids, why: str) -> list[int]:
 # --- listing ----------------------------------------------------------------------------------------
 
 QUEUE_COLUMNS = ["id", "debtor_id", "debtor_code", "debtor_name", "account_manager", "step", "template", "track",
-                 "channel", "status", "planned_date", "postponed_until", "invoice_numbers", "invoices",
-                 "currency", "total_cents", "costs_cents", "interest_cents", "subject", "reason", "recipients",
-                 "note", "edited", "language", "last_error"]
+                 "channel", "status", "state", "needs_address", "planned_date", "postponed_until", "invoice_numbers",
+                 "invoices", "currency", "total_cents", "costs_cents", "interest_cents", "subject", "reason",
+                 "recipients", "note", "edited", "language", "last_error"]
 
 
 def queue(uow: UnitOfWork, *, statuses=None, step: str | None = None, track: str | None = None,
@@ -1020,7 +1287,7 @@ def queue(uow: UnitOfWork, *, statuses=None, step: str | None = None, track: str
                 Message.step_name, Message.track, Message.channel, Message.status, Message.planned_date,
                 Message.postponed_until, Message.currency, Message.total_cents, Message.costs_cents,
                 Message.interest_cents, Message.subject, Message.reason, Message.recipients, Message.note,
-                Message.edited, Message.language, Message.step_index, Message.last_error)
+                Message.edited, Message.language, Message.step_index, Message.last_error, Debtor.email)
          .join(Debtor, Debtor.id == Message.debtor_id).where(Message.status.in_(statuses)))
     if step:
         q = q.where(Message.step_name == step)
@@ -1039,7 +1306,14 @@ def queue(uow: UnitOfWork, *, statuses=None, step: str | None = None, track: str
                                         "track", "channel", "status", "planned_date", "postponed_until",
                                         "currency", "total_cents", "costs_cents", "interest_cents", "subject",
                                         "reason", "recipients", "note", "edited", "language", "step_index",
-                                        "last_error"])
+                                        "last_error", "debtor_email"])
+    # an unsent message goes to the debtor's reminder contact as it is now; a sent one to whom it went
+    unsent = frame["status"].isin(UNSENT)
+    current = frame["debtor_email"].map(reminder_address)
+    frame["recipients"] = current.where(unsent, frame["recipients"]).fillna("")
+    frame["needs_address"] = (unsent & frame["channel"].isin(ADDRESSED_CHANNELS) & current.isna()).astype(bool)
+    waiting = frame["needs_address"] & frame["status"].isin(("proposed", "approved"))  # postponed says so itself
+    frame["state"] = frame["status"].where(~waiting, NEEDS_ADDRESS)
     numbers: dict[int, list[str]] = defaultdict(list)
     ids = frame["id"].tolist()
     for chunk in range(0, len(ids), 1000):
@@ -1068,7 +1342,8 @@ def queue_json(frame: pd.DataFrame) -> list[dict]:
     return [{"id": int(r["id"]), "debtor_code": r["debtor_code"], "step": r["step"], "track": r["track"],
              "status": r["status"], "planned_date": r["planned_date"].isoformat(),
              "invoice_numbers": list(r["invoice_numbers"]), "total": round(int(r["total_cents"]) / 100, 2),
-             "currency": r["currency"], "channel": r["channel"], "subject": r["subject"]}
+             "currency": r["currency"], "channel": r["channel"], "subject": r["subject"],
+             "recipients": r["recipients"], "needs_address": bool(r["needs_address"]), "reason": r["reason"]}
             for r in frame.to_dict("records")]
 
 

@@ -33,6 +33,54 @@ def register(sub, report_sub) -> None:
                         "instead of sending them")
     p.add_argument("--date", type=iso_date, default=None, help=argparse.SUPPRESS)
     p.set_defaults(handler=send)
+    what = p.add_subparsers(dest="send_command", metavar="{waiting,mark-sent,confirm-sent,send-again}")
+    what.add_parser("waiting", help="list what waits for a person: messages in doubt (with what is known) "
+                                    "and messages exported to the outbox").set_defaults(handler=waiting)
+    m = what.add_parser("mark-sent", help="exported messages (written to the outbox) did go out: mark them sent")
+    m.add_argument("ids", nargs="+", type=_positive, metavar="ID")
+    m.set_defaults(handler=mark_sent)
+    c = what.add_parser("confirm-sent", help="a message waiting for confirmation did arrive: mark it sent")
+    c.add_argument("ids", nargs="+", type=_positive, metavar="ID")
+    c.set_defaults(handler=confirm, confirm=sending.confirm_sent, said="sent")
+    r = what.add_parser("send-again", help="a message waiting for confirmation did not arrive: send it again")
+    r.add_argument("ids", nargs="+", type=_positive, metavar="ID")
+    r.set_defaults(handler=confirm, confirm=sending.confirm_resend, said="approved again")
+
+
+def waiting(engine, args) -> int:
+    with UnitOfWork(engine, immediate=True) as uow:
+        recovered = sending.recover(uow, actor=ACTOR)
+        stuck = sending.waiting_for_confirmation(uow)
+        exported = sending.exported(uow)
+    _print_recovered(recovered)
+    for s in stuck:
+        print(f"in doubt #{s.id} {s.debtor_code} -> {s.recipients} {s.message_id or ''}: "
+              f"{s.last_error or ('being sent right now' if s.in_flight else 'the sender stopped')}")
+    for e in exported:
+        print(f"exported #{e.id} {e.debtor_code} -> {e.recipients} at {e.exported_at:%Y-%m-%d %H:%M} UTC: {e.file}")
+    print(f"in doubt {len(stuck)}, exported {len(exported)}")
+    return 0
+
+
+def mark_sent(engine, args) -> int:
+    with UnitOfWork(engine, immediate=True) as uow:
+        n = sending.mark_sent(uow, args.ids, actor=ACTOR)
+    print(f"marked sent {n}")
+    return 0
+
+
+def confirm(engine, args) -> int:
+    for message_id in args.ids:
+        with UnitOfWork(engine, immediate=True) as uow:
+            args.confirm(uow, message_id, actor=ACTOR)
+        print(f"#{message_id} {args.said}")
+    return 0
+
+
+def _print_recovered(recovered: list[sending.MessageResult]) -> None:
+    for r in recovered:
+        print(f"from a run that stopped: {r.outcome} #{r.id} {r.debtor_code} -> {r.recipients} ({r.detail})",
+              flush=True)
 
 
 def send(engine, args) -> int:
@@ -48,8 +96,9 @@ def send(engine, args) -> int:
             note = f"  [{p.action}: {p.reason}]" if p.action != "send" else ""
             print(f"#{p.id} {p.debtor_code} -> {p.recipients or '(no address)'}: {p.subject} "
                   f"({fmt(p.total_cents, p.currency)}){note}")
-        print(f"dry run, nothing sent: would send {counts.get('send', 0)}, fail {counts.get('invalid', 0)}, "
-              f"cancel {counts.get('cancel', 0)}, hold {counts.get('block', 0) + counts.get('review', 0)}")
+        print(f"dry run, nothing sent: would send {counts.get('send', 0)}, cancel {counts.get('cancel', 0)}, "
+              f"hold {counts.get('block', 0) + counts.get('review', 0)}, "
+              f"wait for an address {counts.get('address', 0)}")
         return 0
 
     def progress(r: sending.MessageResult, done: int, total: int) -> None:
@@ -57,12 +106,20 @@ def send(engine, args) -> int:
         print(f"{r.outcome} #{r.id} {r.debtor_code} -> {r.recipients}{detail}", flush=True)
 
     with UnitOfWork(engine, immediate=True) as uow:
+        _print_recovered(sending.recover(uow, actor=ACTOR))  # before anything is sent
         result = sending.send_batch(uow, transport, settings, today=today, actor=ACTOR, limit=args.limit,
                                     progress=progress)
+        stuck = [s for s in sending.waiting_for_confirmation(uow) if not s.in_flight]
     print(result.summary())
-    if result.waiting:  # not failed (never sent twice), but a person must look: cron mails stderr
-        print(f"waiting for confirmation {result.waiting}: the connection broke after the server had the "
-              "message; check and confirm them on the Sender page", file=sys.stderr)
+    if stuck:  # not failed (never sent twice), but a person must look: cron mails stderr
+        print(f"waiting for confirmation {len(stuck)}: check each, then `send confirm-sent ID` or "
+              "`send send-again ID` (or on the Sender page)", file=sys.stderr)
+        for s in stuck:
+            print(f"  #{s.id} {s.debtor_code} -> {s.recipients} {s.message_id or ''}: {s.last_error or ''}",
+                  file=sys.stderr)
+    if result.exported:
+        print(f"exported {result.exported} to {getattr(transport, 'folder', 'the outbox')}: they are not sent; "
+              "mail them, then `send mark-sent ID...` (or on the Sender page)")
     if result.error:
         print(f"error: {result.error}", file=sys.stderr)
         return 1

@@ -6,9 +6,16 @@ in `sending`: it is never sent again automatically, a person confirms it (sent, 
 senders at once cannot claim one message: PostgreSQL skips rows another transaction holds
 (FOR UPDATE SKIP LOCKED) and both databases only claim a row that is still `approved`.
 
-While messages go out quickly, claims and "sent" records are written for a chunk of messages at a time
-(at most CHUNK_SECONDS of sending, at most CHUNK_MAX messages), and that work is done while the server
-takes in a message: see "claiming and recording" below."""
+While messages go out quickly, claims and "sent" records are written to the database for a chunk of
+messages at a time (at most CHUNK_SECONDS of sending, at most CHUNK_MAX messages), and that work is done
+while the server takes in a message: see "claiming and recording" below. What the database does not yet
+know is in the run's journal (receivables.send_journal): the claims, and for each conversation when it
+began, when the message itself went out and the server's reply, each written before the next step. The
+next run (and the Sender page) first brings the database up to the journals of runs that died, so a
+crash leaves at most the one message that was on the wire in doubt, with what is known about it.
+
+Messages written to the outbox folder instead are *exported*: not sent until a person marks them sent,
+and never sent by SMTP after that by themselves."""
 
 from __future__ import annotations
 
@@ -19,17 +26,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Boolean, Date, DateTime, and_, bindparam, insert, null, or_, select, text, update
+from sqlalchemy import Boolean, Date, DateTime, and_, bindparam, case, insert, null, or_, select, text, update
 
 from db.models import Debtor, Invoice, Message, MessageInvoice, SendAttempt, utcnow
 from emails import letter
 from emails import sender as mail
-from receivables import epc, reminders
+from receivables import epc, exports, reminders, statement
+from receivables import send_journal as journal
 from receivables.money import fmt
 from receivables.services import ServiceError, record_audit
 from receivables.uow import UnitOfWork
 
 SENDABLE_CHANNELS = ("email", "letter")  # call tasks are never e-mailed
+EXPORTED = "exported"  # written to the outbox folder: not sent until a person says it went out
 IN_FLIGHT = timedelta(minutes=5)  # a claim younger than this may still be in a sender's hands
 OUTBOX_FROM = "Debtor Desk <noreply@debtor-desk.invalid>"
 
@@ -80,6 +89,8 @@ class Line:
     open_cents: int  # what is open now
     disputed: bool
     paused_until: date | None
+    invoice_date: date | None = None  # for the statement of account of a message with many invoices
+    due_date: date | None = None
 
 
 @dataclass(frozen=True)
@@ -120,7 +131,7 @@ class Candidate:
 class Verdict:
     """send; cancel (nothing left); rerender (invoices left or amounts changed: the words must follow);
     review (same, but a person wrote the words); block (debtor blocked); wait (not due now);
-    invalid (no usable address)."""
+    address (the debtor has no usable reminder address: it waits, approved, until it has one)."""
     action: str
     reason: str = ""
     drop: tuple[int, ...] = ()  # invoice ids that leave the message
@@ -162,7 +173,8 @@ def recheck(c: Candidate, today: date, now: datetime, tolerance_cents: int = 0) 
     try:
         mail.parse_recipients(c.recipients)
     except mail.AddressError as exc:
-        return Verdict("invalid", f"{exc}; correct the e-mail address of {c.debtor_code} in the dossier")
+        return Verdict("address", f"needs an address: {exc}; add the reminder address of {c.debtor_code} in the "
+                                  "dossier or import a debtor list")
     return Verdict("send")
 
 
@@ -175,10 +187,15 @@ def _due_filter(today: date, now: datetime):
                 or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now))
 
 
+# An unsent message goes to the debtor's reminder contact as it is when it is sent (the dossier or a debtor
+# import may change it at any time); a claimed or sent one to the addresses its claim recorded.
+_RECIPIENTS = case((Message.status.in_(reminders.UNSENT), Debtor.email), else_=Message.recipients)
+
+
 def _load(session, *, ids=None, where=None, limit: int | None = None, qr: bool = False) -> list[Candidate]:
     q = (select(Message.id, Message.debtor_id, Debtor.code, Debtor.name, Debtor.reminders_blocked,
                 Debtor.blocked_reason, Debtor.blocked_until, Message.status, Message.channel, Message.edited,
-                Message.recipients, Message.subject, Message.body_text, Message.body_html, Message.currency,
+                _RECIPIENTS, Message.subject, Message.body_text, Message.body_html, Message.currency,
                 Message.total_cents, Message.costs_cents, Message.interest_cents, Message.step_name,
                 Message.planned_date, Message.postponed_until, Message.next_attempt_at, Message.attempts,
                 Message.smtp_message_id, Message.updated_at,
@@ -199,11 +216,13 @@ def _load(session, *, ids=None, where=None, limit: int | None = None, qr: bool =
         chunk = message_ids[i:i + 500]
         for r in session.execute(
                 select(MessageInvoice.message_id, Invoice.id, Invoice.number, MessageInvoice.active,
-                       MessageInvoice.open_cents, Invoice.open_cents, Invoice.disputed, Invoice.paused_until)
+                       MessageInvoice.open_cents, Invoice.open_cents, Invoice.disputed, Invoice.paused_until,
+                       Invoice.invoice_date, Invoice.due_date)
                 .join(Invoice, Invoice.id == MessageInvoice.invoice_id)
                 .where(MessageInvoice.message_id.in_(chunk))
                 .order_by(Invoice.due_date, Invoice.number)):
-            lines.setdefault(r[0], []).append(Line(r[1], r[2], bool(r[3]), int(r[4]), int(r[5]), bool(r[6]), r[7]))
+            lines.setdefault(r[0], []).append(Line(r[1], r[2], bool(r[3]), int(r[4]), int(r[5]), bool(r[6]), r[7],
+                                                   r[8], r[9]))
     out = []
     for r in rows:
         (mid, debtor_id, code, name, blocked, reason, until, status, channel, edited, recipients, subject,
@@ -298,9 +317,14 @@ def compose(c: Candidate, settings: SendSettings, message_id: str, now: datetime
             qr_png: bytes | None, attachments: tuple[mail.Attachment, ...] = (),
             payment: dict | None = None) -> mail.BuiltMail:
     """The wire bytes of a message: the stored words, the QR code inline, our Message-ID; a step whose
-    channel is "letter" also carries the words as a PDF letter (from the beneficiary of `payment`)."""
+    channel is "letter" also carries the words as a PDF letter (from the beneficiary of `payment`); one
+    with more invoices than its text lists, the statement of account of all of them (PDF and CSV)."""
     if c.channel == "letter":
         attachments = (*attachments, letter_attachment(c, now.date(), qr_png, payment))
+    attachments = (*attachments, *statement_attachments(c, now.date(), payment))
+    # a spreadsheet attached (the statement) never carries a formula, however it was made
+    attachments = tuple(mail.Attachment(a.filename, exports.protect_csv(a.content), a.mime_type)
+                        if a.mime_type == "text/csv" else a for a in attachments)
     return mail.build_mime(mail.OutgoingMail(
         from_addr=settings.from_addr, reply_to=settings.reply_to, to=tuple(mail.parse_recipients(c.recipients)),
         subject=c.subject, text=c.body_text, html=c.body_html, message_id=message_id,
@@ -313,6 +337,26 @@ def letter_attachment(c: Candidate, on: date, qr_png: bytes | None, payment: dic
         address=c.address, debtor_code=c.debtor_code, on=on, subject=c.subject, body=c.body_text,
         qr_png=qr_png, language=c.language))
     return mail.Attachment(letter.file_name(c.debtor_code, on, c.id), pdf)
+
+
+def statement_attachments(c: Candidate, on: date, payment: dict | None) -> tuple[mail.Attachment, ...]:
+    """The statement of account of a message whose text lists only the oldest of its invoices; none else."""
+    active = [ln for ln in c.lines if ln.active]
+    if not statement.needed(len(active)):
+        return ()
+    rows = [statement.Row(ln.number, ln.invoice_date, ln.due_date, ln.line_open_cents) for ln in active]
+    return statement.attachments(rows, company=reminders.company_name(payment), debtor_code=c.debtor_code,
+                                 debtor_name=c.debtor_name, currency=c.currency, on=on, language=c.language)
+
+
+def statement_for(uow: UnitOfWork, message_id: int, on: date) -> tuple[mail.Attachment, ...]:
+    """A message's statement of account (PDF, CSV) as it would go out on `on`; empty when it needs none."""
+    found = _load(uow.session, ids=[int(message_id)])
+    if not found:
+        raise ServiceError(f"there is no message {message_id}")
+    payment = _payment(uow.session)
+    uow.session.rollback()
+    return statement_attachments(found[0], on, payment)
 
 
 def letter_for(uow: UnitOfWork, message_id: int, on: date) -> mail.Attachment:
@@ -348,7 +392,7 @@ def preview(uow: UnitOfWork, message_id: int, settings: SendSettings, today: dat
         raise ServiceError(f"there is no message {message_id}")
     c = found[0]
     v = recheck(c, today, utcnow(), _settings(s).tolerance_cents)
-    if v.action == "invalid":
+    if v.action == "address":
         s.rollback()
         return Preview(c.id, {}, c.body_text, c.body_html, 0, v.action, v.reason)
     qr = _qr_png(uow, c)
@@ -372,16 +416,19 @@ def preview(uow: UnitOfWork, message_id: int, settings: SendSettings, today: dat
 # or at the end), anything but "sent" at once. So each message is `sending` before anything of it goes out
 # and `sent` only after the server took it. A chunk is one message until messages are seen to go out
 # quickly, then doubles up to what goes out in about CHUNK_SECONDS, at most CHUNK_MAX; only then is the
-# next chunk claimed ahead, while the server takes in a message. A crash leaves in `sending` the message
-# on the wire plus at most about two chunks (claimed and not begun, or sent and not yet recorded); a
-# person confirms them, none is sent again by itself. A run that stops in an orderly way (server gone,
-# interrupted, an error) puts the claimed messages whose conversation never began back to approved.
+# next chunk claimed ahead, while the server takes in a message. The journal has every claim (on disk
+# before it is committed) and every step and reply (written before the next conversation begins), so
+# after a crash `recover` records the replies the database missed and puts back to approved the claimed
+# messages of which nothing went out; only a message whose DATA went out without a reply stays in
+# `sending` for a person, and none is sent again by itself. A run that stops in an orderly way (server
+# gone, interrupted, an error) puts the claimed messages whose conversation never began back to approved.
 CHUNK_MAX = 16
 CHUNK_SECONDS = 0.1
 
 # As plain SQL the statements cost no construction or cache-key work per message.
 _CLAIM_SQL = """
-UPDATE message SET status = 'sending', updated_at = :now, smtp_message_id = CASE id {mids} END
+UPDATE message SET status = 'sending', updated_at = :now, smtp_message_id = CASE id {mids} END,
+       recipients = CASE id {rcpts} END
 WHERE id IN ({ids}){lock}
   AND {status} = 'approved' AND ({seen})
   AND channel IN ('email', 'letter') AND planned_date <= :today
@@ -399,6 +446,11 @@ RETURNING id
 _SENT_SQL = """
 UPDATE message SET status = 'sent', sent_at = :now, attempts = attempts + 1, last_error = :detail,
        next_attempt_at = NULL, updated_at = :now
+WHERE id = :cid AND status = 'sending'
+"""
+_EXPORTED_SQL = """
+UPDATE message SET status = 'exported', attempts = attempts + 1, last_error = NULL, next_attempt_at = NULL,
+       updated_at = :now
 WHERE id = :cid AND status = 'sending'
 """
 _ATTEMPT_SQL = "INSERT INTO send_attempt (message_id, at, outcome, error) VALUES (:cid, :now, :outcome, :detail)"
@@ -421,13 +473,15 @@ def _sql(s, name: str):
                     f"\n  AND id IN (SELECT m2.id FROM message AS m2 WHERE m2.id IN ({ids})"
                     " AND m2.status = 'approved' FOR UPDATE SKIP LOCKED)")
             sql = _CLAIM_SQL.format(mids=" ".join(f"WHEN :c{k} THEN :m{k}" for k in range(n)), ids=ids, lock=lock,
+                                    rcpts=" ".join(f"WHEN :c{k} THEN :r{k}" for k in range(n)),
                                     seen=" OR ".join(f"(id = :c{k} AND updated_at = :s{k})" for k in range(n)),
                                     # SQLite without statistics would read every approved message through
                                     # the status index; the unary + makes it look up the ids
                                     status="+status" if dialect == "sqlite" else "status")
             types = [*_TYPES, *(bindparam(f"s{k}", type_=DateTime) for k in range(n))]
         else:
-            sql = {"sent": _SENT_SQL, "attempt": _ATTEMPT_SQL, "release": _RELEASE_SQL}[name]
+            sql = {"sent": _SENT_SQL, "exported": _EXPORTED_SQL, "attempt": _ATTEMPT_SQL,
+                   "release": _RELEASE_SQL}[name]
             types = list(_TYPES)
         _STATEMENTS[key] = text(sql).bindparams(*[b for b in types if f":{b.key}" in sql])
     return _STATEMENTS[key]
@@ -439,8 +493,13 @@ def _claim_many(s, picks: list[tuple[Candidate, str]], today: date, now: datetim
     invoices are all still chaseable. The ids claimed; the caller commits."""
     params = {"today": today, "now": now, "tolerance": max(1, tolerance), "yes": True}
     for k, (c, mid) in enumerate(picks):
-        params.update({f"c{k}": c.id, f"m{k}": mid, f"s{k}": c.updated_at})
+        params.update({f"c{k}": c.id, f"m{k}": mid, f"s{k}": c.updated_at, f"r{k}": _to(c)})
     return set(s.execute(_sql(s, f"claim{len(picks)}"), params).scalars())
+
+
+def _to(c: Candidate) -> str:
+    """The addresses a claimed message goes to, as recorded on it."""
+    return ", ".join(mail.parse_recipients(c.recipients))
 
 
 def _claim_fast(s, c: Candidate, message_id: str, today: date, now: datetime, tolerance: int) -> bool:
@@ -487,6 +546,126 @@ def _failures_in_a_row(s, c: Candidate) -> int:
     return n
 
 
+def _said(d: mail.Delivery) -> str | None:
+    """What the server said to a delivered message (its queue id in it), and any recipient it refused."""
+    return "; ".join(x for x in (d.reply, d.detail) if x) or None
+
+
+# --- the journal of each run, and what runs that died left behind -------------------------------------
+
+def _journal_key(uow) -> str:
+    return journal.database_key(uow.engine.engine.url)
+
+
+def _open_journal(uow) -> journal.Journal:
+    return journal.Journal(journal.journal_dir(), _journal_key(uow))
+
+
+def _at(t: datetime | None) -> str:
+    return f"{t:%H:%M:%S} UTC" if t is not None else ""
+
+
+def what_is_known(c: journal.Conversation, same_boot: bool) -> str:
+    """A message's conversation as far as its journal tells it, in words for the person who decides."""
+    facts = [f"claimed {_at(c.claimed_at)}"]
+    if c.begun_at:
+        facts.append(f"conversation begun {_at(c.begun_at)}")
+    if c.data_at:
+        facts.append(f"the whole message handed to the server (DATA) {_at(c.data_at)}")
+    facts.append("no reply received" if c.data_at else "no reply")
+    known = ", ".join(facts)
+    if not same_boot and not c.data_at:
+        return (f"the machine restarted during the run that had claimed it ({known}, as far as the journal "
+                f"reached the disk); look for {c.smtp_message_id} in the server's log or the recipient's mailbox")
+    return (f"the sender stopped while the server was taking it in ({known}); the server may have delivered "
+            f"it: look for {c.smtp_message_id} in the server's log or the recipient's mailbox")
+
+
+def _settle(s, c: journal.Conversation, **values) -> bool:
+    """Change a message this conversation claimed, if it is still in `sending` under that claim."""
+    values.setdefault("updated_at", utcnow())
+    return s.execute(update(Message).where(Message.id == c.message_id, Message.status == "sending",
+                                           Message.smtp_message_id == c.smtp_message_id)
+                     .values(**values).execution_options(synchronize_session=False)).rowcount == 1
+
+
+def recover(uow: UnitOfWork, *, actor: str) -> list[MessageResult]:
+    """Bring the database up to what the journals of dead runs say, before anything is sent: a message
+    the server answered is recorded with that answer; one whose message never left (the run died before
+    DATA) goes back to approved; the one whose message was on the wire stays in `sending`, with what is
+    known, for a person. Runs still alive are left alone. Returns what changed."""
+    s = uow.session
+    out: list[MessageResult] = []
+    runs = journal.dead_runs(journal.journal_dir(), _journal_key(uow))
+    for run in runs:
+        now = utcnow()
+        changed = []
+        for c in run.conversations:
+            outcome, detail = _recovered(s, c, run.same_boot, now)
+            if outcome is None:
+                continue
+            row = s.execute(select(Debtor.code, Message.recipients, Message.subject)
+                            .join(Debtor, Debtor.id == Message.debtor_id).where(Message.id == c.message_id)).first()
+            code, recipients, subject = row if row else ("", "", "")
+            out.append(MessageResult(c.message_id, code, recipients or "", subject, outcome, detail,
+                                     c.smtp_message_id))
+            changed.append({"id": c.message_id, "outcome": outcome})
+        if changed:
+            record_audit(s, actor, "send.recover", "message", None, None,
+                         {"journal": run.path.name, "messages": changed})
+        uow.commit()
+        runs.done(run)
+    uow.rollback()
+    return out
+
+
+def _recovered(s, c: journal.Conversation, same_boot: bool, now: datetime) -> tuple[str | None, str]:
+    """Apply one conversation of a dead run; (what became of the message, why), or (None, "") when the
+    database already knew."""
+    at = c.replied_at or now
+    if c.outcome in (mail.SENT, EXPORTED):
+        exported = c.outcome == EXPORTED
+        said = "; ".join(x for x in (c.reply, c.detail) if x) or None
+        if exported:
+            done = _settle(s, c, status="exported", attempts=Message.attempts + 1, last_error=None,
+                           next_attempt_at=None)
+        else:
+            done = _settle(s, c, status="sent", sent_at=at, attempts=Message.attempts + 1,
+                           last_error=c.detail or None, next_attempt_at=None)
+        if not done:
+            return None, ""
+        _attempt(s, c.message_id, "outbox" if exported else mail.SENT, said, at)
+        return ("exported" if exported else "sent"), f"recorded from the journal: {said or 'accepted'}"
+    if c.outcome == mail.TEMPORARY:
+        why = f"not delivered ({c.detail}); it will be tried again"
+        if not _settle(s, c, status="approved", attempts=Message.attempts + 1, last_error=why,
+                       next_attempt_at=None):
+            return None, ""
+        _attempt(s, c.message_id, mail.TEMPORARY, c.detail, at)
+        return "released", why
+    if c.outcome == mail.PERMANENT:
+        if not _settle(s, c, status="failed", attempts=Message.attempts + 1, last_error=c.detail,
+                       next_attempt_at=None):
+            return None, ""
+        _attempt(s, c.message_id, mail.PERMANENT, c.detail, at)
+        return "failed", c.detail
+    if c.outcome is None and c.data_at is None and same_boot:
+        # nothing of the message itself went out: the server cannot have delivered it
+        why = ("the sender stopped before this message was handed to the server"
+               + (f" (conversation begun {_at(c.begun_at)})" if c.begun_at else "") + "; it will be sent again")
+        if not _settle(s, c, status="approved", smtp_message_id=c.before, last_error=why, next_attempt_at=None):
+            return None, ""
+        return "released", why
+    why = c.detail if c.outcome == mail.UNCERTAIN else what_is_known(c, same_boot)
+    told = s.scalar(select(SendAttempt.id).where(SendAttempt.message_id == c.message_id,
+                                                 SendAttempt.outcome == mail.UNCERTAIN,
+                                                 SendAttempt.at >= c.claimed_at).limit(1))
+    if told is not None or not _settle(s, c, last_error=why):  # the run, or an earlier recovery, said so
+        return None, ""
+    _attempt(s, c.message_id, mail.UNCERTAIN, why, now)
+    return "waiting", why
+
+
 # --- the batch ---------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -495,7 +674,8 @@ class MessageResult:
     debtor_code: str
     recipients: str
     subject: str
-    outcome: str  # sent, failed, cancelled, retry, waiting (for confirmation), held, skipped
+    outcome: str  # sent, exported, failed, cancelled, retry, waiting (for confirmation), held, skipped;
+    # recovered from a journal also: released (back to approved, nothing of it went out)
     detail: str = ""
     message_id: str | None = None
 
@@ -504,6 +684,7 @@ class MessageResult:
 class BatchResult:
     results: list[MessageResult] = field(default_factory=list)
     error: str | None = None  # the run stopped early (server unreachable); the rest stays approved
+    recovered: list[MessageResult] = field(default_factory=list)  # from the journals of runs that died
     seconds: float = 0.0
     connections: int = 0
 
@@ -526,8 +707,13 @@ class BatchResult:
     def waiting(self) -> int:
         return self.count("waiting")
 
+    @property
+    def exported(self) -> int:
+        return self.count(EXPORTED)
+
     def summary(self) -> str:
-        return f"sent {self.sent}, failed {self.failed}, cancelled {self.cancelled}"
+        exported = f"exported {self.exported} (not sent until marked sent), " if self.exported else ""
+        return f"sent {self.sent}, {exported}failed {self.failed}, cancelled {self.cancelled}"
 
 
 class _Stop(Exception):
@@ -561,20 +747,21 @@ class _Batch:
         self.delivered = 0
         self.mark = (clock(), 0)  # (time, delivered) when the chunk size was last set
         self.failure: Exception | None = None  # from the work done while the server was busy
+        self.journal: journal.Journal | None = None  # set by send_batch before the run
         self.interrupted: BaseException | None = None  # raised by the progress callback, re-raised later
 
     # --- writing ---
 
     def flush(self) -> None:
-        """Write the waiting "sent" records and commit."""
+        """Write the waiting "sent" (or "exported") records and commit."""
         s = self.s
         if self.sent:
             rows, self.sent = self.sent, []
-            outcome = "outbox" if self.transport.kind == "outbox" else mail.SENT
-            s.execute(_sql(s, "sent"), [{"cid": c.id, "now": at, "detail": (d.detail or None) if outcome == mail.SENT
-                                         else None} for c, d, at in rows])
-            s.execute(_sql(s, "attempt"), [{"cid": c.id, "now": at, "outcome": outcome, "detail": d.detail or None}
-                                           for c, d, at in rows])
+            exported = self.transport.kind == "outbox"
+            s.execute(_sql(s, "exported" if exported else "sent"),
+                      [{"cid": c.id, "now": at, "detail": d.detail or None} for c, d, at in rows])
+            s.execute(_sql(s, "attempt"), [{"cid": c.id, "now": at, "outcome": "outbox" if exported else mail.SENT,
+                                            "detail": _said(d)} for c, d, at in rows])
         s.commit()
 
     def report(self, c: Candidate, outcome: str, detail: str = "", message_id: str | None = None) -> None:
@@ -594,7 +781,7 @@ class _Batch:
             if not self.sent:
                 self.sent_since = self.clock()
             self.sent.append((c, delivery, now))
-            self.report(c, "sent", delivery.detail, mid)
+            self.report(c, EXPORTED if self.transport.kind == "outbox" else "sent", delivery.detail, mid)
             return None
         s = self.s
         retry_in = None
@@ -692,6 +879,7 @@ class _Batch:
         if picks:
             claimed = _claim_many(s, picks, self.today, now, self.tolerance)
             if claimed:
+                self.journal.claimed([(c.id, mid, c.smtp_message_id) for c, mid in picks if c.id in claimed], now)
                 self.payment = _payment(s)
         self.flush()  # the claims, and the "sent" records waiting
         mids = dict((c.id, mid) for c, mid in picks)
@@ -730,9 +918,15 @@ class _Batch:
             v = recheck(fresh, self.today, now, self.tolerance)
             if v.action == "send":
                 mid = fresh.smtp_message_id or mail.make_message_id(self.settings.from_addr, fresh.id)
-                _set(s, fresh.id, "approved", status="sending", smtp_message_id=mid, updated_at=now)
+                _set(s, fresh.id, "approved", status="sending", smtp_message_id=mid, updated_at=now,
+                     recipients=_to(fresh))
+                self.journal.claimed([(fresh.id, mid, fresh.smtp_message_id)], now)
                 s.commit()
                 return fresh, mid
+            if v.action == "address":  # not sent, not failed: it goes once the debtor has an address
+                s.rollback()
+                self.report(fresh, "held", v.reason)
+                return None
             if v.action == "wait":
                 s.rollback()
                 if fresh.next_attempt_at is not None and fresh.next_attempt_at > now:
@@ -755,13 +949,9 @@ class _Batch:
             elif v.action == "review":
                 _set(s, fresh.id, "approved", status="proposed", last_error=v.reason, next_attempt_at=None)
                 outcome = "held"
-            elif v.action == "block":
+            else:  # the debtor is blocked
                 _set(s, fresh.id, "approved", status="blocked", last_error=v.reason, next_attempt_at=None)
                 outcome = "held"
-            else:  # invalid address: nothing went out
-                _set(s, fresh.id, "approved", status="failed", last_error=v.reason, next_attempt_at=None)
-                _attempt(s, fresh.id, mail.PERMANENT, v.reason, now)
-                outcome = "failed"
             s.commit()
             self.report(fresh, outcome, v.reason)
             return None
@@ -831,11 +1021,16 @@ class _Batch:
             return
         self.pace()
         try:
-            delivery = self.transport.deliver(built, self.meanwhile)
+            delivery = self.transport.deliver(built, self.meanwhile,
+                                              lambda what: self.journal.step(c.id, what, utcnow()))
         except mail.TransportUnavailable as exc:
             delivery = mail.Delivery(mail.TEMPORARY, str(exc))
+        now = utcnow()
+        # on record before anything else happens: the next conversation may begin only after this
+        self.journal.outcome(c.id, EXPORTED if delivery.outcome == mail.SENT and self.transport.kind == "outbox"
+                             else delivery.outcome, delivery.detail, delivery.reply, now)
         self.delivered += 1
-        retry_in = self.record(c, mid, delivery, utcnow())
+        retry_in = self.record(c, mid, delivery, now)
         if retry_in is not None:
             heapq.heappush(self.retries, (self.clock() + retry_in, c.id))
         if self.failure is not None:
@@ -862,6 +1057,7 @@ class _Batch:
             raise
         finally:
             self.flush()
+            self.journal.close(remove=True)  # only reached when everything it says is committed
         if self.interrupted is not None:  # by the report of the last message
             raise self.interrupted
 
@@ -888,14 +1084,21 @@ def _send_batch(uow, transport, settings, today, actor, limit, ids, progress, sl
     started = time.monotonic()
     s = uow.session
     check_freshness(uow, today)
+    recovered = recover(uow, actor=actor)  # what runs that died left behind, before anything is sent
     candidates = _load(s, ids=ids, where=_due_filter(today, utcnow()), limit=limit, qr=True)
     s.rollback()
     batch = _Batch(uow, transport, settings, today, actor, progress, sleep, clock)
+    batch.result.recovered = recovered
+    try:
+        batch.journal = _open_journal(uow)
+    except journal.JournalError as exc:
+        raise ServiceError(str(exc)) from None
     try:
         batch.run(candidates)
     except _Stop as exc:
         batch.result.error = str(exc)
     finally:
+        batch.journal.close(remove=False)  # still there when the run died before committing everything
         transport.close()
         s.rollback()
     result = batch.result
@@ -971,6 +1174,56 @@ def confirm_resend(uow: UnitOfWork, message_id: int, *, actor: str, now: datetim
     _set(s, m.id, "sending", status="approved", last_error=f"send again, said {actor}", next_attempt_at=None)
     record_audit(s, actor, "send.confirm_resend", "message", m.id, before, {"status": "approved"})
     uow.commit()
+
+
+@dataclass(frozen=True)
+class Exported:
+    id: int
+    debtor_code: str
+    recipients: str
+    subject: str
+    exported_at: datetime
+    file: str  # where it was written, as the sender said
+
+
+def exported(uow: UnitOfWork) -> list[Exported]:
+    """Messages written to the outbox folder and not yet marked sent: they did not go out by themselves."""
+    rows = uow.session.execute(
+        select(Message.id, Debtor.code, Message.recipients, Message.subject, Message.updated_at)
+        .join(Debtor, Debtor.id == Message.debtor_id)
+        .where(Message.status == EXPORTED).order_by(Message.updated_at, Message.id)).all()
+    files = {}
+    if rows:
+        for mid, detail in uow.session.execute(
+                select(SendAttempt.message_id, SendAttempt.error)
+                .where(SendAttempt.message_id.in_([r[0] for r in rows]), SendAttempt.outcome == "outbox")
+                .order_by(SendAttempt.id)):
+            files[mid] = (detail or "").removeprefix("written to ")
+    uow.rollback()
+    return [Exported(r[0], r[1], r[2] or "", r[3], r[4], files.get(r[0], "")) for r in rows]
+
+
+def mark_sent(uow: UnitOfWork, message_ids, *, actor: str, now: datetime | None = None) -> int:
+    """A person says these exported messages went out (mailed by hand from the .eml files): they become
+    sent as of now. All or nothing: any id that is not an exported message changes nothing."""
+    now = now or utcnow()
+    s = uow.session
+    ids = sorted({int(i) for i in message_ids})
+    if not ids:
+        raise ServiceError("name the exported messages to mark as sent")
+    found = dict(s.execute(select(Message.id, Message.status).where(Message.id.in_(ids)).with_for_update()).all())
+    wrong = [f"{i} ({'there is no such message' if i not in found else found[i]})"
+             for i in ids if found.get(i) != EXPORTED]
+    if wrong:
+        s.rollback()
+        raise ServiceError(f"only messages written to the outbox (exported) can be marked sent, not {', '.join(wrong)}; "
+                           "nothing was changed")
+    for i in ids:
+        _set(s, i, EXPORTED, status="sent", sent_at=now, last_error=None, updated_at=now)
+        _attempt(s, i, mail.SENT, f"marked sent by {actor}", now)
+        record_audit(s, actor, "send.mark_sent", "message", i, {"status": EXPORTED}, {"status": "sent"})
+    uow.commit()
+    return len(ids)
 
 
 def recent_failures(uow: UnitOfWork, limit: int = 50) -> list[dict]:

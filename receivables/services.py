@@ -82,7 +82,10 @@ def bootstrap(engine: Engine, *, load_demo_on_first_start: bool = True, seed: in
     """Upgrade the schema, create the user file (an admin with a random password) and, on the very
     first start of an empty database, load the demo data."""
     upgrade(engine)
-    password = users.ensure_file()
+    try:
+        password = users.ensure_file()
+    except users.UserError as exc:
+        raise ServiceError(str(exc)) from None
     loaded = False
     with UnitOfWork(engine, immediate=True) as uow:
         if get_setting(uow.session, "initialised") is None:
@@ -242,6 +245,12 @@ def data_version(uow: UnitOfWork) -> str:
     return "/".join(str(v) for v in row)
 
 
+def earliest_date(uow: UnitOfWork) -> date | None:
+    """The first date the ledger knows (its oldest invoice date), or None when it is empty: how far back a
+    date picker must reach so that an imported old ledger can be looked at."""
+    return uow.session.scalar(select(func.min(Invoice.invoice_date)))
+
+
 def last_import(uow: UnitOfWork) -> ImportBatch | None:
     return uow.session.scalars(select(ImportBatch).where(ImportBatch.status == "applied")
                               .order_by(ImportBatch.imported_at.desc()).limit(1)).first()
@@ -254,9 +263,10 @@ def audit_log(uow: UnitOfWork, **filters) -> pd.DataFrame:
 # --- users (the YAML file) with their audit trail ---------------------------------------------------
 
 def add_user(uow: UnitOfWork, username: str, role: str, *, actor: str, name: str | None = None,
-             email: str | None = None) -> str:
+             email: str | None = None, password: str | None = None) -> str:
+    """Add a user with the password given (it must meet the password policy) or a generated one."""
     try:
-        password = users.add_user(username, role, name=name, email=email)
+        password = users.add_user(username, role, name=name, email=email, password=password)
     except users.UserError as exc:
         raise ServiceError(str(exc)) from exc
     record_audit(uow.session, actor, "user.add", "user", username, None, {"role": role})
@@ -264,12 +274,15 @@ def add_user(uow: UnitOfWork, username: str, role: str, *, actor: str, name: str
     return password
 
 
-def reset_password(uow: UnitOfWork, username: str, *, actor: str) -> str:
+def reset_password(uow: UnitOfWork, username: str, *, actor: str, password: str | None = None) -> str:
+    """A new password for the user: the one given (it must meet the password policy) or a generated one."""
+    password_given = bool(password)
     try:
-        password = users.reset_password(username)
+        password = users.reset_password(username, password=password)
     except users.UserError as exc:
         raise ServiceError(str(exc)) from exc
-    record_audit(uow.session, actor, "user.reset_password", "user", username, None, None)
+    record_audit(uow.session, actor, "user.reset_password", "user", username, None,
+                 {"password": "chosen" if password_given else "generated"})
     uow.commit()
     return password
 

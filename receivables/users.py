@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import secrets
@@ -15,6 +16,11 @@ from db.engine import PROJECT_ROOT
 
 ROLES = ("viewer", "collector", "admin")
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,49}$")
+MIN_PASSWORD = 12
+MIN_COOKIE_KEY = 32  # characters; ours are 64 hex digits (256 bits)
+COMMON_PASSWORDS = Path(__file__).with_name("common_passwords.txt")
+_PLACEHOLDER = re.compile(r"replace|change|example|secret|placeholder|random|your|key|xxx|todo|default",
+                          re.IGNORECASE)
 
 
 class UserError(ValueError):
@@ -69,18 +75,72 @@ def _hash(password: str) -> str:
 
 
 def new_password() -> str:
-    return secrets.token_urlsafe(12)
+    return secrets.token_urlsafe(12)  # 16 characters
+
+
+@functools.lru_cache(maxsize=1)
+def _common() -> frozenset[str]:
+    lines = COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip().lower() for w in lines if w.strip() and not w.startswith("#"))
+
+
+def password_problem(username: str, password: str) -> str | None:
+    """Why a password chosen for `username` is refused, or None: at least MIN_PASSWORD characters, not
+    the user name (nor built from it), not a common password (nor one with a few digits added)."""
+    if len(password or "") < MIN_PASSWORD:
+        return f"a password needs at least {MIN_PASSWORD} characters (this one has {len(password or '')})"
+    low = password.lower()
+    if username and username.lower() in low and len(low) - len(username) < MIN_PASSWORD:
+        return "a password must not be the user name or built from it"
+    base = low.rstrip("0123456789!?.")
+    if low in _common() or base in _common() or len(set(low)) < 4:
+        return "this is one of the most common passwords, tried first by anyone guessing; choose another"
+    return None
+
+
+def _checked(username: str, password: str) -> str:
+    problem = password_problem(username, password)
+    if problem:
+        raise UserError(problem)
+    return password
+
+
+def cookie_key_problem(key) -> str | None:
+    """Why a login-cookie key must not be used (anyone who knows it can forge a login), or None."""
+    key = str(key or "")
+    if len(key) < MIN_COOKIE_KEY:
+        return f"it has {len(key)} characters, fewer than {MIN_COOKIE_KEY}"
+    if _PLACEHOLDER.search(key):
+        return "it is a placeholder, not a random key"
+    if len(set(key)) < 10:
+        return "it repeats a few characters: not a random key"
+    return None
+
+
+def cookie_settings(path: Path | None = None) -> dict:
+    """The login cookie's name, key and expiry; UserError when the key is not fit to sign logins."""
+    path = path or users_path()
+    cookie = load(path)["cookie"]
+    problem = cookie_key_problem(cookie.get("key"))
+    if problem:
+        raise UserError(f"the login cookie key in {path} cannot be used: {problem}. Delete the line "
+                        "'key:' under 'cookie:' and restart: a random key is made for this installation")
+    return cookie
 
 
 def ensure_file(path: Path | None = None) -> str | None:
     """Create the user file on first start: a random cookie key and an `admin` with a random
-    password, which is returned (to be printed once). Returns None when the file already exists."""
+    password, which is returned (to be printed once). Returns None when the file already exists.
+    UserError when the file has a cookie key that cannot be used (a placeholder, too short)."""
     path = path or users_path()
     data = load(path)
     changed = False
     if not data["cookie"].get("key"):
-        data["cookie"] = {"name": "debtor_desk_auth", "key": secrets.token_hex(32), "expiry_days": 7}
+        data["cookie"] = {"name": data["cookie"].get("name") or "debtor_desk_auth", "key": secrets.token_hex(32),
+                          "expiry_days": data["cookie"].get("expiry_days", 7)}
         changed = True
+    else:
+        cookie_settings(path)
     password = None
     if not data["credentials"]["usernames"]:
         password = new_password()
@@ -110,7 +170,7 @@ def add_user(username: str, role: str, *, name: str | None = None, email: str | 
     data = load(path)
     if username in data["credentials"]["usernames"]:
         raise UserError(f"user '{username}' already exists; use reset-password or set-role")
-    password = password or new_password()
+    password = _checked(username, password or new_password())
     data["credentials"]["usernames"][username] = {
         "name": name or username, "email": email or f"{username}@example.invalid",
         "password": _hash(password), "roles": [role],
@@ -124,7 +184,7 @@ def reset_password(username: str, *, password: str | None = None, path: Path | N
     user = data["credentials"]["usernames"].get(username)
     if user is None:
         raise UserError(f"no user '{username}'")
-    password = password or new_password()
+    password = _checked(username, password or new_password())
     user["password"] = _hash(password)
     user.pop("failed_login_attempts", None)
     save(data, path)

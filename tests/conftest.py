@@ -51,10 +51,11 @@ def skip_or_fail(reason: str):
 
 @pytest.fixture(autouse=True)
 def _isolated_files(tmp_path, monkeypatch):
-    """No test touches the real user file, secrets or outbox."""
+    """No test touches the real user file, secrets, outbox or sender's journal."""
     monkeypatch.setenv("DEBTOR_DESK_USERS", str(tmp_path / "users.yaml"))
     monkeypatch.setenv("DEBTOR_DESK_SECRETS", str(tmp_path / "secrets.toml"))
     monkeypatch.setenv("DEBTOR_DESK_OUTBOX", str(tmp_path / "outbox"))
+    monkeypatch.setenv("DEBTOR_DESK_JOURNAL", str(tmp_path / "send-journal"))
     for var in ("SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY", "SMTP_USER", "SMTP_PASSWORD", "SMTP_FROM", "SMTP_REPLY_TO"):
         monkeypatch.delenv(var, raising=False)
 

@@ -1,1 +1,1 @@
-"""Streamlit helpers shared by app.py and the pages: login gate, role guard, cached engine."""
+"""Streamlit helpers shared by app.py, desk.py and the pages: login gate, role guard, cached engine."""

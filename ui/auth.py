@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import streamlit as st
 import streamlit_authenticator as stauth
 
-from receivables import users
+from receivables import login_throttle, users
 
 
 @dataclass(frozen=True)
@@ -24,12 +24,45 @@ def authenticator() -> stauth.Authenticate:
     if "_authenticator" not in st.session_state:
         path = users.users_path()
         users.ensure_file(path)
-        cookie = users.load(path)["cookie"]
-        st.session_state["_authenticator"] = stauth.Authenticate(
+        cookie = users.cookie_settings(path)  # refuses a placeholder or short key
+        auth = stauth.Authenticate(
             str(path), cookie["name"], cookie["key"], float(cookie.get("expiry_days", 7)),
             auto_hash=False, login_sleep_time=0.3,
         )
+        _throttled(auth.authentication_controller)
+        st.session_state["_authenticator"] = auth
     return st.session_state["_authenticator"]
+
+
+def client_address() -> str:
+    """The visitor's address as the server sees it (a header such as X-Forwarded-For is not trusted: a
+    guesser would send a new one with every try)."""
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else "unknown"
+
+
+def _throttled(controller) -> None:
+    """Every password login of this authenticator goes through the server's login throttle (logins by
+    the remembered cookie do not: they carry no password)."""
+    check = controller.login
+
+    def login(username=None, password=None, *args, **kwargs):
+        if not (username and password):
+            return check(username, password, *args, **kwargs)
+        name = username.lower().strip()
+
+        def audit(action: str, details: dict) -> None:
+            from receivables.services import record_audit
+            from ui import state
+
+            with state.uow() as uow:
+                record_audit(uow.session, name or "anonymous", action, "user", name, None, details)
+                uow.commit()
+
+        return login_throttle.guard(login_throttle.THROTTLE, name, client_address(),
+                                    lambda: check(username, password, *args, **kwargs), audit)
+
+    controller.login = login
 
 
 def current_user() -> CurrentUser | None:
@@ -63,6 +96,9 @@ def _login_page() -> None:
     try:
         authenticator().login(location="main", fields={
             "Form name": "Log in", "Username": "User name", "Password": "Password", "Login": "Log in"})
+    except login_throttle.LoginRefused as exc:
+        st.error(f"Not logged in: {exc}.")
+        st.stop()
     except Exception as exc:  # a corrupt user file or cookie must not show a traceback
         st.error(f"Login is not available: {exc}")
         st.stop()
@@ -81,7 +117,7 @@ def require(role: str = "viewer") -> CurrentUser:
     """First line of every page: stop unless the visitor is logged in with at least `role`."""
     user = current_user()
     if user is None:
-        # A page file opened by URL on a fresh server runs without app.py: offer the login here too.
+        # A page file opened by URL on a fresh server runs without desk.py: offer the login here too.
         _login_page()
         st.stop()
     if not user.can(role):

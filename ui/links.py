@@ -29,6 +29,14 @@ def dossier_link(code: str, label: str = "Open the dossier") -> None:
         st.markdown(f"[:material/folder_shared: {label}]({dossier_url(code)})")
 
 
+def import_link(label: str = "Import a debtor list") -> None:
+    """A link to the Import page in the same session; a page run outside the navigation gets a plain link."""
+    try:
+        st.page_link("pages/import.py", label=label, icon=":material/upload_file:")
+    except StreamlitAPIException:
+        st.markdown(f"[:material/upload_file: {label}](/import)")
+
+
 def linked_date() -> date:
     """The date of a shared link (?as_of=YYYY-MM-DD), else today."""
     value = st.query_params.get("as_of")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import date
 
 import streamlit as st
 from sqlalchemy import Engine
@@ -11,16 +12,38 @@ from db.engine import make_engine
 from receivables import services
 from receivables.uow import UnitOfWork
 
+_started = False
+
+
+def start() -> None:
+    """At server start, once per process: migrate the database, create the user file and print the new
+    admin password (the first start only), load the demo into an empty database. Safe to call again."""
+    global _started
+    if _started:
+        return
+    eng = make_engine()
+    try:
+        _announce(services.bootstrap(eng).admin_password)
+    except services.ServiceError as exc:  # every visitor is told the same by desk.py; no login is offered
+        print(f"\nDebtor Desk cannot start: {exc}\n", file=sys.stderr, flush=True)
+        return
+    finally:
+        eng.dispose()
+    _started = True
+
+
+def _announce(password: str | None) -> None:
+    if password:
+        banner = "=" * 64
+        print(f"\n{banner}\n Debtor Desk: first start. Log in as 'admin' with password:\n\n"
+              f"     {password}\n\n This is shown once. Change users with "
+              f"`python -m receivables users …`.\n{banner}\n", file=sys.stderr, flush=True)
+
 
 @st.cache_resource(show_spinner="Preparing the database…")
 def engine() -> Engine:
     eng = make_engine()
-    result = services.bootstrap(eng)
-    if result.admin_password:
-        banner = "=" * 64
-        print(f"\n{banner}\n Debtor Desk: first start. Log in as 'admin' with password:\n\n"
-              f"     {result.admin_password}\n\n This is shown once. Change users with "
-              f"`python -m receivables users …`.\n{banner}\n", file=sys.stderr, flush=True)
+    _announce(services.bootstrap(eng).admin_password)  # a server started on desk.py itself: at the first visit
     return eng
 
 
@@ -37,6 +60,20 @@ def data_version() -> str:
 def data_changed() -> None:
     """Call after every write so cached frames are read again."""
     st.cache_data.clear()
+
+
+def earliest_date(*values: date | None) -> date:
+    """The lowest date a date picker offers: the ledger's first date, and never less than Streamlit's own
+    ten years back nor above any of `values` (the picker's value, a linked date)."""
+    floor = _earliest(data_version())
+    ten_years = date.today().replace(year=date.today().year - 10, day=min(date.today().day, 28))
+    return min(d for d in (floor, ten_years, *values) if d is not None)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _earliest(version: str) -> date | None:
+    with uow() as u:
+        return services.earliest_date(u)
 
 
 def demo_present() -> bool:

@@ -86,3 +86,38 @@ def test_an_empty_ledger_says_where_to_start(engine):
     at = page()
     assert not at.exception
     assert "Import" in at.info[0].value
+
+
+@pytest.fixture
+def ledger_2013(engine):
+    from db.models import Debtor, ImportBatch, Invoice
+
+    services.bootstrap(engine, load_demo_on_first_start=False)
+    with UnitOfWork(engine) as u:
+        s = u.session
+        s.add(ImportBatch(kind="ledger", mode="full", file_name="l.csv", file_hash="h", as_of=date(2013, 12, 31),
+                          imported_by="t"))
+        d = Debtor(code="0379-NEVHP", name="NEVHP")
+        s.add(d)
+        s.flush()
+        s.add(Invoice(number="0000611365", debtor_id=d.id, invoice_date=date(2013, 1, 2), due_date=date(2013, 2, 1),
+                      amount_cents=5594, open_cents=5594))
+        u.commit()
+    return engine
+
+
+@pytest.mark.parametrize("path, label", [("ageing.py", "As of"), ("trends.py", "Up to")])
+def test_the_date_pickers_reach_back_to_the_ledgers_first_date(ledger_2013, path, label):
+    import streamlit as st
+
+    from ui import state
+
+    state.engine.clear()
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "pages" / path), default_timeout=60)
+    log_in(at, "carla", "viewer")
+    at = at.run()
+    picker = next(d for d in at.date_input if d.label == label)
+    assert picker.proto.min == "2013-01-02"
+    at = picker.set_value(date(2013, 6, 30)).run()
+    assert not at.exception

@@ -41,7 +41,7 @@ def test_a_viewer_cannot_open_admin_pages(page, demo_db):
 
 
 def test_the_start_page_shows_only_the_login_form(demo_db):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60).run()
     assert not at.exception
     assert [t.value for t in at.title] == ["Debtor Desk"]
     assert [t.label for t in at.text_input] == ["User name", "Password"]
@@ -50,7 +50,7 @@ def test_the_start_page_shows_only_the_login_form(demo_db):
 
 def test_logging_in_takes_one_click_and_shows_the_ageing_page(demo_db):
     password = users.add_user("carla", "collector")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60).run()
     at.text_input[0].input("carla")
     at.text_input[1].input(password)
     at.button[0].click().run()
@@ -62,7 +62,7 @@ def test_logging_in_takes_one_click_and_shows_the_ageing_page(demo_db):
 
 def test_a_wrong_password_is_refused(demo_db):
     users.add_user("carla", "collector")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60).run()
     at.text_input[0].input("carla")
     at.text_input[1].input("not-the-password")
     at.button[0].click().run()
@@ -87,7 +87,7 @@ def nav_titles(role):
 
 
 def test_a_logged_in_viewer_sees_the_dashboard_and_a_logout_button(demo_db):
-    at = log_in(AppTest.from_file(str(ROOT / "app.py"), default_timeout=60), "vera", "viewer").run()
+    at = log_in(AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60), "vera", "viewer").run()
     assert not at.exception
     assert at.metric
     assert [b.label for b in at.sidebar.button] == ["Log out"]
@@ -100,3 +100,55 @@ def test_settings_lists_users_and_the_audit_log(demo_db):
     assert not at.exception
     users_table = at.dataframe[0].value
     assert {"admin", "carla"} <= set(users_table["username"])
+
+
+def test_repeated_wrong_passwords_lock_the_login_with_the_wait_shown_and_audited(demo_db, monkeypatch):
+    from sqlalchemy import select
+
+    from db.models import AuditEvent
+    from receivables import login_throttle
+    from receivables.uow import UnitOfWork
+
+    monkeypatch.setattr(login_throttle, "THROTTLE", login_throttle.LoginThrottle(clock=lambda: 1000.0))  # time stands still
+    password = users.add_user("carla", "collector")
+    at = AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60).run()
+    for _ in range(4):
+        at.text_input[0].input("carla")
+        at.text_input[1].input("not-the-password")
+        at = at.button[0].click().run()
+        assert any("incorrect" in e.value for e in at.error)
+    at.text_input[0].input("carla")
+    at.text_input[1].input(password)  # the right one, but the user name is locked for a while
+    at = at.button[0].click().run()
+    assert not at.exception
+    assert any("too many failed logins for the user name carla; try again in 2 seconds" in e.value for e in at.error)
+    assert at.session_state["authentication_status"] is not True and not at.metric
+    with UnitOfWork(demo_db) as u:
+        events = u.session.execute(select(AuditEvent.action, AuditEvent.entity_id, AuditEvent.after)
+                                   .where(AuditEvent.action.like("login.%")).order_by(AuditEvent.id)).all()
+    assert [a for a, _, _ in events] == ["login.failed"] * 4 + ["login.throttled"]
+    assert {e for _, e, _ in events} == {"carla"} and events[3][2]["locked_seconds"] == 2
+
+
+def test_a_placeholder_cookie_key_refuses_to_start(engine, tmp_path):
+    import os
+
+    path = Path(os.environ["DEBTOR_DESK_USERS"])
+    path.write_text((ROOT / ".streamlit" / "users.example.yaml").read_text())
+    at = AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60).run()
+    assert not at.exception
+    assert any(e.value.startswith("Debtor Desk cannot start: the login cookie key") for e in at.error)
+    assert not at.text_input  # no login form
+
+
+def test_settings_show_both_rate_tables_with_their_sources_and_the_consumer_options(demo_db):
+    at = log_in(AppTest.from_file(str(ROOT / "pages/settings.py"), default_timeout=60), "admin", "admin").run()
+    assert not at.exception
+    subheaders = [h.value for h in at.subheader]
+    assert "Statutory commercial interest rates (art. 6:119a BW)" in subheaders
+    assert "Statutory interest rates for consumers (art. 6:119 BW)" in subheaders
+    commercial = next(t.value for t in at.dataframe if "source" in t.value.columns and t.value["rate"].max() > 10)
+    assert commercial.iloc[0]["source"].startswith("ECB main refinancing rate 3.35 %")
+    labels = [c.label for c in at.checkbox]
+    assert any("Statutory interest for consumers" in label for label in labels)
+    assert any("Days added to the consumer's 14-day term" == n.label for n in at.number_input)

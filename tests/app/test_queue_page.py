@@ -80,7 +80,11 @@ def test_generating_from_the_page_fills_the_queue_and_the_call_list(ledger):
     at = button(at, "Propose due reminders").click().run()
     assert not at.exception
     assert "created 3" in at.success[0].value
-    assert [m.value for m in at.metric][:3] == ["2", "2", "1"]
+    # the first run on a ledger is a review: everything proposed, summed up by track, step and currency
+    assert "This run is a review" in at.warning[0].value
+    assert {(r["Track"], r["Step"], r["Currency"]) for r in at.dataframe[0].value.to_dict("records")} == {
+        ("standard", "reminder", "EUR"), ("strict", "call", "EUR")}
+    assert [m.value for m in at.metric][:4] == ["2", "2", "0", "1"]
     calls = " ".join(m.value for m in at.markdown)
     assert "Visser Transport B.V." in calls
 
@@ -148,16 +152,45 @@ def test_blocking_the_debtor_from_the_preview(ledger):
     assert "blocked" in statuses(ledger).values()
 
 
-def test_a_bad_action_shows_what_to_fix(ledger):
+def test_messages_without_an_address_wait_and_the_worklist_leads_to_the_import(ledger):
     with UnitOfWork(ledger) as u:
-        reminders.generate(u, TODAY, actor="test")
         u.session.execute(Debtor.__table__.update().values(email=None))
-        u.session.execute(Message.__table__.update().values(recipients=None))
+        u.commit()
+        reminders.generate(u, TODAY, actor="test")
+    at = page()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Needs address"] == "2" and metrics["To approve"] == "0"
+    assert button(at, "Approve all 0 shown").disabled
+    worklist = next(e for e in at.expander if e.label.startswith("Debtors without a reminder address"))
+    assert worklist.label.endswith("(3)")
+    shown = next(d.value for d in at.dataframe if "Messages waiting" in d.value.columns)
+    assert sorted(shown["Debtor"].str.split(" · ").str[0]) == ["100", "200", "300"] and shown["Open"].sum() == 3000
+    assert any("1.000,00" in m.value or "3.000,00" in m.value for m in at.markdown if "Open:" in m.value)
+    # outside the navigation (AppTest runs the page on its own) the link to the Import page is a plain one
+    assert any("Import a debtor list" in m.value and "(/import)" in m.value for m in at.markdown)
+    at = next(b for b in at.button if b.label == "Approve this message").click().run()
+    assert not at.exception
+    assert "no recipient" in at.error[0].value and "import a debtor list" in at.error[0].value
+    with UnitOfWork(ledger) as u:  # the address arrives (a debtor import or the dossier): same messages
+        u.session.execute(Debtor.__table__.update().values(email="debiteuren@klant.nl"))
         u.commit()
     at = page()
+    assert {m.label: m.value for m in at.metric}["Needs address"] == "0"
+    assert not [e for e in at.expander if e.label.startswith("Debtors without")]
+    assert any("debiteuren@klant.nl" in m.value for m in at.markdown if m.value.startswith("**To:**"))
     at = button(at, "Approve all 2 shown").click().run()
-    assert not at.exception
-    assert "no recipient" in at.error[0].value
+    assert not at.exception and "Approved 2" in at.success[0].value
+
+
+def test_totals_are_one_figure_per_currency(ledger):
+    with UnitOfWork(ledger) as u:
+        u.session.execute(Invoice.__table__.update().where(Invoice.number == "F-200").values(currency="USD"))
+        u.commit()
+        reminders.generate(u, TODAY, actor="test")
+    at = page()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Total chased (EUR)"] == "€ 2.000,00" and metrics["Total chased (USD)"] == "$ 1.000,00"
 
 
 def settings_page() -> AppTest:

@@ -58,11 +58,26 @@ def test_without_a_server_the_page_says_so_and_writes_the_outbox(uow):
     assert "**2** will be sent" in texts(at)
     at = button(at, "Write 2 as .eml files").click().run()
     assert not at.exception
-    assert "sent 2, failed 0, cancelled 0" in texts(at)
+    assert "sent 0, exported 2 (not sent until marked sent), failed 0, cancelled 0" in texts(at)
     assert len(list(Path(os.environ["DEBTOR_DESK_OUTBOX"]).glob("*.eml"))) == 2
-    assert {status_of(uow, i) for i in ids} == {"sent"}
+    assert {status_of(uow, i) for i in ids} == {"exported"}
     with uow() as u:
         assert u.session.scalars(select(AuditEvent.actor).where(AuditEvent.action == "send.batch")).all() == ["carla"]
+
+
+def test_exported_messages_are_listed_until_a_person_marks_them_sent(uow):
+    ids = seed(uow, 2)
+    at = button(page(), "Write 2 as .eml files").click().run()
+    assert "Exported, not sent" in [s.value for s in at.subheader]
+    [listed] = [d.value for d in at.dataframe if "exported (UTC)" in d.value.columns]
+    assert sorted(listed["id"]) == ids and all(f.endswith(".eml") for f in listed["file"])
+    at = at.multiselect(key="mark_sent_ids").set_value([ids[0]]).run()
+    at = button(at, "Mark sent").click().run()
+    assert not at.exception
+    assert [status_of(uow, i) for i in ids] == ["sent", "exported"]
+    with uow() as u:
+        assert u.session.execute(select(AuditEvent.actor, AuditEvent.entity_id)
+                                 .where(AuditEvent.action == "send.mark_sent")).all() == [("carla", str(ids[0]))]
 
 
 def test_sending_from_the_page_reaches_the_server_and_shows_each_result(uow, smtp_server, monkeypatch):
@@ -137,3 +152,69 @@ def test_a_collector_cannot_open_the_sender(uow):
     at = page(role="collector")
     assert not at.exception
     assert any("needs the admin role" in e.value for e in at.error) and not at.button
+
+
+def test_a_message_a_dead_sender_left_on_the_wire_waits_with_what_is_known(uow):
+    from datetime import datetime, timedelta
+
+    from receivables import send_journal, sending
+
+    [mid] = seed(uow, 1)
+    smtp_id = f"<debtordesk.{mid}.0f0f@example.nl>"
+    with uow() as u:  # as the dead run had claimed it
+        u.session.execute(Message.__table__.update().where(Message.id == mid).values(
+            status="sending", smtp_message_id=smtp_id))
+        u.commit()
+        journal = send_journal.Journal(send_journal.journal_dir(), sending._journal_key(u))
+    at = datetime(2026, 12, 4, 9, 30, 0)
+    journal.claimed([(mid, smtp_id, None)], at)
+    journal.step(mid, send_journal.BEGIN, at + timedelta(seconds=1))
+    journal.step(mid, send_journal.DATA, at + timedelta(seconds=2))
+    journal.close(remove=False)  # the process died: the kernel dropped its lock
+    at = page()
+    assert not at.exception
+    [stuck] = [d.value for d in at.dataframe if "what happened" in d.value.columns]
+    known = stuck["what happened"].iloc[0]
+    assert "conversation begun 09:30:01 UTC" in known and "(DATA) 09:30:02 UTC" in known
+    assert "no reply received" in known and smtp_id in known
+    assert status_of(uow, mid) == "sending"
+
+
+def test_a_message_whose_debtor_has_no_address_is_not_offered_until_it_has_one(uow, smtp_server, monkeypatch):
+    from db.models import Debtor
+
+    for k, v in smtp_env(smtp_server.port).items():
+        monkeypatch.setenv(k, v)
+    ids = seed(uow, 3)
+    with uow() as u:
+        u.session.execute(Debtor.__table__.update().where(Debtor.code == "D002").values(email=None))
+        u.commit()
+    at = page()
+    assert not at.exception
+    assert "**2** will be sent, **1** needs address: not sent" in texts(at)
+    assert "wait for their debtor's reminder address" in texts(at)
+    at = button(at, "Send 2 now").click().run()
+    assert not at.exception
+    assert "sent 2, failed 0, cancelled 0" in texts(at)
+    assert sorted(smtp_server.ids()) == [ids[0], ids[2]] and status_of(uow, ids[1]) == "approved"
+    with uow() as u:  # the address arrives: the same approved message goes, to that address
+        u.session.execute(Debtor.__table__.update().where(Debtor.code == "D002").values(email="nieuw@klant2.nl"))
+        u.commit()
+    at = button(page(), "Send 1 now").click().run()
+    assert not at.exception and status_of(uow, ids[1]) == "sent"
+    assert smtp_server.messages[-1].rcpt_tos == ["nieuw@klant2.nl"]
+    with uow() as u:
+        assert u.session.get(Message, ids[1]).recipients == "nieuw@klant2.nl"  # recorded as it went
+
+
+def test_the_amount_to_send_is_one_figure_per_currency(uow):
+    from db.models import Invoice
+
+    seed(uow, 3)
+    with uow() as u:
+        u.session.execute(Message.__table__.update().where(Message.id == 2).values(currency="USD"))
+        u.session.execute(Invoice.__table__.update().where(Invoice.number.like("2026-002-%")).values(currency="USD"))
+        u.commit()
+    at = page()
+    assert not at.exception
+    assert "To send: **€ 401,00** · **$ 200,50**" in texts(at)

@@ -35,7 +35,7 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
     def admin_password(self, timeout: float = 60) -> str:
-        """The password printed on first start (the script runs once a browser session connects)."""
+        """The password printed on first start, when the server starts."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             match = re.search(r"Log in as 'admin' with password:\s+(\S+)", self.log())
@@ -86,6 +86,7 @@ def start_server(workdir: Path, extra_env: dict | None = None) -> Server:
         "DEBTOR_DESK_USERS": str(workdir / "users.yaml"),
         "DEBTOR_DESK_SECRETS": str(workdir / "secrets.toml"),
         "DEBTOR_DESK_OUTBOX": str(workdir / "outbox"),
+        "DEBTOR_DESK_JOURNAL": str(workdir / "send-journal"),
         "PYTHONUNBUFFERED": "1",
     })
     env.update(extra_env or {})

@@ -3,6 +3,7 @@ import subprocess
 import sys
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import func, inspect, select
 
 from db.models import Debtor, Invoice, InvoiceChange
@@ -163,3 +164,23 @@ def test_cli_manages_users(engine):
     res = run_cli("users", "reset-password", "carla")
     assert not users.check_password("carla", password)
     assert users.check_password("carla", res.stdout.strip().rsplit(" ", 1)[-1])
+
+
+@pytest.mark.parametrize("chosen, problem", [("welkom2026!!", "most common passwords"),
+                                             ("dirk", "at least 12 characters"),
+                                             ("dirk-dirk-dirk", "not be the user name")])
+def test_a_password_chosen_on_the_command_line_must_meet_the_policy(engine, chosen, problem):
+    res = subprocess.run([sys.executable, "-m", "receivables", "users", "add", "dirk", "--role", "viewer",
+                          "--password-stdin"], cwd=ROOT, capture_output=True, text=True, input=chosen + "\n",
+                         timeout=120)
+    assert res.returncode == 2 and problem in res.stderr
+    assert "dirk" not in [u.username for u in users.list_users()]
+
+
+def test_a_good_chosen_password_is_set_and_never_printed(engine):
+    for args in (("add", "dirk", "--role", "viewer"), ("reset-password", "dirk")):
+        chosen = "Ledger-Tulip-47-Oven" if args[0] == "add" else "Invoice-Harbour-92-Kite"
+        res = subprocess.run([sys.executable, "-m", "receivables", "users", *args, "--password-stdin"], cwd=ROOT,
+                             capture_output=True, text=True, input=chosen + "\n", timeout=120)
+        assert res.returncode == 0, res.stderr
+        assert chosen not in res.stdout and users.check_password("dirk", chosen)

@@ -33,6 +33,15 @@ def debtor(s, code, **kw):
     return d
 
 
+def history(s, d, on=TODAY - timedelta(days=700)):
+    """A reminder sent to the debtor long ago, for no invoice still open: the ledger has been chased
+    before, so a run is no first run (which only proposes)."""
+    s.add(Message(debtor_id=d.id, track="standard", step_index=1, step_name="reminder", step_key=f"old/{d.code}",
+                  channel="email", status="sent", planned_date=on, sent_at=datetime.combine(on, datetime.min.time()),
+                  recipients=d.email, subject="Herinnering", body_text="", body_html=""))
+    s.flush()
+
+
 def invoice(s, d, number, due, amount=100_000, paid_on=None, **kw):
     inv = Invoice(number=number, debtor_id=d.id, invoice_date=due - timedelta(days=30), due_date=due,
                   amount_cents=amount, open_cents=amount, **kw)
@@ -55,7 +64,7 @@ def generate(uow, today=TODAY, lookahead=0, fresh=True):
 
 def messages(uow, status=None):
     with uow() as u:
-        q = select(Message).order_by(Message.id)
+        q = select(Message).where(Message.step_key.not_like("old/%")).order_by(Message.id)  # not the history
         if status:
             q = q.where(Message.status == status)
         out = []
@@ -77,7 +86,7 @@ def mark_sent(uow, message_id, on):
 @pytest.fixture
 def ledger(uow):
     """Bakker (100): two invoices overdue 10 and 5 days, one not yet due, a credit note. Jansen (200)
-    overdue 3 days. Standard track for both (too little history)."""
+    overdue 3 days. Standard track for both (too little history); both were reminded long ago."""
     with uow() as u:
         s = u.session
         fresh_import(s)
@@ -88,6 +97,8 @@ def ledger(uow):
         invoice(s, a, "CN-1", TODAY - timedelta(days=40), -5_000)
         b = debtor(s, "200", language="en", name="Northwind Traders Ltd")
         invoice(s, b, "F-9", TODAY - timedelta(days=3), 70_000)
+        history(s, a)
+        history(s, b)
         reminders.save_setting(u, reminders.PAYMENT_KEY, PAYMENT, actor="admin")
     return uow
 
@@ -97,7 +108,9 @@ def test_one_message_per_debtor_and_step_lists_all_its_invoices_at_that_step(led
     assert (result.created, result.unchanged, result.cancelled) == (2, 0, 0)
     (m1, n1), (m2, n2) = messages(ledger)
     assert n1 == ["F-1", "F-2"] and m1.step_name == "reminder" and m1.track == "standard"
-    assert m1.total_cents == 171_050 and m1.recipients == "ar@100.nl" and m1.language == "nl"
+    assert m1.total_cents == 171_050 and m1.language == "nl"
+    with ledger() as u:  # the recipients are the debtor's reminder contact when it is looked at, not a copy
+        assert reminders.queue(u)["recipients"].tolist() == ["ar@100.nl", "ar@200.nl"]
     assert "CN-1" in m1.body_text and "creditnota" in m1.body_text  # shown, never chased
     assert "F-3" in m1.body_text and "nog niet vervallen" in m1.body_text
     assert "too little payment history" in m1.reason
@@ -312,7 +325,8 @@ def test_a_consumer_first_gets_the_14_day_letter_and_costs_only_15_days_later(uo
 def one_message(uow, status, channel="email", recipients="ar@q.nl"):
     with uow() as u:
         s = u.session
-        d = s.scalars(select(Debtor).where(Debtor.code == "Q")).first() or debtor(s, "Q")
+        d = (s.scalars(select(Debtor).where(Debtor.code == "Q")).first()
+             or debtor(s, "Q", email=recipients))
         n = s.scalar(select(func.count()).select_from(Message))
         m = Message(debtor_id=d.id, track="standard", step_index=1, step_name="reminder", step_key=f"k{n}",
                     channel=channel, status=status, planned_date=TODAY, recipients=recipients,
@@ -458,11 +472,14 @@ def test_the_cli_lists_approves_postpones_and_blocks(ledger, capsys):
 
     done = subprocess.run([sys.executable, "-m", "receivables", "remind", "--date", TODAY.isoformat()], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
-    assert done.stdout.strip() == "created 2, unchanged 0, cancelled 0", done.stderr
+    summary, group = done.stdout.strip().splitlines()
+    assert summary == "created 2, unchanged 0, cancelled 0", done.stderr
+    assert group.split() == ["standard", "reminder", "EUR", "2", "message(s)", "3", "invoice(s)", "€2,410.50", "(2",
+                             "approved)"]
     listed = json.loads(cli("queue", "list", "--format", "json")[1])
     assert {tuple(sorted(r)) for r in listed} == {tuple(sorted(
         ["id", "debtor_code", "step", "track", "status", "planned_date", "invoice_numbers", "total", "subject",
-         "currency", "channel"]))}
+         "currency", "channel", "recipients", "needs_address", "reason"]))}
     first = next(r for r in listed if r["debtor_code"] == "100")
     assert first["invoice_numbers"] == ["F-1", "F-2"] and first["total"] == 1710.5
     ids = [str(r["id"]) for r in listed]

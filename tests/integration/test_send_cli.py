@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import os
+import random
 import re
 import signal
 import subprocess
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from db.models import Message
+from db.models import AuditEvent, Message
 from receivables import sending
 from receivables.uow import UnitOfWork
 from tests.conftest import ROOT
@@ -73,8 +74,32 @@ def test_without_a_server_send_says_how_to_configure_one_and_the_outbox_works(li
     assert run.returncode == 2 and "no SMTP server is configured" in run.stderr and "--outbox" in run.stderr
     run = cli("send", "--outbox")
     assert run.returncode == 0, run.stderr
-    assert "sent 2, failed 0, cancelled 0" in run.stdout
+    assert "sent 0, exported 2 (not sent until marked sent), failed 0, cancelled 0" in run.stdout
     assert len(list(Path(os.environ["DEBTOR_DESK_OUTBOX"]).glob("*.eml"))) == 2
+
+
+def test_exported_messages_wait_for_a_person_to_mark_them_sent_and_are_never_sent_by_smtp(lite, smtp_server):
+    ids = seed(lite, 3)
+    assert cli("send", "--outbox").returncode == 0
+    assert set(statuses(lite).values()) == {"exported"}
+    again = cli("send", env=smtp_env(smtp_server.port))  # a server configured later sends none of them
+    assert again.returncode == 0 and smtp_server.messages == [] and "sent 0" in again.stdout
+    listed = cli("send", "waiting")
+    assert listed.stdout.strip().splitlines()[-1] == "in doubt 0, exported 3"
+    assert all(f"exported #{i} D00{n}" in listed.stdout and ".eml" in listed.stdout for n, i in enumerate(ids, 1))
+    wrong = cli("send", "mark-sent", str(ids[0]), "9999")
+    assert wrong.returncode == 2 and "9999 (there is no such message)" in wrong.stderr and "nothing was changed" in wrong.stderr
+    assert set(statuses(lite).values()) == {"exported"}
+    done = cli("send", "mark-sent", str(ids[0]), str(ids[1]))
+    assert done.returncode == 0 and done.stdout.strip() == "marked sent 2"
+    state = statuses(lite)
+    assert [state[i] for i in ids] == ["sent", "sent", "exported"]
+    with lite() as u:
+        events = u.session.execute(select(AuditEvent.entity_id, AuditEvent.actor)
+                                   .where(AuditEvent.action == "send.mark_sent")).all()
+    assert sorted(int(e) for e, _ in events) == ids[:2] and {a for _, a in events} == {"cli"}
+    twice = cli("send", "mark-sent", str(ids[0]))
+    assert twice.returncode == 2 and f"{ids[0]} (sent)" in twice.stderr
 
 
 def test_a_missing_password_is_an_error_and_never_a_prompt(lite, smtp_server):
@@ -123,6 +148,49 @@ def test_a_sender_killed_mid_batch_and_restarted_sends_nothing_twice(uow, smtp_s
         assert stuck.id == waiting[0] and stuck.message_id == smtp_server.messages[7].message_id
         sent_ids = u.session.scalars(select(Message.smtp_message_id).where(Message.status == "sent")).all()
     assert len(set(sent_ids)) == len(sent_ids) == len(ids) - 1
+
+
+def test_a_sender_killed_at_many_points_leaves_at_most_the_message_on_the_wire_in_doubt(uow, smtp_server):
+    """kill -9 landing anywhere: in a conversation, while claiming, while recording. After each, what the
+    next run does first (reading the dead run's journal) leaves at most one more message in doubt."""
+    ids = seed(uow, 160)
+    env = smtp_env(smtp_server.port)
+    rng = random.Random(19)
+    in_doubt: set[int] = set()
+    kills = 10
+    for kill in range(kills):
+        smtp_server.delay = 0.03 if kill % 3 == 2 else 0  # some kills while a slow server holds the message
+        before = len(smtp_server.messages)
+        run = popen("send", env=env)
+        target, deadline = before + rng.randint(2, 10), time.monotonic() + 90
+        while len(smtp_server.messages) < target and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.0005)
+        time.sleep(rng.random() * (0.03 if smtp_server.delay else 0.004))
+        os.kill(run.pid, signal.SIGKILL)
+        assert run.wait(timeout=30) == -signal.SIGKILL, run.communicate()
+        time.sleep(smtp_server.delay + 0.05)  # the server finishes what it had
+        with uow() as u:
+            sending.recover(u, actor="cron")
+            stuck = {s.id: s for s in sending.waiting_for_confirmation(u)}
+        assert len(set(stuck) - in_doubt) <= 1, f"kill {kill}: {sorted(set(stuck) - in_doubt)}"
+        assert set(stuck) >= in_doubt  # nobody confirmed them: they stay
+        for i in set(stuck) - in_doubt:  # what is known, for the person who decides
+            assert "conversation begun" in stuck[i].last_error and "DATA" in stuck[i].last_error
+            assert stuck[i].message_id in stuck[i].last_error and not stuck[i].in_flight
+        in_doubt = set(stuck)
+    smtp_server.delay = 0
+    final = cli("send", env=env)
+    assert final.returncode == 0, final.stdout + final.stderr
+    assert f"waiting for confirmation {len(in_doubt)}" in final.stderr if in_doubt else True
+    assert all(f"#{i} " in final.stderr for i in in_doubt)
+
+    arrived = collections.Counter(smtp_server.ids())
+    state = statuses(uow)
+    assert max(arrived.values()) == 1, "a message arrived twice"
+    assert {i for i in ids if state[i] == "sending"} == in_doubt
+    assert all(state[i] == "sent" for i in ids if i not in in_doubt)
+    assert set(arrived) == set(ids) - {i for i in in_doubt if i not in arrived}  # nothing lost
+    assert len(in_doubt) <= kills
 
 
 def test_two_senders_at_once_send_every_message_exactly_once(uow, smtp_server):

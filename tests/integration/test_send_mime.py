@@ -231,8 +231,8 @@ def candidate(*lines, **kw) -> Candidate:
     (candidate(planned_date=TODAY + timedelta(days=1)), "wait", "planned for 01-07-2026"),
     (candidate(postponed_until=TODAY + timedelta(days=3)), "wait", "planned for 03-07-2026"),
     (candidate(next_attempt_at=NOW + timedelta(minutes=1)), "wait", "next try"),
-    (candidate(recipients="debtor@example.nl\r\nBcc: victim@example.org"), "invalid", "correct the e-mail address"),
-    (candidate(recipients=None), "invalid", "no e-mail address"),
+    (candidate(recipients="debtor@example.nl\r\nBcc: victim@example.org"), "address", "needs an address"),
+    (candidate(recipients=None), "address", "no e-mail address"),
 ])
 def test_the_recheck_before_sending(c, action, reason):
     v = recheck(c, TODAY, NOW)

@@ -1,0 +1,31 @@
+"""Debtor Desk's script: login gate and navigation. Everything else lives in pages/ and receivables/; the
+server entry that runs it is app.py."""
+
+import streamlit as st
+
+from receivables.services import ServiceError
+from ui import auth, nav, state
+
+st.set_page_config(page_title="Debtor Desk", page_icon=":material/account_balance:", layout="wide")
+
+try:
+    state.engine()
+except ServiceError as exc:  # e.g. a login cookie key that anyone could know
+    st.error(f"Debtor Desk cannot start: {exc}")
+    st.stop()
+user = auth.login_gate()
+pages = [st.Page(f, title=t, icon=i, default=(n == 0)) for n, (f, t, i) in enumerate(nav.pages_for(user.role))]
+# Our own sidebar links: the built-in sidebar navigation is switched off in config.toml, because a fresh
+# server would otherwise list every file in pages/ to a visitor who has not logged in.
+navigation = st.navigation(pages, position="hidden")
+with st.sidebar:
+    st.markdown("### Debtor Desk")
+    for p in pages:
+        st.page_link(p)
+    st.divider()
+    st.caption(f"Logged in as **{user.name}** ({user.role})")
+    auth.logout_button()
+    auth.keep_login_cookie()
+    if state.demo_present():
+        st.info("You are looking at **demo data**. An admin can remove it in Settings.", icon=":material/info:")
+navigation.run()
