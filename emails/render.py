@@ -28,7 +28,7 @@ MONTHS = {
 LABELS = {
     "nl": {"invoice": "Factuur", "invoice_date": "Factuurdatum", "due_date": "Vervaldatum",
            "days": "Dagen over", "open": "Openstaand", "total": "Totaal openstaand",
-           "principal": "Hoofdsom", "interest": "Wettelijke handelsrente", "costs_bik": "Buitengerechtelijke incassokosten",
+           "principal": "Hoofdsom", "interest": "Wettelijke handelsrente", "interest_consumer": "Wettelijke rente", "costs_bik": "Buitengerechtelijke incassokosten",
            "costs_eu40": "Vergoeding invorderingskosten (€ 40 per factuur)", "amount_due": "Totaal te betalen",
            "overview": "Overzicht van al uw openstaande posten", "status": "Status",
            "pay": "Betaalgegevens", "iban": "IBAN", "bic": "BIC", "beneficiary": "Ten name van",
@@ -40,7 +40,7 @@ LABELS = {
            "customer": "Klantnummer", "date": "Datum", "call_contact": "Contactpersoon", "call_phone": "Telefoon", "call_email": "E-mail"},
     "en": {"invoice": "Invoice", "invoice_date": "Invoice date", "due_date": "Due date",
            "days": "Days overdue", "open": "Outstanding", "total": "Total outstanding",
-           "principal": "Principal", "interest": "Statutory commercial interest", "costs_bik": "Extrajudicial collection costs",
+           "principal": "Principal", "interest": "Statutory commercial interest", "interest_consumer": "Statutory interest", "costs_bik": "Extrajudicial collection costs",
            "costs_eu40": "Fixed compensation for recovery costs (EUR 40 per invoice)", "amount_due": "Total to pay",
            "overview": "Overview of all your open items", "status": "Status",
            "pay": "Payment details", "iban": "IBAN", "bic": "BIC", "beneficiary": "Beneficiary",

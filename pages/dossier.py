@@ -9,7 +9,7 @@ import pandas as pd  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from receivables import dossier  # noqa: E402
+from receivables import claims, dossier  # noqa: E402
 from receivables.money import fmt, from_decimal  # noqa: E402
 from receivables.services import ServiceError  # noqa: E402
 from ui import state  # noqa: E402
@@ -194,7 +194,18 @@ if user.can("collector"):
     open_numbers = open_inv[open_inv["open_cents"] > 0]["number"].tolist()
     undisputed = open_inv[(open_inv["open_cents"] > 0) & ~open_inv["disputed"]]["number"].tolist()
     disputed = inv[inv["disputed"]]["number"].tolist()
-    tabs = st.tabs(["Note", "Call", "Promise to pay", "Dispute", "Block reminders", "Contact", "Reply"])
+    tabs = st.tabs(["Note", "Call", "Promise to pay", "Dispute", "Block reminders", "Contact", "Reply",
+                    "Prescription"])
+    with tabs[7], st.form("interruption_form", clear_on_submit=True):
+        st.caption("A claim may be time-barred five years after its due date (two for a consumer purchase, "
+                   "art. 3:307 and 7:28 BW); such invoices get no automatic reminders. A letter that clearly "
+                   "demands payment interrupts prescription (art. 3:317 BW): send it by hand and record it here.")
+        numbers = st.multiselect("Invoices the letter demanded", open_numbers, key="interruption_invoices")
+        sent_on = st.date_input("Sent on", value=date.today(), format="DD-MM-YYYY", key="interruption_sent_on")
+        text = st.text_area("What the letter said and how it was sent", key="interruption_text")
+        if st.form_submit_button("Record the letter", key="record_interruption"):
+            run(claims.record_interruption, "Interruption of prescription recorded.", code=code, numbers=numbers,
+                text=text, sent_on=sent_on)
     with tabs[0], st.form("note_form", clear_on_submit=True):
         text = st.text_area("Note", key="note_text")
         if st.form_submit_button("Add note", key="add_note"):

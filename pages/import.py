@@ -9,7 +9,7 @@ from datetime import date  # noqa: E402
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from receivables import import_service  # noqa: E402
+from receivables import import_service, money  # noqa: E402
 from receivables.importing import (  # noqa: E402
     FIELDS,
     FILE_TYPES,
@@ -77,6 +77,8 @@ def show_result(result: import_service.ImportResult) -> None:
         details.append(f"{len(result.cancelled_messages)} unsent reminders cancelled: nothing left to chase")
     if details:
         st.caption("; ".join(details) + ".")
+    if result.closing is not None and result.closing.count:
+        st.info(md(result.closing.describe().replace(" closes ", " closed ", 1)), icon=":material/playlist_remove:")
     for note in result.notes:
         st.warning(md(note), icon=":material/warning:")
     if result.left_out_count:
@@ -85,6 +87,36 @@ def show_result(result: import_service.ImportResult) -> None:
     if result.warning_count:
         with st.expander(f"{result.warning_count} warning(s): imported as they are"):
             show_problems(result.warnings)
+
+
+STORED_COLUMNS = {"line": "Row", "invoice_number": "Invoice number", "debtor_code": "Debtor code",
+                  "debtor_name": "Debtor name", "invoice_date": "Invoice date", "due_date": "Due date",
+                  "amount_cents": "Amount", "open_cents": "Open amount", "currency": "Currency", "code": "Debtor code",
+                  "name": "Name", "email": "E-mail", "contact_person": "Contact person", "phone": "Phone",
+                  "language": "Language", "is_consumer": "Consumer", "payment_term_days": "Payment term (days)"}
+
+
+def show_stored_rows(outcome: import_service.ImportResult) -> None:
+    """The first rows as the import will store them: text, so that nothing is rounded or reformatted."""
+    rows = outcome.stored_rows
+    if rows is None or not len(rows):
+        return
+    shown = rows.copy()
+    for c in ("amount_cents", "open_cents"):
+        if c in shown:
+            shown[c] = [money.plain(int(v)) for v in shown[c]]
+    for c in ("invoice_date", "due_date"):
+        if c in shown:
+            shown[c] = [f"{v:%d-%m-%Y}" if v is not None else "" for v in shown[c]]
+    st.markdown(f"**The first {len(shown)} rows exactly as they will be stored**")
+    st.table(shown.rename(columns=STORED_COLUMNS), hide_index=True)  # wraps to the page: every column shows
+
+
+def use_snapshot_date(key: str, day: date) -> None:
+    st.session_state[f"import_asof_{key}"] = day
+    check = st.session_state.get("import_check")
+    if check and check["key"] == key:
+        check["request"] = {**check["request"], "as_of": day}
 
 
 st.title("Import")
@@ -134,6 +166,8 @@ with tab_upload:
                     icon=":material/content_copy:")
         elif preview.previous is not None:
             st.warning(md(preview.previous.describe()), icon=":material/history:")
+        for note in preview.mapping_notes:
+            st.warning(md(note), icon=":material/person_search:")
         if preview.remembered:
             st.success(f"Columns as confirmed by {md(preview.remembered['saved_by'])} on "
                        f"{preview.remembered['saved_at']:%d-%m-%Y}: check and import.", icon=":material/bookmark:")
@@ -209,8 +243,8 @@ with tab_upload:
             rejected = None
             try:
                 with state.uow() as uow:
-                    outcome = import_service.run_import(uow, data, uploaded.name, actor=user.username, dry_run=True,
-                                                        valid_rows_only=valid_only, **request)
+                    outcome = import_service.check(uow, data, uploaded.name, actor=user.username,
+                                                   valid_rows_only=valid_only, **request)
             except import_service.ImportRejected as exc:
                 rejected, outcome = exc, None
             except ServiceError as exc:
@@ -231,7 +265,14 @@ with tab_upload:
                 st.info(md(outcome.previous.describe()), icon=":material/content_copy:")
             else:
                 creates = f" It creates {outcome.created_debtors} new debtors." if outcome.created_debtors else ""
-                st.success(f"No problems. Importing will give: {outcome.summary()}.{creates}", icon=":material/task_alt:")
+                closing = outcome.closing
+                to_read = len(outcome.notices) + bool(closing and closing.count)
+                if to_read:
+                    st.success(f"No errors. Importing will give: {outcome.summary()}.{creates} Read the {to_read} "
+                               f"point{'s' if to_read > 1 else ''} below first.", icon=":material/task_alt:")
+                else:
+                    st.success(f"No problems. Importing will give: {outcome.summary()}.{creates}",
+                               icon=":material/task_alt:")
                 if outcome.left_out_count:
                     st.warning(f"{outcome.left_out_count} problem(s) in rows that will be left out:",
                                icon=":material/rule:")
@@ -239,16 +280,45 @@ with tab_upload:
                     # stays on screen, so the choice stays made (and can be taken back)
                     st.checkbox(f"Import the valid rows only ({outcome.skipped_detail.get('left out', 0)} rows "
                                 "with problems are left out and listed)", key=f"import_valid_only_{key}")
+                close_missing = False
+                if closing is not None and not closing.count and closing.open_before:
+                    st.caption(closing.describe())
+                if closing is not None and closing.count:
+                    st.warning(md(closing.describe()), icon=":material/playlist_remove:")
+                    if closing.needs_confirmation:
+                        invoices = "1 open invoice" if closing.count == 1 else f"these {closing.count:,} open invoices"
+                        close_missing = st.checkbox(
+                            f"Yes, close {invoices} ({md(closing.total_text())}) as paid: this file is the complete "
+                            "list of open items", key=f"import_close_missing_{key}",
+                            help="If it is not the complete list, choose Partial above and check again.")
                 for note in outcome.notes:
                     st.warning(md(note), icon=":material/warning:")
+                for n in outcome.notices:
+                    st.warning(md(str(n)), icon=":material/visibility:")
+                if outcome.suggested_as_of and outcome.suggested_as_of != request["as_of"]:
+                    st.button(f"Use {outcome.suggested_as_of:%d-%m-%Y} as the snapshot date and check again",
+                              on_click=use_snapshot_date, args=(key, outcome.suggested_as_of),
+                              icon=":material/event:", key=f"import_use_asof_{key}")
+                show_stored_rows(outcome)
+                if outcome.facts:
+                    st.markdown("**What each column holds**")
+                    st.dataframe(pd.DataFrame([{"Field": f.label, "Column": f.column, "Distinct values": f.distinct,
+                                                "Empty": f.empty, "Range or sum": f.summary} for f in outcome.facts]),
+                                 hide_index=True, width="stretch")
                 if outcome.warning_count:
                     with st.expander(f"{outcome.warning_count} warning(s): imported as they are"):
                         show_problems(outcome.warnings)
-                if st.button("Import", type="primary", icon=":material/download_done:", key=f"import_go_{key}"):
+                blocked = bool(closing and closing.needs_confirmation and not close_missing)
+                if blocked:
+                    st.caption("Import is possible once you tick the box above that names the invoices this file "
+                               "closes, or after choosing Partial and checking again.")
+                if st.button("Import", type="primary", icon=":material/download_done:", key=f"import_go_{key}",
+                             disabled=blocked):
                     try:
                         with st.spinner("Importing…"), state.uow(immediate=True) as uow:
                             result = import_service.run_import(uow, data, uploaded.name, actor=user.username,
-                                                               valid_rows_only=valid_only, **request)
+                                                               valid_rows_only=valid_only, close_missing=close_missing,
+                                                               **request)
                     except ServiceError as exc:
                         st.error(md(exc), icon=":material/error:")
                         st.stop()

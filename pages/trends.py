@@ -38,9 +38,10 @@ def load_top(as_of: date) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner="Forecasting receipts…", max_entries=16)
-def load_forecast(as_of: date) -> tuple[analytics.Forecast, analytics.Backtest]:
+def load_forecast(as_of: date, doubtful_after: int | None) -> tuple[analytics.Forecast, analytics.Backtest]:
     with state.uow() as uow:
-        return analytics.forecast(uow, as_of), analytics.forecast_backtest(uow, as_of)
+        return (analytics.forecast(uow, as_of, doubtful_after=doubtful_after),
+                analytics.forecast_backtest(uow, as_of, doubtful_after=doubtful_after))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -157,10 +158,16 @@ with tab_dso:
         "of which overdue": st.column_config.NumberColumn(format="%.1f", help="Overdue / credit sales of 90 days × 90")})
 
 with tab_forecast:
-    fc, bt = load_forecast(as_of)
+    doubtful_after = st.number_input("Doubtful after (days overdue)", min_value=1, max_value=3650,
+                                     value=metrics.DOUBTFUL_AFTER_DAYS, step=30, key="trends_doubtful_after",
+                                     help="Invoices overdue longer go to a doubtful line of their own, not into "
+                                          "next week")
+    fc, bt = load_forecast(as_of, int(doubtful_after))
     weeks = fc.weeks[fc.weeks["currency"] == currency]
-    st.caption(f"Open invoices after {as_of:%d-%m-%Y}, placed at due date + the debtor's weighted average days late "
-               f"(portfolio: {fc.portfolio_days_late:.1f} days).")
+    st.caption(f"Open invoices after {as_of:%d-%m-%Y}, each spread over the days its debtor may pay on: due date + "
+               f"the debtor's signed delay (early payment counts as early; portfolio {fc.portfolio_delay:+.1f} "
+               f"± {fc.portfolio_spread:.1f} days). The band should hold the receipts in "
+               f"{metrics.BAND_COVERAGE:.0%} of the weeks.")
     if weeks.empty:
         st.info(f"Nothing open in {currency} to forecast.")
     else:
@@ -176,6 +183,10 @@ with tab_forecast:
         fig.update_xaxes(title_text="week from", type="category")
         st.plotly_chart(layout(fig, title=f"Expected receipts per week ({currency})"), width="stretch")
         st.metric("Expected in 13 weeks", fmt(int(weeks["expected_cents"].sum()), currency))
+    line = fc.doubtful.get(currency)
+    if line:
+        st.metric(f"Doubtful: overdue more than {fc.doubtful_after} days", fmt(line["cents"], currency),
+                  help=f"{line['invoices']} invoices, not in the weeks above")
 
     st.subheader("Backtest")
     b = bt.weeks[bt.weeks["currency"] == currency]
@@ -183,20 +194,24 @@ with tab_forecast:
     if b.empty or err is None or not err["actual_cents"]:
         st.info("Not enough history for a backtest yet (needs payments in the last 13 weeks).")
     else:
-        st.caption(f"The same forecast made on {bt.made_on:%d-%m-%Y}, against the payments that came in on those "
-                   f"invoices since.")
-        m1, m2, m3 = st.columns(3)
-        m1.metric("Forecast then", fmt(err["expected_cents"], currency))
-        m2.metric("Came in", fmt(err["actual_cents"], currency))
-        m3.metric("Weekly error", f"{err['wape']:.1f} %", help="Σ |expected − actual| over the weeks / Σ actual")
+        st.caption(f"The same forecast made on {bt.made_on:%d-%m-%Y}, and the due-date baseline of that day (every "
+                   f"invoice paid on its due date), against the payments that came in on those invoices since.")
+        m1, m2, m3, m4 = st.columns(4)
+        m1.metric("Came in", fmt(err["actual_cents"], currency))
+        m2.metric("Forecast error", f"{err['wape']:.1f} %", help="Σ |forecast − actual| over the weeks / Σ actual")
+        m3.metric("Due-date baseline error", f"{err['naive_wape']:.1f} %",
+                  help="Σ |due-date baseline − actual| over the weeks / Σ actual")
+        m4.metric("Weeks inside the band", f"{err['coverage']:.0%}", help=f"It claims {bt.coverage_claimed:.0%}")
         fig = go.Figure()
         week_labels = [f"{d:%d-%m}" for d in b["week_start"]]
         fig.add_bar(x=week_labels, y=b["expected_cents"] / 100, name="Forecast", marker_color="#4f81bd",
                     hovertemplate=f"%{{y:,.2f}} {currency}")
+        fig.add_bar(x=week_labels, y=b["naive_cents"] / 100, name="Due-date baseline", marker_color="#c0c6cc",
+                    hovertemplate=f"%{{y:,.2f}} {currency}")
         fig.add_bar(x=week_labels, y=b["actual_cents"] / 100, name="Actual", marker_color="#4c9f70",
                     hovertemplate=f"%{{y:,.2f}} {currency}")
         fig.update_xaxes(title_text="week from", type="category")
-        st.plotly_chart(layout(fig, title="Forecast against actual receipts"), width="stretch")
+        st.plotly_chart(layout(fig, title="Forecast and baseline against actual receipts"), width="stretch")
 
 with tab_behaviour:
     st.caption("Invoices paid in the 12 months up to the date (all currencies: these are days), weighted by "

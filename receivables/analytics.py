@@ -10,7 +10,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from db import analytics_queries as q
-from db.models import Debtor
+from db.models import Debtor, ImportBatch, Invoice, Note
 from receivables import metrics
 from receivables.ageing import DEFAULT_EDGES, BucketSpec, assign_buckets
 from receivables.money import to_units
@@ -247,47 +247,106 @@ def top_dso_debtors(uow: UnitOfWork, as_of: date | None = None, top: int = 10) -
 
 # --- cash-in forecast ---------------------------------------------------------------------------------
 
+DOUBTFUL_KEY = "forecast.doubtful_after_days"
+
+
 @dataclass(frozen=True)
 class Forecast:
     as_of: date
     weeks: pd.DataFrame  # currency, week, week_start, expected_cents, low_cents, high_cents
-    portfolio_days_late: float
+    portfolio_delay: float  # signed, amount-weighted days after the due date (negative = early)
     portfolio_spread: float
+    doubtful: dict[str, dict]  # per currency: cents and invoices overdue more than doubtful_after days
+    doubtful_after: int
+    naive: pd.DataFrame  # the due-date baseline, same columns
+
+    @property
+    def portfolio_days_late(self) -> float:
+        return self.portfolio_delay
 
 
-def forecast(uow: UnitOfWork, as_of: date | None = None, weeks: int = 13) -> Forecast:
-    """Expected receipts per currency and week for the `weeks` weeks after `as_of`."""
+def doubtful_after_days(uow: UnitOfWork, value: int | None = None) -> int:
+    """How many days overdue an invoice may be before the forecast puts it on the doubtful line: the
+    given value, else the setting, else 180."""
+    from receivables.services import get_setting
+
+    days = value if value is not None else get_setting(uow.session, DOUBTFUL_KEY, metrics.DOUBTFUL_AFTER_DAYS)
+    try:
+        days = int(days)
+    except (TypeError, ValueError):
+        days = metrics.DOUBTFUL_AFTER_DAYS
+    if not 1 <= days <= 3650:
+        raise ServiceError("the doubtful line takes invoices overdue 1 to 3,650 days; choose a number in that range")
+    return days
+
+
+def disputed_on(uow: UnitOfWork, as_of: date, invoice_ids) -> set[int]:
+    """The invoices among these that were disputed on `as_of`: by the dossier's dispute and resolution
+    notes up to that day; an invoice disputed without notes (flagged by an import) counts from the day
+    of the import that brought it."""
+    s = uow.session
+    ids = [int(i) for i in invoice_ids]
+    state: dict[int, tuple] = {}
+    noted: set[int] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for inv_id, kind, at in s.execute(select(Note.invoice_id, Note.kind, Note.created_at).where(
+                Note.invoice_id.in_(chunk), Note.kind.in_(("dispute", "dispute_resolved")))):
+            noted.add(inv_id)
+            if at.date() <= as_of and (inv_id not in state or at >= state[inv_id][1]):
+                state[inv_id] = (kind, at)
+        for inv_id, since in s.execute(select(Invoice.id, ImportBatch.as_of)
+                                       .outerjoin(ImportBatch, ImportBatch.id == Invoice.batch_id)
+                                       .where(Invoice.id.in_(chunk), Invoice.disputed.is_(True))):
+            if inv_id not in noted and (since is None or since <= as_of):
+                state[inv_id] = ("dispute", None)
+    return {i for i, (kind, _) in state.items() if kind == "dispute"}
+
+
+def forecast(uow: UnitOfWork, as_of: date | None = None, weeks: int = 13, doubtful_after: int | None = None) -> Forecast:
+    """Expected receipts per currency and week for the `weeks` weeks after `as_of`, the due-date
+    baseline, and the doubtful line (invoices overdue longer than `doubtful_after` days)."""
     as_of = as_of or date.today()
     if not 1 <= weeks <= 52:
         raise ServiceError("the forecast covers 1 to 52 weeks")
+    after = doubtful_after_days(uow, doubtful_after)
     items = q.open_items_at(uow.session, as_of)
+    if not items.empty:  # the dispute state as it was on that day, not as it is now
+        items["disputed"] = items["invoice_id"].isin(disputed_on(uow, as_of, items["invoice_id"]))
     paid = q.paid_invoices(uow.session, metrics.months_back(as_of, 12), as_of)
-    b = metrics.payment_behaviour(paid, as_of, 12)
-    portfolio = metrics.portfolio_days_late(paid, as_of, 12)
-    return Forecast(as_of, metrics.cash_forecast(items, b, as_of, weeks, portfolio), *portfolio)
+    delays, portfolio = metrics.payment_delays(paid, as_of, 12)
+    return Forecast(as_of, metrics.cash_forecast(items, delays, as_of, weeks, portfolio, after), *portfolio,
+                    metrics.doubtful(items, as_of, after), after, metrics.naive_forecast(items, as_of, weeks, after))
 
 
 @dataclass(frozen=True)
 class Backtest:
     made_on: date
-    weeks: pd.DataFrame  # forecast columns + actual_cents, error_cents
-    error: dict[str, dict]  # per currency: wape (%), bias_cents, actual_cents, expected_cents
+    weeks: pd.DataFrame  # forecast columns + actual_cents, error_cents, naive_cents, naive_error_cents
+    error: dict[str, dict]  # per currency: wape, bias_cents, coverage, naive_wape, naive_bias_cents, …
+    coverage_claimed: float = metrics.BAND_COVERAGE
 
 
-def forecast_backtest(uow: UnitOfWork, as_of: date | None = None, weeks: int = 13) -> Backtest:
-    """The forecast made `weeks` weeks before `as_of`, against what came in on those invoices since."""
+def forecast_backtest(uow: UnitOfWork, as_of: date | None = None, weeks: int = 13,
+                      doubtful_after: int | None = None) -> Backtest:
+    """The forecast made `weeks` weeks before `as_of`, and the due-date baseline of that day, against what
+    came in on those invoices since."""
     as_of = as_of or date.today()
     made_on = as_of - timedelta(days=7 * weeks)
-    fc = forecast(uow, made_on, weeks)
+    fc = forecast(uow, made_on, weeks, doubtful_after)
     receipts = q.receipts(uow.session, made_on, made_on + timedelta(days=7 * weeks))
-    bt = metrics.backtest(fc.weeks, receipts, made_on, weeks)
+    bt = metrics.backtest(fc.weeks, receipts, made_on, weeks, naive=fc.naive)
     return Backtest(made_on, bt, metrics.forecast_error(bt))
 
 
 def forecast_json(fc: Forecast) -> list[dict]:
-    return [{"currency": r["currency"], "week_start": r["week_start"].isoformat(),
+    rows = [{"currency": r["currency"], "week_start": r["week_start"].isoformat(),
              "expected": to_units(int(r["expected_cents"])), "low": to_units(int(r["low_cents"])),
              "high": to_units(int(r["high_cents"]))} for r in fc.weeks.to_dict("records")]
+    # the doubtful line: one row per currency with no week, after the weeks
+    rows += [{"currency": c, "week_start": None, "doubtful": to_units(d["cents"]), "invoices": d["invoices"],
+              "overdue_more_than_days": fc.doubtful_after} for c, d in fc.doubtful.items()]
+    return rows
 
 
 def behaviour_json(frame: pd.DataFrame) -> list[dict]:

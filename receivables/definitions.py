@@ -36,13 +36,15 @@ NOTES = [
     "invoices paid in the last 12 months, weighted by amount; share paid late counts invoices.",
 ]
 
-FORECAST = ("Each open invoice (not disputed) is placed at its due date shifted by its debtor's weighted average "
-            "days late over the last 12 months (debtors without paid invoices: the portfolio's average); an "
-            "invoice whose expected date has passed is expected in the first week. The band: the week's "
-            "smallest and largest receipts when every debtor pays one standard deviation of its days late "
-            "earlier or later. The backtest makes the same forecast as it would have been made 13 weeks ago "
-            "and sets it against the payments that came in on those invoices; the error is Σ|expected − "
-            "actual| / Σ actual.")
+FORECAST = ("Each open invoice (not disputed on the forecast day) is paid at its due date plus a delay drawn "
+            "from its debtor's signed payment delays over the last 12 months (paid date − due date, weighted by "
+            "amount; early payment counts as negative; debtors without paid invoices: the portfolio's), given "
+            "that it was not paid yet; the week's expected receipts are each amount times the chance it comes "
+            "in that week. Invoices overdue longer than the doubtful horizon (default 180 days) are on a "
+            "doubtful line of their own. The band should hold the actual receipts in 80 % of the weeks. The "
+            "backtest makes the same forecast, and the due-date baseline (every invoice paid on its due date), "
+            "as they would have been made 13 weeks ago and sets both against the payments that came in on those "
+            "invoices; the error is Σ|expected − actual| / Σ actual, and it shows how many weeks the band held.")
 
 
 def help_markdown() -> str:

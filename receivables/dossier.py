@@ -25,8 +25,8 @@ from db.models import (
     Note,
     SendAttempt,
 )
+from receivables import claims, metrics
 from receivables import eml as eml_parser
-from receivables import metrics
 from receivables.ledger import UNSENT, drop_from_pending_messages
 from receivables.money import fmt
 from receivables.services import ServiceError, get_setting, record_audit
@@ -43,7 +43,7 @@ TIMELINE_KINDS = ("invoice", "payment", "note", "call", "promise", "dispute", "r
                   "contact")
 NOTE_KIND_TO_TIMELINE = {"note": "note", "call": "call", "promise": "promise", "dispute": "dispute",
                          "dispute_resolved": "dispute", "reply": "reply", "block": "block", "unblock": "block",
-                         "contact_change": "contact"}
+                         "contact_change": "contact", "interruption": "reminder"}
 MAX_TEXT = 20_000
 
 _EMAIL = re.compile(
@@ -360,6 +360,10 @@ def _header(uow: UnitOfWork, debtor: Debtor, invoices: list[Invoice], today: dat
     if behaviour.broken_promises:
         n = behaviour.broken_promises
         flags.append(Flag(f"{n} broken promise{'s' if n > 1 else ''} in 12 months", "red"))
+    barred = claims.time_barred(uow.session, today, [debtor.id])
+    if barred:  # art. 3:307 / 7:28 BW: left out of automatic steps; an interruption letter goes by hand
+        flags.append(Flag(f"{len(barred)} invoice{'s' if len(barred) > 1 else ''} may be time-barred "
+                          f"({', '.join(sorted(f.number for f in barred.values())[:5])})", "red"))
     paused = [i for i in invoices if i.paused_until and i.paused_until >= today and i.open_cents > 0]
     if paused:
         flags.append(Flag(f"{len(paused)} invoice{'s' if len(paused) > 1 else ''} paused", "gray"))
@@ -522,6 +526,8 @@ def _note_entries(note: Note, numbers: dict[int, str], messages: dict[int, Messa
         title = "Reminders unblocked"
     elif note.kind == "contact_change":
         title = "Contact data changed"
+    elif note.kind == claims.INTERRUPTION_NOTE:
+        title = f"Prescription interrupted by letter (art. 3:317 BW){f': invoice {number}' if number else ''}"
     else:
         title = note.kind.replace("_", " ").capitalize()
     return [TimelineEntry(at, kind, title, note.text or "", note.created_by, details)]

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from receivables import dossier
+from receivables import claims, dossier
 from receivables.cli_args import iso_date
 from receivables.money import fmt, from_decimal
 from receivables.services import ServiceError
@@ -92,6 +92,13 @@ def register(sub, report_sub) -> None:
     ct.set_defaults(handler=lambda e, a: _do(e, dossier.update_contact, "contact data saved", code=a.code,
                                              emails=a.email, language=a.language, contact_person=a.person,
                                              phone=a.phone))
+    it = ds.add_parser("interrupt", help="record a letter, sent by hand, that interrupts prescription (art. 3:317 BW)")
+    it.add_argument("code")
+    it.add_argument("--invoice", action="append", required=True, help="repeat for several")
+    it.add_argument("--text", required=True, help="what the letter demanded and how it was sent")
+    it.add_argument("--sent-on", type=iso_date, default=None)
+    it.set_defaults(handler=lambda e, a: _do(e, claims.record_interruption, "interruption recorded", code=a.code,
+                                             numbers=a.invoice, text=a.text, sent_on=a.sent_on))
     rp = ds.add_parser("reply", help="record a reply: --eml FILE or --text TEXT")
     rp.add_argument("code")
     src = rp.add_mutually_exclusive_group(required=True)

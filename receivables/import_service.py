@@ -32,8 +32,17 @@ from db.models import (
     utcnow,
 )
 from receivables import importing as imp
-from receivables import ledger, reminders
-from receivables.importing.validation import ImportOptions, ParsedBatch, Problem, detect, give_way
+from receivables import ledger, money, reminders
+from receivables.importing.validation import (
+    ImportOptions,
+    Notice,
+    ParsedBatch,
+    Problem,
+    detect,
+    give_way,
+    notice,
+    suggest_snapshot,
+)
 from receivables.services import ServiceError, record_audit
 from receivables.uow import UnitOfWork
 
@@ -45,12 +54,17 @@ _PIECE_ROWS = 100_000  # rows parsed and written at a time
 _BULK_CHANGES = 5_000  # from this many payments, credits or closings on, the daily sums are kept by hand
 _BULK_ROWS = 100_000  # from this many new rows on, a load drops indexes and triggers and rebuilds
 _KEEP_IN_DETAILS = 200  # warnings / left-out rows kept with the batch for the history
+STORED_ROWS = 20  # rows the check shows as they will be stored
+_FAR = np.timedelta64(365, "D")  # invoice dates this long before the snapshot are worth a word
 
 
 class ImportRejected(ServiceError):
     """The file has problems; nothing was written. `problems` lists them (up to the listed maximum)."""
 
-    def __init__(self, parsed: ParsedBatch, hint: str | None = None):
+    def __init__(self, parsed: ParsedBatch, hint: str | None = None, notes: list[str] | None = None,
+                 headers: list[str] | None = None):
+        self.notes = list(notes or [])  # why a column was not picked
+        self.headers = list(headers or [])
         self.problems = parsed.errors
         self.problem_count = parsed.error_count
         self.parsed = parsed
@@ -59,6 +73,53 @@ class ImportRejected(ServiceError):
         hint = hint or ("Fix the file, or import the valid rows only" if not parsed.file_errors
                         else "Fix the mapping or the file")
         super().__init__(f"{parsed.error_count} problem(s), nothing was imported: {first}{more}. {hint}.")
+
+
+@dataclass(frozen=True)
+class Closing:
+    """What a full snapshot closes: the open invoices of the ledger that are not in the file."""
+
+    as_of: date
+    count: int = 0
+    totals: dict[str, int] = field(default_factory=dict)  # open amount per currency
+    absent_count: int = 0  # of them, invoices of debtors that are not in the file at all
+    absent_debtors: int = 0
+    open_before: int = 0  # open invoices in the ledger before the import
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Closing a debtor the file does not mention, or more than half of the ledger, is what an
+        unrelated or partial file does: a person says it is the complete list."""
+        return self.count > 0 and (self.absent_count > 0 or 2 * self.count > self.open_before)
+
+    def total_text(self) -> str:
+        return "; ".join(money.fmt(c, cur, "en") for cur, c in sorted(self.totals.items())) or "nothing"
+
+    def describe(self) -> str:
+        if not self.count:
+            return "This full import closes no open invoice."
+        invoices = "1 open invoice" if self.count == 1 else f"{self.count:,} open invoices"
+        text_ = f"This full import closes {invoices} as paid on {self.as_of:%d-%m-%Y}: {self.total_text()}."
+        debtors = "1 debtor that is" if self.absent_debtors == 1 else f"{self.absent_debtors:,} debtors that are"
+        if self.absent_count == self.count:
+            text_ += (f" {'It belongs' if self.count == 1 else f'All {self.count:,} belong'} to {debtors} not in "
+                      "this file at all.")
+        elif self.absent_count:
+            text_ += (f" {self.absent_count:,} of them belong{'s' if self.absent_count == 1 else ''} to {debtors} "
+                      "not in this file at all.")
+        if self.count == self.open_before:
+            text_ += " That is every open invoice in the ledger."
+        elif 2 * self.count > self.open_before:
+            text_ += f" That is more than half of the {self.open_before:,} open invoices."
+        return text_
+
+
+class ClosingNeedsConfirmation(ServiceError):
+    """A full import would close invoices that only a complete list may close; nothing was written."""
+
+    def __init__(self, closing: Closing):
+        self.closing = closing
+        super().__init__(f"{closing.describe()} Nothing was imported.")
 
 
 @dataclass(frozen=True)
@@ -109,6 +170,7 @@ class Preview:
     signature: str
     remembered: dict | None  # {"saved_by", "saved_at"} when the mapping came from an earlier confirmation
     previous: PreviousImport | None
+    mapping_notes: list[str] = field(default_factory=list)  # columns not picked, and why
 
 
 @dataclass
@@ -135,6 +197,12 @@ class ImportResult:
     previous: PreviousImport | None = None
     notes: list[str] = field(default_factory=list)
     confirmed_batch_id: int | None = None  # an identical re-upload of a later date: the batch that says so
+    # what the check shows: the first rows as stored, the columns, what to look at, what a full list closes
+    stored_rows: pd.DataFrame | None = None
+    facts: list[imp.ColumnFact] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    closing: Closing | None = None  # full open-items imports
+    suggested_as_of: date | None = None
 
     def summary(self) -> str:
         return (f"new {self.new}, changed {self.changed}, closed {self.closed}, unchanged {self.unchanged}, "
@@ -181,9 +249,10 @@ def preview(uow: UnitOfWork, data: bytes, file_name: str, *, kind: str | None = 
         mapping = {f: mapping.get(f) for f in imp.KIND_FIELDS[kind]}
         info = {"saved_by": remembered.saved_by, "saved_at": remembered.saved_at}
         profile = (remembered.options or {}).get("profile") or auto_profile
+        mapping_notes: list[str] = []
     else:
         profile = profile or auto_profile
-        mapping = imp.suggest_mapping(raw.headers, kind, profile)
+        mapping, mapping_notes = imp.review_mapping(raw, kind, imp.suggest_mapping(raw.headers, kind, profile))
         info = None
     chosen = _options_for(raw, kind, mapping, None, remembered.options if remembered else None)
     detected = detect(raw, kind, mapping, chosen)
@@ -192,14 +261,14 @@ def preview(uow: UnitOfWork, data: bytes, file_name: str, *, kind: str | None = 
     fhash = file_hash(data)
     return Preview(file_name, fhash, len(data), kind, detected_kind, profile, mapping, resolved, detected,
                    raw.headers, {h: raw.samples(h) for h in raw.headers}, raw.row_count, raw.describe(),
-                   raw.notes, signature, info, _previous(uow.session, fhash, kind, mode))
+                   raw.notes, signature, info, _previous(uow.session, fhash, kind, mode), mapping_notes)
 
 
-def check(uow: UnitOfWork, data: bytes, file_name: str, *, kind: str, mapping: dict, options: ImportOptions,
-          ) -> ParsedBatch:
-    """Validate every row with this mapping; nothing is written."""
-    _check_kind(kind)
-    return imp.validate(_read(data, file_name), kind, mapping, options)
+def check(uow: UnitOfWork, data: bytes, file_name: str, *, actor: str, **request) -> ImportResult:
+    """What importing would do, without writing: `run_import` as a dry run (the same code, rolled back),
+    with the first rows as they would be stored, the column facts, the notices and what a full list
+    closes."""
+    return run_import(uow, data, file_name, actor=actor, dry_run=True, **request)
 
 
 # --- importing ------------------------------------------------------------------------------------
@@ -207,9 +276,13 @@ def check(uow: UnitOfWork, data: bytes, file_name: str, *, kind: str, mapping: d
 def run_import(uow: UnitOfWork, data: bytes, file_name: str, *, actor: str, kind: str | None = None,
                mode: str = FULL, as_of: date | None = None, mapping: dict | None = None,
                options: ImportOptions | dict | None = None, profile: str | None = None,
-               valid_rows_only: bool = False, dry_run: bool = False) -> ImportResult:
+               valid_rows_only: bool = False, dry_run: bool = False, close_missing: bool = False) -> ImportResult:
     """Import one file as one batch in one transaction. Raises ImportRejected (nothing written) when
-    the file has problems, unless `valid_rows_only`, which leaves the bad rows out and lists them."""
+    the file has problems, unless `valid_rows_only`, which leaves the bad rows out and lists them.
+    A full open-items import that would close invoices of debtors the file does not mention, or more
+    than half of the open invoices, raises ClosingNeedsConfirmation unless `close_missing` (a dry run
+    reports it in `closing`). The result carries what the check shows: the first rows as stored,
+    notices with their rows and, for a dry run, facts per column."""
     _check_kind(kind)
     _check_profile(profile)
     if mode not in MODES:
@@ -235,16 +308,19 @@ def run_import(uow: UnitOfWork, data: bytes, file_name: str, *, actor: str, kind
     if kind != imp.OPEN_ITEMS:
         mode = PARTIAL
     remembered = _remembered(s, signature, kind)
+    mapping_notes: list[str] = []
     if mapping is None:
         if remembered is not None and profile is None:
             mapping = {f: h for f, h in remembered.mapping.items() if h in raw.headers}
         else:
-            mapping = imp.suggest_mapping(raw.headers, kind, profile or imp.detect_profile(raw.headers))
+            mapping, mapping_notes = imp.review_mapping(
+                raw, kind, imp.suggest_mapping(raw.headers, kind, profile or imp.detect_profile(raw.headers)))
     options = _options_for(raw, kind, mapping, options, remembered.options if remembered else None)
     prepared = imp.prepare(raw, kind, mapping, options)
     if prepared.failed or (prepared.error_count and not valid_rows_only):
         # every problem is listed, so every row is parsed first (and nothing is written)
-        raise ImportRejected(prepared.finish([] if prepared.failed else [prepared.parse(0, prepared.row_count)]))
+        raise ImportRejected(prepared.finish([] if prepared.failed else [prepared.parse(0, prepared.row_count)]),
+                             notes=mapping_notes, headers=raw.headers)
 
     if kind == imp.OPEN_ITEMS and mode == FULL:
         last = s.scalar(select(func.max(ImportBatch.as_of)).where(
@@ -261,18 +337,21 @@ def run_import(uow: UnitOfWork, data: bytes, file_name: str, *, actor: str, kind
     result = ImportResult(kind, mode, as_of, file_name, fhash, dry_run, batch_id=None if dry_run else batch.id)
     if previous is not None:  # identical to an older batch: applied again, and said so
         result.notes.append(previous.describe())
+    result.notes.extend(mapping_notes)
     details: dict = {"mapping": prepared.mapping, "options": prepared.options.as_dict(),
                      "skipped": prepared.skipped}
     pieces = _Pieces(prepared, valid_rows_only)
     mapped = {f for f, h in prepared.mapping.items() if h}
+    seen = _Seen()
     if kind == imp.DEBTORS:
         parts = list(pieces)
         if parts and not pieces.rejected:
             _apply_debtors(s, pd.concat(parts, ignore_index=True), batch, result, details)
     elif kind == imp.LEDGER:
-        _apply_ledger(s, pieces, batch, result, details, mapped)
+        _apply_ledger(s, pieces, batch, result, details, mapped, seen)
     else:
-        _apply_open_items(s, pieces, batch, result, details, mode, mapped)
+        _apply_open_items(s, pieces, batch, result, details, mode, mapped, seen,
+                          confirm=not (close_missing or dry_run))
     parsed = prepared.finish(pieces.parsed)
     if pieces.rejected:
         raise ImportRejected(parsed)
@@ -291,6 +370,18 @@ def run_import(uow: UnitOfWork, data: bytes, file_name: str, *, actor: str, kind
         result.skipped_detail["left out"] = len(parsed.frame) - rows
     result.warnings = parsed.warnings
     result.warning_count = parsed.warning_count
+    result.notices = [*parsed.notices, *seen.notices()]
+    if kind == imp.OPEN_ITEMS:
+        result.notices += seen.dates_far(as_of)
+        result.suggested_as_of, suggestion = suggest_snapshot(raw, parsed, as_of)
+        if suggestion is not None:
+            result.notices.append(suggestion)
+    result.stored_rows = _stored_rows(s, kind, parsed.valid_rows().head(STORED_ROWS))
+    if dry_run:
+        result.facts = imp.column_facts(parsed)
+    details["notices"] = [str(n) for n in result.notices]
+    if result.closing is not None and result.closing.count:
+        details["closing"] = result.closing.describe()
     details["warnings"] = [str(p) for p in parsed.warnings[:_KEEP_IN_DETAILS]]
     details["warning_count"] = parsed.warning_count
     details["left_out"] = [str(p) for p in result.left_out[:_KEEP_IN_DETAILS]]
@@ -301,7 +392,9 @@ def run_import(uow: UnitOfWork, data: bytes, file_name: str, *, actor: str, kind
     batch.details = details
     record_audit(s, actor, "import.apply", "import_batch", batch.id, None,
                  {"file_name": file_name, "file_hash": fhash, "kind": kind, "mode": mode, "as_of": as_of,
-                  "counts": result.summary()})
+                  "counts": result.summary(),
+                  **({"closing_confirmed": result.closing.describe()}
+                     if result.closing is not None and result.closing.needs_confirmation else {})})
     _remember(s, signature, kind, parsed.mapping, {**parsed.options.as_dict(), "profile": batch.profile}, actor)
     if dry_run:
         uow.rollback()
@@ -387,18 +480,106 @@ class _Pieces:
         return np.searchsorted(self.prepared.lines, rows["line"].to_numpy())
 
 
+class _Seen:
+    """What the writers saw of an invoice file's rows on their way in, for the check: the dates filled
+    in from a payment term, the debtors the rows belong to, and the invoice dates as stored."""
+
+    def __init__(self) -> None:
+        self.derived: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"due_date": [], "invoice_date": []}
+        self.debtor_ids: list[np.ndarray] = []
+        self.lines: list[np.ndarray] = []
+        self.invoice_dates: list[np.ndarray] = []
+
+    def rows(self, rows: pd.DataFrame) -> None:
+        self.debtor_ids.append(rows["debtor_id"].to_numpy())
+        self.lines.append(rows["line"].to_numpy())
+        self.invoice_dates.append(rows["invoice_date"].to_numpy().astype("datetime64[D]"))
+
+    def file_debtors(self) -> np.ndarray:
+        return np.unique(np.concatenate(self.debtor_ids)) if self.debtor_ids else np.zeros(0, np.int64)
+
+    def notices(self) -> list[Notice]:
+        out = []
+        for f, other, sign in (("due_date", "invoice date", "+"), ("invoice_date", "due date", "−")):
+            if not self.derived[f]:
+                continue
+            lines = np.concatenate([x for x, _ in self.derived[f]])
+            terms = np.concatenate([t for _, t in self.derived[f]])
+            values, counts = np.unique(terms, return_counts=True)
+            if len(values) == 1:
+                term = f"{int(values[0])} days"
+            else:
+                term = ", ".join(f"{int(v)} days for {int(c):,} rows" for v, c in zip(values, counts)) + \
+                       ": each debtor's term"
+            advice = ("Choose the due-date column if the file has one, or import a debtor list with the payment "
+                      "terms first" if f == "due_date" else "Choose the invoice-date column if the file has one")
+            rows = "1 row" if len(lines) == 1 else f"{len(lines):,} rows"
+            out.append(notice(f"derived:{f}", f"The {f.replace('_', ' ')} is not in the file for {rows}: derived as "
+                                              f"{other} {sign} payment term ({term}). {advice}", lines))
+        return out
+
+    def dates_far(self, as_of: date) -> list[Notice]:
+        """Invoices dated long before the snapshot date, or after it: a sign of a wrong snapshot date."""
+        if not self.lines:
+            return []
+        lines, dates = np.concatenate(self.lines), np.concatenate(self.invoice_dates)
+        day = np.datetime64(as_of, "D")
+        out = []
+        old, new = dates < day - _FAR, dates > day
+        if old.any():
+            out.append(notice("far-before", f"{_invoices(int(old.sum()))} dated more than a year before the "
+                                            f"snapshot date {as_of:%d-%m-%Y} (the oldest {_day(dates[old].min())})",
+                              lines[old]))
+        if new.any():
+            out.append(notice("after", f"{_invoices(int(new.sum()))} dated after the snapshot date {as_of:%d-%m-%Y} "
+                                       f"(the newest {_day(dates[new].max())}): a list of open items holds no "
+                                       "invoice from after the day it was made. Check the snapshot date",
+                              lines[new]))
+        return out
+
+
+def _invoices(n: int) -> str:
+    return "1 invoice is" if n == 1 else f"{n:,} invoices are"
+
+
+def _day(value) -> str:  # noqa: ANN001
+    return pd.Timestamp(value).strftime("%d-%m-%Y")
+
+
+def _stored_rows(s, kind: str, rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the file as the ledger holds them now (inside the import's transaction): invoice
+    number, debtor code and name, dates, amounts and currency, or a debtor's master data."""
+    lines = rows["line"].tolist()
+    if kind == imp.DEBTORS:
+        cols = ["code", "name", "email", "contact_person", "phone", "language", "is_consumer", "payment_term_days"]
+        found = {d.code: d for d in s.scalars(select(Debtor).where(Debtor.code.in_(rows["debtor_code"].tolist())))}
+        return pd.DataFrame([{"line": ln, **{c: getattr(found[code], c) for c in cols}}
+                             for ln, code in zip(lines, rows["debtor_code"]) if code in found],
+                            columns=["line", *cols])
+    cols = ["invoice_number", "debtor_code", "debtor_name", "invoice_date", "due_date", "amount_cents", "open_cents",
+            "currency"]
+    numbers = rows["invoice_number"].tolist()
+    found = {r[0]: r for r in s.execute(
+        select(Invoice.number, Debtor.code, Debtor.name, Invoice.invoice_date, Invoice.due_date, Invoice.amount_cents,
+               Invoice.open_cents, Invoice.currency).join(Debtor, Debtor.id == Invoice.debtor_id)
+        .where(Invoice.number.in_(numbers)))}
+    return pd.DataFrame([[ln, *found[n]] for ln, n in zip(lines, numbers) if n in found], columns=["line", *cols])
+
+
 @contextmanager
-def _loading(s, pieces: _Pieces, current: pd.DataFrame, batch: ImportBatch, result: ImportResult, details: dict):
+def _loading(s, pieces: _Pieces, current: pd.DataFrame, batch: ImportBatch, result: ImportResult, details: dict,
+             seen: _Seen):
     """Writing an invoice file's new invoices as it is parsed: yields the loader and the file's pieces as
     (rows with their debtor ids, which of them the ledger already has). After the last piece the
     debtors the rows refer to are checked and the loader finishes (indexes, daily sums)."""
     known_in_file = pieces.known(current)
     with _Writer(s) as writer, _NewInvoices(s, batch.id, int((~known_in_file).sum()), writer) as loader:
-        debtors = _Debtors(s, writer, result, details)
+        debtors = _Debtors(s, writer, result, details, seen)
 
         def pieces_known():
             for rows in pieces:
                 rows = debtors.attach(rows)
+                seen.rows(rows)
                 yield rows, known_in_file[pieces.position(rows)]
 
         yield loader, pieces_known()
@@ -408,13 +589,13 @@ def _loading(s, pieces: _Pieces, current: pd.DataFrame, batch: ImportBatch, resu
 # --- open items -----------------------------------------------------------------------------------
 
 def _apply_open_items(s, pieces: _Pieces, batch: ImportBatch, result: ImportResult, details: dict, mode: str,
-                      mapped: set[str]) -> None:
+                      mapped: set[str], seen: _Seen, confirm: bool) -> None:
     """New invoices are written a piece at a time as the file is parsed; the invoices the ledger
     already has are compared with the whole file afterwards."""
     as_of = batch.as_of
     current = _current_invoices(s)
     existing_parts, numbers = [], []
-    with _loading(s, pieces, current, batch, result, details) as (loader, pieces_known):
+    with _loading(s, pieces, current, batch, result, details, seen) as (loader, pieces_known):
         for rows, known in pieces_known:
             new = rows[~known]
             if len(new):
@@ -450,21 +631,32 @@ def _apply_open_items(s, pieces: _Pieces, batch: ImportBatch, result: ImportResu
         result.changed = int((changed & ~closes).sum())
         result.unchanged = int((~changed).sum())
 
+    if mode == FULL:
+        result.closing = Closing(as_of)
     if mode == FULL and len(current):
         in_file = _isin(current["number"], pd.concat(numbers, ignore_index=True) if numbers else pd.Series([]))
         gone = current[~in_file & (current["open_cents"].to_numpy() != 0) & ~current["is_demo"].to_numpy()
                        & (current["invoice_date"].to_numpy() <= np.datetime64(as_of))]
+        result.closing = _closing(s, gone, current, seen.file_debtors(), as_of)
+        if confirm and result.closing.needs_confirmation and pieces.rows:  # an empty file is refused below
+            raise ClosingNeedsConfirmation(result.closing)  # the caller's transaction is rolled back
         _apply_changes(s, gone["id"].to_numpy(), gone["open_cents"].to_numpy(), np.zeros(len(gone), dtype=np.int64),
                        np.full(len(gone), np.datetime64(as_of, "D")), batch.id)
         closed_ids.extend(int(i) for i in gone["id"].to_numpy())
         result.closed += len(gone)
-        open_before = int(((current["open_cents"] != 0) & ~current["is_demo"]).sum())
-        if open_before >= 20 and len(gone) > open_before / 2:
-            result.notes.append(f"This full import closes {len(gone)} of the {open_before} open invoices as paid. "
-                                "If the file is not the complete list of open items, undo it and import it as "
-                                "partial.")
     s.flush()
     _leave_messages(s, closed_ids, result, details)
+
+
+def _closing(s, gone: pd.DataFrame, current: pd.DataFrame, file_debtors: np.ndarray, as_of: date) -> Closing:
+    open_before = int(((current["open_cents"] != 0) & ~current["is_demo"]).sum())
+    if not len(gone):
+        return Closing(as_of, open_before=open_before)
+    currency = _invoice_facts(s, gone["id"].to_numpy())["currency"].to_numpy()
+    totals = pd.Series(gone["open_cents"].to_numpy()).groupby(currency).sum()
+    absent = ~np.isin(gone["debtor_id"].to_numpy(), file_debtors)
+    return Closing(as_of, len(gone), {str(c): int(v) for c, v in totals.items()}, int(absent.sum()),
+                   len(np.unique(gone["debtor_id"].to_numpy()[absent])), open_before)
 
 
 def _foreign_keys_off(s) -> bool:
@@ -701,8 +893,8 @@ class _Debtors:
     """Attach debtor ids to a file's rows a piece at a time, creating the debtors the file introduces
     (named from the file), and fill a missing due or invoice date from the debtor's payment term."""
 
-    def __init__(self, s, writer: _Writer, result: ImportResult, details: dict):
-        self.s, self.writer, self.result, self.details = s, writer, result, details
+    def __init__(self, s, writer: _Writer, result: ImportResult, details: dict, seen: _Seen):
+        self.s, self.writer, self.result, self.details, self.seen = s, writer, result, details, seen
         stored = s.execute(select(Debtor.code, Debtor.id, Debtor.payment_term_days)).all()
         self._codes = pa.array([c for c, _, _ in stored], type=pa.string())
         self._ids = np.asarray([i for _, i, _ in stored], dtype=np.int64)
@@ -738,9 +930,13 @@ class _Debtors:
         rows = rows.copy()
         rows["debtor_id"] = self._ids[position]
         self._used[position] = True
-        term = self._terms[position].astype("timedelta64[D]")
+        terms = self._terms[position]
+        term = terms.astype("timedelta64[D]")
         inv = rows["invoice_date"].to_numpy().astype("datetime64[D]")
         due = rows["due_date"].to_numpy().astype("datetime64[D]")
+        for f, missing in (("due_date", np.isnat(due) & ~np.isnat(inv)), ("invoice_date", np.isnat(inv))):
+            if missing.any():
+                self.seen.derived[f].append((rows["line"].to_numpy()[missing], terms[missing]))
         rows["due_date"] = np.where(np.isnat(due), inv + term, due)
         rows["invoice_date"] = np.where(np.isnat(inv), rows["due_date"].to_numpy().astype("datetime64[D]") - term,
                                         inv)
@@ -1037,10 +1233,10 @@ def _scalar(value):  # noqa: ANN001
 # --- ledger (invoices with their paid dates) --------------------------------------------------------
 
 def _apply_ledger(s, pieces: _Pieces, batch: ImportBatch, result: ImportResult, details: dict,
-                  mapping_has: set[str]) -> None:
+                  mapping_has: set[str], seen: _Seen) -> None:
     current = _current_invoices(s)
     existing_parts = []
-    with _loading(s, pieces, current, batch, result, details) as (loader, pieces_known):
+    with _loading(s, pieces, current, batch, result, details, seen) as (loader, pieces_known):
         for rows, known in pieces_known:
             new = rows[~known].copy()
             if len(new):

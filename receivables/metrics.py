@@ -5,6 +5,7 @@ cents, dates `datetime.date`. The definitions are the ones in receivables/defini
 from __future__ import annotations
 
 import calendar
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -321,61 +322,144 @@ def dso_contributions(per_debtor: pd.DataFrame, sales_90: dict[str, int], top: i
 # --- cash-in forecast -------------------------------------------------------------------------------
 
 FORECAST_COLUMNS = ["currency", "week", "week_start", "expected_cents", "low_cents", "high_cents"]
+DELAY_COLUMNS = ["debtor_id", "invoices_paid", "avg_delay", "std_delay"]
+BAND_COVERAGE = 0.80  # the share of weeks the band claims to hold
+_BAND_Z = 1.2816  # the two-sided 80 % quantile of the normal distribution
+DOUBTFUL_AFTER_DAYS = 180  # invoices overdue longer go to a doubtful line, not into the weeks
+MIN_SPREAD_DAYS = 1.0
+_erf = np.frompyfunc(math.erf, 1, 1)
 
 
-def expected_payment_days(open_items: pd.DataFrame, behaviour: pd.DataFrame,
-                          portfolio: tuple[float, float]) -> pd.DataFrame:
-    """Each open item with its debtor's average days late and spread (the portfolio's for debtors
-    without paid invoices in the window)."""
-    cols = ["debtor_id", "avg_days_late", "std_days_late", "invoices_paid"]
-    b = behaviour[cols] if not behaviour.empty else pd.DataFrame(columns=cols)
-    frame = open_items.merge(b, on="debtor_id", how="left")
-    known = frame["invoices_paid"].fillna(0) > 0
-    frame["shift"] = frame["avg_days_late"].where(known, portfolio[0]).astype("float64")
-    spread_known = frame["invoices_paid"].fillna(0) >= 3
-    frame["spread"] = frame["std_days_late"].where(spread_known, portfolio[1]).astype("float64")
-    return frame
+def _normal_cdf(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + _erf(np.asarray(x, dtype="float64") / math.sqrt(2.0)).astype("float64"))
 
 
-def cash_forecast(open_items: pd.DataFrame, behaviour: pd.DataFrame, as_of: date, weeks: int = 13,
-                  portfolio: tuple[float, float] = (0.0, 0.0)) -> pd.DataFrame:
-    """Expected receipts per currency and week (week 1 starts the day after `as_of`): every open
-    invoice (positive open amount, not disputed) is placed at its due date + its debtor's weighted
-    average days late; one that should already have been paid by then falls in week 1. `low` and
-    `high` are the week's smallest and largest receipts when every debtor pays one spread (standard
-    deviation of its days late) earlier or later than its average.
-    `open_items` needs debtor_id, currency, due_date, open_cents, disputed."""
-    starts = [as_of + timedelta(days=1 + 7 * w) for w in range(weeks)]
+def payment_delays(paid: pd.DataFrame, as_of: date, months: int = 12) -> tuple[pd.DataFrame, tuple[float, float]]:
+    """Signed payment delay (paid date − due date: negative = paid early) per debtor over the invoices paid
+    in the `months` months up to `as_of`, amount-weighted: mean and spread; and the same over the whole
+    portfolio ((0, 0) without history). Unlike days late, early payment is not clipped to 0: a forecast
+    that treats early payers as on time places their money too late."""
+    start = months_back(as_of, months)
+    frame = paid[(paid["amount_cents"] > 0) & paid["paid_date"].notna()] if not paid.empty else paid
+    if not frame.empty:
+        day = _day_numbers(frame["paid_date"])
+        lo, hi = np.datetime64(start, "D").astype("int64"), np.datetime64(as_of, "D").astype("int64")
+        frame = frame[(day > lo) & (day <= hi)]
+    if frame.empty:
+        return pd.DataFrame(columns=DELAY_COLUMNS), (0.0, 0.0)
+    delay = (_day_numbers(frame["paid_date"]) - _day_numbers(frame["due_date"])).astype("float64")
+    w = frame["amount_cents"].to_numpy(dtype="float64")
+    work = pd.DataFrame({"debtor_id": frame["debtor_id"].to_numpy(), "w": w, "wd": w * delay, "wd2": w * delay * delay})
+    agg = work.groupby("debtor_id", sort=True).agg(invoices_paid=("w", "size"), w=("w", "sum"), wd=("wd", "sum"),
+                                                   wd2=("wd2", "sum")).reset_index()
+    mean = agg["wd"] / agg["w"]
+    out = pd.DataFrame({"debtor_id": agg["debtor_id"].astype("int64"), "invoices_paid": agg["invoices_paid"],
+                        "avg_delay": mean, "std_delay": np.sqrt((agg["wd2"] / agg["w"] - mean ** 2).clip(lower=0))})
+    p_mean = float(work["wd"].sum() / work["w"].sum())
+    p_std = float(np.sqrt(max(0.0, work["wd2"].sum() / work["w"].sum() - p_mean ** 2)))
+    return out, (p_mean, p_std)
+
+
+def _forecastable(open_items: pd.DataFrame, as_of: date, doubtful_after: int) -> pd.DataFrame:
     items = open_items[(open_items["open_cents"] > 0) & ~open_items["disputed"].astype(bool)]
-    currencies = sorted(items["currency"].astype(str).unique()) if not items.empty else []
+    if items.empty:
+        return items
+    overdue = np.datetime64(as_of, "D").astype("int64") - _day_numbers(items["due_date"])
+    return items[overdue <= doubtful_after]
+
+
+def doubtful(open_items: pd.DataFrame, as_of: date, doubtful_after: int = DOUBTFUL_AFTER_DAYS) -> dict[str, dict]:
+    """Per currency the undisputed open invoices overdue more than `doubtful_after` days on `as_of`: their
+    amount and count, shown on a line of their own instead of in next week."""
+    items = open_items[(open_items["open_cents"] > 0) & ~open_items["disputed"].astype(bool)]
+    if items.empty:
+        return {}
+    overdue = np.datetime64(as_of, "D").astype("int64") - _day_numbers(items["due_date"])
+    late = items[overdue > doubtful_after]
+    return {str(c): {"cents": int(g["open_cents"].sum()), "invoices": int(len(g))}
+            for c, g in late.groupby("currency", sort=True)}
+
+
+def _weekly(currency_of: np.ndarray, probs: np.ndarray, amounts: np.ndarray, starts: list[date],
+            weeks: int) -> pd.DataFrame:
     frames = []
-    if currencies:
-        frame = expected_payment_days(items, behaviour, portfolio)
-        due = _day_numbers(frame["due_date"])
-        first = np.datetime64(as_of, "D").astype("int64") + 1
-        amounts = frame["open_cents"].to_numpy(dtype="int64")
-        cur = frame["currency"].astype(str).to_numpy()
-        scenarios = {}
-        for name, shift in (("expected", frame["shift"]), ("early", frame["shift"] - frame["spread"]),
-                            ("late", frame["shift"] + frame["spread"])):
-            day = np.maximum(due + np.round(shift.to_numpy(dtype="float64")).astype("int64"), first)
-            scenarios[name] = (day - first) // 7
-        for currency in currencies:
-            mask = cur == currency
-            sums = {}
-            for name, week in scenarios.items():
-                inside = mask & (week < weeks)
-                sums[name] = np.bincount(week[inside], weights=amounts[inside], minlength=weeks)[:weeks]
-            stacked = np.vstack([sums["expected"], sums["early"], sums["late"]])
-            frames.append(pd.DataFrame({
-                "currency": currency, "week": np.arange(1, weeks + 1), "week_start": starts,
-                "expected_cents": np.round(sums["expected"]).astype("int64"),
-                "low_cents": np.round(stacked.min(axis=0)).astype("int64"),
-                "high_cents": np.round(stacked.max(axis=0)).astype("int64"),
-            }))
+    for currency in sorted(set(currency_of)):
+        mask = currency_of == currency
+        p, a = probs[:, mask], amounts[mask]
+        expected = (p * a).sum(axis=1)
+        # invoices are paid independently of each other: each adds amount² × p(1 − p) to the variance
+        spread = np.sqrt((p * (1 - p) * a * a).sum(axis=1))
+        frames.append(pd.DataFrame({
+            "currency": currency, "week": np.arange(1, weeks + 1), "week_start": starts,
+            "expected_cents": np.round(expected).astype("int64"),
+            "low_cents": np.round(np.maximum(0.0, expected - _BAND_Z * spread)).astype("int64"),
+            "high_cents": np.round(expected + _BAND_Z * spread).astype("int64")}))
     if not frames:
         return pd.DataFrame(columns=FORECAST_COLUMNS)
     return pd.concat(frames, ignore_index=True)[FORECAST_COLUMNS]
+
+
+def cash_forecast(open_items: pd.DataFrame, delays: pd.DataFrame, as_of: date, weeks: int = 13,
+                  portfolio: tuple[float, float] = (0.0, 0.0),
+                  doubtful_after: int = DOUBTFUL_AFTER_DAYS) -> pd.DataFrame:
+    """Expected receipts per currency and week (week 1 starts the day after `as_of`).
+
+    Every undisputed open invoice overdue at most `doubtful_after` days is paid at its due date + a delay
+    drawn from its debtor's signed payment delays (normal with their amount-weighted mean and spread; the
+    portfolio's for a debtor with no paid invoices, the portfolio's spread below 3), given that it was not
+    paid by `as_of`. One whose delay is all but certainly past falls in week 1. `expected` is the amount
+    times the chance of each week; `low`–`high` is the band that should hold the actual receipts in
+    about BAND_COVERAGE of the weeks.
+    `open_items` needs debtor_id, currency, due_date, open_cents, disputed; `delays` is `payment_delays`."""
+    starts = [as_of + timedelta(days=1 + 7 * w) for w in range(weeks)]
+    items = _forecastable(open_items, as_of, doubtful_after)
+    if items.empty:
+        return pd.DataFrame(columns=FORECAST_COLUMNS)
+    cols = DELAY_COLUMNS
+    d = delays[cols] if not delays.empty else pd.DataFrame(columns=cols)
+    frame = items.merge(d, on="debtor_id", how="left")
+    paid_n = frame["invoices_paid"].fillna(0).astype("float64").to_numpy()
+    mean = np.where(paid_n > 0, frame["avg_delay"].astype("float64").to_numpy(), portfolio[0])
+    std = np.where(paid_n >= 3, frame["std_delay"].astype("float64").to_numpy(), portfolio[1])
+    due = _day_numbers(frame["due_date"])
+    first = np.datetime64(as_of, "D").astype("int64") + 1
+    elapsed = first - 1 - due  # the delay that has already run by as_of without a payment
+    probs = np.zeros((weeks, len(frame)))
+    point = std < MIN_SPREAD_DAYS
+    if point.any():  # no spread: the whole amount on one day
+        day = np.maximum(due + np.round(mean).astype("int64"), first)
+        week = (day - first) // 7
+        idx = np.nonzero(point & (week < weeks))[0]
+        probs[week[idx], idx] = 1.0
+    spread = ~point
+    if spread.any():
+        m, sd, e, du = mean[spread], std[spread], elapsed[spread], due[spread]
+        paid_by_now = _normal_cdf((e + 0.5 - m) / sd)
+        alive = np.maximum(1.0 - paid_by_now, 1e-12)
+        cols_ = np.nonzero(spread)[0]
+        for k in range(weeks):
+            lo, hi = first + 7 * k - du, first + 7 * k + 7 - du
+            p = _normal_cdf((hi - 0.5 - m) / sd) - _normal_cdf((lo - 0.5 - m) / sd)
+            probs[k, cols_] = np.where(paid_by_now > 0.999, 1.0 if k == 0 else 0.0, p / alive)
+    return _weekly(frame["currency"].astype(str).to_numpy(), probs, frame["open_cents"].to_numpy(dtype="float64"),
+                   starts, weeks)
+
+
+def naive_forecast(open_items: pd.DataFrame, as_of: date, weeks: int = 13,
+                   doubtful_after: int = DOUBTFUL_AFTER_DAYS) -> pd.DataFrame:
+    """The baseline a forecast has to beat: every invoice paid on its due date (overdue ones in week 1),
+    with the same invoices as `cash_forecast` (no band)."""
+    items = _forecastable(open_items, as_of, doubtful_after)
+    if items.empty:
+        return pd.DataFrame(columns=FORECAST_COLUMNS)
+    first = np.datetime64(as_of, "D").astype("int64") + 1
+    week = (np.maximum(_day_numbers(items["due_date"]), first) - first) // 7
+    probs = np.zeros((weeks, len(items)))
+    idx = np.nonzero(week < weeks)[0]
+    probs[week[idx], idx] = 1.0
+    starts = [as_of + timedelta(days=1 + 7 * w) for w in range(weeks)]
+    return _weekly(items["currency"].astype(str).to_numpy(), probs, items["open_cents"].to_numpy(dtype="float64"),
+                   starts, weeks)
 
 
 def weekly_receipts(receipts: pd.DataFrame, as_of: date, weeks: int = 13) -> pd.DataFrame:
@@ -391,27 +475,42 @@ def weekly_receipts(receipts: pd.DataFrame, as_of: date, weeks: int = 13) -> pd.
     return out.rename(columns={"received_cents": "actual_cents"})[cols]
 
 
-def backtest(forecast: pd.DataFrame, receipts: pd.DataFrame, as_of: date, weeks: int = 13) -> pd.DataFrame:
+def backtest(forecast: pd.DataFrame, receipts: pd.DataFrame, as_of: date, weeks: int = 13,
+             naive: pd.DataFrame | None = None) -> pd.DataFrame:
     """A forecast made on `as_of` next to what came in on the same invoices, per week: expected,
-    actual and error (expected − actual)."""
+    actual and error (expected − actual); with `naive` (the due-date baseline) also naive_cents and
+    naive_error_cents."""
     actual = weekly_receipts(receipts, as_of, weeks)
     frame = forecast.merge(actual, on=["currency", "week"], how="left")
     frame["actual_cents"] = frame["actual_cents"].fillna(0).astype("int64")
     frame["error_cents"] = frame["expected_cents"] - frame["actual_cents"]
+    if naive is not None:
+        base = naive[["currency", "week", "expected_cents"]].rename(columns={"expected_cents": "naive_cents"})
+        frame = frame.merge(base, on=["currency", "week"], how="left")
+        frame["naive_cents"] = frame["naive_cents"].fillna(0).astype("int64")
+        frame["naive_error_cents"] = frame["naive_cents"] - frame["actual_cents"]
     return frame
 
 
 def forecast_error(bt: pd.DataFrame) -> dict[str, dict]:
     """Per currency: weighted absolute percentage error (Σ|error| / Σ actual, in %) and bias
-    (Σ expected − Σ actual, in cents)."""
+    (Σ expected − Σ actual, in cents); the share of weeks whose actual receipts fell inside the band
+    (`coverage`, to set against BAND_COVERAGE); and, when the backtest has the due-date baseline, its
+    error (`naive_wape`, `naive_bias_cents`)."""
     out = {}
     for currency, g in bt.groupby("currency", sort=True):
         actual = int(g["actual_cents"].sum())
-        out[str(currency)] = {
+        inside = (g["actual_cents"] >= g["low_cents"]) & (g["actual_cents"] <= g["high_cents"])
+        row = {
             "wape": float(g["error_cents"].abs().sum() / actual * 100) if actual else None,
             "bias_cents": int(g["expected_cents"].sum() - actual),
             "actual_cents": actual, "expected_cents": int(g["expected_cents"].sum()),
+            "coverage": float(inside.mean()) if len(g) else None,
         }
+        if "naive_cents" in g:
+            row["naive_wape"] = float(g["naive_error_cents"].abs().sum() / actual * 100) if actual else None
+            row["naive_bias_cents"] = int(g["naive_cents"].sum() - actual)
+        out[str(currency)] = row
     return out
 
 

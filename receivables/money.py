@@ -20,6 +20,13 @@ def from_decimal(value: Decimal | str | int) -> int:
     return int((Decimal(value) * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
 
 
+def plain(cents: int) -> str:
+    """`1,234.56`, `-12.50`: the amount without a currency, for tables that show the currency beside it."""
+    sign = "-" if cents < 0 else ""
+    units, rest = divmod(abs(int(cents)), 100)
+    return f"{sign}{units:,}.{rest:02d}"
+
+
 def fmt(cents: int, currency: str = "EUR", lang: str = "nl") -> str:
     """`€ 1.234,56` (nl) or `€1,234.56` (en); negative amounts keep their sign before the symbol."""
     sign = "-" if cents < 0 else ""

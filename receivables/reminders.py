@@ -17,8 +17,8 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 from db.models import Debtor, ImportBatch, Invoice, Message, MessageInvoice, Note, utcnow
 from emails import sender as mail
 from emails.render import QR_CID, TemplateError, html_from_text, render_message
+from receivables import claims, epc, statement, tracks
 from receivables import costs as costing
-from receivables import epc, statement, tracks
 from receivables.money import fmt
 from receivables.services import ServiceError, get_setting, put_setting, record_audit
 from receivables.tracks import Reached, Step, Track
@@ -65,6 +65,7 @@ RULES_KEY = "reminder.rules"
 PAYMENT_KEY = "reminder.payment"
 COSTS_KEY = "reminder.costs"
 RATES_KEY = "reminder.interest_rates"
+CONSUMER_RATES_KEY = "reminder.consumer_interest_rates"  # art. 6:119 BW, its own table
 ENGINE_KEY = "reminder.engine"
 GRACE_KEY = "promise_grace_days"  # shared with the dossier's promises
 # review_above: a run that would create more messages than this proposes all of them for review;
@@ -99,10 +100,14 @@ def load_settings(session) -> ReminderSettings:
     payment = {**PAYMENT_DEFAULTS, **(get_setting(session, PAYMENT_KEY) or {})}
     c = get_setting(session, COSTS_KEY) or {}
     rates = get_setting(session, RATES_KEY)
+    consumer_rates = get_setting(session, CONSUMER_RATES_KEY)
     cost_settings = costing.CostSettings(
         mode=c.get("mode", "bik"), interest=bool(c.get("interest", True)),
         vat_on_costs=bool(c.get("vat_on_costs", False)), vat_percent=Decimal(str(c.get("vat_percent", "21"))),
-        rates=costing.parse_rates(rates) if rates else costing.DEFAULT_INTEREST_RATES)
+        rates=costing.parse_rates(rates) if rates else costing.DEFAULT_INTEREST_RATES,
+        consumer_interest=bool(c.get("consumer_interest", False)),
+        consumer_rates=costing.parse_rates(consumer_rates) if consumer_rates else costing.DEFAULT_CONSUMER_RATES,
+        wik_extra_days=int(c.get("wik_extra_days", 0) or 0))
     engine = {**ENGINE_DEFAULTS, **(get_setting(session, ENGINE_KEY) or {})}
     try:
         grace = max(0, int(get_setting(session, GRACE_KEY, 3)))
@@ -119,6 +124,7 @@ def _validated(key: str, value, session):
     try:
         if key == TRACKS_KEY:
             parsed = tracks.parse_tracks(value)
+            tracks.check_terms(parsed)  # no step inside a letter's term; costs only after a 14-day letter
             rule_data = get_setting(session, RULES_KEY) or tracks.rules_to_data(tracks.default_rules())
             missing = {r["track"] for r in rule_data} - set(parsed)
             if missing:
@@ -147,17 +153,21 @@ def _validated(key: str, value, session):
             return p
         if key == COSTS_KEY:
             c = dict(value)
-            costing.CostSettings(mode=c.get("mode", "bik"))
+            extra = int(c.get("wik_extra_days", 0) or 0)
+            if not 0 <= extra <= 30:  # art. 6:96 lid 6 BW: the 14 days are a minimum; a longer term is allowed
+                raise ServiceError("the consumer's term can be 0 to 30 days longer than 14, never shorter")
+            costing.CostSettings(mode=c.get("mode", "bik"), wik_extra_days=extra)
             vat = Decimal(str(c.get("vat_percent", "21")))
             if not 0 <= vat <= 100:
                 raise ServiceError("the VAT percentage must be between 0 and 100")
             return {"mode": c.get("mode", "bik"), "interest": bool(c.get("interest", True)),
-                    "vat_on_costs": bool(c.get("vat_on_costs", False)), "vat_percent": str(vat)}
-        if key == RATES_KEY:
-            rows = costing.parse_rates(value)
+                    "vat_on_costs": bool(c.get("vat_on_costs", False)), "vat_percent": str(vat),
+                    "consumer_interest": bool(c.get("consumer_interest", False)), "wik_extra_days": extra}
+        if key in (RATES_KEY, CONSUMER_RATES_KEY):
+            rows = costing.parse_rate_rows(value)
             if not rows:
                 raise ServiceError("keep at least one interest rate")
-            return [[d.isoformat(), str(r)] for d, r in rows]
+            return costing.rates_to_rows(rows)
         if key == ENGINE_KEY:
             e = {**ENGINE_DEFAULTS, **dict(value)}
             out = {k: int(e[k]) for k in ENGINE_DEFAULTS if k != "catch_up_cap"}
@@ -317,6 +327,7 @@ class GenerateResult:
     caught_up: int = 0  # messages for invoices first seen long past due, entered at a later step
     needs_address: int = 0  # created for debtors without a usable reminder address
     groups: list[CreatedGroup] = field(default_factory=list)
+    time_barred: int = 0  # open invoices left out because they may be time-barred (art. 3:307 / 7:28 BW)
 
     def summary(self) -> str:
         text = f"created {self.created}, unchanged {self.unchanged}, cancelled {self.cancelled}"
@@ -334,6 +345,9 @@ class GenerateResult:
         if self.caught_up:
             lines.append(f"caught up: {self.caught_up} message(s) for invoices first seen long past due start at a "
                          "later step and wait for approval")
+        if self.time_barred:
+            lines.append(f"time-barred: {self.time_barred} invoice(s) more than five years past due (two for a "
+                         "consumer purchase) get no automatic reminder; see the dossier to interrupt by letter")
         if self.needs_address:
             lines.append(f"needs address: {self.needs_address} message(s) for debtors without a usable reminder "
                          "address; import a debtor list or add the address in the dossier (`queue addresses`)")
@@ -366,20 +380,57 @@ _DEBTOR_COLUMNS = (Debtor.id, Debtor.code, Debtor.name, Debtor.email, Debtor.con
                    Debtor.blocked_until)
 
 
-def _wik_letters(session) -> dict[int, date]:
-    """Per invoice the day its consumer's 14-day letter went out."""
-    out: dict[int, date] = {}
-    rows = session.execute(select(MessageInvoice.invoice_id, Message.sent_at, Message.costs_detail)
+def wik_letters(session) -> dict[int, tuple[date, str]]:
+    """Per invoice the consumer's 14-day letter that covered it: (day sent, channel). A sent message counts
+    only when it was rendered as that letter and its words, as sent, give the 14-day term and the exact
+    costs (art. 6:96 lid 6 BW); a text a person rewrote without them does not count."""
+    out: dict[int, tuple[date, str]] = {}
+    rows = session.execute(select(MessageInvoice.invoice_id, Invoice.number, Message.id, Message.sent_at,
+                                  Message.channel, Message.costs_detail, Message.body_text, Message.currency,
+                                  Message.language)
                            .join(Message, Message.id == MessageInvoice.message_id)
+                           .join(Invoice, Invoice.id == MessageInvoice.invoice_id)
                            .join(Debtor, Debtor.id == Message.debtor_id)
                            .where(Debtor.is_consumer.is_(True), Message.status == "sent",
-                                  Message.costs_cents == 0, Message.costs_detail.is_not(None),
-                                  MessageInvoice.active.is_(True)))
-    for inv_id, sent_at, detail in rows:
-        if detail and detail.get("wik_letter") and sent_at is not None:
+                                  Message.costs_detail.is_not(None), MessageInvoice.active.is_(True)))
+    words: dict[int, bool] = {}
+    for inv_id, number, mid, sent_at, channel, detail, body, currency, language in rows:
+        if not detail or not detail.get("wik_letter") or sent_at is None:
+            continue
+        if "wik_invoices" in detail and number not in detail["wik_invoices"]:
+            continue  # in that message, but its costs were charged or announced by an earlier letter
+        if mid not in words:
+            words[mid] = costing.is_wik_letter(body, int(detail.get("announced_cents", 0)), currency, language)
+        if words[mid]:
             on = sent_at.date()
-            out[inv_id] = min(on, out.get(inv_id, on))
+            if inv_id not in out or on < out[inv_id][0]:
+                out[inv_id] = (on, channel)
     return out
+
+
+@dataclass
+class ClaimBasis:
+    """What a cost-charging message needs beyond its invoices: the consumer's 14-day letters, and (read
+    when needed) the invoices' dated payments and the day costs were first charged (art. 6:44 BW)."""
+
+    session: object
+    letters: dict[int, tuple[date, str]]
+
+    def claim(self, debtor, chased: list, on: date, cfg: ReminderSettings) -> costing.Claim:
+        ids = [i.id for i in chased]
+        views = claims.claim_invoices(self.session, ids, on)
+        items = [views.get(i.id) or costing.ClaimInvoice(i.number, i.open_cents, i.due_date) for i in chased]
+        letters = {i.number: self.letters[i.id] for i in chased if i.id in self.letters}
+        try:
+            return costing.claim(items, on, cfg.costs, consumer=bool(debtor.is_consumer),
+                                 wik_letters=letters if debtor.is_consumer else None,
+                                 costs_charged_on=claims.costs_charged_on(self.session, debtor.id, ids))
+        except costing.MissingRateError as exc:
+            raise ServiceError(str(exc)) from None
+
+
+def _claim_basis(session) -> ClaimBasis:
+    return ClaimBasis(session, wik_letters(session))
 
 
 def _lock(session) -> None:
@@ -437,6 +488,8 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
     by_id = {i.id: i for i in invoices}
     debtors = {d.id: d for d in s.execute(select(*_DEBTOR_COLUMNS))} if invoices else {}
     promised = _promised(s, today, cfg.grace_days)
+    barred = claims.time_barred(s, today)  # art. 3:307 / 7:28 BW: a person decides, the engine does not
+    result.time_barred = len(barred)
     first_seen = dict(s.execute(select(Invoice.id, ImportBatch.as_of)  # the import that brought it in
                                 .join(ImportBatch, ImportBatch.id == Invoice.batch_id)
                                 .where(Invoice.open_cents != 0)).all()) if invoices else {}
@@ -451,6 +504,8 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
             return "held"
         if inv.id in promised["invoices"] or inv.debtor_id in promised["debtors"]:
             return "held"
+        if inv.id in barred:
+            return "time-barred"
         return None
 
     def chaseable(inv: _Inv) -> bool:
@@ -491,7 +546,7 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
         prev = reached.get(inv_id)
         if prev is None or index > prev.index or (index == prev.index and on > prev.sent_on):
             reached[inv_id] = Reached(index, on)
-    wik_sent = _wik_letters(s)
+    wik_sent = _claim_basis(s)
 
     # the unsent messages: drop what can no longer be chased, follow partial payments
     open_messages = {r.id: r for r in s.execute(select(
@@ -540,7 +595,7 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
         entry = None
         if inv.id not in reached:
             entry = tracks.catch_up_entry(track, inv.due_date, first_seen.get(inv.id), cfg.catch_up_cap,
-                                          bool(debtors[inv.debtor_id].is_consumer) and inv.id not in wik_sent)
+                                          bool(debtors[inv.debtor_id].is_consumer) and inv.id not in wik_sent.letters)
         if entry is not None:
             nxt = (entry, today)
             caught[inv.id] = (first_seen[inv.id] - inv.due_date).days
@@ -550,11 +605,13 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
             continue
         index, planned = nxt
         step = track.steps[index]
-        if step.charges_costs and debtors[inv.debtor_id].is_consumer and inv.id in wik_sent:
-            planned = max(planned, costing.wik_costs_from(wik_sent[inv.id]))
+        if step.charges_costs and debtors[inv.debtor_id].is_consumer and inv.id in wik_sent.letters:
+            # costs only after the 14 days from the day after receipt (art. 6:96 lid 6 BW)
+            planned = max(planned, costing.wik_costs_from(*wik_sent.letters[inv.id], cfg.costs.wik_extra_days))
             if planned > today + timedelta(days=lookahead):
                 continue
         due_now[(inv.debtor_id, inv.currency, index)].append((inv, planned))
+    _one_wik_letter(due_now, invoices, debtors, choice, cfg, wik_sent.letters, busy, chaseable, reached)
     groups: dict[tuple[int, str, int, date], list[_Inv]] = {}
     for key, pairs in due_now.items():
         pairs.sort(key=lambda pair: pair[1])
@@ -660,6 +717,43 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
     return result
 
 
+def _one_wik_letter(due_now, invoices, debtors, choice, cfg: ReminderSettings, letters, busy, chaseable,
+                    reached) -> None:
+    """A consumer's claims that can be demanded go into one letter and are charged together (art. 6:96
+    lid 7 BW: one letter, costs on the sum of the principals). When the 14-day letter is due, the overdue
+    invoices without a letter of their own join it, from an earlier step or from none; when a later
+    cost step is due, the invoices that shared its 14-day letter and wait for the same step join it. An
+    invoice still in another unsent message follows with its own letter."""
+    for (debtor_id, currency, index), pairs in list(due_now.items()):
+        if not debtors[debtor_id].is_consumer:
+            continue
+        step = cfg.tracks[choice[debtor_id][0]].steps[index]
+        if not step.charges_costs or step.template not in tracks.WIK_TEMPLATES:
+            continue
+        planned = max(p for _, p in pairs)
+        inside = {inv.id for inv, _ in pairs}
+        first_letter = not all(inv.id in letters for inv, _ in pairs)
+        shared = {letters[inv.id] for inv, _ in pairs if inv.id in letters}
+        for inv in invoices:
+            if (inv.debtor_id != debtor_id or inv.currency != currency or inv.id in inside or inv.id in busy
+                    or inv.due_date >= planned or not chaseable(inv)):
+                continue
+            if first_letter:
+                if inv.id in letters:
+                    continue
+            elif letters.get(inv.id) not in shared or reached.get(inv.id) is None \
+                    or reached[inv.id].index + 1 != index:
+                continue
+            for key, other in list(due_now.items()):  # it leaves the step it was due for
+                if key[:2] == (debtor_id, currency) and key[2] != index:
+                    due_now[key] = [pair for pair in other if pair[0].id != inv.id]
+                    if not due_now[key]:
+                        del due_now[key]
+            pairs.append((inv, planned))
+            inside.add(inv.id)
+        due_now[(debtor_id, currency, index)] = [(inv, planned) for inv, _ in pairs]
+
+
 def _review(session, new_rows: list[dict], limit: int) -> str | None:
     """Why the messages of this run all wait for a person, or None: the first run on a ledger (none of
     its debtors ever had a message), or more messages at once than the engine's limit."""
@@ -710,14 +804,14 @@ def company_name(payment: dict | None) -> str:
 
 
 def _compose(debtor: Debtor, track: Track, step: Step, chased: list[_Inv], open_items: list[_Inv],
-             currency: str, planned: date, cfg: ReminderSettings, wik_sent: dict[int, date], held) -> dict:
+             currency: str, planned: date, cfg: ReminderSettings, wik_sent: ClaimBasis, held) -> dict:
     """The stored fields of a message: rendered words, amounts and costs. Not its recipients: they are
     the debtor's reminder contact when it is previewed or sent (see `reminder_address`)."""
     claim = costing.Claim(0, 0, {})
-    if step.charges_costs and chased:
-        letters = [wik_sent[i.id] for i in chased if i.id in wik_sent]
-        claim = costing.claim([(i.number, i.open_cents, i.due_date) for i in chased], planned, cfg.costs,
-                              consumer=bool(debtor.is_consumer), wik_letter_sent_on=min(letters) if letters else None)
+    # a consumer is charged, or sent the 14-day letter, only by a step that can be that letter (art. 6:96 lid 6)
+    if step.charges_costs and chased and (not debtor.is_consumer or (step.template in tracks.WIK_TEMPLATES
+                                                                      and step.channel != "call")):
+        claim = wik_sent.claim(debtor, chased, planned, cfg)
     ctx = message_context(debtor, track, step, chased, open_items, currency, planned, cfg, claim, held)
     rendered = render_message(ctx)
     return {"subject": rendered.subject, "body_text": rendered.text, "body_html": rendered.html,
@@ -766,7 +860,9 @@ def message_context(debtor: Debtor, track: Track, step: Step, chased: list, open
             status = "other"
         overview.append({"number": i.number, "invoice_date": i.invoice_date, "due_date": i.due_date,
                          "open_cents": i.open_cents, "status": status})
-    total = sum(i.open_cents for i in chased)
+    # what remains of the principal after payments went to costs and interest first (art. 6:44 BW)
+    principal = {line["invoice"]: line["principal_cents"] for line in claim.detail.get("invoices", [])}
+    total = claim.principal_cents if claim.principal_cents is not None else sum(i.open_cents for i in chased)
     due = total + claim.costs_cents + claim.interest_cents
     numbers = [i.number for i in chased]
     pay = cfg.payment
@@ -792,12 +888,13 @@ def message_context(debtor: Debtor, track: Track, step: Step, chased: list, open
         "company": {"name": company_name(pay)},
         "currency": currency, "many": len(chased) > 1,
         "invoices": [{"number": i.number, "invoice_date": i.invoice_date, "due_date": i.due_date,
-                      "days_overdue": max(0, (planned - i.due_date).days), "open_cents": i.open_cents,
+                      "days_overdue": max(0, (planned - i.due_date).days),
+                      "open_cents": principal.get(i.number, i.open_cents),
                       "description": i.description or ""} for i in listed],
         "more": more, "invoice_count": len(chased),
         "overview": overview,
         "total_cents": total, "costs_cents": claim.costs_cents, "interest_cents": claim.interest_cents,
-        "amount_due_cents": due, "costs": {"rates_used": [], **claim.detail},
+        "amount_due_cents": due, "costs": {"rates_used": [], "consumer": bool(debtor.is_consumer), **claim.detail},
         "planned_date": planned, "pay_by": planned + timedelta(days=PAY_DAYS.get(step.template, 7)),
         "payment": {"iban": pay.get("iban", ""), "bic": pay.get("bic", ""),
                     "beneficiary": pay.get("beneficiary", ""), "reference": reference, "link": link},
@@ -950,6 +1047,15 @@ def edit_text(uow: UnitOfWork, message_id: int, subject: str, body_text: str, *,
     m.subject, m.body_text = subject, body_text + "\n"
     m.body_html = html_from_text(body_text, {"language": m.language, "qr": qr})
     m.edited = True
+    detail = m.costs_detail or {}
+    if detail.get("wik_letter") and not costing.is_wik_letter(body_text, int(detail.get("announced_cents", 0)),
+                                                              m.currency, m.language):
+        amount = fmt(int(detail.get("announced_cents", 0)), m.currency, m.language)
+        m.last_error = (f"this text no longer gives the 14-day term from the day after receipt and the exact costs "
+                        f"({amount}), so it does not count as the 14-day letter: no costs can follow it (art. 6:96 "
+                        "lid 6 BW). Put both back, or send it as an ordinary demand")
+        if m.status == "approved":
+            m.status = "proposed"
     record_audit(s, actor, "message.edit", "message", m.id, before, {"subject": subject, "body_text": body_text})
     uow.commit()
 
@@ -1094,7 +1200,7 @@ def rerender(uow: UnitOfWork, message_id: int, *, actor: str, today: date | None
     m = s.get(Message, int(message_id))
     if m is None or m.status not in UNSENT:
         raise ServiceError(f"message {message_id} is not waiting in the queue")
-    _render_again(s, m, load_settings(s), _wik_letters(s))
+    _render_again(s, m, load_settings(s), _claim_basis(s))
     m.edited = False
     record_audit(s, actor, "message.rerender", "message", m.id, None, None)
     uow.commit()
@@ -1102,7 +1208,7 @@ def rerender(uow: UnitOfWork, message_id: int, *, actor: str, today: date | None
         store_qr(uow, [m.id])
 
 
-def _render_again(s, m: Message, cfg: ReminderSettings, wik_sent: dict[int, date], *, words: bool = True) -> None:
+def _render_again(s, m: Message, cfg: ReminderSettings, wik_sent: ClaimBasis, *, words: bool = True) -> None:
     """The message's words, amounts and costs rendered anew from its active invoices as they stand now;
     with `words` False only the amounts and costs (words a person wrote stay)."""
     track = cfg.tracks.get(m.track)
@@ -1143,7 +1249,7 @@ def reword(session, message_ids, why: str) -> list[int]:
     ids = sorted({int(i) for i in message_ids})
     if not ids:
         return []
-    cfg, wik_sent, back = load_settings(session), _wik_letters(session), []
+    cfg, wik_sent, back = load_settings(session), _claim_basis(session), []
     chosen = [m for start in range(0, len(ids), 500) for m in session.scalars(  # as the caller's updates left them
         select(Message).where(Message.id.in_(ids[start:start + 500]), Message.status.in_(UNSENT))
         .execution_options(populate_existing=True))]

@@ -1,4 +1,5 @@
-"""`python -m receivables report kpis | dso | forecast | behaviour`: the analytics from the command line."""
+"""`python -m receivables report kpis | dso | forecast | behaviour | claim`: the analytics and the claim
+statement from the command line."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import json
 import sys
 
-from receivables import analytics, exports
+from receivables import analytics, claims, exports
 from receivables.cli_args import iso_date
 from receivables.money import to_units
 from receivables.uow import UnitOfWork
@@ -39,7 +40,10 @@ def register(sub, report_sub) -> None:
     f = report_sub.add_parser("forecast", help="expected receipts per week for the next 13 weeks")
     f.add_argument("--as-of", type=iso_date, default=None)
     f.add_argument("--weeks", type=_positive, default=13)
-    f.add_argument("--backtest", action="store_true", help="the forecast made --weeks weeks ago against what came in")
+    f.add_argument("--backtest", action="store_true",
+                   help="the forecast made --weeks weeks ago, and the due-date baseline, against what came in")
+    f.add_argument("--doubtful-after", type=_positive, default=None,
+                   help="days overdue after which an invoice goes to the doubtful line (default: the setting, 180)")
     f.add_argument("--format", choices=("table", "json", "csv"), default="table")
     f.set_defaults(handler=_forecast)
 
@@ -48,6 +52,14 @@ def register(sub, report_sub) -> None:
     b.add_argument("--months", type=_positive, default=12)
     b.add_argument("--format", choices=("table", "json", "csv"), default="table")
     b.set_defaults(handler=_behaviour)
+
+    c = report_sub.add_parser("claim", help="what a debtor owes on a day: principal, statutory interest and "
+                                            "collection costs, as the letters compute them")
+    c.add_argument("debtor_code")
+    c.add_argument("--on", type=iso_date, default=None, help="the day of the statement (default today)")
+    c.add_argument("--currency", default=None, help="only this currency, when the debtor owes in several")
+    c.add_argument("--format", choices=("table", "json"), default="table")
+    c.set_defaults(handler=_claim)
 
 
 def _json(data) -> None:
@@ -108,34 +120,49 @@ def _dso(engine, args) -> int:
 def _forecast(engine, args) -> int:
     with UnitOfWork(engine) as uow:
         if args.backtest:
-            bt = analytics.forecast_backtest(uow, args.as_of, args.weeks)
+            bt = analytics.forecast_backtest(uow, args.as_of, args.weeks, args.doubtful_after)
         else:
-            fc = analytics.forecast(uow, args.as_of, args.weeks)
+            fc = analytics.forecast(uow, args.as_of, args.weeks, args.doubtful_after)
     if args.backtest:
         rows = [{"currency": r["currency"], "week_start": r["week_start"].isoformat(),
                  "expected": to_units(int(r["expected_cents"])), "low": to_units(int(r["low_cents"])),
-                 "high": to_units(int(r["high_cents"])), "actual": to_units(int(r["actual_cents"]))}
+                 "high": to_units(int(r["high_cents"])), "naive": to_units(int(r["naive_cents"])),
+                 "actual": to_units(int(r["actual_cents"]))}
                 for r in bt.weeks.to_dict("records")]
-        error = {c: {"wape": None if e["wape"] is None else round(e["wape"], 1),
-                     "bias": to_units(e["bias_cents"])} for c, e in bt.error.items()}
+
+        def pct(v):
+            return None if v is None else round(v, 1)
+
+        error = {c: {"wape": pct(e["wape"]), "bias": to_units(e["bias_cents"]), "naive_wape": pct(e["naive_wape"]),
+                     "naive_bias": to_units(e["naive_bias_cents"]),
+                     "band_coverage": None if e["coverage"] is None else round(e["coverage"], 3),
+                     "band_claimed": bt.coverage_claimed} for c, e in bt.error.items()}
         if args.format == "csv":  # the weeks; the error per currency is in the table and JSON output
             exports.write_csv_records(sys.stdout, rows)
             return 0
         if args.format == "json":
             _json({"made_on": bt.made_on.isoformat(), "weeks": rows, "error": error})
             return 0
-        print(f"Forecast made on {bt.made_on.isoformat()} against what came in")
+        print(f"Forecast made on {bt.made_on.isoformat()} and the due-date baseline, against what came in")
         for r in rows:
-            print(f"  {r['currency']} {r['week_start']}  expected {r['expected']:>14,.2f}  actual {r['actual']:>14,.2f}")
+            print(f"  {r['currency']} {r['week_start']}  expected {r['expected']:>14,.2f}  "
+                  f"due-date {r['naive']:>14,.2f}  actual {r['actual']:>14,.2f}")
         for c, e in error.items():
-            print(f"  {c}: error {_num(e['wape'])} % of receipts, bias {e['bias']:,.2f}")
+            print(f"  {c}: error {_num(e['wape'])} % of receipts (due-date baseline {_num(e['naive_wape'])} %), "
+                  f"bias {e['bias']:,.2f}; band held {_num(e['band_coverage'], '{:.0%}')} of the weeks "
+                  f"(claims {e['band_claimed']:.0%})")
         return 0
     rows = analytics.forecast_json(fc)
     if args.format != "table":
         _emit(rows, args.format)
         return 0
-    print(f"Expected receipts after {fc.as_of.isoformat()} (portfolio: {fc.portfolio_days_late:.1f} days late)")
+    print(f"Expected receipts after {fc.as_of.isoformat()} (portfolio pays {fc.portfolio_delay:+.1f} days "
+          f"from the due date)")
     for r in rows:
+        if "doubtful" in r:
+            print(f"  {r['currency']} doubtful: {r['doubtful']:>14,.2f}  ({r['invoices']} invoices overdue more than "
+                  f"{r['overdue_more_than_days']} days)")
+            continue
         print(f"  {r['currency']} week of {r['week_start']}  {r['expected']:>14,.2f}  "
               f"({r['low']:,.2f} – {r['high']:,.2f})")
     return 0
@@ -154,4 +181,24 @@ def _behaviour(engine, args) -> int:
         share30 = _num(None if r["share_paid_late_30"] is None else r["share_paid_late_30"] * 100, "{:.0f}%")
         print(f"{r['code']:<14}{r['invoices_paid']:>6}{_num(r['avg_days_late']):>11}{_num(r['avg_days_to_pay']):>13}"
               f"{share:>7}{share30:>7}{_num(r['trend']):>8}")
+    return 0
+
+
+def _claim(engine, args) -> int:
+    with UnitOfWork(engine) as uow:
+        data = claims.claim_json(claims.claim_statement(uow, args.debtor_code, args.on, args.currency))
+    if args.format == "json":
+        _json(data)
+        return 0
+    kind = "consumer" if data["consumer"] else "business"
+    print(f"Claim on {data['debtor']} ({kind}) on {data['on']}, {data['currency']}")
+    for inv in data["invoices"]:
+        print(f"  {inv['number']:<16} due {inv['due_date']}  principal {inv['principal']:>14,.2f}  "
+              f"interest {inv['interest']:>12,.2f}")
+        for p in inv["periods"]:
+            print(f"      {p['from']} – {p['to']}  {p['rate']:>6.2f} %  {p['interest']:>12,.2f}")
+    print(f"  principal {data['principal']:>14,.2f}")
+    print(f"  interest  {data['interest']:>14,.2f}")
+    print(f"  costs     {data['costs']:>14,.2f}  ({data['costs_basis']})")
+    print(f"  total     {data['total']:>14,.2f}")
     return 0

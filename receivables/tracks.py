@@ -14,6 +14,14 @@ DEFAULTS_FILE = Path(__file__).with_name("default_tracks.json")
 TEMPLATES = ("courtesy", "reminder", "second_reminder", "call", "demand", "final_notice", "handover")
 CHANNELS = ("email", "call", "letter")
 TONES = ("friendly", "standard", "strict")
+# The payment term each letter gives, in days after it goes out (its "pay by" date); the next step waits
+# until that term has run out, so that no letter demands more, or hands over, while the debtor still has
+# the time the previous one gave (art. 6:82 lid 1 BW: a reasonable term, which must be respected). A
+# courtesy notice asks for payment by the due date; a call sends nothing and gives no term.
+TERM_DAYS = {"reminder": 7, "second_reminder": 7, "demand": 14, "final_notice": 14, "handover": 14}
+# The steps whose words can be a consumer's 14-day letter (art. 6:96 lid 6 BW): for a consumer the first
+# cost-charging step of these is that letter and charges nothing; costs may follow only after its term.
+WIK_TEMPLATES = ("demand", "final_notice", "handover")
 
 
 class TrackError(ValueError):
@@ -100,12 +108,59 @@ def parse_tracks(data: list[dict]) -> dict[str, Track]:
     return tracks
 
 
+def term_ends(step: Step) -> int | None:
+    """The offset (days from the due date) on which the term the step's letter gives ends, or None."""
+    if step.channel == "call" or step.template == "call":
+        return None
+    if step.template == "courtesy":
+        return 0  # pay by the due date
+    return step.offset + TERM_DAYS.get(step.template, 0)
+
+
+def term_problems(track: Track) -> list[str]:
+    """Steps of a track that would go out while the term of an earlier letter still runs: each must come
+    at least a day after the last day of every earlier letter's term (calls are exempt: they send
+    nothing)."""
+    problems = []
+    last: tuple[Step, int] | None = None  # the earlier letter whose term ends latest, and that day
+    for step in track.steps:
+        if last is not None and step.channel != "call" and step.template != "call" and step.offset <= last[1]:
+            prev, end = last
+            problems.append(f"track {track.key}: step {step.key} (day {step.offset}) would go out before the "
+                            f"{TERM_DAYS.get(prev.template, 0)}-day term of {prev.key} (day {prev.offset}) has run "
+                            f"out; give it an offset of at least {end + 1}")
+        end = term_ends(step)
+        if end is not None and (last is None or end >= last[1]):
+            last = (step, end)
+    return problems
+
+
+def cost_problems(track: Track) -> list[str]:
+    """Steps that charge costs but could not be preceded, for a consumer, by a 14-day letter: only a
+    demand, final notice or hand-over can be that letter, so a reminder or call charging costs would
+    charge a consumer before it (art. 6:96 lid 6 BW)."""
+    return [f"track {track.key}: step {s.key} ({s.template}, {s.channel}) cannot charge costs: for a consumer "
+            f"costs only follow a 14-day letter, which is a {', '.join(WIK_TEMPLATES[:-1])} or {WIK_TEMPLATES[-1]} "
+            "step sent by e-mail or letter; untick costs there"
+            for s in track.steps if s.charges_costs and (s.template not in WIK_TEMPLATES or s.channel == "call")]
+
+
+def check_terms(tracks: dict[str, Track]) -> None:
+    """TrackError when a step of any track would go out before the previous letter's term has run out, or
+    charges costs where a consumer has had no 14-day letter."""
+    problems = [p for t in tracks.values() for p in (*term_problems(t), *cost_problems(t))]
+    if problems:
+        raise TrackError("; ".join(problems))
+
+
 def tracks_to_data(tracks: dict[str, Track]) -> list[dict]:
     return [{"key": t.key, "name": t.name, "steps": [asdict(s) for s in t.steps]} for t in tracks.values()]
 
 
 def default_tracks() -> dict[str, Track]:
-    return parse_tracks(_defaults()["tracks"])
+    tracks = parse_tracks(_defaults()["tracks"])
+    check_terms(tracks)
+    return tracks
 
 
 def default_rules() -> list[Rule]:
@@ -146,6 +201,10 @@ def next_step(track: Track, due_date: date, reached: Reached | None, today: date
         if reached is not None and reached.index >= 0:
             prev = track.steps[reached.index]
             planned = max(planned, reached.sent_on + timedelta(days=step.offset - prev.offset))
+            end = term_ends(prev)
+            if end is not None and step.channel != "call" and step.template != "call":
+                # a track saved before terms were checked: still never inside the previous letter's term
+                planned = max(planned, reached.sent_on + timedelta(days=end - prev.offset + 1))
         planned = max(planned, today)
         if step.offset < 0 and planned > due_date:
             i += 1  # a courtesy notice is never sent late

@@ -35,6 +35,40 @@ def _rows(frame: pd.DataFrame) -> list[dict]:
     return out
 
 
+def _rate_table(title: str, key: str, table: tuple, kind: str, user) -> None:
+    """One editable rate table with each rate's source; a half-year without its own published rate is named."""
+    from receivables.services import get_setting
+
+    st.subheader(title)
+    st.caption("Set each 1 January and 1 July; a rate holds until the next one. Add each new rate with where it "
+               "was published (a row with the same percentage confirms an unchanged rate). Interest for a day "
+               "before the first rate is refused, never charged at 0 %.")
+    with state.uow() as uow:
+        stored = get_setting(uow.session, key)
+    rows = costing.parse_rate_rows(stored) if stored else costing.DEFAULT_RATE_TABLES[kind]
+    frame = pd.DataFrame([{"from": r.start, "rate": float(r.percent), "source": r.source} for r in rows])
+    edited = st.data_editor(frame, key=f"rates_{kind}", num_rows="dynamic", hide_index=True, width="stretch",
+                            column_config={"from": st.column_config.DateColumn("from", format="DD-MM-YYYY",
+                                                                               required=True),
+                                           "rate": st.column_config.NumberColumn("rate %", format="%.2f",
+                                                                                 required=True),
+                                           "source": st.column_config.TextColumn("published in")})
+    if st.button("Save rates", key=f"save_rates_{kind}"):
+        out = []
+        for r in _rows(edited):
+            start = r.get("from")
+            out.append([pd.Timestamp(start).date().isoformat() if start is not None else "",
+                        "" if r.get("rate") is None else str(r["rate"]), r.get("source") or ""])
+        if any(not a or not b for a, b, _ in out):
+            st.error("Every rate needs a start date and a percentage.")
+        else:
+            _save(key, out, user, "Interest rates saved.")
+    missing = costing.half_years_without_rate(table, date.today())
+    if missing:
+        st.warning("No rate entered for the half-year from " + ", ".join(f"{d:%d-%m-%Y}" for d in missing)
+                   + "; until it is, interest for those days runs at the rate before it. Add the published rate.")
+
+
 def render(user) -> None:
     with state.uow() as uow:
         cfg = reminders.load_settings(uow.session)
@@ -42,6 +76,8 @@ def render(user) -> None:
     st.subheader("Tracks")
     st.caption("Each track is an ordered list of steps; the offset counts days from the due date (negative = "
                "a courtesy notice before it). Steps are never skipped and a late send pushes the rest back.")
+    for problem in (p for t in cfg.tracks.values() for p in tracks.term_problems(t)):
+        st.warning(f"{problem}. Until the offsets are changed the engine waits for the term anyway.")
     edited_tracks = []
     for t in cfg.tracks.values():
         st.markdown(f"**{t.name}** (`{t.key}`)")
@@ -109,40 +145,30 @@ def render(user) -> None:
                  "none": "no costs"}
         mode = st.radio("Costs", list(modes), index=list(modes).index(c.mode), format_func=modes.get,
                         horizontal=True)
-        interest = st.checkbox("Statutory commercial interest from the day after the due date (businesses)",
-                               value=c.interest)
-        vat = st.checkbox("Add VAT to the costs (only if you cannot reclaim VAT)", value=c.vat_on_costs)
+        interest = st.checkbox("Statutory commercial interest from the day after the due date (businesses, "
+                               "art. 6:119a BW)", value=c.interest)
+        consumer_interest = st.checkbox("Statutory interest for consumers (art. 6:119 BW, its own rate table)",
+                                        value=c.consumer_interest)
+        vat = st.checkbox("Add VAT to the costs (only if you cannot reclaim VAT); letters then say incl. btw",
+                          value=c.vat_on_costs)
         vat_pct = st.number_input("VAT %", value=float(c.vat_percent), min_value=0.0, max_value=100.0, step=1.0)
-        st.caption("Consumers always get the 14-day letter with the exact cost amount first; costs follow only "
-                   "from the 15th day after it.")
+        extra = st.number_input("Days added to the consumer's 14-day term", min_value=0, max_value=30,
+                                value=int(c.wik_extra_days), help="The law's 14 days are a minimum (art. 6:96 lid 6 "
+                                                                  "BW): this can make the term longer, never shorter")
+        st.caption("Consumers first get the 14-day letter (a demand, final notice or hand-over step) with the exact "
+                   "cost amount; its 14 days start the day after receipt (e-mail: the day sent; post: the second "
+                   "delivery day), and costs follow only after them, on the sum of the principals in it.")
         if st.form_submit_button("Save cost settings"):
             _save(reminders.COSTS_KEY, {"mode": mode, "interest": interest, "vat_on_costs": vat,
-                                        "vat_percent": str(vat_pct)}, user, "Cost settings saved.")
+                                        "vat_percent": str(vat_pct), "consumer_interest": consumer_interest,
+                                        "wik_extra_days": int(extra)}, user, "Cost settings saved.")
 
-    st.subheader("Statutory commercial interest rates")
-    st.caption("Set each 1 January and 1 July (ECB main refinancing rate + 8 points). Add the new rate when it "
-               "is published; a rate holds until the next one.")
-    rates = pd.DataFrame([{"from": d, "rate": float(r)} for d, r in cfg.costs.rates])
-    edited_rates = st.data_editor(rates, key="interest_rates", num_rows="dynamic", hide_index=True,
-                                  column_config={"from": st.column_config.DateColumn("from", format="DD-MM-YYYY",
-                                                                                     required=True),
-                                                 "rate": st.column_config.NumberColumn("rate %", format="%.2f",
-                                                                                       required=True)})
-    if st.button("Save interest rates"):
-        rows = []
-        for r in _rows(edited_rates):
-            start = r.get("from")
-            rows.append([pd.Timestamp(start).date().isoformat() if start is not None else "",
-                         "" if r.get("rate") is None else str(r["rate"])])
-        if any(not a or not b for a, b in rows):
-            st.error("Every rate needs a start date and a percentage.")
-        else:
-            _save(reminders.RATES_KEY, rows, user, "Interest rates saved.")
-    latest = max(d for d, _ in cfg.costs.rates) if cfg.costs.rates else None
-    if latest and (date.today() - latest).days > 190:
-        st.warning(f"The newest rate is from {latest:%d-%m-%Y}; a newer one has probably been published.")
-    if not cfg.costs.rates:
-        st.info(f"Shipped defaults: {len(costing.DEFAULT_INTEREST_RATES)} rates.")
+    for title, key, table, kind in (
+            ("Statutory commercial interest rates (art. 6:119a BW)", reminders.RATES_KEY, cfg.costs.rates,
+             costing.COMMERCIAL),
+            ("Statutory interest rates for consumers (art. 6:119 BW)", reminders.CONSUMER_RATES_KEY,
+             cfg.costs.consumer_rates, costing.CONSUMER)):
+        _rate_table(title, key, table, kind, user)
 
     st.subheader("Engine")
     with st.form("reminder_engine"):

@@ -24,17 +24,22 @@ from receivables.importing.reading import (
     read_table,
 )
 from receivables.importing.validation import (
+    ColumnFact,
     Detected,
     ImportOptions,
+    Notice,
     ParsedBatch,
     Prepared,
     Problem,
+    column_facts,
     guess_kind,
     prepare,
+    review_mapping,
     validate,
 )
 
 __all__ = [
+    "ColumnFact", "Notice", "column_facts", "review_mapping",
     "DEBTORS", "FIELDS", "FILE_TYPES", "FILE_TYPES_LABEL", "KIND_FIELDS", "KIND_LABELS", "KINDS", "LEDGER", "MAX_BYTES", "OPEN_ITEMS", "PROFILES",
     "Detected", "FileRejected", "ImportOptions", "ParsedBatch", "Prepared", "Problem", "RawTable", "bundle", "detect_kind",
     "detect_profile", "guess_kind", "header_signature", "prepare", "read_table", "suggest_mapping",

@@ -124,6 +124,11 @@ SYNONYMS: dict[str, list[str]] = {
 }
 
 
+# a column of days past due (negative: not yet due) tells on which day the list was made
+DAYS_OVERDUE = ["Vervaldagen", "Dagen achterstallig", "Dagen vervallen", "Dagen over vervaldatum", "Dagen over",
+                "Days overdue", "Days past due", "Overdue days", "Past due days"]
+
+
 @dataclass(frozen=True)
 class Profile:
     name: str
@@ -241,6 +246,11 @@ def suggest_mapping(headers: list[str], kind: str, profile: str | None = None) -
                     mapping[field] = hit
                     taken.add(hit)
     return mapping
+
+
+def days_overdue_column(headers: list[str]) -> str | None:
+    """The column that counts the days since the due date, when the file has one."""
+    return _match(headers, DAYS_OVERDUE, set())
 
 
 def detect_profile(headers: list[str]) -> str:

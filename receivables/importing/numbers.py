@@ -38,6 +38,7 @@ class Amounts:
     cents: np.ndarray  # int64; 0 where empty or bad
     empty: np.ndarray  # bool
     bad: np.ndarray  # bool: not empty and not an amount
+    rounded: np.ndarray  # bool: had digits past the cent, rounded half away from zero
 
 
 # the shape nearly every export uses: optional minus, grouped or plain digits, exactly two decimals
@@ -62,16 +63,18 @@ def parse_amounts(values: pa.Array, style: str) -> Amounts:
     negative = np.asarray(pc.starts_with(values, "-").to_numpy(zero_copy_only=False), dtype=bool)
     cents[fast & negative] *= -1
     bad = np.zeros(len(cents), dtype=bool)
+    rounded = np.zeros(len(cents), dtype=bool)
     rest = np.flatnonzero(~fast & ~empty)
     if len(rest):
-        sub_cents, sub_bad = _parse_general(values.take(pa.array(rest)), style)
+        sub_cents, sub_bad, sub_rounded = _parse_general(values.take(pa.array(rest)), style)
         cents[rest] = sub_cents
         bad[rest] = sub_bad
+        rounded[rest] = sub_rounded
     cents[empty | bad] = 0
-    return Amounts(cents, empty, bad)
+    return Amounts(cents, empty, bad, rounded & ~bad)
 
 
-def _parse_general(values: pa.Array, style: str) -> tuple[np.ndarray, np.ndarray]:
+def _parse_general(values: pa.Array, style: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every accepted form (signs, parentheses, currency marks, any number of decimals)."""
     parts = pc.extract_regex(values, _pattern(style))
     matched = pc.is_valid(parts)
@@ -94,7 +97,9 @@ def _parse_general(values: pa.Array, style: str) -> tuple[np.ndarray, np.ndarray
                       pc.not_equal(close, ""))
     neg = np.asarray(negative.to_numpy(zero_copy_only=False), dtype=bool)
     bad = ~np.asarray(ok.to_numpy(zero_copy_only=False), dtype=bool)
-    return np.where(neg, -cents, cents).astype(np.int64), bad
+    past_cent = pc.match_substring_regex(pc.utf8_slice_codeunits(frac, 2, 1 << 20), "[1-9]")
+    rounded = np.asarray(past_cent.to_numpy(zero_copy_only=False), dtype=bool)
+    return np.where(neg, -cents, cents).astype(np.int64), bad, rounded
 
 
 _BOTH = re.compile(r"\d[.,]\d.*[.,]\d")

@@ -374,10 +374,10 @@ def _read_xlsx(data: bytes) -> RawTable:
         # the declared dimension was checked; without it rows are not padded to a width that may lie
         ws.reset_dimensions()
         numbered: list[tuple[int, list[str]]] = []
-        for n, row in enumerate(ws.iter_rows(values_only=True), start=1):
+        for n, row in enumerate(ws.iter_rows(), start=1):
             limits.check_rows(n - 1, limits.MAX_XLSX_ROWS, advice)
             limits.check_columns(len(row))
-            cells = [_cell_text(v) for v in row]
+            cells = [_cell_text(c.value, getattr(c, "number_format", None)) for c in row]
             if any(cells):
                 numbered.append((n, cells))
     finally:
@@ -400,9 +400,12 @@ def _read_xlsx(data: bytes) -> RawTable:
     return RawTable(table, lines, header_line, "Excel", None, sheet=sheet, notes=notes)
 
 
-def _cell_text(value) -> str:  # noqa: ANN001
+def _cell_text(value, number_format: str | None = None) -> str:  # noqa: ANN001
     if value is None:
         return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and number_format \
+            and re.fullmatch(r"0+", number_format) and float(value).is_integer() and value >= 0:
+        return str(int(value)).zfill(len(number_format))  # a code Excel shows with its leading zeros
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, datetime):

@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from receivables import money
 from receivables.importing import dates as d
 from receivables.importing import mapping as m
 from receivables.importing import numbers as n
@@ -63,6 +64,54 @@ class Problem:
         return f"{where}: {what}" if where else what
 
 
+MAX_NOTICE_LINES = 20  # rows named with a notice; its count stays exact
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the check saw that is imported as said, not refused: with the rows it concerns.
+    `text` may hold `{count}`, filled in when notices of several pieces of a file are merged."""
+
+    key: str
+    text: str
+    lines: tuple[int, ...] = ()
+    count: int = 0
+    column: str | None = None
+
+    @property
+    def message(self) -> str:
+        return self.text.replace("{count}", f"{self.count:,}")
+
+    def rows_text(self) -> str:
+        if not self.lines:
+            return ""
+        shown = ", ".join(str(x) for x in self.lines)
+        more = self.count - len(self.lines)
+        return f"row{'s' if self.count > 1 else ''} {shown}" + (f" and {more:,} more" if more > 0 else "")
+
+    def __str__(self) -> str:
+        rows = self.rows_text()
+        return f"{self.message} ({rows})" if rows else self.message
+
+
+def notice(key: str, text: str, lines: np.ndarray, column: str | None = None) -> Notice:
+    lines = np.asarray(lines)
+    return Notice(key, text, tuple(int(x) for x in lines[:MAX_NOTICE_LINES]), int(len(lines)), column)
+
+
+def merge_notices(notices: list[Notice]) -> list[Notice]:
+    """One notice per key: the rows and counts of the pieces of a file added up, in file order."""
+    merged: dict[str, Notice] = {}
+    for one in notices:
+        if one.key in merged:
+            first = merged[one.key]
+            lines = tuple(sorted(first.lines + one.lines))[:MAX_NOTICE_LINES]
+            merged[one.key] = replace(first, lines=lines, count=first.count + one.count)
+        else:
+            merged[one.key] = one
+    return list(merged.values())
+
+
 @dataclass
 class Detected:
     """What was found out about the file, for the page to show and the user to correct."""
@@ -89,6 +138,7 @@ class ParsedBatch:
     warning_count: int
     skipped: dict[str, int]  # blank / subtotal rows recognised and left out
     file_errors: list[Problem] = field(default_factory=list)  # no row can be imported until fixed
+    notices: list[Notice] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -111,6 +161,7 @@ class _Collector:
         self.error_count = 0
         self.warning_count = 0
         self.error_lines: list[np.ndarray] = []
+        self.notices: list[Notice] = []
 
     def rows(self, mask: np.ndarray, lines: np.ndarray, column: str | None, values, message: str,
              warning: bool = False) -> None:
@@ -283,6 +334,7 @@ class Prepared:
             out.error_count += part.error_count
             out.warning_count += part.warning_count
             out.error_lines.extend(part.error_lines)
+            out.notices.extend(part.notices)
         if not pieces:
             result = pd.DataFrame({"line": np.zeros(0, np.int64)})
         elif len(pieces) == 1:
@@ -294,7 +346,8 @@ class Prepared:
         warnings = sorted(out.warnings, key=lambda p: (p.line or 0))[:MAX_LISTED]
         file_errors = [p for p in errors if p.line is None]
         return ParsedBatch(self.kind, self.mapping, self.options, self.detected, result, errors, out.error_count,
-                           error_lines, warnings, out.warning_count, self.skipped, file_errors)
+                           error_lines, warnings, out.warning_count, self.skipped, file_errors,
+                           merge_notices(out.notices))
 
 
 def prepare(raw: RawTable, kind: str, mapping: dict[str, str | None],
@@ -361,6 +414,17 @@ def prepare(raw: RawTable, kind: str, mapping: dict[str, str | None],
 
     mapped = {h for h in mapping.values() if h}
     cells = {h: (cells[h] if take is None else cells[h].take(take)) for h in mapped}
+    for f in ("invoice_number", "debtor_code"):
+        h = mapping.get(f)
+        if h:
+            cells[h] = _without_dot_zero(cells[h], lines, h, out)
+    if kind != m.DEBTORS:
+        names = cells.get(mapping.get("debtor_name")) if mapping.get("debtor_name") != mapping.get("debtor_code") else None
+        if mapping.get("debtor_code"):
+            out.notices.extend(_code_doubts(cells[mapping["debtor_code"]], names, lines, mapping["debtor_code"]))
+            if names is not None:
+                out.notices.extend(_names_per_code(cells[mapping["debtor_code"]], names, lines,
+                                                   mapping["debtor_name"]))
     key = "debtor_code" if kind == m.DEBTORS else "invoice_number"
     what = ("each debtor may appear once; remove the extra rows" if kind == m.DEBTORS
             else "each invoice may appear once; remove or merge the extra rows")
@@ -423,6 +487,13 @@ def _invoice_fields(kind, col, mapping, options, detected, lines, frame, out, pa
         out.rows(parsed_f.bad, lines, mapping[f], values,
                  f"is not an amount (expected like {n.EXAMPLES[options.decimal]}); fix the value or choose "
                  "the other decimal style")
+        if parsed_f.rounded.any():
+            i = int(np.flatnonzero(parsed_f.rounded)[0])
+            out.notices.append(notice(
+                f"rounded:{mapping[f]}",
+                f"{mapping[f]} has more than two decimals in {{count}} of its amounts: rounded to the cent "
+                f"(row {int(lines[i])}: {values[i].as_py()} is stored as {money.plain(int(parsed_f.cents[i]))})",
+                lines[parsed_f.rounded], mapping[f]))
         amounts[f] = parsed_f
     main = "open_amount" if kind == m.OPEN_ITEMS and "open_amount" in amounts else "amount"
     out.rows(amounts[main].empty, lines, mapping[main], None, "is empty; every invoice needs an amount")
@@ -602,3 +673,188 @@ def _debtor_fields(col, mapping, lines, frame, out) -> None:  # noqa: ANN001
         frame["payment_term_days"] = pd.array(days, dtype="Int64")
     else:
         frame["payment_term_days"] = pd.array([None] * len(lines), dtype="Int64")
+
+
+# --- what the check says beside the problems: notices and column facts -------------------------------
+
+_DOT_ZERO = r"^\d+\.0$"
+_DOCUMENT_NUMBER = r"^\d{8,}$"  # long numbers: how document numbers look
+_MIN_DOCUMENT_ROWS = 5
+_MIN_ALL_DIFFERENT = 50  # a list this long where no debtor owes two invoices holds no debtor codes
+
+
+def _day(value) -> str:  # noqa: ANN001
+    return pd.Timestamp(value).strftime("%d-%m-%Y")
+
+
+def _without_dot_zero(values: pa.Array, lines: np.ndarray, column: str, out: _Collector) -> pa.Array:
+    """A text column whose every value is digits and `.0` was written as a float by a spreadsheet or a
+    script: the `.0` is not part of the number, so it is dropped, and said."""
+    filled = pc.not_equal(values, "")
+    count = pc.sum(filled).as_py() or 0
+    if not count or not pc.all(pc.or_(pc.invert(filled), pc.match_substring_regex(values, _DOT_ZERO))).as_py():
+        return values
+    example = values.filter(filled)[0].as_py()
+    out.notices.append(notice(
+        f"dot-zero:{column}",
+        f"{column} ends in .0 in every row, the mark of a number written as a decimal by a spreadsheet or a "
+        f"script; stored without it ({example} as {example[:-2]})", lines[_np(filled)], column))
+    return pc.replace_substring_regex(values, r"\.0$", "")
+
+
+def _code_doubts(codes: pa.Array, names: pa.Array | None, lines: np.ndarray, column: str) -> list[Notice]:
+    """A debtor code repeats on every invoice of the same debtor. A column where every one of many long
+    numbers differs, or that has far more different values than the debtor names, holds something else."""
+    filled = pc.not_equal(codes, "")
+    values = codes.filter(filled)
+    count, distinct = len(values), pc.count_distinct(values).as_py()
+    why = None
+    if (count >= _MIN_DOCUMENT_ROWS and distinct == count
+            and pc.all(pc.match_substring_regex(values, _DOCUMENT_NUMBER)).as_py()):
+        why = (f"every one of its {count:,} values is different, and they look like document numbers "
+               f"({values[0].as_py()})")
+    elif count >= _MIN_ALL_DIFFERENT and distinct == count:
+        why = f"every one of its {count:,} values is different, as if each invoice had its own debtor"
+    elif names is not None:
+        name_count = pc.count_distinct(names.filter(pc.not_equal(names, ""))).as_py()
+        if distinct >= 2 * name_count and distinct - name_count >= 5:
+            why = f"it holds {distinct:,} different codes but the names only {name_count:,}"
+    if why is None:
+        return []
+    return [notice("debtor-code", f"{column} may not be the debtor code: {why}. A debtor code is the same on "
+                                  "every invoice of the same debtor; here each different value becomes a debtor. "
+                                  "Check the column chosen for Debtor code", lines[_np(filled)], column)]
+
+
+def _names_per_code(codes: pa.Array, names: pa.Array, lines: np.ndarray, column: str) -> list[Notice]:
+    """Codes under which the file writes more than one name: the debtor gets one of them."""
+    table = pa.table({"code": codes, "name": names}).filter(pc.not_equal(names, ""))
+    if not table.num_rows:
+        return []
+    counts = table.group_by("code").aggregate([("name", "count_distinct")])
+    several = counts.filter(pc.greater(counts["name_count_distinct"], 1))["code"]
+    if not len(several):
+        return []
+    concerned = _np(pc.is_in(codes, value_set=several.combine_chunks()))
+    examples = []
+    for code in several.to_pylist()[:3]:
+        shown = pc.unique(table.filter(pc.equal(table["code"], code))["name"]).to_pylist()
+        examples.append(f"{code}: {', '.join(shown[:3])}{', …' if len(shown) > 3 else ''}")
+    k = len(several)
+    return [notice("names-per-code",
+                   f"{k:,} debtor code{'s have' if k > 1 else ' has'} more than one name in {column} "
+                   f"({'; '.join(examples)}{'; …' if k > 3 else ''}). A new debtor gets the name of its first "
+                   "row; a debtor Debtor Desk already has keeps its name", lines[concerned], column)]
+
+
+def debtor_code_doubts(raw: RawTable, mapping: dict[str, str | None]) -> list[Notice]:
+    """Why the column chosen as debtor code may not hold debtor codes (none when it looks right)."""
+    code = mapping.get("debtor_code")
+    if not code or code not in raw.headers:
+        return []
+    out = _Collector()
+    codes = _without_dot_zero(_strip(raw.column(code)), raw.lines, code, out)
+    name = mapping.get("debtor_name")
+    names = _strip(raw.column(name)) if name and name in raw.headers and name != code else None
+    return _code_doubts(codes, names, raw.lines, code)
+
+
+def review_mapping(raw: RawTable, kind: str, mapping: dict[str, str | None]) -> tuple[dict[str, str | None],
+                                                                                          list[str]]:
+    """A suggested mapping checked against the file's values: a debtor-code column whose values do not
+    look like debtor codes is not picked. Returns the mapping and a sentence per column left out."""
+    if kind == m.DEBTORS:
+        return mapping, []
+    doubts = debtor_code_doubts(raw, mapping)
+    if not doubts:
+        return mapping, []
+    column = mapping["debtor_code"]
+    why = doubts[0].message.split(": ", 1)[1].split(". ", 1)[0]
+    return ({**mapping, "debtor_code": None},
+            [f"{column} was not taken as the debtor code: {why}. Choose the column that holds the debtor's code "
+             "or name."])
+
+
+@dataclass(frozen=True)
+class ColumnFact:
+    """What one mapped column holds, as read: how many different values, how many empty, and its range
+    (dates) or sum per currency (amounts)."""
+
+    field: str
+    label: str
+    column: str
+    distinct: int
+    empty: int
+    summary: str
+
+
+_FRAME_COLUMN = {"amount": "amount_cents", "open_amount": "open_cents", "paid_amount": "paid_cents"}
+
+
+def column_facts(parsed: ParsedBatch) -> list[ColumnFact]:
+    """A fact line for each mapped column of the parsed file."""
+    frame = parsed.frame
+    facts = []
+    for f, h in parsed.mapping.items():
+        col = _FRAME_COLUMN.get(f, f)
+        if not h or col not in frame:
+            continue
+        values = frame[col]
+        if f in m.AMOUNT_FIELDS:
+            empty = 0
+            distinct = int(values.nunique())
+            sums = frame.groupby("currency")[col].sum() if "currency" in frame else pd.Series(dtype=np.int64)
+            summary = "sum " + "; ".join(money.fmt(int(c), cur, "en") for cur, c in sums.items())
+        elif f in m.DATE_FIELDS:
+            days = values.dropna()
+            empty, distinct = int(values.isna().sum()), int(days.nunique())
+            summary = f"{_day(days.min())} – {_day(days.max())}" if len(days) else "empty"
+        else:
+            text_ = pa.array(values.astype(object).where(values.notna(), "").astype(str), type=pa.string())
+            filled = text_.filter(pc.not_equal(text_, ""))
+            empty, distinct = len(text_) - len(filled), pc.count_distinct(filled).as_py()
+            shown = pc.unique(filled.slice(0, 200)).to_pylist()[:3]
+            summary = ("e.g. " + ", ".join(f'"{x}"' for x in shown)) if shown else "empty"
+        facts.append(ColumnFact(f, m.FIELDS[f].label, h, distinct, empty, summary))
+    return facts
+
+
+
+def suggest_snapshot(raw: RawTable, parsed: ParsedBatch, as_of) -> tuple[object, Notice | None]:  # noqa: ANN001
+    """The day an open-items file seems to have been made, when that is not `as_of`: the due date plus
+    a days-past-due column, when that gives the same day in nearly every row; otherwise, when the
+    newest invoice date lies more than a year before `as_of` or after it, that date (the file is at least
+    as new)."""
+    frame, mapping = parsed.frame, parsed.mapping
+    as_of64 = np.datetime64(as_of, "D")
+    suggestion, reason = None, ""
+    days_col = m.days_overdue_column(raw.headers)
+    if days_col and mapping.get("due_date") and len(frame):
+        position = np.searchsorted(raw.lines, frame["line"].to_numpy())
+        texts = _strip(raw.column(days_col)).take(pa.array(position))
+        whole = _np(pc.match_substring_regex(texts, r"^-?\d{1,5}$"))
+        due = frame["due_date"].to_numpy().astype("datetime64[D]")
+        usable = whole & ~np.isnat(due)
+        if usable.any():
+            days = np.asarray(pc.cast(texts.filter(pa.array(usable)), pa.int64()).to_numpy(zero_copy_only=False))
+            made = due[usable] + days.astype("timedelta64[D]")
+            values, counts = np.unique(made, return_counts=True)
+            best = int(np.argmax(counts))
+            if counts[best] * 5 >= 4 * len(made):
+                suggestion = values[best]
+                reason = (f"the due date plus {days_col} gives {_day(suggestion)} in {int(counts[best]):,} of the "
+                          f"{len(made):,} rows")
+    if suggestion is None and mapping.get("invoice_date") and len(frame):
+        dates = frame["invoice_date"].to_numpy().astype("datetime64[D]")
+        dates = dates[~np.isnat(dates)]
+        if len(dates):
+            newest = dates.max()
+            if newest > as_of64 or newest < as_of64 - np.timedelta64(365, "D"):
+                suggestion = newest
+                reason = f"its newest invoice is dated {_day(newest)}, so it was made on that day or later"
+    if suggestion is None or suggestion == as_of64:
+        return None, None
+    day = pd.Timestamp(suggestion).date()
+    return day, Notice("snapshot", f"The snapshot date may be wrong: the file seems to be of {_day(day)} ({reason}), while it is "
+                                   f"imported as of {_day(as_of64)}. If so, import it as of {_day(day)}: invoices are "
+                                   "then aged, and missing ones closed, on the day the list was made")

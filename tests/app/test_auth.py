@@ -139,3 +139,16 @@ def test_a_placeholder_cookie_key_refuses_to_start(engine, tmp_path):
     assert not at.exception
     assert any(e.value.startswith("Debtor Desk cannot start: the login cookie key") for e in at.error)
     assert not at.text_input  # no login form
+
+
+def test_settings_show_both_rate_tables_with_their_sources_and_the_consumer_options(demo_db):
+    at = log_in(AppTest.from_file(str(ROOT / "pages/settings.py"), default_timeout=60), "admin", "admin").run()
+    assert not at.exception
+    subheaders = [h.value for h in at.subheader]
+    assert "Statutory commercial interest rates (art. 6:119a BW)" in subheaders
+    assert "Statutory interest rates for consumers (art. 6:119 BW)" in subheaders
+    commercial = next(t.value for t in at.dataframe if "source" in t.value.columns and t.value["rate"].max() > 10)
+    assert commercial.iloc[0]["source"].startswith("ECB main refinancing rate 3.35 %")
+    labels = [c.label for c in at.checkbox]
+    assert any("Statutory interest for consumers" in label for label in labels)
+    assert any("Days added to the consumer's 14-day term" == n.label for n in at.number_input)

@@ -2,6 +2,7 @@
 with every problem listed, the import, and undo from the history."""
 
 import re
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
@@ -162,3 +163,61 @@ def test_a_debtor_list_is_recognised_and_imported_without_a_snapshot_date(engine
     at.run()
     assert not at.exception
     assert any("new 2, changed 0, closed 0, unchanged 0, skipped 0" in s for s in texts(at.success))
+
+
+def go_button(at: AppTest):
+    return at.button(key=next(b.key for b in at.button if b.key and b.key.startswith("import_go_")))
+
+
+def test_the_check_of_the_sap_file_shows_its_rows_as_stored_and_says_what_to_look_at(engine, shared_data):
+    name = "bdo_demo_sap_offene_posten_sample_data_hard.csv"
+    at = upload(page(), name, (shared_data / "nl_exports" / name).read_bytes())
+    assert not at.exception
+    assert any("Zuordnung was not taken as the debtor code" in w for w in texts(at.warning))
+    code = at.selectbox(key=next(k for k in (s.key for s in at.selectbox) if k.endswith("_debtor_code")))
+    assert code.value == "— not in the file —"
+    code.set_value("Zuordnung")
+    at.date_input(key=next(d.key for d in at.date_input if d.key.startswith("import_asof_"))).set_value(
+        date(2023, 4, 30))
+    at.button[0].click()
+    at.run()
+    assert not at.exception and not at.error
+    assert not any(s.startswith("No problems") for s in texts(at.success))
+    rows = next(t.value for t in at.table if "Invoice number" in t.value.columns)
+    assert rows["Invoice number"].tolist() == ["1200401780", "1200401781", "1200401193", "1200401306", "1200401307"]
+    assert rows[["Debtor code", "Due date", "Open amount"]].iloc[0].tolist() == ["6090466822", "30-05-2023",
+                                                                                 "51,671.15"]
+    said = " ".join(texts(at.warning))
+    assert "in every row" in said and "document numbers" in said and "payment term" in said
+    assert "rows 2, 3, 4, 5, 6" in said
+    facts = next(d.value for d in at.dataframe if "Distinct values" in d.value.columns)
+    assert "Belegnummer" in facts["Column"].tolist()
+
+
+def test_a_full_import_that_closes_another_files_invoices_needs_the_box_that_names_them(engine):
+    first = ("\r\n".join([HEADER, *(f"004{i};Klant {i};A-{i};01-05-2026;31-05-2026;100,00;100,00;Factuur"
+                                    for i in range(4))]) + "\r\n").encode()
+    other = ("\r\n".join([HEADER, *(f"009{i};Ander {i};B-{i};01-06-2026;01-07-2026;10,00;10,00;Factuur"
+                                    for i in range(5))]) + "\r\n").encode()
+    at = upload(page(), "first.csv", first)
+    at.button[0].click()
+    at.run()
+    go_button(at).click()
+    at.run()
+    assert invoices(engine) == 4
+    at = upload(page(), "other.csv", other)
+    at.button[0].click()
+    at.run()
+    assert not at.exception
+    assert any("closes 4 open invoices as paid" in w and "€400\\.00" in w for w in texts(at.warning))
+    assert go_button(at).disabled
+    box = next(c for c in at.checkbox if c.key and c.key.startswith("import_close_missing_"))
+    assert box.label == "Yes, close these 4 open invoices (€400\\.00) as paid: this file is the complete list of open items"
+    box.check()
+    at.run()
+    assert not go_button(at).disabled
+    go_button(at).click()
+    at.run()
+    assert not at.exception
+    assert any("new 5, changed 0, closed 4" in s for s in texts(at.success))
+    assert any("This full import closed 4 open invoices as paid" in i for i in texts(at.info))

@@ -61,6 +61,17 @@ def test_the_series_can_be_split(demo, split):
     assert any(f"per {split}" in str(c.proto.spec) for c in at.get("plotly_chart"))
 
 
+def test_the_backtest_shows_the_forecast_and_the_due_date_baseline_with_both_errors(demo):
+    at = page()
+    assert not at.exception
+    metrics_shown = {m.label: m.value for m in at.metric}
+    assert {"Forecast error", "Due-date baseline error", "Weeks inside the band"} <= set(metrics_shown)
+    with UnitOfWork(demo) as u:
+        err = analytics.forecast_backtest(u, TODAY).error["EUR"]
+    assert metrics_shown["Due-date baseline error"] == f"{err['naive_wape']:.1f} %"
+    assert any("Due-date baseline" in str(c.proto.spec) for c in at.get("plotly_chart"))
+
+
 def test_the_help_shows_the_definitions(demo):
     at = page()
     text = " ".join(m.value for m in at.markdown)

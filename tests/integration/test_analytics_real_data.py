@@ -6,9 +6,10 @@ import json
 import subprocess
 import sys
 from collections import defaultdict
+from datetime import date, timedelta
 from decimal import Decimal
 
-from receivables import import_service
+from receivables import analytics, import_service
 from tests.conftest import ROOT
 
 IBM = "WA_Fn-UseC_-Accounts-Receivable.csv"
@@ -39,3 +40,29 @@ def test_behaviour_over_the_ibm_ledger_agrees_with_its_days_late_column(uow, sha
         expected = float(weighted[code] / amount[code])
         assert abs(got[code]["avg_days_late"] - expected) <= 0.1, code
         assert got[code]["invoices_paid"] == count[code]
+
+
+# made on these days, each forecast is checked against the 13 weeks of payments after it
+BACKTEST_DAYS = [date(2012, 3, 31), date(2012, 5, 31), date(2012, 7, 31), date(2012, 9, 30), date(2012, 11, 30),
+                 date(2013, 1, 31), date(2013, 3, 31), date(2013, 5, 31)]
+
+
+def test_on_the_ibm_ledger_the_forecast_beats_placing_every_invoice_at_its_due_date(uow, shared_data):
+    with uow(immediate=True) as u:
+        import_service.run_import(u, (shared_data / "ar" / IBM).read_bytes(), IBM, actor="carla")
+    results = []
+    with uow() as u:
+        for made_on in BACKTEST_DAYS:
+            bt = analytics.forecast_backtest(u, made_on + timedelta(weeks=13))
+            assert bt.made_on == made_on
+            results.append(bt.error["EUR"])
+    # the first, with three months of payment history only, is the one the baseline still wins (21 % to 17 %);
+    # over weekly backtests from March 2012 to September 2013 the forecast wins 78 of 83
+    losses = [made_on for made_on, e in zip(BACKTEST_DAYS, results) if e["wape"] >= e["naive_wape"]]
+    assert losses == [date(2012, 3, 31)]
+    mean = sum(e["wape"] for e in results) / len(results)
+    naive = sum(e["naive_wape"] for e in results) / len(results)
+    assert mean < 0.75 * naive  # measured: about 21 % against 42 %
+    # the band claims 80 % of the weeks: over these 104 weeks it holds about that share
+    coverage = sum(e["coverage"] for e in results) / len(results)
+    assert 0.65 <= coverage <= 0.95

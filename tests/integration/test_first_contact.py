@@ -279,8 +279,39 @@ def test_up_to_25_invoices_no_statement_is_attached(uow):
 
 # --- real files ---------------------------------------------------------------------------------------
 
-def test_the_highradius_open_items_are_a_review_caught_up_in_dollars(uow, shared_data):
+def highradius_moved(shared_data, last_due: date) -> bytes:
+    """The HighRadius open items (posted February-May 2020) with every date moved so that the last due date
+    is `last_due`: as they were, they are more than five years past due and may be time-barred."""
+    source = (shared_data / "ar" / "highradius_open_invoices_nulldata.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(source)))
+    shift = last_due - max(date(int(r["due_in_date"][6:]), int(r["due_in_date"][3:5]), int(r["due_in_date"][:2]))
+                           for r in rows)
+
+    def moved(value: str) -> str:
+        if not value:
+            return value
+        d = date(int(value[6:]), int(value[3:5]), int(value[:2])) + shift
+        return f"{d.day:02d}-{d.month:02d}-{d.year}"
+
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({**r, **{c: moved(r[c]) for c in ("posting_date", "due_in_date", "baseline_create_date")}})
+    return out.getvalue().encode("utf-8")
+
+
+def test_the_highradius_open_items_as_published_are_too_old_to_chase_automatically(uow, shared_data):
     data = (shared_data / "ar" / "highradius_open_invoices_nulldata.csv").read_bytes()
+    assert run_import(uow, data, "nulldata.csv").summary().startswith("new 9681")
+    generated = remind(uow)
+    # due in 2020: more than five years ago, so they may be time-barred (art. 3:307 BW); a person decides
+    assert generated.created == 0 and generated.time_barred == 9681
+    assert any("time-barred: 9681 invoice(s)" in line for line in generated.review_lines())
+
+
+def test_the_highradius_open_items_are_a_review_caught_up_in_dollars(uow, shared_data):
+    data = highradius_moved(shared_data, TODAY - timedelta(days=365))  # all a year or more past due
     result = run_import(uow, data, "nulldata.csv")
     assert result.summary().startswith("new 9681")
     generated = remind(uow)

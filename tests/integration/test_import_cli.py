@@ -70,7 +70,7 @@ def test_a_dry_run_reports_the_counts_and_writes_nothing(sqlite_engine, tmp_path
     engine = sqlite_engine
     f = write(tmp_path / "open.csv", "0042;Bakker;1;01-05-2026;31-05-2026;100,00;100,00;Factuur")
     res = run_cli("import", f, "--dry-run")
-    assert res.returncode == 0 and res.stdout == "new 1, changed 0, closed 0, unchanged 0, skipped 0\n"
+    assert res.returncode == 0 and res.stdout.splitlines()[0] == "new 1, changed 0, closed 0, unchanged 0, skipped 0"
     assert "dry run: nothing was written" in res.stderr
     assert counts(engine) == (0, 0)
 
@@ -97,7 +97,7 @@ def test_history_lists_batches_and_undo_takes_back_the_latest(sqlite_engine, tmp
     first = write(tmp_path / "week1.csv", "0042;Bakker;1;01-05-2026;31-05-2026;100,00;100,00;Factuur")
     second = write(tmp_path / "week2.csv", "0042;Bakker;2;01-06-2026;30-06-2026;70,00;70,00;Factuur")
     assert run_cli("import", first, "--as-of", "2026-06-01").returncode == 0
-    assert run_cli("import", second, "--as-of", "2026-06-08").returncode == 0
+    assert run_cli("import", second, "--as-of", "2026-06-08", "--close-missing").returncode == 0
     history = run_cli("import-history")
     assert history.returncode == 0
     assert [ln.split()[-1] for ln in history.stdout.splitlines()] == ["week2.csv", "week1.csv"]
@@ -120,3 +120,56 @@ def test_argument_errors_are_one_line_on_stderr(sqlite_engine, args, says):
     res = run_cli(*args)
     assert res.returncode == 2 and res.stdout == ""
     assert res.stderr.count("\n") == 1 and res.stderr.startswith("error: ") and says in res.stderr
+
+
+def test_a_full_import_that_would_close_another_files_invoices_stops_until_close_missing(sqlite_engine, tmp_path):
+    engine = sqlite_engine
+    first = write(tmp_path / "first.csv", *(f"00{i};Klant {i};A-{i};01-05-2026;31-05-2026;100,00;100,00;Factuur"
+                                            for i in range(4)))
+    other = write(tmp_path / "other.csv", *(f"09{i};Ander {i};B-{i};01-06-2026;01-07-2026;10,00;10,00;Factuur"
+                                            for i in range(5)))
+    assert run_cli("import", first, "--as-of", "2026-06-01").returncode == 0
+    res = run_cli("import", other, "--as-of", "2026-06-08")
+    assert res.returncode == 2 and res.stdout == ""
+    assert res.stderr.splitlines() == [
+        "error: This full import closes 4 open invoices as paid on 08-06-2026: €400.00. All 4 belong to 4 "
+        "debtors that are not in this file at all. That is every open invoice in the ledger. Nothing was imported.",
+        "If other.csv is the complete list of open items, import it again with --close-missing; if it is not, "
+        "use --mode partial."]
+    assert counts(engine) == (4, 1)
+    res = run_cli("import", other, "--as-of", "2026-06-08", "--close-missing")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "new 5, changed 0, closed 4, unchanged 0, skipped 0\n"
+
+
+def test_a_dry_run_prints_the_rows_as_they_will_be_stored_and_what_to_look_at(sqlite_engine, tmp_path, shared_data):
+    name = "bdo_demo_sap_offene_posten_sample_data_hard.csv"
+    res = run_cli("import", shared_data / "nl_exports" / name, "--dry-run", "--as-of", "2023-04-30")
+    assert res.returncode == 2
+    assert "Zuordnung was not taken as the debtor code" in res.stderr
+    assert "no column is chosen for Debtor code or Debtor name" in res.stderr
+    assert "--map debtor_code=COLUMN" in res.stderr
+    res = run_cli("import", shared_data / "nl_exports" / name, "--dry-run", "--as-of", "2023-04-30",
+                  "--map", "debtor_code=Zuordnung")
+    assert res.returncode == 0, res.stderr
+    out = res.stdout.splitlines()
+    assert out[0] == "new 5, changed 0, closed 0, unchanged 0, skipped 0"
+    table = out[out.index("First 5 rows as they will be stored:") + 1:]
+    assert table[0].split() == ["row", "number", "debtor", "name", "invoice", "date", "due", "date", "amount",
+                                "open", "currency"]
+    assert table[1].split() == ["2", "1200401780", "6090466822", "6090466822", "30-04-2023", "30-05-2023",
+                                "51,671.15", "51,671.15", "EUR"]
+    assert not any(".0 " in ln for ln in table[:6])
+    assert any("due date" in ln and "30 days" in ln for ln in out)
+    assert any("document numbers" in ln for ln in out)
+    assert "dry run: nothing was written" in res.stderr
+    assert counts(sqlite_engine) == (0, 0)
+
+
+@pytest.mark.parametrize("path", ["ar/WA_Fn-UseC_-Accounts-Receivable.csv", "ar/highradius_open_invoices_nulldata.csv",
+                                  "nl_exports/bdo_demo_openstaande_posten_sample_data.csv"])
+def test_a_dry_run_of_each_real_export_shows_its_rows_and_columns(sqlite_engine, shared_data, path):
+    res = run_cli("import", shared_data / path, "--dry-run")
+    assert res.returncode == 0, res.stderr
+    assert "rows as they will be stored:" in res.stdout and "Columns:" in res.stdout
+    assert counts(sqlite_engine) == (0, 0)

@@ -173,7 +173,8 @@ def test_a_third_identical_upload_still_changes_nothing(uow):
 
 def test_a_file_identical_to_an_older_batch_is_applied_again_and_says_so(uow):
     run(uow, FIRST, name="week1.csv")
-    run(uow, export(line("000123", "0042", 100000)), name="week2.csv", as_of=AS_OF + timedelta(days=7))
+    run(uow, export(line("000123", "0042", 100000)), name="week2.csv", as_of=AS_OF + timedelta(days=7),
+        close_missing=True)
     again = run(uow, FIRST, name="week3.csv", as_of=AS_OF + timedelta(days=14))
     assert again.batch_id is not None
     assert "newer imports followed" in again.notes[0] and "week1.csv" in again.notes[0]
@@ -197,7 +198,7 @@ def test_a_newer_export_records_payments_credits_and_reopenings_dated_on_its_sna
                    line("000126", "0044", 25000),  # unchanged
                    line("000127", "0045", 9900, name="Nieuw B.V.", invoice_date="03-07-2026",
                         due_date="02-08-2026"))  # new; 000125 is gone: settled
-    result = run(uow, newer, name="open-week2.csv", as_of=later)
+    result = run(uow, newer, name="open-week2.csv", as_of=later, close_missing=True)  # debtor 0043 has paid all
     assert result.summary() == "new 1, changed 2, closed 1, unchanged 1, skipped 0"
     assert open_amounts(uow) == {"000123": 60000, "000124": 50000, "000125": 0, "000126": 25000, "000127": 9900}
     with uow() as u:
@@ -297,7 +298,7 @@ def test_undoing_the_latest_batch_restores_the_ledger_step_by_step(uow):
         due_before = u.session.scalar(select(Invoice.due_date).where(Invoice.number == "000126"))
     second = run(uow, export(line("000123", "0042", 1, amount_cents=100000), line("000126", "0044", 25000,
                                                                                   due_date="15-07-2026"),
-                             line("000300", "0099", 700)), as_of=AS_OF + timedelta(days=3))
+                             line("000300", "0099", 700)), as_of=AS_OF + timedelta(days=3), close_missing=True)
     with uow() as u:
         with pytest.raises(ServiceError, match="only the latest import"):
             import_service.undo_latest(u, actor="carla", batch_id=second.batch_id - 1)
@@ -343,7 +344,7 @@ def test_invoices_an_import_closes_leave_the_reminders_waiting_to_be_sent(uow):
         sent = _message(s, jansen, [ids["000126"]], "c", status="sent")
         u.commit()
     result = run(uow, export(line("000124", "0042", 40000, amount_cents=50000), line("000125", "0043", -5000)),
-                 as_of=AS_OF + timedelta(days=2))
+                 as_of=AS_OF + timedelta(days=2), close_missing=True)
     assert result.cancelled_messages == [only_paid]
     with uow() as u:
         s = u.session
@@ -581,7 +582,7 @@ def test_after_any_sequence_of_full_snapshots_the_open_amounts_are_the_last_snap
     for day, snap in enumerate(snapshots):
         lines = [line(n, f"D{n[-1]}", cents, amount_cents=100_000) for n, cents in sorted(snap.items())]
         with mock.patch.object(import_service, "_PIECE_ROWS", piece):
-            run(uow, export(*lines), name=f"snap-{day}.csv", as_of=AS_OF + timedelta(days=day))
+            run(uow, export(*lines), name=f"snap-{day}.csv", as_of=AS_OF + timedelta(days=day), close_missing=True)
     seen = {n for snap in snapshots for n in snap}
     last = snapshots[-1]
     assert open_amounts(uow) == {n: last.get(n, 0) for n in seen}
@@ -673,7 +674,7 @@ def test_an_import_written_a_row_at_a_time_ends_as_one_written_at_once(uow, smal
     assert result.created_debtors == 3
     newer = export(line("000123", "0042", 60000, amount_cents=100000), line("000126", "0044", 25000),
                    line("000127", "0045", 1000, name="Nieuw"), line("000128", "0042", 2000))
-    result = run(uow, newer, name="newer.csv", as_of=AS_OF + timedelta(days=1))
+    result = run(uow, newer, name="newer.csv", as_of=AS_OF + timedelta(days=1), close_missing=True)
     assert result.summary() == "new 2, changed 1, closed 2, unchanged 1, skipped 0"
     assert open_amounts(uow) == {"000123": 60000, "000124": 0, "000125": 0, "000126": 25000, "000127": 1000,
                                  "000128": 2000}

@@ -102,3 +102,16 @@ def _format(cents: int, style: str, grouped: bool, trailing_minus: bool) -> str:
        st.booleans())
 def test_any_formatted_amount_reads_back_to_the_same_cents(cents, style, grouped, trailing_minus):
     assert parse_one(_format(cents, style, grouped, trailing_minus), style) == cents
+
+
+@pytest.mark.parametrize("text, style, rounded", [
+    ("64982.589", POINT, True),
+    ("64982.58", POINT, False),
+    ("64982.500", POINT, False),  # zeros past the cent change nothing
+    ("12,345678", COMMA, True),
+    ("(1.234,567)", COMMA, True),
+    ("1.234", COMMA, False),  # a thousands separator, not three decimals
+    ("", POINT, False),
+])
+def test_an_amount_with_more_than_two_decimals_is_marked_as_rounded(text, style, rounded):
+    assert bool(parse_amounts(pa.array([text]), style).rounded[0]) is rounded

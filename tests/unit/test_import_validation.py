@@ -227,3 +227,87 @@ def test_a_duplicate_in_an_export_sorted_by_number_is_still_found():
         "remove or merge the extra rows"]
     assert check(eboek("0042;Bakker B.V.;000123;01-03-2024;31-03-2024;10,00;10,00;Factuur",
                        "0042;Bakker B.V.;000124;01-03-2024;31-03-2024;10,00;10,00;Factuur")).ok
+
+
+def test_numbers_written_as_floats_lose_the_dot_zero_and_the_check_says_so():
+    batch = check("Klantnummer,Factuurnummer,Factuurdatum,Vervaldatum,Bedrag\n"
+                  "42.0,1200401780.0,2023-04-30,2023-05-30,10.00\n"
+                  "43.0,1200401781.0,2023-04-30,2023-05-30,20.00\n", kind=OPEN_ITEMS)
+    assert batch.ok
+    assert batch.frame["invoice_number"].tolist() == ["1200401780", "1200401781"]
+    assert batch.frame["debtor_code"].tolist() == ["42", "43"]
+    said = sorted(n.message for n in batch.notices)
+    assert len(said) == 2 and all("ends in .0 in every row" in m for m in said)
+    assert [n.lines for n in batch.notices] == [(2, 3), (2, 3)]
+
+
+@pytest.mark.parametrize("numbers", [["12.0", "13"], ["12.5", "13.0"], ["A12.0", "13.0"], ["0012", "0013"]],
+                         ids=["not-every-row", "a-real-decimal", "not-digits", "leading-zeros"])
+def test_a_column_that_is_not_a_float_artefact_is_kept_exactly(numbers):
+    batch = check("Klantnummer,Factuurnummer,Factuurdatum,Bedrag\n"
+                  + "".join(f"42,{n},2023-04-30,10.00\n" for n in numbers), kind=OPEN_ITEMS)
+    assert batch.frame["invoice_number"].tolist() == numbers
+    assert not batch.notices
+
+
+def test_a_debtor_code_column_of_document_numbers_is_not_picked_and_is_doubted_when_chosen():
+    from receivables.importing.validation import debtor_code_doubts, review_mapping
+
+    text = ("Zuordnung,Belegnummer,Belegdatum,Betrag\n"
+            + "".join(f"{6090466822 + i},{1200401780 + i},2023-04-30,10.00\n" for i in range(5)))
+    raw = read_table(text.encode())
+    suggested = suggest_mapping(raw.headers, OPEN_ITEMS)
+    assert suggested["debtor_code"] == "Zuordnung"  # SAP's assignment field: sometimes the customer, here not
+    mapping, notes = review_mapping(raw, OPEN_ITEMS, suggested)
+    assert mapping["debtor_code"] is None
+    assert notes == ["Zuordnung was not taken as the debtor code: every one of its 5 values is different, "
+                     "and they look like document numbers (6090466822). Choose the column that holds the "
+                     "debtor's code or name."]
+    doubts = debtor_code_doubts(raw, {"debtor_code": "Zuordnung", "invoice_number": "Belegnummer"})
+    assert len(doubts) == 1 and doubts[0].count == 5 and "document numbers" in doubts[0].message
+
+
+@pytest.mark.parametrize("codes, names, doubted", [
+    (["0042", "0043", "0044", "0045", "0046"], None, False),  # five small debtors, each their own code
+    (["100", "100", "101", "102", "103"], None, False),
+    ([str(6090466822 + i) for i in range(5)], None, True),
+    ([f"{96911384 + i:010d}" for i in range(5)], None, True),  # zero-padded, as SAP writes them
+    ([f"K{i}" for i in range(60)], None, True),  # sixty invoices, not one debtor twice
+    ([f"K{i % 59}" for i in range(60)], None, False),
+    ([f"C{i}" for i in range(12)], ["Bakker"] * 6 + ["Smit"] * 6, True),  # far more codes than names
+    ([f"C{i % 6}" for i in range(12)], ["Bakker"] * 6 + ["Smit"] * 6, False),
+], ids=["small-codes", "repeating", "document-numbers", "zero-padded-document-numbers", "all-different",
+        "one-repeats", "more-codes-than-names", "codes-per-debtor"])
+def test_a_debtor_code_column_is_doubted_only_when_it_looks_wrong(codes, names, doubted):
+    from receivables.importing.validation import debtor_code_doubts
+
+    header = "Code,Factuurnummer,Bedrag" + (",Naam" if names else "")
+    rows = [f"{c},F{i},10.00" + (f",{names[i]}" if names else "") for i, c in enumerate(codes)]
+    raw = read_table(("\n".join([header, *rows]) + "\n").encode())
+    mapping = {"debtor_code": "Code", "invoice_number": "Factuurnummer", "debtor_name": "Naam" if names else None}
+    assert bool(debtor_code_doubts(raw, mapping)) is doubted
+
+
+def test_an_excel_export_shows_its_numbers_as_text_with_the_leading_zeros_it_displays():
+    import io
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Relatiecode", "Factuurnummer", "Factuurdatum", "Openstaand"])
+    ws.append([42, 1200401780.0, "2023-04-30", 10.5])
+    ws.append([43, 611365, "2023-04-30", 20])
+    ws["A2"].number_format = ws["A3"].number_format = "0000"
+    ws["B3"].number_format = "0000000000"
+    buf = io.BytesIO()
+    wb.save(buf)
+    batch = check_bytes(buf.getvalue())
+    assert batch.frame["invoice_number"].tolist() == ["1200401780", "0000611365"]
+    assert batch.frame["debtor_code"].tolist() == ["0042", "0043"]
+    assert batch.frame["open_cents"].tolist() == [1050, 2000]
+
+
+def check_bytes(data: bytes, kind: str = OPEN_ITEMS):
+    raw = read_table(data)
+    return validate(raw, kind, suggest_mapping(raw.headers, kind))

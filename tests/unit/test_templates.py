@@ -78,7 +78,7 @@ def test_cost_steps_show_interest_and_costs_in_the_text(template):
 
 @pytest.mark.parametrize("language, wording", [
     ("nl", "binnen 14 dagen na de dag waarop u deze brief heeft ontvangen"),
-    ("en", "within 14 days of the day after you receive this letter")])
+    ("en", "within 14 days, counted from the day after the day you receive this letter")])
 def test_the_14_day_letter_states_the_term_and_the_exact_costs(language, wording):
     r = render_message(context("demand", "standard", language, wik=True))
     assert wording in r.text
@@ -115,3 +115,61 @@ def test_an_edited_text_becomes_the_html_part_escaped():
 def test_each_tone_of_a_step_has_its_own_words(template, language):
     texts = {tone: render_message(context(template, tone, language)).text for tone in tracks.TONES}
     assert len(set(texts.values())) == len(texts), f"{template} ({language}) reads the same in two tones"
+
+
+# --- what each letter says must be true when it is sent (art. 6:83, 6:96, 6:119a BW) ------------------
+
+@pytest.mark.parametrize("language, wrong, right", [
+    ("nl", "dan verkeert u in verzuim", "sindsdien bent u in verzuim"),
+    ("en", "you will be in default", "you have been in default since then"),
+])
+@pytest.mark.parametrize("tone", tracks.TONES)
+def test_the_notice_of_default_says_default_began_when_the_term_expired(language, wrong, right, tone):
+    r = render_message(context("final_notice", tone, language))
+    assert wrong not in r.text and right in r.text
+
+
+@pytest.mark.parametrize("template", ["demand", "final_notice", "handover"])
+@pytest.mark.parametrize("language, wording", [("nl", "bent u in verzuim"), ("en", "you are in default")])
+def test_a_letter_that_charges_costs_and_interest_says_that_default_has_begun(template, language, wording):
+    assert wording in render_message(context(template, "standard", language)).text
+
+
+@pytest.mark.parametrize("language, citation", [("nl", "artikel 6:96 lid 4 BW"),
+                                                ("en", "article 6:96(4) of the Dutch Civil Code")])
+def test_the_fixed_40_euros_cite_article_6_96_lid_4(language, citation):
+    ctx = context("demand", "standard", language, costs_cents=8_000)
+    ctx["costs"] = {"mode": "eu40", "rates_used": ["10.15"]}
+    text = render_message(ctx).text
+    assert citation in text and "6:119a lid 4" not in text
+
+
+@pytest.mark.parametrize("language, vat", [("nl", "incl. btw"), ("en", "incl. VAT")])
+def test_costs_that_include_vat_say_so_in_the_words_and_the_table(language, vat):
+    ctx = context("demand", "standard", language)
+    ctx["costs"] = {"mode": "bik", "rates_used": ["10.15"], "vat_included": True}
+    r = render_message(ctx)
+    assert r.text.count(vat) >= 2 and vat in r.html
+
+
+@pytest.mark.parametrize("language, promise, none", [
+    ("nl", "De kosten daarvan komen voor uw rekening", "niet hoger dan het bedrag dat wij u al in rekening"),
+    ("en", "The costs of this will be for your account", "will not exceed the amount we have already charged")])
+def test_a_handover_to_a_consumer_promises_no_costs_beyond_those_already_charged(language, promise, none):
+    ctx = context("handover", "standard", language)
+    ctx["costs"] = {"mode": "bik", "rates_used": [], "consumer": True}
+    text = render_message(ctx).text
+    assert promise not in text and none in text
+
+
+def test_consumer_interest_is_called_statutory_interest_with_its_own_article():
+    ctx = context("final_notice", "standard", "nl")
+    ctx["costs"] = {"mode": "bik", "rates_used": ["6"], "interest_kind": "consumer", "consumer": True}
+    text = render_message(ctx).text
+    assert "wettelijke rente (artikel 6:119 BW)" in text and "handelsrente" not in text.lower()
+
+
+def test_a_letter_after_part_payments_explains_how_they_were_applied():
+    ctx = context("demand", "standard", "nl")
+    ctx["costs"] = {"mode": "bik", "rates_used": ["10.15"], "costs_paid_cents": 5_000}
+    assert "artikel 6:44 BW" in render_message(ctx).text

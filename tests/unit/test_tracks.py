@@ -17,7 +17,8 @@ def test_the_shipped_tracks_have_the_documented_offsets():
     t = tracks.default_tracks()
     assert [s.offset for s in t["friendly"].steps] == [3, 17, 30, 45]
     assert [s.offset for s in t["standard"].steps] == [-3, 1, 14, 21, 30, 45, 60]
-    assert [s.offset for s in t["strict"].steps] == [-5, 1, 8, 15, 29, 35]
+    # the final notice after the demand's 14-day term, the hand-over after the final notice's
+    assert [s.offset for s in t["strict"].steps] == [-5, 1, 8, 15, 30, 45]
     assert [s.key for s in t["standard"].steps if s.charges_costs] == ["demand", "final_notice", "handover"]
     assert t["standard"].steps[3].channel == "call"
 
@@ -119,6 +120,68 @@ def test_tracks_survive_a_round_trip_through_their_stored_form():
 def test_a_track_with_an_unknown_tone_writes_in_the_standard_tone():
     t = Track("vip", "VIP", (Step("r", "reminder", 3),))
     assert t.tone == "standard"
+
+
+# --- a step never goes out inside the term the previous letter gave --------------------------------------
+
+def track_of(*steps):
+    return Track("t", "T", tuple(Step(key, template, offset, channel) for key, template, offset, channel in steps))
+
+
+@pytest.mark.parametrize("steps, problem", [
+    # the old strict track: the final notice on the demand's deadline day, the hand-over 6 days into its term
+    ([("demand", "demand", 15, "email"), ("final_notice", "final_notice", 29, "email")],
+     "final_notice (day 29) would go out before the 14-day term of demand (day 15) has run out; give it an "
+     "offset of at least 30"),
+    ([("final_notice", "final_notice", 30, "email"), ("handover", "handover", 35, "email")],
+     "at least 45"),
+    ([("reminder", "reminder", 1, "email"), ("second_reminder", "second_reminder", 7, "email")], "at least 9"),
+    # a call in between gives no term of its own and does not end the letter's
+    ([("demand", "demand", 15, "email"), ("call", "call", 20, "call"), ("final", "final_notice", 25, "letter")],
+     "final (day 25)"),
+])
+def test_a_step_inside_the_previous_letters_term_is_refused(steps, problem):
+    problems = tracks.term_problems(track_of(*steps))
+    assert len(problems) == 1 and problem in problems[0]
+    with pytest.raises(TrackError, match="would go out before"):
+        tracks.check_terms({"t": track_of(*steps)})
+
+
+@pytest.mark.parametrize("steps", [
+    [("courtesy", "courtesy", -3, "email"), ("reminder", "reminder", 1, "email")],
+    [("reminder", "reminder", 1, "email"), ("call", "call", 3, "call"), ("second", "second_reminder", 9, "email")],
+    [("demand", "demand", 15, "email"), ("final_notice", "final_notice", 30, "email"),
+     ("handover", "handover", 45, "email")],
+])
+def test_a_step_the_day_after_the_term_ran_out_is_accepted(steps):
+    assert tracks.term_problems(track_of(*steps)) == []
+
+
+def test_every_shipped_track_respects_the_terms_of_its_letters():
+    assert all(tracks.term_problems(t) == [] for t in tracks.default_tracks().values())
+
+
+def test_a_stored_track_from_before_the_check_still_waits_for_the_term():
+    old_strict = track_of(("demand", "demand", 15, "email"), ("final_notice", "final_notice", 29, "email"),
+                          ("handover", "handover", 35, "email"))
+    # demand sent on day 15: its term runs to day 29, so the final notice comes on day 30 at the earliest
+    assert next_step(old_strict, DUE, Reached(0, d(15)), d(29)) is None
+    assert next_step(old_strict, DUE, Reached(0, d(15)), d(30)) == (1, d(30))
+    assert next_step(old_strict, DUE, Reached(1, d(30)), d(36)) is None
+    assert next_step(old_strict, DUE, Reached(1, d(30)), d(45)) == (2, d(45))
+
+
+@pytest.mark.parametrize("template, channel", [("reminder", "email"), ("second_reminder", "letter"),
+                                               ("courtesy", "email"), ("call", "call"), ("demand", "call")])
+def test_costs_on_a_step_that_cannot_be_a_consumers_14_day_letter_are_refused(template, channel):
+    t = Track("t", "T", (Step("s", template, 10, channel, charges_costs=True),))
+    with pytest.raises(TrackError, match="cannot charge costs: for a consumer costs only follow a 14-day letter"):
+        tracks.check_terms({"t": t})
+
+
+@pytest.mark.parametrize("template", tracks.WIK_TEMPLATES)
+def test_costs_on_a_demand_final_notice_or_hand_over_are_accepted(template):
+    assert tracks.cost_problems(Track("t", "T", (Step("s", template, 10, "letter", charges_costs=True),))) == []
 
 
 CONSUMER_FIRST = Track("wik", "WIK", (Step("reminder", "reminder", 1), Step("letter14", "demand", 14, charges_costs=False),
