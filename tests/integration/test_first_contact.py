@@ -104,12 +104,12 @@ def test_an_open_items_import_without_a_debtor_list_proposes_everything_and_wait
     with uow() as u:
         reminders.transition(u, ready, "approve", actor="carla")
     code, out = cli(capsys, "send", "--outbox")
-    assert out.strip().endswith("sent 2, failed 0, cancelled 0")
+    assert "sent 0, exported 2 (not sent until marked sent), failed 0, cancelled 0" in out  # the outbox is not sending
     sent = sorted(Path(_outbox()).glob("*.eml"))
     assert sorted(email.message_from_bytes(p.read_bytes(), policy=policy.default)["To"] for p in sent) == [
         "ap@klant200.nl", "debiteuren@klant100.nl"]
     with uow() as u:
-        assert sorted(u.session.scalars(select(Message.recipients).where(Message.status == "sent"))) == [
+        assert sorted(u.session.scalars(select(Message.recipients).where(Message.status == "exported"))) == [
             "ap@klant200.nl", "debiteuren@klant100.nl"]
 
 
