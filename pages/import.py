@@ -26,7 +26,7 @@ from receivables.importing.dates import ORDER_LABELS  # noqa: E402
 from receivables.importing.mapping import REQUIRED  # noqa: E402
 from receivables.importing.numbers import STYLE_LABELS  # noqa: E402
 from receivables.services import ServiceError  # noqa: E402
-from ui import state  # noqa: E402
+from ui import state, worklists  # noqa: E402
 
 NOT_IN_FILE = "— not in the file —"
 CURRENCIES = ["EUR", "USD", "GBP", "CHF", "DKK", "SEK", "NOK", "PLN", "CZK"]
@@ -87,6 +87,8 @@ def show_result(result: import_service.ImportResult) -> None:
     if result.warning_count:
         with st.expander(f"{result.warning_count} warning(s): imported as they are"):
             show_problems(result.warnings)
+    if result.kind in ("open-items", "ledger", "debtors"):
+        worklists.debtors_without_address(expanded=True, can_act=True)
 
 
 STORED_COLUMNS = {"line": "Row", "invoice_number": "Invoice number", "debtor_code": "Debtor code",

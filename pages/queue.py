@@ -11,8 +11,8 @@ import streamlit.components.v1 as components  # noqa: E402
 from receivables import reminders, sending  # noqa: E402
 from receivables.money import fmt  # noqa: E402
 from receivables.services import ServiceError  # noqa: E402
-from ui import state  # noqa: E402
-from ui.links import dossier_url, dossier_urls, import_link  # noqa: E402
+from ui import state, worklists  # noqa: E402
+from ui.links import dossier_url, dossier_urls  # noqa: E402
 
 STATUSES = ["proposed", "approved", "postponed", "blocked", "sending", "exported", "sent", "failed", "cancelled"]
 WHEN = ["Any day", "Today", "Tomorrow", "Next 7 days", "Overdue (before today)"]
@@ -28,12 +28,6 @@ def load(statuses: tuple[str, ...], step: str | None, track: str | None, manager
     with state.uow() as uow:
         return reminders.queue(uow, statuses=statuses, step=step, track=track, account_manager=manager,
                                planned_from=start, planned_until=end)
-
-
-@st.cache_data(show_spinner=False)
-def without_address() -> pd.DataFrame:
-    with state.uow() as uow:
-        return reminders.debtors_without_address(uow)
 
 
 @st.cache_data(show_spinner=False)
@@ -127,22 +121,7 @@ m[3].metric("Calls to make", int(calls["status"].isin(["proposed", "approved"]).
 for col, (currency, cents) in zip(st.columns(max(2, len(totals))), totals.items()):  # wide: big amounts fit
     col.metric(f"Total chased ({currency})", fmt(cents, currency))
 
-missing = without_address()
-if not missing.empty:
-    with st.expander(f"Debtors without a reminder address ({missing['debtor_code'].nunique()})",
-                     expanded=bool(emails["needs_address"].any()), icon=":material/contact_mail:"):
-        owed = reminders.totals_by_currency(missing, "open_cents")
-        st.markdown("Their reminders wait as **needs address** and go as soon as the address is there: no need to "
-                    "propose them again. Open: " + " · ".join(f"**{fmt(v, c)}**" for c, v in owed.items()) + ".")
-        st.dataframe(pd.DataFrame({
-            "Debtor": missing["debtor_code"] + " · " + missing["debtor_name"],
-            "Currency": missing["currency"], "Open": missing["open_cents"] / 100, "Invoices": missing["invoices"],
-            "Messages waiting": missing["waiting_messages"], "Address on file": missing["email"],
-            "Dossier": dossier_urls(missing["debtor_code"])}), hide_index=True, width="stretch",
-            column_config={"Open": st.column_config.NumberColumn(format="%.2f"),
-                           "Dossier": st.column_config.LinkColumn(display_text="open")})
-        if can_act:
-            import_link("Import a debtor list with their e-mail addresses")
+worklists.debtors_without_address(expanded=bool(emails["needs_address"].any()), can_act=can_act)
 
 tab_messages, tab_calls, tab_preview = st.tabs(["Messages", "Call list", "Preview & edit"], key="queue_tab",
                                                 on_change="rerun")  # stays on its tab across reruns

@@ -221,3 +221,16 @@ def test_a_full_import_that_closes_another_files_invoices_needs_the_box_that_nam
     assert not at.exception
     assert any("new 5, changed 0, closed 4" in s for s in texts(at.success))
     assert any("This full import closed 4 open invoices as paid" in i for i in texts(at.info))
+
+
+def test_the_import_result_lists_the_debtors_whose_reminders_wait_for_an_address(engine):
+    at = upload(page(), "openstaande-posten.csv", GOOD)  # open items without a debtor list: no addresses
+    at.button[0].click()
+    at.run()
+    at.button(key=next(b.key for b in at.button if b.key and b.key.startswith("import_go_"))).click()
+    at.run()
+    assert not at.exception
+    [worklist] = [e for e in at.expander if e.label.startswith("Debtors without a reminder address")]
+    shown = worklist.dataframe[0].value
+    assert {"0042 · Bakker B.V.", "0043 · De Vries"} <= set(shown["Debtor"])
+    assert shown.loc[shown["Debtor"] == "0043 · De Vries", "Open"].item() == 25.0
