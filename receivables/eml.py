@@ -6,14 +6,15 @@ from __future__ import annotations
 import email
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from email import policy
 from email.message import EmailMessage
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import getaddresses
 from html.parser import HTMLParser
 
+from receivables.domain.replies import header_text, mail_date, message_ids
+
 MAX_EML_BYTES = 15 * 1024 * 1024
-_MSG_ID = re.compile(r"<([^<>\s]+)>")
 
 
 class EmlError(ValueError):
@@ -49,17 +50,6 @@ class ParsedEmail:
         return out
 
 
-def message_ids(value: str | None) -> list[str]:
-    """The Message-IDs in a header value, without angle brackets (a bare id is taken as one)."""
-    if not value:
-        return []
-    found = _MSG_ID.findall(value)
-    if found:
-        return found
-    bare = value.strip()
-    return [bare] if bare and " " not in bare else []
-
-
 def parse_eml(raw: bytes) -> ParsedEmail:
     """From, date, subject, the plain-text body (or the HTML body as text) and attachment names."""
     if not raw or not raw.strip():
@@ -68,7 +58,7 @@ def parse_eml(raw: bytes) -> ParsedEmail:
         raise EmlError(f"the e-mail is larger than {MAX_EML_BYTES // (1024 * 1024)} MB; "
                        "paste its text instead")
     msg = email.message_from_bytes(raw, policy=policy.default)
-    from_header = _header(msg, "From")
+    from_header = header_text(msg, "From")
     if not from_header:
         raise EmlError("this file has no From header, so it is not a saved e-mail; save the message as "
                        ".eml from your mail program, or paste its text instead")
@@ -78,34 +68,16 @@ def parse_eml(raw: bytes) -> ParsedEmail:
     return ParsedEmail(
         from_name=name.strip(),
         from_address=address.strip(),
-        sent_at=_date(_header(msg, "Date")),
-        subject=_header(msg, "Subject").strip(),
+        sent_at=mail_date(header_text(msg, "Date")),
+        subject=header_text(msg, "Subject").strip(),
         body=_text_of(body_part) if body_part is not None else "",
         attachments=_attachments(msg, body_part),
-        message_id=next(iter(message_ids(_header(msg, "Message-ID"))), None),
-        in_reply_to=message_ids(_header(msg, "In-Reply-To")),
-        references=message_ids(_header(msg, "References")),
+        message_id=next(iter(message_ids(header_text(msg, "Message-ID"))), None),
+        in_reply_to=message_ids(header_text(msg, "In-Reply-To")),
+        references=message_ids(header_text(msg, "References")),
     )
 
 
-def _header(msg: EmailMessage, name: str) -> str:
-    try:
-        value = msg.get(name)
-    except Exception:  # noqa: BLE001 - a malformed header must not make the whole mail unreadable
-        value = next((v for k, v in msg.raw_items() if k.lower() == name.lower()), None)
-    return "" if value is None else str(value)
-
-
-def _date(value: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is not None:
-        when = when.astimezone(UTC).replace(tzinfo=None)
-    return when
 
 
 def _body_part(msg: EmailMessage):

@@ -26,8 +26,6 @@ from enum import StrEnum
 
 from inscriptis import get_text
 
-from receivables.eml import message_ids
-
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 
 
@@ -95,15 +93,15 @@ def parse_reply(raw: bytes, *, today: date, max_attachment_bytes: int = MAX_ATTA
         raise ReplyError("the message is empty")
     msg = email.message_from_bytes(raw, policy=policy.default)
     from_name, from_address = _from(msg)
-    subject = _header(msg, "Subject").strip()
+    subject = header_text(msg, "Subject").strip()
     body_part = _body_part(msg)
     text = _text_of(body_part) if body_part is not None else ""
     base = dict(
-        message_id=next(iter(message_ids(_header(msg, "Message-ID"))), None),
-        in_reply_to=tuple(message_ids(_header(msg, "In-Reply-To"))),
-        references=tuple(message_ids(_header(msg, "References"))),
+        message_id=next(iter(message_ids(header_text(msg, "Message-ID"))), None),
+        in_reply_to=tuple(message_ids(header_text(msg, "In-Reply-To"))),
+        references=tuple(message_ids(header_text(msg, "References"))),
         from_name=from_name, from_address=from_address, subject=subject,
-        sent_at=_date(_header(msg, "Date")), text=text,
+        sent_at=mail_date(header_text(msg, "Date")), text=text,
         attachments=tuple(_attachments(msg, body_part, max_attachment_bytes)),
     )
     bounce, dsn_reason = _delivery_status(msg)
@@ -122,7 +120,20 @@ def parse_reply(raw: bytes, *, today: date, max_attachment_bytes: int = MAX_ATTA
 
 # ---------------------------------------------------------------- headers and parts
 
-def _header(msg: Message, name: str) -> str:
+_MSG_ID = re.compile(r"<([^<>\s]+)>")
+def message_ids(value: str | None) -> list[str]:
+    """The Message-IDs in a header value, without angle brackets (a bare id is taken as one)."""
+    if not value:
+        return []
+    found = _MSG_ID.findall(value)
+    if found:
+        return found
+    bare = value.strip()
+    return [bare] if bare and " " not in bare else []
+
+
+def header_text(msg: Message, name: str) -> str:
+    """A header as text; a malformed header is read raw rather than making the whole mail unreadable."""
     try:
         value = msg.get(name)
     except Exception:  # noqa: BLE001 - a malformed header must not make the whole mail unreadable
@@ -131,12 +142,13 @@ def _header(msg: Message, name: str) -> str:
 
 
 def _from(msg: Message) -> tuple[str, str]:
-    pairs = getaddresses([_header(msg, "From")])
+    pairs = getaddresses([header_text(msg, "From")])
     name, address = pairs[0] if pairs else ("", "")
     return name.strip(), address.strip()
 
 
-def _date(value: str) -> datetime | None:
+def mail_date(value: str) -> datetime | None:
+    """A Date header as naive UTC, or None when it cannot be read."""
     if not value:
         return None
     try:
@@ -234,14 +246,14 @@ _OOO_SUBJECT = re.compile(
 
 def auto_reply_reason(msg: Message, subject: str) -> str | None:
     """Why this mail is an automatic answer, or None when a person wrote it."""
-    auto_submitted = _header(msg, "Auto-Submitted").split(";")[0].strip().lower()
+    auto_submitted = header_text(msg, "Auto-Submitted").split(";")[0].strip().lower()
     if auto_submitted and auto_submitted != "no":
         return f"Auto-Submitted: {auto_submitted}"
     for name in ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Autoreply-From", "X-Mail-Autoreply"):
-        value = _header(msg, name).strip().lower()
+        value = header_text(msg, name).strip().lower()
         if value and value not in ("no", "false", "0"):
             return f"{name}: {value}"
-    precedence = _header(msg, "Precedence").strip().lower()
+    precedence = header_text(msg, "Precedence").strip().lower()
     if precedence in _AUTO_PRECEDENCE:
         return f"Precedence: {precedence}"
     if _OOO_SUBJECT.match(subject):
@@ -459,7 +471,7 @@ def _inline_bounce(msg: Message, from_address: str, subject: str, text: str) -> 
     from_daemon = bool(_DAEMON.match(local) or _DAEMON.match(from_address))
     if not from_daemon and not _BOUNCE_SUBJECT.search(subject):
         return None
-    recipient_match = (re.match(rf"\s*<?({_ADDRESS})", _header(msg, "X-Failed-Recipients"))
+    recipient_match = (re.match(rf"\s*<?({_ADDRESS})", header_text(msg, "X-Failed-Recipients"))
                        or _ANY_RECIPIENT.search(text) or _POSTFIX_RECIPIENT.search(text)
                        or _PHRASE_RECIPIENT.search(text))
     status = _STATUS.search(text)
