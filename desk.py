@@ -3,7 +3,7 @@ server entry that runs it is app.py."""
 
 import streamlit as st
 
-from receivables.services import ServiceError
+from receivables.services.errors import ServiceError
 from ui import auth, nav, state
 
 st.set_page_config(page_title="Debtor Desk", page_icon=":material/account_balance:", layout="wide")

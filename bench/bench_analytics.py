@@ -5,8 +5,8 @@ data held in memory, in the same run.
     python bench/bench_analytics.py                 # generates /tmp/bench_ledger.db when missing
     python bench/bench_analytics.py --invoices 20000 --debtors 1000 --db /tmp/small.db --repeat 1
 
-Both sides end in the same pure code (receivables.metrics): SQLite through the app's own services
-(receivables.analytics), DuckDB through SQL over its in-memory copies of invoice, invoice_change and
+Both sides end in the same pure code (receivables.domain.metrics): SQLite through the app's own services
+(receivables.services.analytics), DuckDB through SQL over its in-memory copies of invoice, invoice_change and
 debtor. For DuckDB the better of two formulations is taken: the plain scan of every invoice and the
 settled-date candidate query the app uses. DuckDB is a reference here only, never a dependency of the app."""
 
@@ -27,9 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from db import analytics_queries as q  # noqa: E402
 from db.engine import make_engine  # noqa: E402
-from receivables import analytics, metrics  # noqa: E402
-from receivables.ageing import DEFAULT_EDGES, BucketSpec  # noqa: E402
-from receivables.uow import UnitOfWork  # noqa: E402
+from db.uow import UnitOfWork  # noqa: E402
+from receivables.domain import metrics  # noqa: E402
+from receivables.domain.ageing import DEFAULT_EDGES, BucketSpec  # noqa: E402
+from receivables.services import analytics  # noqa: E402
 
 EDGES = DEFAULT_EDGES
 

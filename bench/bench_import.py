@@ -52,8 +52,8 @@ def step_baseline(file: Path, db: Path) -> dict:
 
 def step_import(file: Path, db: Path, fresh: bool, as_of: date = AS_OF) -> dict:
     from db.engine import make_engine, upgrade
-    from receivables import import_service
-    from receivables.uow import UnitOfWork
+    from db.uow import UnitOfWork
+    from receivables.services import imports as import_service
 
     if fresh:
         _fresh_sqlite(db)

@@ -22,8 +22,8 @@ from sqlalchemy import insert, text  # noqa: E402
 
 from db.engine import make_engine, upgrade  # noqa: E402
 from db.models import Debtor, ImportBatch, Invoice  # noqa: E402
-from receivables import reminders  # noqa: E402
-from receivables.uow import UnitOfWork  # noqa: E402
+from db.uow import UnitOfWork  # noqa: E402
+from receivables.services import reminders  # noqa: E402
 
 ANCHOR = date(2026, 6, 30)
 

@@ -36,9 +36,10 @@ from sqlalchemy import insert, select, update  # noqa: E402
 
 from db.engine import make_engine, upgrade  # noqa: E402
 from db.models import Debtor, ImportBatch, Invoice, Message, SendAttempt  # noqa: E402
+from db.uow import UnitOfWork  # noqa: E402
 from emails.sender import SmtpTransport  # noqa: E402
-from receivables import epc, reminders, sending  # noqa: E402
-from receivables.uow import UnitOfWork  # noqa: E402
+from receivables.domain import epc  # noqa: E402
+from receivables.services import reminders, sending  # noqa: E402
 
 SERVER = textwrap.dedent("""
     import sys, time

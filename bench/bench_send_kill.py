@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from db.engine import make_engine, upgrade  # noqa: E402
-from receivables.uow import UnitOfWork  # noqa: E402
+from db.uow import UnitOfWork  # noqa: E402
 from tests.integration.test_send_support import Mailbox, seed, smtp_env, start_server, statuses  # noqa: E402
 
 
@@ -68,7 +68,7 @@ def main() -> int:
         run.wait()
         time.sleep(box.delay + 0.05)  # the server finishes what it had
         if not args.no_recover:
-            from receivables import sending
+            from receivables.services import sending
 
             with uow() as u:
                 sending.recover(u, actor="bench")

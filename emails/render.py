@@ -12,7 +12,7 @@ from pathlib import Path
 from jinja2 import FileSystemLoader, StrictUndefined, pass_context
 from jinja2.sandbox import SandboxedEnvironment
 
-from receivables.money import fmt
+from receivables.domain.money import fmt
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 LANGUAGES = ("nl", "en")

@@ -9,9 +9,9 @@ import pandas as pd  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from receivables import claims, dossier  # noqa: E402
-from receivables.money import fmt, from_decimal  # noqa: E402
-from receivables.services import ServiceError  # noqa: E402
+from receivables.domain.money import fmt, from_decimal  # noqa: E402
+from receivables.services import claims, dossier  # noqa: E402
+from receivables.services.errors import ServiceError  # noqa: E402
 from ui import state  # noqa: E402
 
 KIND_LABELS = {"invoice": "Invoices", "payment": "Payments", "note": "Notes", "call": "Calls",

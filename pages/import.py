@@ -9,7 +9,7 @@ from datetime import date  # noqa: E402
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from receivables import import_service, money  # noqa: E402
+from receivables.domain import money  # noqa: E402
 from receivables.importing import (  # noqa: E402
     FIELDS,
     FILE_TYPES,
@@ -25,7 +25,8 @@ from receivables.importing import (  # noqa: E402
 from receivables.importing.dates import ORDER_LABELS  # noqa: E402
 from receivables.importing.mapping import REQUIRED  # noqa: E402
 from receivables.importing.numbers import STYLE_LABELS  # noqa: E402
-from receivables.services import ServiceError  # noqa: E402
+from receivables.services import imports as import_service  # noqa: E402
+from receivables.services.errors import ServiceError  # noqa: E402
 from ui import state, worklists  # noqa: E402
 
 NOT_IN_FILE = "— not in the file —"

@@ -8,9 +8,9 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 import streamlit.components.v1 as components  # noqa: E402
 
-from receivables import reminders, sending  # noqa: E402
-from receivables.money import fmt  # noqa: E402
-from receivables.services import ServiceError  # noqa: E402
+from receivables.domain.money import fmt  # noqa: E402
+from receivables.services import reminders, sending  # noqa: E402
+from receivables.services.errors import ServiceError  # noqa: E402
 from ui import state, worklists  # noqa: E402
 from ui.links import dossier_url, dossier_urls  # noqa: E402
 

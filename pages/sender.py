@@ -8,9 +8,11 @@ from datetime import date  # noqa: E402
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from receivables import reminders, sending, smtp_config, users  # noqa: E402
-from receivables.money import fmt  # noqa: E402
-from receivables.services import ServiceError  # noqa: E402
+from db import config as smtp_config  # noqa: E402
+from db import user_file as users  # noqa: E402
+from receivables.domain.money import fmt  # noqa: E402
+from receivables.services import reminders, sending  # noqa: E402
+from receivables.services.errors import ServiceError  # noqa: E402
 from ui import state  # noqa: E402
 from ui.links import dossier_url  # noqa: E402
 

@@ -6,7 +6,7 @@ from datetime import date, timedelta  # noqa: E402
 
 import streamlit as st  # noqa: E402
 
-from receivables import services, users  # noqa: E402
+from receivables.services import audit, demo, errors, users  # noqa: E402
 from ui import state  # noqa: E402
 
 st.title("Settings")
@@ -23,9 +23,9 @@ with tab_users:
         if st.form_submit_button("Add user"):
             try:
                 with state.uow() as uow:
-                    pw = services.add_user(uow, username.strip(), role, actor=user.username, name=full_name or None)
+                    pw = users.add_user(uow, username.strip(), role, actor=user.username, name=full_name or None)
                 st.success(f"User {username} added. Their password (shown once): `{pw}`")
-            except services.ServiceError as exc:
+            except errors.ServiceError as exc:
                 st.error(str(exc))
     with st.form("set_role"):
         st.markdown("**Change a role or reset a password**")
@@ -41,14 +41,14 @@ with tab_users:
         try:
             if change:
                 with state.uow() as uow:
-                    services.set_role(uow, who, new_role, actor=user.username)
+                    users.set_role(uow, who, new_role, actor=user.username)
                 st.success(f"{who} is now {new_role}.")
             if reset:
                 with state.uow() as uow:
-                    pw = services.reset_password(uow, who, actor=user.username, password=chosen or None)
+                    pw = users.reset_password(uow, who, actor=user.username, password=chosen or None)
                 st.success(f"The password of {who} is set." if chosen else
                            f"New password for {who} (shown once): `{pw}`")
-        except services.ServiceError as exc:
+        except errors.ServiceError as exc:
             st.error(str(exc))
 
 with tab_audit:
@@ -59,20 +59,20 @@ with tab_audit:
                           min_value=state.earliest_date())
     until = c4.date_input("To", value=date.today(), format="DD-MM-YYYY", min_value=state.earliest_date())
     with state.uow() as uow:
-        log = services.audit_log(uow, actor=actor or None, action=action or None, since=since,
+        log = audit.audit_log(uow, actor=actor or None, action=action or None, since=since,
                                  until=until + timedelta(days=1))
     st.dataframe(log, hide_index=True, width="stretch")
 
 with tab_demo:
     with state.uow() as uow:
-        present = services.demo_present(uow)
+        present = demo.demo_present(uow)
     if present:
         st.write("The demo debtors, their invoices, notes and messages are in the database. Removing them "
                  "leaves your own imported data untouched.")
         sure = st.checkbox("Yes, remove all demo data")
         if st.button("Remove demo data", type="primary", disabled=not sure):
             with state.uow(immediate=True) as uow:
-                n = services.remove_demo(uow, actor=user.username)
+                n = demo.remove_demo(uow, actor=user.username)
             state.data_changed()
             st.success(f"Removed {n} demo debtors.")
     else:

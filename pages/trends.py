@@ -9,8 +9,9 @@ import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 from plotly.subplots import make_subplots  # noqa: E402
 
-from receivables import analytics, definitions, metrics  # noqa: E402
-from receivables.money import fmt  # noqa: E402
+from receivables.domain import definitions, metrics  # noqa: E402
+from receivables.domain.money import fmt  # noqa: E402
+from receivables.services import analytics  # noqa: E402
 from ui import state  # noqa: E402
 from ui.links import dossier_urls, linked_date  # noqa: E402
 

@@ -18,7 +18,7 @@ SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
 from db.engine import make_engine, upgrade  # noqa: E402
-from receivables.uow import UnitOfWork  # noqa: E402
+from db.uow import UnitOfWork  # noqa: E402
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 _pg_state: dict = {}

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import streamlit as st
 import streamlit_authenticator as stauth
 
-from receivables import login_throttle, users
+from db import user_file as users
+from receivables.services import login_throttle
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def _throttled(controller) -> None:
         name = username.lower().strip()
 
         def audit(action: str, details: dict) -> None:
-            from receivables.services import record_audit
+            from receivables.services.audit import record_audit
             from ui import state
 
             with state.uow() as uow:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from receivables.users import role_at_least
+from db.user_file import role_at_least
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,9 +8,10 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from receivables import costs as costing
-from receivables import reminders, tracks
-from receivables.services import ServiceError
+from receivables.domain import costs as costing
+from receivables.domain import tracks
+from receivables.services import reminders
+from receivables.services.errors import ServiceError
 from ui import state
 
 
@@ -37,7 +38,7 @@ def _rows(frame: pd.DataFrame) -> list[dict]:
 
 def _rate_table(title: str, key: str, table: tuple, kind: str, user) -> None:
     """One editable rate table with each rate's source; a half-year without its own published rate is named."""
-    from receivables.services import get_setting
+    from receivables.services.settings import get_setting
 
     st.subheader(title)
     st.caption("Set each 1 January and 1 July; a rate holds until the next one. Add each new rate with where it "

@@ -9,8 +9,8 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from db.engine import make_engine
-from receivables import services
-from receivables.uow import UnitOfWork
+from db.uow import UnitOfWork
+from receivables.services import analytics, demo, errors, startup
 
 _started = False
 
@@ -23,8 +23,8 @@ def start() -> None:
         return
     eng = make_engine()
     try:
-        _announce(services.bootstrap(eng).admin_password)
-    except services.ServiceError as exc:  # every visitor is told the same by desk.py; no login is offered
+        _announce(startup.bootstrap(eng).admin_password)
+    except errors.ServiceError as exc:  # every visitor is told the same by desk.py; no login is offered
         print(f"\nDebtor Desk cannot start: {exc}\n", file=sys.stderr, flush=True)
         return
     finally:
@@ -43,7 +43,7 @@ def _announce(password: str | None) -> None:
 @st.cache_resource(show_spinner="Preparing the database…")
 def engine() -> Engine:
     eng = make_engine()
-    _announce(services.bootstrap(eng).admin_password)  # a server started on desk.py itself: at the first visit
+    _announce(startup.bootstrap(eng).admin_password)  # a server started on desk.py itself: at the first visit
     return eng
 
 
@@ -54,7 +54,7 @@ def uow(*, immediate: bool = False) -> UnitOfWork:
 def data_version() -> str:
     """A key for cached frames that changes with the data, also when the CLI or cron wrote it."""
     with uow() as u:
-        return services.data_version(u)
+        return analytics.data_version(u)
 
 
 def data_changed() -> None:
@@ -73,7 +73,7 @@ def earliest_date(*values: date | None) -> date:
 @st.cache_data(show_spinner=False, max_entries=4)
 def _earliest(version: str) -> date | None:
     with uow() as u:
-        return services.earliest_date(u)
+        return analytics.earliest_date(u)
 
 
 def demo_present() -> bool:
@@ -83,4 +83,4 @@ def demo_present() -> bool:
 @st.cache_data(show_spinner=False, max_entries=4)
 def _demo_present(version: str) -> bool:
     with uow() as u:
-        return services.demo_present(u)
+        return demo.demo_present(u)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from receivables import reminders
-from receivables.money import fmt
+from receivables.domain.money import fmt
+from receivables.services import reminders
 from ui import state
 from ui.links import dossier_urls, import_link
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from receivables import money
+from receivables.domain import money
 from receivables.importing import dates as d
 from receivables.importing import mapping as m
 from receivables.importing import numbers as n

@@ -3,8 +3,9 @@ from datetime import date, timedelta
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from receivables import services
-from receivables.uow import UnitOfWork
+from db.uow import UnitOfWork
+from receivables.services import demo as demo_service
+from receivables.services import startup
 from tests.app.login import log_in
 from tests.conftest import ROOT
 
@@ -14,9 +15,9 @@ PAGE = str(ROOT / "pages" / "ageing.py")
 
 @pytest.fixture
 def demo(engine):
-    services.bootstrap(engine, load_demo_on_first_start=False)
+    startup.bootstrap(engine, load_demo_on_first_start=False)
     with UnitOfWork(engine) as u:
-        services.load_demo(u, seed=4, anchor=TODAY)
+        demo_service.load_demo(u, seed=4, anchor=TODAY)
     return engine
 
 
@@ -82,7 +83,7 @@ def test_bad_bucket_edges_say_what_to_fix(demo):
 
 
 def test_an_empty_ledger_says_where_to_start(engine):
-    services.bootstrap(engine, load_demo_on_first_start=False)
+    startup.bootstrap(engine, load_demo_on_first_start=False)
     at = page()
     assert not at.exception
     assert "Import" in at.info[0].value
@@ -92,7 +93,7 @@ def test_an_empty_ledger_says_where_to_start(engine):
 def ledger_2013(engine):
     from db.models import Debtor, ImportBatch, Invoice
 
-    services.bootstrap(engine, load_demo_on_first_start=False)
+    startup.bootstrap(engine, load_demo_on_first_start=False)
     with UnitOfWork(engine) as u:
         s = u.session
         s.add(ImportBatch(kind="ledger", mode="full", file_name="l.csv", file_hash="h", as_of=date(2013, 12, 31),

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from receivables import users
+from db import user_file as users
 from tests.app.login import log_in
 from tests.conftest import ROOT
 from ui import nav
@@ -15,12 +15,12 @@ PAGE_FILES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glo
 
 @pytest.fixture
 def demo_db(engine):
-    from receivables import services
-    from receivables.uow import UnitOfWork
+    from db.uow import UnitOfWork
+    from receivables.services import demo, startup
 
-    services.bootstrap(engine)  # loads the demo on first start
+    startup.bootstrap(engine)  # loads the demo on first start
     with UnitOfWork(engine) as u:
-        assert services.demo_present(u)
+        assert demo.demo_present(u)
     return engine
 
 
@@ -106,8 +106,8 @@ def test_repeated_wrong_passwords_lock_the_login_with_the_wait_shown_and_audited
     from sqlalchemy import select
 
     from db.models import AuditEvent
-    from receivables import login_throttle
-    from receivables.uow import UnitOfWork
+    from db.uow import UnitOfWork
+    from receivables.services import login_throttle
 
     monkeypatch.setattr(login_throttle, "THROTTLE", login_throttle.LoginThrottle(clock=lambda: 1000.0))  # time stands still
     password = users.add_user("carla", "collector")

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from db.models import Debtor, Invoice, Note
-from receivables.ledger import apply_change
-from receivables.uow import UnitOfWork
+from db.uow import UnitOfWork
+from receivables.services.ledger import apply_change
 from tests.app.login import log_in
 from tests.conftest import ROOT
 

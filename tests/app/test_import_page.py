@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from db.models import ImportBatch, Invoice
-from receivables.uow import UnitOfWork
+from db.uow import UnitOfWork
 from tests.app.login import log_in
 from tests.conftest import ROOT
 

@@ -5,8 +5,8 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from db.models import Invoice
+from db.uow import UnitOfWork
 from receivables.importing import FILE_TYPES, FILE_TYPES_LABEL
-from receivables.uow import UnitOfWork
 from tests.app.login import log_in
 from tests.conftest import ROOT
 

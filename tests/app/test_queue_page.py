@@ -7,8 +7,8 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from db.models import AuditEvent, Debtor, ImportBatch, Invoice, Message, Note
-from receivables import reminders
-from receivables.uow import UnitOfWork
+from db.uow import UnitOfWork
+from receivables.services import reminders
 from tests.app.login import log_in
 from tests.conftest import ROOT
 
@@ -41,7 +41,7 @@ def ledger(engine):
 
 
 def _tracks_with_approval():
-    from receivables import tracks
+    from receivables.domain import tracks
 
     data = tracks.tracks_to_data(tracks.default_tracks())
     for t in data:

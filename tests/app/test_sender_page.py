@@ -10,7 +10,7 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from db.models import AuditEvent, Message
-from receivables.uow import UnitOfWork
+from db.uow import UnitOfWork
 from tests.app.login import log_in
 from tests.conftest import ROOT
 from tests.integration import test_send_support as support
@@ -157,7 +157,7 @@ def test_a_collector_cannot_open_the_sender(uow):
 def test_a_message_a_dead_sender_left_on_the_wire_waits_with_what_is_known(uow):
     from datetime import datetime, timedelta
 
-    from receivables import send_journal, sending
+    from receivables.services import send_journal, sending
 
     [mid] = seed(uow, 1)
     smtp_id = f"<debtordesk.{mid}.0f0f@example.nl>"

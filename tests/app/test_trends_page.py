@@ -3,8 +3,9 @@ from datetime import date, timedelta
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from receivables import analytics, services
-from receivables.uow import UnitOfWork
+from db.uow import UnitOfWork
+from receivables.services import analytics, startup
+from receivables.services import demo as demo_service
 from tests.app.login import log_in
 from tests.conftest import ROOT
 
@@ -14,9 +15,9 @@ PAGE = str(ROOT / "pages" / "trends.py")
 
 @pytest.fixture
 def demo(engine):
-    services.bootstrap(engine, load_demo_on_first_start=False)
+    startup.bootstrap(engine, load_demo_on_first_start=False)
     with UnitOfWork(engine) as u:
-        services.load_demo(u, seed=4, anchor=TODAY)
+        demo_service.load_demo(u, seed=4, anchor=TODAY)
     return engine
 
 
@@ -79,7 +80,7 @@ def test_the_help_shows_the_definitions(demo):
 
 
 def test_an_empty_ledger_says_where_to_start(engine):
-    services.bootstrap(engine, load_demo_on_first_start=False)
+    startup.bootstrap(engine, load_demo_on_first_start=False)
     at = page()
     assert not at.exception
     assert "Import" in at.info[0].value

@@ -209,7 +209,7 @@ def wait_for_login_cookie(pg, server: Server, timeout: float = 60) -> None:
     """The app hands the browser its login cookie from a component after the login; until the browser
     has it, a page opened by URL (a new session) shows the login form again. On a busy machine that can
     take seconds, so wait for it as a user's next click would."""
-    from receivables import users
+    from db import user_file as users
 
     name = users.load(Path(server.env["DEBTOR_DESK_USERS"]))["cookie"]["name"]
     deadline = time.time() + timeout

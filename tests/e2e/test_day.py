@@ -147,9 +147,10 @@ def test_3_a_collector_adds_a_note_and_a_promise_and_sees_them_on_the_timeline(s
 
 def test_4_the_queue_is_generated_and_approve_postpone_block_persist_after_a_reload(server, page, accounts):
     # the admin's choice in Settings: every e-mail step waits for a person's approval
-    from receivables import reminders, tracks
-    from receivables.services import get_setting
-    from receivables.uow import UnitOfWork
+    from db.uow import UnitOfWork
+    from receivables.domain import tracks
+    from receivables.services import reminders
+    from receivables.services.settings import get_setting
 
     engine = create_engine(server.env["DATABASE_URL"])
     with UnitOfWork(engine) as uow:

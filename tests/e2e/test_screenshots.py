@@ -48,8 +48,8 @@ def debtor_past_the_call(server) -> None:
     """A Dutch debtor on the standard track whose invoice of € 3.025,00 is 40 days overdue and whose
     reminder, second reminder and call went unanswered: the demand with costs is next."""
     from db.models import Debtor, Invoice, Message, MessageInvoice
-    from receivables import reminders
-    from receivables.uow import UnitOfWork
+    from db.uow import UnitOfWork
+    from receivables.services import reminders
 
     today = date.today()
     engine = create_engine(server.env["DATABASE_URL"])

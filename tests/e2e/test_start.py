@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from receivables import users
+from db import user_file as users
 from tests.e2e.conftest import start_server
 
 

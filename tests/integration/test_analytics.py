@@ -12,8 +12,8 @@ from sqlalchemy import delete, select, text, update
 from db import analytics_queries as q
 from db import queries
 from db.models import Debtor, Invoice, InvoiceChange
-from receivables import analytics, services
-from receivables.ledger import apply_change
+from receivables.services import analytics, demo, errors
+from receivables.services.ledger import apply_change
 from tests.conftest import ROOT
 
 ANCHOR = date(2026, 6, 30)
@@ -91,7 +91,7 @@ def test_the_invoices_behind_a_row_are_that_debtors_open_items_with_their_bucket
     with uow() as u:
         items = analytics.invoices_behind(u, date(2024, 3, 31), "A01")
         only = analytics.invoices_behind(u, date(2024, 3, 31), "A01", bucket="31-60")
-        with pytest.raises(services.ServiceError, match="no debtor"):
+        with pytest.raises(errors.ServiceError, match="no debtor"):
             analytics.invoices_behind(u, date(2024, 3, 31), "ZZZ")
     assert dict(zip(items["number"], items["bucket"])) == {"INV1": "31-60", "CN1": "1-30", "INV3": "not_due"}
     assert dict(zip(items["number"], items["open_cents"])) == {"INV1": 400_00, "CN1": -100_00, "INV3": 2000_00}
@@ -143,7 +143,7 @@ def test_the_dso_report_gives_a_row_per_month_and_currency(uow):
 
 def test_the_forecast_report_gives_thirteen_weeks(uow):
     with uow() as u:
-        services.load_demo(u, seed=3, anchor=ANCHOR)
+        demo.load_demo(u, seed=3, anchor=ANCHOR)
     res = run_cli("report", "forecast", "--as-of", ANCHOR.isoformat(), "--format", "json")
     assert res.returncode == 0, res.stderr
     rows = [r for r in json.loads(res.stdout) if r["currency"] == "EUR" and r["week_start"] is not None]
@@ -155,7 +155,7 @@ def test_the_forecast_report_gives_thirteen_weeks(uow):
 
 def test_the_backtest_sets_the_forecast_of_13_weeks_ago_against_the_receipts(uow):
     with uow() as u:
-        services.load_demo(u, seed=3, anchor=ANCHOR)
+        demo.load_demo(u, seed=3, anchor=ANCHOR)
     with uow() as u:
         bt = analytics.forecast_backtest(u, ANCHOR)
         paid = u.session.execute(text(
@@ -186,7 +186,7 @@ def daily_equals_a_rebuild(u):
 
 def test_the_daily_sums_follow_every_kind_of_ledger_change(uow):
     with uow() as u:
-        services.load_demo(u, seed=6, anchor=ANCHOR)
+        demo.load_demo(u, seed=6, anchor=ANCHOR)
     with uow() as u:
         s = u.session
         invoices = s.scalars(select(Invoice).order_by(Invoice.id).limit(6)).all()
@@ -207,19 +207,19 @@ def test_the_daily_sums_follow_every_kind_of_ledger_change(uow):
 
 def test_reloading_and_removing_the_demo_keeps_the_daily_sums_right(uow):
     with uow() as u:
-        services.load_demo(u, seed=6, anchor=ANCHOR)
+        demo.load_demo(u, seed=6, anchor=ANCHOR)
     with uow() as u:
-        services.load_demo(u, seed=7, anchor=ANCHOR)
+        demo.load_demo(u, seed=7, anchor=ANCHOR)
     with uow() as u:
         assert daily_equals_a_rebuild(u)
-        services.remove_demo(u, actor="test")
+        demo.remove_demo(u, actor="test")
     with uow() as u:
         assert q.ledger_days(u.session).empty
 
 
 def test_missing_triggers_are_put_back_and_the_sums_rebuilt(uow, engine):
     with uow() as u:
-        services.load_demo(u, seed=6, anchor=ANCHOR)
+        demo.load_demo(u, seed=6, anchor=ANCHOR)
         before = analytics.kpis(u, ANCHOR)
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
@@ -243,7 +243,7 @@ def test_missing_triggers_are_put_back_and_the_sums_rebuilt(uow, engine):
 
 def test_open_items_through_the_settled_index_are_the_reference_rows(uow):
     with uow() as u:
-        services.load_demo(u, seed=8, anchor=ANCHOR)
+        demo.load_demo(u, seed=8, anchor=ANCHOR)
     with uow() as u:
         for as_of in (ANCHOR, ANCHOR - timedelta(days=45), ANCHOR - timedelta(days=200), ANCHOR - timedelta(days=400)):
             fast = q.open_items_at(u.session, as_of).sort_values("invoice_id", ignore_index=True)
@@ -251,14 +251,14 @@ def test_open_items_through_the_settled_index_are_the_reference_rows(uow):
             assert fast["invoice_id"].tolist() == ref["invoice_id"].tolist()
             assert fast["open_cents"].tolist() == ref["open_cents"].tolist()
             view = analytics.ageing(u, as_of)
-            report = services.ageing_report(u, as_of)
+            report = analytics.ageing_report(u, as_of)
             for currency, totals in report.totals.items():
                 assert {k: view.totals[currency][k] for k in totals} == totals
 
 
 def test_the_ledger_held_in_memory_ages_like_the_database(uow):
     with uow() as u:
-        services.load_demo(u, seed=8, anchor=ANCHOR)
+        demo.load_demo(u, seed=8, anchor=ANCHOR)
         apply_change(u.session, u.session.scalars(select(Invoice).where(Invoice.open_cents > 0)).first(),
                      ANCHOR - timedelta(days=3), "payment", -100)  # a part payment
         u.commit()
@@ -276,7 +276,7 @@ def test_the_ledger_held_in_memory_ages_like_the_database(uow):
 
 def test_ar_from_the_daily_sums_equals_the_open_items(uow):
     with uow() as u:
-        services.load_demo(u, seed=8, anchor=ANCHOR)
+        demo.load_demo(u, seed=8, anchor=ANCHOR)
     with uow() as u:
         for as_of in (ANCHOR, ANCHOR - timedelta(days=31), ANCHOR - timedelta(days=250)):
             view = analytics.ageing(u, as_of)
@@ -288,7 +288,7 @@ def test_ar_from_the_daily_sums_equals_the_open_items(uow):
 
 def test_series_per_segment_add_up_to_the_portfolio(uow):
     with uow() as u:
-        services.load_demo(u, seed=8, anchor=ANCHOR)
+        demo.load_demo(u, seed=8, anchor=ANCHOR)
     with uow() as u:
         whole = analytics.dso_series(u, ANCHOR, 6)
         split = analytics.dso_series(u, ANCHOR, 6, by="segment")
@@ -298,7 +298,7 @@ def test_series_per_segment_add_up_to_the_portfolio(uow):
 
 
 def test_the_forecast_uses_the_dispute_state_of_its_own_day(uow):
-    from receivables import dossier
+    from receivables.services import dossier
 
     today = date.today()
     with uow() as u:

@@ -9,7 +9,8 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
-from receivables import analytics, import_service
+from receivables.services import analytics
+from receivables.services import imports as import_service
 from tests.conftest import ROOT
 
 IBM = "WA_Fn-UseC_-Accounts-Receivable.csv"

@@ -12,9 +12,9 @@ from datetime import date, timedelta
 import pytest
 
 from db.models import Debtor, ImportBatch, Invoice
-from receivables import claims, reminders
-from receivables.ledger import apply_change
-from receivables.services import ServiceError
+from receivables.services import claims, reminders
+from receivables.services.errors import ServiceError
+from receivables.services.ledger import apply_change
 from tests.conftest import ROOT
 from tests.integration.test_reminders import walk
 

@@ -10,9 +10,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from receivables import claims, costs, reminders, tracks
-from receivables.ledger import apply_change
-from receivables.services import ServiceError
+from receivables.domain import costs, tracks
+from receivables.services import claims, reminders
+from receivables.services.errors import ServiceError
+from receivables.services.ledger import apply_change
 from tests.integration.test_reminders import (
     debtor,
     fresh_import,

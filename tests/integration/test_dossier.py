@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from db.models import AuditEvent, Debtor, Invoice, Message, MessageInvoice, Note
-from receivables import dossier
-from receivables.ledger import apply_change
-from receivables.services import ServiceError, put_setting
-from receivables.uow import UnitOfWork
+from db.uow import UnitOfWork
+from receivables.services import dossier
+from receivables.services.errors import ServiceError
+from receivables.services.ledger import apply_change
+from receivables.services.settings import put_setting
 from tests.conftest import ROOT
 
 TODAY = date(2026, 3, 10)

@@ -7,7 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from db.models import Debtor, Message, Note
-from receivables import dossier, reminders, services, tracks
+from receivables.domain import tracks
+from receivables.services import demo as demo_service
+from receivables.services import dossier, reminders
 
 ANCHOR = date(2026, 6, 30)
 
@@ -15,7 +17,7 @@ ANCHOR = date(2026, 6, 30)
 @pytest.fixture
 def demo(uow):
     with uow() as u:
-        services.load_demo(u, seed=11, anchor=ANCHOR)
+        demo_service.load_demo(u, seed=11, anchor=ANCHOR)
     with uow() as u:
         s = u.session
         debtors = s.scalars(select(Debtor).order_by(Debtor.code)).all()

@@ -13,8 +13,9 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from db.models import Debtor
-from receivables import cli, exports, services
-from receivables.ageing import BucketSpec
+from receivables import cli
+from receivables.domain.ageing import BucketSpec
+from receivables.services import analytics, exports
 
 HOSTILE = ['=HYPERLINK("http://x","click")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(1)", "\t=1", " =1", "'=1"]
 TODAY = date.today()
@@ -96,10 +97,10 @@ def test_the_queue_csv_keeps_hostile_invoice_numbers_as_text(hostile_ledger, cap
 
 
 def test_the_pages_csv_and_excel_exports_hold_no_formula(hostile_ledger, tmp_path):
-    from receivables.uow import UnitOfWork
+    from db.uow import UnitOfWork
 
     with UnitOfWork(hostile_ledger) as u:
-        report = services.ageing_report(u, TODAY, BucketSpec())
+        report = analytics.ageing_report(u, TODAY, BucketSpec())
     frame = report.per_debtor[["debtor_code", "debtor_name", "total"]].assign(total=lambda f: f["total"] / 100)
     text = exports.table(frame, "csv").decode("utf-8-sig")
     cells = [c for row in csv.reader(io.StringIO(text)) for c in row]
@@ -124,7 +125,7 @@ def test_a_csv_attached_to_a_reminder_holds_no_formula_however_it_was_made(uow):
     import email
     from email import policy
 
-    from receivables import sending
+    from receivables.services import sending
     from tests.integration.test_send_support import seed, settings
 
     [mid] = seed(uow, 1)
@@ -143,7 +144,7 @@ def test_a_csv_attached_to_a_reminder_holds_no_formula_however_it_was_made(uow):
 
 @pytest.mark.parametrize("language, delimiter", [("nl", ";"), ("en", ",")])
 def test_the_statement_of_account_csv_holds_no_formula(language, delimiter):
-    from receivables import statement
+    from emails import statement
 
     rows = [statement.Row(bad, TODAY - timedelta(days=60), TODAY - timedelta(days=30), -1250 if k == 0 else 100 * k)
             for k, bad in enumerate(HOSTILE)]

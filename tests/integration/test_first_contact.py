@@ -15,8 +15,10 @@ import pytest
 from sqlalchemy import select, update
 
 from db.models import Debtor, ImportBatch, Invoice, Message, MessageInvoice
-from receivables import dossier, import_service, reminders, sending, statement
-from receivables.services import ServiceError
+from emails import statement
+from receivables.services import dossier, reminders, sending
+from receivables.services import imports as import_service
+from receivables.services.errors import ServiceError
 
 TODAY = date.today()  # the CLI generates for today
 EBOEK = "Relatiecode;Relatie;Factuurnummer;Factuurdatum;Vervaldatum;Bedrag;Openstaand;Soort"

@@ -6,8 +6,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, inspect, select
 
+from db import user_file as users
 from db.models import Debtor, Invoice, InvoiceChange
-from receivables import demo, services, users
+from receivables.services import analytics, audit, demo, demo_data, startup
 from tests.conftest import ROOT
 
 ANCHOR = date(2026, 6, 30)
@@ -59,36 +60,36 @@ def test_migrations_upgrade_an_empty_postgresql_schema():
 
 
 def test_the_demo_generator_is_deterministic():
-    a, b = demo.generate(seed=7, anchor=ANCHOR), demo.generate(seed=7, anchor=ANCHOR)
+    a, b = demo_data.generate(seed=7, anchor=ANCHOR), demo_data.generate(seed=7, anchor=ANCHOR)
     assert a == b
-    assert demo.generate(seed=8, anchor=ANCHOR) != a
+    assert demo_data.generate(seed=8, anchor=ANCHOR) != a
     assert 200 <= len(a.debtors) <= 300 and 5000 <= len(a.invoices) <= 8000
     assert all(i["invoice_date"] <= ANCHOR for i in a.invoices)
 
 
 def test_demo_addresses_can_never_reach_a_real_mailbox():
-    data = demo.generate(seed=1, anchor=ANCHOR)
+    data = demo_data.generate(seed=1, anchor=ANCHOR)
     assert all(d["email"].endswith(".example") for d in data.debtors)
 
 
 def test_loading_the_demo_twice_gives_the_same_ledger(uow):
     def snapshot():
         with uow() as u:
-            return services.ageing_json(services.ageing_report(u, ANCHOR))
+            return analytics.ageing_json(analytics.ageing_report(u, ANCHOR))
 
     with uow() as u:
-        services.load_demo(u, seed=3, anchor=ANCHOR)
+        demo.load_demo(u, seed=3, anchor=ANCHOR)
     first = snapshot()
     with uow() as u:
-        services.load_demo(u, seed=3, anchor=ANCHOR)
+        demo.load_demo(u, seed=3, anchor=ANCHOR)
     assert snapshot() == first
     with uow() as u:
-        assert u.session.scalar(select(func.count()).select_from(Debtor)) == len(demo.generate(3, ANCHOR).debtors)
+        assert u.session.scalar(select(func.count()).select_from(Debtor)) == len(demo_data.generate(3, ANCHOR).debtors)
 
 
 def test_open_amounts_equal_amount_plus_changes(uow):
     with uow() as u:
-        services.load_demo(u, seed=5, anchor=ANCHOR)
+        demo.load_demo(u, seed=5, anchor=ANCHOR)
         s = u.session
         changes = dict(s.execute(select(InvoiceChange.invoice_id, func.sum(InvoiceChange.delta_cents))
                                  .group_by(InvoiceChange.invoice_id)).all())
@@ -99,34 +100,34 @@ def test_open_amounts_equal_amount_plus_changes(uow):
 
 def test_ageing_of_a_past_date_is_what_was_open_then(uow):
     with uow() as u:
-        services.load_demo(u, seed=5, anchor=ANCHOR)
+        demo.load_demo(u, seed=5, anchor=ANCHOR)
         past = ANCHOR - timedelta(days=120)
-        report = services.ageing_report(u, past)
+        report = analytics.ageing_report(u, past)
         s = u.session
         expected = 0
         for inv in s.scalars(select(Invoice).where(Invoice.invoice_date <= past, Invoice.currency == "EUR")):
             expected += inv.amount_cents + sum(c.delta_cents for c in inv.changes if c.change_date <= past)
         assert report.totals["EUR"]["total"] == expected
-        assert report.totals["EUR"]["total"] != services.ageing_report(u, ANCHOR).totals["EUR"]["total"]
+        assert report.totals["EUR"]["total"] != analytics.ageing_report(u, ANCHOR).totals["EUR"]["total"]
 
 
 def test_removing_the_demo_leaves_an_empty_ledger_and_an_audit_entry(uow):
     with uow() as u:
-        services.load_demo(u, seed=1, anchor=ANCHOR)
+        demo.load_demo(u, seed=1, anchor=ANCHOR)
     with uow() as u:
-        assert services.remove_demo(u, actor="alice") > 0
+        assert demo.remove_demo(u, actor="alice") > 0
     with uow() as u:
-        assert not services.demo_present(u)
+        assert not demo.demo_present(u)
         assert u.session.scalar(select(func.count()).select_from(Invoice)) == 0
-        log = services.audit_log(u, actor="alice")
+        log = audit.audit_log(u, actor="alice")
         assert log["action"].tolist() == ["demo.remove"]
 
 
 def test_first_start_creates_an_admin_with_a_random_password_and_loads_the_demo(engine):
-    first = services.bootstrap(engine)
+    first = startup.bootstrap(engine)
     assert first.admin_password and first.demo_loaded
     assert users.check_password("admin", first.admin_password)
-    second = services.bootstrap(engine)
+    second = startup.bootstrap(engine)
     assert second.admin_password is None and not second.demo_loaded
     other = users.load()["cookie"]["key"]
     assert len(other) >= 32

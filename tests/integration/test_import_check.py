@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from db.models import AuditEvent, Debtor, Invoice
-from receivables import import_service
+from receivables.services import imports as import_service
 from tests.integration.test_import_service import AS_OF, FIRST, export, line, open_amounts, run, table_counts
 
 SAP_HARD = "bdo_demo_sap_offene_posten_sample_data_hard.csv"

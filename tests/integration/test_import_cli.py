@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from db.models import ImportBatch, Invoice
-from receivables.uow import UnitOfWork
+from db.uow import UnitOfWork
 from tests.conftest import ROOT
 
 HEADER = "Relatiecode;Relatie;Factuurnummer;Factuurdatum;Vervaldatum;Bedrag;Openstaand;Soort"

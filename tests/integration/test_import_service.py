@@ -24,11 +24,12 @@ from db.models import (
     Message,
     MessageInvoice,
 )
-from receivables import import_service, ledger, reminders, services
-from receivables.import_service import ImportRejected
+from db.uow import UnitOfWork
 from receivables.importing import ImportOptions
-from receivables.services import ServiceError
-from receivables.uow import UnitOfWork
+from receivables.services import analytics, ledger, reminders
+from receivables.services import imports as import_service
+from receivables.services.errors import ServiceError
+from receivables.services.imports import ImportRejected
 
 AS_OF = date(2026, 6, 30)
 EBOEK = "Relatiecode;Relatie;Factuurnummer;Factuurdatum;Vervaldatum;Bedrag;Openstaand;Soort"
@@ -209,7 +210,7 @@ def test_a_newer_export_records_payments_credits_and_reopenings_dated_on_its_sna
         assert changes == [("000123", later, "payment", -40000), ("000124", later, "reopen", 10000),
                            ("000125", later, "credit", 5000)]
         # the ledger still knows what was open on the first snapshot date
-        then = services.ageing_report(u, AS_OF).totals["EUR"]["total"]
+        then = analytics.ageing_report(u, AS_OF).totals["EUR"]["total"]
         assert then == 100000 + 40000 - 5000 + 25000
     assert_ledger_consistent(uow)
 
@@ -517,7 +518,7 @@ def test_the_ibm_accounts_receivable_file_imports_as_a_ledger(uow, shared_data):
         assert s.get(Debtor, inv.debtor_id).code == "0379-NEVHP"
         assert s.scalar(select(func.sum(Invoice.amount_cents))) == 14770318
         assert s.scalar(select(func.count()).select_from(Invoice).where(Invoice.disputed)) == 0  # all settled
-        open_mid_2013 = services.ageing_report(u, date(2013, 6, 30)).totals["EUR"]["total"]
+        open_mid_2013 = analytics.ageing_report(u, date(2013, 6, 30)).totals["EUR"]["total"]
         assert 0 < open_mid_2013 < 14770318
     assert_ledger_consistent(uow)
 
@@ -532,7 +533,7 @@ def test_the_highradius_open_items_file_imports_in_dollars(uow, shared_data):
     assert result.summary() == "new 9681, changed 0, closed 0, unchanged 0, skipped 0"
     assert result.warning_count == 27  # due date before the posting date, as in the source
     with uow() as u:
-        totals = services.ageing_report(u, date(2020, 5, 31)).totals
+        totals = analytics.ageing_report(u, date(2020, 5, 31)).totals
         assert list(totals) == ["USD"]
 
 

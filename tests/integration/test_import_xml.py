@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from db.models import Debtor, Invoice
-from receivables import import_service
+from db.uow import UnitOfWork
 from receivables.importing import bundle
-from receivables.uow import UnitOfWork
+from receivables.services import imports as import_service
 from tests.conftest import ROOT
 
 AS_OF = date(2026, 6, 30)

@@ -1,15 +1,15 @@
 from datetime import date, timedelta
 
 from db.models import Note
-from receivables import dossier, reminders, services
+from receivables.services import analytics, demo, dossier, reminders
 
 
 def test_generating_reminders_first_marks_promises_past_their_grace_as_broken(uow):
     today = date.today()
     with uow() as u:
-        services.load_demo(u, seed=4, anchor=today)
+        demo.load_demo(u, seed=4, anchor=today)
     with uow() as u:
-        per_debtor = services.ageing_report(u, today).per_debtor
+        per_debtor = analytics.ageing_report(u, today).per_debtor
         overdue = per_debtor[(per_debtor["currency"] == "EUR") & (per_debtor["90+"] > 0)]
         code = overdue.sort_values("90+", ascending=False)["debtor_code"].iloc[0]
         note_id = dossier.promise_to_pay(u, code, today + timedelta(days=1), actor="carla")

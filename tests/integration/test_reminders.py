@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import func, select, update
 
 from db.models import AuditEvent, Debtor, ImportBatch, Invoice, Message, MessageInvoice, Note
-from receivables import reminders, tracks
-from receivables.ledger import apply_change, drop_from_pending_messages
-from receivables.services import ServiceError
+from receivables.domain import tracks
+from receivables.services import reminders
+from receivables.services.errors import ServiceError
+from receivables.services.ledger import apply_change, drop_from_pending_messages
 from tests.conftest import ROOT
 
 TODAY = date(2026, 6, 1)
@@ -199,7 +200,7 @@ def test_a_debtor_list_imported_today_does_not_make_stale_open_items_fresh(ledge
 
 
 def test_a_refused_stale_run_does_not_judge_promises_either(ledger):
-    from receivables import dossier
+    from receivables.services import dossier
 
     with ledger() as u:
         dossier.promise_to_pay(u, "200", TODAY + timedelta(days=1), actor="carla", today=TODAY)
@@ -551,7 +552,7 @@ def test_a_proposed_message_takes_in_an_invoice_that_reaches_its_step_later_and_
 
 def _leave_by_import(u):
     """A full open-items export of the day that no longer has F-2: it was paid."""
-    from receivables import import_service
+    from receivables.services import imports as import_service
 
     header = "Relatiecode;Relatie;Factuurnummer;Factuurdatum;Vervaldatum;Bedrag;Openstaand;Soort"
     rows = [("100", "F-1", TODAY - timedelta(days=10), "1.210,00"), ("100", "F-3", TODAY + timedelta(days=20), "300,00"),
@@ -563,13 +564,13 @@ def _leave_by_import(u):
 
 
 def _leave_by_dispute(u):
-    from receivables import dossier
+    from receivables.services import dossier
 
     dossier.dispute_invoice(u, "100", "F-2", "levering onvolledig", actor="carla")
 
 
 def _leave_by_promise(u):
-    from receivables import dossier
+    from receivables.services import dossier
 
     dossier.promise_to_pay(u, "100", TODAY + timedelta(days=7), invoice_numbers=["F-2"], actor="carla", today=TODAY)
 
@@ -617,10 +618,10 @@ def test_a_hand_written_message_whose_invoice_leaves_goes_back_to_be_checked(led
 
 
 def test_the_demo_data_counts_as_fresh_open_items(uow):
-    from receivables import services
+    from receivables.services import demo
 
     with uow(immediate=True) as u:
-        services.load_demo(u, seed=7, anchor=TODAY, actor="test")
+        demo.load_demo(u, seed=7, anchor=TODAY, actor="test")
     result = generate(uow)
     assert result.created > 0
 
@@ -648,7 +649,7 @@ def test_a_person_acting_on_a_message_clears_the_problem_the_queue_showed(ledger
 
 
 def test_a_payment_link_saved_with_a_field_no_longer_offered_renders_without_it(ledger):
-    from receivables.services import put_setting
+    from receivables.services.settings import put_setting
 
     with ledger() as u:  # as an older version stored it, before the check refused it
         put_setting(u.session, reminders.PAYMENT_KEY,

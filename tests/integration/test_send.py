@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 
 from db.models import AuditEvent, Debtor, Invoice, Message, MessageInvoice, SendAttempt
 from emails.sender import OutboxTransport, SmtpTransport
-from receivables import sending
-from receivables.services import ServiceError
+from receivables.services import sending
+from receivables.services.errors import ServiceError
 from tests.conftest import ROOT
 from tests.integration import test_send_support as support
 from tests.integration.test_send_support import Mailbox, free_port, seed, settings, start_server, statuses
@@ -330,7 +330,7 @@ def test_the_outbox_writes_one_eml_file_per_message_and_they_are_exported_not_se
     assert all(b"Message-ID: <debtordesk." in f.read_bytes() for f in files)
     assert [o for o, _ in attempts(uow, ids[0])] == ["outbox"]
     assert {statuses(uow)[i] for i in ids} == {"exported"} and message(uow, ids[0]).sent_at is None
-    from receivables import dossier
+    from receivables.services import dossier
 
     with uow() as u:
         [entry] = [e for e in dossier.open_dossier(u, "D001", today=TODAY).timeline if e.title.startswith("Exported")]
@@ -412,8 +412,8 @@ import os, sys
 from datetime import date
 from db.engine import make_engine
 from emails.sender import SmtpTransport
-from receivables import sending
-from receivables.uow import UnitOfWork
+from receivables.services import sending
+from db.uow import UnitOfWork
 from tests.integration.test_send_support import settings
 
 def progress(result, done, total):
@@ -449,8 +449,8 @@ def test_a_sender_that_dies_between_two_messages_of_a_fast_batch_leaves_none_in_
 
 
 def test_a_failure_after_a_person_approved_shows_its_reason_on_the_dossier_and_the_queue(uow, smtp_server):
-    from receivables import dossier, reminders
-    from receivables.services import record_audit
+    from receivables.services import dossier, reminders
+    from receivables.services.audit import record_audit
 
     [mid] = seed(uow, 1)
     with uow() as u:  # as the queue records a person's approval

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import select
 
 from db.models import AuditEvent, Message
-from receivables import sending
-from receivables.uow import UnitOfWork
+from db.uow import UnitOfWork
+from receivables.services import sending
 from tests.conftest import ROOT
 from tests.integration import test_send_support as support
 from tests.integration.test_send_support import free_port, seed, smtp_env, statuses

@@ -9,6 +9,7 @@ from email import policy
 
 import pytest
 
+from db.config import SmtpConfigError, load_smtp_config
 from emails.sender import (
     AddressError,
     Attachment,
@@ -19,8 +20,7 @@ from emails.sender import (
     parse_mailbox,
     parse_recipients,
 )
-from receivables.sending import Candidate, Line, recheck
-from receivables.smtp_config import SmtpConfigError, load_smtp_config
+from receivables.services.sending import Candidate, Line, recheck
 
 TODAY = date(2026, 6, 30)
 NOW = datetime(2026, 6, 30, 9, 0)
@@ -249,7 +249,7 @@ def test_a_letter_step_goes_out_with_its_words_as_a_pdf_letter_and_an_email_step
     import io
 
     pypdf = pytest.importorskip("pypdf", reason="pypdf is a test dependency (pip install -r requirements-dev.txt)")
-    from receivables.sending import SendSettings, compose
+    from receivables.services.sending import SendSettings, compose
 
     settings = SendSettings("Debiteuren <ar@example.nl>")
     letter_step = candidate(channel="letter", subject="Aanmaning factuur INV-1", body_text="Betaal € 100,00.",

@@ -14,7 +14,8 @@ from sqlalchemy import select, update
 
 from db.models import Invoice, Message, MessageInvoice
 from emails.sender import SmtpTransport
-from receivables import epc, reminders, sending
+from receivables.domain import epc
+from receivables.services import reminders, sending
 from tests.integration import test_reminders as remind
 from tests.integration import test_send_support as support
 from tests.integration.test_send_support import PAYMENT, seed, settings

@@ -15,8 +15,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from db.models import Debtor, ImportBatch, Invoice, Message, MessageInvoice
-from receivables.sending import SendSettings
-from receivables.services import put_setting
+from receivables.services.sending import SendSettings
+from receivables.services.settings import put_setting
 
 HTML = ('<html><body><p>Beste klant,</p><p>Factuur {number} staat open.</p>'
         '<img src="cid:epcqr" alt="EPC QR" width="160" height="160"></body></html>')

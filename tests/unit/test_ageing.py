@@ -3,7 +3,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from receivables.ageing import BucketSpec, ageing_buckets, assign_buckets, bucket_totals, overdue_cents
+from receivables.domain.ageing import BucketSpec, ageing_buckets, assign_buckets, bucket_totals, overdue_cents
 
 AS_OF = date(2024, 3, 31)
 

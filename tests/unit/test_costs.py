@@ -3,8 +3,8 @@ from decimal import Decimal
 
 import pytest
 
-from receivables import costs
-from receivables.costs import CostSettings, bik_cents, claim, commercial_interest, wik_costs_from
+from receivables.domain import costs
+from receivables.domain.costs import CostSettings, bik_cents, claim, commercial_interest, wik_costs_from
 
 
 @pytest.mark.parametrize("principal, expected", [
@@ -93,7 +93,7 @@ def test_rates_are_read_from_their_stored_form_and_sorted():
 
 # --- rate tables: one row per published rate, against the published figure ----------------------------
 
-# (start, percent) as published; sources are named next to the tables in receivables/costs.py
+# (start, percent) as published; sources are named next to the tables in receivables/domain/costs.py
 PUBLISHED_COMMERCIAL = [
     ("2002-12-01", "10.35"), ("2003-01-01", "9.85"), ("2003-07-01", "9.10"), ("2004-01-01", "9.01"),
     ("2005-01-01", "9.09"), ("2005-07-01", "9.05"), ("2006-01-01", "9.25"), ("2006-07-01", "9.83"),

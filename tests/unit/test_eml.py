@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from receivables.eml import EmlError, html_to_text, message_ids, parse_eml
+from receivables.importing.eml import EmlError, html_to_text, message_ids, parse_eml
 
 
 def plain(body="Wij betalen vrijdag.", **headers) -> bytes:

@@ -6,7 +6,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from receivables import epc
+from receivables.domain import epc
 
 IBAN = "NL91ABNA0417164300"
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from receivables import exports
+from receivables.services import exports
 
 
 @pytest.mark.parametrize("value, exported", [

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from emails import letter
-from receivables import epc
+from receivables.domain import epc
 
 pypdf = pytest.importorskip("pypdf", reason="pypdf is a test dependency (pip install -r requirements-dev.txt)")
 

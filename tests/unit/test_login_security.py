@@ -8,8 +8,9 @@ import subprocess
 import pytest
 import yaml
 
-from receivables import login_throttle, users
-from receivables.login_throttle import LoginRefused, LoginThrottle
+from db import user_file as users
+from receivables.services import login_throttle
+from receivables.services.login_throttle import LoginRefused, LoginThrottle
 from tests.conftest import ROOT
 
 

@@ -3,7 +3,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from receivables import metrics
+from receivables.domain import metrics
 
 AS_OF = date(2024, 6, 30)
 
@@ -148,7 +148,7 @@ def test_behaviour_of_an_empty_ledger_is_empty():
 def test_the_help_text_states_the_definitions_word_for_word():
     from pathlib import Path
 
-    from receivables import definitions
+    from receivables.domain import definitions
 
     domain = Path(__file__).resolve().parents[2].parent / "shared" / "DOMAIN.md"
     if not domain.is_file():

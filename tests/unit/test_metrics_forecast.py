@@ -3,7 +3,7 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from receivables import metrics
+from receivables.domain import metrics
 
 AS_OF = date(2024, 6, 30)  # week 1 runs 1-7 July
 

@@ -5,8 +5,8 @@ from datetime import date
 import pytest
 from pypdf import PdfReader
 
-from receivables import statement
-from receivables.statement import Row
+from emails import statement
+from emails.statement import Row
 
 ON = date(2026, 6, 30)
 

@@ -5,7 +5,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from emails import render
 from emails.render import TemplateError, render_message
-from receivables import tracks
+from receivables.domain import tracks
 
 TEMPLATES = tracks.TEMPLATES
 WORDS_NL = {"courtesy": "Attendering", "reminder": "herinnering", "second_reminder": "Tweede herinnering",

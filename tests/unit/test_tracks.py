@@ -2,8 +2,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from receivables import tracks
-from receivables.tracks import Reached, Step, Track, TrackError, choose_track, next_step
+from receivables.domain import tracks
+from receivables.domain.tracks import Reached, Step, Track, TrackError, choose_track, next_step
 
 DUE = date(2026, 5, 1)
 STANDARD = tracks.default_tracks()["standard"]  # -3, +1, +14, +21, +30, +45, +60

@@ -373,7 +373,7 @@ def _plain(text: str) -> str:
 def is_wik_letter(text: str, announced_cents: int, currency: str, language: str) -> bool:
     """Whether the words of a message make it the 14-day letter: they give the 14-day term from the day
     after receipt and state the exact cost amount (art. 6:96 lid 6 BW)."""
-    from receivables.money import fmt
+    from receivables.domain.money import fmt
 
     lang = language if language in WIK_TERM else "en"
     plain = _plain(text)

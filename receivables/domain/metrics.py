@@ -1,6 +1,6 @@
 """Receivables metrics: credit sales, AR, DSO (standard and count-back), BPDSO, ADD, CEI, payment
 behaviour and the cash-in forecast. Pure functions over plain numbers and DataFrames; amounts are int
-cents, dates `datetime.date`. The definitions are the ones in receivables/definitions.py."""
+cents, dates `datetime.date`. The definitions are the ones in receivables/domain/definitions.py."""
 
 from __future__ import annotations
 

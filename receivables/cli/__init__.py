@@ -7,12 +7,12 @@ import json
 import sys
 
 from db.engine import make_engine, upgrade
-from receivables import exports, services
-from receivables.ageing import BucketSpec
-from receivables.cli_args import iso_date
-from receivables.money import to_decimal, to_units
-from receivables.uow import UnitOfWork
-from receivables.users import MIN_PASSWORD, ROLES
+from db.uow import UnitOfWork
+from db.user_file import MIN_PASSWORD, ROLES
+from receivables.cli.args import iso_date
+from receivables.domain.ageing import BucketSpec
+from receivables.domain.money import to_decimal, to_units
+from receivables.services import analytics, demo, errors, exports, users
 
 
 class CliError(Exception):
@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Capabilities add their commands here: each module has register(subparsers, report_subparsers),
 # and its parsers set_defaults(handler=fn) where fn(engine, args) -> exit code.
-EXTENSIONS: tuple[str, ...] = ("receivables.dossier_cli", "receivables.remind_cli", "receivables.send_cli", "receivables.report_cli", "receivables.import_cli")
+EXTENSIONS: tuple[str, ...] = ("receivables.cli.dossier", "receivables.cli.remind", "receivables.cli.send", "receivables.cli.report", "receivables.cli.imports")
 
 
 def _extension(module: str):
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         engine = make_engine()
         upgrade(engine)
         return _run(engine, args)
-    except (services.ServiceError, CliError) as exc:
+    except (errors.ServiceError, CliError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # one clear line, never a traceback
@@ -97,18 +97,18 @@ def _run(engine, args) -> int:
         return handler(engine, args)
     if args.command == "demo":
         with UnitOfWork(engine, immediate=True) as uow:
-            res = services.load_demo(uow, seed=args.seed, anchor=args.as_of, actor=actor)
+            res = demo.load_demo(uow, seed=args.seed, anchor=args.as_of, actor=actor)
         print(f"demo loaded: {res.debtors} debtors, {res.invoices} invoices, {res.changes} payments, {res.notes} notes")
     elif args.command == "demo-remove":
         with UnitOfWork(engine, immediate=True) as uow:
-            n = services.remove_demo(uow, actor=actor)
+            n = demo.remove_demo(uow, actor=actor)
         print(f"removed {n} demo debtors")
     elif args.command == "users":
         _users(engine, args, actor)
     elif args.command == "report" and args.report == "ageing":
         spec = BucketSpec() if args.basis == "due" else BucketSpec((30, 60, 90), "invoice")
         with UnitOfWork(engine) as uow:
-            report = services.ageing_report(uow, args.as_of, spec)
+            report = analytics.ageing_report(uow, args.as_of, spec)
         _print_ageing(report, args.format)
     return 0
 
@@ -117,25 +117,25 @@ def _users(engine, args, actor: str) -> None:
     with UnitOfWork(engine) as uow:
         chosen = sys.stdin.readline().rstrip("\r\n") if getattr(args, "password_stdin", False) else None
         if args.users_command == "add":
-            pw = services.add_user(uow, args.name, args.role, actor=actor, name=args.full_name, email=args.email,
+            pw = users.add_user(uow, args.name, args.role, actor=actor, name=args.full_name, email=args.email,
                                    password=chosen)
             print(f"user {args.name} ({args.role}) added" + ("" if chosen else f"; password: {pw}"))
         elif args.users_command == "reset-password":
-            pw = services.reset_password(uow, args.name, actor=actor, password=chosen)
+            pw = users.reset_password(uow, args.name, actor=actor, password=chosen)
             print(f"password of {args.name} set" if chosen else f"new password for {args.name}: {pw}")
         elif args.users_command == "set-role":
-            services.set_role(uow, args.name, args.role, actor=actor)
+            users.set_role(uow, args.name, args.role, actor=actor)
             print(f"{args.name} is now {args.role}")
         else:
-            from receivables.users import list_users
+            from db.user_file import list_users
             for u in list_users():
                 print(f"{u.username}\t{u.role}\t{u.name}")
 
 
-def _print_ageing(report: services.AgeingReport, fmt: str) -> None:
+def _print_ageing(report: analytics.AgeingReport, fmt: str) -> None:
     labels = report.spec.labels
     if fmt == "json":
-        json.dump(services.ageing_json(report), sys.stdout, indent=2, ensure_ascii=False)
+        json.dump(analytics.ageing_json(report), sys.stdout, indent=2, ensure_ascii=False)
         print()
         return
     cols = ["currency", "debtor_code", "debtor_name", *labels, "total"]

@@ -25,12 +25,15 @@ from db.models import (
     Note,
     SendAttempt,
 )
-from receivables import claims, metrics
-from receivables import eml as eml_parser
-from receivables.ledger import UNSENT, drop_from_pending_messages
-from receivables.money import fmt
-from receivables.services import ServiceError, get_setting, record_audit
-from receivables.uow import UnitOfWork
+from db.uow import UnitOfWork
+from receivables.domain import metrics
+from receivables.domain.money import fmt
+from receivables.importing import eml as eml_parser
+from receivables.services import claims
+from receivables.services.audit import record_audit
+from receivables.services.errors import ServiceError
+from receivables.services.ledger import UNSENT, drop_from_pending_messages
+from receivables.services.settings import get_setting
 
 CALL_OUTCOMES = ("reached", "no answer", "wrong number")
 LANGUAGES = {"nl": "Nederlands", "en": "English"}
@@ -57,7 +60,7 @@ _PHONE = re.compile(r"^\+?[0-9 ()./-]{6,30}$")
 
 @dataclass(frozen=True)
 class Behaviour:
-    """Payment behaviour over the last 12 months (definitions in receivables.metrics): amount-weighted
+    """Payment behaviour over the last 12 months (definitions in receivables.domain.metrics): amount-weighted
     average days late, share of invoices paid late, and the trend in days (recent 3 months minus the
     months before; positive = paying later)."""
 
@@ -283,7 +286,7 @@ def track_signals(uow: UnitOfWork, debtor: Debtor, invoices: list[Invoice], beha
                   tracks_by_key: dict) -> dict:
     """The signals the track rules read, for one debtor: the same definitions as the reminder engine's
     `behaviour_signals` (which computes them for every debtor at once)."""
-    from receivables import tracks
+    from receivables.domain import tracks
 
     since = today - timedelta(days=365)
     signals: dict = {"invoices_paid": behaviour.invoices_paid, "avg_days_late": behaviour.avg_days_late or 0.0,
@@ -310,7 +313,7 @@ def track_signals(uow: UnitOfWork, debtor: Debtor, invoices: list[Invoice], beha
 
 def debtor_signals(uow: UnitOfWork, code: str, today: date) -> dict:
     """`track_signals` of the debtor with this code."""
-    from receivables import reminders
+    from receivables.services import reminders
 
     debtor = _debtor(uow, code)
     invoices = list(uow.session.scalars(select(Invoice).where(Invoice.debtor_id == debtor.id)))
@@ -321,7 +324,8 @@ def debtor_signals(uow: UnitOfWork, code: str, today: date) -> dict:
 def reminder_track(uow: UnitOfWork, debtor: Debtor, invoices: list[Invoice], behaviour: Behaviour,
                    today: date) -> TrackChoice:
     """The reminder track in force for this debtor and why, chosen by the reminder engine's rules."""
-    from receivables import reminders, tracks
+    from receivables.domain import tracks
+    from receivables.services import reminders
 
     cfg = reminders.load_settings(uow.session)
     signals = track_signals(uow, debtor, invoices, behaviour, today, cfg.tracks)

@@ -7,10 +7,10 @@ import argparse
 import json
 import sys
 
-from receivables import analytics, claims, exports
-from receivables.cli_args import iso_date
-from receivables.money import to_units
-from receivables.uow import UnitOfWork
+from db.uow import UnitOfWork
+from receivables.cli.args import iso_date
+from receivables.domain.money import to_units
+from receivables.services import analytics, claims, exports
 
 
 def _positive(value: str) -> int:

@@ -31,8 +31,9 @@ from db.models import (
     Note,
     utcnow,
 )
+from db.uow import UnitOfWork
 from receivables import importing as imp
-from receivables import ledger, money, reminders
+from receivables.domain import money
 from receivables.importing.validation import (
     ImportOptions,
     Notice,
@@ -43,8 +44,9 @@ from receivables.importing.validation import (
     notice,
     suggest_snapshot,
 )
-from receivables.services import ServiceError, record_audit
-from receivables.uow import UnitOfWork
+from receivables.services import ledger, reminders
+from receivables.services.audit import record_audit
+from receivables.services.errors import ServiceError
 
 FULL, PARTIAL = "full", "partial"
 MODES = (FULL, PARTIAL)

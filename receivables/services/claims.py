@@ -11,10 +11,11 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 
 from db.models import Debtor, Invoice, InvoiceChange, Message, MessageInvoice, Note
-from receivables import costs as costing
-from receivables.money import to_units
-from receivables.services import ServiceError, record_audit
-from receivables.uow import UnitOfWork
+from db.uow import UnitOfWork
+from receivables.domain import costs as costing
+from receivables.domain.money import to_units
+from receivables.services.audit import record_audit
+from receivables.services.errors import ServiceError
 
 INTERRUPTION_NOTE = "interruption"  # Note.kind of a letter that interrupts prescription (art. 3:317 BW)
 
@@ -82,7 +83,9 @@ def claim_statement(uow: UnitOfWork, debtor_code: str, on: date | None = None,
                     currency: str | None = None) -> ClaimStatement:
     """What a debtor owes on `on` for its overdue, undisputed invoices: the claim statement a collection
     agency asks for, by the same computation as the letters (`costs.claim`, with the cost settings)."""
-    from receivables import reminders  # the settings and the 14-day letters live with the reminder engine
+    from receivables.services import (
+        reminders,  # the settings and the 14-day letters live with the reminder engine
+    )
 
     on = on or date.today()
     s = uow.session

@@ -9,7 +9,7 @@ senders at once cannot claim one message: PostgreSQL skips rows another transact
 While messages go out quickly, claims and "sent" records are written to the database for a chunk of
 messages at a time (at most CHUNK_SECONDS of sending, at most CHUNK_MAX messages), and that work is done
 while the server takes in a message: see "claiming and recording" below. What the database does not yet
-know is in the run's journal (receivables.send_journal): the claims, and for each conversation when it
+know is in the run's journal (receivables.services.send_journal): the claims, and for each conversation when it
 began, when the message itself went out and the server's reply, each written before the next step. The
 next run (and the Sender page) first brings the database up to the journals of runs that died, so a
 crash leaves at most the one message that was on the wire in doubt, with what is known about it.
@@ -29,13 +29,15 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Boolean, Date, DateTime, and_, bindparam, case, insert, null, or_, select, text, update
 
 from db.models import Debtor, Invoice, Message, MessageInvoice, SendAttempt, utcnow
-from emails import letter
+from db.uow import UnitOfWork
+from emails import letter, statement
 from emails import sender as mail
-from receivables import epc, exports, reminders, statement
-from receivables import send_journal as journal
-from receivables.money import fmt
-from receivables.services import ServiceError, record_audit
-from receivables.uow import UnitOfWork
+from receivables.domain import epc
+from receivables.domain.money import fmt
+from receivables.services import exports, reminders
+from receivables.services import send_journal as journal
+from receivables.services.audit import record_audit
+from receivables.services.errors import ServiceError
 
 SENDABLE_CHANNELS = ("email", "letter")  # call tasks are never e-mailed
 EXPORTED = "exported"  # written to the outbox folder: not sent until a person says it went out
@@ -59,7 +61,7 @@ class SendSettings:
 def transport_and_settings(outbox: bool = False):
     """The transport and settings the CLI and the page send with: SMTP as configured, or the outbox
     folder. ServiceError when SMTP is wanted but not configured (or configured wrongly)."""
-    from receivables import smtp_config
+    from db import config as smtp_config
 
     try:
         cfg = smtp_config.load_smtp_config()

@@ -1,5 +1,5 @@
 """Analytics services: KPIs, the DSO series, the cash-in forecast and payment behaviour. Each takes a
-unit of work and primitives, reads through db.analytics_queries and computes in receivables.metrics."""
+unit of work and primitives, reads through db.analytics_queries and computes in receivables.domain.metrics."""
 
 from __future__ import annotations
 
@@ -7,15 +7,23 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from db import analytics_queries as q
-from db.models import Debtor, ImportBatch, Invoice, Note
-from receivables import metrics
-from receivables.ageing import DEFAULT_EDGES, BucketSpec, assign_buckets
-from receivables.money import to_units
-from receivables.services import ServiceError
-from receivables.uow import UnitOfWork
+from db import queries
+from db.models import AuditEvent, Debtor, ImportBatch, Invoice, InvoiceChange, Message, Note
+from db.uow import UnitOfWork
+from receivables.domain import metrics
+from receivables.domain.ageing import (
+    DEFAULT_EDGES,
+    BucketSpec,
+    ageing_buckets,
+    assign_buckets,
+    bucket_totals,
+    overdue_cents,
+)
+from receivables.domain.money import to_units
+from receivables.services.errors import ServiceError
 
 
 def _months(months: int, *, most: int = 120) -> int:
@@ -188,7 +196,8 @@ def ageing_kpis(uow: UnitOfWork, view: AgeingView, days_before: int = 30,
 
 def debtor_tracks(uow: UnitOfWork, today: date | None = None) -> dict[int, str]:
     """The reminder track each debtor is on today (override or the first matching rule)."""
-    from receivables import reminders, tracks
+    from receivables.domain import tracks
+    from receivables.services import reminders
 
     today = today or date.today()
     cfg = reminders.load_settings(uow.session)
@@ -268,7 +277,7 @@ class Forecast:
 def doubtful_after_days(uow: UnitOfWork, value: int | None = None) -> int:
     """How many days overdue an invoice may be before the forecast puts it on the doubtful line: the
     given value, else the setting, else 180."""
-    from receivables.services import get_setting
+    from receivables.services.settings import get_setting
 
     days = value if value is not None else get_setting(uow.session, DOUBTFUL_KEY, metrics.DOUBTFUL_AFTER_DAYS)
     try:
@@ -358,3 +367,65 @@ def behaviour_json(frame: pd.DataFrame) -> list[dict]:
              "share_paid_late": num(r["share_paid_late"], 4), "share_paid_late_30": num(r["share_paid_late_30"], 4),
              "trend": num(r["trend"], 1)}
             for r in frame.to_dict("records")]
+
+
+# --- ageing and the ledger's state -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AgeingReport:
+    as_of: date
+    spec: BucketSpec
+    items: pd.DataFrame  # the open items behind the figures
+    per_debtor: pd.DataFrame
+    totals: dict[str, dict[str, int]]  # per currency
+
+    def overdue(self, currency: str) -> int:
+        return overdue_cents(self.totals[currency], self.spec)
+
+
+def ageing_report(uow: UnitOfWork, as_of: date | None = None, spec: BucketSpec = BucketSpec()) -> AgeingReport:
+    as_of = as_of or date.today()
+    items = queries.open_items_as_of(uow.session, as_of)
+    per_debtor = ageing_buckets(items, as_of, spec)
+    return AgeingReport(as_of, spec, items, per_debtor, bucket_totals(per_debtor, spec))
+
+
+def ageing_json(report: AgeingReport) -> dict | list[dict]:
+    """The CLI's JSON form: one object, or a list of objects when there are several currencies."""
+    labels = report.spec.labels
+    out = []
+    for currency in sorted(report.totals) or ["EUR"]:
+        totals = report.totals.get(currency, {c: 0 for c in [*labels, "total"]})
+        rows = report.per_debtor[report.per_debtor["currency"] == currency]
+        out.append({
+            "as_of": report.as_of.isoformat(), "currency": currency, "buckets": labels,
+            "totals": {k: to_units(v) for k, v in totals.items()},
+            "debtors": [{"code": r["debtor_code"], "name": r["debtor_name"],
+                         **{c: to_units(int(r[c])) for c in [*labels, "total"]}}
+                        for r in rows.to_dict("records")],
+        })
+    return out[0] if len(out) == 1 else out
+
+
+def data_version(uow: UnitOfWork) -> str:
+    """Changes whenever the ledger or the queue changes, whoever changed it (page, CLI or cron): every
+    write leaves an audit event, an import batch, a ledger change or a message. Cheap: maxima of keys."""
+    row = uow.session.execute(select(
+        select(func.max(AuditEvent.id)).scalar_subquery(),
+        select(func.max(ImportBatch.id)).scalar_subquery(),
+        select(func.max(InvoiceChange.id)).scalar_subquery(),
+        select(func.count(Invoice.id)).scalar_subquery(),
+        select(func.max(Message.updated_at)).scalar_subquery(),
+    )).one()
+    return "/".join(str(v) for v in row)
+
+
+def earliest_date(uow: UnitOfWork) -> date | None:
+    """The first date the ledger knows (its oldest invoice date), or None when it is empty: how far back a
+    date picker must reach so that an imported old ledger can be looked at."""
+    return uow.session.scalar(select(func.min(Invoice.invoice_date)))
+
+
+def last_import(uow: UnitOfWork) -> ImportBatch | None:
+    return uow.session.scalars(select(ImportBatch).where(ImportBatch.status == "applied")
+                              .order_by(ImportBatch.imported_at.desc()).limit(1)).first()

@@ -6,10 +6,10 @@ import argparse
 import sys
 from datetime import date
 
-from receivables import sending
-from receivables.cli_args import iso_date
-from receivables.money import fmt
-from receivables.uow import UnitOfWork
+from db.uow import UnitOfWork
+from receivables.cli.args import iso_date
+from receivables.domain.money import fmt
+from receivables.services import sending
 
 ACTOR = "cli"
 

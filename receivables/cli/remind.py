@@ -6,10 +6,10 @@ import argparse
 import json
 import sys
 
-from receivables import exports, reminders
-from receivables.cli_args import iso_date
-from receivables.money import fmt
-from receivables.uow import UnitOfWork
+from db.uow import UnitOfWork
+from receivables.cli.args import iso_date
+from receivables.domain.money import fmt
+from receivables.services import exports, reminders
 
 ACTOR = "cli"
 
@@ -106,7 +106,7 @@ def queue_list(engine, args) -> int:
 
 def queue_approve(engine, args) -> int:
     if not args.ids and not args.all:
-        from receivables.services import ServiceError
+        from receivables.services.errors import ServiceError
         raise ServiceError("name the message ids to approve, or use --all")
     with UnitOfWork(engine, immediate=True) as uow:
         if args.all:

@@ -67,7 +67,7 @@ def drop_from_pending_messages(session: Session, invoice_ids: list[int]) -> list
         else:
             reworded.append(message_id)
     if reworded:  # the words live with the reminder engine, which builds on the ledger
-        from receivables import reminders
+        from receivables.services import reminders
 
         reminders.reword(session, reworded, "an invoice left it before it was sent")
     return cancelled

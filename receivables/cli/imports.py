@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from receivables import import_service, money
-from receivables.cli_args import iso_date
+from db.uow import UnitOfWork
+from receivables.cli.args import iso_date
+from receivables.domain import money
 from receivables.importing import (
     FIELDS,
     FILE_TYPES,
@@ -20,8 +21,8 @@ from receivables.importing import (
 from receivables.importing.dates import DMY, MDY
 from receivables.importing.numbers import COMMA, POINT
 from receivables.importing.validation import ImportOptions
-from receivables.services import ServiceError
-from receivables.uow import UnitOfWork
+from receivables.services import imports as import_service
+from receivables.services.errors import ServiceError
 
 ACTOR = "cli"
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
-from receivables.services import ServiceError
+from receivables.services.errors import ServiceError
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _SKIPPED = " \u00a0'\""  # what a spreadsheet may pass over before it looks for a formula

@@ -1,5 +1,5 @@
 """The metric definitions as the app shows them in its help texts: word for word the ones the metrics
-in receivables/metrics.py implement."""
+in receivables/domain/metrics.py implement."""
 
 from __future__ import annotations
 

@@ -15,14 +15,18 @@ import pandas as pd
 from sqlalchemy import bindparam, func, insert, select, text, update
 
 from db.models import Debtor, ImportBatch, Invoice, Message, MessageInvoice, Note, utcnow
+from db.uow import UnitOfWork
 from emails import sender as mail
+from emails import statement
 from emails.render import QR_CID, TemplateError, html_from_text, render_message
-from receivables import claims, epc, statement, tracks
-from receivables import costs as costing
-from receivables.money import fmt
-from receivables.services import ServiceError, get_setting, put_setting, record_audit
-from receivables.tracks import Reached, Step, Track
-from receivables.uow import UnitOfWork
+from receivables.domain import costs as costing
+from receivables.domain import epc, tracks
+from receivables.domain.money import fmt
+from receivables.domain.tracks import Reached, Step, Track
+from receivables.services import claims
+from receivables.services.audit import record_audit
+from receivables.services.errors import ServiceError
+from receivables.services.settings import get_setting, put_setting
 
 # --- states ---------------------------------------------------------------------------------------
 
@@ -260,7 +264,7 @@ def totals_by_currency(frame: pd.DataFrame, column: str = "total_cents") -> dict
 
 def behaviour_signals(uow: UnitOfWork, today: date, tracks_by_key: dict[str, Track]) -> dict[int, dict]:
     """Per debtor the signals the track rules read (12 months up to `today`)."""
-    from receivables import analytics
+    from receivables.services import analytics
 
     s = uow.session
     since = today - timedelta(days=365)
@@ -469,7 +473,7 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
     today = today or date.today()
     # promises past their date plus grace become kept or broken first: a broken promise counts in the
     # track choice and its invoices are chased again
-    from receivables.dossier import review_promises
+    from receivables.services.dossier import review_promises
 
     s = uow.session
     check_freshness(s, today, load_settings(s).freshness_days)  # stale data: stop before changing anything
@@ -1063,7 +1067,7 @@ def edit_text(uow: UnitOfWork, message_id: int, subject: str, body_text: str, *,
 def block_debtor(uow: UnitOfWork, message_id: int, reason: str, until: date | None = None, *,
                  actor: str, today: date | None = None) -> int:
     """Block the debtor of a message: its unsent messages are blocked and no new ones are proposed."""
-    from receivables import dossier
+    from receivables.services import dossier
 
     s = uow.session
     m = s.get(Message, int(message_id))

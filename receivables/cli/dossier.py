@@ -7,11 +7,11 @@ import json
 import sys
 from pathlib import Path
 
-from receivables import claims, dossier
-from receivables.cli_args import iso_date
-from receivables.money import fmt, from_decimal
-from receivables.services import ServiceError
-from receivables.uow import UnitOfWork
+from db.uow import UnitOfWork
+from receivables.cli.args import iso_date
+from receivables.domain.money import fmt, from_decimal
+from receivables.services import claims, dossier
+from receivables.services.errors import ServiceError
 
 ACTOR = "cli"
 

@@ -1,0 +1,42 @@
+"""Start-up: the schema, the user file and the demo ledger on the very first start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, func, select
+
+from db import user_file as users
+from db.engine import upgrade
+from db.models import Debtor
+from db.uow import UnitOfWork
+from receivables.services.demo import load_demo
+from receivables.services.errors import ServiceError
+from receivables.services.settings import get_setting, put_setting
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    admin_password: str | None
+    demo_loaded: bool
+
+
+def bootstrap(engine: Engine, *, load_demo_on_first_start: bool = True, seed: int = 42) -> Bootstrap:
+    """Upgrade the schema, create the user file (an admin with a random password) and, on the very
+    first start of an empty database, load the demo data."""
+    upgrade(engine)
+    try:
+        password = users.ensure_file()
+    except users.UserError as exc:
+        raise ServiceError(str(exc)) from None
+    loaded = False
+    with UnitOfWork(engine, immediate=True) as uow:
+        if get_setting(uow.session, "initialised") is None:
+            empty = uow.session.scalar(select(func.count()).select_from(Debtor)) == 0
+            put_setting(uow.session, "initialised", datetime.now().isoformat(timespec="seconds"), "system")
+            uow.commit()
+            if empty and load_demo_on_first_start:
+                load_demo(uow, seed=seed, actor="system")
+                loaded = True
+    return Bootstrap(password, loaded)
