@@ -109,7 +109,7 @@ def load_smtp_config(environ: Mapping[str, str] | None = None, secrets: Mapping 
     if not from_addr:
         raise SmtpConfigError("the sender address is missing: set SMTP_FROM (or from in [smtp]), e.g. "
                               "'Accounts receivable <ar@example.com>'")
-    from emails.sender import AddressError, parse_mailbox  # the one place addresses are checked
+    from receivables.domain.contacts import AddressError, parse_mailbox  # the one place addresses are checked
 
     try:
         parse_mailbox(from_addr)

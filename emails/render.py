@@ -12,10 +12,11 @@ from pathlib import Path
 from jinja2 import FileSystemLoader, StrictUndefined, pass_context
 from jinja2.sandbox import SandboxedEnvironment
 
+from receivables.domain import contacts
 from receivables.domain.money import fmt
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
-LANGUAGES = ("nl", "en")
+LANGUAGES = tuple(contacts.LANGUAGES)
 QR_CID = "epcqr"
 
 MONTHS = {
@@ -117,7 +118,7 @@ def _block(env: SandboxedEnvironment, name: str, block: str, ctx: dict) -> str:
 def render_message(ctx: dict) -> Rendered:
     """Subject, plain text and HTML of a message from its context (see `reminders.message_context`).
     The HTML shows the invoices in a table and the EPC QR code as the inline image `cid:epcqr`."""
-    lang = ctx["language"] if ctx.get("language") in LANGUAGES else "en"
+    lang = contacts.letter_language(ctx.get("language"))
     ctx = {"qr_src": f"cid:{QR_CID}", **ctx, "language": lang, "t": LABELS[lang]}
     name = f"{lang}/{ctx['step']['template']}.j2"
     try:
@@ -138,6 +139,6 @@ def render_message(ctx: dict) -> Rendered:
 
 def html_from_text(text: str, ctx: dict) -> str:
     """The HTML part for a text a person edited: the same words, paragraph by paragraph, plus the QR."""
-    lang = ctx["language"] if ctx.get("language") in LANGUAGES else "en"
+    lang = contacts.letter_language(ctx.get("language"))
     parts = {"qr_src": f"cid:{QR_CID}", **ctx, "language": lang, "t": LABELS[lang], "edited_text": text}
     return HTML_ENV.get_template("edited.html.j2").render(parts)

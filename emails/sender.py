@@ -23,65 +23,18 @@ from email.header import Header
 from email.utils import format_datetime, formataddr
 from pathlib import Path
 
+from receivables.domain.contacts import (  # noqa: F401  (the sender's callers import these from here)
+    _CONTROL,
+    AddressError,
+    check_address,
+    parse_mailbox,
+    parse_recipients,
+)
+
 QR_CID = "epcqr"
 _CRLF = b"\r\n"
 
 # --- addresses --------------------------------------------------------------------------------------
-
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*\.[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
-_NAME_ADDR = re.compile(r"^(.*?)<([^<>]*)>$")
-
-
-class AddressError(ValueError):
-    """An e-mail address we will not send to or from; the message says which and why."""
-
-
-def check_address(value: str) -> str:
-    """The address itself, or AddressError. ASCII only, one @, a domain with a dot, no line breaks."""
-    if _CONTROL.search(value or ""):
-        raise AddressError(f"{value!r} contains a line break or control character")
-    addr = (value or "").strip()
-    if not addr:
-        raise AddressError("an e-mail address is empty")
-    if len(addr) > 254 or not _ADDRESS.fullmatch(addr) or len(addr.split("@")[0]) > 64:
-        raise AddressError(f"'{addr}' is not a valid e-mail address")
-    return addr
-
-
-def parse_mailbox(value: str) -> tuple[str, str]:
-    """(display name, address) from 'Name <a@b.nl>' or 'a@b.nl'."""
-    if _CONTROL.search(value or ""):
-        raise AddressError(f"{value!r} contains a line break or control character")
-    value = (value or "").strip()
-    m = _NAME_ADDR.match(value)
-    if m:
-        name = m.group(1).strip().strip('"').strip()
-        return name, check_address(m.group(2))
-    return "", check_address(value)
-
-
-def parse_recipients(value: str | None) -> list[str]:
-    """The addresses of a comma (or semicolon) separated list, each checked, without duplicates."""
-    return list(_recipients(value))
-
-
-@functools.lru_cache(maxsize=1024)  # the sender checks each message's list twice: re-check, then building it
-def _recipients(value: str | None) -> tuple[str, ...]:
-    if value and _CONTROL.search(value):
-        raise AddressError(f"the recipients {value!r} contain a line break or control character")
-    out: list[str] = []
-    for part in re.split(r"[,;]", value or ""):
-        if part.strip():
-            _, addr = parse_mailbox(part)
-            if addr.lower() not in {a.lower() for a in out}:
-                out.append(addr)
-    if not out:
-        raise AddressError("there is no e-mail address to send to")
-    return tuple(out)
-
 
 def make_message_id(from_addr: str, key: str | int = "") -> str:
     """A globally unique Message-ID in the sender's domain; `key` (our message id) makes it traceable."""

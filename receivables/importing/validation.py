@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from receivables.domain import money
+from receivables.domain import contacts, money
 from receivables.importing import dates as d
 from receivables.importing import mapping as m
 from receivables.importing import numbers as n
@@ -24,13 +24,7 @@ MAX_LISTED = 5000  # problems kept with their text; the counts stay exact beyond
 _SAMPLE = 20000
 TRUE_WORDS = {"yes", "ja", "y", "j", "true", "waar", "1", "x", "disputed", "betwist", "consument", "particulier"}
 FALSE_WORDS = {"no", "nee", "n", "false", "onwaar", "0", "", "-"}
-LANGUAGES = {"nl": "nl", "nld": "nl", "dut": "nl", "nederlands": "nl", "dutch": "nl", "vlaams": "nl",
-             "en": "en", "eng": "en", "engels": "en", "english": "en", "uk": "en", "gb": "en",
-             "de": "de", "deu": "de", "ger": "de", "duits": "de", "german": "de", "deutsch": "de",
-             "fr": "fr", "fra": "fr", "fre": "fr", "frans": "fr", "french": "fr", "francais": "fr",
-             "français": "fr"}
 _TOTAL_WORDS = r"^\s*(sub\s*)?(totaal|total|totals|eindtotaal|grand total|saldo|som)\b"
-_EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
@@ -634,8 +628,8 @@ def _debtor_fields(col, mapping, lines, frame, out) -> None:  # noqa: ANN001
         bad = np.zeros(len(texts), dtype=bool)
         cleaned = []
         for i, t in enumerate(texts):
-            parts = [p for p in re.split(r"[,;\s]+", t) if p]
-            bad[i] = any(not _EMAIL.match(p) for p in parts)
+            parts = contacts.split_recipients(t)
+            bad[i] = any(not contacts.is_address(p) for p in parts)
             cleaned.append(", ".join(parts))
         out.rows(bad, lines, mapping["email"], texts, "is not an e-mail address; write name@example.nl, "
                                                       "several separated by commas")
@@ -645,10 +639,16 @@ def _debtor_fields(col, mapping, lines, frame, out) -> None:  # noqa: ANN001
     language = col("language")
     if language is not None:
         texts = [t.lower() for t in language.to_pylist()]
-        codes = [LANGUAGES.get(t, "") for t in texts]
+        codes = [contacts.language_code(t) for t in texts]
+        other = np.array([not c and contacts.is_other_language(t) for t, c in zip(texts, codes)], dtype=bool)
+        codes = [contacts.FALLBACK_LANGUAGE if o else c for o, c in zip(other, codes)]
         bad = np.array([bool(t) and not c for t, c in zip(texts, codes)], dtype=bool)
+        langs = " or ".join(contacts.LANGUAGES)
         out.rows(bad, lines, mapping["language"], language.to_pylist(),
-                 "is not a language we send reminders in; use nl, en, de or fr")
+                 f"is not a language we send reminders in; use {langs}")
+        out.rows(other, lines, mapping["language"], language.to_pylist(),
+                 f"is a language we have no reminder texts in; this debtor is written to in "
+                 f"{contacts.LANGUAGES[contacts.FALLBACK_LANGUAGE]}", warning=True)
         frame["language"] = codes
     else:
         frame["language"] = None

@@ -10,7 +10,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from email.utils import parseaddr
 
 import pandas as pd
 from sqlalchemy import func, or_, select
@@ -26,7 +25,7 @@ from db.models import (
     SendAttempt,
 )
 from db.uow import UnitOfWork
-from receivables.domain import metrics
+from receivables.domain import contacts, metrics
 from receivables.domain.money import fmt
 from receivables.importing import eml as eml_parser
 from receivables.services import claims
@@ -36,7 +35,7 @@ from receivables.services.ledger import UNSENT, drop_from_pending_messages
 from receivables.services.settings import get_setting
 
 CALL_OUTCOMES = ("reached", "no answer", "wrong number")
-LANGUAGES = {"nl": "Nederlands", "en": "English"}
+LANGUAGES = contacts.LANGUAGES  # the dossier offers the languages we write in
 GRACE_SETTING = "promise_grace_days"
 DEFAULT_GRACE_DAYS = 3
 PROMISE_PAYMENT_KINDS = ("payment", "credit")
@@ -49,10 +48,6 @@ NOTE_KIND_TO_TIMELINE = {"note": "note", "call": "call", "promise": "promise", "
                          "contact_change": "contact", "interruption": "reminder"}
 MAX_TEXT = 20_000
 
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
-    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
-    r"\.[A-Za-z]{2,63}$")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{6,30}$")
 
 
@@ -92,20 +87,11 @@ def days_late(due: date, paid: date) -> int:
 
 
 def parse_email_addresses(text: str | None) -> list[str]:
-    """Addresses separated by commas, semicolons or new lines ('Name <a@b.nl>' is fine); raises
-    ServiceError naming the first one that is not an e-mail address. Duplicates are dropped."""
-    out: list[str] = []
-    for item in re.split(r"[,;\n]+", text or ""):
-        item = item.strip()
-        if not item:
-            continue
-        address = parseaddr(item)[1].strip() if "<" in item else item
-        if not _EMAIL.match(address):
-            raise ServiceError(f"'{item}' is not a valid e-mail address; write addresses like "
-                               "name@company.nl, separated by commas")
-        if address.lower() not in {a.lower() for a in out}:
-            out.append(address)
-    return out
+    """The addresses typed for a debtor, checked by the one address check; ServiceError names a bad one."""
+    try:
+        return contacts.clean_addresses(text)
+    except contacts.AddressError as exc:
+        raise ServiceError(str(exc)) from None
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,10 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 
 from db.models import Debtor, ImportBatch, Invoice, Message, MessageInvoice, Note, utcnow
 from db.uow import UnitOfWork
-from emails import sender as mail
 from emails import statement
 from emails.render import QR_CID, TemplateError, html_from_text, render_message
+from receivables.domain import contacts, epc, tracks
 from receivables.domain import costs as costing
-from receivables.domain import epc, tracks
 from receivables.domain.money import fmt
 from receivables.domain.tracks import Reached, Step, Track
 from receivables.services import claims
@@ -220,15 +219,7 @@ ADDRESSED_CHANNELS = ("email", "letter")  # a letter goes out as an e-mail with 
 NEEDS_ADDRESS = "needs address"  # shown instead of an unsent message's status while its debtor has none
 
 
-def reminder_address(email: str | None) -> str | None:
-    """The debtor's reminder addresses as a message goes to them, or None when there is no usable one.
-    The sender's own check decides, so what the queue calls sendable is what the sender sends."""
-    if not isinstance(email, str):
-        return None
-    try:
-        return ", ".join(mail.parse_recipients(email))
-    except mail.AddressError:
-        return None
+reminder_address = contacts.reminder_address  # the sender's own check decides what is sendable
 
 
 def debtors_without_address(uow: UnitOfWork) -> pd.DataFrame:
@@ -880,7 +871,7 @@ def message_context(debtor: Debtor, track: Track, step: Step, chased: list, open
         except (ValueError, IndexError):  # a malformed pattern saved before it was checked: no link
             link = ""
     qr = (currency == "EUR" and due > 0 and bool(pay.get("beneficiary")) and epc.valid_iban(pay.get("iban", "")))
-    language = debtor.language if debtor.language in ("nl", "en") else "en"
+    language = contacts.letter_language(debtor.language)
     if more:
         more = {**more, "note": statement.more_note(more, language)}
     return {

@@ -172,7 +172,7 @@ def test_debtor_master_data_is_checked_field_by_field():
         ("0043", "ap@smith.co.uk, finance@smith.co.uk", "en", False, 14)]
     assert [str(p) for p in batch.errors] == [
         "row 4, E-mail: 'jansen at home' is not an e-mail address; write name@example.nl, several separated by commas",
-        "row 4, Taal: 'Klingon' is not a language we send reminders in; use nl, en, de or fr",
+        "row 4, Taal: 'Klingon' is not a language we send reminders in; use nl or en",
         "row 4, Consument: 'misschien' is not yes or no",
         "row 4, Betalingstermijn: 'veel' is not a number of days (0 to 365)"]
 
@@ -311,3 +311,19 @@ def test_an_excel_export_shows_its_numbers_as_text_with_the_leading_zeros_it_dis
 def check_bytes(data: bytes, kind: str = OPEN_ITEMS):
     raw = read_table(data)
     return validate(raw, kind, suggest_mapping(raw.headers, kind))
+
+
+def test_an_address_the_sender_refuses_is_refused_by_the_import_too():
+    text = "Relatiecode;Naam;E-mail\n0042;Bakker B.V.;a@b.c\n0043;Smith Ltd;ap@smith.co.uk\n"
+    batch = check(text, kind=DEBTORS)
+    assert [str(p) for p in batch.errors] == [
+        "row 2, E-mail: 'a@b.c' is not an e-mail address; write name@example.nl, several separated by commas"]
+
+
+def test_a_language_we_have_no_texts_in_is_imported_as_the_fallback_with_a_warning():
+    text = "Relatiecode;Naam;Taal\n0042;Müller GmbH;Deutsch\n0043;Bakker B.V.;nl\n"
+    batch = check(text, kind=DEBTORS)
+    assert batch.ok
+    assert [r["language"] for r in batch.valid_rows().to_dict("records")] == ["en", "nl"]
+    assert [str(p) for p in batch.warnings] == [
+        "row 2, Taal: 'Deutsch' is a language we have no reminder texts in; this debtor is written to in English"]
