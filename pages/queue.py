@@ -8,6 +8,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 import streamlit.components.v1 as components  # noqa: E402
 
+from receivables.domain import messages  # noqa: E402
 from receivables.domain.money import fmt  # noqa: E402
 from receivables.services import reminders, sending  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
@@ -250,7 +251,7 @@ with tab_preview:
             for att, icon in zip(attached, (":material/picture_as_pdf:", ":material/table:")):
                 st.download_button(f"Download {att.filename}", data=att.content, file_name=att.filename,
                                    mime=att.mime_type, icon=icon, key=f"statement_{att.filename}")
-        if can_act and p.status in reminders.UNSENT:
+        if can_act and p.status in messages.UNSENT:
             with st.form(f"edit_{chosen}"):
                 st.markdown("**Edit the text** — what you save here is exactly what is sent.")
                 subject = st.text_input("Subject", value=p.subject)

@@ -8,6 +8,7 @@ import sys
 
 from db.uow import UnitOfWork
 from receivables.cli.args import iso_date
+from receivables.domain import messages
 from receivables.domain.money import fmt
 from receivables.services import exports, reminders
 
@@ -29,7 +30,7 @@ def register(sub, report_sub) -> None:
     q = sub.add_parser("queue", help="the reminder queue: list, approve, postpone, block")
     qs = q.add_subparsers(dest="queue_command", required=True)
     ql = qs.add_parser("list")
-    ql.add_argument("--status", choices=tuple(reminders.ALLOWED_TRANSITIONS), action="append",
+    ql.add_argument("--status", choices=tuple(messages.ALLOWED_TRANSITIONS), action="append",
                     help="repeat for several; default proposed, approved and postponed")
     ql.add_argument("--step")
     ql.add_argument("--track")

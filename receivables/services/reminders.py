@@ -18,7 +18,16 @@ from db.models import Debtor, ImportBatch, Invoice, Message, MessageInvoice, Not
 from db.uow import UnitOfWork
 from emails import statement
 from emails.render import QR_CID, TemplateError, html_from_text, render_message
-from receivables.domain import contacts, epc, tracks
+from receivables.domain import contacts
+from receivables.domain.messages import (
+    ACTIONS,
+    ALLOWED_TRANSITIONS,
+    CALL_ONLY,
+    IN_FLIGHT,
+    REACHED,
+    SENDER_TRANSITIONS,
+    UNSENT,
+), epc, tracks
 from receivables.domain import costs as costing
 from receivables.domain.money import fmt
 from receivables.domain.tracks import Reached, Step, Track
@@ -27,39 +36,8 @@ from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
 from receivables.services.settings import get_setting, put_setting
 
-# --- states ---------------------------------------------------------------------------------------
+# --- states: receivables/domain/messages.py ------------------------------------------------------
 
-UNSENT = ("proposed", "approved", "postponed")
-IN_FLIGHT = (*UNSENT, "sending", "failed", "exported")  # the invoice waits at this step
-REACHED = (*IN_FLIGHT, "sent", "blocked")  # the step counts as taken (blocked: skipped by a person)
-
-# Every status change follows one of these tables. People (`transition`) and the reminder engine: the
-# first; the sender does approved → sending → sent | failed itself.
-ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    "proposed": frozenset({"approved", "postponed", "blocked", "cancelled", "sent"}),  # sent: a call made
-    "postponed": frozenset({"proposed", "approved", "blocked", "cancelled"}),
-    "approved": frozenset({"sending", "proposed", "postponed", "blocked", "cancelled", "sent"}),
-    "sending": frozenset({"sent", "failed"}),
-    # written to the outbox folder: sent once a person says it went out (`sending.mark_sent`)
-    "exported": frozenset({"sent", "cancelled"}),
-    "failed": frozenset({"approved", "cancelled"}),
-    "sent": frozenset(),
-    "blocked": frozenset(),
-    "cancelled": frozenset(),
-}
-# The sender may also: write a message in `sending` to the outbox folder (exported), put it back to approved (a retry, a run that stopped before
-# its conversation began, a person's "send it again" after checking, `confirm_resend`), and fail an
-# approved message whose address is unusable. A person can never move a message out of `sending`
-# through the queue: only the sender knows whether it went out.
-SENDER_TRANSITIONS: dict[str, frozenset[str]] = {
-    **ALLOWED_TRANSITIONS,
-    "approved": ALLOWED_TRANSITIONS["approved"] | {"failed"},
-    "sending": ALLOWED_TRANSITIONS["sending"] | {"approved", "exported"},
-}
-# What a person (queue page or CLI) can do, and the status it leads to.
-ACTIONS = {"approve": "approved", "postpone": "postponed", "block": "blocked", "unpostpone": "proposed",
-           "unapprove": "proposed", "called": "sent"}
-CALL_ONLY = {"called"}
 
 # --- settings -------------------------------------------------------------------------------------
 

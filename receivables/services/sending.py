@@ -32,7 +32,7 @@ from db.models import Debtor, Invoice, Message, MessageInvoice, SendAttempt, utc
 from db.uow import UnitOfWork
 from emails import letter, statement
 from emails import sender as mail
-from receivables.domain import epc
+from receivables.domain import epc, messages
 from receivables.domain.money import fmt
 from receivables.services import exports, reminders
 from receivables.services import send_journal as journal
@@ -191,7 +191,7 @@ def _due_filter(today: date, now: datetime):
 
 # An unsent message goes to the debtor's reminder contact as it is when it is sent (the dossier or a debtor
 # import may change it at any time); a claimed or sent one to the addresses its claim recorded.
-_RECIPIENTS = case((Message.status.in_(reminders.UNSENT), Debtor.email), else_=Message.recipients)
+_RECIPIENTS = case((Message.status.in_(messages.UNSENT), Debtor.email), else_=Message.recipients)
 
 
 def _load(session, *, ids=None, where=None, limit: int | None = None, qr: bool = False) -> list[Candidate]:
@@ -519,7 +519,7 @@ def _lock_approved(s, message_id: int) -> bool:
 def _set(s, message_id: int, from_status: str, **values) -> bool:
     """Change the message if it is still in `from_status`; a change of status follows the sender's table."""
     to = values.get("status")
-    if to is not None and to not in reminders.SENDER_TRANSITIONS[from_status]:
+    if to is not None and to not in messages.SENDER_TRANSITIONS[from_status]:
         raise ValueError(f"a message cannot go from {from_status} to {to}")
     values.setdefault("updated_at", utcnow())
     return s.execute(update(Message).where(Message.id == message_id, Message.status == from_status)

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from db.models import AuditEvent, Debtor, ImportBatch, Invoice, Message, MessageInvoice, Note
+from receivables.domain import messages as message_states
 from receivables.domain import tracks
 from receivables.services import reminders
 from receivables.services.errors import ServiceError
@@ -365,7 +366,7 @@ def test_every_queue_transition_follows_the_table(uow, before, action, after):
     with uow() as u:
         m = u.session.get(Message, mid)
         assert m.status == after
-        assert after in reminders.ALLOWED_TRANSITIONS[before]
+        assert after in message_states.ALLOWED_TRANSITIONS[before]
         if action == "postpone":
             assert m.postponed_until == until and m.planned_date == until
         event = u.session.scalars(select(AuditEvent).where(AuditEvent.action == f"message.{action}")).one()
