@@ -59,6 +59,19 @@ def test_migrations_upgrade_an_empty_postgresql_schema():
         admin.dispose()
 
 
+def test_migrations_import_no_application_code():
+    """A migration keeps a frozen copy of what it needs: a later change to the application must never
+    change what an old migration does."""
+    import ast
+
+    ours = {"db", "receivables", "emails", "ui", "pages"}
+    for path in sorted((ROOT / "db" / "migrations" / "versions").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not {n.split(".")[0] for n in names} & ours, f"{path.name} imports {names}"
+
+
 def test_the_demo_generator_is_deterministic():
     a, b = demo_data.generate(seed=7, anchor=ANCHOR), demo_data.generate(seed=7, anchor=ANCHOR)
     assert a == b
