@@ -151,6 +151,14 @@ def run_cli(*args):
                           text=True, timeout=120)
 
 
+def test_the_command_line_lists_its_commands():
+    res = run_cli("--help")
+    assert res.returncode == 0 and res.stdout.startswith("usage: python -m receivables")
+    listed = res.stdout.split("positional arguments:")[1]
+    for command in ("demo", "demo-remove", "users", "report", "remind", "queue", "send", "import"):
+        assert f"\n    {command} " in listed
+
+
 def test_cli_reports_ageing_as_json(engine):
     assert run_cli("demo", "--seed", "2", "--as-of", ANCHOR.isoformat()).returncode == 0
     res = run_cli("report", "ageing", "--as-of", ANCHOR.isoformat(), "--format", "json")
