@@ -57,7 +57,7 @@ def ageing_pdf(sections: list[CurrencyAgeing], *, as_of: date, company: str, lan
         name_w = 95
         col_w = (pdf.epw - name_w) / len(labels)
 
-        def row(cells: list[str], bold: bool = False, border: str = "") -> None:
+        def row(cells: list[str], bold: bool = False, border: str = "", name_w=name_w, col_w=col_w) -> None:
             pdf.set_font(family, "B" if bold else "", 9)
             pdf.cell(name_w, 6, out(cells[0])[:60], border=border)
             for text in cells[1:]:
