@@ -7,10 +7,12 @@ from datetime import date, timedelta  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from receivables.services import audit, demo, errors, users  # noqa: E402
-from ui import state  # noqa: E402
+from ui import settings_texts, state  # noqa: E402
+from ui.i18n import _  # noqa: E402
 
 st.title("Settings")
-tab_users, tab_audit, tab_demo, tab_reminders = st.tabs(["Users", "Audit log", "Demo data", "Reminders"])
+tab_users, tab_audit, tab_demo, tab_reminders, tab_texts = st.tabs(["Users", "Audit log", "Demo data", "Reminders",
+                                                                    _("Texts")])
 
 with tab_users:
     st.dataframe([u.__dict__ for u in users.list_users()], hide_index=True, width="stretch")
@@ -82,3 +84,6 @@ with tab_reminders:
     from ui import settings_tracks
 
     settings_tracks.render(user)
+
+with tab_texts:
+    settings_texts.render_editor(user)
