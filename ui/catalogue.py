@@ -2,6 +2,7 @@
 
     python -m ui.catalogue update PART FILE...   extract the strings of FILEs into locale/*/LC_MESSAGES/PART.po
     python -m ui.catalogue fill PART LANG FILE   set translations from a JSON object {"English": "Nederlands"}
+                                                 (a plural: its singular as key, a list of the forms as value)
     python -m ui.catalogue check                 list every string without a Dutch or English translation
 
 English is the source language: a new string gets itself as its English translation; its Dutch one is
@@ -89,7 +90,7 @@ def fill(part: str, lang: str, translations: dict[str, str]) -> list[str]:
         if message is None:
             unknown.append(msgid)
             continue
-        message.string = string
+        message.string = tuple(string) if isinstance(string, list) else string  # a list: the plural forms
         message.flags.discard("fuzzy")
     with path.open("wb") as fh:
         write_po(fh, cat, width=110, sort_output=True, omit_header=True)

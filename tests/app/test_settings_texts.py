@@ -38,3 +38,16 @@ def test_a_text_with_an_unknown_field_shows_what_to_fix_and_is_not_saved(engine)
     at.button(key=f"text_save_{key}").click().run()
     with UnitOfWork(engine) as uow:
         assert not texts.editable(uow, "courtesy", "standard", "nl").edited
+
+
+def test_the_audit_log_reads_in_words_with_the_time_to_the_second(engine):
+    with UnitOfWork(engine) as uow:
+        texts.save(uow, "reminder", "standard", "nl", "Herinnering {{ debtor.name }}", "Betaal graag.", actor="alice")
+    at = open_texts(engine)
+    at.text_input(key="audit_who").input("alice").run()
+    log = next(d.value for d in at.dataframe if "Wijziging" in d.value.columns)
+    row = log.iloc[0]
+    assert (row["Wie"], row["Wat"], row["Gegevens"]) == ("alice", "herinneringstekst gewijzigd",
+                                                         "tekst reminder/standard/nl")
+    assert row["Wijziging"].startswith("subject: ") and "→ Herinnering {{ debtor.name }}" in row["Wijziging"]
+    assert len(row["Wanneer"]) == len("05-12-2026 15:03:09") and row["Wanneer"][2] == "-"
