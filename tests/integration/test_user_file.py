@@ -3,39 +3,49 @@ different processes (and Streamlit sessions from different threads)."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import stat
-from pathlib import Path
+import subprocess
+import sys
 
-import bcrypt
 import pytest
 
 from db import user_file as users
+from tests.conftest import ROOT
 
 PER_WRITER = 20
 
+# One writer: a process of its own (as the command line is), with a cheap hash so that the test is about
+# the file and not about bcrypt's cost; it says "ready" and starts adding its users on "go".
+WRITER = """
+import sys
+from pathlib import Path
 
-def _add_users(path: str, prefix: str, start) -> None:
-    """One writer: add PER_WRITER users once both writers are ready (a cheap hash keeps the test about
-    the file, not about bcrypt's cost)."""
-    users._hash = lambda password: bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
-    start.wait()
-    for n in range(PER_WRITER):
-        users.add_user(f"{prefix}{n:02d}", "viewer", password="Ledger-Tulip-47-Oven", path=Path(path))
+import bcrypt
+
+from db import user_file as users
+
+users._hash = lambda password: bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
+path, prefix, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+print("ready", flush=True)
+sys.stdin.readline()
+for n in range(count):
+    users.add_user(f"{prefix}{n:02d}", "viewer", password="Ledger-Tulip-47-Oven", path=path)
+"""
 
 
 def test_two_processes_adding_users_at_the_same_time_lose_none(tmp_path):
     path = tmp_path / "users.yaml"
     users.ensure_file(path)
-    ctx = multiprocessing.get_context("spawn")
-    start = ctx.Barrier(2)
-    writers = [ctx.Process(target=_add_users, args=(str(path), prefix, start)) for prefix in ("cli", "page")]
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), prefix, str(PER_WRITER)], cwd=ROOT,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for prefix in ("cli", "page")]
+    assert [w.stdout.readline().strip() for w in writers] == ["ready", "ready"]
     for w in writers:
-        w.start()
-    for w in writers:
-        w.join(120)
-    assert [w.exitcode for w in writers] == [0, 0]
+        w.stdin.write("go\n")
+        w.stdin.flush()
+    results = [w.communicate(timeout=120) for w in writers]
+    assert [w.returncode for w in writers] == [0, 0], [err for _, err in results]
     names = {u.username for u in users.list_users(path)}
     assert {f"{p}{n:02d}" for p in ("cli", "page") for n in range(PER_WRITER)} <= names
     assert "admin" in names and len(names) == 2 * PER_WRITER + 1
