@@ -307,3 +307,34 @@ def test_a_check_outdated_by_another_import_is_checked_again_before_anything_is_
     assert not at.exception
     assert any(re.search(r"as batch \d+: new 2, changed 0, closed 1", s) for s in texts(at.success))
     assert invoices(engine) == 3
+
+
+def test_an_import_stopped_midway_says_so_and_leaves_nothing_imported(engine, monkeypatch):
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    from receivables.services import imports
+
+    real = imports.apply
+
+    def stopped_after_the_first_piece(uow, upload, checked, *, progress, **kw):  # a click on Cancel, as Streamlit
+        def then_stop(share, what):                                             # delivers it: at the next step
+            progress(share, what)
+            if share > 0:
+                raise StopException()
+        return real(uow, upload, checked, progress=then_stop, **kw)
+
+    at = upload(page(), "openstaande-posten.csv", GOOD)
+    at.button[0].click()
+    at.run()
+    monkeypatch.setattr(imports, "apply", stopped_after_the_first_piece)
+    go_button(at).click()
+    at.run()
+    assert invoices(engine) == 0
+    monkeypatch.setattr(imports, "apply", real)
+    at.run()
+    assert not at.exception
+    assert "The import was cancelled before it finished; nothing was imported." in texts(at.warning)
+    assert any("Importing will give: new 2" in s for s in texts(at.success))  # the check is still there
+    go_button(at).click()
+    at.run()
+    assert invoices(engine) == 2

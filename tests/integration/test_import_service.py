@@ -706,6 +706,70 @@ def test_a_problem_in_a_later_piece_rejects_the_file_after_earlier_pieces_were_w
     assert_ledger_consistent(uow)
 
 
+class Stopped(BaseException):
+    """What Streamlit raises in a page's script when the user stops or reruns it: not an Exception."""
+
+
+def test_an_import_stopped_between_pieces_leaves_nothing_half_imported(uow, small_pieces):
+    run(uow, FIRST)
+    before, ledger_before, indexes_before = table_counts(uow), ledger_rows(uow), index_names(uow)
+    newer = export(line("000123", "0042", 60000, amount_cents=100000), line("000126", "0044", 25000),
+                   line("000127", "0045", 1000, name="Nieuw"), line("000128", "0042", 2000))
+    told: list[tuple[float, str]] = []
+
+    def stop_after_two_pieces(share: float, what: str) -> None:
+        told.append((share, what))
+        if what.startswith("2 of"):
+            raise Stopped()
+
+    with pytest.raises(Stopped):
+        run(uow, newer, name="newer.csv", as_of=AS_OF + timedelta(days=1), close_missing=True,
+            progress=stop_after_two_pieces)
+    assert told == [(0.0, "4 rows"), (0.2, "1 of 4 rows"), (0.4, "2 of 4 rows")]
+    assert table_counts(uow) == before and ledger_rows(uow) == ledger_before
+    assert index_names(uow) == indexes_before
+    with uow() as u:
+        assert not analytics_queries.ensure_ledger_day(u.session)  # the triggers dropped for the load are back
+    told.clear()
+    result = run(uow, newer, name="newer.csv", as_of=AS_OF + timedelta(days=1), close_missing=True,
+                 progress=lambda share, what: told.append((share, what)))
+    assert result.summary() == "new 2, changed 1, closed 2, unchanged 1, skipped 0"
+    shares = [share for share, _ in told]
+    assert shares == sorted(shares) and told[-1] == (0.95, "Recording the batch")
+    assert daily_sums_equal_a_rebuild(uow)
+    assert_ledger_consistent(uow)
+
+
+def test_a_check_is_applied_without_parsing_again_unless_the_ledger_changed_since(uow, monkeypatch):
+    from receivables import importing
+
+    upload = import_service.Upload(FIRST, "open.csv")
+    with uow() as u:  # as the page asks: the columns and options the user saw
+        shown = import_service.preview(u, upload)
+        request = dict(kind=shown.kind, mapping=shown.mapping, options=shown.options, profile=shown.profile,
+                       as_of=AS_OF, mode="partial")
+        checked = import_service.check(u, upload, actor="carla", **request)
+    assert checked.result.summary() == "new 4, changed 0, closed 0, unchanged 0, skipped 0"
+    assert table_counts(uow)["invoice"] == 0  # the check writes nothing
+    run(uow, export(line("000900", "0050", 1000)), name="other.csv", mode="partial")  # someone else imports
+
+    def parse_again(*_args):
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(importing, "read_table", parse_again)
+    monkeypatch.setattr(importing, "prepare", parse_again)
+    monkeypatch.setattr(importing.Prepared, "parse", parse_again)
+    with uow(immediate=True) as u, pytest.raises(import_service.CheckOutdated):
+        import_service.apply(u, upload, checked, actor="carla")
+    with uow() as u:
+        checked = import_service.check(u, upload, actor="carla", **request)
+    with uow(immediate=True) as u:
+        result = import_service.apply(u, upload, checked, actor="carla")
+    assert result.summary() == checked.result.summary() == "new 4, changed 0, closed 0, unchanged 0, skipped 0"
+    assert open_amounts(uow) == {"000123": 100000, "000124": 40000, "000125": -5000, "000126": 25000,
+                                 "000900": 1000}
+
+
 def test_a_debtor_file_with_address_columns_gives_the_postal_address_for_letters(uow):
     data = (b"Relatiecode;Naam;Adres;Postcode;Plaats;Land\r\n"
             b"0042;Bakker B.V.;Kerkstraat 1;1234 AB;Amsterdam;\r\n"
