@@ -97,9 +97,9 @@ def fill(part: str, lang: str, translations: dict[str, str]) -> list[str]:
     return unknown
 
 
-def missing() -> dict[str, list[str]]:
-    """Per language, the strings used in the code that have no translation."""
-    found = extract(source_files())
+def missing(files: list[Path] | None = None) -> dict[str, list[str]]:
+    """Per language, the strings used in the code (or in `files`) that have no translation."""
+    found = extract(source_files() if files is None else files)
     have = {lang: set() for lang in LANGUAGES}
     for lang in LANGUAGES:
         for po in (LOCALE_DIR / lang / "LC_MESSAGES").glob("*.po"):
