@@ -109,6 +109,28 @@ def test_a_viewer_sees_the_queue_without_action_controls(ledger):
     assert len(at.dataframe) == 1
 
 
+def edit_rows(at, edited_rows: dict) -> AppTest:
+    """Set cells of the queue's table as a person would (AppTest seeds a keyed data editor's edits)."""
+    editor = at.data_editor[0]
+    at.session_state[editor.key] = {"edited_rows": edited_rows, "added_rows": [], "deleted_rows": []}
+    return at
+
+
+def test_row_changes_are_applied_all_at_once_or_not_at_all(ledger):
+    with UnitOfWork(ledger) as u:
+        reminders.generate(u, TODAY, actor="test")
+    before = statuses(ledger)
+    at = edit_rows(page(), {0: {"Action": "approve"}, 1: {"Action": "postpone"}})  # no date to postpone to
+    at = button(at, "Apply row changes").click().run()
+    assert not at.exception
+    assert "row 2" in at.error[0].value and "until when" in at.error[0].value
+    assert statuses(ledger) == before  # the first row is not approved either
+    at = edit_rows(page(), {0: {"Action": "approve"}, 1: {"Action": "block"}})
+    at = button(at, "Apply row changes").click().run()
+    assert not at.exception and "2 message(s) changed" in at.success[0].value
+    assert sorted(statuses(ledger).values()) == ["approved", "blocked", "proposed"]
+
+
 def test_a_call_is_recorded_with_its_note(ledger):
     with UnitOfWork(ledger) as u:
         reminders.generate(u, TODAY, actor="test")

@@ -461,6 +461,44 @@ def test_blocking_the_debtor_from_the_queue_blocks_its_unsent_messages(ledger):
     assert generate(ledger, TODAY + timedelta(days=5)).created == 0
 
 
+def test_blocking_the_debtor_blocks_nothing_when_its_messages_cannot_follow(ledger, monkeypatch):
+    generate(ledger)
+    (m1, _), _ = messages(ledger)
+
+    def changed_meanwhile(*args, **kwargs):  # as when someone else moved a message in the meantime
+        raise ServiceError(f"message {m1.id} was changed by someone else meanwhile; reload and try again")
+
+    monkeypatch.setattr(queue, "_move", changed_meanwhile)
+    with pytest.raises(ServiceError, match="changed by someone else"):
+        with ledger() as u:
+            queue.block_debtor(u, m1.id, "Curator aangesteld", actor="carla", today=TODAY)
+    with ledger() as u:
+        debtor_100 = u.session.scalars(select(Debtor).where(Debtor.code == "100")).one()
+        assert not debtor_100.reminders_blocked and debtor_100.blocked_reason is None
+        assert u.session.scalars(select(Note).where(Note.kind == "block")).all() == []
+        assert u.session.scalars(select(AuditEvent).where(AuditEvent.action == "debtor.block")).all() == []
+    assert messages(ledger)[0][0].status == "approved"
+
+
+def test_a_batch_of_row_changes_with_a_bad_last_row_changes_nothing(uow):
+    first, second, sent = one_message(uow, "proposed"), one_message(uow, "proposed"), one_message(uow, "sent")
+    rows = [queue.RowChange(first, "approve"), queue.RowChange(second, note="Belt vrijdag terug"),
+            queue.RowChange(sent, "", note=None), queue.RowChange(sent, "block")]
+    with pytest.raises(ServiceError, match=rf"^row 4 \(message #{sent}\): message {sent} is sent; it cannot be "
+                                           r"blocked\. Nothing was changed$"):
+        with uow() as u:
+            queue.apply_rows(u, rows, actor="carla", today=TODAY)
+    with uow() as u:
+        assert u.session.get(Message, first).status == "proposed"
+        assert u.session.get(Message, second).note is None
+        assert u.session.scalars(select(AuditEvent).where(AuditEvent.action.like("message.%"))).all() == []
+    with uow() as u:  # without the bad row, every row is applied at once
+        assert queue.apply_rows(u, rows[:3], actor="carla", today=TODAY) == 2
+    with uow() as u:
+        assert u.session.get(Message, first).status == "approved"
+        assert u.session.get(Message, second).note == "Belt vrijdag terug"
+
+
 def test_the_cli_lists_approves_postpones_and_blocks(ledger, capsys):
     from receivables.cli import main
 
