@@ -20,7 +20,7 @@ WAIT_DAYS = 1  # how long an invoice due at a step may wait for another of the d
 
 # --- what a run reads ------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a run makes one per open invoice, and frozen ones take three times longer
 class OpenInvoice:
     """An invoice with an open amount (negative: a credit note) as the engine sees it on the day of a run."""
     id: int
@@ -49,7 +49,7 @@ class DebtorFacts:
     email: str | None = None  # as on file; `contacts.reminder_address` says whether it is usable
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StepTaken:
     """A step an open invoice's message took, or holds while it has not gone out yet."""
     invoice_id: int
@@ -60,7 +60,7 @@ class StepTaken:
     on: date  # the day it went out (or, not sent, was last changed)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UnsentMessage:
     id: int
     debtor_id: int
@@ -72,7 +72,7 @@ class UnsentMessage:
     currency: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UnsentLine:
     """An invoice an unsent message chases, with the open amount the message was written for."""
     line_id: int
@@ -169,8 +169,11 @@ def invoice_state(inv: OpenInvoice, debtor: DebtorFacts) -> chase.InvoiceState:
 def debtors_to_chase(invoices: list[OpenInvoice], debtors: dict[int, DebtorFacts], today: date,
                      tolerance_cents: int) -> set[int]:
     """The debtors with at least one invoice that may be chased today: those need a track."""
-    return {i.debtor_id for i in invoices
-            if chase.may_chase(invoice_state(i, debtors[i.debtor_id]), today, tolerance_cents)}
+    found: set[int] = set()
+    for i in invoices:
+        if i.debtor_id not in found and chase.may_chase(invoice_state(i, debtors[i.debtor_id]), today, tolerance_cents):
+            found.add(i.debtor_id)
+    return found
 
 
 def review_reason(new_messages: int, ledger_known: bool, limit: int) -> str | None:
@@ -188,9 +191,7 @@ def review_reason(new_messages: int, ledger_known: bool, limit: int) -> str | No
 def plan(run: Run) -> Plan:
     """The messages a run creates, extends and cancels, and how the unsent ones follow their invoices."""
     cfg, today = run.settings, run.today
-    states = {i.id: invoice_state(i, run.debtors[i.debtor_id]) for i in run.invoices}
-    holds = {i: reason for i, state in states.items() if (reason := chase.hold_reason(state, today))}
-    chaseable = {i for i, state in states.items() if chase.may_chase(state, today, cfg.tolerance_cents)}
+    chaseable, holds = _chaseable(run)
     by_id = {i.id: i for i in run.invoices}
     busy, reached = _progress(run.taken, run.choices, cfg.tracks)
     out = Plan(holds=holds)
@@ -212,6 +213,24 @@ def plan(run: Run) -> Plan:
         out.create.append(_new_message(run, debtor_id, currency, index, planned, group, caught))
     out.rerender = {mid: _oldest_first(by_id[i] for i in lines[mid]) for mid in changed}
     return out
+
+
+def _chaseable(run: Run) -> tuple[set[int], dict[int, str]]:
+    """The invoices that may be chased today; and for the others why not, as the overview of open items
+    in a message names them (not counting the tolerance: an invoice below it is simply not chased)."""
+    chaseable: set[int] = set()
+    holds: dict[int, str] = {}
+    for inv in run.invoices:
+        state = invoice_state(inv, run.debtors[inv.debtor_id])
+        reason = chase.hold_reason(state, run.today, run.settings.tolerance_cents)
+        if reason is None:
+            chaseable.add(inv.id)
+            continue
+        if reason == chase.PAID:  # perhaps only below the tolerance: what holds it apart from that
+            reason = chase.hold_reason(state, run.today)
+        if reason is not None:
+            holds[inv.id] = reason
+    return chaseable, holds
 
 
 def _oldest_first(invoices) -> tuple[OpenInvoice, ...]:

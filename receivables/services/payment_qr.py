@@ -93,9 +93,3 @@ def store_qr(uow: UnitOfWork, message_ids) -> int:
             uow.commit()
             drawn += sum(1 for c in changes if c["b_png"] is not None)
     return drawn
-
-
-def message_qr(uow: UnitOfWork, message_id: int) -> bytes | None:
-    """PNG of the EPC QR for the sender to attach as `cid:epcqr`."""
-    payload = payment_payload(uow, message_id)
-    return epc.qr_png(payload) if payload else None
