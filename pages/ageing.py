@@ -11,7 +11,7 @@ import streamlit as st  # noqa: E402
 from receivables.domain import definitions  # noqa: E402
 from receivables.domain.ageing import DEFAULT_EDGES  # noqa: E402
 from receivables.domain.money import fmt  # noqa: E402
-from receivables.services import analytics, exports  # noqa: E402
+from receivables.services import analytics, exports, signals  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
 from ui import state  # noqa: E402
 from ui.links import dossier_link, dossier_urls, linked_date  # noqa: E402
@@ -45,7 +45,7 @@ def load_kpis(version: str, as_of: date, edges: tuple[int, ...], basis: str) -> 
 @st.cache_data(show_spinner=False, ttl=600)
 def load_tracks(today: date) -> dict[int, str]:
     with state.uow() as uow:
-        return analytics.debtor_tracks(uow, today)
+        return signals.debtor_tracks(uow, today)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -194,19 +194,6 @@ def ageing_kpis(uow: UnitOfWork, view: AgeingView, days_before: int = 30,
     return out
 
 
-def debtor_tracks(uow: UnitOfWork, today: date | None = None) -> dict[int, str]:
-    """The reminder track each debtor is on today (override or the first matching rule)."""
-    from receivables.domain import tracks
-    from receivables.services import reminders
-
-    today = today or date.today()
-    cfg = reminders.load_settings(uow.session)
-    signals = reminders.behaviour_signals(uow, today, cfg.tracks)
-    overrides = dict(uow.session.execute(select(Debtor.id, Debtor.track_override)).all())
-    return {debtor_id: tracks.choose_track(signals.get(debtor_id, {}), cfg.rules, override, cfg.tracks)[0]
-            for debtor_id, override in overrides.items()}
-
-
 # --- DSO series and trends -------------------------------------------------------------------------
 
 SERIES_UNITS = ("total_open_cents", "overdue_cents", "credit_sales_cents")

@@ -25,13 +25,15 @@ from db.models import (
     SendAttempt,
 )
 from db.uow import UnitOfWork
-from receivables.domain import contacts, metrics
+from receivables.domain import contacts, metrics, tracks
 from receivables.domain.money import fmt
+from receivables.domain.planning import step_rank
 from receivables.importing import eml as eml_parser
 from receivables.services import claims
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
 from receivables.services.ledger import UNSENT, drop_from_pending_messages
+from receivables.services.reminder_settings import load_settings
 from receivables.services.settings import get_setting
 
 CALL_OUTCOMES = ("reached", "no answer", "wrong number")
@@ -272,8 +274,6 @@ def track_signals(uow: UnitOfWork, debtor: Debtor, invoices: list[Invoice], beha
                   tracks_by_key: dict) -> dict:
     """The signals the track rules read, for one debtor: the same definitions as the reminder engine's
     `behaviour_signals` (which computes them for every debtor at once)."""
-    from receivables.domain import tracks
-
     since = today - timedelta(days=365)
     signals: dict = {"invoices_paid": behaviour.invoices_paid, "avg_days_late": behaviour.avg_days_late or 0.0,
                      "share_paid_late": behaviour.share_paid_late or 0.0,
@@ -289,31 +289,22 @@ def track_signals(uow: UnitOfWork, debtor: Debtor, invoices: list[Invoice], beha
         Message.debtor_id == debtor.id, Message.status == "sent",
         Message.sent_at >= datetime.combine(since, time.min)).distinct()).all()
     for track_key, step_key in sent:
-        track = tracks_by_key.get(track_key)
-        index = track.index_of(step_key) if track else None
-        rank = (track.steps[index].rank if index is not None else
-                tracks.TEMPLATES.index(step_key) if step_key in tracks.TEMPLATES else 0)
-        signals["highest_step"] = max(signals.get("highest_step", 0), rank)
+        signals["highest_step"] = max(signals.get("highest_step", 0), step_rank(tracks_by_key, track_key, step_key))
     return signals
 
 
 def debtor_signals(uow: UnitOfWork, code: str, today: date) -> dict:
     """`track_signals` of the debtor with this code."""
-    from receivables.services import reminders
-
     debtor = _debtor(uow, code)
     invoices = list(uow.session.scalars(select(Invoice).where(Invoice.debtor_id == debtor.id)))
     behaviour = payment_behaviour(uow, debtor, invoices, today)
-    return track_signals(uow, debtor, invoices, behaviour, today, reminders.load_settings(uow.session).tracks)
+    return track_signals(uow, debtor, invoices, behaviour, today, load_settings(uow.session).tracks)
 
 
 def reminder_track(uow: UnitOfWork, debtor: Debtor, invoices: list[Invoice], behaviour: Behaviour,
                    today: date) -> TrackChoice:
     """The reminder track in force for this debtor and why, chosen by the reminder engine's rules."""
-    from receivables.domain import tracks
-    from receivables.services import reminders
-
-    cfg = reminders.load_settings(uow.session)
+    cfg = load_settings(uow.session)
     signals = track_signals(uow, debtor, invoices, behaviour, today, cfg.tracks)
     name, reason = tracks.choose_track(signals, cfg.rules, debtor.track_override, cfg.tracks)
     return TrackChoice(name, reason)
@@ -741,6 +732,15 @@ def resolve_dispute(uow: UnitOfWork, code: str, number: str, text: str = "", *, 
 def block_reminders(uow: UnitOfWork, code: str, reason: str, until: date | None = None, *, actor: str,
                     today: date | None = None) -> int:
     """Stop reminders for the debtor, with a reason and optionally until a date."""
+    note_id = record_block(uow, code, reason, until, actor=actor, today=today)
+    uow.commit()
+    return note_id
+
+
+def record_block(uow: UnitOfWork, code: str, reason: str, until: date | None = None, *, actor: str,
+                 today: date | None = None) -> int:
+    """`block_reminders` inside the caller's transaction, which commits it (the queue blocks the debtor
+    and its unsent messages all at once)."""
     today = today or date.today()
     debtor = _debtor(uow, code)
     reason = _text(reason, "the reason for blocking")
@@ -752,7 +752,6 @@ def block_reminders(uow: UnitOfWork, code: str, reason: str, until: date | None 
     note = _note(uow, debtor, "block", reason, actor, data={"until": until.isoformat() if until else None})
     record_audit(uow.session, actor, "debtor.block", "debtor", debtor.code, before,
                  {"blocked": True, "reason": reason, "until": until, "note_id": note.id})
-    uow.commit()
     return note.id
 
 

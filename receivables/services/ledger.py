@@ -9,8 +9,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Invoice, InvoiceChange, Message, MessageInvoice
+from receivables.domain.messages import UNSENT
+from receivables.services.wording import reword
 
-UNSENT = ("proposed", "approved", "postponed")
 CHANGE_KINDS = ("payment", "credit", "write_off", "reopen", "correction")
 
 
@@ -66,10 +67,8 @@ def drop_from_pending_messages(session: Session, invoice_ids: list[int]) -> list
             cancelled.append(message_id)
         else:
             reworded.append(message_id)
-    if reworded:  # the words live with the reminder engine, which builds on the ledger
-        from receivables.services import reminders
-
-        reminders.reword(session, reworded, "an invoice left it before it was sent")
+    if reworded:
+        reword(session, reworded, "an invoice left it before it was sent")
     return cancelled
 
 
