@@ -102,9 +102,9 @@ def weighted_average(values, weights) -> float | None:
     return float((v * w).sum() / total)
 
 
-def days_late(paid: date, due: date) -> int:
-    """max(0, paid date − due date)."""
-    return max(0, (paid - due).days)
+def days_late(*, due: date, on: date) -> int:
+    """Days past the due date on a day (for a paid invoice, its paid date): max(0, on − due)."""
+    return max(0, (on - due).days)
 
 
 # --- payment behaviour ----------------------------------------------------------------------------
