@@ -43,6 +43,11 @@ def register(sub, report_sub) -> None:
     s.add_argument("--limit", type=int, default=30)
     s.add_argument("--format", choices=("text", "json"), default="text")
     s.set_defaults(handler=_show)
+    _record_parsers(ds)
+
+
+def _record_parsers(ds) -> None:
+    """What a collector records: one subcommand per action of the dossier page."""
     n = ds.add_parser("note")
     n.add_argument("code")
     n.add_argument("text")
