@@ -35,7 +35,8 @@ from receivables.domain.dossier import (
 )
 from receivables.domain.promises import PromiseCheck
 from receivables.importing import eml as eml_parser
-from receivables.services import claims, promises
+from receivables.services import claims
+from receivables.services import promises as promise_reads
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
 from receivables.services.ledger import UNSENT, drop_from_pending_messages
@@ -148,7 +149,7 @@ def _debtor(uow: UnitOfWork, code: str) -> Debtor:
 
 def grace_days(uow: UnitOfWork) -> int:
     """Days after the promised date the money may still arrive."""
-    return promises.grace_days(uow.session)
+    return promise_reads.grace_days(uow.session)
 
 
 def _written_off(uow: UnitOfWork, debtor_id: int) -> set[int]:
@@ -179,7 +180,7 @@ def payment_behaviour(uow: UnitOfWork, debtor: Debtor, invoices: list[Invoice], 
     the next review judges them (`verdicts`, read when not given)."""
     since = as_of - timedelta(days=365 * months // 12)  # as the reminder engine counts broken promises
     if verdicts is None:
-        verdicts = promises.verdicts(uow.session, debtor.id, as_of)
+        verdicts = promise_reads.verdicts(uow.session, debtor.id, as_of)
     written_off = _written_off(uow, debtor.id)
     paid = pd.DataFrame([{"debtor_id": debtor.id, "code": debtor.code, "amount_cents": i.amount_cents,
                           "invoice_date": i.invoice_date, "due_date": i.due_date, "paid_date": i.settled_date}
@@ -364,7 +365,7 @@ def open_dossier(uow: UnitOfWork, code: str, today: date | None = None, kinds: I
     today = today or date.today()
     debtor = _debtor(uow, code)
     invoices = list(uow.session.scalars(select(Invoice).where(Invoice.debtor_id == debtor.id)))
-    verdicts = promises.verdicts(uow.session, debtor.id, today)
+    verdicts = promise_reads.verdicts(uow.session, debtor.id, today)
     entries = timeline(uow.session, debtor.id, invoices, verdicts)
     if kinds is not None:
         wanted = set(kinds)
@@ -615,7 +616,7 @@ class PromiseReview:
 
 def _open_promises(uow: UnitOfWork, today: date, grace: int, code: str | None):
     """Promises a review looks at: pending ones, and recently broken ones a late import may still keep."""
-    return promises.to_review(today, grace, None if code is None else _debtor(uow, code).id)
+    return promise_reads.to_review(today, grace, None if code is None else _debtor(uow, code).id)
 
 
 def review_promises(uow: UnitOfWork, today: date | None = None, *, code: str | None = None,
@@ -650,4 +651,4 @@ def review_promises(uow: UnitOfWork, today: date | None = None, *, code: str | N
 
 
 def _check(uow: UnitOfWork, p: Note, deadline: date, today: date) -> PromiseCheck:
-    return promises.check(uow.session, p, deadline, today)
+    return promise_reads.check(uow.session, p, deadline, today)
