@@ -33,6 +33,8 @@ def demo(uow):
         s.add(Message(debtor_id=debtors[5].id, track="gone", step_index=1, step_name="call",
                       step_key="c", planned_date=ANCHOR, status="sent", sent_at=datetime(2026, 6, 1)))
         u.commit()
+    with uow() as u:  # as the engine does before it chooses: the demo's promises past their date are closed
+        dossier.review_promises(u, ANCHOR)
     return uow
 
 
