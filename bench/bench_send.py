@@ -37,7 +37,8 @@ from sqlalchemy import insert, select, update  # noqa: E402
 from db.engine import make_engine, upgrade  # noqa: E402
 from db.models import Debtor, ImportBatch, Invoice, Message, SendAttempt  # noqa: E402
 from db.uow import UnitOfWork  # noqa: E402
-from emails.sender import SmtpTransport  # noqa: E402
+from emails import mime  # noqa: E402
+from emails.transport import SmtpTransport  # noqa: E402
 from receivables.domain import epc  # noqa: E402
 from receivables.services import reminders, sending  # noqa: E402
 
@@ -97,7 +98,7 @@ def propose_and_approve(engine, today: date, qr: bool) -> int:
     if not qr:
         with UnitOfWork(engine) as u:
             for m in u.session.scalars(select(Message)):
-                m.body_html = sending.mail.strip_qr_image(m.body_html)
+                m.body_html = mime.strip_qr_image(m.body_html)
                 m.qr_payload = m.qr_png = None
             u.commit()
     return len(ids)
@@ -118,7 +119,7 @@ def prerender(engine, today: date) -> list:
     with UnitOfWork(engine) as u:
         for c in sending._load(u.session, where=sending._due_filter(today, sending.utcnow()), qr=True):
             qr = sending._qr_png(u, c)
-            out.append(sending.compose(c, SETTINGS, sending.mail.make_message_id(SETTINGS.from_addr, c.id),
+            out.append(sending.compose(c, SETTINGS, mime.make_message_id(SETTINGS.from_addr, c.id),
                                        sending.utcnow(), qr))
     return out
 

@@ -8,7 +8,6 @@ from datetime import date  # noqa: E402
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from db import config as smtp_config  # noqa: E402
 from db import user_file as users  # noqa: E402
 from receivables.domain.money import fmt  # noqa: E402
 from receivables.services import reminders, sending  # noqa: E402
@@ -33,7 +32,7 @@ today = date.today()
 # --- the mail server ---------------------------------------------------------------------------------
 
 try:
-    cfg, cfg_error = smtp_config.load_smtp_config(), None
+    cfg, cfg_error = sending.smtp_settings(), None
 except ServiceError as exc:
     cfg, cfg_error = None, str(exc)
 
@@ -45,7 +44,7 @@ with st.container(border=True):
         st.warning("No SMTP server is configured, so nothing can be e-mailed yet. Set `[smtp]` in "
                    "`.streamlit/secrets.toml` (host, port, security = ssl | starttls | none, user, password, "
                    "from, reply_to) or the `SMTP_*` environment variables, and restart the app. Meanwhile you "
-                   f"can write the messages as `.eml` files into the outbox folder `{smtp_config.outbox_dir()}` "
+                   f"can write the messages as `.eml` files into the outbox folder `{sending.outbox_folder()}` "
                    "to try things out.")
     else:
         st.success(f"Sending through **{cfg.host}:{cfg.port}** ({SECURITY[cfg.security]}) as **{cfg.from_addr}**; "

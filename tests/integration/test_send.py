@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select, update
 
 from db.models import AuditEvent, Debtor, Invoice, Message, MessageInvoice, SendAttempt
-from emails.sender import OutboxTransport, SmtpTransport
+from emails.transport import OutboxTransport, SmtpTransport
 from receivables.services import sending
 from receivables.services.errors import ServiceError
 from tests.conftest import ROOT
@@ -411,7 +411,7 @@ DIE_AFTER = """
 import os, sys
 from datetime import date
 from db.engine import make_engine
-from emails.sender import SmtpTransport
+from emails.transport import SmtpTransport
 from receivables.services import sending
 from db.uow import UnitOfWork
 from tests.integration.test_send_support import settings
