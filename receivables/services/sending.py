@@ -2,20 +2,24 @@
 
 A message is claimed (approved → sending) in a committed transaction before its SMTP conversation
 begins and marked sent (with its Message-ID) in another one after it ended. A crash in between leaves it
-in `sending`: it is never sent again automatically, a person confirms it (sent, or send again). Two
-senders at once cannot claim one message: PostgreSQL skips rows another transaction holds
-(FOR UPDATE SKIP LOCKED) and both databases only claim a row that is still `approved`.
+in `sending`: it is never sent again automatically, a person confirms it (sent, or send again:
+receivables.services.send_confirm). Two senders at once cannot claim one message: PostgreSQL skips rows
+another transaction holds (FOR UPDATE SKIP LOCKED) and both databases only claim a row that is still
+`approved`.
 
 While messages go out quickly, claims and "sent" records are written to the database for a chunk of
 messages at a time (at most CHUNK_SECONDS of sending, at most CHUNK_MAX messages), and that work is done
 while the server takes in a message: see "claiming and recording" below. What the database does not yet
-know is in the run's journal (receivables.services.send_journal): the claims, and for each conversation when it
-began, when the message itself went out and the server's reply, each written before the next step. The
+know is in the run's journal (receivables.services.send_journal): the claims, and for each conversation
+when it began, when the message itself went out and the server's reply, each written before the next step. The
 next run (and the Sender page) first brings the database up to the journals of runs that died, so a
 crash leaves at most the one message that was on the wire in doubt, with what is known about it.
 
-Messages written to the outbox folder instead are *exported*: not sent until a person marks them sent,
-and never sent by SMTP after that by themselves."""
+Messages written to the outbox folder instead are *exported*: not sent until a person marks them sent
+(send_confirm.mark_sent), and never sent by SMTP after that by themselves.
+
+Whether a message may go out is the re-check's to say (receivables.domain.recheck, which asks the chase
+rule), on the message as read; the claim only makes sure nothing it looked at has changed since."""
 
 from __future__ import annotations
 
@@ -68,7 +72,6 @@ from receivables.services.errors import ServiceError
 
 SENDABLE_CHANNELS = ("email", "letter")  # call tasks are never e-mailed
 EXPORTED = "exported"  # written to the outbox folder: not sent until a person says it went out
-IN_FLIGHT = timedelta(minutes=5)  # a claim younger than this may still be in a sender's hands
 OUTBOX_FROM = "Debtor Desk <noreply@debtor-desk.invalid>"
 
 
@@ -473,7 +476,7 @@ def _lock_approved(s, message_id: int) -> bool:
                      .with_for_update(skip_locked=True)).scalar() is not None
 
 
-def _set(s, message_id: int, from_status: str, **values) -> bool:
+def set_status(s, message_id: int, from_status: str, **values) -> bool:
     """Change the message if it is still in `from_status`; a change of status follows the sender's table."""
     to = values.get("status")
     if to is not None and to not in messages.SENDER_TRANSITIONS[from_status]:
@@ -483,7 +486,8 @@ def _set(s, message_id: int, from_status: str, **values) -> bool:
                      .values(**values).execution_options(synchronize_session=False)).rowcount == 1
 
 
-def _attempt(s, message_id: int, outcome: str, error: str | None, now: datetime) -> None:
+def record_attempt(s, message_id: int, outcome: str, error: str | None, now: datetime) -> None:
+    """One line of the message's send history (what the dossier shows): an outcome and its words."""
     s.execute(insert(SendAttempt).values(message_id=message_id, at=now, outcome=outcome, error=error))
 
 
@@ -593,20 +597,20 @@ def _recovered(s, c: journal.Conversation, same_boot: bool, now: datetime) -> tu
                            last_error=c.detail or None, next_attempt_at=None)
         if not done:
             return None, ""
-        _attempt(s, c.message_id, "outbox" if exported else SENT, said, at)
+        record_attempt(s, c.message_id, "outbox" if exported else SENT, said, at)
         return ("exported" if exported else "sent"), f"recorded from the journal: {said or 'accepted'}"
     if c.outcome == TEMPORARY:
         why = f"not delivered ({c.detail}); it will be tried again"
         if not _settle(s, c, status="approved", attempts=Message.attempts + 1, last_error=why,
                        next_attempt_at=None):
             return None, ""
-        _attempt(s, c.message_id, TEMPORARY, c.detail, at)
+        record_attempt(s, c.message_id, TEMPORARY, c.detail, at)
         return "released", why
     if c.outcome == PERMANENT:
         if not _settle(s, c, status="failed", attempts=Message.attempts + 1, last_error=c.detail,
                        next_attempt_at=None):
             return None, ""
-        _attempt(s, c.message_id, PERMANENT, c.detail, at)
+        record_attempt(s, c.message_id, PERMANENT, c.detail, at)
         return "failed", c.detail
     if c.outcome is None and c.data_at is None and same_boot:
         # nothing of the message itself went out: the server cannot have delivered it
@@ -621,7 +625,7 @@ def _recovered(s, c: journal.Conversation, same_boot: bool, now: datetime) -> tu
                                                  SendAttempt.at >= c.claimed_at).limit(1))
     if told is not None or not _settle(s, c, last_error=why):  # the run, or an earlier recovery, said so
         return None, ""
-    _attempt(s, c.message_id, UNCERTAIN, why, now)
+    record_attempt(s, c.message_id, UNCERTAIN, why, now)
     return "waiting", why
 
 
@@ -746,26 +750,26 @@ class _Batch:
         retry_in = None
         if delivery.outcome == TEMPORARY:
             failures = _failures_in_a_row(s, c) + 1
-            _attempt(s, c.id, TEMPORARY, delivery.detail, now)
+            record_attempt(s, c.id, TEMPORARY, delivery.detail, now)
             if failures >= self.settings.max_attempts:
                 reason = f"gave up after {failures} tries: {delivery.detail}"
-                _set(s, c.id, "sending", status="failed", attempts=c.attempts + 1, last_error=reason,
+                set_status(s, c.id, "sending", status="failed", attempts=c.attempts + 1, last_error=reason,
                      next_attempt_at=None)
                 outcome, delivery = "failed", Delivery(TEMPORARY, reason)
             else:
                 retry_in = _backoff(self.settings, failures)
-                _set(s, c.id, "sending", status="approved", attempts=c.attempts + 1,
+                set_status(s, c.id, "sending", status="approved", attempts=c.attempts + 1,
                      last_error=f"try {failures} of {self.settings.max_attempts}: {delivery.detail}",
                      next_attempt_at=now + timedelta(seconds=retry_in))
                 outcome = "retry"
         elif delivery.outcome == PERMANENT:
-            _set(s, c.id, "sending", status="failed", attempts=c.attempts + 1, last_error=delivery.detail,
+            set_status(s, c.id, "sending", status="failed", attempts=c.attempts + 1, last_error=delivery.detail,
                  next_attempt_at=None)
-            _attempt(s, c.id, PERMANENT, delivery.detail, now)
+            record_attempt(s, c.id, PERMANENT, delivery.detail, now)
             outcome = "failed"
         else:  # uncertain: stays in sending until a person says what happened
-            _set(s, c.id, "sending", attempts=c.attempts + 1, last_error=delivery.detail)
-            _attempt(s, c.id, UNCERTAIN, delivery.detail, now)
+            set_status(s, c.id, "sending", attempts=c.attempts + 1, last_error=delivery.detail)
+            record_attempt(s, c.id, UNCERTAIN, delivery.detail, now)
             outcome = "waiting"
         self.flush()
         self.report(c, outcome, delivery.detail, mid)
@@ -910,7 +914,7 @@ class _Batch:
         """A message the re-check stops: cancelled (nothing left), back to a person (review) or blocked."""
         to, outcome = {CANCEL: ("cancelled", "cancelled"), REVIEW: ("proposed", "held"),
                        BLOCK: ("blocked", "held")}[v.action]
-        _set(self.s, c.id, "approved", status=to, last_error=v.reason, next_attempt_at=None)
+        set_status(self.s, c.id, "approved", status=to, last_error=v.reason, next_attempt_at=None)
         self.s.commit()
         self.report(c, outcome, v.reason)
 
@@ -1066,131 +1070,6 @@ def _send_batch(uow, transport, settings, today, actor, limit, ids, progress, sl
                       "cancelled": result.cancelled, "waiting": result.waiting, "error": result.error})
         uow.commit()
     return result
-
-
-# --- what needs a person -------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Stuck:
-    id: int
-    debtor_code: str
-    recipients: str
-    subject: str
-    claimed_at: datetime
-    message_id: str | None
-    last_error: str | None
-    in_flight: bool  # claimed moments ago without a problem: a sender may still be at it
-
-
-def waiting_for_confirmation(uow: UnitOfWork, now: datetime | None = None) -> list[Stuck]:
-    """Messages in `sending`: handed to the server or about to be, with no word back. They are never sent
-    again automatically; a person says whether they went out."""
-    now = now or utcnow()
-    rows = uow.session.execute(
-        select(Message.id, Debtor.code, Message.recipients, Message.subject, Message.updated_at,
-               Message.smtp_message_id, Message.last_error)
-        .join(Debtor, Debtor.id == Message.debtor_id)
-        .where(Message.status == "sending").order_by(Message.updated_at, Message.id)).all()
-    uow.rollback()
-    return [Stuck(r[0], r[1], r[2] or "", r[3], r[4], r[5], r[6], r[6] is None and now - r[4] < IN_FLIGHT)
-            for r in rows]
-
-
-def _stuck(s, message_id: int, now: datetime) -> Message:
-    m = s.get(Message, int(message_id), with_for_update=True)
-    if m is None:
-        raise ServiceError(f"there is no message {message_id}")
-    if m.status != "sending":
-        raise ServiceError(f"message {message_id} is {m.status}, not waiting for confirmation")
-    if m.last_error is None and now - m.updated_at < IN_FLIGHT:
-        raise ServiceError(f"message {message_id} was handed to a sender at {m.updated_at:%H:%M:%S} UTC and may "
-                           "still be on its way; wait a few minutes before confirming it")
-    return m
-
-
-def confirm_sent(uow: UnitOfWork, message_id: int, *, actor: str, now: datetime | None = None) -> None:
-    """A person checked: it did go out. It becomes sent (as of when it was handed over)."""
-    now = now or utcnow()
-    s = uow.session
-    m = _stuck(s, message_id, now)
-    before = {"status": m.status, "last_error": m.last_error}
-    _set(s, m.id, "sending", status="sent", sent_at=m.updated_at, last_error=None, next_attempt_at=None)
-    _attempt(s, m.id, SENT, f"confirmed by {actor}", now)
-    record_audit(s, actor, "send.confirm_sent", "message", m.id, before, {"status": "sent"})
-    uow.commit()
-
-
-def confirm_resend(uow: UnitOfWork, message_id: int, *, actor: str, now: datetime | None = None) -> None:
-    """A person checked: it did not arrive. It goes back to approved and the next run sends it, with the
-    same Message-ID (so a copy that did arrive after all is recognisable as the same message)."""
-    now = now or utcnow()
-    s = uow.session
-    m = _stuck(s, message_id, now)
-    before = {"status": m.status, "last_error": m.last_error}
-    _set(s, m.id, "sending", status="approved", last_error=f"send again, said {actor}", next_attempt_at=None)
-    record_audit(s, actor, "send.confirm_resend", "message", m.id, before, {"status": "approved"})
-    uow.commit()
-
-
-@dataclass(frozen=True)
-class Exported:
-    id: int
-    debtor_code: str
-    recipients: str
-    subject: str
-    exported_at: datetime
-    file: str  # where it was written, as the sender said
-
-
-def exported(uow: UnitOfWork) -> list[Exported]:
-    """Messages written to the outbox folder and not yet marked sent: they did not go out by themselves."""
-    rows = uow.session.execute(
-        select(Message.id, Debtor.code, Message.recipients, Message.subject, Message.updated_at)
-        .join(Debtor, Debtor.id == Message.debtor_id)
-        .where(Message.status == EXPORTED).order_by(Message.updated_at, Message.id)).all()
-    files = {}
-    if rows:
-        for mid, detail in uow.session.execute(
-                select(SendAttempt.message_id, SendAttempt.error)
-                .where(SendAttempt.message_id.in_([r[0] for r in rows]), SendAttempt.outcome == "outbox")
-                .order_by(SendAttempt.id)):
-            files[mid] = (detail or "").removeprefix("written to ")
-    uow.rollback()
-    return [Exported(r[0], r[1], r[2] or "", r[3], r[4], files.get(r[0], "")) for r in rows]
-
-
-def mark_sent(uow: UnitOfWork, message_ids, *, actor: str, now: datetime | None = None) -> int:
-    """A person says these exported messages went out (mailed by hand from the .eml files): they become
-    sent as of now. All or nothing: any id that is not an exported message changes nothing."""
-    now = now or utcnow()
-    s = uow.session
-    ids = sorted({int(i) for i in message_ids})
-    if not ids:
-        raise ServiceError("name the exported messages to mark as sent")
-    found = dict(s.execute(select(Message.id, Message.status).where(Message.id.in_(ids)).with_for_update()).all())
-    wrong = [f"{i} ({'there is no such message' if i not in found else found[i]})"
-             for i in ids if found.get(i) != EXPORTED]
-    if wrong:
-        s.rollback()
-        raise ServiceError(f"only messages written to the outbox (exported) can be marked sent, not {', '.join(wrong)}; "
-                           "nothing was changed")
-    for i in ids:
-        _set(s, i, EXPORTED, status="sent", sent_at=now, last_error=None, updated_at=now)
-        _attempt(s, i, SENT, f"marked sent by {actor}", now)
-        record_audit(s, actor, "send.mark_sent", "message", i, {"status": EXPORTED}, {"status": "sent"})
-    uow.commit()
-    return len(ids)
-
-
-def recent_failures(uow: UnitOfWork, limit: int = 50) -> list[dict]:
-    rows = uow.session.execute(
-        select(Message.id, Debtor.code, Message.recipients, Message.subject, Message.attempts,
-               Message.last_error, Message.updated_at)
-        .join(Debtor, Debtor.id == Message.debtor_id).where(Message.status == "failed")
-        .order_by(Message.updated_at.desc()).limit(limit)).all()
-    uow.rollback()
-    return [{"id": r[0], "debtor": r[1], "recipients": r[2], "subject": r[3], "attempts": r[4],
-             "reason": r[5], "at": r[6]} for r in rows]
 
 
 def send_test_message(uow: UnitOfWork, transport, settings: SendSettings, to: str, *, actor: str) -> Delivery:

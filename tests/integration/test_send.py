@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from db.models import AuditEvent, Debtor, Invoice, Message, MessageInvoice, SendAttempt
 from emails.transport import OutboxTransport, SmtpTransport
-from receivables.services import sending
+from receivables.services import send_confirm, sending
 from receivables.services.errors import ServiceError
 from tests.conftest import ROOT
 from tests.integration import test_send_support as support
@@ -148,7 +148,7 @@ def test_a_connection_dropped_after_the_data_leaves_that_message_waiting_for_a_p
     again = send(uow, smtp_server.port)  # the next run does not send it again
     assert again.results == [] and sorted(smtp_server.ids()) == sorted(ids)
     with uow() as u:
-        [stuck] = sending.waiting_for_confirmation(u)
+        [stuck] = send_confirm.waiting_for_confirmation(u)
     assert stuck.id == second and not stuck.in_flight
 
 
@@ -157,14 +157,14 @@ def test_confirming_a_stuck_message_as_sent_is_audited(uow, smtp_server):
     smtp_server.drop_after_data = [True]
     send(uow, smtp_server.port)
     with uow() as u:
-        sending.confirm_sent(u, mid, actor="carla")
+        send_confirm.confirm_sent(u, mid, actor="carla")
     m = message(uow, mid)
     assert m.status == "sent" and m.sent_at is not None
     with uow() as u:
         audit = u.session.scalars(select(AuditEvent).where(AuditEvent.action == "send.confirm_sent")).one()
         assert audit.actor == "carla" and audit.entity_id == str(mid)
         with pytest.raises(ServiceError, match="not waiting for confirmation"):
-            sending.confirm_sent(u, mid, actor="carla")
+            send_confirm.confirm_sent(u, mid, actor="carla")
 
 
 def test_resend_goes_out_again_with_the_same_message_id(uow, smtp_server):
@@ -173,7 +173,7 @@ def test_resend_goes_out_again_with_the_same_message_id(uow, smtp_server):
     send(uow, smtp_server.port)
     first_id = message(uow, mid).smtp_message_id
     with uow() as u:
-        sending.confirm_resend(u, mid, actor="carla")
+        send_confirm.confirm_resend(u, mid, actor="carla")
     assert statuses(uow)[mid] == "approved"
     send(uow, smtp_server.port)
     assert [m.message_id for m in smtp_server.messages] == [first_id, first_id]
@@ -188,7 +188,7 @@ def test_a_message_just_claimed_cannot_be_confirmed_yet(uow):
         u.session.execute(Message.__table__.update().where(Message.id == mid).values(status="sending"))
         u.commit()
     with uow() as u, pytest.raises(ServiceError, match="may still be on its way"):
-        sending.confirm_resend(u, mid, actor="carla")
+        send_confirm.confirm_resend(u, mid, actor="carla")
 
 
 def _change(uow, message_id, **values):
@@ -409,7 +409,7 @@ def test_the_outbox_writes_one_eml_file_per_message_and_they_are_exported_not_se
     with uow() as u:
         [entry] = [e for e in dossier.open_dossier(u, "D001", today=TODAY).timeline if e.title.startswith("Exported")]
         assert entry.title.startswith("Exported, not sent: reminder") and any(".eml" in d for d in entry.details)
-        sending.mark_sent(u, [ids[0]], actor="carla")
+        send_confirm.mark_sent(u, [ids[0]], actor="carla")
         titles = [(e.title.split(":")[0], e.by) for e in dossier.open_dossier(u, "D001", today=TODAY).timeline]
     assert ("Sent reminder 'reminder' (standard)", "sender") in titles and ("Mark sent", "carla") in titles
     assert not any(t.startswith("Exported") for t, _ in titles)
@@ -551,5 +551,5 @@ def test_the_sender_cannot_move_a_message_outside_the_transition_table(uow, befo
         u.commit()
     with uow() as u:
         with pytest.raises(ValueError, match=f"cannot go from {before} to {after}"):
-            sending._set(u.session, mid, before, status=after)
+            sending.set_status(u.session, mid, before, status=after)
     assert message(uow, mid).status == before
