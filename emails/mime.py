@@ -5,10 +5,11 @@ transport hands over.
 Every header value is checked or cleaned here: an address with a line break is refused, any other
 value has its control characters replaced, so nothing a debtor or a person typed can add a header.
 
-The bytes are put together here rather than by `email.message.EmailMessage`: the standard library's
-header objects and generator cost 3.4 ms of CPU a message against 0.07 ms here, which takes the sender
-well under the throughput of a bare smtplib loop (bench/bench_send.py --email-message, bench/RESULTS.md).
-tests/integration/test_send_mime.py reads every shape back with the standard library's parser."""
+The bytes are put together here rather than by `email.message.EmailMessage` (policy SMTP): its header
+objects and generator cost the sender 4 to 6 ms of CPU a message more, which took it to a fifth to a
+third of a bare smtplib loop's throughput against a target of 0.8 (`python bench/bench_send.py
+--email-message`; bench/RESULTS.md). tests/integration/test_send_mime.py reads every shape back with the
+standard library's parser."""
 
 from __future__ import annotations
 

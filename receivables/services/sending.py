@@ -236,7 +236,7 @@ def _qr_for(c: Candidate, payment: dict | None) -> bytes | None:
         return None
     try:
         payload = reminders.qr_payload(payment, c.currency, c.due_cents, c.debtor_code,
-                                       [ln.number for ln in c.lines if ln.active])
+                                       [ln.number for ln in c.active_lines])
     except epc.EpcError:
         return None
     if payload is None:
@@ -285,7 +285,7 @@ def letter_attachment(c: Candidate, on: date, qr_png: bytes | None, payment: dic
 
 def statement_attachments(c: Candidate, on: date, payment: dict | None) -> tuple[mime.Attachment, ...]:
     """The statement of account of a message whose text lists only the oldest of its invoices; none else."""
-    active = [ln for ln in c.lines if ln.active]
+    active = c.active_lines
     if not statement.needed(len(active)):
         return ()
     rows = [statement.Row(ln.number, ln.invoice_date, ln.due_date, ln.line_open_cents) for ln in active]
