@@ -4,14 +4,15 @@ server entry that runs it is app.py."""
 import streamlit as st
 
 from receivables.services.errors import ServiceError
-from ui import auth, nav, state
+from ui import auth, i18n, nav, state
+from ui.i18n import _
 
 st.set_page_config(page_title="Debtor Desk", page_icon=":material/account_balance:", layout="wide")
 
 try:
     state.engine()
 except ServiceError as exc:  # e.g. a login cookie key that anyone could know
-    st.error(f"Debtor Desk cannot start: {exc}")
+    st.error(_("Debtor Desk cannot start: {reason}", reason=i18n.error(exc)))
     st.stop()
 user = auth.login_gate()
 pages = [st.Page(f, title=t, icon=i, default=(n == 0)) for n, (f, t, i) in enumerate(nav.pages_for(user.role))]
@@ -23,9 +24,14 @@ with st.sidebar:
     for p in pages:
         st.page_link(p)
     st.divider()
-    st.caption(f"Logged in as **{user.name}** ({user.role})")
+    st.caption(_("Logged in as **{name}** ({role})", name=user.name, role=_(user.role)))
+    chosen = st.selectbox(_("Language"), list(i18n.LANGUAGES), index=list(i18n.LANGUAGES).index(i18n.current()),
+                          format_func=i18n.LANGUAGES.get, key="_language_choice")
+    if chosen != i18n.current():
+        i18n.use(chosen)
+        st.rerun()
     auth.logout_button()
     auth.keep_login_cookie()
     if state.demo_present():
-        st.info("You are looking at **demo data**. An admin can remove it in Settings.", icon=":material/info:")
+        st.info(_("You are looking at **demo data**. An admin can remove it in Settings."), icon=":material/info:")
 navigation.run()

@@ -266,6 +266,24 @@ class Setting(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 
+class TextVersion(Base):
+    """A reminder text as a person edited it in Settings, per step template, tone and language. The newest
+    version of a key is in force; one without a subject and body stands for "back to the shipped text"."""
+
+    __tablename__ = "text_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template: Mapped[str] = mapped_column(String(50))
+    tone: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(5))
+    subject: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_text_version_key", "template", "tone", "language", "id"),)
+
+
 class LedgerDay(Base):
     """Daily sums per currency that AR and overdue AR on any date follow from (a running total); kept
     equal to invoice and invoice_change by database triggers (db/analytics_queries.py)."""

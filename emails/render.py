@@ -15,6 +15,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from emails.mime import QR_CID
 from receivables.domain import contacts
 from receivables.domain.money import fmt
+from receivables.domain.translation import N_
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 LANGUAGES = tuple(contacts.LANGUAGES)
@@ -110,20 +111,51 @@ def _paragraphs(text: str) -> list[str]:
     return [" ".join(line.strip() for line in p.splitlines() if line.strip()) for p in parts if p.strip()]
 
 
-def _block(env: SandboxedEnvironment, name: str, block: str, ctx: dict) -> str:
-    tmpl = env.get_template(name)
+def _block(env: SandboxedEnvironment, name, block: str, ctx: dict) -> str:
+    tmpl = env.get_template(name) if isinstance(name, str) else name
     return "".join(tmpl.blocks[block](tmpl.new_context(ctx)))
 
 
-def render_message(ctx: dict) -> Rendered:
+# What a text may use, as the template editor lists it: field -> what it holds.
+FIELDS = {
+    "debtor.name": N_("the debtor's name"), "debtor.code": N_("the debtor's code"),
+    "debtor.contact_person": N_("the contact person (may be empty)"), "company.name": N_("your company's name"),
+    "invoices[0].number": N_("the (first) invoice's number"), "invoices[0].due_date|day": N_("its due date"),
+    "invoices[0].days_overdue": N_("its days past due"), "invoice_count": N_("how many invoices this message chases"),
+    "many": N_("true when it chases more than one (use in {% if many %}…{% endif %})"),
+    "total_cents|money": N_("the principal chased"), "costs_cents|money": N_("collection costs claimed"),
+    "interest_cents|money": N_("statutory interest claimed"), "amount_due_cents|money": N_("total to pay"),
+    "pay_by|day": N_("the date to pay by"), "payment.reference": N_("the payment reference"),
+    "track.name": N_("the track's name"), '{% include "nl/_costs.j2" %}': N_("the legal paragraph on costs and interest "
+    "(required where the shipped text has it: a 14-day letter without it claims no costs)"),
+}
+
+
+def step_source(lang: str, template: str) -> str:
+    """The shipped source of a step's template (all tones)."""
+    return (TEMPLATES_DIR / lang / f"{template}.j2").read_text(encoding="utf-8")
+
+
+def compile_text(source: str):
+    """A template from an edited text, in the same sandbox; TemplateError when it does not parse."""
+    try:
+        return TEXT_ENV.from_string(source)
+    except Exception as exc:  # TemplateSyntaxError, SecurityError
+        raise TemplateError(f"the text cannot be used: {exc}") from exc
+
+
+def render_message(ctx: dict, texts: dict | None = None) -> Rendered:
     """Subject, plain text and HTML of a message from its context (see `reminders.message_context`).
-    The HTML shows the invoices in a table and the EPC QR code as the inline image `cid:epcqr`."""
+    The HTML shows the invoices in a table and the EPC QR code as the inline image `cid:epcqr`.
+    `texts` maps (template, tone, language) to an edited template source used instead of the shipped one."""
     lang = contacts.letter_language(ctx.get("language"))
     ctx = {"qr_src": f"cid:{QR_CID}", **ctx, "language": lang, "t": LABELS[lang]}
     name = f"{lang}/{ctx['step']['template']}.j2"
+    edited = (texts or {}).get((ctx["step"]["template"], ctx.get("tone", "standard"), lang))
     try:
-        subject = " ".join(_block(TEXT_ENV, name, "subject", ctx).split())
-        body = _paragraphs(_block(TEXT_ENV, name, "body", ctx))
+        source = compile_text(edited) if edited else name
+        subject = " ".join(_block(TEXT_ENV, source, "subject", ctx).split())
+        body = _paragraphs(_block(TEXT_ENV, source, "body", ctx))
         frame = f"{lang}/_frame.j2"
         greeting = _block(TEXT_ENV, frame, "greeting", ctx).strip()
         closing = [line.strip() for line in _block(TEXT_ENV, frame, "closing", ctx).strip().splitlines()]

@@ -12,7 +12,12 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
 from decimal import Decimal
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Font
 
 from receivables.services.errors import ServiceError
 
@@ -118,8 +123,6 @@ def _flatten(record: Mapping, prefix: str = "") -> dict:
 def table(frame, fmt: str, sheet: str = "Export") -> bytes:
     """A pandas table as CSV (UTF-8 with BOM, for Excel) or an .xlsx workbook; every text cell
     neutralised, and in the workbook also stored as text, never as a formula."""
-    import pandas as pd
-
     clean = frame.copy()
     for c in clean.columns:
         if clean[c].dtype == object or pd.api.types.is_string_dtype(clean[c]):
@@ -127,9 +130,7 @@ def table(frame, fmt: str, sheet: str = "Export") -> bytes:
     if fmt == "csv":
         return clean.to_csv(index=False).encode("utf-8-sig")
     if fmt != "xlsx":
-        raise ExportError(f"export as csv or xlsx, not {fmt!r}")
-    from openpyxl import Workbook
-
+        raise ExportError("export as csv or xlsx, not {fmt!r}", fmt=fmt)
     wb = Workbook()
     ws = wb.active
     ws.title = sheet[:31]
@@ -141,6 +142,125 @@ def table(frame, fmt: str, sheet: str = "Export") -> bytes:
         for cell in row:
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # never a formula
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+# --- reports for a reader: the dialect of their language, a header, totals --------------------------------
+
+DIALECTS = {  # delimiter, decimal mark, date pattern
+    "nl": (";", ",", "%d-%m-%Y"),
+    "en": (",", ".", "%Y-%m-%d"),
+}
+XLSX_DATE = {"nl": "dd-mm-yyyy", "en": "dd mmm yyyy"}
+XLSX_MONEY = "#,##0.00"  # Excel shows the reader's own separators for a number format
+
+
+def report(frame, fmt: str, *, lang: str = "nl", title: str = "", header: Sequence[str] = (),
+           money: Sequence[str] = (), dates: Sequence[str] = (), total_label: str | None = None,
+           sheet: str = "Export") -> bytes:
+    """A table for a person: CSV in their language's dialect (Dutch: semicolons, decimal comma, UTF-8
+    with BOM; English: commas and points) or an .xlsx with real number and date cells. Above the table
+    the title and header lines (the as-of date, the filters); below it, when `total_label` is given, the
+    sum of every money column. `money` columns hold integer cents; every text cell is neutralised."""
+    if fmt not in ("csv", "xlsx"):
+        raise ExportError("export as csv or xlsx, not {fmt!r}", fmt=fmt)
+    if lang not in DIALECTS:
+        raise ExportError("export in nl or en, not {lang!r}", lang=lang)
+    columns = [str(c) for c in frame.columns]
+    rows = [list(r) for r in frame.itertuples(index=False)]
+    totals = None
+    if total_label is not None:
+        totals = [None] * len(columns)
+        totals[0] = total_label
+        for c in money:
+            i = columns.index(c)
+            totals[i] = sum(int(v) for v in frame[c] if not _missing(v))
+    lines = [t for t in [title, *header] if t]
+    if fmt == "csv":
+        return _report_csv(columns, rows, totals, lines, lang, set(money), set(dates))
+    return _report_xlsx(columns, rows, totals, lines, lang, set(money), set(dates), sheet)
+
+
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and v != v) or (hasattr(v, "__class__") and str(v) in ("NaT", "<NA>"))
+
+
+def _csv_value(v, column: str, lang: str, money: set, dates: set):
+    delimiter, decimal, date_pattern = DIALECTS[lang]
+    if _missing(v):
+        return ""
+    if column in money:
+        cents = int(v)
+        sign = "-" if cents < 0 else ""
+        units, rest = divmod(abs(cents), 100)
+        return f"{sign}{units}{decimal}{rest:02d}"
+    if column in dates or hasattr(v, "strftime"):
+        return v.strftime(date_pattern)
+    if isinstance(v, float):
+        return f"{v}".replace(".", decimal)
+    return neutralise(v) if isinstance(v, str) else v
+
+
+def _report_csv(columns, rows, totals, lines, lang, money, dates) -> bytes:
+    delimiter = DIALECTS[lang][0]
+    out = io.StringIO()
+    w = csv.writer(out, delimiter=delimiter)
+    for line in lines:
+        w.writerow([neutralise(line)])
+    if lines:
+        w.writerow([])
+    w.writerow([neutralise(c) for c in columns])
+    for row in rows:
+        w.writerow([_csv_value(v, c, lang, money, dates) for v, c in zip(row, columns)])
+    if totals is not None:
+        w.writerow([_csv_value(v, c, lang, money, dates) for v, c in zip(totals, columns)])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _report_xlsx(columns, rows, totals, lines, lang, money, dates, sheet) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet[:31]
+    for line in lines:
+        ws.append([neutralise(line)])
+    if lines:
+        ws["A1"].font = Font(bold=True, size=13)
+        ws.append([])
+    ws.append([neutralise(c) for c in columns])
+    head = ws.max_row
+    for cell in ws[head]:
+        cell.font = Font(bold=True)
+    for row in [*rows, *([totals] if totals is not None else [])]:
+        values = []
+        for v, c in zip(row, columns):
+            if _missing(v):
+                values.append(None)
+            elif c in money:
+                values.append(Decimal(int(v)) / 100)
+            elif isinstance(v, datetime):
+                values.append(v.replace(tzinfo=None))
+            elif isinstance(v, date) or hasattr(v, "to_pydatetime"):
+                values.append(v.to_pydatetime().date() if hasattr(v, "to_pydatetime") else v)
+            else:
+                values.append(neutralise(v) if isinstance(v, str) else v)
+        ws.append(values)
+    for r in ws.iter_rows(min_row=head + 1):
+        for cell, c in zip(r, columns):
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # never a formula
+            elif c in money:
+                cell.number_format = XLSX_MONEY
+            elif isinstance(cell.value, (date, datetime)):
+                cell.number_format = XLSX_DATE[lang]
+    if totals is not None:
+        for cell in ws[ws.max_row]:
+            cell.font = Font(bold=True)
+    for i, c in enumerate(columns, start=1):
+        width = max([len(str(c))] + [len(str(r[i - 1])) for r in rows[:200] if not _missing(r[i - 1])])
+        ws.column_dimensions[ws.cell(row=head, column=i).column_letter].width = min(max(width + 2, 10), 50)
+    ws.freeze_panes = ws.cell(row=head + 1, column=1)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -18,17 +18,16 @@ from db.models import Debtor, ImportBatch, Invoice, Message, MessageInvoice, Not
 from db.uow import UnitOfWork
 from emails import statement
 from emails.render import QR_CID, TemplateError, html_from_text, render_message
-from receivables.domain import contacts
+from receivables.domain import contacts, epc, tracks
+from receivables.domain import costs as costing
 from receivables.domain.messages import (
     ACTIONS,
     ALLOWED_TRANSITIONS,
     CALL_ONLY,
     IN_FLIGHT,
     REACHED,
-    SENDER_TRANSITIONS,
     UNSENT,
-), epc, tracks
-from receivables.domain import costs as costing
+)
 from receivables.domain.money import fmt
 from receivables.domain.tracks import Reached, Step, Track
 from receivables.services import claims
