@@ -11,7 +11,12 @@ in the app; that time is reported too). Each round:
    connection (`sendmail` per message, nothing else).
 The ratio is sender throughput / bare throughput (median over the rounds); the CPU time this process
 spends a message in each is printed too (the server's is not in it). Also measured: the same with
-messages that carry no QR code, and the QR code drawing on its own.
+messages that carry no QR code. (The QR image on its own: bench/bench_qr.py.)
+
+    python bench/bench_send.py --messages 1000 --rounds 3 --email-message
+
+builds every message with the standard library's `email.message.EmailMessage` (policy SMTP) instead of
+emails.mime's own assembly, for the sender and the bare loop alike, to show what that costs.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import smtplib
 import socket
 import statistics
@@ -27,7 +33,10 @@ import sys
 import tempfile
 import textwrap
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -37,8 +46,9 @@ from sqlalchemy import insert, select, update  # noqa: E402
 from db.engine import make_engine, upgrade  # noqa: E402
 from db.models import Debtor, ImportBatch, Invoice, Message, SendAttempt  # noqa: E402
 from db.uow import UnitOfWork  # noqa: E402
-from emails.sender import SmtpTransport  # noqa: E402
-from receivables.domain import epc  # noqa: E402
+from emails import mime  # noqa: E402
+from emails.transport import SmtpTransport  # noqa: E402
+from receivables.domain.contacts import AddressError, check_address, parse_mailbox  # noqa: E402
 from receivables.services import reminders, sending  # noqa: E402
 
 SERVER = textwrap.dedent("""
@@ -97,7 +107,7 @@ def propose_and_approve(engine, today: date, qr: bool) -> int:
     if not qr:
         with UnitOfWork(engine) as u:
             for m in u.session.scalars(select(Message)):
-                m.body_html = sending.mail.strip_qr_image(m.body_html)
+                m.body_html = mime.strip_qr_image(m.body_html)
                 m.qr_payload = m.qr_png = None
             u.commit()
     return len(ids)
@@ -118,7 +128,7 @@ def prerender(engine, today: date) -> list:
     with UnitOfWork(engine) as u:
         for c in sending._load(u.session, where=sending._due_filter(today, sending.utcnow()), qr=True):
             qr = sending._qr_png(u, c)
-            out.append(sending.compose(c, SETTINGS, sending.mail.make_message_id(SETTINGS.from_addr, c.id),
+            out.append(sending.compose(c, SETTINGS, mime.make_message_id(SETTINGS.from_addr, c.id),
                                        sending.utcnow(), qr))
     return out
 
@@ -180,24 +190,38 @@ def run(n: int, rounds: int, qr: bool, url: str | None, port: int) -> dict:
             "bare_cpu_ms": round(statistics.median(x["bare_cpu_ms"] for x in rows), 3), "rounds": rows}
 
 
-def qr_cost(n: int = 200) -> tuple[float, float]:
-    """ms per EPC QR PNG: `epc.qr_png` as the messages get it, and segno choosing the mask and writing the
-    PNG itself (the same symbol, as it was made before)."""
-    import io
-
-    import segno
-
-    payloads = [epc.epc_payload(name=PAYMENT["beneficiary"], iban=PAYMENT["iban"], bic=PAYMENT["bic"],
-                                amount_cents=50_000 + 137 * i, remittance=f"B{i:05d} 2026-{i:05d}") for i in range(n)]
-    started = time.perf_counter()
-    for p in payloads:
-        epc.qr_png(p)
-    ours = (time.perf_counter() - started) / n * 1000
-    started = time.perf_counter()
-    for p in payloads:
-        segno.make(p, error="m", encoding="utf-8", micro=False, boost_error=False).save(
-            io.BytesIO(), kind="png", scale=4, border=4)
-    return ours, (time.perf_counter() - started) / n * 1000
+def email_message_mime(mail: mime.OutgoingMail) -> mime.BuiltMail:
+    """emails.mime.build_mime's message, built by the standard library: the same checks, the same parts,
+    `EmailMessage` with policy SMTP putting the headers and parts together."""
+    name, envelope_from = parse_mailbox(mail.from_addr)
+    to = tuple(check_address(a) for a in mail.to)
+    if not to:
+        raise AddressError("there is no e-mail address to send to")
+    message_id = mail.message_id or mime.make_message_id(mail.from_addr)
+    if not re.fullmatch(r"<[^<>\s@]+@[^<>\s@]+>", message_id):
+        raise AddressError(f"{message_id!r} is not a valid Message-ID")
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["Date"] = (mail.date or datetime.now(UTC)).replace(microsecond=0)
+    msg["From"] = Address(mime.clean_header_text(name), addr_spec=envelope_from)
+    if mail.reply_to:
+        reply_name, reply_addr = parse_mailbox(mail.reply_to)
+        msg["Reply-To"] = Address(mime.clean_header_text(reply_name), addr_spec=reply_addr)
+    msg["To"] = ", ".join(to)
+    msg["Subject"] = mime.clean_header_text(mail.subject)
+    msg["Message-ID"] = message_id
+    msg.set_content(mail.text, cte="quoted-printable")
+    html = mail.html or ""
+    if html and mail.qr_png is None:
+        html = mime.strip_qr_image(html)
+    if html:
+        msg.add_alternative(html, subtype="html", cte="quoted-printable")
+        if mail.qr_png is not None and f"cid:{mime.QR_CID}" in html:
+            msg.get_payload()[1].add_related(mail.qr_png, "image", "png", cid=f"<{mime.QR_CID}>",
+                                             disposition="inline", filename="epc-qr.png")
+    for att in mail.attachments:
+        maintype, subtype = att.mime_type.split("/")
+        msg.add_attachment(att.content, maintype, subtype, filename=mime.clean_header_text(att.filename))
+    return mime.BuiltMail(envelope_from, to, message_id, msg.as_bytes())
 
 
 def main() -> int:
@@ -206,17 +230,19 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
     ap.add_argument("--json", default=None, help="also write the results to this file")
+    ap.add_argument("--email-message", action="store_true",
+                    help="build the messages with email.message.EmailMessage (policy SMTP) instead")
     args = ap.parse_args()
+    if args.email_message:
+        mime.build_mime = email_message_mime  # the sender and the bare loop's messages alike
     port = free_port()
     server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout.readline().strip() == "ready"
-        ours, segno_ms = qr_cost()
-        results = {"cpus": os.cpu_count(), "load_average": os.getloadavg(), "qr_png_ms": round(ours, 2),
-                   "qr_png_segno_ms": round(segno_ms, 2)}
-        print(f"EPC QR PNG: {ours:.2f} ms each ({segno_ms:.2f} ms with segno choosing the mask); "
-              f"load average {results['load_average'][0]:.1f}", flush=True)
+        results = {"cpus": os.cpu_count(), "load_average": os.getloadavg(),
+                   "mime": "email.message.EmailMessage" if args.email_message else "emails.mime"}
+        print(f"MIME built by {results['mime']}; load average {results['load_average'][0]:.1f}", flush=True)
         for qr in (True, False):
             print(f"{args.messages} messages, {'with' if qr else 'without'} the QR code:", flush=True)
             results["with_qr" if qr else "without_qr"] = run(args.messages, args.rounds, qr, args.database_url, port)

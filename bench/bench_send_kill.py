@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from db.engine import make_engine, upgrade  # noqa: E402
 from db.uow import UnitOfWork  # noqa: E402
+from receivables.services import sending  # noqa: E402
 from tests.integration.test_send_support import Mailbox, seed, smtp_env, start_server, statuses  # noqa: E402
 
 
@@ -68,8 +69,6 @@ def main() -> int:
         run.wait()
         time.sleep(box.delay + 0.05)  # the server finishes what it had
         if not args.no_recover:
-            from receivables.services import sending
-
             with uow() as u:
                 sending.recover(u, actor="bench")
         now = {i for i, s in statuses(uow).items() if s == "sending"}

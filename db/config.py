@@ -1,4 +1,5 @@
-"""SMTP settings: `[smtp]` in .streamlit/secrets.toml, overridden by SMTP_* environment variables.
+"""SMTP settings: `[smtp]` in .streamlit/secrets.toml, overridden by SMTP_* environment variables; and
+the outbox folder (DEBTOR_DESK_OUTBOX) used instead of a server.
 
 Nothing here ever asks for a password: a user without a password is a configuration error."""
 
@@ -8,8 +9,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from db.engine import secrets_section
-from receivables.services.errors import ServiceError
+from db.engine import PROJECT_ROOT, secrets_section
+from receivables.domain.contacts import AddressError, parse_mailbox
 
 SECURITY = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
@@ -30,8 +31,9 @@ SOURCES = {
 }
 
 
-class SmtpConfigError(ServiceError):
-    """The SMTP settings are incomplete or wrong; the message names the setting to fix."""
+class SmtpConfigError(ValueError):
+    """The SMTP settings are incomplete or wrong; the message names the setting to fix. (The sender's
+    services say it as a ServiceError.)"""
 
 
 @dataclass(frozen=True)
@@ -109,9 +111,7 @@ def load_smtp_config(environ: Mapping[str, str] | None = None, secrets: Mapping 
     if not from_addr:
         raise SmtpConfigError("the sender address is missing: set SMTP_FROM (or from in [smtp]), e.g. "
                               "'Accounts receivable <ar@example.com>'")
-    from receivables.domain.contacts import AddressError, parse_mailbox  # the one place addresses are checked
-
-    try:
+    try:  # the one address check there is
         parse_mailbox(from_addr)
         if values.get("reply_to"):
             parse_mailbox(values["reply_to"])
@@ -130,6 +130,4 @@ def load_smtp_config(environ: Mapping[str, str] | None = None, secrets: Mapping 
 
 def outbox_dir() -> str:
     """Where .eml files go when no SMTP server is configured."""
-    from db.engine import PROJECT_ROOT
-
     return os.environ.get("DEBTOR_DESK_OUTBOX") or str(PROJECT_ROOT / "data" / "outbox")

@@ -12,13 +12,13 @@ from pathlib import Path
 from jinja2 import FileSystemLoader, StrictUndefined, pass_context
 from jinja2.sandbox import SandboxedEnvironment
 
+from emails.mime import QR_CID
 from receivables.domain import contacts
 from receivables.domain.money import fmt
 from receivables.domain.translation import N_
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 LANGUAGES = tuple(contacts.LANGUAGES)
-QR_CID = "epcqr"
 
 MONTHS = {
     "nl": ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",

@@ -9,7 +9,7 @@ from datetime import date
 from fpdf import FPDF
 
 from emails import letter
-from emails.sender import Attachment
+from emails.mime import Attachment
 from receivables.domain.money import fmt
 from receivables.services import exports
 

@@ -8,10 +8,9 @@ from datetime import date  # noqa: E402
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from db import config as smtp_config  # noqa: E402
 from db import user_file as users  # noqa: E402
 from receivables.domain.money import fmt  # noqa: E402
-from receivables.services import reminders, sending  # noqa: E402
+from receivables.services import reminders, send_confirm, sending  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
 from ui import state  # noqa: E402
 from ui.links import dossier_url  # noqa: E402
@@ -33,7 +32,7 @@ today = date.today()
 # --- the mail server ---------------------------------------------------------------------------------
 
 try:
-    cfg, cfg_error = smtp_config.load_smtp_config(), None
+    cfg, cfg_error = sending.smtp_settings(), None
 except ServiceError as exc:
     cfg, cfg_error = None, str(exc)
 
@@ -45,7 +44,7 @@ with st.container(border=True):
         st.warning("No SMTP server is configured, so nothing can be e-mailed yet. Set `[smtp]` in "
                    "`.streamlit/secrets.toml` (host, port, security = ssl | starttls | none, user, password, "
                    "from, reply_to) or the `SMTP_*` environment variables, and restart the app. Meanwhile you "
-                   f"can write the messages as `.eml` files into the outbox folder `{smtp_config.outbox_dir()}` "
+                   f"can write the messages as `.eml` files into the outbox folder `{sending.outbox_folder()}` "
                    "to try things out.")
     else:
         st.success(f"Sending through **{cfg.host}:{cfg.port}** ({SECURITY[cfg.security]}) as **{cfg.from_addr}**; "
@@ -75,8 +74,8 @@ outbox = cfg is None and not cfg_error
 
 with state.uow(immediate=True) as uow:
     recovered = sending.recover(uow, actor=user.username)  # what a sender that died left in its journal
-    stuck = sending.waiting_for_confirmation(uow)
-    exported = sending.exported(uow)
+    stuck = send_confirm.waiting_for_confirmation(uow)
+    exported = send_confirm.exported(uow)
 if recovered:
     state.data_changed()
     st.info("A sender run had stopped; its journal is now on record: "
@@ -102,12 +101,12 @@ if stuck:
         try:
             if c2.button("It was sent", icon=":material/done:"):
                 with state.uow(immediate=True) as uow:
-                    sending.confirm_sent(uow, chosen, actor=user.username)
+                    send_confirm.confirm_sent(uow, chosen, actor=user.username)
                 state.data_changed()
                 st.rerun()
             if c3.button("Send it again", icon=":material/replay:"):
                 with state.uow(immediate=True) as uow:
-                    sending.confirm_resend(uow, chosen, actor=user.username)
+                    send_confirm.confirm_resend(uow, chosen, actor=user.username)
                 state.data_changed()
                 st.rerun()
         except ServiceError as exc:
@@ -129,7 +128,7 @@ if exported:
         if c2.button("Mark sent", icon=":material/mark_email_read:", disabled=not marked):
             try:
                 with state.uow(immediate=True) as uow:
-                    n = sending.mark_sent(uow, marked, actor=user.username)
+                    n = send_confirm.mark_sent(uow, marked, actor=user.username)
                 state.data_changed()
                 st.session_state.pop("mark_sent_ids", None)
                 st.toast(f"{n} marked sent")
@@ -253,7 +252,7 @@ if results:
 # --- failures --------------------------------------------------------------------------------------
 
 with state.uow() as uow:
-    failures = sending.recent_failures(uow, limit=20)
+    failures = send_confirm.recent_failures(uow, limit=20)
 if failures:
     with st.expander(f"Failed messages ({len(failures)})"):
         st.caption("Correct the address or settings, then approve them again in the reminder queue.")

@@ -9,7 +9,7 @@ from datetime import date
 from db.uow import UnitOfWork
 from receivables.cli.args import iso_date
 from receivables.domain.money import fmt
-from receivables.services import sending
+from receivables.services import send_confirm, sending
 
 ACTOR = "cli"
 
@@ -41,17 +41,17 @@ def register(sub, report_sub) -> None:
     m.set_defaults(handler=mark_sent)
     c = what.add_parser("confirm-sent", help="a message waiting for confirmation did arrive: mark it sent")
     c.add_argument("ids", nargs="+", type=_positive, metavar="ID")
-    c.set_defaults(handler=confirm, confirm=sending.confirm_sent, said="sent")
+    c.set_defaults(handler=confirm, confirm=send_confirm.confirm_sent, said="sent")
     r = what.add_parser("send-again", help="a message waiting for confirmation did not arrive: send it again")
     r.add_argument("ids", nargs="+", type=_positive, metavar="ID")
-    r.set_defaults(handler=confirm, confirm=sending.confirm_resend, said="approved again")
+    r.set_defaults(handler=confirm, confirm=send_confirm.confirm_resend, said="approved again")
 
 
 def waiting(engine, args) -> int:
     with UnitOfWork(engine, immediate=True) as uow:
         recovered = sending.recover(uow, actor=ACTOR)
-        stuck = sending.waiting_for_confirmation(uow)
-        exported = sending.exported(uow)
+        stuck = send_confirm.waiting_for_confirmation(uow)
+        exported = send_confirm.exported(uow)
     _print_recovered(recovered)
     for s in stuck:
         print(f"in doubt #{s.id} {s.debtor_code} -> {s.recipients} {s.message_id or ''}: "
@@ -64,7 +64,7 @@ def waiting(engine, args) -> int:
 
 def mark_sent(engine, args) -> int:
     with UnitOfWork(engine, immediate=True) as uow:
-        n = sending.mark_sent(uow, args.ids, actor=ACTOR)
+        n = send_confirm.mark_sent(uow, args.ids, actor=ACTOR)
     print(f"marked sent {n}")
     return 0
 
@@ -109,7 +109,7 @@ def send(engine, args) -> int:
         _print_recovered(sending.recover(uow, actor=ACTOR))  # before anything is sent
         result = sending.send_batch(uow, transport, settings, today=today, actor=ACTOR, limit=args.limit,
                                     progress=progress)
-        stuck = [s for s in sending.waiting_for_confirmation(uow) if not s.in_flight]
+        stuck = [s for s in send_confirm.waiting_for_confirmation(uow) if not s.in_flight]
     print(result.summary())
     if stuck:  # not failed (never sent twice), but a person must look: cron mails stderr
         print(f"waiting for confirmation {len(stuck)}: check each, then `send confirm-sent ID` or "

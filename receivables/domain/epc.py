@@ -9,6 +9,8 @@ import struct
 import zlib
 
 import numpy as np
+import segno
+from segno import encoder
 
 MAX_PAYLOAD_BYTES = 331
 MAX_CENTS = 99_999_999_999  # EUR 999,999,999.99
@@ -70,17 +72,18 @@ def epc_payload(*, name: str, iban: str, amount_cents: int, remittance: str = ""
 
 
 def _qr(payload: str, mask: int | None = None, version: int | None = None):
-    import segno
-
     # EPC069-12: error correction level M, byte mode, UTF-8 as declared by the character set "1"
     return segno.make(payload, error="m", encoding="utf-8", micro=False, boost_error=False, mask=mask,
                       version=version)
 
 
-# --- the symbol, faster --------------------------------------------------------------------------------
+# --- the symbol and its image, faster --------------------------------------------------------------------
 # segno picks the mask by trying all eight in pure Python (8-19 ms a code). The same choice, by the same
 # penalty rules (ISO/IEC 18004:2015 7.8.3) on the same matrix, is made here with numpy from one symbol
 # drawn with mask 0: the result is the symbol segno would draw (tests compare the two module for module).
+# It reads segno's encoder, so segno is pinned to one version in requirements.txt. The PNG is written here
+# too: segno's PNG writer takes ten times as long for the same pixels. Together a third of the time of
+# segno drawing the image by itself (python bench/bench_qr.py; bench/RESULTS.md, "The EPC QR image").
 
 _MASKS = (
     lambda i, j: (i + j) % 2 == 0,
@@ -99,8 +102,6 @@ _N3 = bytes((1, 0, 1, 1, 1, 0, 1))
 def _layout(size: int):
     """For a symbol size: where the data modules are, the function patterns as they stand while the mask
     is chosen (format and version areas still empty), and each mask restricted to the data modules."""
-    from segno import encoder
-
     fixed = encoder.make_matrix(size, size)
     encoder.add_finder_patterns(fixed, size, size)
     encoder.add_alignment_patterns(fixed, size, size)

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from db.engine import PROJECT_ROOT
+
 try:
     import fcntl
 except ImportError:  # Windows: a lock on the first byte does the same
@@ -33,6 +35,7 @@ except ImportError:  # Windows: a lock on the first byte does the same
     import msvcrt
 
 CLAIM, BEGIN, DATA, OUTCOME = "claim", "begin", "data", "outcome"
+SYNC_SECONDS = 0.05
 _datasync = getattr(os, "fdatasync", os.fsync)
 
 
@@ -42,13 +45,10 @@ def _lock(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     else:
         msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-SYNC_SECONDS = 0.05
 
 
 def journal_dir() -> Path:
     """Where the journals live: DEBTOR_DESK_JOURNAL, else data/send-journal beside the database."""
-    from db.engine import PROJECT_ROOT
-
     return Path(os.environ.get("DEBTOR_DESK_JOURNAL") or PROJECT_ROOT / "data" / "send-journal")
 
 

@@ -2,38 +2,69 @@
 
 A message is claimed (approved → sending) in a committed transaction before its SMTP conversation
 begins and marked sent (with its Message-ID) in another one after it ended. A crash in between leaves it
-in `sending`: it is never sent again automatically, a person confirms it (sent, or send again). Two
-senders at once cannot claim one message: PostgreSQL skips rows another transaction holds
-(FOR UPDATE SKIP LOCKED) and both databases only claim a row that is still `approved`.
+in `sending`: it is never sent again automatically, a person confirms it (sent, or send again:
+receivables.services.send_confirm). Two senders at once cannot claim one message: PostgreSQL skips rows
+another transaction holds (FOR UPDATE SKIP LOCKED) and both databases only claim a row that is still
+`approved`.
 
 While messages go out quickly, claims and "sent" records are written to the database for a chunk of
 messages at a time (at most CHUNK_SECONDS of sending, at most CHUNK_MAX messages), and that work is done
 while the server takes in a message: see "claiming and recording" below. What the database does not yet
-know is in the run's journal (receivables.services.send_journal): the claims, and for each conversation when it
-began, when the message itself went out and the server's reply, each written before the next step. The
+know is in the run's journal (receivables.services.send_journal): the claims, and for each conversation
+when it began, when the message itself went out and the server's reply, each written before the next step. The
 next run (and the Sender page) first brings the database up to the journals of runs that died, so a
 crash leaves at most the one message that was on the wire in doubt, with what is known about it.
 
-Messages written to the outbox folder instead are *exported*: not sent until a person marks them sent,
-and never sent by SMTP after that by themselves."""
+Messages written to the outbox folder instead are *exported*: not sent until a person marks them sent
+(send_confirm.mark_sent), and never sent by SMTP after that by themselves.
+
+Whether a message may go out is the re-check's to say (receivables.domain.recheck, which asks the chase
+rule), on the message as read; the claim only makes sure nothing it looked at has changed since."""
 
 from __future__ import annotations
 
+import base64
+import email
+import functools
 import heapq
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from email import policy
 
 from sqlalchemy import Boolean, Date, DateTime, and_, bindparam, case, insert, null, or_, select, text, update
 
+from db import config
 from db.models import Debtor, Invoice, Message, MessageInvoice, SendAttempt, utcnow
 from db.uow import UnitOfWork
-from emails import letter, statement
-from emails import sender as mail
+from emails import letter, mime, statement
+from emails.transport import (
+    PERMANENT,
+    SENT,
+    TEMPORARY,
+    UNCERTAIN,
+    Delivery,
+    OutboxTransport,
+    SmtpTransport,
+    TransportUnavailable,
+)
 from receivables.domain import epc, messages
-from receivables.domain.money import fmt
+from receivables.domain.contacts import AddressError, parse_recipients
+from receivables.domain.recheck import (
+    ADDRESS,
+    BLOCK,
+    CANCEL,
+    RERENDER,
+    REVIEW,
+    SEND,
+    WAIT,
+    Candidate,
+    Line,
+    Verdict,
+    recheck,
+)
 from receivables.services import exports, reminders
 from receivables.services import send_journal as journal
 from receivables.services.audit import record_audit
@@ -41,7 +72,6 @@ from receivables.services.errors import ServiceError
 
 SENDABLE_CHANNELS = ("email", "letter")  # call tasks are never e-mailed
 EXPORTED = "exported"  # written to the outbox folder: not sent until a person says it went out
-IN_FLIGHT = timedelta(minutes=5)  # a claim younger than this may still be in a sender's hands
 OUTBOX_FROM = "Debtor Desk <noreply@debtor-desk.invalid>"
 
 
@@ -54,130 +84,42 @@ class SendSettings:
     retry_seconds: float = 30.0
 
     @classmethod
-    def from_config(cls, cfg) -> SendSettings:
+    def from_config(cls, cfg: config.SmtpConfig) -> SendSettings:
         return cls(cfg.from_addr, cfg.reply_to, cfg.rate_per_minute, cfg.max_attempts, cfg.retry_seconds)
+
+
+def smtp_settings() -> config.SmtpConfig | None:
+    """The SMTP settings in use, or None when no server is configured; ServiceError naming the setting
+    to fix when one is configured wrongly."""
+    try:
+        return config.load_smtp_config()
+    except config.SmtpConfigError as exc:
+        raise ServiceError(str(exc)) from None
+
+
+def outbox_folder() -> str:
+    """Where messages are written as .eml files when they are not sent by SMTP."""
+    return config.outbox_dir()
 
 
 def transport_and_settings(outbox: bool = False):
     """The transport and settings the CLI and the page send with: SMTP as configured, or the outbox
     folder. ServiceError when SMTP is wanted but not configured (or configured wrongly)."""
-    from db import config as smtp_config
-
     try:
-        cfg = smtp_config.load_smtp_config()
-    except smtp_config.SmtpConfigError:
+        cfg = smtp_settings()
+    except ServiceError:
         if not outbox:
             raise
         cfg = None  # the outbox needs no server
     if outbox:
         base = SendSettings.from_config(cfg) if cfg else SendSettings(OUTBOX_FROM)
-        return (mail.OutboxTransport(smtp_config.outbox_dir()),
+        return (OutboxTransport(outbox_folder()),
                 SendSettings(base.from_addr, base.reply_to, 0, base.max_attempts, base.retry_seconds))
     if cfg is None:
         raise ServiceError("no SMTP server is configured: set SMTP_HOST, SMTP_PORT, SMTP_SECURITY, SMTP_FROM "
                            "(and SMTP_USER/SMTP_PASSWORD) or [smtp] in .streamlit/secrets.toml; or use --outbox "
                            "to write the messages as .eml files")
-    return mail.SmtpTransport.from_config(cfg), SendSettings.from_config(cfg)
-
-
-# --- the re-check before sending (pure) --------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Line:
-    invoice_id: int
-    number: str
-    active: bool
-    line_open_cents: int  # what the message says
-    open_cents: int  # what is open now
-    disputed: bool
-    paused_until: date | None
-    invoice_date: date | None = None  # for the statement of account of a message with many invoices
-    due_date: date | None = None
-
-
-@dataclass(frozen=True)
-class Candidate:
-    id: int
-    debtor_id: int
-    debtor_code: str
-    debtor_name: str
-    blocked: bool
-    blocked_reason: str | None
-    blocked_until: date | None
-    status: str
-    channel: str
-    edited: bool
-    recipients: str | None
-    subject: str
-    body_text: str
-    body_html: str
-    currency: str
-    total_cents: int
-    due_cents: int  # total + costs + interest: what the QR asks for
-    step_name: str
-    planned_date: date
-    postponed_until: date | None
-    next_attempt_at: datetime | None
-    attempts: int
-    smtp_message_id: str | None
-    updated_at: datetime
-    lines: tuple[Line, ...] = ()
-    qr_payload: str | None = None  # the EPC QR text and image kept for it (read only for sending)
-    qr_png: bytes | None = None
-    language: str = "nl"
-    contact_person: str = ""
-    address: str = ""
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """send; cancel (nothing left); rerender (invoices left or amounts changed: the words must follow);
-    review (same, but a person wrote the words); block (debtor blocked); wait (not due now);
-    address (the debtor has no usable reminder address: it waits, approved, until it has one)."""
-    action: str
-    reason: str = ""
-    drop: tuple[int, ...] = ()  # invoice ids that leave the message
-    follow: tuple[tuple[int, int], ...] = ()  # (invoice id, open cents now) of partly paid invoices
-
-
-def recheck(c: Candidate, today: date, now: datetime, tolerance_cents: int = 0) -> Verdict:
-    """What may happen to an approved message right now, from the current state of its invoices."""
-    if c.blocked and (c.blocked_until is None or c.blocked_until >= today):
-        until = f" until {c.blocked_until:%d-%m-%Y}" if c.blocked_until else ""
-        return Verdict("block", f"reminders to {c.debtor_code} are blocked{until}: {c.blocked_reason or 'no reason given'}")
-    if c.planned_date > today or (c.postponed_until is not None and c.postponed_until > today):
-        return Verdict("wait", f"planned for {max(c.planned_date, c.postponed_until or c.planned_date):%d-%m-%Y}")
-    if c.next_attempt_at is not None and c.next_attempt_at > now:
-        return Verdict("wait", f"next try at {c.next_attempt_at:%H:%M:%S} UTC")
-    active = [ln for ln in c.lines if ln.active]
-    gone, follow = [], []
-    for ln in active:
-        if ln.open_cents < max(1, tolerance_cents):
-            gone.append((ln, "paid"))
-        elif ln.disputed:
-            gone.append((ln, "disputed"))
-        elif ln.paused_until is not None and ln.paused_until >= today:
-            gone.append((ln, f"paused until {ln.paused_until:%d-%m-%Y}"))
-        elif ln.open_cents != ln.line_open_cents:
-            follow.append(ln)
-    drop = tuple(ln.invoice_id for ln, _ in gone)
-    said = [f"{ln.number} {why}" for ln, why in gone]
-    said += [f"{ln.number} now {fmt(ln.open_cents, c.currency)} (was {fmt(ln.line_open_cents, c.currency)})"
-             for ln in follow]
-    if not active or len(gone) == len(active):
-        return Verdict("cancel", "nothing left to chase" + (f": {', '.join(said)}" if said else ""), drop)
-    if gone or follow:
-        pairs = tuple((ln.invoice_id, ln.open_cents) for ln in follow)
-        if c.edited:
-            return Verdict("review", f"changed since approval ({', '.join(said)}); the text was written by "
-                                     "hand, so check it and approve it again", drop, pairs)
-        return Verdict("rerender", f"changed since approval: {', '.join(said)}", drop, pairs)
-    try:
-        mail.parse_recipients(c.recipients)
-    except mail.AddressError as exc:
-        return Verdict("address", f"needs an address: {exc}; add the reminder address of {c.debtor_code} in the "
-                                  "dossier or import a debtor list")
-    return Verdict("send")
+    return SmtpTransport.from_config(cfg), SendSettings.from_config(cfg)
 
 
 # --- reading -----------------------------------------------------------------------------------------
@@ -290,11 +232,11 @@ def _payment(session) -> dict | None:
 def _qr_for(c: Candidate, payment: dict | None) -> bytes | None:
     """The EPC QR image for the message as read (its amount due, its invoices): the one kept for it when
     that encodes the same text (drawn when it was rendered or approved: the usual case), else drawn now."""
-    if f"cid:{mail.QR_CID}" not in c.body_html:
+    if f"cid:{mime.QR_CID}" not in c.body_html:
         return None
     try:
         payload = reminders.qr_payload(payment, c.currency, c.due_cents, c.debtor_code,
-                                       [ln.number for ln in c.lines if ln.active])
+                                       [ln.number for ln in c.active_lines])
     except epc.EpcError:
         return None
     if payload is None:
@@ -306,7 +248,7 @@ def _qr_for(c: Candidate, payment: dict | None) -> bytes | None:
 
 def _qr_png(uow: UnitOfWork, c: Candidate) -> bytes | None:
     """The QR image as the sender would attach it now (`c` read with its kept image, or one is drawn)."""
-    if f"cid:{mail.QR_CID}" not in c.body_html:
+    if f"cid:{mime.QR_CID}" not in c.body_html:
         return None
     try:
         payment = _payment(uow.session)
@@ -316,8 +258,8 @@ def _qr_png(uow: UnitOfWork, c: Candidate) -> bytes | None:
 
 
 def compose(c: Candidate, settings: SendSettings, message_id: str, now: datetime,
-            qr_png: bytes | None, attachments: tuple[mail.Attachment, ...] = (),
-            payment: dict | None = None) -> mail.BuiltMail:
+            qr_png: bytes | None, attachments: tuple[mime.Attachment, ...] = (),
+            payment: dict | None = None) -> mime.BuiltMail:
     """The wire bytes of a message: the stored words, the QR code inline, our Message-ID; a step whose
     channel is "letter" also carries the words as a PDF letter (from the beneficiary of `payment`); one
     with more invoices than its text lists, the statement of account of all of them (PDF and CSV)."""
@@ -325,25 +267,25 @@ def compose(c: Candidate, settings: SendSettings, message_id: str, now: datetime
         attachments = (*attachments, letter_attachment(c, now.date(), qr_png, payment))
     attachments = (*attachments, *statement_attachments(c, now.date(), payment))
     # a spreadsheet attached (the statement) never carries a formula, however it was made
-    attachments = tuple(mail.Attachment(a.filename, exports.protect_csv(a.content), a.mime_type)
+    attachments = tuple(mime.Attachment(a.filename, exports.protect_csv(a.content), a.mime_type)
                         if a.mime_type == "text/csv" else a for a in attachments)
-    return mail.build_mime(mail.OutgoingMail(
-        from_addr=settings.from_addr, reply_to=settings.reply_to, to=tuple(mail.parse_recipients(c.recipients)),
+    return mime.build_mime(mime.OutgoingMail(
+        from_addr=settings.from_addr, reply_to=settings.reply_to, to=tuple(parse_recipients(c.recipients)),
         subject=c.subject, text=c.body_text, html=c.body_html, message_id=message_id,
         date=now.replace(tzinfo=UTC), qr_png=qr_png, attachments=attachments))
 
 
-def letter_attachment(c: Candidate, on: date, qr_png: bytes | None, payment: dict | None) -> mail.Attachment:
+def letter_attachment(c: Candidate, on: date, qr_png: bytes | None, payment: dict | None) -> mime.Attachment:
     pdf = letter.render(letter.Letter(
         sender=reminders.company_name(payment), addressee=c.debtor_name, attention=c.contact_person,
         address=c.address, debtor_code=c.debtor_code, on=on, subject=c.subject, body=c.body_text,
         qr_png=qr_png, language=c.language))
-    return mail.Attachment(letter.file_name(c.debtor_code, on, c.id), pdf)
+    return mime.Attachment(letter.file_name(c.debtor_code, on, c.id), pdf)
 
 
-def statement_attachments(c: Candidate, on: date, payment: dict | None) -> tuple[mail.Attachment, ...]:
+def statement_attachments(c: Candidate, on: date, payment: dict | None) -> tuple[mime.Attachment, ...]:
     """The statement of account of a message whose text lists only the oldest of its invoices; none else."""
-    active = [ln for ln in c.lines if ln.active]
+    active = c.active_lines
     if not statement.needed(len(active)):
         return ()
     rows = [statement.Row(ln.number, ln.invoice_date, ln.due_date, ln.line_open_cents) for ln in active]
@@ -351,7 +293,7 @@ def statement_attachments(c: Candidate, on: date, payment: dict | None) -> tuple
                                  debtor_name=c.debtor_name, currency=c.currency, on=on, language=c.language)
 
 
-def statement_for(uow: UnitOfWork, message_id: int, on: date) -> tuple[mail.Attachment, ...]:
+def statement_for(uow: UnitOfWork, message_id: int, on: date) -> tuple[mime.Attachment, ...]:
     """A message's statement of account (PDF, CSV) as it would go out on `on`; empty when it needs none."""
     found = _load(uow.session, ids=[int(message_id)])
     if not found:
@@ -361,7 +303,7 @@ def statement_for(uow: UnitOfWork, message_id: int, on: date) -> tuple[mail.Atta
     return statement_attachments(found[0], on, payment)
 
 
-def letter_for(uow: UnitOfWork, message_id: int, on: date) -> mail.Attachment:
+def letter_for(uow: UnitOfWork, message_id: int, on: date) -> mime.Attachment:
     """A letter step's PDF as it would go out on `on` (for downloading from the queue)."""
     found = _load(uow.session, ids=[int(message_id)], qr=True)
     if not found:
@@ -384,10 +326,6 @@ class Preview:
 
 def preview(uow: UnitOfWork, message_id: int, settings: SendSettings, today: date) -> Preview:
     """The message exactly as it would be sent now (headers, text, HTML, size), without sending it."""
-    import base64
-    import email
-    from email import policy
-
     s = uow.session
     found = _load(s, ids=[int(message_id)], qr=True)
     if not found:
@@ -398,16 +336,16 @@ def preview(uow: UnitOfWork, message_id: int, settings: SendSettings, today: dat
         s.rollback()
         return Preview(c.id, {}, c.body_text, c.body_html, 0, v.action, v.reason)
     qr = _qr_png(uow, c)
-    mid = c.smtp_message_id or mail.make_message_id(settings.from_addr, f"{c.id}.preview")
+    mid = c.smtp_message_id or mime.make_message_id(settings.from_addr, f"{c.id}.preview")
     built = compose(c, settings, mid, utcnow(), qr, payment=_payment(s))
     s.rollback()
     parsed = email.message_from_bytes(built.data, policy=policy.default)
     headers = {k: str(parsed[k]) for k in ("From", "Reply-To", "To", "Subject", "Date", "Message-ID") if parsed[k]}
     html = c.body_html
     if qr is not None:
-        html = html.replace(f"cid:{mail.QR_CID}", "data:image/png;base64," + base64.b64encode(qr).decode("ascii"))
+        html = html.replace(f"cid:{mime.QR_CID}", "data:image/png;base64," + base64.b64encode(qr).decode("ascii"))
     else:
-        html = mail.strip_qr_image(html)
+        html = mime.strip_qr_image(html)
     return Preview(c.id, headers, c.body_text, html, len(built.data), v.action, v.reason, qr is not None)
 
 
@@ -427,24 +365,27 @@ def preview(uow: UnitOfWork, message_id: int, settings: SendSettings, today: dat
 CHUNK_MAX = 16
 CHUNK_SECONDS = 0.1
 
-# As plain SQL the statements cost no construction or cache-key work per message.
+# Whether a message may be sent is decided in Python, by the re-check (receivables.domain.recheck, which
+# asks the chase rule) on the rows as read. The claim only makes sure that nothing it looked at changed
+# since: the message itself (its updated_at moves with every change of it), the block and the address of
+# its debtor, and each invoice it chases (its open amount, dispute and pause, and the amount the message
+# says), no invoice more or less. A message changed meanwhile is not claimed here; the sender reads it
+# again under a lock and decides afresh (`_Batch.claim`).
 _CLAIM_SQL = """
 UPDATE message SET status = 'sending', updated_at = :now, smtp_message_id = CASE id {mids} END,
        recipients = CASE id {rcpts} END
 WHERE id IN ({ids}){lock}
-  AND {status} = 'approved' AND ({seen})
-  AND channel IN ('email', 'letter') AND planned_date <= :today
-  AND (postponed_until IS NULL OR postponed_until <= :today)
-  AND (next_attempt_at IS NULL OR next_attempt_at <= :now)
-  AND EXISTS (SELECT 1 FROM message_invoice AS l WHERE l.message_id = message.id AND l.active = :yes)
-  AND NOT EXISTS (SELECT 1 FROM message_invoice AS l JOIN invoice AS i ON i.id = l.invoice_id
-                  WHERE l.message_id = message.id AND l.active = :yes
-                    AND (i.open_cents <> l.open_cents OR i.open_cents < :tolerance OR i.disputed = :yes
-                         OR (i.paused_until IS NOT NULL AND i.paused_until >= :today)))
-  AND NOT EXISTS (SELECT 1 FROM debtor AS d WHERE d.id = message.debtor_id AND d.reminders_blocked = :yes
-                  AND (d.blocked_until IS NULL OR d.blocked_until >= :today))
+  AND {status} = 'approved' AND ({as_read})
 RETURNING id
 """
+_AS_READ_SQL = """(id = :c{k} AND updated_at = :s{k}
+  AND EXISTS (SELECT 1 FROM debtor AS d WHERE d.id = message.debtor_id AND d.reminders_blocked = :b{k}
+              AND d.blocked_until {same} :u{k} AND d.email {same} :e{k})
+  AND (SELECT COUNT(*) FROM message_invoice AS l WHERE l.message_id = message.id AND l.active = :yes) = {n}
+  AND NOT EXISTS (SELECT 1 FROM message_invoice AS l JOIN invoice AS i ON i.id = l.invoice_id
+                  WHERE l.message_id = message.id AND l.active = :yes AND NOT ({lines})))"""
+_LINE_AS_READ_SQL = ("(l.invoice_id = :i{k}_{j} AND l.open_cents = :w{k}_{j} AND i.open_cents = :o{k}_{j}"
+                     " AND i.disputed = :d{k}_{j} AND i.paused_until {same} :p{k}_{j})")
 _SENT_SQL = """
 UPDATE message SET status = 'sent', sent_at = :now, attempts = attempts + 1, last_error = :detail,
        next_attempt_at = NULL, updated_at = :now
@@ -460,53 +401,72 @@ _RELEASE_SQL = """
 UPDATE message SET status = 'approved', smtp_message_id = :before, updated_at = :now
 WHERE id = :cid AND status = 'sending' AND smtp_message_id = :mid
 """
-_TYPES = (bindparam("now", type_=DateTime), bindparam("today", type_=Date), bindparam("yes", type_=Boolean))
-_STATEMENTS: dict[tuple[str, str], object] = {}
+_STATEMENTS = {"sent": _SENT_SQL, "exported": _EXPORTED_SQL, "attempt": _ATTEMPT_SQL, "release": _RELEASE_SQL}
 
 
-def _sql(s, name: str):
-    dialect = s.get_bind().dialect.name
-    key = (name, dialect)
-    if key not in _STATEMENTS:
-        if name.startswith("claim"):
-            n = int(name[5:])
-            ids = ", ".join(f":c{k}" for k in range(n))
-            lock = ("" if dialect != "postgresql" else  # rows another sender holds are skipped, not waited for
-                    f"\n  AND id IN (SELECT m2.id FROM message AS m2 WHERE m2.id IN ({ids})"
-                    " AND m2.status = 'approved' FOR UPDATE SKIP LOCKED)")
-            sql = _CLAIM_SQL.format(mids=" ".join(f"WHEN :c{k} THEN :m{k}" for k in range(n)), ids=ids, lock=lock,
-                                    rcpts=" ".join(f"WHEN :c{k} THEN :r{k}" for k in range(n)),
-                                    seen=" OR ".join(f"(id = :c{k} AND updated_at = :s{k})" for k in range(n)),
-                                    # SQLite without statistics would read every approved message through
-                                    # the status index; the unary + makes it look up the ids
-                                    status="+status" if dialect == "sqlite" else "status")
-            types = [*_TYPES, *(bindparam(f"s{k}", type_=DateTime) for k in range(n))]
-        else:
-            sql = {"sent": _SENT_SQL, "exported": _EXPORTED_SQL, "attempt": _ATTEMPT_SQL,
-                   "release": _RELEASE_SQL}[name]
-            types = list(_TYPES)
-        _STATEMENTS[key] = text(sql).bindparams(*[b for b in types if f":{b.key}" in sql])
-    return _STATEMENTS[key]
+# As plain SQL, made once, the statements cost no construction or cache-key work per message.
+@functools.cache
+def _statement(name: str):
+    sql = _STATEMENTS[name]
+    return text(sql).bindparams(*[b for b in (bindparam("now", type_=DateTime),) if f":{b.key}" in sql])
 
 
-def _claim_many(s, picks: list[tuple[Candidate, str]], today: date, now: datetime, tolerance: int) -> set[int]:
-    """approved → sending in one statement for each (candidate, Message-ID) whose message did not change
-    since the candidate was read, is not held by another sender (PostgreSQL: SKIP LOCKED) and whose
-    invoices are all still chaseable. The ids claimed; the caller commits."""
-    params = {"today": today, "now": now, "tolerance": max(1, tolerance), "yes": True}
+@functools.lru_cache(maxsize=256)
+def _claim_statement(dialect: str, shape: tuple[int, ...]):
+    """The claim of len(shape) messages, the k-th with shape[k] invoices to chase."""
+    same = "IS" if dialect == "sqlite" else "IS NOT DISTINCT FROM"  # equal, or both NULL
+    ks = range(len(shape))
+    ids = ", ".join(f":c{k}" for k in ks)
+    lock = ("" if dialect != "postgresql" else  # rows another sender holds are skipped, not waited for
+            f"\n  AND id IN (SELECT m2.id FROM message AS m2 WHERE m2.id IN ({ids})"
+            " AND m2.status = 'approved' FOR UPDATE SKIP LOCKED)")
+    as_read = " OR ".join(
+        _AS_READ_SQL.format(k=k, n=n, same=same,
+                            lines=" OR ".join(_LINE_AS_READ_SQL.format(k=k, j=j, same=same) for j in range(n)))
+        for k, n in enumerate(shape))
+    sql = _CLAIM_SQL.format(mids=" ".join(f"WHEN :c{k} THEN :m{k}" for k in ks), ids=ids, lock=lock,
+                            rcpts=" ".join(f"WHEN :c{k} THEN :r{k}" for k in ks), as_read=as_read,
+                            # SQLite without statistics would read every approved message through the
+                            # status index; the unary + makes it look up the ids
+                            status="+status" if dialect == "sqlite" else "status")
+    types = [bindparam("now", type_=DateTime), bindparam("yes", type_=Boolean)]
+    for k, n in enumerate(shape):
+        types += [bindparam(f"s{k}", type_=DateTime), bindparam(f"b{k}", type_=Boolean),
+                  bindparam(f"u{k}", type_=Date)]
+        for j in range(n):
+            types += [bindparam(f"d{k}_{j}", type_=Boolean), bindparam(f"p{k}_{j}", type_=Date)]
+    return text(sql).bindparams(*types)
+
+
+def _claim_many(s, picks: list[tuple[Candidate, str]], now: datetime) -> set[int]:
+    """approved → sending, in one statement, for each (candidate, Message-ID) that the re-check let
+    through, whose message, debtor and invoices are still as the candidate was read and which no other
+    sender holds (PostgreSQL: SKIP LOCKED). The ids claimed; the caller commits."""
+    picks = [(c, mid) for c, mid in picks if c.active_lines]  # nothing to chase: never sent
+    if not picks:
+        return set()
+    params: dict = {"now": now, "yes": True}
+    shape = []
     for k, (c, mid) in enumerate(picks):
-        params.update({f"c{k}": c.id, f"m{k}": mid, f"s{k}": c.updated_at, f"r{k}": _to(c)})
-    return set(s.execute(_sql(s, f"claim{len(picks)}"), params).scalars())
+        lines = c.active_lines
+        shape.append(len(lines))
+        params.update({f"c{k}": c.id, f"m{k}": mid, f"r{k}": _to(c), f"s{k}": c.updated_at, f"b{k}": c.blocked,
+                       f"u{k}": c.blocked_until, f"e{k}": c.recipients})
+        for j, ln in enumerate(lines):
+            params.update({f"i{k}_{j}": ln.invoice_id, f"w{k}_{j}": ln.line_open_cents, f"o{k}_{j}": ln.open_cents,
+                           f"d{k}_{j}": ln.disputed, f"p{k}_{j}": ln.paused_until})
+    statement = _claim_statement(s.get_bind().dialect.name, tuple(shape))
+    return set(s.execute(statement, params).scalars())
 
 
 def _to(c: Candidate) -> str:
     """The addresses a claimed message goes to, as recorded on it."""
-    return ", ".join(mail.parse_recipients(c.recipients))
+    return ", ".join(parse_recipients(c.recipients))
 
 
 def _claim_fast(s, c: Candidate, message_id: str, today: date, now: datetime, tolerance: int) -> bool:
-    """One message claimed on its own, committed."""
-    done = c.id in _claim_many(s, [(c, message_id)], today, now, tolerance)
+    """One message, as read, claimed on its own when the re-check lets it through; committed."""
+    done = recheck(c, today, now, tolerance).action == SEND and c.id in _claim_many(s, [(c, message_id)], now)
     s.commit()
     return done
 
@@ -516,7 +476,7 @@ def _lock_approved(s, message_id: int) -> bool:
                      .with_for_update(skip_locked=True)).scalar() is not None
 
 
-def _set(s, message_id: int, from_status: str, **values) -> bool:
+def set_status(s, message_id: int, from_status: str, **values) -> bool:
     """Change the message if it is still in `from_status`; a change of status follows the sender's table."""
     to = values.get("status")
     if to is not None and to not in messages.SENDER_TRANSITIONS[from_status]:
@@ -526,7 +486,8 @@ def _set(s, message_id: int, from_status: str, **values) -> bool:
                      .values(**values).execution_options(synchronize_session=False)).rowcount == 1
 
 
-def _attempt(s, message_id: int, outcome: str, error: str | None, now: datetime) -> None:
+def record_attempt(s, message_id: int, outcome: str, error: str | None, now: datetime) -> None:
+    """One line of the message's send history (what the dossier shows): an outcome and its words."""
     s.execute(insert(SendAttempt).values(message_id=message_id, at=now, outcome=outcome, error=error))
 
 
@@ -542,13 +503,13 @@ def _failures_in_a_row(s, c: Candidate) -> int:
                          .order_by(SendAttempt.id.desc()).limit(50)).all()
     n = 0
     for o in outcomes:
-        if o != mail.TEMPORARY:
+        if o != TEMPORARY:
             break
         n += 1
     return n
 
 
-def _said(d: mail.Delivery) -> str | None:
+def _said(d: Delivery) -> str | None:
     """What the server said to a delivered message (its queue id in it), and any recipient it refused."""
     return "; ".join(x for x in (d.reply, d.detail) if x) or None
 
@@ -625,7 +586,7 @@ def _recovered(s, c: journal.Conversation, same_boot: bool, now: datetime) -> tu
     """Apply one conversation of a dead run; (what became of the message, why), or (None, "") when the
     database already knew."""
     at = c.replied_at or now
-    if c.outcome in (mail.SENT, EXPORTED):
+    if c.outcome in (SENT, EXPORTED):
         exported = c.outcome == EXPORTED
         said = "; ".join(x for x in (c.reply, c.detail) if x) or None
         if exported:
@@ -636,20 +597,20 @@ def _recovered(s, c: journal.Conversation, same_boot: bool, now: datetime) -> tu
                            last_error=c.detail or None, next_attempt_at=None)
         if not done:
             return None, ""
-        _attempt(s, c.message_id, "outbox" if exported else mail.SENT, said, at)
+        record_attempt(s, c.message_id, "outbox" if exported else SENT, said, at)
         return ("exported" if exported else "sent"), f"recorded from the journal: {said or 'accepted'}"
-    if c.outcome == mail.TEMPORARY:
+    if c.outcome == TEMPORARY:
         why = f"not delivered ({c.detail}); it will be tried again"
         if not _settle(s, c, status="approved", attempts=Message.attempts + 1, last_error=why,
                        next_attempt_at=None):
             return None, ""
-        _attempt(s, c.message_id, mail.TEMPORARY, c.detail, at)
+        record_attempt(s, c.message_id, TEMPORARY, c.detail, at)
         return "released", why
-    if c.outcome == mail.PERMANENT:
+    if c.outcome == PERMANENT:
         if not _settle(s, c, status="failed", attempts=Message.attempts + 1, last_error=c.detail,
                        next_attempt_at=None):
             return None, ""
-        _attempt(s, c.message_id, mail.PERMANENT, c.detail, at)
+        record_attempt(s, c.message_id, PERMANENT, c.detail, at)
         return "failed", c.detail
     if c.outcome is None and c.data_at is None and same_boot:
         # nothing of the message itself went out: the server cannot have delivered it
@@ -658,13 +619,13 @@ def _recovered(s, c: journal.Conversation, same_boot: bool, now: datetime) -> tu
         if not _settle(s, c, status="approved", smtp_message_id=c.before, last_error=why, next_attempt_at=None):
             return None, ""
         return "released", why
-    why = c.detail if c.outcome == mail.UNCERTAIN else what_is_known(c, same_boot)
+    why = c.detail if c.outcome == UNCERTAIN else what_is_known(c, same_boot)
     told = s.scalar(select(SendAttempt.id).where(SendAttempt.message_id == c.message_id,
-                                                 SendAttempt.outcome == mail.UNCERTAIN,
+                                                 SendAttempt.outcome == UNCERTAIN,
                                                  SendAttempt.at >= c.claimed_at).limit(1))
     if told is not None or not _settle(s, c, last_error=why):  # the run, or an earlier recovery, said so
         return None, ""
-    _attempt(s, c.message_id, mail.UNCERTAIN, why, now)
+    record_attempt(s, c.message_id, UNCERTAIN, why, now)
     return "waiting", why
 
 
@@ -742,8 +703,8 @@ class _Batch:
         self.queue: deque[tuple[Candidate, str]] = deque()  # claimed, conversation not begun
         self.images: dict[int, bytes | None] = {}  # EPC QR images of the queued messages
         self.payment: dict | None = None  # the payment details as of the last claim
-        self.built: tuple[int, mail.BuiltMail | Exception] | None = None  # the next message, made ahead
-        self.sent: list[tuple[Candidate, mail.Delivery, datetime]] = []  # "sent" records not yet written
+        self.built: tuple[int, mime.BuiltMail | Exception] | None = None  # the next message, made ahead
+        self.sent: list[tuple[Candidate, Delivery, datetime]] = []  # "sent" records not yet written
         self.sent_since = 0.0
         self.chunk = 1  # messages to claim at once; grows while they go out quickly
         self.delivered = 0
@@ -760,9 +721,9 @@ class _Batch:
         if self.sent:
             rows, self.sent = self.sent, []
             exported = self.transport.kind == "outbox"
-            s.execute(_sql(s, "exported" if exported else "sent"),
+            s.execute(_statement("exported" if exported else "sent"),
                       [{"cid": c.id, "now": at, "detail": d.detail or None} for c, d, at in rows])
-            s.execute(_sql(s, "attempt"), [{"cid": c.id, "now": at, "outcome": "outbox" if exported else mail.SENT,
+            s.execute(_statement("attempt"), [{"cid": c.id, "now": at, "outcome": "outbox" if exported else SENT,
                                             "detail": _said(d)} for c, d, at in rows])
         s.commit()
 
@@ -776,10 +737,10 @@ class _Batch:
             except BaseException as exc:  # noqa: BLE001 — e.g. the page rerunning: stop, but between two messages
                 self.interrupted = self.interrupted or exc
 
-    def record(self, c: Candidate, mid: str, delivery: mail.Delivery, now: datetime):
+    def record(self, c: Candidate, mid: str, delivery: Delivery, now: datetime):
         """Note what happened; returns the pause before the next try, or None. A "sent" is written with
         the next claim (or when it has waited CHUNK_SECONDS, or at the end); anything else at once."""
-        if delivery.outcome == mail.SENT:
+        if delivery.outcome == SENT:
             if not self.sent:
                 self.sent_since = self.clock()
             self.sent.append((c, delivery, now))
@@ -787,28 +748,28 @@ class _Batch:
             return None
         s = self.s
         retry_in = None
-        if delivery.outcome == mail.TEMPORARY:
+        if delivery.outcome == TEMPORARY:
             failures = _failures_in_a_row(s, c) + 1
-            _attempt(s, c.id, mail.TEMPORARY, delivery.detail, now)
+            record_attempt(s, c.id, TEMPORARY, delivery.detail, now)
             if failures >= self.settings.max_attempts:
                 reason = f"gave up after {failures} tries: {delivery.detail}"
-                _set(s, c.id, "sending", status="failed", attempts=c.attempts + 1, last_error=reason,
+                set_status(s, c.id, "sending", status="failed", attempts=c.attempts + 1, last_error=reason,
                      next_attempt_at=None)
-                outcome, delivery = "failed", mail.Delivery(mail.TEMPORARY, reason)
+                outcome, delivery = "failed", Delivery(TEMPORARY, reason)
             else:
                 retry_in = _backoff(self.settings, failures)
-                _set(s, c.id, "sending", status="approved", attempts=c.attempts + 1,
+                set_status(s, c.id, "sending", status="approved", attempts=c.attempts + 1,
                      last_error=f"try {failures} of {self.settings.max_attempts}: {delivery.detail}",
                      next_attempt_at=now + timedelta(seconds=retry_in))
                 outcome = "retry"
-        elif delivery.outcome == mail.PERMANENT:
-            _set(s, c.id, "sending", status="failed", attempts=c.attempts + 1, last_error=delivery.detail,
+        elif delivery.outcome == PERMANENT:
+            set_status(s, c.id, "sending", status="failed", attempts=c.attempts + 1, last_error=delivery.detail,
                  next_attempt_at=None)
-            _attempt(s, c.id, mail.PERMANENT, delivery.detail, now)
+            record_attempt(s, c.id, PERMANENT, delivery.detail, now)
             outcome = "failed"
         else:  # uncertain: stays in sending until a person says what happened
-            _set(s, c.id, "sending", attempts=c.attempts + 1, last_error=delivery.detail)
-            _attempt(s, c.id, mail.UNCERTAIN, delivery.detail, now)
+            set_status(s, c.id, "sending", attempts=c.attempts + 1, last_error=delivery.detail)
+            record_attempt(s, c.id, UNCERTAIN, delivery.detail, now)
             outcome = "waiting"
         self.flush()
         self.report(c, outcome, delivery.detail, mid)
@@ -823,7 +784,7 @@ class _Batch:
         s.rollback()
         if rows:
             now = utcnow()
-            s.execute(_sql(s, "release"), [{"cid": c.id, "mid": mid, "before": c.smtp_message_id, "now": now}
+            s.execute(_statement("release"), [{"cid": c.id, "mid": mid, "before": c.smtp_message_id, "now": now}
                                            for c, mid in rows])
         self.flush()
 
@@ -838,7 +799,7 @@ class _Batch:
                 self.transport.open()
                 self.connect_failures = 0
                 return
-            except mail.TransportUnavailable as exc:
+            except TransportUnavailable as exc:
                 self.connect_failures += 1
                 if exc.permanent or self.connect_failures >= self.settings.max_attempts:
                     raise _Stop(f"cannot send: {exc}") from exc
@@ -875,11 +836,11 @@ class _Batch:
         chunk = [self.pending.pop() for _ in range(min(self.chunk, len(self.pending)))]
         now = utcnow()
         s = self.s
-        picks = [(c, c.smtp_message_id or mail.make_message_id(self.settings.from_addr, c.id)) for c in chunk
-                 if recheck(c, self.today, now, self.tolerance).action == "send"]
+        picks = [(c, c.smtp_message_id or mime.make_message_id(self.settings.from_addr, c.id)) for c in chunk
+                 if recheck(c, self.today, now, self.tolerance).action == SEND]
         claimed = set()
         if picks:
-            claimed = _claim_many(s, picks, self.today, now, self.tolerance)
+            claimed = _claim_many(s, picks, now)
             if claimed:
                 self.journal.claimed([(c.id, mid, c.smtp_message_id) for c, mid in picks if c.id in claimed], now)
                 self.payment = _payment(s)
@@ -918,47 +879,44 @@ class _Batch:
                 return None
             fresh = _load(s, ids=[message_id], qr=True)[0]
             v = recheck(fresh, self.today, now, self.tolerance)
-            if v.action == "send":
-                mid = fresh.smtp_message_id or mail.make_message_id(self.settings.from_addr, fresh.id)
-                _set(s, fresh.id, "approved", status="sending", smtp_message_id=mid, updated_at=now,
-                     recipients=_to(fresh))
-                self.journal.claimed([(fresh.id, mid, fresh.smtp_message_id)], now)
-                s.commit()
-                return fresh, mid
-            if v.action == "address":  # not sent, not failed: it goes once the debtor has an address
+            if v.action == SEND:
+                mid = fresh.smtp_message_id or mime.make_message_id(self.settings.from_addr, fresh.id)
+                if fresh.id in _claim_many(s, [(fresh, mid)], now):
+                    self.journal.claimed([(fresh.id, mid, fresh.smtp_message_id)], now)
+                    s.commit()
+                    return fresh, mid
+                s.rollback()  # an invoice or the debtor changed between the read and the claim
+                continue
+            if v.action == ADDRESS:  # not sent, not failed: it goes once the debtor has an address
                 s.rollback()
                 self.report(fresh, "held", v.reason)
                 return None
-            if v.action == "wait":
+            if v.action == WAIT:
                 s.rollback()
                 if fresh.next_attempt_at is not None and fresh.next_attempt_at > now:
                     return (fresh.next_attempt_at - now).total_seconds()  # a retry a moment early
                 return None
-            if v.action in ("cancel", "review", "rerender"):
-                self._drop_and_follow(fresh, v)
-            if v.action == "rerender":
+            self._drop_and_follow(fresh, v)
+            if v.action == RERENDER:
                 try:
                     reminders.rerender(self.uow, fresh.id, actor=self.actor, today=self.today)  # commits
                 except ServiceError as exc:
-                    v = Verdict("review", f"{v.reason}; it cannot be rendered again ({exc})")
-                    self._drop_and_follow(fresh, v)
+                    v = Verdict(REVIEW, f"{v.reason}; it cannot be rendered again ({exc})")
                 else:
                     c = None
                     continue  # claim the re-rendered message under a fresh lock
-            if v.action == "cancel":
-                _set(s, fresh.id, "approved", status="cancelled", last_error=v.reason, next_attempt_at=None)
-                outcome = "cancelled"
-            elif v.action == "review":
-                _set(s, fresh.id, "approved", status="proposed", last_error=v.reason, next_attempt_at=None)
-                outcome = "held"
-            else:  # the debtor is blocked
-                _set(s, fresh.id, "approved", status="blocked", last_error=v.reason, next_attempt_at=None)
-                outcome = "held"
-            s.commit()
-            self.report(fresh, outcome, v.reason)
+            self.hold(fresh, v)
             return None
         s.rollback()
         return None
+
+    def hold(self, c: Candidate, v: Verdict) -> None:
+        """A message the re-check stops: cancelled (nothing left), back to a person (review) or blocked."""
+        to, outcome = {CANCEL: ("cancelled", "cancelled"), REVIEW: ("proposed", "held"),
+                       BLOCK: ("blocked", "held")}[v.action]
+        set_status(self.s, c.id, "approved", status=to, last_error=v.reason, next_attempt_at=None)
+        self.s.commit()
+        self.report(c, outcome, v.reason)
 
     def _drop_and_follow(self, c: Candidate, v: Verdict) -> None:
         s = self.s
@@ -988,7 +946,7 @@ class _Batch:
 
     # --- sending ---
 
-    def build(self, c: Candidate, mid: str) -> mail.BuiltMail | Exception:
+    def build(self, c: Candidate, mid: str) -> mime.BuiltMail | Exception:
         try:
             return compose(c, self.settings, mid, utcnow(), self.images[c.id], payment=self.payment)
         except Exception as exc:  # noqa: BLE001 — reported as this message's failure
@@ -1019,17 +977,17 @@ class _Batch:
         built = ready[1] if ready is not None and ready[0] == c.id else self.build(c, mid)
         self.images.pop(c.id, None)
         if isinstance(built, Exception):  # nothing went out: a message that cannot be built fails plainly
-            self.record(c, mid, mail.Delivery(mail.PERMANENT, f"cannot build the message: {built}"), utcnow())
+            self.record(c, mid, Delivery(PERMANENT, f"cannot build the message: {built}"), utcnow())
             return
         self.pace()
         try:
             delivery = self.transport.deliver(built, self.meanwhile,
                                               lambda what: self.journal.step(c.id, what, utcnow()))
-        except mail.TransportUnavailable as exc:
-            delivery = mail.Delivery(mail.TEMPORARY, str(exc))
+        except TransportUnavailable as exc:
+            delivery = Delivery(TEMPORARY, str(exc))
         now = utcnow()
         # on record before anything else happens: the next conversation may begin only after this
-        self.journal.outcome(c.id, EXPORTED if delivery.outcome == mail.SENT and self.transport.kind == "outbox"
+        self.journal.outcome(c.id, EXPORTED if delivery.outcome == SENT and self.transport.kind == "outbox"
                              else delivery.outcome, delivery.detail, delivery.reply, now)
         self.delivered += 1
         retry_in = self.record(c, mid, delivery, now)
@@ -1114,147 +1072,22 @@ def _send_batch(uow, transport, settings, today, actor, limit, ids, progress, sl
     return result
 
 
-# --- what needs a person -------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Stuck:
-    id: int
-    debtor_code: str
-    recipients: str
-    subject: str
-    claimed_at: datetime
-    message_id: str | None
-    last_error: str | None
-    in_flight: bool  # claimed moments ago without a problem: a sender may still be at it
-
-
-def waiting_for_confirmation(uow: UnitOfWork, now: datetime | None = None) -> list[Stuck]:
-    """Messages in `sending`: handed to the server or about to be, with no word back. They are never sent
-    again automatically; a person says whether they went out."""
-    now = now or utcnow()
-    rows = uow.session.execute(
-        select(Message.id, Debtor.code, Message.recipients, Message.subject, Message.updated_at,
-               Message.smtp_message_id, Message.last_error)
-        .join(Debtor, Debtor.id == Message.debtor_id)
-        .where(Message.status == "sending").order_by(Message.updated_at, Message.id)).all()
-    uow.rollback()
-    return [Stuck(r[0], r[1], r[2] or "", r[3], r[4], r[5], r[6], r[6] is None and now - r[4] < IN_FLIGHT)
-            for r in rows]
-
-
-def _stuck(s, message_id: int, now: datetime) -> Message:
-    m = s.get(Message, int(message_id), with_for_update=True)
-    if m is None:
-        raise ServiceError(f"there is no message {message_id}")
-    if m.status != "sending":
-        raise ServiceError(f"message {message_id} is {m.status}, not waiting for confirmation")
-    if m.last_error is None and now - m.updated_at < IN_FLIGHT:
-        raise ServiceError(f"message {message_id} was handed to a sender at {m.updated_at:%H:%M:%S} UTC and may "
-                           "still be on its way; wait a few minutes before confirming it")
-    return m
-
-
-def confirm_sent(uow: UnitOfWork, message_id: int, *, actor: str, now: datetime | None = None) -> None:
-    """A person checked: it did go out. It becomes sent (as of when it was handed over)."""
-    now = now or utcnow()
-    s = uow.session
-    m = _stuck(s, message_id, now)
-    before = {"status": m.status, "last_error": m.last_error}
-    _set(s, m.id, "sending", status="sent", sent_at=m.updated_at, last_error=None, next_attempt_at=None)
-    _attempt(s, m.id, mail.SENT, f"confirmed by {actor}", now)
-    record_audit(s, actor, "send.confirm_sent", "message", m.id, before, {"status": "sent"})
-    uow.commit()
-
-
-def confirm_resend(uow: UnitOfWork, message_id: int, *, actor: str, now: datetime | None = None) -> None:
-    """A person checked: it did not arrive. It goes back to approved and the next run sends it, with the
-    same Message-ID (so a copy that did arrive after all is recognisable as the same message)."""
-    now = now or utcnow()
-    s = uow.session
-    m = _stuck(s, message_id, now)
-    before = {"status": m.status, "last_error": m.last_error}
-    _set(s, m.id, "sending", status="approved", last_error=f"send again, said {actor}", next_attempt_at=None)
-    record_audit(s, actor, "send.confirm_resend", "message", m.id, before, {"status": "approved"})
-    uow.commit()
-
-
-@dataclass(frozen=True)
-class Exported:
-    id: int
-    debtor_code: str
-    recipients: str
-    subject: str
-    exported_at: datetime
-    file: str  # where it was written, as the sender said
-
-
-def exported(uow: UnitOfWork) -> list[Exported]:
-    """Messages written to the outbox folder and not yet marked sent: they did not go out by themselves."""
-    rows = uow.session.execute(
-        select(Message.id, Debtor.code, Message.recipients, Message.subject, Message.updated_at)
-        .join(Debtor, Debtor.id == Message.debtor_id)
-        .where(Message.status == EXPORTED).order_by(Message.updated_at, Message.id)).all()
-    files = {}
-    if rows:
-        for mid, detail in uow.session.execute(
-                select(SendAttempt.message_id, SendAttempt.error)
-                .where(SendAttempt.message_id.in_([r[0] for r in rows]), SendAttempt.outcome == "outbox")
-                .order_by(SendAttempt.id)):
-            files[mid] = (detail or "").removeprefix("written to ")
-    uow.rollback()
-    return [Exported(r[0], r[1], r[2] or "", r[3], r[4], files.get(r[0], "")) for r in rows]
-
-
-def mark_sent(uow: UnitOfWork, message_ids, *, actor: str, now: datetime | None = None) -> int:
-    """A person says these exported messages went out (mailed by hand from the .eml files): they become
-    sent as of now. All or nothing: any id that is not an exported message changes nothing."""
-    now = now or utcnow()
-    s = uow.session
-    ids = sorted({int(i) for i in message_ids})
-    if not ids:
-        raise ServiceError("name the exported messages to mark as sent")
-    found = dict(s.execute(select(Message.id, Message.status).where(Message.id.in_(ids)).with_for_update()).all())
-    wrong = [f"{i} ({'there is no such message' if i not in found else found[i]})"
-             for i in ids if found.get(i) != EXPORTED]
-    if wrong:
-        s.rollback()
-        raise ServiceError(f"only messages written to the outbox (exported) can be marked sent, not {', '.join(wrong)}; "
-                           "nothing was changed")
-    for i in ids:
-        _set(s, i, EXPORTED, status="sent", sent_at=now, last_error=None, updated_at=now)
-        _attempt(s, i, mail.SENT, f"marked sent by {actor}", now)
-        record_audit(s, actor, "send.mark_sent", "message", i, {"status": EXPORTED}, {"status": "sent"})
-    uow.commit()
-    return len(ids)
-
-
-def recent_failures(uow: UnitOfWork, limit: int = 50) -> list[dict]:
-    rows = uow.session.execute(
-        select(Message.id, Debtor.code, Message.recipients, Message.subject, Message.attempts,
-               Message.last_error, Message.updated_at)
-        .join(Debtor, Debtor.id == Message.debtor_id).where(Message.status == "failed")
-        .order_by(Message.updated_at.desc()).limit(limit)).all()
-    uow.rollback()
-    return [{"id": r[0], "debtor": r[1], "recipients": r[2], "subject": r[3], "attempts": r[4],
-             "reason": r[5], "at": r[6]} for r in rows]
-
-
-def send_test_message(uow: UnitOfWork, transport, settings: SendSettings, to: str, *, actor: str) -> mail.Delivery:
+def send_test_message(uow: UnitOfWork, transport, settings: SendSettings, to: str, *, actor: str) -> Delivery:
     """A short message to `to` over the configured server, to see that the settings work."""
     try:
-        recipients = mail.parse_recipients(to)
-    except mail.AddressError as exc:
+        recipients = parse_recipients(to)
+    except AddressError as exc:
         raise ServiceError(f"{exc}; type the address to send the test message to") from None
-    built = mail.build_mime(mail.OutgoingMail(
+    built = mime.build_mime(mime.OutgoingMail(
         from_addr=settings.from_addr, reply_to=settings.reply_to, to=tuple(recipients),
         subject="Debtor Desk test message",
         text="This is a test message from Debtor Desk. If you can read it, reminders can be sent.\n",
-        message_id=mail.make_message_id(settings.from_addr, "test")))
+        message_id=mime.make_message_id(settings.from_addr, "test")))
     try:
         transport.open()
         delivery = transport.deliver(built)
-    except mail.TransportUnavailable as exc:
-        delivery = mail.Delivery(mail.PERMANENT if exc.permanent else mail.TEMPORARY, str(exc))
+    except TransportUnavailable as exc:
+        delivery = Delivery(PERMANENT if exc.permanent else TEMPORARY, str(exc))
     finally:
         transport.close()
     record_audit(uow.session, actor, "send.test", "smtp", None, None,

@@ -125,6 +125,7 @@ def test_a_csv_attached_to_a_reminder_holds_no_formula_however_it_was_made(uow):
     import email
     from email import policy
 
+    from emails.mime import Attachment
     from receivables.services import sending
     from tests.integration.test_send_support import seed, settings
 
@@ -133,7 +134,7 @@ def test_a_csv_attached_to_a_reminder_holds_no_formula_however_it_was_made(uow):
     with uow() as u:
         [c] = sending._load(u.session, ids=[mid], qr=True)
     built = sending.compose(c, settings(), f"<debtordesk.{mid}.x@example.nl>", sending.utcnow(), None,
-                            (sending.mail.Attachment("rekeningoverzicht.csv", made_elsewhere.encode(), "text/csv"),))
+                            (Attachment("rekeningoverzicht.csv", made_elsewhere.encode(), "text/csv"),))
     [part] = [p for p in email.message_from_bytes(built.data, policy=policy.default).walk()
               if p.get_filename() == "rekeningoverzicht.csv"]
     rows = list(csv.reader(io.StringIO(part.get_content() if isinstance(part.get_content(), str)

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select, update
 
 from db.models import AuditEvent, Debtor, Invoice, Message, MessageInvoice, SendAttempt
-from emails.sender import OutboxTransport, SmtpTransport
-from receivables.services import sending
+from emails.transport import OutboxTransport, SmtpTransport
+from receivables.services import send_confirm, sending
 from receivables.services.errors import ServiceError
 from tests.conftest import ROOT
 from tests.integration import test_send_support as support
@@ -148,7 +148,7 @@ def test_a_connection_dropped_after_the_data_leaves_that_message_waiting_for_a_p
     again = send(uow, smtp_server.port)  # the next run does not send it again
     assert again.results == [] and sorted(smtp_server.ids()) == sorted(ids)
     with uow() as u:
-        [stuck] = sending.waiting_for_confirmation(u)
+        [stuck] = send_confirm.waiting_for_confirmation(u)
     assert stuck.id == second and not stuck.in_flight
 
 
@@ -157,14 +157,14 @@ def test_confirming_a_stuck_message_as_sent_is_audited(uow, smtp_server):
     smtp_server.drop_after_data = [True]
     send(uow, smtp_server.port)
     with uow() as u:
-        sending.confirm_sent(u, mid, actor="carla")
+        send_confirm.confirm_sent(u, mid, actor="carla")
     m = message(uow, mid)
     assert m.status == "sent" and m.sent_at is not None
     with uow() as u:
         audit = u.session.scalars(select(AuditEvent).where(AuditEvent.action == "send.confirm_sent")).one()
         assert audit.actor == "carla" and audit.entity_id == str(mid)
         with pytest.raises(ServiceError, match="not waiting for confirmation"):
-            sending.confirm_sent(u, mid, actor="carla")
+            send_confirm.confirm_sent(u, mid, actor="carla")
 
 
 def test_resend_goes_out_again_with_the_same_message_id(uow, smtp_server):
@@ -173,7 +173,7 @@ def test_resend_goes_out_again_with_the_same_message_id(uow, smtp_server):
     send(uow, smtp_server.port)
     first_id = message(uow, mid).smtp_message_id
     with uow() as u:
-        sending.confirm_resend(u, mid, actor="carla")
+        send_confirm.confirm_resend(u, mid, actor="carla")
     assert statuses(uow)[mid] == "approved"
     send(uow, smtp_server.port)
     assert [m.message_id for m in smtp_server.messages] == [first_id, first_id]
@@ -188,7 +188,7 @@ def test_a_message_just_claimed_cannot_be_confirmed_yet(uow):
         u.session.execute(Message.__table__.update().where(Message.id == mid).values(status="sending"))
         u.commit()
     with uow() as u, pytest.raises(ServiceError, match="may still be on its way"):
-        sending.confirm_resend(u, mid, actor="carla")
+        send_confirm.confirm_resend(u, mid, actor="carla")
 
 
 def _change(uow, message_id, **values):
@@ -320,6 +320,80 @@ def test_two_senders_never_claim_the_same_message(uow, smtp_server):
     assert message(uow, ids[0]).smtp_message_id == "<x.1@example.nl>"
 
 
+def _first_invoice(s, message_id) -> Invoice:
+    return s.scalars(select(Invoice).join(MessageInvoice, MessageInvoice.invoice_id == Invoice.id)
+                     .where(MessageInvoice.message_id == message_id).order_by(Invoice.number)).first()
+
+
+def _line(s, message_id) -> MessageInvoice:
+    return s.scalars(select(MessageInvoice).where(MessageInvoice.message_id == message_id)
+                     .order_by(MessageInvoice.invoice_id)).first()
+
+
+def _debtor(s, message_id) -> Debtor:
+    return s.scalars(select(Debtor).join(Message, Message.debtor_id == Debtor.id).where(Message.id == message_id)).one()
+
+
+def _another_line(s, message_id):
+    m = s.get(Message, message_id)
+    inv = Invoice(number="2026-999", debtor_id=m.debtor_id, invoice_date=TODAY - timedelta(days=60),
+                  due_date=TODAY - timedelta(days=30), amount_cents=5_000, open_cents=5_000)
+    s.add(inv)
+    s.flush()
+    s.add(MessageInvoice(message_id=message_id, invoice_id=inv.id, open_cents=5_000, active=True))
+
+
+@pytest.mark.parametrize("change", [
+    pytest.param(lambda s, mid: setattr(_first_invoice(s, mid), "open_cents", 6_000), id="part-paid"),
+    pytest.param(lambda s, mid: setattr(_first_invoice(s, mid), "open_cents", 0), id="paid"),
+    pytest.param(lambda s, mid: setattr(_first_invoice(s, mid), "disputed", True), id="disputed"),
+    pytest.param(lambda s, mid: setattr(_first_invoice(s, mid), "paused_until", TODAY + timedelta(days=5)),
+                 id="paused"),
+    pytest.param(lambda s, mid: setattr(_first_invoice(s, mid), "paused_until", TODAY - timedelta(days=5)),
+                 id="pause-over"),  # no longer held, but not as read: read again before it is claimed
+    pytest.param(lambda s, mid: setattr(_debtor(s, mid), "reminders_blocked", True), id="debtor-blocked"),
+    pytest.param(lambda s, mid: setattr(_debtor(s, mid), "blocked_until", TODAY + timedelta(days=3)),
+                 id="block-end-date"),
+    pytest.param(lambda s, mid: setattr(_debtor(s, mid), "email", "new@example.nl"), id="new-address"),
+    pytest.param(lambda s, mid: setattr(_line(s, mid), "active", False), id="invoice-left"),
+    pytest.param(lambda s, mid: setattr(_line(s, mid), "open_cents", 1), id="amount-said"),
+    pytest.param(_another_line, id="invoice-added"),
+    pytest.param(lambda s, mid: setattr(s.get(Message, mid), "planned_date", TODAY + timedelta(days=1)),
+                 id="message-changed"),
+])
+def test_a_claim_takes_a_message_only_as_it_was_read(uow, change):
+    [mid, other] = seed(uow, 2, invoices=2)
+    with uow() as a:
+        [read, other_read] = sending._load(a.session, ids=[mid, other])
+        a.session.rollback()
+    with uow() as u:
+        change(u.session, mid)
+        u.commit()
+    with uow(immediate=True) as u:
+        assert not sending._claim_fast(u.session, read, "<x.1@example.nl>", TODAY, sending.utcnow(), 0)
+        assert sending._claim_fast(u.session, other_read, "<x.2@example.nl>", TODAY, sending.utcnow(), 0)
+    assert statuses(uow) == {mid: "approved", other: "sending"}
+
+
+def test_a_new_address_given_after_the_run_read_the_message_is_the_one_it_goes_to(uow, smtp_server, monkeypatch):
+    [mid] = seed(uow, 1)
+    load = sending._load
+
+    def load_then_change_the_address(session, **kw):
+        found = load(session, **kw)
+        if kw.get("where") is not None:  # the run's read of what is due; then the dossier gets a new address
+            session.rollback()
+            with uow() as u:
+                _debtor(u.session, mid).email = "new@example.nl"
+                u.commit()
+        return found
+
+    monkeypatch.setattr(sending, "_load", load_then_change_the_address)
+    assert send(uow, smtp_server.port).sent == 1
+    [got] = smtp_server.messages
+    assert got.rcpt_tos == ["new@example.nl"] and message(uow, mid).recipients == "new@example.nl"
+
+
 def test_the_outbox_writes_one_eml_file_per_message_and_they_are_exported_not_sent(uow, tmp_path):
     ids = seed(uow, 2)
     with uow(immediate=True) as u:
@@ -335,7 +409,7 @@ def test_the_outbox_writes_one_eml_file_per_message_and_they_are_exported_not_se
     with uow() as u:
         [entry] = [e for e in dossier.open_dossier(u, "D001", today=TODAY).timeline if e.title.startswith("Exported")]
         assert entry.title.startswith("Exported, not sent: reminder") and any(".eml" in d for d in entry.details)
-        sending.mark_sent(u, [ids[0]], actor="carla")
+        send_confirm.mark_sent(u, [ids[0]], actor="carla")
         titles = [(e.title.split(":")[0], e.by) for e in dossier.open_dossier(u, "D001", today=TODAY).timeline]
     assert ("Sent reminder 'reminder' (standard)", "sender") in titles and ("Mark sent", "carla") in titles
     assert not any(t.startswith("Exported") for t, _ in titles)
@@ -411,7 +485,7 @@ DIE_AFTER = """
 import os, sys
 from datetime import date
 from db.engine import make_engine
-from emails.sender import SmtpTransport
+from emails.transport import SmtpTransport
 from receivables.services import sending
 from db.uow import UnitOfWork
 from tests.integration.test_send_support import settings
@@ -477,5 +551,5 @@ def test_the_sender_cannot_move_a_message_outside_the_transition_table(uow, befo
         u.commit()
     with uow() as u:
         with pytest.raises(ValueError, match=f"cannot go from {before} to {after}"):
-            sending._set(u.session, mid, before, status=after)
+            sending.set_status(u.session, mid, before, status=after)
     assert message(uow, mid).status == before

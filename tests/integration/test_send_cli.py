@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from db.models import AuditEvent, Message
 from db.uow import UnitOfWork
-from receivables.services import sending
+from receivables.services import send_confirm, sending
 from tests.conftest import ROOT
 from tests.integration import test_send_support as support
 from tests.integration.test_send_support import free_port, seed, smtp_env, statuses
@@ -144,7 +144,7 @@ def test_a_sender_killed_mid_batch_and_restarted_sends_nothing_twice(uow, smtp_s
     assert len(waiting) == 1 and arrived[waiting[0]] == 1  # it went out; a person confirms it
     assert all(state[i] == "sent" for i in ids if i not in waiting)
     with uow() as u:
-        [stuck] = sending.waiting_for_confirmation(u)
+        [stuck] = send_confirm.waiting_for_confirmation(u)
         assert stuck.id == waiting[0] and stuck.message_id == smtp_server.messages[7].message_id
         sent_ids = u.session.scalars(select(Message.smtp_message_id).where(Message.status == "sent")).all()
     assert len(set(sent_ids)) == len(sent_ids) == len(ids) - 1
@@ -171,7 +171,7 @@ def test_a_sender_killed_at_many_points_leaves_at_most_the_message_on_the_wire_i
         time.sleep(smtp_server.delay + 0.05)  # the server finishes what it had
         with uow() as u:
             sending.recover(u, actor="cron")
-            stuck = {s.id: s for s in sending.waiting_for_confirmation(u)}
+            stuck = {s.id: s for s in send_confirm.waiting_for_confirmation(u)}
         assert len(set(stuck) - in_doubt) <= 1, f"kill {kill}: {sorted(set(stuck) - in_doubt)}"
         assert set(stuck) >= in_doubt  # nobody confirmed them: they stay
         for i in set(stuck) - in_doubt:  # what is known, for the person who decides

@@ -1,28 +1,23 @@
-"""The sender's pure parts: addresses, the MIME message, the SMTP settings and the re-check table.
-(No database or server; kept beside the other sender tests.)"""
+"""The sender's pure parts: addresses, the MIME message, the SMTP settings, the transport's client and the
+letter step's message. (No database or server; kept beside the other sender tests. The re-check table is
+in tests/unit/test_recheck.py.)"""
 
 from __future__ import annotations
 
 import email
-from datetime import UTC, date, datetime, timedelta
+import io
+from datetime import UTC, datetime
 from email import policy
 
 import pytest
 
 from db.config import SmtpConfigError, load_smtp_config
-from emails.sender import (
-    AddressError,
-    Attachment,
-    OutgoingMail,
-    SmtpTransport,
-    build_mime,
-    check_address,
-    parse_mailbox,
-    parse_recipients,
-)
-from receivables.services.sending import Candidate, Line, recheck
+from emails.mime import Attachment, OutgoingMail, build_mime
+from emails.transport import SmtpTransport, TransportUnavailable
+from receivables.domain.contacts import AddressError, check_address, parse_mailbox, parse_recipients
+from receivables.services.sending import SendSettings, compose
+from tests.unit.test_recheck import candidate
 
-TODAY = date(2026, 6, 30)
 NOW = datetime(2026, 6, 30, 9, 0)
 
 
@@ -195,62 +190,14 @@ def test_the_yagmail_client_uses_the_chosen_security(security, ssl, starttls):
 
 def test_the_yagmail_client_never_asks_for_a_password():
     client = SmtpTransport("smtp.example.nl", 2525, "none", user="ar@example.nl", password=None).client()
-    from emails.sender import TransportUnavailable
-
     with pytest.raises(TransportUnavailable, match="SMTP_PASSWORD"):
         client.handle_password("ar@example.nl", None)
-
-
-# --- the re-check before sending -------------------------------------------------------------------
-
-def line(n=1, open_=10_000, now=None, disputed=False, paused=None, active=True):
-    return Line(n, f"INV-{n}", active, open_, open_ if now is None else now, disputed, paused)
-
-
-def candidate(*lines, **kw) -> Candidate:
-    base = dict(id=1, debtor_id=1, debtor_code="D001", debtor_name="Klant", blocked=False, blocked_reason=None,
-                blocked_until=None, status="approved", channel="email", edited=False, recipients="a@example.nl",
-                subject="s", body_text="t", body_html="", currency="EUR", total_cents=10_000, due_cents=10_000,
-                step_name="reminder", planned_date=TODAY, postponed_until=None, next_attempt_at=None, attempts=0,
-                smtp_message_id=None, updated_at=NOW, lines=lines or (line(),))
-    return Candidate(**{**base, **kw})
-
-
-@pytest.mark.parametrize("c, action, reason", [
-    (candidate(), "send", ""),
-    (candidate(line(1, now=0)), "cancel", "INV-1 paid"),
-    (candidate(line(1, disputed=True)), "cancel", "INV-1 disputed"),
-    (candidate(line(1, paused=TODAY)), "cancel", "paused until 30-06-2026"),
-    (candidate(line(1, paused=TODAY - timedelta(days=1))), "send", ""),
-    (candidate(line(1, active=False)), "cancel", "nothing left to chase"),
-    (candidate(line(1, now=0), line(2)), "rerender", "INV-1 paid"),
-    (candidate(line(1, now=4_000), line(2)), "rerender", "INV-1 now € 40,00 (was € 100,00)"),
-    (candidate(line(1, now=0), line(2), edited=True), "review", "approve it again"),
-    (candidate(blocked=True, blocked_reason="payment plan"), "block", "payment plan"),
-    (candidate(blocked=True, blocked_until=TODAY - timedelta(days=1)), "send", ""),
-    (candidate(planned_date=TODAY + timedelta(days=1)), "wait", "planned for 01-07-2026"),
-    (candidate(postponed_until=TODAY + timedelta(days=3)), "wait", "planned for 03-07-2026"),
-    (candidate(next_attempt_at=NOW + timedelta(minutes=1)), "wait", "next try"),
-    (candidate(recipients="debtor@example.nl\r\nBcc: victim@example.org"), "address", "needs an address"),
-    (candidate(recipients=None), "address", "no e-mail address"),
-])
-def test_the_recheck_before_sending(c, action, reason):
-    v = recheck(c, TODAY, NOW)
-    assert v.action == action and reason in v.reason
-
-
-def test_an_amount_below_the_tolerance_counts_as_paid():
-    assert recheck(candidate(line(1, now=300)), TODAY, NOW, tolerance_cents=500).action == "cancel"
 
 
 # --- letter steps -------------------------------------------------------------------------------------
 
 def test_a_letter_step_goes_out_with_its_words_as_a_pdf_letter_and_an_email_step_without():
-    import io
-
     pypdf = pytest.importorskip("pypdf", reason="pypdf is a test dependency (pip install -r requirements-dev.txt)")
-    from receivables.services.sending import SendSettings, compose
-
     settings = SendSettings("Debiteuren <ar@example.nl>")
     letter_step = candidate(channel="letter", subject="Aanmaning factuur INV-1", body_text="Betaal € 100,00.",
                             debtor_code="0042", debtor_name="Bakker B.V.", contact_person="J. Bakker",

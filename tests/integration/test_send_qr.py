@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select, update
 
 from db.models import Invoice, Message, MessageInvoice
-from emails.sender import SmtpTransport
+from emails.transport import SmtpTransport
 from receivables.domain import epc
 from receivables.services import reminders, sending
 from tests.integration import test_reminders as remind

@@ -1,190 +1,24 @@
-"""The only code that talks SMTP. Builds the MIME message (From, Reply-To, To, Date, our Message-ID,
-plain text + HTML, the EPC QR inline as `cid:epcqr`, an optional PDF) and hands it to the server over
-one yagmail connection per batch, or writes it as an .eml file into the outbox folder.
-
-Every header value is checked or cleaned here: an address with a line break is refused, any other
-value has its control characters replaced, so nothing a debtor or a person typed can add a header."""
+"""The transports: hand a built message to the SMTP server over one connection per batch (opened by
+yagmail), or write it as an .eml file into the outbox folder; and the outcome of each delivery, in words a
+finance team can act on. The only code that talks SMTP."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import functools
 import os
 import re
-import secrets
 import smtplib
 import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.header import Header
-from email.utils import format_datetime, formataddr
 from pathlib import Path
 
-from receivables.domain.contacts import (  # noqa: F401  (the sender's callers import these from here)
-    _CONTROL,
-    AddressError,
-    check_address,
-    parse_mailbox,
-    parse_recipients,
-)
+import yagmail
 
-QR_CID = "epcqr"
+from emails.mime import BuiltMail
+
 _CRLF = b"\r\n"
-
-# --- addresses --------------------------------------------------------------------------------------
-
-def make_message_id(from_addr: str, key: str | int = "") -> str:
-    """A globally unique Message-ID in the sender's domain; `key` (our message id) makes it traceable."""
-    domain = _mailbox_header(from_addr)[1].rsplit("@", 1)[1]
-    token = secrets.token_hex(8)
-    return f"<debtordesk.{key}.{token}@{domain}>" if key != "" else f"<debtordesk.{token}@{domain}>"
-
-
-# --- building the message ------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Attachment:
-    filename: str
-    content: bytes
-    mime_type: str = "application/pdf"
-
-
-@dataclass(frozen=True)
-class OutgoingMail:
-    from_addr: str  # "Name <address>" or an address
-    to: tuple[str, ...]  # checked addresses
-    subject: str
-    text: str
-    html: str = ""
-    message_id: str = ""
-    date: datetime | None = None  # aware; now when None
-    reply_to: str | None = None
-    qr_png: bytes | None = None  # shown where the HTML says cid:epcqr
-    attachments: tuple[Attachment, ...] = ()
-
-
-@dataclass(frozen=True)
-class BuiltMail:
-    """A message ready for the wire: envelope and the CRLF bytes of the message."""
-    envelope_from: str
-    recipients: tuple[str, ...]
-    message_id: str
-    data: bytes
-
-
-def clean_header_text(value: str) -> str:
-    """One line of text: control characters (CR, LF, tab…) become spaces, runs of spaces one."""
-    return " ".join(_CONTROL.sub(" ", value or "").split())
-
-
-def _header(name: str, value: str) -> bytes:
-    if value.isascii() and len(value) + len(name) < 900:
-        return f"{name}: {value}".encode("ascii") + _CRLF
-    encoded = Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
-    return f"{name}: {encoded}".encode("ascii") + _CRLF
-
-
-@functools.lru_cache(maxsize=64)
-def _mailbox_header(value: str) -> tuple[str, str]:
-    name, addr = parse_mailbox(value)
-    return formataddr((clean_header_text(name), addr), charset="utf-8"), addr
-
-
-def _qp(text: str) -> bytes:
-    body = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not body.endswith("\n"):
-        body += "\n"
-    return binascii.b2a_qp(body.encode("utf-8"), istext=True).replace(b"\n", _CRLF)
-
-
-def _b64(data: bytes) -> bytes:
-    return base64.encodebytes(data).replace(b"\n", _CRLF)
-
-
-def _safe_filename(name: str) -> str:
-    name = clean_header_text(name).replace('"', "'").replace("\\", "_").replace("/", "_")
-    return name or "attachment"
-
-
-def _leaf(content_type: str, body: bytes, cte: str, extra: tuple[str, ...] = ()) -> bytes:
-    head = f"Content-Type: {content_type}\r\nContent-Transfer-Encoding: {cte}\r\n"
-    head += "".join(h + "\r\n" for h in extra)
-    return head.encode("ascii") + _CRLF + body
-
-
-def _multipart(subtype: str, parts: list[bytes], boundary: str) -> bytes:
-    out = [f'Content-Type: multipart/{subtype}; boundary="{boundary}"\r\n\r\n'.encode("ascii")]
-    for part in parts:
-        out.append(f"--{boundary}\r\n".encode("ascii"))
-        out.append(part)
-        out.append(_CRLF)  # belongs to the delimiter, so the part keeps its own last line break
-    out.append(f"--{boundary}--\r\n".encode("ascii"))
-    return b"".join(out)
-
-
-@functools.lru_cache(maxsize=8)  # a batch sends many messages within one second
-def _date_header(when: datetime) -> bytes:
-    return _header("Date", format_datetime(when))
-
-
-def strip_qr_image(html: str) -> str:
-    """The HTML without the <img> that points at the QR code (for when no QR can be made)."""
-    return re.sub(rf"<img\b[^>]*cid:{QR_CID}[^>]*>", "", html or "", flags=re.IGNORECASE)
-
-
-def build_mime(mail: OutgoingMail) -> BuiltMail:
-    """The message as CRLF bytes: multipart/alternative (text, and HTML with the QR as a related
-    inline image), inside multipart/mixed when there are attachments. Raises AddressError."""
-    from_header, envelope_from = _mailbox_header(mail.from_addr)
-    to = tuple(check_address(a) for a in mail.to)
-    if not to:
-        raise AddressError("there is no e-mail address to send to")
-    message_id = mail.message_id or make_message_id(mail.from_addr)
-    if _CONTROL.search(message_id) or not re.fullmatch(r"<[^<>\s@]+@[^<>\s@]+>", message_id):
-        raise AddressError(f"{message_id!r} is not a valid Message-ID")
-    when = mail.date or datetime.now(UTC)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    headers = [
-        _date_header(when.replace(microsecond=0)),
-        _header("From", from_header),
-    ]
-    if mail.reply_to:
-        headers.append(_header("Reply-To", _mailbox_header(mail.reply_to)[0]))
-    headers += [
-        _header("To", ",\r\n ".join(to)),
-        _header("Subject", clean_header_text(mail.subject)),
-        _header("Message-ID", message_id),
-        b"MIME-Version: 1.0\r\n",
-    ]
-    token = secrets.token_hex(12)
-    text_part = _leaf('text/plain; charset="utf-8"', _qp(mail.text), "quoted-printable")
-    html = mail.html or ""
-    if html and mail.qr_png is None and f"cid:{QR_CID}" in html.lower():
-        html = strip_qr_image(html)
-    if html:
-        html_part = _leaf('text/html; charset="utf-8"', _qp(html), "quoted-printable")
-        if mail.qr_png is not None and f"cid:{QR_CID}" in html:
-            image = _leaf("image/png", _b64(mail.qr_png), "base64",
-                          (f"Content-ID: <{QR_CID}>", 'Content-Disposition: inline; filename="epc-qr.png"'))
-            html_part = _multipart("related", [html_part, image], f"=_r{token}")
-        body = _multipart("alternative", [text_part, html_part], f"=_a{token}")
-    else:
-        body = text_part
-    if mail.attachments:
-        parts = [body]
-        for att in mail.attachments:
-            name = _safe_filename(att.filename)
-            if not re.fullmatch(r"[a-z]+/[a-z0-9.+-]+", att.mime_type):
-                raise ValueError(f"{att.mime_type!r} is not a MIME type")
-            parts.append(_leaf(f'{att.mime_type}; name="{name}"', _b64(att.content), "base64",
-                               (f'Content-Disposition: attachment; filename="{name}"',)))
-        body = _multipart("mixed", parts, f"=_m{token}")
-    return BuiltMail(envelope_from, to, message_id, b"".join(headers) + body)
-
 
 # --- outcomes ----------------------------------------------------------------------------------------
 
@@ -257,17 +91,14 @@ def _dot_stuffed(data: bytes) -> bytes:
 
 # --- transports ----------------------------------------------------------------------------------------
 
-def _yagmail_client():
-    import yagmail
+class _Client(yagmail.SMTP):
+    """yagmail's connection (ssl, starttls or none, login when a user is set), minus its password lookup."""
 
-    class Client(yagmail.SMTP):
-        @staticmethod
-        def handle_password(user, password):  # never keyring, never a prompt
-            if password is None:
-                raise TransportUnavailable(f"no password for {user}; set SMTP_PASSWORD", permanent=True)
-            return password
-
-    return Client
+    @staticmethod
+    def handle_password(user, password):  # never keyring, never a prompt
+        if password is None:
+            raise TransportUnavailable(f"no password for {user}; set SMTP_PASSWORD", permanent=True)
+        return password
 
 
 class SmtpTransport:
@@ -292,7 +123,7 @@ class SmtpTransport:
 
     def client(self):
         """A yagmail client for these settings, not yet connected."""
-        return _yagmail_client()(
+        return _Client(
             user=self.user or "", password=self.password, host=self.host, port=self.port,
             smtp_ssl=self.security == "ssl", smtp_starttls=self.security == "starttls",
             smtp_skip_login=not self.user, soft_email_validation=False, timeout=self.timeout)
