@@ -409,3 +409,14 @@ class BankLedgerCase(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     resolved_by: Mapped[str | None] = mapped_column(String(100))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class BankInvoiceKey(Base):
+    """An invoice number in the form payers' texts are compared in (`F-000123`, `inv 123` -> `123`), so
+    that numbers typed in remittance texts are found with a join; filled as invoices come in."""
+
+    __tablename__ = "bank_invoice_key"
+
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"), primary_key=True)
+    number: Mapped[str] = mapped_column(String(64))
+    number_key: Mapped[str] = mapped_column(String(64), index=True)

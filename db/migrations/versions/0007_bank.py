@@ -123,8 +123,22 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_bank_payer_line_id'), ['line_id'], unique=False)
 
 
+    op.create_table('bank_invoice_key',
+    sa.Column('invoice_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.String(length=64), nullable=False),
+    sa.Column('number_key', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['invoice_id'], ['invoice.id'], name=op.f('fk_bank_invoice_key_invoice_id_invoice'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('invoice_id', name=op.f('pk_bank_invoice_key'))
+    )
+    with op.batch_alter_table('bank_invoice_key', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_bank_invoice_key_number_key'), ['number_key'], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('bank_invoice_key', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_bank_invoice_key_number_key'))
+
+    op.drop_table('bank_invoice_key')
     with op.batch_alter_table('bank_payer', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_bank_payer_line_id'))
         batch_op.drop_index(batch_op.f('ix_bank_payer_debtor_id'))
