@@ -827,3 +827,12 @@ def debtor_by_code(uow: UnitOfWork, code: str) -> int:
     if debtor_id is None:
         raise ServiceError("there is no debtor {code}", code=code)
     return debtor_id
+
+
+def invoice_ids(uow: UnitOfWork, numbers: list[str]) -> list[int]:
+    """The ids of invoices given by number (as a person types them on the command line)."""
+    found = dict(uow.session.execute(select(Invoice.number, Invoice.id).where(Invoice.number.in_(numbers))).all())
+    missing = [n for n in numbers if n not in found]
+    if missing:
+        raise ServiceError("there is no invoice {numbers}", numbers=", ".join(missing))
+    return [found[n] for n in numbers]
