@@ -42,6 +42,7 @@ from db.models import (
 from db.uow import UnitOfWork
 from receivables.domain import bank_matching as bm
 from receivables.domain import references
+from receivables.domain.translation import N_
 from receivables.importing import bank as bank_files
 from receivables.services import ledger, reminders
 from receivables.services.audit import record_audit
@@ -154,8 +155,8 @@ class UnknownAccount(ServiceError):
     a page can offer to add the first."""
 
     def __init__(self, accounts: list[str]):
-        super().__init__("the statement is for account {accounts}, which is not one of the company's accounts; "
-                         "add it (Bank page, or: bank accounts add IBAN) and import again",
+        super().__init__(N_("the statement is for account {accounts}, which is not one of the company's "
+                            "accounts; add it (Bank page, or: bank accounts add IBAN) and import again"),
                          accounts=", ".join(accounts) or "?")
         self.accounts = accounts
 
