@@ -30,8 +30,7 @@ def seed(engine, account: bool = True) -> None:
 
 def page(role: str = "collector", language: str = "en") -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=60)
-    log_in(at, "carla", role)
-    at.session_state["_language"] = language
+    log_in(at, "carla", role, language=language)
     return at.run()
 
 
