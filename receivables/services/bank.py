@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.orm.attributes import set_committed_value
 from stdnum import iban as iban_number
 
 from db.models import (
@@ -290,16 +291,20 @@ def _match(s, lines: list[BankLine], rules: bm.MatchRules, batch: ImportBatch) -
     found = candidates(s, payments, rules)
     proposals = bm.match_payments(payments, found.invoices, known_ibans=found.known_ibans,
                                   debtor_names=found.debtor_names, rules=rules, currencies=found.currencies)
+    record_proposals(s, lines, proposals, batch)
+
+
+def record_proposals(s, lines: list[BankLine], proposals: list[bm.Proposal], batch: ImportBatch) -> None:
+    """Each line takes its proposal; the automatic ones are booked at once, all together."""
     by_id = {str(ln.id): ln for ln in lines}
-    settled: list[int] = []
-    for proposal in proposals:
-        line = by_id[proposal.payment_id]
-        _take(line, proposal)
-        if line.status == MATCHED:
-            settled += _apply(s, line)
-            if proposal.evidence in ("reference", "number"):
-                _learn(s, line)
-    _leave_messages(s, settled, batch)
+    for ln in lines:  # new or on the worklist: no allocations yet, so none need loading one by one
+        set_committed_value(ln, "allocations", [])
+    with s.no_autoflush:
+        for proposal in proposals:
+            _take(by_id[proposal.payment_id], proposal)
+    matched = [ln for ln in lines if ln.status == MATCHED]
+    _leave_messages(s, _apply(s, matched), batch)
+    _learn(s, [ln for ln in matched if ln.evidence in ("reference", "number")])
 
 
 def _take(line: BankLine, p: bm.Proposal) -> None:
@@ -324,38 +329,48 @@ def _with_charges(allocations, charges: int) -> list[BankAllocation]:
     return rows
 
 
-def _apply(s, line: BankLine) -> list[int]:
-    """Book the line's allocations as dated changes of its batch; returns the invoices now settled. An
-    invoice paid in the meantime takes only what is still open; the rest stays on account."""
-    settled = []
-    for a in list(line.allocations):
-        inv = s.get(Invoice, a.invoice_id, populate_existing=True)
-        if a.cents > 0:
-            cents = min(a.cents, max(inv.open_cents, 0))
-            line.overpaid_cents += a.cents - cents
-            charges = min(a.charges_cents, cents)
-            ledger.apply_change(s, inv, line.booking_date, "payment", -(cents - charges), line.batch_id)
-            ledger.apply_change(s, inv, line.booking_date, "write_off", -charges, line.batch_id)
-            a.cents, a.charges_cents = cents, charges
-        else:  # a credit note the payer deducted: its negative open amount is used up
-            a.cents = max(a.cents, min(inv.open_cents, 0))
-            ledger.apply_change(s, inv, line.booking_date, "credit", -a.cents, line.batch_id)
-        if a.cents == 0:
-            line.allocations.remove(a)
-            continue
-        a.applied = True
-        if inv.open_cents == 0:
-            settled.append(inv.id)
+def _apply(s, lines: list[BankLine]) -> list[int]:
+    """Book the lines' allocations as dated changes of their batch, all at once; returns the invoices
+    now settled. An invoice paid in the meantime takes only what is still open; the rest of the money
+    stays on account."""
     s.flush()
-    return settled
+    ids = sorted({a.invoice_id for ln in lines for a in ln.allocations})
+    open_now: dict[int, int] = {}
+    for i in range(0, len(ids), _CHUNK):
+        open_now.update(s.execute(select(Invoice.id, Invoice.open_cents).where(Invoice.id.in_(ids[i:i + _CHUNK]))).all())
+    changes = []
+    for line in lines:
+        for a in list(line.allocations):
+            have, day, batch = open_now[a.invoice_id], line.booking_date, line.batch_id
+            if a.cents > 0:
+                cents = min(a.cents, max(have, 0))
+                line.overpaid_cents += a.cents - cents
+                charges = min(a.charges_cents, cents)
+                changes += [(a.invoice_id, day, "payment", -(cents - charges), batch),
+                            (a.invoice_id, day, "write_off", -charges, batch)]
+                a.cents, a.charges_cents = cents, charges
+            else:  # a credit note the payer deducted: its negative open amount is used up
+                a.cents = max(a.cents, min(have, 0))
+                changes.append((a.invoice_id, day, "credit", -a.cents, batch))
+            open_now[a.invoice_id] = have - a.cents
+            if a.cents == 0:
+                line.allocations.remove(a)
+            else:
+                a.applied = True
+    after = ledger.apply_changes(s, changes)
+    return [i for i, cents in after.items() if cents == 0]
 
 
-def _learn(s, line: BankLine) -> None:
-    """The payer's account belongs to this debtor from now on (the first debtor it paid for keeps it)."""
-    if not line.counterparty_iban or line.debtor_id is None:
-        return
-    if s.scalar(select(BankPayer.id).where(BankPayer.iban == line.counterparty_iban)) is None:
-        s.add(BankPayer(iban=line.counterparty_iban, debtor_id=line.debtor_id, line_id=line.id))
+def _learn(s, lines: list[BankLine]) -> None:
+    """The payers' accounts belong to these debtors from now on (the first debtor an account paid for
+    keeps it)."""
+    wanted = {ln.counterparty_iban: ln for ln in reversed(lines) if ln.counterparty_iban and ln.debtor_id}
+    known = set()
+    ibans = list(wanted)
+    for i in range(0, len(ibans), _CHUNK):
+        known |= set(s.scalars(select(BankPayer.iban).where(BankPayer.iban.in_(ibans[i:i + _CHUNK]))))
+    s.add_all([BankPayer(iban=iban, debtor_id=ln.debtor_id, line_id=ln.id) for iban, ln in wanted.items()
+               if iban not in known])
 
 
 def _leave_messages(s, invoice_ids: list[int], batch: ImportBatch) -> None:
@@ -570,14 +585,14 @@ def assign(uow: UnitOfWork, line_id: int, *, actor: str, debtor_id: int, invoice
     numbers = ", ".join(i.number for i in chosen) or "nothing (kept on account)"
     reason = f"assigned by {actor}: pays {numbers}" + (f"; {left / 100:,.2f} stays open" if left else "")
     _book(s, line, reason)
-    _learn(s, line)
+    _learn(s, [line])
     _decided(s, line, actor, "assign")
     uow.commit()
     return line
 
 
 def _book(s, line: BankLine, reason: str) -> None:
-    settled = _apply(s, line)
+    settled = _apply(s, [line])
     line.status, line.reason = MATCHED, reason[:2000]
     _leave_messages(s, settled, s.get(ImportBatch, line.batch_id))
 
