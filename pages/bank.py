@@ -212,6 +212,33 @@ def accounts() -> None:
         new = st.text_input(_("Add an account (IBAN)"), key="bank_new_account")
         if st.form_submit_button(_("Add")):
             act(bank.add_account, new, done=_("{account} added.", account=new))
+    if user.can("admin"):
+        rules_form()
+
+
+def rules_form() -> None:
+    """The thresholds and the reference printed on reminders: an admin's choice."""
+    with state.uow() as u:
+        rules, kind = bank.match_rules(u.session), bank.reference_kind(u.session)
+    kinds = {"rf": _("RF creditor reference (international)"), "betalingskenmerk": _("Betalingskenmerk (Dutch)")}
+    with st.form("bank_rules_form"):
+        st.subheader(_("Matching rules"))
+        auto = st.number_input(_("Applied at once from confidence"), 0.05, 1.0, rules.auto_threshold, 0.01,
+                               key="bank_auto")
+        suggest = st.number_input(_("Suggested to a person from confidence"), 0.05, 1.0, rules.suggest_threshold,
+                                  0.01, key="bank_suggest")
+        tolerance = st.number_input(_("Bank charges written off up to (EUR)"), 0.0, 100.0,
+                                    rules.charge_tolerance_cents / 100, 0.5, key="bank_tolerance")
+        chosen = st.selectbox(_("Payment reference on reminders"), list(kinds), index=list(kinds).index(kind),
+                              format_func=kinds.get, key="bank_reference_kind")
+        if st.form_submit_button(_("Save the rules")):
+            act(save_rules, auto, suggest, round(tolerance * 100), chosen, done=_("Matching rules saved."))
+
+
+def save_rules(uow, auto: float, suggest: float, tolerance_cents: int, kind: str, *, actor: str) -> None:
+    bank.save_rules(uow, auto_threshold=auto, suggest_threshold=suggest, charge_tolerance_cents=tolerance_cents,
+                    actor=actor)
+    bank.set_reference_kind(uow, kind, actor=actor)
 
 
 st.title(_("Bank"))

@@ -130,3 +130,18 @@ def test_the_page_speaks_dutch(sqlite_engine):
     at.button(key=f"confirm_{suggestion['id']}").click()
     at.run()
     assert "Voorstel bevestigd." in texts(at.success)
+
+
+def test_an_admin_sets_the_thresholds_and_the_reference_a_collector_does_not_see_them(sqlite_engine):
+    seed(sqlite_engine)
+    assert not page().number_input
+    at = page("admin")
+    at.number_input(key="bank_auto").set_value(0.95)
+    at.selectbox(key="bank_reference_kind").set_value("betalingskenmerk")
+    at.button[-1].click()
+    at.run()
+    assert not at.exception
+    assert "Matching rules saved." in texts(at.success)
+    with UnitOfWork(sqlite_engine) as u:
+        assert bank.match_rules(u.session).auto_threshold == 0.95
+        assert bank.reference_kind(u.session) == "betalingskenmerk"
