@@ -20,6 +20,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -496,12 +497,12 @@ def _open_invoices_of(s, debtors: set[int], invoice_refs: dict[int, list[str]]) 
     payment quoting a paid invoice is shown to a person: paid twice?)."""
     sql = ("SELECT i.id, i.debtor_id, i.number, i.currency, i.open_cents, i.due_date, k.number_key "
            "FROM invoice i LEFT JOIN bank_invoice_key k ON k.invoice_id = i.id AND k.number = i.number WHERE ")
-    rows = list(s.execute(text(sql + f"i.open_cents <> 0 AND {_in(s, 'i.debtor_id', 'ids', 'bigint')}"),
-                          {"ids": _values(s, debtors)}))
+    rows = s.execute(text(sql + f"i.open_cents <> 0 AND {_in(s, 'i.debtor_id', 'ids', 'bigint')}"),
+                     {"ids": _values(s, debtors)}).all()
     seen = {r[0] for r in rows}
     paid = [i for i in invoice_refs if i not in seen]
     if paid:
-        rows += list(s.execute(text(sql + _in(s, "i.id", "ids", "bigint")), {"ids": _values(s, paid)}))
+        rows += s.execute(text(sql + _in(s, "i.id", "ids", "bigint")), {"ids": _values(s, paid)}).all()
     return [bm.OpenInvoice(iid, debtor, number, currency, open_cents, _day(due), tuple(invoice_refs.get(iid, ())),
                            key or "")
             for iid, debtor, number, currency, open_cents, due, key in rows]
@@ -510,7 +511,12 @@ def _open_invoices_of(s, debtors: set[int], invoice_refs: dict[int, list[str]]) 
 def _day(value) -> date | None:
     if value is None or isinstance(value, date):
         return value
-    return date.fromisoformat(str(value)[:10])
+    return _iso_day(value)
+
+
+@lru_cache(maxsize=4096)
+def _iso_day(value: str) -> date:  # SQLite gives dates as text; a ledger has few distinct due dates
+    return date.fromisoformat(value[:10])
 
 
 def rematch(uow: UnitOfWork, *, actor: str) -> dict[str, int]:
