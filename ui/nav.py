@@ -17,6 +17,7 @@ PAGES = [
     ("pages/dossier.py", N_("Debtor dossier"), ":material/folder_shared:", "viewer"),
     ("pages/queue.py", N_("Reminder queue"), ":material/outgoing_mail:", "viewer"),
     ("pages/import.py", N_("Import"), ":material/upload_file:", "collector"),
+    ("pages/bank.py", N_("Bank"), ":material/account_balance:", "collector"),
     ("pages/sender.py", N_("Sender"), ":material/send:", "admin"),
     ("pages/settings.py", N_("Settings"), ":material/settings:", "admin"),
 ]
