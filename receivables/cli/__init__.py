@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Capabilities add their commands here: each module has register(subparsers, report_subparsers),
 # and its parsers set_defaults(handler=fn) where fn(engine, args) -> exit code.
-EXTENSIONS: tuple[str, ...] = ("receivables.cli.dossier", "receivables.cli.remind", "receivables.cli.send", "receivables.cli.report", "receivables.cli.imports")
+EXTENSIONS: tuple[str, ...] = ("receivables.cli.dossier", "receivables.cli.remind", "receivables.cli.send", "receivables.cli.report", "receivables.cli.imports", "receivables.cli.mailbox", "receivables.cli.today")
 
 
 def _extension(module: str):
