@@ -179,6 +179,9 @@ def file_mail(s, raw: bytes, *, key: str, today: date, actor: str = SYSTEM,
     debtor = s.get(Debtor, answers.debtor_id if answers else link.debtor_id) if (answers or link.debtor_id) else None
     mail = _store(s, key, reply, link, debtor, answers, is_demo)
     if debtor is None:
+        if reply.kind == ReplyKind.BOUNCE:  # an address several debtors share is dead for each of them
+            for other in s.scalars(select(Debtor).where(Debtor.id.in_(link.candidates))):
+                _note(s, mail, reply, other, None, _bounce(s, reply, other, None, actor), actor)
         if reply.kind != ReplyKind.REPLY:
             _handled(mail, SYSTEM)  # filed: nothing a person need do about an unknown auto-reply or bounce
         record_audit(s, actor, "mail.unassigned", "inbound_mail", mail.id, None,
