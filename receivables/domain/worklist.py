@@ -40,7 +40,14 @@ class Item:
     late: bool = False  # waited past its date (a reply's pause ran out, a promise broke)
     handed_by: str | None = None
     hand_note: str | None = None
+    title_id: str = ""  # the title's message id in the catalogue, with `params`: a screen words it in its language
+    params: dict = field(default_factory=dict, compare=False)
     extra: dict = field(default_factory=dict, compare=False)
+
+
+def worded(msgid: str, **params) -> dict:
+    """An item's title: in English now, and its message id and parameters for a screen to translate."""
+    return {"title": msgid.format(**params), "title_id": msgid, "params": params}
 
 
 @dataclass(frozen=True)

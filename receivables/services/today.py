@@ -17,7 +17,18 @@ from db.models import Debtor, InboundMail, Invoice, Message, Note, WorkHandoff
 from db.uow import UnitOfWork
 from receivables.domain import contacts
 from receivables.domain.money import fmt
-from receivables.domain.worklist import SOURCES, Item, OwnerRules, counts, handed, mine, ordered, owner_of
+from receivables.domain.translation import N_
+from receivables.domain.worklist import (
+    SOURCES,
+    Item,
+    OwnerRules,
+    counts,
+    handed,
+    mine,
+    ordered,
+    owner_of,
+    worded,
+)
 from receivables.services import reminders, sending
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
@@ -70,19 +81,20 @@ def _replies(s, today: date) -> list[Item]:
     out = []
     for mail, code, name in rows:
         late = mail.paused_until is not None and mail.paused_until < today
-        held = (f"reminders held until {mail.paused_until:%d-%m-%Y}" if mail.paused_until and not late
-                else "the pause on its reminders has ended" if late else "")
-        out.append(Item(f"reply:{mail.id}", "reply", f"Reply from {mail.from_name or mail.from_address}: "
-                        f"{mail.subject or '(no subject)'}", _short(mail.text), (mail.sent_at or mail.received_at).date(),
-                        mail.debtor_id, code, name, ref=mail.id, late=late, extra={"held": held}))
+        out.append(Item(f"reply:{mail.id}", "reply", detail=_short(mail.text),
+                        since=(mail.sent_at or mail.received_at).date(), debtor_id=mail.debtor_id, debtor_code=code,
+                        debtor_name=name, ref=mail.id, late=late, extra={"paused_until": mail.paused_until},
+                        **worded(N_("Reply from {sender}: {subject}"), sender=mail.from_name or mail.from_address,
+                                 subject=mail.subject or "—")))
     return out
 
 
 def _unassigned(s) -> list[Item]:
     rows = s.scalars(select(InboundMail).where(InboundMail.debtor_id.is_(None), InboundMail.handled_at.is_(None)))
-    return [Item(f"unassigned:{m.id}", "unassigned", f"Mail from {m.from_name or m.from_address}: "
-                 f"{m.subject or '(no subject)'}", _short(m.text), (m.sent_at or m.received_at).date(), ref=m.id,
-                 extra={"from": m.from_address})
+    return [Item(f"unassigned:{m.id}", "unassigned", detail=_short(m.text), since=(m.sent_at or m.received_at).date(),
+                 ref=m.id, extra={"from": m.from_address},
+                 **worded(N_("Mail from {sender}: {subject}"), sender=m.from_name or m.from_address,
+                          subject=m.subject or "—"))
             for m in rows]
 
 
@@ -99,9 +111,11 @@ def _disputes(s) -> list[Item]:
     out = []
     for invoice_id, number, open_cents, currency, due, debtor_id, code, name in rows:
         text, at = reasons.get(invoice_id, ("", None))
-        out.append(Item(f"dispute:{invoice_id}", "dispute", f"Invoice {number} disputed ({fmt(open_cents, currency)})",
-                        _short(text), at.date() if at else due, debtor_id, code, name, ref=invoice_id,
-                        amount_cents=open_cents, currency=currency, extra={"number": number}))
+        out.append(Item(f"dispute:{invoice_id}", "dispute", detail=_short(text), since=at.date() if at else due,
+                        debtor_id=debtor_id, debtor_code=code, debtor_name=name, ref=invoice_id,
+                        amount_cents=open_cents, currency=currency, extra={"number": number},
+                        **worded(N_("Invoice {number} disputed ({amount})"), number=number,
+                                 amount=fmt(open_cents, currency))))
     return out
 
 
@@ -126,11 +140,13 @@ def _promises(s, today: date) -> list[Item]:
             last = followed.get(note.debtor_id)
             if last is not None and last.date() >= broke and last > note.created_at:
                 continue
-            title, since, late = f"Promise broken: {promised} by {note.promise_date:%d-%m-%Y}", broke, True
+            title, since, late = N_("Promise broken: {amount} by {date}"), broke, True
         else:
-            title, since, late = f"Promise due: {promised} by {note.promise_date:%d-%m-%Y}", note.promise_date, False
-        out.append(Item(f"promise:{note.id}", "promise", title, _short(note.text), since, note.debtor_id, code, name,
-                        ref=note.id, amount_cents=note.promise_cents, currency=currency, late=late))
+            title, since, late = N_("Promise due: {amount} by {date}"), note.promise_date, False
+        out.append(Item(f"promise:{note.id}", "promise", detail=_short(note.text), since=since,
+                        debtor_id=note.debtor_id, debtor_code=code, debtor_name=name, ref=note.id,
+                        amount_cents=note.promise_cents, currency=currency, late=late,
+                        **worded(title, amount=promised, date=f"{note.promise_date:%d-%m-%Y}")))
     return out
 
 
@@ -144,9 +160,11 @@ def _calls(s, today: date) -> list[Item]:
                      .join(Debtor, Debtor.id == Message.debtor_id)
                      .where(Message.channel == "call", Message.status.in_(("proposed", "approved")), _due(today))).all()
     notes = _last_notes(s, {r[6] for r in rows})
-    return [Item(f"call:{mid}", "call", f"Call {name}" + (f" ({person})" if person else "") + f": {fmt(total, cur)} overdue",
-                 _short(reason), planned, debtor_id, code, name, ref=mid, amount_cents=total, currency=cur,
-                 phone=phone, notes=tuple(notes.get(debtor_id, ())))
+    return [Item(f"call:{mid}", "call", detail=_short(reason), since=planned, debtor_id=debtor_id, debtor_code=code,
+                 debtor_name=name, ref=mid, amount_cents=total, currency=cur, phone=phone,
+                 notes=tuple(notes.get(debtor_id, ())),
+                 **worded(N_("Call {debtor} ({person}): {amount} overdue") if person else
+                          N_("Call {debtor}: {amount} overdue"), debtor=name, person=person, amount=fmt(total, cur)))
             for mid, step, planned, total, cur, reason, debtor_id, code, name, phone, person in rows]
 
 
@@ -168,8 +186,10 @@ def _approvals(s, today: date) -> list[Item]:
                             Message.reason, Debtor.id, Debtor.code, Debtor.name, Debtor.email, Debtor.email_bouncing)
                      .join(Debtor, Debtor.id == Message.debtor_id)
                      .where(Message.status == "proposed", Message.channel != "call", _due(today))).all()
-    return [Item(f"approval:{mid}", "approval", f"{step.replace('_', ' ').capitalize()} to {name}: {fmt(total, cur)}",
-                 _short(reason), planned, debtor_id, code, name, ref=mid, amount_cents=total, currency=cur)
+    return [Item(f"approval:{mid}", "approval", detail=_short(reason), since=planned, debtor_id=debtor_id,
+                 debtor_code=code, debtor_name=name, ref=mid, amount_cents=total, currency=cur, extra={"step": step},
+                 **worded(N_("{step} to {debtor}: {amount}"), step=step.replace("_", " ").capitalize(), debtor=name,
+                          amount=fmt(total, cur)))
             for mid, step, planned, total, cur, reason, debtor_id, code, name, email, bouncing in rows
             if contacts.reminder_address(email, bouncing) is not None]  # without one: an address item
 
@@ -188,13 +208,16 @@ def _addresses(uow: UnitOfWork) -> list[Item]:
         waiting = int(rows["waiting_messages"].max())
         words, since = bounced.get(d.id, ("", d.created_at.date()))
         if d.email_bouncing:
-            title = f"Address bounced: {d.email_bouncing}"
+            title = worded(N_("Address bounced: {address}"), address=d.email_bouncing)
+        elif d.email:
+            title = worded(N_("No usable reminder address ({address})"), address=d.email)
         else:
-            title = "No usable reminder address" + (f" ({d.email})" if d.email else "")
+            title = worded(N_("No reminder address"))
         detail = "; ".join(filter(None, [words, f"open {owed}",
                                          f"{waiting} reminder(s) waiting for an address" if waiting else ""]))
-        out.append(Item(f"address:{d.id}", "address", title, detail, since, d.id, code, d.name, ref=d.id,
-                        late=bool(d.email_bouncing)))
+        out.append(Item(f"address:{d.id}", "address", detail=detail, since=since, debtor_id=d.id, debtor_code=code,
+                        debtor_name=d.name, ref=d.id, late=bool(d.email_bouncing),
+                        extra={"words": words, "owed": owed, "waiting": waiting}, **title))
     return out
 
 
@@ -215,8 +238,10 @@ def _failed(s) -> list[Item]:
     rows = s.execute(select(Message.id, Message.step_name, Message.last_error, Message.updated_at, Message.recipients,
                             Debtor.id, Debtor.code, Debtor.name).join(Debtor, Debtor.id == Message.debtor_id)
                      .where(Message.status == "failed")).all()
-    return [Item(f"failed:{mid}", "failed", f"Not delivered: {step.replace('_', ' ')} to {recipients or name}",
-                 _short(error), at.date(), debtor_id, code, name, ref=mid, late=True)
+    return [Item(f"failed:{mid}", "failed", detail=_short(error), since=at.date(), debtor_id=debtor_id,
+                 debtor_code=code, debtor_name=name, ref=mid, late=True,
+                 **worded(N_("Not delivered: {step} to {recipients}"), step=step.replace("_", " "),
+                          recipients=recipients or name))
             for mid, step, error, at, recipients, debtor_id, code, name in rows]
 
 
@@ -225,9 +250,11 @@ def _sending(uow: UnitOfWork) -> list[Item]:
     if not stuck:
         return []
     ids = dict(uow.session.execute(select(Message.id, Message.debtor_id).where(Message.id.in_([m.id for m in stuck]))).all())
-    return [Item(f"sending:{m.id}", "sending", f"Did it go out? {m.subject}",
-                 _short(m.last_error or f"handed to the mail server at {m.claimed_at:%d-%m-%Y %H:%M} UTC, no answer"),
-                 m.claimed_at.date(), ids.get(m.id), m.debtor_code, ref=m.id, extra={"to": m.recipients})
+    return [Item(f"sending:{m.id}", "sending",
+                 detail=_short(m.last_error or f"handed to the mail server at {m.claimed_at:%d-%m-%Y %H:%M} UTC, "
+                                               "no answer"),
+                 since=m.claimed_at.date(), debtor_id=ids.get(m.id), debtor_code=m.debtor_code, ref=m.id,
+                 extra={"to": m.recipients}, **worded(N_("Did it go out? {subject}"), subject=m.subject))
             for m in stuck]
 
 

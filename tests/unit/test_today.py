@@ -75,7 +75,8 @@ def test_a_reply_is_to_read_until_handled_and_late_once_its_pause_ran_out(uow):
     assert [(i.title, i.detail, i.late) for i in got] == [
         ("Reply from piet@100.example: Re: oud", "oud", True),  # late first
         ("Reply from Jan: Re: factuur", "Wij betalen morgen.", False)]
-    assert got[1].extra["held"] == "reminders held until 07-12-2026"
+    assert got[1].extra["paused_until"] == date(2026, 12, 7)
+    assert (got[1].title_id, got[1].params) == ("Reply from {sender}: {subject}", {"sender": "Jan", "subject": "Re: factuur"})
 
 
 def test_an_unassigned_mail_waits_until_a_debtor_is_picked_or_it_is_set_aside(uow):
@@ -164,7 +165,7 @@ def test_a_proposed_reminder_waits_for_approval_unless_its_debtor_has_no_address
     assert [(i.key, i.title) for i in items(uow, "approval")] == [
         (f"approval:{reminder_id}", "Second reminder to Klant 100 B.V.: € 500,00")]
     (address,) = items(uow, "address")
-    assert (address.debtor_code, address.title) == ("200", "No usable reminder address")
+    assert (address.debtor_code, address.title) == ("200", "No reminder address")
     assert address.detail == "open € 500,00; 1 reminder(s) waiting for an address"
     with uow() as u:
         reminders.transition(u, [reminder_id], "approve", actor="carla")
