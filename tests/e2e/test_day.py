@@ -67,8 +67,7 @@ def accounts(server, chromium):
     return out
 
 
-@pytest.mark.parametrize("path", ["/", "/today", "/ageing", "/settings", "/dossier", "/queue", "/sender", "/import",
-                                  "/trends"])
+@pytest.mark.parametrize("path", ["/", "/ageing", "/settings", "/dossier", "/queue", "/sender", "/import", "/trends"])
 def test_1_a_visitor_opening_any_page_sees_only_the_login_form(server, page, path):
     page.goto(server.url + path)
     page.get_by_label("User name").first.wait_for()
