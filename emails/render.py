@@ -14,6 +14,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from receivables.domain import contacts
 from receivables.domain.money import fmt
+from receivables.domain.translation import N_
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 LANGUAGES = tuple(contacts.LANGUAGES)
@@ -117,16 +118,16 @@ def _block(env: SandboxedEnvironment, name, block: str, ctx: dict) -> str:
 
 # What a text may use, as the template editor lists it: field -> what it holds.
 FIELDS = {
-    "debtor.name": "the debtor's name", "debtor.code": "the debtor's code",
-    "debtor.contact_person": "the contact person (may be empty)", "company.name": "your company's name",
-    "invoices[0].number": "the (first) invoice's number", "invoices[0].due_date|day": "its due date",
-    "invoices[0].days_overdue": "its days past due", "invoice_count": "how many invoices this message chases",
-    "many": "true when it chases more than one (use in {% if many %}…{% endif %})",
-    "total_cents|money": "the principal chased", "costs_cents|money": "collection costs claimed",
-    "interest_cents|money": "statutory interest claimed", "amount_due_cents|money": "total to pay",
-    "pay_by|day": "the date to pay by", "payment.reference": "the payment reference",
-    "track.name": "the track's name", '{% include "nl/_costs.j2" %}': "the legal paragraph on costs and interest "
-    "(required where the shipped text has it: a 14-day letter without it claims no costs)",
+    "debtor.name": N_("the debtor's name"), "debtor.code": N_("the debtor's code"),
+    "debtor.contact_person": N_("the contact person (may be empty)"), "company.name": N_("your company's name"),
+    "invoices[0].number": N_("the (first) invoice's number"), "invoices[0].due_date|day": N_("its due date"),
+    "invoices[0].days_overdue": N_("its days past due"), "invoice_count": N_("how many invoices this message chases"),
+    "many": N_("true when it chases more than one (use in {% if many %}…{% endif %})"),
+    "total_cents|money": N_("the principal chased"), "costs_cents|money": N_("collection costs claimed"),
+    "interest_cents|money": N_("statutory interest claimed"), "amount_due_cents|money": N_("total to pay"),
+    "pay_by|day": N_("the date to pay by"), "payment.reference": N_("the payment reference"),
+    "track.name": N_("the track's name"), '{% include "nl/_costs.j2" %}': N_("the legal paragraph on costs and interest "
+    "(required where the shipped text has it: a 14-day letter without it claims no costs)"),
 }
 
 

@@ -2,15 +2,16 @@ from ui.auth import require
 
 user = require("admin")
 
-from datetime import date, timedelta  # noqa: E402
 
 import streamlit as st  # noqa: E402
 
-from receivables.services import audit, demo, errors, users  # noqa: E402
-from ui import state  # noqa: E402
+from receivables.services import demo, errors, users  # noqa: E402
+from ui import audit_log, settings_texts, state  # noqa: E402
+from ui.i18n import _  # noqa: E402
 
 st.title("Settings")
-tab_users, tab_audit, tab_demo, tab_reminders = st.tabs(["Users", "Audit log", "Demo data", "Reminders"])
+tab_users, tab_audit, tab_demo, tab_reminders, tab_texts = st.tabs(["Users", "Audit log", "Demo data", "Reminders",
+                                                                    _("Texts")])
 
 with tab_users:
     st.dataframe([u.__dict__ for u in users.list_users()], hide_index=True, width="stretch")
@@ -52,16 +53,7 @@ with tab_users:
             st.error(str(exc))
 
 with tab_audit:
-    c1, c2, c3, c4 = st.columns(4)
-    actor = c1.text_input("Who")
-    action = c2.text_input("What (action)")
-    since = c3.date_input("From", value=date.today() - timedelta(days=30), format="DD-MM-YYYY",
-                          min_value=state.earliest_date())
-    until = c4.date_input("To", value=date.today(), format="DD-MM-YYYY", min_value=state.earliest_date())
-    with state.uow() as uow:
-        log = audit.audit_log(uow, actor=actor or None, action=action or None, since=since,
-                                 until=until + timedelta(days=1))
-    st.dataframe(log, hide_index=True, width="stretch")
+    audit_log.render()
 
 with tab_demo:
     with state.uow() as uow:
@@ -82,3 +74,6 @@ with tab_reminders:
     from ui import settings_tracks
 
     settings_tracks.render(user)
+
+with tab_texts:
+    settings_texts.render_editor(user)

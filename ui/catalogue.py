@@ -2,6 +2,7 @@
 
     python -m ui.catalogue update PART FILE...   extract the strings of FILEs into locale/*/LC_MESSAGES/PART.po
     python -m ui.catalogue fill PART LANG FILE   set translations from a JSON object {"English": "Nederlands"}
+                                                 (a plural: its singular as key, a list of the forms as value)
     python -m ui.catalogue check                 list every string without a Dutch or English translation
 
 English is the source language: a new string gets itself as its English translation; its Dutch one is
@@ -89,16 +90,16 @@ def fill(part: str, lang: str, translations: dict[str, str]) -> list[str]:
         if message is None:
             unknown.append(msgid)
             continue
-        message.string = string
+        message.string = tuple(string) if isinstance(string, list) else string  # a list: the plural forms
         message.flags.discard("fuzzy")
     with path.open("wb") as fh:
         write_po(fh, cat, width=110, sort_output=True, omit_header=True)
     return unknown
 
 
-def missing() -> dict[str, list[str]]:
-    """Per language, the strings used in the code that have no translation."""
-    found = extract(source_files())
+def missing(files: list[Path] | None = None) -> dict[str, list[str]]:
+    """Per language, the strings used in the code (or in `files`) that have no translation."""
+    found = extract(source_files() if files is None else files)
     have = {lang: set() for lang in LANGUAGES}
     for lang in LANGUAGES:
         for po in (LOCALE_DIR / lang / "LC_MESSAGES").glob("*.po"):

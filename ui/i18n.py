@@ -83,3 +83,7 @@ def days(value) -> str:
 
 def percent(share) -> str:
     return formatting.percent(share, current())
+
+
+def moment(t) -> str:
+    return formatting.moment(t, current())

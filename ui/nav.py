@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from db.user_file import role_at_least
-from ui.i18n import N_, _
+from ui import i18n
+from ui.i18n import N_
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,9 +27,12 @@ PAGES = [
 ROLE_NAMES = {"viewer": N_("viewer"), "collector": N_("collector"), "admin": N_("admin")}
 
 
-def pages_for(role: str) -> list[tuple[str, str, str]]:
-    return [(f, _(t), i) for f, t, i, least in PAGES if role_at_least(role, least) and (ROOT / f).is_file()]
+def pages_for(role: str, lang: str | None = None) -> list[tuple[str, str, str]]:
+    lang = lang or i18n.current()
+    return [(f, i18n.translate(t, lang), i) for f, t, i, least in PAGES
+            if role_at_least(role, least) and (ROOT / f).is_file()]
 
 
-def all_pages() -> list[tuple[str, str, str]]:
-    return [(f, _(t), i) for f, t, i, _least in PAGES if (ROOT / f).is_file()]
+def all_pages(lang: str | None = None) -> list[tuple[str, str, str]]:
+    lang = lang or i18n.current()
+    return [(f, i18n.translate(t, lang), i) for f, t, i, _least in PAGES if (ROOT / f).is_file()]

@@ -4,14 +4,16 @@ data: `€ 1.234,56`, `05-12-2026`, `56,6 d`, `12,5 %` in Dutch; `€1,234.56`, 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
 
 LOCALES = {"nl": "nl_NL", "en": "en_GB"}
 DEFAULT_LANGUAGE = "nl"
+TIME_ZONE = "Europe/Amsterdam"  # the team's clock: audit times and sent times are shown in it
 _NBSP = "\u00a0"
 
 
@@ -65,12 +67,15 @@ def day(d: date | datetime | None, lang: str = DEFAULT_LANGUAGE) -> str:
     return format_date(d, "dd-MM-yyyy" if lang == "nl" else "dd MMM yyyy", locale=locale_of(lang))
 
 
-def moment(t: datetime | None, lang: str = DEFAULT_LANGUAGE) -> str:
-    """A point in time to the second: `05-12-2026 14:03:09` (nl), `05 Dec 2026 14:03:09` (en)."""
+def moment(t: datetime | None, lang: str = DEFAULT_LANGUAGE, zone: str = TIME_ZONE) -> str:
+    """A point in time to the second in the team's time zone: `05-12-2026 15:03:09` (nl), `05 Dec 2026
+    15:03:09` (en). We store UTC without a zone; a time without one is read as UTC."""
     if t is None:
         return ""
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
     pattern = "dd-MM-yyyy HH:mm:ss" if lang == "nl" else "dd MMM yyyy HH:mm:ss"
-    return format_datetime(t, pattern, locale=locale_of(lang))
+    return format_datetime(t, pattern, tzinfo=ZoneInfo(zone), locale=locale_of(lang))
 
 
 # Patterns for grids and charts, where the widget formats the value itself.

@@ -80,13 +80,13 @@ def test_a_wrong_password_is_refused(demo_db):
     ("admin", set()),
 ])
 def test_the_navigation_offers_only_the_pages_of_the_role(role, hidden):
-    titles = {t for _, t, _ in nav.pages_for(role)}
+    titles = {t for _, t, _ in nav.pages_for(role, "en")}
     assert "Ageing" in titles and "Settings" in nav_titles("admin")
     assert not titles & hidden
 
 
 def nav_titles(role):
-    return {t for _, t, _ in nav.pages_for(role)}
+    return {t for _, t, _ in nav.pages_for(role, "en")}
 
 
 def test_a_logged_in_viewer_sees_the_dashboard_and_a_logout_button(demo_db):
@@ -138,7 +138,9 @@ def test_a_placeholder_cookie_key_refuses_to_start(engine, tmp_path):
 
     path = Path(os.environ["DEBTOR_DESK_USERS"])
     path.write_text((ROOT / ".streamlit" / "users.example.yaml").read_text())
-    at = AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60)
+    at.session_state["_language"] = "en"
+    at.run()
     assert not at.exception
     assert any(e.value.startswith("Debtor Desk cannot start: the login cookie key") for e in at.error)
     assert not at.text_input  # no login form

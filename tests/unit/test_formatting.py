@@ -48,6 +48,7 @@ def test_dates(value, lang, text):
     assert f.day(value, lang) == text
 
 
-def test_a_moment_is_shown_to_the_second():
-    assert f.moment(datetime(2026, 12, 5, 14, 3, 9, 123456), "nl") == "05-12-2026 14:03:09"
-    assert f.moment(datetime(2026, 12, 5, 14, 3, 9), "en") == "05 Dec 2026 14:03:09"
+def test_a_moment_stored_in_utc_is_shown_to_the_second_on_the_teams_clock():
+    assert f.moment(datetime(2026, 12, 5, 14, 3, 9, 123456), "nl") == "05-12-2026 15:03:09"  # CET
+    assert f.moment(datetime(2026, 7, 5, 14, 3, 9), "en") == "05 Jul 2026 16:03:09"  # CEST
+    assert f.moment(datetime(2026, 12, 5, 14, 3, 9), "en", zone="UTC") == "05 Dec 2026 14:03:09"

@@ -1,0 +1,103 @@
+"""The audit log as a person reads it: who, when (to the second, on the team's clock), what in words,
+which record, and the change as "field: before → after". Called from the Settings page."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from receivables.services import audit
+from ui import i18n, state
+from ui.i18n import N_, _
+
+ACTIONS = {
+    "call.log": N_("call logged"), "debtor.block": N_("reminders blocked"), "debtor.unblock": N_("block lifted"),
+    "debtor.contact": N_("contact details changed"), "demo.load": N_("demo data loaded"),
+    "demo.remove": N_("demo data removed"), "import.apply": N_("import applied"),
+    "import.confirm": N_("import confirmed"), "import.undo": N_("import undone"),
+    "invoice.dispute": N_("invoice disputed"), "invoice.resolve_dispute": N_("dispute resolved"),
+    "message.approve": N_("reminder approved"), "message.edit": N_("reminder text edited"),
+    "message.note": N_("note on a reminder"), "message.rerender": N_("reminder rewritten"),
+    "note.add": N_("note added"), "prescription.interrupt": N_("prescription interrupted"),
+    "promise.add": N_("promise to pay recorded"), "reminders.generate": N_("reminders proposed"),
+    "reply.record": N_("reply filed"), "send.batch": N_("reminders sent"),
+    "send.confirm_resend": N_("resend confirmed"), "send.confirm_sent": N_("delivery confirmed"),
+    "send.mark_sent": N_("marked as sent"), "send.recover": N_("interrupted send recovered"),
+    "send.test": N_("test e-mail sent"), "setting.change": N_("setting changed"),
+    "text.default": N_("reminder text back to the shipped one"), "text.edit": N_("reminder text changed"),
+    "user.add": N_("user added"), "user.reset_password": N_("password reset"), "user.set_role": N_("role changed"),
+    "login.failed": N_("failed login"), "login.throttled": N_("login locked"),
+}
+ENTITIES = {"debtor": N_("debtor"), "invoice": N_("invoice"), "message": N_("reminder"), "user": N_("user"),
+            "setting": N_("setting"), "import_batch": N_("import"), "note": N_("note"), "text": N_("text")}
+
+
+def _value(v) -> str:
+    if v is None or v == "":
+        return "–"
+    if isinstance(v, (dict, list)):
+        text = json.dumps(v, ensure_ascii=False, default=str)
+        return text if len(text) <= 80 else text[:77] + "…"
+    return str(v)
+
+
+def change_text(before, after) -> str:
+    """The change in words: `role: viewer → admin; email: – → a@b.nl`; keys present on one side only
+    are shown as added or removed."""
+    before = before if isinstance(before, dict) else ({} if before is None else {"value": before})
+    after = after if isinstance(after, dict) else ({} if after is None else {"value": after})
+    parts = []
+    for key in list(dict.fromkeys([*before, *after])):
+        old, new = before.get(key), after.get(key)
+        if key in before and key in after:
+            if old != new:
+                parts.append(f"{key}: {_value(old)} → {_value(new)}")
+        elif key in after:
+            parts.append(f"{key}: {_value(new)}")
+        else:
+            parts.append(f"{key}: {_value(old)} → –")
+    return "; ".join(parts)
+
+
+def _parsed(v):
+    if isinstance(v, str):
+        try:
+            return json.loads(v)
+        except ValueError:
+            return v
+    return v
+
+
+def readable(log: pd.DataFrame) -> pd.DataFrame:
+    """The audit frame (id, at, actor, action, entity, entity_id, before, after) in words."""
+    rows = []
+    for r in log.to_dict("records"):
+        entity = _(ENTITIES[r["entity"]]) if r.get("entity") in ENTITIES else (r.get("entity") or "")
+        rows.append({
+            _("When"): i18n.moment(pd.Timestamp(r["at"]).to_pydatetime()),
+            _("Who"): r["actor"],
+            _("What"): _(ACTIONS[r["action"]]) if r["action"] in ACTIONS else r["action"],
+            _("Record"): f"{entity} {r['entity_id'] or ''}".strip(),
+            _("Change"): change_text(_parsed(r.get("before")), _parsed(r.get("after"))),
+        })
+    return pd.DataFrame(rows, columns=[_("When"), _("Who"), _("What"), _("Record"), _("Change")])
+
+
+def render() -> None:
+    c1, c2, c3, c4 = st.columns(4)
+    actor = c1.text_input(_("Who"), key="audit_who")
+    action = c2.selectbox(_("What"), sorted(ACTIONS, key=lambda a: _(ACTIONS[a])), index=None,
+                          format_func=lambda a: _(ACTIONS[a]), placeholder=_("everything"), key="audit_what")
+    since = c3.date_input(_("From"), value=date.today() - timedelta(days=30), format="DD-MM-YYYY",
+                          min_value=state.earliest_date(), key="audit_from")
+    until = c4.date_input(_("To"), value=date.today(), format="DD-MM-YYYY", min_value=state.earliest_date(),
+                          key="audit_to")
+    with state.uow() as uow:
+        log = audit.audit_log(uow, actor=actor.strip() or None, action=action, since=since,
+                              until=until + timedelta(days=1))
+    st.caption(i18n.n_("{n} event, newest first", "{n} events, newest first", len(log)))
+    st.dataframe(readable(log), hide_index=True, width="stretch",
+                 column_config={_("Change"): st.column_config.TextColumn(width="large")})
