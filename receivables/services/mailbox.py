@@ -152,7 +152,7 @@ def fetch(uow: UnitOfWork, mailbox: Mailbox, *, today: date | None = None, actor
                 result.count(mail, new)
                 box.mark_processed(message.uid)
     except (ImapError, OSError, imaplib.IMAP4.error) as exc:
-        raise ServiceError(f"the team mailbox could not be read: {exc}") from None
+        raise ServiceError("the team mailbox could not be read: {reason}", reason=str(exc)) from None
     return result
 
 
@@ -381,7 +381,7 @@ def _bounce(s, reply: Reply, debtor: Debtor, answers: Message | None, actor: str
 def _mail(s, mail_id: int) -> InboundMail:
     mail = s.get(InboundMail, int(mail_id))
     if mail is None:
-        raise ServiceError(f"there is no mail {mail_id}")
+        raise ServiceError("there is no mail {id}", id=mail_id)
     return mail
 
 
@@ -392,12 +392,13 @@ def assign(uow: UnitOfWork, mail_id: int, code: str, *, actor: str, today: date 
     s = uow.session
     mail = _mail(s, mail_id)
     if mail.debtor_id is not None:
-        raise ServiceError(f"this mail is already in the dossier of debtor {s.get(Debtor, mail.debtor_id).code}")
+        raise ServiceError("this mail is already in the dossier of debtor {code}", code=s.get(Debtor, mail.debtor_id).code)
     if mail.handled_at is not None:
-        raise ServiceError(f"this mail was set aside by {mail.handled_by} on {mail.handled_at:%d-%m-%Y}")
+        raise ServiceError("this mail was set aside by {user} on {date}", user=mail.handled_by,
+                           date=mail.handled_at.strftime("%d-%m-%Y"))
     debtor = s.scalars(select(Debtor).where(Debtor.code == (code or "").strip())).first()
     if debtor is None:
-        raise ServiceError(f"there is no debtor with code '{code}'; search by name, e-mail or invoice number")
+        raise ServiceError("there is no debtor with code '{code}'; search by name, e-mail or invoice number", code=code)
     mail.debtor_id, mail.link = debtor.id, "person"
     reply = Reply(message_id=mail.message_id, in_reply_to=(), references=(), from_name=mail.from_name,
                   from_address=mail.from_address, subject=mail.subject, sent_at=mail.sent_at, text=mail.text,
@@ -433,7 +434,8 @@ def handle(uow: UnitOfWork, mail_id: int, text: str = "", *, actor: str) -> int:
         raise ServiceError("only a reply in a debtor's dossier can be handled; pick the debtor of an "
                            "unassigned mail first")
     if mail.handled_at is not None:
-        raise ServiceError(f"this reply was handled by {mail.handled_by} on {mail.handled_at:%d-%m-%Y}")
+        raise ServiceError("this reply was handled by {user} on {date}", user=mail.handled_by,
+                           date=mail.handled_at.strftime("%d-%m-%Y"))
     _handled(mail, actor)
     lifted = _lift(s, mail)
     received = (mail.sent_at or mail.received_at)
@@ -482,10 +484,10 @@ def attachment(uow: UnitOfWork, attachment_id: int) -> AttachmentFile:
     """A kept attachment, to download."""
     row = uow.session.get(MailAttachment, int(attachment_id))
     if row is None:
-        raise ServiceError(f"there is no attachment {attachment_id}")
+        raise ServiceError("there is no attachment {id}", id=attachment_id)
     if row.data is None:
-        raise ServiceError(f"{row.name} was larger than the mailbox keeps ({row.size:,} bytes); find it in the "
-                           "processed folder of the team mailbox")
+        raise ServiceError("{name} was larger than the mailbox keeps ({size} bytes); find it in the processed folder "
+                           "of the team mailbox", name=row.name, size=format(row.size, ","))
     return AttachmentFile(row.name, row.content_type, row.data)
 
 

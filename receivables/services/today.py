@@ -300,7 +300,7 @@ def _user(name: str | None) -> str:
     found = users.get((name or "").strip().lower())
     if found is None:
         known = ", ".join(sorted({u for u in users.values()})) or "none yet"
-        raise ServiceError(f"there is no user '{name}'; users: {known}")
+        raise ServiceError("there is no user '{name}'; users: {known}", name=name, known=known)
     return found
 
 
@@ -310,13 +310,13 @@ def hand_over(uow: UnitOfWork, item_key: str, to_user: str, note: str = "", *, a
     to = _user(to_user)
     source, _, ref = (item_key or "").partition(":")
     if source not in SOURCES or not ref.isdigit():
-        raise ServiceError(f"'{item_key}' is not an item of the worklist (e.g. reply:12)")
+        raise ServiceError("'{key}' is not an item of the worklist (e.g. reply:12)", key=item_key)
     items = {i.key: i for i in worklist(uow, today=today).items}
     item = items.get(item_key)
     if item is None:
-        raise ServiceError(f"{item_key} is no longer on the worklist: someone has acted on it")
+        raise ServiceError("{key} is no longer on the worklist: someone has acted on it", key=item_key)
     if item.owner == to:
-        raise ServiceError(f"{item_key} is already {to}'s")
+        raise ServiceError("{key} is already {user}'s", key=item_key, user=to)
     uow.session.add(WorkHandoff(item_key=item_key, debtor_id=item.debtor_id, from_user=actor, to_user=to,
                                 note=(note or "").strip()[:2000]))
     record_audit(uow.session, actor, "today.hand_over", "worklist", item_key, {"owner": item.owner},
@@ -329,7 +329,7 @@ def set_owner(uow: UnitOfWork, code: str, owner: str | None, *, actor: str) -> s
     s = uow.session
     debtor = s.scalars(select(Debtor).where(Debtor.code == (code or "").strip())).first()
     if debtor is None:
-        raise ServiceError(f"there is no debtor with code '{code}'")
+        raise ServiceError("there is no debtor with code '{code}'", code=code)
     new = _user(owner) if (owner or "").strip() else None
     before = debtor.owner
     debtor.owner = new
