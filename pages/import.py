@@ -2,7 +2,6 @@ from ui.auth import require
 
 user = require("collector")
 
-import io  # noqa: E402
 import re  # noqa: E402
 from datetime import date  # noqa: E402
 
@@ -115,6 +114,115 @@ def show_stored_rows(outcome: import_service.ImportResult) -> None:
     st.table(shown.rename(columns=STORED_COLUMNS), hide_index=True)  # wraps to the page: every column shows
 
 
+def kept_upload(picked) -> import_service.Upload:  # noqa: ANN001
+    """The upload as this session read it before: a rerun neither bundles, hashes, reads nor parses the
+    file again (the check keeps its parse on it)."""
+    ident = tuple((f.file_id, f.name, f.size) for f in picked)
+    kept = st.session_state.get("import_upload")
+    if kept is not None and kept[0] == ident:
+        return kept[1]
+    try:
+        name, content = bundle([(f.name, f.getvalue()) for f in picked])
+    except FileRejected as exc:
+        st.error(md(exc), icon=":material/error:")
+        st.stop()
+    upload = import_service.Upload(content, name)
+    st.session_state["import_upload"] = (ident, upload)
+    for stale in ("import_preview", "import_checked"):
+        st.session_state.pop(stale, None)
+    return upload
+
+
+def kept_preview(upload: import_service.Upload, kind: str | None) -> import_service.Preview:
+    """The proposal for this upload and kind, made again only when the ledger changed (an import that
+    remembered its columns, or an undo)."""
+    wanted = (upload.file_hash, kind, state.data_version())
+    kept = st.session_state.get("import_preview")
+    if kept is not None and kept[0] == wanted:
+        return kept[1]
+    try:
+        with state.uow() as uow:
+            found = import_service.preview(uow, upload, kind=kind)
+    except ServiceError as exc:
+        st.error(md(exc), icon=":material/error:")
+        st.stop()
+    st.session_state["import_preview"] = (wanted, found)
+    return found
+
+
+WORK = {"check": "check", "import": "import"}
+
+
+def with_progress(label: str, work: str, run):  # noqa: ANN001, ANN201
+    """`run(progress)` in a status box with a progress bar and a Cancel button. A click on Cancel (or on
+    anything else) or the end of the session stops the work at its next step, and its transaction is
+    rolled back: nothing is half-imported. The next run of the page finds the mark left here and says so."""
+    st.session_state["import_running"] = work
+    with st.status(label, expanded=True) as box:
+        bar = st.progress(0.0, text="Starting")
+        cancel = st.empty()
+        cancel.button("Cancel", key=f"import_cancel_{work}", icon=":material/cancel:")
+        try:
+            done = run(lambda share, what: bar.progress(share, text=what))
+        except Exception:
+            st.session_state.pop("import_running", None)
+            cancel.empty()
+            box.update(state="error", expanded=False)
+            raise
+        cancel.empty()
+        box.update(label=f"{label}: done", state="complete", expanded=False)
+    st.session_state.pop("import_running", None)
+    return done
+
+
+def checked_upload(upload: import_service.Upload, key: str, request: dict, valid_only: bool):  # noqa: ANN201
+    """One check per upload and choice of columns, options, date and rows: kept for the session, so that a
+    rerun shows it again and *Import* applies it. A Checked, or the ImportRejected that lists the file's
+    problems."""
+    wanted = {"key": key, "request": request, "valid_only": valid_only}
+    kept = st.session_state.get("import_checked")
+    if kept is not None and kept["wanted"] == wanted:
+        return kept["outcome"]
+
+    def run(progress):  # noqa: ANN001, ANN202
+        with state.uow() as uow:
+            return import_service.check(uow, upload, actor=user.username, valid_rows_only=valid_only,
+                                        progress=progress, **request)
+
+    try:
+        outcome = with_progress("Checking the file", "check", run)
+    except import_service.ImportRejected as exc:
+        outcome = exc
+    except ServiceError as exc:
+        st.error(md(exc), icon=":material/error:")
+        st.stop()
+    st.session_state["import_checked"] = {"wanted": wanted, "outcome": outcome}
+    return outcome
+
+
+def apply_check(upload: import_service.Upload, checked: import_service.Checked, close_missing: bool) -> None:
+    def run(progress):  # noqa: ANN001, ANN202
+        with state.uow(immediate=True) as uow:
+            return import_service.apply(uow, upload, checked, actor=user.username, close_missing=close_missing,
+                                        progress=progress)
+
+    try:
+        result = with_progress("Importing", "import", run)
+    except import_service.CheckOutdated as exc:
+        st.session_state.pop("import_checked", None)  # checked again on the next run, from the kept parse
+        st.session_state["import_flash"] = str(exc)
+        st.rerun()
+    except ServiceError as exc:
+        st.error(md(exc), icon=":material/error:")
+        st.stop()
+    state.data_changed()
+    upload.drop_parse()
+    for done in ("import_check", "import_checked"):
+        st.session_state.pop(done, None)
+    st.session_state["import_done"] = result
+    st.rerun()
+
+
 def use_snapshot_date(key: str, day: date) -> None:
     st.session_state[f"import_asof_{key}"] = day
     check = st.session_state.get("import_check")
@@ -131,32 +239,24 @@ tab_upload, tab_history = st.tabs(["Upload", "History"])
 with tab_upload:
     if done := st.session_state.pop("import_done", None):
         show_result(done)
+    if stopped := st.session_state.pop("import_running", None):
+        if stopped == "check":
+            st.session_state.pop("import_check", None)
+        st.warning(f"The {WORK[stopped]} was cancelled before it finished; nothing was imported.",
+                   icon=":material/cancel:")
+    if flash := st.session_state.pop("import_flash", None):
+        st.warning(md(flash), icon=":material/sync_problem:")
     picked = st.file_uploader(f"Export file: {FILE_TYPES_LABEL}", type=list(FILE_TYPES), accept_multiple_files=True,
                               key="import_file")
-    uploaded = None
-    if picked:  # several XML invoices are read as one upload
-        try:
-            name, content = bundle([(f.name, f.getvalue()) for f in picked])
-        except FileRejected as exc:
-            st.error(md(exc), icon=":material/error:")
-            st.stop()
-        uploaded = io.BytesIO(content)
-        uploaded.name = name
-    if uploaded is None:
+    upload = kept_upload(picked) if picked else None  # several XML invoices are read as one upload
+    if upload is None:
         st.info("Exact Online, Twinfield (CSV or XML), Yuki, e-Boekhouden, Moneybird and SnelStart exports and UBL "
                 "(Peppol) e-invoices are recognised; for any other package you choose the columns once and the "
                 "choice is remembered.",
                 icon=":material/upload_file:")
     else:
-        data = uploaded.getvalue()
-        digest = import_service.file_hash(data)
-        kind_choice = st.session_state.get(f"import_kind_{digest[:12]}")
-        try:
-            with state.uow() as uow:
-                preview = import_service.preview(uow, data, uploaded.name, kind=kind_choice)
-        except ServiceError as exc:
-            st.error(md(exc), icon=":material/error:")
-            st.stop()
+        digest = upload.file_hash
+        preview = kept_preview(upload, st.session_state.get(f"import_kind_{digest[:12]}"))
         key = f"{digest[:12]}_{preview.kind}"
         st.radio("What is in the file?", KINDS, index=KINDS.index(preview.kind), format_func=KIND_LABELS.get,
                  horizontal=True, key=f"import_kind_{digest[:12]}")
@@ -243,17 +343,10 @@ with tab_upload:
         if check and check["key"] == key:
             request = check["request"]
             valid_only = st.session_state.get(f"import_valid_only_{key}", False)
-            rejected = None
-            try:
-                with state.uow() as uow:
-                    outcome = import_service.check(uow, data, uploaded.name, actor=user.username,
-                                                   valid_rows_only=valid_only, **request)
-            except import_service.ImportRejected as exc:
-                rejected, outcome = exc, None
-            except ServiceError as exc:
-                st.error(md(exc), icon=":material/error:")
-                st.stop()
             st.subheader("Check")
+            checked = checked_upload(upload, key, request, valid_only)
+            rejected = checked if isinstance(checked, import_service.ImportRejected) else None
+            outcome = None if rejected is not None else checked.result
             if rejected is not None:
                 st.error(f"{rejected.problem_count} problem(s) found; nothing will be imported until they are "
                          "fixed.", icon=":material/error:")
@@ -317,18 +410,7 @@ with tab_upload:
                                "closes, or after choosing Partial and checking again.")
                 if st.button("Import", type="primary", icon=":material/download_done:", key=f"import_go_{key}",
                              disabled=blocked):
-                    try:
-                        with st.spinner("Importing…"), state.uow(immediate=True) as uow:
-                            result = import_service.run_import(uow, data, uploaded.name, actor=user.username,
-                                                               valid_rows_only=valid_only, close_missing=close_missing,
-                                                               **request)
-                    except ServiceError as exc:
-                        st.error(md(exc), icon=":material/error:")
-                        st.stop()
-                    state.data_changed()
-                    st.session_state.pop("import_check", None)
-                    st.session_state["import_done"] = result
-                    st.rerun()
+                    apply_check(upload, checked, close_missing)
 
 with tab_history:
     if flash := st.session_state.pop("import_undone", None):

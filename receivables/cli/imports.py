@@ -137,7 +137,7 @@ def run_import(engine, args) -> int:  # noqa: ANN001
 
 def _mapping(uow, data: bytes, file_name: str, args) -> dict:  # noqa: ANN001
     """The proposed mapping with the --map choices over it."""
-    preview = import_service.preview(uow, data, file_name, kind=args.kind, profile=args.profile, mode=args.mode)
+    preview = import_service.preview(uow, import_service.Upload(data, file_name), kind=args.kind, profile=args.profile, mode=args.mode)
     mapping = dict(preview.mapping)
     for choice in args.map:
         field, sep, column = choice.partition("=")

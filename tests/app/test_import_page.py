@@ -234,3 +234,107 @@ def test_the_import_result_lists_the_debtors_whose_reminders_wait_for_an_address
     shown = worklist.dataframe[0].value
     assert {"0042 · Bakker B.V.", "0043 · De Vries"} <= set(shown["Debtor"])
     assert shown.loc[shown["Debtor"] == "0043 · De Vries", "Open"].item() == 25.0
+
+
+class Count:
+    """Wraps a function and counts its calls."""
+
+    def __init__(self, fn):
+        self.fn, self.calls = fn, 0
+
+    def __call__(self, *args, **kw):
+        self.calls += 1
+        return self.fn(*args, **kw)
+
+
+def test_an_upload_is_read_and_parsed_once_from_the_upload_through_reruns_to_the_import(engine, monkeypatch):
+    from receivables import importing
+
+    reads, prepares = Count(importing.read_table), Count(importing.prepare)
+    pieces = Count(importing.Prepared.parse)
+    monkeypatch.setattr(importing, "read_table", reads)
+    monkeypatch.setattr(importing, "prepare", prepares)
+    monkeypatch.setattr(importing.Prepared, "parse", lambda self, *a: pieces(self, *a))
+    at = upload(page(), "openstaande-posten.csv", GOOD)
+    at.button[0].click()  # Check the file
+    at.run()
+    assert any("Importing will give: new 2" in s for s in texts(at.success))
+    at.run()  # any rerun: a widget touched, the page revisited
+    assert any("Importing will give: new 2" in s for s in texts(at.success))
+    go_button(at).click()
+    at.run()
+    assert not at.exception
+    assert any(re.search(r"as batch \d+: new 2, changed 0", s) for s in texts(at.success))
+    assert invoices(engine) == 2
+    assert (reads.calls, prepares.calls, pieces.calls) == (1, 1, 1)
+
+
+def test_the_check_and_the_import_show_their_progress_and_offer_to_cancel(engine, monkeypatch):
+    at = upload(page(), "openstaande-posten.csv", GOOD)
+    at.button[0].click()
+    at.run()
+    assert not at.exception
+    [status] = [s for s in at.status if s.label.startswith("Checking the file")]
+    assert status.label == "Checking the file: done" and status.state == "complete"
+    go_button(at).click()
+    at.run()
+    assert not at.exception and invoices(engine) == 2
+
+
+def test_a_check_outdated_by_another_import_is_checked_again_before_anything_is_imported(engine):
+    at = upload(page(), "openstaande-posten.csv", GOOD)
+    at.button[0].click()
+    at.run()
+    other = ("\r\n".join([HEADER, "0050;Jansen;000900;01-05-2026;31-05-2026;10,00;10,00;Factuur"]) + "\r\n").encode()
+    elsewhere = upload(page(), "elsewhere.csv", other)  # another user imports meanwhile
+    elsewhere.button[0].click()
+    elsewhere.run()
+    go_button(elsewhere).click()
+    elsewhere.run()
+    assert invoices(engine) == 1
+    go_button(at).click()
+    at.run()
+    assert not at.exception
+    assert any("the ledger changed since the file was checked" in w for w in texts(at.warning))
+    assert invoices(engine) == 1  # nothing of this file yet: it was checked again, to be read first
+    # what the user now reads differs from the first check: this full list closes the other file's invoice
+    assert any("Importing will give: new 2, changed 0, closed 1" in s for s in texts(at.success))
+    assert go_button(at).disabled
+    next(c for c in at.checkbox if c.key and c.key.startswith("import_close_missing_")).check()
+    at.run()
+    go_button(at).click()
+    at.run()
+    assert not at.exception
+    assert any(re.search(r"as batch \d+: new 2, changed 0, closed 1", s) for s in texts(at.success))
+    assert invoices(engine) == 3
+
+
+def test_an_import_stopped_midway_says_so_and_leaves_nothing_imported(engine, monkeypatch):
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    from receivables.services import imports
+
+    real = imports.apply
+
+    def stopped_after_the_first_piece(uow, upload, checked, *, progress, **kw):  # a click on Cancel, as Streamlit
+        def then_stop(share, what):                                             # delivers it: at the next step
+            progress(share, what)
+            if share > 0:
+                raise StopException()
+        return real(uow, upload, checked, progress=then_stop, **kw)
+
+    at = upload(page(), "openstaande-posten.csv", GOOD)
+    at.button[0].click()
+    at.run()
+    monkeypatch.setattr(imports, "apply", stopped_after_the_first_piece)
+    go_button(at).click()
+    at.run()
+    assert invoices(engine) == 0
+    monkeypatch.setattr(imports, "apply", real)
+    at.run()
+    assert not at.exception
+    assert "The import was cancelled before it finished; nothing was imported." in texts(at.warning)
+    assert any("Importing will give: new 2" in s for s in texts(at.success))  # the check is still there
+    go_button(at).click()
+    at.run()
+    assert invoices(engine) == 2

@@ -113,7 +113,7 @@ def test_the_check_shows_the_first_twenty_rows_exactly_as_the_import_stores_them
 def test_the_sap_file_gets_no_invented_debtors_and_no_float_dot_zero_and_says_what_it_derived(uow, shared_data):
     data = (shared_data / "nl_exports" / SAP_HARD).read_bytes()
     with uow() as u:
-        preview = import_service.preview(u, data, SAP_HARD)
+        preview = import_service.preview(u, import_service.Upload(data, SAP_HARD))
     assert preview.mapping["debtor_code"] is None and preview.mapping["debtor_name"] is None
     assert any("Zuordnung" in n and "document numbers" in n for n in preview.mapping_notes)
     with pytest.raises(import_service.ImportRejected, match="no column is chosen for Debtor code or Debtor name"):

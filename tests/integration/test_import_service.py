@@ -5,15 +5,13 @@ import io
 from datetime import date, timedelta
 from unittest import mock
 
-import numpy as np
 import openpyxl
-import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, inspect, select
 
-from db import analytics_queries
+from db import analytics_queries, loader
 from db.models import (
     AuditEvent,
     ColumnMapping,
@@ -382,14 +380,14 @@ ODD = (b"Nr;Klant;Klantnaam;Datum factuur;Uiterlijk;Nog te ontvangen bedrag\r\n"
 
 def test_a_confirmed_mapping_is_remembered_for_files_with_the_same_header(uow):
     with uow() as u:
-        first = import_service.preview(u, ODD, "odd.csv", kind="open-items")
+        first = import_service.preview(u, import_service.Upload(ODD, "odd.csv"), kind="open-items")
     assert first.remembered is None and first.mapping["open_amount"] is None
     mapping = {**first.mapping, "invoice_number": "Nr", "debtor_code": "Klant", "debtor_name": "Klantnaam",
                "invoice_date": "Datum factuur", "due_date": "Uiterlijk", "open_amount": "Nog te ontvangen bedrag"}
     run(uow, ODD, name="odd.csv", kind="open-items", mapping=mapping, options=ImportOptions(date_order="dmy"))
     next_week = ODD.replace(b"12,50", b"2,50")
     with uow() as u:
-        again = import_service.preview(u, next_week, "odd-2.csv")
+        again = import_service.preview(u, import_service.Upload(next_week, "odd-2.csv"))
     assert again.kind == "open-items" and again.remembered["saved_by"] == "carla"
     assert {f: h for f, h in again.mapping.items() if h} == {f: h for f, h in mapping.items() if h}
     assert again.options.date_order == "dmy"
@@ -526,7 +524,7 @@ def test_the_ibm_accounts_receivable_file_imports_as_a_ledger(uow, shared_data):
 def test_the_highradius_open_items_file_imports_in_dollars(uow, shared_data):
     data = (shared_data / "ar" / "highradius_open_invoices_nulldata.csv").read_bytes()
     with uow() as u:
-        preview = import_service.preview(u, data, "nulldata.csv")
+        preview = import_service.preview(u, import_service.Upload(data, "nulldata.csv"))
     assert preview.kind == "open-items" and preview.options.currency == "USD"
     assert preview.mapping["invoice_number"] == "doc_id" and preview.mapping["open_amount"] == "converted_usd"
     result = run(uow, data, name="nulldata.csv")
@@ -605,7 +603,7 @@ def index_names(uow) -> set[str]:
 
 
 def test_a_large_load_adds_the_daily_sums_the_triggers_would_and_puts_the_triggers_back(uow, monkeypatch):
-    monkeypatch.setattr(import_service, "_BULK_ROWS", 1)  # every load counts as large
+    monkeypatch.setattr(loader, "BULK_ROWS", 1)  # every load counts as large
     run(uow, FIRST)
     assert daily_sums_equal_a_rebuild(uow)
     more = export(line("000123", "0042", 100000), line("000200", "0042", 30000, amount_cents=90000,
@@ -623,7 +621,7 @@ def test_a_large_load_adds_the_daily_sums_the_triggers_would_and_puts_the_trigge
 
 
 def test_a_large_load_that_fails_leaves_triggers_indexes_and_ledger_as_they_were(uow, monkeypatch):
-    monkeypatch.setattr(import_service, "_BULK_ROWS", 1)
+    monkeypatch.setattr(loader, "BULK_ROWS", 1)
     run(uow, FIRST)
     before, ledger_before, indexes_before = table_counts(uow), ledger_rows(uow), index_names(uow)
 
@@ -649,7 +647,7 @@ def test_on_sqlite_an_import_checks_the_parents_it_refers_to_itself_and_keeps_fo
         s.connection(execution_options={"sqlite_foreign_keys": False})
         assert s.connection().exec_driver_sql("PRAGMA foreign_keys").scalar() == 0
         with pytest.raises(RuntimeError, match="refers to 1 debtors that do not exist"):
-            import_service._check_references(s, "debtor", [987654, 987654], "debtors")
+            loader.check_references(s, "debtor", [987654, 987654], "debtors")
     with uow() as u:  # the next unit of work on a connection has them on again
         assert u.session.connection().exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     run(uow, FIRST)
@@ -665,8 +663,8 @@ def small_pieces(monkeypatch):
     """Every row its own piece, and every load large (indexes and triggers dropped and rebuilt, the
     daily sums of new invoices and of payments kept by hand)."""
     monkeypatch.setattr(import_service, "_PIECE_ROWS", 1)
-    monkeypatch.setattr(import_service, "_BULK_ROWS", 1)
-    monkeypatch.setattr(import_service, "_BULK_CHANGES", 1)
+    monkeypatch.setattr(loader, "BULK_ROWS", 1)
+    monkeypatch.setattr(loader, "BULK_CHANGES", 1)
 
 
 def test_an_import_written_a_row_at_a_time_ends_as_one_written_at_once(uow, small_pieces):
@@ -708,21 +706,68 @@ def test_a_problem_in_a_later_piece_rejects_the_file_after_earlier_pieces_were_w
     assert_ledger_consistent(uow)
 
 
-@settings(max_examples=50, deadline=None)
-@given(st.lists(st.tuples(st.integers(min_value=-2**62, max_value=2**62), st.one_of(st.none(), st.text()),
-                          st.booleans()), min_size=1, max_size=20))
-def test_the_bulk_json_writer_writes_what_pandas_writes(rows):
-    import json
+class Stopped(BaseException):
+    """What Streamlit raises in a page's script when the user stops or reruns it: not an Exception."""
 
-    import pyarrow as pa
 
-    frame = pd.DataFrame({"n": np.array([r[0] for r in rows], dtype=np.int64),
-                          "t": import_service._arrow_text(pa.array([r[1] for r in rows], type=pa.string())),
-                          "b": np.array([r[2] for r in rows], dtype=bool)})
-    for part in (frame, frame.iloc[1:]):
-        assert json.loads(import_service._json_rows(part)) == json.loads(part.to_json(orient="values",
-                                                                                       force_ascii=False))
+def test_an_import_stopped_between_pieces_leaves_nothing_half_imported(uow, small_pieces):
+    run(uow, FIRST)
+    before, ledger_before, indexes_before = table_counts(uow), ledger_rows(uow), index_names(uow)
+    newer = export(line("000123", "0042", 60000, amount_cents=100000), line("000126", "0044", 25000),
+                   line("000127", "0045", 1000, name="Nieuw"), line("000128", "0042", 2000))
+    told: list[tuple[float, str]] = []
 
+    def stop_after_two_pieces(share: float, what: str) -> None:
+        told.append((share, what))
+        if what.startswith("2 of"):
+            raise Stopped()
+
+    with pytest.raises(Stopped):
+        run(uow, newer, name="newer.csv", as_of=AS_OF + timedelta(days=1), close_missing=True,
+            progress=stop_after_two_pieces)
+    assert told == [(0.0, "4 rows"), (0.2, "1 of 4 rows"), (0.4, "2 of 4 rows")]
+    assert table_counts(uow) == before and ledger_rows(uow) == ledger_before
+    assert index_names(uow) == indexes_before
+    with uow() as u:
+        assert not analytics_queries.ensure_ledger_day(u.session)  # the triggers dropped for the load are back
+    told.clear()
+    result = run(uow, newer, name="newer.csv", as_of=AS_OF + timedelta(days=1), close_missing=True,
+                 progress=lambda share, what: told.append((share, what)))
+    assert result.summary() == "new 2, changed 1, closed 2, unchanged 1, skipped 0"
+    shares = [share for share, _ in told]
+    assert shares == sorted(shares) and told[-1] == (0.95, "Recording the batch")
+    assert daily_sums_equal_a_rebuild(uow)
+    assert_ledger_consistent(uow)
+
+
+def test_a_check_is_applied_without_parsing_again_unless_the_ledger_changed_since(uow, monkeypatch):
+    from receivables import importing
+
+    upload = import_service.Upload(FIRST, "open.csv")
+    with uow() as u:  # as the page asks: the columns and options the user saw
+        shown = import_service.preview(u, upload)
+        request = dict(kind=shown.kind, mapping=shown.mapping, options=shown.options, profile=shown.profile,
+                       as_of=AS_OF, mode="partial")
+        checked = import_service.check(u, upload, actor="carla", **request)
+    assert checked.result.summary() == "new 4, changed 0, closed 0, unchanged 0, skipped 0"
+    assert table_counts(uow)["invoice"] == 0  # the check writes nothing
+    run(uow, export(line("000900", "0050", 1000)), name="other.csv", mode="partial")  # someone else imports
+
+    def parse_again(*_args):
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(importing, "read_table", parse_again)
+    monkeypatch.setattr(importing, "prepare", parse_again)
+    monkeypatch.setattr(importing.Prepared, "parse", parse_again)
+    with uow(immediate=True) as u, pytest.raises(import_service.CheckOutdated):
+        import_service.apply(u, upload, checked, actor="carla")
+    with uow() as u:
+        checked = import_service.check(u, upload, actor="carla", **request)
+    with uow(immediate=True) as u:
+        result = import_service.apply(u, upload, checked, actor="carla")
+    assert result.summary() == checked.result.summary() == "new 4, changed 0, closed 0, unchanged 0, skipped 0"
+    assert open_amounts(uow) == {"000123": 100000, "000124": 40000, "000125": -5000, "000126": 25000,
+                                 "000900": 1000}
 
 
 def test_a_debtor_file_with_address_columns_gives_the_postal_address_for_letters(uow):

@@ -63,7 +63,7 @@ def test_each_real_xml_invoice_imports_as_the_invoice_it_describes(uow, shared_d
 def test_the_preview_names_the_xml_kind_and_maps_every_column(uow, shared_data):
     name, data = bundle([(p, (shared_data / p).read_bytes()) for p in UBL])
     with uow() as u:
-        preview = import_service.preview(u, data, name)
+        preview = import_service.preview(u, import_service.Upload(data, name))
     assert preview.kind == "open-items" and preview.dialect == "UBL XML, 4 invoice(s)"
     assert {f for f, h in preview.mapping.items() if h} == {"invoice_number", "debtor_code", "debtor_name",
                                                             "invoice_date", "due_date", "amount", "open_amount",

@@ -1,0 +1,461 @@
+"""The bulk loader of imports: many rows into SQLite (one JSON array per chunk, read by json_each, on a
+writer thread beside the parsing) or PostgreSQL (COPY), inside the caller's transaction; set-based
+updates of open amounts with their dated changes; the ledger's invoices read back column by column.
+Large loads drop the invoice table's secondary indexes and the ledger_day triggers and rebuild them,
+and the daily sums, when they end. No rules of what to write: that is the import's."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import text
+
+from db import analytics_queries
+from db.models import utcnow
+
+CHUNK = 100_000
+BULK_CHANGES = 5_000  # from this many payments, credits or closings on, the daily sums are kept by hand
+BULK_ROWS = 100_000  # from this many new rows on, a load drops indexes and triggers and rebuilds
+INVOICE_COLUMNS = ("id", "number", "debtor_id", "open_cents", "amount_cents", "invoice_date", "due_date",
+                   "settled_date", "description", "reference", "currency", "disputed", "is_demo")
+
+
+def foreign_keys_off(s) -> bool:
+    conn = s.connection()
+    return conn.dialect.name == "sqlite" and not conn.exec_driver_sql("PRAGMA foreign_keys").scalar()
+
+
+def check_references(s, table: str, ids, what: str) -> None:
+    """With SQLite's foreign-key enforcement off for the import (it looks up the parent of every row
+    a bulk load inserts, a tenth of a large load), the bulk writers check the parents they refer to
+    here, once per distinct id; a miss raises and the whole import is rolled back."""
+    if not foreign_keys_off(s):
+        return
+    wanted = np.unique(np.asarray(ids, dtype=np.int64))
+    if not len(wanted):
+        return
+    dbapi = s.connection().connection.driver_connection
+    missing = dbapi.execute(f"SELECT COUNT(*) FROM json_each(?) j WHERE NOT EXISTS "
+                            f"(SELECT 1 FROM {table} t WHERE t.id = j.value)", (json.dumps(wanted.tolist()),)).fetchone()[0]
+    if missing:
+        raise RuntimeError(f"the import refers to {missing} {what} that do not exist; nothing was imported")
+
+
+def apply_changes(s, invoice_ids, old_open, new_open, change_dates, kinds, batch_id: int) -> None:  # noqa: ANN001
+    """`ledger.apply_change` for many invoices at once, without loading them: one dated change of the
+    given kind per invoice (bulk insert) and the invoices' open amount and settled date (one set-based
+    update). An
+    invoice with an open amount is unsettled; one whose open amount reaches zero is settled on the
+    change's date (open and settled never hold at once, so there is no earlier settled date to keep)."""
+    ids = np.asarray(invoice_ids, dtype=np.int64)
+    if not len(ids):
+        return
+    old, new = np.asarray(old_open, dtype=np.int64), np.asarray(new_open, dtype=np.int64)
+    when = np.asarray(change_dates).astype("datetime64[D]")
+    days = iso(when)
+    with ledger_day_by_hand(s, len(ids), at_least=BULK_CHANGES) as by_hand:
+        insert_changes(s, ids, days, np.asarray(kinds), new - old, batch_id)
+        if by_hand:
+            facts = invoice_facts(s, ids)
+            analytics_queries.add_to_ledger_day(s.connection(), analytics_queries.ledger_day_contributions(
+                facts["currency"].to_numpy(), facts["invoice_date"].to_numpy(), facts["due_date"].to_numpy(),
+                np.zeros(len(ids), dtype=np.int64), np.arange(len(ids)), when, new - old, new_invoices=False))
+    settled = np.where(new == 0, days, None)
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("UPDATE invoice SET open_cents = v.open_cents, settled_date = v.settled_date "
+                          "FROM unnest(CAST(:ids AS bigint[]), CAST(:open AS bigint[]), CAST(:settled AS date[])) "
+                          "AS v(id, open_cents, settled_date) WHERE invoice.id = v.id"),
+                     {"ids": ids.tolist(), "open": new.tolist(),
+                      "settled": [None if d is None else date.fromisoformat(d) for d in settled]})
+        return
+    frame = pd.DataFrame({"id": ids, "open_cents": new, "settled_date": settled})
+    sql = ("UPDATE invoice SET open_cents = json_extract(j.value, '$[1]'), settled_date = json_extract(j.value, '$[2]') "
+           "FROM json_each(?) AS j WHERE invoice.id = json_extract(j.value, '$[0]')")
+    dbapi = conn.connection.driver_connection
+    for start in range(0, len(frame), CHUNK):
+        dbapi.execute(sql, (json_rows(frame.iloc[start:start + CHUNK]),))
+
+
+def invoice_facts(s, ids: np.ndarray) -> pd.DataFrame:
+    """Currency, invoice and due date of the invoices `ids`, as stored now, in the order of `ids`."""
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(text("SELECT id, currency, invoice_date, due_date FROM invoice "
+                                 "WHERE id = ANY(CAST(:ids AS bigint[]))"), {"ids": ids.tolist()}).all()
+    else:
+        rows = conn.execute(text("SELECT id, currency, invoice_date, due_date FROM invoice "
+                                 "WHERE id IN (SELECT value FROM json_each(:ids))"), {"ids": json.dumps(ids.tolist())}).all()
+    frame = pd.DataFrame(rows, columns=["id", "currency", "invoice_date", "due_date"]).set_index("id").loc[ids]
+    for c in ("invoice_date", "due_date"):
+        frame[c] = dates_of(tuple(frame[c]))
+    return frame
+
+
+def read_invoices(s) -> pd.DataFrame:
+    """Every invoice of the ledger as the import compares it with a file: one typed column each (text as
+    Arrow strings, dates as datetime64[D] with NaT for none), in the order of `INVOICE_COLUMNS`."""
+    cursor = s.connection().connection.driver_connection.cursor()
+    try:
+        cursor.execute(f"SELECT {', '.join(INVOICE_COLUMNS)} FROM invoice")
+        rows = cursor.fetchall()  # plain tuples: far cheaper to turn into a frame than Row objects
+    finally:
+        cursor.close()
+    # column by column: a million rows become a frame in a moment
+    data = dict(zip(INVOICE_COLUMNS, zip(*rows))) if rows else {c: () for c in INVOICE_COLUMNS}
+    frame = pd.DataFrame({
+        **{c: np.asarray(data[c], dtype=np.int64) for c in ("id", "debtor_id", "open_cents", "amount_cents")},
+        **{c: np.asarray(data[c], dtype=bool) for c in ("disputed", "is_demo")},
+        **{c: pd.Series(pa.array(data[c], type=pa.string()).to_pandas())
+           for c in ("number", "description", "reference", "currency")},
+        **{c: dates_of(data[c]) for c in ("invoice_date", "due_date", "settled_date")},
+    })
+    return frame[list(INVOICE_COLUMNS)]
+
+
+def dates_of(values: tuple) -> np.ndarray:
+    """DATE values as the driver returns them (ISO text from SQLite, date objects from PostgreSQL; None
+    for no date)."""
+    if isinstance(next((v for v in values if v is not None), None), str):
+        arr = pa.array(values, type=pa.string()).cast(pa.date32())
+    else:
+        arr = pa.array(values, type=pa.date32())
+    return arr.to_numpy(zero_copy_only=False).astype("datetime64[D]")
+
+
+class Writer:
+    """An import's bulk statements, run in order on one thread beside the parsing of the next piece
+    (sqlite3 lets go of the GIL while SQLite works). On PostgreSQL they run at once, in the caller's
+    thread. Leaving the `with` waits for every statement; the first failure is raised. `helper_init`
+    starts the thread that writes the JSON (it may lower that thread's priority)."""
+
+    def __init__(self, s, helper_init: Callable[[], None] | None = None):
+        self.sqlite = s.get_bind().dialect.name == "sqlite"
+        self.dbapi = s.connection().connection.driver_connection if self.sqlite else None
+        self._pool = ThreadPoolExecutor(max_workers=1) if self.sqlite else None
+        # the JSON is written meanwhile, by a thread that gives way to SQLite's when both want a core
+        self._encoder = ThreadPoolExecutor(max_workers=1, initializer=helper_init) if self.sqlite else None
+        self._pending: list = []
+        if self.sqlite:  # a large page cache keeps the indexes in memory while many rows go in
+            self.dbapi.execute("PRAGMA cache_size = -262144")
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def run(self, fn, *args) -> None:  # noqa: ANN001
+        if self._pool is None:
+            fn(*args)
+            return
+        while self._pending and self._pending[0].done():
+            self._pending.pop(0).result()  # raises the first failure as soon as it is seen
+        self._pending.append(self._pool.submit(fn, *args))
+
+    def insert_json(self, sql: str, frame: pd.DataFrame, first: tuple = ()) -> None:
+        """Run `sql` with `first` and `frame`'s rows as one JSON array (SQLite); the JSON is written by
+        a third thread."""
+        payload = self._encoder.submit(json_rows, frame)
+        self.run(lambda: self.dbapi.execute(sql, (*first, payload.result())))
+
+    def wait(self) -> None:
+        while self._pending:
+            self._pending.pop(0).result()
+
+    def __exit__(self, exc_type, *_) -> None:  # noqa: ANN001
+        if self._pool is None:
+            return
+        try:
+            if exc_type is None:
+                self.wait()
+        finally:  # never leave a statement running on the connection; after a failure, start no more
+            self._pool.shutdown(wait=True, cancel_futures=exc_type is not None)
+            self._encoder.shutdown(wait=True, cancel_futures=exc_type is not None)
+
+
+class Ids:
+    """Primary keys for rows a bulk writer inserts, taken up front so they need not be read back: on
+    SQLite counted on from the largest id (the import holds the write lock, so nobody else adds rows
+    meanwhile), on PostgreSQL drawn from the table's sequence."""
+
+    def __init__(self, s, table: str):
+        self.s, self.table = s, table
+        self.next = (None if s.get_bind().dialect.name == "postgresql"
+                     else s.execute(text(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")).scalar_one())
+
+    def take(self, n: int) -> np.ndarray:
+        if self.next is None:
+            rows = self.s.execute(text(f"SELECT nextval(pg_get_serial_sequence('{self.table}', 'id')) "
+                                       "FROM generate_series(1, :n)"), {"n": n}).scalars().all()
+            return np.asarray(rows, dtype=np.int64)
+        ids = np.arange(self.next, self.next + n, dtype=np.int64)
+        self.next += n
+        return ids
+
+
+class InvoiceLoader:
+    """The bulk insert of an import's new invoices, a piece at a time, with the dated change that
+    brings an invoice from its amount to what was open (or paid) when the file was made. A load of
+    `BULK_ROWS` or more drops the invoice table's secondary indexes and the ledger_day triggers for
+    the load, and builds them again, and the load's daily sums, when it ends."""
+
+    def __init__(self, s, batch_id: int, expected_rows: int, writer: Writer):
+        self.s, self.batch_id, self.writer = s, batch_id, writer
+        self.expected = expected_rows
+        self.count = 0
+        self._new_ids = Ids(s, "invoice")
+        self._sums: list[tuple] = []  # per piece, what ledger_day_contributions needs
+
+    def __enter__(self) -> InvoiceLoader:
+        self._by_hand_cm = ledger_day_by_hand(self.s, self.expected)
+        self.by_hand = self._by_hand_cm.__enter__()
+        self._indexes_cm = bulk_load(self.s, "invoice", self.expected)
+        self._indexes_cm.__enter__()
+        return self
+
+    def add(self, new: pd.DataFrame, open_cents: np.ndarray, settled_on: np.ndarray, moved: np.ndarray,
+            change_dates: np.ndarray, kinds: np.ndarray, deltas: np.ndarray) -> None:
+        """Insert `new` with its current state: the open amount, and for the rows where it is zero the day
+        it was settled (`settled_on`); and one change for each row at the positions `moved` (dated, of a
+        kind, by how much). The text columns stay Arrow arrays, as the file's parser made them."""
+        ids = self._new_ids.take(len(new))
+        amount = new["amount_cents"].to_numpy()
+        settled = pc.if_else(pa.array(open_cents == 0), iso_text(settled_on), pa.scalar(None, pa.string()))
+        frame = pd.DataFrame({
+            "id": ids,
+            "number": arrow_text(new["invoice_number"]),
+            "debtor_id": new["debtor_id"].to_numpy(),
+            "invoice_date": arrow_text(iso_text(new["invoice_date"].to_numpy())),
+            "due_date": arrow_text(iso_text(new["due_date"].to_numpy())),
+            "currency": arrow_text(new["currency"]),
+            "amount_cents": amount,
+            "open_cents": open_cents,
+            "settled_date": arrow_text(settled),
+            "description": texts_or_none(new["description"]),
+            "reference": texts_or_none(new["reference"], 255),
+            "disputed": new["disputed"].to_numpy() if "disputed" in new else False,
+        })
+        bulk_insert(self.s, "invoice", frame, constants={"batch_id": self.batch_id, "is_demo": False},
+                     writer=self.writer)
+        if len(moved):
+            insert_changes(self.s, ids[moved], iso(change_dates), kinds, deltas, self.batch_id, writer=self.writer,
+                            checked=True)
+        if self.by_hand:
+            self._sums.append((frame["currency"].to_numpy(), new["invoice_date"].to_numpy(),
+                               new["due_date"].to_numpy(), amount, moved + self.count,
+                               np.asarray(change_dates).astype("datetime64[D]"), deltas))
+        self.count += len(new)
+
+    def check_debtors(self, ids: np.ndarray) -> None:
+        """The debtors the rows refer to exist (SQLite's own check is off for the import)."""
+        if len(ids):
+            self.writer.run(check_references, self.s, "debtor", ids, "debtors")
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
+        if exc_type is not None:  # the transaction is rolled back: nothing to rebuild
+            return
+        self.writer.wait()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            sums = None
+            if self.by_hand and self._sums:  # summed on the other core while SQLite builds the indexes
+                parts = list(zip(*self._sums))
+                sums = pool.submit(analytics_queries.ledger_day_contributions,
+                                   *(np.concatenate(p) for p in parts))
+            self._indexes_cm.__exit__(None, None, None)
+            if sums is not None:
+                analytics_queries.add_to_ledger_day(self.s.connection(), sums.result())
+        self._by_hand_cm.__exit__(None, None, None)
+
+
+def iso(days: np.ndarray) -> np.ndarray:
+    """datetime64 values as ISO date text (None for NaT), the form both databases take for a DATE."""
+    return iso_text(days).to_numpy(zero_copy_only=False)
+
+
+def insert_changes(s, invoice_ids, change_dates, kinds, deltas, batch_id: int, writer: Writer | None = None,
+                    checked: bool = False) -> None:
+    """Dated changes (ISO dates); `checked`: the invoices were written by this import just before."""
+    if not checked:
+        check_references(s, "invoice", invoice_ids, "invoices")
+    frame = pd.DataFrame({"invoice_id": np.asarray(invoice_ids, dtype=np.int64), "change_date": change_dates,
+                          "kind": kinds, "delta_cents": np.asarray(deltas, dtype=np.int64)})
+    bulk_insert(s, "invoice_change", frame, constants={
+        "batch_id": batch_id, "created_at": utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")}, writer=writer)
+
+
+def iso_text(days) -> pa.Array:  # noqa: ANN001
+    """datetime64 values as an Arrow array of ISO date text (null for NaT)."""
+    return pa.array(np.asarray(days).astype("datetime64[D]"), from_pandas=True).cast(pa.string())
+
+
+def arrow_text(values) -> pd.api.extensions.ExtensionArray:  # noqa: ANN001
+    """Text for a bulk frame without a round trip through Python strings (pandas would turn an object
+    array of them into Arrow text again, a string at a time)."""
+    arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, type=pa.string())
+    return pd.array(arr, dtype=pd.ArrowDtype(pa.string()))
+
+
+def texts_or_none(series: pd.Series, limit: int | None = None):  # noqa: ANN201
+    """A text column with empty cells as NULL, cut at `limit`; None when every cell is empty (the column
+    is then written as one constant)."""
+    arr = pa.array(series.fillna(""), type=pa.string())
+    empty = pc.equal(arr, "")
+    if not len(arr) or pc.all(empty).as_py():
+        return None
+    if limit:
+        arr = pc.utf8_slice_codeunits(arr, 0, limit)
+    return arrow_text(pc.if_else(empty, pa.scalar(None, pa.string()), arr))
+
+
+@contextmanager
+def bulk_load(s, table: str, rows: int):
+    """SQLite: when a batch at least doubles a large table, drop its secondary indexes for the load and
+    build them again afterwards (a sort instead of a million random B-tree inserts). DDL is part of
+    the transaction, so a failure restores them with everything else."""
+    if s.get_bind().dialect.name != "sqlite" or rows < BULK_ROWS:
+        yield
+        return
+    dbapi = s.connection().connection.driver_connection
+    existing = dbapi.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+    if existing > rows:
+        yield
+        return
+    # the batch index stays: within one load its key is one value and the rows come in id order, so
+    # each entry is appended at its end
+    indexes = dbapi.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                            "AND sql IS NOT NULL AND name NOT LIKE '%batch_id'", (table,)).fetchall()
+    for name, _ in indexes:
+        dbapi.execute(f'DROP INDEX "{name}"')
+    yield
+    for _, sql in indexes:
+        dbapi.execute(sql)
+
+
+@contextmanager
+def ledger_day_by_hand(s, rows: int, at_least: int | None = None):
+    """A large load keeps the daily sums (`ledger_day`) itself: the triggers that would upsert two or
+    four rows per invoice and change are dropped for the load and created again after it; the caller
+    adds the load's sums in one statement per day and currency. Yields whether it must. The DDL is
+    part of the transaction (on PostgreSQL it locks the invoice tables until the commit)."""
+    if rows < (at_least or BULK_ROWS):
+        yield False
+        return
+    conn = s.connection()
+    analytics_queries.drop_ledger_day_triggers(conn)
+    yield True
+    analytics_queries.create_ledger_day_triggers(conn)
+
+
+def bulk_insert(s, table: str, frame: pd.DataFrame, constants: dict | None = None,
+                 writer: Writer | None = None) -> None:
+    """Insert many rows at C speed inside the session's transaction: SQLite reads one JSON array per
+    chunk (json_each), PostgreSQL takes COPY. Dates arrive as ISO text. A column that holds one value
+    in every row is written once, as a constant. With a `writer` (SQLite) the JSON is written here
+    and the statements run on the writer's thread."""
+    if not len(frame):
+        return
+    constants = dict(constants or {})
+    for col in list(frame.columns)[1:] if len(frame) > 1 else []:  # the first column always travels
+        values = frame[col]
+        missing = values.isna()
+        if missing.all():
+            constants[col] = None
+        elif not missing.any() and (values == values.iloc[0]).all():
+            constants[col] = _scalar(values.iloc[0])
+        else:
+            continue
+        frame = frame.drop(columns=col)
+    conn = s.connection()
+    dbapi = conn.connection.driver_connection
+    cols = list(frame.columns)
+    if conn.dialect.name == "postgresql":
+        frame = frame.assign(**{k: v for k, v in constants.items()})
+        cols = list(frame.columns)
+        # CSV: an unquoted empty field is NULL; our empty texts were turned into None before
+        sql = f"COPY {table} ({', '.join(cols)}) FROM STDIN WITH (FORMAT csv)"
+        with dbapi.cursor() as cur, cur.copy(sql) as copy:
+            for start in range(0, len(frame), CHUNK):
+                copy.write(frame.iloc[start:start + CHUNK].to_csv(index=False, header=False, lineterminator="\n"))
+        return
+    fixed = [_sql_literal(constants[c]) for c in constants]
+    select_list = [f"json_extract(value, '$[{i}]')" for i in range(len(cols))]
+    ids = frame[cols[0]].to_numpy() if cols[0] == "id" else None
+    counted = ids is not None and len(cols) > 1 and bool((np.diff(ids) == 1).all())
+    if counted:  # consecutive ids: each row's is the first plus its place in the array (json_each's key)
+        frame = frame.drop(columns="id")
+        select_list = ["? + key", *(f"json_extract(value, '$[{i}]')" for i in range(len(cols) - 1))]
+    sql = (f"INSERT INTO {table} ({', '.join([*cols, *constants])}) SELECT {', '.join([*select_list, *fixed])} "
+           "FROM json_each(?)")
+    starts = range(0, len(frame), CHUNK)
+    chunks = [frame.iloc[start:start + CHUNK] for start in starts]
+    firsts = [(int(ids[start]),) if counted else () for start in starts]
+    if writer is not None:
+        for chunk, first in zip(chunks, firsts):
+            writer.insert_json(sql, chunk, first)
+        return
+    # a large page cache keeps the indexes in memory while many rows go in (this connection only)
+    dbapi.execute("PRAGMA cache_size = -262144")
+    # sqlite3 lets go of the GIL while it works, so the next chunk's JSON is written meanwhile
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(json_rows, chunks[0])
+        for nxt, first in zip([*chunks[1:], None], firsts):
+            payload = pending.result()
+            if nxt is not None:
+                pending = pool.submit(json_rows, nxt)
+            dbapi.execute(sql, (*first, payload))
+
+
+_CONTROL = r"[\x00-\x1f]"
+
+
+def json_rows(frame: pd.DataFrame) -> str:
+    """The frame's rows as one JSON array of arrays, written with Arrow's string kernels (which let go
+    of the GIL, and are several times faster than pandas' writer): each column as JSON text, the columns
+    of a row joined, the rows laid end to end in the array's own buffer. Texts with control characters,
+    and column types other than text, integers and flags, go through pandas."""
+    if not len(frame):
+        return "[]"
+    parts = []
+    for name in frame.columns:
+        arr = pa.array(frame[name])
+        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+            arr = arr.cast(pa.string())
+            if pc.any(pc.match_substring_regex(arr, _CONTROL)).as_py():
+                return frame.to_json(orient="values", force_ascii=False)
+            escaped = pc.replace_substring(pc.replace_substring(arr, "\\", "\\\\"), '"', '\\"')
+            text = pc.binary_join_element_wise('"', escaped, '"', "")
+        elif pa.types.is_boolean(arr.type):
+            text = pc.if_else(arr, "true", "false")
+        elif pa.types.is_integer(arr.type):
+            text = pc.cast(arr, pa.string())
+        elif pa.types.is_null(arr.type):
+            text = pa.nulls(len(arr), pa.string())
+        else:
+            return frame.to_json(orient="values", force_ascii=False)
+        parts.append(pc.fill_null(text.cast(pa.string()), "null"))
+    rows = pc.binary_join_element_wise("[", pc.binary_join_element_wise(*parts, ","), "],", "")
+    rows = pa.concat_arrays([rows]) if rows.offset else rows
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32, count=len(rows) + 1)
+    body = rows.buffers()[2].to_pybytes()[offsets[0]:offsets[-1] - 1]  # without the last comma
+    return "[" + body.decode("utf-8") + "]"
+
+
+def _sql_literal(value) -> str:  # noqa: ANN001
+    """A constant of our own making (ids, flags, dates, a validated currency code) as SQL text."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, (bool, np.bool_)):
+        return "1" if value else "0"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _scalar(value):  # noqa: ANN001
+    return value.item() if isinstance(value, np.generic) else value
