@@ -81,6 +81,9 @@ class Debtor(Base):
     blocked_until: Mapped[date | None] = mapped_column(Date)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    owner: Mapped[str | None] = mapped_column(String(100))  # the collector (user name) who follows this debtor
+    # addresses that bounced, comma separated: taken off `email`, and never written to again
+    email_bouncing: Mapped[str | None] = mapped_column(Text)
 
     invoices: Mapped[list[Invoice]] = relationship(back_populates="debtor")
 
@@ -420,3 +423,72 @@ class BankInvoiceKey(Base):
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"), primary_key=True)
     number: Mapped[str] = mapped_column(String(64))
     number_key: Mapped[str] = mapped_column(String(64), index=True)
+
+
+
+class InboundMail(Base):
+    """A message read from the team mailbox (or filed by the demo): a debtor's reply, an auto-reply or a
+    bounce, linked to a debtor, or waiting for a person to pick one. `key` (UIDVALIDITY and Message-ID)
+    makes a resumed fetch store nothing twice."""
+
+    __tablename__ = "inbound_mail"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(1000), unique=True)
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)  # the mail's own, without <>
+    kind: Mapped[str] = mapped_column(String(12))  # reply | auto_reply | bounce
+    reason: Mapped[str] = mapped_column(Text, default="")  # why it was read as this kind
+    from_name: Mapped[str] = mapped_column(String(255), default="")
+    from_address: Mapped[str] = mapped_column(String(255), default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    text: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str] = mapped_column(String(12))  # thread | sender | unassigned | person
+    debtor_id: Mapped[int | None] = mapped_column(ForeignKey("debtor.id"), index=True)
+    answers_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"), index=True)
+    note_id: Mapped[int | None] = mapped_column(ForeignKey("note.id"))  # its entry on the timeline
+    return_date: Mapped[date | None] = mapped_column(Date)  # out-of-office: back on
+    bounce_recipient: Mapped[str | None] = mapped_column(String(255))
+    bounce_status: Mapped[str | None] = mapped_column(String(20))
+    bounce_diagnostic: Mapped[str | None] = mapped_column(Text)
+    # the pause a reply put on the debtor's invoices, and what they were paused until before it
+    paused_until: Mapped[date | None] = mapped_column(Date)
+    pause_before: Mapped[dict | None] = mapped_column(JSON)
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    handled_by: Mapped[str | None] = mapped_column(String(100))
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    attachments: Mapped[list[MailAttachment]] = relationship(
+        back_populates="mail", cascade="all, delete-orphan", order_by="MailAttachment.id")
+
+
+class MailAttachment(Base):
+    """A file attached to an inbound mail, kept so a person can download it (without the bytes when it
+    was larger than the cap)."""
+
+    __tablename__ = "mail_attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mail_id: Mapped[int] = mapped_column(ForeignKey("inbound_mail.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    mail: Mapped[InboundMail] = relationship(back_populates="attachments")
+
+
+class WorkHandoff(Base):
+    """An item of the Today worklist handed to a colleague, with a note; the newest one names its owner."""
+
+    __tablename__ = "work_handoff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_key: Mapped[str] = mapped_column(String(100), index=True)  # e.g. reply:12, dispute:345
+    debtor_id: Mapped[int | None] = mapped_column(ForeignKey("debtor.id", ondelete="CASCADE"), index=True)
+    from_user: Mapped[str] = mapped_column(String(100))
+    to_user: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # file, title, icon, least role
 PAGES = [
+    ("pages/today.py", N_("Today"), ":material/today:", "collector"),
     ("pages/ageing.py", N_("Ageing"), ":material/stacked_bar_chart:", "viewer"),
     ("pages/trends.py", N_("DSO & trends"), ":material/trending_up:", "viewer"),
     ("pages/dossier.py", N_("Debtor dossier"), ":material/folder_shared:", "viewer"),

@@ -6,14 +6,27 @@ import argparse
 import sys
 
 from db.engine import make_engine, upgrade
-from receivables.cli import ageing, bank, db, demo, dossier, imports, remind, report, send, users
+from receivables.cli import (
+    ageing,
+    bank,
+    db,
+    demo,
+    dossier,
+    imports,
+    mailbox,
+    remind,
+    report,
+    send,
+    today,
+    users,
+)
 from receivables.services import errors
 
 # Each group adds its commands with register(subparsers[, report_subparsers]); every command's parser
 # sets handler=fn, where fn(engine, args) -> exit code. The order is the order of --help: `report`
 # comes after `users`, and the groups after it may add report commands (`report ageing` is the first).
 GROUPS = (demo, users)
-GROUPS_WITH_REPORTS = (ageing, dossier, remind, send, report, imports, bank, db)
+GROUPS_WITH_REPORTS = (ageing, dossier, remind, send, report, imports, bank, mailbox, today, db)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -48,15 +48,18 @@ def test_the_start_page_shows_only_the_login_form(demo_db):
     assert not at.dataframe and not at.metric
 
 
-def test_logging_in_takes_one_click_and_shows_the_ageing_page(demo_db):
-    password = users.add_user("carla", "collector")
-    at = AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60).run()
+@pytest.mark.parametrize("role, first", [("viewer", "Ageing"), ("collector", "Today")])
+def test_logging_in_takes_one_click_and_shows_the_first_page_of_the_role(demo_db, role, first):
+    password = users.add_user("carla", role)
+    at = AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60)
+    at.session_state["_language"] = "en"
+    at.run()
     at.text_input[0].input("carla")
     at.text_input[1].input(password)
     at.button[0].click().run()
     assert not at.exception
     assert at.session_state["authentication_status"] is True
-    assert "Ageing" in [t.value for t in at.title]
+    assert first in [t.value for t in at.title]
     assert at.metric  # the dashboard itself, not the form again
 
 
