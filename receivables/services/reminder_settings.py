@@ -4,13 +4,14 @@ whatever was never saved."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from db.uow import UnitOfWork
 from receivables.domain import costs as costing
 from receivables.domain import epc, tracks
 from receivables.domain.tracks import Track
+from receivables.services import texts
 from receivables.services.errors import ServiceError
 from receivables.services.settings import get_setting, put_setting
 
@@ -42,6 +43,8 @@ class ReminderSettings:
     grace_days: int = 3
     review_above: int = 50
     catch_up_cap: str = "demand"
+    # (template, tone, language) -> a text edited in Settings, used instead of the shipped template
+    texts: dict = field(default_factory=dict)
 
 
 def load_settings(session) -> ReminderSettings:
@@ -70,7 +73,7 @@ def load_settings(session) -> ReminderSettings:
     cap = engine["catch_up_cap"] if engine["catch_up_cap"] in tracks.TEMPLATES else ENGINE_DEFAULTS["catch_up_cap"]
     return ReminderSettings(all_tracks, rules, payment, cost_settings, int(engine["freshness_days"]),
                             int(engine["tolerance_cents"]), int(engine["lookahead_days"]), grace,
-                            int(engine["review_above"]), cap)
+                            int(engine["review_above"]), cap, texts.in_force(session))
 
 
 def _tracks(value, session) -> list[dict]:

@@ -132,7 +132,7 @@ def compose(debtor, track: Track, step: Step, chased: list, open_items: list, cu
                                                                       and step.channel != "call")):
         claim = basis.claim(debtor, chased, planned, cfg)
     ctx = message_context(debtor, track, step, chased, open_items, currency, planned, cfg, claim, holds)
-    rendered = render_message(ctx)
+    rendered = render_message(ctx, cfg.texts)
     return {"subject": rendered.subject, "body_text": rendered.text, "body_html": rendered.html,
             "language": ctx["language"], "currency": currency,
             "total_cents": ctx["total_cents"], "costs_cents": claim.costs_cents,

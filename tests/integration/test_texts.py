@@ -77,3 +77,30 @@ def test_an_unknown_step_tone_or_language_is_named(uow):
                            (("reminder", "standard", "de"), "language must be one of")]:
             with pytest.raises(ServiceError, match=word):
                 texts.editable(u, *args)
+
+
+def test_a_text_edited_in_settings_is_used_for_the_next_reminders_and_not_for_those_already_written(uow):
+    from datetime import date
+
+    from db.models import Message
+    from receivables.services import demo, reminders
+
+    anchor = date(2026, 6, 30)
+    with uow() as u:
+        demo.load_demo(u, seed=11, anchor=anchor)
+    with uow() as u:
+        reminders.generate(u, today=anchor, actor="alice")
+        before = {m.id: m.subject for m in u.session.scalars(select(Message))}
+    assert before
+    for template in render.template_names():
+        for tone in ("friendly", "standard", "strict"):
+            with uow() as u:
+                shipped = texts.editable(u, template, tone, "nl")
+                texts.save(u, template, tone, "nl", "EIGEN: " + shipped.subject, shipped.body, actor="alice")
+    with uow() as u:
+        reminders.generate(u, today=date(2026, 7, 7), actor="alice")
+        messages = dict(u.session.execute(select(Message.id, Message.subject).where(Message.language == "nl")).all())
+    kept = [i for i in messages if i in before and messages[i] == before[i]]
+    assert kept  # words already written stay, unless the message is written again because its invoices changed
+    new = [s for i, s in messages.items() if i not in before]
+    assert new and all(s.startswith("EIGEN: ") for s in new)
