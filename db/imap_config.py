@@ -8,10 +8,10 @@ from collections.abc import Mapping
 
 from db.engine import secrets_section
 from emails.imap import ENVIRONMENT, ImapConfigError, ImapSettings, settings_from
-from receivables.services.errors import ServiceError
+from receivables.domain.errors import Problem
 
 
-class MailboxConfigError(ServiceError):
+class MailboxConfigError(Problem):
     """The IMAP settings are incomplete or wrong; the message names the setting to fix."""
 
 

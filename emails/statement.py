@@ -10,8 +10,8 @@ from fpdf import FPDF
 
 from emails import letter
 from emails.mime import Attachment
+from receivables.domain import exports
 from receivables.domain.money import fmt
-from receivables.services import exports
 
 LIST_LIMIT = 25  # a reminder's text lists at most this many invoices, the oldest first
 

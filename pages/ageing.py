@@ -8,10 +8,10 @@ import pandas as pd  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from receivables.domain import definitions  # noqa: E402
+from receivables.domain import definitions, exports  # noqa: E402
 from receivables.domain.ageing import DEFAULT_EDGES  # noqa: E402
 from receivables.domain.money import fmt  # noqa: E402
-from receivables.services import analytics, exports, signals  # noqa: E402
+from receivables.services import analytics, signals  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
 from ui import state  # noqa: E402
 from ui.links import dossier_link, dossier_urls, linked_date  # noqa: E402

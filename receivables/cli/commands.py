@@ -20,7 +20,7 @@ from receivables.cli import (
     today,
     users,
 )
-from receivables.services import errors
+from receivables.domain.errors import Problem
 
 # Each group adds its commands with register(subparsers[, report_subparsers]); every command's parser
 # sets handler=fn, where fn(engine, args) -> exit code. The order is the order of --help: `report`
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         engine = make_engine()
         upgrade(engine)
         return args.handler(engine, args)
-    except errors.ServiceError as exc:
+    except Problem as exc:  # a service's or a rule's refusal: what to fix
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # one clear line, never a traceback

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import sys
 
+from receivables.domain import exports
 from receivables.domain.money import to_decimal, to_units
-from receivables.services import analytics, exports
+from receivables.services import analytics
 
 
 def print_json(data) -> None:

@@ -8,9 +8,9 @@ import sys
 
 from db.uow import UnitOfWork
 from receivables.cli.args import iso_date
-from receivables.domain import messages
+from receivables.domain import exports, messages
 from receivables.domain.money import fmt
-from receivables.services import exports, queue, reminders
+from receivables.services import queue, reminders
 from receivables.services.errors import ServiceError
 
 ACTOR = "cli"

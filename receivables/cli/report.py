@@ -9,8 +9,9 @@ import sys
 
 from db.uow import UnitOfWork
 from receivables.cli.args import iso_date
+from receivables.domain import exports
 from receivables.domain.money import to_units
-from receivables.services import analytics, claims, exports
+from receivables.services import analytics, claims
 
 
 def _positive(value: str) -> int:

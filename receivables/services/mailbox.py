@@ -26,7 +26,7 @@ from typing import Protocol
 
 from sqlalchemy import func, or_, select, update
 
-from db.imap_config import load_imap_settings
+from db.imap_config import MailboxConfigError, load_imap_settings
 from db.models import Debtor, InboundMail, Invoice, MailAttachment, Message, Note, SendAttempt, utcnow
 from db.uow import UnitOfWork
 from emails.imap import CheckResult, FetchedMessage, ImapError, ImapMailbox, ImapSettings
@@ -119,7 +119,10 @@ class FetchResult:
 
 def imap_settings() -> ImapSettings:
     """The configured team mailbox; ServiceError says what to set when there is none."""
-    settings = load_imap_settings()
+    try:
+        settings = load_imap_settings()
+    except MailboxConfigError as exc:
+        raise ServiceError(exc.msgid, **exc.params) from None
     if settings is None:
         raise ServiceError("no team mailbox is set up: set host, user and password in [imap] of "
                            ".streamlit/secrets.toml, or IMAP_HOST, IMAP_USER and IMAP_PASSWORD")

@@ -50,7 +50,7 @@ from emails.transport import (
     SmtpTransport,
     TransportUnavailable,
 )
-from receivables.domain import epc, messages
+from receivables.domain import epc, exports, messages
 from receivables.domain.contacts import AddressError, parse_recipients
 from receivables.domain.recheck import (
     ADDRESS,
@@ -65,7 +65,7 @@ from receivables.domain.recheck import (
     Verdict,
     recheck,
 )
-from receivables.services import exports, reminders
+from receivables.services import reminders
 from receivables.services import send_journal as journal
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError

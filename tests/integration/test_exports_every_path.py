@@ -14,8 +14,9 @@ from sqlalchemy import select, update
 
 from db.models import Debtor
 from receivables import cli
+from receivables.domain import exports
 from receivables.domain.ageing import BucketSpec
-from receivables.services import analytics, exports
+from receivables.services import analytics
 
 HOSTILE = ['=HYPERLINK("http://x","click")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(1)", "\t=1", " =1", "'=1"]
 TODAY = date.today()

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from receivables.services.exports import ExportError, report
+from receivables.domain.exports import ExportError, report
 
 FRAME = pd.DataFrame({
     "Debtor": ["Bakker B.V.", "=HYPERLINK(\"http://x\",\"click\")", None],

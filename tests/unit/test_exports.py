@@ -9,7 +9,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from receivables.services import exports
+from receivables.domain import exports
 
 
 @pytest.mark.parametrize("value, exported", [

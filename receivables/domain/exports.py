@@ -19,7 +19,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from receivables.services.errors import ServiceError
+from receivables.domain.errors import Problem
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _SKIPPED = " \u00a0'\""  # what a spreadsheet may pass over before it looks for a formula
@@ -27,7 +27,7 @@ _SKIPPED = " \u00a0'\""  # what a spreadsheet may pass over before it looks for 
 _NUMBER = re.compile(r"[+-]?(?=[.,]?\d)(?:\d{1,3}(?:[., \u00a0]\d{3})+|\d*)(?:[.,]\d*)?(?:[eE][+-]?\d+)?")
 
 
-class ExportError(ServiceError):
+class ExportError(Problem):
     pass
 
 
