@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from db.engine import PROJECT_ROOT, secrets_section
 from receivables.domain.contacts import AddressError, parse_mailbox
+from receivables.domain.errors import Problem
 
 SECURITY = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
@@ -31,7 +32,7 @@ SOURCES = {
 }
 
 
-class SmtpConfigError(ValueError):
+class SmtpConfigError(Problem):
     """The SMTP settings are incomplete or wrong; the message names the setting to fix. (The sender's
     services say it as a ServiceError.)"""
 

@@ -27,6 +27,7 @@ except ImportError:  # Windows: a lock on the first byte of the lock file does t
     import msvcrt
 
 from db.engine import PROJECT_ROOT
+from receivables.domain.errors import Problem
 
 ROLES = ("viewer", "collector", "admin")
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,49}$")
@@ -37,7 +38,7 @@ _PLACEHOLDER = re.compile(r"replace|change|example|secret|placeholder|random|you
                           re.IGNORECASE)
 
 
-class UserError(ValueError):
+class UserError(Problem):
     pass
 
 

@@ -20,6 +20,8 @@ from email.parser import BytesHeaderParser
 from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessage
 from imap_tools.errors import ImapToolsError, MailboxLoginError
 
+from receivables.domain.errors import Problem
+
 SECURITY = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
 DEFAULT_FOLDER = "INBOX"
@@ -38,7 +40,7 @@ ENVIRONMENT = {
 }
 
 
-class ImapConfigError(ValueError):
+class ImapConfigError(Problem):
     """The IMAP settings are incomplete or wrong; the message names the setting to fix."""
 
 

@@ -14,6 +14,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from emails.mime import QR_CID
 from receivables.domain import contacts
+from receivables.domain.errors import Problem
 from receivables.domain.money import fmt
 from receivables.domain.translation import N_
 
@@ -55,7 +56,7 @@ LABELS = {
 }
 
 
-class TemplateError(ValueError):
+class TemplateError(Problem):
     """A template that cannot be rendered (an unknown variable, a syntax error); says which."""
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 import re
 
+from receivables.domain.errors import Problem
+
 # --- addresses --------------------------------------------------------------------------------------
 
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -15,7 +17,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
 _NAME_ADDR = re.compile(r"^(.*?)<([^<>]*)>$")
 
 
-class AddressError(ValueError):
+class AddressError(Problem):
     """An e-mail address we will not send to or from; the message says which and why."""
 
 

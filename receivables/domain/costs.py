@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from receivables.domain.errors import Problem
+
 # Besluit vergoeding buitengerechtelijke incassokosten, art. 2: (slice upper bound in cents, rate)
 BIK_STAFFEL = ((250_000, Decimal("0.15")), (500_000, Decimal("0.10")), (1_000_000, Decimal("0.05")),
                (20_000_000, Decimal("0.01")), (None, Decimal("0.005")))
@@ -122,7 +124,7 @@ DEFAULT_CONSUMER_RATES = tuple((r.start, r.percent) for r in CONSUMER_RATES)
 DEFAULT_RATE_TABLES = {COMMERCIAL: COMMERCIAL_RATES, CONSUMER: CONSUMER_RATES}
 
 
-class MissingRateError(ValueError):
+class MissingRateError(Problem):
     """Interest is asked for a day before the first rate of the table: never charged at 0 %."""
 
 

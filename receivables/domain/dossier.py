@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from receivables.domain.errors import Problem
 from receivables.domain.money import fmt
 
 MAX_TEXT = 20_000
@@ -23,14 +24,9 @@ NOTE_KIND_TO_TIMELINE = {"note": "note", "call": "call", "promise": "promise", "
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{6,30}$")
 
 
-class RuleError(ValueError):
+class RuleError(Problem):
     """A rule refused what was typed: an English message with named parameters, as ServiceError takes it,
     so that a page can word it in the reader's language."""
-
-    def __init__(self, message: str = "", /, **params) -> None:
-        self.msgid = message
-        self.params = params
-        super().__init__(message.format(**params) if params else message)
 
 
 def clean_text(value: str | None, what: str, *, required: bool = True) -> str:

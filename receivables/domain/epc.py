@@ -12,11 +12,13 @@ import numpy as np
 import segno
 from segno import encoder
 
+from receivables.domain.errors import Problem
+
 MAX_PAYLOAD_BYTES = 331
 MAX_CENTS = 99_999_999_999  # EUR 999,999,999.99
 
 
-class EpcError(ValueError):
+class EpcError(Problem):
     """Payment details that cannot go into an EPC QR code; the message says what to fix."""
 
 

@@ -26,6 +26,8 @@ from enum import StrEnum
 
 from inscriptis import get_text
 
+from receivables.domain.errors import Problem
+
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 
 
@@ -83,7 +85,7 @@ class Reply:
         return out
 
 
-class ReplyError(ValueError):
+class ReplyError(Problem):
     """The bytes are not an e-mail we can read."""
 
 

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from receivables.domain.errors import Problem
+
 DEFAULTS_FILE = Path(__file__).with_name("default_tracks.json")
 
 # The step templates in order of escalation; the position is the step's rank.
@@ -24,7 +26,7 @@ TERM_DAYS = {"reminder": 7, "second_reminder": 7, "demand": 14, "final_notice": 
 WIK_TEMPLATES = ("demand", "final_notice", "handover")
 
 
-class TrackError(ValueError):
+class TrackError(Problem):
     """A track or rule definition that cannot be used; the message says what to fix."""
 
 

@@ -12,12 +12,13 @@ from email.message import EmailMessage
 from email.utils import getaddresses
 from html.parser import HTMLParser
 
+from receivables.domain.errors import Problem
 from receivables.domain.replies import header_text, mail_date, message_ids
 
 MAX_EML_BYTES = 15 * 1024 * 1024
 
 
-class EmlError(ValueError):
+class EmlError(Problem):
     """The upload is not an e-mail we can read; the message says what to do."""
 
 

@@ -6,11 +6,13 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 
+from receivables.domain.errors import Problem
+
 MAX_BYTES = 50 * 1024 * 1024
 MAX_LINES = 1_000_000
 
 
-class BankFileError(ValueError):
+class BankFileError(Problem):
     """A bank file that cannot be read; the message says what is wrong and what to upload instead."""
 
 
