@@ -49,7 +49,7 @@ from db.uow import UnitOfWork  # noqa: E402
 from emails import mime  # noqa: E402
 from emails.transport import SmtpTransport  # noqa: E402
 from receivables.domain.contacts import AddressError, check_address, parse_mailbox  # noqa: E402
-from receivables.services import reminders, sending  # noqa: E402
+from receivables.services import queue, reminders, sending  # noqa: E402
 
 SERVER = textwrap.dedent("""
     import sys, time
@@ -101,7 +101,7 @@ def propose_and_approve(engine, today: date, qr: bool) -> int:
         proposed = u.session.scalars(select(Message.id).where(Message.status == "proposed",
                                                               Message.channel == "email")).all()
         if proposed:
-            reminders.transition(u, proposed, "approve", actor="bench")
+            queue.transition(u, proposed, "approve", actor="bench")
     with UnitOfWork(engine) as u:
         ids = u.session.scalars(select(Message.id).where(Message.status == "approved")).all()
     if not qr:

@@ -8,7 +8,7 @@ from datetime import date  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from receivables.domain.worklist import SOURCES, Item  # noqa: E402
-from receivables.services import dossier, mailbox, reminders, today, users  # noqa: E402
+from receivables.services import dossier, mailbox, queue, today, users  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
 from ui import i18n, state  # noqa: E402
 from ui.i18n import N_, _  # noqa: E402
@@ -170,7 +170,7 @@ def act_on_call(item: Item) -> None:
                            key=f"outcome_{item.key}")
         text = st.text_input(_("What was said"), key=f"said_{item.key}")
         if st.form_submit_button(_("Log the call"), type="primary", icon=":material/call:"):
-            run(reminders.record_call, _("The call is logged."), message_id=item.ref, outcome=outcome, text_=text)
+            run(queue.record_call, _("The call is logged."), message_id=item.ref, outcome=outcome, text_=text)
 
 
 def act_on_note(item: Item) -> None:
@@ -198,7 +198,7 @@ def act(item: Item, mails: dict) -> None:
     elif item.source in ("approval", "failed"):
         label = _("Approve") if item.source == "approval" else _("Send again")
         if st.button(label, key=f"approve_{item.key}", type="primary", icon=":material/send:"):
-            run(reminders.transition, _("Approved: it goes with the next send."), message_ids=[item.ref],
+            run(queue.transition, _("Approved: it goes with the next send."), message_ids=[item.ref],
                 action="approve")
     elif item.source == "address":
         st.caption(_("Enter the address in the dossier, or import a debtor list with it."))

@@ -46,7 +46,7 @@ from receivables.domain import bank_matching as bm
 from receivables.domain import references
 from receivables.domain.translation import N_
 from receivables.importing import bank as bank_files
-from receivables.services import ledger, reminders
+from receivables.services import ledger, wording
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
 from receivables.services.settings import get_setting, put_setting
@@ -675,7 +675,7 @@ def _restore_messages(s, details: dict) -> None:
                                         Message.last_error == "nothing left to chase")
                   .values(status=status, last_error=None))
     if statuses:
-        reminders.reword(s, [int(m) for m in statuses], "an undone bank statement brought an invoice back")
+        wording.reword(s, [int(m) for m in statuses], "an undone bank statement brought an invoice back")
 
 
 # --- the accounting export after the bank ---------------------------------------------------------

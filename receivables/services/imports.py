@@ -48,7 +48,7 @@ from receivables.importing.validation import (
     give_way,
     suggest_snapshot,
 )
-from receivables.services import ledger, reminders
+from receivables.services import ledger, wording
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
 
@@ -1002,7 +1002,7 @@ def _restore_messages(s, details: dict) -> None:
                                         Message.last_error == "nothing left to chase")
                   .values(status=status, last_error=None))
     if statuses:  # their words follow the invoices they chase again
-        reminders.reword(s, [int(m) for m in statuses], "an undone import brought an invoice back")
+        wording.reword(s, [int(m) for m in statuses], "an undone import brought an invoice back")
 
 
 def _remove_created_debtors(s, ids: list[int]) -> int:

@@ -29,7 +29,7 @@ from receivables.domain.worklist import (
     owner_of,
     worded,
 )
-from receivables.services import reminders, sending
+from receivables.services import reminders, send_confirm
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
 from receivables.services.settings import get_setting, put_setting
@@ -246,7 +246,7 @@ def _failed(s) -> list[Item]:
 
 
 def _sending(uow: UnitOfWork) -> list[Item]:
-    stuck = [m for m in sending.waiting_for_confirmation(uow) if not m.in_flight]
+    stuck = [m for m in send_confirm.waiting_for_confirmation(uow) if not m.in_flight]
     if not stuck:
         return []
     ids = dict(uow.session.execute(select(Message.id, Message.debtor_id).where(Message.id.in_([m.id for m in stuck]))).all())

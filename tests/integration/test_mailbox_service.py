@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from db.models import Debtor, ImportBatch, InboundMail, Invoice, Message, MessageInvoice
 from emails.imap import ImapMailbox, ImapSettings
-from receivables.services import dossier, mailbox, reminders, today
+from receivables.services import dossier, mailbox, queue, reminders, today
 from receivables.services.errors import ServiceError
 from tests import reply_samples as samples
 from tests.conftest import ROOT
@@ -244,7 +244,7 @@ def test_a_bounce_fails_the_reminder_with_the_servers_words_and_the_debtor_needs
         assert (d.email, d.email_bouncing) == (None, "jan@klant.example")
         assert reminders.debtors_without_address(u)["debtor_code"].tolist() == ["100"]
         with pytest.raises(ServiceError, match="no usable reminder address"):
-            reminders.transition(u, [m.id], "approve", actor="carla")  # not sent again to the same address
+            queue.transition(u, [m.id], "approve", actor="carla")  # not sent again to the same address
     work = worklist(ledger)
     assert [i.title for i in work.of("address")] == ["Address bounced: jan@klant.example"]
     assert "550 5.1.1" in work.of("address")[0].detail
@@ -253,7 +253,7 @@ def test_a_bounce_fails_the_reminder_with_the_servers_words_and_the_debtor_needs
 
     with ledger() as u:  # a person enters the new address and sends the reminder again
         dossier.update_contact(u, "100", emails="nieuw@klant.example", language="nl", actor="carla")
-        reminders.transition(u, [reminder_id], "approve", actor="carla")
+        queue.transition(u, [reminder_id], "approve", actor="carla")
     assert worklist(ledger).items == []
 
 

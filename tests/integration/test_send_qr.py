@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from db.models import Invoice, Message, MessageInvoice
 from emails.transport import SmtpTransport
 from receivables.domain import epc
-from receivables.services import reminders, sending
+from receivables.services import queue, reminders, sending
 from tests.integration import test_reminders as remind
 from tests.integration import test_send_support as support
 from tests.integration.test_send_support import PAYMENT, seed, settings
@@ -38,7 +38,7 @@ def approve(uow, ids):
         u.session.execute(update(Message).where(Message.id.in_(ids)).values(status="proposed"))
         u.commit()
     with uow() as u:
-        reminders.transition(u, ids, "approve", actor="carla")
+        queue.transition(u, ids, "approve", actor="carla")
 
 
 def kept(uow, message_id) -> tuple[str | None, bytes | None]:

@@ -9,7 +9,7 @@ from db import user_file
 from db.models import Debtor, InboundMail, Invoice, Message, Note
 from db.uow import UnitOfWork
 from receivables.domain.worklist import SOURCES, Item, OwnerRules, counts, handed, mine, ordered, owner_of
-from receivables.services import dossier, mailbox, reminders, today
+from receivables.services import dossier, mailbox, queue, today
 from receivables.services.errors import ServiceError
 
 TODAY = date(2026, 12, 4)
@@ -147,7 +147,7 @@ def test_a_call_due_comes_with_the_phone_and_the_last_notes(uow):
     assert item.phone == "+31 20 555 0101"
     assert item.notes == ("30-11-2026 note (dirk): Vraagt altijd om kopiefactuur",)
     with uow() as u:
-        reminders.record_call(u, item.ref, "reached", "betaalt vrijdag", actor="carla")
+        queue.record_call(u, item.ref, "reached", "betaalt vrijdag", actor="carla")
     assert items(uow, "call") == []
 
 
@@ -168,7 +168,7 @@ def test_a_proposed_reminder_waits_for_approval_unless_its_debtor_has_no_address
     assert (address.debtor_code, address.title) == ("200", "No reminder address")
     assert address.detail == "open € 500,00; 1 reminder(s) waiting for an address"
     with uow() as u:
-        reminders.transition(u, [reminder_id], "approve", actor="carla")
+        queue.transition(u, [reminder_id], "approve", actor="carla")
     assert items(uow, "approval") == []
 
 
@@ -199,7 +199,7 @@ def test_a_reminder_not_delivered_is_to_send_again_or_cancel(uow):
     assert (item.ref, item.title, item.detail) == (failed_id, "Not delivered: reminder to ar@100.example",
                                                    "address bounced: ...")
     with uow() as u:
-        reminders.transition(u, [failed_id], "approve", actor="carla")
+        queue.transition(u, [failed_id], "approve", actor="carla")
     assert items(uow, "failed") == []
 
 
