@@ -234,17 +234,131 @@ def step_duckdb(data_file: Path) -> dict:
             "peak_mb": _rss_mb()}
 
 
+def step_load(data_file: Path) -> dict:
+    """The generated book and lines into a migrated SQLite database with the real tables: debtors,
+    invoices, one reminder (message) per reference with its invoices, the learned accounts, and the
+    lines of one bank statement upload. Not timed as matching."""
+    from sqlalchemy import text
+
+    from db import analytics_queries
+    from db.engine import make_engine, upgrade
+    from receivables.domain.references import message_id_of
+
+    data = pickle.loads(data_file.read_bytes())
+    db_file = data_file.with_suffix(".db")
+    engine = make_engine(f"sqlite:///{db_file}")
+    upgrade(engine)
+    start = time.perf_counter()
+    with engine.begin() as conn:
+        analytics_queries.drop_ledger_day_triggers(conn)
+        raw = conn.connection.driver_connection
+        raw.execute("INSERT INTO import_batch (id, kind, mode, file_name, file_hash, as_of, imported_by, imported_at, "
+                    "status, count_new, count_changed, count_closed, count_unchanged, count_skipped) VALUES "
+                    "(1, 'open-items', 'full', 'bench', 'bench', ?, 'bench', ?, 'applied', 0, 0, 0, 0, 0), "
+                    "(2, 'bank', 'partial', 'bench.xml', 'bench', ?, 'bench', ?, 'applied', 0, 0, 0, 0, 0)",
+                    (DAY.isoformat(), DAY.isoformat(), DAY.isoformat(), DAY.isoformat()))
+        raw.executemany("INSERT INTO debtor (id, code, name, language, is_consumer, payment_term_days, "
+                        "reminders_blocked, is_demo, created_at) VALUES (?, ?, ?, 'nl', 0, 30, 0, 0, ?)",
+                        [(d, f"D{d}", name, DAY.isoformat()) for d, name in data["names"].items()])
+        raw.executemany("INSERT INTO invoice (id, number, debtor_id, invoice_date, due_date, currency, amount_cents, "
+                        "open_cents, disputed, is_demo, batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 1)",
+                        [(i, number, d, (due - timedelta(days=30)).isoformat(), due.isoformat(), cur, c, c)
+                         for i, d, number, cur, c, due, _refs in data["book"]])
+        messages: dict[int, list[int]] = {}
+        for i, d, *_rest, refs in data["book"]:
+            for ref in refs:
+                messages.setdefault(message_id_of(ref), [d]).append(i)
+        raw.executemany("INSERT INTO message (id, debtor_id, track, step_index, step_name, step_key, channel, "
+                        "language, reason, status, planned_date, subject, body_text, body_html, edited, currency, "
+                        "total_cents, costs_cents, interest_cents, attempts, created_at, updated_at) VALUES "
+                        "(?, ?, 'standard', 1, 'reminder', ?, 'email', 'nl', '', 'sent', ?, '', '', '', 0, "
+                        "'EUR', 0, 0, 0, 0, ?, ?)",
+                        [(m, ids[0], f"bench/{m}", DAY.isoformat(), DAY.isoformat(), DAY.isoformat())
+                         for m, ids in messages.items()])
+        raw.executemany("INSERT INTO message_invoice (message_id, invoice_id, open_cents, active) VALUES (?, ?, 0, 1)",
+                        [(m, i) for m, ids in messages.items() for i in ids[1:]])
+        raw.executemany("INSERT INTO bank_payer (iban, debtor_id, learned_at) VALUES (?, ?, ?)",
+                        [(iban, d, DAY.isoformat()) for iban, d in data["known"].items()])
+        raw.execute("INSERT INTO bank_statement (id, batch_id, account, format, currency, line_count, duplicate_count) "
+                    "VALUES (1, 2, 'NL91ABNA0417164300', 'camt.053', 'EUR', 0, 0)")
+        raw.executemany("INSERT INTO bank_line (id, batch_id, statement_id, dedupe_key, account, booking_date, "
+                        "amount_cents, currency, counterparty_name, counterparty_iban, remittance, structured_reference, "
+                        "end_to_end_id, bank_code, reversal, status, reason, evidence, overpaid_cents, charges_cents) "
+                        "VALUES (?, 2, 1, ?, 'NL91ABNA0417164300', ?, ?, ?, ?, ?, ?, ?, '', '', 0, ?, '', 'none', 0, 0)",
+                        [(n + 1, f"k{n}", DAY.isoformat(), cents, cur, name, iban, text_, structured,
+                          "new" if cents > 0 else "debit")
+                         for n, (_pid, cents, cur, name, iban, text_, structured, _t) in enumerate(data["rows"])])
+        analytics_queries.install_ledger_day(conn)
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
+    truth = {str(n + 1): (set(t) if t else None) for n, (*_x, t) in enumerate(data["rows"])}
+    data_file.with_suffix(".truth").write_bytes(pickle.dumps(truth))
+    return {"seconds": time.perf_counter() - start, "db_mb": db_file.stat().st_size / 1024 / 1024,
+            "peak_mb": _rss_mb()}
+
+
+def step_sqlite(data_file: Path) -> dict:
+    """The service's matching on the real tables: the database finds what the lines can concern
+    (references, numbers, amounts, payers, names: joins), the matcher decides, the matches are booked."""
+    from sqlalchemy import select, text
+
+    from db.engine import make_engine
+    from db.models import BankLine, ImportBatch
+    from db.uow import UnitOfWork
+    from receivables.domain.bank_matching import AUTO, SUGGESTED, Payment, match_payments
+    from receivables.services import bank
+
+    truth = pickle.loads(data_file.with_suffix(".truth").read_bytes())
+    engine = make_engine(f"sqlite:///{data_file.with_suffix('.db')}")
+    out: dict = {}
+    with UnitOfWork(engine) as uow:
+        s = uow.session
+        start, cpu = time.perf_counter(), time.process_time()
+        keyed = bank.refresh_number_keys(s)
+        out.update(keys_seconds=time.perf_counter() - start, keys_cpu=time.process_time() - cpu, keyed=keyed)
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        s = uow.session
+        rules = bank.match_rules(s)
+        start, cpu = time.perf_counter(), time.process_time()
+        rows = s.execute(text("SELECT id, amount_cents, currency, booking_date, counterparty_name, counterparty_iban, "
+                              "remittance, structured_reference FROM bank_line WHERE status = 'new'")).all()
+        payments = [Payment(str(i), c, cur, DAY, name, iban, t, ref) for i, c, cur, _d, name, iban, t, ref in rows]
+        found = bank.candidates(s, payments, rules)
+        t_candidates, c_candidates = time.perf_counter() - start, time.process_time() - cpu
+        proposals = match_payments(payments, found.invoices, known_ibans=found.known_ibans,
+                                   debtor_names=found.debtor_names, rules=rules, currencies=found.currencies)
+        seconds, cpu_total = time.perf_counter() - start, time.process_time() - cpu
+        out.update(candidates_seconds=t_candidates, candidates_cpu=c_candidates, seconds=seconds, cpu=cpu_total,
+                   candidate_invoices=len(found.invoices), peak_mb_matching=_rss_mb())
+        start, cpu = time.perf_counter(), time.process_time()
+        lines = list(s.scalars(select(BankLine).where(BankLine.status == "new")))
+        bank.record_proposals(s, lines, proposals, s.get(ImportBatch, 2))
+        uow.commit()
+        out.update(book_seconds=time.perf_counter() - start, book_cpu=time.process_time() - cpu)
+    automatic = [p for p in proposals if p.status == AUTO]
+    wrong = [p for p in automatic if truth[p.payment_id] is None
+             or not {a.invoice_id for a in p.allocations} <= truth[p.payment_id]]
+    suggested = [p for p in proposals if p.status == SUGGESTED]
+    payable = sum(1 for p in payments if truth[p.id])
+    out.update(credits=len(payments), payable=payable, automatic=len(automatic), wrong_automatic=len(wrong),
+               suggested=len(suggested), unmatched=len(proposals) - len(automatic) - len(suggested),
+               wrong_examples=[(p.payment_id, p.reason) for p in wrong[:5]], peak_mb=_rss_mb())
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--invoices", type=int, default=1_000_000)
     parser.add_argument("--debtors", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=15)
-    parser.add_argument("--step", choices=("matcher", "duckdb"))
+    parser.add_argument("--step", choices=("matcher", "duckdb", "load", "sqlite"))
     parser.add_argument("--data")
     args = parser.parse_args()
     if args.step:
-        fn = step_matcher if args.step == "matcher" else step_duckdb
+        fn = {"matcher": step_matcher, "duckdb": step_duckdb, "load": step_load, "sqlite": step_sqlite}[args.step]
         print(json.dumps(fn(Path(args.data))))
         return
     with tempfile.TemporaryDirectory() as tmp:
@@ -254,7 +368,7 @@ def main() -> None:
         print(f"generated {args.lines:,} lines, {args.invoices:,} invoices, {args.debtors:,} debtors "
               f"in {time.perf_counter() - start:.1f} s", flush=True)
         results = {}
-        for step in ("duckdb", "matcher"):
+        for step in ("duckdb", "matcher", "load", "sqlite"):
             out = subprocess.run([sys.executable, __file__, "--step", step, "--data", str(data_file)],
                                  check=True, capture_output=True, text=True).stdout
             results[step] = json.loads(out.strip().splitlines()[-1])
@@ -267,6 +381,13 @@ def main() -> None:
               f"{m['credits']:,} credits ({m['automatic'] / max(1, m['payable']):.1%} of the {m['payable']:,} "
               f"that pay our invoices), wrong automatic {m['wrong_automatic']}; "
               f"peak memory matcher {m['peak_mb']:.0f} MB, DuckDB {d['peak_mb']:.0f} MB")
+        q = results["sqlite"]
+        print(f"in SQLite (the service): number keys for {q['keyed']:,} invoices once {q['keys_cpu']:.1f} s cpu; "
+              f"matching {q['seconds']:.1f} s (cpu {q['cpu']:.1f} s, of which the joins that find the "
+              f"{q['candidate_invoices']:,} candidate invoices {q['candidates_cpu']:.1f} s) = "
+              f"{q['cpu'] / d['cpu']:.0f}x DuckDB's cpu; booking the matches {q['book_seconds']:.1f} s; "
+              f"automatic {q['automatic'] / q['credits']:.1%}, wrong automatic {q['wrong_automatic']}, "
+              f"peak memory {q['peak_mb_matching']:.0f} MB while matching, {q['peak_mb']:.0f} MB in all")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from sqlalchemy import insert, text  # noqa: E402
 from db.engine import make_engine, upgrade  # noqa: E402
 from db.models import Debtor, ImportBatch, Invoice  # noqa: E402
 from db.uow import UnitOfWork  # noqa: E402
-from receivables.services import reminders  # noqa: E402
+from receivables.services import reminder_settings, reminders  # noqa: E402
 
 ANCHOR = date(2026, 6, 30)
 
@@ -72,8 +72,8 @@ def build(engine, n_open: int, n_debtors: int, n_paid: int, seed: int = 1) -> No
                           "SELECT id, settled_date, 'payment', -amount_cents, :now FROM invoice "
                           "WHERE settled_date IS NOT NULL"), {"now": datetime(2026, 6, 30)})
     with UnitOfWork(engine) as uow:
-        reminders.save_setting(uow, reminders.PAYMENT_KEY, {"iban": "NL91ABNA0417164300", "bic": "ABNANL2A",
-                                                             "beneficiary": "Bench B.V."}, actor="bench")
+        reminder_settings.save_setting(uow, reminder_settings.PAYMENT_KEY, {
+            "iban": "NL91ABNA0417164300", "bic": "ABNANL2A", "beneficiary": "Bench B.V."}, actor="bench")
 
 
 def run(engine) -> tuple[float, reminders.GenerateResult]:

@@ -59,8 +59,9 @@ def debtors(session: Session) -> pd.DataFrame:
 # a running total: credit sales (by invoice date), changes (by the later of change and invoice date),
 # amounts becoming overdue (by the day after the due date, or the invoice date when that is later) and
 # changes of overdue invoices (by the later of change date and that day). Triggers on invoice and
-# invoice_change keep it equal to the ledger; `ensure_ledger_day` reinstalls them (and rebuilds the
-# sums) if a table rebuild ever dropped them.
+# invoice_change keep it equal to the ledger. A table rebuild drops them: start-up puts them back
+# (`ensure_ledger_day`) and `python -m receivables db repair` rebuilds the sums; reads never write, and
+# while a trigger is missing they compute the sums from the ledger itself (`ledger_days_from_ledger`).
 
 LEDGER_DAY_TRIGGERS = (
     "trg_ledger_day_invoice_insert", "trg_ledger_day_invoice_update", "trg_ledger_day_invoice_delete",
@@ -225,9 +226,13 @@ def _contributions_sql(dialect: str, extra: str = "") -> str:
     FROM invoice_change c JOIN invoice i ON i.id = c.invoice_id"""
 
 
+def _daily_sql(dialect: str) -> str:
+    return (f"SELECT currency, day, SUM(s) AS sales_cents, SUM(c) AS change_cents, SUM(o) AS overdue_cents, "
+            f"SUM(oc) AS overdue_change_cents FROM ({_contributions_sql(dialect)}) x GROUP BY currency, day")
+
+
 def _rebuild_sql(dialect: str) -> str:
-    return (f"INSERT INTO {_COLS} SELECT currency, day, SUM(s), SUM(c), SUM(o), SUM(oc) "
-            f"FROM ({_contributions_sql(dialect)}) x GROUP BY currency, day")
+    return f"INSERT INTO {_COLS} {_daily_sql(dialect)}"
 
 
 def _installed_triggers(conn) -> set[str]:
@@ -303,26 +308,42 @@ def add_to_ledger_day(conn, sums: pd.DataFrame) -> None:
     conn.execute(text(f"INSERT INTO {_COLS} VALUES (:cur, :d, :s, :c, :o, :oc) {_UPSERT}"), rows)
 
 
+def missing_ledger_day_triggers(session: Session) -> list[str]:
+    """The summary's triggers that are not there (a table rebuild drops them); reads only."""
+    return sorted(set(LEDGER_DAY_TRIGGERS) - _installed_triggers(session.connection()))
+
+
 def ensure_ledger_day(session: Session) -> bool:
     """Reinstall the summary's triggers when any is missing (e.g. after a table rebuild dropped
-    them), rebuilding the sums. Returns True when it had to."""
-    conn = session.connection()
-    if set(LEDGER_DAY_TRIGGERS) <= _installed_triggers(conn):
+    them), rebuilding the sums. Returns True when it had to. A write: start-up and repairs only."""
+    if not missing_ledger_day_triggers(session):
         return False
-    install_ledger_day(conn)
+    install_ledger_day(session.connection())
     return True
+
+
+def _daily_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    frame["currency"] = frame["currency"].astype(object)
+    frame = _dates(frame, "day")
+    return _ints(frame, "sales_cents", "change_cents", "overdue_cents", "overdue_change_cents")
 
 
 def ledger_days(session: Session) -> pd.DataFrame:
     """The daily sums per currency (currency, day, sales_cents, change_cents, overdue_cents,
     overdue_change_cents), days without any movement left out."""
-    frame = pd.read_sql_query(text(
+    return _daily_frame(pd.read_sql_query(text(
         "SELECT currency, day, sales_cents, change_cents, overdue_cents, overdue_change_cents FROM ledger_day "
         "WHERE sales_cents <> 0 OR change_cents <> 0 OR overdue_cents <> 0 OR overdue_change_cents <> 0 "
-        "ORDER BY currency, day"), session.connection())
-    frame["currency"] = frame["currency"].astype(object)
-    frame = _dates(frame, "day")
-    return _ints(frame, "sales_cents", "change_cents", "overdue_cents", "overdue_change_cents")
+        "ORDER BY currency, day"), session.connection()))
+
+
+def ledger_days_from_ledger(session: Session) -> pd.DataFrame:
+    """The same daily sums computed from the invoices and changes themselves: right without the triggers,
+    and as slow as reading the whole ledger."""
+    frame = pd.read_sql_query(text(f"SELECT * FROM ({_daily_sql(session.get_bind().dialect.name)}) d "
+                                   "WHERE sales_cents <> 0 OR change_cents <> 0 OR overdue_cents <> 0 "
+                                   "OR overdue_change_cents <> 0 ORDER BY currency, day"), session.connection())
+    return _daily_frame(frame)
 
 
 def ledger_days_by(session: Session, group: str) -> pd.DataFrame:
@@ -361,8 +382,8 @@ def _later_changes(alias: str) -> str:
 
 def open_items_at(session: Session, as_of: date) -> pd.DataFrame:
     """Every invoice and credit note with a non-zero open amount on `as_of` (today's open amount minus
-    the changes dated after it), with its debtor's code, name, segment and account manager. The same
-    rows as db.queries.open_items_as_of, read through the settled-date index."""
+    the changes dated after it), with its debtor's code, name, segment and account manager, read through
+    the settled-date index."""
     dialect = session.get_bind().dialect.name
     cand = _open_candidates_sql(dialect, "i.id, i.debtor_id, i.currency, i.invoice_date, i.due_date, i.open_cents")
     sql = f"""
@@ -383,19 +404,12 @@ WHERE x.open_cents <> 0"""
     return _ints(frame, "invoice_id", "debtor_id", "amount_cents", "open_cents")
 
 
-def ageing_cut_dates(as_of: date, edges: tuple[int, ...]) -> list[date]:
-    """An item is in bucket k when its date is on or after cut k (days ≤ edge k) and before cut k−1."""
-    from datetime import timedelta
-
-    return [as_of - timedelta(days=e) for e in edges]
-
-
-def ageing_per_debtor(session: Session, as_of: date, edges: tuple[int, ...], basis: str = "due") -> pd.DataFrame:
-    """Open amounts on `as_of` per debtor, currency and bucket (0 = the first bucket) and the part of
-    them past due, summed in the database, with the debtor's code, name, segment, account manager and track override."""
+def ageing_per_debtor(session: Session, as_of: date, cuts: list[date], basis: str = "due") -> pd.DataFrame:
+    """Open amounts on `as_of` per debtor, currency and bucket (0 = the first bucket; an item is in bucket k
+    when its date is on or after cut k and before cut k−1, see BucketSpec.cut_dates) and the part of them
+    past due, summed in the database, with the debtor's code, name, segment, account manager and track override."""
     dialect = session.get_bind().dialect.name
     column = "due_date" if basis == "due" else "invoice_date"
-    cuts = ageing_cut_dates(as_of, edges)
     params: dict = {"as_of": as_of}
     whens = []
     for k, cut in enumerate(cuts):
@@ -452,22 +466,3 @@ GROUP BY i.currency, c.change_date"""
     frame["currency"] = frame["currency"].astype(object)
     frame = _dates(frame, "day")
     return _ints(frame, "received_cents")
-
-
-def ledger_rows(session: Session) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Every invoice, every change and every debtor, for holding the ledger in memory."""
-    conn = session.connection()
-    invoices = pd.read_sql_query(text(
-        "SELECT id, debtor_id, currency, invoice_date, due_date, settled_date, open_cents FROM invoice"), conn)
-    changes = pd.read_sql_query(text("SELECT invoice_id, change_date, delta_cents FROM invoice_change"), conn)
-    debtor_rows = pd.read_sql_query(text(
-        "SELECT id AS debtor_id, code AS debtor_code, name AS debtor_name, segment, account_manager, track_override "
-        "FROM debtor"), conn)
-    for frame, cols in ((invoices, ("invoice_date", "due_date", "settled_date")), (changes, ("change_date",))):
-        for c in cols:
-            frame[c] = pd.to_datetime(frame[c], format="ISO8601") if len(frame) else pd.Series(dtype="datetime64[ns]")
-    for c in ("debtor_code", "debtor_name", "segment", "account_manager", "track_override"):
-        debtor_rows[c] = debtor_rows[c].astype(object).where(debtor_rows[c].notna(), None)
-    invoices["currency"] = invoices["currency"].astype(object)
-    return (_ints(invoices, "id", "debtor_id", "open_cents"), _ints(changes, "invoice_id", "delta_cents"),
-            _ints(debtor_rows, "debtor_id"))

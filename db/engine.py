@@ -6,6 +6,8 @@ import os
 import tomllib
 from pathlib import Path
 
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
@@ -86,9 +88,6 @@ def is_postgres(engine: Engine) -> bool:
 
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration (the app and the CLI call this on start)."""
-    from alembic import command
-    from alembic.config import Config
-
     cfg = Config()
     cfg.set_main_option("script_location", str(PROJECT_ROOT / "db" / "migrations"))
     with engine.connect() as conn:

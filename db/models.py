@@ -81,6 +81,9 @@ class Debtor(Base):
     blocked_until: Mapped[date | None] = mapped_column(Date)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    owner: Mapped[str | None] = mapped_column(String(100))  # the collector (user name) who follows this debtor
+    # addresses that bounced, comma separated: taken off `email`, and never written to again
+    email_bouncing: Mapped[str | None] = mapped_column(Text)
 
     invoices: Mapped[list[Invoice]] = relationship(back_populates="debtor")
 
@@ -303,3 +306,189 @@ Index("ix_invoice_settled_ageing", Invoice.settled_date, Invoice.invoice_date, I
       Invoice.due_date, Invoice.open_cents, Invoice.currency)
 Index("ix_invoice_change_invoice_delta", InvoiceChange.invoice_id, InvoiceChange.change_date,
       InvoiceChange.delta_cents)
+
+
+# --- the bank: statements read, their lines, how each was matched ---------------------------------
+# A statement upload is an ImportBatch of kind "bank", so the payments it applies are invoice changes
+# whose batch is that upload (undo takes them back with the batch).
+
+class BankStatementRecord(Base):
+    """One account's statement as read from an upload, with its balances when the format gives them."""
+
+    __tablename__ = "bank_statement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    account: Mapped[str] = mapped_column(String(34))
+    format: Mapped[str] = mapped_column(String(20))
+    statement_ref: Mapped[str | None] = mapped_column(String(100))
+    currency: Mapped[str] = mapped_column(String(3))
+    opening_balance_cents: Mapped[int | None] = mapped_column(BigInteger)
+    opening_date: Mapped[date | None] = mapped_column(Date)
+    closing_balance_cents: Mapped[int | None] = mapped_column(BigInteger)
+    closing_date: Mapped[date | None] = mapped_column(Date)
+    line_count: Mapped[int] = mapped_column(Integer, default=0)  # lines new to the ledger
+    duplicate_count: Mapped[int] = mapped_column(Integer, default=0)  # lines an earlier upload had
+
+
+class BankLine(Base):
+    """A booking on one of our accounts. Credits are matched: `status` matched (applied), suggested (a
+    person decides), unmatched ("who paid this?"), not_ours; debits are kept as `debit`."""
+
+    __tablename__ = "bank_line"
+    __table_args__ = (Index("ix_bank_line_status", "status", "booking_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("bank_statement.id"), index=True)
+    dedupe_key: Mapped[str] = mapped_column(String(32), unique=True)
+    account: Mapped[str] = mapped_column(String(34))
+    booking_date: Mapped[date] = mapped_column(Date)
+    value_date: Mapped[date | None] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    counterparty_name: Mapped[str] = mapped_column(String(255), default="")
+    counterparty_iban: Mapped[str] = mapped_column(String(34), default="", index=True)
+    remittance: Mapped[str] = mapped_column(Text, default="")
+    structured_reference: Mapped[str] = mapped_column(String(64), default="")
+    end_to_end_id: Mapped[str] = mapped_column(String(100), default="")
+    entry_reference: Mapped[str | None] = mapped_column(String(100))
+    bank_code: Mapped[str] = mapped_column(String(50), default="")
+    reversal: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(12))
+    confidence: Mapped[float | None] = mapped_column()
+    reason: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[str] = mapped_column(String(20), default="none")
+    debtor_id: Mapped[int | None] = mapped_column(ForeignKey("debtor.id", ondelete="SET NULL"), index=True)
+    overpaid_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    charges_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    allocations: Mapped[list[BankAllocation]] = relationship(
+        back_populates="line", cascade="all, delete-orphan", order_by="BankAllocation.id")
+
+
+class BankAllocation(Base):
+    """Part of a line's money on one invoice: proposed while the line is a suggestion, applied (an
+    invoice change of the line's batch) once matched. A credit note netted has negative cents."""
+
+    __tablename__ = "bank_allocation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("bank_line.id", ondelete="CASCADE"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"), index=True)
+    cents: Mapped[int] = mapped_column(BigInteger)
+    charges_cents: Mapped[int] = mapped_column(BigInteger, default=0)  # of `cents`, written off as bank charges
+    applied: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    line: Mapped[BankLine] = relationship(back_populates="allocations")
+
+
+class BankPayer(Base):
+    """A payer's account learned from a match: the next payment from it is this debtor's."""
+
+    __tablename__ = "bank_payer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    iban: Mapped[str] = mapped_column(String(34), unique=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtor.id", ondelete="CASCADE"), index=True)
+    line_id: Mapped[int | None] = mapped_column(ForeignKey("bank_line.id", ondelete="SET NULL"), index=True)
+    learned_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class BankLedgerCase(Base):
+    """An invoice the bank paid that a later accounting export still shows open: the bank payment
+    stands, and a person looks (the accountant may not have booked it yet)."""
+
+    __tablename__ = "bank_ledger_case"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"), index=True)
+    import_batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    kept_cents: Mapped[int] = mapped_column(BigInteger)  # the reopening held back
+    file_open_cents: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open | resolved
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class BankInvoiceKey(Base):
+    """An invoice number in the form payers' texts are compared in (`F-000123`, `inv 123` -> `123`), so
+    that numbers typed in remittance texts are found with a join; filled as invoices come in."""
+
+    __tablename__ = "bank_invoice_key"
+
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"), primary_key=True)
+    number: Mapped[str] = mapped_column(String(64))
+    number_key: Mapped[str] = mapped_column(String(64), index=True)
+
+
+
+class InboundMail(Base):
+    """A message read from the team mailbox (or filed by the demo): a debtor's reply, an auto-reply or a
+    bounce, linked to a debtor, or waiting for a person to pick one. `key` (UIDVALIDITY and Message-ID)
+    makes a resumed fetch store nothing twice."""
+
+    __tablename__ = "inbound_mail"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(1000), unique=True)
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)  # the mail's own, without <>
+    kind: Mapped[str] = mapped_column(String(12))  # reply | auto_reply | bounce
+    reason: Mapped[str] = mapped_column(Text, default="")  # why it was read as this kind
+    from_name: Mapped[str] = mapped_column(String(255), default="")
+    from_address: Mapped[str] = mapped_column(String(255), default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    text: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str] = mapped_column(String(12))  # thread | sender | unassigned | person
+    debtor_id: Mapped[int | None] = mapped_column(ForeignKey("debtor.id"), index=True)
+    answers_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"), index=True)
+    note_id: Mapped[int | None] = mapped_column(ForeignKey("note.id"))  # its entry on the timeline
+    return_date: Mapped[date | None] = mapped_column(Date)  # out-of-office: back on
+    bounce_recipient: Mapped[str | None] = mapped_column(String(255))
+    bounce_status: Mapped[str | None] = mapped_column(String(20))
+    bounce_diagnostic: Mapped[str | None] = mapped_column(Text)
+    # the pause a reply put on the debtor's invoices, and what they were paused until before it
+    paused_until: Mapped[date | None] = mapped_column(Date)
+    pause_before: Mapped[dict | None] = mapped_column(JSON)
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    handled_by: Mapped[str | None] = mapped_column(String(100))
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    attachments: Mapped[list[MailAttachment]] = relationship(
+        back_populates="mail", cascade="all, delete-orphan", order_by="MailAttachment.id")
+
+
+class MailAttachment(Base):
+    """A file attached to an inbound mail, kept so a person can download it (without the bytes when it
+    was larger than the cap)."""
+
+    __tablename__ = "mail_attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mail_id: Mapped[int] = mapped_column(ForeignKey("inbound_mail.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    mail: Mapped[InboundMail] = relationship(back_populates="attachments")
+
+
+class WorkHandoff(Base):
+    """An item of the Today worklist handed to a colleague, with a note; the newest one names its owner."""
+
+    __tablename__ = "work_handoff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_key: Mapped[str] = mapped_column(String(100), index=True)  # e.g. reply:12, dispute:345
+    debtor_id: Mapped[int | None] = mapped_column(ForeignKey("debtor.id", ondelete="CASCADE"), index=True)
+    from_user: Mapped[str] = mapped_column(String(100))
+    to_user: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+

@@ -1,16 +1,30 @@
-"""The user file (YAML, outside git) that streamlit-authenticator reads: bcrypt hashes and roles."""
+"""The user file (YAML, outside git) that streamlit-authenticator reads: bcrypt hashes and roles.
+
+The command line and the settings page (each Streamlit session a thread) change it at the same time:
+every change reads, changes and writes the file under an exclusive lock on `users.yaml.lock`, and
+writes a new file that replaces the old one whole, so no change is lost and no reader sees half a file."""
 
 from __future__ import annotations
 
+import copy
 import functools
 import os
 import re
 import secrets
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import bcrypt
 import yaml
+
+try:
+    import fcntl
+except ImportError:  # Windows: a lock on the first byte of the lock file does the same
+    fcntl = None
+    import msvcrt
 
 from db.engine import PROJECT_ROOT
 
@@ -61,13 +75,56 @@ def load(path: Path | None = None) -> dict:
     return data
 
 
-def save(data: dict, path: Path | None = None) -> None:
-    path = path or users_path()
+def _lock_path(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold the user file's exclusive lock (waits for another writer; the kernel drops it when its
+    process dies, however it dies)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    os.chmod(tmp, 0o600)
-    tmp.replace(path)
+    fd = os.open(_lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        else:
+            while True:
+                try:
+                    msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # retries for ten seconds, then OSError
+                    break
+                except OSError:
+                    continue
+        yield
+    finally:
+        os.close(fd)  # drops the lock
+
+
+def _write(data: dict, path: Path) -> None:
+    """Replace the file whole: a new file in the same folder, flushed to disk, moved over the old one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def changing(path: Path | None = None) -> Iterator[dict]:
+    """The user file's contents, read under its lock, to change in place; written back (still under
+    the lock) when the block ends without an error and something changed."""
+    path = path or users_path()
+    with _locked(path):
+        data = load(path)
+        before = copy.deepcopy(data)
+        yield data
+        if data != before:
+            _write(data, path)
 
 
 def _hash(password: str) -> str:
@@ -117,10 +174,7 @@ def cookie_key_problem(key) -> str | None:
     return None
 
 
-def cookie_settings(path: Path | None = None) -> dict:
-    """The login cookie's name, key and expiry; UserError when the key is not fit to sign logins."""
-    path = path or users_path()
-    cookie = load(path)["cookie"]
+def _usable(cookie: dict, path: Path) -> dict:
     problem = cookie_key_problem(cookie.get("key"))
     if problem:
         raise UserError(f"the login cookie key in {path} cannot be used: {problem}. Delete the line "
@@ -128,30 +182,36 @@ def cookie_settings(path: Path | None = None) -> dict:
     return cookie
 
 
+def cookie_settings(path: Path | None = None) -> dict:
+    """The login cookie's name, key and expiry; UserError when the key is not fit to sign logins."""
+    path = path or users_path()
+    return _usable(load(path)["cookie"], path)
+
+
 def ensure_file(path: Path | None = None) -> str | None:
     """Create the user file on first start: a random cookie key and an `admin` with a random
     password, which is returned (to be printed once). Returns None when the file already exists.
     UserError when the file has a cookie key that cannot be used (a placeholder, too short)."""
     path = path or users_path()
-    data = load(path)
-    changed = False
-    if not data["cookie"].get("key"):
-        data["cookie"] = {"name": data["cookie"].get("name") or "debtor_desk_auth", "key": secrets.token_hex(32),
-                          "expiry_days": data["cookie"].get("expiry_days", 7)}
-        changed = True
-    else:
-        cookie_settings(path)
     password = None
-    if not data["credentials"]["usernames"]:
-        password = new_password()
-        data["credentials"]["usernames"]["admin"] = {
-            "name": "Administrator", "email": "admin@example.invalid",
-            "password": _hash(password), "roles": ["admin"],
-        }
-        changed = True
-    if changed:
-        save(data, path)
+    with changing(path) as data:
+        if not data["cookie"].get("key"):
+            data["cookie"] = {"name": data["cookie"].get("name") or "debtor_desk_auth",
+                              "key": secrets.token_hex(32), "expiry_days": data["cookie"].get("expiry_days", 7)}
+        else:
+            _usable(data["cookie"], path)
+        if not data["credentials"]["usernames"]:
+            password = new_password()
+            data["credentials"]["usernames"]["admin"] = {
+                "name": "Administrator", "email": "admin@example.invalid",
+                "password": _hash(password), "roles": ["admin"],
+            }
     return password
+
+
+def credentials(path: Path | None = None) -> dict:
+    """The user names with their hashes, names and roles, as streamlit-authenticator wants them."""
+    return load(path)["credentials"]
 
 
 def list_users(path: Path | None = None) -> list[User]:
@@ -167,27 +227,25 @@ def add_user(username: str, role: str, *, name: str | None = None, email: str | 
         raise UserError(f"'{username}' is not a valid user name: use 2-50 lower-case letters, digits, . _ -")
     if role not in ROLES:
         raise UserError(f"unknown role '{role}': choose one of {', '.join(ROLES)}")
-    data = load(path)
-    if username in data["credentials"]["usernames"]:
-        raise UserError(f"user '{username}' already exists; use reset-password or set-role")
-    password = _checked(username, password or new_password())
-    data["credentials"]["usernames"][username] = {
-        "name": name or username, "email": email or f"{username}@example.invalid",
-        "password": _hash(password), "roles": [role],
-    }
-    save(data, path)
+    with changing(path) as data:
+        if username in data["credentials"]["usernames"]:
+            raise UserError(f"user '{username}' already exists; use reset-password or set-role")
+        password = _checked(username, password or new_password())
+        data["credentials"]["usernames"][username] = {
+            "name": name or username, "email": email or f"{username}@example.invalid",
+            "password": _hash(password), "roles": [role],
+        }
     return password
 
 
 def reset_password(username: str, *, password: str | None = None, path: Path | None = None) -> str:
-    data = load(path)
-    user = data["credentials"]["usernames"].get(username)
-    if user is None:
-        raise UserError(f"no user '{username}'")
-    password = _checked(username, password or new_password())
-    user["password"] = _hash(password)
-    user.pop("failed_login_attempts", None)
-    save(data, path)
+    with changing(path) as data:
+        user = data["credentials"]["usernames"].get(username)
+        if user is None:
+            raise UserError(f"no user '{username}'")
+        password = _checked(username, password or new_password())
+        user["password"] = _hash(password)
+        user.pop("failed_login_attempts", None)
     return password
 
 
@@ -195,17 +253,16 @@ def set_role(username: str, role: str, *, path: Path | None = None) -> str:
     """Change a user's role; returns the previous role."""
     if role not in ROLES:
         raise UserError(f"unknown role '{role}': choose one of {', '.join(ROLES)}")
-    data = load(path)
-    user = data["credentials"]["usernames"].get(username)
-    if user is None:
-        raise UserError(f"no user '{username}'")
-    before = role_of(user.get("roles")) or "viewer"
-    if before == "admin" and role != "admin":
-        admins = [u for u, d in data["credentials"]["usernames"].items() if role_of(d.get("roles")) == "admin"]
-        if admins == [username]:
-            raise UserError("this is the last admin; make another user admin first")
-    user["roles"] = [role]
-    save(data, path)
+    with changing(path) as data:
+        user = data["credentials"]["usernames"].get(username)
+        if user is None:
+            raise UserError(f"no user '{username}'")
+        before = role_of(user.get("roles")) or "viewer"
+        if before == "admin" and role != "admin":
+            admins = [u for u, d in data["credentials"]["usernames"].items() if role_of(d.get("roles")) == "admin"]
+            if admins == [username]:
+                raise UserError("this is the last admin; make another user admin first")
+        user["roles"] = [role]
     return before
 
 

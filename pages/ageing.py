@@ -11,7 +11,7 @@ import streamlit as st  # noqa: E402
 from receivables.domain import definitions  # noqa: E402
 from receivables.domain.ageing import DEFAULT_EDGES  # noqa: E402
 from receivables.domain.money import fmt  # noqa: E402
-from receivables.services import analytics, exports  # noqa: E402
+from receivables.services import analytics, exports, signals  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
 from ui import state  # noqa: E402
 from ui.links import dossier_link, dossier_urls, linked_date  # noqa: E402
@@ -20,32 +20,27 @@ BUCKET_COLOURS = ["#4c9f70", "#f2c14e", "#f78154", "#d1495b", "#8e2c48", "#5d1a3
 
 
 def ledger_version() -> str:
-    """Changes with the data (a write from this app, the CLI or cron), so the snapshot is read again."""
+    """Changes with the data (a write from this app, the CLI or cron), so the figures are read again."""
     return state.data_version()
-
-
-@st.cache_resource(show_spinner="Reading the ledger…", max_entries=1)
-def snapshot(version: str):
-    # held once per server, not copied per rerun: every as-of date is then aged in memory
-    with state.uow() as uow:
-        return analytics.ledger_snapshot(uow)
 
 
 @st.cache_data(show_spinner="Ageing the open items…", max_entries=64)
 def load(version: str, as_of: date, edges: tuple[int, ...], basis: str) -> analytics.AgeingView:
-    return analytics.ageing_of(snapshot(version), as_of, edges, basis)
+    # the same service as `python -m receivables report ageing`
+    with state.uow() as uow:
+        return analytics.ageing(uow, as_of, edges, basis)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def load_kpis(version: str, as_of: date, edges: tuple[int, ...], basis: str) -> list[analytics.KpiCompare]:
     with state.uow() as uow:
-        return analytics.ageing_kpis(uow, load(version, as_of, edges, basis), snapshot=snapshot(version))
+        return analytics.ageing_kpis(uow, load(version, as_of, edges, basis))
 
 
 @st.cache_data(show_spinner=False, ttl=600)
 def load_tracks(today: date) -> dict[int, str]:
     with state.uow() as uow:
-        return analytics.debtor_tracks(uow, today)
+        return signals.debtor_tracks(uow, today)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -9,6 +9,8 @@ import pandas as pd  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 
+from receivables.domain import calls, contacts  # noqa: E402
+from receivables.domain.dossier import TIMELINE_KINDS  # noqa: E402
 from receivables.domain.money import fmt, from_decimal  # noqa: E402
 from receivables.services import claims, dossier  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
@@ -78,15 +80,10 @@ if not code:
     st.stop()
 
 kinds_key = "dossier_kinds"
-chosen_kinds = st.session_state.get(kinds_key, list(dossier.TIMELINE_KINDS))
+chosen_kinds = st.session_state.get(kinds_key, list(TIMELINE_KINDS))
 shown = st.session_state.get("dossier_shown", PAGE_SIZE)
 try:
-    with state.uow() as uow:
-        review = dossier.promises_to_review(uow, code, today)
-    if review:  # a promise kept or past its date is closed before it is shown
-        with state.uow(immediate=True) as uow:
-            dossier.review_promises(uow, today, code=code)
-    with state.uow() as uow:
+    with state.uow() as uow:  # reads only: a promise past its date shows as the next review will record it
         d = dossier.open_dossier(uow, code, today, kinds=chosen_kinds, limit=shown)
 except ServiceError as exc:
     st.error(str(exc))
@@ -96,7 +93,7 @@ h = d.header
 # --- header -----------------------------------------------------------------------------------------
 st.header(md(h.name), anchor=False)
 contact = " · ".join(md(x) for x in [h.contact_person, h.phone, (h.address or "").replace("\n", ", ")] if x)
-st.markdown(f"`{md(h.code)}` · {dossier.LANGUAGES.get(h.language, h.language)} · "
+st.markdown(f"`{md(h.code)}` · {contacts.LANGUAGES.get(h.language, h.language)} · "
             f"{md(h.segment or 'no segment')} · account manager {md(h.account_manager or '—')} · "
             f"payment term {h.payment_term_days} days")
 st.markdown(f":material/mail: {', '.join(md(e) for e in h.emails) or '_no reminder e-mail address_'}"
@@ -211,7 +208,7 @@ if user.can("collector"):
         if st.form_submit_button("Add note", key="add_note"):
             run(dossier.add_note, "Note added.", code=code, text=text)
     with tabs[1], st.form("call_form", clear_on_submit=True):
-        outcome = st.radio("Outcome", dossier.CALL_OUTCOMES, horizontal=True, key="call_outcome")
+        outcome = st.radio("Outcome", calls.CALL_OUTCOMES, horizontal=True, key="call_outcome")
         text = st.text_area("What was said", key="call_text")
         if st.form_submit_button("Log call", key="log_call"):
             run(dossier.log_call, "Call logged.", code=code, outcome=outcome, text=text)
@@ -259,9 +256,9 @@ if user.can("collector"):
         emails = st.text_area("Reminder e-mail addresses (comma or one per line)", value="\n".join(h.emails),
                               key=f"contact_emails_{code}")
         c1, c2, c3 = st.columns(3)
-        langs = list(dossier.LANGUAGES)
+        langs = list(contacts.LANGUAGES)
         language = c1.selectbox("Language", langs, index=langs.index(h.language) if h.language in langs else 0,
-                                format_func=dossier.LANGUAGES.get, key=f"contact_language_{code}")
+                                format_func=contacts.LANGUAGES.get, key=f"contact_language_{code}")
         person = c2.text_input("Contact person", value=h.contact_person or "", key=f"contact_person_{code}")
         phone = c3.text_input("Phone", value=h.phone or "", key=f"contact_phone_{code}")
         address = st.text_area("Postal address (for letters: street and number, postcode and city, country)",
@@ -281,7 +278,7 @@ if user.can("collector"):
 
 # --- timeline ---------------------------------------------------------------------------------------
 st.subheader("Timeline")
-st.pills("Show", list(dossier.TIMELINE_KINDS), selection_mode="multi", default=list(dossier.TIMELINE_KINDS),
+st.pills("Show", list(TIMELINE_KINDS), selection_mode="multi", default=list(TIMELINE_KINDS),
          format_func=KIND_LABELS.get, key=kinds_key)
 if not d.timeline:
     st.caption("Nothing to show for this selection.")

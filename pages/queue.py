@@ -10,7 +10,7 @@ import streamlit.components.v1 as components  # noqa: E402
 
 from receivables.domain import messages  # noqa: E402
 from receivables.domain.money import fmt  # noqa: E402
-from receivables.services import reminders, sending  # noqa: E402
+from receivables.services import queue, reminders, sending  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
 from ui import state, worklists  # noqa: E402
 from ui.links import dossier_url, dossier_urls  # noqa: E402
@@ -27,15 +27,15 @@ today = date.today()
 def load(statuses: tuple[str, ...], step: str | None, track: str | None, manager: str | None,
          start: date | None, end: date | None) -> pd.DataFrame:
     with state.uow() as uow:
-        return reminders.queue(uow, statuses=statuses, step=step, track=track, account_manager=manager,
+        return queue.queue(uow, statuses=statuses, step=step, track=track, account_manager=manager,
                                planned_from=start, planned_until=end)
 
 
 @st.cache_data(show_spinner=False)
 def choices() -> tuple[list[str], list[str], list[str]]:
     with state.uow() as uow:
-        steps, track_keys = reminders.step_choices(uow)
-        managers = sorted(m for m in reminders.queue(uow)["account_manager"].dropna().unique())
+        steps, track_keys = queue.step_choices(uow)
+        managers = sorted(m for m in queue.queue(uow)["account_manager"].dropna().unique())
     return steps, track_keys, managers
 
 
@@ -67,6 +67,17 @@ def created_summary(result: reminders.GenerateResult) -> None:
         st.info(f"{result.caught_up} message(s) are for invoices first seen long past due: they start at a later "
                 "step (never beyond the demand) and wait for approval; the reason is in **Why**.",
                 icon=":material/fast_forward:")
+
+
+def row_changes(edited: pd.DataFrame, shown: pd.DataFrame) -> list[queue.RowChange]:
+    """What the person set in the table, row by row (the note only where it was changed)."""
+    out = []
+    for row, before in zip(edited.to_dict("records"), shown.to_dict("records")):
+        until = row["Postpone until"]
+        out.append(queue.RowChange(int(row["id"]), row["Action"] or "",
+                                   row["Note"] if row["Note"] != before["Note"] else None,
+                                   pd.Timestamp(until).date() if pd.notna(until) else None))
+    return out
 
 
 st.title("Reminder queue")
@@ -155,40 +166,24 @@ with tab_messages:
             "Dossier": st.column_config.LinkColumn(display_text="open"),
         }
         if can_act:
-            edited = st.data_editor(view, key=f"queue_editor_{reminders.fingerprint(emails)}", hide_index=True,
+            edited = st.data_editor(view, key=f"queue_editor_{queue.fingerprint(emails)}", hide_index=True,
                                     width="stretch", column_config=config,
                                     disabled=[c for c in view.columns if c not in ("Action", "Postpone until", "Note")])
             b1, b2, _ = st.columns([1, 1, 2])
             proposed_ids = emails.loc[(emails["status"] == "proposed") & ~emails["needs_address"], "id"].tolist()
             if b1.button("Apply row changes", icon=":material/done_all:"):
-                errors, done = [], 0
-                for row, before in zip(edited.to_dict("records"), view.to_dict("records")):
-                    action = row["Action"] or ""
-                    note = row["Note"] if row["Note"] != before["Note"] else None
-                    if not action and note is None:
-                        continue
-                    until = row["Postpone until"]
-                    try:
-                        with state.uow(immediate=True) as uow:
-                            if action:
-                                reminders.transition(uow, [row["id"]], action, actor=user.username, note=note,
-                                                     until=pd.Timestamp(until).date() if pd.notna(until) else None)
-                            else:
-                                reminders.set_note(uow, row["id"], note, actor=user.username)
-                        done += 1
-                    except ServiceError as exc:
-                        errors.append(str(exc))
-                state.data_changed()
-                for e in errors:
-                    st.error(e)
-                if done and not errors:
-                    st.session_state["queue_flash"] = f"{done} message(s) changed."
+                changes = row_changes(edited, view)
+
+                def _apply():  # every row or none
+                    with state.uow(immediate=True) as uow:
+                        return queue.apply_rows(uow, changes, actor=user.username)
+                if any(c.action or c.note is not None for c in changes) and run(_apply, "{result} message(s) changed."):
                     st.rerun()
             if b2.button(f"Approve all {len(proposed_ids)} shown", disabled=not proposed_ids,
                          icon=":material/check_circle:"):
                 def _approve():
                     with state.uow(immediate=True) as uow:
-                        return len(reminders.approve_all(uow, actor=user.username, message_ids=proposed_ids))
+                        return len(queue.approve_all(uow, actor=user.username, message_ids=proposed_ids))
                 if run(_approve, "Approved {result} message(s)."):
                     st.rerun()
         else:
@@ -214,7 +209,7 @@ with tab_calls:
                     if st.form_submit_button("Save call"):
                         def _call(mid=r["id"], outcome=outcome, text=text):
                             with state.uow(immediate=True) as uow:
-                                return reminders.record_call(uow, mid, outcome, text, actor=user.username)
+                                return queue.record_call(uow, mid, outcome, text, actor=user.username)
                         if run(_call, "Call saved in the dossier."):
                             st.session_state.pop("calling", None)
                             st.rerun()
@@ -227,7 +222,7 @@ with tab_preview:
                   for r in frame.to_dict("records")}
         chosen = st.selectbox("Message", list(labels), format_func=labels.get, key="preview_id")
         with state.uow() as uow:
-            p = reminders.preview(uow, chosen)
+            p = queue.preview(uow, chosen)
         st.markdown(f"**To:** {p.recipients or '— needs address: the debtor has no usable reminder address —'} · "
                     f"**Status:** {p.status}" + (" · *edited by hand*" if p.edited else ""))
         st.caption(frame.loc[frame["id"] == chosen, "reason"].iloc[0])
@@ -259,7 +254,7 @@ with tab_preview:
                 if st.form_submit_button("Save text"):
                     def _edit():
                         with state.uow(immediate=True) as uow:
-                            reminders.edit_text(uow, chosen, subject, body, actor=user.username)
+                            queue.edit_text(uow, chosen, subject, body, actor=user.username)
                     if run(_edit, "Text saved; the edit is in the audit log."):
                         st.rerun()
             c0, c1, c2 = st.columns(3)
@@ -267,19 +262,19 @@ with tab_preview:
                                                                    icon=":material/check_circle:"):
                 def _approve_one():
                     with state.uow(immediate=True) as uow:
-                        reminders.transition(uow, [chosen], "approve", actor=user.username)
+                        queue.transition(uow, [chosen], "approve", actor=user.username)
                 if run(_approve_one, f"Message #{chosen} approved."):
                     st.rerun()
             if c1.button("Block this message", icon=":material/block:"):
                 def _block():
                     with state.uow(immediate=True) as uow:
-                        reminders.transition(uow, [chosen], "block", actor=user.username)
+                        queue.transition(uow, [chosen], "block", actor=user.username)
                 if run(_block, f"Message #{chosen} blocked."):
                     st.rerun()
             if p.edited and c2.button("Back to the template text", icon=":material/undo:"):
                 def _rerender():
                     with state.uow(immediate=True) as uow:
-                        reminders.rerender(uow, chosen, actor=user.username)
+                        queue.rerender(uow, chosen, actor=user.username)
                 if run(_rerender, "Rendered again from the template."):
                     st.rerun()
             if p.status == "proposed":
@@ -290,7 +285,7 @@ with tab_preview:
                     if st.form_submit_button("Postpone message"):
                         def _postpone():
                             with state.uow(immediate=True) as uow:
-                                reminders.transition(uow, [chosen], "postpone", actor=user.username, until=until_day)
+                                queue.transition(uow, [chosen], "postpone", actor=user.username, until=until_day)
                         if run(_postpone, f"Message #{chosen} postponed until {until_day:%d-%m-%Y}."):
                             st.rerun()
             with st.form(f"block_debtor_{chosen}"):
@@ -301,6 +296,6 @@ with tab_preview:
                 if st.form_submit_button("Block debtor"):
                     def _block_debtor():
                         with state.uow(immediate=True) as uow:
-                            reminders.block_debtor(uow, chosen, reason, until, actor=user.username)
+                            queue.block_debtor(uow, chosen, reason, until, actor=user.username)
                     if run(_block_debtor, "Debtor blocked; its unsent messages are blocked too."):
                         st.rerun()

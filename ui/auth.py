@@ -9,6 +9,9 @@ import streamlit_authenticator as stauth
 
 from db import user_file as users
 from receivables.services import login_throttle
+from receivables.services.audit import record_audit
+from ui import state
+from ui.nav import all_pages
 
 
 @dataclass(frozen=True)
@@ -26,11 +29,14 @@ def authenticator() -> stauth.Authenticate:
         path = users.users_path()
         users.ensure_file(path)
         cookie = users.cookie_settings(path)  # refuses a placeholder or short key
+        # Given the users rather than the file's path, the authenticator never writes the file: it would
+        # write the copy it read when this session began over the users added, passwords reset and roles
+        # changed since, on the command line or in another session.
         auth = stauth.Authenticate(
-            str(path), cookie["name"], cookie["key"], float(cookie.get("expiry_days", 7)),
+            users.credentials(path), cookie["name"], cookie["key"], float(cookie.get("expiry_days", 7)),
             auto_hash=False, login_sleep_time=0.3,
         )
-        _throttled(auth.authentication_controller)
+        _fresh_and_throttled(auth.authentication_controller, path)
         st.session_state["_authenticator"] = auth
     return st.session_state["_authenticator"]
 
@@ -42,20 +48,19 @@ def client_address() -> str:
     return address if isinstance(address, str) and address else "unknown"
 
 
-def _throttled(controller) -> None:
-    """Every password login of this authenticator goes through the server's login throttle (logins by
-    the remembered cookie do not: they carry no password)."""
+def _fresh_and_throttled(controller, path) -> None:
+    """Every login of this authenticator checks the user file as it is now (a password reset on the
+    command line counts at once), and every password login goes through the server's login throttle
+    (logins by the remembered cookie do not: they carry no password)."""
     check = controller.login
 
     def login(username=None, password=None, *args, **kwargs):
+        controller.authentication_model.credentials = users.credentials(path)
         if not (username and password):
             return check(username, password, *args, **kwargs)
         name = username.lower().strip()
 
         def audit(action: str, details: dict) -> None:
-            from receivables.services.audit import record_audit
-            from ui import state
-
             with state.uow() as uow:
                 record_audit(uow.session, name or "anonymous", action, "user", name, None, details)
                 uow.commit()
@@ -83,8 +88,6 @@ def login_gate() -> CurrentUser:
     user = current_user()
     if user is not None:
         return user
-    from ui.nav import all_pages
-
     if st.context.url is not None:  # a real browser (AppTest has none and would run the page instead)
         st.navigation([st.Page(f, title=t, icon=i) for f, t, i in all_pages()], position="hidden")
     _login_page()

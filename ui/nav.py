@@ -12,11 +12,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # file, title, icon, least role
 PAGES = [
+    ("pages/today.py", N_("Today"), ":material/today:", "collector"),
     ("pages/ageing.py", N_("Ageing"), ":material/stacked_bar_chart:", "viewer"),
     ("pages/trends.py", N_("DSO & trends"), ":material/trending_up:", "viewer"),
     ("pages/dossier.py", N_("Debtor dossier"), ":material/folder_shared:", "viewer"),
     ("pages/queue.py", N_("Reminder queue"), ":material/outgoing_mail:", "viewer"),
     ("pages/import.py", N_("Import"), ":material/upload_file:", "collector"),
+    ("pages/bank.py", N_("Bank"), ":material/account_balance:", "collector"),
     ("pages/sender.py", N_("Sender"), ":material/send:", "admin"),
     ("pages/settings.py", N_("Settings"), ":material/settings:", "admin"),
 ]

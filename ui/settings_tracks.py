@@ -10,7 +10,7 @@ import streamlit as st
 
 from receivables.domain import costs as costing
 from receivables.domain import tracks
-from receivables.services import reminders
+from receivables.services import reminder_settings
 from receivables.services.errors import ServiceError
 from ui import state
 
@@ -18,7 +18,7 @@ from ui import state
 def _save(key: str, value, user, done: str) -> None:
     try:
         with state.uow(immediate=True) as uow:
-            reminders.save_setting(uow, key, value, actor=user.username)
+            reminder_settings.save_setting(uow, key, value, actor=user.username)
     except ServiceError as exc:
         st.error(str(exc))
         return
@@ -72,7 +72,7 @@ def _rate_table(title: str, key: str, table: tuple, kind: str, user) -> None:
 
 def render(user) -> None:
     with state.uow() as uow:
-        cfg = reminders.load_settings(uow.session)
+        cfg = reminder_settings.load_settings(uow.session)
 
     st.subheader("Tracks")
     st.caption("Each track is an ordered list of steps; the offset counts days from the due date (negative = "
@@ -101,10 +101,10 @@ def render(user) -> None:
             for r in _rows(edited)]})
     c1, c2 = st.columns([1, 3])
     if c1.button("Save tracks", type="primary"):
-        _save(reminders.TRACKS_KEY, edited_tracks, user, "Tracks saved. New messages follow them.")
+        _save(reminder_settings.TRACKS_KEY, edited_tracks, user, "Tracks saved. New messages follow them.")
     if c2.button("Back to the shipped tracks and rules"):
         with state.uow(immediate=True) as uow:
-            reminders.reset_tracks(uow, actor=user.username)
+            reminder_settings.reset_tracks(uow, actor=user.username)
         state.data_changed()
         st.rerun()
 
@@ -120,7 +120,7 @@ def render(user) -> None:
                                                  "when": st.column_config.TextColumn("when (conditions)"),
                                                  "label": st.column_config.TextColumn("reason shown")})
     if st.button("Save rules"):
-        _save(reminders.RULES_KEY, [{**r, "when": r.get("when") or ""} for r in _rows(edited_rules)], user,
+        _save(reminder_settings.RULES_KEY, [{**r, "when": r.get("when") or ""} for r in _rows(edited_rules)], user,
               "Rules saved.")
 
     st.subheader("Payment details in every message")
@@ -135,8 +135,8 @@ def render(user) -> None:
                              help="e.g. https://pay.example.com/{debtor_code}?amount={amount}&ref={reference}; "
                                   "it may use {debtor_code}, {amount}, {reference} and {currency}")
         if st.form_submit_button("Save payment details"):
-            _save(reminders.PAYMENT_KEY, {"iban": iban, "bic": bic, "beneficiary": beneficiary,
-                                          "link_pattern": link}, user,
+            _save(reminder_settings.PAYMENT_KEY, {"iban": iban, "bic": bic, "beneficiary": beneficiary,
+                                                  "link_pattern": link}, user,
                   "Payment details saved; messages proposed from now on carry them and the QR code.")
 
     st.subheader("Costs and interest on demand steps")
@@ -160,14 +160,14 @@ def render(user) -> None:
                    "cost amount; its 14 days start the day after receipt (e-mail: the day sent; post: the second "
                    "delivery day), and costs follow only after them, on the sum of the principals in it.")
         if st.form_submit_button("Save cost settings"):
-            _save(reminders.COSTS_KEY, {"mode": mode, "interest": interest, "vat_on_costs": vat,
-                                        "vat_percent": str(vat_pct), "consumer_interest": consumer_interest,
-                                        "wik_extra_days": int(extra)}, user, "Cost settings saved.")
+            _save(reminder_settings.COSTS_KEY, {"mode": mode, "interest": interest, "vat_on_costs": vat,
+                                                "vat_percent": str(vat_pct), "consumer_interest": consumer_interest,
+                                                "wik_extra_days": int(extra)}, user, "Cost settings saved.")
 
     for title, key, table, kind in (
-            ("Statutory commercial interest rates (art. 6:119a BW)", reminders.RATES_KEY, cfg.costs.rates,
+            ("Statutory commercial interest rates (art. 6:119a BW)", reminder_settings.RATES_KEY, cfg.costs.rates,
              costing.COMMERCIAL),
-            ("Statutory interest rates for consumers (art. 6:119 BW)", reminders.CONSUMER_RATES_KEY,
+            ("Statutory interest rates for consumers (art. 6:119 BW)", reminder_settings.CONSUMER_RATES_KEY,
              cfg.costs.consumer_rates, costing.CONSUMER)):
         _rate_table(title, key, table, kind, user)
 
@@ -190,8 +190,8 @@ def render(user) -> None:
                            help="Final notice and hand-over stay a person's decision; a consumer gets the 14-day "
                                 "letter before any step with costs.")
         if st.form_submit_button("Save engine settings"):
-            _save(reminders.ENGINE_KEY, {"freshness_days": int(fresh), "tolerance_cents": round(tolerance * 100),
-                                         "lookahead_days": int(ahead), "review_above": int(review),
-                                         "catch_up_cap": cap}, user, "Engine settings saved.")
+            _save(reminder_settings.ENGINE_KEY, {"freshness_days": int(fresh), "tolerance_cents": round(tolerance * 100),
+                                                 "lookahead_days": int(ahead), "review_above": int(review),
+                                                 "catch_up_cap": cap}, user, "Engine settings saved.")
             if int(grace) != cfg.grace_days:
-                _save(reminders.GRACE_KEY, int(grace), user, "Grace period saved.")
+                _save(reminder_settings.GRACE_KEY, int(grace), user, "Grace period saved.")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from db.uow import UnitOfWork
 from receivables.cli.args import iso_date
+from receivables.domain import calls, contacts
+from receivables.domain.dossier import TIMELINE_KINDS
 from receivables.domain.money import fmt, from_decimal
 from receivables.services import claims, dossier
 from receivables.services.errors import ServiceError
@@ -37,17 +39,22 @@ def register(sub, report_sub) -> None:
     f.set_defaults(handler=_find)
     s = ds.add_parser("show", help="header and timeline of one debtor")
     s.add_argument("code")
-    s.add_argument("--kind", action="append", choices=dossier.TIMELINE_KINDS, help="only these timeline kinds")
+    s.add_argument("--kind", action="append", choices=TIMELINE_KINDS, help="only these timeline kinds")
     s.add_argument("--limit", type=int, default=30)
     s.add_argument("--format", choices=("text", "json"), default="text")
     s.set_defaults(handler=_show)
+    _record_parsers(ds)
+
+
+def _record_parsers(ds) -> None:
+    """What a collector records: one subcommand per action of the dossier page."""
     n = ds.add_parser("note")
     n.add_argument("code")
     n.add_argument("text")
     n.set_defaults(handler=lambda e, a: _do(e, dossier.add_note, "note added", code=a.code, text=a.text))
     c = ds.add_parser("call")
     c.add_argument("code")
-    c.add_argument("--outcome", choices=dossier.CALL_OUTCOMES, required=True)
+    c.add_argument("--outcome", choices=calls.CALL_OUTCOMES, required=True)
     c.add_argument("--text", default="")
     c.set_defaults(handler=lambda e, a: _do(e, dossier.log_call, "call logged", code=a.code, outcome=a.outcome,
                                             text=a.text))
@@ -86,7 +93,7 @@ def register(sub, report_sub) -> None:
     ct = ds.add_parser("contact", help="set the reminder contact data (every field is replaced)")
     ct.add_argument("code")
     ct.add_argument("--email", default="", help="comma separated")
-    ct.add_argument("--language", choices=list(dossier.LANGUAGES), required=True)
+    ct.add_argument("--language", choices=list(contacts.LANGUAGES), required=True)
     ct.add_argument("--person", default="")
     ct.add_argument("--phone", default="")
     ct.set_defaults(handler=lambda e, a: _do(e, dossier.update_contact, "contact data saved", code=a.code,

@@ -10,7 +10,8 @@ from db.uow import UnitOfWork
 from receivables.cli.args import iso_date
 from receivables.domain import messages
 from receivables.domain.money import fmt
-from receivables.services import exports, reminders
+from receivables.services import exports, queue, reminders
+from receivables.services.errors import ServiceError
 
 ACTOR = "cli"
 
@@ -87,12 +88,12 @@ def queue_addresses(engine, args) -> int:
 
 def queue_list(engine, args) -> int:
     with UnitOfWork(engine) as uow:
-        frame = reminders.queue(uow, statuses=args.status, step=args.step, track=args.track)
+        frame = queue.queue(uow, statuses=args.status, step=args.step, track=args.track)
     if args.format == "csv":
-        exports.write_csv_records(sys.stdout, reminders.queue_json(frame))
+        exports.write_csv_records(sys.stdout, queue.queue_json(frame))
         return 0
     if args.format == "json":
-        json.dump(reminders.queue_json(frame), sys.stdout, indent=2, ensure_ascii=False)
+        json.dump(queue.queue_json(frame), sys.stdout, indent=2, ensure_ascii=False)
         print()
         return 0
     if frame.empty:
@@ -107,26 +108,25 @@ def queue_list(engine, args) -> int:
 
 def queue_approve(engine, args) -> int:
     if not args.ids and not args.all:
-        from receivables.services.errors import ServiceError
         raise ServiceError("name the message ids to approve, or use --all")
     with UnitOfWork(engine, immediate=True) as uow:
         if args.all:
-            ids = reminders.approve_all(uow, actor=ACTOR, message_ids=args.ids or None)
+            ids = queue.approve_all(uow, actor=ACTOR, message_ids=args.ids or None)
         else:
-            ids = reminders.transition(uow, args.ids, "approve", actor=ACTOR)
+            ids = queue.transition(uow, args.ids, "approve", actor=ACTOR)
     print(f"approved {len(ids)}")
     return 0
 
 
 def queue_postpone(engine, args) -> int:
     with UnitOfWork(engine, immediate=True) as uow:
-        ids = reminders.transition(uow, args.ids, "postpone", actor=ACTOR, until=args.until)
+        ids = queue.transition(uow, args.ids, "postpone", actor=ACTOR, until=args.until)
     print(f"postponed {len(ids)} until {args.until.isoformat()}")
     return 0
 
 
 def queue_block(engine, args) -> int:
     with UnitOfWork(engine, immediate=True) as uow:
-        ids = reminders.transition(uow, args.ids, "block", actor=ACTOR, note=args.note)
+        ids = queue.transition(uow, args.ids, "block", actor=ACTOR, note=args.note)
     print(f"blocked {len(ids)}")
     return 0

@@ -1,9 +1,11 @@
-"""Ageing: open items as of a date into buckets of days past due (or since invoice date). Pure."""
+"""Ageing: open items as of a date into buckets of days past due (or since the invoice date), one row per
+debtor and currency, and the totals per currency. Pure: the database sums the open items per bucket with
+the cut dates of `BucketSpec`, the drill-down puts single items in their bucket with `assign_buckets`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -31,6 +33,15 @@ class BucketSpec:
         first = "not_due" if self.basis == "due" and e[0] == 0 else f"0-{e[0]}"
         return [first] + [f"{a + 1}-{b}" for a, b in zip(e, e[1:])] + [f"{e[-1]}+"]
 
+    @property
+    def date_column(self) -> str:
+        return "due_date" if self.basis == "due" else "invoice_date"
+
+    def cut_dates(self, as_of: date) -> list[date]:
+        """An item is in bucket k when its date is on or after cut k (days ≤ edge k) and before cut k−1;
+        after the last cut it is in the last bucket."""
+        return [as_of - timedelta(days=e) for e in self.edges]
+
 
 def days_outstanding(frame: pd.DataFrame, as_of: date, basis: str = "due") -> np.ndarray:
     column = "due_date" if basis == "due" else "invoice_date"
@@ -45,33 +56,43 @@ def assign_buckets(frame: pd.DataFrame, as_of: date, spec: BucketSpec = BucketSp
     return pd.Series(np.asarray(spec.labels, dtype=object)[idx], index=frame.index, name="bucket")
 
 
-def ageing_buckets(open_items: pd.DataFrame, as_of: date, spec: BucketSpec = BucketSpec()) -> pd.DataFrame:
-    """Per currency and debtor: open cents in each bucket and the total (int cents, credit notes
-    included as negative amounts). `open_items` needs debtor_code, debtor_name, currency,
-    invoice_date, due_date, open_cents."""
-    labels = spec.labels
-    cols = ["currency", "debtor_code", "debtor_name", *labels, "total"]
-    if open_items.empty:
-        return pd.DataFrame(columns=cols)
-    frame = open_items[["currency", "debtor_code", "debtor_name", "open_cents"]].copy()
-    frame["bucket"] = pd.Categorical(assign_buckets(open_items, as_of, spec), categories=labels)
-    table = frame.pivot_table(index=["currency", "debtor_code", "debtor_name"], columns="bucket",
-                              values="open_cents", aggfunc="sum", fill_value=0, observed=False)
-    table = table.reindex(columns=labels, fill_value=0).astype("int64")
-    table["total"] = table[labels].sum(axis=1)
-    table.columns.name = None
-    return table.reset_index()[cols].sort_values(["currency", "total"], ascending=[True, False],
-                                                  ignore_index=True)
+# --- one row per debtor and currency ---------------------------------------------------------------
+
+AGEING_KEYS = ["debtor_id", "debtor_code", "debtor_name", "segment", "account_manager", "track_override",
+               "currency"]
 
 
-def bucket_totals(per_debtor: pd.DataFrame, spec: BucketSpec = BucketSpec()) -> dict[str, dict[str, int]]:
-    """Totals per currency: {currency: {label: cents, …, 'total': cents}}."""
-    out: dict[str, dict[str, int]] = {}
-    for currency, group in per_debtor.groupby("currency", sort=True):
-        out[str(currency)] = {c: int(group[c].sum()) for c in [*spec.labels, "total"]}
-    return out
+def ageing_table(sums: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+    """Bucket sums (AGEING_KEYS, bucket index, open_cents, overdue_cents, items) as one row per debtor
+    and currency with a column per bucket label, total, overdue and items; largest total first. Credit
+    notes are negative amounts and reduce the debtor's buckets; currencies are never added."""
+    cols = [*AGEING_KEYS, *labels, "total", "overdue", "items"]
+    if sums.empty:
+        frame = pd.DataFrame(columns=cols)
+        for c in [*labels, "total", "overdue", "items"]:
+            frame[c] = frame[c].astype("int64")
+        return frame
+    # one row per (debtor, currency); the other keys follow from the debtor
+    codes, uniques = pd.factorize(sums["debtor_id"].astype("int64").astype(str) + "|" + sums["currency"].astype(str))
+    n = len(uniques)
+    first = np.empty(n, dtype="int64")
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+    out = sums.iloc[first][AGEING_KEYS].reset_index(drop=True)
+    for c in AGEING_KEYS[1:]:
+        out[c] = out[c].astype(object)
+    grid = np.zeros((n, len(labels)), dtype="int64")
+    np.add.at(grid, (codes, sums["bucket"].to_numpy(dtype="int64")), sums["open_cents"].to_numpy(dtype="int64"))
+    for j, label in enumerate(labels):
+        out[label] = grid[:, j]
+    out["total"] = grid.sum(axis=1)
+    for c, source in (("overdue", "overdue_cents"), ("items", "items")):
+        out[c] = np.bincount(codes, weights=sums[source].to_numpy(dtype="float64"), minlength=n).round().astype("int64")
+    out["debtor_id"] = out["debtor_id"].astype("int64")
+    out = out[(grid != 0).any(axis=1)]
+    return out.sort_values(["currency", "total"], ascending=[True, False], ignore_index=True)[cols]
 
 
-def overdue_cents(totals: dict[str, int], spec: BucketSpec = BucketSpec()) -> int:
-    """Open amount past due: every bucket but the first (only meaningful for basis 'due')."""
-    return sum(totals[label] for label in spec.labels[1:])
+def currency_totals(per_debtor: pd.DataFrame, labels: list[str]) -> dict[str, dict[str, int]]:
+    """Per currency: {label: cents, …, 'total': cents, 'overdue': cents} (overdue: past the due date)."""
+    return {str(currency): {c: int(g[c].sum()) for c in [*labels, "total", "overdue"]}
+            for currency, g in per_debtor.groupby("currency", sort=True)}

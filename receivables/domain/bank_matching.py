@@ -63,6 +63,7 @@ class OpenInvoice:
     open_cents: int
     due_date: date | None = None
     references: tuple[str, ...] = ()
+    number_key: str = ""  # `number_key(number)` when the caller has it already (the database keeps it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +211,8 @@ class _Book:
     held_by_suggestion: set[int] = field(default_factory=set)  # debtors with invoices a person must confirm
 
     @classmethod
-    def of(cls, invoices: Iterable[OpenInvoice], debtor_names: Mapping[int, str]) -> _Book:
+    def of(cls, invoices: Iterable[OpenInvoice], debtor_names: Mapping[int, str],
+           open_currencies: Iterable[str] = ()) -> _Book:
         invs = {inv.id: inv for inv in invoices}
         book = cls(invoices=invs, remaining={i: inv.open_cents for i, inv in invs.items()})
         by_reference, by_number, by_debtor = book.by_reference, book.by_number, book.by_debtor
@@ -219,10 +221,11 @@ class _Book:
             if inv.references:
                 for ref in inv.references:
                     by_reference[compact_reference(ref)].append(inv.id)
-            by_number[_key_and_prefix(inv.number)[0]].append(inv.id)
+            by_number[inv.number_key or _key_and_prefix(inv.number)[0]].append(inv.id)
             by_debtor[inv.debtor_id].append(inv.id)
             by_amount[(inv.currency, inv.open_cents)].append(inv.id)
             currencies.add(inv.currency)
+        currencies.update(open_currencies)
         for debtor_id, name in debtor_names.items():
             key = name_key(name)
             if key:
@@ -258,6 +261,21 @@ def _allocate(book: _Book, payment: int, ids: list[int], credit_notes: list[int]
             allocations.append(Allocation(i, part))
         left -= part
     return allocations, 0, 0, total - payment, False
+
+
+def allocate(payment_cents: int, invoices: Iterable[OpenInvoice],
+             rules: MatchRules | None = None) -> tuple[tuple[Allocation, ...], int, int, int]:
+    """How a payment that a person assigned to these invoices pays them: oldest due first, credit notes
+    among them netted when the payment shows they were deducted, a shortfall within the bank-charge
+    tolerance written off as charges, a part payment leaving the rest open, the excess kept on account.
+    Returns (allocations, overpaid, charges, left open)."""
+    rules = rules or MatchRules()
+    chosen = sorted(invoices, key=lambda v: (v.due_date or date.max, v.id))
+    book = _Book.of(chosen, {})
+    positive = [v.id for v in chosen if v.open_cents > 0]
+    notes = [v.id for v in chosen if v.open_cents < 0]
+    allocations, overpaid, charges, left_open, _ = _allocate(book, payment_cents, positive, notes, rules)
+    return tuple(allocations), overpaid, charges, left_open
 
 
 def _combination(amounts: list[tuple[int, int]], target: int,
@@ -332,9 +350,9 @@ def _numbers(book: _Book, ids: Iterable[int]) -> str:
 
 
 class _Matcher:
-    def __init__(self, invoices, known_ibans, debtor_names, rules):
+    def __init__(self, invoices, known_ibans, debtor_names, rules, currencies=()):
         self.rules = rules
-        self.book = _Book.of(invoices, debtor_names)
+        self.book = _Book.of(invoices, debtor_names, currencies)
         self.known_ibans = {re.sub(r"\s", "", k).upper(): v for k, v in known_ibans.items()}
         self.debtor_names = dict(debtor_names)
 
@@ -538,10 +556,12 @@ class _Matcher:
 
 def match_payments(payments: Iterable[Payment], invoices: Iterable[OpenInvoice], *,
                    known_ibans: Mapping[str, int] | None = None, debtor_names: Mapping[int, str] | None = None,
-                   rules: MatchRules | None = None) -> list[Proposal]:
-    """One proposal per incoming payment (debits are left out), in the order given."""
+                   rules: MatchRules | None = None, currencies: Iterable[str] = ()) -> list[Proposal]:
+    """One proposal per incoming payment (debits are left out), in the order given. `invoices` may be
+    only those that can concern these payments (what they quote, their payers' and the named debtors'
+    invoices, those of their amounts): `currencies` then names every currency anything is open in."""
     rules = rules or MatchRules()
-    matcher = _Matcher(invoices, known_ibans or {}, debtor_names or {}, rules)
+    matcher = _Matcher(invoices, known_ibans or {}, debtor_names or {}, rules, currencies)
     credits = [p for p in payments if p.amount_cents > 0]
     order = sorted(range(len(credits)), key=lambda k: (credits[k].booking_date, k))
     result: dict[int, Proposal] = {}

@@ -56,14 +56,38 @@ def parse_recipients(value: str | None) -> list[str]:
     return list(_recipients(value))
 
 
-def reminder_address(email: str | None) -> str | None:
-    """A debtor's reminder addresses as a message goes to them, or None when there is no usable one."""
+def reminder_address(email: str | None, bouncing: str | None = None) -> str | None:
+    """A debtor's reminder addresses as a message goes to them, or None when there is no usable one.
+    Addresses in `bouncing` (those that bounced, `Debtor.email_bouncing`) are left out."""
     if not isinstance(email, str):
         return None
     try:
-        return ", ".join(parse_recipients(email))
+        addresses = parse_recipients(email)
     except AddressError:
         return None
+    gone = bounced(bouncing)
+    kept = [a for a in addresses if a.lower() not in gone]
+    return ", ".join(kept) if kept else None
+
+
+def bounced(bouncing: str | None) -> set[str]:
+    """The addresses of a debtor's bouncing list, lower case."""
+    return {a.strip().lower() for a in re.split(r"[,;\s]+", bouncing or "") if a.strip()}
+
+
+def take_off(email: str | None, address: str) -> str | None:
+    """The reminder addresses without `address` (compared without case), as they were written; None when
+    none are left."""
+    kept = [p.strip() for p in re.split(r"[,;]", email or "") if p.strip()]
+    left = []
+    for part in kept:
+        try:
+            current = parse_mailbox(part)[1]
+        except AddressError:
+            current = part
+        if current.lower() != address.strip().lower():
+            left.append(part)
+    return ", ".join(left) or None
 
 
 def clean_addresses(text: str | None) -> list[str]:

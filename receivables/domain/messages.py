@@ -33,3 +33,7 @@ SENDER_TRANSITIONS: dict[str, frozenset[str]] = {
 ACTIONS = {"approve": "approved", "postpone": "postponed", "block": "blocked", "unpostpone": "proposed",
            "unapprove": "proposed", "called": "sent"}
 CALL_ONLY = {"called"}
+
+# A bounce read from the team mailbox says a message that left us never arrived: from these states it
+# becomes failed ("address bounced"), and a person sends it again to a corrected address or cancels it.
+BOUNCES_FROM = frozenset({"sent", "sending", "exported"})

@@ -7,7 +7,6 @@ from __future__ import annotations
 import calendar
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -102,9 +101,9 @@ def weighted_average(values, weights) -> float | None:
     return float((v * w).sum() / total)
 
 
-def days_late(paid: date, due: date) -> int:
-    """max(0, paid date − due date)."""
-    return max(0, (paid - due).days)
+def days_late(*, due: date, on: date) -> int:
+    """Days past the due date on a day (for a paid invoice, its paid date): max(0, on − due)."""
+    return max(0, (on - due).days)
 
 
 # --- payment behaviour ----------------------------------------------------------------------------
@@ -512,118 +511,3 @@ def forecast_error(bt: pd.DataFrame) -> dict[str, dict]:
             row["naive_bias_cents"] = int(g["naive_cents"].sum() - actual)
         out[str(currency)] = row
     return out
-
-
-# --- ageing table -----------------------------------------------------------------------------------
-
-AGEING_KEYS = ["debtor_id", "debtor_code", "debtor_name", "segment", "account_manager", "track_override",
-               "currency"]
-
-
-def ageing_table(sums: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
-    """Bucket sums (AGEING_KEYS, bucket index, open_cents, overdue_cents, items) as one row per debtor
-    and currency with a column per bucket label, total, overdue and items; largest total first."""
-    cols = [*AGEING_KEYS, *labels, "total", "overdue", "items"]
-    if sums.empty:
-        frame = pd.DataFrame(columns=cols)
-        for c in [*labels, "total", "overdue", "items"]:
-            frame[c] = frame[c].astype("int64")
-        return frame
-    # one row per (debtor, currency); the other keys follow from the debtor
-    codes, uniques = pd.factorize(sums["debtor_id"].astype("int64").astype(str) + "|" + sums["currency"].astype(str))
-    n = len(uniques)
-    first = np.empty(n, dtype="int64")
-    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
-    out = sums.iloc[first][AGEING_KEYS].reset_index(drop=True)
-    for c in AGEING_KEYS[1:]:
-        out[c] = out[c].astype(object)
-    grid = np.zeros((n, len(labels)), dtype="int64")
-    np.add.at(grid, (codes, sums["bucket"].to_numpy(dtype="int64")), sums["open_cents"].to_numpy(dtype="int64"))
-    for j, label in enumerate(labels):
-        out[label] = grid[:, j]
-    out["total"] = grid.sum(axis=1)
-    for c, source in (("overdue", "overdue_cents"), ("items", "items")):
-        out[c] = np.bincount(codes, weights=sums[source].to_numpy(dtype="float64"), minlength=n).round().astype("int64")
-    out["debtor_id"] = out["debtor_id"].astype("int64")
-    out = out[(grid != 0).any(axis=1)]
-    return out.sort_values(["currency", "total"], ascending=[True, False], ignore_index=True)[cols]
-
-
-# --- the ledger held in memory: ageing on any date without a round trip -------------------------------
-
-_NEVER = np.iinfo("int64").max
-
-
-@dataclass(frozen=True)
-class LedgerSnapshot:
-    """Every invoice and change as arrays (dates as day numbers), for ageing on any date in memory.
-    `debtors` holds the debtor attributes (AGEING_KEYS without currency) by position."""
-
-    debtors: pd.DataFrame
-    currencies: list[str]
-    inv_debtor: np.ndarray  # position in `debtors`
-    inv_currency: np.ndarray  # position in `currencies`
-    inv_date: np.ndarray
-    due_date: np.ndarray
-    settled: np.ndarray  # _NEVER when open
-    open_cents: np.ndarray
-    ch_invoice: np.ndarray  # position of the invoice
-    ch_date: np.ndarray
-    ch_delta: np.ndarray
-
-    @classmethod
-    def build(cls, invoices: pd.DataFrame, changes: pd.DataFrame, debtors: pd.DataFrame) -> LedgerSnapshot:
-        """`invoices`: id, debtor_id, currency, invoice_date, due_date, settled_date, open_cents;
-        `changes`: invoice_id, change_date, delta_cents; `debtors`: debtor_id and the other AGEING_KEYS."""
-        debtors = debtors.reset_index(drop=True)
-        debtor_pos = pd.Index(debtors["debtor_id"]).get_indexer(invoices["debtor_id"])
-        currency_codes, currencies = pd.factorize(invoices["currency"].astype(str), sort=True)
-        invoice_pos = pd.Index(invoices["id"]).get_indexer(changes["invoice_id"])
-        keep = invoice_pos >= 0
-        settled = invoices["settled_date"]
-        settled_days = np.full(len(invoices), _NEVER, dtype="int64")
-        known = settled.notna().to_numpy()
-        if known.any():
-            settled_days[known] = _day_numbers(settled[known])
-        return cls(debtors, [str(c) for c in currencies], debtor_pos.astype("int64"), currency_codes.astype("int64"),
-                   _day_numbers(invoices["invoice_date"]), _day_numbers(invoices["due_date"]), settled_days,
-                   invoices["open_cents"].to_numpy(dtype="int64"), invoice_pos[keep].astype("int64"),
-                   _day_numbers(changes["change_date"])[keep], changes["delta_cents"].to_numpy(dtype="int64")[keep])
-
-    def __len__(self) -> int:
-        return len(self.open_cents)
-
-
-def snapshot_open_items(snap: LedgerSnapshot, as_of: date) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of the invoices open on `as_of` and their open amounts then (today's open amount minus
-    the changes dated after it); invoices settled on or before `as_of` stay settled."""
-    d = np.datetime64(as_of, "D").astype("int64")
-    cand = np.flatnonzero((snap.inv_date <= d) & (snap.settled > d))
-    later = snap.ch_date > d
-    adjust = np.bincount(snap.ch_invoice[later], weights=snap.ch_delta[later], minlength=len(snap))
-    open_then = snap.open_cents[cand] - np.round(adjust[cand]).astype("int64")
-    nonzero = open_then != 0
-    return cand[nonzero], open_then[nonzero]
-
-
-def snapshot_ageing_sums(snap: LedgerSnapshot, as_of: date, edges: tuple[int, ...], basis: str = "due") -> pd.DataFrame:
-    """The bucket sums of `ageing_table` (one row per debtor, currency and bucket) from the snapshot."""
-    pos, open_then = snapshot_open_items(snap, as_of)
-    d = np.datetime64(as_of, "D").astype("int64")
-    dates = snap.due_date if basis == "due" else snap.inv_date
-    bucket = np.searchsorted(np.asarray(edges), d - dates[pos], side="left")
-    n_buckets = len(edges) + 1
-    key = (snap.inv_debtor[pos] * len(snap.currencies) + snap.inv_currency[pos]) * n_buckets + bucket
-    keys, inverse = np.unique(key, return_inverse=True)
-    overdue = np.where(snap.due_date[pos] < d, open_then, 0)
-    sums = pd.DataFrame({
-        "open_cents": np.bincount(inverse, weights=open_then, minlength=len(keys)).round().astype("int64"),
-        "overdue_cents": np.bincount(inverse, weights=overdue, minlength=len(keys)).round().astype("int64"),
-        "items": np.bincount(inverse, minlength=len(keys)).astype("int64"),
-    })
-    debtor_cur, sums["bucket"] = np.divmod(keys, n_buckets)
-    debtor, cur = np.divmod(debtor_cur, len(snap.currencies))
-    attrs = snap.debtors.iloc[debtor].reset_index(drop=True)
-    sums = pd.concat([attrs, sums], axis=1)
-    sums["currency"] = np.asarray(snap.currencies, dtype=object)[cur] if len(keys) else pd.Series(dtype=object)
-    return sums[[*AGEING_KEYS, "bucket", "open_cents", "overdue_cents", "items"]]

@@ -1,5 +1,7 @@
-"""Analytics services: KPIs, the DSO series, the cash-in forecast and payment behaviour. Each takes a
-unit of work and primitives, reads through db.analytics_queries and computes in receivables.domain.metrics."""
+"""Analytics services: the ageing, KPIs, the DSO series, the cash-in forecast and payment behaviour. Each
+takes a unit of work and primitives, reads through db.analytics_queries and computes in receivables.domain
+(ageing, metrics). They only read; the daily sums they read are repaired at start-up or by
+`python -m receivables db repair` (`ensure_daily_sums`, `repair_daily_sums`)."""
 
 from __future__ import annotations
 
@@ -10,20 +12,13 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from db import analytics_queries as q
-from db import queries
 from db.models import AuditEvent, Debtor, ImportBatch, Invoice, InvoiceChange, Message, Note
 from db.uow import UnitOfWork
 from receivables.domain import metrics
-from receivables.domain.ageing import (
-    DEFAULT_EDGES,
-    BucketSpec,
-    ageing_buckets,
-    assign_buckets,
-    bucket_totals,
-    overdue_cents,
-)
+from receivables.domain.ageing import DEFAULT_EDGES, BucketSpec, ageing_table, assign_buckets, currency_totals
 from receivables.domain.money import to_units
 from receivables.services.errors import ServiceError
+from receivables.services.settings import get_setting
 
 
 def _months(months: int, *, most: int = 120) -> int:
@@ -82,31 +77,13 @@ def parse_edges(text: str) -> tuple[int, ...]:
     return edges
 
 
-def _view(as_of: date, spec: BucketSpec, sums: pd.DataFrame) -> AgeingView:
-    per_debtor = metrics.ageing_table(sums, spec.labels)
-    totals = {}
-    for currency, g in per_debtor.groupby("currency", sort=True):
-        totals[str(currency)] = {c: int(g[c].sum()) for c in [*spec.labels, "total", "overdue"]}
-    return AgeingView(as_of, spec, per_debtor, totals)
-
-
 def ageing(uow: UnitOfWork, as_of: date | None = None, edges=DEFAULT_EDGES, basis: str = "due") -> AgeingView:
-    """The ageing on `as_of` (reconstructed from the dated changes), by due date or invoice date,
-    summed in the database."""
+    """The ageing on `as_of` (reconstructed from the dated changes), by due date or invoice date, summed
+    in the database: the one ageing of the page, the command line, the KPIs and the top DSO debtors."""
     as_of = as_of or date.today()
     spec = _spec(edges, basis)
-    return _view(as_of, spec, q.ageing_per_debtor(uow.session, as_of, spec.edges, spec.basis))
-
-
-def ledger_snapshot(uow: UnitOfWork) -> metrics.LedgerSnapshot:
-    """The whole ledger in memory, for a screen that ages it on one date after another."""
-    return metrics.LedgerSnapshot.build(*q.ledger_rows(uow.session))
-
-
-def ageing_of(snapshot: metrics.LedgerSnapshot, as_of: date, edges=DEFAULT_EDGES, basis: str = "due") -> AgeingView:
-    """The same as `ageing`, computed from a snapshot of the ledger without reading the database."""
-    spec = _spec(edges, basis)
-    return _view(as_of, spec, metrics.snapshot_ageing_sums(snapshot, as_of, spec.edges, spec.basis))
+    per_debtor = ageing_table(q.ageing_per_debtor(uow.session, as_of, spec.cut_dates(as_of), spec.basis), spec.labels)
+    return AgeingView(as_of, spec, per_debtor, currency_totals(per_debtor, spec.labels))
 
 
 def invoices_behind(uow: UnitOfWork, as_of: date, debtor_code: str, edges=DEFAULT_EDGES,
@@ -118,7 +95,7 @@ def invoices_behind(uow: UnitOfWork, as_of: date, debtor_code: str, edges=DEFAUL
         raise ServiceError(f"no debtor with code {debtor_code}")
     items = q.debtor_open_items(uow.session, as_of, debtor.id)
     items["bucket"] = assign_buckets(items, as_of, spec) if not items.empty else pd.Series(dtype=object)
-    column = "due_date" if spec.basis == "due" else "invoice_date"
+    column = spec.date_column
     items["days"] = [(as_of - d).days for d in items[column]] if not items.empty else []
     if bucket is not None:
         if bucket not in spec.labels:
@@ -140,7 +117,8 @@ def _kpi_units(currency: str, as_of: date, k: dict) -> dict:
 
 
 def _daily(uow: UnitOfWork) -> pd.DataFrame:
-    q.ensure_ledger_day(uow.session)
+    if q.missing_ledger_day_triggers(uow.session):  # until start-up or a repair puts them back: slower, still right
+        return q.ledger_days_from_ledger(uow.session)
     return q.ledger_days(uow.session)
 
 
@@ -171,16 +149,11 @@ class KpiCompare:
     debtors_overdue_before: int
 
 
-def ageing_kpis(uow: UnitOfWork, view: AgeingView, days_before: int = 30,
-                snapshot: metrics.LedgerSnapshot | None = None) -> list[KpiCompare]:
-    """The KPIs at the top of the ageing page, each with its value `days_before` days earlier (the
-    earlier ageing from `snapshot` when given)."""
+def ageing_kpis(uow: UnitOfWork, view: AgeingView, days_before: int = 30) -> list[KpiCompare]:
+    """The KPIs at the top of the ageing page, each with its value `days_before` days earlier."""
     before_date = view.as_of - timedelta(days=days_before)
     ledgers = metrics.ledgers(_daily(uow))
-    if snapshot is not None:
-        earlier = ageing_of(snapshot, before_date, view.spec.edges, view.spec.basis)
-    else:
-        earlier = ageing(uow, before_date, view.spec.edges, view.spec.basis)
+    earlier = ageing(uow, before_date, view.spec.edges, view.spec.basis)
     out = []
     for currency in view.currencies:
         ledger = ledgers.get(currency)
@@ -192,19 +165,6 @@ def ageing_kpis(uow: UnitOfWork, view: AgeingView, days_before: int = 30,
         out.append(KpiCompare(currency, metrics.kpis_at(ledger, view.as_of), metrics.kpis_at(ledger, before_date),
                               int((rows["overdue"] > 0).sum()), int((before_rows["overdue"] > 0).sum())))
     return out
-
-
-def debtor_tracks(uow: UnitOfWork, today: date | None = None) -> dict[int, str]:
-    """The reminder track each debtor is on today (override or the first matching rule)."""
-    from receivables.domain import tracks
-    from receivables.services import reminders
-
-    today = today or date.today()
-    cfg = reminders.load_settings(uow.session)
-    signals = reminders.behaviour_signals(uow, today, cfg.tracks)
-    overrides = dict(uow.session.execute(select(Debtor.id, Debtor.track_override)).all())
-    return {debtor_id: tracks.choose_track(signals.get(debtor_id, {}), cfg.rules, override, cfg.tracks)[0]
-            for debtor_id, override in overrides.items()}
 
 
 # --- DSO series and trends -------------------------------------------------------------------------
@@ -277,8 +237,6 @@ class Forecast:
 def doubtful_after_days(uow: UnitOfWork, value: int | None = None) -> int:
     """How many days overdue an invoice may be before the forecast puts it on the doubtful line: the
     given value, else the setting, else 180."""
-    from receivables.services.settings import get_setting
-
     days = value if value is not None else get_setting(uow.session, DOUBTFUL_KEY, metrics.DOUBTFUL_AFTER_DAYS)
     try:
         days = int(days)
@@ -369,42 +327,64 @@ def behaviour_json(frame: pd.DataFrame) -> list[dict]:
             for r in frame.to_dict("records")]
 
 
-# --- ageing and the ledger's state -----------------------------------------------------------------
+# --- the command line's ageing and the ledger's state ----------------------------------------------
 
-@dataclass(frozen=True)
-class AgeingReport:
-    as_of: date
-    spec: BucketSpec
-    items: pd.DataFrame  # the open items behind the figures
-    per_debtor: pd.DataFrame
-    totals: dict[str, dict[str, int]]  # per currency
-
-    def overdue(self, currency: str) -> int:
-        return overdue_cents(self.totals[currency], self.spec)
+AgeingReport = AgeingView  # the name the command line's printer knows it by
 
 
-def ageing_report(uow: UnitOfWork, as_of: date | None = None, spec: BucketSpec = BucketSpec()) -> AgeingReport:
-    as_of = as_of or date.today()
-    items = queries.open_items_as_of(uow.session, as_of)
-    per_debtor = ageing_buckets(items, as_of, spec)
-    return AgeingReport(as_of, spec, items, per_debtor, bucket_totals(per_debtor, spec))
+def ageing_report(uow: UnitOfWork, as_of: date | None = None, spec: BucketSpec = BucketSpec()) -> AgeingView:
+    """`ageing` for a bucket spec made already (the command line's)."""
+    return ageing(uow, as_of, spec.edges, spec.basis)
 
 
-def ageing_json(report: AgeingReport) -> dict | list[dict]:
+def ageing_json(view: AgeingView) -> dict | list[dict]:
     """The CLI's JSON form: one object, or a list of objects when there are several currencies."""
-    labels = report.spec.labels
+    labels = view.spec.labels
     out = []
-    for currency in sorted(report.totals) or ["EUR"]:
-        totals = report.totals.get(currency, {c: 0 for c in [*labels, "total"]})
-        rows = report.per_debtor[report.per_debtor["currency"] == currency]
+    for currency in sorted(view.totals) or ["EUR"]:
+        totals = view.totals.get(currency, {})
+        rows = view.per_debtor[view.per_debtor["currency"] == currency]
         out.append({
-            "as_of": report.as_of.isoformat(), "currency": currency, "buckets": labels,
-            "totals": {k: to_units(v) for k, v in totals.items()},
+            "as_of": view.as_of.isoformat(), "currency": currency, "buckets": labels,
+            "totals": {k: to_units(totals.get(k, 0)) for k in [*labels, "total"]},
             "debtors": [{"code": r["debtor_code"], "name": r["debtor_name"],
                          **{c: to_units(int(r[c])) for c in [*labels, "total"]}}
                         for r in rows.to_dict("records")],
         })
     return out[0] if len(out) == 1 else out
+
+
+@dataclass(frozen=True)
+class DailySumsRepair:
+    missing_triggers: list[str]  # the triggers that were not there and were put back
+    days_changed: int  # (currency, day) rows of the daily sums the rebuild changed
+
+
+def ensure_daily_sums(uow: UnitOfWork) -> list[str]:
+    """At start-up: put back the daily sums' triggers when a table rebuild dropped them, rebuilding the
+    sums; nothing is written when they are all there. Returns the ones that were missing."""
+    missing = q.missing_ledger_day_triggers(uow.session)
+    if missing:
+        q.install_ledger_day(uow.session.connection())
+        uow.commit()
+    return missing
+
+
+def repair_daily_sums(uow: UnitOfWork) -> DailySumsRepair:
+    """Put the triggers back and rebuild the daily sums from the ledger, whatever state they are in."""
+    s = uow.session
+    missing = q.missing_ledger_day_triggers(s)
+    before = q.ledger_days(s)
+    q.install_ledger_day(s.connection())
+    after = q.ledger_days(s)
+    uow.commit()
+    key = ["currency", "day"]
+    both = before.merge(after, on=key, how="outer", suffixes=("_before", ""), indicator=True)
+    sums = ["sales_cents", "change_cents", "overdue_cents", "overdue_change_cents"]
+    differs = both["_merge"] != "both"
+    for c in sums:
+        differs |= both[c].fillna(0) != both[f"{c}_before"].fillna(0)
+    return DailySumsRepair(missing, int(differs.sum()))
 
 
 def data_version(uow: UnitOfWork) -> str:

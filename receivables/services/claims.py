@@ -16,6 +16,7 @@ from receivables.domain import costs as costing
 from receivables.domain.money import to_units
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
+from receivables.services.reminder_settings import ReminderSettings, load_settings
 
 INTERRUPTION_NOTE = "interruption"  # Note.kind of a letter that interrupts prescription (art. 3:317 BW)
 
@@ -53,6 +54,55 @@ def costs_charged_on(session, debtor_id: int, invoice_ids) -> date | None:
     return first.date() if isinstance(first, datetime) else first
 
 
+def wik_letters(session) -> dict[int, tuple[date, str]]:
+    """Per invoice the consumer's 14-day letter that covered it: (day sent, channel). A sent message counts
+    only when it was rendered as that letter and its words, as sent, give the 14-day term and the exact
+    costs (art. 6:96 lid 6 BW); a text a person rewrote without them does not count."""
+    out: dict[int, tuple[date, str]] = {}
+    rows = session.execute(select(MessageInvoice.invoice_id, Invoice.number, Message.id, Message.sent_at,
+                                  Message.channel, Message.costs_detail, Message.body_text, Message.currency,
+                                  Message.language)
+                           .join(Message, Message.id == MessageInvoice.message_id)
+                           .join(Invoice, Invoice.id == MessageInvoice.invoice_id)
+                           .join(Debtor, Debtor.id == Message.debtor_id)
+                           .where(Debtor.is_consumer.is_(True), Message.status == "sent",
+                                  Message.costs_detail.is_not(None), MessageInvoice.active.is_(True)))
+    words: dict[int, bool] = {}
+    for inv_id, number, mid, sent_at, channel, detail, body, currency, language in rows:
+        if not detail or not detail.get("wik_letter") or sent_at is None:
+            continue
+        if "wik_invoices" in detail and number not in detail["wik_invoices"]:
+            continue  # in that message, but its costs were charged or announced by an earlier letter
+        if mid not in words:
+            words[mid] = costing.is_wik_letter(body, int(detail.get("announced_cents", 0)), currency, language)
+        if words[mid]:
+            on = sent_at.date()
+            if inv_id not in out or on < out[inv_id][0]:
+                out[inv_id] = (on, channel)
+    return out
+
+
+@dataclass
+class ClaimBasis:
+    """What a cost-charging message needs beyond its invoices: the consumer's 14-day letters, and (read
+    when needed) the invoices' dated payments and the day costs were first charged (art. 6:44 BW)."""
+
+    session: object
+    letters: dict[int, tuple[date, str]]
+
+    def claim(self, debtor, chased: list, on: date, cfg: ReminderSettings) -> costing.Claim:
+        ids = [i.id for i in chased]
+        views = claim_invoices(self.session, ids, on)
+        items = [views.get(i.id) or costing.ClaimInvoice(i.number, i.open_cents, i.due_date) for i in chased]
+        letters = {i.number: self.letters[i.id] for i in chased if i.id in self.letters}
+        try:
+            return costing.claim(items, on, cfg.costs, consumer=bool(debtor.is_consumer),
+                                 wik_letters=letters if debtor.is_consumer else None,
+                                 costs_charged_on=costs_charged_on(self.session, debtor.id, ids))
+        except costing.MissingRateError as exc:
+            raise ServiceError(str(exc)) from None
+
+
 # --- the claim statement ----------------------------------------------------------------------------
 
 COSTS_BASIS = ("bik", "bik_incl_vat", "eu40", "wik_letter_pending", "none")
@@ -83,10 +133,6 @@ def claim_statement(uow: UnitOfWork, debtor_code: str, on: date | None = None,
                     currency: str | None = None) -> ClaimStatement:
     """What a debtor owes on `on` for its overdue, undisputed invoices: the claim statement a collection
     agency asks for, by the same computation as the letters (`costs.claim`, with the cost settings)."""
-    from receivables.services import (
-        reminders,  # the settings and the 14-day letters live with the reminder engine
-    )
-
     on = on or date.today()
     s = uow.session
     debtor = s.scalars(select(Debtor).where(Debtor.code == str(debtor_code).strip())).first()
@@ -107,9 +153,9 @@ def claim_statement(uow: UnitOfWork, debtor_code: str, on: date | None = None,
     else:
         currency = currencies[0] if currencies else "EUR"
     open_on.sort(key=lambda i: (i.due_date, i.number))
-    cfg = reminders.load_settings(s)
+    cfg = load_settings(s)
     ids = [i.id for i in open_on]
-    result = reminders.ClaimBasis(s, reminders.wik_letters(s)).claim(debtor, open_on, on, cfg)  # as a letter does
+    result = ClaimBasis(s, wik_letters(s)).claim(debtor, open_on, on, cfg)  # as a letter does
     return ClaimStatement(debtor.code, on, currency, bool(debtor.is_consumer), result, [views[i] for i in ids])
 
 

@@ -5,11 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 
-from db.models import Debtor, ImportBatch, Invoice, InvoiceChange, Message, MessageInvoice, Note, SendAttempt
+from db.models import (
+    Debtor,
+    ImportBatch,
+    InboundMail,
+    Invoice,
+    InvoiceChange,
+    Message,
+    MessageInvoice,
+    Note,
+    SendAttempt,
+    WorkHandoff,
+)
 from db.uow import UnitOfWork
 from receivables.services import demo_data as demo
+from receivables.services import mailbox
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
 from receivables.services.settings import get_setting, put_setting
@@ -76,6 +88,8 @@ def load_demo(uow: UnitOfWork, *, seed: int = 42, anchor: date | None = None, ac
         note_rows.append(row)
     if note_rows:
         s.execute(insert(Note), note_rows)
+    for mail in data.mails:  # through the mailbox's own filing, so they look like fetched mail
+        mailbox.file_mail(s, mail["raw"], key=mail["key"], today=anchor, actor=actor, is_demo=True)
     batch.count_new = len(rows)
     if get_setting(s, "reminder.payment") is None:
         # so that demo reminders show complete payment details and a scannable QR code
@@ -89,6 +103,8 @@ def load_demo(uow: UnitOfWork, *, seed: int = 42, anchor: date | None = None, ac
 def _delete_demo(s) -> int:
     demo_debtors = select(Debtor.id).where(Debtor.is_demo).scalar_subquery()
     demo_invoices = select(Invoice.id).where(Invoice.debtor_id.in_(demo_debtors)).scalar_subquery()
+    s.execute(delete(InboundMail).where(or_(InboundMail.is_demo, InboundMail.debtor_id.in_(demo_debtors))))
+    s.execute(delete(WorkHandoff).where(WorkHandoff.debtor_id.in_(demo_debtors)))
     s.execute(delete(Note).where(Note.debtor_id.in_(demo_debtors)))
     demo_messages = select(Message.id).where(Message.debtor_id.in_(demo_debtors)).scalar_subquery()
     s.execute(delete(SendAttempt).where(SendAttempt.message_id.in_(demo_messages)))

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
 
 NL_FIRST = ["Van der Berg", "De Jong", "Jansen", "Bakker", "Visser", "Smit", "Meijer", "De Boer",
             "Mulder", "De Groot", "Bos", "Vos", "Peters", "Hendriks", "Van Leeuwen", "Dekker",
@@ -46,6 +48,7 @@ class DemoData:
     invoices: list[dict] = field(default_factory=list)
     changes: list[dict] = field(default_factory=list)  # keyed by invoice "number"
     notes: list[dict] = field(default_factory=list)  # keyed by debtor "code", optional "number"
+    mails: list[dict] = field(default_factory=list)  # what came back to the team mailbox: key, raw bytes
 
 
 def _pick_behaviour(rng: random.Random) -> tuple:
@@ -180,6 +183,7 @@ def generate(seed: int = 42, anchor: date | None = None, n_debtors: int = 250, m
                 data.changes.append({"number": number, "change_date": settle, "kind": "credit",
                                      "delta_cents": -amount})
     _demo_notes(rng, data, anchor)
+    _demo_mails(seed, data, anchor)
     return data
 
 
@@ -211,3 +215,134 @@ def _demo_notes(rng: random.Random, data: DemoData, anchor: date) -> None:
             data.notes.append({"debtor_code": d["code"], "kind": "note",
                                "text": "Facturen voortaan naar de centrale crediteurenadministratie.",
                                "created_at": anchor - timedelta(days=rng.randint(30, 300)), "created_by": "demo"})
+
+
+# --- the team mailbox ---------------------------------------------------------------------------------
+
+_NL_MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
+              "november", "december")
+TEAM_MAILBOX = "debiteuren@demo-groothandel.example"
+
+
+def _overdue(data: DemoData, anchor: date) -> dict[str, list[dict]]:
+    """Per debtor, the invoices open and past due on the anchor date, oldest first."""
+    paid: dict[str, int] = {}
+    for c in data.changes:
+        paid[c["number"]] = paid.get(c["number"], 0) + c["delta_cents"]
+    out: dict[str, list[dict]] = {}
+    for inv in data.invoices:
+        if inv["amount_cents"] > 0 and inv["due_date"] < anchor and inv["amount_cents"] + paid.get(inv["number"], 0) > 0:
+            out.setdefault(inv["debtor_code"], []).append(inv)
+    return {code: sorted(invs, key=lambda i: i["due_date"]) for code, invs in out.items()}
+
+
+def _mail(sender: str, subject: str, body: str, when: datetime, key: str, **headers) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = TEAM_MAILBOX
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(when.replace(tzinfo=UTC))
+    msg["Message-ID"] = f"<{key}@demo-mail.example>"
+    for name, value in headers.items():
+        msg[name.replace("_", "-")] = value
+    msg.set_content(body)
+    return msg
+
+
+def _demo_mails(seed: int, data: DemoData, anchor: date) -> None:
+    """Replies, an unassigned mail, an out-of-office and a bounce, as the mailbox would read them (its own
+    random numbers, so the rest of the demo stays the same)."""
+    rng = random.Random(f"mail-{seed}")
+    overdue = _overdue(data, anchor)
+    shared = {e for e in (d["email"] for d in data.debtors) if [x["email"] for x in data.debtors].count(e) > 1}
+    by_kind: dict[tuple[str, bool], list[dict]] = {}
+    for d in data.debtors:
+        if d["code"] in overdue and d["email"] not in shared:  # so each mail links to its one debtor
+            by_kind.setdefault((d["behaviour"], d["language"] == "en"), []).append(d)
+    used: set[str] = set()
+
+    def pick(*kinds, english=False) -> dict | None:
+        pool = [d for k in kinds for d in by_kind.get((k, english), []) if d["code"] not in used]
+        if not pool:
+            return None
+        d = rng.choice(pool)
+        used.add(d["code"])
+        return d
+
+    def at(days_ago: int, hour: int) -> datetime:
+        return datetime.combine(anchor - timedelta(days=days_ago), time(hour, rng.randint(0, 59)))
+
+    def add(kind: str, msg: EmailMessage | bytes) -> None:
+        key = f"demo:{seed}:{len(data.mails)}:{kind}"
+        if isinstance(msg, EmailMessage) and msg.is_multipart():
+            msg.set_boundary(f"=={key.replace(':', '.')}==")  # not the random one: the same seed, the same bytes
+        data.mails.append({"key": key, "raw": msg if isinstance(msg, bytes) else msg.as_bytes()})
+
+    if d := pick("slow", "slipper"):
+        number = overdue[d["code"]][0]["number"]
+        add("reply", _mail(f"{d['contact_person']} <{d['email']}>", "Re: Herinnering openstaande facturen",
+                           f"Goedemorgen,\n\nFactuur {number} is gisteren door ons betaald; het bedrag is onderweg. "
+                           f"Wilt u dit controleren?\n\nMet vriendelijke groet,\n{d['contact_person']}\n{d['name']}\n",
+                           at(1, 9), f"paid-{d['code']}", In_Reply_To="<demo-reminder@demo-groothandel.example>"))
+    if d := pick("disputer", "chronic"):
+        number = overdue[d["code"]][-1]["number"]
+        add("reply", _mail(f"{d['contact_person']} <{d['email']}>", f"Re: Herinnering factuur {number}",
+                           f"Beste,\n\nFactuur {number} klopt niet: er zijn twee pallets retour gestuurd die nog op de "
+                           "factuur staan. Graag een creditnota, dan betalen wij de rest direct.\n\n"
+                           f"Groet,\n{d['contact_person']}\n", at(0, 8), f"wrong-{d['code']}"))
+    if d := pick("slow", "slipper", "chronic", "prompt", english=True):
+        number = overdue[d["code"]][0]["number"]
+        msg = _mail(f"{d['contact_person']} <{d['email']}>", "RE: Payment reminder",
+                    f"Hello,\n\nApologies for the delay. Our payment run is on Friday and invoice {number} is "
+                    f"included; the remittance advice is attached.\n\nKind regards,\n{d['contact_person']}\n",
+                    at(2, 15), f"friday-{d['code']}")
+        msg.add_attachment(b"%PDF-1.4 remittance advice (demo)\n", maintype="application", subtype="pdf",
+                           filename="remittance-advice.pdf")
+        add("reply", msg)
+    add("reply", _mail("Afdeling crediteuren <administratie@onbekend-bedrijf.example>", "Vraag over uw herinnering",
+                       "Goedendag,\n\nWij ontvingen een herinnering, maar kunnen het factuurnummer niet vinden in onze "
+                       "administratie. Kunt u de factuur opnieuw sturen naar dit adres?\n\nMet vriendelijke groet,\n"
+                       "Afdeling crediteuren\n", at(1, 11), "unknown-sender"))
+    if d := pick("slow", "chronic", "slipper"):
+        back = anchor + timedelta(days=rng.randint(4, 9))
+        add("auto", _mail(f"{d['contact_person']} <{d['email']}>", "Automatisch antwoord: Herinnering openstaande facturen",
+                          f"Dank voor uw bericht. Ik ben afwezig tot en met {back.day} {_NL_MONTHS[back.month - 1]} "
+                          f"{back.year}.\nVoor dringende zaken kunt u bellen met {d['phone']}.\n", at(1, 7),
+                          f"away-{d['code']}", Auto_Submitted="auto-replied"))
+    if d := pick("chronic", "slow", "slipper"):
+        add("bounce", _bounce(d["email"], at(3, 6), f"bounce-{d['code']}"))
+
+
+def _bounce(recipient: str, when: datetime, key: str) -> bytes:
+    """A delivery status notification (RFC 3464) as Postfix writes it."""
+    words = f"550 5.1.1 <{recipient}>: Recipient address rejected: User unknown in virtual mailbox table"
+    return f"""From: Mail Delivery System <MAILER-DAEMON@mx.demo-groothandel.example>
+To: {TEAM_MAILBOX}
+Subject: Undelivered Mail Returned to Sender
+Date: {format_datetime(when.replace(tzinfo=UTC))}
+Message-ID: <{key}@mx.demo-groothandel.example>
+Auto-Submitted: auto-replied
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="DEMO-BOUNDARY"
+
+--DEMO-BOUNDARY
+Content-Type: text/plain; charset=us-ascii
+
+This is the mail system at host mx.demo-groothandel.example.
+
+I'm sorry to have to inform you that your message could not be delivered to one or more recipients.
+
+<{recipient}>: host mx.klant.example said: {words}
+
+--DEMO-BOUNDARY
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.demo-groothandel.example
+
+Final-Recipient: rfc822; {recipient}
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; {words}
+
+--DEMO-BOUNDARY--
+""".replace("\n", "\r\n").encode()

@@ -1,89 +1,57 @@
 """The debtor dossier: everything about one debtor on one page, and what a collector records while the
 customer is on the phone (notes, calls, promises to pay, disputes, blocks, contact data, replies).
 
-Every action writes an audit event. The pure rules (payment behaviour, e-mail addresses, promise
-outcomes) are plain functions at the top; the services below take a unit of work."""
+Every action writes an audit event; opening the dossier writes nothing. The rules live in
+receivables.domain (dossier, calls, promises); the timeline is built in receivables.services.timeline and
+promises are judged in receivables.services.promises."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 import pandas as pd
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
-from db.models import (
-    AuditEvent,
-    Debtor,
-    Invoice,
-    InvoiceChange,
-    Message,
-    MessageInvoice,
-    Note,
-    SendAttempt,
-)
+from db.models import Debtor, Invoice, InvoiceChange, Message, MessageInvoice, Note
 from db.uow import UnitOfWork
-from receivables.domain import contacts, metrics
-from receivables.domain.money import fmt
+from receivables.domain import calls, chase, contacts, metrics, tracks
+from receivables.domain import promises as rules
+from receivables.domain.dossier import (
+    MAX_TEXT,
+    Behaviour,
+    Flag,
+    PendingPromise,
+    RuleError,
+    clean_address,
+    clean_person,
+    clean_phone,
+    clean_text,
+    header_flags,
+    invoice_status,
+)
+from receivables.domain.planning import step_rank
+from receivables.domain.promises import PromiseCheck
 from receivables.importing import eml as eml_parser
 from receivables.services import claims
+from receivables.services import promises as promise_reads
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
 from receivables.services.ledger import UNSENT, drop_from_pending_messages
-from receivables.services.settings import get_setting
-
-CALL_OUTCOMES = ("reached", "no answer", "wrong number")
-LANGUAGES = contacts.LANGUAGES  # the dossier offers the languages we write in
-GRACE_SETTING = "promise_grace_days"
-DEFAULT_GRACE_DAYS = 3
-PROMISE_PAYMENT_KINDS = ("payment", "credit")
-PROMISE_LOOKBACK_DAYS = 14
-# the kinds the timeline can be filtered by, in the order the filter shows them
-TIMELINE_KINDS = ("invoice", "payment", "note", "call", "promise", "dispute", "reminder", "reply", "block",
-                  "contact")
-NOTE_KIND_TO_TIMELINE = {"note": "note", "call": "call", "promise": "promise", "dispute": "dispute",
-                         "dispute_resolved": "dispute", "reply": "reply", "block": "block", "unblock": "block",
-                         "contact_change": "contact", "interruption": "reminder"}
-MAX_TEXT = 20_000
-
-_PHONE = re.compile(r"^\+?[0-9 ()./-]{6,30}$")
+from receivables.services.reminder_settings import load_settings
+from receivables.services.timeline import TimelineEntry, timeline
 
 
-# --- pure rules -----------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Behaviour:
-    """Payment behaviour over the last 12 months (definitions in receivables.domain.metrics): amount-weighted
-    average days late, share of invoices paid late, and the trend in days (recent 3 months minus the
-    months before; positive = paying later)."""
-
-    invoices_paid: int
-    avg_days_late: float | None
-    share_paid_late: float | None
-    share_paid_late_30: float | None
-    trend_days: float | None
-    broken_promises: int = 0
-
-    @property
-    def trend(self) -> str:
-        return trend_label(self.trend_days)
-
-
-def trend_label(trend_days: float | None) -> str:
-    """A change of more than a week in average days late is a trend; less is noise."""
-    if trend_days is None or trend_days != trend_days:
-        return "not enough history"
-    if trend_days > 7:
-        return "worsening"
-    if trend_days < -7:
-        return "improving"
-    return "steady"
-
-
-def days_late(due: date, paid: date) -> int:
-    return max(0, (paid - due).days)
+@contextmanager
+def _rules() -> Iterator[None]:
+    """A rule's refusal as the error the pages and the command line show."""
+    try:
+        yield
+    except RuleError as exc:
+        raise ServiceError(exc.msgid, **exc.params) from None
 
 
 def parse_email_addresses(text: str | None) -> list[str]:
@@ -92,35 +60,6 @@ def parse_email_addresses(text: str | None) -> list[str]:
         return contacts.clean_addresses(text)
     except contacts.AddressError as exc:
         raise ServiceError(str(exc)) from None
-
-
-@dataclass(frozen=True)
-class PromiseCheck:
-    outcome: str  # pending | kept | broken
-    paid_cents: int
-    resolved_on: date | None
-
-
-def check_promise(promised_cents: int, made_on: date, deadline: date, payments: list[tuple[date, int]],
-                  today: date, all_settled_on: date | None = None) -> PromiseCheck:
-    """A promise is kept once the money received for it reaches the promised amount (or every invoice
-    it covers is settled) by the deadline (promised date + grace); broken when the deadline has passed
-    without that. `payments` are the (date, cents received) that count for this promise."""
-    paid, kept_on = 0, None
-    for when, cents in sorted(payments):
-        if when > deadline:
-            continue
-        paid += cents
-        if kept_on is None and paid >= promised_cents:
-            kept_on = when
-    if all_settled_on is not None and all_settled_on <= deadline:
-        kept_on = min(kept_on, all_settled_on) if kept_on else all_settled_on
-    if kept_on is not None and kept_on <= today:
-        # money that left the debtor's bank before the promise was written down keeps it that day
-        return PromiseCheck("kept", paid, max(kept_on, min(made_on, today)))
-    if today > deadline:
-        return PromiseCheck("broken", paid, deadline + timedelta(days=1))
-    return PromiseCheck("pending", paid, None)
 
 
 # --- reading the dossier --------------------------------------------------------------------------
@@ -137,12 +76,6 @@ class DebtorMatch:
 class TrackChoice:
     name: str
     reason: str
-
-
-@dataclass(frozen=True)
-class Flag:
-    label: str
-    level: str  # red | orange | blue | gray
 
 
 @dataclass(frozen=True)
@@ -165,16 +98,6 @@ class Header:
     blocked_reason: str | None
     blocked_until: date | None
     address: str | None = None  # postal address, line by line
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    at: datetime
-    kind: str  # one of TIMELINE_KINDS
-    title: str
-    text: str = ""
-    by: str = ""
-    details: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -221,15 +144,14 @@ def find_debtors(uow: UnitOfWork, query: str, limit: int = 20) -> list[DebtorMat
 def _debtor(uow: UnitOfWork, code: str) -> Debtor:
     debtor = uow.session.scalars(select(Debtor).where(Debtor.code == (code or "").strip())).first()
     if debtor is None:
-        raise ServiceError(f"there is no debtor with code '{code}'; search by name, e-mail or invoice number")
+        raise ServiceError("there is no debtor with code '{code}'; search by name, e-mail or invoice number",
+                           code=code)
     return debtor
 
 
 def grace_days(uow: UnitOfWork) -> int:
-    try:
-        return max(0, int(get_setting(uow.session, GRACE_SETTING, DEFAULT_GRACE_DAYS)))
-    except (TypeError, ValueError):
-        return DEFAULT_GRACE_DAYS
+    """Days after the promised date the money may still arrive."""
+    return promise_reads.grace_days(uow.session)
 
 
 def _written_off(uow: UnitOfWork, debtor_id: int) -> set[int]:
@@ -245,18 +167,29 @@ def broken_promises(uow: UnitOfWork, debtor_id: int, since: date) -> int:
         Note.promise_date >= since)) or 0
 
 
+def _broken_since(uow: UnitOfWork, debtor_id: int, since: date, verdicts: dict[int, PromiseCheck]) -> int:
+    """`broken_promises` as the next review will leave them (the reminder engine reviews before it chooses)."""
+    rows = uow.session.execute(select(Note.id, Note.outcome).where(
+        Note.debtor_id == debtor_id, Note.kind == "promise", Note.promise_date >= since)).all()
+    return sum(1 for note_id, outcome in rows if (verdicts[note_id].outcome if note_id in verdicts else outcome)
+               == "broken")
+
+
 def payment_behaviour(uow: UnitOfWork, debtor: Debtor, invoices: list[Invoice], as_of: date,
-                      months: int = 12) -> Behaviour:
+                      months: int = 12, verdicts: dict[int, PromiseCheck] | None = None) -> Behaviour:
     """The debtor's payment behaviour over the last `months` months, as the analytics define it
-    (paid = settled and not written off; credit notes left out)."""
+    (paid = settled and not written off; credit notes left out), with the promises broken in that time as
+    the next review judges them (`verdicts`, read when not given)."""
     since = as_of - timedelta(days=365 * months // 12)  # as the reminder engine counts broken promises
+    if verdicts is None:
+        verdicts = promise_reads.verdicts(uow.session, debtor.id, as_of)
     written_off = _written_off(uow, debtor.id)
     paid = pd.DataFrame([{"debtor_id": debtor.id, "code": debtor.code, "amount_cents": i.amount_cents,
                           "invoice_date": i.invoice_date, "due_date": i.due_date, "paid_date": i.settled_date}
                          for i in invoices if i.settled_date and i.amount_cents > 0 and i.id not in written_off],
                         columns=["debtor_id", "code", "amount_cents", "invoice_date", "due_date", "paid_date"])
     rows = metrics.payment_behaviour(paid, as_of, months)
-    broken = broken_promises(uow, debtor.id, since)
+    broken = _broken_since(uow, debtor.id, since, verdicts)
     if rows.empty:
         return Behaviour(0, None, None, None, None, broken)
     r = rows.iloc[0]
@@ -272,8 +205,6 @@ def track_signals(uow: UnitOfWork, debtor: Debtor, invoices: list[Invoice], beha
                   tracks_by_key: dict) -> dict:
     """The signals the track rules read, for one debtor: the same definitions as the reminder engine's
     `behaviour_signals` (which computes them for every debtor at once)."""
-    from receivables.domain import tracks
-
     since = today - timedelta(days=365)
     signals: dict = {"invoices_paid": behaviour.invoices_paid, "avg_days_late": behaviour.avg_days_late or 0.0,
                      "share_paid_late": behaviour.share_paid_late or 0.0,
@@ -289,31 +220,22 @@ def track_signals(uow: UnitOfWork, debtor: Debtor, invoices: list[Invoice], beha
         Message.debtor_id == debtor.id, Message.status == "sent",
         Message.sent_at >= datetime.combine(since, time.min)).distinct()).all()
     for track_key, step_key in sent:
-        track = tracks_by_key.get(track_key)
-        index = track.index_of(step_key) if track else None
-        rank = (track.steps[index].rank if index is not None else
-                tracks.TEMPLATES.index(step_key) if step_key in tracks.TEMPLATES else 0)
-        signals["highest_step"] = max(signals.get("highest_step", 0), rank)
+        signals["highest_step"] = max(signals.get("highest_step", 0), step_rank(tracks_by_key, track_key, step_key))
     return signals
 
 
 def debtor_signals(uow: UnitOfWork, code: str, today: date) -> dict:
     """`track_signals` of the debtor with this code."""
-    from receivables.services import reminders
-
     debtor = _debtor(uow, code)
     invoices = list(uow.session.scalars(select(Invoice).where(Invoice.debtor_id == debtor.id)))
     behaviour = payment_behaviour(uow, debtor, invoices, today)
-    return track_signals(uow, debtor, invoices, behaviour, today, reminders.load_settings(uow.session).tracks)
+    return track_signals(uow, debtor, invoices, behaviour, today, load_settings(uow.session).tracks)
 
 
 def reminder_track(uow: UnitOfWork, debtor: Debtor, invoices: list[Invoice], behaviour: Behaviour,
                    today: date) -> TrackChoice:
     """The reminder track in force for this debtor and why, chosen by the reminder engine's rules."""
-    from receivables.domain import tracks
-    from receivables.services import reminders
-
-    cfg = reminders.load_settings(uow.session)
+    cfg = load_settings(uow.session)
     signals = track_signals(uow, debtor, invoices, behaviour, today, cfg.tracks)
     name, reason = tracks.choose_track(signals, cfg.rules, debtor.track_override, cfg.tracks)
     return TrackChoice(name, reason)
@@ -323,7 +245,8 @@ def _emails(value: str | None) -> list[str]:
     return [e.strip() for e in re.split(r"[,;\n]+", value or "") if e.strip()]
 
 
-def _header(uow: UnitOfWork, debtor: Debtor, invoices: list[Invoice], today: date) -> Header:
+def _amounts(invoices: list[Invoice], today: date) -> tuple[dict[str, int], dict[str, int]]:
+    """Open and overdue per currency."""
     open_c: dict[str, int] = {}
     overdue: dict[str, int] = {}
     for inv in invoices:
@@ -332,31 +255,30 @@ def _header(uow: UnitOfWork, debtor: Debtor, invoices: list[Invoice], today: dat
         open_c[inv.currency] = open_c.get(inv.currency, 0) + inv.open_cents
         if inv.due_date < today:
             overdue[inv.currency] = overdue.get(inv.currency, 0) + inv.open_cents
-    behaviour = payment_behaviour(uow, debtor, invoices, today)
-    flags: list[Flag] = []
-    # a block whose until-date has passed no longer holds anything back (the engine resumes): not blocked
-    blocked = bool(debtor.reminders_blocked) and (debtor.blocked_until is None or debtor.blocked_until >= today)
-    if blocked:
-        until = f" until {debtor.blocked_until:%d-%m-%Y}" if debtor.blocked_until else ""
-        flags.append(Flag(f"reminders blocked{until}", "red"))
-    disputed = [i for i in invoices if i.disputed and i.open_cents != 0]
-    if disputed:
-        flags.append(Flag(f"{len(disputed)} disputed invoice{'s' if len(disputed) > 1 else ''}", "orange"))
-    for p in uow.session.scalars(select(Note).where(Note.debtor_id == debtor.id, Note.kind == "promise",
-                                                    Note.outcome == "pending").order_by(Note.promise_date)):
-        currency = (p.data or {}).get("currency", "EUR")
-        flags.append(Flag(f"promise pending: {fmt(p.promise_cents or 0, currency)} by "
-                          f"{p.promise_date:%d-%m-%Y}", "blue"))
-    if behaviour.broken_promises:
-        n = behaviour.broken_promises
-        flags.append(Flag(f"{n} broken promise{'s' if n > 1 else ''} in 12 months", "red"))
+    return open_c, overdue
+
+
+def _flags(uow: UnitOfWork, debtor: Debtor, invoices: list[Invoice], today: date, blocked: bool,
+           behaviour: Behaviour, verdicts: dict[int, PromiseCheck]) -> list[Flag]:
+    pending = [PendingPromise(p.promise_cents or 0, (p.data or {}).get("currency", "EUR"), p.promise_date)
+               for p in uow.session.scalars(select(Note).where(Note.debtor_id == debtor.id, Note.kind == "promise",
+                                                               Note.outcome == "pending"))
+               if p.id not in verdicts]
     barred = claims.time_barred(uow.session, today, [debtor.id])
-    if barred:  # art. 3:307 / 7:28 BW: left out of automatic steps; an interruption letter goes by hand
-        flags.append(Flag(f"{len(barred)} invoice{'s' if len(barred) > 1 else ''} may be time-barred "
-                          f"({', '.join(sorted(f.number for f in barred.values())[:5])})", "red"))
-    paused = [i for i in invoices if i.paused_until and i.paused_until >= today and i.open_cents > 0]
-    if paused:
-        flags.append(Flag(f"{len(paused)} invoice{'s' if len(paused) > 1 else ''} paused", "gray"))
+    return header_flags(
+        blocked=blocked, blocked_until=debtor.blocked_until, pending=pending,
+        disputed=sum(1 for i in invoices if i.disputed and i.open_cents != 0),
+        broken_promises=behaviour.broken_promises, time_barred=[f.number for f in barred.values()],
+        paused=sum(1 for i in invoices if i.paused_until and i.paused_until >= today and i.open_cents > 0))
+
+
+def _header(uow: UnitOfWork, debtor: Debtor, invoices: list[Invoice], today: date,
+            verdicts: dict[int, PromiseCheck]) -> Header:
+    open_c, overdue = _amounts(invoices, today)
+    behaviour = payment_behaviour(uow, debtor, invoices, today, verdicts=verdicts)
+    # a block whose until-date has passed no longer holds anything back (the engine resumes): not blocked
+    blocked = chase.debtor_blocked(debtor.reminders_blocked, debtor.blocked_until, today)
+    flags = _flags(uow, debtor, invoices, today, blocked, behaviour, verdicts)
     return Header(debtor.code, debtor.name, _emails(debtor.email), debtor.contact_person, debtor.phone,
                   debtor.language, debtor.segment, debtor.account_manager, debtor.payment_term_days,
                   open_c, overdue, behaviour, reminder_track(uow, debtor, invoices, behaviour, today), flags,
@@ -388,24 +310,23 @@ def _reminder_steps(uow: UnitOfWork, debtor_id: int) -> dict[int, dict]:
     return out
 
 
+def _days_late(inv: Invoice, today: date) -> int | None:
+    """Days late of a paid invoice when it was paid, of an open one today; none for a credit note."""
+    if inv.amount_cents < 0:
+        return None
+    paid = inv.open_cents == 0 and inv.settled_date is not None
+    return metrics.days_late(due=inv.due_date, on=inv.settled_date if paid else today)
+
+
 def _invoice_frame(uow: UnitOfWork, debtor: Debtor, invoices: list[Invoice], today: date) -> pd.DataFrame:
     steps = _reminder_steps(uow, debtor.id)
     rows = []
     for inv in invoices:
-        credit = inv.amount_cents < 0
-        status = "credit note" if credit else ("paid" if inv.open_cents == 0 else
-                                               "part paid" if inv.open_cents != inv.amount_cents else "open")
-        if credit:
-            late = None
-        elif inv.open_cents == 0 and inv.settled_date:
-            late = days_late(inv.due_date, inv.settled_date)
-        else:
-            late = days_late(inv.due_date, today)
         step = steps.get(inv.id, {})
         rows.append({"number": inv.number, "invoice_date": inv.invoice_date, "due_date": inv.due_date,
                      "currency": inv.currency, "amount_cents": inv.amount_cents, "open_cents": inv.open_cents,
-                     "status": status, "settled_date": inv.settled_date, "days_late": late,
-                     "disputed": bool(inv.disputed),
+                     "status": invoice_status(inv.amount_cents, inv.open_cents), "settled_date": inv.settled_date,
+                     "days_late": _days_late(inv, today), "disputed": bool(inv.disputed),
                      "paused_until": inv.paused_until if inv.paused_until and inv.paused_until >= today else None,
                      "reminder_step": step.get("reminder_step"), "next_step": step.get("next_step"),
                      "next_step_date": step.get("next_step_date")})
@@ -417,198 +338,41 @@ def _invoice_frame(uow: UnitOfWork, debtor: Debtor, invoices: list[Invoice], tod
     return frame.sort_values(["invoice_date", "number"], ascending=False, ignore_index=True)
 
 
-def _at(d: date) -> datetime:
-    return datetime.combine(d, time.min)
-
-
-def _local(moment: datetime | None) -> datetime | None:
-    """Stored times are naive UTC; the timeline shows the server's local time."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC).astimezone().replace(tzinfo=None)
-
-
-CHANGE_TITLES = {"payment": "Payment received", "credit": "Credited", "write_off": "Written off",
-                 "reopen": "Reopened", "correction": "Corrected"}
-
-
-def _timeline(uow: UnitOfWork, debtor: Debtor, invoices: list[Invoice]) -> list[TimelineEntry]:
-    s = uow.session
-    by_id = {i.id: i for i in invoices}
-    entries: list[TimelineEntry] = []
-    for inv in invoices:
-        money = fmt(inv.amount_cents, inv.currency)
-        if inv.amount_cents < 0:
-            entries.append(TimelineEntry(_at(inv.invoice_date), "invoice", f"Credit note {inv.number}: {money}",
-                                         inv.description or "", "import"))
-        else:
-            entries.append(TimelineEntry(_at(inv.invoice_date), "invoice", f"Invoice {inv.number} issued: {money}",
-                                         inv.description or "", "import",
-                                         [f"due {inv.due_date:%d-%m-%Y}"]))
-    if by_id:
-        changes = s.scalars(select(InvoiceChange).where(InvoiceChange.invoice_id.in_(select(Invoice.id).where(
-            Invoice.debtor_id == debtor.id))).order_by(InvoiceChange.change_date, InvoiceChange.id)).all()
-        for ch in changes:
-            inv = by_id[ch.invoice_id]
-            title = f"{CHANGE_TITLES.get(ch.kind, ch.kind)}: {fmt(abs(ch.delta_cents), inv.currency)} on {inv.number}"
-            details = []
-            if ch.kind == "payment" and inv.amount_cents > 0:
-                late = days_late(inv.due_date, ch.change_date)
-                details.append("on time" if late == 0 else f"{late} day{'s' if late != 1 else ''} after the due date")
-            entries.append(TimelineEntry(_at(ch.change_date), "payment", title, "", "import", details))
-    numbers = {i.id: i.number for i in invoices}
-    messages = {m.id: m for m in s.scalars(select(Message).where(Message.debtor_id == debtor.id))}
-    for note in s.scalars(select(Note).where(Note.debtor_id == debtor.id)):
-        entries.extend(_note_entries(note, numbers, messages))
-    entries.extend(_message_entries(uow, messages))
-    entries.sort(key=lambda e: e.at, reverse=True)
-    return entries
-
-
-def _note_entries(note: Note, numbers: dict[int, str], messages: dict[int, Message]) -> list[TimelineEntry]:
-    kind = NOTE_KIND_TO_TIMELINE.get(note.kind, "note")
-    data = note.data or {}
-    number = numbers.get(note.invoice_id)
-    details: list[str] = []
-    at = _local(note.created_at)
-    if note.kind == "note":
-        title = "Note"
-    elif note.kind == "call":
-        title = f"Call: {note.outcome or 'outcome not recorded'}"
-    elif note.kind == "promise":
-        currency = data.get("currency", "EUR")
-        promised = fmt(note.promise_cents or 0, currency)
-        title = f"Promise to pay {promised} by {note.promise_date:%d-%m-%Y}"
-        if note.promise_invoice_ids:
-            details.append("invoices " + ", ".join(numbers.get(i, str(i)) for i in note.promise_invoice_ids))
-        if data.get("paused_until"):
-            details.append(f"reminders paused until {date.fromisoformat(data['paused_until']):%d-%m-%Y}")
-        details.append(f"status: {note.outcome or 'pending'}")
-        out = [TimelineEntry(at, kind, title, note.text or "", note.created_by, details)]
-        if note.outcome in ("kept", "broken") and data.get("resolved_on"):
-            resolved = date.fromisoformat(data["resolved_on"])
-            paid = fmt(int(data.get("paid_cents", 0)), currency)
-            verdict = "kept" if note.outcome == "kept" else "broken"
-            out.append(TimelineEntry(_at(resolved), kind, f"Promise {verdict}: {promised} by "
-                                     f"{note.promise_date:%d-%m-%Y}", "", "system",
-                                     [f"received {paid} by {resolved:%d-%m-%Y}" if verdict == "kept" else
-                                      f"received {paid} by the deadline"]))
-        return out
-    elif note.kind == "dispute":
-        title = f"Dispute opened on invoice {number}" if number else "Dispute opened"
-    elif note.kind == "dispute_resolved":
-        title = f"Dispute resolved on invoice {number}" if number else "Dispute resolved"
-    elif note.kind == "reply":
-        subject = data.get("subject") or "(no subject)"
-        title = f"Reply from {data.get('from') or 'the debtor'}: {subject}"
-        if data.get("sent_at"):
-            at = _local(datetime.fromisoformat(data["sent_at"]))
-        if data.get("attachments"):
-            details.append("attachments: " + ", ".join(data["attachments"]))
-        linked = messages.get(note.message_id) if note.message_id else None
-        if linked is not None:
-            sent = f", sent {linked.sent_at:%d-%m-%Y}" if linked.sent_at else ""
-            details.append(f"answers reminder '{linked.step_name}'{sent}")
-    elif note.kind == "block":
-        until = data.get("until")
-        title = "Reminders blocked" + (f" until {date.fromisoformat(until):%d-%m-%Y}" if until else "")
-    elif note.kind == "unblock":
-        title = "Reminders unblocked"
-    elif note.kind == "contact_change":
-        title = "Contact data changed"
-    elif note.kind == claims.INTERRUPTION_NOTE:
-        title = f"Prescription interrupted by letter (art. 3:317 BW){f': invoice {number}' if number else ''}"
-    else:
-        title = note.kind.replace("_", " ").capitalize()
-    return [TimelineEntry(at, kind, title, note.text or "", note.created_by, details)]
-
-
-def _message_entries(uow: UnitOfWork, messages: dict[int, Message]) -> list[TimelineEntry]:
-    if not messages:
-        return []
-    events = uow.session.scalars(select(AuditEvent).where(
-        AuditEvent.entity == "message", AuditEvent.entity_id.in_([str(i) for i in messages]))
-        .order_by(AuditEvent.at)).all()
-    audited: dict[int, list[AuditEvent]] = {}
-    for ev in events:
-        audited.setdefault(int(ev.entity_id), []).append(ev)
-    out = []
-    for m in messages.values():
-        label = f"reminder '{m.step_name}' ({m.track})"
-        out.append(TimelineEntry(_local(m.created_at), "reminder", f"Proposed {label}", m.reason or "", "reminder engine",
-                                 [f"planned {m.planned_date:%d-%m-%Y}", f"total {fmt(m.total_cents, m.currency)}"]))
-        for ev in audited.get(m.id, []):
-            verb = ev.action.split(".")[-1].replace("_", " ")
-            if "send" in verb or verb == "sent":
-                continue
-            after = ev.after or {}
-            details = [f"{k.replace('_', ' ')}: {v}" for k, v in after.items() if v not in (None, "", [])]
-            out.append(TimelineEntry(_local(ev.at), "reminder", f"{verb.capitalize()}: {label}", "", ev.actor, details))
-        if m.status == "sent" and m.sent_at:
-            details = [f"to {m.recipients}"] if m.recipients else []
-            out.append(TimelineEntry(_local(m.sent_at), "reminder", f"Sent {label}: {m.subject}", m.body_text or "",
-                                     "sender", details))
-            continue
-        if m.status == "exported":
-            out.append(TimelineEntry(_local(m.updated_at), "reminder", f"Exported, not sent: {label}: {m.subject}",
-                                     m.body_text or "", "sender", _exported_details(uow, m)))
-            continue
-        # the state the message is in now, unless a person's action above already says so (the sender and
-        # imports change a message's state without an audit event: failed, cancelled, blocked, sent back)
-        said = next((ev.after["status"] for ev in reversed(audited.get(m.id, []))
-                     if isinstance(ev.after, dict) and ev.after.get("status")), None)
-        if m.status != said and (m.status in ("approved", "blocked", "cancelled", "failed", "postponed")
-                                 or (m.status == "proposed" and m.last_error)):
-            detail = m.last_error or m.note or ""
-            if m.status == "postponed" and m.postponed_until:
-                detail = f"until {m.postponed_until:%d-%m-%Y}"
-            by = "reminder engine" if m.status == "approved" and said is None else ""  # needed no approval
-            state = "Back in the queue to check" if m.status == "proposed" else m.status.capitalize()
-            out.append(TimelineEntry(_local(m.updated_at), "reminder", f"{state}: {label}", detail, by))
-    return out
-
-
-def _exported_details(uow: UnitOfWork, m: Message) -> list[str]:
-    written = uow.session.scalar(select(SendAttempt.error).where(SendAttempt.message_id == m.id,
-                                                                 SendAttempt.outcome == "outbox")
-                                 .order_by(SendAttempt.id.desc()).limit(1))
-    return [*([f"to {m.recipients}"] if m.recipients else []), *([written] if written else []),
-            "counts as sent once a person marks it sent on the Sender page"]
-
-
-def open_dossier(uow: UnitOfWork, code: str, today: date | None = None, kinds: Iterable[str] | None = None,
-                 limit: int | None = None) -> Dossier:
-    """Header, invoices, the timeline (newest first, only `kinds` when given) and days late per paid invoice."""
-    today = today or date.today()
-    debtor = _debtor(uow, code)
-    invoices = list(uow.session.scalars(select(Invoice).where(Invoice.debtor_id == debtor.id)))
-    timeline = _timeline(uow, debtor, invoices)
-    if kinds is not None:
-        wanted = set(kinds)
-        timeline = [e for e in timeline if e.kind in wanted]
-    total = len(timeline)
-    if limit is not None:
-        timeline = timeline[:limit]
+def _paid_days_late(uow: UnitOfWork, debtor: Debtor, invoices: list[Invoice]) -> pd.DataFrame:
     written_off = _written_off(uow, debtor.id)
-    paid = [{"number": i.number, "paid_date": i.settled_date, "days_late": days_late(i.due_date, i.settled_date),
+    paid = [{"number": i.number, "paid_date": i.settled_date,
+             "days_late": metrics.days_late(due=i.due_date, on=i.settled_date),
              "amount_cents": i.amount_cents, "currency": i.currency}
             for i in invoices if i.settled_date and i.amount_cents > 0 and i.open_cents == 0
             and i.id not in written_off]
     days = pd.DataFrame(paid, columns=["number", "paid_date", "days_late", "amount_cents", "currency"])
-    days = days.sort_values("paid_date", ignore_index=True)
-    return Dossier(_header(uow, debtor, invoices, today), _invoice_frame(uow, debtor, invoices, today), timeline,
-                   total, days)
+    return days.sort_values("paid_date", ignore_index=True)
+
+
+def open_dossier(uow: UnitOfWork, code: str, today: date | None = None, kinds: Iterable[str] | None = None,
+                 limit: int | None = None) -> Dossier:
+    """Header, invoices, the timeline (newest first, only `kinds` when given) and days late per paid invoice.
+    Reads only: a promise whose date has passed shows as the next review will record it."""
+    today = today or date.today()
+    debtor = _debtor(uow, code)
+    invoices = list(uow.session.scalars(select(Invoice).where(Invoice.debtor_id == debtor.id)))
+    verdicts = promise_reads.verdicts(uow.session, debtor.id, today)
+    entries = timeline(uow.session, debtor.id, invoices, verdicts)
+    if kinds is not None:
+        wanted = set(kinds)
+        entries = [e for e in entries if e.kind in wanted]
+    total = len(entries)
+    if limit is not None:
+        entries = entries[:limit]
+    return Dossier(_header(uow, debtor, invoices, today, verdicts), _invoice_frame(uow, debtor, invoices, today),
+                   entries, total, _paid_days_late(uow, debtor, invoices))
 
 
 # --- actions --------------------------------------------------------------------------------------
 
 def _text(value: str | None, what: str, required: bool = True) -> str:
-    text = (value or "").strip()
-    if required and not text:
-        raise ServiceError(f"{what} is empty; type what was said or agreed")
-    if len(text) > MAX_TEXT:
-        raise ServiceError(f"{what} is longer than {MAX_TEXT:,} characters; shorten it")
-    return text
+    with _rules():
+        return clean_text(value, what, required=required)
 
 
 def _note(uow: UnitOfWork, debtor: Debtor, kind: str, text: str, actor: str, **fields) -> Note:
@@ -628,12 +392,11 @@ def add_note(uow: UnitOfWork, code: str, text: str, *, actor: str) -> int:
 
 
 def log_call(uow: UnitOfWork, code: str, outcome: str, text: str = "", *, actor: str) -> int:
-    """A phone call with its outcome (reached / no answer / wrong number) and what was said."""
-    if outcome not in CALL_OUTCOMES:
-        raise ServiceError(f"call outcome '{outcome}' is unknown; choose one of: {', '.join(CALL_OUTCOMES)}")
+    """A phone call with its outcome (one of receivables.domain.calls.CALL_OUTCOMES) and what was said."""
+    with _rules():
+        summary = calls.call_note(outcome, text)
     debtor = _debtor(uow, code)
-    note = _note(uow, debtor, "call", _text(text, "the call summary", required=outcome == "reached"), actor,
-                 outcome=outcome)
+    note = _note(uow, debtor, "call", summary, actor, outcome=outcome)
     record_audit(uow.session, actor, "call.log", "debtor", debtor.code, None,
                  {"note_id": note.id, "outcome": outcome})
     uow.commit()
@@ -645,12 +408,10 @@ def _debtor_invoices(uow: UnitOfWork, debtor: Debtor, numbers: Iterable[str]) ->
     if not wanted:
         return []
     found = {i.number: i for i in uow.session.scalars(select(Invoice).where(Invoice.number.in_(wanted)))}
-    for n in wanted:
-        inv = found.get(n)
-        if inv is None or inv.debtor_id != debtor.id:
-            raise ServiceError(f"invoice {n} is not an invoice of {debtor.name} ({debtor.code}); pick one of its "
-                               "open invoices")
-    return [found[n] for n in dict.fromkeys(wanted)]
+    with _rules():
+        own = rules.own_numbers(wanted, {n: i.debtor_id for n, i in found.items()}, debtor.id,
+                                debtor=f"{debtor.name} ({debtor.code})")
+    return [found[n] for n in own]
 
 
 def promise_to_pay(uow: UnitOfWork, code: str, promise_date: date, amount_cents: int | None = None,
@@ -660,38 +421,24 @@ def promise_to_pay(uow: UnitOfWork, code: str, promise_date: date, amount_cents:
     are chosen) pause until the promised date plus the grace period and leave unsent messages."""
     today = today or date.today()
     debtor = _debtor(uow, code)
-    if promise_date < today:
-        raise ServiceError(f"the promised date {promise_date:%d-%m-%Y} is in the past; enter the date the "
-                           "debtor says the money will arrive")
-    if promise_date > today + timedelta(days=366):
-        raise ServiceError("the promised date is more than a year ahead; agree a payment plan instead")
+    with _rules():
+        rules.check_date(promise_date, today)
     chosen = _debtor_invoices(uow, debtor, invoice_numbers)
-    for inv in chosen:
-        if inv.open_cents <= 0:
-            raise ServiceError(f"invoice {inv.number} has nothing open; leave it out of the promise")
-    if not chosen:
-        open_invoices = list(uow.session.scalars(select(Invoice).where(
-            Invoice.debtor_id == debtor.id, Invoice.open_cents > 0).order_by(Invoice.due_date)))
-        chosen = [i for i in open_invoices if i.due_date < today] or open_invoices
-    if not chosen:
-        raise ServiceError(f"{debtor.name} has no open invoices, so there is nothing to promise")
-    currencies = {i.currency for i in chosen}
-    if len(currencies) > 1:
-        raise ServiceError("the chosen invoices are in different currencies; record one promise per currency")
-    open_total = sum(i.open_cents for i in chosen)
-    amount = open_total if amount_cents is None or amount_cents == 0 else int(amount_cents)
-    if amount <= 0:
-        raise ServiceError("the promised amount must be more than zero")
-    paused_until = promise_date + timedelta(days=grace_days(uow))
+    open_invoices = [] if chosen else list(uow.session.scalars(select(Invoice).where(
+        Invoice.debtor_id == debtor.id, Invoice.open_cents > 0).order_by(Invoice.due_date)))
+    with _rules():
+        chosen, currency = rules.covered_invoices(chosen, open_invoices, today, debtor=debtor.name)
+        open_total = sum(i.open_cents for i in chosen)
+        amount = rules.promised_amount(amount_cents, open_total)
+    text = _text(text, "the note", required=False)
+    paused_until = rules.deadline(promise_date, grace_days(uow))
     before = {i.number: i.paused_until for i in chosen}
     for inv in chosen:
         inv.paused_until = max(inv.paused_until or paused_until, paused_until)
     drop_from_pending_messages(uow.session, [i.id for i in chosen])
-    note = _note(uow, debtor, "promise", _text(text, "the note", required=False), actor, outcome="pending",
-                 promise_date=promise_date, promise_cents=amount,
-                 promise_invoice_ids=[i.id for i in chosen],
-                 data={"currency": currencies.pop(), "paused_until": paused_until.isoformat(),
-                       "open_cents": open_total})
+    note = _note(uow, debtor, "promise", text, actor, outcome="pending", promise_date=promise_date,
+                 promise_cents=amount, promise_invoice_ids=[i.id for i in chosen],
+                 data={"currency": currency, "paused_until": paused_until.isoformat(), "open_cents": open_total})
     record_audit(uow.session, actor, "promise.add", "debtor", debtor.code, {"paused_until": before},
                  {"note_id": note.id, "promise_date": promise_date, "amount_cents": amount,
                   "invoices": [i.number for i in chosen], "paused_until": paused_until})
@@ -712,9 +459,9 @@ def dispute_invoice(uow: UnitOfWork, code: str, number: str, reason: str, *, act
     debtor, inv = _invoice_of(uow, code, number)
     reason = _text(reason, "the reason of the dispute")
     if inv.disputed:
-        raise ServiceError(f"invoice {inv.number} is already disputed; resolve that dispute first")
+        raise ServiceError("invoice {number} is already disputed; resolve that dispute first", number=inv.number)
     if inv.open_cents <= 0:
-        raise ServiceError(f"invoice {inv.number} has nothing open, so there is nothing to dispute")
+        raise ServiceError("invoice {number} has nothing open, so there is nothing to dispute", number=inv.number)
     inv.disputed = True
     cancelled = drop_from_pending_messages(uow.session, [inv.id])
     note = _note(uow, debtor, "dispute", reason, actor, invoice_id=inv.id)
@@ -728,7 +475,7 @@ def resolve_dispute(uow: UnitOfWork, code: str, number: str, text: str = "", *, 
     """The dispute is settled: the invoice returns to its reminder track."""
     debtor, inv = _invoice_of(uow, code, number)
     if not inv.disputed:
-        raise ServiceError(f"invoice {inv.number} is not disputed")
+        raise ServiceError("invoice {number} is not disputed", number=inv.number)
     inv.disputed = False
     note = _note(uow, debtor, "dispute_resolved", _text(text, "the resolution", required=False), actor,
                  invoice_id=inv.id)
@@ -741,6 +488,15 @@ def resolve_dispute(uow: UnitOfWork, code: str, number: str, text: str = "", *, 
 def block_reminders(uow: UnitOfWork, code: str, reason: str, until: date | None = None, *, actor: str,
                     today: date | None = None) -> int:
     """Stop reminders for the debtor, with a reason and optionally until a date."""
+    note_id = record_block(uow, code, reason, until, actor=actor, today=today)
+    uow.commit()
+    return note_id
+
+
+def record_block(uow: UnitOfWork, code: str, reason: str, until: date | None = None, *, actor: str,
+                 today: date | None = None) -> int:
+    """`block_reminders` inside the caller's transaction, which commits it (the queue blocks the debtor
+    and its unsent messages all at once)."""
     today = today or date.today()
     debtor = _debtor(uow, code)
     reason = _text(reason, "the reason for blocking")
@@ -752,7 +508,6 @@ def block_reminders(uow: UnitOfWork, code: str, reason: str, until: date | None 
     note = _note(uow, debtor, "block", reason, actor, data={"until": until.isoformat() if until else None})
     record_audit(uow.session, actor, "debtor.block", "debtor", debtor.code, before,
                  {"blocked": True, "reason": reason, "until": until, "note_id": note.id})
-    uow.commit()
     return note.id
 
 
@@ -760,7 +515,7 @@ def unblock_reminders(uow: UnitOfWork, code: str, text: str = "", *, actor: str)
     """Reminders for the debtor resume."""
     debtor = _debtor(uow, code)
     if not debtor.reminders_blocked:
-        raise ServiceError(f"reminders for {debtor.name} are not blocked")
+        raise ServiceError("reminders for {name} are not blocked", name=debtor.name)
     before = {"blocked": True, "reason": debtor.blocked_reason, "until": debtor.blocked_until}
     debtor.reminders_blocked, debtor.blocked_reason, debtor.blocked_until = False, None, None
     note = _note(uow, debtor, "unblock", _text(text, "the note", required=False), actor)
@@ -776,18 +531,11 @@ def update_contact(uow: UnitOfWork, code: str, *, emails: str | list[str] | None
     """Change the contact data reminders use. Returns the validated e-mail addresses."""
     debtor = _debtor(uow, code)
     addresses = parse_email_addresses(emails if isinstance(emails, str) or emails is None else ", ".join(emails))
-    if language not in LANGUAGES:
-        raise ServiceError(f"language '{language}' is not supported; choose one of: {', '.join(LANGUAGES)}")
-    phone = (phone or "").strip() or None
-    if phone and not _PHONE.match(phone):
-        raise ServiceError(f"'{phone}' is not a phone number; use digits, spaces and an optional +, "
-                           "e.g. +31 20 123 4567")
-    person = (contact_person or "").strip() or None
-    if person and len(person) > 255:
-        raise ServiceError("the contact person's name is longer than 255 characters")
-    postal = "\n".join(line.strip() for line in (address or "").splitlines() if line.strip()) or None
-    if postal and (len(postal) > 500 or postal.count("\n") > 5):
-        raise ServiceError("the postal address is longer than a letter's address window; use at most 6 lines")
+    if language not in contacts.LANGUAGES:
+        raise ServiceError("language '{language}' is not supported; choose one of: {languages}", language=language,
+                           languages=", ".join(contacts.LANGUAGES))
+    with _rules():
+        phone, person, postal = clean_phone(phone), clean_person(contact_person), clean_address(address)
     before = {"email": debtor.email, "language": debtor.language, "contact_person": debtor.contact_person,
               "phone": debtor.phone, "address": debtor.address}
     after = {"email": ", ".join(addresses) or None, "language": language, "contact_person": person,
@@ -809,45 +557,48 @@ def _bare(mid: str) -> str:
     return mid.strip().strip("<>").strip()
 
 
+def _answered(uow: UnitOfWork, debtor: Debtor, mail: eml_parser.ParsedEmail) -> Message | None:
+    """The reminder a mail answers (by In-Reply-To/References), when it is one of ours to this debtor."""
+    s = uow.session
+    if mail.message_id:
+        for n in s.scalars(select(Note).where(Note.debtor_id == debtor.id, Note.kind == "reply")):
+            if (n.data or {}).get("message_id") == mail.message_id:
+                raise ServiceError("this e-mail was already recorded on {day:%d-%m-%Y} by {by}", day=n.created_at,
+                                   by=n.created_by)
+    candidates = {c for mid in mail.answers for c in (mid, f"<{mid}>")}
+    if not candidates:
+        return None
+    hits = s.scalars(select(Message).where(Message.smtp_message_id.in_(candidates))).all()
+    order = {mid: n for n, mid in enumerate(mail.answers)}
+    hits.sort(key=lambda m: order.get(_bare(m.smtp_message_id or ""), 99))
+    for m in hits:
+        if m.debtor_id != debtor.id:
+            other = s.get(Debtor, m.debtor_id)
+            raise ServiceError("this e-mail answers a reminder sent to {name} ({code}); record it in that "
+                               "debtor's dossier", name=other.name, code=other.code)
+    return hits[0] if hits else None
+
+
 def record_reply(uow: UnitOfWork, code: str, *, actor: str, text: str | None = None,
                  eml: bytes | None = None, file_name: str | None = None) -> int:
     """Record the debtor's reply: pasted text, or an uploaded .eml (linked to the reminder it answers
     when its In-Reply-To/References name one of our Message-IDs). Returns the note id."""
     debtor = _debtor(uow, code)
-    s = uow.session
+    linked = None
     if eml:
         try:
             mail = eml_parser.parse_eml(eml)
         except eml_parser.EmlError as exc:
-            raise ServiceError(f"{file_name or 'the file'}: {exc}") from exc
-        if mail.message_id:
-            dup = s.scalars(select(Note).where(Note.debtor_id == debtor.id, Note.kind == "reply")).all()
-            for n in dup:
-                if (n.data or {}).get("message_id") == mail.message_id:
-                    raise ServiceError(f"this e-mail was already recorded on {n.created_at:%d-%m-%Y} by "
-                                       f"{n.created_by}")
-        linked = None
-        candidates = {c for mid in mail.answers for c in (mid, f"<{mid}>")}
-        if candidates:
-            hits = s.scalars(select(Message).where(Message.smtp_message_id.in_(candidates))).all()
-            order = {mid: n for n, mid in enumerate(mail.answers)}
-            hits.sort(key=lambda m: order.get(_bare(m.smtp_message_id or ""), 99))
-            for m in hits:
-                if m.debtor_id != debtor.id:
-                    other = s.get(Debtor, m.debtor_id)
-                    raise ServiceError(f"this e-mail answers a reminder sent to {other.name} ({other.code}); "
-                                       "record it in that debtor's dossier")
-            linked = hits[0] if hits else None
-        body = mail.body[:MAX_TEXT]
+            raise ServiceError("{file}: {problem}", file=file_name or "the file", problem=str(exc)) from exc
+        linked = _answered(uow, debtor, mail)
         data = {"source": "eml", "file_name": file_name, "from": mail.sender, "subject": mail.subject,
                 "sent_at": mail.sent_at.isoformat() if mail.sent_at else None, "message_id": mail.message_id,
                 "in_reply_to": mail.in_reply_to, "references": mail.references, "attachments": mail.attachments}
-        note = _note(uow, debtor, "reply", body, actor, message_id=linked.id if linked else None, data=data)
+        note = _note(uow, debtor, "reply", mail.body[:MAX_TEXT], actor,
+                     message_id=linked.id if linked else None, data=data)
     else:
-        body = _text(text, "the reply")
-        note = _note(uow, debtor, "reply", body, actor, data={"source": "pasted"})
-        linked = None
-    record_audit(s, actor, "reply.record", "debtor", debtor.code, None,
+        note = _note(uow, debtor, "reply", _text(text, "the reply"), actor, data={"source": "pasted"})
+    record_audit(uow.session, actor, "reply.record", "debtor", debtor.code, None,
                  {"note_id": note.id, "message_id": linked.id if linked else None,
                   "source": "eml" if eml else "pasted"})
     uow.commit()
@@ -864,20 +615,7 @@ class PromiseReview:
 
 def _open_promises(uow: UnitOfWork, today: date, grace: int, code: str | None):
     """Promises a review looks at: pending ones, and recently broken ones a late import may still keep."""
-    query = select(Note).where(Note.kind == "promise", or_(
-        Note.outcome == "pending", Note.outcome.is_(None),
-        (Note.outcome == "broken") & (Note.promise_date >= today - timedelta(days=90 + grace))))
-    if code is not None:
-        query = query.where(Note.debtor_id == _debtor(uow, code).id)
-    return query
-
-
-def promises_to_review(uow: UnitOfWork, code: str, today: date | None = None) -> bool:
-    """Whether the debtor has promises a review could change (read only: the page takes the write lock
-    for the review only then)."""
-    today = today or date.today()
-    query = _open_promises(uow, today, grace_days(uow), code).with_only_columns(Note.id).limit(1)
-    return uow.session.scalars(query).first() is not None
+    return promise_reads.to_review(today, grace, None if code is None else _debtor(uow, code).id)
 
 
 def review_promises(uow: UnitOfWork, today: date | None = None, *, code: str | None = None,
@@ -912,25 +650,4 @@ def review_promises(uow: UnitOfWork, today: date | None = None, *, code: str | N
 
 
 def _check(uow: UnitOfWork, p: Note, deadline: date, today: date) -> PromiseCheck:
-    s = uow.session
-    ids = list(p.promise_invoice_ids or [])
-    made_on = p.created_at.date()
-    scope = Invoice.id.in_(ids) if ids else Invoice.debtor_id == p.debtor_id
-    rows = s.execute(select(InvoiceChange.change_date, InvoiceChange.delta_cents, InvoiceChange.created_at)
-                     .join(Invoice, Invoice.id == InvoiceChange.invoice_id)
-                     .where(scope, InvoiceChange.kind.in_(PROMISE_PAYMENT_KINDS), InvoiceChange.delta_cents < 0,
-                            Invoice.amount_cents > 0, or_(
-                                InvoiceChange.change_date >= made_on,
-                                (InvoiceChange.created_at >= p.created_at)
-                                & (InvoiceChange.change_date >= made_on - timedelta(days=PROMISE_LOOKBACK_DAYS))))
-                     ).all()
-    # a payment counts when it is dated from the day of the promise, or was imported after the promise
-    # was recorded and dated shortly before it (the money may have left the debtor's bank before the
-    # collector wrote the promise down)
-    payments = [(d, -c) for d, c, _ in rows]
-    settled_on = None
-    if ids:
-        states = s.execute(select(Invoice.open_cents, Invoice.settled_date).where(Invoice.id.in_(ids))).all()
-        if states and all(o == 0 and sd is not None for o, sd in states):
-            settled_on = max(sd for _, sd in states)
-    return check_promise(p.promise_cents or 0, made_on, deadline, payments, today, settled_on)
+    return promise_reads.check(uow.session, p, deadline, today)

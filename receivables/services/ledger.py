@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Invoice, InvoiceChange, Message, MessageInvoice
+from receivables.domain.messages import UNSENT
+from receivables.services.wording import reword
 
-UNSENT = ("proposed", "approved", "postponed")
 CHANGE_KINDS = ("payment", "credit", "write_off", "reopen", "correction")
 
 
@@ -66,13 +67,38 @@ def drop_from_pending_messages(session: Session, invoice_ids: list[int]) -> list
             cancelled.append(message_id)
         else:
             reworded.append(message_id)
-    if reworded:  # the words live with the reminder engine, which builds on the ledger
-        from receivables.services import reminders
-
-        reminders.reword(session, reworded, "an invoice left it before it was sent")
+    if reworded:
+        reword(session, reworded, "an invoice left it before it was sent")
     return cancelled
 
 
 def _chunks(items: list, size: int):
     for i in range(0, len(items), size):
         yield items[i:i + size]
+
+
+def apply_changes(session: Session, changes: list[tuple[int, date, str, int, int | None]]) -> dict[int, int]:
+    """`apply_change` for many dated changes at once, (invoice id, date, kind, delta, batch id) each, in
+    order (several may concern one invoice): the change rows in one insert, every invoice's open amount
+    and settled date in one update. Returns each invoice's open amount afterwards."""
+    changes = [c for c in changes if c[3] != 0]
+    for c in changes:
+        if c[2] not in CHANGE_KINDS:
+            raise ValueError(f"unknown change kind {c[2]!r}")
+    ids = sorted({c[0] for c in changes})
+    state: dict[int, list] = {}
+    for chunk in _chunks(ids, 500):
+        for iid, open_cents, settled in session.execute(select(Invoice.id, Invoice.open_cents, Invoice.settled_date)
+                                                        .where(Invoice.id.in_(chunk))):
+            state[iid] = [open_cents, settled]
+    for iid, day, _kind, delta, _batch in changes:
+        now = state[iid]
+        now[0] += int(delta)
+        now[1] = max(day, now[1] or day) if now[0] == 0 else None
+    if changes:
+        session.execute(insert(InvoiceChange), [
+            {"invoice_id": iid, "change_date": day, "kind": kind, "delta_cents": int(delta), "batch_id": batch}
+            for iid, day, kind, delta, batch in changes])
+        session.execute(update(Invoice), [
+            {"id": iid, "open_cents": state[iid][0], "settled_date": state[iid][1]} for iid in ids])
+    return {iid: state[iid][0] for iid in ids}

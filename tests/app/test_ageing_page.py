@@ -122,3 +122,47 @@ def test_the_date_pickers_reach_back_to_the_ledgers_first_date(ledger_2013, path
     assert picker.proto.min == "2013-01-02"
     at = picker.set_value(date(2013, 6, 30)).run()
     assert not at.exception
+
+
+def cli_ageing(as_of: date) -> dict:
+    import json
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "receivables", "report", "ageing", "--as-of", as_of.isoformat(),
+                          "--format", "json"], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    return {r["currency"]: r for r in (data if isinstance(data, list) else [data])}
+
+
+def test_the_page_and_the_command_line_show_the_same_ageing(demo):
+    from db.models import Debtor, Invoice
+    from receivables.services.ledger import apply_change
+
+    with UnitOfWork(demo) as u:  # a payment imported after a later-dated reopening: the two used to differ
+        s = u.session
+        d = Debtor(code="LATE-1", name="Late Bank File B.V.")
+        s.add(d)
+        s.flush()
+        inv = Invoice(number="L-1", debtor_id=d.id, invoice_date=TODAY - timedelta(days=100),
+                      due_date=TODAY - timedelta(days=70), amount_cents=10_000, open_cents=10_000)
+        s.add(inv)
+        s.flush()
+        apply_change(s, inv, TODAY - timedelta(days=60), "payment", -10_000)
+        apply_change(s, inv, TODAY - timedelta(days=20), "reopen", 10_000)
+        apply_change(s, inv, TODAY - timedelta(days=50), "payment", -10_000)
+        u.commit()
+    as_of = TODAY - timedelta(days=40)
+    at = page()
+    at.date_input(key="ageing_as_of").set_value(as_of).run()
+    if at.get("button_group"):
+        at.button_group(key="ageing_currency").set_value("EUR").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    labels = {"Not due": "not_due", "1-30": "1-30", "31-60": "31-60", "61-90": "61-90", "90+": "90+", "Total": "total"}
+    on_page = {r["Code"]: {key: round(r[col] * 100) for col, key in labels.items()} for r in table.to_dict("records")}
+    eur = cli_ageing(as_of)["EUR"]
+    on_the_command_line = {r["code"]: {key: round(r[key] * 100) for key in labels.values()} for r in eur["debtors"]}
+    assert on_page == on_the_command_line
+    assert sum(r["total"] for r in on_page.values()) == round(eur["totals"]["total"] * 100)

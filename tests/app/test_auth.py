@@ -48,15 +48,18 @@ def test_the_start_page_shows_only_the_login_form(demo_db):
     assert not at.dataframe and not at.metric
 
 
-def test_logging_in_takes_one_click_and_shows_the_ageing_page(demo_db):
-    password = users.add_user("carla", "collector")
-    at = AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60).run()
+@pytest.mark.parametrize("role, first", [("viewer", "Ageing"), ("collector", "Today")])
+def test_logging_in_takes_one_click_and_shows_the_first_page_of_the_role(demo_db, role, first):
+    password = users.add_user("carla", role)
+    at = AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60)
+    at.session_state["_language"] = "en"
+    at.run()
     at.text_input[0].input("carla")
     at.text_input[1].input(password)
     at.button[0].click().run()
     assert not at.exception
     assert at.session_state["authentication_status"] is True
-    assert "Ageing" in [t.value for t in at.title]
+    assert first in [t.value for t in at.title]
     assert at.metric  # the dashboard itself, not the form again
 
 
@@ -154,3 +157,30 @@ def test_settings_show_both_rate_tables_with_their_sources_and_the_consumer_opti
     labels = [c.label for c in at.checkbox]
     assert any("Statutory interest for consumers" in label for label in labels)
     assert any("Days added to the consumer's 14-day term" == n.label for n in at.number_input)
+
+
+def _log_in_with_the_form(at, username, password):
+    at.text_input[0].input(username)
+    at.text_input[1].input(password)
+    return at.button[0].click().run()
+
+
+def test_a_login_form_never_writes_its_old_copy_of_the_users_over_changes_made_meanwhile(demo_db):
+    old = users.add_user("carla", "collector")
+    at = AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60).run()  # the form has read the users
+    # meanwhile, on the command line: a new user, and a new password for carla
+    users.add_user("dirk", "viewer", password="Ledger-Tulip-47-Oven")
+    users.reset_password("carla", password="Invoice-Harbour-92-Kite")
+    at = _log_in_with_the_form(at, "carla", old)
+    assert not at.exception and at.session_state["authentication_status"] is not True
+    at = _log_in_with_the_form(at, "carla", "Invoice-Harbour-92-Kite")
+    assert not at.exception and at.session_state["authentication_status"] is True
+    assert "dirk" in [u.username for u in users.list_users()]
+    assert users.check_password("carla", "Invoice-Harbour-92-Kite") and not users.check_password("carla", old)
+
+
+def test_a_user_added_on_the_command_line_can_log_in_in_a_session_that_began_before(demo_db):
+    at = AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60).run()  # the login form is shown
+    password = users.add_user("erik", "viewer")
+    at = _log_in_with_the_form(at, "erik", password)
+    assert not at.exception and at.session_state["authentication_status"] is True

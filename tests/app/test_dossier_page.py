@@ -162,19 +162,50 @@ def test_a_link_in_an_email_subject_is_not_made_clickable(app_db):
     assert not any("://" in m.value or "www." in m.value for m in at.markdown)
 
 
-def test_opening_the_dossier_closes_a_promise_whose_date_has_passed(app_db):
-    with UnitOfWork(app_db) as u:
+def add_promise_past_its_date(engine):
+    with UnitOfWork(engine) as u:
         debtor = u.session.scalars(select(Debtor).where(Debtor.code == "0100")).one()
         u.session.add(Note(debtor_id=debtor.id, kind="promise", outcome="pending", promise_cents=100000,
                            promise_date=TODAY - timedelta(days=10), created_by="carla",
                            created_at=datetime.combine(TODAY - timedelta(days=12), time(9))))
         u.commit()
+
+
+def test_the_dossier_shows_a_promise_broken_once_its_date_has_passed(app_db):
+    add_promise_past_its_date(app_db)
     at = page("viewer", "0100")
     assert not at.exception
     assert any(t.startswith(":material/handshake: **Promise broken") for t in timeline_titles(at))
     assert "1 broken promise in 12 months" in markdown(at)
+    with UnitOfWork(app_db) as u:  # recorded by the next review, not by looking
+        assert u.session.scalars(select(Note.outcome).where(Note.kind == "promise")).one() == "pending"
+
+
+def test_opening_the_dossier_writes_nothing(app_db):
+    from receivables.services import analytics
+    from tests.writes import writes
+
+    add_promise_past_its_date(app_db)
+    page("viewer", "0200")  # the server has started: its start-up has run
     with UnitOfWork(app_db) as u:
-        assert u.session.scalars(select(Note.outcome).where(Note.kind == "promise")).one() == "broken"
+        version = analytics.data_version(u)
+    with writes() as sent:
+        for role in ("viewer", "collector"):
+            at = page(role, "0100")
+            assert not at.exception and headers(at) == ["De Jong Bouw B.V."]
+    assert sent == []
+    with UnitOfWork(app_db) as u:
+        assert analytics.data_version(u) == version
+
+
+def test_the_call_form_offers_the_one_list_of_outcomes(app_db):
+    from receivables.domain import calls
+
+    at = page("collector", "0100")
+    assert tuple(at.radio(key="call_outcome").options) == calls.CALL_OUTCOMES
+    at.radio(key="call_outcome").set_value("voicemail")
+    submit(at, "log_call")
+    assert any("Call: voicemail" in t for t in timeline_titles(at))
 
 
 def test_a_mistake_in_a_form_shows_what_to_fix_and_records_nothing(app_db):

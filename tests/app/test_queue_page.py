@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from db.models import AuditEvent, Debtor, ImportBatch, Invoice, Message, Note
 from db.uow import UnitOfWork
-from receivables.services import reminders
+from receivables.services import reminder_settings, reminders
 from tests.app.login import log_in
 from tests.conftest import ROOT
 
@@ -34,9 +34,9 @@ def ledger(engine):
                           due_date=due, amount_cents=100_000, open_cents=100_000))
         u.commit()
     with UnitOfWork(engine) as u:
-        reminders.save_setting(u, reminders.PAYMENT_KEY, {"iban": "NL91ABNA0417164300", "beneficiary": "Demo B.V."},
+        reminder_settings.save_setting(u, reminder_settings.PAYMENT_KEY, {"iban": "NL91ABNA0417164300", "beneficiary": "Demo B.V."},
                                actor="admin")
-        reminders.save_setting(u, reminders.TRACKS_KEY, _tracks_with_approval(), actor="admin")
+        reminder_settings.save_setting(u, reminder_settings.TRACKS_KEY, _tracks_with_approval(), actor="admin")
     return engine
 
 
@@ -107,6 +107,28 @@ def test_a_viewer_sees_the_queue_without_action_controls(ledger):
     assert not at.exception
     assert not [b for b in at.button if b.label in ("Propose due reminders", "Apply row changes")]
     assert len(at.dataframe) == 1
+
+
+def edit_rows(at, edited_rows: dict) -> AppTest:
+    """Set cells of the queue's table as a person would (AppTest seeds a keyed data editor's edits)."""
+    editor = at.data_editor[0]
+    at.session_state[editor.key] = {"edited_rows": edited_rows, "added_rows": [], "deleted_rows": []}
+    return at
+
+
+def test_row_changes_are_applied_all_at_once_or_not_at_all(ledger):
+    with UnitOfWork(ledger) as u:
+        reminders.generate(u, TODAY, actor="test")
+    before = statuses(ledger)
+    at = edit_rows(page(), {0: {"Action": "approve"}, 1: {"Action": "postpone"}})  # no date to postpone to
+    at = button(at, "Apply row changes").click().run()
+    assert not at.exception
+    assert "row 2" in at.error[0].value and "until when" in at.error[0].value
+    assert statuses(ledger) == before  # the first row is not approved either
+    at = edit_rows(page(), {0: {"Action": "approve"}, 1: {"Action": "block"}})
+    at = button(at, "Apply row changes").click().run()
+    assert not at.exception and "2 message(s) changed" in at.success[0].value
+    assert sorted(statuses(ledger).values()) == ["approved", "blocked", "proposed"]
 
 
 def test_a_call_is_recorded_with_its_note(ledger):
@@ -218,7 +240,7 @@ def test_the_admin_edits_payment_details_and_a_bad_iban_is_refused(ledger):
     at = next(b for b in at.button if b.label == "Save payment details").click().run()
     assert any("Payment details saved" in s.value for s in at.success)
     with UnitOfWork(ledger) as u:
-        assert reminders.load_settings(u.session).payment["iban"] == "DE89 3704 0044 0532 0130 00"
+        assert reminder_settings.load_settings(u.session).payment["iban"] == "DE89 3704 0044 0532 0130 00"
 
 
 def test_the_admin_changes_the_freshness_limit(ledger):
@@ -228,7 +250,7 @@ def test_the_admin_changes_the_freshness_limit(ledger):
     at = next(b for b in at.button if b.label == "Save engine settings").click().run()
     assert not at.exception
     with UnitOfWork(ledger) as u:
-        assert reminders.load_settings(u.session).freshness_days == 3
+        assert reminder_settings.load_settings(u.session).freshness_days == 3
 
 
 def test_a_letter_step_can_be_downloaded_as_pdf_from_the_preview(ledger):
@@ -238,7 +260,7 @@ def test_a_letter_step_can_be_downloaded_as_pdf_from_the_preview(ledger):
             for s in t["steps"]:
                 if s["channel"] == "email":
                     s["channel"] = "letter"
-        reminders.save_setting(u, reminders.TRACKS_KEY, data, actor="admin")
+        reminder_settings.save_setting(u, reminder_settings.TRACKS_KEY, data, actor="admin")
     with UnitOfWork(ledger) as u:
         reminders.generate(u, TODAY, actor="test")
     at = page()

@@ -79,7 +79,7 @@ def test_1_a_visitor_opening_any_page_sees_only_the_login_form(server, page, pat
 
 
 def test_1_the_printed_admin_password_logs_in_and_shows_the_demo_ageing(server, page, accounts):
-    login(page, server, "admin", accounts["admin"])
+    login(page, server, "admin", accounts["admin"], "/ageing")  # the first page is Today; this one, by its link
     page.locator("[data-testid='stMetric']").first.wait_for()
     assert "Total open" in page.inner_text("[data-testid='stMain']")
     assert {"Ageing", "Settings"} <= nav_links(page)
@@ -100,7 +100,7 @@ def test_2_a_collector_uploads_an_exact_export_and_the_ageing_matches_the_file(s
     page.get_by_text("as batch").first.wait_for(timeout=60_000)
     assert "new 6, changed 0, closed 0" in page.inner_text("[data-testid='stMain']")
 
-    open_page(page, server, "/")
+    open_page(page, server, "/ageing")
     page.locator("[data-testid='stMetric']").first.wait_for()
     main = page.inner_text("[data-testid='stMain']")
     total = sum(r[-1] for r in ROWS)
@@ -117,7 +117,7 @@ def test_3_a_collector_adds_a_note_and_a_promise_and_sees_them_on_the_timeline(s
     res = server.cli("import", str(debtors), "--kind", "debtors")
     assert res.returncode == 0, res.stderr
     login(page, server, "carla", accounts["carla"])
-    open_page(page, server, "/")  # the ageing overview: find the debtor, select its row, open the dossier
+    open_page(page, server, "/ageing")  # the ageing overview: find the debtor, select its row, open the dossier
     page.get_by_role("textbox", name="Search debtor").fill("0043")
     page.keyboard.press("Enter")
     wait_for_app(page)

@@ -10,10 +10,12 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from db.models import Debtor
 from receivables.domain import costs, tracks
-from receivables.services import claims, reminders
+from receivables.services import claims, queue, reminder_settings
 from receivables.services.errors import ServiceError
 from receivables.services.ledger import apply_change
+from receivables.services.settings import get_setting
 from tests.integration.test_reminders import (
     debtor,
     fresh_import,
@@ -61,7 +63,7 @@ def test_a_claim_that_falls_due_later_needs_its_own_letter_before_costs_are_char
         u.commit()
     letter = walk(uow, "C2", "demand", start=date(2026, 1, 16))
     with uow() as u:  # a new invoice, due after the letter went out
-        d = u.session.scalars(select(reminders.Debtor).where(reminders.Debtor.code == "C2")).one()
+        d = u.session.scalars(select(Debtor).where(Debtor.code == "C2")).one()
         invoice(u.session, d, "C2-B", date(2026, 2, 5), 15_000)
         u.commit()
     final = walk(uow, "C2", "final_notice", start=letter.planned_date)
@@ -78,7 +80,7 @@ def test_a_14_day_letter_by_post_runs_from_the_second_delivery_day(uow):
             if step["template"] == "demand":
                 step["channel"] = "letter"
     with uow(immediate=True) as u:
-        reminders.save_setting(u, reminders.TRACKS_KEY, data, actor="admin")
+        reminder_settings.save_setting(u, reminder_settings.TRACKS_KEY, data, actor="admin")
     consumer_with_two_invoices(uow)
     letter = walk(uow, "C1", "demand", start=date(2026, 1, 16))
     assert letter.planned_date == date(2026, 1, 30)  # a Friday: received Tuesday 3 February
@@ -88,13 +90,13 @@ def test_a_14_day_letter_by_post_runs_from_the_second_delivery_day(uow):
 
 def test_a_longer_term_from_the_settings_moves_the_costs_later(uow):
     with uow(immediate=True) as u:
-        reminders.save_setting(u, reminders.COSTS_KEY, {"mode": "bik", "wik_extra_days": 3}, actor="admin")
+        reminder_settings.save_setting(u, reminder_settings.COSTS_KEY, {"mode": "bik", "wik_extra_days": 3}, actor="admin")
     consumer_with_two_invoices(uow)
     letter = walk(uow, "C1", "demand", start=date(2026, 1, 16))
     final = walk(uow, "C1", "final_notice", start=letter.planned_date)
     assert final.planned_date == date(2026, 2, 17)
     with uow(immediate=True) as u, pytest.raises(ServiceError, match="never shorter"):
-        reminders.save_setting(u, reminders.COSTS_KEY, {"mode": "bik", "wik_extra_days": -1}, actor="admin")
+        reminder_settings.save_setting(u, reminder_settings.COSTS_KEY, {"mode": "bik", "wik_extra_days": -1}, actor="admin")
 
 
 def test_an_edited_14_day_letter_without_the_term_loses_its_status_with_a_warning(uow):
@@ -111,7 +113,7 @@ def test_an_edited_14_day_letter_without_the_term_loses_its_status_with_a_warnin
         day += timedelta(days=1)
     letter = demand[0]
     with uow() as u:
-        reminders.edit_text(u, letter.id, letter.subject, "Betaal nu €52,50 extra.", actor="carla")
+        queue.edit_text(u, letter.id, letter.subject, "Betaal nu €52,50 extra.", actor="carla")
     [edited] = [m for m, _ in messages(uow) if m.id == letter.id]
     assert edited.status == "proposed" and "does not count as the 14-day letter" in edited.last_error
     mark_sent(uow, letter.id, letter.planned_date)
@@ -134,7 +136,7 @@ def test_the_settings_refuse_costs_on_a_step_before_a_14_day_letter(uow, templat
         if step["template"] == template:
             step["charges_costs"] = True
     with uow(immediate=True) as u, pytest.raises(ServiceError, match="only follow a 14-day letter"):
-        reminders.save_setting(u, reminders.TRACKS_KEY, data, actor="admin")
+        reminder_settings.save_setting(u, reminder_settings.TRACKS_KEY, data, actor="admin")
 
 
 def test_the_settings_refuse_a_step_inside_the_previous_letters_term(uow):
@@ -142,14 +144,14 @@ def test_the_settings_refuse_a_step_inside_the_previous_letters_term(uow):
     strict = next(t for t in data if t["key"] == "strict")
     next(s for s in strict["steps"] if s["key"] == "final_notice")["offset"] = 29
     with uow(immediate=True) as u, pytest.raises(ServiceError, match="at least 30"):
-        reminders.save_setting(u, reminders.TRACKS_KEY, data, actor="admin")
+        reminder_settings.save_setting(u, reminder_settings.TRACKS_KEY, data, actor="admin")
 
 
 @pytest.mark.parametrize("setting, interest", [({}, False), ({"consumer_interest": True}, True)])
 def test_consumer_interest_is_charged_only_when_the_setting_says_so(uow, setting, interest):
     if setting:
         with uow(immediate=True) as u:
-            reminders.save_setting(u, reminders.COSTS_KEY, {"mode": "bik", **setting}, actor="admin")
+            reminder_settings.save_setting(u, reminder_settings.COSTS_KEY, {"mode": "bik", **setting}, actor="admin")
     consumer_with_two_invoices(uow)
     letter = walk(uow, "C1", "demand", start=date(2026, 1, 16))
     final = walk(uow, "C1", "final_notice", start=letter.planned_date)
@@ -170,13 +172,13 @@ def test_the_handover_to_a_consumer_promises_no_costs_beyond_those_charged(uow):
 def test_the_consumer_settings_round_trip_with_their_rate_table(uow):
     rows = [["2025-01-01", "6", "Besluit 2024"], ["2025-07-01", "4", "Besluit 2025"]]
     with uow(immediate=True) as u:
-        reminders.save_setting(u, reminders.CONSUMER_RATES_KEY, rows, actor="admin")
+        reminder_settings.save_setting(u, reminder_settings.CONSUMER_RATES_KEY, rows, actor="admin")
     with uow() as u:
-        cfg = reminders.load_settings(u.session)
+        cfg = reminder_settings.load_settings(u.session)
     assert cfg.costs.consumer_rates == ((date(2025, 1, 1), 6), (date(2025, 7, 1), 4))
     assert cfg.costs.rates == costs.DEFAULT_INTEREST_RATES  # never mixed up with the commercial table
     with uow() as u:
-        stored = reminders.get_setting(u.session, reminders.CONSUMER_RATES_KEY)
+        stored = get_setting(u.session, reminder_settings.CONSUMER_RATES_KEY)
     assert stored == [["2025-01-01", "6", "Besluit 2024"], ["2025-07-01", "4", "Besluit 2025"]]  # with sources
 
 

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from db.models import AuditEvent, Debtor, Invoice, Message, MessageInvoice, Note
 from db.uow import UnitOfWork
-from receivables.services import dossier
+from receivables.domain import calls
+from receivables.services import dossier, promises
 from receivables.services.errors import ServiceError
 from receivables.services.ledger import apply_change
 from receivables.services.settings import put_setting
@@ -201,6 +202,14 @@ def test_a_call_needs_a_known_outcome_and_a_summary_when_reached(sqlite_ledger, 
         assert count_notes(u) == 0 and audit_actions(u) == []
 
 
+@pytest.mark.parametrize("outcome", calls.CALL_OUTCOMES)
+def test_every_call_outcome_can_be_logged_in_the_dossier(ledger, outcome):
+    with ledger() as u:
+        dossier.log_call(u, "0100", outcome, "Betaling volgt.", actor="carla")
+    with ledger() as u:
+        assert dossier.open_dossier(u, "0100", TODAY).timeline[0].title == f"Call: {outcome}"
+
+
 def test_a_call_without_answer_needs_no_text(ledger):
     with ledger() as u:
         dossier.log_call(u, "0100", "no answer", "", actor="carla")
@@ -233,7 +242,7 @@ def test_a_promise_pauses_its_invoices_and_takes_them_out_of_unsent_reminders(le
 def test_a_promise_without_invoices_covers_every_open_overdue_invoice_and_cancels_an_empty_reminder(ledger):
     with ledger() as u:
         msg_id = pending_message(u, "0100", ["2026-0001", "2026-0002"])
-        put_setting(u.session, dossier.GRACE_SETTING, 5, "admin")
+        put_setting(u.session, promises.GRACE_SETTING, 5, "admin")
         u.commit()
         dossier.promise_to_pay(u, "0100", TODAY + timedelta(days=2), None, [], actor="carla", today=TODAY)
     with ledger() as u:
@@ -273,6 +282,10 @@ def promise(ledger, days=5, amount=100000, numbers=("2026-0001",)):
     return note_id
 
 
+def dossier_id(u, code):
+    return u.session.scalars(select(Debtor.id).where(Debtor.code == code)).one()
+
+
 def pay(ledger, number, cents, on):
     with ledger() as u:
         inv = u.session.scalars(select(Invoice).where(Invoice.number == number)).one()
@@ -286,11 +299,13 @@ def review(ledger, on):
 
 
 def test_a_promise_that_passes_unpaid_becomes_broken_and_counts_against_the_debtor(ledger):
-    with ledger() as u:
-        assert not dossier.promises_to_review(u, "0100", TODAY)
     note_id = promise(ledger)  # promised in 5 days, grace 3: broken from day 9
-    with ledger() as u:
-        assert dossier.promises_to_review(u, "0100", TODAY) and not dossier.promises_to_review(u, "0200", TODAY)
+    with ledger() as u:  # the dossier shows it broken before a review has recorded it, and records nothing
+        assert promises.verdicts(u.session, dossier_id(u, "0100"), TODAY + timedelta(days=8)) == {}
+        assert promises.verdicts(u.session, dossier_id(u, "0100"), TODAY + timedelta(days=9))[note_id].outcome == \
+            "broken"
+        assert dossier.open_dossier(u, "0100", TODAY + timedelta(days=9)).header.behaviour.broken_promises == 1
+        assert u.session.get(Note, note_id).outcome == "pending" and audit_actions(u) == ["promise.add"]
     assert review(ledger, TODAY + timedelta(days=8)).broken == []
     assert review(ledger, TODAY + timedelta(days=9)).broken == [note_id]
     assert review(ledger, TODAY + timedelta(days=10)).broken == []  # once
@@ -336,6 +351,26 @@ def test_a_promise_is_judged_on_the_amount_received_by_the_promised_date_plus_gr
     review(ledger, TODAY + timedelta(days=12))
     with ledger() as u:
         assert u.session.scalars(select(Note.outcome).where(Note.kind == "promise")).one() == outcome
+
+
+@pytest.mark.parametrize("paid, paid_day, review_day", [(None, None, 9), (100000, 2, 3), (50000, 3, 12),
+                                                      (100000, 8, 12)])
+def test_the_dossier_shows_before_a_review_what_the_review_records(ledger, paid, paid_day, review_day):
+    note_id = promise(ledger)
+    if paid:
+        pay(ledger, "2026-0001", paid, TODAY + timedelta(days=paid_day))
+    on = TODAY + timedelta(days=review_day)
+    with ledger() as u:
+        shown = dossier.open_dossier(u, "0100", on)
+    result = review(ledger, on)
+    with ledger() as u:
+        outcome = u.session.get(Note, note_id).outcome
+        recorded = dossier.open_dossier(u, "0100", on)
+    assert [note_id] == (result.kept or result.broken)
+    assert [(e.at, e.kind, e.title) for e in shown.timeline] == [(e.at, e.kind, e.title) for e in recorded.timeline]
+    assert shown.header == recorded.header
+    assert next(e for e in recorded.timeline if e.title.startswith("Promise to pay")).details[-1] == \
+        f"status: {outcome}"
 
 
 def test_a_broken_promise_becomes_kept_when_a_payment_dated_in_time_is_imported_later(ledger):

@@ -16,8 +16,9 @@ from sqlalchemy import select, update
 
 from db.models import Debtor, ImportBatch, Invoice, Message, MessageInvoice
 from emails import statement
-from receivables.services import dossier, reminders, sending
+from receivables.services import dossier, reminder_settings, reminders, sending
 from receivables.services import imports as import_service
+from receivables.services import queue as queue_service
 from receivables.services.errors import ServiceError
 
 TODAY = date.today()  # the CLI generates for today
@@ -56,7 +57,7 @@ def remind(uow, today: date = TODAY, fresh: bool = False) -> reminders.GenerateR
 
 def queue(uow, **kw):
     with uow() as u:
-        return reminders.queue(u, **kw)
+        return queue_service.queue(u, **kw)
 
 
 def cli(capsys, *args: str) -> tuple[int, str]:
@@ -77,13 +78,13 @@ def test_an_open_items_import_without_a_debtor_list_proposes_everything_and_wait
     assert "review: the first run on this ledger (3 message(s))" in out
     assert "needs address: 3 message(s)" in out
     frame = queue(uow)
-    assert set(frame["status"]) == {"proposed"} and set(frame["state"]) == {reminders.NEEDS_ADDRESS}
+    assert set(frame["status"]) == {"proposed"} and set(frame["state"]) == {queue_service.NEEDS_ADDRESS}
     assert frame["recipients"].tolist() == ["", "", ""]
     code, out = cli(capsys, "queue", "addresses")
     assert "3 debtor(s) without a reminder address; open €775.00" in out
     with pytest.raises(ServiceError, match="no recipient"):
         with uow() as u:
-            reminders.transition(u, frame["id"].tolist(), "approve", actor="carla")
+            queue_service.transition(u, frame["id"].tolist(), "approve", actor="carla")
 
     # the address arrives through the dossier for one debtor and a debtor list for another
     with uow() as u:
@@ -94,7 +95,7 @@ def test_an_open_items_import_without_a_debtor_list_proposes_everything_and_wait
     assert dict(zip(frame["debtor_code"], frame["recipients"])) == {
         "100": "debiteuren@klant100.nl", "200": "ap@klant200.nl", "300": ""}
     assert dict(zip(frame["debtor_code"], frame["state"])) == {
-        "100": "proposed", "200": "proposed", "300": reminders.NEEDS_ADDRESS}
+        "100": "proposed", "200": "proposed", "300": queue_service.NEEDS_ADDRESS}
     with uow() as u:
         left = reminders.debtors_without_address(u)
     assert left[["debtor_code", "currency", "open_cents", "invoices", "waiting_messages"]].values.tolist() == [
@@ -104,7 +105,7 @@ def test_an_open_items_import_without_a_debtor_list_proposes_everything_and_wait
     assert remind(uow).summary() == "created 0, unchanged 3, cancelled 0"
     ready = frame.loc[frame["state"] == "proposed", "id"].tolist()
     with uow() as u:
-        reminders.transition(u, ready, "approve", actor="carla")
+        queue_service.transition(u, ready, "approve", actor="carla")
     code, out = cli(capsys, "send", "--outbox")
     assert "sent 0, exported 2 (not sent until marked sent), failed 0, cancelled 0" in out  # the outbox is not sending
     sent = sorted(Path(_outbox()).glob("*.eml"))
@@ -128,10 +129,10 @@ def test_an_approved_message_goes_to_the_address_the_debtor_has_when_it_is_sent(
     remind(uow)
     [mid] = queue(uow)["id"].tolist()
     with uow() as u:
-        reminders.transition(u, [mid], "approve", actor="carla")
+        queue_service.transition(u, [mid], "approve", actor="carla")
         dossier.update_contact(u, "100", emails="nieuw@klant.nl", language="nl", actor="carla")
     with uow() as u:
-        assert reminders.preview(u, mid).recipients == "nieuw@klant.nl"
+        assert queue_service.preview(u, mid).recipients == "nieuw@klant.nl"
         [planned] = sending.plan(u, TODAY)
     assert (planned.recipients, planned.action) == ("nieuw@klant.nl", "send")
 
@@ -148,7 +149,7 @@ def test_a_step_that_needs_no_approval_still_waits_when_the_debtor_has_no_addres
     result = remind(uow)
     assert (result.review, result.needs_address) == (None, 1)
     frame = queue(uow)
-    assert dict(zip(frame["debtor_code"], frame["state"])) == {"100": "approved", "200": reminders.NEEDS_ADDRESS}
+    assert dict(zip(frame["debtor_code"], frame["state"])) == {"100": "approved", "200": queue_service.NEEDS_ADDRESS}
 
 
 # --- a first run is a review ------------------------------------------------------------------------
@@ -163,7 +164,7 @@ def test_a_run_above_the_limit_only_proposes_and_sums_up_by_step_track_and_curre
             u.session.add(Message(debtor_id=d.id, track="standard", step_index=1, step_name="reminder",
                                   step_key=f"old/{d.code}", status="sent", planned_date=TODAY - timedelta(days=800)))
         u.commit()
-        reminders.save_setting(u, reminders.ENGINE_KEY, {"review_above": 3}, actor="admin")
+        reminder_settings.save_setting(u, reminder_settings.ENGINE_KEY, {"review_above": 3}, actor="admin")
     result = remind(uow)
     assert result.review == "4 messages at once, more than the limit of 3"
     assert result.groups == [reminders.CreatedGroup("standard", "reminder", "EUR", 4, 4, 100_000, 0)]
@@ -173,9 +174,9 @@ def test_a_run_above_the_limit_only_proposes_and_sums_up_by_step_track_and_curre
 def test_the_review_limit_is_checked_before_it_is_saved(uow):
     with uow() as u:
         with pytest.raises(ServiceError, match="between 1 and 100,000"):
-            reminders.save_setting(u, reminders.ENGINE_KEY, {"review_above": 0}, actor="admin")
+            reminder_settings.save_setting(u, reminder_settings.ENGINE_KEY, {"review_above": 0}, actor="admin")
         with pytest.raises(ServiceError, match="catching up may go at most"):
-            reminders.save_setting(u, reminders.ENGINE_KEY, {"catch_up_cap": "lawsuit"}, actor="admin")
+            reminder_settings.save_setting(u, reminder_settings.ENGINE_KEY, {"catch_up_cap": "lawsuit"}, actor="admin")
 
 
 # --- catch-up by age ----------------------------------------------------------------------------------
@@ -200,7 +201,7 @@ def test_the_step_after_a_catch_up_keeps_its_spacing(uow):
         u.session.execute(update(Message).where(Message.id == mid).values(status="sent", sent_at=_at(TODAY)))
         u.commit()
     with uow() as u:
-        standard = reminders.load_settings(u.session).tracks["standard"]
+        standard = reminder_settings.load_settings(u.session).tracks["standard"]
     spacing = standard.steps[standard.index_of("final_notice")].offset - standard.steps[standard.index_of("demand")].offset
     assert remind(uow, TODAY + timedelta(days=spacing - 2), fresh=True).created == 0  # proposed a day ahead
     remind(uow, TODAY + timedelta(days=spacing), fresh=True)
@@ -219,7 +220,7 @@ def test_a_consumer_first_seen_long_past_due_gets_the_14_day_letter_first(uow):
     with uow() as u:
         u.session.execute(update(Debtor).values(is_consumer=True))
         u.commit()
-        reminders.save_setting(u, reminders.ENGINE_KEY, {"catch_up_cap": "handover"}, actor="admin")
+        reminder_settings.save_setting(u, reminder_settings.ENGINE_KEY, {"catch_up_cap": "handover"}, actor="admin")
     remind(uow)
     [row] = queue(uow).to_dict("records")
     with uow() as u:
@@ -244,7 +245,7 @@ def test_a_message_with_many_invoices_lists_the_oldest_25_and_attaches_a_stateme
     run_import(uow, open_items(rows), "open.csv")
     with uow() as u:
         dossier.update_contact(u, "100", emails="ar@klant100.nl", language="nl", actor="carla")
-        reminders.save_setting(u, reminders.ENGINE_KEY, {"catch_up_cap": "reminder"}, actor="admin")
+        reminder_settings.save_setting(u, reminder_settings.ENGINE_KEY, {"catch_up_cap": "reminder"}, actor="admin")
     remind(uow)
     [row] = queue(uow).to_dict("records")
     assert row["invoices"] == 41
@@ -256,7 +257,7 @@ def test_a_message_with_many_invoices_lists_the_oldest_25_and_attaches_a_stateme
         assert "en nog 16 facturen" in m.body_text and "rekeningoverzicht" in m.body_text
         assert "41 openstaande facturen" in m.subject or "41" in m.subject
         assert m.total_cents == total
-        reminders.transition(u, [m.id], "approve", actor="carla")
+        queue_service.transition(u, [m.id], "approve", actor="carla")
     with uow() as u:
         pdf, sheet = sending.statement_for(u, row["id"], TODAY)
     assert pdf.filename.startswith("rekeningoverzicht-100-") and pdf.content.startswith(b"%PDF")

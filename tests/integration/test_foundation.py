@@ -59,6 +59,19 @@ def test_migrations_upgrade_an_empty_postgresql_schema():
         admin.dispose()
 
 
+def test_migrations_import_no_application_code():
+    """A migration keeps a frozen copy of what it needs: a later change to the application must never
+    change what an old migration does."""
+    import ast
+
+    ours = {"db", "receivables", "emails", "ui", "pages"}
+    for path in sorted((ROOT / "db" / "migrations" / "versions").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not {n.split(".")[0] for n in names} & ours, f"{path.name} imports {names}"
+
+
 def test_the_demo_generator_is_deterministic():
     a, b = demo_data.generate(seed=7, anchor=ANCHOR), demo_data.generate(seed=7, anchor=ANCHOR)
     assert a == b
@@ -136,6 +149,14 @@ def test_first_start_creates_an_admin_with_a_random_password_and_loads_the_demo(
 def run_cli(*args):
     return subprocess.run([sys.executable, "-m", "receivables", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
+
+
+def test_the_command_line_lists_its_commands():
+    res = run_cli("--help")
+    assert res.returncode == 0 and res.stdout.startswith("usage: python -m receivables")
+    listed = res.stdout.split("positional arguments:")[1]
+    for command in ("demo", "demo-remove", "users", "report", "remind", "queue", "send", "import"):
+        assert f"\n    {command} " in listed
 
 
 def test_cli_reports_ageing_as_json(engine):

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from db.models import AuditEvent, Debtor, ImportBatch, Invoice, Message, MessageInvoice, Note
 from receivables.domain import messages as message_states
 from receivables.domain import tracks
-from receivables.services import reminders
+from receivables.services import payment_qr, queue, reminder_settings, reminders
 from receivables.services.errors import ServiceError
 from receivables.services.ledger import apply_change, drop_from_pending_messages
 from tests.conftest import ROOT
@@ -101,7 +101,7 @@ def ledger(uow):
         invoice(s, b, "F-9", TODAY - timedelta(days=3), 70_000)
         history(s, a)
         history(s, b)
-        reminders.save_setting(u, reminders.PAYMENT_KEY, PAYMENT, actor="admin")
+        reminder_settings.save_setting(u, reminder_settings.PAYMENT_KEY, PAYMENT, actor="admin")
     return uow
 
 
@@ -112,7 +112,7 @@ def test_one_message_per_debtor_and_step_lists_all_its_invoices_at_that_step(led
     assert n1 == ["F-1", "F-2"] and m1.step_name == "reminder" and m1.track == "standard"
     assert m1.total_cents == 171_050 and m1.language == "nl"
     with ledger() as u:  # the recipients are the debtor's reminder contact when it is looked at, not a copy
-        assert reminders.queue(u)["recipients"].tolist() == ["ar@100.nl", "ar@200.nl"]
+        assert queue.queue(u)["recipients"].tolist() == ["ar@100.nl", "ar@200.nl"]
     assert "CN-1" in m1.body_text and "creditnota" in m1.body_text  # shown, never chased
     assert "F-3" in m1.body_text and "nog niet vervallen" in m1.body_text
     assert "too little payment history" in m1.reason
@@ -357,12 +357,12 @@ def test_every_queue_transition_follows_the_table(uow, before, action, after):
     if after is None:
         with pytest.raises(ServiceError, match=f"message {mid}"):
             with uow() as u:
-                reminders.transition(u, [mid], action, actor="carla", until=until, today=TODAY)
+                queue.transition(u, [mid], action, actor="carla", until=until, today=TODAY)
         with uow() as u:
             assert u.session.get(Message, mid).status == before
         return
     with uow() as u:
-        reminders.transition(u, [mid], action, actor="carla", until=until, today=TODAY)
+        queue.transition(u, [mid], action, actor="carla", until=until, today=TODAY)
     with uow() as u:
         m = u.session.get(Message, mid)
         assert m.status == after
@@ -377,7 +377,7 @@ def test_a_batch_with_one_bad_message_changes_nothing(uow):
     good, bad = one_message(uow, "proposed"), one_message(uow, "sent")
     with pytest.raises(ServiceError, match=f"message {bad} is sent"):
         with uow() as u:
-            reminders.transition(u, [good, bad], "approve", actor="carla")
+            queue.transition(u, [good, bad], "approve", actor="carla")
     with uow() as u:
         assert u.session.get(Message, good).status == "proposed"
 
@@ -387,21 +387,21 @@ def test_postponing_needs_a_future_date(uow, until, message):
     mid = one_message(uow, "proposed")
     with pytest.raises(ServiceError, match=message):
         with uow() as u:
-            reminders.transition(u, [mid], "postpone", actor="carla", until=until, today=TODAY)
+            queue.transition(u, [mid], "postpone", actor="carla", until=until, today=TODAY)
 
 
 def test_an_email_without_recipient_cannot_be_approved(uow):
     mid = one_message(uow, "proposed", recipients=None)
     with pytest.raises(ServiceError, match="no recipient"):
         with uow() as u:
-            reminders.transition(u, [mid], "approve", actor="carla")
+            queue.transition(u, [mid], "approve", actor="carla")
 
 
 def test_a_postponed_message_comes_back_on_its_date(ledger):
     generate(ledger)
     (m1, _), _ = messages(ledger)
     with ledger() as u:
-        reminders.transition(u, [m1.id], "postpone", actor="carla", until=TODAY + timedelta(days=3), today=TODAY)
+        queue.transition(u, [m1.id], "postpone", actor="carla", until=TODAY + timedelta(days=3), today=TODAY)
     with ledger() as u:
         fresh_import(u.session, TODAY + timedelta(days=3))
         u.commit()
@@ -413,7 +413,7 @@ def test_a_postponed_message_comes_back_on_its_date(ledger):
 def test_a_call_task_is_done_with_a_note(uow):
     mid = one_message(uow, "proposed", channel="call")
     with uow() as u:
-        note_id = reminders.record_call(u, mid, "reached", "Betaalt vrijdag", actor="carla")
+        note_id = queue.record_call(u, mid, "reached", "Betaalt vrijdag", actor="carla")
     with uow() as u:
         assert u.session.get(Message, mid).status == "sent"
         note = u.session.get(Note, note_id)
@@ -424,9 +424,9 @@ def test_an_edit_is_what_will_be_sent_and_is_audited(ledger):
     generate(ledger)
     (m1, _), _ = messages(ledger)
     with ledger() as u:
-        reminders.edit_text(u, m1.id, "Herinnering F-1", "Beste Anouk,\n\nWilt u <vandaag> betalen?", actor="carla")
+        queue.edit_text(u, m1.id, "Herinnering F-1", "Beste Anouk,\n\nWilt u <vandaag> betalen?", actor="carla")
     with ledger() as u:
-        p = reminders.preview(u, m1.id)
+        p = queue.preview(u, m1.id)
         assert p.subject == "Herinnering F-1" and p.edited
         assert "&lt;vandaag&gt;" in p.html and "data:image/png;base64," in p.html
         assert p.payload.startswith("BCD\n002\n1\nSCT\nABNANL2A\nDebtor Desk Demo B.V.\nNL91ABNA0417164300\nEUR1710.50")
@@ -455,10 +455,48 @@ def test_blocking_the_debtor_from_the_queue_blocks_its_unsent_messages(ledger):
     generate(ledger)
     (m1, _), _ = messages(ledger)
     with ledger() as u:
-        reminders.block_debtor(u, m1.id, "Curator aangesteld", actor="carla", today=TODAY)
+        queue.block_debtor(u, m1.id, "Curator aangesteld", actor="carla", today=TODAY)
     (m1, _), (m2, _) = messages(ledger)
     assert m1.status == "blocked" and m2.status == "approved"
     assert generate(ledger, TODAY + timedelta(days=5)).created == 0
+
+
+def test_blocking_the_debtor_blocks_nothing_when_its_messages_cannot_follow(ledger, monkeypatch):
+    generate(ledger)
+    (m1, _), _ = messages(ledger)
+
+    def changed_meanwhile(*args, **kwargs):  # as when someone else moved a message in the meantime
+        raise ServiceError(f"message {m1.id} was changed by someone else meanwhile; reload and try again")
+
+    monkeypatch.setattr(queue, "_move", changed_meanwhile)
+    with pytest.raises(ServiceError, match="changed by someone else"):
+        with ledger() as u:
+            queue.block_debtor(u, m1.id, "Curator aangesteld", actor="carla", today=TODAY)
+    with ledger() as u:
+        debtor_100 = u.session.scalars(select(Debtor).where(Debtor.code == "100")).one()
+        assert not debtor_100.reminders_blocked and debtor_100.blocked_reason is None
+        assert u.session.scalars(select(Note).where(Note.kind == "block")).all() == []
+        assert u.session.scalars(select(AuditEvent).where(AuditEvent.action == "debtor.block")).all() == []
+    assert messages(ledger)[0][0].status == "approved"
+
+
+def test_a_batch_of_row_changes_with_a_bad_last_row_changes_nothing(uow):
+    first, second, sent = one_message(uow, "proposed"), one_message(uow, "proposed"), one_message(uow, "sent")
+    rows = [queue.RowChange(first, "approve"), queue.RowChange(second, note="Belt vrijdag terug"),
+            queue.RowChange(sent, "", note=None), queue.RowChange(sent, "block")]
+    with pytest.raises(ServiceError, match=rf"^row 4 \(message #{sent}\): message {sent} is sent; it cannot be "
+                                           r"blocked\. Nothing was changed$"):
+        with uow() as u:
+            queue.apply_rows(u, rows, actor="carla", today=TODAY)
+    with uow() as u:
+        assert u.session.get(Message, first).status == "proposed"
+        assert u.session.get(Message, second).note is None
+        assert u.session.scalars(select(AuditEvent).where(AuditEvent.action.like("message.%"))).all() == []
+    with uow() as u:  # without the bad row, every row is applied at once
+        assert queue.apply_rows(u, rows[:3], actor="carla", today=TODAY) == 2
+    with uow() as u:
+        assert u.session.get(Message, first).status == "approved"
+        assert u.session.get(Message, second).note == "Belt vrijdag terug"
 
 
 def test_the_cli_lists_approves_postpones_and_blocks(ledger, capsys):
@@ -506,7 +544,7 @@ def test_lookahead_proposes_tomorrows_messages_planned_for_tomorrow(uow):
     [(m, numbers)] = messages(uow)
     assert (m.step_name, m.planned_date) == ("reminder", TODAY + timedelta(days=1))
     with uow() as u:
-        tomorrow = reminders.queue(u, planned_from=TODAY + timedelta(days=1), planned_until=TODAY + timedelta(days=1))
+        tomorrow = queue.queue(u, planned_from=TODAY + timedelta(days=1), planned_until=TODAY + timedelta(days=1))
     assert tomorrow["invoice_numbers"].tolist() == [["F-95"]]
 
 
@@ -516,7 +554,7 @@ def every_step_needs_approval(uow) -> None:
         for track in data["tracks"] if isinstance(data, dict) else data:
             for step in track["steps"]:
                 step["needs_approval"] = True
-        reminders.save_setting(u, reminders.TRACKS_KEY, data, actor="admin")
+        reminder_settings.save_setting(u, reminder_settings.TRACKS_KEY, data, actor="admin")
 
 
 def test_invoices_reaching_a_step_on_consecutive_days_go_in_one_message_none_called_overdue_early(uow):
@@ -594,7 +632,7 @@ def test_an_invoice_that_leaves_an_approved_message_leaves_its_words_and_total_t
         assert "F-2" in overview and "F-2              27-05-2026           € 500,50  vervallen" not in overview
     assert m1.qr_payload is None or "EUR1210.00" in m1.qr_payload
     with ledger() as u:
-        assert reminders.payment_payload(u, m1.id).split("\n")[7] == "EUR1210.00"
+        assert payment_qr.payment_payload(u, m1.id).split("\n")[7] == "EUR1210.00"
 
 
 def _hand_written_then_disputed(ledger) -> int:
@@ -602,7 +640,7 @@ def _hand_written_then_disputed(ledger) -> int:
     generate(ledger)
     (m1, _), _ = messages(ledger)
     with ledger() as u:
-        reminders.edit_text(u, m1.id, "Herinnering", "Beste Anouk,\n\nF-1 en F-2 staan nog open.", actor="carla")
+        queue.edit_text(u, m1.id, "Herinnering", "Beste Anouk,\n\nF-1 en F-2 staan nog open.", actor="carla")
     with ledger(immediate=True) as u:
         _leave_by_dispute(u)
     return m1.id
@@ -614,7 +652,7 @@ def test_a_hand_written_message_whose_invoice_leaves_goes_back_to_be_checked(led
     assert m1.status == "proposed" and numbers == ["F-1"] and "written by hand" in m1.last_error
     assert m1.total_cents == 121_000 and m1.qr_payload is None  # the amount follows, the words wait for a person
     with ledger() as u:
-        assert reminders.payment_payload(u, m1.id).split("\n")[7] == "EUR1210.00"
+        assert payment_qr.payment_payload(u, m1.id).split("\n")[7] == "EUR1210.00"
     assert m1.body_text.rstrip().endswith("F-1 en F-2 staan nog open.")  # a person's words are not rewritten
 
 
@@ -635,16 +673,16 @@ def test_the_demo_data_counts_as_fresh_open_items(uow):
 def test_a_payment_link_with_a_field_the_words_cannot_know_is_refused(uow, pattern, says):
     with uow() as u:
         with pytest.raises(ServiceError, match=re.escape(says)):
-            reminders.save_setting(u, reminders.PAYMENT_KEY, {**PAYMENT, "link_pattern": pattern}, actor="admin")
+            reminder_settings.save_setting(u, reminder_settings.PAYMENT_KEY, {**PAYMENT, "link_pattern": pattern}, actor="admin")
 
 
 def test_a_person_acting_on_a_message_clears_the_problem_the_queue_showed(ledger):
     mid = _hand_written_then_disputed(ledger)
     with ledger() as u:
-        assert "approve it again" in reminders.queue(u).set_index("id").loc[mid, "last_error"]
-        reminders.transition(u, [mid], "approve", actor="carla", today=TODAY)
+        assert "approve it again" in queue.queue(u).set_index("id").loc[mid, "last_error"]
+        queue.transition(u, [mid], "approve", actor="carla", today=TODAY)
     with ledger() as u:
-        assert reminders.queue(u).set_index("id").loc[mid, "last_error"] == ""
+        assert queue.queue(u).set_index("id").loc[mid, "last_error"] == ""
         event = u.session.scalars(select(AuditEvent).where(AuditEvent.action == "message.approve")).one()
         assert "approve it again" in event.before["last_error"] and event.after["last_error"] is None
 
@@ -653,7 +691,7 @@ def test_a_payment_link_saved_with_a_field_no_longer_offered_renders_without_it(
     from receivables.services.settings import put_setting
 
     with ledger() as u:  # as an older version stored it, before the check refused it
-        put_setting(u.session, reminders.PAYMENT_KEY,
+        put_setting(u.session, reminder_settings.PAYMENT_KEY,
                     {**PAYMENT, "link_pattern": "https://pay.example.test/{debtor_code}?m={message_id}"}, "admin")
         u.commit()
     generate(ledger)

@@ -17,6 +17,7 @@ from receivables.domain.bank_matching import (
     MatchRules,
     OpenInvoice,
     Payment,
+    allocate,
     match_payments,
     name_key,
     number_key,
@@ -273,3 +274,33 @@ def test_allocations_never_exceed_what_is_open_or_what_was_paid(case):
             assert 0 < cents <= open_[invoice_id]
         else:
             assert open_[invoice_id] <= cents < 0
+
+
+# --- what a person assigns, and a book of only the invoices a statement can concern ----------------
+
+@pytest.mark.parametrize("paid, invoices, expected", [
+    # (payment, [(id, open cents, due offset)], (allocations, overpaid, charges, left open))
+    (1000, [(1, 600, 5), (2, 400, 0)], ([(2, 400), (1, 600)], 0, 0, 0)),  # oldest due first
+    (70000, [(1, 60000, 5), (2, 40000, 0)], ([(2, 40000), (1, 30000)], 0, 0, 30000)),  # part payment
+    (1200, [(1, 600, 0)], ([(1, 600)], 600, 0, 0)),  # overpaid: the rest on account
+    (59800, [(1, 60000, 0)], ([(1, 60000)], 0, 200, 0)),  # short by charges within the tolerance
+    (55000, [(1, 60000, 0), (2, -5000, 0)], ([(1, 60000), (2, -5000)], 0, 0, 0)),  # credit note deducted
+    (0, [], ([], 0, 0, 0)),
+])
+def test_a_payment_a_person_assigns_is_allocated_like_the_matcher_does(paid, invoices, expected):
+    chosen = [OpenInvoice(i, ACME, f"F{i}", "EUR", cents, DAY + timedelta(days=due)) for i, cents, due in invoices]
+    allocations, overpaid, charges, left = allocate(paid, chosen)
+    assert ([(a.invoice_id, a.cents) for a in allocations], overpaid, charges, left) == expected
+
+
+def test_a_number_key_given_with_the_invoice_is_used_as_it_is():
+    book = [OpenInvoice(1, ACME, "whatever", "EUR", 500, DAY, (), number_key("F-000777"))]
+    [proposal] = match_payments([Payment("p", 500, "EUR", DAY, remittance="factuur 777")], book)
+    assert proposal.status == AUTO and proposal.allocations[0].invoice_id == 1
+
+
+def test_a_partial_book_names_the_currencies_open_elsewhere():
+    [alone] = match_payments([Payment("p", 500, "USD", DAY)], BOOK)
+    [told] = match_payments([Payment("p", 500, "USD", DAY)], BOOK, currencies={"EUR", "USD"})
+    assert "no invoice is open in USD" in alone.reason
+    assert "no invoice is open in USD" not in told.reason and told.status == UNMATCHED

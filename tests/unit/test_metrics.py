@@ -68,7 +68,13 @@ def test_weighted_days_follow_the_definitions_example():
     (date(2024, 3, 1), date(2024, 1, 31), 30),
 ])
 def test_days_late_is_never_negative(paid, due, late):
-    assert metrics.days_late(paid, due) == late
+    assert metrics.days_late(due=due, on=paid) == late
+
+
+def test_days_late_takes_its_dates_by_name_so_they_cannot_be_swapped():
+    with pytest.raises(TypeError):
+        metrics.days_late(date(2024, 3, 1), date(2024, 1, 31))
+    assert metrics.days_late(on=date(2024, 3, 1), due=date(2024, 1, 31)) == 30
 
 
 @pytest.mark.parametrize("d, n, expected", [

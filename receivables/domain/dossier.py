@@ -1,0 +1,147 @@
+"""The debtor dossier's rules: what a note may hold, the contact data a collector types, the payment
+behaviour shown in the header and the flags that warn before anyone calls. Pure."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from receivables.domain.money import fmt
+
+MAX_TEXT = 20_000
+MAX_PERSON = 255
+MAX_ADDRESS, MAX_ADDRESS_LINES = 500, 6
+
+# the kinds the timeline can be filtered by, in the order the filter shows them
+TIMELINE_KINDS = ("invoice", "payment", "note", "call", "promise", "dispute", "reminder", "reply", "block",
+                  "contact")
+NOTE_KIND_TO_TIMELINE = {"note": "note", "call": "call", "promise": "promise", "dispute": "dispute",
+                         "dispute_resolved": "dispute", "reply": "reply", "block": "block", "unblock": "block",
+                         "contact_change": "contact", "interruption": "reminder"}
+
+_PHONE = re.compile(r"^\+?[0-9 ()./-]{6,30}$")
+
+
+class RuleError(ValueError):
+    """A rule refused what was typed: an English message with named parameters, as ServiceError takes it,
+    so that a page can word it in the reader's language."""
+
+    def __init__(self, message: str = "", /, **params) -> None:
+        self.msgid = message
+        self.params = params
+        super().__init__(message.format(**params) if params else message)
+
+
+def clean_text(value: str | None, what: str, *, required: bool = True) -> str:
+    """The text of a note, stripped; `what` names it in the refusal ('the note', 'the reason…')."""
+    text = (value or "").strip()
+    if required and not text:
+        raise RuleError("{what} is empty; type what was said or agreed", what=what)
+    if len(text) > MAX_TEXT:
+        raise RuleError("{what} is longer than {most:,} characters; shorten it", what=what, most=MAX_TEXT)
+    return text
+
+
+def clean_phone(value: str | None) -> str | None:
+    phone = (value or "").strip() or None
+    if phone and not _PHONE.match(phone):
+        raise RuleError("'{phone}' is not a phone number; use digits, spaces and an optional +, e.g. +31 20 123 4567",
+                        phone=phone)
+    return phone
+
+
+def clean_person(value: str | None) -> str | None:
+    person = (value or "").strip() or None
+    if person and len(person) > MAX_PERSON:
+        raise RuleError("the contact person's name is longer than {most} characters", most=MAX_PERSON)
+    return person
+
+
+def clean_address(value: str | None) -> str | None:
+    """The postal address line by line, blank lines and edge spaces dropped; it must fit a letter's window."""
+    postal = "\n".join(line.strip() for line in (value or "").splitlines() if line.strip()) or None
+    if postal and (len(postal) > MAX_ADDRESS or postal.count("\n") >= MAX_ADDRESS_LINES):
+        raise RuleError("the postal address is longer than a letter's address window; use at most {lines} lines",
+                        lines=MAX_ADDRESS_LINES)
+    return postal
+
+
+def invoice_status(amount_cents: int, open_cents: int) -> str:
+    if amount_cents < 0:
+        return "credit note"
+    if open_cents == 0:
+        return "paid"
+    return "part paid" if open_cents != amount_cents else "open"
+
+
+# --- payment behaviour ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Behaviour:
+    """Payment behaviour over the last 12 months (definitions in receivables.domain.metrics): amount-weighted
+    average days late, share of invoices paid late, and the trend in days (recent 3 months minus the
+    months before; positive = paying later)."""
+
+    invoices_paid: int
+    avg_days_late: float | None
+    share_paid_late: float | None
+    share_paid_late_30: float | None
+    trend_days: float | None
+    broken_promises: int = 0
+
+    @property
+    def trend(self) -> str:
+        return trend_label(self.trend_days)
+
+
+def trend_label(trend_days: float | None) -> str:
+    """A change of more than a week in average days late is a trend; less is noise."""
+    if trend_days is None or trend_days != trend_days:
+        return "not enough history"
+    if trend_days > 7:
+        return "worsening"
+    if trend_days < -7:
+        return "improving"
+    return "steady"
+
+
+# --- the flags in the header ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Flag:
+    label: str
+    level: str  # red | orange | blue | gray
+
+
+@dataclass(frozen=True)
+class PendingPromise:
+    cents: int
+    currency: str
+    promised_on: date
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def header_flags(*, blocked_until: date | None, blocked: bool, disputed: int, pending: list[PendingPromise],
+                 broken_promises: int, time_barred: list[str], paused: int) -> list[Flag]:
+    """What a collector must see before calling: a block, disputes, promises pending or broken, invoices that
+    may be time-barred (art. 3:307 / 7:28 BW: left out of automatic steps), paused invoices."""
+    flags: list[Flag] = []
+    if blocked:
+        until = f" until {blocked_until:%d-%m-%Y}" if blocked_until else ""
+        flags.append(Flag(f"reminders blocked{until}", "red"))
+    if disputed:
+        flags.append(Flag(f"{_plural(disputed, 'disputed invoice')}", "orange"))
+    for p in sorted(pending, key=lambda p: p.promised_on):
+        flags.append(Flag(f"promise pending: {fmt(p.cents, p.currency)} by {p.promised_on:%d-%m-%Y}", "blue"))
+    if broken_promises:
+        flags.append(Flag(f"{_plural(broken_promises, 'broken promise')} in 12 months", "red"))
+    if time_barred:
+        numbers = ", ".join(sorted(time_barred)[:5])
+        flags.append(Flag(f"{_plural(len(time_barred), 'invoice')} may be time-barred ({numbers})", "red"))
+    if paused:
+        flags.append(Flag(f"{_plural(paused, 'invoice')} paused", "gray"))
+    return flags

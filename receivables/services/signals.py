@@ -1,0 +1,71 @@
+"""The signals the track rules read (payment behaviour, broken promises, open disputes, the highest step
+sent), for every debtor at once, and the reminder track each debtor is on. The engine, the ageing page and
+the dossier choose tracks alike."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import func, select
+
+from db.models import Debtor, Invoice, Message, Note
+from db.uow import UnitOfWork
+from receivables.domain import tracks
+from receivables.domain.planning import step_rank
+from receivables.domain.tracks import Track
+from receivables.services import analytics
+from receivables.services.reminder_settings import ReminderSettings, load_settings
+
+
+def behaviour_signals(uow: UnitOfWork, today: date, tracks_by_key: dict[str, Track]) -> dict[int, dict]:
+    """Per debtor the signals the track rules read (12 months up to `today`)."""
+    s = uow.session
+    since = today - timedelta(days=365)
+    signals: dict[int, dict] = defaultdict(dict)
+    frame = analytics.behaviour(uow, today, months=12)
+    for r in frame[["debtor_id", "invoices_paid", "avg_days_late", "share_paid_late",
+                    "share_paid_late_30"]].itertuples(index=False):
+        if not r.invoices_paid:
+            continue  # no payments in the window: no behaviour to read (the rules count it as 0 paid)
+        signals[int(r.debtor_id)].update({
+            "invoices_paid": int(r.invoices_paid or 0),
+            "avg_days_late": 0.0 if pd.isna(r.avg_days_late) else float(r.avg_days_late),
+            "share_paid_late": 0.0 if pd.isna(r.share_paid_late) else float(r.share_paid_late),
+            "share_paid_late_30": 0.0 if pd.isna(r.share_paid_late_30) else float(r.share_paid_late_30)})
+    for debtor_id, n in s.execute(select(Note.debtor_id, func.count()).where(
+            Note.kind == "promise", Note.outcome == "broken", Note.promise_date >= since).group_by(Note.debtor_id)):
+        signals[debtor_id]["broken_promises"] = int(n)
+    for debtor_id, n in s.execute(select(Invoice.debtor_id, func.count()).where(
+            Invoice.disputed.is_(True), Invoice.open_cents > 0).group_by(Invoice.debtor_id)):
+        signals[debtor_id]["open_disputes"] = int(n)
+    for debtor_id, first in s.execute(select(Invoice.debtor_id, func.min(Invoice.invoice_date))
+                                      .group_by(Invoice.debtor_id)):
+        signals[debtor_id]["debtor_age_days"] = (today - first).days if first else 0
+    for debtor_id, track_key, step_key in s.execute(
+            select(Message.debtor_id, Message.track, Message.step_name).where(
+                Message.status == "sent", Message.sent_at >= datetime.combine(since, datetime.min.time()))
+            .group_by(Message.debtor_id, Message.track, Message.step_name)):
+        rank = step_rank(tracks_by_key, track_key, step_key)
+        signals[debtor_id]["highest_step"] = max(signals[debtor_id].get("highest_step", 0), rank)
+    return signals
+
+
+def track_choices(uow: UnitOfWork, today: date, cfg: ReminderSettings,
+                  overrides: dict[int, str | None]) -> dict[int, tuple[str, str]]:
+    """For each of these debtors (id -> its track set by hand, if any) the track it is on and why. The
+    behaviour is read only when there is a debtor to choose for."""
+    if not overrides:
+        return {}
+    signals = behaviour_signals(uow, today, cfg.tracks)
+    return {debtor_id: tracks.choose_track(signals.get(debtor_id, {}), cfg.rules, override, cfg.tracks)
+            for debtor_id, override in overrides.items()}
+
+
+def debtor_tracks(uow: UnitOfWork, today: date | None = None) -> dict[int, str]:
+    """The reminder track each debtor is on today (override or the first matching rule)."""
+    today = today or date.today()
+    overrides = dict(uow.session.execute(select(Debtor.id, Debtor.track_override)).all())
+    return {debtor_id: choice[0]
+            for debtor_id, choice in track_choices(uow, today, load_settings(uow.session), overrides).items()}
