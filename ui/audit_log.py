@@ -81,23 +81,24 @@ def readable(log: pd.DataFrame) -> pd.DataFrame:
             _("Who"): r["actor"],
             _("What"): _(ACTIONS[r["action"]]) if r["action"] in ACTIONS else r["action"],
             _("Record"): f"{entity} {r['entity_id'] or ''}".strip(),
-            _("Change"): change_text(_parsed(r.get("before")), _parsed(r.get("after"))),
+            _("What changed"): change_text(_parsed(r.get("before")), _parsed(r.get("after"))),
         })
-    return pd.DataFrame(rows, columns=[_("When"), _("Who"), _("What"), _("Record"), _("Change")])
+    return pd.DataFrame(rows, columns=[_("When"), _("Who"), _("What"), _("Record"), _("What changed")])
 
 
 def render() -> None:
     c1, c2, c3, c4 = st.columns(4)
     actor = c1.text_input(_("Who"), key="audit_who")
-    action = c2.selectbox(_("What"), sorted(ACTIONS, key=lambda a: _(ACTIONS[a])), index=None,
-                          format_func=lambda a: _(ACTIONS[a]), placeholder=_("everything"), key="audit_what")
+    labels = {a: _(words) for a, words in ACTIONS.items()}  # worded in this run (see settings_texts)
+    action = c2.selectbox(_("What"), sorted(labels, key=labels.get), index=None, format_func=labels.get,
+                          placeholder=_("everything"), key="audit_what")
     since = c3.date_input(_("From"), value=date.today() - timedelta(days=30), format="DD-MM-YYYY",
                           min_value=state.earliest_date(), key="audit_from")
-    until = c4.date_input(_("To"), value=date.today(), format="DD-MM-YYYY", min_value=state.earliest_date(),
+    until = c4.date_input(_("Until"), value=date.today(), format="DD-MM-YYYY", min_value=state.earliest_date(),
                           key="audit_to")
     with state.uow() as uow:
         log = audit.audit_log(uow, actor=actor.strip() or None, action=action, since=since,
                               until=until + timedelta(days=1))
     st.caption(i18n.n_("{n} event, newest first", "{n} events, newest first", len(log)))
     st.dataframe(readable(log), hide_index=True, width="stretch",
-                 column_config={_("Change"): st.column_config.TextColumn(width="large")})
+                 column_config={_("What changed"): st.column_config.TextColumn(width="large")})

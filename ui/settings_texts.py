@@ -25,9 +25,11 @@ def render_editor(user) -> None:
     st.caption(_("Each step has its own words per tone and language. A changed text is used for messages "
                  "written from now on; messages already in the queue keep their words. Every version is kept."))
     c1, c2, c3 = st.columns(3)
-    template = c1.selectbox(_("Step"), render.template_names(), key="text_template",
-                            format_func=lambda n: _(STEP_NAMES[n]) if n in STEP_NAMES else n)
-    tone = c2.selectbox(_("Tone"), TONES, index=1, key="text_tone", format_func=lambda t: _(TONE_NAMES[t]))
+    # labels worded now, in this run: a widget may call its format_func again outside the run
+    step_labels = {n: _(STEP_NAMES[n]) if n in STEP_NAMES else n for n in render.template_names()}
+    tone_labels = {t: _(TONE_NAMES[t]) for t in TONES}
+    template = c1.selectbox(_("Step"), list(step_labels), key="text_template", format_func=step_labels.get)
+    tone = c2.selectbox(_("Tone"), TONES, index=1, key="text_tone", format_func=tone_labels.get)
     language = c3.selectbox(_("Language"), list(i18n.LANGUAGES), key="text_language",
                             format_func=i18n.LANGUAGES.get)
     try:

@@ -83,3 +83,18 @@ def test_the_check_finds_an_unmarked_label(tmp_path):
     finally:
         page.unlink()
 
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_a_string_has_one_translation_across_the_parts(lang):
+    seen: dict = {}
+    clashes = []
+    for po in sorted((cat.LOCALE_DIR / lang / "LC_MESSAGES").glob("*.po")):
+        for m in cat.read(po, lang):
+            if not m.id or not m.string:
+                continue
+            key = m.id if isinstance(m.id, str) else m.id[0]
+            if key in seen and seen[key][1] != m.string:
+                clashes.append(f"{key!r}: {seen[key][0]} {seen[key][1]!r} / {po.stem} {m.string!r}")
+            seen.setdefault(key, (po.stem, m.string))
+    assert clashes == []
