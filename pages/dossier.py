@@ -131,7 +131,8 @@ trend_delta = None if b.trend_days is None else ("+" if b.trend_days > 0 else ""
 behaviour_row[2].metric(_("Trend"), _(b.trend), trend_delta, delta_color="inverse",
                         help=_("average days late of the last 3 months minus that of the 9 months before; "
                                "more than a week either way is a trend"))
-st.markdown(f"**{_('Reminder track:')}** {md(h.track.name)} — {md(h.track.reason)}")
+track_label = _("Reminder track:")
+st.markdown(f"**{track_label}** {md(h.track.name)} — {md(h.track.reason)}")
 if h.reminders_blocked:
     blocked_text = (_("Reminders are blocked until {day}: {reason}", day=i18n.day(h.blocked_until),
                       reason=md(h.blocked_reason)) if h.blocked_until
@@ -181,7 +182,7 @@ def invoice_table(frame: pd.DataFrame, paid: bool) -> None:
 
 def statement_downloads() -> None:
     """The statement of account of the open items, in the reader's language, as PDF and workbook."""
-    cols = st.columns([1, 1, 4])
+    cols = st.columns([1, 1, 1])
     for col, fmt in zip(cols, ("pdf", "xlsx")):
         try:
             with state.uow() as uow:
