@@ -1,11 +1,13 @@
 """The statement of account ("rekeningoverzicht") attached to a reminder that chases more invoices than
-its text lists: every invoice of the message, as PDF to read and as CSV to reconcile."""
+its text lists: every invoice of the message, as PDF to read and as CSV to reconcile; and the statement of a
+debtor's open items that the dossier offers as PDF and workbook."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
+import pandas as pd
 from fpdf import FPDF
 
 from emails import letter
@@ -128,6 +130,26 @@ def statement_pdf(rows: list[Row], *, company: str, debtor_code: str, debtor_nam
     pdf.cell(sum(widths[:-1]), 8, out(f"{w['total']} ({len(rows)})"), border="T")
     pdf.cell(widths[-1], 8, out(fmt(sum(r.open_cents for r in rows), currency, language)), border="T", align="R")
     return bytes(pdf.output())
+
+
+def statement_xlsx(rows: list[Row], *, company: str, debtor_code: str, debtor_name: str, currency: str, on: date,
+                   language: str = "nl") -> bytes:
+    """The statement as a workbook: real date and amount cells, the total of the open amounts below."""
+    lang = language if language in WORDS else "en"
+    w = _words(lang)
+    columns = [w["invoice"], w["invoice_date"], w["due_date"], w["days"], w["open"], w["currency"]]
+    frame = pd.DataFrame([[r.number, r.invoice_date, r.due_date,
+                           max(0, (on - r.due_date).days) if r.due_date else None, r.open_cents, currency]
+                          for r in rows], columns=columns)
+    return exports.report(frame, "xlsx", lang=lang, title=f"{w['title']} · {company}",
+                          header=[debtor_name, f"{w['code']}: {debtor_code} · {w['date']}: {on:%d-%m-%Y}"],
+                          money=[w["open"]], dates=[w["invoice_date"], w["due_date"]], total_label=w["total"],
+                          sheet=w["title"][:31])
+
+
+def file_name(debtor_code: str, on: date, language: str, ext: str) -> str:
+    """The statement's file name in the reader's language: rekeningoverzicht-CODE-YYYYMMDD.pdf."""
+    return _name(debtor_code, on, language, ext)
 
 
 def attachments(rows: list[Row], *, company: str, debtor_code: str, debtor_name: str, currency: str, on: date,

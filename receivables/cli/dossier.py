@@ -43,6 +43,14 @@ def register(sub, report_sub) -> None:
     s.add_argument("--limit", type=int, default=30)
     s.add_argument("--format", choices=("text", "json"), default="text")
     s.set_defaults(handler=_show)
+    st = ds.add_parser("statement", help="the statement of account of a debtor's open items")
+    st.add_argument("code")
+    st.add_argument("--format", choices=tuple(dossier.STATEMENT_FORMATS), default="pdf")
+    st.add_argument("--lang", choices=tuple(contacts.LANGUAGES), default=None,
+                    help="language of the statement (default: the debtor's)")
+    st.add_argument("--today", type=iso_date, default=None)
+    st.add_argument("--out", type=Path, required=True, help="file to write")
+    st.set_defaults(handler=_statement)
     _record_parsers(ds)
 
 
@@ -126,9 +134,20 @@ def _reply(engine, args) -> int:
         try:
             raw = args.eml.read_bytes()
         except OSError as exc:
-            raise ServiceError(f"cannot read {args.eml}: {exc.strerror}") from None
+            raise ServiceError("cannot read {path}: {problem}", path=str(args.eml), problem=exc.strerror) from None
         return _do(engine, dossier.record_reply, "reply recorded", code=args.code, eml=raw, file_name=args.eml.name)
     return _do(engine, dossier.record_reply, "reply recorded", code=args.code, text=args.text)
+
+
+def _statement(engine, args) -> int:
+    with UnitOfWork(engine) as uow:
+        made = dossier.statement(uow, args.code, args.format, args.lang, args.today)
+    try:
+        args.out.write_bytes(made.data)
+    except OSError as exc:
+        raise ServiceError("cannot write {path}: {problem}", path=str(args.out), problem=exc.strerror) from None
+    print(f"statement of {args.code} written to {args.out} ({len(made.data):,} bytes)")
+    return 0
 
 
 def _review(engine, args) -> int:

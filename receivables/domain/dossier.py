@@ -4,11 +4,13 @@ behaviour shown in the header and the flags that warn before anyone calls. Pure.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from receivables.domain.errors import Problem
 from receivables.domain.money import fmt
+from receivables.domain.translation import N_
 
 MAX_TEXT = 20_000
 MAX_PERSON = 255
@@ -22,6 +24,37 @@ NOTE_KIND_TO_TIMELINE = {"note": "note", "call": "call", "promise": "promise", "
                          "contact_change": "contact", "interruption": "reminder"}
 
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{6,30}$")
+
+
+@dataclass(frozen=True)
+class Money:
+    cents: int
+    currency: str = "EUR"
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Words for a person, kept as a catalogue message id with its parameters so that each reader gets them
+    in their own language and formats: dates and `Money` are formatted when worded, a Phrase parameter is
+    worded in turn. `str()` gives the English with dd-mm-yyyy dates (what the command line prints)."""
+
+    msgid: str
+    params: dict = field(default_factory=dict)
+
+    def worded(self, translate: Callable[..., str], money: Callable[[int, str], str],
+               day: Callable[[date], str]) -> str:
+        def value(v):
+            if isinstance(v, Phrase):
+                return v.worded(translate, money, day)
+            if isinstance(v, Money):
+                return money(v.cents, v.currency)
+            if isinstance(v, (date, datetime)):
+                return day(v)
+            return v
+        return translate(self.msgid, **{k: value(v) for k, v in self.params.items()})
+
+    def __str__(self) -> str:
+        return self.worded(lambda m, **p: m.format(**p) if p else m, fmt, lambda d: f"{d:%d-%m-%Y}")
 
 
 class RuleError(Problem):
@@ -63,7 +96,12 @@ def clean_address(value: str | None) -> str | None:
     return postal
 
 
+INVOICE_STATUSES = (N_("credit note"), N_("paid"), N_("part paid"), N_("open"))
+TRENDS = (N_("not enough history"), N_("worsening"), N_("improving"), N_("steady"))
+
+
 def invoice_status(amount_cents: int, open_cents: int) -> str:
+    """One of INVOICE_STATUSES."""
     if amount_cents < 0:
         return "credit note"
     if open_cents == 0:
@@ -106,8 +144,12 @@ def trend_label(trend_days: float | None) -> str:
 
 @dataclass(frozen=True)
 class Flag:
-    label: str
+    phrase: Phrase
     level: str  # red | orange | blue | gray
+
+    @property
+    def label(self) -> str:
+        return str(self.phrase)
 
 
 @dataclass(frozen=True)
@@ -117,8 +159,8 @@ class PendingPromise:
     promised_on: date
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
+def _counted(singular: str, plural: str, n: int, **params) -> Phrase:
+    return Phrase(singular if n == 1 else plural, {"n": n, **params})
 
 
 def header_flags(*, blocked_until: date | None, blocked: bool, disputed: int, pending: list[PendingPromise],
@@ -127,17 +169,21 @@ def header_flags(*, blocked_until: date | None, blocked: bool, disputed: int, pe
     may be time-barred (art. 3:307 / 7:28 BW: left out of automatic steps), paused invoices."""
     flags: list[Flag] = []
     if blocked:
-        until = f" until {blocked_until:%d-%m-%Y}" if blocked_until else ""
-        flags.append(Flag(f"reminders blocked{until}", "red"))
+        flags.append(Flag(Phrase(N_("reminders blocked until {day}"), {"day": blocked_until}) if blocked_until
+                          else Phrase(N_("reminders blocked")), "red"))
     if disputed:
-        flags.append(Flag(f"{_plural(disputed, 'disputed invoice')}", "orange"))
+        flags.append(Flag(_counted(N_("{n} disputed invoice"), N_("{n} disputed invoices"), disputed), "orange"))
     for p in sorted(pending, key=lambda p: p.promised_on):
-        flags.append(Flag(f"promise pending: {fmt(p.cents, p.currency)} by {p.promised_on:%d-%m-%Y}", "blue"))
+        flags.append(Flag(Phrase(N_("promise pending: {amount} by {day}"),
+                                 {"amount": Money(p.cents, p.currency), "day": p.promised_on}), "blue"))
     if broken_promises:
-        flags.append(Flag(f"{_plural(broken_promises, 'broken promise')} in 12 months", "red"))
+        flags.append(Flag(_counted(N_("{n} broken promise in 12 months"), N_("{n} broken promises in 12 months"),
+                                   broken_promises), "red"))
     if time_barred:
         numbers = ", ".join(sorted(time_barred)[:5])
-        flags.append(Flag(f"{_plural(len(time_barred), 'invoice')} may be time-barred ({numbers})", "red"))
+        flags.append(Flag(_counted(N_("{n} invoice may be time-barred ({numbers})"),
+                                   N_("{n} invoices may be time-barred ({numbers})"), len(time_barred),
+                                   numbers=numbers), "red"))
     if paused:
-        flags.append(Flag(f"{_plural(paused, 'invoice')} paused", "gray"))
+        flags.append(Flag(_counted(N_("{n} invoice paused"), N_("{n} invoices paused"), paused), "gray"))
     return flags

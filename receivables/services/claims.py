@@ -137,7 +137,7 @@ def claim_statement(uow: UnitOfWork, debtor_code: str, on: date | None = None,
     s = uow.session
     debtor = s.scalars(select(Debtor).where(Debtor.code == str(debtor_code).strip())).first()
     if debtor is None:
-        raise ServiceError(f"there is no debtor {debtor_code}; check the code in the ageing list")
+        raise ServiceError("there is no debtor {code}; check the code in the ageing list", code=debtor_code)
     candidates = list(s.scalars(select(Invoice).where(Invoice.debtor_id == debtor.id, Invoice.amount_cents > 0,
                                                       Invoice.due_date < on, Invoice.invoice_date <= on,
                                                       Invoice.disputed.is_(False))))
@@ -149,7 +149,7 @@ def claim_statement(uow: UnitOfWork, debtor_code: str, on: date | None = None,
         currency = currency.upper()
         open_on = [i for i in open_on if i.currency == currency]
     elif len(currencies) > 1:
-        raise ServiceError(f"debtor {debtor.code} owes in {', '.join(currencies)}; choose one with --currency")
+        raise ServiceError("debtor {code} owes in {currencies}; choose one with --currency", code=debtor.code, currencies=", ".join(currencies))
     else:
         currency = currencies[0] if currencies else "EUR"
     open_on.sort(key=lambda i: (i.due_date, i.number))
@@ -228,7 +228,7 @@ def record_interruption(uow: UnitOfWork, code: str, numbers, text: str, *, actor
     s = uow.session
     debtor = s.scalars(select(Debtor).where(Debtor.code == str(code).strip())).first()
     if debtor is None:
-        raise ServiceError(f"there is no debtor {code}")
+        raise ServiceError("there is no debtor {code}", code=code)
     text = (text or "").strip()
     if not text:
         raise ServiceError("describe the letter (date, how it was sent, what it demanded), so it can be proved")
@@ -239,7 +239,7 @@ def record_interruption(uow: UnitOfWork, code: str, numbers, text: str, *, actor
                                                                      Invoice.number.in_(wanted)))}
     missing = [n for n in wanted if n not in invoices]
     if missing:
-        raise ServiceError(f"debtor {debtor.code} has no invoice {missing[0]}")
+        raise ServiceError("debtor {code} has no invoice {number}", code=debtor.code, number=missing[0])
     when = datetime.combine(sent_on, datetime.min.time()) if sent_on else None
     ids = []
     for number in wanted:

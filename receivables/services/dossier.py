@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from db.models import Debtor, Invoice, InvoiceChange, Message, MessageInvoice, Note
 from db.uow import UnitOfWork
+from emails import statement as statement_doc
 from receivables.domain import calls, chase, contacts, metrics, tracks
 from receivables.domain import promises as rules
 from receivables.domain.dossier import (
@@ -41,8 +42,10 @@ from receivables.services import promises as promise_reads
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
 from receivables.services.ledger import UNSENT, drop_from_pending_messages
-from receivables.services.reminder_settings import load_settings
+from receivables.services.reminder_settings import PAYMENT_KEY, load_settings
+from receivables.services.settings import get_setting
 from receivables.services.timeline import TimelineEntry, timeline
+from receivables.services.wording import company_name
 
 
 @contextmanager
@@ -59,7 +62,7 @@ def parse_email_addresses(text: str | None) -> list[str]:
     try:
         return contacts.clean_addresses(text)
     except contacts.AddressError as exc:
-        raise ServiceError(str(exc)) from None
+        raise ServiceError(exc.msgid, **exc.params) from None
 
 
 # --- reading the dossier --------------------------------------------------------------------------
@@ -368,6 +371,42 @@ def open_dossier(uow: UnitOfWork, code: str, today: date | None = None, kinds: I
                    entries, total, _paid_days_late(uow, debtor, invoices))
 
 
+# --- the statement of account -----------------------------------------------------------------------
+
+STATEMENT_FORMATS = {"pdf": "application/pdf",
+                     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+@dataclass(frozen=True)
+class StatementFile:
+    name: str
+    data: bytes
+    mime: str
+
+
+def statement(uow: UnitOfWork, code: str, fmt: str, lang: str | None = None,
+              today: date | None = None) -> StatementFile:
+    """The statement of account (rekeningoverzicht) of the debtor's open items, oldest due first, as PDF or
+    workbook in `lang` (the debtor's own language when not given). Reads only."""
+    today = today or date.today()
+    if fmt not in STATEMENT_FORMATS:
+        raise ServiceError("the statement comes as pdf or xlsx, not '{fmt}'", fmt=fmt)
+    debtor = _debtor(uow, code)
+    items = list(uow.session.scalars(select(Invoice).where(Invoice.debtor_id == debtor.id, Invoice.open_cents != 0)
+                                     .order_by(Invoice.due_date, Invoice.number)))
+    currencies = sorted({i.currency for i in items}) or ["EUR"]
+    if len(currencies) > 1:
+        raise ServiceError("the open items of {code} are in several currencies ({currencies}); the statement "
+                           "needs one", code=debtor.code, currencies=", ".join(currencies))
+    lang = lang or (debtor.language if debtor.language in contacts.LANGUAGES else contacts.FALLBACK_LANGUAGE)
+    rows = [statement_doc.Row(i.number, i.invoice_date, i.due_date, i.open_cents) for i in items]
+    company = company_name(get_setting(uow.session, PAYMENT_KEY))
+    make = statement_doc.statement_pdf if fmt == "pdf" else statement_doc.statement_xlsx
+    data = make(rows, company=company, debtor_code=debtor.code, debtor_name=debtor.name, currency=currencies[0],
+                on=today, language=lang)
+    return StatementFile(statement_doc.file_name(debtor.code, today, lang, fmt), data, STATEMENT_FORMATS[fmt])
+
+
 # --- actions --------------------------------------------------------------------------------------
 
 def _text(value: str | None, what: str, required: bool = True) -> str:
@@ -501,8 +540,8 @@ def record_block(uow: UnitOfWork, code: str, reason: str, until: date | None = N
     debtor = _debtor(uow, code)
     reason = _text(reason, "the reason for blocking")
     if until is not None and until <= today:
-        raise ServiceError(f"'blocked until' {until:%d-%m-%Y} is not in the future; pick a later date or "
-                           "leave it empty to block until unblocked")
+        raise ServiceError("'blocked until' {day} is not in the future; pick a later date or leave it empty to "
+                           "block until unblocked", day=f"{until:%d-%m-%Y}")
     before = {"blocked": debtor.reminders_blocked, "reason": debtor.blocked_reason, "until": debtor.blocked_until}
     debtor.reminders_blocked, debtor.blocked_reason, debtor.blocked_until = True, reason, until
     note = _note(uow, debtor, "block", reason, actor, data={"until": until.isoformat() if until else None})

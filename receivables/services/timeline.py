@@ -11,23 +11,41 @@ from sqlalchemy.orm import Session
 
 from db.models import AuditEvent, Invoice, InvoiceChange, Message, Note, SendAttempt
 from receivables.domain import metrics
-from receivables.domain.dossier import NOTE_KIND_TO_TIMELINE
-from receivables.domain.money import fmt
+from receivables.domain.dossier import NOTE_KIND_TO_TIMELINE, Money, Phrase
 from receivables.domain.promises import PromiseCheck
+from receivables.domain.translation import N_
 from receivables.services.claims import INTERRUPTION_NOTE
 
-CHANGE_TITLES = {"payment": "Payment received", "credit": "Credited", "write_off": "Written off",
-                 "reopen": "Reopened", "correction": "Corrected"}
+CHANGE_TITLES = {"payment": N_("Payment received"), "credit": N_("Credited"), "write_off": N_("Written off"),
+                 "reopen": N_("Reopened"), "correction": N_("Corrected")}
+MESSAGE_STATES = {"approved": N_("Approved"), "blocked": N_("Blocked"), "cancelled": N_("Cancelled"),
+                  "failed": N_("Failed"), "postponed": N_("Postponed"), "proposed": N_("Back in the queue to check")}
+MESSAGE_ACTIONS = (N_("Approve"), N_("Postpone"), N_("Block"), N_("Cancel"), N_("Edit"), N_("Note"), N_("Rerender"),
+                   N_("Bounced"), N_("Reject"), N_("Unblock"), N_("Mark sent"), N_("Retry"))
+BY = {"import": N_("import"), "system": N_("system"), "sender": N_("sender"),
+      "reminder engine": N_("reminder engine")}  # who did it, when not a person
 
 
 @dataclass(frozen=True)
 class TimelineEntry:
+    """`at` is naive UTC (a date's entries at midnight); `title` and `details` are Phrases, worded by the
+    reader (`str()` gives the English)."""
+
     at: datetime
     kind: str  # one of TIMELINE_KINDS
-    title: str
+    phrase: Phrase
     text: str = ""
     by: str = ""
-    details: list[str] = field(default_factory=list)
+    detail_phrases: list[Phrase] = field(default_factory=list)
+    dated: bool = False  # only a date is known (an import's day), not a time
+
+    @property
+    def title(self) -> str:
+        return str(self.phrase)
+
+    @property
+    def details(self) -> list[str]:
+        return [str(d) for d in self.detail_phrases]
 
 
 def _at(d: date) -> datetime:
@@ -35,10 +53,15 @@ def _at(d: date) -> datetime:
 
 
 def _local(moment: datetime | None) -> datetime | None:
-    """Stored times are naive UTC; the timeline shows the server's local time."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC).astimezone().replace(tzinfo=None)
+    """Stored times are naive UTC and stay so (the page shows them on the team's clock); an aware one
+    (a mail's Date header) becomes naive UTC."""
+    if moment is not None and moment.tzinfo is not None:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def _p(msgid: str, **params) -> Phrase:
+    return Phrase(msgid, params)
 
 
 def timeline(session: Session, debtor_id: int, invoices: list[Invoice],
@@ -60,13 +83,16 @@ def timeline(session: Session, debtor_id: int, invoices: list[Invoice],
 def _invoice_entries(session: Session, debtor_id: int, invoices: list[Invoice]) -> list[TimelineEntry]:
     entries = []
     for inv in invoices:
-        money = fmt(inv.amount_cents, inv.currency)
+        money = Money(inv.amount_cents, inv.currency)
         if inv.amount_cents < 0:
-            entries.append(TimelineEntry(_at(inv.invoice_date), "invoice", f"Credit note {inv.number}: {money}",
-                                         inv.description or "", "import"))
+            entries.append(TimelineEntry(_at(inv.invoice_date), "invoice",
+                                         _p(N_("Credit note {number}: {amount}"), number=inv.number, amount=money),
+                                         inv.description or "", "import", dated=True))
         else:
-            entries.append(TimelineEntry(_at(inv.invoice_date), "invoice", f"Invoice {inv.number} issued: {money}",
-                                         inv.description or "", "import", [f"due {inv.due_date:%d-%m-%Y}"]))
+            entries.append(TimelineEntry(_at(inv.invoice_date), "invoice",
+                                         _p(N_("Invoice {number} issued: {amount}"), number=inv.number, amount=money),
+                                         inv.description or "", "import", [_p(N_("due {day}"), day=inv.due_date)],
+                                         dated=True))
     if not invoices:
         return entries
     by_id = {i.id: i for i in invoices}
@@ -74,12 +100,14 @@ def _invoice_entries(session: Session, debtor_id: int, invoices: list[Invoice]) 
         select(Invoice.id).where(Invoice.debtor_id == debtor_id))).order_by(InvoiceChange.change_date, InvoiceChange.id))
     for ch in changes:
         inv = by_id[ch.invoice_id]
-        title = f"{CHANGE_TITLES.get(ch.kind, ch.kind)}: {fmt(abs(ch.delta_cents), inv.currency)} on {inv.number}"
+        title = _p(N_("{what}: {amount} on {number}"), what=_p(CHANGE_TITLES.get(ch.kind, ch.kind)),
+                   amount=Money(abs(ch.delta_cents), inv.currency), number=inv.number)
         details = []
         if ch.kind == "payment" and inv.amount_cents > 0:
             late = metrics.days_late(due=inv.due_date, on=ch.change_date)
-            details.append("on time" if late == 0 else f"{late} day{'s' if late != 1 else ''} after the due date")
-        entries.append(TimelineEntry(_at(ch.change_date), "payment", title, "", "import", details))
+            details.append(_p(N_("on time")) if late == 0 else _p(N_("{n} day after the due date")) if late == 1
+                           else _p(N_("{n} days after the due date"), n=late))
+        entries.append(TimelineEntry(_at(ch.change_date), "payment", title, "", "import", details, dated=True))
     return entries
 
 
@@ -87,46 +115,58 @@ def _promise_entries(note: Note, numbers: dict[int, str], verdict: PromiseCheck 
     """The promise, and its outcome once it has one: recorded by a review, or `verdict` as it stands today."""
     data = note.data or {}
     currency = data.get("currency", "EUR")
-    promised = fmt(note.promise_cents or 0, currency)
+    promised = Money(note.promise_cents or 0, currency)
     outcome, resolved_on, paid = note.outcome or "pending", data.get("resolved_on"), int(data.get("paid_cents", 0))
     if verdict is not None:
         outcome, resolved_on, paid = verdict.outcome, verdict.resolved_on.isoformat(), verdict.paid_cents
     details = []
     if note.promise_invoice_ids:
-        details.append("invoices " + ", ".join(numbers.get(i, str(i)) for i in note.promise_invoice_ids))
+        details.append(_p(N_("invoices {numbers}"),
+                          numbers=", ".join(numbers.get(i, str(i)) for i in note.promise_invoice_ids)))
     if data.get("paused_until"):
-        details.append(f"reminders paused until {date.fromisoformat(data['paused_until']):%d-%m-%Y}")
-    details.append(f"status: {outcome}")
-    out = [TimelineEntry(_local(note.created_at), "promise", f"Promise to pay {promised} by {note.promise_date:%d-%m-%Y}",
+        details.append(_p(N_("reminders paused until {day}"), day=date.fromisoformat(data["paused_until"])))
+    details.append(_p(N_("status: {outcome}"), outcome=_p(OUTCOMES.get(outcome, outcome))))
+    out = [TimelineEntry(_local(note.created_at), "promise",
+                         _p(N_("Promise to pay {amount} by {day}"), amount=promised, day=note.promise_date),
                          note.text or "", note.created_by, details)]
     if outcome in ("kept", "broken") and resolved_on:
         resolved = date.fromisoformat(resolved_on)
-        said = [f"received {fmt(paid, currency)} by {resolved:%d-%m-%Y}" if outcome == "kept" else
-                f"received {fmt(paid, currency)} by the deadline"]
+        said = [_p(N_("received {amount} by {day}"), amount=Money(paid, currency), day=resolved) if outcome == "kept"
+                else _p(N_("received {amount} by the deadline"), amount=Money(paid, currency))]
         if verdict is not None:
-            said.append("recorded at the next review")
-        out.append(TimelineEntry(_at(resolved), "promise", f"Promise {outcome}: {promised} by "
-                                 f"{note.promise_date:%d-%m-%Y}", "", "system", said))
+            said.append(_p(N_("recorded at the next review")))
+        title = N_("Promise kept: {amount} by {day}") if outcome == "kept" else N_("Promise broken: {amount} by {day}")
+        out.append(TimelineEntry(_at(resolved), "promise", _p(title, amount=promised, day=note.promise_date), "",
+                                 "system", said, dated=True))
     return out
 
 
-def _note_title(note: Note, number: str | None) -> str:
+OUTCOMES = {"pending": N_("pending"), "kept": N_("kept"), "broken": N_("broken")}
+CALL_OUTCOME_WORDS = {"reached": N_("reached"), "no answer": N_("no answer"), "voicemail": N_("voicemail"),
+                      "wrong number": N_("wrong number"), "call back": N_("call back")}
+
+
+def _note_title(note: Note, number: str | None) -> Phrase:
     data = note.data or {}
-    on = f" on invoice {number}" if number else ""
-    titles = {
-        "note": "Note",
-        "call": f"Call: {note.outcome or 'outcome not recorded'}",
-        "dispute": f"Dispute opened{on}",
-        "dispute_resolved": f"Dispute resolved{on}",
-        "reply": f"Reply from {data.get('from') or 'the debtor'}: {data.get('subject') or '(no subject)'}",
-        "unblock": "Reminders unblocked",
-        "contact_change": "Contact data changed",
-        INTERRUPTION_NOTE: f"Prescription interrupted by letter (art. 3:317 BW){f': invoice {number}' if number else ''}",
-    }
     if note.kind == "block":
         until = data.get("until")
-        return "Reminders blocked" + (f" until {date.fromisoformat(until):%d-%m-%Y}" if until else "")
-    return titles.get(note.kind) or note.kind.replace("_", " ").capitalize()
+        return (_p(N_("Reminders blocked until {day}"), day=date.fromisoformat(until)) if until
+                else _p(N_("Reminders blocked")))
+    if note.kind == "call":
+        return _p(N_("Call: {outcome}"), outcome=_p(CALL_OUTCOME_WORDS.get(note.outcome or "", note.outcome))
+                  if note.outcome else _p(N_("outcome not recorded")))
+    if note.kind == "reply":
+        return _p(N_("Reply from {sender}: {subject}"), sender=data.get("from") or _p(N_("the debtor")),
+                  subject=data.get("subject") or _p(N_("(no subject)")))
+    on = {"dispute": (N_("Dispute opened on invoice {number}"), N_("Dispute opened")),
+          "dispute_resolved": (N_("Dispute resolved on invoice {number}"), N_("Dispute resolved")),
+          INTERRUPTION_NOTE: (N_("Prescription interrupted by letter (art. 3:317 BW): invoice {number}"),
+                              N_("Prescription interrupted by letter (art. 3:317 BW)"))}
+    if note.kind in on:
+        with_number, without = on[note.kind]
+        return _p(with_number, number=number) if number else _p(without)
+    titles = {"note": N_("Note"), "unblock": N_("Reminders unblocked"), "contact_change": N_("Contact data changed")}
+    return _p(titles.get(note.kind) or note.kind.replace("_", " ").capitalize())
 
 
 def _note_entry(note: Note, numbers: dict[int, str], messages: dict[int, Message]) -> TimelineEntry:
@@ -136,11 +176,11 @@ def _note_entry(note: Note, numbers: dict[int, str], messages: dict[int, Message
         if data.get("sent_at"):
             at = _local(datetime.fromisoformat(data["sent_at"]))
         if data.get("attachments"):
-            details.append("attachments: " + ", ".join(data["attachments"]))
+            details.append(_p(N_("attachments: {files}"), files=", ".join(data["attachments"])))
         linked = messages.get(note.message_id) if note.message_id else None
         if linked is not None:
-            sent = f", sent {linked.sent_at:%d-%m-%Y}" if linked.sent_at else ""
-            details.append(f"answers reminder '{linked.step_name}'{sent}")
+            details.append(_p(N_("answers reminder '{step}', sent {day}"), step=linked.step_name, day=linked.sent_at)
+                           if linked.sent_at else _p(N_("answers reminder '{step}'"), step=linked.step_name))
     return TimelineEntry(at, NOTE_KIND_TO_TIMELINE.get(note.kind, "note"), _note_title(note, numbers.get(note.invoice_id)),
                          note.text or "", note.created_by, details)
 
@@ -161,27 +201,33 @@ def _message_entries(session: Session, messages: dict[int, Message]) -> list[Tim
 
 
 def _one_message(session: Session, m: Message, audited: list[AuditEvent]) -> list[TimelineEntry]:
-    label = f"reminder '{m.step_name}' ({m.track})"
-    out = [TimelineEntry(_local(m.created_at), "reminder", f"Proposed {label}", m.reason or "", "reminder engine",
-                         [f"planned {m.planned_date:%d-%m-%Y}", f"total {fmt(m.total_cents, m.currency)}"])]
+    label = _p(N_("reminder '{step}' ({track})"), step=m.step_name, track=m.track)
+    out = [TimelineEntry(_local(m.created_at), "reminder", _p(N_("Proposed {reminder}"), reminder=label),
+                         m.reason or "", "reminder engine",
+                         [_p(N_("planned {day}"), day=m.planned_date),
+                          _p(N_("total {amount}"), amount=Money(m.total_cents, m.currency))])]
     for ev in audited:
         verb = ev.action.split(".")[-1].replace("_", " ")
         if "send" in verb or verb == "sent":
             continue
-        details = [f"{k.replace('_', ' ')}: {v}" for k, v in (ev.after or {}).items() if v not in (None, "", [])]
-        out.append(TimelineEntry(_local(ev.at), "reminder", f"{verb.capitalize()}: {label}", "", ev.actor, details))
+        details = [_p("{key}: {value}", key=k.replace("_", " "), value=v)
+                   for k, v in (ev.after or {}).items() if v not in (None, "", [])]
+        out.append(TimelineEntry(_local(ev.at), "reminder", _p(N_("{action}: {reminder}"),
+                                 action=_p(verb.capitalize()), reminder=label), "", ev.actor, details))
     if m.status == "sent" and m.sent_at:
-        out.append(TimelineEntry(_local(m.sent_at), "reminder", f"Sent {label}: {m.subject}", m.body_text or "",
-                                 "sender", [f"to {m.recipients}"] if m.recipients else []))
+        out.append(TimelineEntry(_local(m.sent_at), "reminder", _p(N_("Sent {reminder}: {subject}"), reminder=label,
+                                 subject=m.subject), m.body_text or "", "sender",
+                                 [_p(N_("to {recipients}"), recipients=m.recipients)] if m.recipients else []))
     elif m.status == "exported":
-        out.append(TimelineEntry(_local(m.updated_at), "reminder", f"Exported, not sent: {label}: {m.subject}",
-                                 m.body_text or "", "sender", _exported_details(session, m)))
+        out.append(TimelineEntry(_local(m.updated_at), "reminder", _p(N_("Exported, not sent: {reminder}: {subject}"),
+                                 reminder=label, subject=m.subject), m.body_text or "", "sender",
+                                 _exported_details(session, m)))
     elif (state := _state_entry(m, label, audited)) is not None:
         out.append(state)
     return out
 
 
-def _state_entry(m: Message, label: str, audited: list[AuditEvent]) -> TimelineEntry | None:
+def _state_entry(m: Message, label: Phrase, audited: list[AuditEvent]) -> TimelineEntry | None:
     """The state the message is in now, unless a person's action already says so (the sender and imports
     change a message's state without an audit event: failed, cancelled, blocked, sent back)."""
     said = next((ev.after["status"] for ev in reversed(audited)
@@ -193,13 +239,14 @@ def _state_entry(m: Message, label: str, audited: list[AuditEvent]) -> TimelineE
     if m.status == "postponed" and m.postponed_until:
         detail = f"until {m.postponed_until:%d-%m-%Y}"
     by = "reminder engine" if m.status == "approved" and said is None else ""  # needed no approval
-    state = "Back in the queue to check" if m.status == "proposed" else m.status.capitalize()
-    return TimelineEntry(_local(m.updated_at), "reminder", f"{state}: {label}", detail, by)
+    return TimelineEntry(_local(m.updated_at), "reminder", _p(N_("{action}: {reminder}"),
+                         action=_p(MESSAGE_STATES[m.status]), reminder=label), detail, by)
 
 
 def _exported_details(session: Session, m: Message) -> list[str]:
     written = session.scalar(select(SendAttempt.error).where(SendAttempt.message_id == m.id,
                                                              SendAttempt.outcome == "outbox")
                              .order_by(SendAttempt.id.desc()).limit(1))
-    return [*([f"to {m.recipients}"] if m.recipients else []), *([written] if written else []),
-            "counts as sent once a person marks it sent on the Sender page"]
+    return [*([_p(N_("to {recipients}"), recipients=m.recipients)] if m.recipients else []),
+            *([_p("{text}", text=written)] if written else []),
+            _p(N_("counts as sent once a person marks it sent on the Sender page"))]

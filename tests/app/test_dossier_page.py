@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from db.models import Debtor, Invoice, Note
 from db.uow import UnitOfWork
+from receivables.domain import formatting
 from receivables.services.ledger import apply_change
 from tests.app.login import log_in
 from tests.conftest import ROOT
@@ -117,7 +118,9 @@ def test_a_collector_finds_a_debtor_and_records_note_promise_dispute_block_and_r
     at.multiselect(key="promise_invoices").select("2026-0001")
     at.text_area(key="promise_text").input("Toezegging per telefoon")
     submit(at, "record_promise")
-    assert f"**Promise to pay € 1.000,00 by {TODAY + timedelta(days=5):%d-%m-%Y}**" in markdown(at)
+    # read in English: money and dates as an English reader writes them
+    assert (f"**Promise to pay {formatting.money(100000, 'EUR', 'en')} by "
+            f"{formatting.day(TODAY + timedelta(days=5), 'en')}**") in markdown(at)
     assert "promise pending" in markdown(at)
 
     at.selectbox(key="dispute_invoice").select("2026-0002")
@@ -240,3 +243,65 @@ def test_an_unknown_debtor_in_the_link_says_how_to_find_one(app_db):
     at = page("collector", "9999")
     assert not at.exception
     assert "search by name" in at.error[0].value
+
+
+def test_the_dossier_reads_in_dutch_with_dutch_amounts_and_dates(app_db):
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    log_in(at, "carla", "collector", language="nl")
+    at.query_params["debtor"] = "0100"
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Debiteurendossier"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Openstaand"] == "€ 1.750,00" and metrics["Vervallen"] == "€ 1.500,00"
+    assert metrics["Gewogen dagen te laat"] == "20,0 d"
+    assert "Tijdlijn" in [s.value for s in at.subheader]
+    text = markdown(at)
+    assert "**Factuur 2026-0001 verstuurd: € 1.000,00**" in text
+    assert f"vervalt {TODAY - timedelta(days=45):%d-%m-%Y}" in text
+    assert "betalingstermijn 30 dagen" in text
+    table = at.dataframe[0].value
+    assert list(table.columns[:4]) == ["number", "invoice_date", "due_date", "amount_cents"]
+    assert "€ 1.000,00" in set(table["amount_cents"]) and table.isna().any().any() is not None
+    assert "Verjaring" in [t.label for t in at.tabs]
+
+
+def test_the_statement_downloads_as_pdf_and_excel_in_the_readers_language(app_db):
+    import io
+
+    import openpyxl
+    import pypdf
+
+    from receivables.services import dossier
+
+    with UnitOfWork(app_db) as u:
+        pdf = dossier.statement(u, "0100", "pdf", "nl", TODAY)
+        xlsx = dossier.statement(u, "0100", "xlsx", "en", TODAY)
+    assert pdf.name == f"rekeningoverzicht-0100-{TODAY:%Y%m%d}.pdf"
+    words = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "Rekeningoverzicht" in words and "2026-0003" in words and "1.750,00" in words
+    assert "2025-0100" not in words  # paid: not an open item
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.data)).active
+    cells = [c for row in sheet.iter_rows() for c in row if c.value is not None]
+    amounts = [c.value for c in cells if isinstance(c.value, (int, float)) and c.value >= 250]
+    assert 1000 in amounts and 250 in amounts and 1750 in amounts  # real numbers, total included
+    assert any(c.value == "Statement of account · Debtor Desk" for c in cells)
+
+    at = page("viewer", "0100")
+    buttons = {b.key for b in at.get("download_button")}
+    assert {"statement_pdf", "statement_xlsx"} <= buttons
+
+
+def test_the_statement_is_written_from_the_command_line(app_db, tmp_path, monkeypatch):
+    import openpyxl
+
+    from receivables.cli import dossier as cli
+
+    class Args:
+        code, format, lang, today, out = "0100", "xlsx", None, TODAY, tmp_path / "s.xlsx"
+
+    assert cli._statement(app_db, Args) == 0
+    sheet = openpyxl.load_workbook(Args.out).active
+    values = [c.value for row in sheet.iter_rows() for c in row]
+    assert "Rekeningoverzicht · Debtor Desk" in values  # the debtor reads Dutch
+    assert 1750 in values or 1750.0 in values
