@@ -444,19 +444,12 @@ def refresh_number_keys(s) -> int:
 
 
 def candidates(s, payments: list[bm.Payment], rules: bm.MatchRules) -> Candidates:
-    """The open invoices these payments can concern, found with joins: those their references and
-    invoice numbers name, those of their amounts, and every open invoice of the debtors these point
-    at, of the payers' known accounts and of the debtors their names are."""
-    refs = _quoted_references(payments)
-    invoice_refs: dict[int, list[str]] = defaultdict(list)
-    by_message: dict[int, list[str]] = defaultdict(list)
-    for ref, mid in refs.items():
-        by_message[mid].append(ref)
-    mids = list(by_message)
-    for i in range(0, len(mids), _CHUNK):
-        for iid, mid in s.execute(select(MessageInvoice.invoice_id, MessageInvoice.message_id)
-                                  .where(MessageInvoice.message_id.in_(mids[i:i + _CHUNK]))):
-            invoice_refs[iid] += by_message[mid]
+    """The invoices these payments can concern, found with joins: those their references name (also
+    when paid: paid twice?) and those of their amounts, and every open invoice of the debtors whose
+    invoice numbers their texts name, whose accounts paid before and whose names they carry. The
+    matcher looks at a debtor's other invoices only for those debtors, so it decides as it would with
+    the whole ledger."""
+    invoice_refs = _referenced_invoices(s, payments)
     refresh_number_keys(s)
     keys = {k for p in payments for k in bm.number_keys_in_text(f"{p.remittance} {p.structured_reference}",
                                                                  rules.min_number_length)}
@@ -464,23 +457,45 @@ def candidates(s, payments: list[bm.Payment], rules: bm.MatchRules) -> Candidate
         f"SELECT DISTINCT i.debtor_id FROM bank_invoice_key k JOIN invoice i ON i.id = k.invoice_id "
         f"AND i.number = k.number WHERE {_in(s, 'k.number_key', 'keys', 'text')} AND i.open_cents <> 0"),
         {"keys": _values(s, keys)}).scalars())
-    debtors |= set(s.execute(text(
-        f"SELECT DISTINCT debtor_id FROM invoice WHERE {_in(s, 'open_cents', 'amounts', 'bigint')}"),
-        {"amounts": _values(s, {p.amount_cents for p in payments})}).scalars())
     ibans = {_compact(p.counterparty_iban) for p in payments if p.counterparty_iban}
     known = dict(s.execute(text(f"SELECT iban, debtor_id FROM bank_payer WHERE {_in(s, 'iban', 'ibans', 'text')}"),
                            {"ibans": _values(s, ibans)}).all())
-    debtors |= set(known.values())
     named = _named_debtors(s, payments)
-    debtors |= set(named)
-    referenced = list(invoice_refs)
-    for i in range(0, len(referenced), _CHUNK):
-        debtors |= set(s.scalars(select(Invoice.debtor_id).where(Invoice.id.in_(referenced[i:i + _CHUNK]))))
-    invoices = _open_invoices_of(s, debtors, invoice_refs)
+    debtors |= set(known.values()) | set(named)
+    rows = {r[0]: r for r in s.execute(text(_INVOICES + f"i.open_cents <> 0 AND {_in(s, 'i.debtor_id', 'ids', 'bigint')}"),
+                                       {"ids": _values(s, debtors)})}
+    for r in s.execute(text(_INVOICES + _in(s, "i.open_cents", "amounts", "bigint")),
+                       {"amounts": _values(s, {p.amount_cents for p in payments})}):
+        rows.setdefault(r[0], r)
+    more = [i for i in invoice_refs if i not in rows]
+    if more:
+        rows.update((r[0], r) for r in s.execute(text(_INVOICES + _in(s, "i.id", "ids", "bigint")),
+                                                 {"ids": _values(s, more)}))
+    invoices = [bm.OpenInvoice(iid, debtor, number, currency, open_cents, _day(due), tuple(invoice_refs.get(iid, ())),
+                               key or "") for iid, debtor, number, currency, open_cents, due, key in rows.values()]
+    wanted = debtors | {inv.debtor_id for inv in invoices}
     names = {**dict(s.execute(text(f"SELECT id, name FROM debtor WHERE {_in(s, 'id', 'ids', 'bigint')}"),
-                              {"ids": _values(s, debtors)}).all()), **named}
+                              {"ids": _values(s, wanted)}).all()), **named}
     currencies = set(s.scalars(select(Invoice.currency).where(Invoice.open_cents != 0).distinct()))
     return Candidates(invoices, known, names, currencies)
+
+
+_INVOICES = ("SELECT i.id, i.debtor_id, i.number, i.currency, i.open_cents, i.due_date, k.number_key "
+             "FROM invoice i LEFT JOIN bank_invoice_key k ON k.invoice_id = i.id AND k.number = i.number WHERE ")
+
+
+def _referenced_invoices(s, payments) -> dict[int, list[str]]:
+    """Invoice id -> our references quoted for it (each reminder's reference names its invoices)."""
+    by_message: dict[int, list[str]] = defaultdict(list)
+    for ref, mid in _quoted_references(payments).items():
+        by_message[mid].append(ref)
+    invoice_refs: dict[int, list[str]] = defaultdict(list)
+    mids = list(by_message)
+    for i in range(0, len(mids), _CHUNK):
+        for iid, mid in s.execute(select(MessageInvoice.invoice_id, MessageInvoice.message_id)
+                                  .where(MessageInvoice.message_id.in_(mids[i:i + _CHUNK]))):
+            invoice_refs[iid] += by_message[mid]
+    return invoice_refs
 
 
 def _named_debtors(s, payments) -> dict[int, str]:
@@ -490,22 +505,6 @@ def _named_debtors(s, payments) -> dict[int, str]:
     if not wanted:
         return {}
     return {d: name for d, name in s.execute(select(Debtor.id, Debtor.name)) if bm.name_key(name) in wanted}
-
-
-def _open_invoices_of(s, debtors: set[int], invoice_refs: dict[int, list[str]]) -> list[bm.OpenInvoice]:
-    """The debtors' open invoices with their number keys, and the referenced ones also when paid (a
-    payment quoting a paid invoice is shown to a person: paid twice?)."""
-    sql = ("SELECT i.id, i.debtor_id, i.number, i.currency, i.open_cents, i.due_date, k.number_key "
-           "FROM invoice i LEFT JOIN bank_invoice_key k ON k.invoice_id = i.id AND k.number = i.number WHERE ")
-    rows = s.execute(text(sql + f"i.open_cents <> 0 AND {_in(s, 'i.debtor_id', 'ids', 'bigint')}"),
-                     {"ids": _values(s, debtors)}).all()
-    seen = {r[0] for r in rows}
-    paid = [i for i in invoice_refs if i not in seen]
-    if paid:
-        rows += s.execute(text(sql + _in(s, "i.id", "ids", "bigint")), {"ids": _values(s, paid)}).all()
-    return [bm.OpenInvoice(iid, debtor, number, currency, open_cents, _day(due), tuple(invoice_refs.get(iid, ())),
-                           key or "")
-            for iid, debtor, number, currency, open_cents, due, key in rows]
 
 
 def _day(value) -> date | None:

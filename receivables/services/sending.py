@@ -65,10 +65,14 @@ from receivables.domain.recheck import (
     Verdict,
     recheck,
 )
-from receivables.services import reminders
+from receivables.services import reminder_settings, reminders
 from receivables.services import send_journal as journal
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
+from receivables.services.payment_qr import qr_payload
+from receivables.services.queue import rerender
+from receivables.services.settings import get_setting
+from receivables.services.wording import company_name
 
 SENDABLE_CHANNELS = ("email", "letter")  # call tasks are never e-mailed
 EXPORTED = "exported"  # written to the outbox folder: not sent until a person says it went out
@@ -181,8 +185,8 @@ def _load(session, *, ids=None, where=None, limit: int | None = None, qr: bool =
     return out
 
 
-def _settings(session) -> reminders.ReminderSettings:
-    return reminders.load_settings(session)
+def _settings(session) -> reminder_settings.ReminderSettings:
+    return reminder_settings.load_settings(session)
 
 
 def check_freshness(uow: UnitOfWork, today: date) -> date:
@@ -226,7 +230,7 @@ def plan(uow: UnitOfWork, today: date, *, limit: int | None = None, ids=None,
 # --- composing ---------------------------------------------------------------------------------------
 
 def _payment(session) -> dict | None:
-    return reminders.get_setting(session, reminders.PAYMENT_KEY)
+    return get_setting(session, reminder_settings.PAYMENT_KEY)
 
 
 def _qr_for(c: Candidate, payment: dict | None) -> bytes | None:
@@ -235,7 +239,7 @@ def _qr_for(c: Candidate, payment: dict | None) -> bytes | None:
     if f"cid:{mime.QR_CID}" not in c.body_html:
         return None
     try:
-        payload = reminders.qr_payload(payment, c.currency, c.due_cents, c.debtor_code,
+        payload = qr_payload(payment, c.currency, c.due_cents, c.debtor_code,
                                        [ln.number for ln in c.active_lines])
     except epc.EpcError:
         return None
@@ -277,7 +281,7 @@ def compose(c: Candidate, settings: SendSettings, message_id: str, now: datetime
 
 def letter_attachment(c: Candidate, on: date, qr_png: bytes | None, payment: dict | None) -> mime.Attachment:
     pdf = letter.render(letter.Letter(
-        sender=reminders.company_name(payment), addressee=c.debtor_name, attention=c.contact_person,
+        sender=company_name(payment), addressee=c.debtor_name, attention=c.contact_person,
         address=c.address, debtor_code=c.debtor_code, on=on, subject=c.subject, body=c.body_text,
         qr_png=qr_png, language=c.language))
     return mime.Attachment(letter.file_name(c.debtor_code, on, c.id), pdf)
@@ -289,7 +293,7 @@ def statement_attachments(c: Candidate, on: date, payment: dict | None) -> tuple
     if not statement.needed(len(active)):
         return ()
     rows = [statement.Row(ln.number, ln.invoice_date, ln.due_date, ln.line_open_cents) for ln in active]
-    return statement.attachments(rows, company=reminders.company_name(payment), debtor_code=c.debtor_code,
+    return statement.attachments(rows, company=company_name(payment), debtor_code=c.debtor_code,
                                  debtor_name=c.debtor_name, currency=c.currency, on=on, language=c.language)
 
 
@@ -899,7 +903,7 @@ class _Batch:
             self._drop_and_follow(fresh, v)
             if v.action == RERENDER:
                 try:
-                    reminders.rerender(self.uow, fresh.id, actor=self.actor, today=self.today)  # commits
+                    rerender(self.uow, fresh.id, actor=self.actor, today=self.today)  # commits
                 except ServiceError as exc:
                     v = Verdict(REVIEW, f"{v.reason}; it cannot be rendered again ({exc})")
                 else:
