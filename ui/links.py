@@ -11,6 +11,8 @@ from streamlit.errors import StreamlitAPIException
 
 from ui.i18n import _
 
+IMPORT_URL = "/import"
+
 
 def dossier_url(code: str) -> str:
     """The dossier of one debtor; a code with `&`, `#` or a space stays one code."""
@@ -38,7 +40,7 @@ def import_link(label: str | None = None) -> None:
     try:
         st.page_link("pages/import.py", label=label, icon=":material/upload_file:")
     except StreamlitAPIException:
-        st.markdown(f"[:material/upload_file: {label}](/import)")
+        st.markdown(f"[:material/upload_file: {label}]({IMPORT_URL})")
 
 
 def linked_date() -> date:
