@@ -121,9 +121,9 @@ def created_summary(result: reminders.GenerateResult) -> None:
                          "Approved": st.column_config.NumberColumn(_("Approved"))})
     if result.caught_up:
         st.info(n_("{n} message is for invoices first seen long past due: it starts at a later step (never beyond "
-                   "the demand) and waits for approval; the reason is in **Why**.",
+                   "the demand) and waits for approval; the reason is shown above its preview.",
                    "{n} messages are for invoices first seen long past due: they start at a later step (never "
-                   "beyond the demand) and wait for approval; the reason is in **Why**.", result.caught_up),
+                   "beyond the demand) and wait for approval; the reason is shown above its preview.", result.caught_up),
                 icon=":material/fast_forward:")
 
 
@@ -148,7 +148,7 @@ if can_act:
 
 version = state.data_version()
 steps, track_keys, managers = choices(version)
-f0, f1, f2, f3, f4 = st.columns([3, 3, 1.3, 1.3, 1.6])
+f0, f1, f2, f3, f4 = st.columns([4.2, 2.6, 1.1, 1.1, 1.3])
 view = f0.segmented_control(_("Planned"), list(VIEWS), format_func=worded_as(VIEWS).get, default="all",
                             required=True, key="queue_view")
 status_filter = f1.multiselect(_("Status"), [s for s in STATUSES if s != queue.NEEDS_ADDRESS],
@@ -167,7 +167,7 @@ emails = frame[frame["channel"] != "call"].reset_index(drop=True)
 calls = frame[frame["channel"] == "call"]
 
 totals = reminders.totals_by_currency(frame)  # one figure per currency: EUR and USD never add up
-m = st.columns(4 + max(1, len(totals)))
+m = st.columns([1, 1, 1, 1] + [2] * max(1, len(totals)))
 m[0].metric(_("Messages"), len(emails))
 m[1].metric(_("To approve"), int(((emails["status"] == "proposed") & ~emails["needs_address"]).sum()))
 m[2].metric(_("Needs address"), int(emails["needs_address"].sum()),
@@ -202,12 +202,12 @@ def message_table(rows: pd.DataFrame) -> pd.DataFrame:
 def table_config() -> dict:
     return {
         "selected": st.column_config.CheckboxColumn("", width=36, help=_("Select for the actions above the list")),
-        "id": st.column_config.NumberColumn("#", width=48),
-        "debtor": st.column_config.TextColumn(_("Debtor"), width=190, help=_("Code and name of the debtor")),
-        "step": st.column_config.TextColumn(_("Step"), width=90),
-        "total": st.column_config.TextColumn(_("Total"), width=105, alignment="right"),
-        "planned": st.column_config.TextColumn(_("Planned"), width=95),
-        "state": st.column_config.TextColumn(_("Status"), width=100),
+        "id": st.column_config.NumberColumn("#", width=44),
+        "debtor": st.column_config.TextColumn(_("Debtor"), width=170, help=_("Code and name of the debtor")),
+        "step": st.column_config.TextColumn(_("Step"), width=95),
+        "total": st.column_config.TextColumn(_("Total"), width=100, alignment="right"),
+        "planned": st.column_config.TextColumn(_("Planned"), width=90),
+        "state": st.column_config.TextColumn(_("Status"), width=95),
         "invoices": st.column_config.TextColumn(_("Invoices"), width=110),
         "costs": st.column_config.TextColumn(_("Costs + interest"), width=105, alignment="right"),
         "problem": st.column_config.TextColumn(_("Last problem"), width=140),
@@ -375,13 +375,13 @@ with tab_messages:
     if emails.empty:
         st.info(_("No messages match these filters. Press **Propose due reminders** to let the engine look."))
     else:
-        left, right = st.columns([3, 2], gap="medium")
+        action_bar = st.container()  # filled once the list says what is selected
+        left, right = st.columns([2, 1], gap="small")
         with left:
-            action_bar = st.container()
             selected = message_list(emails)
-            if can_act:
-                with action_bar:
-                    bulk_actions(selected, emails)
+        if can_act:
+            with action_bar:
+                bulk_actions(selected, emails)
         with right, st.container(border=True):
             preview(emails, selected)
 with tab_calls:
