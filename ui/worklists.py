@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from receivables.domain.money import fmt
 from receivables.services import reminders
-from ui import state
+from ui import i18n, state
+from ui.i18n import _
 from ui.links import dossier_urls, import_link
 
 
@@ -22,17 +22,26 @@ def debtors_without_address(*, expanded: bool, can_act: bool) -> None:
     missing = _without_address()
     if missing.empty:
         return
-    with st.expander(f"Debtors without a reminder address ({missing['debtor_code'].nunique()})",
+    with st.expander(_("Debtors without a reminder address ({n})", n=missing["debtor_code"].nunique()),
                      expanded=expanded, icon=":material/contact_mail:"):
         owed = reminders.totals_by_currency(missing, "open_cents")
-        st.markdown("Their reminders wait as **needs address** and go as soon as the address is there: no need to "
-                    "propose them again. Open: " + " · ".join(f"**{fmt(v, c)}**" for c, v in owed.items()) + ".")
+        st.markdown(_("Their reminders wait as **needs address** and go as soon as the address is there: no need "
+                      "to propose them again. Open: {amounts}.",
+                      amounts=" · ".join(f"**{i18n.money(v, c)}**" for c, v in owed.items())))
         st.dataframe(pd.DataFrame({
             "Debtor": missing["debtor_code"] + " · " + missing["debtor_name"],
-            "Currency": missing["currency"], "Open": missing["open_cents"] / 100, "Invoices": missing["invoices"],
-            "Messages waiting": missing["waiting_messages"], "Address on file": missing["email"],
-            "Dossier": dossier_urls(missing["debtor_code"])}), hide_index=True, width="stretch",
-            column_config={"Open": st.column_config.NumberColumn(format="%.2f"),
-                           "Dossier": st.column_config.LinkColumn(display_text="open")})
+            "Currency": missing["currency"], "Open": missing["open_cents"] / 100,
+            "Shown": [i18n.money(v, c) for v, c in zip(missing["open_cents"], missing["currency"])],
+            "Invoices": missing["invoices"], "Messages waiting": missing["waiting_messages"],
+            "Address on file": missing["email"].fillna(""), "Dossier": dossier_urls(missing["debtor_code"])}),
+            hide_index=True, width="stretch", column_order=["Debtor", "Shown", "Invoices", "Messages waiting",
+                                                            "Address on file", "Dossier"],
+            column_config={
+                "Debtor": st.column_config.TextColumn(_("Debtor"), width="medium"),
+                "Shown": st.column_config.TextColumn(_("Open"), alignment="right"),
+                "Invoices": st.column_config.NumberColumn(_("Invoices")),
+                "Messages waiting": st.column_config.NumberColumn(_("Messages waiting")),
+                "Address on file": st.column_config.TextColumn(_("Address on file")),
+                "Dossier": st.column_config.LinkColumn(_("Dossier"), display_text=_("open"))})
         if can_act:
-            import_link("Import a debtor list with their e-mail addresses")
+            import_link(_("Import a debtor list with their e-mail addresses"))

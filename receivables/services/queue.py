@@ -21,6 +21,7 @@ from receivables.domain import costs as costing
 from receivables.domain.messages import ACTIONS, ALLOWED_TRANSITIONS, CALL_ONLY, UNSENT
 from receivables.domain.money import fmt
 from receivables.domain.planning import step_rank
+from receivables.domain.translation import N_
 from receivables.services import dossier
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
@@ -142,7 +143,8 @@ def _move(s, message_ids, action: str, *, actor: str, until: date | None = None,
     """`transition` inside the caller's transaction: checks every message first, then changes them."""
     today = today or date.today()
     if action not in ACTIONS:
-        raise ServiceError(f"unknown action {action!r}; use one of {', '.join(ACTIONS)}")
+        raise ServiceError("unknown action {action}; use one of {actions}", action=repr(action),
+                           actions=", ".join(ACTIONS))
     try:
         ids = list(dict.fromkeys(int(i) for i in message_ids))
     except (TypeError, ValueError):
@@ -153,11 +155,11 @@ def _move(s, message_ids, action: str, *, actor: str, until: date | None = None,
         if until is None:
             raise ServiceError("say until when to postpone (a date after today)")
         if until <= today:
-            raise ServiceError(f"postpone until {until:%d-%m-%Y} is not after today; pick a later date")
+            raise ServiceError("postpone until {until} is not after today; pick a later date", until=until)
     messages = {m.id: m for m in s.scalars(select(Message).where(Message.id.in_(ids)))}
     missing = [i for i in ids if i not in messages]
     if missing:
-        raise ServiceError(f"there is no message {missing[0]}; list them with `queue list`")
+        raise ServiceError("there is no message {message_id}; list them with `queue list`", message_id=missing[0])
     for mid in ids:
         _check(s, messages[mid], action)
     for mid in ids:
@@ -169,20 +171,21 @@ def _check(s, m: Message, action: str) -> None:
     """ServiceError when this message cannot take this action."""
     target = ACTIONS[action]
     if target not in ALLOWED_TRANSITIONS[m.status] or (target == m.status):
-        raise ServiceError(f"message {m.id} is {m.status}; it cannot be {_verb(action)}")
+        raise ServiceError("message {id} is {status}; it cannot be {verb}", id=m.id, status=m.status,
+                           verb=_verb(action))
     if action in CALL_ONLY and m.channel != "call":
-        raise ServiceError(f"message {m.id} is an e-mail, not a call task; approve it instead")
+        raise ServiceError("message {id} is an e-mail, not a call task; approve it instead", id=m.id)
     if target == "sent" and action not in CALL_ONLY:
-        raise ServiceError(f"message {m.id} can only be sent by the sender")
+        raise ServiceError("message {id} can only be sent by the sender", id=m.id)
     if action == "approve" and m.channel in ADDRESSED_CHANNELS and \
             contacts.reminder_address(s.scalar(select(Debtor.email).where(Debtor.id == m.debtor_id))) is None:
-        raise ServiceError(f"message {m.id} has no recipient: debtor {_code(s, m.debtor_id)} has no usable reminder "
-                           "address; import a debtor list or add it in the dossier (the message waits), or "
-                           "block the message")
+        raise ServiceError("message {id} has no recipient: debtor {code} has no usable reminder address; import a debtor "
+                           "list or add it in the dossier (the message waits), or block the message", id=m.id,
+                           code=_code(s, m.debtor_id))
     if action == "unpostpone" and m.status != "postponed":
-        raise ServiceError(f"message {m.id} is {m.status}, not postponed")
+        raise ServiceError("message {id} is {status}, not postponed", id=m.id, status=m.status)
     if action == "unapprove" and m.status != "approved":
-        raise ServiceError(f"message {m.id} is {m.status}, not approved")
+        raise ServiceError("message {id} is {status}, not approved", id=m.id, status=m.status)
 
 
 def _apply(s, m: Message, action: str, *, actor: str, until: date | None, note: str | None, today: date) -> None:
@@ -202,14 +205,17 @@ def _apply(s, m: Message, action: str, *, actor: str, until: date | None, note: 
     done = s.execute(update(Message).where(Message.id == m.id, Message.status == m.status)
                      .values(**values).execution_options(synchronize_session=False)).rowcount
     if done != 1:
-        raise ServiceError(f"message {m.id} was changed by someone else meanwhile; reload and try again")
+        raise ServiceError("message {id} was changed by someone else meanwhile; reload and try again", id=m.id)
     record_audit(s, actor, f"message.{action}", "message", m.id, before,
                  {k: v for k, v in values.items() if k != "updated_at"})
 
 
+VERBS = {"approve": N_("approved"), "postpone": N_("postponed"), "block": N_("blocked"),
+         "unpostpone": N_("brought back"), "unapprove": N_("sent back"), "called": N_("marked as called")}
+
+
 def _verb(action: str) -> str:
-    return {"approve": "approved", "postpone": "postponed", "block": "blocked", "unpostpone": "brought back",
-            "unapprove": "taken back", "called": "marked as called"}.get(action, action)
+    return VERBS.get(action, action)
 
 
 def _code(session, debtor_id: int) -> str:
@@ -255,7 +261,8 @@ def apply_rows(uow: UnitOfWork, rows: list[RowChange], *, actor: str, today: dat
             else:
                 _set_note(s, row.message_id, row.note, actor=actor)
         except ServiceError as exc:
-            raise ServiceError(f"row {n} (message #{row.message_id}): {exc}. Nothing was changed") from None
+            raise ServiceError("row {n} (message #{message_id}): {problem}. Nothing was changed", n=n,
+                               message_id=row.message_id, problem=exc) from None
         done += 1
     uow.commit()
     for action, messages in moved.items():
@@ -263,14 +270,38 @@ def apply_rows(uow: UnitOfWork, rows: list[RowChange], *, actor: str, today: dat
     return done
 
 
+BULK_ACTIONS = ("approve", "postpone", "block", "send back")
+
+
+def bulk(uow: UnitOfWork, message_ids, action: str, *, actor: str, until: date | None = None,
+         reason: str | None = None, today: date | None = None) -> int:
+    """One action on the messages a person selected, in one transaction (`apply_rows`): all of them or none.
+    A block says why (kept as the message's note); "send back" returns approved or postponed messages to
+    proposed. Returns how many messages changed."""
+    if action not in BULK_ACTIONS:
+        raise ServiceError("unknown action {action}; use one of {actions}", action=repr(action),
+                           actions=", ".join(BULK_ACTIONS))
+    ids = list(dict.fromkeys(int(i) for i in message_ids))
+    if not ids:
+        raise ServiceError("choose at least one message")
+    if action == "block" and not (reason or "").strip():
+        raise ServiceError("say why these messages are blocked")
+    if action == "send back":
+        status = dict(uow.session.execute(select(Message.id, Message.status).where(Message.id.in_(ids))).all())
+        rows = [RowChange(i, "unpostpone" if status.get(i) == "postponed" else "unapprove") for i in ids]
+    else:
+        rows = [RowChange(i, action, (reason or "").strip() or None, until) for i in ids]
+    return apply_rows(uow, rows, actor=actor, today=today)
+
+
 def record_call(uow: UnitOfWork, message_id: int, outcome: str, text_: str = "", *, actor: str) -> int:
     """A call task was done: a call note in the dossier, and the task leaves the call list."""
     s = uow.session
     m = s.get(Message, int(message_id))
     if m is None:
-        raise ServiceError(f"there is no message {message_id}")
+        raise ServiceError("there is no message {message_id}", message_id=message_id)
     if m.channel != "call":
-        raise ServiceError(f"message {message_id} is not a call task")
+        raise ServiceError("message {message_id} is not a call task", message_id=message_id)
     if not (outcome or "").strip():
         raise ServiceError("say how the call went (e.g. reached, no answer, voicemail)")
     note = Note(debtor_id=m.debtor_id, kind="call", text=(text_ or "").strip(), outcome=outcome.strip()[:30],
@@ -290,7 +321,7 @@ def set_note(uow: UnitOfWork, message_id: int, note: str, *, actor: str) -> None
 def _set_note(s, message_id: int, note: str, *, actor: str) -> None:
     m = s.get(Message, int(message_id))
     if m is None:
-        raise ServiceError(f"there is no message {message_id}")
+        raise ServiceError("there is no message {message_id}", message_id=message_id)
     before = m.note
     m.note = (note or "").strip() or None
     record_audit(s, actor, "message.note", "message", m.id, {"note": before}, {"note": m.note})
@@ -303,7 +334,7 @@ def block_debtor(uow: UnitOfWork, message_id: int, reason: str, until: date | No
     s = uow.session
     m = s.get(Message, int(message_id))
     if m is None:
-        raise ServiceError(f"there is no message {message_id}")
+        raise ServiceError("there is no message {message_id}", message_id=message_id)
     unsent = list(s.scalars(select(Message.id).where(Message.debtor_id == m.debtor_id,
                                                      Message.status.in_(UNSENT))))
     note_id = dossier.record_block(uow, _code(s, m.debtor_id), reason, until, actor=actor, today=today)
@@ -320,9 +351,10 @@ def edit_text(uow: UnitOfWork, message_id: int, subject: str, body_text: str, *,
     s = uow.session
     m = s.get(Message, int(message_id))
     if m is None:
-        raise ServiceError(f"there is no message {message_id}")
+        raise ServiceError("there is no message {message_id}", message_id=message_id)
     if m.status not in UNSENT:
-        raise ServiceError(f"message {message_id} is {m.status}; only unsent messages can be edited")
+        raise ServiceError("message {message_id} is {status}; only unsent messages can be edited",
+                           message_id=message_id, status=m.status)
     subject = " ".join((subject or "").split())
     body_text = (body_text or "").replace("\r\n", "\n").strip()
     if not subject:
@@ -355,7 +387,7 @@ def rerender(uow: UnitOfWork, message_id: int, *, actor: str, today: date | None
     s = uow.session
     m = s.get(Message, int(message_id))
     if m is None or m.status not in UNSENT:
-        raise ServiceError(f"message {message_id} is not waiting in the queue")
+        raise ServiceError("message {message_id} is not waiting in the queue", message_id=message_id)
     render_again(s, m, load_settings(s), claim_basis(s))
     m.edited = False
     record_audit(s, actor, "message.rerender", "message", m.id, None, None)
@@ -381,7 +413,7 @@ def preview(uow: UnitOfWork, message_id: int) -> Preview:
     s = uow.session
     m = s.get(Message, int(message_id))
     if m is None:
-        raise ServiceError(f"there is no message {message_id}")
+        raise ServiceError("there is no message {message_id}", message_id=message_id)
     try:
         payload = payment_payload(uow, m.id)
     except epc.EpcError:

@@ -152,9 +152,9 @@ def check_freshness(session, today: date, limit_days: int) -> date:
                            "then generate reminders")
     age = (today - last).days
     if age > limit_days:
-        raise ServiceError(f"the open items are stale: the last import is of {last:%d-%m-%Y}, {age} days ago "
-                           f"(the limit is {limit_days}). Import a fresh open-items export first, so no one "
-                           "who already paid gets a reminder")
+        raise ServiceError("the open items are stale: the last import is of {last}, {age} days ago (the limit is "
+                           "{limit_days}). Import a fresh open-items export first, so no one who already paid gets "
+                           "a reminder", last=last, age=age, limit_days=limit_days)
     return last
 
 

@@ -144,7 +144,7 @@ def render_again(s, m: Message, cfg: ReminderSettings, basis: claims.ClaimBasis,
     with `words` False only the amounts and costs (words a person wrote stay)."""
     track = cfg.tracks.get(m.track)
     if track is None or m.step_index >= len(track.steps):
-        raise ServiceError(f"track {m.track} of message {m.id} no longer has this step")
+        raise ServiceError("track {track} of message {id} no longer has this step", track=m.track, id=m.id)
     debtor = s.get(Debtor, m.debtor_id)
     items = [OpenInvoice(*r) for r in s.execute(select(*INVOICE_COLUMNS).where(
         Invoice.debtor_id == m.debtor_id, Invoice.open_cents != 0))]
@@ -159,7 +159,7 @@ def render_again(s, m: Message, cfg: ReminderSettings, basis: claims.ClaimBasis,
         fields = compose(debtor, track, track.steps[m.step_index], chased, items, m.currency, m.planned_date,
                          cfg, basis, holds)
     except TemplateError as exc:
-        raise ServiceError(str(exc)) from None
+        raise ServiceError(exc.msgid, **exc.params) from None
     if not words:
         fields = {k: fields[k] for k in AMOUNT_FIELDS}
     for k, v in fields.items():

@@ -52,7 +52,7 @@ def _tracks_with_approval():
     return data
 
 
-def page(role="collector") -> AppTest:
+def page(role="collector", language="en") -> AppTest:
     import streamlit as st
 
     from ui import state
@@ -60,7 +60,7 @@ def page(role="collector") -> AppTest:
     state.engine.clear()  # the page must use this test's database
     st.cache_data.clear()
     at = AppTest.from_file(str(ROOT / "pages" / "queue.py"), default_timeout=60)
-    log_in(at, "carla", role)
+    log_in(at, "carla", role, language=language)
     return at.run()
 
 
@@ -106,28 +106,37 @@ def test_a_viewer_sees_the_queue_without_action_controls(ledger):
     at = page("viewer")
     assert not at.exception
     assert not [b for b in at.button if b.label in ("Propose due reminders", "Apply row changes")]
+    assert not [b for b in at.button if b.label in ("Approve", "Send back")] and not at.data_editor
     assert len(at.dataframe) == 1
 
 
-def edit_rows(at, edited_rows: dict) -> AppTest:
-    """Set cells of the queue's table as a person would (AppTest seeds a keyed data editor's edits)."""
+def select_rows(at, *rows: int) -> AppTest:
+    """Tick rows of the queue's list as a person would (AppTest seeds a keyed data editor's edits)."""
     editor = at.data_editor[0]
-    at.session_state[editor.key] = {"edited_rows": edited_rows, "added_rows": [], "deleted_rows": []}
-    return at
+    at.session_state[editor.key] = {"edited_rows": {r: {"selected": True} for r in rows}, "added_rows": [],
+                                    "deleted_rows": []}
+    return at.run()
 
 
 def test_row_changes_are_applied_all_at_once_or_not_at_all(ledger):
     with UnitOfWork(ledger) as u:
         reminders.generate(u, TODAY, actor="test")
+    with UnitOfWork(ledger) as u:
+        second = sorted(statuses(ledger))[1]
+        reminders.transition(u, [second], "approve", actor="test")
     before = statuses(ledger)
-    at = edit_rows(page(), {0: {"Action": "approve"}, 1: {"Action": "postpone"}})  # no date to postpone to
-    at = button(at, "Apply row changes").click().run()
+    at = select_rows(page(), 0, 1)  # the second is approved already: it cannot be approved again
+    at = button(at, "Approve").click().run()
     assert not at.exception
-    assert "row 2" in at.error[0].value and "until when" in at.error[0].value
+    assert "row 2" in at.error[0].value and "cannot be approved" in at.error[0].value
     assert statuses(ledger) == before  # the first row is not approved either
-    at = edit_rows(page(), {0: {"Action": "approve"}, 1: {"Action": "block"}})
-    at = button(at, "Apply row changes").click().run()
-    assert not at.exception and "2 message(s) changed" in at.success[0].value
+    at = select_rows(page(), 0)
+    at = button(at, "Approve").click().run()
+    assert not at.exception and "1 message approved" in at.success[0].value
+    at = select_rows(page(), 1)
+    next(t for t in at.text_input if t.label == "Block reason").input("Betaald per telefoon")
+    at = button(at, "Block selected").click().run()
+    assert not at.exception and "1 message blocked" in at.success[0].value
     assert sorted(statuses(ledger).values()) == ["approved", "blocked", "proposed"]
 
 
@@ -136,7 +145,7 @@ def test_a_call_is_recorded_with_its_note(ledger):
         reminders.generate(u, TODAY, actor="test")
     at = page()
     at = button(at, "Called").click().run()
-    at.text_area[0].input("Betaalt vrijdag")
+    next(t for t in at.text_area if t.label == "What was said").input("Betaalt vrijdag")
     at = next(b for b in at.button if b.label == "Save call").click().run()
     assert not at.exception
     with UnitOfWork(ledger) as u:
@@ -188,7 +197,7 @@ def test_messages_without_an_address_wait_and_the_worklist_leads_to_the_import(l
     assert worklist.label.endswith("(3)")
     shown = next(d.value for d in at.dataframe if "Messages waiting" in d.value.columns)
     assert sorted(shown["Debtor"].str.split(" · ").str[0]) == ["100", "200", "300"] and shown["Open"].sum() == 3000
-    assert any("1.000,00" in m.value or "3.000,00" in m.value for m in at.markdown if "Open:" in m.value)
+    assert any("1,000.00" in m.value or "3,000.00" in m.value for m in at.markdown if "Open:" in m.value)
     # outside the navigation (AppTest runs the page on its own) the link to the Import page is a plain one
     assert any("Import a debtor list" in m.value and "(/import)" in m.value for m in at.markdown)
     at = next(b for b in at.button if b.label == "Approve this message").click().run()
@@ -210,9 +219,10 @@ def test_totals_are_one_figure_per_currency(ledger):
         u.session.execute(Invoice.__table__.update().where(Invoice.number == "F-200").values(currency="USD"))
         u.commit()
         reminders.generate(u, TODAY, actor="test")
-    at = page()
+    at = page(language="nl")  # the amounts in the Dutch way
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Total chased (EUR)"] == "€ 2.000,00" and metrics["Total chased (USD)"] == "$ 1.000,00"
+    assert metrics["Totaal in herinnering (EUR)"] == "€ 2.000,00"
+    assert metrics["Totaal in herinnering (USD)"] == "US$ 1.000,00"
 
 
 def settings_page() -> AppTest:
@@ -268,3 +278,127 @@ def test_a_letter_step_can_be_downloaded_as_pdf_from_the_preview(ledger):
     downloads = at.get("download_button")
     assert [d.proto.label for d in downloads] == ["Download the letter (PDF)"]
     assert any("letter attached as PDF" in c.value for c in at.caption)
+
+
+# --- the bulk actions on selected rows, and the page in Dutch ----------------------------------------------
+
+def add_debtor(engine, code: str, name: str, days: int = 4) -> None:
+    with UnitOfWork(engine) as u:
+        d = Debtor(code=code, name=name, email=f"ar@{code}.nl", language="nl")
+        u.session.add(d)
+        u.session.flush()
+        due = TODAY - timedelta(days=days)
+        u.session.add(Invoice(number=f"F-{code}", debtor_id=d.id, invoice_date=due - timedelta(days=30),
+                              due_date=due, amount_cents=123_456, open_cents=123_456))
+        u.commit()
+
+
+def audited(engine, action: str) -> list[int]:
+    with UnitOfWork(engine) as u:
+        return sorted(int(e.entity_id) for e in u.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+
+
+def test_three_selected_rows_are_approved_at_once_and_audited(ledger):
+    add_debtor(ledger, "400", "De Vries Installatie B.V.")
+    with UnitOfWork(ledger) as u:
+        reminders.generate(u, TODAY, actor="test")
+    at = page()
+    assert len(at.data_editor[0].value) == 3 and button(at, "Approve").disabled
+    at = select_rows(at, 0, 1, 2)
+    assert any("3 messages selected" in c.value for c in at.caption)
+    at = button(at, "Approve").click().run()
+    assert not at.exception and "3 messages approved" in at.success[0].value
+    approved = [i for i, status in statuses(ledger).items() if status == "approved"]
+    assert len(approved) == 3 and audited(ledger, "message.approve") == sorted(approved)
+
+
+def test_selected_rows_are_postponed_to_a_chosen_date(ledger):
+    with UnitOfWork(ledger) as u:
+        reminders.generate(u, TODAY, actor="test")
+    until = TODAY + timedelta(days=12)
+    at = select_rows(page(), 0, 1)
+    next(d for d in at.date_input if d.label == "Postpone until").set_value(until)
+    at = button(at, "Postpone selected").click().run()
+    assert not at.exception and "2 messages postponed" in at.success[0].value
+    with UnitOfWork(ledger) as u:
+        postponed = u.session.scalars(select(Message).where(Message.status == "postponed")).all()
+        assert len(postponed) == 2 and {m.planned_date for m in postponed} == {until}
+
+
+def test_blocking_selected_rows_needs_a_reason_and_a_failed_batch_changes_nothing(ledger):
+    with UnitOfWork(ledger) as u:
+        reminders.generate(u, TODAY, actor="test")
+    before = statuses(ledger)
+    at = select_rows(page(), 0, 1)
+    at = button(at, "Block selected").click().run()  # no reason given
+    assert not at.exception and "say why" in at.error[0].value
+    assert statuses(ledger) == before
+    at = select_rows(page(), 0, 1)
+    at = button(at, "Send back").click().run()  # proposed messages cannot be sent back: none is
+    assert not at.exception and "row 1" in at.error[0].value and "Nothing was changed" in at.error[0].value
+    assert statuses(ledger) == before and not audited(ledger, "message.unapprove")
+    at = select_rows(page(), 0, 1)
+    next(t for t in at.text_input if t.label == "Block reason").input("Betaald per telefoon")
+    at = button(at, "Block selected").click().run()
+    assert not at.exception and "2 messages blocked" in at.success[0].value
+    with UnitOfWork(ledger) as u:
+        blocked = u.session.scalars(select(Message).where(Message.status == "blocked")).all()
+        assert len(blocked) == 2 and {m.note for m in blocked} == {"Betaald per telefoon"}
+
+
+def test_sending_back_returns_approved_messages_to_proposed(ledger):
+    with UnitOfWork(ledger) as u:
+        reminders.generate(u, TODAY, actor="test")
+    at = select_rows(page(), 0, 1)
+    at = button(at, "Approve").click().run()
+    at = select_rows(page(), 0, 1)
+    at = button(at, "Send back").click().run()
+    assert not at.exception and "2 messages sent back" in at.success[0].value
+    assert sorted(statuses(ledger).values()) == ["proposed", "proposed", "proposed"]
+
+
+def test_the_views_show_what_goes_out_tomorrow_and_this_week(ledger):
+    with UnitOfWork(ledger) as u:
+        reminders.generate(u, TODAY, actor="test")
+        first = min(statuses(ledger))
+        u.session.execute(Message.__table__.update().where(Message.id == first)
+                          .values(planned_date=TODAY + timedelta(days=1)))
+        u.commit()
+    at = page()
+    view = next(s for s in at.get("button_group") if s.label == "Planned")
+    assert len(at.data_editor[0].value) == 2
+    at = view.set_value("tomorrow").run()
+    assert list(at.data_editor[0].value["id"]) == [first]
+    at = next(s for s in at.get("button_group") if s.label == "Planned").set_value("today").run()
+    assert first not in list(at.data_editor[0].value["id"]) and len(at.data_editor[0].value) == 1
+    at = next(s for s in at.get("button_group") if s.label == "Planned").set_value("week").run()
+    assert len(at.data_editor[0].value) == 2
+
+
+def test_a_debtor_name_with_markdown_stays_text_in_the_preview(ledger):
+    with UnitOfWork(ledger) as u:
+        u.session.execute(Debtor.__table__.update().where(Debtor.code == "100")
+                          .values(name="**Groot** [klik](http://evil.example)"))
+        u.commit()
+        reminders.generate(u, TODAY, actor="test")
+    at = page()
+    assert not at.exception
+    shown = " ".join(m.value for m in at.markdown)
+    assert "](http://evil" not in shown and "**Groot**" not in shown
+    assert any("[klik]" in t.value for t in at.text) or "klik" in shown
+
+
+def test_the_queue_in_dutch(ledger):
+    with UnitOfWork(ledger) as u:
+        reminders.generate(u, TODAY, actor="test")
+    at = page(language="nl")
+    assert not at.exception
+    assert at.title[0].value == "Herinneringen"
+    labels = [b.label for b in at.button]
+    assert {"Goedkeuren", "Terugzetten", "Herinneringen voorstellen"} <= set(labels)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Goed te keuren"] == "2" and metrics["Totaal in herinnering (EUR)"] == "€ 3.000,00"
+    table = at.data_editor[0].value
+    assert set(table["total"]) == {"€ 1.000,00"} and set(table["planned"]) == {f"{TODAY:%d-%m-%Y}"}
+    assert set(table["state"]) == {"voorgesteld"}
+    assert any("Onderwerp:" in m.value for m in at.markdown)
