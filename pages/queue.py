@@ -211,7 +211,7 @@ def table_config() -> dict:
         "invoices": st.column_config.TextColumn(_("Invoices"), width=110),
         "costs": st.column_config.TextColumn(_("Costs + interest"), width=105, alignment="right"),
         "problem": st.column_config.TextColumn(_("Last problem"), width=140),
-        "dossier": st.column_config.LinkColumn(_("Dossier"), display_text=_("open"), width=60),
+        "dossier": st.column_config.LinkColumn(_("Dossier"), display_text=_("open it"), width=60),
     }
 
 

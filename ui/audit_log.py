@@ -80,10 +80,10 @@ def readable(log: pd.DataFrame) -> pd.DataFrame:
             _("When"): i18n.moment(pd.Timestamp(r["at"]).to_pydatetime()),
             _("Who"): r["actor"],
             _("What"): _(ACTIONS[r["action"]]) if r["action"] in ACTIONS else r["action"],
-            _("Record"): f"{entity} {r['entity_id'] or ''}".strip(),
+            _("Concerning"): f"{entity} {r['entity_id'] or ''}".strip(),
             _("What changed"): change_text(_parsed(r.get("before")), _parsed(r.get("after"))),
         })
-    return pd.DataFrame(rows, columns=[_("When"), _("Who"), _("What"), _("Record"), _("What changed")])
+    return pd.DataFrame(rows, columns=[_("When"), _("Who"), _("What"), _("Concerning"), _("What changed")])
 
 
 def render() -> None:

@@ -42,6 +42,6 @@ def debtors_without_address(*, expanded: bool, can_act: bool) -> None:
                 "Invoices": st.column_config.NumberColumn(_("Invoices")),
                 "Messages waiting": st.column_config.NumberColumn(_("Messages waiting")),
                 "Address on file": st.column_config.TextColumn(_("Address on file")),
-                "Dossier": st.column_config.LinkColumn(_("Dossier"), display_text=_("open"))})
+                "Dossier": st.column_config.LinkColumn(_("Dossier"), display_text=_("open it"))})
         if can_act:
             import_link(_("Import a debtor list with their e-mail addresses"))
