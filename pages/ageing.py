@@ -158,9 +158,9 @@ rows["account_manager"] = rows["account_manager"].fillna("–")
 
 f1, f2, f3, f4 = st.columns([2, 1, 1, 1])
 search = f1.text_input(_("Search debtor"), placeholder=_("code or name"), key="ageing_search")
-segments = f2.multiselect(_("Segment"), sorted(rows["segment"].unique()), key="ageing_segments")
-managers = f3.multiselect(_("Account manager"), sorted(rows["account_manager"].unique()), key="ageing_managers")
-track_filter = f4.multiselect(_("Track"), sorted(t for t in rows["track"].unique() if t), key="ageing_tracks")
+segments = f2.multiselect(_("Segment"), sorted(rows["segment"].unique()), key="ageing_segments", placeholder=_("all"))
+managers = f3.multiselect(_("Account manager"), sorted(rows["account_manager"].unique()), key="ageing_managers", placeholder=_("all"))
+track_filter = f4.multiselect(_("Track"), sorted(t for t in rows["track"].unique() if t), key="ageing_tracks", placeholder=_("all"))
 shown = rows
 if search.strip():
     needle = search.strip().lower()
