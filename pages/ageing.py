@@ -219,9 +219,9 @@ event = st.dataframe(
     table.style.format({c: amount for c in [*buckets, TOTAL]}), hide_index=True, width="stretch",
     on_select="rerun", selection_mode="single-row", key="ageing_table",
     column_config={DOSSIER: st.column_config.LinkColumn(DOSSIER, display_text=_("open"), width=60),
-                   CODE: st.column_config.TextColumn(CODE, width=90),
-                   DEBTOR: st.column_config.TextColumn(DEBTOR, width=200, help=_("Hover a name to read it in full")),
-                   **{c: st.column_config.NumberColumn(c, width=105, help=_("Open in {currency}", currency=currency))
+                   CODE: st.column_config.TextColumn(CODE, width=70),
+                   DEBTOR: st.column_config.TextColumn(DEBTOR, width=170, help=_("Hover a name to read it in full")),
+                   **{c: st.column_config.NumberColumn(c, width=90, help=_("Open in {currency}", currency=currency))
                       for c in [*buckets, TOTAL]},
                    ITEMS: st.column_config.NumberColumn(ITEMS, width=60)})
 
@@ -239,7 +239,7 @@ def report(kind: str) -> bytes:
                           total_label=TOTAL, sheet=_("Ageing"))
 
 
-e1, e2, e3, _gap = st.columns([1, 1, 1, 3])
+e1, e2, e3, _gap = st.columns([1.2, 1.2, 1.6, 2])
 stamp = f"{as_of:%Y%m%d}_{currency}"
 # the files are made when a button is clicked, not on every rerun
 e1.download_button(_("Export CSV"), lambda: report("csv"), f"ageing_{stamp}.csv", "text/csv",
