@@ -10,6 +10,8 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from receivables.domain.errors import Problem
+
 PAID_INVOICES_SQL = """
 SELECT i.id AS invoice_id, i.debtor_id, d.code, i.currency, i.amount_cents, i.invoice_date, i.due_date,
        i.settled_date AS paid_date
@@ -350,7 +352,7 @@ def ledger_days_by(session: Session, group: str) -> pd.DataFrame:
     """The same daily sums computed from the ledger itself, split by a debtor attribute (`segment` or
     `account_manager`; debtors without one are 'unassigned')."""
     if group not in ("segment", "account_manager"):
-        raise ValueError(f"cannot split by {group!r}")
+        raise Problem("cannot split by {group!r}", group=group)
     inner = _contributions_sql(session.get_bind().dialect.name, "i.debtor_id, ")
     query = (f"SELECT COALESCE(d.{group}, 'unassigned') AS grp, x.currency, x.day, SUM(x.s) AS sales_cents, "
              f"SUM(x.c) AS change_cents, SUM(x.o) AS overdue_cents, SUM(x.oc) AS overdue_change_cents "

@@ -8,12 +8,12 @@ import pandas as pd  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from receivables.domain import definitions, exports  # noqa: E402
+from receivables.domain import definitions, exports, formatting  # noqa: E402
 from receivables.domain.ageing import DEFAULT_EDGES  # noqa: E402
-from receivables.domain.money import fmt  # noqa: E402
 from receivables.services import analytics, signals  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
-from ui import state  # noqa: E402
+from ui import i18n, state  # noqa: E402
+from ui.i18n import _  # noqa: E402
 from ui.links import dossier_link, dossier_urls, linked_date  # noqa: E402
 
 BUCKET_COLOURS = ["#4c9f70", "#f2c14e", "#f78154", "#d1495b", "#8e2c48", "#5d1a36", "#3b0f22", "#24091a", "#12040d"]
@@ -24,7 +24,7 @@ def ledger_version() -> str:
     return state.data_version()
 
 
-@st.cache_data(show_spinner="Ageing the open items…", max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64)
 def load(version: str, as_of: date, edges: tuple[int, ...], basis: str) -> analytics.AgeingView:
     # the same service as `python -m receivables report ageing`
     with state.uow() as uow:
@@ -49,60 +49,75 @@ def load_invoices(as_of: date, code: str, edges: tuple[int, ...], basis: str) ->
         return analytics.invoices_behind(uow, as_of, code, edges, basis)
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def load_pdf(version: str, as_of: date, edges: tuple[int, ...], basis: str, lang: str, filters: str) -> bytes:
+    view = load(version, as_of, edges, basis)
+    with state.uow() as uow:
+        return analytics.ageing_pdf(uow, view, load_kpis(version, as_of, edges, basis), lang=lang, filters=filters)
+
+
 def shown_label(label: str) -> str:
-    return "Not due" if label == "not_due" else label
+    return _("Not due") if label == "not_due" else label
 
 
 def days(value) -> str:
-    return "–" if value is None else f"{value:.1f} d"
+    return i18n.days(value) or "–"
 
 
-def delta(now, before, unit: str = "", scale: float = 1.0, digits: int = 1):
+def signed(text: str, change) -> str:
+    return ("+" if change >= 0 else "") + text
+
+
+def delta(now, before, unit: str = "", scale: float = 1.0):
     if now is None or before is None:
         return None
-    return f"{(now - before) * scale:+,.{digits}f}{unit}"
+    change = (now - before) * scale
+    return signed(formatting.number(change, 1, i18n.current()), change) + unit
 
 
 def money_delta(now, before, currency: str):
     if now is None or before is None:
         return None
-    change = now - before
-    return ("+" if change >= 0 else "") + fmt(change, currency)
+    return signed(i18n.money(now - before, currency), now - before)
 
 
-st.title("Ageing")
-with st.expander("What the figures mean", icon=":material/help:"):
-    st.markdown(f"**Ageing**: {definitions.AGEING}")
-    st.markdown(definitions.help_markdown())
+lang = i18n.current()
+st.title(_("Ageing"))
+with st.expander(_("What the figures mean"), icon=":material/help:"):
+    st.markdown(_("**Ageing**: {text}", text=_(definitions.AGEING)))
+    st.markdown(definitions.help_markdown(lang))
 
 c1, c2, c3 = st.columns([1, 1, 2])
 shown = linked_date()
-as_of = c1.date_input("As of", value=shown, min_value=state.earliest_date(shown), format="DD-MM-YYYY",
+as_of = c1.date_input(_("As of"), value=shown, min_value=state.earliest_date(shown), format="DD-MM-YYYY",
                       key="ageing_as_of")
-basis_label = c2.radio("Age by", ["due date", "invoice date"], horizontal=True, key="ageing_basis")
-basis = "due" if basis_label == "due date" else "invoice"
+BASES = {"due": _("due date"), "invoice": _("invoice date")}
+basis_label = c2.radio(_("Age by"), list(BASES.values()), horizontal=True, key="ageing_basis")
+basis = "due" if basis_label == BASES["due"] else "invoice"
 default_edges = ", ".join(str(e) for e in (DEFAULT_EDGES if basis == "due" else (30, 60, 90)))
-edges_text = c3.text_input("Bucket edges (days)", value=default_edges, key=f"ageing_edges_{basis}",
-                           help="Upper edges of every bucket but the last, e.g. 0, 30, 60, 90 gives not due, "
-                                "1–30, 31–60, 61–90 and 90+.")
+edges_text = c3.text_input(_("Bucket edges (days)"), value=default_edges, key=f"ageing_edges_{basis}",
+                           help=_("Upper edges of every bucket but the last, e.g. 0, 30, 60, 90 gives not due, "
+                                  "1–30, 31–60, 61–90 and 90+."))
 try:
     edges = analytics.parse_edges(edges_text)
 except ServiceError as exc:
-    st.error(f"{exc}", icon=":material/error:")
+    st.error(i18n.error(exc), icon=":material/error:")
     st.stop()
 
 version = ledger_version()
-view = load(version, as_of, edges, basis)
+with st.spinner(_("Ageing the open items…")):
+    view = load(version, as_of, edges, basis)
 if not view.totals:
-    st.info("No open items on this date. Import an open-items export on the Import page, or pick another date.")
+    st.info(_("No open items on this date. Import an open-items export on the Import page, or pick another date."))
     st.stop()
 
 labels = view.spec.labels
 currency = view.currencies[0]
 if len(view.currencies) > 1:
     by_size = sorted(view.currencies, key=lambda c: -abs(view.totals[c]["total"]))
-    currency = st.segmented_control("Currency", by_size, default=by_size[0], key="ageing_currency",
-                                    help="Figures are per currency; amounts in different currencies are never added.") or by_size[0]
+    currency = st.segmented_control(_("Currency"), by_size, default=by_size[0], key="ageing_currency",
+                                    help=_("Figures are per currency; amounts in different currencies are never "
+                                           "added.")) or by_size[0]
 
 # --- KPIs with the change against 30 days before ----------------------------------------------------
 kpis = {k.currency: k for k in load_kpis(version, as_of, edges, basis)}
@@ -110,26 +125,29 @@ k = kpis.get(currency)
 if k is not None:
     now, before = k.now, k.before
     cols = [*st.columns(3), *st.columns(3)]
-    cols[0].metric("Total open", fmt(now["total_open_cents"], currency),
+    cols[0].metric(_("Total open"), i18n.money(now["total_open_cents"], currency),
                    delta=money_delta(now["total_open_cents"], before["total_open_cents"], currency),
-                   delta_color="off", help=definitions.help_for("AR"))
+                   delta_color="off", help=definitions.help_for("AR", lang))
     share = now["overdue_share"]
-    cols[1].metric("Overdue", fmt(now["overdue_cents"], currency),
-                   delta=delta(share, before["overdue_share"], " pts share", 100), delta_color="inverse",
-                   help=f"Past the due date; {share:.1%} of the total open." if share is not None else None)
-    cols[2].metric("DSO (count-back)", days(now["dso_count_back"]),
+    cols[1].metric(_("Overdue"), i18n.money(now["overdue_cents"], currency),
+                   delta=delta(share, before["overdue_share"], " " + _("pts share"), 100), delta_color="inverse",
+                   help=_("Past the due date; {share} of the total open.", share=i18n.percent(share))
+                   if share is not None else None)
+    cols[2].metric(_("DSO (count-back)"), days(now["dso_count_back"]),
                    delta=delta(now["dso_count_back"], before["dso_count_back"], " d"), delta_color="inverse",
-                   help=definitions.help_for("DSO, count-back"))
-    cols[3].metric("Best possible DSO", days(now["best_possible_dso"]),
+                   help=definitions.help_for("DSO, count-back", lang))
+    cols[3].metric(_("Best possible DSO"), days(now["best_possible_dso"]),
                    delta=delta(now["best_possible_dso"], before["best_possible_dso"], " d"), delta_color="inverse",
-                   help=definitions.help_for("Best possible DSO (BPDSO)"))
-    cols[4].metric("Avg days delinquent", days(now["average_days_delinquent"]),
+                   help=definitions.help_for("Best possible DSO (BPDSO)", lang))
+    cols[4].metric(_("Avg days delinquent"), days(now["average_days_delinquent"]),
                    delta=delta(now["average_days_delinquent"], before["average_days_delinquent"], " d"),
-                   delta_color="inverse", help=definitions.help_for("Average days delinquent (ADD)"))
-    cols[5].metric("Debtors overdue", k.debtors_overdue,
+                   delta_color="inverse", help=definitions.help_for("Average days delinquent (ADD)", lang))
+    cols[5].metric(_("Debtors overdue"), k.debtors_overdue,
                    delta=f"{k.debtors_overdue - k.debtors_overdue_before:+d}", delta_color="inverse")
-    st.caption(f"Changes against {(as_of - pd.Timedelta(days=30)):%d-%m-%Y}. "
-               f"Overdue share {share:.1%}." if share is not None else "")
+    caption = _("Changes against {date}.", date=i18n.day(as_of - pd.Timedelta(days=30)))
+    if share is not None:
+        caption += " " + _("Overdue share {share}.", share=i18n.percent(share))
+    st.caption(caption)
 
 # --- filters ------------------------------------------------------------------------------------------
 rows = view.per_debtor[view.per_debtor["currency"] == currency].copy()
@@ -139,10 +157,10 @@ rows["segment"] = rows["segment"].fillna("–")
 rows["account_manager"] = rows["account_manager"].fillna("–")
 
 f1, f2, f3, f4 = st.columns([2, 1, 1, 1])
-search = f1.text_input("Search debtor", placeholder="code or name", key="ageing_search")
-segments = f2.multiselect("Segment", sorted(rows["segment"].unique()), key="ageing_segments")
-managers = f3.multiselect("Account manager", sorted(rows["account_manager"].unique()), key="ageing_managers")
-track_filter = f4.multiselect("Track", sorted(t for t in rows["track"].unique() if t), key="ageing_tracks")
+search = f1.text_input(_("Search debtor"), placeholder=_("code or name"), key="ageing_search")
+segments = f2.multiselect(_("Segment"), sorted(rows["segment"].unique()), key="ageing_segments", placeholder=_("all"))
+managers = f3.multiselect(_("Account manager"), sorted(rows["account_manager"].unique()), key="ageing_managers", placeholder=_("all"))
+track_filter = f4.multiselect(_("Track"), sorted(t for t in rows["track"].unique() if t), key="ageing_tracks", placeholder=_("all"))
 shown = rows
 if search.strip():
     needle = search.strip().lower()
@@ -155,66 +173,106 @@ if managers:
 if track_filter:
     shown = shown[shown["track"].isin(track_filter)]
 filtered = len(shown) != len(rows)
+filters = [f"{name}: {', '.join(values)}" for name, values in [
+    (_("Search"), [search.strip()] if search.strip() else []), (_("Segment"), segments),
+    (_("Account manager"), managers), (_("Track"), track_filter)] if values]
 
 # --- stacked bar --------------------------------------------------------------------------------------
-group_by = st.radio("Bars by", ["total", "segment", "account manager"], horizontal=True, key="ageing_bars")
-column = {"total": None, "segment": "segment", "account manager": "account_manager"}[group_by]
-bars = (shown[labels].sum().to_frame().T.assign(group="All" if not filtered else "Selection")
-        if column is None else shown.groupby(column)[labels].sum().reset_index().rename(columns={column: "group"}))
+GROUPS = {"total": _("total"), "segment": _("segment"), "account_manager": _("account manager")}
+group_by = st.radio(_("Bars by"), list(GROUPS.values()), horizontal=True, key="ageing_bars")
+column = next(c for c, label in GROUPS.items() if label == group_by)
+bars = (shown[labels].sum().to_frame().T.assign(group=_("All") if not filtered else _("Selection"))
+        if column == "total" else shown.groupby(column)[labels].sum().reset_index().rename(columns={column: "group"}))
 fig = go.Figure()
 for label, colour in zip(labels, BUCKET_COLOURS):
-    fig.add_bar(y=bars["group"].astype(str), x=bars[label] / 100, name=shown_label(label), orientation="h", marker_color=colour,
-                hovertemplate=f"{label}: %{{x:,.2f}} {currency}<extra>%{{y}}</extra>")
+    fig.add_bar(y=bars["group"].astype(str), x=bars[label] / 100, name=shown_label(label), orientation="h",
+                marker_color=colour, hovertemplate=f"{shown_label(label)}: %{{x:,.2f}} {currency}<extra>%{{y}}</extra>")
 fig.update_layout(barmode="relative", height=170 + 32 * len(bars), margin=dict(l=10, r=10, t=10, b=10),
-                  xaxis_title=currency, legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0, traceorder="normal"),
+                  separators=",." if lang == "nl" else ".,", xaxis=dict(title=_("Open ({currency})", currency=currency),
+                                                                       tickformat=",.0f"),
+                  legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0, traceorder="normal"),
                   yaxis=dict(autorange="reversed"))
 st.plotly_chart(fig, width="stretch")
 
 # --- the table per debtor -----------------------------------------------------------------------------
+DOSSIER, CODE, DEBTOR, TOTAL, ITEMS = _("Dossier"), _("Code"), _("Debtor"), _("Total"), _("Items")
+DATES = "DD-MM-YYYY" if lang == "nl" else "DD MMM YYYY"
+buckets = [shown_label(label) for label in labels]
 table = pd.DataFrame({
-    "Dossier": dossier_urls(shown["debtor_code"]),
-    "Code": shown["debtor_code"].astype(str), "Debtor": shown["debtor_name"].astype(str),
-    "Segment": shown["segment"].astype(str), "Account manager": shown["account_manager"].astype(str),
-    "Track": shown["track"].astype(str),
+    DOSSIER: dossier_urls(shown["debtor_code"]),
+    CODE: shown["debtor_code"].astype(str), DEBTOR: shown["debtor_name"].astype(str),
     **{shown_label(label): shown[label] / 100 for label in labels},
-    "Total": shown["total"] / 100, "Items": shown["items"],
+    TOTAL: shown["total"] / 100, ITEMS: shown["items"],
+    _("Segment"): shown["segment"].astype(str), _("Account manager"): shown["account_manager"].astype(str),
+    _("Track"): shown["track"].astype(str),
 }).reset_index(drop=True)
-st.caption(f"{len(table)} of {len(rows)} debtors with open items in {currency} on {as_of:%d-%m-%Y} · "
-           f"total {fmt(int(shown['total'].sum()), currency)}. Select a row to see its invoices.")
-money = {c: st.column_config.NumberColumn(c, format="%.2f") for c in [*map(shown_label, labels), "Total"]}
-event = st.dataframe(
-    table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="ageing_table",
-    column_config={"Dossier": st.column_config.LinkColumn("Dossier", display_text="open", width="small"), **money})
+st.caption(_("{shown} of {all} debtors with open items in {currency} on {date} · total {total}. Select a row to "
+             "see its invoices.", shown=len(table), all=len(rows), currency=currency, date=i18n.day(as_of),
+             total=i18n.money(int(shown["total"].sum()), currency)))
 
-export = table.drop(columns=["Dossier"]).assign(Currency=currency)
-e1, e2, _ = st.columns([1, 1, 4])
+
+def amount(value) -> str:
+    return "" if pd.isna(value) else formatting.amount(round(value * 100), lang)
+
+
+event = st.dataframe(
+    table.style.format({c: amount for c in [*buckets, TOTAL]}), hide_index=True, width="stretch",
+    on_select="rerun", selection_mode="single-row", key="ageing_table",
+    column_config={DOSSIER: st.column_config.LinkColumn(DOSSIER, display_text=_("open"), width=60),
+                   CODE: st.column_config.TextColumn(CODE, width=70),
+                   DEBTOR: st.column_config.TextColumn(DEBTOR, width=170, help=_("Hover a name to read it in full")),
+                   **{c: st.column_config.NumberColumn(c, width=90, help=_("Open in {currency}", currency=currency))
+                      for c in [*buckets, TOTAL]},
+                   ITEMS: st.column_config.NumberColumn(ITEMS, width=60)})
+
+export = pd.DataFrame({
+    CODE: shown["debtor_code"].astype(str), DEBTOR: shown["debtor_name"].astype(str),
+    **{shown_label(label): shown[label].astype(int) for label in labels}, TOTAL: shown["total"].astype(int),
+    ITEMS: shown["items"], _("Segment"): shown["segment"], _("Account manager"): shown["account_manager"],
+    _("Track"): shown["track"], _("Currency"): currency})
+header = [_("As of {date}", date=i18n.day(as_of)), _("Age by {basis}", basis=BASES[basis]),
+          _("Currency: {currency}", currency=currency), *filters]
+
+
+def report(kind: str) -> bytes:
+    return exports.report(export, kind, lang=lang, title=_("Ageing"), header=header, money=[*buckets, TOTAL],
+                          total_label=TOTAL, sheet=_("Ageing"))
+
+
+e1, e2, e3, _gap = st.columns([1.2, 1.2, 1.6, 2])
 stamp = f"{as_of:%Y%m%d}_{currency}"
 # the files are made when a button is clicked, not on every rerun
-e1.download_button("Export CSV", lambda: exports.table(export, "csv", sheet="Ageing"), f"ageing_{stamp}.csv", "text/csv",
-                   icon=":material/download:", on_click="ignore")
-e2.download_button("Export Excel", lambda: exports.table(export, "xlsx", sheet="Ageing"), f"ageing_{stamp}.xlsx",
+e1.download_button(_("Export CSV"), lambda: report("csv"), f"ageing_{stamp}.csv", "text/csv",
+                   icon=":material/download:", on_click="ignore", key="ageing_csv")
+e2.download_button(_("Export Excel"), lambda: report("xlsx"), f"ageing_{stamp}.xlsx",
                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", icon=":material/download:",
-                   on_click="ignore")
+                   on_click="ignore", key="ageing_xlsx")
+e3.download_button(_("Ageing report (PDF)"), lambda: load_pdf(version, as_of, edges, basis, lang, " · ".join(header[1:])),
+                   f"ageing_{as_of:%Y%m%d}.pdf", "application/pdf", icon=":material/picture_as_pdf:",
+                   on_click="ignore", key="ageing_pdf", help=_("Every currency, with the KPIs and the largest debtors"))
 
 # --- the invoices behind a cell -------------------------------------------------------------------------
 selected = event.selection.rows if event is not None else []
 if selected:
-    code = table.iloc[selected[0]]["Code"]
-    name = table.iloc[selected[0]]["Debtor"]
-    st.subheader(f"Open items of {name} ({code}) on {as_of:%d-%m-%Y}")
-    dossier_link(code)
+    code = table.iloc[selected[0]][CODE]
+    name = table.iloc[selected[0]][DEBTOR]
+    st.subheader(_("Open items of {name} ({code}) on {date}", name=name, code=code, date=i18n.day(as_of)))
+    dossier_link(code, _("Open the dossier"))
     items = load_invoices(as_of, code, edges, basis)
     items = items[items["currency"] == currency]
     with_amount = [label for label in labels if (items["bucket"] == label).any()]
-    pick = st.segmented_control("Bucket", ["all", *with_amount], default="all", required=True,
-                                format_func=shown_label, key=f"ageing_bucket_{code}")
+    pick = st.segmented_control(_("Bucket"), ["all", *with_amount], default="all", required=True,
+                                format_func=lambda b: _("all") if b == "all" else shown_label(b),
+                                key=f"ageing_bucket_{code}")
     if pick != "all":
         items = items[items["bucket"] == pick]
-    st.dataframe(pd.DataFrame({
-        "Invoice": items["number"], "Invoice date": items["invoice_date"], "Due date": items["due_date"],
-        "Days": items["days"], "Bucket": items["bucket"].map(shown_label), "Amount": items["amount_cents"] / 100,
-        "Open": items["open_cents"] / 100, "Disputed": items["disputed"],
-    }), hide_index=True, width="stretch", column_config={
-        "Amount": st.column_config.NumberColumn(format="%.2f"), "Open": st.column_config.NumberColumn(format="%.2f"),
-        "Invoice date": st.column_config.DateColumn(format="DD-MM-YYYY"),
-        "Due date": st.column_config.DateColumn(format="DD-MM-YYYY")})
+    AMOUNT, OPEN = _("Amount"), _("Open")
+    invoices = pd.DataFrame({
+        _("Invoice"): items["number"].astype(str), _("Invoice date"): items["invoice_date"],
+        _("Due date"): items["due_date"], _("Days"): items["days"], _("Bucket"): items["bucket"].map(shown_label),
+        AMOUNT: items["amount_cents"] / 100, OPEN: items["open_cents"] / 100,
+        _("Disputed"): items["disputed"].map({True: _("yes"), False: ""}).fillna(""),
+    })
+    st.dataframe(invoices.style.format({AMOUNT: amount, OPEN: amount}), hide_index=True, width="stretch",
+                 column_config={_("Invoice date"): st.column_config.DateColumn(format=DATES),
+                                _("Due date"): st.column_config.DateColumn(format=DATES)})

@@ -1,15 +1,65 @@
-"""The metric definitions as the app shows them in its help texts: word for word the ones the metrics
-in receivables/domain/metrics.py implement."""
+"""The help texts of the figures, as a credit controller reads them: what each figure tells and how it
+is worked out, in the reader's language (the English text is the catalogue's message id). The sums are
+the ones receivables/domain/metrics.py implements."""
 
 from __future__ import annotations
 
-AGEING = ("Buckets by days past due as of a date: Not due (≤ 0), 1–30, 31–60, 61–90, 90+ (configurable). "
-          "Some packages age from the invoice date instead; offer both, default due date. Credit notes are "
-          "negative open items and reduce the debtor's total; they are never chased.")
+from receivables.domain.translation import N_, translate
 
+AGEING = N_("Each open item is put in a bucket by how many days it is past its due date on the chosen date: "
+            "not due yet, 1–30, 31–60, 61–90 and over 90 days (you can change the buckets). You can also age "
+            "by invoice date. Credit notes count as negative amounts: they lower the debtor's total and are "
+            "never chased.")
+
+CURRENCY_HELP = N_("Every amount is per currency; euros and dollars are never added together.")
+
+# name -> what the figure tells, one Markdown bullet
+HELP: dict[str, str] = {
+    "Credit sales": N_("**Credit sales**: the invoices dated in the period, minus the credit notes."),
+    "AR": N_("**Total open**: everything still to be paid on the date: invoices up to that date, minus the "
+             "payments and credit notes up to that date."),
+    "DSO, standard": N_("**DSO, standard**: how many days of sales are still open: total open divided by the "
+                        "credit sales of the last 90 days, times 90. Example: 200,000 open on 2,000,000 of "
+                        "sales in 365 days is 36.5 days."),
+    "DSO, count-back": N_("**DSO, count-back** (the figure most credit tools show): walk back month by month "
+                          "from the date and take each month's sales off the total open, counting that month's "
+                          "days, until less is left than a month's sales; add that part of the last month. "
+                          "Example: 212,000 open; sales 100,000 (31 days), 80,000 (30 days), 70,000 (30 days): "
+                          "61 days + 32,000 / 70,000 × 30 = 74.7 days."),
+    "Best possible DSO (BPDSO)": N_("**Best possible DSO**: the DSO if every customer paid on time: only the "
+                                    "amount not yet due, divided by the sales of the last 90 days, times 90."),
+    "Average days delinquent (ADD)": N_("**Average days delinquent**: how many days customers pay late on "
+                                        "average: standard DSO minus best possible DSO."),
+    "CEI": N_("**CEI** (collection effectiveness): the share of what could be collected in the period that "
+              "was collected, in %. 100 % is perfect. Example: (6,200 + 3,630 − 6,340) / (6,200 + 3,630 − "
+              "3,590) = 55.9 %."),
+    "Days late": N_("**Days late** of a paid invoice: the days between the due date and the day it was paid "
+                    "in full (0 if paid on time). Averages are weighted by amount: (100 × 10 + 1,000 × 20) / "
+                    "1,100 = 19.1 days."),
+}
+
+NOTES = [
+    N_("Months are calendar months: the series shows month ends, and the count-back looks back at most 36 "
+       "months."),
+    N_("The CEI shown is the one of the month up to the date; the overdue share is the overdue amount as a "
+       "share of the total open."),
+    N_("An invoice is paid on the day nothing is left open on it. Payment behaviour looks at the invoices "
+       "paid in the last 12 months, weighted by amount; the share paid late counts invoices."),
+]
+
+FORECAST = N_("Every open invoice that is not disputed is expected on its due date plus the delay its debtor "
+              "usually has (from the last 12 months of payments, weighted by amount; early payments count; "
+              "debtors without payments get the portfolio's delay). A week's figure adds up each amount "
+              "times the chance it comes in that week. Invoices overdue longer than the doubtful limit "
+              "(default 180 days) are shown apart as doubtful. The band should hold the real receipts in "
+              "80 % of the weeks. The backtest makes the same forecast as of 13 weeks ago, together with a "
+              "simple one (everything paid on its due date), and compares both with the payments that came "
+              "in; the error is the sum of the differences divided by what came in.")
+
+# The definitions word for word as the domain notes give them (the metrics implement these; the help above
+# explains them in plain words)
 CURRENCIES = "All amounts per currency; never add EUR to USD."
 
-# name -> the definition as one Markdown bullet, word for word
 METRICS: dict[str, str] = {
     "Credit sales": "**Credit sales** of a period: sum of invoice amounts (credit notes negative) with invoice "
                     "date in it.",
@@ -29,31 +79,20 @@ METRICS: dict[str, str] = {
                  "pay**: Σ(amount × days) / Σ(amount). Example: (100 × 10 + 1,000 × 20) / 1,100 = 19.1 days.",
 }
 
-NOTES = [
-    "Months are calendar months: the series uses month ends, and the count-back walks back up to 36 months.",
-    "The CEI shown is the one of the month ending on the date; overdue share = overdue AR / AR.",
-    "The paid date of an invoice is the day its open amount reached zero; payment behaviour looks at the "
-    "invoices paid in the last 12 months, weighted by amount; share paid late counts invoices.",
-]
 
-FORECAST = ("Each open invoice (not disputed on the forecast day) is paid at its due date plus a delay drawn "
-            "from its debtor's signed payment delays over the last 12 months (paid date − due date, weighted by "
-            "amount; early payment counts as negative; debtors without paid invoices: the portfolio's), given "
-            "that it was not paid yet; the week's expected receipts are each amount times the chance it comes "
-            "in that week. Invoices overdue longer than the doubtful horizon (default 180 days) are on a "
-            "doubtful line of their own. The band should hold the actual receipts in 80 % of the weeks. The "
-            "backtest makes the same forecast, and the due-date baseline (every invoice paid on its due date), "
-            "as they would have been made 13 weeks ago and sets both against the payments that came in on those "
-            "invoices; the error is Σ|expected − actual| / Σ actual, and it shows how many weeks the band held.")
+HOW = N_("How the app applies them:")
 
 
-def help_markdown() -> str:
-    """All definitions as Markdown, for an expander or a tooltip."""
-    lines = [CURRENCIES, "", *[f"- {text}" for text in METRICS.values()], "", "How the app applies them:", ""]
-    lines += [f"- {note}" for note in NOTES]
+def help_markdown(lang: str) -> str:
+    """All explanations as Markdown, for an expander."""
+    def t(msgid: str) -> str:
+        return translate(msgid, lang)
+
+    lines = [t(CURRENCY_HELP), "", *[f"- {t(text)}" for text in HELP.values()], "", t(HOW), ""]
+    lines += [f"- {t(note)}" for note in NOTES]
     return "\n".join(lines)
 
 
-def help_for(name: str) -> str:
-    """One definition, for a metric's tooltip."""
-    return METRICS[name]
+def help_for(name: str, lang: str) -> str:
+    """One figure's explanation, for its tooltip."""
+    return translate(HELP[name], lang)

@@ -14,16 +14,21 @@ from sqlalchemy import func, select
 from db import analytics_queries as q
 from db.models import AuditEvent, Debtor, ImportBatch, Invoice, InvoiceChange, Message, Note
 from db.uow import UnitOfWork
-from receivables.domain import metrics
+from emails import reports
+from receivables.domain import formatting, metrics
 from receivables.domain.ageing import DEFAULT_EDGES, BucketSpec, ageing_table, assign_buckets, currency_totals
 from receivables.domain.money import to_units
+from receivables.domain.translation import N_, translate
 from receivables.services.errors import ServiceError
+from receivables.services.reminder_settings import PAYMENT_KEY
 from receivables.services.settings import get_setting
+from receivables.services.wording import company_name
 
 
 def _months(months: int, *, most: int = 120) -> int:
     if not isinstance(months, int) or months < 1 or months > most:
-        raise ServiceError(f"months must be a whole number from 1 to {most}, not {months!r}")
+        raise ServiceError("months must be a whole number from 1 to {most}, not {months!r}", most=most,
+                           months=months)
     return months
 
 
@@ -61,7 +66,8 @@ def _spec(edges, basis: str) -> BucketSpec:
     try:
         return BucketSpec(tuple(int(e) for e in edges), basis)
     except (TypeError, ValueError) as exc:
-        raise ServiceError(f"{exc}") from None
+        msgid = getattr(exc, "msgid", None) or str(exc)
+        raise ServiceError(msgid, **getattr(exc, "params", {})) from None
 
 
 def parse_edges(text: str) -> tuple[int, ...]:
@@ -69,9 +75,11 @@ def parse_edges(text: str) -> tuple[int, ...]:
     try:
         edges = tuple(int(part) for part in text.replace(";", ",").split(",") if part.strip())
     except ValueError:
-        raise ServiceError(f"bucket edges must be whole days separated by commas, e.g. 0, 30, 60, 90; got '{text}'") from None
+        raise ServiceError("bucket edges must be whole days separated by commas, e.g. 0, 30, 60, 90; got '{text}'",
+                           text=text) from None
     if not edges or list(edges) != sorted(set(edges)) or edges[0] < 0:
-        raise ServiceError(f"bucket edges must be increasing whole days from 0, e.g. 0, 30, 60, 90; got '{text}'")
+        raise ServiceError("bucket edges must be increasing whole days from 0, e.g. 0, 30, 60, 90; got '{text}'",
+                           text=text)
     if len(edges) > 8:
         raise ServiceError("at most 8 bucket edges (9 buckets)")
     return edges
@@ -92,14 +100,15 @@ def invoices_behind(uow: UnitOfWork, as_of: date, debtor_code: str, edges=DEFAUL
     spec = _spec(edges, basis)
     debtor = uow.session.scalar(select(Debtor).where(Debtor.code == debtor_code))
     if debtor is None:
-        raise ServiceError(f"no debtor with code {debtor_code}")
+        raise ServiceError("no debtor with code {debtor_code}", debtor_code=debtor_code)
     items = q.debtor_open_items(uow.session, as_of, debtor.id)
     items["bucket"] = assign_buckets(items, as_of, spec) if not items.empty else pd.Series(dtype=object)
     column = spec.date_column
     items["days"] = [(as_of - d).days for d in items[column]] if not items.empty else []
     if bucket is not None:
         if bucket not in spec.labels:
-            raise ServiceError(f"unknown bucket {bucket!r}; choose one of {', '.join(spec.labels)}")
+            raise ServiceError("unknown bucket {bucket!r}; choose one of {labels}", bucket=bucket,
+                               labels=", ".join(spec.labels))
         items = items[items["bucket"] == bucket]
     return items.sort_values(["currency", column], ignore_index=True)
 
@@ -132,7 +141,7 @@ def kpis(uow: UnitOfWork, as_of: date | None = None, currency: str | None = None
         currency = currency.upper()
         if currency not in ledgers:
             known = ", ".join(sorted(ledgers)) or "none yet"
-            raise ServiceError(f"no invoices in {currency}; currencies in the ledger: {known}")
+            raise ServiceError("no invoices in {currency}; currencies in the ledger: {known}", currency=currency, known=known)
         ledgers = {currency: ledgers[currency]}
     out = [_kpi_units(cur, as_of, metrics.kpis_at(ledger, as_of)) for cur, ledger in ledgers.items()]
     return [k for k in out if currency is not None or k["total_open"] != 0 or len(out) == 1] or out
@@ -167,6 +176,39 @@ def ageing_kpis(uow: UnitOfWork, view: AgeingView, days_before: int = 30) -> lis
     return out
 
 
+PDF_KPIS = (N_("Total open"), N_("Overdue"), N_("Overdue share"), N_("DSO (count-back)"), N_("Best possible DSO"),
+            N_("Avg days delinquent"), N_("Debtors overdue"))
+
+
+def ageing_pdf(uow: UnitOfWork, view: AgeingView, kpis: list[KpiCompare], *, lang: str, filters: str = "",
+               top: int = reports.TOP) -> bytes:
+    """The month-end ageing report of a view as PDF: per currency the bucket totals, the KPIs and the
+    largest debtors by total open, worded and formatted in `lang`, from the company of the payment details."""
+    company = company_name(get_setting(uow.session, PAYMENT_KEY))
+    by_currency = {k.currency: k for k in kpis}
+    labels = view.spec.labels
+    sections = []
+    for currency in view.currencies:
+        totals = view.totals[currency]
+        rows = view.per_debtor[view.per_debtor["currency"] == currency].sort_values("total", ascending=False)
+        largest = [(str(r["debtor_code"]), str(r["debtor_name"]), {c: int(r[c]) for c in [*labels, "total"]})
+                   for r in rows.head(top).to_dict("records")]
+        sections.append(reports.CurrencyAgeing(currency, {c: int(totals.get(c, 0)) for c in [*labels, "total"]},
+                                               _pdf_kpis(by_currency.get(currency), currency, lang), largest))
+    return reports.ageing_pdf(sections, as_of=view.as_of, company=company, lang=lang, filters=filters)
+
+
+def _pdf_kpis(k: KpiCompare | None, currency: str, lang: str) -> dict[str, str]:
+    if k is None:
+        return {}
+    now = k.now
+    values = (formatting.money(now["total_open_cents"], currency, lang),
+              formatting.money(now["overdue_cents"], currency, lang), formatting.percent(now["overdue_share"], lang),
+              formatting.days(now["dso_count_back"], lang), formatting.days(now["best_possible_dso"], lang),
+              formatting.days(now["average_days_delinquent"], lang), str(k.debtors_overdue))
+    return {translate(label, lang): value for label, value in zip(PDF_KPIS, values)}
+
+
 # --- DSO series and trends -------------------------------------------------------------------------
 
 SERIES_UNITS = ("total_open_cents", "overdue_cents", "credit_sales_cents")
@@ -181,7 +223,7 @@ def dso_series(uow: UnitOfWork, as_of: date | None = None, months: int = 24, by:
     if by is None:
         return metrics.dso_series(_daily(uow), as_of, months)
     if by not in ("segment", "account_manager"):
-        raise ServiceError(f"series can be split by segment or account_manager, not {by!r}")
+        raise ServiceError("series can be split by segment or account_manager, not {by!r}", by=by)
     daily = q.ledger_days_by(uow.session, by)
     frames = []
     for group, g in daily.groupby("grp", sort=True):
