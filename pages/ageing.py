@@ -218,7 +218,7 @@ def amount(value) -> str:
 event = st.dataframe(
     table.style.format({c: amount for c in [*buckets, TOTAL]}), hide_index=True, width="stretch",
     on_select="rerun", selection_mode="single-row", key="ageing_table",
-    column_config={DOSSIER: st.column_config.LinkColumn(DOSSIER, display_text=_("open"), width=60),
+    column_config={DOSSIER: st.column_config.LinkColumn(DOSSIER, display_text=_("open it"), width=60),
                    CODE: st.column_config.TextColumn(CODE, width=70),
                    DEBTOR: st.column_config.TextColumn(DEBTOR, width=170, help=_("Hover a name to read it in full")),
                    **{c: st.column_config.NumberColumn(c, width=90, help=_("Open in {currency}", currency=currency))
@@ -261,8 +261,9 @@ if selected:
     items = load_invoices(as_of, code, edges, basis)
     items = items[items["currency"] == currency]
     with_amount = [label for label in labels if (items["bucket"] == label).any()]
+    bucket_words = {b: _("all") if b == "all" else shown_label(b) for b in ["all", *with_amount]}
     pick = st.segmented_control(_("Bucket"), ["all", *with_amount], default="all", required=True,
-                                format_func=lambda b: _("all") if b == "all" else shown_label(b),
+                                format_func=bucket_words.get,
                                 key=f"ageing_bucket_{code}")
     if pick != "all":
         items = items[items["bucket"] == pick]

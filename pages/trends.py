@@ -97,7 +97,9 @@ as_of = c1.date_input(_("Up to"), value=shown, min_value=state.earliest_date(sho
                       key="trends_as_of",
                       help=_("The last month of the series ends on this date."))
 months = c2.select_slider(_("Months"), options=[6, 12, 18, 24, 36], value=24, key="trends_months")
-split_label = c3.radio(_("Series for"), list(SPLITS), format_func=_, horizontal=True, key="trends_split")
+split_words = {s: _(s) for s in SPLITS}  # worded in this run: a widget may call format_func outside it
+split_label = c3.radio(_("Series for"), list(SPLITS), format_func=split_words.get, horizontal=True,
+                       key="trends_split")
 
 with st.spinner(_("Computing the monthly series…")):
     series = load_series(as_of, months, None)
@@ -166,8 +168,10 @@ with tab_dso:
     if by is not None:
         groups = load_series(as_of, months, by)
         g = groups[groups["currency"] == currency]
-        measure = st.radio(_("Measure"), [name for _col, name, _colour in DSO_LINES] + [N_("Overdue share %"), N_("CEI %")],
-                           format_func=_, horizontal=True, key="trends_group_measure")
+        measures = [name for _col, name, _colour in DSO_LINES] + [N_("Overdue share %"), N_("CEI %")]
+        measure_words = {m: _(m) for m in measures}
+        measure = st.radio(_("Measure"), measures, format_func=measure_words.get, horizontal=True,
+                           key="trends_group_measure")
         column = {name: col for col, name, _colour in DSO_LINES} | {"Overdue share %": "overdue_share", "CEI %": "cei_month"}
         fig = go.Figure()
         for group, rows in g.groupby("group", sort=True):
@@ -187,7 +191,7 @@ with tab_dso:
         DSO_DAYS: top["dso_days"], OVERDUE_DAYS: top["overdue_days"],
     }).style.format({OPEN: amount, OVERDUE: amount, DSO_DAYS: days, OVERDUE_DAYS: days}),
         hide_index=True, width="stretch", column_config={
-        DOSSIER: st.column_config.LinkColumn(DOSSIER, display_text=_("open"), width=60),
+        DOSSIER: st.column_config.LinkColumn(DOSSIER, display_text=_("open it"), width=60),
         DEBTOR: st.column_config.TextColumn(DEBTOR, width=260),
         OPEN: st.column_config.NumberColumn(OPEN, help=_("Open in {currency}", currency=currency)),
         OVERDUE: st.column_config.NumberColumn(OVERDUE, help=_("Overdue in {currency}", currency=currency)),
@@ -277,5 +281,5 @@ with tab_behaviour:
     }).sort_values(LATE, ascending=False).style.format({
         LATE: days, TO_PAY: days, PAID_LATE: share, LATE_30: share, TREND: signed_days}),
         hide_index=True, width="stretch", column_config={
-        DOSSIER: st.column_config.LinkColumn(DOSSIER, display_text=_("open"), width=60),
+        DOSSIER: st.column_config.LinkColumn(DOSSIER, display_text=_("open it"), width=60),
         DEBTOR: st.column_config.TextColumn(DEBTOR, width=260)})
