@@ -9,7 +9,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 import streamlit.components.v1 as components  # noqa: E402
 
-from receivables.domain import messages  # noqa: E402
+from receivables.domain import calls, messages  # noqa: E402
 from receivables.domain.errors import Problem  # noqa: E402
 from receivables.services import queue, reminders, sending  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
@@ -21,8 +21,7 @@ STATUSES = {"proposed": N_("proposed"), "approved": N_("approved"), "postponed":
             "blocked": N_("blocked"), "sending": N_("sending"), "exported": N_("exported"), "sent": N_("sent"),
             "failed": N_("failed"), "cancelled": N_("cancelled"), queue.NEEDS_ADDRESS: N_("needs address")}
 VIEWS = {"today": N_("Due today"), "tomorrow": N_("Tomorrow"), "week": N_("This week"), "all": N_("All")}
-CALL_OUTCOMES = {"reached": N_("reached"), "no answer": N_("no answer"), "voicemail": N_("voicemail"),
-                 "wrong number": N_("wrong number"), "call back": N_("call back")}
+CALL_OUTCOMES = calls.OUTCOME_LABELS  # the one list (receivables/domain/calls.py)
 TRANSLATED_PARAMS = ("status", "verb")  # words of ours inside a core error, worded like the rest
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|<>~$:])")  # not "." : "B.V." stays readable
 can_act = user.can("collector")

@@ -7,6 +7,7 @@ from datetime import date  # noqa: E402
 
 import streamlit as st  # noqa: E402
 
+from receivables.domain import calls  # noqa: E402
 from receivables.domain.worklist import SOURCES, Item  # noqa: E402
 from receivables.services import dossier, mailbox, queue, today, users  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
@@ -23,7 +24,7 @@ ICONS = {"reply": ":material/mark_email_unread:", "unassigned": ":material/move_
          "dispute": ":material/gavel:", "promise": ":material/handshake:", "call": ":material/call:",
          "approval": ":material/task_alt:", "address": ":material/contact_mail:", "failed": ":material/unsubscribe:",
          "sending": ":material/schedule_send:"}
-CALL_OUTCOMES = {"reached": N_("reached"), "no answer": N_("no answer"), "wrong number": N_("wrong number")}
+CALL_OUTCOMES = calls.OUTCOME_LABELS  # the one list (receivables/domain/calls.py)
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 _AUTOLINK = re.compile(r"(?i)(:/|www\.)")
 

@@ -4,8 +4,12 @@ of the queue and on the command line), and what a call note needs. Pure."""
 from __future__ import annotations
 
 from receivables.domain.dossier import RuleError, clean_text
+from receivables.domain.translation import N_
 
 CALL_OUTCOMES = ("reached", "no answer", "voicemail", "wrong number", "call back")
+# the outcomes as a screen offers them (worded in the reader's language there)
+OUTCOME_LABELS = {"reached": N_("reached"), "no answer": N_("no answer"), "voicemail": N_("voicemail"),
+                  "wrong number": N_("wrong number"), "call back": N_("call back")}
 SUMMARY_NEEDED = ("reached",)  # when the debtor was spoken to, what was said is the point of the note
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from db.models import Debtor, Invoice, Message, MessageInvoice, Note, utcnow
 from db.uow import UnitOfWork
 from emails.render import QR_CID, html_from_text
-from receivables.domain import contacts, epc, tracks
+from receivables.domain import calls, contacts, epc, tracks
 from receivables.domain import costs as costing
 from receivables.domain.messages import ACTIONS, ALLOWED_TRANSITIONS, CALL_ONLY, UNSENT
 from receivables.domain.money import fmt
@@ -302,9 +302,11 @@ def record_call(uow: UnitOfWork, message_id: int, outcome: str, text_: str = "",
         raise ServiceError("there is no message {message_id}", message_id=message_id)
     if m.channel != "call":
         raise ServiceError("message {message_id} is not a call task", message_id=message_id)
-    if not (outcome or "").strip():
-        raise ServiceError("say how the call went (e.g. reached, no answer, voicemail)")
-    note = Note(debtor_id=m.debtor_id, kind="call", text=(text_ or "").strip(), outcome=outcome.strip()[:30],
+    try:  # the one list of outcomes and what a call note needs (receivables/domain/calls.py)
+        text_ = calls.call_note((outcome or "").strip(), text_)
+    except calls.CallError as exc:
+        raise ServiceError(exc.msgid, **exc.params) from None
+    note = Note(debtor_id=m.debtor_id, kind="call", text=text_, outcome=outcome.strip(),
                 message_id=m.id, created_by=actor)
     s.add(note)
     s.flush()

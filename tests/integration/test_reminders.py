@@ -420,6 +420,18 @@ def test_a_call_task_is_done_with_a_note(uow):
         assert (note.kind, note.outcome, note.message_id) == ("call", "reached", mid)
 
 
+@pytest.mark.parametrize(("outcome", "said", "refusal"), [
+    ("called twice", "", "call outcome 'called twice' is unknown"),
+    ("reached", "  ", "the call summary is empty"),
+])
+def test_a_call_task_takes_the_outcomes_the_dossier_takes(uow, outcome, said, refusal):
+    mid = one_message(uow, "proposed", channel="call")
+    with uow() as u, pytest.raises(ServiceError, match=refusal):
+        queue.record_call(u, mid, outcome, said, actor="carla")
+    with uow() as u:
+        assert u.session.get(Message, mid).status == "proposed"
+
+
 def test_an_edit_is_what_will_be_sent_and_is_audited(ledger):
     generate(ledger)
     (m1, _), _ = messages(ledger)
