@@ -311,14 +311,21 @@ def downloads(mid: int, channel: str) -> None:
 
 
 def one_message_actions(mid: int, p: queue.Preview) -> None:
-    c0, c1, c2 = st.columns(3)
+    c0, c1, c2, c3 = st.columns(4)
     if p.status == "proposed" and c0.button(_("Approve this message"), icon=":material/check_circle:"):
         if run(lambda: write(queue.transition, [mid], "approve"), _("Message #{id} approved.", id=mid)):
             st.rerun()
-    if c1.button(_("Block this message"), icon=":material/block:"):
+    with c1.popover(_("Postpone this message"), icon=":material/schedule:"):
+        until = st.date_input(_("Postpone until"), value=today + timedelta(days=7), key=f"until_{mid}",
+                              min_value=today + timedelta(days=1), format="DD-MM-YYYY")
+        if st.button(_("Postpone"), key=f"postpone_{mid}", type="primary"):
+            if run(lambda: write(queue.bulk, [mid], "postpone", until=until),
+                   _("Message #{id} postponed until {date}.", id=mid, date=i18n.day(until))):
+                st.rerun()
+    if c2.button(_("Block this message"), icon=":material/block:"):
         if run(lambda: write(queue.transition, [mid], "block"), _("Message #{id} blocked.", id=mid)):
             st.rerun()
-    if p.edited and c2.button(_("Back to the template text"), icon=":material/undo:"):
+    if p.edited and c3.button(_("Back to the template text"), icon=":material/undo:"):
         if run(lambda: write(queue.rerender, mid), _("Rendered again from the template.")):
             st.rerun()
     with st.expander(_("Edit the text")):

@@ -227,13 +227,12 @@ def open_page(pg, server: Server, path: str) -> None:
 
 
 def choose_message(page, message_id: int) -> None:
-    """Pick the message in the preview's selectbox. Choosing the tab reruns the script, and a rerun that
-    starts late re-renders the open dropdown under the pointer: then the option is chosen again."""
+    """Pick the message in the preview's selectbox beside the list. A rerun that starts late re-renders the
+    open dropdown under the pointer: then the option is chosen again."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-    page.get_by_role("tab", name="Preview & edit").click()
     wait_for_app(page)
-    chooser = page.locator("[data-testid='stSelectbox']").filter(has=page.get_by_label("Message", exact=True))
+    chooser = page.locator("[data-testid='stSelectbox']").filter(has=page.get_by_label("Preview", exact=True))
 
     def shown() -> str:  # the chosen label sits in the combobox's input, not in the element's text
         return chooser.evaluate("e => e.innerText + ' ' + [...e.querySelectorAll('input')]"
@@ -242,7 +241,7 @@ def choose_message(page, message_id: int) -> None:
     for _ in range(5):
         if f"#{message_id} ·" in shown():
             return
-        page.get_by_label("Message", exact=True).click()
+        page.get_by_label("Preview", exact=True).click()
         page.keyboard.type(f"#{message_id} ·")  # a long list shows only the options that fit: filter it
         try:
             page.get_by_role("option", name=f"#{message_id} ").first.click(timeout=5_000)

@@ -42,6 +42,7 @@ def preview_of(page, server, message_id: int):
     """The queue's preview of one message: the frame its words are shown in."""
     open_page(page, server, "/queue")
     choose_message(page, message_id)
+    page.get_by_text("As the e-mail will look").click()  # the expander under the plain text
     return page.frame_locator("iframe").first
 
 
