@@ -1,0 +1,404 @@
+"""Payment plans (betalingsregelingen): proposed from the portal or made by staff, accepted or rejected,
+their terms paid from the ledger's payments (the oldest open term first), late and broken after the grace
+period, and a person's decision about a broken plan. The plan's invoices leave the reminder track while it
+runs (the chase rule asks `held_invoices`); a broken plan counts like a broken promise in the signals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import Debtor, Invoice, InvoiceChange, PaymentPlan, PaymentPlanInvoice, PaymentPlanTerm, utcnow
+from db.uow import UnitOfWork
+from receivables.domain import plans as rules
+from receivables.domain.dossier import RuleError, clean_text
+from receivables.services.audit import record_audit
+from receivables.services.errors import ServiceError
+from receivables.services.ledger import drop_from_pending_messages
+from receivables.services.settings import get_setting, put_setting
+
+LIMITS_KEY = "plans.limits"
+PAYMENT_KINDS = ("payment", "credit")
+
+
+@contextmanager
+def _rules():
+    """A rule's refusal as the error the pages and the command line show."""
+    try:
+        yield
+    except RuleError as exc:
+        raise ServiceError(exc.msgid, **exc.params) from None
+
+
+# --- settings --------------------------------------------------------------------------------------
+
+def limits(session: Session) -> rules.Limits:
+    """The administrator's limits and grace period (the shipped defaults for what was never saved)."""
+    stored = get_setting(session, LIMITS_KEY) or {}
+    defaults = asdict(rules.Limits())
+    try:
+        return rules.Limits(**{k: int(stored.get(k, v)) for k, v in defaults.items()})
+    except (TypeError, ValueError):
+        return rules.Limits()
+
+
+def save_limits(uow: UnitOfWork, values: dict, *, actor: str) -> rules.Limits:
+    """Check and store the limits (any of max_terms, max_first_delay_days, min_term_cents, grace_days,
+    notice_days); audited."""
+    current = asdict(limits(uow.session))
+    unknown = set(values) - set(current)
+    if unknown:
+        raise ServiceError("unknown plan setting {name}", name=", ".join(sorted(unknown)))
+    try:
+        new = rules.Limits(**{k: int(values.get(k, v)) for k, v in current.items()})
+    except (TypeError, ValueError):
+        raise ServiceError("the plan settings are whole numbers") from None
+    with _rules():
+        new.check()
+    put_setting(uow.session, LIMITS_KEY, asdict(new), actor)
+    uow.commit()
+    return new
+
+
+# --- what the pages and the command line read ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class TermView:
+    seq: int
+    due_date: date
+    amount_cents: int
+    paid_cents: int
+    paid_on: date | None
+    state: str
+
+
+@dataclass(frozen=True)
+class PlanView:
+    id: int
+    debtor_id: int
+    debtor_code: str
+    debtor_name: str
+    status: str
+    source: str
+    currency: str
+    interval: str
+    principal_cents: int
+    interest_cents: int
+    costs_cents: int
+    total_cents: int
+    paid_cents: int
+    invoices: tuple[str, ...]
+    note: str
+    reason: str
+    created_by: str
+    created_at: datetime
+    decided_by: str | None
+    broken_on: date | None
+    chance_on: date | None
+    terms: tuple[TermView, ...] = field(default_factory=tuple)
+
+    @property
+    def late_terms(self) -> tuple[TermView, ...]:
+        return tuple(t for t in self.terms if t.state in (rules.LATE, rules.BROKEN))
+
+
+def _view(plan: PaymentPlan, debtor: Debtor, numbers: dict[int, str]) -> PlanView:
+    terms = tuple(TermView(t.seq, t.due_date, t.amount_cents, t.paid_cents, t.paid_on, t.state) for t in plan.terms)
+    return PlanView(plan.id, plan.debtor_id, debtor.code, debtor.name, plan.status, plan.source, plan.currency,
+                    plan.interval, plan.principal_cents, plan.interest_cents, plan.costs_cents,
+                    sum(t.amount_cents for t in terms), sum(t.paid_cents for t in terms),
+                    tuple(sorted(numbers[link.invoice_id] for link in plan.invoices)), plan.note, plan.reason,
+                    plan.created_by, plan.created_at, plan.decided_by, plan.broken_on, plan.chance_on, terms)
+
+
+def list_plans(uow: UnitOfWork, *, debtor_id: int | None = None, code: str | None = None,
+               status: str | Iterable[str] | None = None) -> list[PlanView]:
+    """The plans (newest first), of one debtor (by id or code) and/or in some statuses."""
+    s = uow.session
+    query = select(PaymentPlan, Debtor).join(Debtor, Debtor.id == PaymentPlan.debtor_id)
+    if code is not None:
+        query = query.where(Debtor.code == code)
+    if debtor_id is not None:
+        query = query.where(PaymentPlan.debtor_id == debtor_id)
+    if status is not None:
+        wanted = [status] if isinstance(status, str) else list(status)
+        bad = set(wanted) - set(rules.STATUSES)
+        if bad:
+            raise ServiceError("unknown plan status {status}; choose from {choices}", status=", ".join(sorted(bad)),
+                               choices=", ".join(rules.STATUSES))
+        query = query.where(PaymentPlan.status.in_(wanted))
+    rows = s.execute(query.order_by(PaymentPlan.id.desc())).all()
+    ids = {link.invoice_id for plan, _ in rows for link in plan.invoices}
+    numbers = dict(s.execute(select(Invoice.id, Invoice.number).where(Invoice.id.in_(ids))).all()) if ids else {}
+    return [_view(plan, debtor, numbers) for plan, debtor in rows]
+
+
+def get_plan(uow: UnitOfWork, plan_id: int) -> PlanView:
+    plan = _plan(uow.session, plan_id)
+    debtor = uow.session.get(Debtor, plan.debtor_id)
+    ids = [link.invoice_id for link in plan.invoices]
+    numbers = dict(uow.session.execute(select(Invoice.id, Invoice.number).where(Invoice.id.in_(ids))).all())
+    return _view(plan, debtor, numbers)
+
+
+def as_json(views: Iterable[PlanView]) -> list[dict]:
+    """Plans as JSON-ready dicts (dates as ISO text, amounts in cents)."""
+    def plain(value):
+        if isinstance(value, (date, datetime)):
+            return value.isoformat()
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+    return [plain(asdict(v)) for v in views]
+
+
+def held_invoices(session: Session) -> set[int]:
+    """The invoices of running plans (active, or broken and waiting for a person): the reminder track leaves
+    them alone."""
+    return set(session.scalars(select(PaymentPlanInvoice.invoice_id).join(
+        PaymentPlan, PaymentPlan.id == PaymentPlanInvoice.plan_id).where(PaymentPlan.status.in_(rules.HOLDING))))
+
+
+def resolve(uow: UnitOfWork, code: str, numbers: Iterable[str]) -> tuple[int, list[int]]:
+    """A debtor's id and the ids of its invoices named by number (for the command line)."""
+    s = uow.session
+    debtor = s.scalar(select(Debtor).where(Debtor.code == code))
+    if debtor is None:
+        raise ServiceError("there is no debtor {code}", code=code)
+    wanted = [n.strip() for n in numbers if n and n.strip()]
+    found = dict(s.execute(select(Invoice.number, Invoice.id).where(Invoice.number.in_(wanted))).all()) if wanted else {}
+    missing = [n for n in wanted if n not in found]
+    if missing:
+        raise ServiceError("there is no invoice {number}", number=", ".join(missing))
+    return debtor.id, [found[n] for n in wanted]
+
+
+# --- making a plan --------------------------------------------------------------------------------------
+
+def _plan(session: Session, plan_id: int, *, lock: bool = False) -> PaymentPlan:
+    query = select(PaymentPlan).where(PaymentPlan.id == int(plan_id))
+    plan = session.scalar(query.with_for_update() if lock else query)
+    if plan is None:
+        raise ServiceError("there is no payment plan {id}", id=plan_id)
+    return plan
+
+
+def _in_other_plans(session: Session, invoice_ids: list[int], but: int | None = None) -> list[str]:
+    query = (select(Invoice.number).join(PaymentPlanInvoice, PaymentPlanInvoice.invoice_id == Invoice.id)
+             .join(PaymentPlan, PaymentPlan.id == PaymentPlanInvoice.plan_id)
+             .where(Invoice.id.in_(invoice_ids), PaymentPlan.status.in_(rules.LIVE)))
+    if but is not None:
+        query = query.where(PaymentPlan.id != but)
+    return list(session.scalars(query))
+
+
+def propose_plan(uow: UnitOfWork, debtor_id: int, invoice_ids: Iterable[int], terms: int, start_date: date, *,
+                 source: str, actor: str, note: str = "", interval: str = "month", interest_cents: int = 0,
+                 costs_cents: int = 0, today: date | None = None) -> int:
+    """A plan for some of a debtor's open invoices: their open amount (plus the interest and costs agreed) in
+    `terms` instalments from `start_date` at the interval, within the administrator's limits. From the
+    portal it is proposed and waits for a person; from staff it runs at once. Returns the plan's id."""
+    today = today or date.today()
+    if source not in rules.SOURCES:
+        raise ServiceError("a plan comes from staff or the portal, not {source}", source=source)
+    s = uow.session
+    debtor = s.get(Debtor, int(debtor_id))
+    if debtor is None:
+        raise ServiceError("there is no debtor with id {id}", id=debtor_id)
+    ids = list(dict.fromkeys(int(i) for i in invoice_ids))
+    invoices = list(s.scalars(select(Invoice).where(Invoice.id.in_(ids)).order_by(Invoice.due_date, Invoice.number)))
+    if len(invoices) != len(ids):
+        raise ServiceError("choose the invoices the plan covers from the debtor's open invoices")
+    limits_now = limits(s)
+    with _rules():
+        currency = rules.check_invoices(invoices, debtor.id, _in_other_plans(s, ids))
+        if interval not in rules.INTERVALS:
+            raise rules.PlanError("unknown interval {interval}; choose one of {choices}", interval=interval,
+                                  choices=", ".join(rules.INTERVALS))
+        principal = sum(i.open_cents for i in invoices)
+        schedule = rules.schedule(principal, int(terms), start_date, interval, interest_cents=int(interest_cents),
+                                  costs_cents=int(costs_cents))
+        rules.check_plan(schedule, start_date, today, limits_now, currency)
+        note = clean_text(note, "the note", required=False)
+    plan = PaymentPlan(debtor_id=debtor.id, status=rules.PROPOSED if source == "portal" else rules.ACTIVE,
+                       source=source, currency=currency, interval=interval, principal_cents=principal,
+                       interest_cents=int(interest_cents), costs_cents=int(costs_cents), note=note, reason="",
+                       created_by=actor)
+    plan.invoices = [PaymentPlanInvoice(invoice_id=i.id) for i in invoices]
+    plan.terms = [PaymentPlanTerm(seq=t.seq, due_date=t.due_date, amount_cents=t.amount_cents, paid_cents=0,
+                                  state=rules.OPEN) for t in schedule]
+    s.add(plan)
+    s.flush()
+    cancelled = []
+    if plan.status == rules.ACTIVE:
+        plan.decided_by, plan.decided_at = actor, utcnow()
+        cancelled = drop_from_pending_messages(s, ids)
+    record_audit(s, actor, "plan.create" if source == "staff" else "plan.propose", "debtor", debtor.code, None,
+                 {"plan_id": plan.id, "source": source, "status": plan.status, "invoices": [i.number for i in invoices],
+                  "terms": [(t.due_date, t.amount_cents) for t in schedule], "interest_cents": int(interest_cents),
+                  "costs_cents": int(costs_cents), "cancelled_messages": cancelled})
+    uow.commit()
+    return plan.id
+
+
+def create_plan(uow: UnitOfWork, debtor_id: int, invoice_ids: Iterable[int], terms: int, start_date: date, *,
+                actor: str, note: str = "", interval: str = "month", interest_cents: int = 0, costs_cents: int = 0,
+                today: date | None = None) -> int:
+    """A plan a person agreed with the debtor: it runs at once, and its invoices leave the reminder track."""
+    return propose_plan(uow, debtor_id, invoice_ids, terms, start_date, source="staff", actor=actor, note=note,
+                        interval=interval, interest_cents=interest_cents, costs_cents=costs_cents, today=today)
+
+
+def accept_plan(uow: UnitOfWork, plan_id: int, *, actor: str, today: date | None = None) -> None:
+    """A person accepts a proposed plan: it runs, and its invoices leave the reminder track."""
+    today = today or date.today()
+    s = uow.session
+    plan = _plan(s, plan_id, lock=True)
+    if plan.status != rules.PROPOSED:
+        raise ServiceError("plan {id} is {status}, not proposed; only a proposed plan can be accepted", id=plan.id,
+                           status=plan.status)
+    ids = [link.invoice_id for link in plan.invoices]
+    busy = _in_other_plans(s, ids, but=plan.id)
+    if busy:
+        raise ServiceError("invoice {numbers} is already in a payment plan; decide about that plan first",
+                           numbers=", ".join(sorted(busy)))
+    plan.status, plan.decided_by, plan.decided_at = rules.ACTIVE, actor, utcnow()
+    cancelled = drop_from_pending_messages(s, ids)
+    _follow(s, plan, today)
+    record_audit(s, actor, "plan.accept", "payment_plan", plan.id, {"status": rules.PROPOSED},
+                 {"status": plan.status, "cancelled_messages": cancelled})
+    uow.commit()
+
+
+def reject_plan(uow: UnitOfWork, plan_id: int, *, actor: str, reason: str) -> None:
+    """A person turns a proposed plan down, saying why; its invoices stay on their track."""
+    s = uow.session
+    plan = _plan(s, plan_id, lock=True)
+    if plan.status != rules.PROPOSED:
+        raise ServiceError("plan {id} is {status}, not proposed; only a proposed plan can be rejected", id=plan.id,
+                           status=plan.status)
+    with _rules():
+        reason = clean_text(reason, "the reason")
+    plan.status, plan.reason, plan.decided_by, plan.decided_at = rules.REJECTED, reason, actor, utcnow()
+    record_audit(s, actor, "plan.reject", "payment_plan", plan.id, {"status": rules.PROPOSED},
+                 {"status": plan.status, "reason": reason})
+    uow.commit()
+
+
+def decide_broken(uow: UnitOfWork, plan_id: int, choice: str, *, actor: str, note: str = "",
+                  today: date | None = None) -> str:
+    """A person decides about a broken plan: one more chance (the missed terms may still be paid within the
+    grace period from today; the plan runs on) or back on the reminder track (the plan ends; its invoices
+    are chased again from the step where they left). Returns the plan's new status."""
+    today = today or date.today()
+    s = uow.session
+    with _rules():
+        rules.check_choice(choice)
+        note = clean_text(note, "the note", required=False)
+    plan = _plan(s, plan_id, lock=True)
+    if plan.status != rules.BROKEN:
+        raise ServiceError("plan {id} is {status}, not broken; a decision is only asked of a broken plan",
+                           id=plan.id, status=plan.status)
+    if choice == rules.ONE_MORE_CHANCE:
+        plan.status, plan.chance_on = rules.ACTIVE, today
+        _follow(s, plan, today)
+    else:
+        plan.status = rules.ENDED
+    plan.reason, plan.decided_by, plan.decided_at = note, actor, utcnow()
+    record_audit(s, actor, f"plan.{choice}", "payment_plan", plan.id, {"status": rules.BROKEN},
+                 {"status": plan.status, "note": note})
+    uow.commit()
+    return plan.status
+
+
+# --- payments and the days passing -------------------------------------------------------------------
+
+def _payments(session: Session, plan: PaymentPlan) -> list[tuple[date, int]]:
+    """The payments and credits on the plan's invoices recorded since the plan was made: its principal was
+    what was open then."""
+    ids = [link.invoice_id for link in plan.invoices]
+    rows = session.execute(select(InvoiceChange.change_date, InvoiceChange.delta_cents).where(
+        InvoiceChange.invoice_id.in_(ids), InvoiceChange.kind.in_(PAYMENT_KINDS), InvoiceChange.delta_cents < 0,
+        InvoiceChange.created_at >= plan.created_at)).all()
+    return [(day, -cents) for day, cents in rows]
+
+
+def _follow(session: Session, plan: PaymentPlan, today: date, actor: str = "system") -> str | None:
+    """Set the plan's payments against its terms and bring the terms and the plan to their state on `today`.
+    Returns the plan's new status when it changed."""
+    grace = limits(session).grace_days
+    terms = [rules.Term(t.seq, t.due_date, t.amount_cents) for t in plan.terms]
+    standing = rules.standing(terms, _payments(session, plan), today, grace, plan.chance_on)
+    for row, now in zip(plan.terms, standing, strict=True):
+        row.paid_cents, row.paid_on, row.state = now.paid_cents, now.paid_on, now.state
+    ids = [link.invoice_id for link in plan.invoices]
+    settled = all(o <= 0 for o in session.scalars(select(Invoice.open_cents).where(Invoice.id.in_(ids))))
+    status = rules.next_status(plan.status, rules.plan_state(standing, settled))
+    if status == plan.status:
+        return None
+    before, plan.status = plan.status, status
+    if status == rules.BROKEN:
+        plan.broken_on = today
+    record_audit(session, actor, f"plan.{status}", "payment_plan", plan.id, {"status": before}, {"status": status})
+    return status
+
+
+def apply_payments(session: Session, invoice_ids: Iterable[int], today: date | None = None) -> list[int]:
+    """After payments landed on these invoices (an import, the bank): the running plans covering them set
+    the payments against their oldest open terms. In the caller's transaction. Returns the plans looked at."""
+    today = today or date.today()
+    ids = list({int(i) for i in invoice_ids})
+    if not ids:
+        return []
+    plan_ids = set(session.scalars(select(PaymentPlanInvoice.plan_id).join(
+        PaymentPlan, PaymentPlan.id == PaymentPlanInvoice.plan_id).where(
+        PaymentPlanInvoice.invoice_id.in_(ids), PaymentPlan.status.in_(rules.HOLDING))))
+    for plan_id in sorted(plan_ids):
+        _follow(session, session.get(PaymentPlan, plan_id), today)
+    return sorted(plan_ids)
+
+
+@dataclass
+class Refresh:
+    looked_at: int = 0
+    broken: list[int] = field(default_factory=list)
+    paid: list[int] = field(default_factory=list)
+    notices: list[int] = field(default_factory=list)  # messages proposed
+
+
+def refresh(uow: UnitOfWork, today: date | None = None, *, actor: str = "system") -> Refresh:
+    """The running plans on `today`: payments set against the terms, terms late or broken after the grace
+    period (a broken plan waits for a person), plans paid; and the notice of each term due soon proposed
+    into the queue."""
+    today = today or date.today()
+    out = refresh_in(uow.session, today, actor=actor)
+    uow.commit()
+    return out
+
+
+def refresh_in(session: Session, today: date, *, actor: str = "system") -> Refresh:
+    """`refresh` in the caller's transaction (the reminder engine runs it before planning)."""
+    out = Refresh()
+    running = session.scalars(select(PaymentPlan).where(PaymentPlan.status.in_(rules.HOLDING))
+                              .order_by(PaymentPlan.id)).all()
+    for plan in running:
+        out.looked_at += 1
+        changed = _follow(session, plan, today, actor)
+        if changed == rules.BROKEN:
+            out.broken.append(plan.id)
+        elif changed == rules.PAID:
+            out.paid.append(plan.id)
+    return out
+
+
+def waiting(session: Session) -> list[PaymentPlan]:
+    """Plans that wait for a person: portal proposals and broken plans."""
+    return list(session.scalars(select(PaymentPlan).where(PaymentPlan.status.in_((rules.PROPOSED, rules.BROKEN)))
+                                .order_by(PaymentPlan.id)))

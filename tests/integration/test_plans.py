@@ -1,0 +1,173 @@
+"""Payment plans against real SQLite and PostgreSQL: made by staff or proposed from the portal, paid term by
+term from the ledger's payments, late and broken after the grace period, and a person's decision."""
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from db.models import AuditEvent, Debtor, Invoice
+from receivables.services import plans
+from receivables.services.errors import ServiceError
+from receivables.services.ledger import apply_change
+
+TODAY = date(2026, 3, 10)
+
+
+def add_invoice(s, debtor, number, invoice_date, amount_cents, term=30):
+    inv = Invoice(number=number, debtor_id=debtor.id, invoice_date=invoice_date,
+                  due_date=invoice_date + timedelta(days=term), amount_cents=amount_cents, open_cents=amount_cents)
+    s.add(inv)
+    s.flush()
+    return inv
+
+
+@pytest.fixture
+def ledger(uow):
+    """De Jong (0100): two overdue invoices of 600.00 and 300.00; Northwind (0200): one."""
+    with uow() as u:
+        s = u.session
+        a = Debtor(code="0100", name="De Jong Bouw B.V.", email="crediteuren@dejong.nl", language="nl")
+        b = Debtor(code="0200", name="Northwind Traders Ltd", email="accounts@northwind.co.uk", language="en")
+        s.add_all([a, b])
+        s.flush()
+        add_invoice(s, a, "2026-0001", date(2026, 1, 1), 60_000)
+        add_invoice(s, a, "2026-0002", date(2026, 1, 15), 30_000)
+        add_invoice(s, b, "2026-0900", date(2026, 1, 5), 70_000)
+        u.commit()
+    return uow
+
+
+def ids(u, code="0100", numbers=("2026-0001", "2026-0002")):
+    return plans.resolve(u, code, numbers)
+
+
+def pay(u, number, cents, day):
+    inv = u.session.scalar(select(Invoice).where(Invoice.number == number))
+    apply_change(u.session, inv, day, "payment", -cents)
+    plans.apply_payments(u.session, [inv.id], day)
+    u.commit()
+
+
+def test_a_staff_plan_runs_at_once_with_terms_that_add_up_to_the_open_amount(ledger):
+    with ledger() as u:
+        debtor_id, invoice_ids = ids(u)
+        plan_id = plans.create_plan(u, debtor_id, invoice_ids, 4, TODAY, actor="anna", interest_cents=1_000,
+                                    today=TODAY)
+    with ledger() as u:
+        view = plans.get_plan(u, plan_id)
+        assert view.status == "active" and view.source == "staff"
+        assert view.invoices == ("2026-0001", "2026-0002")
+        assert [t.amount_cents for t in view.terms] == [22_750, 22_750, 22_750, 22_750]
+        assert [t.due_date for t in view.terms] == [TODAY, date(2026, 4, 10), date(2026, 5, 10), date(2026, 6, 10)]
+        assert plans.held_invoices(u.session) == set(invoice_ids)
+        assert u.session.scalar(select(AuditEvent).where(AuditEvent.action == "plan.create")).actor == "anna"
+
+
+def test_a_portal_proposal_waits_for_a_person_and_holds_nothing_until_accepted(ledger):
+    with ledger() as u:
+        debtor_id, invoice_ids = ids(u)
+        plan_id = plans.propose_plan(u, debtor_id, invoice_ids, 3, TODAY + timedelta(days=5), source="portal",
+                                     actor="portal", note="ik betaal in drie delen", today=TODAY)
+    with ledger() as u:
+        assert plans.get_plan(u, plan_id).status == "proposed"
+        assert plans.held_invoices(u.session) == set()
+        assert [p.id for p in plans.waiting(u.session)] == [plan_id]
+        plans.accept_plan(u, plan_id, actor="anna", today=TODAY)
+    with ledger() as u:
+        assert plans.get_plan(u, plan_id).status == "active"
+        assert plans.held_invoices(u.session) == set(invoice_ids)
+        with pytest.raises(ServiceError, match="only a proposed plan can be accepted"):
+            plans.accept_plan(u, plan_id, actor="anna", today=TODAY)
+
+
+def test_a_rejected_proposal_says_why_and_leaves_the_invoices_free_for_another_plan(ledger):
+    with ledger() as u:
+        debtor_id, invoice_ids = ids(u)
+        plan_id = plans.propose_plan(u, debtor_id, invoice_ids, 3, TODAY, source="portal", actor="portal",
+                                     today=TODAY)
+        with pytest.raises(ServiceError, match="already in a payment plan"):
+            plans.create_plan(u, debtor_id, invoice_ids, 2, TODAY, actor="anna", today=TODAY)
+        with pytest.raises(ServiceError, match="the reason is empty"):
+            plans.reject_plan(u, plan_id, actor="anna", reason=" ")
+        plans.reject_plan(u, plan_id, actor="anna", reason="te lang")
+    with ledger() as u:
+        view = plans.get_plan(u, plan_id)
+        assert (view.status, view.reason, view.decided_by) == ("rejected", "te lang", "anna")
+        assert plans.create_plan(u, debtor_id, invoice_ids, 2, TODAY, actor="anna", today=TODAY)
+
+
+@pytest.mark.parametrize("terms, start, invoices, says", [
+    (13, TODAY, ("2026-0001",), "at most 12 terms"),
+    (2, TODAY - timedelta(days=1), ("2026-0001",), "is in the past"),
+    (2, TODAY + timedelta(days=40), ("2026-0001",), "at most 31 days away"),
+    (2, TODAY, ("2026-0900",), "not an invoice of this debtor"),
+])
+def test_a_plan_outside_the_limits_is_refused_and_nothing_is_written(ledger, terms, start, invoices, says):
+    with ledger() as u:
+        debtor_id, _ = ids(u)
+        _, invoice_ids = plans.resolve(u, "0100", invoices)
+        with pytest.raises(ServiceError, match=says):
+            plans.create_plan(u, debtor_id, invoice_ids, terms, start, actor="anna", today=TODAY)
+    with ledger() as u:
+        assert plans.list_plans(u) == []
+
+
+def test_payments_pay_the_oldest_term_first_and_a_paid_plan_ends(ledger):
+    with ledger() as u:
+        debtor_id, invoice_ids = ids(u)
+        plan_id = plans.create_plan(u, debtor_id, invoice_ids, 3, TODAY, actor="anna", today=TODAY)
+    with ledger() as u:
+        pay(u, "2026-0001", 30_000, TODAY)  # the first term, and no more
+    with ledger() as u:
+        view = plans.get_plan(u, plan_id)
+        assert [(t.paid_cents, t.state) for t in view.terms] == [(30_000, "paid"), (0, "open"), (0, "open")]
+        pay(u, "2026-0001", 30_000, TODAY + timedelta(days=31))
+        pay(u, "2026-0002", 30_000, TODAY + timedelta(days=60))
+    with ledger() as u:
+        view = plans.get_plan(u, plan_id)
+        assert view.status == "paid"
+        assert [t.state for t in view.terms] == ["paid", "paid", "paid"]
+        assert plans.held_invoices(u.session) == set()
+
+
+def test_a_term_unpaid_after_the_grace_period_breaks_the_plan_and_a_person_decides(ledger):
+    with ledger() as u:
+        debtor_id, invoice_ids = ids(u)
+        plan_id = plans.create_plan(u, debtor_id, invoice_ids, 3, TODAY, actor="anna", today=TODAY)
+    with ledger() as u:
+        assert plans.refresh(u, TODAY + timedelta(days=3)).broken == []
+        assert [t.state for t in plans.get_plan(u, plan_id).terms] == ["late", "open", "open"]
+    with ledger() as u:
+        assert plans.refresh(u, TODAY + timedelta(days=6)).broken == [plan_id]
+    with ledger() as u:
+        view = plans.get_plan(u, plan_id)
+        assert (view.status, view.broken_on) == ("broken", TODAY + timedelta(days=6))
+        assert plans.held_invoices(u.session) == set(invoice_ids)  # waits for a person
+        with pytest.raises(ServiceError, match="one more chance or back on the track"):
+            plans.decide_broken(u, plan_id, "maybe", actor="anna")
+        plans.decide_broken(u, plan_id, "one_more_chance", actor="anna", today=TODAY + timedelta(days=7))
+    with ledger() as u:
+        view = plans.get_plan(u, plan_id)
+        assert view.status == "active" and view.terms[0].state == "late"
+        assert plans.refresh(u, TODAY + timedelta(days=13)).broken == [plan_id]
+        plans.decide_broken(u, plan_id, "back_on_track", actor="anna", note="geen reactie",
+                            today=TODAY + timedelta(days=13))
+    with ledger() as u:
+        assert plans.get_plan(u, plan_id).status == "ended"
+        assert plans.held_invoices(u.session) == set()
+        actions = set(u.session.scalars(select(AuditEvent.action)))
+        assert {"plan.broken", "plan.one_more_chance", "plan.back_on_track"} <= actions
+
+
+def test_the_limits_are_settings_checked_and_audited(ledger):
+    with ledger() as u:
+        with pytest.raises(ServiceError, match="grace period"):
+            plans.save_limits(u, {"grace_days": 99}, actor="admin")
+        plans.save_limits(u, {"max_terms": 6, "grace_days": 2}, actor="admin")
+    with ledger() as u:
+        assert plans.limits(u.session).max_terms == 6
+        debtor_id, invoice_ids = ids(u)
+        with pytest.raises(ServiceError, match="at most 6 terms"):
+            plans.create_plan(u, debtor_id, invoice_ids, 7, TODAY, actor="anna", today=TODAY)
+        assert u.session.scalar(select(AuditEvent).where(AuditEvent.action == "setting.change")).actor == "admin"
