@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.models import Debtor, Invoice, InvoiceChange, PaymentPlan, PaymentPlanInvoice, PaymentPlanTerm, utcnow
@@ -330,7 +330,8 @@ def _payments(session: Session, plan: PaymentPlan) -> list[tuple[date, int]]:
     return [(day, -cents) for day, cents in rows]
 
 
-def _follow(session: Session, plan: PaymentPlan, today: date, actor: str = "system") -> str | None:
+def _follow(session: Session, plan: PaymentPlan, today: date, actor: str = "system", *,
+            may_break: bool = True) -> str | None:
     """Set the plan's payments against its terms and bring the terms and the plan to their state on `today`.
     Returns the plan's new status when it changed."""
     grace = limits(session).grace_days
@@ -341,7 +342,7 @@ def _follow(session: Session, plan: PaymentPlan, today: date, actor: str = "syst
     ids = [link.invoice_id for link in plan.invoices]
     settled = all(o <= 0 for o in session.scalars(select(Invoice.open_cents).where(Invoice.id.in_(ids))))
     status = rules.next_status(plan.status, rules.plan_state(standing, settled))
-    if status == plan.status:
+    if status == plan.status or (status == rules.BROKEN and not may_break):
         return None
     before, plan.status = plan.status, status
     if status == rules.BROKEN:
@@ -352,17 +353,18 @@ def _follow(session: Session, plan: PaymentPlan, today: date, actor: str = "syst
 
 def apply_payments(session: Session, invoice_ids: Iterable[int], today: date | None = None) -> list[int]:
     """After payments landed on these invoices (an import, the bank): the running plans covering them set
-    the payments against their oldest open terms. In the caller's transaction. Returns the plans looked at."""
+    the payments against their oldest open terms, and a plan paid in full ends. Breaking a plan is left to
+    `refresh`. In the caller's transaction. Returns the plans looked at."""
     today = today or date.today()
-    ids = list({int(i) for i in invoice_ids})
-    if not ids:
+    landed = {int(i) for i in invoice_ids}
+    if not landed:
         return []
-    plan_ids = set(session.scalars(select(PaymentPlanInvoice.plan_id).join(
-        PaymentPlan, PaymentPlan.id == PaymentPlanInvoice.plan_id).where(
-        PaymentPlanInvoice.invoice_id.in_(ids), PaymentPlan.status.in_(rules.HOLDING))))
-    for plan_id in sorted(plan_ids):
-        _follow(session, session.get(PaymentPlan, plan_id), today)
-    return sorted(plan_ids)
+    running = session.execute(select(PaymentPlanInvoice.plan_id, PaymentPlanInvoice.invoice_id).join(
+        PaymentPlan, PaymentPlan.id == PaymentPlanInvoice.plan_id).where(PaymentPlan.status.in_(rules.HOLDING))).all()
+    plan_ids = sorted({plan_id for plan_id, invoice_id in running if invoice_id in landed})
+    for plan_id in plan_ids:
+        _follow(session, session.get(PaymentPlan, plan_id), today, may_break=False)
+    return plan_ids
 
 
 @dataclass
@@ -402,3 +404,12 @@ def waiting(session: Session) -> list[PaymentPlan]:
     """Plans that wait for a person: portal proposals and broken plans."""
     return list(session.scalars(select(PaymentPlan).where(PaymentPlan.status.in_((rules.PROPOSED, rules.BROKEN)))
                                 .order_by(PaymentPlan.id)))
+
+
+def broken_since(session: Session, since: date, debtor_id: int | None = None) -> dict[int, int]:
+    """Per debtor the plans broken since `since` (also those given one more chance since): the track rules
+    count them like broken promises."""
+    query = select(PaymentPlan.debtor_id, func.count()).where(PaymentPlan.broken_on >= since)
+    if debtor_id is not None:
+        query = query.where(PaymentPlan.debtor_id == debtor_id)
+    return {d: int(n) for d, n in session.execute(query.group_by(PaymentPlan.debtor_id))}

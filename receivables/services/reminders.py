@@ -17,7 +17,7 @@ from receivables.domain import contacts, planning
 from receivables.domain.messages import REACHED, UNSENT
 from receivables.domain.money import fmt
 from receivables.domain.planning import OpenInvoice
-from receivables.services import claims, signals
+from receivables.services import claims, plans, signals
 from receivables.services.audit import record_audit
 from receivables.services.dossier import review_promises
 from receivables.services.errors import ServiceError
@@ -169,6 +169,7 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
     # promises past their date plus grace become kept or broken first: a broken promise counts in the
     # track choice and its invoices are chased again
     review_promises(uow, today, actor=actor)
+    plans.refresh(uow, today, actor=actor)  # likewise plans: a broken one waits for a person, not the track
     _lock(s)
     cfg = load_settings(s)
     check_freshness(s, today, cfg.freshness_days)
@@ -241,12 +242,13 @@ def _open_invoices(s, today: date, grace_days: int) -> tuple[list[OpenInvoice], 
     time-barred (art. 3:307 / 7:28 BW: a person decides, the engine does not)."""
     rows = s.execute(select(*INVOICE_COLUMNS).where(Invoice.open_cents != 0)).all()
     promised = _promised(s, today, grace_days)
+    planned = plans.held_invoices(s)
     barred = claims.time_barred(s, today)
     first_seen = dict(s.execute(select(Invoice.id, ImportBatch.as_of)  # the import that brought it in
                                 .join(ImportBatch, ImportBatch.id == Invoice.batch_id)
                                 .where(Invoice.open_cents != 0)).all()) if rows else {}
     invoices = [OpenInvoice(*r, promised=r.id in promised["invoices"] or r.debtor_id in promised["debtors"],
-                            time_barred=r.id in barred, first_seen=first_seen.get(r.id)) for r in rows]
+                            in_plan=r.id in planned, time_barred=r.id in barred, first_seen=first_seen.get(r.id)) for r in rows]
     return invoices, len(barred)
 
 

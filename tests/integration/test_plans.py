@@ -171,3 +171,86 @@ def test_the_limits_are_settings_checked_and_audited(ledger):
         with pytest.raises(ServiceError, match="at most 6 terms"):
             plans.create_plan(u, debtor_id, invoice_ids, 7, TODAY, actor="anna", today=TODAY)
         assert u.session.scalar(select(AuditEvent).where(AuditEvent.action == "setting.change")).actor == "admin"
+
+
+# --- the plan and the reminder track ------------------------------------------------------------------
+
+def test_a_plans_invoices_leave_the_track_and_a_broken_plan_sent_back_resumes_at_the_next_step(uow):
+    from tests.integration import test_reminders as r  # the reminder engine's ledger helpers
+    day0 = r.TODAY
+    with uow() as u:
+        s = u.session
+        r.fresh_import(s)
+        d = r.debtor(s, "100")
+        r.invoice(s, d, "F-1", day0 - timedelta(days=10), 121_000)
+        r.invoice(s, d, "F-2", day0 - timedelta(days=5), 50_050)
+        r.history(s, d)
+        u.commit()
+    r.generate(uow)
+    [(first, numbers)] = r.messages(uow)
+    assert first.step_name == "reminder" and numbers == ["F-1", "F-2"]
+    r.mark_sent(uow, first.id, day0)
+    with uow() as u:
+        debtor_id, invoice_ids = plans.resolve(u, "100", ["F-1", "F-2"])
+        plan_id = plans.create_plan(u, debtor_id, invoice_ids, 3, day0 + timedelta(days=1), actor="anna",
+                                    today=day0 + timedelta(days=1))
+    # the second reminder would be due 13 days after the first: the plan holds it back
+    assert r.generate(uow, day0 + timedelta(days=16)).created == 0
+    with uow() as u:
+        assert plans.get_plan(u, plan_id).status == "broken"  # the first term was missed; a person decides
+    assert r.generate(uow, day0 + timedelta(days=17)).created == 0
+    with uow() as u:
+        plans.decide_broken(u, plan_id, "back_on_track", actor="anna", today=day0 + timedelta(days=17))
+    assert r.generate(uow, day0 + timedelta(days=17)).created == 1
+    newest, numbers = r.messages(uow)[-1]
+    assert newest.step_name == "second_reminder" and numbers == ["F-1", "F-2"]  # from where it left
+
+
+def test_making_a_plan_takes_its_invoices_out_of_the_unsent_reminders(uow):
+    from tests.integration import test_reminders as r
+    with uow() as u:
+        s = u.session
+        r.fresh_import(s)
+        d = r.debtor(s, "100")
+        r.invoice(s, d, "F-1", r.TODAY - timedelta(days=10), 121_000)
+        r.invoice(s, d, "F-2", r.TODAY - timedelta(days=5), 50_050)
+        r.history(s, d)
+        u.commit()
+    r.generate(uow)
+    with uow() as u:
+        debtor_id, invoice_ids = plans.resolve(u, "100", ["F-1"])
+        plans.create_plan(u, debtor_id, invoice_ids, 2, r.TODAY, actor="anna", today=r.TODAY)
+    [(message, numbers)] = r.messages(uow)
+    assert numbers == ["F-2"] and message.status in ("proposed", "approved")
+
+
+def test_a_broken_plan_counts_like_a_broken_promise_in_the_track_signals(ledger):
+    from receivables.services import dossier, signals
+    from receivables.services.reminder_settings import load_settings
+    with ledger() as u:
+        debtor_id, invoice_ids = ids(u)
+        plan_id = plans.create_plan(u, debtor_id, invoice_ids, 2, TODAY, actor="anna", today=TODAY)
+        plans.refresh(u, TODAY + timedelta(days=10))
+    with ledger() as u:
+        assert plans.get_plan(u, plan_id).status == "broken"
+        found = signals.behaviour_signals(u, TODAY + timedelta(days=10), load_settings(u.session).tracks)
+        assert found[debtor_id]["broken_promises"] == 1
+        assert dossier.debtor_signals(u, "0100", TODAY + timedelta(days=10))["broken_promises"] == 1
+
+
+def test_a_payment_in_an_import_is_set_against_the_oldest_open_term(ledger):
+    from receivables.services import imports
+    with ledger() as u:
+        debtor_id, invoice_ids = ids(u)
+        plan_id = plans.create_plan(u, debtor_id, invoice_ids, 3, TODAY, actor="anna", today=TODAY)
+    rows = ["Relatiecode;Relatie;Factuurnummer;Factuurdatum;Vervaldatum;Bedrag;Openstaand;Soort",
+            "0100;De Jong Bouw B.V.;2026-0001;01-01-2026;31-01-2026;600,00;300,00;Factuur",
+            "0100;De Jong Bouw B.V.;2026-0002;15-01-2026;14-02-2026;300,00;300,00;Factuur",
+            "0200;Northwind Traders Ltd;2026-0900;05-01-2026;04-02-2026;700,00;700,00;Factuur"]
+    with ledger(immediate=True) as u:
+        imports.run_import(u, ("\r\n".join(rows) + "\r\n").encode(), "open.csv", actor="anna",
+                           as_of=TODAY + timedelta(days=2))
+    with ledger() as u:
+        terms = plans.get_plan(u, plan_id).terms
+        assert [(t.paid_cents, t.state) for t in terms][0] == (30_000, "paid")
+        assert [t.paid_cents for t in terms[1:]] == [0, 0]
