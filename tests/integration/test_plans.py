@@ -1,15 +1,20 @@
 """Payment plans against real SQLite and PostgreSQL: made by staff or proposed from the portal, paid term by
 term from the ledger's payments, late and broken after the grace period, and a person's decision."""
 
+import json
+import subprocess
+import sys
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from db.models import AuditEvent, Debtor, Invoice
+from db.uow import UnitOfWork
 from receivables.services import plans
 from receivables.services.errors import ServiceError
 from receivables.services.ledger import apply_change
+from tests.conftest import ROOT
 
 TODAY = date(2026, 3, 10)
 
@@ -22,8 +27,7 @@ def add_invoice(s, debtor, number, invoice_date, amount_cents, term=30):
     return inv
 
 
-@pytest.fixture
-def ledger(uow):
+def build(uow):
     """De Jong (0100): two overdue invoices of 600.00 and 300.00; Northwind (0200): one."""
     with uow() as u:
         s = u.session
@@ -36,6 +40,11 @@ def ledger(uow):
         add_invoice(s, b, "2026-0900", date(2026, 1, 5), 70_000)
         u.commit()
     return uow
+
+
+@pytest.fixture
+def ledger(uow):
+    return build(uow)
 
 
 def ids(u, code="0100", numbers=("2026-0001", "2026-0002")):
@@ -254,3 +263,40 @@ def test_a_payment_in_an_import_is_set_against_the_oldest_open_term(ledger):
         terms = plans.get_plan(u, plan_id).terms
         assert [(t.paid_cents, t.state) for t in terms][0] == (30_000, "paid")
         assert [t.paid_cents for t in terms[1:]] == [0, 0]
+
+
+# --- the command line ----------------------------------------------------------------------------------
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "receivables", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.fixture
+def sqlite_ledger(sqlite_engine):
+    return build(lambda **kw: UnitOfWork(sqlite_engine, **kw))
+
+
+def test_the_command_line_creates_lists_refreshes_and_decides_plans(sqlite_ledger):
+    made = run_cli("plans", "create", "0100", "2026-0001", "2026-0002", "--terms", "3", "--start", "2026-03-10",
+                   "--interest", "15,00", "--today", "2026-03-10", "--as", "anna")
+    assert made.returncode == 0, made.stderr
+    assert "plan 1 created for 0100" in made.stdout
+    listed = run_cli("plans", "list", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    [plan] = json.loads(listed.stdout)
+    assert plan["status"] == "active" and plan["invoices"] == ["2026-0001", "2026-0002"]
+    assert [t["amount_cents"] for t in plan["terms"]] == [30_500, 30_500, 30_500]
+    assert plan["terms"][0]["due_date"] == "2026-03-10"
+    assert "1 broken" in run_cli("plans", "refresh", "--today", "2026-03-20").stdout
+    assert "plan 1 is ended" in run_cli("plans", "decide", "1", "back_on_track", "--today", "2026-03-21").stdout
+    assert "ended" in run_cli("plans", "list", "--debtor", "0100").stdout
+
+
+def test_the_command_line_refuses_a_plan_outside_the_limits_with_what_to_change(sqlite_ledger):
+    out = run_cli("plans", "create", "0100", "2026-0001", "--terms", "40", "--start", "2026-03-10",
+                  "--today", "2026-03-10")
+    assert out.returncode == 2 and "at most 12 terms" in out.stderr
+    refused = run_cli("plans", "accept", "7")
+    assert refused.returncode == 2 and "there is no payment plan 7" in refused.stderr
+    assert json.loads(run_cli("plans", "list", "--format", "json").stdout) == []
