@@ -35,6 +35,9 @@ OPEN, LATE = "open", "late"
 TERM_STATES = (OPEN, PAID, LATE, BROKEN)
 TERM_LABELS = {OPEN: N_("open"), PAID: N_("paid"), LATE: N_("late"), BROKEN: N_("broken")}
 
+# the notice before each term is a message of its own track and step: the reminder engine leaves it alone
+NOTICE_TRACK, NOTICE_STEP = "plan", "plan_notice"
+
 # what a person decides about a broken plan
 ONE_MORE_CHANCE, BACK_ON_TRACK = "one_more_chance", "back_on_track"
 CHOICES = (ONE_MORE_CHANCE, BACK_ON_TRACK)

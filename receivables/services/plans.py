@@ -10,17 +10,32 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from db.models import Debtor, Invoice, InvoiceChange, PaymentPlan, PaymentPlanInvoice, PaymentPlanTerm, utcnow
+from db.models import (
+    Debtor,
+    Invoice,
+    InvoiceChange,
+    Message,
+    MessageInvoice,
+    PaymentPlan,
+    PaymentPlanInvoice,
+    PaymentPlanTerm,
+    utcnow,
+)
 from db.uow import UnitOfWork
+from emails.plan_notice import render_notice
+from emails.render import TemplateError
 from receivables.domain import plans as rules
 from receivables.domain.dossier import RuleError, clean_text
+from receivables.domain.messages import UNSENT
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
 from receivables.services.ledger import drop_from_pending_messages
+from receivables.services.reminder_settings import PAYMENT_DEFAULTS, PAYMENT_KEY
 from receivables.services.settings import get_setting, put_setting
+from receivables.services.wording import company_name, reference
 
 LIMITS_KEY = "plans.limits"
 PAYMENT_KINDS = ("payment", "credit")
@@ -311,6 +326,7 @@ def decide_broken(uow: UnitOfWork, plan_id: int, choice: str, *, actor: str, not
         _follow(s, plan, today)
     else:
         plan.status = rules.ENDED
+        _cancel_notices(s, plan.terms, "the payment plan ended")
     plan.reason, plan.decided_by, plan.decided_at = note, actor, utcnow()
     record_audit(s, actor, f"plan.{choice}", "payment_plan", plan.id, {"status": rules.BROKEN},
                  {"status": plan.status, "note": note})
@@ -339,6 +355,7 @@ def _follow(session: Session, plan: PaymentPlan, today: date, actor: str = "syst
     standing = rules.standing(terms, _payments(session, plan), today, grace, plan.chance_on)
     for row, now in zip(plan.terms, standing, strict=True):
         row.paid_cents, row.paid_on, row.state = now.paid_cents, now.paid_on, now.state
+    _cancel_notices(session, [t for t in plan.terms if t.state == rules.PAID], "the term is paid")
     ids = [link.invoice_id for link in plan.invoices]
     settled = all(o <= 0 for o in session.scalars(select(Invoice.open_cents).where(Invoice.id.in_(ids))))
     status = rules.next_status(plan.status, rules.plan_state(standing, settled))
@@ -397,7 +414,62 @@ def refresh_in(session: Session, today: date, *, actor: str = "system") -> Refre
             out.broken.append(plan.id)
         elif changed == rules.PAID:
             out.paid.append(plan.id)
+        if plan.status == rules.ACTIVE:
+            out.notices += _propose_notices(session, plan, today)
     return out
+
+
+# --- the notice before each term ----------------------------------------------------------------------
+
+def _cancel_notices(session: Session, terms: Iterable[PaymentPlanTerm], why: str) -> None:
+    """The unsent notices of these terms are not sent any more."""
+    ids = [t.notice_message_id for t in terms if t.notice_message_id]
+    if ids:
+        session.execute(update(Message).where(Message.id.in_(ids), Message.status.in_(UNSENT))
+                        .values(status="cancelled", last_error=why, updated_at=utcnow()))
+
+
+def _propose_notices(session: Session, plan: PaymentPlan, today: date) -> list[int]:
+    """The notice of each unpaid term due within the notice period, proposed into the queue once (its
+    step key names the plan and the term; the sender sends it like any message)."""
+    notice_days = limits(session).notice_days
+    due = [t for t in plan.terms if t.notice_message_id is None and t.state != rules.PAID
+           and rules.notice_due(rules.TermStanding(t.seq, t.due_date, t.amount_cents, t.paid_cents, t.paid_on, t.state),
+                                today, notice_days)]
+    if not due:
+        return []
+    debtor = session.get(Debtor, plan.debtor_id)
+    invoices = list(session.execute(select(Invoice.id, Invoice.number, Invoice.open_cents).join(
+        PaymentPlanInvoice, PaymentPlanInvoice.invoice_id == Invoice.id).where(PaymentPlanInvoice.plan_id == plan.id)
+        .order_by(Invoice.due_date, Invoice.number)).all())
+    numbers = [n for _, n, _ in invoices]
+    payment = {**PAYMENT_DEFAULTS, **(get_setting(session, PAYMENT_KEY) or {})}
+    total = sum(t.amount_cents for t in plan.terms)
+    made = []
+    for term in due:
+        amount = term.amount_cents - term.paid_cents
+        left_after = total - sum(t.paid_cents for t in plan.terms) - amount
+        ctx = {"debtor": debtor, "company": {"name": company_name(payment)}, "term": term,
+               "term_count": len(plan.terms), "amount_cents": amount, "left_after_cents": max(left_after, 0),
+               "currency": plan.currency, "numbers": ", ".join(numbers), "many": len(numbers) > 1,
+               "payment": {**payment, "reference": reference(debtor.code, numbers)}, "language": debtor.language,
+               "qr": plan.currency == "EUR" and bool(payment["iban"])}
+        try:
+            words = render_notice(ctx)
+        except TemplateError as exc:
+            raise ServiceError(exc.msgid, **exc.params) from None
+        message = Message(debtor_id=debtor.id, track=rules.NOTICE_TRACK, step_index=0, step_name=rules.NOTICE_STEP,
+                          step_key=f"plan/{plan.id}/{term.seq}", channel="email", language=debtor.language,
+                          reason=f"term {term.seq} of {len(plan.terms)} of payment plan {plan.id} falls due on "
+                                 f"{term.due_date:%d-%m-%Y}",
+                          status="proposed", planned_date=today, subject=words.subject, body_text=words.text,
+                          body_html=words.html, currency=plan.currency, total_cents=amount)
+        message.lines = [MessageInvoice(invoice_id=i, open_cents=cents, active=True) for i, _, cents in invoices]
+        session.add(message)
+        session.flush()
+        term.notice_message_id = message.id
+        made.append(message.id)
+    return made
 
 
 def waiting(session: Session) -> list[PaymentPlan]:

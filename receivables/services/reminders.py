@@ -17,6 +17,7 @@ from receivables.domain import contacts, planning
 from receivables.domain.messages import REACHED, UNSENT
 from receivables.domain.money import fmt
 from receivables.domain.planning import OpenInvoice
+from receivables.domain.plans import NOTICE_TRACK
 from receivables.services import claims, plans, signals
 from receivables.services.audit import record_audit
 from receivables.services.dossier import review_promises
@@ -272,7 +273,8 @@ def _steps_taken(s) -> list[planning.StepTaken]:
                             Message.status, Message.sent_at, Message.updated_at)
                      .join(Message, Message.id == MessageInvoice.message_id)
                      .join(Invoice, Invoice.id == MessageInvoice.invoice_id)
-                     .where(MessageInvoice.active.is_(True), Message.status.in_(REACHED), Invoice.open_cents != 0))
+                     .where(MessageInvoice.active.is_(True), Message.status.in_(REACHED), Invoice.open_cents != 0,
+                            Message.track != NOTICE_TRACK))
     return [planning.StepTaken(inv_id, debtor_id, track, step, status, (sent_at or updated_at).date())
             for inv_id, debtor_id, track, step, status, sent_at, updated_at in rows]
 
@@ -280,11 +282,11 @@ def _steps_taken(s) -> list[planning.StepTaken]:
 def _unsent(s) -> tuple[list[planning.UnsentMessage], list[planning.UnsentLine]]:
     messages = [planning.UnsentMessage(*r) for r in s.execute(select(
         Message.id, Message.debtor_id, Message.track, Message.step_index, Message.status, Message.planned_date,
-        Message.edited, Message.currency).where(Message.status.in_(UNSENT)))]
+        Message.edited, Message.currency).where(Message.status.in_(UNSENT), Message.track != NOTICE_TRACK))]
     lines = [planning.UnsentLine(*r) for r in s.execute(
         select(MessageInvoice.id, MessageInvoice.message_id, MessageInvoice.invoice_id, MessageInvoice.open_cents)
         .join(Message, Message.id == MessageInvoice.message_id)
-        .where(Message.status.in_(UNSENT), MessageInvoice.active.is_(True)))]
+        .where(Message.status.in_(UNSENT), MessageInvoice.active.is_(True), Message.track != NOTICE_TRACK))]
     return messages, lines
 
 

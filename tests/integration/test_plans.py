@@ -9,12 +9,16 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from db.models import AuditEvent, Debtor, Invoice
+from db.models import AuditEvent, Debtor, ImportBatch, Invoice, Message
 from db.uow import UnitOfWork
+from emails.transport import SmtpTransport
 from receivables.services import plans
 from receivables.services.errors import ServiceError
 from receivables.services.ledger import apply_change
 from tests.conftest import ROOT
+from tests.integration import test_send_support
+
+smtp_server = test_send_support.smtp_server  # the fixture
 
 TODAY = date(2026, 3, 10)
 
@@ -300,3 +304,90 @@ def test_the_command_line_refuses_a_plan_outside_the_limits_with_what_to_change(
     refused = run_cli("plans", "accept", "7")
     assert refused.returncode == 2 and "there is no payment plan 7" in refused.stderr
     assert json.loads(run_cli("plans", "list", "--format", "json").stdout) == []
+
+
+# --- the notice before each term -------------------------------------------------------------------------
+
+def notices(u):
+    return list(u.session.scalars(select(Message).where(Message.track == "plan").order_by(Message.id)))
+
+
+def test_a_notice_is_proposed_a_few_days_before_each_term_once_in_the_debtors_language(ledger):
+    with ledger() as u:
+        debtor_id, invoice_ids = ids(u)
+        plan_id = plans.create_plan(u, debtor_id, invoice_ids, 3, TODAY + timedelta(days=10), actor="anna",
+                                    today=TODAY)
+        northwind, [nw_invoice] = plans.resolve(u, "0200", ["2026-0900"])
+        plans.create_plan(u, northwind, [nw_invoice], 2, TODAY + timedelta(days=10), actor="anna", today=TODAY)
+    with ledger() as u:
+        assert plans.refresh(u, TODAY + timedelta(days=6)).notices == []  # 4 days ahead: not yet
+    with ledger() as u:
+        made = plans.refresh(u, TODAY + timedelta(days=7)).notices
+        assert len(made) == 2
+    with ledger() as u:
+        assert plans.refresh(u, TODAY + timedelta(days=8)).notices == []  # once
+        nl, en = notices(u)
+        assert (nl.status, nl.planned_date, nl.total_cents) == ("proposed", TODAY + timedelta(days=7), 30_000)
+        assert nl.subject == "Aankondiging termijn 1 van 3 van uw betalingsregeling"
+        assert "20 maart 2026" in nl.body_text and "€ 300,00" in nl.body_text and "€ 600,00" in nl.body_text
+        assert "2026-0001, 2026-0002" in nl.body_text
+        assert en.subject == "Notice of instalment 1 of 2 of your payment plan" and "€350.00" in en.body_text
+        assert plans.get_plan(u, plan_id).status == "active"
+
+
+def test_the_reminder_engine_leaves_a_plans_notice_alone(ledger):
+    from receivables.services import reminders
+    with ledger() as u:
+        debtor_id, invoice_ids = ids(u)
+        plans.create_plan(u, debtor_id, invoice_ids, 3, TODAY + timedelta(days=3), actor="anna", today=TODAY)
+        u.session.add(ImportBatch(kind="open-items", mode="full", file_name="open.csv", file_hash="h", as_of=TODAY,
+                                  imported_by="test"))
+        u.commit()
+    with ledger(immediate=True) as u:
+        result = reminders.generate(u, TODAY, actor="test")
+        assert result.cancelled == 0
+    with ledger() as u:
+        [notice] = notices(u)
+        assert notice.status == "proposed"
+        assert [m.track for m in u.session.scalars(select(Message))] == ["plan", "standard"]  # Northwind's
+
+
+def test_a_paid_term_cancels_its_unsent_notice(ledger):
+    with ledger() as u:
+        debtor_id, invoice_ids = ids(u)
+        plans.create_plan(u, debtor_id, invoice_ids, 3, TODAY + timedelta(days=2), actor="anna", today=TODAY)
+        plans.refresh(u, TODAY)
+    with ledger() as u:
+        pay(u, "2026-0001", 30_000, TODAY + timedelta(days=1))
+    with ledger() as u:
+        [notice] = notices(u)
+        assert (notice.status, notice.last_error) == ("cancelled", "the term is paid")
+
+
+def test_the_sender_sends_a_notice_exactly_once(uow, smtp_server):
+    from receivables.services import queue, sending
+    from tests.integration.test_send_support import settings
+    today = date.today()
+    with uow() as u:
+        s = u.session
+        d = Debtor(code="0100", name="De Jong Bouw B.V.", email="crediteuren@dejong.nl", language="nl")
+        s.add(d)
+        s.flush()
+        add_invoice(s, d, "2026-0001", today - timedelta(days=60), 60_000)
+        s.add(ImportBatch(kind="open-items", mode="full", file_name="open.csv", file_hash="h", as_of=today,
+                          imported_by="test"))
+        u.commit()
+    with uow() as u:
+        debtor_id, invoice_ids = plans.resolve(u, "0100", ["2026-0001"])
+        plans.create_plan(u, debtor_id, invoice_ids, 2, today + timedelta(days=1), actor="anna", today=today)
+        [message_id] = plans.refresh(u, today).notices
+    with uow() as u:
+        queue.transition(u, [message_id], "approve", actor="anna", today=today)
+    for _ in range(2):
+        with uow(immediate=True) as u:
+            sending.send_batch(u, SmtpTransport("127.0.0.1", smtp_server.port, "none", timeout=10), settings(),
+                               today=today, actor="anna", sleep=lambda s: None)
+    assert len(smtp_server.messages) == 1
+    with uow() as u:
+        assert plans.refresh(u, today).notices == []
+        assert u.session.get(Message, message_id).status == "sent"
