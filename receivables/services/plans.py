@@ -195,6 +195,28 @@ def resolve(uow: UnitOfWork, code: str, numbers: Iterable[str]) -> tuple[int, li
     return debtor.id, [found[n] for n in wanted]
 
 
+@dataclass(frozen=True)
+class Plannable:
+    id: int
+    number: str
+    currency: str
+    due_date: date
+    open_cents: int
+
+
+def plannable_invoices(uow: UnitOfWork, code: str) -> list[Plannable]:
+    """The debtor's invoices a plan may cover: open, undisputed and in no other plan that runs or waits."""
+    s = uow.session
+    busy = select(PaymentPlanInvoice.invoice_id).join(PaymentPlan, PaymentPlan.id == PaymentPlanInvoice.plan_id).where(
+        PaymentPlan.status.in_(rules.LIVE))
+    rows = s.execute(select(Invoice.id, Invoice.number, Invoice.currency, Invoice.due_date, Invoice.open_cents)
+                     .join(Debtor, Debtor.id == Invoice.debtor_id)
+                     .where(Debtor.code == code, Invoice.open_cents > 0, Invoice.disputed.is_(False),
+                            Invoice.id.not_in(busy))
+                     .order_by(Invoice.due_date, Invoice.number)).all()
+    return [Plannable(*r) for r in rows]
+
+
 # --- making a plan --------------------------------------------------------------------------------------
 
 def _plan(session: Session, plan_id: int, *, lock: bool = False) -> PaymentPlan:
