@@ -507,3 +507,8 @@ def broken_since(session: Session, since: date, debtor_id: int | None = None) ->
     if debtor_id is not None:
         query = query.where(PaymentPlan.debtor_id == debtor_id)
     return {d: int(n) for d, n in session.execute(query.group_by(PaymentPlan.debtor_id))}
+
+
+def debtors_in_plan(uow: UnitOfWork) -> set[int]:
+    """The debtors with a running payment plan (the ageing's "in a plan" filter)."""
+    return set(uow.session.scalars(select(PaymentPlan.debtor_id).where(PaymentPlan.status.in_(rules.HOLDING))))
