@@ -30,6 +30,8 @@ from emails.render import TemplateError
 from receivables.domain import plans as rules
 from receivables.domain.dossier import RuleError, clean_text
 from receivables.domain.messages import UNSENT
+from receivables.domain.money import fmt
+from receivables.domain.translation import N_
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
 from receivables.services.ledger import drop_from_pending_messages
@@ -512,3 +514,31 @@ def broken_since(session: Session, since: date, debtor_id: int | None = None) ->
 def debtors_in_plan(uow: UnitOfWork) -> set[int]:
     """The debtors with a running payment plan (the ageing's "in a plan" filter)."""
     return set(uow.session.scalars(select(PaymentPlan.debtor_id).where(PaymentPlan.status.in_(rules.HOLDING))))
+
+
+def worklist_items(session: Session, today: date) -> list[dict]:
+    """What the Today list shows of plans: portal proposals waiting, broken plans waiting for a decision,
+    and running plans with a term past its date and not paid. Each as the fields of a worklist item."""
+    rows = session.execute(select(PaymentPlan, Debtor.code, Debtor.name).join(Debtor, Debtor.id == PaymentPlan.debtor_id)
+                           .where(PaymentPlan.status.in_((rules.PROPOSED, rules.ACTIVE, rules.BROKEN)))
+                           .order_by(PaymentPlan.id)).all()
+    out = []
+    for plan, code, name in rows:
+        total = sum(t.amount_cents for t in plan.terms)
+        missed = [t for t in plan.terms if t.paid_cents < t.amount_cents and t.due_date < today]
+        base = {"key": f"plan:{plan.id}", "debtor_id": plan.debtor_id, "debtor_code": code, "debtor_name": name,
+                "ref": plan.id, "currency": plan.currency}
+        if plan.status == rules.PROPOSED:
+            out.append({**base, "since": plan.created_at.date(), "amount_cents": total, "late": False,
+                        "detail": plan.note, "title": N_("Payment plan proposed: {amount} in {terms} terms"),
+                        "params": {"amount": fmt(total, plan.currency), "terms": len(plan.terms)}})
+        elif missed:
+            t = missed[0]
+            broken = plan.status == rules.BROKEN
+            out.append({**base, "since": plan.broken_on if broken and plan.broken_on else t.due_date,
+                        "amount_cents": t.amount_cents - t.paid_cents, "late": broken, "detail": "",
+                        "title": N_("Payment plan broken: term {seq} of {amount} due {date} not paid") if broken
+                        else N_("Plan term missed: term {seq} of {amount} due {date}"),
+                        "params": {"seq": t.seq, "amount": fmt(t.amount_cents - t.paid_cents, plan.currency),
+                                   "date": f"{t.due_date:%d-%m-%Y}"}})
+    return out

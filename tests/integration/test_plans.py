@@ -391,3 +391,23 @@ def test_the_sender_sends_a_notice_exactly_once(uow, smtp_server):
     with uow() as u:
         assert plans.refresh(u, today).notices == []
         assert u.session.get(Message, message_id).status == "sent"
+
+
+def test_the_today_list_shows_proposals_waiting_terms_missed_and_broken_plans(ledger):
+    from receivables.services import today
+    with ledger() as u:
+        debtor_id, [first, second] = ids(u)
+        proposed = plans.propose_plan(u, debtor_id, [first], 2, TODAY, source="portal", actor="portal",
+                                      note="twee delen", today=TODAY)
+        running = plans.create_plan(u, debtor_id, [second], 2, TODAY, actor="anna", today=TODAY)
+    with ledger() as u:
+        items = today.worklist(u, today=TODAY + timedelta(days=2)).of("plan")
+        assert sorted((i.key, i.title, i.late) for i in items) == [
+            (f"plan:{proposed}", "Payment plan proposed: € 600,00 in 2 terms", False),
+            (f"plan:{running}", "Plan term missed: term 1 of € 150,00 due 10-03-2026", False)]
+        plans.refresh(u, TODAY + timedelta(days=6))
+    with ledger() as u:
+        items = today.worklist(u, today=TODAY + timedelta(days=6)).of("plan")
+        assert items[0].key == f"plan:{running}"  # late first
+        broken = items[0]
+        assert broken.late and broken.title == "Payment plan broken: term 1 of € 150,00 due 10-03-2026 not paid"
