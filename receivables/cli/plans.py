@@ -63,6 +63,16 @@ def register(sub, report_sub) -> None:
     d.add_argument("--today", type=iso_date, default=None)
     d.set_defaults(handler=_decide)
 
+    lim = ps.add_parser("limits", help="show or change the limits of a plan and the grace period")
+    lim.add_argument("--max-terms", type=int, dest="max_terms")
+    lim.add_argument("--max-first-delay-days", type=int, dest="max_first_delay_days",
+                     help="how far away the first term may be")
+    lim.add_argument("--min-term", type=_amount, dest="min_term_cents", help="the smallest term amount, e.g. 25.00")
+    lim.add_argument("--grace-days", type=int, dest="grace_days", help="days a term may be late before the plan breaks")
+    lim.add_argument("--notice-days", type=int, dest="notice_days", help="days before a term its notice is proposed")
+    lim.add_argument("--as", dest="actor", default=ACTOR)
+    lim.set_defaults(handler=_limits)
+
     f = ps.add_parser("refresh", help="terms paid, late or broken as of today (run daily, e.g. from cron)")
     f.add_argument("--today", type=iso_date, default=None)
     f.set_defaults(handler=_refresh)
@@ -123,4 +133,15 @@ def _refresh(engine, args) -> int:
         done = plans.refresh(uow, args.today)
     print(f"{done.looked_at} running plan(s) looked at: {len(done.broken)} broken, {len(done.paid)} paid, "
           f"{len(done.notices)} notice(s) proposed")
+    return 0
+
+
+def _limits(engine, args) -> int:
+    given = {k: getattr(args, k) for k in ("max_terms", "max_first_delay_days", "min_term_cents", "grace_days",
+                                           "notice_days") if getattr(args, k) is not None}
+    with UnitOfWork(engine, immediate=True) as uow:
+        now = plans.save_limits(uow, given, actor=args.actor) if given else plans.limits(uow.session)
+    print(f"at most {now.max_terms} terms; the first within {now.max_first_delay_days} days; each at least "
+          f"{fmt(now.min_term_cents)}; a term unpaid {now.grace_days} days after its date breaks the plan; its "
+          f"notice is proposed {now.notice_days} days ahead")
     return 0

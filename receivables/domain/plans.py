@@ -60,15 +60,15 @@ class Limits:
     def check(self) -> None:
         """The limits themselves, as an administrator types them."""
         if not 1 <= self.max_terms <= 120:
-            raise PlanError("the most terms a plan may have must be between 1 and 120")
+            raise PlanError(N_("the most terms a plan may have must be between 1 and 120"))
         if not 0 <= self.max_first_delay_days <= 366:
-            raise PlanError("the first term may be at most 0 to 366 days away")
+            raise PlanError(N_("the first term may be at most 0 to 366 days away"))
         if not 0 <= self.min_term_cents <= 100_000_000:
-            raise PlanError("the smallest term amount must be between 0 and 1,000,000.00")
+            raise PlanError(N_("the smallest term amount must be between 0 and 1,000,000.00"))
         if not 0 <= self.grace_days <= 60:
-            raise PlanError("the grace period after a term must be between 0 and 60 days")
+            raise PlanError(N_("the grace period after a term must be between 0 and 60 days"))
         if not 0 <= self.notice_days <= 30:
-            raise PlanError("the notice before a term must go out 0 to 30 days ahead")
+            raise PlanError(N_("the notice before a term must go out 0 to 30 days ahead"))
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def term_date(start: date, interval: str, index: int) -> date:
         return start + timedelta(weeks=2 * index)
     months = {"month": 1, "quarter": 3}.get(interval)
     if months is None:
-        raise PlanError("unknown interval {interval}; choose one of {choices}", interval=interval,
+        raise PlanError(N_("unknown interval {interval}; choose one of {choices}"), interval=interval,
                         choices=", ".join(INTERVALS))
     month0 = start.month - 1 + months * index
     year, month = start.year + month0 // 12, month0 % 12 + 1
@@ -96,9 +96,9 @@ def term_date(start: date, interval: str, index: int) -> date:
 def split(total_cents: int, terms: int) -> list[int]:
     """The total in `terms` equal instalments in whole cents; the last one takes the rounding."""
     if terms < 1:
-        raise PlanError("a plan has at least one term")
+        raise PlanError(N_("a plan has at least one term"))
     if total_cents <= 0:
-        raise PlanError("there is nothing open to pay in terms")
+        raise PlanError(N_("there is nothing open to pay in terms"))
     base = total_cents // terms
     return [base] * (terms - 1) + [total_cents - base * (terms - 1)]
 
@@ -108,7 +108,7 @@ def schedule(principal_cents: int, terms: int, start: date, interval: str = "mon
     """The instalments of a plan: the open amount plus the interest and costs agreed, split in `terms`
     from `start` at the interval."""
     if interest_cents < 0 or costs_cents < 0:
-        raise PlanError("the interest and costs agreed cannot be negative")
+        raise PlanError(N_("the interest and costs agreed cannot be negative"))
     amounts = split(principal_cents + interest_cents + costs_cents, terms)
     return [Term(i + 1, term_date(start, interval, i), cents) for i, cents in enumerate(amounts)]
 
@@ -116,16 +116,16 @@ def schedule(principal_cents: int, terms: int, start: date, interval: str = "mon
 def check_plan(terms: Sequence[Term], start: date, today: date, limits: Limits, currency: str = "EUR") -> None:
     """A plan keeps the administrator's limits; each refusal says what to change."""
     if start < today:
-        raise PlanError("the first term {start:%d-%m-%Y} is in the past; start today or later", start=start)
+        raise PlanError(N_("the first term {start:%d-%m-%Y} is in the past; start today or later"), start=start)
     if len(terms) > limits.max_terms:
-        raise PlanError("a plan may have at most {most} terms; choose fewer", most=limits.max_terms)
+        raise PlanError(N_("a plan may have at most {most} terms; choose fewer"), most=limits.max_terms)
     latest = today + timedelta(days=limits.max_first_delay_days)
     if start > latest:
-        raise PlanError("the first term may be at most {days} days away (by {latest:%d-%m-%Y}); start earlier",
+        raise PlanError(N_("the first term may be at most {days} days away (by {latest:%d-%m-%Y}); start earlier"),
                         days=limits.max_first_delay_days, latest=latest)
     smallest = min(t.amount_cents for t in terms)
     if smallest < limits.min_term_cents:
-        raise PlanError("a term of {amount} is below the smallest term amount of {least}; choose fewer terms",
+        raise PlanError(N_("a term of {amount} is below the smallest term amount of {least}; choose fewer terms"),
                         amount=fmt(smallest, currency), least=fmt(limits.min_term_cents, currency))
 
 
@@ -134,22 +134,22 @@ def check_invoices(invoices: Iterable, debtor_id: int, in_other_plans: Iterable[
     plan. Returns the currency. `invoices` have number, debtor_id, currency, open_cents, disputed."""
     invoices = list(invoices)
     if not invoices:
-        raise PlanError("choose the invoices the plan covers")
+        raise PlanError(N_("choose the invoices the plan covers"))
     busy = sorted(set(in_other_plans))
     if busy:
-        raise PlanError("invoice {numbers} is already in a payment plan; decide about that plan first",
+        raise PlanError(N_("invoice {numbers} is already in a payment plan; decide about that plan first"),
                         numbers=", ".join(busy))
     for inv in invoices:
         if inv.debtor_id != debtor_id:
-            raise PlanError("invoice {number} is not an invoice of this debtor", number=inv.number)
+            raise PlanError(N_("invoice {number} is not an invoice of this debtor"), number=inv.number)
         if inv.open_cents <= 0:
-            raise PlanError("invoice {number} has nothing open; leave it out of the plan", number=inv.number)
+            raise PlanError(N_("invoice {number} has nothing open; leave it out of the plan"), number=inv.number)
         if inv.disputed:
-            raise PlanError("invoice {number} is disputed; resolve the dispute before agreeing a plan for it",
+            raise PlanError(N_("invoice {number} is disputed; resolve the dispute before agreeing a plan for it"),
                             number=inv.number)
     currencies = {inv.currency for inv in invoices}
     if len(currencies) > 1:
-        raise PlanError("the chosen invoices are in different currencies; make one plan per currency")
+        raise PlanError(N_("the chosen invoices are in different currencies; make one plan per currency"))
     return currencies.pop()
 
 
@@ -238,4 +238,4 @@ def notice_due(term: TermStanding, today: date, notice_days: int) -> bool:
 
 def check_choice(choice: str) -> None:
     if choice not in CHOICES:
-        raise PlanError("choose one more chance or back on the track, not {choice}", choice=choice)
+        raise PlanError(N_("choose one more chance or back on the track, not {choice}"), choice=choice)

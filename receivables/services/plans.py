@@ -259,7 +259,7 @@ def propose_plan(uow: UnitOfWork, debtor_id: int, invoice_ids: Iterable[int], te
     with _rules():
         currency = rules.check_invoices(invoices, debtor.id, _in_other_plans(s, ids))
         if interval not in rules.INTERVALS:
-            raise rules.PlanError("unknown interval {interval}; choose one of {choices}", interval=interval,
+            raise rules.PlanError(N_("unknown interval {interval}; choose one of {choices}"), interval=interval,
                                   choices=", ".join(rules.INTERVALS))
         principal = sum(i.open_cents for i in invoices)
         schedule = rules.schedule(principal, int(terms), start_date, interval, interest_cents=int(interest_cents),

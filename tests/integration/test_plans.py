@@ -411,3 +411,12 @@ def test_the_today_list_shows_proposals_waiting_terms_missed_and_broken_plans(le
         assert items[0].key == f"plan:{running}"  # late first
         broken = items[0]
         assert broken.late and broken.title == "Payment plan broken: term 1 of € 150,00 due 10-03-2026 not paid"
+
+
+def test_the_command_line_shows_and_changes_the_limits(sqlite_ledger):
+    out = run_cli("plans", "limits", "--max-terms", "6", "--grace-days", "2", "--as", "admin")
+    assert out.returncode == 0, out.stderr
+    assert "at most 6 terms" in out.stdout and "unpaid 2 days" in out.stdout
+    refused = run_cli("plans", "limits", "--grace-days", "90")
+    assert refused.returncode == 2 and "grace period" in refused.stderr
+    assert "at most 6 terms" in run_cli("plans", "limits").stdout
