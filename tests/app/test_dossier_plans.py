@@ -114,7 +114,9 @@ def test_a_collector_decides_about_a_broken_plan_in_dutch(app_db):
         plans.refresh(u, TODAY)
     at = page("collector", language="nl")
     assert not at.exception
-    assert "gebroken" in plan_lines(at)[0]
+    [line] = plan_lines(at)
+    assert line.startswith("**Regeling 1**") and "gebroken" in line and "in 2 termijnen, maandelijks" in line
+    assert "Betalingsregelingen" in [h.value for h in at.subheader]
     at.radio(key="plan_choice_1").set_value("back_on_track")
     submit(at, "plan_decide_1")
     assert statuses(app_db) == ["ended"]
