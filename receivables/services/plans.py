@@ -206,16 +206,22 @@ class Plannable:
     open_cents: int
 
 
-def plannable_invoices(uow: UnitOfWork, code: str) -> list[Plannable]:
-    """The debtor's invoices a plan may cover: open, undisputed and in no other plan that runs or waits."""
+def plannable_invoices(uow: UnitOfWork, code: str | None = None, *, debtor_id: int | None = None) -> list[Plannable]:
+    """The debtor's invoices (by code or id) a plan may cover: open, undisputed and in no other plan that
+    runs or waits."""
     s = uow.session
     busy = select(PaymentPlanInvoice.invoice_id).join(PaymentPlan, PaymentPlan.id == PaymentPlanInvoice.plan_id).where(
         PaymentPlan.status.in_(rules.LIVE))
-    rows = s.execute(select(Invoice.id, Invoice.number, Invoice.currency, Invoice.due_date, Invoice.open_cents)
-                     .join(Debtor, Debtor.id == Invoice.debtor_id)
-                     .where(Debtor.code == code, Invoice.open_cents > 0, Invoice.disputed.is_(False),
-                            Invoice.id.not_in(busy))
-                     .order_by(Invoice.due_date, Invoice.number)).all()
+    query = (select(Invoice.id, Invoice.number, Invoice.currency, Invoice.due_date, Invoice.open_cents)
+             .join(Debtor, Debtor.id == Invoice.debtor_id)
+             .where(Invoice.open_cents > 0, Invoice.disputed.is_(False), Invoice.id.not_in(busy)))
+    if code is not None:
+        query = query.where(Debtor.code == code)
+    if debtor_id is not None:
+        query = query.where(Debtor.id == int(debtor_id))
+    if code is None and debtor_id is None:
+        raise ServiceError("name the debtor")
+    rows = s.execute(query.order_by(Invoice.due_date, Invoice.number)).all()
     return [Plannable(*r) for r in rows]
 
 
