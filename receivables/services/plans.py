@@ -253,6 +253,12 @@ def propose_plan(uow: UnitOfWork, debtor_id: int, invoice_ids: Iterable[int], te
     today = today or date.today()
     if source not in rules.SOURCES:
         raise ServiceError("a plan comes from staff or the portal, not {source}", source=source)
+    if not isinstance(start_date, date):
+        raise ServiceError("choose the date of the first term")
+    try:
+        terms, interest_cents, costs_cents = int(terms), int(interest_cents or 0), int(costs_cents or 0)
+    except (TypeError, ValueError):
+        raise ServiceError("the number of terms, the interest and the costs are whole numbers") from None
     s = uow.session
     debtor = s.get(Debtor, int(debtor_id))
     if debtor is None:
@@ -268,13 +274,13 @@ def propose_plan(uow: UnitOfWork, debtor_id: int, invoice_ids: Iterable[int], te
             raise rules.PlanError(N_("unknown interval {interval}; choose one of {choices}"), interval=interval,
                                   choices=", ".join(rules.INTERVALS))
         principal = sum(i.open_cents for i in invoices)
-        schedule = rules.schedule(principal, int(terms), start_date, interval, interest_cents=int(interest_cents),
-                                  costs_cents=int(costs_cents))
+        schedule = rules.schedule(principal, terms, start_date, interval, interest_cents=interest_cents,
+                                  costs_cents=costs_cents)
         rules.check_plan(schedule, start_date, today, limits_now, currency)
         note = clean_text(note, "the note", required=False)
     plan = PaymentPlan(debtor_id=debtor.id, status=rules.PROPOSED if source == "portal" else rules.ACTIVE,
                        source=source, currency=currency, interval=interval, principal_cents=principal,
-                       interest_cents=int(interest_cents), costs_cents=int(costs_cents), note=note, reason="",
+                       interest_cents=interest_cents, costs_cents=costs_cents, note=note, reason="",
                        created_by=actor)
     plan.invoices = [PaymentPlanInvoice(invoice_id=i.id) for i in invoices]
     plan.terms = [PaymentPlanTerm(seq=t.seq, due_date=t.due_date, amount_cents=t.amount_cents, paid_cents=0,
@@ -287,8 +293,8 @@ def propose_plan(uow: UnitOfWork, debtor_id: int, invoice_ids: Iterable[int], te
         cancelled = drop_from_pending_messages(s, ids)
     record_audit(s, actor, "plan.create" if source == "staff" else "plan.propose", "debtor", debtor.code, None,
                  {"plan_id": plan.id, "source": source, "status": plan.status, "invoices": [i.number for i in invoices],
-                  "terms": [(t.due_date, t.amount_cents) for t in schedule], "interest_cents": int(interest_cents),
-                  "costs_cents": int(costs_cents), "cancelled_messages": cancelled})
+                  "terms": [(t.due_date, t.amount_cents) for t in schedule], "interest_cents": interest_cents,
+                  "costs_cents": costs_cents, "cancelled_messages": cancelled})
     uow.commit()
     return plan.id
 
