@@ -390,7 +390,9 @@ def _follow(session: Session, plan: PaymentPlan, today: date, actor: str = "syst
     terms = [rules.Term(t.seq, t.due_date, t.amount_cents) for t in plan.terms]
     standing = rules.standing(terms, _payments(session, plan), today, grace, plan.chance_on)
     for row, now in zip(plan.terms, standing, strict=True):
-        row.paid_cents, row.paid_on, row.state = now.paid_cents, now.paid_on, now.state
+        row.paid_cents, row.paid_on = now.paid_cents, now.paid_on
+        if may_break or rules.PAID in (now.state, row.state):  # late and broken are the daily refresh's to say
+            row.state = now.state
     _cancel_notices(session, [t for t in plan.terms if t.state == rules.PAID], "the term is paid")
     ids = [link.invoice_id for link in plan.invoices]
     settled = all(o <= 0 for o in session.scalars(select(Invoice.open_cents).where(Invoice.id.in_(ids))))
