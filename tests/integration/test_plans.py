@@ -442,3 +442,16 @@ def test_a_bank_payment_quoting_the_notices_reference_pays_the_term(uow):
     with uow() as u:
         terms = plans.get_plan(u, plan_id).terms
         assert [(t.paid_cents, t.state) for t in terms] == [(60_500, "paid"), (0, "open")]
+
+
+def test_the_ageing_on_the_command_line_can_show_only_the_debtors_in_a_plan(sqlite_ledger):
+    with sqlite_ledger() as u:
+        debtor_id, invoice_ids = plans.resolve(u, "0100", ["2026-0001"])
+        plans.create_plan(u, debtor_id, invoice_ids, 2, date.today(), actor="anna")
+    everyone = json.loads(run_cli("report", "ageing", "--format", "json").stdout)
+    assert sorted(d["code"] for d in everyone["debtors"]) == ["0100", "0200"]
+    out = run_cli("report", "ageing", "--in-plan", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    planned = json.loads(out.stdout)
+    assert [d["code"] for d in planned["debtors"]] == ["0100"]
+    assert planned["totals"]["total"] == 900.0  # the debtor's whole ageing
