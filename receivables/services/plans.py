@@ -270,9 +270,6 @@ def propose_plan(uow: UnitOfWork, debtor_id: int, invoice_ids: Iterable[int], te
     limits_now = limits(s)
     with _rules():
         currency = rules.check_invoices(invoices, debtor.id, _in_other_plans(s, ids))
-        if interval not in rules.INTERVALS:
-            raise rules.PlanError(N_("unknown interval {interval}; choose one of {choices}"), interval=interval,
-                                  choices=", ".join(rules.INTERVALS))
         principal = sum(i.open_cents for i in invoices)
         schedule = rules.schedule(principal, terms, start_date, interval, interest_cents=interest_cents,
                                   costs_cents=costs_cents)

@@ -455,3 +455,10 @@ def test_the_ageing_on_the_command_line_can_show_only_the_debtors_in_a_plan(sqli
     planned = json.loads(out.stdout)
     assert [d["code"] for d in planned["debtors"]] == ["0100"]
     assert planned["totals"]["total"] == 900.0  # the debtor's whole ageing
+
+
+def test_an_unknown_interval_is_refused(ledger):
+    with ledger() as u:
+        debtor_id, invoice_ids = ids(u)
+        with pytest.raises(ServiceError, match="unknown interval daily"):
+            plans.create_plan(u, debtor_id, invoice_ids, 2, TODAY, actor="anna", interval="daily", today=TODAY)
