@@ -6,7 +6,7 @@ user = require("admin")
 import streamlit as st  # noqa: E402
 
 from receivables.services import demo, errors, users  # noqa: E402
-from ui import audit_log, settings_texts, state  # noqa: E402
+from ui import audit_log, settings_plans, settings_texts, state  # noqa: E402
 from ui.i18n import _  # noqa: E402
 
 st.title("Settings")
@@ -74,6 +74,7 @@ with tab_reminders:
     from ui import settings_tracks
 
     settings_tracks.render(user)
+    settings_plans.render(user)
 
 with tab_texts:
     settings_texts.render_editor(user)
