@@ -131,16 +131,16 @@ def _tracks_editor(cfg, user) -> None:
         st.warning(_("{problem}. Until the days are changed, the engine waits for the term anyway.",
                      problem=problem_text(problem, cfg.tracks)))
     steps, channels = _worded(STEP_LABELS), _worded(CHANNEL_LABELS)
-    columns = {"template": st.column_config.SelectboxColumn(_("Step"), options=list(tracks.TEMPLATES),
+    columns = {"template": st.column_config.SelectboxColumn(_("Step"), options=list(tracks.TEMPLATES), width=220,
                                                             format_func=steps.get, required=True),
                "offset": st.column_config.NumberColumn(_("Day (from the due date)"), step=1, required=True,
-                                                       format="%d"),
-               "channel": st.column_config.SelectboxColumn(_("Channel"), options=list(tracks.CHANNELS),
+                                                       format="%d", width=185),
+               "channel": st.column_config.SelectboxColumn(_("Channel"), options=list(tracks.CHANNELS), width=110,
                                                            format_func=channels.get, required=True),
                "charges_costs": st.column_config.CheckboxColumn(
-                   _("With collection costs"), help=_("The message claims collection costs and interest.")),
+                   _("With collection costs"), width=170, help=_("The message claims collection costs and interest.")),
                "needs_approval": st.column_config.CheckboxColumn(
-                   _("Waits for approval"), help=_("A person approves the message before it goes out."))}
+                   _("Waits for approval"), width=200, help=_("A person approves the message before it goes out."))}
     edited_tracks = []
     for t in cfg.tracks.values():
         st.markdown("**" + _md(track_name(t)) + "**")
@@ -200,8 +200,9 @@ def _condition_rows(rule: dict, signals: dict, ops: dict, steps: dict) -> list[d
     out = []
     for j in range(shown + 1):
         name, op, value = given[j] if j < len(given) else (NO_SIGNAL, ">=", 0.0)
-        c1, c2, c3 = st.columns([3, 2, 2])
-        labels = {"label_visibility": "visible" if j == 0 else "collapsed"}
+        lead, c1, c2, c3 = st.columns([1.2, 3, 2, 2], vertical_alignment="center")
+        lead.markdown(_("if") if j == 0 else _("and"))
+        labels = {"label_visibility": "collapsed"}
         signal = c1.selectbox(_("Signal"), [NO_SIGNAL, *tracks.SIGNALS], index=[NO_SIGNAL, *tracks.SIGNALS].index(name),
                               format_func=signals.get, key=f"rule_{rid}_c{j}_signal", **labels)
         if signal == NO_SIGNAL:
@@ -241,7 +242,7 @@ def _rules_editor(cfg, user) -> None:
     for i, rule in enumerate(draft):
         rid, last = rule["id"], i == len(draft) - 1
         with st.container(border=True):
-            head, up, remove = st.columns([8, 1, 1], vertical_alignment="bottom")
+            head, c1, c2, up, remove = st.columns([1.2, 2, 4, 0.5, 0.5], vertical_alignment="bottom")
             head.markdown("**" + (_("Every other debtor") if last else _("Rule {n}", n=i + 1)) + "**")
             if not last and i > 0 and up.button(":material/arrow_upward:", key=f"rule_{rid}_up",
                                                 help=_("Move this rule up")):
@@ -250,13 +251,12 @@ def _rules_editor(cfg, user) -> None:
             if not last and remove.button(":material/delete:", key=f"rule_{rid}_remove", help=_("Remove this rule")):
                 draft.pop(i)
                 st.rerun()
-            c1, c2 = st.columns([1, 2])
             track = c1.selectbox(_("Track"), list(cfg.tracks), format_func=track_labels.get,
                                  index=list(cfg.tracks).index(rule["track"]) if rule["track"] in cfg.tracks else 0,
                                  key=f"rule_{rid}_track")
-            reason = c2.text_input(_("Reason shown with the message"), value=_(rule["label"]) if rule["label"] in SHIPPED_REASONS else rule["label"],
-                                   key=f"rule_{rid}_label",
-                                   placeholder=_("empty: the conditions in words"))
+            reason = c2.text_input(_("Reason shown with the message"),
+                                   value=_(rule["label"]) if rule["label"] in SHIPPED_REASONS else rule["label"],
+                                   key=f"rule_{rid}_label", placeholder=_("empty: the conditions in words"))
             conditions = [] if last else _condition_rows(rule, signals, ops, steps)
             reason = reason.strip()
             label = shipped.get(reason, reason) or (condition_words(
@@ -305,7 +305,8 @@ def _costs(cfg, user) -> None:
                                         value=c.consumer_interest)
         vat = st.checkbox(_("Add VAT to the costs (only if you cannot reclaim VAT); letters then say incl. btw"),
                           value=c.vat_on_costs)
-        vat_pct = st.number_input(_("VAT %"), value=float(c.vat_percent), min_value=0.0, max_value=100.0, step=1.0)
+        vat_pct = st.number_input(_("VAT %"), value=float(c.vat_percent), min_value=0.0, max_value=100.0, step=1.0,
+                                  format="%g")
         extra = st.number_input(_("Days added to the consumer's 14-day term"), min_value=0, max_value=30,
                                 value=int(c.wik_extra_days),
                                 help=_("The law's 14 days are a minimum (art. 6:96 lid 6 BW): this can make the "
@@ -333,7 +334,7 @@ def _rate_table(title: str, key: str, table: tuple, kind: str, user) -> None:
     edited = st.data_editor(frame, key=f"rates_{kind}", num_rows="dynamic", hide_index=True, width="stretch",
                             column_config={"from": st.column_config.DateColumn(_("From"), format="DD-MM-YYYY",
                                                                                required=True),
-                                           "rate": st.column_config.NumberColumn(_("Rate %"), format="%.2f",
+                                           "rate": st.column_config.NumberColumn(_("Rate %"), format="localized",
                                                                                  required=True),
                                            "source": st.column_config.TextColumn(_("Published in"))})
     if st.button(_("Save rates"), key=f"save_rates_{kind}"):
@@ -359,7 +360,7 @@ def _engine(cfg, user) -> None:
         fresh = c1.number_input(_("Stop when the last import is older than (days)"), min_value=1, max_value=90,
                                 value=cfg.freshness_days)
         tolerance = c2.number_input(_("Ignore open amounts below"), min_value=0.0, max_value=1000.0, step=1.0,
-                                    value=cfg.tolerance_cents / 100)
+                                    value=cfg.tolerance_cents / 100, format="%g")
         ahead = c3.number_input(_("Propose this many days ahead"), min_value=0, max_value=14,
                                 value=cfg.lookahead_days)
         grace = c4.number_input(_("Grace after a promised date (days)"), min_value=0, max_value=30,

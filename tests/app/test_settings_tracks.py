@@ -15,7 +15,7 @@ from tests.conftest import ROOT
 
 WORDS = {
     "nl": {"steps": ["Attentiebericht", "Eerste herinnering", "Tweede herinnering", "Bellen", "Aanmaning",
-                     "Ingebrekestelling", "Uit handen geven aan incasso"],
+                     "Ingebrekestelling", "Overdracht aan incassobureau"],
            "channels": ["E-mail", "Bellen", "Brief"], "costs": "Met incassokosten", "approval": "Wacht op goedkeuring",
            "signal": "Gemiddeld aantal dagen te laat betaald", "op": "minstens", "track": "Streng",
            "add": "Regel toevoegen", "save": "Regels opslaan"},
