@@ -35,6 +35,12 @@ SHIPPED_REASONS = (N_("Broke two or more payment promises"), N_("Pays a month or
                    N_("Has an invoice in dispute"), N_("Pays on time or nearly"), N_("Default track"))
 COST_MODES = {"bik": N_("BIK staffel (extrajudicial collection costs)"),
               "eu40": N_("€40 per late invoice (EU directive)"), "none": N_("no costs")}
+# where the shipped commercial rates were published, worded for the reader (the stored words stay as shipped)
+ECB_SOURCE = re.compile(r"^ECB main refinancing rate (?P<mro>[\d.]+) % before (?P<day>[\d-]+) \+ (?P<points>\d+) points "
+                        r"\(art\. 6:120 lid 2 BW\)$")
+ECB_WORDS = N_("ECB main refinancing rate {mro} % before {day} + {points} points (art. 6:120 lid 2 BW)")
+SHIPPED_SOURCES = (N_("ECB main refinancing rate 0.75 % + 8 points from 16-03-2013 (Stb. 2012, 649; Directive "
+                      "2011/7/EU)"),)
 NO_SIGNAL = ""  # the empty condition row under a rule's conditions: choose a signal there to add one
 _DRAFT = "track_rules_draft"
 _MD = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
@@ -321,6 +327,15 @@ def _costs(cfg, user) -> None:
                   cfg.tracks)
 
 
+def source_words(source: str) -> str:
+    """Where a rate was published, in the reader's language when it is one of the shipped sources."""
+    m = ECB_SOURCE.match(source or "")
+    if m:
+        mro = m["mro"].replace(".", ",") if i18n.current() == "nl" else m["mro"]
+        return _(ECB_WORDS, mro=mro, day=m["day"], points=m["points"])
+    return _(source) if source in SHIPPED_SOURCES else source
+
+
 def _rate_table(title: str, key: str, table: tuple, kind: str, user) -> None:
     """One editable rate table with each rate's source; a half-year without its own published rate is named."""
     st.subheader(title)
@@ -330,7 +345,8 @@ def _rate_table(title: str, key: str, table: tuple, kind: str, user) -> None:
     with state.uow() as uow:
         stored = get_setting(uow.session, key)
     rows = costing.parse_rate_rows(stored) if stored else costing.DEFAULT_RATE_TABLES[kind]
-    frame = pd.DataFrame([{"from": r.start, "rate": float(r.percent), "source": r.source} for r in rows])
+    shown = {source_words(r.source): r.source for r in rows}  # the words shown -> the words stored
+    frame = pd.DataFrame([{"from": r.start, "rate": float(r.percent), "source": source_words(r.source)} for r in rows])
     edited = st.data_editor(frame, key=f"rates_{kind}", num_rows="dynamic", hide_index=True, width="stretch",
                             column_config={"from": st.column_config.DateColumn(_("From"), format="DD-MM-YYYY",
                                                                                required=True),
@@ -342,7 +358,7 @@ def _rate_table(title: str, key: str, table: tuple, kind: str, user) -> None:
         for r in _rows(edited):
             start = r.get("from")
             out.append([pd.Timestamp(start).date().isoformat() if start is not None else "",
-                        "" if r.get("rate") is None else str(r["rate"]), r.get("source") or ""])
+                        "" if r.get("rate") is None else str(r["rate"]), shown.get(r.get("source"), r.get("source") or "")])
         if any(not a or not b for a, b, _source in out):
             st.error(_("Every rate needs a start date and a percentage."))
         else:

@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from db.uow import UnitOfWork
+from receivables.domain import costs as costing
 from receivables.domain import tracks
 from receivables.services import audit, reminder_settings
 from receivables.services.settings import get_setting, put_setting
@@ -159,3 +160,14 @@ def test_a_step_changed_in_the_track_editor_is_saved_with_its_name_kept(engine):
     assert [(s.key, s.template, s.channel) for s in friendly.steps] == [
         ("reminder", "reminder", "email"), ("second_reminder", "second_reminder", "letter"), ("call", "call", "call"),
         ("demand", "demand", "email"), ("final_notice", "final_notice", "letter")]
+
+
+def test_rates_read_in_dutch_and_saved_from_the_dutch_screen_keep_their_shipped_sources(engine):
+    at = open_settings("nl")
+    rates = next(e for e in at.data_editor if e.key == f"rates_{costing.COMMERCIAL}")
+    assert rates.value["source"].iloc[0] == "ECB-herfinancieringsrente 3,35 % vóór 01-12-2002 + 7 procentpunt (art. 6:120 lid 2 BW)"
+    at = at.button(key=f"save_rates_{costing.COMMERCIAL}").click().run()
+    assert not at.error
+    with UnitOfWork(engine) as uow:
+        stored = get_setting(uow.session, reminder_settings.RATES_KEY)
+    assert [row[2] for row in stored] == [r.source for r in costing.DEFAULT_RATE_TABLES[costing.COMMERCIAL]]
