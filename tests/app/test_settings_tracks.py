@@ -171,3 +171,16 @@ def test_rates_read_in_dutch_and_saved_from_the_dutch_screen_keep_their_shipped_
     with UnitOfWork(engine) as uow:
         stored = get_setting(uow.session, reminder_settings.RATES_KEY)
     assert [row[2] for row in stored] == [r.source for r in costing.DEFAULT_RATE_TABLES[costing.COMMERCIAL]]
+
+
+def test_a_step_inside_the_previous_letters_term_is_refused_in_words_and_nothing_is_saved(engine):
+    at = open_settings("nl")
+    strict = next(e for e in at.data_editor if e.key == "track_strict")  # courtesy, reminder, call, demand, final ...
+    at.session_state[strict.key] = {"edited_rows": {4: {"offset": 29}}, "added_rows": [], "deleted_rows": []}
+    at = button(at.run(), "Trajecten opslaan").click().run()
+    assert not at.exception
+    assert at.error[0].value == ("traject Streng: stap Ingebrekestelling (dag 29) zou verstuurd worden voordat de "
+                                 "termijn van 14 dagen van Aanmaning (dag 15) is verstreken; geef die stap minstens "
+                                 "dag 30")
+    with UnitOfWork(engine) as uow:
+        assert get_setting(uow.session, reminder_settings.TRACKS_KEY) is None
