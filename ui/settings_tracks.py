@@ -86,6 +86,18 @@ def problem_text(exc: Exception, all_tracks: dict[str, tracks.Track]) -> str:
     return _(msgid, **params)
 
 
+def _editor_key(name: str) -> str:
+    """A table editor's key, renewed after a save: its edits are in the saved table then, and kept as edits
+    they would be applied to it a second time."""
+    return f"{name}_{st.session_state.get('settings_saved_tables', 0)}"
+
+
+def _saved_tables(done: str) -> None:
+    st.session_state["settings_saved_tables"] = st.session_state.get("settings_saved_tables", 0) + 1
+    st.session_state["settings_saved_message"] = done
+    st.rerun()
+
+
 def _save(key: str, value, user, done: str, all_tracks: dict) -> bool:
     try:
         with state.uow(immediate=True) as uow:
@@ -153,13 +165,14 @@ def _tracks_editor(cfg, user) -> None:
         frame = pd.DataFrame([{"key": s.key, "template": s.template, "offset": s.offset, "channel": s.channel,
                                "charges_costs": s.charges_costs, "needs_approval": s.needs_approval}
                               for s in t.steps])
-        edited = st.data_editor(frame, key=f"track_{t.key}", num_rows="dynamic", hide_index=True, width="stretch",
+        edited = st.data_editor(frame, key=_editor_key(f"track_{t.key}"), num_rows="dynamic", hide_index=True, width="stretch",
                                 column_order=list(columns), column_config=columns)
         edited_tracks.append({"key": t.key, "name": t.name, "steps": _steps_of(_rows(edited))})
     c1, c2 = st.columns([1, 3])
     if c1.button(_("Save tracks"), type="primary"):
-        _save(reminder_settings.TRACKS_KEY, edited_tracks, user, _("Tracks saved. New messages follow them."),
-              cfg.tracks)
+        done = _("Tracks saved. New messages follow them.")
+        if _save(reminder_settings.TRACKS_KEY, edited_tracks, user, done, cfg.tracks):
+            _saved_tables(done)
     if c2.button(_("Back to the shipped tracks and rules")):
         with state.uow(immediate=True) as uow:
             reminder_settings.reset_tracks(uow, actor=user.username)
@@ -347,7 +360,7 @@ def _rate_table(title: str, key: str, table: tuple, kind: str, user) -> None:
     rows = costing.parse_rate_rows(stored) if stored else costing.DEFAULT_RATE_TABLES[kind]
     shown = {source_words(r.source): r.source for r in rows}  # the words shown -> the words stored
     frame = pd.DataFrame([{"from": r.start, "rate": float(r.percent), "source": source_words(r.source)} for r in rows])
-    edited = st.data_editor(frame, key=f"rates_{kind}", num_rows="dynamic", hide_index=True, width="stretch",
+    edited = st.data_editor(frame, key=_editor_key(f"rates_{kind}"), num_rows="dynamic", hide_index=True, width="stretch",
                             column_config={"from": st.column_config.DateColumn(_("From"), format="DD-MM-YYYY",
                                                                                required=True),
                                            "rate": st.column_config.NumberColumn(_("Rate %"), format="localized",
@@ -362,7 +375,8 @@ def _rate_table(title: str, key: str, table: tuple, kind: str, user) -> None:
         if any(not a or not b for a, b, _source in out):
             st.error(_("Every rate needs a start date and a percentage."))
         else:
-            _save(key, out, user, _("Interest rates saved."), {})
+            if _save(key, out, user, _("Interest rates saved."), {}):
+                _saved_tables(_("Interest rates saved."))
     missing = costing.half_years_without_rate(table, date.today())
     if missing:
         st.warning(_("No rate entered for the half-year from {days}; until it is, interest for those days runs at "
@@ -401,6 +415,8 @@ def _engine(cfg, user) -> None:
 
 
 def render(user) -> None:
+    if "settings_saved_message" in st.session_state:  # a table was saved in the run before this one
+        st.success(st.session_state.pop("settings_saved_message"))
     with state.uow() as uow:
         cfg = reminder_settings.load_settings(uow.session)
     _tracks_editor(cfg, user)

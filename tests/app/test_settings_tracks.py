@@ -160,11 +160,16 @@ def test_a_step_changed_in_the_track_editor_is_saved_with_its_name_kept(engine):
     assert [(s.key, s.template, s.channel) for s in friendly.steps] == [
         ("reminder", "reminder", "email"), ("second_reminder", "second_reminder", "letter"), ("call", "call", "call"),
         ("demand", "demand", "email"), ("final_notice", "final_notice", "letter")]
+    assert at.success[0].value == "Tracks saved. New messages follow them."
+    assert len(at.data_editor[0].value) == 5  # the added step shown once, not again as a pending edit
+    at = button(at, "Save tracks").click().run()  # saving again changes nothing
+    with UnitOfWork(engine) as uow:
+        assert len(reminder_settings.load_settings(uow.session).tracks["friendly"].steps) == 5
 
 
 def test_rates_read_in_dutch_and_saved_from_the_dutch_screen_keep_their_shipped_sources(engine):
     at = open_settings("nl")
-    rates = next(e for e in at.data_editor if e.key == f"rates_{costing.COMMERCIAL}")
+    rates = next(e for e in at.data_editor if e.key.startswith(f"rates_{costing.COMMERCIAL}"))
     assert rates.value["source"].iloc[0] == "ECB-herfinancieringsrente 3,35 % vóór 01-12-2002 + 7 procentpunt (art. 6:120 lid 2 BW)"
     at = at.button(key=f"save_rates_{costing.COMMERCIAL}").click().run()
     assert not at.error
@@ -175,7 +180,7 @@ def test_rates_read_in_dutch_and_saved_from_the_dutch_screen_keep_their_shipped_
 
 def test_a_step_inside_the_previous_letters_term_is_refused_in_words_and_nothing_is_saved(engine):
     at = open_settings("nl")
-    strict = next(e for e in at.data_editor if e.key == "track_strict")  # courtesy, reminder, call, demand, final ...
+    strict = next(e for e in at.data_editor if e.key.startswith("track_strict"))  # courtesy, reminder, call, demand, final ...
     at.session_state[strict.key] = {"edited_rows": {4: {"offset": 29}}, "added_rows": [], "deleted_rows": []}
     at = button(at.run(), "Trajecten opslaan").click().run()
     assert not at.exception
