@@ -183,6 +183,23 @@ def _validated(key: str, value, session):
         raise ServiceError("this setting cannot be saved: {detail}", detail=str(exc) or type(exc).__name__) from None
 
 
+KEYS = tuple(_CHECKS)
+
+
+def stored_form(session, key: str):
+    """One reminder setting as `save_setting` takes it: what is stored, or the shipped default (tracks and
+    rules in their stored form, rules with their conditions as choices too)."""
+    if key not in _CHECKS:
+        raise ServiceError("unknown reminder setting '{key}'", key=key)
+    if key == TRACKS_KEY:
+        return tracks.tracks_to_data(load_settings(session).tracks)
+    if key == RULES_KEY:
+        rules = load_settings(session).rules
+        return [{**data, "conditions": [{"signal": n, "op": op, "value": v} for n, op, v in rule.conditions]}
+                for rule, data in zip(rules, tracks.rules_to_data(rules), strict=True)]
+    return get_setting(session, key)
+
+
 def save_setting(uow: UnitOfWork, key: str, value, *, actor: str) -> None:
     """Check and store one reminder setting (tracks, rules, payment details, costs, rates, engine)."""
     put_setting(uow.session, key, _validated(key, value, uow.session), actor)
