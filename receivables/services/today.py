@@ -68,6 +68,11 @@ def worklist(uow: UnitOfWork, *, today: date | None = None, user: str | None = N
     return Worklist(today, user or None, ordered(items))
 
 
+def waiting(uow: UnitOfWork, *, today: date | None = None, user: str | None = None) -> int:
+    """How many items need a person: the count the navigation shows next to Today."""
+    return len(worklist(uow, today=today, user=user).items)
+
+
 def _short(text: str | None) -> str:
     text = " ".join((text or "").split())
     return text if len(text) <= DETAIL_CHARS else text[:DETAIL_CHARS - 1] + "…"
