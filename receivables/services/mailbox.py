@@ -528,3 +528,32 @@ def mails(uow: UnitOfWork, ids) -> dict[int, MailView]:
                              m.subject, m.sent_at or m.received_at, m.text, codes.get(m.debtor_id), m.link,
                              files.get(m.id, []), m.paused_until, m.return_date)
     return out
+
+
+@dataclass(frozen=True)
+class ReplyAttachment:
+    """A file that came with a mail in a debtor's dossier."""
+    id: int
+    name: str
+    size: int
+    kept: bool  # False: larger than the mailbox keeps (it is in the processed folder)
+    mail_id: int
+    at: datetime
+    sender: str
+    subject: str
+
+
+def debtor_attachments(uow: UnitOfWork, code: str) -> list[ReplyAttachment]:
+    """The attachments of the mails linked to this debtor, newest mail first, for the dossier."""
+    s = uow.session
+    rows = s.execute(
+        select(MailAttachment.id, MailAttachment.name, MailAttachment.size, MailAttachment.data.is_not(None),
+               InboundMail.id, InboundMail.sent_at, InboundMail.received_at, InboundMail.from_name,
+               InboundMail.from_address, InboundMail.subject)
+        .join(InboundMail, InboundMail.id == MailAttachment.mail_id).join(Debtor, Debtor.id == InboundMail.debtor_id)
+        .where(Debtor.code == (code or "").strip())
+        .order_by(func.coalesce(InboundMail.sent_at, InboundMail.received_at).desc(), InboundMail.id.desc(),
+                  MailAttachment.id)).all()
+    return [ReplyAttachment(aid, name, size, bool(kept), mid, sent or received,
+                            f"{from_name} <{address}>" if from_name else address, subject or "")
+            for aid, name, size, kept, mid, sent, received, from_name, address, subject in rows]

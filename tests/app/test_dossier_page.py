@@ -305,3 +305,22 @@ def test_the_statement_is_written_from_the_command_line(app_db, tmp_path, monkey
     values = [c.value for row in sheet.iter_rows() for c in row]
     assert "Rekeningoverzicht · Debtor Desk" in values  # the debtor reads Dutch
     assert 1750 in values or 1750.0 in values
+
+
+def test_the_files_a_debtor_sent_with_a_reply_can_be_downloaded_from_the_dossier(app_db):
+    from receivables.services import mailbox
+    from tests import reply_samples as samples
+
+    with UnitOfWork(app_db) as u:
+        mailbox.receive(u, samples.reply_with_attachment().replace(b"jan@klant.example", b"crediteuren@dejong.nl"),
+                        key="1:att", today=TODAY)
+        mailbox.receive(u, samples.reply_with_attachment(size=30_000_000).replace(
+            b"jan@klant.example", b"crediteuren@dejong.nl").replace(b"<att@", b"<groot@"), key="1:big", today=TODAY)
+    at = page("viewer", "0100")
+    assert not at.exception
+    (box,) = [e for e in at.expander if "attachment" in e.label]
+    assert box.label == "2 attachments with replies"
+    downloads = [b for b in box.get("download_button")]
+    assert [b.proto.label for b in downloads] == ["Download betaalbewijs.pdf"]
+    assert any("too large to keep" in c.value for c in box.caption)
+    assert not [e for e in page("viewer", "0200").expander if "attachment" in e.label]  # another debtor's: none

@@ -1,0 +1,41 @@
+"""The dossier's part of the team mailbox: the files debtors sent with their replies, to download."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from receivables.services import mailbox
+from ui import i18n, state
+from ui.i18n import _, n_
+
+
+def _attachment_bytes(attachment_id: int) -> bytes:
+    with state.uow() as uow:
+        return mailbox.attachment(uow, attachment_id).data
+
+
+def reply_attachments(code: str) -> None:
+    """The attachments of the debtor's mails (invoices, remittance advice, proof of payment), newest first;
+    nothing when there are none."""
+    with state.uow() as uow:
+        files = mailbox.debtor_attachments(uow, code)
+    if not files:
+        return
+    with st.expander(n_("{n} attachment with replies", "{n} attachments with replies", len(files)),
+                     icon=":material/attach_file:"):
+        for f in files:
+            left, right = st.columns([3, 2], vertical_alignment="center")
+            left.caption(_("{date} · {sender}: {subject}", date=i18n.moment(f.at), sender=_escaped(f.sender),
+                           subject=_escaped(f.subject or "—")))
+            if f.kept:
+                right.download_button(_("Download {name}", name=f.name), key=f"dossier_att_{f.id}",
+                                      data=lambda a=f.id: _attachment_bytes(a), file_name=f.name,
+                                      icon=":material/download:")
+            else:
+                right.caption(_("{name} ({size} bytes) was too large to keep; it is in the processed folder.",
+                                name=_escaped(f.name), size=f.size))
+
+
+def _escaped(text: str) -> str:
+    """A sender or subject shown as Markdown: every Markdown character escaped."""
+    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>~$:" else c for c in str(text or ""))
