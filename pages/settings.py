@@ -8,6 +8,7 @@ import streamlit as st  # noqa: E402
 from receivables.services import demo, errors, users  # noqa: E402
 from ui import audit_log, settings_texts, state  # noqa: E402
 from ui.i18n import _  # noqa: E402
+from ui.settings_mailbox import render as mailbox_settings  # noqa: E402
 
 st.title("Settings")
 tab_users, tab_audit, tab_demo, tab_reminders, tab_texts = st.tabs(["Users", "Audit log", "Demo data", "Reminders",
@@ -77,3 +78,5 @@ with tab_reminders:
 
 with tab_texts:
     settings_texts.render_editor(user)
+
+mailbox_settings(user)

@@ -27,10 +27,12 @@ from typing import Protocol
 from sqlalchemy import func, or_, select, update
 
 from db.imap_config import MailboxConfigError, load_imap_settings
+from db.imap_config import sources as imap_sources
 from db.models import Debtor, InboundMail, Invoice, MailAttachment, Message, Note, SendAttempt, utcnow
 from db.uow import UnitOfWork
-from emails.imap import CheckResult, FetchedMessage, ImapError, ImapMailbox, ImapSettings
+from emails.imap import CheckResult, FetchedMessage, ImapError, ImapMailbox, ImapSettings, Probe
 from emails.imap import check as check_imap
+from emails.imap import probe as probe_imap
 from receivables.domain import contacts
 from receivables.domain.messages import BOUNCES_FROM
 from receivables.domain.replies import Link, LinkKind, Reply, ReplyError, ReplyKind, link_reply, parse_reply
@@ -140,6 +142,39 @@ def check(settings: ImapSettings | None = None) -> CheckResult:
     except ServiceError as exc:
         return CheckResult(False, str(exc))
     return check_imap(settings)
+
+
+@dataclass(frozen=True)
+class ConnectionTest:
+    """The team mailbox's settings tried out: where they are, what is set, and how far they get."""
+    host: str
+    port: int | None
+    security: str
+    user: str
+    folder: str
+    processed_folder: str
+    settings_problem: ServiceError | None  # incomplete or wrong settings: nothing was tried
+    probe: Probe | None
+
+    @property
+    def ok(self) -> bool:
+        return self.probe is not None and self.probe.folder_exists is True
+
+
+def try_connection() -> ConnectionTest:
+    """Try the configured mailbox step by step (reachable, login, folder), for the Settings page."""
+    try:
+        settings = imap_settings()
+    except ServiceError as exc:
+        return ConnectionTest("", None, "", "", "", "", exc, None)
+    return ConnectionTest(settings.host, settings.port, settings.security, settings.user, settings.folder,
+                          settings.processed_folder, None, probe_imap(settings))
+
+
+def setting_sources() -> list[tuple[str, str]]:
+    """(environment variable, where its value comes from: environment, secrets.toml or default); never
+    the values themselves."""
+    return imap_sources()
 
 
 def fetch(uow: UnitOfWork, mailbox: Mailbox, *, today: date | None = None, actor: str = SYSTEM,
