@@ -300,6 +300,11 @@ def _handoffs(s, keys: list[str]) -> dict[str, tuple[str, str, str]]:
     return out
 
 
+def user_name(name: str | None) -> str:
+    """The user name of a user given by user name or full name; ServiceError listing the users otherwise."""
+    return _user(name)
+
+
 def _user(name: str | None) -> str:
     users = _users()
     found = users.get((name or "").strip().lower())
