@@ -14,6 +14,7 @@ from receivables.services.errors import ServiceError  # noqa: E402
 from ui import i18n, state  # noqa: E402
 from ui.i18n import N_, _  # noqa: E402
 from ui.links import dossier_link  # noqa: E402
+from ui.today_digest import digest_opt_in  # noqa: E402
 
 SHOWN = 10  # items per section before "show all"
 LABELS = {"reply": N_("Replies to read"), "unassigned": N_("Mail to assign to a debtor"),
@@ -77,6 +78,7 @@ view = st.segmented_control(_("Whose items"), list(views), format_func=views.get
 work = load(state.data_version(), date.today(), user.username if view == "mine" else None)
 if view == "mine":
     st.caption(_("Your own items, and those nobody owns yet."))
+digest_opt_in(user)
 
 counts = {s: n for s, n in work.counts.items() if n}
 if not counts:
