@@ -24,7 +24,7 @@ with st.sidebar:
     st.markdown("### Debtor Desk")
     counts = {"pages/today.py": worklists.today_count(user.username)} if user.can("collector") else {}
     for (f, t, _i), p in zip(shown, pages):
-        st.page_link(p, label=f"{t} **{counts[f]}**" if counts.get(f) else t)
+        st.page_link(p, label=f"{t} :red-badge[{counts[f]}]" if counts.get(f) else t)
     st.divider()
     st.caption(_("Logged in as **{name}** ({role})", name=user.name, role=_(user.role)))
     chosen = st.selectbox(_("Language"), list(i18n.LANGUAGES), index=list(i18n.LANGUAGES).index(i18n.current()),

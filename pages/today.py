@@ -84,7 +84,7 @@ counts = {s: n for s, n in work.counts.items() if n}
 if not counts:
     st.success(_("Nothing needs a person today."), icon=":material/done_all:")
 else:
-    columns = st.columns(min(len(counts), 5))
+    columns = st.columns(min(len(counts), 4))  # four: the longest label fits in Dutch and English
     for n, (source, count) in enumerate(counts.items()):
         columns[n % len(columns)].metric(_(LABELS[source]), count)
 

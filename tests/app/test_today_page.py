@@ -190,12 +190,12 @@ def test_the_navigation_counts_what_needs_a_person_next_to_today_and_counts_agai
     at = log_in(AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60), "carla", "collector").run()
     assert not at.exception
     links = sidebar_links(at)
-    assert links[0] == "Today **4**" and "Ageing" in links  # the reply, the mail to assign, the call, the approval
+    assert links[0] == "Today :red-badge[4]" and "Ageing" in links  # the reply, the mail to assign, the call, the approval
     with UnitOfWork(ledger) as u:
         mailbox.receive(u, samples.reply(message_id="n@elders.example", in_reply_to=None,
                                          sender="info@nogeen.example", subject="Nog een vraag"), key="1:c", today=TODAY)
     at = log_in(AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60), "carla", "collector").run()
-    assert sidebar_links(at)[0] == "Today **5**"
+    assert sidebar_links(at)[0] == "Today :red-badge[5]"
 
 
 def test_a_collector_switches_the_daily_digest_on_and_off_on_today(ledger):
