@@ -9,7 +9,7 @@ import streamlit as st  # noqa: E402
 
 from receivables.domain import calls  # noqa: E402
 from receivables.domain.worklist import SOURCES, Item  # noqa: E402
-from receivables.services import dossier, mailbox, queue, today, users  # noqa: E402
+from receivables.services import bank, dossier, mailbox, queue, today, users  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
 from ui import i18n, state  # noqa: E402
 from ui.i18n import N_, _  # noqa: E402
@@ -18,11 +18,13 @@ from ui.today_digest import digest_opt_in  # noqa: E402
 
 SHOWN = 10  # items per section before "show all"
 LABELS = {"reply": N_("Replies to read"), "unassigned": N_("Mail to assign to a debtor"),
-          "dispute": N_("Disputes to resolve"), "promise": N_("Promises due or broken"), "call": N_("Calls due"),
+          "dispute": N_("Disputes to resolve"), "promise": N_("Promises due or broken"),
+          "bank": N_("Bank payments to confirm"), "call": N_("Calls due"),
           "approval": N_("Reminders waiting for approval"), "address": N_("Without a usable address"),
           "failed": N_("Reminders not delivered"), "sending": N_("Interrupted sends to confirm")}
 ICONS = {"reply": ":material/mark_email_unread:", "unassigned": ":material/move_to_inbox:",
-         "dispute": ":material/gavel:", "promise": ":material/handshake:", "call": ":material/call:",
+         "dispute": ":material/gavel:", "promise": ":material/handshake:", "bank": ":material/account_balance:",
+         "call": ":material/call:",
          "approval": ":material/task_alt:", "address": ":material/contact_mail:", "failed": ":material/unsubscribe:",
          "sending": ":material/schedule_send:"}
 CALL_OUTCOMES = calls.OUTCOME_LABELS  # the one list (receivables/domain/calls.py)
@@ -196,6 +198,10 @@ def act(item: Item, mails: dict) -> None:
         act_on_dispute(item)
     elif item.source == "promise":
         act_on_note(item)
+    elif item.source == "bank":
+        if st.button(_("Confirm the payment"), key=f"confirm_{item.key}", type="primary", icon=":material/done:"):
+            run(bank.confirm, _("The payment is booked."), line_id=item.ref)
+        st.page_link("pages/bank.py", label=_("Change or reject it on the Bank page"), icon=":material/account_balance:")
     elif item.source == "call":
         act_on_call(item)
     elif item.source in ("approval", "failed"):

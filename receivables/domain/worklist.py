@@ -13,6 +13,7 @@ SOURCES: dict[str, str] = {
     "unassigned": "mail to assign to a debtor",
     "dispute": "disputes to resolve",
     "promise": "promises due or broken",
+    "bank": "bank payments to confirm",
     "call": "calls due",
     "approval": "reminders waiting for approval",
     "address": "debtors without a usable address",

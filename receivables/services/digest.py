@@ -37,6 +37,7 @@ WAITING, FAILED = "waiting", "failed"  # a temporary refusal is tried again by t
 # the worklist's sources as a digest counts them (the Today page words them the same way)
 SOURCE_WORDS = {"reply": N_("Replies to read"), "unassigned": N_("Mail to assign to a debtor"),
                 "dispute": N_("Disputes to resolve"), "promise": N_("Promises due or broken"),
+                "bank": N_("Bank payments to confirm"),
                 "call": N_("Calls due"), "approval": N_("Reminders waiting for approval"),
                 "address": N_("Without a usable address"), "failed": N_("Reminders not delivered"),
                 "sending": N_("Interrupted sends to confirm")}
