@@ -1,4 +1,5 @@
-"""The dossier's part of the team mailbox: the files debtors sent with their replies, to download."""
+"""The dossier's part of the team mailbox: addresses that bounced, and the files debtors sent with their
+replies, to download."""
 
 from __future__ import annotations
 
@@ -14,13 +15,22 @@ def _attachment_bytes(attachment_id: int) -> bytes:
         return mailbox.attachment(uow, attachment_id).data
 
 
-def reply_attachments(code: str) -> None:
-    """The attachments of the debtor's mails (invoices, remittance advice, proof of payment), newest first;
-    nothing when there are none."""
+def mail_in_dossier(code: str) -> None:
+    """What the team mailbox brought for this debtor: addresses that bounced, and the files sent with
+    replies."""
     with state.uow() as uow:
+        bouncing = mailbox.bouncing_addresses(uow, code)
         files = mailbox.debtor_attachments(uow, code)
-    if not files:
-        return
+    if bouncing:
+        st.warning(_("Reminders are not sent to {addresses}: mail to it bounced. Enter a new address under "
+                     "Contact, or save it there as it is to use it again.",
+                     addresses=", ".join(_escaped(a) for a in bouncing)), icon=":material/unsubscribe:")
+    if files:
+        reply_attachments(files)
+
+
+def reply_attachments(files: list[mailbox.ReplyAttachment]) -> None:
+    """The attachments of the debtor's mails (invoices, remittance advice, proof of payment), newest first."""
     with st.expander(n_("{n} attachment with replies", "{n} attachments with replies", len(files)),
                      icon=":material/attach_file:"):
         for f in files:

@@ -592,3 +592,9 @@ def debtor_attachments(uow: UnitOfWork, code: str) -> list[ReplyAttachment]:
     return [ReplyAttachment(aid, name, size, bool(kept), mid, sent or received,
                             f"{from_name} <{address}>" if from_name else address, subject or "")
             for aid, name, size, kept, mid, sent, received, from_name, address, subject in rows]
+
+
+def bouncing_addresses(uow: UnitOfWork, code: str) -> list[str]:
+    """The debtor's addresses that bounced and are not used until a person enters or confirms them."""
+    bouncing = uow.session.scalar(select(Debtor.email_bouncing).where(Debtor.code == (code or "").strip()))
+    return contacts.split_recipients(bouncing)

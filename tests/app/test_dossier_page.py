@@ -324,3 +324,20 @@ def test_the_files_a_debtor_sent_with_a_reply_can_be_downloaded_from_the_dossier
     assert [b.proto.label for b in downloads] == ["Download betaalbewijs.pdf"]
     assert any("too large to keep" in c.value for c in box.caption)
     assert not [e for e in page("viewer", "0200").expander if "attachment" in e.label]  # another debtor's: none
+
+
+def test_a_bounced_address_is_named_in_the_dossier_until_a_person_confirms_it(app_db):
+    from receivables.services import dossier as dossier_service
+
+    with UnitOfWork(app_db) as u:
+        d = u.session.scalars(select(Debtor).where(Debtor.code == "0100")).one()
+        d.email_bouncing = "crediteuren@dejong.nl"
+        u.commit()
+    at = page("viewer", "0100")
+    assert [w.value for w in at.warning if "bounced" in w.value] == [
+        "Reminders are not sent to crediteuren@dejong\\.nl: mail to it bounced. Enter a new address under Contact, "
+        "or save it there as it is to use it again."]
+    with UnitOfWork(app_db) as u:  # saved as it stands: confirmed
+        dossier_service.update_contact(u, "0100", emails="crediteuren@dejong.nl", language="nl",
+                                       contact_person="Anouk de Jong", actor="carla")
+    assert not [w for w in page("viewer", "0100").warning if "bounced" in w.value]
