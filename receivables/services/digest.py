@@ -82,6 +82,11 @@ def subscribe(uow: UnitOfWork, kind: str, name: str, address: str, language: str
                            languages=", ".join(contacts.LANGUAGES))
     if kind == "daily":
         name = today_service.user_name(name)
+    else:
+        managers = today_service.owner_choices(uow)[1]
+        if name not in managers:
+            raise ServiceError("no debtor has '{name}' as account manager; account managers: {known}", name=name,
+                               known=", ".join(managers) or "none yet")
     data = dict(get_setting(uow.session, SUBSCRIPTIONS_KEY, {}) or {})
     data[kind] = {**(data.get(kind) or {}), name: {"address": address, "language": language}}
     put_setting(uow.session, SUBSCRIPTIONS_KEY, data, actor)

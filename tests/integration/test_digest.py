@@ -126,4 +126,6 @@ def test_an_opt_in_names_a_real_user_and_a_usable_address(ledger):
             digest.subscribe(u, "daily", "nobody", "x@example.nl", actor="admin")
         with pytest.raises(ServiceError, match="not an e-mail address"):
             digest.subscribe(u, "daily", "carla", "carla at example", actor="admin")
+        with pytest.raises(ServiceError, match="account managers: Piet, Sanne de Vries"):
+            digest.subscribe(u, "weekly", "Sanne", "sanne@example.nl", actor="admin")
         assert digest.subscriptions(u) == []
