@@ -7,6 +7,7 @@ import streamlit as st  # noqa: E402
 
 from ui import audit_log, settings_demo, settings_plans, settings_texts, settings_tracks, settings_users  # noqa: E402
 from ui.i18n import N_, _  # noqa: E402
+from ui.settings_mailbox import render as mailbox_settings  # noqa: E402
 
 # One tab per area, each drawn by its own module: (label, function taking the logged-in user).
 TABS = [
@@ -16,6 +17,7 @@ TABS = [
     (N_("Reminders"), settings_tracks.render),
     (N_("Texts"), settings_texts.render_editor),
     (N_("Payment plans"), settings_plans.render),
+    (N_("Team mailbox"), mailbox_settings),
 ]
 
 st.title(_("Settings"))

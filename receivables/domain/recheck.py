@@ -66,6 +66,8 @@ class Candidate:
     language: str = "nl"
     contact_person: str = ""
     address: str = ""
+    on_file: str | None = None  # the debtor's addresses as read (recipients: those without the bounced ones)
+    bouncing: str | None = None  # the debtor's bouncing list as read
 
     @property
     def active_lines(self) -> tuple[Line, ...]:

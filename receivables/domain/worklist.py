@@ -14,6 +14,7 @@ SOURCES: dict[str, str] = {
     "dispute": "disputes to resolve",
     "promise": "promises due or broken",
     "plan": "payment plans to decide or follow up",
+    "bank": "bank payments to confirm",
     "call": "calls due",
     "approval": "reminders waiting for approval",
     "address": "debtors without a usable address",
