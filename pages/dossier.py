@@ -16,8 +16,8 @@ from receivables.services import claims, dossier  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
 from receivables.services.timeline import BY, CALL_OUTCOME_WORDS  # noqa: E402
 from ui import i18n, state  # noqa: E402
-from ui.dossier_plans import plans_section  # noqa: E402
 from ui.dossier_mail import mail_in_dossier  # noqa: E402
+from ui.dossier_plans import plans_section  # noqa: E402
 from ui.i18n import N_, _, n_  # noqa: E402
 
 KIND_LABELS = {"invoice": N_("Invoices"), "payment": N_("Payments"), "note": N_("Notes"), "call": N_("Calls"),

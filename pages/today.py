@@ -12,17 +12,12 @@ from receivables.domain.worklist import SOURCES, Item  # noqa: E402
 from receivables.services import bank, dossier, mailbox, queue, today, users  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
 from ui import i18n, state  # noqa: E402
-from ui.i18n import N_, _  # noqa: E402
+from ui.i18n import _  # noqa: E402
 from ui.links import dossier_link  # noqa: E402
 from ui.today_digest import digest_opt_in  # noqa: E402
 
 SHOWN = 10  # items per section before "show all"
-LABELS = {"reply": N_("Replies to read"), "unassigned": N_("Mail to assign to a debtor"),
-          "dispute": N_("Disputes to resolve"), "promise": N_("Promises due or broken"),
-          "bank": N_("Bank payments to confirm"), "call": N_("Calls due"),
-          "plan": N_("Payment plans to decide or follow up"),
-          "approval": N_("Reminders waiting for approval"), "address": N_("Without a usable address"),
-          "failed": N_("Reminders not delivered"), "sending": N_("Interrupted sends to confirm")}
+LABELS = SOURCES  # worded in receivables/domain/worklist.py, as the digests word them
 ICONS = {"reply": ":material/mark_email_unread:", "unassigned": ":material/move_to_inbox:",
          "dispute": ":material/gavel:", "promise": ":material/handshake:", "bank": ":material/account_balance:",
          "call": ":material/call:",
