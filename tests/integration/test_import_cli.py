@@ -66,6 +66,18 @@ def test_a_rejected_file_exits_2_with_every_problem_on_stderr_and_changes_nothin
     assert counts(engine) == (1, 1)
 
 
+def test_a_file_with_one_invoice_number_on_every_row_is_refused_with_one_line_naming_it(sqlite_engine, tmp_path):
+    f = write(tmp_path / "same.csv", *(f"{i % 300:04d};Debiteur {i % 300};F-1001;01-05-2026;31-05-2026;100,00;100,00;Factuur"
+                                       for i in range(20_000)))
+    res = run_cli("import", f, "--dry-run")
+    assert res.returncode == 2
+    assert res.stderr.splitlines() == [
+        "error: same.csv: 1 problem(s); nothing was imported",
+        "  row 2, Factuurnummer: 'F-1001' appears 20,000 times (rows 2, 3, 4, 5, 6 and 19,995 more); each invoice "
+        "may appear once; remove or merge the extra rows",
+        "Fix the file, or rerun with --valid-rows-only to import the other rows."]
+
+
 def test_a_dry_run_reports_the_counts_and_writes_nothing(sqlite_engine, tmp_path):
     engine = sqlite_engine
     f = write(tmp_path / "open.csv", "0042;Bakker;1;01-05-2026;31-05-2026;100,00;100,00;Factuur")
