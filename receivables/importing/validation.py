@@ -195,7 +195,12 @@ def _text(value) -> str:  # noqa: ANN001
 
 
 def _strip(arr: pa.Array) -> pa.Array:
-    return pc.utf8_trim_whitespace(pc.fill_null(arr, ""))
+    """Trimmed cells, each on one line: a line break typed inside a cell (a quoted CSV cell, Alt+Enter in
+    Excel) reads as a space, as every field we import is one line."""
+    arr = pc.fill_null(arr, "")
+    if pc.any(pc.match_substring_regex(arr, "[\r\n]")).as_py():
+        arr = pc.replace_substring_regex(arr, "\\s*[\r\n]+\\s*", " ")
+    return pc.utf8_trim_whitespace(arr)
 
 
 def _np(arr) -> np.ndarray:  # noqa: ANN001
