@@ -15,6 +15,7 @@ from receivables.services.errors import ServiceError  # noqa: E402
 from ui import i18n, state  # noqa: E402
 from ui.i18n import _  # noqa: E402
 from ui.links import dossier_link, dossier_urls, linked_date  # noqa: E402
+from ui.search import searched  # noqa: E402
 
 BUCKET_COLOURS = ["#4c9f70", "#f2c14e", "#f78154", "#d1495b", "#8e2c48", "#5d1a36", "#3b0f22", "#24091a", "#12040d"]
 
@@ -161,9 +162,10 @@ search = f1.text_input(_("Search debtor"), placeholder=_("code or name"), key="a
 segments = f2.multiselect(_("Segment"), sorted(rows["segment"].unique()), key="ageing_segments", placeholder=_("all"))
 managers = f3.multiselect(_("Account manager"), sorted(rows["account_manager"].unique()), key="ageing_managers", placeholder=_("all"))
 track_filter = f4.multiselect(_("Track"), sorted(t for t in rows["track"].unique() if t), key="ageing_tracks", placeholder=_("all"))
+search = searched(search)
 shown = rows
-if search.strip():
-    needle = search.strip().lower()
+if search:
+    needle = search.lower()
     shown = shown[shown["debtor_code"].str.lower().str.contains(needle, regex=False)
                   | shown["debtor_name"].str.lower().str.contains(needle, regex=False)]
 if segments:
@@ -174,7 +176,7 @@ if track_filter:
     shown = shown[shown["track"].isin(track_filter)]
 filtered = len(shown) != len(rows)
 filters = [f"{name}: {', '.join(values)}" for name, values in [
-    (_("Search"), [search.strip()] if search.strip() else []), (_("Segment"), segments),
+    (_("Search"), [search] if search else []), (_("Segment"), segments),
     (_("Account manager"), managers), (_("Track"), track_filter)] if values]
 
 # --- stacked bar --------------------------------------------------------------------------------------

@@ -305,3 +305,20 @@ def test_the_statement_is_written_from_the_command_line(app_db, tmp_path, monkey
     values = [c.value for row in sheet.iter_rows() for c in row]
     assert "Rekeningoverzicht · Debtor Desk" in values  # the debtor reads Dutch
     assert 1750 in values or 1750.0 in values
+
+
+@pytest.mark.parametrize("query", ["De\x00Jong", "\x00\x00", "0100\x00"])
+def test_a_nul_character_in_the_search_is_refused_with_a_message_not_a_database_error(app_db, query):
+    at = page("collector")
+    at.text_input(key="dossier_search").input(query).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "the search holds a control character (such as NUL) that no code, name or number contains; type the "
+        "search again"]
+    assert headers(at) == []
+
+
+def test_a_nul_character_in_the_debtor_address_is_refused_with_a_message(app_db):
+    at = page("collector", debtor="0100\x00")
+    assert not at.exception
+    assert any("there is no debtor with code" in e.value for e in at.error)
