@@ -198,9 +198,23 @@ def _strip(arr: pa.Array) -> pa.Array:
     """Trimmed cells, each on one line: a line break typed inside a cell (a quoted CSV cell, Alt+Enter in
     Excel) reads as a space, as every field we import is one line."""
     arr = pc.fill_null(arr, "")
-    if pc.any(pc.match_substring_regex(arr, "[\r\n]")).as_py():
+    if _may_hold_line_breaks(arr):
         arr = pc.replace_substring_regex(arr, "\\s*[\r\n]+\\s*", " ")
     return pc.utf8_trim_whitespace(arr)
+
+
+def _may_hold_line_breaks(arr) -> bool:  # noqa: ANN001
+    """Whether the bytes behind the strings hold a line break: a scan at memory speed (about 20 ms for a
+    million cells), as most files have none; a cell-by-cell match took 0.2-0.4 s a million cells, per column."""
+    for chunk in getattr(arr, "chunks", [arr]):
+        if chunk.type not in (pa.string(), pa.large_string()):
+            return True  # another layout: let the cell-by-cell replacement look
+        data = chunk.buffers()[2]
+        if data is not None:
+            raw = data.to_pybytes()  # a copy, and then memchr: faster than numpy's compare here
+            if b"\n" in raw or b"\r" in raw:
+                return True
+    return False
 
 
 def _np(arr) -> np.ndarray:  # noqa: ANN001
