@@ -158,14 +158,13 @@ rows["segment"] = rows["segment"].fillna("–")
 rows["account_manager"] = rows["account_manager"].fillna("–")
 
 f1, f2, f3, f4 = st.columns([2, 1, 1, 1])
-search = f1.text_input(_("Search debtor"), placeholder=_("code or name"), key="ageing_search")
+search = searched(f1.text_input(_("Search debtor"), placeholder=_("code or name"), key="ageing_search"))
 segments = f2.multiselect(_("Segment"), sorted(rows["segment"].unique()), key="ageing_segments", placeholder=_("all"))
 managers = f3.multiselect(_("Account manager"), sorted(rows["account_manager"].unique()), key="ageing_managers", placeholder=_("all"))
 track_filter = f4.multiselect(_("Track"), sorted(t for t in rows["track"].unique() if t), key="ageing_tracks", placeholder=_("all"))
-search = searched(search)
 shown = rows
-if search:
-    needle = search.lower()
+if search.strip():
+    needle = search.strip().lower()
     shown = shown[shown["debtor_code"].str.lower().str.contains(needle, regex=False)
                   | shown["debtor_name"].str.lower().str.contains(needle, regex=False)]
 if segments:
@@ -176,7 +175,7 @@ if track_filter:
     shown = shown[shown["track"].isin(track_filter)]
 filtered = len(shown) != len(rows)
 filters = [f"{name}: {', '.join(values)}" for name, values in [
-    (_("Search"), [search] if search else []), (_("Segment"), segments),
+    (_("Search"), [search.strip()] if search.strip() else []), (_("Segment"), segments),
     (_("Account manager"), managers), (_("Track"), track_filter)] if values]
 
 # --- stacked bar --------------------------------------------------------------------------------------
