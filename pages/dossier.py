@@ -68,9 +68,15 @@ code = st.query_params.get("debtor")
 query = st.text_input(_("Find a debtor"), placeholder=_("code, name, e-mail or invoice number"),
                       key="dossier_search")
 if query.strip():
-    with state.uow() as uow:
-        matches = dossier.find_debtors(uow, query)
-    if not matches:
+    refused, matches = None, []
+    try:
+        with state.uow() as uow:
+            matches = dossier.find_debtors(uow, query)
+    except ServiceError as exc:
+        refused = exc
+    if refused is not None:
+        st.error(i18n.error(refused), icon=":material/error:")
+    elif not matches:
         st.info(_("No debtor matches that; type at least two letters of the code, name, e-mail or an invoice "
                   "number."))
     elif len(matches) == 1 or matches[0].code.lower() == query.strip().lower():

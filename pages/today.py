@@ -139,8 +139,12 @@ def act_on_unassigned(item: Item, mail: mailbox.MailView | None) -> None:
     found = st.text_input(_("Find the debtor"), key=f"find_{item.key}",
                           placeholder=_("code, name, e-mail or invoice number"))
     if found.strip():
-        with state.uow() as uow:
-            matches = dossier.find_debtors(uow, found)
+        try:
+            with state.uow() as uow:
+                matches = dossier.find_debtors(uow, found)
+        except ServiceError as exc:
+            st.error(i18n.error(exc), icon=":material/error:")
+            return
         if not matches:
             st.caption(_("No debtor matches that."))
         else:

@@ -33,7 +33,7 @@ def payment_payload(uow: UnitOfWork, message_id: int) -> str | None:
     s = uow.session
     m = s.get(Message, int(message_id))
     if m is None:
-        raise ServiceError(f"there is no message {message_id}")
+        raise ServiceError("there is no message {message_id}", message_id=message_id)
     due = (m.total_cents or 0) + (m.costs_cents or 0) + (m.interest_cents or 0)
     numbers = list(s.scalars(select(Invoice.number).join(MessageInvoice, MessageInvoice.invoice_id == Invoice.id)
                              .where(MessageInvoice.message_id == m.id, MessageInvoice.active.is_(True))

@@ -98,7 +98,7 @@ def smtp_settings() -> config.SmtpConfig | None:
     try:
         return config.load_smtp_config()
     except config.SmtpConfigError as exc:
-        raise ServiceError(str(exc)) from None
+        raise ServiceError(exc.msgid or str(exc), **exc.params) from None
 
 
 def outbox_folder() -> str:
@@ -306,7 +306,7 @@ def statement_for(uow: UnitOfWork, message_id: int, on: date) -> tuple[mime.Atta
     """A message's statement of account (PDF, CSV) as it would go out on `on`; empty when it needs none."""
     found = _load(uow.session, ids=[int(message_id)])
     if not found:
-        raise ServiceError(f"there is no message {message_id}")
+        raise ServiceError("there is no message {message_id}", message_id=message_id)
     payment = _payment(uow.session)
     uow.session.rollback()
     return statement_attachments(found[0], on, payment)
@@ -316,7 +316,7 @@ def letter_for(uow: UnitOfWork, message_id: int, on: date) -> mime.Attachment:
     """A letter step's PDF as it would go out on `on` (for downloading from the queue)."""
     found = _load(uow.session, ids=[int(message_id)], qr=True)
     if not found:
-        raise ServiceError(f"there is no message {message_id}")
+        raise ServiceError("there is no message {message_id}", message_id=message_id)
     c = found[0]
     return letter_attachment(c, on, _qr_png(uow, c), _payment(uow.session))
 
@@ -338,7 +338,7 @@ def preview(uow: UnitOfWork, message_id: int, settings: SendSettings, today: dat
     s = uow.session
     found = _load(s, ids=[int(message_id)], qr=True)
     if not found:
-        raise ServiceError(f"there is no message {message_id}")
+        raise ServiceError("there is no message {message_id}", message_id=message_id)
     c = found[0]
     v = recheck(c, today, utcnow(), _settings(s).tolerance_cents)
     if v.action == "address":
@@ -1087,7 +1087,7 @@ def send_test_message(uow: UnitOfWork, transport, settings: SendSettings, to: st
     try:
         recipients = parse_recipients(to)
     except AddressError as exc:
-        raise ServiceError(f"{exc}; type the address to send the test message to") from None
+        raise ServiceError("{problem}; type the address to send the test message to", problem=exc) from None
     built = mime.build_mime(mime.OutgoingMail(
         from_addr=settings.from_addr, reply_to=settings.reply_to, to=tuple(recipients),
         subject="Debtor Desk test message",
