@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from receivables.domain.references import compact as compact_reference
-from receivables.domain.references import find_references
+from receivables.domain.references import find_references, message_id_of
 
 AUTO, SUGGESTED, UNMATCHED = "auto", "suggested", "unmatched"
 
@@ -411,7 +411,9 @@ class _Matcher:
         debtor = self.book.invoices[ids[0]].debtor_id
         ids = [i for i in ids if self.book.invoices[i].debtor_id == debtor]
         ref = next(r for r in refs if self.book.by_reference.get(r))
-        reason = f"our reference {ref} (invoice {_numbers(self.book, ids)})"
+        reminder = message_id_of(ref)
+        reason = f"our reference {ref}" + (f" of reminder {reminder}" if reminder else "") + \
+            f" (invoice {_numbers(self.book, ids)})"
         payable = [i for i in ids if self.book.remaining[i] > 0]
         notes = [i for i in ids if self.book.remaining[i] < 0]
         total = sum(self.book.remaining[i] for i in payable)

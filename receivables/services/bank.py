@@ -46,7 +46,7 @@ from receivables.domain import bank_matching as bm
 from receivables.domain import references
 from receivables.domain.translation import N_
 from receivables.importing import bank as bank_files
-from receivables.services import ledger, wording
+from receivables.services import ledger, reminder_settings, wording
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
 from receivables.services.settings import get_setting, put_setting
@@ -54,7 +54,7 @@ from receivables.services.settings import get_setting, put_setting
 KIND = "bank"
 ACCOUNTS_KEY = "bank.accounts"
 RULES_KEY = "bank.matching"
-REFERENCE_KIND_KEY = "bank.reference_kind"
+REFERENCE_KIND_KEY = reminder_settings.REFERENCE_KIND_KEY
 MATCHED, SUGGESTED, UNMATCHED, NOT_OURS, DEBIT = "matched", "suggested", "unmatched", "not_ours", "debit"
 NEW = "new"
 _CHUNK = 500
@@ -133,8 +133,7 @@ def save_rules(uow: UnitOfWork, *, auto_threshold: float, suggest_threshold: flo
 
 def reference_kind(session) -> str:
     """RF creditor reference (default) or the Dutch betalingskenmerk."""
-    kind = get_setting(session, REFERENCE_KIND_KEY) or references.RF
-    return kind if kind in references.KINDS else references.RF
+    return reminder_settings.reference_kind(session)
 
 
 def set_reference_kind(uow: UnitOfWork, kind: str, *, actor: str) -> None:
@@ -147,7 +146,7 @@ def set_reference_kind(uow: UnitOfWork, kind: str, *, actor: str) -> None:
 def payment_reference(session, message_id: int) -> str:
     """The structured reference a reminder and its QR code carry: a payment quoting it is matched to
     that reminder's invoices exactly."""
-    return references.message_reference(message_id, reference_kind(session))
+    return wording.structured_reference(message_id, reference_kind(session))
 
 
 # --- importing a statement -----------------------------------------------------------------------
