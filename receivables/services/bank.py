@@ -511,7 +511,7 @@ def candidates(s, payments: list[bm.Payment], rules: bm.MatchRules) -> Candidate
     named = _named_debtors(s, payments)
     debtors |= set(known.values()) | set(named)
     rows = {r[0]: r for r in s.execute(text(_INVOICES + f"i.open_cents <> 0 AND {_in(s, 'i.debtor_id', 'ids', 'bigint')}"),
-                                       {"ids": _values(s, debtors)})}
+                                       {"ids": _values(s, debtors)}).all()}
     for r in s.execute(text(_INVOICES + _in(s, "i.open_cents", "amounts", "bigint")),
                        {"amounts": _values(s, {p.amount_cents for p in payments})}):
         rows.setdefault(r[0], r)
