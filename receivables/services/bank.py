@@ -510,8 +510,13 @@ def candidates(s, payments: list[bm.Payment], rules: bm.MatchRules) -> Candidate
                            {"ibans": _values(s, ibans)}).all())
     named = _named_debtors(s, payments)
     debtors |= set(known.values()) | set(named)
-    rows = {r[0]: r for r in s.execute(text(_INVOICES + f"i.open_cents <> 0 AND {_in(s, 'i.debtor_id', 'ids', 'bigint')}"),
-                                       {"ids": _values(s, debtors)}).all()}
+    if len(debtors) * 4 > (s.scalar(select(func.count()).select_from(Debtor)) or 0):
+        # most debtors (a long statement): reading the open invoices in one pass beats looking each up
+        rows = {r[0]: r for r in s.execute(text(_INVOICES + "i.open_cents <> 0")).all() if r[1] in debtors}
+    else:
+        rows = {r[0]: r for r in s.execute(text(_INVOICES + f"i.open_cents <> 0 AND "
+                                                f"{_in(s, 'i.debtor_id', 'ids', 'bigint')}"),
+                                           {"ids": _values(s, debtors)}).all()}
     for r in s.execute(text(_INVOICES + _in(s, "i.open_cents", "amounts", "bigint")),
                        {"amounts": _values(s, {p.amount_cents for p in payments})}):
         rows.setdefault(r[0], r)
