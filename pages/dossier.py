@@ -17,6 +17,7 @@ from receivables.services.errors import ServiceError  # noqa: E402
 from receivables.services.timeline import BY, CALL_OUTCOME_WORDS  # noqa: E402
 from ui import i18n, state  # noqa: E402
 from ui.dossier_mail import mail_in_dossier  # noqa: E402
+from ui.dossier_payments import bank_payments  # noqa: E402
 from ui.dossier_plans import plans_section  # noqa: E402
 from ui.i18n import N_, _, n_  # noqa: E402
 
@@ -218,6 +219,8 @@ with t_paid:
         invoice_table(paid_inv, paid=True)
     else:
         st.caption(_("Nothing paid yet."))
+
+bank_payments(code)
 
 # --- days late chart ----------------------------------------------------------------------------------
 if len(d.days_late):

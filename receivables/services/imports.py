@@ -49,7 +49,7 @@ from receivables.importing.validation import (
     give_way,
     suggest_snapshot,
 )
-from receivables.services import ledger, plans, wording
+from receivables.services import bank, ledger, plans, wording
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
 
@@ -421,6 +421,9 @@ def _import(uow: UnitOfWork, upload: Upload, req: ImportRequest, *, actor: str, 
     pieces = _Pieces(plan.parse, req.valid_rows_only, progress)
     seen = diff.Seen()
     _write(s, plan, pieces, batch, result, details, seen, confirm=not (close_missing or dry_run))
+    if kept := bank.keep_bank_payments(s, batch.id):  # the bank paid what the file still shows open
+        result.notes.append(f"{len(kept)} invoice(s) the bank paid are still open in this file: the bank payments "
+                            "stand, and the cases are listed on the Bank page for a person to check.")
     parsed = _accepted(prepared.finish(pieces.parsed), pieces, plan, upload.file_name)
     _fill_result(s, result, parsed, pieces, seen, upload.raw, req.valid_rows_only, as_of)
     pieces.report(0.95, "Recording the batch")

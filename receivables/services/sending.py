@@ -69,10 +69,9 @@ from receivables.services import reminder_settings, reminders
 from receivables.services import send_journal as journal
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
-from receivables.services.payment_qr import qr_payload
+from receivables.services.payment_qr import payment_details, qr_payload
 from receivables.services.queue import rerender
-from receivables.services.settings import get_setting
-from receivables.services.wording import company_name
+from receivables.services.wording import company_name, structured_reference
 
 SENDABLE_CHANNELS = ("email", "letter")  # call tasks are never e-mailed
 EXPORTED = "exported"  # written to the outbox folder: not sent until a person says it went out
@@ -235,7 +234,7 @@ def plan(uow: UnitOfWork, today: date, *, limit: int | None = None, ids=None,
 # --- composing ---------------------------------------------------------------------------------------
 
 def _payment(session) -> dict | None:
-    return get_setting(session, reminder_settings.PAYMENT_KEY)
+    return payment_details(session)
 
 
 def _qr_for(c: Candidate, payment: dict | None) -> bytes | None:
@@ -245,7 +244,7 @@ def _qr_for(c: Candidate, payment: dict | None) -> bytes | None:
         return None
     try:
         payload = qr_payload(payment, c.currency, c.due_cents, c.debtor_code,
-                                       [ln.number for ln in c.active_lines])
+                             [ln.number for ln in c.active_lines], c.id)
     except epc.EpcError:
         return None
     if payload is None:
@@ -299,7 +298,8 @@ def statement_attachments(c: Candidate, on: date, payment: dict | None) -> tuple
         return ()
     rows = [statement.Row(ln.number, ln.invoice_date, ln.due_date, ln.line_open_cents) for ln in active]
     return statement.attachments(rows, company=company_name(payment), debtor_code=c.debtor_code,
-                                 debtor_name=c.debtor_name, currency=c.currency, on=on, language=c.language)
+                                 debtor_name=c.debtor_name, currency=c.currency, on=on, language=c.language,
+                                 reference=structured_reference(c.id, (payment or {}).get("reference_kind")))
 
 
 def statement_for(uow: UnitOfWork, message_id: int, on: date) -> tuple[mime.Attachment, ...]:
