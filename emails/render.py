@@ -127,6 +127,7 @@ FIELDS = {
     "total_cents|money": N_("the principal chased"), "costs_cents|money": N_("collection costs claimed"),
     "interest_cents|money": N_("statutory interest claimed"), "amount_due_cents|money": N_("total to pay"),
     "pay_by|day": N_("the date to pay by"), "payment.reference": N_("the payment reference"),
+    "payment.description": N_("the description for the transfer (debtor code and invoice numbers)"),
     "track.name": N_("the track's name"), '{% include "nl/_costs.j2" %}': N_("the legal paragraph on costs and interest "
     "(required where the shipped text has it: a 14-day letter without it claims no costs)"),
 }
