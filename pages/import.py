@@ -2,7 +2,6 @@ from ui.auth import require
 
 user = require("collector")
 
-import re  # noqa: E402
 from datetime import date  # noqa: E402
 
 import pandas as pd  # noqa: E402
@@ -27,17 +26,12 @@ from receivables.importing.numbers import STYLE_LABELS  # noqa: E402
 from receivables.services import imports as import_service  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
 from ui import state, worklists  # noqa: E402
+from ui.text import md  # noqa: E402
 
 NOT_IN_FILE = "— not in the file —"
 CURRENCIES = ["EUR", "USD", "GBP", "CHF", "DKK", "SEK", "NOK", "PLN", "CZK"]
 MODE_LABELS = {"full": "Full list: invoices missing from the file were paid on the snapshot date",
                "partial": "Partial: only update the invoices in the file"}
-_MD = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-def md(text) -> str:
-    """File names and cell values are data: never let them act as Markdown."""
-    return _MD.sub(r"\\\1", str(text or ""))
 
 
 def problem_table(problems) -> pd.DataFrame:

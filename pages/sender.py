@@ -8,9 +8,8 @@ from datetime import date  # noqa: E402
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from db import user_file as users  # noqa: E402
 from receivables.domain.money import fmt  # noqa: E402
-from receivables.services import reminders, send_confirm, sending  # noqa: E402
+from receivables.services import reminders, send_confirm, sending, users  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
 from ui import state  # noqa: E402
 from ui.links import dossier_url  # noqa: E402
@@ -52,7 +51,8 @@ with st.container(border=True):
         with st.expander("Settings in use"):
             st.dataframe([{"setting": k, "value": v, "from": src} for k, v, src in cfg.summary()],
                          hide_index=True, width="stretch")
-        me = next((u.email for u in users.list_users() if u.username == user.username), "") or ""
+        with state.uow() as uow:
+            me = next((u.email for u in users.list_users(uow) if u.username == user.username), "") or ""
         with st.form("test_message"):
             c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
             to = c1.text_input("Send a test message to", value=me, placeholder="you@example.com")

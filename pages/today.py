@@ -2,7 +2,7 @@ from ui.auth import require
 
 user = require("viewer")
 
-import re  # noqa: E402
+import functools  # noqa: E402
 from datetime import date  # noqa: E402
 
 import streamlit as st  # noqa: E402
@@ -14,6 +14,7 @@ from receivables.services.errors import ServiceError  # noqa: E402
 from ui import i18n, state  # noqa: E402
 from ui.i18n import N_, _  # noqa: E402
 from ui.links import dossier_link  # noqa: E402
+from ui.text import md  # noqa: E402
 
 SHOWN = 10  # items per section before "show all"
 LABELS = {"reply": N_("Replies to read"), "unassigned": N_("Mail to assign to a debtor"),
@@ -25,17 +26,8 @@ ICONS = {"reply": ":material/mark_email_unread:", "unassigned": ":material/move_
          "approval": ":material/task_alt:", "address": ":material/contact_mail:", "failed": ":material/unsubscribe:",
          "sending": ":material/schedule_send:"}
 CALL_OUTCOMES = calls.OUTCOME_LABELS  # the one list (receivables/domain/calls.py)
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-_AUTOLINK = re.compile(r"(?i)(:/|www\.)")
 
 can_act = user.can("collector")
-
-
-def md(text) -> str:
-    """Text from a mail or an import, shown as Markdown: every Markdown character escaped, and nothing a
-    browser would turn into a link by itself."""
-    text = _AUTOLINK.sub(lambda m: m.group(0)[:-1] + "\u200b" + m.group(0)[-1], str(text or ""))
-    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def run(service, done: str, **kwargs) -> None:
@@ -62,9 +54,10 @@ def load(version: str, day: date, who: str | None) -> today.Worklist:
         return today.worklist(uow, today=day, user=who)
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@functools.cache  # once per run: the page script is run afresh each time
 def colleagues() -> list[str]:
-    return [u.username for u in users.list_users() if u.role in ("collector", "admin")]
+    with state.uow() as uow:
+        return [u.username for u in users.list_users(uow) if u.role in ("collector", "admin") and not u.disabled]
 
 
 st.title(_("Today"))

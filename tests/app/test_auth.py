@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from db import user_file as users
+from tests import user_store as users
 from tests.app.login import log_in
 from tests.conftest import ROOT
 from ui import nav
