@@ -116,10 +116,8 @@ def _cookie_with_session_key(model) -> None:
         if not token:
             return token
         with state.uow() as uow:
-            found = users.login_user(uow, token.get("username"))
-        if found is None or not hmac.compare_digest(str(token.get("sk") or ""), found.session_key):
-            return None
-        return token
+            found = users.remembered_login(uow, token.get("username"), token.get("sk"))
+        return token if found is not None else None
 
     def token_encode() -> str:
         return jwt.encode({"username": st.session_state["username"], "exp_date": model.exp_date,

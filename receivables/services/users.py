@@ -8,6 +8,7 @@ removal give the user a new one (or none), which ends every session and every re
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +29,7 @@ from receivables.services.settings import get_setting, put_setting
 
 __all__ = ["MIN_PASSWORD", "ROLES", "LoginCookie", "LoginUser", "User", "add_user", "change_password",
            "check_password", "end_sessions", "ensure_users", "get_user", "list_users", "login_cookie", "login_credentials",
-           "login_user", "record_login", "remove_user", "reset_password", "role_at_least", "set_disabled",
+           "login_user", "record_login", "remembered_login", "remove_user", "reset_password", "role_at_least", "set_disabled",
            "set_email", "set_language", "set_role"]
 
 COOKIE_SETTING = "login_cookie"
@@ -240,6 +241,15 @@ def login_user(uow: UnitOfWork, username: str | None) -> LoginUser | None:
     if row is None or row.disabled:
         return None
     return LoginUser(row.username, row.name, row.role, row.language, row.session_key)
+
+
+def remembered_login(uow: UnitOfWork, username: str | None, session_key: str | None) -> LoginUser | None:
+    """The user a remembered login cookie names, if it still logs in: the user is there, not disabled, and
+    their logins have not been ended since the cookie was made (its session key is still theirs)."""
+    found = login_user(uow, username)
+    if found is None or not hmac.compare_digest(str(session_key or ""), found.session_key):
+        return None
+    return found
 
 
 def check_password(uow: UnitOfWork, username: str, password: str) -> bool:

@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from db import user_file
 from db.models import Debtor, ImportBatch, InboundMail, Invoice, Message, Note, WorkHandoff
 from db.uow import UnitOfWork
 from receivables.services import mailbox
 from tests import reply_samples as samples
+from tests import user_store as user_file
 from tests.app.login import log_in
 from tests.conftest import ROOT
 

@@ -5,9 +5,9 @@ import subprocess
 import sys
 from datetime import date, datetime, timedelta
 
-from db import user_file
 from db.models import Debtor, InboundMail, Invoice, Message
 from receivables.domain.worklist import SOURCES
+from tests import user_store as user_file
 from tests.conftest import ROOT
 
 TODAY = date(2026, 12, 4)

@@ -5,12 +5,12 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from db import user_file
 from db.models import Debtor, InboundMail, Invoice, Message, Note
 from db.uow import UnitOfWork
 from receivables.domain.worklist import SOURCES, Item, OwnerRules, counts, handed, mine, ordered, owner_of
 from receivables.services import dossier, mailbox, queue, today
 from receivables.services.errors import ServiceError
+from tests import user_store as user_file
 
 TODAY = date(2026, 12, 4)
 NOW = datetime(2026, 12, 4, 9, 0)
@@ -250,7 +250,7 @@ def test_the_worklist_is_ordered_by_source_late_first_then_oldest_and_counted_pe
 
 
 @pytest.fixture
-def team(tmp_path):
+def team(engine):
     for name, full in (("carla", "Carla de Boer"), ("dirk", "Dirk Smit")):
         user_file.add_user(name, "collector", name=full, password="a-long-enough-password-1")
 
