@@ -13,6 +13,7 @@ from receivables.services import reminders, send_confirm, sending, users  # noqa
 from receivables.services.errors import ServiceError  # noqa: E402
 from ui import state  # noqa: E402
 from ui.links import dossier_url  # noqa: E402
+from ui.text import md  # noqa: E402
 
 ACTIONS = {"send": "will be sent", "cancel": "will be cancelled", "rerender": "will be updated, then sent",
            "review": "goes back for review", "block": "debtor blocked: not sent",
@@ -62,9 +63,9 @@ with st.container(border=True):
                     with state.uow() as uow:
                         delivery = sending.send_test_message(uow, transport, settings, to, actor=user.username)
                     if delivery.outcome == "sent":
-                        st.success(f"The test message was handed to {cfg.host}. Check the inbox of {to}.")
+                        st.success(f"The test message was handed to {cfg.host}. Check the inbox of {md(to)}.")
                     else:
-                        st.error(f"The test message was not sent: {delivery.detail}")
+                        st.error(f"The test message was not sent: {md(delivery.detail)}")
                 except ServiceError as exc:
                     st.error(str(exc))
 
@@ -185,7 +186,7 @@ if planned:
             with state.uow() as uow:
                 pv = sending.preview(uow, pick, preview_settings, today)
             if pv.action != "send":
-                st.warning(f"This message {ACTIONS[pv.action]}: {pv.reason}")
+                st.warning(f"This message {ACTIONS[pv.action]}: {md(pv.reason)}")
             if pv.headers:
                 st.dataframe([{"header": k, "value": v} for k, v in pv.headers.items()], hide_index=True,
                              width="stretch")

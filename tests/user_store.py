@@ -54,3 +54,11 @@ def list_users() -> list[users.User]:
 
 def login_cookie() -> users.LoginCookie:
     return _run(users.login_cookie)
+
+
+def set_language(username: str, language: str | None) -> None:
+    return _run(users.set_language, username, language, actor=ACTOR)
+
+
+def end_sessions(username: str) -> None:
+    return _run(users.end_sessions, username, actor=username)

@@ -13,6 +13,7 @@ from receivables.domain import tracks
 from receivables.services import reminder_settings
 from receivables.services.errors import ServiceError
 from ui import state
+from ui.text import md
 
 
 def _save(key: str, value, user, done: str) -> None:
@@ -81,7 +82,7 @@ def render(user) -> None:
         st.warning(f"{problem}. Until the offsets are changed the engine waits for the term anyway.")
     edited_tracks = []
     for t in cfg.tracks.values():
-        st.markdown(f"**{t.name}** (`{t.key}`)")
+        st.markdown(f"**{md(t.name)}** (`{t.key}`)")
         frame = pd.DataFrame([{"key": s.key, "template": s.template, "offset": s.offset, "channel": s.channel,
                                "charges_costs": s.charges_costs, "needs_approval": s.needs_approval}
                               for s in t.steps])

@@ -22,7 +22,7 @@ WORDS = re.compile(r"[A-Za-z]{2,}")
 NOT_YET: set[str] = {
     # screens still to be put through the catalogue; this set only shrinks
     "pages/import.py",
-    "pages/sender.py", "pages/settings.py", "ui/auth.py", "ui/settings_tracks.py",
+    "pages/sender.py", "pages/settings.py", "ui/settings_tracks.py",
     "receivables/cli/remind.py",
     "receivables/services/imports.py",
     "receivables/services/sending.py", "receivables/services/send_confirm.py",  # (split from sending.py)
