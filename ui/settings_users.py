@@ -8,10 +8,9 @@ import streamlit as st
 from receivables.services import errors, users
 from ui import i18n, state
 from ui.auth import CurrentUser
-from ui.i18n import N_, _
+from ui.i18n import _
+from ui.nav import ROLE_NAMES
 from ui.text import md
-
-ROLE_NAMES = {"viewer": N_("viewer"), "collector": N_("collector"), "admin": N_("admin")}
 
 
 def _act(fn, *args, done: str, **kwargs):

@@ -66,7 +66,7 @@ def _writing(engine) -> UnitOfWork:
     with UnitOfWork(engine, immediate=True) as uow:
         password = users.ensure_users(uow)
     if password:
-        print(f"first start: user admin created with password {password}", file=sys.stderr)
+        print(f"first start: user admin created with password {password}")
     return UnitOfWork(engine, immediate=True)
 
 

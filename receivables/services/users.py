@@ -143,6 +143,14 @@ def ensure_users(uow: UnitOfWork, path: Path | None = None) -> str | None:
     """Start-up: check the login-cookie key (or make one for this installation) and, while there are no
     users, import the users file of earlier versions once or else create `admin` with a random password,
     which is returned (to be printed once). A key anyone could know stops the start (ServiceError)."""
+    try:
+        return _ensure_users(uow, path)
+    except IntegrityError:  # another app server started at the same moment and did it first
+        uow.rollback()
+        return None
+
+
+def _ensure_users(uow: UnitOfWork, path: Path | None = None) -> str | None:
     path = path or user_file.users_path()
     configured = user_file.configured_cookie_key()
     if configured is not None:

@@ -3,8 +3,10 @@ page in the browser's language; driven through Streamlit's AppTest."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -59,6 +61,7 @@ def test_a_password_reset_on_the_command_line_survives_a_failed_login_in_a_login
     at = log_in_with_the_form(at, "carla", "Tulip-Ledger-74-Nevo")
     assert not at.exception and at.session_state["authentication_status"] is True
     assert next(u for u in users.list_users() if u.username == "carla").last_login is not None
+    assert not Path(os.environ["DEBTOR_DESK_USERS"]).exists()  # the authenticator wrote no users file
 
 
 @pytest.mark.parametrize("change", [
