@@ -24,8 +24,8 @@ class Bootstrap:
 
 def bootstrap(engine: Engine, *, load_demo_on_first_start: bool = True, seed: int = 42) -> Bootstrap:
     """Upgrade the schema, put back the daily sums' triggers if a table rebuild dropped them (the reads
-    never repair), import the users file of earlier versions once or create an admin with a random password and, on the very first start of
-    an empty database, load the demo data."""
+    never repair), import the users file of earlier versions once or create an admin with a random
+    password and, on the very first start of an empty database, load the demo data."""
     upgrade(engine)
     with UnitOfWork(engine, immediate=True) as uow:
         ensure_daily_sums(uow)
