@@ -93,13 +93,13 @@ credentials:
 """
 
 
-def test_the_users_file_of_earlier_versions_is_imported_once_and_then_no_longer_read(engine, tmp_path):
+def test_the_users_file_of_earlier_versions_is_imported_once_and_then_no_longer_read(engine, tmp_path, monkeypatch):
     from db import user_file
 
     path = tmp_path / "users.yaml"
     path.write_text(OLD_FILE.format(admin=user_file.hash_password("Ledger-Tulip-47-Oven"),
                                     carla=user_file.hash_password("Invoice-Harbour-92-Kite")))
-    os.environ["DEBTOR_DESK_USERS"] = str(path)  # the autouse fixture restores it
+    monkeypatch.setenv("DEBTOR_DESK_USERS", str(path))
     assert user_store.ensure_users() is None  # no new admin password: the file's admin is kept
     imported = {u.username: u for u in user_store.list_users()}
     assert set(imported) == {"admin", "carla"}
