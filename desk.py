@@ -3,9 +3,11 @@ server entry that runs it is app.py."""
 
 import streamlit as st
 
+from receivables.services import users
 from receivables.services.errors import ServiceError
 from ui import auth, i18n, nav, state, worklists
 from ui.i18n import _
+from ui.text import md
 
 st.set_page_config(page_title="Debtor Desk", page_icon=":material/account_balance:", layout="wide")
 
@@ -26,11 +28,13 @@ with st.sidebar:
     for (f, t, _i), p in zip(shown, pages):
         st.page_link(p, label=f"{t} :red-badge[{counts[f]}]" if counts.get(f) else t)
     st.divider()
-    st.caption(_("Logged in as **{name}** ({role})", name=user.name, role=_(user.role)))
+    st.caption(_("Logged in as **{name}** ({role})", name=md(user.name), role=_(user.role)))
     chosen = st.selectbox(_("Language"), list(i18n.LANGUAGES), index=list(i18n.LANGUAGES).index(i18n.current()),
                           format_func=i18n.LANGUAGES.get, key="_language_choice")
     if chosen != i18n.current():
         i18n.use(chosen)
+        with state.uow(immediate=True) as uow:  # kept with the user: the next login starts in it
+            users.set_language(uow, user.username, chosen, actor=user.username)
         st.rerun()
     auth.logout_button()
     auth.keep_login_cookie()

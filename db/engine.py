@@ -41,12 +41,22 @@ def database_url() -> str:
     return url
 
 
+def _private_file(path: Path) -> None:
+    """Create the SQLite file readable by its owner only (it holds the password hashes and the ledger), and
+    take group and others' access off a file made before; SQLite gives its -wal and -shm files the same."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if part.exists() and os.stat(part).st_mode & 0o077:
+            os.chmod(part, 0o600)
+
+
 def make_engine(url: str | None = None) -> Engine:
     url = url or database_url()
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+        path = url.split("///", 1)[-1].split("?", 1)[0]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(path))
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
                                poolclass=NullPool)
 

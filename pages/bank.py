@@ -2,7 +2,6 @@ from ui.auth import require
 
 user = require("collector")
 
-import re  # noqa: E402
 
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
@@ -12,15 +11,10 @@ from receivables.services.errors import ServiceError  # noqa: E402
 from ui import state  # noqa: E402
 from ui.i18n import _, day, money  # noqa: E402
 from ui.i18n import error as worded  # noqa: E402
+from ui.text import md  # noqa: E402
 
 FILE_TYPES = ["xml", "txt", "sta", "940", "swi", "csv", "mt940"]
 SHOWN = 50  # decisions listed at once; the rest follow as these are made
-_MD = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-def md(value) -> str:
-    """Payer names and remittance texts are data: never let them act as Markdown."""
-    return _MD.sub(r"\\\1", str(value or ""))
 
 
 def act(fn, *args, done: str, **kwargs) -> None:

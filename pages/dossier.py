@@ -2,7 +2,6 @@ from ui.auth import require
 
 user = require("viewer")
 
-import re  # noqa: E402
 from datetime import date, timedelta  # noqa: E402
 
 import pandas as pd  # noqa: E402
@@ -20,6 +19,7 @@ from ui.dossier_mail import mail_in_dossier  # noqa: E402
 from ui.dossier_payments import bank_payments  # noqa: E402
 from ui.dossier_plans import plans_section  # noqa: E402
 from ui.i18n import N_, _, n_  # noqa: E402
+from ui.text import md  # noqa: E402
 
 KIND_LABELS = {"invoice": N_("Invoices"), "payment": N_("Payments"), "note": N_("Notes"), "call": N_("Calls"),
                "promise": N_("Promises"), "dispute": N_("Disputes"), "reminder": N_("Reminders"),
@@ -30,16 +30,6 @@ KIND_ICONS = {"invoice": ":material/receipt_long:", "payment": ":material/paymen
               "reminder": ":material/outgoing_mail:", "reply": ":material/mark_email_read:",
               "block": ":material/block:", "contact": ":material/contact_mail:"}
 PAGE_SIZE = 40
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-_AUTOLINK = re.compile(r"(?i)(:/|www\.)")
-
-
-def md(text) -> str:
-    """Labels may hold data from imports or e-mails (a subject, a sender's name): escape every Markdown
-    character, and break what GitHub-flavoured Markdown would turn into a link by itself (http://…,
-    www.…) with an invisible zero-width space, so nobody can plant a clickable link."""
-    text = _AUTOLINK.sub(lambda m: m.group(0)[:-1] + "\u200b" + m.group(0)[-1], str(text or ""))
-    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def said(phrase: Phrase) -> str:

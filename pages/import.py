@@ -2,7 +2,6 @@ from ui.auth import require
 
 user = require("collector")
 
-import re  # noqa: E402
 from datetime import date  # noqa: E402
 
 import pandas as pd  # noqa: E402
@@ -28,17 +27,12 @@ from receivables.services import imports as import_service  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
 from ui import i18n, state, worklists  # noqa: E402
 from ui.i18n import N_, _, n_  # noqa: E402
+from ui.text import md  # noqa: E402
 
 NOT_IN_FILE = "— not in the file —"  # the choice's value; its label is worded in the run
 CURRENCIES = ["EUR", "USD", "GBP", "CHF", "DKK", "SEK", "NOK", "PLN", "CZK"]
 MODE_LABELS = {"full": N_("Full list: invoices missing from the file were paid on the snapshot date"),
                "partial": N_("Partial: only update the invoices in the file")}
-_MD = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-def md(text) -> str:
-    """File names and cell values are data: never let them act as Markdown."""
-    return _MD.sub(r"\\\1", str(text or ""))
 
 
 def number(value) -> str:  # noqa: ANN001

@@ -2,7 +2,6 @@ from ui.auth import require
 
 user = require("viewer")
 
-import re  # noqa: E402
 from datetime import date, timedelta  # noqa: E402
 
 import pandas as pd  # noqa: E402
@@ -16,6 +15,7 @@ from receivables.services.errors import ServiceError  # noqa: E402
 from ui import i18n, state, worklists  # noqa: E402
 from ui.i18n import N_, _, n_  # noqa: E402
 from ui.links import dossier_url, dossier_urls  # noqa: E402
+from ui.text import md  # noqa: E402
 
 STATUSES = {"proposed": N_("proposed"), "approved": N_("approved"), "postponed": N_("postponed"),
             "blocked": N_("blocked"), "sending": N_("sending"), "exported": N_("exported"), "sent": N_("sent"),
@@ -23,14 +23,8 @@ STATUSES = {"proposed": N_("proposed"), "approved": N_("approved"), "postponed":
 VIEWS = {"today": N_("Due today"), "tomorrow": N_("Tomorrow"), "week": N_("This week"), "all": N_("All")}
 CALL_OUTCOMES = calls.OUTCOME_LABELS  # the one list (receivables/domain/calls.py)
 TRANSLATED_PARAMS = ("status", "verb")  # words of ours inside a core error, worded like the rest
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|<>~$:])")  # not "." : "B.V." stays readable
 can_act = user.can("collector")
 today = date.today()
-
-
-def md(text) -> str:
-    """A debtor's or a person's words inside Markdown: every Markdown character escaped, so it stays text."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text or ""))
 
 
 def worded_as(labels: dict[str, str]) -> dict[str, str]:

@@ -8,13 +8,13 @@ from datetime import date  # noqa: E402
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from db import user_file as users  # noqa: E402
 from receivables.domain import formatting  # noqa: E402
-from receivables.services import reminders, send_confirm, sending  # noqa: E402
+from receivables.services import reminders, send_confirm, sending, users  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
 from ui import i18n, state  # noqa: E402
 from ui.i18n import N_, _, n_  # noqa: E402
 from ui.links import dossier_url  # noqa: E402
+from ui.text import md  # noqa: E402
 
 ACTIONS = {"send": N_("will be sent"), "cancel": N_("will be cancelled"), "rerender": N_("will be updated, then sent"),
            "review": N_("goes back for review"), "block": N_("debtor blocked: not sent"),
@@ -63,7 +63,8 @@ with st.container(border=True):
         with st.expander(_("Settings in use")):
             st.dataframe([{_("setting"): k, _("value"): v, _("from"): src} for k, v, src in cfg.summary()],
                          hide_index=True, width="stretch")
-        me = next((u.email for u in users.list_users() if u.username == user.username), "") or ""
+        with state.uow() as uow:
+            me = next((u.email for u in users.list_users(uow) if u.username == user.username), "") or ""
         with st.form("test_message"):
             c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
             to = c1.text_input(_("Send a test message to"), value=me, placeholder=_("you@example.com"))
@@ -74,9 +75,9 @@ with st.container(border=True):
                         delivery = sending.send_test_message(uow, transport, settings, to, actor=user.username)
                     if delivery.outcome == "sent":
                         st.success(_("The test message was handed to {host}. Check the inbox of {to}.",
-                                     host=cfg.host, to=to))
+                                     host=cfg.host, to=md(to)))
                     else:
-                        st.error(_("The test message was not sent: {detail}", detail=delivery.detail))
+                        st.error(_("The test message was not sent: {detail}", detail=md(delivery.detail)))
                 except ServiceError as exc:
                     st.error(i18n.error(exc))
 
@@ -200,7 +201,7 @@ if planned:
             with state.uow() as uow:
                 pv = sending.preview(uow, pick, preview_settings, today)
             if pv.action != "send":
-                st.warning(_("This message {action}: {reason}", action=action(pv.action), reason=pv.reason))
+                st.warning(_("This message {action}: {reason}", action=action(pv.action), reason=md(pv.reason)))
             if pv.headers:
                 st.dataframe([{_("header"): k, _("value"): v} for k, v in pv.headers.items()], hide_index=True,
                              width="stretch")

@@ -2,7 +2,7 @@ from ui.auth import require
 
 user = require("viewer")
 
-import re  # noqa: E402
+import functools  # noqa: E402
 from datetime import date  # noqa: E402
 
 import streamlit as st  # noqa: E402
@@ -15,6 +15,7 @@ from ui import i18n, state  # noqa: E402
 from ui.i18n import _  # noqa: E402
 from ui.links import dossier_link  # noqa: E402
 from ui.today_digest import digest_opt_in  # noqa: E402
+from ui.text import md  # noqa: E402
 
 SHOWN = 10  # items per section before "show all"
 LABELS = SOURCES  # worded in receivables/domain/worklist.py, as the digests word them
@@ -24,17 +25,8 @@ ICONS = {"reply": ":material/mark_email_unread:", "unassigned": ":material/move_
          "approval": ":material/task_alt:", "address": ":material/contact_mail:", "failed": ":material/unsubscribe:",
          "sending": ":material/schedule_send:", "plan": ":material/event_repeat:"}
 CALL_OUTCOMES = calls.OUTCOME_LABELS  # the one list (receivables/domain/calls.py)
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-_AUTOLINK = re.compile(r"(?i)(:/|www\.)")
 
 can_act = user.can("collector")
-
-
-def md(text) -> str:
-    """Text from a mail or an import, shown as Markdown: every Markdown character escaped, and nothing a
-    browser would turn into a link by itself."""
-    text = _AUTOLINK.sub(lambda m: m.group(0)[:-1] + "\u200b" + m.group(0)[-1], str(text or ""))
-    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def run(service, done: str, **kwargs) -> None:
@@ -61,9 +53,10 @@ def load(version: str, day: date, who: str | None) -> today.Worklist:
         return today.worklist(uow, today=day, user=who)
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@functools.cache  # once per run: the page script is run afresh each time
 def colleagues() -> list[str]:
-    return [u.username for u in users.list_users() if u.role in ("collector", "admin")]
+    with state.uow() as uow:
+        return [u.username for u in users.list_users(uow) if u.role in ("collector", "admin") and not u.disabled]
 
 
 st.title(_("Today"))

@@ -29,6 +29,10 @@ ACTIONS = {
     "send.test": N_("test e-mail sent"), "setting.change": N_("setting changed"),
     "text.default": N_("reminder text back to the shipped one"), "text.edit": N_("reminder text changed"),
     "user.add": N_("user added"), "user.reset_password": N_("password reset"), "user.set_role": N_("role changed"),
+    "user.disable": N_("user disabled"), "user.enable": N_("user enabled"), "user.remove": N_("user removed"),
+    "user.set_email": N_("e-mail address changed"), "user.set_language": N_("language changed"),
+    "user.change_password": N_("own password changed"), "user.logout": N_("logged out"),
+    "user.import": N_("users imported from the users file"),
     "login.failed": N_("failed login"), "login.throttled": N_("login locked"),
 }
 ENTITIES = {"debtor": N_("debtor"), "invoice": N_("invoice"), "message": N_("reminder"), "user": N_("user"),

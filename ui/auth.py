@@ -1,17 +1,30 @@
-"""Login with streamlit-authenticator and the role guard every page starts with."""
+"""Login with streamlit-authenticator and the role guard every page starts with.
+
+The users are in the database (receivables/services/users.py). The authenticator is handed them afresh for
+every login and never a file's path, so it never writes them anywhere: a failed login cannot undo a change
+made meanwhile. Every login carries the user's session key, in this session and in the remembered cookie;
+every run compares it with the user's key in the database, so logout, a password reset, a role change,
+disabling and removal end the user's sessions at their next run and their cookies at once."""
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
 
-from db import user_file as users
-from receivables.services import login_throttle
+from receivables.services import login_throttle, users
 from receivables.services.audit import record_audit
-from ui import state
+from ui import i18n, state
+from ui.i18n import _
 from ui.nav import all_pages
+
+_SESSION_KEY = "_session_key"  # the session key this session logged in with
+_RENEW_COOKIE = "_renew_login_cookie"
+_AUTH_KEYS = ("authentication_status", "username", "name", "email", "roles")
 
 
 @dataclass(frozen=True)
@@ -26,17 +39,12 @@ class CurrentUser:
 
 def authenticator() -> stauth.Authenticate:
     if "_authenticator" not in st.session_state:
-        path = users.users_path()
-        users.ensure_file(path)
-        cookie = users.cookie_settings(path)  # refuses a placeholder or short key
-        # Given the users rather than the file's path, the authenticator never writes the file: it would
-        # write the copy it read when this session began over the users added, passwords reset and roles
-        # changed since, on the command line or in another session.
-        auth = stauth.Authenticate(
-            users.credentials(path), cookie["name"], cookie["key"], float(cookie.get("expiry_days", 7)),
-            auto_hash=False, login_sleep_time=0.3,
-        )
-        _fresh_and_throttled(auth.authentication_controller, path)
+        with state.uow() as uow:
+            cookie = users.login_cookie(uow)  # refuses a placeholder or short key
+        auth = stauth.Authenticate({"usernames": {}}, cookie.name, cookie.key, cookie.expiry_days,
+                                   auto_hash=False, login_sleep_time=0.3)
+        _fresh_and_throttled(auth.authentication_controller)
+        _cookie_with_session_key(auth.cookie_controller.cookie_model)
         st.session_state["_authenticator"] = auth
     return st.session_state["_authenticator"]
 
@@ -48,16 +56,39 @@ def client_address() -> str:
     return address if isinstance(address, str) and address else "unknown"
 
 
-def _fresh_and_throttled(controller, path) -> None:
-    """Every login of this authenticator checks the user file as it is now (a password reset on the
+def behind_tls() -> bool:
+    """Whether the browser reached us over HTTPS (directly, or through a proxy that says so)."""
+    url = st.context.url or ""
+    proto = (st.context.headers or {}).get("X-Forwarded-Proto", "") or ""
+    return url.startswith("https://") or proto.split(",")[0].strip().lower() == "https"
+
+
+def _logged_in(username: str, session_key: str) -> None:
+    """Note the login: the session's key, the user's own language, the time in the users list."""
+    st.session_state[_SESSION_KEY] = session_key
+    with state.uow(immediate=True) as uow:
+        users.record_login(uow, username)
+        found = users.login_user(uow, username)
+    if found is not None and found.language:
+        i18n.use(found.language)
+
+
+def _fresh_and_throttled(controller) -> None:
+    """Every login of this authenticator checks the users as they are now (a password reset on the
     command line counts at once), and every password login goes through the server's login throttle
     (logins by the remembered cookie do not: they carry no password)."""
     check = controller.login
 
     def login(username=None, password=None, *args, **kwargs):
-        controller.authentication_model.credentials = users.credentials(path)
+        with state.uow() as uow:
+            credentials, keys = users.login_credentials(uow)
+        controller.authentication_model.credentials = credentials
         if not (username and password):
-            return check(username, password, *args, **kwargs)
+            token = kwargs.get("token")
+            result = check(username, password, *args, **kwargs)
+            if token and st.session_state.get("authentication_status") is True:
+                _logged_in(token["username"], token["sk"])
+            return result
         name = username.lower().strip()
 
         def audit(action: str, details: dict) -> None:
@@ -65,20 +96,64 @@ def _fresh_and_throttled(controller, path) -> None:
                 record_audit(uow.session, name or "anonymous", action, "user", name, None, details)
                 uow.commit()
 
-        return login_throttle.guard(login_throttle.THROTTLE, name, client_address(),
-                                    lambda: check(username, password, *args, **kwargs), audit)
+        ok = login_throttle.guard(login_throttle.THROTTLE, name, client_address(),
+                                  lambda: check(username, password, *args, **kwargs), audit)
+        if ok:
+            _logged_in(name, keys[name])
+        return ok
 
     controller.login = login
+
+
+def _cookie_with_session_key(model) -> None:
+    """The remembered login carries the session key (a cookie made before the user's key changed no longer
+    logs in), and is sent Secure when the browser reached us over HTTPS. The cookie is written by
+    JavaScript in the browser (extra-streamlit-components), which cannot make it HttpOnly."""
+    read = model.get_cookie
+
+    def get_cookie():
+        token = read()
+        if not token:
+            return token
+        with state.uow() as uow:
+            found = users.remembered_login(uow, token.get("username"), token.get("sk"))
+        return token if found is not None else None
+
+    def token_encode() -> str:
+        return jwt.encode({"username": st.session_state["username"], "exp_date": model.exp_date,
+                           "sk": st.session_state.get(_SESSION_KEY) or ""}, model.cookie_key, algorithm="HS256")
+
+    def set_cookie() -> None:
+        if model.cookie_expiry_days != 0:
+            model.exp_date = model._set_exp_date()
+            model.cookie_manager.set(model.cookie_name, token_encode(),
+                                     expires_at=datetime.now() + timedelta(days=model.cookie_expiry_days),
+                                     secure=behind_tls() or None, same_site="strict")
+
+    model.get_cookie = get_cookie
+    model._token_encode = token_encode
+    model.set_cookie = set_cookie
+
+
+def _end_this_session() -> None:
+    """The user's logins were ended (or the user removed or disabled): back to the login form, and the
+    cookie this session might present does not log in again."""
+    for key in _AUTH_KEYS:
+        st.session_state[key] = None
+    st.session_state.pop(_SESSION_KEY, None)
+    st.session_state["logout"] = True
 
 
 def current_user() -> CurrentUser | None:
     if st.session_state.get("authentication_status") is not True:
         return None
-    role = users.role_of(st.session_state.get("roles"))
-    if role is None:
+    with state.uow() as uow:
+        found = users.login_user(uow, st.session_state.get("username"))
+    if (found is None or found.role not in users.ROLES
+            or not hmac.compare_digest(str(st.session_state.get(_SESSION_KEY) or ""), found.session_key)):
+        _end_this_session()
         return None
-    username = st.session_state.get("username") or ""
-    return CurrentUser(username, st.session_state.get("name") or username, role)
+    return CurrentUser(found.username, found.name, found.role)
 
 
 def login_gate() -> CurrentUser:
@@ -96,24 +171,22 @@ def login_gate() -> CurrentUser:
 
 def _login_page() -> None:
     st.title("Debtor Desk")
-    st.caption("Receivables, ageing and reminders for your finance team.")
+    st.caption(_("Receivables, ageing and reminders for your finance team."))
     try:
         authenticator().login(location="main", fields={
-            "Form name": "Log in", "Username": "User name", "Password": "Password", "Login": "Log in"})
+            "Form name": _("Log in"), "Username": _("User name"), "Password": _("Password"), "Login": _("Log in")})
     except login_throttle.LoginRefused as exc:
-        st.error(f"Not logged in: {exc}.")
+        st.error(_("Not logged in: {reason}.", reason=str(exc)))
         st.stop()
-    except Exception as exc:  # a corrupt user file or cookie must not show a traceback
-        st.error(f"Login is not available: {exc}")
+    except Exception as exc:  # noqa: BLE001 — a corrupt cookie or a database away must not show a traceback
+        st.error(_("Login is not available: {reason}", reason=i18n.error(exc)))
         st.stop()
     if current_user() is not None:
         st.rerun()  # render the app in this same click (avoids the two-click login)
     if st.session_state.get("authentication_status") is False:
-        st.error("User name or password is incorrect.")
-    elif st.session_state.get("authentication_status") is True:
-        st.error("Your account has no role; ask an administrator to give you one.")
-    st.info("First start? The password of `admin` was printed once in the terminal that started the app. "
-            "Lost it: `python -m receivables users reset-password admin`.")
+        st.error(_("User name or password is incorrect."))
+    st.info(_("First start? The password of `admin` was printed once in the terminal that started the app. "
+              "Lost it: `python -m receivables users reset-password admin`."))
     st.stop()
 
 
@@ -125,18 +198,34 @@ def require(role: str = "viewer") -> CurrentUser:
         _login_page()
         st.stop()
     if not user.can(role):
-        st.error(f"This page needs the {role} role; you are logged in as {user.role}.")
+        st.error(_("This page needs the {role} role; you are logged in as {current}.", role=_(role),
+                   current=_(user.role)))
         st.stop()
     return user
 
 
 def keep_login_cookie() -> None:
-    """Re-send the login cookie on every run until the browser presents it: set only once, it can be
-    lost when the page reruns before the browser has mounted the cookie component."""
+    """Re-send the login cookie on every run until the browser presents it (set only once, it can be lost
+    when the page reruns before the browser has mounted the cookie component), and once more after the
+    session's key changed (the user changed their own password)."""
     controller = authenticator().cookie_controller
-    if controller.cookie_model.cookie_name not in st.context.cookies:
+    if st.session_state.pop(_RENEW_COOKIE, False) or controller.cookie_model.cookie_name not in st.context.cookies:
         controller.set_cookie()
 
 
+def keep_this_login(session_key: str) -> None:
+    """After the user changed their own password (which ends their logins): this session goes on with
+    the new key, and its remembered cookie is renewed at the next run."""
+    st.session_state[_SESSION_KEY] = session_key
+    st.session_state[_RENEW_COOKIE] = True
+
+
+def _logged_out(event: dict) -> None:
+    username = event.get("username")
+    if username:
+        with state.uow(immediate=True) as uow:
+            users.end_sessions(uow, username, actor=username)
+
+
 def logout_button() -> None:
-    authenticator().logout("Log out", location="sidebar", key="logout_button")
+    authenticator().logout(_("Log out"), location="sidebar", key="logout_button", callback=_logged_out)

@@ -21,6 +21,7 @@ PAGES = [
     ("pages/bank.py", N_("Bank"), ":material/account_balance:", "collector"),
     ("pages/sender.py", N_("Sender"), ":material/send:", "admin"),
     ("pages/settings.py", N_("Settings"), ":material/settings:", "admin"),
+    ("pages/account.py", N_("My account"), ":material/account_circle:", "viewer"),
 ]
 
 

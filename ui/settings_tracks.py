@@ -17,6 +17,7 @@ from receivables.services.errors import ServiceError
 from receivables.services.settings import get_setting
 from ui import i18n, state
 from ui.i18n import N_, _
+from ui.text import md as _md
 
 STEP_LABELS = {"courtesy": N_("Courtesy notice"), "reminder": N_("First reminder"),
                "second_reminder": N_("Second reminder"), "call": N_("Phone call"), "demand": N_("Demand"),
@@ -43,11 +44,6 @@ SHIPPED_SOURCES = (N_("ECB main refinancing rate 0.75 % + 8 points from 16-03-20
                       "2011/7/EU)"),)
 NO_SIGNAL = ""  # the empty condition row under a rule's conditions: choose a signal there to add one
 _DRAFT = "track_rules_draft"
-_MD = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
-
-
-def _md(text) -> str:
-    return _MD.sub(r"\\\1", str(text or ""))
 
 
 def _worded(labels: dict) -> dict:

@@ -16,7 +16,7 @@ _started = False
 
 
 def start() -> None:
-    """At server start, once per process: migrate the database, create the user file and print the new
+    """At server start, once per process: migrate the database, import or create the users and print the new
     admin password (the first start only), load the demo into an empty database. Safe to call again."""
     global _started
     if _started:

@@ -15,7 +15,7 @@ def digest_opt_in(user) -> None:
     """A popover where the user switches their daily digest on or off, with the address and language."""
     with state.uow() as uow:
         current = digest.subscription(uow, "daily", user.username)
-    known = next((u.email for u in users.list_users() if u.username == user.username), "")
+        known = next((u.email for u in users.list_users(uow) if u.username == user.username), "") or ""
     with st.popover(_("Daily digest: on") if current else _("Daily digest: off"), icon=":material/mark_email_read:"):
         st.caption(_("Each morning an e-mail with your counts and the first items of your Today list "
                      "(sent once a day by `python -m receivables today digest --send`)."))

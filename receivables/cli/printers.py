@@ -37,4 +37,5 @@ def print_ageing(report: analytics.AgeingReport, fmt: str) -> None:
 
 def print_users(users) -> None:
     for u in users:
-        print(f"{u.username}\t{u.role}\t{u.name}")
+        last = u.last_login.isoformat(sep=" ", timespec="seconds") if u.last_login else "never logged in"
+        print(f"{u.username}\t{u.role}\t{u.name}\t{u.email}\t{'disabled' if u.disabled else 'enabled'}\t{last}")

@@ -74,7 +74,7 @@ def subscribe(uow: UnitOfWork, kind: str, name: str, address: str, language: str
         raise ServiceError("language '{language}' is not supported; choose one of: {languages}", language=language,
                            languages=", ".join(contacts.LANGUAGES))
     if kind == "daily":
-        name = today_service.user_name(name)
+        name = today_service.user_name(uow.session, name)
     else:
         managers = today_service.owner_choices(uow)[1]
         if name not in managers:

@@ -1,4 +1,4 @@
-"""Start-up: the schema, the daily sums' triggers, the user file and the demo ledger on the very first start."""
+"""Start-up: the schema, the daily sums' triggers, the users and the demo ledger on the very first start."""
 
 from __future__ import annotations
 
@@ -7,14 +7,13 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, select
 
-from db import user_file as users
 from db.engine import upgrade
 from db.models import Debtor
 from db.uow import UnitOfWork
 from receivables.services.analytics import ensure_daily_sums
 from receivables.services.demo import load_demo
-from receivables.services.errors import ServiceError
 from receivables.services.settings import get_setting, put_setting
+from receivables.services.users import ensure_users
 
 
 @dataclass(frozen=True)
@@ -25,15 +24,13 @@ class Bootstrap:
 
 def bootstrap(engine: Engine, *, load_demo_on_first_start: bool = True, seed: int = 42) -> Bootstrap:
     """Upgrade the schema, put back the daily sums' triggers if a table rebuild dropped them (the reads
-    never repair), create the user file (an admin with a random password) and, on the very first start of
-    an empty database, load the demo data."""
+    never repair), import the users file of earlier versions once or create an admin with a random
+    password and, on the very first start of an empty database, load the demo data."""
     upgrade(engine)
     with UnitOfWork(engine, immediate=True) as uow:
         ensure_daily_sums(uow)
-    try:
-        password = users.ensure_file()
-    except users.UserError as exc:
-        raise ServiceError(str(exc)) from None
+    with UnitOfWork(engine, immediate=True) as uow:
+        password = ensure_users(uow)
     loaded = False
     with UnitOfWork(engine, immediate=True) as uow:
         if get_setting(uow.session, "initialised") is None:

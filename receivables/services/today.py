@@ -12,8 +12,7 @@ from datetime import date, datetime
 
 from sqlalchemy import and_, func, or_, select
 
-from db import user_file
-from db.models import BankLine, Debtor, InboundMail, Invoice, Message, Note, WorkHandoff
+from db.models import BankLine, Debtor, InboundMail, Invoice, Message, Note, UserAccount, WorkHandoff
 from db.uow import UnitOfWork
 from receivables.domain import contacts
 from receivables.domain.money import fmt
@@ -290,12 +289,12 @@ def owner_rules(uow: UnitOfWork) -> OwnerRules:
     return OwnerRules.from_data(get_setting(uow.session, OWNER_RULES_KEY, {}))
 
 
-def _users() -> dict[str, str]:
+def _users(s) -> dict[str, str]:
     out = {}
-    for u in user_file.list_users():
-        out[u.username.lower()] = u.username
-        if u.name:
-            out.setdefault(u.name.strip().lower(), u.username)
+    for username, name in s.execute(select(UserAccount.username, UserAccount.name).order_by(UserAccount.username)):
+        out[username.lower()] = username
+        if name:
+            out.setdefault(name.strip().lower(), username)
     return out
 
 
@@ -303,7 +302,7 @@ def _owners(s, debtor_ids: set[int]) -> dict[int, str | None]:
     if not debtor_ids:
         return {}
     rules = OwnerRules.from_data(get_setting(s, OWNER_RULES_KEY, {}))
-    users = _users()
+    users = _users(s)
     rows = s.execute(select(Debtor.id, Debtor.owner, Debtor.segment, Debtor.account_manager)
                      .where(Debtor.id.in_(debtor_ids))).all()
     return {i: owner_of(owner, segment, manager, rules, users) for i, owner, segment, manager in rows}
@@ -321,13 +320,13 @@ def _handoffs(s, keys: list[str]) -> dict[str, tuple[str, str, str]]:
     return out
 
 
-def user_name(name: str | None) -> str:
+def user_name(s, name: str | None) -> str:
     """The user name of a user given by user name or full name; ServiceError listing the users otherwise."""
-    return _user(name)
+    return _user(s, name)
 
 
-def _user(name: str | None) -> str:
-    users = _users()
+def _user(s, name: str | None) -> str:
+    users = _users(s)
     found = users.get((name or "").strip().lower())
     if found is None:
         known = ", ".join(sorted({u for u in users.values()})) or "none yet"
@@ -338,7 +337,7 @@ def _user(name: str | None) -> str:
 def hand_over(uow: UnitOfWork, item_key: str, to_user: str, note: str = "", *, actor: str,
               today: date | None = None) -> None:
     """Give an item of the worklist to a colleague, with a note on what to do; it stays open until acted on."""
-    to = _user(to_user)
+    to = _user(uow.session, to_user)
     source, _, ref = (item_key or "").partition(":")
     if source not in SOURCES or not ref.isdigit():
         raise ServiceError("'{key}' is not an item of the worklist (e.g. reply:12)", key=item_key)
@@ -361,7 +360,7 @@ def set_owner(uow: UnitOfWork, code: str, owner: str | None, *, actor: str) -> s
     debtor = s.scalars(select(Debtor).where(Debtor.code == (code or "").strip())).first()
     if debtor is None:
         raise ServiceError("there is no debtor with code '{code}'", code=code)
-    new = _user(owner) if (owner or "").strip() else None
+    new = _user(s, owner) if (owner or "").strip() else None
     before = debtor.owner
     debtor.owner = new
     record_audit(s, actor, "debtor.owner", "debtor", debtor.code, {"owner": before}, {"owner": new})
@@ -371,8 +370,8 @@ def set_owner(uow: UnitOfWork, code: str, owner: str | None, *, actor: str) -> s
 
 def save_owner_rules(uow: UnitOfWork, rules: OwnerRules, *, actor: str) -> None:
     """Who follows debtors without an owner: per segment, and per account manager."""
-    checked = OwnerRules({k: _user(v) for k, v in rules.by_segment.items() if k and v},
-                         {k: _user(v) for k, v in rules.by_account_manager.items() if k and v})
+    checked = OwnerRules({k: _user(uow.session, v) for k, v in rules.by_segment.items() if k and v},
+                         {k: _user(uow.session, v) for k, v in rules.by_account_manager.items() if k and v})
     put_setting(uow.session, OWNER_RULES_KEY, checked.to_data(), actor)
     uow.commit()
 

@@ -5,10 +5,17 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from db import user_file as users
+from tests import user_store as users
 from tests.app.login import log_in
 from tests.conftest import ROOT
 from ui import nav
+
+
+def english(at: AppTest) -> AppTest:
+    """The login page follows the browser's language; these tests read it in English."""
+    at.context = {"locale": "en-US"}
+    return at
+
 
 PAGE_FILES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
 
@@ -26,7 +33,7 @@ def demo_db(engine):
 
 @pytest.mark.parametrize("page", PAGE_FILES)
 def test_a_page_opened_without_logging_in_shows_no_data(page, demo_db):
-    at = AppTest.from_file(str(ROOT / page), default_timeout=60).run()
+    at = english(AppTest.from_file(str(ROOT / page), default_timeout=60)).run()
     assert not at.exception
     assert [t.label for t in at.text_input] == ["User name", "Password"]
     assert not at.dataframe and not at.metric and not at.get("plotly_chart")
@@ -41,7 +48,7 @@ def test_a_viewer_cannot_open_admin_pages(page, demo_db):
 
 
 def test_the_start_page_shows_only_the_login_form(demo_db):
-    at = AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60).run()
+    at = english(AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60)).run()
     assert not at.exception
     assert [t.value for t in at.title] == ["Debtor Desk"]
     assert [t.label for t in at.text_input] == ["User name", "Password"]
@@ -65,7 +72,7 @@ def test_logging_in_takes_one_click_and_shows_the_first_page_of_the_role(demo_db
 
 def test_a_wrong_password_is_refused(demo_db):
     users.add_user("carla", "collector")
-    at = AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60).run()
+    at = english(AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60)).run()
     at.text_input[0].input("carla")
     at.text_input[1].input("not-the-password")
     at.button[0].click().run()
@@ -114,7 +121,7 @@ def test_repeated_wrong_passwords_lock_the_login_with_the_wait_shown_and_audited
 
     monkeypatch.setattr(login_throttle, "THROTTLE", login_throttle.LoginThrottle(clock=lambda: 1000.0))  # time stands still
     password = users.add_user("carla", "collector")
-    at = AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60).run()
+    at = english(AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60)).run()
     for _ in range(4):
         at.text_input[0].input("carla")
         at.text_input[1].input("not-the-password")

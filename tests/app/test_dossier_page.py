@@ -190,6 +190,7 @@ def test_opening_the_dossier_writes_nothing(app_db):
 
     add_promise_past_its_date(app_db)
     page("viewer", "0200")  # the server has started: its start-up has run
+    page("collector", "0200")  # and both users are in the database
     with UnitOfWork(app_db) as u:
         version = analytics.data_version(u)
     with writes() as sent:

@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from db import user_file
 from db.models import Debtor, ImportBatch, InboundMail, Invoice, Message, Note, WorkHandoff
 from db.uow import UnitOfWork
 from receivables.services import mailbox
 from tests import reply_samples as samples
+from tests import user_store
 from tests.app.login import log_in
 from tests.conftest import ROOT
 
@@ -22,8 +22,8 @@ TODAY = date.today()
 def ledger(engine):
     """Bakker Bouw replied to its reminder (with an attachment), an unknown sender wrote, Visser Transport is
     to be called and Northwind's reminder waits for approval."""
-    user_file.add_user("carla", "collector", name="Carla de Boer", password="a-long-enough-password-1")
-    user_file.add_user("dirk", "collector", name="Dirk Smit", password="a-long-enough-password-2")
+    user_store.add_user("carla", "collector", name="Carla de Boer", password="a-long-enough-password-1")
+    user_store.add_user("dirk", "collector", name="Dirk Smit", password="a-long-enough-password-2")
     with UnitOfWork(engine) as u:
         s = u.session
         s.add(ImportBatch(kind="open-items", mode="full", file_name="o.csv", file_hash="h", as_of=TODAY,

@@ -209,9 +209,9 @@ def wait_for_login_cookie(pg, server: Server, timeout: float = 60) -> None:
     """The app hands the browser its login cookie from a component after the login; until the browser
     has it, a page opened by URL (a new session) shows the login form again. On a busy machine that can
     take seconds, so wait for it as a user's next click would."""
-    from db import user_file as users
+    from receivables.services.users import COOKIE_NAME
 
-    name = users.load(Path(server.env["DEBTOR_DESK_USERS"]))["cookie"]["name"]
+    name = COOKIE_NAME
     deadline = time.time() + timeout
     while not any(c["name"] == name for c in pg.context.cookies()):
         if time.time() > deadline:

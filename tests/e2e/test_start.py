@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from db import user_file as users
+from tests import user_store as users
 from tests.e2e.conftest import start_server
 
 
@@ -15,7 +15,7 @@ def test_the_admin_password_is_printed_when_the_server_starts_not_at_the_first_v
         password = server.admin_password(timeout=30)  # nobody has opened the app
     finally:
         server.stop()
-    monkeypatch.setenv("DEBTOR_DESK_USERS", server.env["DEBTOR_DESK_USERS"])
+    monkeypatch.setenv("DATABASE_URL", server.env["DATABASE_URL"])
     assert users.check_password("admin", password)
     assert len(re.findall(r"Log in as 'admin' with password", server.log())) == 1
     again = start_server(tmp_path)

@@ -6,9 +6,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, inspect, select
 
-from db import user_file as users
 from db.models import Debtor, Invoice, InvoiceChange
 from receivables.services import analytics, audit, demo, demo_data, startup
+from tests import user_store as users
 from tests.conftest import ROOT
 
 ANCHOR = date(2026, 6, 30)
@@ -142,7 +142,7 @@ def test_first_start_creates_an_admin_with_a_random_password_and_loads_the_demo(
     assert users.check_password("admin", first.admin_password)
     second = startup.bootstrap(engine)
     assert second.admin_password is None and not second.demo_loaded
-    other = users.load()["cookie"]["key"]
+    other = users.login_cookie().key
     assert len(other) >= 32
 
 

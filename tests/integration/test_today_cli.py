@@ -5,9 +5,9 @@ import subprocess
 import sys
 from datetime import date, datetime, timedelta
 
-from db import user_file
 from db.models import Debtor, InboundMail, Invoice, Message
 from receivables.domain.worklist import SOURCES
+from tests import user_store
 from tests.conftest import ROOT
 
 TODAY = date(2026, 12, 4)
@@ -19,8 +19,8 @@ def run_cli(*args):
 
 
 def ledger(uow):
-    user_file.add_user("carla", "collector", name="Carla de Boer", password="a-long-enough-password-1")
-    user_file.add_user("dirk", "collector", name="Dirk Smit", password="a-long-enough-password-2")
+    user_store.add_user("carla", "collector", name="Carla de Boer", password="a-long-enough-password-1")
+    user_store.add_user("dirk", "collector", name="Dirk Smit", password="a-long-enough-password-2")
     with uow() as u:
         s = u.session
         mine = Debtor(code="100", name="Bakker Bouw B.V.", email="ar@bakker.example", owner="carla",

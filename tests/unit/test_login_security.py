@@ -6,11 +6,12 @@ import re
 import subprocess
 
 import pytest
-import yaml
 
 from db import user_file as users
 from receivables.services import login_throttle
+from receivables.services.errors import ServiceError
 from receivables.services.login_throttle import LoginRefused, LoginThrottle
+from tests import user_store
 from tests.conftest import ROOT
 
 
@@ -86,18 +87,32 @@ def test_a_generated_password_meets_the_policy():
     assert all(users.password_problem("carla", users.new_password()) is None for _ in range(200))
 
 
-def test_a_weak_password_is_refused_and_changes_nothing(tmp_path):
-    path = tmp_path / "users.yaml"
-    users.ensure_file(path)
-    with pytest.raises(users.UserError, match="most common"):
-        users.add_user("carla", "viewer", password="password1234", path=path)
-    assert [u.username for u in users.list_users(path)] == ["admin"]
-    before = path.read_text()
-    with pytest.raises(users.UserError, match="at least 12"):
-        users.reset_password("admin", password="admin", path=path)
-    assert path.read_text() == before
-    users.reset_password("admin", password="Ledger-Tulip-47-Oven", path=path)
-    assert users.check_password("admin", "Ledger-Tulip-47-Oven", path)
+def _stored(username):
+    from sqlalchemy import select
+
+    from db.engine import make_engine
+    from db.models import UserAccount
+    from db.uow import UnitOfWork
+
+    engine = make_engine()
+    with UnitOfWork(engine) as u:
+        row = u.session.scalars(select(UserAccount).where(UserAccount.username == username)).one()
+        stored = (row.password_hash, row.session_key)
+    engine.dispose()
+    return stored
+
+
+def test_a_weak_password_is_refused_and_changes_nothing(engine):
+    user_store.ensure_users()
+    with pytest.raises(ServiceError, match="most common"):
+        user_store.add_user("carla", "viewer", password="password1234")
+    assert [u.username for u in user_store.list_users()] == ["admin"]
+    before = _stored("admin")
+    with pytest.raises(ServiceError, match="at least 12"):
+        user_store.reset_password("admin", password="admin")
+    assert _stored("admin") == before
+    user_store.reset_password("admin", password="Ledger-Tulip-47-Oven")
+    assert user_store.check_password("admin", "Ledger-Tulip-47-Oven")
 
 
 @pytest.mark.parametrize("key, problem", [
@@ -112,19 +127,51 @@ def test_a_login_cookie_key_anyone_could_know_is_refused(key, problem):
     assert problem in users.cookie_key_problem(key)
 
 
-def test_each_installation_gets_a_random_cookie_key_and_a_placeholder_refuses_to_start(tmp_path):
-    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
-    users.ensure_file(a)
-    users.ensure_file(b)
-    keys = [yaml.safe_load(p.read_text())["cookie"]["key"] for p in (a, b)]
+def test_each_installation_gets_a_random_cookie_key_and_a_placeholder_refuses_to_start(tmp_path, monkeypatch):
+    from db.engine import make_engine, upgrade
+
+    keys = []
+    for name in ("a", "b"):
+        monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / name}.db")
+        upgrade(make_engine())
+        user_store.ensure_users()
+        keys.append(user_store.login_cookie().key)
     assert keys[0] != keys[1] and all(users.cookie_key_problem(k) is None for k in keys)
     example = (ROOT / ".streamlit" / "users.example.yaml").read_text()
     copied = tmp_path / "copied.yaml"
     copied.write_text(example)  # someone copies the example as it is
-    with pytest.raises(users.UserError, match="cannot be used: it is a placeholder.*Delete the line"):
-        users.ensure_file(copied)
-    with pytest.raises(users.UserError):
-        users.cookie_settings(copied)
+    monkeypatch.setenv("DEBTOR_DESK_USERS", str(copied))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'c'}.db")
+    upgrade(make_engine())
+    with pytest.raises(ServiceError, match="cannot be used: it is a placeholder.*Delete the line"):
+        user_store.ensure_users()
+
+
+EXAMPLE_LINE = 'cookie_key = "replace-with-64-random-hex-digits"'
+
+
+@pytest.mark.parametrize("secrets_text, problem", [
+    (f"[login]\n{EXAMPLE_LINE}\n", "it is a placeholder"),  # the example's line, uncommented as it is
+    ('[login]\ncookie_key = "9f86d081884c7d659a2feaa0"\n', "it has 24 characters, fewer than 32"),
+])
+def test_a_cookie_key_set_in_the_secrets_that_anyone_could_know_refuses_to_start_saying_what_to_set(
+        tmp_path, monkeypatch, secrets_text, problem):
+    from db.engine import make_engine, upgrade
+
+    assert f"# {EXAMPLE_LINE}" in (ROOT / ".streamlit" / "secrets.example.toml").read_text()
+    (tmp_path / "secrets.toml").write_text(secrets_text)
+    monkeypatch.setenv("DEBTOR_DESK_SECRETS", str(tmp_path / "secrets.toml"))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'a'}.db")
+    upgrade(make_engine())
+    with pytest.raises(ServiceError, match=f"login cookie key in \\[login\\] cookie_key .*{problem}.*Set a random key "
+                                           "of at least 32 characters"):
+        user_store.ensure_users()
+    (tmp_path / "secrets.toml").write_text("")
+    monkeypatch.setenv("DEBTOR_DESK_COOKIE_KEY", "too-short-0123456789")
+    with pytest.raises(ServiceError, match="DEBTOR_DESK_COOKIE_KEY cannot be used: it has 20 characters"):
+        user_store.login_cookie()
+    monkeypatch.setenv("DEBTOR_DESK_COOKIE_KEY", "3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    assert user_store.login_cookie().key.startswith("3b0c4429")
 
 
 def test_the_repository_holds_no_usable_cookie_key_and_ignores_the_files_that_do():

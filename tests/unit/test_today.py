@@ -5,7 +5,6 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from db import user_file
 from db.models import (
     BankAllocation,
     BankLine,
@@ -21,6 +20,7 @@ from db.uow import UnitOfWork
 from receivables.domain.worklist import SOURCES, Item, OwnerRules, counts, handed, mine, ordered, owner_of
 from receivables.services import bank, dossier, mailbox, queue, today
 from receivables.services.errors import ServiceError
+from tests import user_store
 
 TODAY = date(2026, 12, 4)
 NOW = datetime(2026, 12, 4, 9, 0)
@@ -288,9 +288,9 @@ def test_the_worklist_is_ordered_by_source_late_first_then_oldest_and_counted_pe
 
 
 @pytest.fixture
-def team(tmp_path):
+def team(sqlite_engine):
     for name, full in (("carla", "Carla de Boer"), ("dirk", "Dirk Smit")):
-        user_file.add_user(name, "collector", name=full, password="a-long-enough-password-1")
+        user_store.add_user(name, "collector", name=full, password="a-long-enough-password-1")
 
 
 def test_owners_come_from_the_debtor_the_rules_and_a_hand_over(uow, team):

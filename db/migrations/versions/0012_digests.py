@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 
 revision = '0012_digests'
-down_revision = '0009_payment_plans'
+down_revision = '0011_users'
 branch_labels = None
 depends_on = None
 
