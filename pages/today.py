@@ -14,8 +14,8 @@ from receivables.services.errors import ServiceError  # noqa: E402
 from ui import i18n, state  # noqa: E402
 from ui.i18n import _  # noqa: E402
 from ui.links import dossier_link  # noqa: E402
-from ui.today_digest import digest_opt_in  # noqa: E402
 from ui.text import md  # noqa: E402
+from ui.today_digest import digest_opt_in  # noqa: E402
 
 SHOWN = 10  # items per section before "show all"
 LABELS = SOURCES  # worded in receivables/domain/worklist.py, as the digests word them
