@@ -21,7 +21,7 @@ def use(monkeypatch, values: dict) -> None:
         monkeypatch.setenv(f"IMAP_{name.upper()}", str(value))
 
 
-def tested(language="en") -> AppTest:
+def settings_page(language="en") -> AppTest:
     at = log_in(AppTest.from_file(str(ROOT / "pages" / "settings.py"), default_timeout=60), "admin", "admin",
                 language=language).run()
     assert not at.exception
@@ -37,7 +37,7 @@ def said(at) -> list[str]:
 def test_working_settings_are_confirmed_step_by_step(engine, dovecot, monkeypatch):
     account = dovecot.new_account()
     use(monkeypatch, account.settings())
-    at = tested()
+    at = settings_page()
     assert [s.split("] ", 1)[1] for s in said(at)] == [
         "The settings are complete (none).", f"The server 127.0.0.1:{account.port} is reachable.",
         f"User {account.user} is logged in.", "The folder INBOX exists."]
@@ -47,7 +47,7 @@ def test_working_settings_are_confirmed_step_by_step(engine, dovecot, monkeypatc
 def test_a_wrong_password_is_named_as_the_step_that_fails_in_dutch(engine, dovecot, monkeypatch):
     account = dovecot.new_account()
     use(monkeypatch, account.settings(password="niet-goed"))
-    at = tested("nl")
+    at = settings_page("nl")
     steps = said(at)
     assert ":green[" in steps[1] and ":red[" in steps[2]
     assert f"De server weigert gebruiker {account.user}" in steps[2]
@@ -58,12 +58,12 @@ def test_a_wrong_password_is_named_as_the_step_that_fails_in_dutch(engine, dovec
 def test_a_missing_folder_and_an_unreachable_server_are_told_apart(engine, dovecot, monkeypatch):
     account = dovecot.new_account()
     use(monkeypatch, account.settings(folder="Debiteuren"))
-    assert "The folder Debiteuren does not exist: check the folder setting." in said(tested())[3]
+    assert "The folder Debiteuren does not exist: check the folder setting." in said(settings_page())[3]
     use(monkeypatch, account.settings(port=1))
-    assert "The server 127.0.0.1:1 cannot be reached." in said(tested())[1]
+    assert "The server 127.0.0.1:1 cannot be reached." in said(settings_page())[1]
 
 
 def test_incomplete_settings_say_what_to_set(engine, monkeypatch):
     use(monkeypatch, {"host": "imap.example"})
-    (step,) = said(tested())
+    (step,) = said(settings_page())
     assert "IMAP settings incomplete: set user (IMAP_USER), password (IMAP_PASSWORD)" in step

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from db import user_file
+from tests import user_store
 from db.models import Debtor, Digest, ImportBatch, Invoice, Message
 from db.uow import UnitOfWork
 from receivables.services import digest
@@ -34,7 +34,7 @@ def cli(*args, env=None):
 def ledger(engine):
     """Carla follows Bakker Bouw (Sanne de Vries's customer): a reminder waits for approval and a call is due;
     one invoice is disputed."""
-    user_file.add_user("carla", "collector", name="Carla de Boer", password="a-long-enough-password-1")
+    user_store.add_user("carla", "collector", name="Carla de Boer", password="a-long-enough-password-1")
     with UnitOfWork(engine) as u:
         s = u.session
         s.add(ImportBatch(kind="open-items", mode="full", file_name="o.csv", file_hash="h", as_of=TODAY,
