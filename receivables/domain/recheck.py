@@ -66,6 +66,7 @@ class Candidate:
     language: str = "nl"
     contact_person: str = ""
     address: str = ""
+    portal_generation: int = 0  # the debtor's portal link generation, signed into the link as it is sent
 
     @property
     def active_lines(self) -> tuple[Line, ...]:

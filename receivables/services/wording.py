@@ -18,7 +18,7 @@ from receivables.domain import costs as costing
 from receivables.domain.messages import UNSENT
 from receivables.domain.planning import OpenInvoice
 from receivables.domain.tracks import Step, Track
-from receivables.services import claims
+from receivables.services import claims, portal_links
 from receivables.services.errors import ServiceError
 from receivables.services.reminder_settings import ReminderSettings, load_settings
 
@@ -67,7 +67,7 @@ def _overview_status(i, chased_ids: set[int], holds: dict[int, str], planned: da
     return "not_due" if i.due_date >= planned else "other"
 
 
-def _payment_link(pattern: str, values: dict) -> str:
+def payment_link(pattern: str, values: dict) -> str:
     if not pattern:
         return ""
     try:
@@ -94,7 +94,7 @@ def message_context(debtor, track: Track, step: Step, chased: list, open_items: 
     due = total + claim.costs_cents + claim.interest_cents
     pay = cfg.payment
     ref = reference(debtor.code, [i.number for i in chased])
-    link = _payment_link(pay.get("link_pattern") or "", {
+    link = payment_link(pay.get("link_pattern") or "", {
         "debtor_code": debtor.code, "amount": f"{due // 100}.{due % 100:02d}", "reference": ref, "currency": currency})
     language = contacts.letter_language(debtor.language)
     if more:
@@ -118,6 +118,7 @@ def message_context(debtor, track: Track, step: Step, chased: list, open_items: 
         "planned_date": planned, "pay_by": planned + timedelta(days=PAY_DAYS.get(step.template, 7)),
         "payment": {"iban": pay.get("iban", ""), "bic": pay.get("bic", ""),
                     "beneficiary": pay.get("beneficiary", ""), "reference": ref, "link": link},
+        "portal": {"link": portal_links.link_placeholder()},
         "qr": currency == "EUR" and due > 0 and bool(pay.get("beneficiary")) and epc.valid_iban(pay.get("iban", "")),
     }
 
