@@ -20,12 +20,13 @@ from ui.i18n import N_, _, n_  # noqa: E402
 
 KIND_LABELS = {"invoice": N_("Invoices"), "payment": N_("Payments"), "note": N_("Notes"), "call": N_("Calls"),
                "promise": N_("Promises"), "dispute": N_("Disputes"), "reminder": N_("Reminders"),
-               "reply": N_("Replies"), "block": N_("Blocks"), "contact": N_("Contact changes")}
+               "reply": N_("Replies"), "block": N_("Blocks"), "contact": N_("Contact changes"),
+               "portal": N_("Portal")}
 MATCHED_ON = (N_("code"), N_("name"), N_("e-mail"), N_("invoice {number}"))
 KIND_ICONS = {"invoice": ":material/receipt_long:", "payment": ":material/payments:", "note": ":material/edit_note:",
               "call": ":material/call:", "promise": ":material/handshake:", "dispute": ":material/gavel:",
               "reminder": ":material/outgoing_mail:", "reply": ":material/mark_email_read:",
-              "block": ":material/block:", "contact": ":material/contact_mail:"}
+              "block": ":material/block:", "contact": ":material/contact_mail:", "portal": ":material/language:"}
 PAGE_SIZE = 40
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 _AUTOLINK = re.compile(r"(?i)(:/|www\.)")

@@ -12,6 +12,7 @@ SOURCES: dict[str, str] = {
     "reply": "replies to read",
     "unassigned": "mail to assign to a debtor",
     "dispute": "disputes to resolve",
+    "portal": "payments the debtor reported in the portal, to find in the bank",
     "promise": "promises due or broken",
     "call": "calls due",
     "approval": "reminders waiting for approval",

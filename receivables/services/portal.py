@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -215,6 +215,8 @@ class PortalView:
 def _open(uow: UnitOfWork, token: str, client: str, *, now: datetime | None = None,
           count: bool = True) -> tuple[Debtor, rules.LinkClaims]:
     s = uow.session
+    if now is not None and now.tzinfo is not None:
+        now = now.astimezone(UTC).replace(tzinfo=None)
     if count and not admit(uow, token, client, now=now):
         raise _refused(s, "rate limit", client)
     claims_ = read_token(token, now=now)
