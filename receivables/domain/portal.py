@@ -94,7 +94,7 @@ def clean_base_url(url: str | None) -> str | None:
     if not url:
         return None
     if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~/-]*)?", url):
-        raise PortalError("the portal address '{url}' is not a web address such as https://pay.example.com",
+        raise PortalError(N_("the portal address '{url}' is not a web address such as https://pay.example.com"),
                           url=url)
     return url
 
@@ -113,16 +113,16 @@ def clean_free_text(value: str | None, *, most: int = MAX_REASON, required: bool
     and shown as text, never as Markdown or HTML."""
     text = _CONTROL.sub("", value or "").strip()
     if required and not text:
-        raise PortalError("please describe the problem in a few words")
+        raise PortalError(N_("please describe the problem in a few words"))
     if len(text) > most:
-        raise PortalError("the text is longer than {most} characters; please shorten it", most=most)
+        raise PortalError(N_("the text is longer than {most} characters; please shorten it"), most=most)
     return text
 
 
 def dispute_reason(code: str, text: str | None) -> str:
     """The reason of a dispute as stored: the chosen reason in English, then what the debtor wrote."""
     if code not in DISPUTE_REASONS:
-        raise PortalError("choose a reason from the list")
+        raise PortalError(N_("choose a reason from the list"))
     typed = clean_free_text(text, required=code == "other")
     return DISPUTE_REASONS[code] + (f": {typed}" if typed else "")
 
@@ -130,22 +130,22 @@ def dispute_reason(code: str, text: str | None) -> str:
 def check_promise_date(promised: date, today: date, horizon_days: int) -> None:
     """A promise from the portal is for today or a day within the horizon a person set."""
     if promised < today:
-        raise PortalError("the date is in the past; choose today or a later day")
+        raise PortalError(N_("the date is in the past; choose today or a later day"))
     if promised > today + timedelta(days=horizon_days):
-        raise PortalError("choose a date at most {days} days ahead; for a later date, propose a payment plan",
+        raise PortalError(N_("choose a date at most {days} days ahead; for a later date, propose a payment plan"),
                           days=horizon_days)
 
 
 def check_paid(paid_on: date, amount_cents: int | None, open_cents: int, today: date) -> None:
     """'I have paid': on a day not in the future (nor long ago), for an amount above zero when given."""
     if paid_on > today:
-        raise PortalError("the payment date is in the future; use 'promise to pay' for a payment still to come")
+        raise PortalError(N_("the payment date is in the future; use 'promise to pay' for a payment still to come"))
     if paid_on < today - timedelta(days=PAID_LOOKBACK_DAYS):
-        raise PortalError("the payment date is more than {days} days ago; please contact us", days=PAID_LOOKBACK_DAYS)
+        raise PortalError(N_("the payment date is more than {days} days ago; please contact us"), days=PAID_LOOKBACK_DAYS)
     if amount_cents is not None and amount_cents <= 0:
-        raise PortalError("the amount must be more than zero")
+        raise PortalError(N_("the amount must be more than zero"))
     if amount_cents is not None and amount_cents > max(open_cents, 0) * 10:
-        raise PortalError("the amount is far more than is open; check the amount")
+        raise PortalError(N_("the amount is far more than is open; check the amount"))
 
 
 def new_address(value: str | None) -> str:
@@ -153,7 +153,7 @@ def new_address(value: str | None) -> str:
     try:
         return contacts.check_address(value or "")
     except contacts.AddressError:
-        raise PortalError("'{address}' is not a valid e-mail address", address=(value or "").strip()[:MAX_NAME]) \
+        raise PortalError(N_("'{address}' is not a valid e-mail address"), address=(value or "").strip()[:MAX_NAME]) \
             from None
 
 

@@ -249,12 +249,12 @@ def _in_plan(s, invoice_ids: list[int]) -> set[int]:
 
 
 def view(uow: UnitOfWork, token: str, client: str, *, today: date | None = None,
-         now: datetime | None = None) -> PortalView:
+         now: datetime | None = None, count: bool = True) -> PortalView:
     """The debtor's page behind a link; PortalRefused when the link does not open it. The visit is audited
     (and on the dossier's timeline once a day)."""
     today = today or date.today()
     s = uow.session
-    debtor, claims_ = _open(uow, token, client, now=now)
+    debtor, claims_ = _open(uow, token, client, now=now, count=count)
     invoices = list(s.scalars(select(Invoice).where(Invoice.debtor_id == debtor.id, Invoice.open_cents > 0,
                                                     Invoice.amount_cents > 0)
                               .order_by(Invoice.due_date, Invoice.number)))
