@@ -182,7 +182,7 @@ def page(token: str) -> None:
     if first:
         i18n.use(view.language)
     c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
-    c1.caption(md(view.contact.company))
+    c1.markdown(f"**{md(view.contact.company)}**")
     languages = list(i18n.LANGUAGES)
     chosen = c2.selectbox(_("Language"), languages, index=languages.index(i18n.current()),
                           format_func=i18n.LANGUAGES.get, key="_portal_language", label_visibility="collapsed")

@@ -23,7 +23,7 @@ from db import config as smtp_config
 from db.models import Debtor, Invoice, Message, Note, PortalAddressChange, PortalHit, utcnow
 from db.uow import UnitOfWork
 from emails import mime, statement
-from receivables.domain import contacts, epc
+from receivables.domain import contacts, epc, references
 from receivables.domain import portal as rules
 from receivables.domain.dossier import RuleError
 from receivables.services import bank as bank_service
@@ -291,7 +291,7 @@ def view(uow: UnitOfWork, token: str, client: str, *, today: date | None = None,
     cfg = settings(uow)
     return PortalView(debtor.name, contacts.letter_language(debtor.language), dossier._emails(debtor.email),
                       contact(uow), shown, totals, costs, interest, to_pay, "EUR", pay["iban"], pay["bic"],
-                      pay["beneficiary"], reference, link, qr, int(cfg["promise_horizon_days"]), pending)
+                      pay["beneficiary"], references.format_reference(reference), link, qr, int(cfg["promise_horizon_days"]), pending)
 
 
 def _claimed(uow: UnitOfWork, debtor: Debtor, today: date) -> tuple[int, int]:

@@ -60,8 +60,16 @@ def portal_link(mail, base: str) -> str:
 
 
 def shoot(pg, folder, name: str) -> None:
+    """The whole page: the window made as tall as the page (Streamlit scrolls inside its own container)."""
     wait_for_app(pg)
-    pg.screenshot(path=str(folder / name), full_page=True)
+    pg.locator("[data-testid='stImage'] img").first.wait_for()
+    pg.locator("[data-testid='stDataFrame'] canvas").first.wait_for()
+    pg.wait_for_timeout(1500)
+    width = pg.viewport_size["width"]
+    height = pg.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    pg.set_viewport_size({"width": width, "height": min(int(height) + 40, 5000)})
+    pg.wait_for_timeout(1000)
+    pg.screenshot(path=str(folder / name))
 
 
 def test_a_debtor_disputes_from_the_link_in_a_reminder_and_the_collector_sees_it(chromium, inbox, tmp_path,
@@ -101,7 +109,7 @@ def test_a_debtor_disputes_from_the_link_in_a_reminder_and_the_collector_sees_it
         pg.get_by_role("heading", name="Uw openstaande facturen").wait_for()
         shoot(pg, folder, "portal_nl.png")
         pg.get_by_role("tab", name="Factuur betwisten").click()
-        pg.get_by_text("Kies facturen").first.click()
+        pg.locator("[data-testid='stMultiSelect']").first.click()
         pg.get_by_role("option", name="2026-90502").click()
         pg.keyboard.press("Escape")
         pg.get_by_label("Licht in een paar woorden toe").fill("Deze levering is <b>nooit</b> aangekomen")
