@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 import streamlit_authenticator as stauth
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from db import user_file as users
 from receivables.services import login_throttle
 from receivables.services.audit import record_audit
 from ui import state
 from ui.nav import all_pages
+
+PORTAL_SCRIPT = "portal.py"
 
 
 @dataclass(frozen=True)
@@ -117,8 +121,19 @@ def _login_page() -> None:
     st.stop()
 
 
+def serving_the_portal() -> bool:
+    """Whether this server is the debtor's portal (`streamlit run portal.py`): Streamlit still routes a
+    file of pages/ by its URL there before the portal's navigation has run, and no staff page, not even its
+    login form, may ever show on the server that faces the internet."""
+    ctx = get_script_run_ctx()
+    return ctx is not None and Path(ctx.main_script_path).name == PORTAL_SCRIPT
+
+
 def require(role: str = "viewer") -> CurrentUser:
-    """First line of every page: stop unless the visitor is logged in with at least `role`."""
+    """First line of every page: stop unless the visitor is logged in with at least `role` (and on the
+    portal's server, always)."""
+    if serving_the_portal():
+        st.stop()
     user = current_user()
     if user is None:
         # A page file opened by URL on a fresh server runs without desk.py: offer the login here too.

@@ -95,6 +95,13 @@ def test_a_debtor_disputes_from_the_link_in_a_reminder_and_the_collector_sees_it
         dutch, english = (portal_link(mails[a], base) for a in ("crediteuren@vandam.example",
                                                                "accounts@northwind.example"))
         debtor_portal = start_server(work, env, script="portal.py", port=port)
+        probe = chromium.new_page()
+        for path in ("/settings", "/dossier", "/queue"):  # a fresh portal server shows no staff page
+            probe.goto(base + path)
+            wait_for_app(probe)
+            probe.wait_for_timeout(1500)
+            assert "User name" not in probe.inner_text("body") and "Password" not in probe.inner_text("body")
+        probe.close()
 
         desktop = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
         pg = desktop.new_page()
