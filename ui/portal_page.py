@@ -11,14 +11,13 @@ import pandas as pd
 import streamlit as st
 
 from receivables.domain import portal as rules
-from receivables.services import portal, sending
+from receivables.services import portal
 from receivables.services.errors import ServiceError
 from ui import i18n, state
 from ui.i18n import _
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|<>~$:])")
 _SEEN = "_portal_seen"  # the token this session has been counted for
-PLAN_SOON = True  # payment plans are proposed here once they exist in the ledger
 
 
 def md(text) -> str:
@@ -136,20 +135,8 @@ def actions(view: portal.PortalView) -> None:
             st.info(_("We sent a confirmation link to {address}.", address=md(view.pending_address)))
         address = st.text_input(_("New e-mail address"), max_chars=rules.MAX_NAME, key="new_address")
         if st.form_submit_button(_("Send a confirmation link"), type="primary"):
-            _run(_request_address, _("We sent a link to the new address; reminders go there once you open it."),
-                 address=address)
-
-
-def _request_address(uow, token: str, client: str, *, address: str) -> str:
-    transport, settings = sending.transport_and_settings(outbox=_no_smtp())
-    return portal.request_address_change(uow, token, client, address, transport=transport, send_settings=settings)
-
-
-def _no_smtp() -> bool:
-    try:
-        return sending.smtp_settings() is None
-    except ServiceError:
-        return False
+            _run(portal.request_address_change,
+                 _("We sent a link to the new address; reminders go there once you open it."), address=address)
 
 
 def pay(view: portal.PortalView) -> None:

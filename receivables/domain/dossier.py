@@ -20,7 +20,7 @@ MAX_ADDRESS, MAX_ADDRESS_LINES = 500, 6
 TIMELINE_KINDS = ("invoice", "payment", "note", "call", "promise", "dispute", "reminder", "reply", "block",
                   "contact", "portal")
 NOTE_KIND_TO_TIMELINE = {"note": "note", "call": "call", "promise": "promise", "dispute": "dispute",
-                         "dispute_resolved": "dispute", "reply": "reply", "block": "block", "unblock": "block",
+                         "dispute_resolved": "dispute", "dispute_rejected": "dispute", "reply": "reply", "block": "block", "unblock": "block",
                          "contact_change": "contact", "interruption": "reminder", "portal_visit": "portal",
                          "portal_paid": "portal", "portal_address": "portal"}
 

@@ -23,6 +23,7 @@ from db import config as smtp_config
 from db.models import Debtor, Invoice, Message, Note, PortalAddressChange, PortalHit, utcnow
 from db.uow import UnitOfWork
 from emails import mime, statement
+from emails.transport import SENT, TEMPORARY, Delivery, TransportUnavailable
 from receivables.domain import contacts, epc, references
 from receivables.domain import portal as rules
 from receivables.domain.dossier import RuleError
@@ -465,27 +466,21 @@ CONFIRM_WORDS = {
 def _mail_confirmation(uow: UnitOfWork, change: PortalAddressChange, debtor: Debtor, link: str, transport,
                        send_settings) -> None:
     if transport is None:
-        transport, send_settings = sending.transport_and_settings(outbox=sending.smtp_settings() is None)
+        transport, send_settings = sending.transport_and_settings(outbox=_no_smtp())
     subject, body = CONFIRM_WORDS[contacts.letter_language(debtor.language)]
     company = company_name(get_setting(uow.session, PAYMENT_KEY))
     built = mime.build_mime(mime.OutgoingMail(
         from_addr=send_settings.from_addr, reply_to=send_settings.reply_to, to=(change.address,),
         subject=subject, text=body.format(name=debtor.name, hours=CONFIRM_HOURS, link=link, company=company),
         message_id=mime.make_message_id(send_settings.from_addr, f"confirm{change.id}")))
-    try:
-        transport.open()
-        delivery = transport.deliver(built)
-    except sending.TransportUnavailable as exc:
-        delivery = sending.Delivery(sending.TEMPORARY, str(exc))
-    finally:
-        transport.close()
+    delivery = _deliver(transport, built)
     s = uow.session
-    if delivery.outcome == sending.SENT:
+    if delivery.outcome == SENT:
         s.get(PortalAddressChange, change.id).sent_at = utcnow()
     record_audit(s, ACTOR, "portal.address_mailed", "debtor", debtor.code, None,
                  {"change_id": change.id, "outcome": delivery.outcome, "detail": delivery.detail})
     uow.commit()
-    if delivery.outcome != sending.SENT:
+    if delivery.outcome != SENT:
         raise ServiceError("the confirmation could not be sent to {address}; try again later", address=change.address)
 
 
@@ -516,3 +511,62 @@ def confirm_address(uow: UnitOfWork, code: str, client: str, *, now: datetime | 
     return change.address
 
 
+
+
+REJECTED_WORDS = {
+    "nl": ("Uw bezwaar tegen factuur {number}",
+           "Beste {name},\n\nWij hebben uw bezwaar tegen factuur {number} bekeken. Wij houden de factuur aan:\n\n"
+           "{text}\n\nWij vragen u het openstaande bedrag te betalen. Via de link in onze herinnering ziet u uw "
+           "openstaande facturen.\n\nMet vriendelijke groet,\n{company}\n"),
+    "en": ("Your dispute of invoice {number}",
+           "Dear {name},\n\nWe have looked into your dispute of invoice {number}. The invoice stands:\n\n"
+           "{text}\n\nPlease pay the amount open. The link in our reminder shows your open invoices.\n\n"
+           "Kind regards,\n{company}\n"),
+}
+
+
+def reject_dispute(uow: UnitOfWork, code: str, number: str, text: str, *, actor: str, transport=None,
+                   send_settings=None) -> str:
+    """Staff reject a dispute: the invoice is chased again and the debtor gets a message saying why (at
+    the reminder address). Returns the address written to."""
+    debtor = dossier.reject_dispute(uow, code, number, text, actor=actor)
+    to = contacts.reminder_address(debtor.email, debtor.email_bouncing)
+    if to is None:
+        raise ServiceError("{name} has no usable e-mail address to tell about the rejection; add one in the "
+                           "dossier first", name=debtor.name)
+    language = contacts.letter_language(debtor.language)
+    subject, body = REJECTED_WORDS[language]
+    company = company_name(get_setting(uow.session, PAYMENT_KEY))
+    if transport is None:
+        transport, send_settings = sending.transport_and_settings(outbox=_no_smtp())
+    built = mime.build_mime(mime.OutgoingMail(
+        from_addr=send_settings.from_addr, reply_to=send_settings.reply_to, to=tuple(contacts.parse_recipients(to)),
+        subject=subject.format(number=number), text=body.format(name=debtor.name, number=number, text=text.strip(),
+                                                                company=company),
+        message_id=mime.make_message_id(send_settings.from_addr, f"dispute{debtor.id}")))
+    delivery = _deliver(transport, built)
+    if delivery.outcome != SENT:
+        uow.rollback()
+        raise ServiceError("the message to {address} could not be sent ({detail}); the dispute stays open",
+                           address=to, detail=delivery.detail)
+    record_audit(uow.session, actor, "portal.dispute_rejected_mailed", "debtor", debtor.code, None,
+                 {"to": to, "invoice": number})
+    uow.commit()
+    return to
+
+
+def _deliver(transport, built):
+    try:
+        transport.open()
+        return transport.deliver(built)
+    except TransportUnavailable as exc:
+        return Delivery(TEMPORARY, str(exc))
+    finally:
+        transport.close()
+
+
+def _no_smtp() -> bool:
+    try:
+        return sending.smtp_settings() is None
+    except ServiceError:
+        return False

@@ -160,6 +160,8 @@ def _note_title(note: Note, number: str | None) -> Phrase:
                   subject=data.get("subject") or _p(N_("(no subject)")))
     on = {"dispute": (N_("Dispute opened on invoice {number}"), N_("Dispute opened")),
           "dispute_resolved": (N_("Dispute resolved on invoice {number}"), N_("Dispute resolved")),
+          "dispute_rejected": (N_("Dispute rejected on invoice {number}; the debtor was told why"),
+                               N_("Dispute rejected; the debtor was told why")),
           INTERRUPTION_NOTE: (N_("Prescription interrupted by letter (art. 3:317 BW): invoice {number}"),
                               N_("Prescription interrupted by letter (art. 3:317 BW)"))}
     if note.kind in on:

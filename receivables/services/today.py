@@ -36,7 +36,7 @@ from receivables.services.settings import get_setting, put_setting
 
 OWNER_RULES_KEY = "today.owner_rules"
 DETAIL_CHARS = 400
-PERSON_NOTES = ("note", "call", "promise", "dispute", "dispute_resolved", "block", "unblock", "contact_change")
+PERSON_NOTES = ("note", "call", "promise", "dispute", "dispute_resolved", "dispute_rejected", "block", "unblock", "contact_change")
 
 
 @dataclass(frozen=True)

@@ -245,3 +245,42 @@ def test_a_link_signed_on_a_date_counts_its_days_from_then():
     assert portal_links.read_token(token, cfg) == rules.LinkClaims(1, 2, 0)
     assert portal_links.read_token(token, cfg, now=datetime.now(UTC) + timedelta(days=cfg.token_days + 1)) is None
     assert date.today()  # the clock is the only thing a token's age depends on
+
+
+def disputed_days_ago(uow, tokens, days: int) -> None:
+    with uow() as u:
+        portal.dispute(u, tokens["100"], CLIENT, ["F-1"], "quality", "")
+        u.session.execute(update(Note).where(Note.kind == "dispute").values(
+            created_at=datetime.combine(TODAY - timedelta(days=days), datetime.min.time())))
+        u.commit()
+
+
+def test_a_resolved_dispute_does_not_count_its_days_against_the_debtor(sent):
+    uow, tokens = sent
+    disputed_days_ago(uow, tokens, 6)
+    with uow() as u:
+        dossier.resolve_dispute(u, "100", "F-1", "creditnota gestuurd", actor="carla", today=TODAY)
+    with uow() as u:
+        inv = u.session.scalar(select(Invoice).where(Invoice.number == "F-1"))
+        assert not inv.disputed and inv.paused_until == TODAY + timedelta(days=6)
+
+
+def test_a_rejected_dispute_is_chased_again_and_the_debtor_is_told_why(sent, tmp_path):
+    uow, tokens = sent
+    disputed_days_ago(uow, tokens, 6)
+    outbox = OutboxTransport(tmp_path / "rejected")
+    with uow() as u:
+        with pytest.raises(ServiceError, match="message to the debtor is empty"):
+            portal.reject_dispute(u, "100", "F-1", " ", actor="carla", transport=outbox,
+                                  send_settings=sending.SendSettings("ar@desk.test"))
+    with uow() as u:
+        assert portal.reject_dispute(u, "100", "F-1", "De levering is op 3 mei getekend ontvangen.", actor="carla",
+                                     transport=outbox, send_settings=sending.SendSettings("ar@desk.test")) == "ar@100.nl"
+    mail = email.message_from_bytes(next((tmp_path / "rejected").glob("*.eml")).read_bytes(), policy=policy.default)
+    assert mail["Subject"] == "Uw bezwaar tegen factuur F-1"
+    assert "De levering is op 3 mei getekend ontvangen." in mail.get_body(("plain",)).get_content()
+    with uow() as u:
+        inv = u.session.scalar(select(Invoice).where(Invoice.number == "F-1"))
+        assert not inv.disputed and inv.paused_until is None
+        titles = [e.title for e in dossier.open_dossier(u, "100", today=TODAY).timeline]
+    assert "Dispute rejected on invoice F-1; the debtor was told why" in titles
