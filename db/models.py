@@ -519,3 +519,63 @@ class PortalAddressChange(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class PaymentPlan(Base):
+    """A payment plan (betalingsregeling) for some of a debtor's invoices: proposed (from the portal, waiting
+    for a person), active, broken (a term unpaid after the grace period: a person decides), paid,
+    rejected, or ended (sent back on the reminder track)."""
+
+    __tablename__ = "payment_plan"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtor.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    source: Mapped[str] = mapped_column(String(10), default="staff")  # staff | portal
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    interval: Mapped[str] = mapped_column(String(10), default="month")
+    principal_cents: Mapped[int] = mapped_column(BigInteger)
+    interest_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    costs_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    note: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")  # why it was rejected or ended
+    chance_on: Mapped[date | None] = mapped_column(Date)  # one more chance given that day
+    broken_on: Mapped[date | None] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    terms: Mapped[list[PaymentPlanTerm]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="PaymentPlanTerm.seq")
+    invoices: Mapped[list[PaymentPlanInvoice]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="PaymentPlanInvoice.invoice_id")
+
+
+class PaymentPlanInvoice(Base):
+    __tablename__ = "payment_plan_invoice"
+
+    plan_id: Mapped[int] = mapped_column(ForeignKey("payment_plan.id", ondelete="CASCADE"), primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"), primary_key=True,
+                                            index=True)
+
+    plan: Mapped[PaymentPlan] = relationship(back_populates="invoices")
+
+
+class PaymentPlanTerm(Base):
+    """An instalment of a plan, with what was set against it (kept equal to the ledger by the plan service)."""
+
+    __tablename__ = "payment_plan_term"
+    __table_args__ = (UniqueConstraint("plan_id", "seq", name="uq_payment_plan_term_plan_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("payment_plan.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    paid_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(10), default="open")  # open | paid | late | broken
+    notice_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
+
+    plan: Mapped[PaymentPlan] = relationship(back_populates="terms")

@@ -10,7 +10,7 @@ import streamlit as st  # noqa: E402
 
 from receivables.domain import definitions, exports, formatting  # noqa: E402
 from receivables.domain.ageing import DEFAULT_EDGES  # noqa: E402
-from receivables.services import analytics, signals  # noqa: E402
+from receivables.services import analytics, plans, signals  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
 from ui import i18n, state  # noqa: E402
 from ui.i18n import _  # noqa: E402
@@ -41,6 +41,12 @@ def load_kpis(version: str, as_of: date, edges: tuple[int, ...], basis: str) -> 
 def load_tracks(today: date) -> dict[int, str]:
     with state.uow() as uow:
         return signals.debtor_tracks(uow, today)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def load_in_plan(version: str) -> set[int]:
+    with state.uow() as uow:
+        return plans.debtors_in_plan(uow)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -161,7 +167,10 @@ search = f1.text_input(_("Search debtor"), placeholder=_("code or name"), key="a
 segments = f2.multiselect(_("Segment"), sorted(rows["segment"].unique()), key="ageing_segments", placeholder=_("all"))
 managers = f3.multiselect(_("Account manager"), sorted(rows["account_manager"].unique()), key="ageing_managers", placeholder=_("all"))
 track_filter = f4.multiselect(_("Track"), sorted(t for t in rows["track"].unique() if t), key="ageing_tracks", placeholder=_("all"))
+in_plan = st.toggle(_("Only debtors in a payment plan"), key="ageing_in_plan")
 shown = rows
+if in_plan:
+    shown = shown[shown["debtor_id"].isin(load_in_plan(ledger_version()))]
 if search.strip():
     needle = search.strip().lower()
     shown = shown[shown["debtor_code"].str.lower().str.contains(needle, regex=False)
@@ -176,6 +185,8 @@ filtered = len(shown) != len(rows)
 filters = [f"{name}: {', '.join(values)}" for name, values in [
     (_("Search"), [search.strip()] if search.strip() else []), (_("Segment"), segments),
     (_("Account manager"), managers), (_("Track"), track_filter)] if values]
+if in_plan:
+    filters.append(_("in a payment plan"))
 
 # --- stacked bar --------------------------------------------------------------------------------------
 GROUPS = {"total": _("total"), "segment": _("segment"), "account_manager": _("account manager")}

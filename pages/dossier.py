@@ -16,6 +16,7 @@ from receivables.services import claims, dossier, portal  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
 from receivables.services.timeline import BY, CALL_OUTCOME_WORDS  # noqa: E402
 from ui import i18n, state  # noqa: E402
+from ui.dossier_plans import plans_section  # noqa: E402
 from ui.i18n import N_, _, n_  # noqa: E402
 
 KIND_LABELS = {"invoice": N_("Invoices"), "payment": N_("Payments"), "note": N_("Notes"), "call": N_("Calls"),
@@ -235,6 +236,8 @@ if len(d.days_late):
                       separators=",." if i18n.current() == "nl" else ".,")
     fig.update_xaxes(tickformat="%d-%m-%Y" if i18n.current() == "nl" else "%d %b %Y")
     st.plotly_chart(fig, width="stretch")
+
+plans_section(code, user, today)
 
 # --- actions ----------------------------------------------------------------------------------------
 if user.can("collector"):

@@ -17,13 +17,15 @@ from ui.links import dossier_link  # noqa: E402
 
 SHOWN = 10  # items per section before "show all"
 LABELS = {"reply": N_("Replies to read"), "unassigned": N_("Mail to assign to a debtor"),
-          "dispute": N_("Disputes to resolve"), "portal": N_("Payments reported in the portal"), "promise": N_("Promises due or broken"), "call": N_("Calls due"),
+          "dispute": N_("Disputes to resolve"), "portal": N_("Payments reported in the portal"),
+          "promise": N_("Promises due or broken"), "call": N_("Calls due"),
+          "plan": N_("Payment plans to decide or follow up"),
           "approval": N_("Reminders waiting for approval"), "address": N_("Without a usable address"),
           "failed": N_("Reminders not delivered"), "sending": N_("Interrupted sends to confirm")}
 ICONS = {"reply": ":material/mark_email_unread:", "unassigned": ":material/move_to_inbox:",
          "dispute": ":material/gavel:", "portal": ":material/price_check:", "promise": ":material/handshake:",
-         "call": ":material/call:", "approval": ":material/task_alt:", "address": ":material/contact_mail:", "failed": ":material/unsubscribe:",
-         "sending": ":material/schedule_send:"}
+         "call": ":material/call:", "approval": ":material/task_alt:", "address": ":material/contact_mail:",
+         "failed": ":material/unsubscribe:", "sending": ":material/schedule_send:", "plan": ":material/event_repeat:"}
 CALL_OUTCOMES = calls.OUTCOME_LABELS  # the one list (receivables/domain/calls.py)
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 _AUTOLINK = re.compile(r"(?i)(:/|www\.)")
@@ -192,7 +194,7 @@ def act(item: Item, mails: dict) -> None:
         return
     if item.source == "dispute":
         act_on_dispute(item)
-    elif item.source in ("promise", "portal"):
+    elif item.source in ("promise", "plan", "portal"):  # a plan is decided on in the dossier
         act_on_note(item)
     elif item.source == "call":
         act_on_call(item)

@@ -126,9 +126,21 @@ def actions(view: portal.PortalView) -> None:
             _run(portal.report_payment, _("Thank you. We will look for your payment and wait with reminders."),
                  paid_on=when, amount_cents=cents, numbers=numbers, text=text)
     with tabs[3]:
-        st.write(_("Would you like to pay in instalments? Please contact us and we will agree a payment plan "
-                   "with you."))
-        _contact_lines(view.contact)
+        if view.plan_proposed:
+            st.info(_("Your proposal for a payment plan is with us; we will let you know."), icon=":material/schedule:")
+        with st.form("plan"):
+            st.caption(_("Pay in instalments: at most {n} terms, the first within {days} days.",
+                         n=view.plan_max_terms, days=view.plan_max_first_delay_days))
+            numbers = _numbers(view, "plan_numbers", _("Which invoices?"))
+            terms = st.number_input(_("Number of instalments"), min_value=2, max_value=max(2, view.plan_max_terms),
+                                    value=min(3, max(2, view.plan_max_terms)), step=1, key="plan_terms")
+            start = st.date_input(_("First instalment on"), value=today + timedelta(days=7), min_value=today,
+                                  max_value=today + timedelta(days=view.plan_max_first_delay_days), format="DD-MM-YYYY",
+                                  key="plan_start")
+            text = st.text_input(_("Note (optional)"), max_chars=rules.MAX_REASON, key="plan_text")
+            if st.form_submit_button(_("Propose the payment plan"), type="primary"):
+                _run(portal.propose_plan, _("Thank you. We will look at your proposal and let you know."),
+                     numbers=numbers, terms=int(terms), start_date=start, text=text)
     with tabs[4], st.form("address"):
         st.caption(_("Reminders now go to: {addresses}", addresses=md(", ".join(view.emails) or "—")))
         if view.pending_address:

@@ -63,6 +63,13 @@ def register(sub, report_sub) -> None:
     c.add_argument("--invoice", action="append", default=[])
     c.add_argument("--text", default="")
     c.set_defaults(handler=_paid)
+    c = ps.add_parser("plan", help="propose a payment plan as the debtor (it waits for a person)")
+    c.add_argument("token")
+    c.add_argument("--invoice", action="append", required=True)
+    c.add_argument("--terms", type=int, required=True)
+    c.add_argument("--start", type=iso_date, required=True, help="the first instalment's date")
+    c.add_argument("--text", default="")
+    c.set_defaults(handler=_plan)
     c = ps.add_parser("address", help="ask for reminders to go to a new address (a link to confirm is mailed)")
     c.add_argument("token")
     c.add_argument("address")
@@ -122,6 +129,13 @@ def _paid(engine, args) -> int:
     with UnitOfWork(engine, immediate=True) as uow:
         note_id = portal.report_payment(uow, args.token, CLIENT, args.date, args.amount, args.invoice, args.text)
     print(f"payment reported (note {note_id})")
+    return 0
+
+
+def _plan(engine, args) -> int:
+    with UnitOfWork(engine, immediate=True) as uow:
+        plan_id = portal.propose_plan(uow, args.token, CLIENT, args.invoice, args.terms, args.start, args.text)
+    print(f"payment plan {plan_id} proposed; it waits for a person")
     return 0
 
 

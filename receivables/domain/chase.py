@@ -1,6 +1,6 @@
 """The chase rule: may this invoice be chased today, and if not, why not. Reminder generation, its second
 pass over unsent messages, the sender's re-check before each message and the claim statement all ask
-here, so a disputed, paused, promised, paid or time-barred invoice is left alone everywhere alike."""
+here, so a disputed, paused, promised, planned, paid or time-barred invoice is left alone everywhere alike."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ PAID = "paid"
 DISPUTED = "disputed"
 PAUSED = "paused"
 PROMISED = "promised"
+IN_PLAN = "in a payment plan"  # the plan's terms are announced and followed; not the track's to chase
 TIME_BARRED = "time-barred"
 BLOCKED = "blocked"
-REASONS = (CREDIT_NOTE, PAID, BLOCKED, DISPUTED, PAUSED, PROMISED, TIME_BARRED)
+REASONS = (CREDIT_NOTE, PAID, BLOCKED, DISPUTED, PAUSED, PROMISED, IN_PLAN, TIME_BARRED)
 # Reasons that are a person's decision to wait (as opposed to the claim being gone or barred).
-HELD = frozenset({BLOCKED, PAUSED, PROMISED})
+HELD = frozenset({BLOCKED, PAUSED, PROMISED, IN_PLAN})
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class InvoiceState:
     disputed: bool = False
     paused_until: date | None = None
     promised: bool = False  # under a pending promise to pay (of the invoice or of its whole debtor)
+    in_plan: bool = False  # in a running payment plan (active, or broken and waiting for a person)
     time_barred: bool = False  # art. 3:307 / 7:28 BW: a person decides, the engine does not
     debtor_blocked: bool = False
     debtor_blocked_until: date | None = None
@@ -52,6 +54,8 @@ def hold_reason(inv: InvoiceState, today: date, tolerance_cents: int = 0) -> str
         return PAUSED
     if inv.promised:
         return PROMISED
+    if inv.in_plan:
+        return IN_PLAN
     if inv.time_barred:
         return TIME_BARRED
     return None

@@ -36,6 +36,7 @@ class OpenInvoice:
     description: str | None = None
     promised: bool = False  # under a pending promise to pay, of the invoice or of its whole debtor
     time_barred: bool = False
+    in_plan: bool = False  # in a running payment plan
     first_seen: date | None = None  # the day of the import that brought it in
 
 
@@ -163,7 +164,7 @@ def step_rank(tracks_by_key: dict[str, Track], track_key: str, step_key: str) ->
 def invoice_state(inv: OpenInvoice, debtor: DebtorFacts) -> chase.InvoiceState:
     return chase.InvoiceState(open_cents=inv.open_cents, amount_cents=inv.amount_cents, disputed=inv.disputed,
                               paused_until=inv.paused_until, promised=inv.promised, time_barred=inv.time_barred,
-                              debtor_blocked=debtor.blocked, debtor_blocked_until=debtor.blocked_until)
+                              in_plan=inv.in_plan, debtor_blocked=debtor.blocked, debtor_blocked_until=debtor.blocked_until)
 
 
 def debtors_to_chase(invoices: list[OpenInvoice], debtors: dict[int, DebtorFacts], today: date,

@@ -14,6 +14,7 @@ SOURCES: dict[str, str] = {
     "dispute": "disputes to resolve",
     "portal": "payments the debtor reported in the portal, to find in the bank",
     "promise": "promises due or broken",
+    "plan": "payment plans to decide or follow up",
     "call": "calls due",
     "approval": "reminders waiting for approval",
     "address": "debtors without a usable address",

@@ -46,7 +46,7 @@ from receivables.domain import bank_matching as bm
 from receivables.domain import references
 from receivables.domain.translation import N_
 from receivables.importing import bank as bank_files
-from receivables.services import ledger, wording
+from receivables.services import ledger, plans, wording
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
 from receivables.services.settings import get_setting, put_setting
@@ -359,6 +359,7 @@ def _apply(s, lines: list[BankLine]) -> list[int]:
             else:
                 a.applied = True
     after = ledger.apply_changes(s, changes)
+    plans.apply_payments(s, list(after))  # set against the oldest open term of a plan
     return [i for i, cents in after.items() if cents == 0]
 
 

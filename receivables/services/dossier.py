@@ -37,7 +37,7 @@ from receivables.domain.dossier import (
 from receivables.domain.planning import step_rank
 from receivables.domain.promises import PromiseCheck
 from receivables.importing import eml as eml_parser
-from receivables.services import claims
+from receivables.services import claims, plans
 from receivables.services import promises as promise_reads
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
@@ -173,11 +173,13 @@ def broken_promises(uow: UnitOfWork, debtor_id: int, since: date) -> int:
 
 
 def _broken_since(uow: UnitOfWork, debtor_id: int, since: date, verdicts: dict[int, PromiseCheck]) -> int:
-    """`broken_promises` as the next review will leave them (the reminder engine reviews before it chooses)."""
+    """`broken_promises` as the next review will leave them (the reminder engine reviews before it chooses),
+    and the payment plans broken since then, which count alike."""
     rows = uow.session.execute(select(Note.id, Note.outcome).where(
         Note.debtor_id == debtor_id, Note.kind == "promise", Note.promise_date >= since)).all()
-    return sum(1 for note_id, outcome in rows if (verdicts[note_id].outcome if note_id in verdicts else outcome)
-               == "broken")
+    promises = sum(1 for note_id, outcome in rows
+                   if (verdicts[note_id].outcome if note_id in verdicts else outcome) == "broken")
+    return promises + plans.broken_since(uow.session, since, debtor_id).get(debtor_id, 0)
 
 
 def payment_behaviour(uow: UnitOfWork, debtor: Debtor, invoices: list[Invoice], as_of: date,

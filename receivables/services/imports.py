@@ -48,7 +48,7 @@ from receivables.importing.validation import (
     give_way,
     suggest_snapshot,
 )
-from receivables.services import ledger, wording
+from receivables.services import ledger, plans, wording
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
 
@@ -665,6 +665,7 @@ def _add(invoices: loader.InvoiceLoader, new: diff.NewInvoices) -> None:
 def _write_changes(s, changes: diff.Changes, batch_id: int) -> None:
     loader.apply_changes(s, changes.invoice_ids, changes.old_open, changes.new_open, changes.dates, changes.kinds,
                          batch_id)
+    plans.apply_payments(s, changes.invoice_ids.tolist())  # set against the oldest open term of a plan
 
 
 def _write_comparison(s, compared: diff.Comparison, batch_id: int, details: dict) -> None:

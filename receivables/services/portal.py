@@ -13,22 +13,23 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from db import config as smtp_config
-from db.models import Debtor, Invoice, Message, Note, PortalAddressChange, PortalHit, utcnow
+from db.models import Debtor, Invoice, Message, Note, PaymentPlan, PortalAddressChange, PortalHit, utcnow
 from db.uow import UnitOfWork
 from emails import mime, statement
 from emails.transport import SENT, TEMPORARY, Delivery, TransportUnavailable
 from receivables.domain import contacts, epc, references
+from receivables.domain import plans as plan_rules
 from receivables.domain import portal as rules
 from receivables.domain.dossier import RuleError
 from receivables.services import bank as bank_service
-from receivables.services import claims, dossier, payment_qr, sending, wording
+from receivables.services import claims, dossier, payment_qr, plans, sending, wording
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
 from receivables.services.ledger import drop_from_pending_messages
@@ -210,7 +211,9 @@ class PortalView:
     qr_png: bytes | None = None
     promise_horizon_days: int = rules.DEFAULT_PROMISE_HORIZON_DAYS
     pending_address: str | None = None
-    notices: list[str] = field(default_factory=list)
+    plan_max_terms: int = 12
+    plan_max_first_delay_days: int = 31
+    plan_proposed: bool = False  # a proposal of the debtor waits for a person
 
 
 def _open(uow: UnitOfWork, token: str, client: str, *, now: datetime | None = None,
@@ -245,8 +248,8 @@ def _statuses(s, debtor: Debtor, invoices: list[Invoice], today: date) -> dict[i
 
 
 def _in_plan(s, invoice_ids: list[int]) -> set[int]:
-    """Invoices in a payment plan, once the plans exist in the ledger."""
-    return set()
+    """Invoices in a running payment plan."""
+    return plans.held_invoices(s) & set(invoice_ids)
 
 
 def view(uow: UnitOfWork, token: str, client: str, *, today: date | None = None,
@@ -290,9 +293,13 @@ def view(uow: UnitOfWork, token: str, client: str, *, today: date | None = None,
     _visit(s, debtor, claims_, client, today)
     s.commit()
     cfg = settings(uow)
+    limits = plans.limits(s)
+    proposed = s.scalar(select(PaymentPlan.id).where(PaymentPlan.debtor_id == debtor.id,
+                                                     PaymentPlan.status == plan_rules.PROPOSED).limit(1)) is not None
     return PortalView(debtor.name, contacts.letter_language(debtor.language), dossier._emails(debtor.email),
                       contact(uow), shown, totals, costs, interest, to_pay, "EUR", pay["iban"], pay["bic"],
-                      pay["beneficiary"], references.format_reference(reference), link, qr, int(cfg["promise_horizon_days"]), pending)
+                      pay["beneficiary"], references.format_reference(reference), link, qr, int(cfg["promise_horizon_days"]), pending,
+                      limits.max_terms, limits.max_first_delay_days, proposed)
 
 
 def _claimed(uow: UnitOfWork, debtor: Debtor, today: date) -> tuple[int, int]:
@@ -392,6 +399,22 @@ def promise(uow: UnitOfWork, token: str, client: str, promise_date: date, number
                   "message_id": claims_.message_id})
     uow.commit()
     return note_id
+
+
+def propose_plan(uow: UnitOfWork, token: str, client: str, numbers, terms: int, start_date: date, text: str = "", *,
+                 today: date | None = None) -> int:
+    """The debtor proposes a payment plan for these invoices: instalments from a start date within the limits
+    an admin set; it waits for a person to accept or reject it (receivables.services.plans)."""
+    debtor, claims_ = _open(uow, token, client)
+    chosen = _chosen(uow, debtor, numbers)
+    note = _rule(rules.clean_free_text, text)
+    plan_id = plans.propose_plan(uow, debtor.id, [i.id for i in chosen], int(terms), start_date, source="portal",
+                                 actor=ACTOR, note=note, today=today)
+    record_audit(uow.session, ACTOR, "portal.plan", "debtor", debtor.code, None,
+                 {"plan_id": plan_id, "invoices": [i.number for i in chosen], "terms": int(terms),
+                  "start_date": start_date, "client": client, "message_id": claims_.message_id})
+    uow.commit()
+    return plan_id
 
 
 def report_payment(uow: UnitOfWork, token: str, client: str, paid_on: date, amount_cents: int | None = None,

@@ -17,7 +17,8 @@ from receivables.domain import contacts, planning
 from receivables.domain.messages import REACHED, UNSENT
 from receivables.domain.money import fmt
 from receivables.domain.planning import OpenInvoice
-from receivables.services import claims, signals
+from receivables.domain.plans import NOTICE_TRACK
+from receivables.services import claims, plans, signals
 from receivables.services.audit import record_audit
 from receivables.services.dossier import review_promises
 from receivables.services.errors import ServiceError
@@ -169,6 +170,7 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
     # promises past their date plus grace become kept or broken first: a broken promise counts in the
     # track choice and its invoices are chased again
     review_promises(uow, today, actor=actor)
+    plans.refresh(uow, today, actor=actor)  # likewise plans: a broken one waits for a person, not the track
     _lock(s)
     cfg = load_settings(s)
     check_freshness(s, today, cfg.freshness_days)
@@ -241,12 +243,13 @@ def _open_invoices(s, today: date, grace_days: int) -> tuple[list[OpenInvoice], 
     time-barred (art. 3:307 / 7:28 BW: a person decides, the engine does not)."""
     rows = s.execute(select(*INVOICE_COLUMNS).where(Invoice.open_cents != 0)).all()
     promised = _promised(s, today, grace_days)
+    planned = plans.held_invoices(s)
     barred = claims.time_barred(s, today)
     first_seen = dict(s.execute(select(Invoice.id, ImportBatch.as_of)  # the import that brought it in
                                 .join(ImportBatch, ImportBatch.id == Invoice.batch_id)
                                 .where(Invoice.open_cents != 0)).all()) if rows else {}
     invoices = [OpenInvoice(*r, promised=r.id in promised["invoices"] or r.debtor_id in promised["debtors"],
-                            time_barred=r.id in barred, first_seen=first_seen.get(r.id)) for r in rows]
+                            in_plan=r.id in planned, time_barred=r.id in barred, first_seen=first_seen.get(r.id)) for r in rows]
     return invoices, len(barred)
 
 
@@ -270,7 +273,8 @@ def _steps_taken(s) -> list[planning.StepTaken]:
                             Message.status, Message.sent_at, Message.updated_at)
                      .join(Message, Message.id == MessageInvoice.message_id)
                      .join(Invoice, Invoice.id == MessageInvoice.invoice_id)
-                     .where(MessageInvoice.active.is_(True), Message.status.in_(REACHED), Invoice.open_cents != 0))
+                     .where(MessageInvoice.active.is_(True), Message.status.in_(REACHED), Invoice.open_cents != 0,
+                            Message.track != NOTICE_TRACK))
     return [planning.StepTaken(inv_id, debtor_id, track, step, status, (sent_at or updated_at).date())
             for inv_id, debtor_id, track, step, status, sent_at, updated_at in rows]
 
@@ -278,11 +282,11 @@ def _steps_taken(s) -> list[planning.StepTaken]:
 def _unsent(s) -> tuple[list[planning.UnsentMessage], list[planning.UnsentLine]]:
     messages = [planning.UnsentMessage(*r) for r in s.execute(select(
         Message.id, Message.debtor_id, Message.track, Message.step_index, Message.status, Message.planned_date,
-        Message.edited, Message.currency).where(Message.status.in_(UNSENT)))]
+        Message.edited, Message.currency).where(Message.status.in_(UNSENT), Message.track != NOTICE_TRACK))]
     lines = [planning.UnsentLine(*r) for r in s.execute(
         select(MessageInvoice.id, MessageInvoice.message_id, MessageInvoice.invoice_id, MessageInvoice.open_cents)
         .join(Message, Message.id == MessageInvoice.message_id)
-        .where(Message.status.in_(UNSENT), MessageInvoice.active.is_(True)))]
+        .where(Message.status.in_(UNSENT), MessageInvoice.active.is_(True), Message.track != NOTICE_TRACK))]
     return messages, lines
 
 

@@ -15,7 +15,7 @@ from db.uow import UnitOfWork
 from receivables.domain import tracks
 from receivables.domain.planning import step_rank
 from receivables.domain.tracks import Track
-from receivables.services import analytics
+from receivables.services import analytics, plans
 from receivables.services.reminder_settings import ReminderSettings, load_settings
 
 
@@ -37,6 +37,9 @@ def behaviour_signals(uow: UnitOfWork, today: date, tracks_by_key: dict[str, Tra
     for debtor_id, n in s.execute(select(Note.debtor_id, func.count()).where(
             Note.kind == "promise", Note.outcome == "broken", Note.promise_date >= since).group_by(Note.debtor_id)):
         signals[debtor_id]["broken_promises"] = int(n)
+    # a broken payment plan counts like a broken promise (also when a person gave it one more chance)
+    for debtor_id, n in plans.broken_since(s, since).items():
+        signals[debtor_id]["broken_promises"] = signals[debtor_id].get("broken_promises", 0) + n
     for debtor_id, n in s.execute(select(Invoice.debtor_id, func.count()).where(
             Invoice.disputed.is_(True), Invoice.open_cents > 0).group_by(Invoice.debtor_id)):
         signals[debtor_id]["open_disputes"] = int(n)

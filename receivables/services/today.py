@@ -29,7 +29,7 @@ from receivables.domain.worklist import (
     owner_of,
     worded,
 )
-from receivables.services import reminders, send_confirm
+from receivables.services import plans, reminders, send_confirm
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
 from receivables.services.settings import get_setting, put_setting
@@ -60,7 +60,7 @@ def worklist(uow: UnitOfWork, *, today: date | None = None, user: str | None = N
     s = uow.session
     items = [*_replies(s, today), *_unassigned(s), *_disputes(s), *_reported(s, today),
              *_promises(s, today), *_calls(s, today),
-             *_approvals(s, today), *_addresses(uow), *_failed(s), *_sending(uow)]
+             *_approvals(s, today), *_addresses(uow), *_failed(s), *_sending(uow), *_plans(s, today)]
     owners = _owners(s, {i.debtor_id for i in items if i.debtor_id is not None})
     items = [replace(i, owner=owners.get(i.debtor_id)) for i in items]
     items = handed(items, _handoffs(s, [i.key for i in items]))
@@ -178,6 +178,15 @@ def _promises(s, today: date) -> list[Item]:
                         amount_cents=note.promise_cents, currency=currency, late=late,
                         **worded(title, amount=promised, date=f"{note.promise_date:%d-%m-%Y}")))
     return out
+
+
+def _plans(s, today: date) -> list[Item]:
+    """Portal proposals waiting, broken plans waiting for a decision, terms missed (receivables.services.plans)."""
+    return [Item(i["key"], "plan", detail=_short(i["detail"]), since=i["since"], debtor_id=i["debtor_id"],
+                 debtor_code=i["debtor_code"], debtor_name=i["debtor_name"], ref=i["ref"],
+                 amount_cents=i["amount_cents"], currency=i["currency"], late=i["late"],
+                 **worded(i["title"], **i["params"]))
+            for i in plans.worklist_items(s, today)]
 
 
 def _due(today: date):

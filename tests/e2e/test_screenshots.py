@@ -16,12 +16,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
+from receivables.domain.translation import translate
 from tests.conftest import ROOT
 from tests.e2e.conftest import choose_message, login, open_page, smtp_env, start_server, wait_for_app
 from ui.nav import PAGES, pages_for
 
 pytestmark = pytest.mark.browser
 ENGLISH_TITLES = {file: title for file, title, _icon, _role in PAGES}
+DUTCH_TITLES = {file: translate(title, "nl") for file, title, _icon, _role in PAGES}
 
 BUSY_DEBTOR_SQL = """
 SELECT d.code FROM debtor d JOIN note n ON n.debtor_id = d.id
@@ -112,6 +114,30 @@ def test_every_page_renders_without_an_error(server, page, chromium, tmp_path):
         if slug == "dossier":
             assert busy in main
         page.screenshot(path=str(target / f"{slug}.png"), full_page=False)
+
+    # the same pages in Dutch, chosen in the sidebar and followed through its links (one session)
+    page.locator("[data-testid='stSidebar']").get_by_label("Language").click()
+    page.get_by_role("option", name="Nederlands").click()
+    page.get_by_text("Ingelogd als").wait_for(timeout=60_000)
+    wait_for_app(page)
+    links = page.locator("[data-testid='stSidebar'] [data-testid='stPageLink-NavLink']")
+    for n, (file, _title, _) in enumerate(pages_for("admin")):
+        slug = Path(file).stem
+        links.nth(n).click()
+        page.wait_for_url(re.compile(rf"/{'' if n == 0 else slug}(\?.*)?$"))
+        wait_for_app(page)
+        if slug == "dossier":
+            page.get_by_role("textbox").first.fill(busy)
+            page.keyboard.press("Enter")
+            wait_for_app(page)
+        page.wait_for_timeout(1500)
+        errors = page.locator("[data-testid='stException']").all_inner_texts()
+        assert not errors, f"{slug} (nl): {errors}"
+        main = page.inner_text("[data-testid='stMain']")
+        assert DUTCH_TITLES[file].split()[0] in main, (slug, main[:200])
+        for english in ("Logged in as", "Search debtor", "Open items", "No messages"):
+            assert english not in page.inner_text("body"), f"{slug} (nl) shows {english!r}"
+        page.screenshot(path=str(target / f"{slug}_nl.png"), full_page=False)
 
 
 def test_a_real_send_and_the_public_sample_exports_as_a_user_meets_them(chromium, page, inbox, shared_data,

@@ -284,3 +284,24 @@ def test_a_rejected_dispute_is_chased_again_and_the_debtor_is_told_why(sent, tmp
         assert not inv.disputed and inv.paused_until is None
         titles = [e.title for e in dossier.open_dossier(u, "100", today=TODAY).timeline]
     assert "Dispute rejected on invoice F-1; the debtor was told why" in titles
+
+
+def test_a_proposed_payment_plan_waits_for_a_person_and_an_accepted_one_shows_as_in_a_plan(sent):
+    from db.models import PaymentPlan
+    from receivables.services import plans
+
+    uow, tokens = sent
+    with uow() as u:
+        with pytest.raises(ServiceError):  # more terms than an admin allows
+            portal.propose_plan(u, tokens["100"], CLIENT, ["F-1"], 99, TODAY + timedelta(days=7), today=TODAY)
+        plan_id = portal.propose_plan(u, tokens["100"], CLIENT, ["F-1", "F-2"], 3, TODAY + timedelta(days=7),
+                                      "<script>x</script> drie termijnen graag", today=TODAY)
+    with uow() as u:
+        plan = u.session.get(PaymentPlan, plan_id)
+        assert (plan.status, plan.source, plan.note) == ("proposed", "portal", "<script>x</script> drie termijnen graag")
+        seen = portal.view(u, tokens["100"], CLIENT, today=TODAY)
+        assert seen.plan_proposed
+        plans.accept_plan(u, plan_id, actor="carla", today=TODAY)
+    with uow() as u:
+        statuses = {i.number: i.status for i in portal.view(u, tokens["100"], CLIENT, today=TODAY).invoices}
+    assert statuses == {"F-1": "plan", "F-2": "plan", "F-3": "open"}

@@ -2,14 +2,14 @@
 reminder addresses waiting for confirmation
 
 Revision ID: 0010_portal
-Revises: 0008_mailbox
+Revises: 0009_payment_plans
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0010_portal'
-down_revision = '0008_mailbox'
+down_revision = '0009_payment_plans'
 branch_labels = None
 depends_on = None
 
