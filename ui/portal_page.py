@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-import pandas as pd
 import streamlit as st
 
 from receivables.domain import portal as rules
@@ -67,10 +66,19 @@ def confirm(code: str) -> None:
     st.stop()
 
 
-def _table(view: portal.PortalView) -> pd.DataFrame:
-    return pd.DataFrame([{_("Invoice"): i.number, _("Invoice date"): i18n.day(i.invoice_date),
-                          _("Due date"): i18n.day(i.due_date), _("Open"): i18n.money(i.open_cents, i.currency),
-                          _("Status"): _(rules.STATUS_WORDS[i.status])} for i in view.invoices])
+BADGES = {rules.STATUS_OPEN: "gray", rules.STATUS_DISPUTED: "orange", rules.STATUS_PROMISED: "blue",
+          rules.STATUS_PLAN: "violet", rules.STATUS_PAID: "green"}
+
+
+def invoices(view: portal.PortalView) -> None:
+    """One line per invoice, as a card: on a phone its two halves stack, so nothing is cut off."""
+    for i in view.invoices:
+        with st.container(border=True):
+            left, right = st.columns([3, 2], vertical_alignment="center")
+            left.markdown(f"**{_('Invoice')} {md(i.number)}**  \n" + md(_("dated {date}, due {due}",
+                          date=i18n.day(i.invoice_date), due=i18n.day(i.due_date))))
+            status = f":{BADGES[i.status]}-badge[{md(_(rules.STATUS_WORDS[i.status]))}]"
+            right.markdown(f"**{md(i18n.money(i.open_cents, i.currency))}** {status}")
 
 
 def _run(action, done: str, **kwargs) -> None:
@@ -196,7 +204,7 @@ def page(token: str) -> None:
     if not view.invoices:
         st.success(_("You have no open invoices with us. Thank you!"), icon=":material/check:")
     else:
-        st.dataframe(_table(view), hide_index=True, use_container_width=True)
+        invoices(view)
         for currency, cents in view.totals.items():
             st.markdown(_("**Total open:** {amount}", amount=md(i18n.money(cents, currency))))
         if view.costs_cents or view.interest_cents:

@@ -1,7 +1,7 @@
 """The debtor's portal in a real browser: a reminder sent to a local SMTP server carries a personal link; the
-debtor opens it in chromium (the portal is its own server, `streamlit run portal.py`), disputes an invoice,
-and a collector sees the dispute in the dossier of the staff app while the next reminder leaves the invoice
-out. Screenshots of the portal in Dutch and English, desktop and phone width, go to DEBTOR_DESK_SCREENSHOTS
+debtor opens it in chromium (the portal is its own server, `streamlit run portal.py`), disputes an invoice
+and proposes a payment plan for the other, and a collector sees both in the dossier of the staff app while
+the next reminder leaves the disputed invoice out. Screenshots of the portal in Dutch and English, desktop and phone width, go to DEBTOR_DESK_SCREENSHOTS
 when set:
 
     DEBTOR_DESK_SCREENSHOTS=docs/screenshots python -m pytest -n 0 tests/e2e/test_portal.py
@@ -63,7 +63,6 @@ def shoot(pg, folder, name: str) -> None:
     """The whole page: the window made as tall as the page (Streamlit scrolls inside its own container)."""
     wait_for_app(pg)
     pg.locator("[data-testid='stImage'] img").first.wait_for()
-    pg.locator("[data-testid='stDataFrame'] canvas").first.wait_for()
     pg.wait_for_timeout(1500)
     width = pg.viewport_size["width"]
     height = pg.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
@@ -72,7 +71,7 @@ def shoot(pg, folder, name: str) -> None:
     pg.screenshot(path=str(folder / name))
 
 
-def test_a_debtor_disputes_from_the_link_in_a_reminder_and_the_collector_sees_it(chromium, inbox, tmp_path,
+def test_a_debtor_disputes_and_proposes_a_plan_from_a_reminders_link_and_the_collector_sees_both(chromium, inbox, tmp_path,
                                                                                  tmp_path_factory):
     folder = screenshots_folder(tmp_path)
     port = _free_port()
@@ -123,6 +122,13 @@ def test_a_debtor_disputes_from_the_link_in_a_reminder_and_the_collector_sees_it
         pg.get_by_role("button", name="Betwisting versturen").click()
         pg.get_by_text("Dank u wel. Wij zoeken het uit").wait_for()
         wait_for_app(pg)
+        pg.get_by_role("tab", name="Betalingsregeling").click()
+        pg.locator("[data-testid='stMultiSelect']:visible").first.click()
+        pg.get_by_role("option", name="2026-90417").click()
+        pg.keyboard.press("Escape")
+        pg.get_by_role("button", name="Betalingsregeling voorstellen").click()
+        pg.get_by_text("Dank u wel. Wij bekijken uw voorstel").wait_for()
+        wait_for_app(pg)
         desktop.close()
 
         phone = chromium.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
@@ -141,6 +147,7 @@ def test_a_debtor_disputes_from_the_link_in_a_reminder_and_the_collector_sees_it
         open_page(sp, staff, "/dossier?debtor=10999")
         sp.get_by_text("Dispute opened on invoice 2026-90502").first.wait_for()
         assert "Deze levering is <b>nooit</b> aangekomen" in sp.inner_text("[data-testid='stMain']")
+        sp.get_by_role("button", name="Accept the plan").first.wait_for()  # the plan proposed in the portal
         staff_context.close()
 
         later = (TODAY + timedelta(days=14)).isoformat()
