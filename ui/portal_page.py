@@ -159,6 +159,14 @@ def actions(view: portal.PortalView) -> None:
                  _("We sent a link to the new address; reminders go there once you open it."), address=address)
 
 
+def _downloaded() -> None:
+    try:
+        with state.uow() as u:
+            portal.statement_downloaded(u, st.session_state["_portal_token"], client_address())
+    except ServiceError:
+        pass  # the file is the debtor's already; a refused audit changes nothing for them
+
+
 def pay(view: portal.PortalView) -> None:
     st.subheader(_("How to pay"))
     left, right = st.columns([1, 2], vertical_alignment="top")
@@ -219,7 +227,7 @@ def page(token: str) -> None:
         with state.uow() as u:
             name, pdf = portal.statement_pdf(u, token, client_address())
         st.download_button(_("Download the statement (PDF)"), pdf, file_name=name, mime="application/pdf",
-                           icon=":material/download:")
+                           icon=":material/download:", on_click=_downloaded)
     except ServiceError:
         pass
     if view.invoices:

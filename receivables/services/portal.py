@@ -328,7 +328,7 @@ def _visit(s, debtor: Debtor, claims_: rules.LinkClaims, client: str, today: dat
 
 
 def statement_pdf(uow: UnitOfWork, token: str, client: str, *, today: date | None = None) -> tuple[str, bytes]:
-    """The debtor's statement of open items as PDF (file name, bytes)."""
+    """The debtor's statement of open items as PDF (file name, bytes); reads only."""
     today = today or date.today()
     debtor, _ = _open(uow, token, client, count=False)
     s = uow.session
@@ -340,9 +340,15 @@ def statement_pdf(uow: UnitOfWork, token: str, client: str, *, today: date | Non
     language = contacts.letter_language(debtor.language)
     pdf = statement.statement_pdf(rows, company=company_name(get_setting(s, PAYMENT_KEY)), debtor_code=debtor.code,
                                   debtor_name=debtor.name, currency=currency, on=today, language=language)
-    record_audit(s, ACTOR, "portal.statement", "debtor", debtor.code, None, {"client": client})
-    s.commit()
     return statement.file_name(debtor.code, today, language, "pdf"), pdf
+
+
+def statement_downloaded(uow: UnitOfWork, token: str, client: str) -> None:
+    """The debtor downloaded the statement: audited."""
+    debtor, claims_ = _open(uow, token, client)
+    record_audit(uow.session, ACTOR, "portal.statement", "debtor", debtor.code, None,
+                 {"client": client, "message_id": claims_.message_id})
+    uow.commit()
 
 
 # --- what the debtor does ------------------------------------------------------------------------------

@@ -241,7 +241,10 @@ def test_the_statement_pdf_is_the_debtors_own(sent):
     uow, tokens = sent
     with uow() as u:
         name, pdf = portal.statement_pdf(u, tokens["200"], CLIENT, today=TODAY)
+        portal.statement_downloaded(u, tokens["200"], CLIENT)
     assert pdf.startswith(b"%PDF") and name.endswith(".pdf")
+    with uow() as u:
+        assert u.session.scalar(select(AuditEvent.entity_id).where(AuditEvent.action == "portal.statement")) == "200"
 
 
 def test_a_link_expires_after_the_configured_days(monkeypatch):
