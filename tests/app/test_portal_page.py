@@ -128,3 +128,30 @@ def test_a_refused_action_says_what_to_fix_and_changes_nothing(tokens):
     assert at.error[0].value == "choose at least one invoice"
     with UnitOfWork(tokens["engine"]) as u:
         assert not u.session.scalar(select(Note).where(Note.kind == "dispute"))
+
+
+def test_the_company_name_and_contact_details_are_shown_as_text_too(tokens):
+    with UnitOfWork(tokens["engine"]) as u:
+        reminder_settings.save_setting(u, reminder_settings.PAYMENT_KEY, {
+            "iban": "NL91ABNA0417164300", "bic": "", "beneficiary": "De Ruyter <b>B.V.</b> [x](http://e.x)",
+            "link_pattern": ""}, actor="admin")
+    for token in ("nonsense", tokens["100"]):
+        shown = said(portal(token))
+        assert "De Ruyter \\<b\\>B.V.\\</b\\> \\[x\\]\\(http\\://e.x\\)" in shown
+
+
+def test_a_promise_and_a_reported_payment_from_the_page_pause_the_invoices(tokens):
+    at = portal(tokens["100"])
+    at.multiselect(key="promise_numbers").set_value(["F-100-1"])
+    at.text_input(key="promise_text").input("[klik](http://evil.example) <script>")
+    at = [b for b in at.button if b.label == "Send the promise"][0].click().run()
+    assert not at.exception
+    assert at.success[0].value.startswith("Thank you. We send no reminders")
+    at.multiselect(key="paid_numbers").set_value(["F-100-2"])
+    at = [b for b in at.button if b.label == "Let us know"][0].click().run()
+    assert not at.exception
+    assert invoice_lines(at) == [("F-100-1", "promised"), ("F-100-2", "payment reported")]
+    with UnitOfWork(tokens["engine"]) as u:
+        kinds = sorted(u.session.scalars(select(Note.kind).where(Note.created_by == "portal", Note.kind != "portal_visit")))
+        assert kinds == ["portal_paid", "promise"]
+        assert u.session.scalar(select(Note.text).where(Note.kind == "promise")) == "[klik](http://evil.example) <script>"
