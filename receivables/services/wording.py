@@ -18,7 +18,7 @@ from receivables.domain import costs as costing
 from receivables.domain.messages import UNSENT
 from receivables.domain.planning import OpenInvoice
 from receivables.domain.tracks import Step, Track
-from receivables.services import claims, portal_links
+from receivables.services import claims
 from receivables.services.errors import ServiceError
 from receivables.services.reminder_settings import ReminderSettings, load_settings
 
@@ -118,7 +118,7 @@ def message_context(debtor, track: Track, step: Step, chased: list, open_items: 
         "planned_date": planned, "pay_by": planned + timedelta(days=PAY_DAYS.get(step.template, 7)),
         "payment": {"iban": pay.get("iban", ""), "bic": pay.get("bic", ""),
                     "beneficiary": pay.get("beneficiary", ""), "reference": ref, "link": link},
-        "portal": {"link": portal_links.link_placeholder()},
+        "portal": {"link": cfg.portal_link},
         "qr": currency == "EUR" and due > 0 and bool(pay.get("beneficiary")) and epc.valid_iban(pay.get("iban", "")),
     }
 
