@@ -579,3 +579,24 @@ class PaymentPlanTerm(Base):
     notice_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
 
     plan: Mapped[PaymentPlan] = relationship(back_populates="terms")
+class Digest(Base):
+    """A digest e-mail (a user's daily Today, an account manager's weekly overview), keyed by who, what and
+    which day or week, so each is sent once however often the job runs; status sending → sent | failed,
+    a 'sending' left behind by an interrupted run is never sent again by itself."""
+
+    __tablename__ = "digest"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)  # daily:<user>:<day> | weekly:<manager>:<year-Wnn>
+    kind: Mapped[str] = mapped_column(String(10))  # daily | weekly
+    recipient_name: Mapped[str] = mapped_column(String(255))
+    recipients: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(2), default="nl")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10), default="sending")
+    smtp_message_id: Mapped[str | None] = mapped_column(String(255))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)

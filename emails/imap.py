@@ -213,6 +213,13 @@ class ImapMailbox:
 
 
 def _connect(settings: ImapSettings):
+    box = _reach(settings)
+    _login(box, settings)
+    return box
+
+
+def _reach(settings: ImapSettings):
+    """A connection to the server, not logged in yet."""
     box_class = _MAILBOX_CLASSES[settings.security]
     try:
         if settings.security == "none":
@@ -234,6 +241,10 @@ def _connect(settings: ImapSettings):
     except (OSError, imaplib.IMAP4.error, ImapToolsError) as exc:
         raise ImapError(f"could not talk IMAP to {settings.host}:{settings.port} ({exc}); check the host, "
                         "port and security settings") from exc
+    return box
+
+
+def _login(box, settings: ImapSettings) -> None:
     try:
         box.login(settings.user, settings.password, initial_folder=None)
         _refresh_capabilities(box)
@@ -244,7 +255,6 @@ def _connect(settings: ImapSettings):
     except (OSError, imaplib.IMAP4.error, ImapToolsError) as exc:
         _close_quietly(box)
         raise ImapError(f"login to {settings.host}:{settings.port} failed ({exc})") from exc
-    return box
 
 
 def _refresh_capabilities(box) -> None:
@@ -278,3 +288,39 @@ def check(settings: ImapSettings) -> CheckResult:
     return CheckResult(True, f"connected to {settings.host}:{settings.port} as {settings.user}; "
                              f"{waiting} message(s) waiting in {settings.folder!r}; "
                              f"processed folder {settings.processed_folder!r} {processed}")
+
+
+@dataclass(frozen=True)
+class Probe:
+    """How far these settings get, step by step (None: the step was not reached), and in the words of
+    the server or of this module what stopped them."""
+    reachable: bool
+    logged_in: bool | None = None
+    folder_exists: bool | None = None
+    waiting: int | None = None  # messages in the folder
+    processed_exists: bool | None = None  # False: created on the first fetch
+    problem: str = ""
+
+
+def probe(settings: ImapSettings) -> Probe:
+    """Try the settings one step at a time: the server reachable, the login accepted, the folder there."""
+    try:
+        box = _reach(settings)
+    except ImapError as exc:
+        return Probe(False, problem=str(exc))
+    try:
+        _login(box, settings)
+    except ImapError as exc:
+        return Probe(True, False, problem=str(exc))
+    try:
+        if not box.folder.exists(settings.folder):
+            return Probe(True, True, False, problem=f"folder {settings.folder!r} does not exist on {settings.host}")
+        waiting = box.folder.status(settings.folder, ["MESSAGES"])["MESSAGES"]
+        return Probe(True, True, True, int(waiting), bool(box.folder.exists(settings.processed_folder)))
+    except (OSError, imaplib.IMAP4.error, ImapToolsError) as exc:
+        return Probe(True, True, problem=f"the mailbox answered with an error ({exc})")
+    finally:
+        try:
+            box.logout()
+        except (ImapToolsError, imaplib.IMAP4.error, OSError):
+            pass

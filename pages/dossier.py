@@ -17,6 +17,7 @@ from receivables.services.errors import ServiceError  # noqa: E402
 from receivables.services.timeline import BY, CALL_OUTCOME_WORDS  # noqa: E402
 from ui import i18n, state  # noqa: E402
 from ui.dossier_plans import plans_section  # noqa: E402
+from ui.dossier_mail import mail_in_dossier  # noqa: E402
 from ui.i18n import N_, _, n_  # noqa: E402
 
 KIND_LABELS = {"invoice": N_("Invoices"), "payment": N_("Payments"), "note": N_("Notes"), "call": N_("Calls"),
@@ -339,6 +340,7 @@ if user.can("collector"):
                 run(dossier.record_reply, _("Reply recorded."), code=code, text=text)
 
 # --- timeline ---------------------------------------------------------------------------------------
+mail_in_dossier(code)
 st.subheader(_("Timeline"))
 st.pills(_("Show"), list(TIMELINE_KINDS), selection_mode="multi", default=list(TIMELINE_KINDS),
          format_func={k: _(KIND_LABELS[k]) for k in TIMELINE_KINDS}.get, key=kinds_key)

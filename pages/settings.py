@@ -5,75 +5,22 @@ user = require("admin")
 
 import streamlit as st  # noqa: E402
 
-from receivables.services import demo, errors, users  # noqa: E402
-from ui import audit_log, settings_texts, state  # noqa: E402
-from ui.i18n import _  # noqa: E402
+from ui import audit_log, settings_demo, settings_plans, settings_texts, settings_tracks, settings_users  # noqa: E402
+from ui.i18n import N_, _  # noqa: E402
+from ui.settings_mailbox import render as mailbox_settings  # noqa: E402
 
-st.title("Settings")
-tab_users, tab_audit, tab_demo, tab_reminders, tab_texts = st.tabs(["Users", "Audit log", "Demo data", "Reminders",
-                                                                    _("Texts")])
+# One tab per area, each drawn by its own module: (label, function taking the logged-in user).
+TABS = [
+    (N_("Users"), settings_users.render),
+    (N_("Audit log"), lambda user: audit_log.render()),
+    (N_("Demo data"), settings_demo.render),
+    (N_("Reminders"), settings_tracks.render),
+    (N_("Texts"), settings_texts.render_editor),
+    (N_("Payment plans"), settings_plans.render),
+    (N_("Team mailbox"), mailbox_settings),
+]
 
-with tab_users:
-    st.dataframe([u.__dict__ for u in users.list_users()], hide_index=True, width="stretch")
-    with st.form("add_user", clear_on_submit=True):
-        st.markdown("**Add a user**")
-        c1, c2, c3 = st.columns(3)
-        username = c1.text_input("User name")
-        full_name = c2.text_input("Full name")
-        role = c3.selectbox("Role", users.ROLES)
-        if st.form_submit_button("Add user"):
-            try:
-                with state.uow() as uow:
-                    pw = users.add_user(uow, username.strip(), role, actor=user.username, name=full_name or None)
-                st.success(f"User {username} added. Their password (shown once): `{pw}`")
-            except errors.ServiceError as exc:
-                st.error(str(exc))
-    with st.form("set_role"):
-        st.markdown("**Change a role or reset a password**")
-        c1, c2 = st.columns(2)
-        who = c1.selectbox("User", [u.username for u in users.list_users()])
-        new_role = c2.selectbox("New role", users.ROLES)
-        chosen = st.text_input("New password (leave empty to generate one)", type="password",
-                               help=f"At least {users.MIN_PASSWORD} characters, not the user name, not a common "
-                                    "password.")
-        b1, b2 = st.columns(2)
-        change = b1.form_submit_button("Change role")
-        reset = b2.form_submit_button("Reset password")
-        try:
-            if change:
-                with state.uow() as uow:
-                    users.set_role(uow, who, new_role, actor=user.username)
-                st.success(f"{who} is now {new_role}.")
-            if reset:
-                with state.uow() as uow:
-                    pw = users.reset_password(uow, who, actor=user.username, password=chosen or None)
-                st.success(f"The password of {who} is set." if chosen else
-                           f"New password for {who} (shown once): `{pw}`")
-        except errors.ServiceError as exc:
-            st.error(str(exc))
-
-with tab_audit:
-    audit_log.render()
-
-with tab_demo:
-    with state.uow() as uow:
-        present = demo.demo_present(uow)
-    if present:
-        st.write("The demo debtors, their invoices, notes and messages are in the database. Removing them "
-                 "leaves your own imported data untouched.")
-        sure = st.checkbox("Yes, remove all demo data")
-        if st.button("Remove demo data", type="primary", disabled=not sure):
-            with state.uow(immediate=True) as uow:
-                n = demo.remove_demo(uow, actor=user.username)
-            state.data_changed()
-            st.success(f"Removed {n} demo debtors.")
-    else:
-        st.write("There is no demo data in the database.")
-
-with tab_reminders:
-    from ui import settings_tracks
-
-    settings_tracks.render(user)
-
-with tab_texts:
-    settings_texts.render_editor(user)
+st.title(_("Settings"))
+for tab, (_label, render) in zip(st.tabs([_(label) for label, _render in TABS]), TABS, strict=True):
+    with tab:
+        render(user)

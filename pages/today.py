@@ -9,23 +9,25 @@ import streamlit as st  # noqa: E402
 
 from receivables.domain import calls  # noqa: E402
 from receivables.domain.worklist import SOURCES, Item  # noqa: E402
-from receivables.services import dossier, mailbox, queue, today, users  # noqa: E402
+from receivables.services import bank, dossier, mailbox, queue, today, users  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
 from ui import i18n, state  # noqa: E402
 from ui.i18n import N_, _  # noqa: E402
 from ui.links import dossier_link  # noqa: E402
+from ui.today_digest import digest_opt_in  # noqa: E402
 
 SHOWN = 10  # items per section before "show all"
 LABELS = {"reply": N_("Replies to read"), "unassigned": N_("Mail to assign to a debtor"),
           "dispute": N_("Disputes to resolve"), "portal": N_("Payments reported in the portal"),
-          "promise": N_("Promises due or broken"), "call": N_("Calls due"),
+          "promise": N_("Promises due or broken"), "bank": N_("Bank payments to confirm"), "call": N_("Calls due"),
           "plan": N_("Payment plans to decide or follow up"),
           "approval": N_("Reminders waiting for approval"), "address": N_("Without a usable address"),
           "failed": N_("Reminders not delivered"), "sending": N_("Interrupted sends to confirm")}
 ICONS = {"reply": ":material/mark_email_unread:", "unassigned": ":material/move_to_inbox:",
          "dispute": ":material/gavel:", "portal": ":material/price_check:", "promise": ":material/handshake:",
-         "call": ":material/call:", "approval": ":material/task_alt:", "address": ":material/contact_mail:",
-         "failed": ":material/unsubscribe:", "sending": ":material/schedule_send:", "plan": ":material/event_repeat:"}
+         "bank": ":material/account_balance:", "call": ":material/call:", "approval": ":material/task_alt:",
+         "address": ":material/contact_mail:", "failed": ":material/unsubscribe:",
+         "sending": ":material/schedule_send:", "plan": ":material/event_repeat:"}
 CALL_OUTCOMES = calls.OUTCOME_LABELS  # the one list (receivables/domain/calls.py)
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 _AUTOLINK = re.compile(r"(?i)(:/|www\.)")
@@ -79,12 +81,13 @@ view = st.segmented_control(_("Whose items"), list(views), format_func=views.get
 work = load(state.data_version(), date.today(), user.username if view == "mine" else None)
 if view == "mine":
     st.caption(_("Your own items, and those nobody owns yet."))
+digest_opt_in(user)
 
 counts = {s: n for s, n in work.counts.items() if n}
 if not counts:
     st.success(_("Nothing needs a person today."), icon=":material/done_all:")
 else:
-    columns = st.columns(min(len(counts), 5))
+    columns = st.columns(min(len(counts), 4))  # four: the longest label fits in Dutch and English
     for n, (source, count) in enumerate(counts.items()):
         columns[n % len(columns)].metric(_(LABELS[source]), count)
 
@@ -196,6 +199,10 @@ def act(item: Item, mails: dict) -> None:
         act_on_dispute(item)
     elif item.source in ("promise", "plan", "portal"):  # a plan is decided on in the dossier
         act_on_note(item)
+    elif item.source == "bank":
+        if st.button(_("Confirm the payment"), key=f"confirm_{item.key}", type="primary", icon=":material/done:"):
+            run(bank.confirm, _("The payment is booked."), line_id=item.ref)
+        st.page_link("pages/bank.py", label=_("Change or reject it on the Bank page"), icon=":material/account_balance:")
     elif item.source == "call":
         act_on_call(item)
     elif item.source in ("approval", "failed"):

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import streamlit as st
 
-from receivables.services import reminders
+from receivables.services import reminders, today
 from ui import i18n, state
 from ui.i18n import _
 from ui.links import dossier_urls, import_link
+
+
+def today_count(username: str) -> int:
+    """The items of the user's Today (their own and nobody's), for the navigation. Read again after a write
+    here (state.data_changed), when the data changed elsewhere, and at least every minute."""
+    return _today_count(state.data_version(), date.today(), username)
+
+
+@st.cache_data(show_spinner=False, ttl=60, max_entries=64)
+def _today_count(version: str, day: date, username: str) -> int:
+    with state.uow() as uow:
+        return today.waiting(uow, today=day, user=username)
 
 
 @st.cache_data(show_spinner=False)

@@ -19,6 +19,7 @@ from receivables.cli import (
     remind,
     report,
     send,
+    settings,
     today,
     users,
 )
@@ -27,7 +28,7 @@ from receivables.domain.errors import Problem
 # Each group adds its commands with register(subparsers[, report_subparsers]); every command's parser
 # sets handler=fn, where fn(engine, args) -> exit code. The order is the order of --help: `report`
 # comes after `users`, and the groups after it may add report commands (`report ageing` is the first).
-GROUPS = (demo, users)
+GROUPS = (demo, users, settings)
 GROUPS_WITH_REPORTS = (ageing, dossier, plans, remind, send, report, imports, bank, mailbox, today, portal, db)
 
 

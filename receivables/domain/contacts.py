@@ -77,6 +77,13 @@ def bounced(bouncing: str | None) -> set[str]:
     return {a.strip().lower() for a in re.split(r"[,;\s]+", bouncing or "") if a.strip()}
 
 
+def confirmed(bouncing: str | None, addresses: list[str]) -> str | None:
+    """The bouncing list once a person has entered or confirmed `addresses`: those are used again."""
+    again = {a.strip().lower() for a in addresses}
+    left = [a for a in split_recipients(bouncing) if a.lower() not in again]
+    return ", ".join(left) or None
+
+
 def take_off(email: str | None, address: str) -> str | None:
     """The reminder addresses without `address` (compared without case), as they were written; None when
     none are left."""

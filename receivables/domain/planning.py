@@ -48,6 +48,7 @@ class DebtorFacts:
     blocked: bool = False
     blocked_until: date | None = None
     email: str | None = None  # as on file; `contacts.reminder_address` says whether it is usable
+    bouncing: str | None = None  # the addresses that bounced (`Debtor.email_bouncing`): not used again
 
 
 @dataclass(slots=True)
@@ -387,7 +388,8 @@ def _new_message(run: Run, debtor_id: int, currency: str, index: int, planned: d
     if ages:
         seen = f"{ages[-1]}" if len(ages) == 1 else f"up to {ages[-1]}"
         reason = f"First seen {seen} days past due: enters at {step.key}, for a person to approve. {reason}"
-    no_address = step.channel != "call" and contacts.reminder_address(run.debtors[debtor_id].email) is None
+    no_address = step.channel != "call" and contacts.reminder_address(run.debtors[debtor_id].email,
+                                                                   run.debtors[debtor_id].bouncing) is None
     approved = not (step.needs_approval or step.channel == "call" or ages or no_address)
     return NewMessage(debtor_id, currency, track_key, index, step.key, planned, chased, reason, approved,
                       bool(ages), no_address)

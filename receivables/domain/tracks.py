@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from receivables.domain.errors import Problem
+from receivables.domain.translation import N_
 
 DEFAULTS_FILE = Path(__file__).with_name("default_tracks.json")
 
@@ -73,39 +74,44 @@ class Track:
 def parse_tracks(data: list[dict]) -> dict[str, Track]:
     """Tracks from their stored form, checked: known templates and channels, increasing offsets."""
     if not isinstance(data, list) or not data:
-        raise TrackError("there must be at least one track")
+        raise TrackError(N_("there must be at least one track"))
     tracks: dict[str, Track] = {}
     for t in data:
         key = str(t.get("key", "")).strip()
         if not re.fullmatch(r"[a-z][a-z0-9_]{0,29}", key):
-            raise TrackError(f"track key {key!r} must be lower-case letters, digits or _ (e.g. 'standard')")
+            raise TrackError(N_("track key '{key}' must be lower-case letters, digits or _ (e.g. 'standard')"), key=key)
         if key in tracks:
-            raise TrackError(f"track {key!r} appears twice")
+            raise TrackError(N_("track '{key}' appears twice"), key=key)
         steps = []
         for n, s in enumerate(t.get("steps") or [], start=1):
             skey = str(s.get("key", "")).strip()
             if not re.fullmatch(r"[a-z][a-z0-9_]{0,29}", skey):
-                raise TrackError(f"track {key}, step {n}: key {skey!r} must be lower-case letters, digits or _")
+                raise TrackError(N_("track {track}, step {n}: key '{key}' must be lower-case letters, digits or _"),
+                                 track=key, n=n, key=skey)
             template = str(s.get("template", "")).strip()
             if template not in TEMPLATES:
-                raise TrackError(f"track {key}, step {skey}: template {template!r} is not one of {', '.join(TEMPLATES)}")
+                raise TrackError(N_("track {track}, step {step}: template '{template}' is not one of {templates}"),
+                                 track=key, step=skey, template=template, templates=", ".join(TEMPLATES))
             channel = str(s.get("channel", "email")).strip()
             if channel not in CHANNELS:
-                raise TrackError(f"track {key}, step {skey}: channel {channel!r} is not one of {', '.join(CHANNELS)}")
+                raise TrackError(N_("track {track}, step {step}: channel '{channel}' is not one of {channels}"),
+                                 track=key, step=skey, channel=channel, channels=", ".join(CHANNELS))
             try:
                 offset = int(s.get("offset"))
             except (TypeError, ValueError):
-                raise TrackError(f"track {key}, step {skey}: the offset must be a whole number of days") from None
+                raise TrackError(N_("track {track}, step {step}: the offset must be a whole number of days"),
+                                 track=key, step=skey) from None
             steps.append(Step(skey, template, offset, channel, bool(s.get("charges_costs", False)),
                               bool(s.get("needs_approval", True))))
         if not steps:
-            raise TrackError(f"track {key} has no steps")
+            raise TrackError(N_("track {track} has no steps"), track=key)
         keys = [s.key for s in steps]
         if len(set(keys)) != len(keys):
-            raise TrackError(f"track {key}: every step needs its own key")
+            raise TrackError(N_("track {track}: every step needs its own key"), track=key)
         offsets = [s.offset for s in steps]
         if offsets != sorted(set(offsets)):
-            raise TrackError(f"track {key}: the offsets must increase from step to step (now {offsets})")
+            raise TrackError(N_("track {track}: the offsets must increase from step to step (now {offsets})"), track=key,
+                             offsets=", ".join(str(o) for o in offsets))
         tracks[key] = Track(key, str(t.get("name") or key.title()), tuple(steps))
     return tracks
 
@@ -119,7 +125,7 @@ def term_ends(step: Step) -> int | None:
     return step.offset + TERM_DAYS.get(step.template, 0)
 
 
-def term_problems(track: Track) -> list[str]:
+def term_problems(track: Track) -> list[TrackError]:
     """Steps of a track that would go out while the term of an earlier letter still runs: each must come
     at least a day after the last day of every earlier letter's term (calls are exempt: they send
     nothing)."""
@@ -128,31 +134,34 @@ def term_problems(track: Track) -> list[str]:
     for step in track.steps:
         if last is not None and step.channel != "call" and step.template != "call" and step.offset <= last[1]:
             prev, end = last
-            problems.append(f"track {track.key}: step {step.key} (day {step.offset}) would go out before the "
-                            f"{TERM_DAYS.get(prev.template, 0)}-day term of {prev.key} (day {prev.offset}) has run "
-                            f"out; give it an offset of at least {end + 1}")
+            problems.append(TrackError(
+                N_("track {track}: step {step} (day {day}) would go out before the {term}-day term of {previous} "
+                   "(day {previous_day}) has run out; give it an offset of at least {least}"),
+                track=track.key, step=step.key, day=step.offset, term=TERM_DAYS.get(prev.template, 0),
+                previous=prev.key, previous_day=prev.offset, least=end + 1))
         end = term_ends(step)
         if end is not None and (last is None or end >= last[1]):
             last = (step, end)
     return problems
 
 
-def cost_problems(track: Track) -> list[str]:
+def cost_problems(track: Track) -> list[TrackError]:
     """Steps that charge costs but could not be preceded, for a consumer, by a 14-day letter: only a
     demand, final notice or hand-over can be that letter, so a reminder or call charging costs would
     charge a consumer before it (art. 6:96 lid 6 BW)."""
-    return [f"track {track.key}: step {s.key} ({s.template}, {s.channel}) cannot charge costs: for a consumer "
-            f"costs only follow a 14-day letter, which is a {', '.join(WIK_TEMPLATES[:-1])} or {WIK_TEMPLATES[-1]} "
-            "step sent by e-mail or letter; untick costs there"
+    return [TrackError(N_("track {track}: step {step} ({template}, {channel}) cannot charge costs: for a consumer "
+                          "costs only follow a 14-day letter, which is a demand, final notice or hand-over step "
+                          "sent by e-mail or letter; untick costs there"),
+                       track=track.key, step=s.key, template=s.template, channel=s.channel)
             for s in track.steps if s.charges_costs and (s.template not in WIK_TEMPLATES or s.channel == "call")]
 
 
 def check_terms(tracks: dict[str, Track]) -> None:
-    """TrackError when a step of any track would go out before the previous letter's term has run out, or
-    charges costs where a consumer has had no 14-day letter."""
+    """TrackError (the first problem) when a step of any track would go out before the previous letter's
+    term has run out, or charges costs where a consumer has had no 14-day letter."""
     problems = [p for t in tracks.values() for p in (*term_problems(t), *cost_problems(t))]
     if problems:
-        raise TrackError("; ".join(problems))
+        raise problems[0]
 
 
 def tracks_to_data(tracks: dict[str, Track]) -> list[dict]:
@@ -256,6 +265,8 @@ SIGNALS = {
 }
 OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
        "<": lambda a, b: a < b, "==": lambda a, b: a == b}
+SHARE_SIGNALS = ("share_paid_late", "share_paid_late_30")  # a fraction 0..1 (shown as a percentage)
+COUNT_SIGNALS = ("invoices_paid", "highest_step", "broken_promises", "open_disputes", "debtor_age_days")
 _CONDITION = re.compile(r"^\s*([a-z_0-9]+)\s*(>=|<=|==|>|<)\s*(-?\d+(?:\.\d+)?)\s*$")
 
 
@@ -270,30 +281,88 @@ class Rule:
         return all(OPS[op](float(signals.get(name, 0) or 0), value) for name, op, value in self.conditions)
 
 
+def _number(value: float) -> str:
+    """A condition's value as the stored expression writes it: 30, 0.5 (never 1e-05)."""
+    return f"{float(value):.6f}".rstrip("0").rstrip(".")
+
+
+def condition_text(conditions) -> str:
+    """The stored expression of conditions: 'avg_days_late >= 30 and share_paid_late <= 0.5'."""
+    return " and ".join(f"{name} {op} {_number(value)}" for name, op, value in conditions)
+
+
+def _structured(n: int, data) -> list[tuple[str, str, float]]:
+    """Conditions given as choices: [{"signal": ..., "op": ..., "value": ...}, ...]."""
+    conditions = []
+    for c in data:
+        name, op = str(c.get("signal", "")).strip(), str(c.get("op", "")).strip()
+        if name not in SIGNALS:
+            raise TrackError(N_("rule {n}: unknown signal '{signal}'; use one of {signals}"), n=n, signal=name,
+                             signals=", ".join(SIGNALS))
+        if op not in OPS:
+            raise TrackError(N_("rule {n}: '{op}' is not a comparison; use one of {ops}"), n=n, op=op,
+                             ops=" ".join(OPS))
+        try:
+            value = float(c.get("value"))
+        except (TypeError, ValueError):
+            raise TrackError(N_("rule {n}: the condition on {signal} needs a number"), n=n, signal=name) from None
+        conditions.append((name, op, value))
+    return conditions
+
+
 def parse_rules(data: list[dict], track_keys: set[str]) -> list[Rule]:
-    """Rules from their stored form; first match wins, so a rule without conditions ends the list."""
+    """Rules from their stored form; first match wins, so a rule without conditions ends the list. A rule's
+    conditions are the expression in "when" (how they are stored) or, when given as choices, a list in
+    "conditions" of {"signal", "op", "value"}."""
     if not isinstance(data, list) or not data:
-        raise TrackError("there must be at least one rule; end with one without conditions")
+        raise TrackError(N_("there must be at least one rule; end with one without conditions"))
     rules = []
     for n, r in enumerate(data, start=1):
         track = str(r.get("track", "")).strip()
         if track not in track_keys:
-            raise TrackError(f"rule {n}: track {track!r} does not exist (tracks: {', '.join(sorted(track_keys))})")
-        when = str(r.get("when") or "").strip()
-        conditions = []
-        for part in [p for p in re.split(r"\s+and\s+", when) if p.strip()] if when else []:
-            m = _CONDITION.match(part)
-            if not m:
-                raise TrackError(f"rule {n}: {part.strip()!r} is not a condition; write e.g. 'avg_days_late >= 30'")
-            name, op, value = m.groups()
-            if name not in SIGNALS:
-                raise TrackError(f"rule {n}: unknown signal {name!r}; use one of {', '.join(SIGNALS)}")
-            conditions.append((name, op, float(value)))
+            raise TrackError(N_("rule {n}: track '{track}' does not exist (tracks: {tracks})"), n=n, track=track,
+                             tracks=", ".join(sorted(track_keys)))
+        if r.get("conditions") is not None:
+            conditions = _structured(n, r["conditions"])
+            when = condition_text(conditions)
+        else:
+            when = str(r.get("when") or "").strip()
+            conditions = []
+            for part in [p for p in re.split(r"\s+and\s+", when) if p.strip()] if when else []:
+                m = _CONDITION.match(part)
+                if not m:
+                    raise TrackError(N_("rule {n}: '{condition}' is not a condition; write e.g. 'avg_days_late >= 30'"),
+                                     n=n, condition=part.strip())
+                name, op, value = m.groups()
+                if name not in SIGNALS:
+                    raise TrackError(N_("rule {n}: unknown signal '{signal}'; use one of {signals}"), n=n,
+                                     signal=name, signals=", ".join(SIGNALS))
+                conditions.append((name, op, float(value)))
         label = str(r.get("label") or "").strip() or (when or "every debtor")
         rules.append(Rule(track, when, label, tuple(conditions)))
     if rules[-1].conditions:
-        raise TrackError("the last rule must have no conditions, so every debtor gets a track")
+        raise TrackError(N_("the last rule must have no conditions, so every debtor gets a track"))
     return rules
+
+
+def rule_problems(rules: list[Rule]) -> list[TrackError]:
+    """What is wrong with rules a person is about to save (rules stored before these checks still work): a
+    value a signal can never have, or a rule without conditions above others, which would never be reached."""
+    problems = []
+    for n, rule in enumerate(rules, start=1):
+        if not rule.conditions and n < len(rules):
+            problems.append(TrackError(N_("rule {n} has no conditions, so the rules below it are never used; give it "
+                                          "a condition or remove the rules below it"), n=n))
+        for name, _op, value in rule.conditions:
+            if name in SHARE_SIGNALS and not 0 <= value <= 1:
+                problems.append(TrackError(N_("rule {n}: a share is a percentage between 0 and 100"), n=n))
+            elif value < 0:
+                problems.append(TrackError(N_("rule {n}: a value cannot be below 0"), n=n))
+            elif name in COUNT_SIGNALS and value != int(value):
+                problems.append(TrackError(N_("rule {n}: a count or a number of days is a whole number"), n=n))
+            elif name == "highest_step" and value >= len(TEMPLATES):
+                problems.append(TrackError(N_("rule {n}: there is no step above {top}"), n=n, top=len(TEMPLATES) - 1))
+    return problems
 
 
 def rules_to_data(rules: list[Rule]) -> list[dict]:

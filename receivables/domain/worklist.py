@@ -15,6 +15,7 @@ SOURCES: dict[str, str] = {
     "portal": "payments the debtor reported in the portal, to find in the bank",
     "promise": "promises due or broken",
     "plan": "payment plans to decide or follow up",
+    "bank": "bank payments to confirm",
     "call": "calls due",
     "approval": "reminders waiting for approval",
     "address": "debtors without a usable address",

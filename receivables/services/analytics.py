@@ -374,6 +374,12 @@ def behaviour_json(frame: pd.DataFrame) -> list[dict]:
 AgeingReport = AgeingView  # the name the command line's printer knows it by
 
 
+def only_debtors(view: AgeingView, debtor_ids) -> AgeingView:
+    """The ageing of some debtors only (the "in a payment plan" filter), totals summed again."""
+    rows = view.per_debtor[view.per_debtor["debtor_id"].isin(set(debtor_ids))].reset_index(drop=True)
+    return AgeingView(view.as_of, view.spec, rows, currency_totals(rows, view.spec.labels))
+
+
 def ageing_report(uow: UnitOfWork, as_of: date | None = None, spec: BucketSpec = BucketSpec()) -> AgeingView:
     """`ageing` for a bucket spec made already (the command line's)."""
     return ageing(uow, as_of, spec.edges, spec.basis)

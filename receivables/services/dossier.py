@@ -604,15 +604,16 @@ def update_contact(uow: UnitOfWork, code: str, *, emails: str | list[str] | None
                            languages=", ".join(contacts.LANGUAGES))
     with _rules():
         phone, person, postal = clean_phone(phone), clean_person(contact_person), clean_address(address)
+    # an address that bounced is used again once a person enters it here (again, or as it stands: confirmed)
     before = {"email": debtor.email, "language": debtor.language, "contact_person": debtor.contact_person,
-              "phone": debtor.phone, "address": debtor.address}
+              "phone": debtor.phone, "address": debtor.address, "email_bouncing": debtor.email_bouncing}
     after = {"email": ", ".join(addresses) or None, "language": language, "contact_person": person,
-             "phone": phone, "address": postal}
+             "phone": phone, "address": postal, "email_bouncing": contacts.confirmed(debtor.email_bouncing, addresses)}
     changed = {k: v for k, v in after.items() if before[k] != v}
     if not changed:
         raise ServiceError("nothing changed; edit a field before saving")
     debtor.email, debtor.language, debtor.contact_person, debtor.phone = (after["email"], language, person, phone)
-    debtor.address = postal
+    debtor.address, debtor.email_bouncing = postal, after["email_bouncing"]
     summary = "\n".join(f"{k.replace('_', ' ')}: {before[k] or '—'} → {v or '—'}" for k, v in changed.items())
     note = _note(uow, debtor, "contact_change", summary, actor, data={"before": before, "after": after})
     record_audit(uow.session, actor, "debtor.contact", "debtor", debtor.code,

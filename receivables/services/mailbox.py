@@ -27,10 +27,12 @@ from typing import Protocol
 from sqlalchemy import func, or_, select, update
 
 from db.imap_config import MailboxConfigError, load_imap_settings
+from db.imap_config import sources as imap_sources
 from db.models import Debtor, InboundMail, Invoice, MailAttachment, Message, Note, SendAttempt, utcnow
 from db.uow import UnitOfWork
-from emails.imap import CheckResult, FetchedMessage, ImapError, ImapMailbox, ImapSettings
+from emails.imap import CheckResult, FetchedMessage, ImapError, ImapMailbox, ImapSettings, Probe
 from emails.imap import check as check_imap
+from emails.imap import probe as probe_imap
 from receivables.domain import contacts
 from receivables.domain.messages import BOUNCES_FROM
 from receivables.domain.replies import Link, LinkKind, Reply, ReplyError, ReplyKind, link_reply, parse_reply
@@ -140,6 +142,39 @@ def check(settings: ImapSettings | None = None) -> CheckResult:
     except ServiceError as exc:
         return CheckResult(False, str(exc))
     return check_imap(settings)
+
+
+@dataclass(frozen=True)
+class ConnectionTest:
+    """The team mailbox's settings tried out: where they are, what is set, and how far they get."""
+    host: str
+    port: int | None
+    security: str
+    user: str
+    folder: str
+    processed_folder: str
+    settings_problem: ServiceError | None  # incomplete or wrong settings: nothing was tried
+    probe: Probe | None
+
+    @property
+    def ok(self) -> bool:
+        return self.probe is not None and self.probe.folder_exists is True
+
+
+def try_connection() -> ConnectionTest:
+    """Try the configured mailbox step by step (reachable, login, folder), for the Settings page."""
+    try:
+        settings = imap_settings()
+    except ServiceError as exc:
+        return ConnectionTest("", None, "", "", "", "", exc, None)
+    return ConnectionTest(settings.host, settings.port, settings.security, settings.user, settings.folder,
+                          settings.processed_folder, None, probe_imap(settings))
+
+
+def setting_sources() -> list[tuple[str, str]]:
+    """(environment variable, where its value comes from: environment, secrets.toml or default); never
+    the values themselves."""
+    return imap_sources()
 
 
 def fetch(uow: UnitOfWork, mailbox: Mailbox, *, today: date | None = None, actor: str = SYSTEM,
@@ -528,3 +563,38 @@ def mails(uow: UnitOfWork, ids) -> dict[int, MailView]:
                              m.subject, m.sent_at or m.received_at, m.text, codes.get(m.debtor_id), m.link,
                              files.get(m.id, []), m.paused_until, m.return_date)
     return out
+
+
+@dataclass(frozen=True)
+class ReplyAttachment:
+    """A file that came with a mail in a debtor's dossier."""
+    id: int
+    name: str
+    size: int
+    kept: bool  # False: larger than the mailbox keeps (it is in the processed folder)
+    mail_id: int
+    at: datetime
+    sender: str
+    subject: str
+
+
+def debtor_attachments(uow: UnitOfWork, code: str) -> list[ReplyAttachment]:
+    """The attachments of the mails linked to this debtor, newest mail first, for the dossier."""
+    s = uow.session
+    rows = s.execute(
+        select(MailAttachment.id, MailAttachment.name, MailAttachment.size, MailAttachment.data.is_not(None),
+               InboundMail.id, InboundMail.sent_at, InboundMail.received_at, InboundMail.from_name,
+               InboundMail.from_address, InboundMail.subject)
+        .join(InboundMail, InboundMail.id == MailAttachment.mail_id).join(Debtor, Debtor.id == InboundMail.debtor_id)
+        .where(Debtor.code == (code or "").strip())
+        .order_by(func.coalesce(InboundMail.sent_at, InboundMail.received_at).desc(), InboundMail.id.desc(),
+                  MailAttachment.id)).all()
+    return [ReplyAttachment(aid, name, size, bool(kept), mid, sent or received,
+                            f"{from_name} <{address}>" if from_name else address, subject or "")
+            for aid, name, size, kept, mid, sent, received, from_name, address, subject in rows]
+
+
+def bouncing_addresses(uow: UnitOfWork, code: str) -> list[str]:
+    """The debtor's addresses that bounced and are not used until a person enters or confirms them."""
+    bouncing = uow.session.scalar(select(Debtor.email_bouncing).where(Debtor.code == (code or "").strip()))
+    return contacts.split_recipients(bouncing)

@@ -206,16 +206,22 @@ class Plannable:
     open_cents: int
 
 
-def plannable_invoices(uow: UnitOfWork, code: str) -> list[Plannable]:
-    """The debtor's invoices a plan may cover: open, undisputed and in no other plan that runs or waits."""
+def plannable_invoices(uow: UnitOfWork, code: str | None = None, *, debtor_id: int | None = None) -> list[Plannable]:
+    """The debtor's invoices (by code or id) a plan may cover: open, undisputed and in no other plan that
+    runs or waits."""
     s = uow.session
     busy = select(PaymentPlanInvoice.invoice_id).join(PaymentPlan, PaymentPlan.id == PaymentPlanInvoice.plan_id).where(
         PaymentPlan.status.in_(rules.LIVE))
-    rows = s.execute(select(Invoice.id, Invoice.number, Invoice.currency, Invoice.due_date, Invoice.open_cents)
-                     .join(Debtor, Debtor.id == Invoice.debtor_id)
-                     .where(Debtor.code == code, Invoice.open_cents > 0, Invoice.disputed.is_(False),
-                            Invoice.id.not_in(busy))
-                     .order_by(Invoice.due_date, Invoice.number)).all()
+    query = (select(Invoice.id, Invoice.number, Invoice.currency, Invoice.due_date, Invoice.open_cents)
+             .join(Debtor, Debtor.id == Invoice.debtor_id)
+             .where(Invoice.open_cents > 0, Invoice.disputed.is_(False), Invoice.id.not_in(busy)))
+    if code is not None:
+        query = query.where(Debtor.code == code)
+    if debtor_id is not None:
+        query = query.where(Debtor.id == int(debtor_id))
+    if code is None and debtor_id is None:
+        raise ServiceError("name the debtor")
+    rows = s.execute(query.order_by(Invoice.due_date, Invoice.number)).all()
     return [Plannable(*r) for r in rows]
 
 
@@ -247,6 +253,12 @@ def propose_plan(uow: UnitOfWork, debtor_id: int, invoice_ids: Iterable[int], te
     today = today or date.today()
     if source not in rules.SOURCES:
         raise ServiceError("a plan comes from staff or the portal, not {source}", source=source)
+    if not isinstance(start_date, date):
+        raise ServiceError("choose the date of the first term")
+    try:
+        terms, interest_cents, costs_cents = int(terms), int(interest_cents or 0), int(costs_cents or 0)
+    except (TypeError, ValueError):
+        raise ServiceError("the number of terms, the interest and the costs are whole numbers") from None
     s = uow.session
     debtor = s.get(Debtor, int(debtor_id))
     if debtor is None:
@@ -258,17 +270,14 @@ def propose_plan(uow: UnitOfWork, debtor_id: int, invoice_ids: Iterable[int], te
     limits_now = limits(s)
     with _rules():
         currency = rules.check_invoices(invoices, debtor.id, _in_other_plans(s, ids))
-        if interval not in rules.INTERVALS:
-            raise rules.PlanError(N_("unknown interval {interval}; choose one of {choices}"), interval=interval,
-                                  choices=", ".join(rules.INTERVALS))
         principal = sum(i.open_cents for i in invoices)
-        schedule = rules.schedule(principal, int(terms), start_date, interval, interest_cents=int(interest_cents),
-                                  costs_cents=int(costs_cents))
+        schedule = rules.schedule(principal, terms, start_date, interval, interest_cents=interest_cents,
+                                  costs_cents=costs_cents)
         rules.check_plan(schedule, start_date, today, limits_now, currency)
         note = clean_text(note, "the note", required=False)
     plan = PaymentPlan(debtor_id=debtor.id, status=rules.PROPOSED if source == "portal" else rules.ACTIVE,
                        source=source, currency=currency, interval=interval, principal_cents=principal,
-                       interest_cents=int(interest_cents), costs_cents=int(costs_cents), note=note, reason="",
+                       interest_cents=interest_cents, costs_cents=costs_cents, note=note, reason="",
                        created_by=actor)
     plan.invoices = [PaymentPlanInvoice(invoice_id=i.id) for i in invoices]
     plan.terms = [PaymentPlanTerm(seq=t.seq, due_date=t.due_date, amount_cents=t.amount_cents, paid_cents=0,
@@ -281,8 +290,8 @@ def propose_plan(uow: UnitOfWork, debtor_id: int, invoice_ids: Iterable[int], te
         cancelled = drop_from_pending_messages(s, ids)
     record_audit(s, actor, "plan.create" if source == "staff" else "plan.propose", "debtor", debtor.code, None,
                  {"plan_id": plan.id, "source": source, "status": plan.status, "invoices": [i.number for i in invoices],
-                  "terms": [(t.due_date, t.amount_cents) for t in schedule], "interest_cents": int(interest_cents),
-                  "costs_cents": int(costs_cents), "cancelled_messages": cancelled})
+                  "terms": [(t.due_date, t.amount_cents) for t in schedule], "interest_cents": interest_cents,
+                  "costs_cents": costs_cents, "cancelled_messages": cancelled})
     uow.commit()
     return plan.id
 
@@ -378,7 +387,9 @@ def _follow(session: Session, plan: PaymentPlan, today: date, actor: str = "syst
     terms = [rules.Term(t.seq, t.due_date, t.amount_cents) for t in plan.terms]
     standing = rules.standing(terms, _payments(session, plan), today, grace, plan.chance_on)
     for row, now in zip(plan.terms, standing, strict=True):
-        row.paid_cents, row.paid_on, row.state = now.paid_cents, now.paid_on, now.state
+        row.paid_cents, row.paid_on = now.paid_cents, now.paid_on
+        if may_break or rules.PAID in (now.state, row.state):  # late and broken are the daily refresh's to say
+            row.state = now.state
     _cancel_notices(session, [t for t in plan.terms if t.state == rules.PAID], "the term is paid")
     ids = [link.invoice_id for link in plan.invoices]
     settled = all(o <= 0 for o in session.scalars(select(Invoice.open_cents).where(Invoice.id.in_(ids))))

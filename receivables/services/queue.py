@@ -40,7 +40,8 @@ QUEUE_COLUMNS = ["id", "debtor_id", "debtor_code", "debtor_name", "account_manag
                  "recipients", "note", "edited", "language", "last_error"]
 _READ = ["id", "debtor_id", "debtor_code", "debtor_name", "account_manager", "step", "track", "channel", "status",
          "planned_date", "postponed_until", "currency", "total_cents", "costs_cents", "interest_cents", "subject",
-         "reason", "recipients", "note", "edited", "language", "step_index", "last_error", "debtor_email"]
+         "reason", "recipients", "note", "edited", "language", "step_index", "last_error", "debtor_email",
+         "debtor_bouncing"]
 
 
 def queue(uow: UnitOfWork, *, statuses=None, step: str | None = None, track: str | None = None,
@@ -53,7 +54,8 @@ def queue(uow: UnitOfWork, *, statuses=None, step: str | None = None, track: str
                 Message.step_name, Message.track, Message.channel, Message.status, Message.planned_date,
                 Message.postponed_until, Message.currency, Message.total_cents, Message.costs_cents,
                 Message.interest_cents, Message.subject, Message.reason, Message.recipients, Message.note,
-                Message.edited, Message.language, Message.step_index, Message.last_error, Debtor.email)
+                Message.edited, Message.language, Message.step_index, Message.last_error, Debtor.email,
+                Debtor.email_bouncing)
          .join(Debtor, Debtor.id == Message.debtor_id).where(Message.status.in_(list(statuses or UNSENT))))
     for column, value in ((Message.step_name, step), (Message.track, track),
                           (Debtor.account_manager, account_manager)):
@@ -69,7 +71,8 @@ def queue(uow: UnitOfWork, *, statuses=None, step: str | None = None, track: str
     frame = pd.DataFrame(rows, columns=_READ)
     # an unsent message goes to the debtor's reminder contact as it is now; a sent one to whom it went
     unsent = frame["status"].isin(UNSENT)
-    current = frame["debtor_email"].map(contacts.reminder_address)
+    current = pd.Series([contacts.reminder_address(e, b) for e, b in zip(frame["debtor_email"], frame["debtor_bouncing"])],
+                        index=frame.index, dtype=object)
     frame["recipients"] = current.where(unsent, frame["recipients"]).fillna("")
     frame["needs_address"] = (unsent & frame["channel"].isin(ADDRESSED_CHANNELS) & current.isna()).astype(bool)
     waiting = frame["needs_address"] & frame["status"].isin(("proposed", "approved"))  # postponed says so itself
@@ -178,7 +181,8 @@ def _check(s, m: Message, action: str) -> None:
     if target == "sent" and action not in CALL_ONLY:
         raise ServiceError("message {id} can only be sent by the sender", id=m.id)
     if action == "approve" and m.channel in ADDRESSED_CHANNELS and \
-            contacts.reminder_address(s.scalar(select(Debtor.email).where(Debtor.id == m.debtor_id))) is None:
+            contacts.reminder_address(*s.execute(select(Debtor.email, Debtor.email_bouncing)
+                                                 .where(Debtor.id == m.debtor_id)).one()) is None:
         raise ServiceError("message {id} has no recipient: debtor {code} has no usable reminder address; import a debtor "
                            "list or add it in the dossier (the message waits), or block the message", id=m.id,
                            code=_code(s, m.debtor_id))
@@ -425,6 +429,6 @@ def preview(uow: UnitOfWork, message_id: int) -> Preview:
         png = m.qr_png if m.qr_png and m.qr_payload == payload else epc.qr_png(payload)
         data = base64.b64encode(png).decode("ascii")
         html = html.replace(f"cid:{QR_CID}", f"data:image/png;base64,{data}")
-    email = s.scalar(select(Debtor.email).where(Debtor.id == m.debtor_id))
-    to = (contacts.reminder_address(email) if m.status in UNSENT else m.recipients) or ""
+    email, bouncing = s.execute(select(Debtor.email, Debtor.email_bouncing).where(Debtor.id == m.debtor_id)).one()
+    to = (contacts.reminder_address(email, bouncing) if m.status in UNSENT else m.recipients) or ""
     return Preview(m.id, m.status, m.subject, m.body_text, html, to, payload, m.edited)

@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from db.uow import UnitOfWork
 from receivables.domain import costs as costing
 from receivables.domain import epc, tracks
+from receivables.domain.errors import Problem
 from receivables.domain.tracks import Track
 from receivables.services import portal_links, texts
 from receivables.services.errors import ServiceError
@@ -84,20 +85,25 @@ def _tracks(value, session) -> list[dict]:
     rule_data = get_setting(session, RULES_KEY) or tracks.rules_to_data(tracks.default_rules())
     missing = {r["track"] for r in rule_data} - set(parsed)
     if missing:
-        raise ServiceError(f"rules still use track(s) {', '.join(sorted(missing))}; change the rules first")
+        raise ServiceError("rules still use track(s) {tracks}; change the rules first",
+                           tracks=", ".join(sorted(missing)))
     return tracks.tracks_to_data(parsed)
 
 
 def _rules(value, session) -> list[dict]:
-    return tracks.rules_to_data(tracks.parse_rules(value, set(load_settings(session).tracks)))
+    rules = tracks.parse_rules(value, set(load_settings(session).tracks))
+    problems = tracks.rule_problems(rules)  # only when saving: rules stored before these checks still load
+    if problems:
+        raise problems[0]
+    return tracks.rules_to_data(rules)
 
 
 def _payment(value, session) -> dict:
     p = {**PAYMENT_DEFAULTS, **{k: str(v or "").strip() for k, v in dict(value).items()}}
     if p["iban"] and not epc.valid_iban(p["iban"]):
-        raise ServiceError(f"IBAN {p['iban']} is not valid; check the letters and digits")
+        raise ServiceError("IBAN {iban} is not valid; check the letters and digits", iban=p["iban"])
     if p["bic"] and not epc.valid_bic(p["bic"]):
-        raise ServiceError(f"BIC {p['bic']} is not valid; it has 8 or 11 letters and digits")
+        raise ServiceError("BIC {bic} is not valid; it has 8 or 11 letters and digits", bic=p["bic"])
     if len(p["beneficiary"]) > 70:
         raise ServiceError("the beneficiary name may have at most 70 characters")
     if p["link_pattern"]:
@@ -106,8 +112,8 @@ def _payment(value, session) -> dict:
         try:
             p["link_pattern"].format_map({f: "x" for f in LINK_FIELDS})
         except (KeyError, ValueError, IndexError) as exc:
-            raise ServiceError(f"the payment link may only use {', '.join('{' + f + '}' for f in LINK_FIELDS)} "
-                               f"({exc} is unknown)") from None
+            raise ServiceError("the payment link may only use {fields} ({unknown} is unknown)",
+                               fields=", ".join("{" + f + "}" for f in LINK_FIELDS), unknown=str(exc)) from None
     p["iban"] = epc.format_iban(p["iban"]) if p["iban"] else ""
     p["bic"] = p["bic"].upper()
     return p
@@ -139,8 +145,8 @@ def _engine(value, session) -> dict:
     out = {k: int(e[k]) for k in ENGINE_DEFAULTS if k != "catch_up_cap"}
     out["catch_up_cap"] = str(e["catch_up_cap"])
     if out["catch_up_cap"] not in tracks.TEMPLATES:
-        raise ServiceError(f"catching up may go at most to one of {', '.join(tracks.TEMPLATES)}, "
-                           f"not {out['catch_up_cap']!r}")
+        raise ServiceError("catching up may go at most to one of {steps}, not '{step}'",
+                           steps=", ".join(tracks.TEMPLATES), step=out["catch_up_cap"])
     if not 1 <= out["review_above"] <= 100_000:
         raise ServiceError("the number of messages above which a run is a review must be between 1 and "
                            "100,000")
@@ -168,13 +174,32 @@ def _validated(key: str, value, session):
     """The value to store for a settings key, or ServiceError saying what to fix."""
     check = _CHECKS.get(key)
     if check is None:
-        raise ServiceError(f"unknown reminder setting {key!r}")
+        raise ServiceError("unknown reminder setting '{key}'", key=key)
     try:
         return check(value, session)
     except ServiceError:
         raise
-    except (ValueError, TypeError, KeyError, InvalidOperation, tracks.TrackError) as exc:
-        raise ServiceError(str(exc) or "this setting cannot be read") from None
+    except Problem as exc:  # a track or rule the domain refuses: its words and parameters, worded on the page
+        raise ServiceError(exc.msgid, **exc.params) from None
+    except (ValueError, TypeError, KeyError, InvalidOperation) as exc:
+        raise ServiceError("this setting cannot be saved: {detail}", detail=str(exc) or type(exc).__name__) from None
+
+
+KEYS = tuple(_CHECKS)
+
+
+def stored_form(session, key: str):
+    """One reminder setting as `save_setting` takes it: what is stored, or the shipped default (tracks and
+    rules in their stored form, rules with their conditions as choices too)."""
+    if key not in _CHECKS:
+        raise ServiceError("unknown reminder setting '{key}'", key=key)
+    if key == TRACKS_KEY:
+        return tracks.tracks_to_data(load_settings(session).tracks)
+    if key == RULES_KEY:
+        rules = load_settings(session).rules
+        return [{**data, "conditions": [{"signal": n, "op": op, "value": v} for n, op, v in rule.conditions]}
+                for rule, data in zip(rules, tracks.rules_to_data(rules), strict=True)]
+    return get_setting(session, key)
 
 
 def save_setting(uow: UnitOfWork, key: str, value, *, actor: str) -> None:

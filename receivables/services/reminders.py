@@ -59,11 +59,12 @@ def debtors_without_address(uow: UnitOfWork) -> pd.DataFrame:
     messages waiting for that address; the largest amounts first."""
     s = uow.session
     rows = s.execute(select(Debtor.id, Debtor.code, Debtor.name, Debtor.email, Invoice.currency,
-                            func.sum(Invoice.open_cents), func.count(Invoice.id))
+                            func.sum(Invoice.open_cents), func.count(Invoice.id), Debtor.email_bouncing)
                      .join(Invoice, Invoice.debtor_id == Debtor.id)
                      .where(Invoice.open_cents > 0, Invoice.amount_cents > 0)
-                     .group_by(Debtor.id, Debtor.code, Debtor.name, Debtor.email, Invoice.currency)).all()
-    rows = [r for r in rows if contacts.reminder_address(r[3]) is None]
+                     .group_by(Debtor.id, Debtor.code, Debtor.name, Debtor.email, Invoice.currency,
+                               Debtor.email_bouncing)).all()
+    rows = [r for r in rows if contacts.reminder_address(r[3], r[7]) is None]
     columns = ["debtor_code", "debtor_name", "email", "currency", "open_cents", "invoices", "waiting_messages"]
     if not rows:
         return pd.DataFrame(columns=columns)
@@ -206,7 +207,7 @@ def _resume_postponed(s, today: date) -> int:
 
 _DEBTOR_COLUMNS = (Debtor.id, Debtor.code, Debtor.name, Debtor.email, Debtor.contact_person, Debtor.phone,
                    Debtor.language, Debtor.is_consumer, Debtor.track_override, Debtor.reminders_blocked,
-                   Debtor.blocked_until)
+                   Debtor.blocked_until, Debtor.email_bouncing)
 
 
 @dataclass
@@ -224,7 +225,7 @@ def _read(uow: UnitOfWork, today: date, cfg: ReminderSettings, lookahead: int) -
     invoices, time_barred = _open_invoices(s, today, cfg.grace_days)
     debtors = {d.id: d for d in s.execute(select(*_DEBTOR_COLUMNS))} if invoices else {}
     facts = {d.id: planning.DebtorFacts(d.id, bool(d.is_consumer), bool(d.reminders_blocked), d.blocked_until,
-                                        d.email) for d in debtors.values()}
+                                        d.email, d.email_bouncing) for d in debtors.values()}
     to_chase = planning.debtors_to_chase(invoices, facts, today, cfg.tolerance_cents)
     choices = signals.track_choices(uow, today, cfg, {d: debtors[d].track_override for d in to_chase})
     basis = claim_basis(s)

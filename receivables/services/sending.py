@@ -50,7 +50,7 @@ from emails.transport import (
     SmtpTransport,
     TransportUnavailable,
 )
-from receivables.domain import epc, exports, messages
+from receivables.domain import contacts, epc, exports, messages
 from receivables.domain.contacts import AddressError, parse_recipients
 from receivables.domain.recheck import (
     ADDRESS,
@@ -136,8 +136,10 @@ def _due_filter(today: date, now: datetime):
 
 
 # An unsent message goes to the debtor's reminder contact as it is when it is sent (the dossier or a debtor
-# import may change it at any time); a claimed or sent one to the addresses its claim recorded.
+# import may change it at any time), without the addresses that bounced (contacts.reminder_address); a
+# claimed or sent one to the addresses its claim recorded.
 _RECIPIENTS = case((Message.status.in_(messages.UNSENT), Debtor.email), else_=Message.recipients)
+_BOUNCING = case((Message.status.in_(messages.UNSENT), Debtor.email_bouncing), else_=null())
 
 
 def _load(session, *, ids=None, where=None, limit: int | None = None, qr: bool = False) -> list[Candidate]:
@@ -148,7 +150,8 @@ def _load(session, *, ids=None, where=None, limit: int | None = None, qr: bool =
                 Message.planned_date, Message.postponed_until, Message.next_attempt_at, Message.attempts,
                 Message.smtp_message_id, Message.updated_at,
                 *((Message.qr_payload, Message.qr_png) if qr else (null(), null())),
-                Debtor.language, Debtor.contact_person, Debtor.address, Debtor.portal_generation)
+                Debtor.language, Debtor.contact_person, Debtor.address, _BOUNCING, Message.status.in_(messages.UNSENT),
+                Debtor.portal_generation)
          .join(Debtor, Debtor.id == Message.debtor_id)
          .order_by(Message.planned_date, Message.id))
     if ids is not None:
@@ -175,13 +178,16 @@ def _load(session, *, ids=None, where=None, limit: int | None = None, qr: bool =
     for r in rows:
         (mid, debtor_id, code, name, blocked, reason, until, status, channel, edited, recipients, subject,
          text, html, currency, total, costs, interest, step, planned, postponed, next_at, attempts, smtp_id,
-         updated, qr_payload, qr_png, language, contact, address, generation) = r
+         updated, qr_payload, qr_png, language, contact, address, bouncing, unsent, generation) = r
+        on_file = recipients
+        if unsent:
+            recipients = contacts.reminder_address(recipients, bouncing)
         out.append(Candidate(mid, debtor_id, code, name, bool(blocked), reason, until, status, channel,
                              bool(edited), recipients, subject or "", text or "", html or "", currency,
                              int(total or 0), int(total or 0) + int(costs or 0) + int(interest or 0), step,
                              planned, postponed, next_at, int(attempts or 0), smtp_id, updated,
                              tuple(lines.get(mid, ())), qr_payload, qr_png, language or "nl", contact or "",
-                             address or "", int(generation or 0)))
+                             address or "", int(generation or 0), on_file, bouncing))
     return out
 
 
@@ -386,7 +392,8 @@ RETURNING id
 """
 _AS_READ_SQL = """(id = :c{k} AND updated_at = :s{k}
   AND EXISTS (SELECT 1 FROM debtor AS d WHERE d.id = message.debtor_id AND d.reminders_blocked = :b{k}
-              AND d.blocked_until {same} :u{k} AND d.email {same} :e{k})
+              AND d.blocked_until {same} :u{k} AND d.email {same} :e{k}
+              AND d.email_bouncing {same} :x{k})
   AND (SELECT COUNT(*) FROM message_invoice AS l WHERE l.message_id = message.id AND l.active = :yes) = {n}
   AND NOT EXISTS (SELECT 1 FROM message_invoice AS l JOIN invoice AS i ON i.id = l.invoice_id
                   WHERE l.message_id = message.id AND l.active = :yes AND NOT ({lines})))"""
@@ -457,7 +464,7 @@ def _claim_many(s, picks: list[tuple[Candidate, str]], now: datetime) -> set[int
         lines = c.active_lines
         shape.append(len(lines))
         params.update({f"c{k}": c.id, f"m{k}": mid, f"r{k}": _to(c), f"s{k}": c.updated_at, f"b{k}": c.blocked,
-                       f"u{k}": c.blocked_until, f"e{k}": c.recipients})
+                       f"u{k}": c.blocked_until, f"e{k}": c.on_file, f"x{k}": c.bouncing})
         for j, ln in enumerate(lines):
             params.update({f"i{k}_{j}": ln.invoice_id, f"w{k}_{j}": ln.line_open_cents, f"o{k}_{j}": ln.open_cents,
                            f"d{k}_{j}": ln.disputed, f"p{k}_{j}": ln.paused_until})

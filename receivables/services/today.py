@@ -13,7 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, func, or_, select
 
 from db import user_file
-from db.models import Debtor, InboundMail, Invoice, Message, Note, WorkHandoff
+from db.models import BankLine, Debtor, InboundMail, Invoice, Message, Note, WorkHandoff
 from db.uow import UnitOfWork
 from receivables.domain import contacts
 from receivables.domain.money import fmt
@@ -29,7 +29,7 @@ from receivables.domain.worklist import (
     owner_of,
     worded,
 )
-from receivables.services import plans, reminders, send_confirm
+from receivables.services import bank, plans, reminders, send_confirm
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
 from receivables.services.settings import get_setting, put_setting
@@ -59,7 +59,7 @@ def worklist(uow: UnitOfWork, *, today: date | None = None, user: str | None = N
     today = today or date.today()
     s = uow.session
     items = [*_replies(s, today), *_unassigned(s), *_disputes(s), *_reported(s, today),
-             *_promises(s, today), *_calls(s, today),
+             *_promises(s, today), *_bank(s), *_calls(s, today),
              *_approvals(s, today), *_addresses(uow), *_failed(s), *_sending(uow), *_plans(s, today)]
     owners = _owners(s, {i.debtor_id for i in items if i.debtor_id is not None})
     items = [replace(i, owner=owners.get(i.debtor_id)) for i in items]
@@ -67,6 +67,11 @@ def worklist(uow: UnitOfWork, *, today: date | None = None, user: str | None = N
     if user:
         items = mine(items, user)
     return Worklist(today, user or None, ordered(items))
+
+
+def waiting(uow: UnitOfWork, *, today: date | None = None, user: str | None = None) -> int:
+    """How many items need a person: the count the navigation shows next to Today."""
+    return len(worklist(uow, today=today, user=user).items)
 
 
 def _short(text: str | None) -> str:
@@ -187,6 +192,18 @@ def _plans(s, today: date) -> list[Item]:
                  amount_cents=i["amount_cents"], currency=i["currency"], late=i["late"],
                  **worded(i["title"], **i["params"]))
             for i in plans.worklist_items(s, today)]
+
+
+def _bank(s) -> list[Item]:
+    """Payments the bank matching suggests: a person confirms, changes or rejects them on the Bank page."""
+    rows = s.execute(select(BankLine, Debtor.code, Debtor.name).outerjoin(Debtor, Debtor.id == BankLine.debtor_id)
+                     .where(BankLine.status == bank.SUGGESTED)).all()
+    return [Item(f"bank:{line.id}", "bank", detail=_short(line.reason), since=line.booking_date,
+                 debtor_id=line.debtor_id, debtor_code=code, debtor_name=name, ref=line.id,
+                 amount_cents=line.amount_cents, currency=line.currency,
+                 **worded(N_("Payment to confirm: {amount} from {payer}"), amount=fmt(line.amount_cents, line.currency),
+                          payer=line.counterparty_name or line.counterparty_iban or "—"))
+            for line, code, name in rows]
 
 
 def _due(today: date):
@@ -332,6 +349,11 @@ def _handoffs(s, keys: list[str]) -> dict[str, tuple[str, str, str]]:
                                            .order_by(WorkHandoff.id)):
             out[key] = (by, to, note)  # the newest wins
     return out
+
+
+def user_name(name: str | None) -> str:
+    """The user name of a user given by user name or full name; ServiceError listing the users otherwise."""
+    return _user(name)
 
 
 def _user(name: str | None) -> str:

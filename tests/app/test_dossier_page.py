@@ -305,3 +305,39 @@ def test_the_statement_is_written_from_the_command_line(app_db, tmp_path, monkey
     values = [c.value for row in sheet.iter_rows() for c in row]
     assert "Rekeningoverzicht · Debtor Desk" in values  # the debtor reads Dutch
     assert 1750 in values or 1750.0 in values
+
+
+def test_the_files_a_debtor_sent_with_a_reply_can_be_downloaded_from_the_dossier(app_db):
+    from receivables.services import mailbox
+    from tests import reply_samples as samples
+
+    with UnitOfWork(app_db) as u:
+        mailbox.receive(u, samples.reply_with_attachment().replace(b"jan@klant.example", b"crediteuren@dejong.nl"),
+                        key="1:att", today=TODAY)
+        mailbox.receive(u, samples.reply_with_attachment(size=30_000_000).replace(
+            b"jan@klant.example", b"crediteuren@dejong.nl").replace(b"<att@", b"<groot@"), key="1:big", today=TODAY)
+    at = page("viewer", "0100")
+    assert not at.exception
+    (box,) = [e for e in at.expander if "attachment" in e.label]
+    assert box.label == "2 attachments with replies"
+    downloads = [b for b in box.get("download_button")]
+    assert [b.proto.label for b in downloads] == ["Download betaalbewijs.pdf"]
+    assert any("too large to keep" in c.value for c in box.caption)
+    assert not [e for e in page("viewer", "0200").expander if "attachment" in e.label]  # another debtor's: none
+
+
+def test_a_bounced_address_is_named_in_the_dossier_until_a_person_confirms_it(app_db):
+    from receivables.services import dossier as dossier_service
+
+    with UnitOfWork(app_db) as u:
+        d = u.session.scalars(select(Debtor).where(Debtor.code == "0100")).one()
+        d.email_bouncing = "crediteuren@dejong.nl"
+        u.commit()
+    at = page("viewer", "0100")
+    assert [w.value for w in at.warning if "bounced" in w.value] == [
+        "Reminders are not sent to crediteuren@dejong\\.nl: mail to it bounced. Enter a new address under Contact, "
+        "or save it there as it is to use it again."]
+    with UnitOfWork(app_db) as u:  # saved as it stands: confirmed
+        dossier_service.update_contact(u, "0100", emails="crediteuren@dejong.nl", language="nl",
+                                       contact_person="Anouk de Jong", actor="carla")
+    assert not [w for w in page("viewer", "0100").warning if "bounced" in w.value]

@@ -174,3 +174,47 @@ def test_the_demo_in_dutch(engine):
     labels = [m.label for m in at.metric]
     assert "Te lezen antwoorden" in labels and "Post zonder debiteur" in labels
     assert any(t.label.startswith("Toon alle") for t in at.toggle)  # long lists are cut short
+
+
+def sidebar_links(at) -> list[str]:
+    """The labels of the navigation's links (AppTest has no accessor for them)."""
+    def walk(node):
+        if type(getattr(node, "proto", None)).__name__ == "PageLink":
+            yield node.proto.label
+        for child in getattr(node, "children", {}).values():
+            yield from walk(child)
+    return list(walk(at.sidebar))
+
+
+def test_the_navigation_counts_what_needs_a_person_next_to_today_and_counts_again_when_mail_came_in(ledger):
+    at = log_in(AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60), "carla", "collector").run()
+    assert not at.exception
+    links = sidebar_links(at)
+    assert links[0] == "Today :red-badge[4]" and "Ageing" in links  # the reply, the mail to assign, the call, the approval
+    with UnitOfWork(ledger) as u:
+        mailbox.receive(u, samples.reply(message_id="n@elders.example", in_reply_to=None,
+                                         sender="info@nogeen.example", subject="Nog een vraag"), key="1:c", today=TODAY)
+    at = log_in(AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60), "carla", "collector").run()
+    assert sidebar_links(at)[0] == "Today :red-badge[5]"
+
+
+def test_a_collector_switches_the_daily_digest_on_and_off_on_today(ledger):
+    from receivables.services import digest
+
+    at = page()
+    assert [p.proto.popover.label for p in at.get("popover") if "digest" in p.proto.popover.label] == ["Daily digest: off"]
+    form = [f for f in at.get("form") if f.proto.form.form_id == "digest_opt_in"][0]
+    form.text_input[0].input("carla@example.nl")
+    [b for b in form.button if b.label == "Send me the digest"][0].click()
+    at.run()
+    assert not at.exception and not at.error
+    with UnitOfWork(ledger) as u:
+        assert digest.subscription(u, "daily", "carla") == digest.Subscription("daily", "carla", "carla@example.nl",
+                                                                               "en")
+    at = page(language="nl")
+    assert [p.proto.popover.label for p in at.get("popover") if "overzicht" in p.proto.popover.label] == ["Dagelijks overzicht: aan"]
+    form = [f for f in at.get("form") if f.proto.form.form_id == "digest_opt_in"][0]
+    [b for b in form.button if b.label == "Overzicht stoppen"][0].click()
+    at.run()
+    with UnitOfWork(ledger) as u:
+        assert digest.subscription(u, "daily", "carla") is None

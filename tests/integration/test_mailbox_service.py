@@ -12,10 +12,12 @@ from sqlalchemy import func, select
 
 from db.models import Debtor, ImportBatch, InboundMail, Invoice, Message, MessageInvoice
 from emails.imap import ImapMailbox, ImapSettings
-from receivables.services import dossier, mailbox, queue, reminders, today
+from emails.transport import SmtpTransport
+from receivables.services import dossier, imports, mailbox, queue, reminders, sending, today
 from receivables.services.errors import ServiceError
 from tests import reply_samples as samples
 from tests.conftest import ROOT
+from tests.integration import test_send_support as support
 from tests.integration.imap_server import run_dovecot
 
 TODAY = date(2026, 12, 4)
@@ -64,6 +66,15 @@ def fetch(uow, account, on=TODAY, **settings):
     with uow(immediate=True) as u:
         return mailbox.fetch(u, ImapMailbox(ImapSettings.from_mapping(account.settings(**settings))), today=on,
                              actor="test")
+
+
+smtp_server = support.smtp_server  # the fixture
+
+
+def send_once(uow, server):
+    with uow(immediate=True) as u:
+        return sending.send_batch(u, SmtpTransport("127.0.0.1", server.port, "none", timeout=10), support.settings(),
+                                  today=TODAY, actor="test", sleep=lambda s: None)
 
 
 def generate(uow, on=TODAY):
@@ -344,3 +355,53 @@ def test_mailbox_fetch_without_settings_says_what_to_set(engine):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 2
     assert "no team mailbox is set up: set host, user and password in [imap]" in run.stderr
+
+
+def test_a_bounced_address_an_import_brings_back_is_not_used_again_until_a_person_confirms_it(ledger, account,
+                                                                                              smtp_server):
+    account.deliver(samples.rfc3464_bounce(recipient="jan@klant.example"))
+    fetch(ledger, account)
+    with ledger(immediate=True) as u:  # the next debtor list from the ledger still has the old address
+        imports.run_import(u, b"Relatiecode;Naam;E-mail\r\n100;Klant B.V.;jan@klant.example\r\n", "debiteuren.csv",
+                           actor="carla", kind="debtors")
+    with ledger() as u:
+        d = u.session.scalars(select(Debtor).where(Debtor.code == "100")).one()
+        assert (d.email, d.email_bouncing) == ("jan@klant.example", "jan@klant.example")
+        assert reminders.debtors_without_address(u)["debtor_code"].tolist() == ["100"]
+        # a reminder approved before the bounce came in waits for an address instead of going to it
+        u.session.execute(Message.__table__.update().where(Message.step_name == "reminder").values(
+            status="approved", planned_date=TODAY, sent_at=None, smtp_message_id=None, recipients=None))
+        u.commit()
+        frame = queue.queue(u)
+        assert (frame["recipients"].tolist(), frame["state"].tolist()) == ([""], [queue.NEEDS_ADDRESS])
+    assert [i.title for i in worklist(ledger).of("address")] == ["Address bounced: jan@klant.example"]
+    assert send_once(ledger, smtp_server).summary() == "sent 0, failed 0, cancelled 0"
+    assert smtp_server.messages == []
+
+    with ledger() as u:  # a person confirms the address as it stands: it is used again
+        dossier.update_contact(u, "100", emails="jan@klant.example", language="nl", actor="carla")
+    with ledger() as u:
+        assert u.session.scalar(select(Debtor.email_bouncing).where(Debtor.code == "100")) is None
+        assert reminders.debtors_without_address(u).empty
+    assert worklist(ledger).of("address") == []
+    assert send_once(ledger, smtp_server).summary() == "sent 1, failed 0, cancelled 0"
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["jan@klant.example"]]
+
+
+def test_the_engine_does_not_approve_a_reminder_to_a_bounced_address_an_import_brought_back(ledger, account):
+    account.deliver(samples.rfc3464_bounce(recipient="jan@klant.example"))
+    fetch(ledger, account)
+    with ledger(immediate=True) as u:
+        imports.run_import(u, b"Relatiecode;Naam;E-mail\r\n100;Klant B.V.;jan@klant.example\r\n", "debiteuren.csv",
+                           actor="carla", kind="debtors")
+        s = u.session
+        d = s.scalars(select(Debtor).where(Debtor.code == "100")).one()
+        s.add(Invoice(number="2026-020", debtor_id=d.id, invoice_date=TODAY - timedelta(days=40),
+                      due_date=TODAY - timedelta(days=10), amount_cents=50_000, open_cents=50_000))
+        s.commit()
+    generate(ledger)
+    with ledger() as u:
+        rows = u.session.execute(select(Message.status, Invoice.number).select_from(Message)
+                                 .join(MessageInvoice, MessageInvoice.message_id == Message.id)
+                                 .join(Invoice, Invoice.id == MessageInvoice.invoice_id).where(Message.status.in_(("proposed", "approved")))).all()
+    assert rows and all(status == "proposed" for status, _ in rows)  # waiting for a person, not on its way

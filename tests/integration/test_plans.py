@@ -420,3 +420,45 @@ def test_the_command_line_shows_and_changes_the_limits(sqlite_ledger):
     refused = run_cli("plans", "limits", "--grace-days", "90")
     assert refused.returncode == 2 and "grace period" in refused.stderr
     assert "at most 6 terms" in run_cli("plans", "limits").stdout
+
+
+def test_a_bank_payment_quoting_the_notices_reference_pays_the_term(uow):
+    from receivables.services import bank
+    from tests.integration import test_bank_service as b
+    with uow() as u:
+        acme = b.debtor(u.session, "ACME", "Acme Trading B.V.")
+        b.invoice(u.session, acme, "F2026-0101", 121_000, b.DAY - timedelta(days=40))
+        u.commit()
+    with uow() as u:
+        bank.add_account(u, b.OURS, actor="test")
+    with uow() as u:
+        debtor_id, invoice_ids = plans.resolve(u, "ACME", ["F2026-0101"])
+        plan_id = plans.create_plan(u, debtor_id, invoice_ids, 2, b.DAY, actor="anna", today=b.DAY)
+        [notice_id] = plans.refresh(u, b.DAY).notices
+    with uow() as u:
+        ref = bank.payment_reference(u.session, notice_id)
+    summary = b.import_file(uow, b.statement(b.tx("605.00", name="ACME TRADING", iban=b.STRANGER_IBAN, ref=ref)))
+    assert summary.summary() == "lines 1, matched 1, suggested 0, unmatched 0"
+    with uow() as u:
+        terms = plans.get_plan(u, plan_id).terms
+        assert [(t.paid_cents, t.state) for t in terms] == [(60_500, "paid"), (0, "open")]
+
+
+def test_the_ageing_on_the_command_line_can_show_only_the_debtors_in_a_plan(sqlite_ledger):
+    with sqlite_ledger() as u:
+        debtor_id, invoice_ids = plans.resolve(u, "0100", ["2026-0001"])
+        plans.create_plan(u, debtor_id, invoice_ids, 2, date.today(), actor="anna")
+    everyone = json.loads(run_cli("report", "ageing", "--format", "json").stdout)
+    assert sorted(d["code"] for d in everyone["debtors"]) == ["0100", "0200"]
+    out = run_cli("report", "ageing", "--in-plan", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    planned = json.loads(out.stdout)
+    assert [d["code"] for d in planned["debtors"]] == ["0100"]
+    assert planned["totals"]["total"] == 900.0  # the debtor's whole ageing
+
+
+def test_an_unknown_interval_is_refused(ledger):
+    with ledger() as u:
+        debtor_id, invoice_ids = ids(u)
+        with pytest.raises(ServiceError, match="unknown interval daily"):
+            plans.create_plan(u, debtor_id, invoice_ids, 2, TODAY, actor="anna", interval="daily", today=TODAY)

@@ -6,10 +6,20 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from db import user_file
-from db.models import Debtor, InboundMail, Invoice, Message, Note
+from db.models import (
+    BankAllocation,
+    BankLine,
+    BankStatementRecord,
+    Debtor,
+    ImportBatch,
+    InboundMail,
+    Invoice,
+    Message,
+    Note,
+)
 from db.uow import UnitOfWork
 from receivables.domain.worklist import SOURCES, Item, OwnerRules, counts, handed, mine, ordered, owner_of
-from receivables.services import dossier, mailbox, queue, today
+from receivables.services import bank, dossier, mailbox, queue, today
 from receivables.services.errors import ServiceError
 
 TODAY = date(2026, 12, 4)
@@ -213,6 +223,34 @@ def test_an_interrupted_send_is_to_confirm_but_not_one_a_sender_is_at_right_now(
     (item,) = items(uow, "sending")
     assert (item.title, item.detail, item.debtor_id is not None) == (
         "Did it go out? Herinnering", "the connection dropped after DATA", True)
+
+
+def test_a_payment_the_bank_matching_suggests_is_to_confirm_until_a_person_decides(uow):
+    with uow() as u:
+        d = add_debtor(u, "100")
+        inv = add_invoice(u, d, "F-1", amount=60_500)
+        batch = ImportBatch(kind="bank", mode="partial", file_name="camt.xml", file_hash="b", as_of=TODAY,
+                            imported_by="carla")
+        u.session.add(batch)
+        u.session.flush()
+        st = BankStatementRecord(batch_id=batch.id, account="NL91ABNA0417164300", format="camt.053", currency="EUR")
+        u.session.add(st)
+        u.session.flush()
+        for n, status in enumerate(["suggested", "matched", "unmatched"]):
+            line = BankLine(batch_id=batch.id, statement_id=st.id, dedupe_key=f"k{n}",
+                            account="NL91ABNA0417164300", booking_date=TODAY - timedelta(days=1),
+                            amount_cents=20_000, currency="EUR", counterparty_name="Klant 100",
+                            status=status, reason="part payment of F-1", debtor_id=d.id)
+            u.session.add(line)
+            u.session.flush()
+            u.session.add(BankAllocation(line_id=line.id, invoice_id=inv.id, cents=20_000))
+        u.commit()
+    (item,) = items(uow, "bank")
+    assert (item.title, item.detail, item.debtor_code) == (
+        "Payment to confirm: € 200,00 from Klant 100", "part payment of F-1", "100")
+    with uow() as u:
+        bank.confirm(u, item.ref, actor="carla")
+    assert items(uow, "bank") == []
 
 
 # --- whose ------------------------------------------------------------------------------------------

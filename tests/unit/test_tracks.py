@@ -142,7 +142,7 @@ def track_of(*steps):
 ])
 def test_a_step_inside_the_previous_letters_term_is_refused(steps, problem):
     problems = tracks.term_problems(track_of(*steps))
-    assert len(problems) == 1 and problem in problems[0]
+    assert len(problems) == 1 and problem in str(problems[0])
     with pytest.raises(TrackError, match="would go out before"):
         tracks.check_terms({"t": track_of(*steps)})
 
@@ -209,3 +209,29 @@ def test_an_invoice_first_seen_long_past_due_enters_at_the_step_its_age_reached(
                                                                                 expected):
     entry = tracks.catch_up_entry(track, DUE, None if seen is None else d(seen), cap, consumer)
     assert (None if entry is None else track.steps[entry].key) == expected
+
+
+def test_conditions_given_as_choices_are_stored_as_the_expression_an_older_version_wrote():
+    chosen = tracks.parse_rules([{"track": "strict", "label": "Late", "conditions": [
+        {"signal": "avg_days_late", "op": ">=", "value": 30}, {"signal": "share_paid_late", "op": "<=", "value": 0.25}]},
+        {"track": "standard", "conditions": []}], {"strict", "standard"})
+    typed = tracks.parse_rules([{"track": "strict", "label": "Late",
+                                 "when": "avg_days_late >= 30 and share_paid_late <= 0.25"},
+                                {"track": "standard", "when": ""}], {"strict", "standard"})
+    assert chosen == typed
+    assert tracks.rules_to_data(chosen)[0]["when"] == "avg_days_late >= 30 and share_paid_late <= 0.25"
+
+
+@pytest.mark.parametrize("conditions, problem", [
+    ([("share_paid_late", ">=", 1.5)], "a share is a percentage between 0 and 100"),
+    ([("broken_promises", ">=", -1)], "a value cannot be below 0"),
+    ([("open_disputes", ">=", 1.5)], "whole number"),
+    ([("highest_step", ">=", 7)], "no step above 6"),
+    ([], "rule 1 has no conditions, so the rules below it are never used"),
+])
+def test_a_rule_that_can_never_be_meant_is_found_before_it_is_saved(conditions, problem):
+    rules = [tracks.Rule("strict", tracks.condition_text(conditions), "x", tuple(conditions)),
+             tracks.Rule("standard", "", "every debtor")]
+    found = tracks.rule_problems(rules)
+    assert len(found) == 1 and problem in str(found[0])
+    assert tracks.rule_problems(tracks.default_rules()) == []
