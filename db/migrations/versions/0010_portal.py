@@ -2,14 +2,14 @@
 reminder addresses waiting for confirmation
 
 Revision ID: 0010_portal
-Revises: 0009_payment_plans
+Revises: 0012_digests
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0010_portal'
-down_revision = '0009_payment_plans'
+down_revision = '0012_digests'
 branch_labels = None
 depends_on = None
 
