@@ -35,7 +35,7 @@ LABELS = {
            "costs_eu40": "Vergoeding invorderingskosten (€ 40 per factuur)", "amount_due": "Totaal te betalen",
            "overview": "Overzicht van al uw openstaande posten", "status": "Status",
            "pay": "Betaalgegevens", "iban": "IBAN", "bic": "BIC", "beneficiary": "Ten name van",
-           "reference": "Omschrijving", "amount": "Bedrag", "pay_link": "Direct betalen",
+           "reference": "Betalingskenmerk", "description": "Omschrijving", "amount": "Bedrag", "pay_link": "Direct betalen",
            "scan": "Scan de QR-code met uw bank-app om direct te betalen.",
            "status_chased": "in deze brief", "status_not_due": "nog niet vervallen",
            "status_credit": "creditnota", "status_disputed": "in behandeling", "status_held": "afspraak loopt",
@@ -48,7 +48,7 @@ LABELS = {
            "costs_eu40": "Fixed compensation for recovery costs (EUR 40 per invoice)", "amount_due": "Total to pay",
            "overview": "Overview of all your open items", "status": "Status",
            "pay": "Payment details", "iban": "IBAN", "bic": "BIC", "beneficiary": "Beneficiary",
-           "reference": "Reference", "amount": "Amount", "pay_link": "Pay online",
+           "reference": "Payment reference", "description": "Description", "amount": "Amount", "pay_link": "Pay online",
            "scan": "Scan the QR code with your banking app to pay at once.",
            "status_chased": "in this letter", "status_not_due": "not yet due",
            "status_credit": "credit note", "status_disputed": "under review", "status_held": "arrangement in place",
@@ -129,6 +129,7 @@ FIELDS = {
     "total_cents|money": N_("the principal chased"), "costs_cents|money": N_("collection costs claimed"),
     "interest_cents|money": N_("statutory interest claimed"), "amount_due_cents|money": N_("total to pay"),
     "pay_by|day": N_("the date to pay by"), "payment.reference": N_("the payment reference"),
+    "payment.description": N_("the description for the transfer (debtor code and invoice numbers)"),
     "track.name": N_("the track's name"), '{% include "nl/_costs.j2" %}': N_("the legal paragraph on costs and interest "
     "(required where the shipped text has it: a 14-day letter without it claims no costs)"),
 }

@@ -14,6 +14,7 @@ from emails import letter
 from emails.mime import Attachment
 from receivables.domain import exports
 from receivables.domain.money import fmt
+from receivables.domain.references import format_reference
 
 LIST_LIMIT = 25  # a reminder's text lists at most this many invoices, the oldest first
 
@@ -21,11 +22,13 @@ WORDS = {
     "nl": {"title": "Rekeningoverzicht", "file": "rekeningoverzicht", "code": "Klantnummer", "date": "Datum",
            "invoice": "Factuur", "invoice_date": "Factuurdatum", "due_date": "Vervaldatum", "days": "Dagen over",
            "open": "Openstaand", "currency": "Valuta", "total": "Totaal openstaand",
+           "reference": "Vermeld bij betaling het betalingskenmerk",
            "more": "... en nog {more} facturen. Alle {count} facturen staan in het bijgevoegde rekeningoverzicht "
                    "(PDF en CSV); het totaal geldt voor alle {count}."},
     "en": {"title": "Statement of account", "file": "statement-of-account", "code": "Customer number",
            "date": "Date", "invoice": "Invoice", "invoice_date": "Invoice date", "due_date": "Due date",
            "days": "Days overdue", "open": "Outstanding", "currency": "Currency", "total": "Total outstanding",
+           "reference": "Please quote the payment reference",
            "more": "... and {more} more invoices. All {count} are in the attached statement of account "
                    "(PDF and CSV); the total covers all {count}."},
 }
@@ -81,8 +84,9 @@ def statement_csv(rows: list[Row], currency: str, on: date, language: str = "nl"
 
 
 def statement_pdf(rows: list[Row], *, company: str, debtor_code: str, debtor_name: str, currency: str, on: date,
-                  language: str = "nl") -> bytes:
-    """The statement as an A4 table, on as many pages as it needs, with the total at the end."""
+                  language: str = "nl", reference: str = "") -> bytes:
+    """The statement as an A4 table, on as many pages as it needs, with the total at the end; with the
+    reminder's structured payment `reference` under the heading."""
     w = _words(language)
     pdf = FPDF(format="A4")
     pdf.set_margins(20, 18, 20)
@@ -114,6 +118,10 @@ def statement_pdf(rows: list[Row], *, company: str, debtor_code: str, debtor_nam
     pdf.cell(pdf.epw, 6, out(f"{w['code']}: {debtor_code} · {w['date']}: {on:%d-%m-%Y}" if unicode
                              else f"{w['code']}: {debtor_code} - {w['date']}: {on:%d-%m-%Y}"),
              new_x="LMARGIN", new_y="NEXT")
+    if reference:
+        pdf.set_font(family, "B", 10)
+        pdf.cell(pdf.epw, 6, out(f"{w['reference']}: {format_reference(reference)}"), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(family, "", 10)
     pdf.ln(4)
     header()
     for r in rows:
@@ -153,10 +161,10 @@ def file_name(debtor_code: str, on: date, language: str, ext: str) -> str:
 
 
 def attachments(rows: list[Row], *, company: str, debtor_code: str, debtor_name: str, currency: str, on: date,
-                language: str = "nl") -> tuple[Attachment, Attachment]:
-    """The statement as PDF and CSV attachments."""
+                language: str = "nl", reference: str = "") -> tuple[Attachment, Attachment]:
+    """The statement as PDF and CSV attachments (the PDF with the reminder's payment reference)."""
     pdf = statement_pdf(rows, company=company, debtor_code=debtor_code, debtor_name=debtor_name,
-                        currency=currency, on=on, language=language)
+                        currency=currency, on=on, language=language, reference=reference)
     return (Attachment(_name(debtor_code, on, language, "pdf"), pdf),
             Attachment(_name(debtor_code, on, language, "csv"), statement_csv(rows, currency, on, language),
                        "text/csv"))

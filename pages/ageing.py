@@ -15,6 +15,7 @@ from receivables.services.errors import ServiceError  # noqa: E402
 from ui import i18n, state  # noqa: E402
 from ui.i18n import _  # noqa: E402
 from ui.links import dossier_link, dossier_urls, linked_date  # noqa: E402
+from ui.search import searched  # noqa: E402
 
 BUCKET_COLOURS = ["#4c9f70", "#f2c14e", "#f78154", "#d1495b", "#8e2c48", "#5d1a36", "#3b0f22", "#24091a", "#12040d"]
 
@@ -163,7 +164,7 @@ rows["segment"] = rows["segment"].fillna("–")
 rows["account_manager"] = rows["account_manager"].fillna("–")
 
 f1, f2, f3, f4 = st.columns([2, 1, 1, 1])
-search = f1.text_input(_("Search debtor"), placeholder=_("code or name"), key="ageing_search")
+search = searched(f1.text_input(_("Search debtor"), placeholder=_("code or name"), key="ageing_search"))
 segments = f2.multiselect(_("Segment"), sorted(rows["segment"].unique()), key="ageing_segments", placeholder=_("all"))
 managers = f3.multiselect(_("Account manager"), sorted(rows["account_manager"].unique()), key="ageing_managers", placeholder=_("all"))
 track_filter = f4.multiselect(_("Track"), sorted(t for t in rows["track"].unique() if t), key="ageing_tracks", placeholder=_("all"))

@@ -16,8 +16,9 @@ from receivables.services import claims, dossier, portal  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
 from receivables.services.timeline import BY, CALL_OUTCOME_WORDS  # noqa: E402
 from ui import i18n, state  # noqa: E402
-from ui.dossier_plans import plans_section  # noqa: E402
 from ui.dossier_mail import mail_in_dossier  # noqa: E402
+from ui.dossier_payments import bank_payments  # noqa: E402
+from ui.dossier_plans import plans_section  # noqa: E402
 from ui.i18n import N_, _, n_  # noqa: E402
 
 KIND_LABELS = {"invoice": N_("Invoices"), "payment": N_("Payments"), "note": N_("Notes"), "call": N_("Calls"),
@@ -69,9 +70,15 @@ code = st.query_params.get("debtor")
 query = st.text_input(_("Find a debtor"), placeholder=_("code, name, e-mail or invoice number"),
                       key="dossier_search")
 if query.strip():
-    with state.uow() as uow:
-        matches = dossier.find_debtors(uow, query)
-    if not matches:
+    refused, matches = None, []
+    try:
+        with state.uow() as uow:
+            matches = dossier.find_debtors(uow, query)
+    except ServiceError as exc:
+        refused = exc
+    if refused is not None:
+        st.error(i18n.error(refused), icon=":material/error:")
+    elif not matches:
         st.info(_("No debtor matches that; type at least two letters of the code, name, e-mail or an invoice "
                   "number."))
     elif len(matches) == 1 or matches[0].code.lower() == query.strip().lower():
@@ -213,6 +220,8 @@ with t_paid:
         invoice_table(paid_inv, paid=True)
     else:
         st.caption(_("Nothing paid yet."))
+
+bank_payments(code)
 
 # --- days late chart ----------------------------------------------------------------------------------
 if len(d.days_late):

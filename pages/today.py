@@ -12,17 +12,12 @@ from receivables.domain.worklist import SOURCES, Item  # noqa: E402
 from receivables.services import bank, dossier, mailbox, queue, today, users  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
 from ui import i18n, state  # noqa: E402
-from ui.i18n import N_, _  # noqa: E402
+from ui.i18n import _  # noqa: E402
 from ui.links import dossier_link  # noqa: E402
 from ui.today_digest import digest_opt_in  # noqa: E402
 
 SHOWN = 10  # items per section before "show all"
-LABELS = {"reply": N_("Replies to read"), "unassigned": N_("Mail to assign to a debtor"),
-          "dispute": N_("Disputes to resolve"), "portal": N_("Payments reported in the portal"),
-          "promise": N_("Promises due or broken"), "bank": N_("Bank payments to confirm"), "call": N_("Calls due"),
-          "plan": N_("Payment plans to decide or follow up"),
-          "approval": N_("Reminders waiting for approval"), "address": N_("Without a usable address"),
-          "failed": N_("Reminders not delivered"), "sending": N_("Interrupted sends to confirm")}
+LABELS = SOURCES  # worded in receivables/domain/worklist.py, as the digests word them
 ICONS = {"reply": ":material/mark_email_unread:", "unassigned": ":material/move_to_inbox:",
          "dispute": ":material/gavel:", "portal": ":material/price_check:", "promise": ":material/handshake:",
          "bank": ":material/account_balance:", "call": ":material/call:", "approval": ":material/task_alt:",
@@ -144,8 +139,12 @@ def act_on_unassigned(item: Item, mail: mailbox.MailView | None) -> None:
     found = st.text_input(_("Find the debtor"), key=f"find_{item.key}",
                           placeholder=_("code, name, e-mail or invoice number"))
     if found.strip():
-        with state.uow() as uow:
-            matches = dossier.find_debtors(uow, found)
+        try:
+            with state.uow() as uow:
+                matches = dossier.find_debtors(uow, found)
+        except ServiceError as exc:
+            st.error(i18n.error(exc), icon=":material/error:")
+            return
         if not matches:
             st.caption(_("No debtor matches that."))
         else:

@@ -14,6 +14,7 @@ from receivables.services import analytics  # noqa: E402
 from ui import i18n, state  # noqa: E402
 from ui.i18n import N_, _  # noqa: E402
 from ui.links import dossier_urls, linked_date  # noqa: E402
+from ui.search import searched  # noqa: E402
 
 SPLITS = {N_("the whole portfolio"): None, N_("segment"): "segment", N_("account manager"): "account_manager"}
 DSO_LINES = [("dso_count_back", N_("DSO count-back"), "#1f4e79"), ("dso_standard", N_("DSO standard"), "#4f81bd"),
@@ -267,8 +268,7 @@ with tab_behaviour:
     behaviour = load_behaviour(as_of)
     search = st.text_input(_("Search debtor"), placeholder=_("code or name"), key="trends_behaviour_search")
     shown = behaviour[behaviour["invoices_paid"] > 0]
-    if search.strip():
-        needle = search.strip()
+    if needle := searched(search):
         shown = shown[shown["code"].astype(str).str.contains(needle, case=False, regex=False)
                       | shown["name"].astype(str).str.contains(needle, case=False, regex=False)]
     LATE, TO_PAY, PAID_LATE, LATE_30, TREND = (_("Avg days late"), _("Avg days to pay"), _("Paid late"),

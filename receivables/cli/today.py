@@ -54,7 +54,7 @@ def _list(engine, args) -> int:
         json.dump(today.as_json(work), sys.stdout, indent=2, ensure_ascii=False)
         print()
         return 0
-    summary = ", ".join(f"{n} {SOURCES[s]}" for s, n in work.counts.items() if n) or "nothing to do"
+    summary = ", ".join(f"{n} {SOURCES[s].lower()}" for s, n in work.counts.items() if n) or "nothing to do"
     print(f"Today {work.today.isoformat()} for {work.user or 'everyone'}: {summary}")
     for i in work.items:
         who = f" [{i.owner}]" if i.owner else ""

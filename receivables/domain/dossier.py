@@ -63,9 +63,25 @@ class RuleError(Problem):
     so that a page can word it in the reader's language."""
 
 
+_UNTYPABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # control characters, tab and new lines excepted
+
+
+def search_text(query: str | None) -> str:
+    """What a person searches for, stripped. A control character (a NUL pasted from another program) is in
+    no code, name or number, and the database refuses it: it is refused with what to do."""
+    text = (query or "").strip()
+    if _UNTYPABLE.search(text):
+        raise RuleError(N_("the search holds a control character (such as NUL) that no code, name or number "
+                           "contains; type the search again"))
+    return text
+
+
 def clean_text(value: str | None, what: str, *, required: bool = True) -> str:
     """The text of a note, stripped; `what` names it in the refusal ('the note', 'the reason…')."""
     text = (value or "").strip()
+    if _UNTYPABLE.search(text):
+        raise RuleError(N_("{what} holds a control character (such as NUL) that cannot be stored; type it again"),
+                        what=what)
     if required and not text:
         raise RuleError("{what} is empty; type what was said or agreed", what=what)
     if len(text) > MAX_TEXT:

@@ -47,9 +47,10 @@ def valid_bic(bic: str) -> bool:
 
 
 def epc_payload(*, name: str, iban: str, amount_cents: int, remittance: str = "", bic: str = "",
-                purpose: str = "", note: str = "") -> str:
+                purpose: str = "", note: str = "", reference: str = "") -> str:
     """The text of an EPC QR code, version 002, UTF-8: BCD/002/1/SCT, BIC, name, IBAN, EUR amount,
-    purpose, an unstructured remittance text (the invoice numbers) and a note for the payer."""
+    purpose, then either a structured creditor reference (`reference`: the payment is matched by it)
+    or an unstructured remittance text, never both (EPC069-12), and a note for the payer."""
     name = " ".join((name or "").split())
     if not name:
         raise EpcError("the beneficiary name is missing; fill it in under Settings → Reminders")
@@ -62,11 +63,14 @@ def epc_payload(*, name: str, iban: str, amount_cents: int, remittance: str = ""
     if not 1 <= amount_cents <= MAX_CENTS:
         raise EpcError("the amount in an EPC QR code must be between EUR 0.01 and EUR 999,999,999.99")
     units, rest = divmod(int(amount_cents), 100)
-    remittance = " ".join((remittance or "").split())
+    reference = re.sub(r"\s+", "", reference or "").upper()
+    if len(reference) > 35:
+        raise EpcError("a structured payment reference has at most 35 characters")
+    remittance = "" if reference else " ".join((remittance or "").split())
     if len(remittance) > 140:
         remittance = remittance[:137] + "..."
     lines = ["BCD", "002", "1", "SCT", (bic or "").strip().upper(), name, normalise_iban(iban),
-             f"EUR{units}.{rest:02d}", (purpose or "")[:4], "", remittance, " ".join((note or "").split())[:70]]
+             f"EUR{units}.{rest:02d}", (purpose or "")[:4], reference, remittance, " ".join((note or "").split())[:70]]
     payload = "\n".join(lines).rstrip("\n")
     if len(payload.encode("utf-8")) > MAX_PAYLOAD_BYTES:
         raise EpcError("the payment details are too long for an EPC QR code (331 bytes)")

@@ -7,20 +7,23 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-# The sources of the worklist in the order the day is worked through, with what is done about each.
+from receivables.domain.translation import N_
+
+# The sources of the worklist in the order the day is worked through, as Today, the sidebar and the
+# digests word them (translated where shown).
 SOURCES: dict[str, str] = {
-    "reply": "replies to read",
-    "unassigned": "mail to assign to a debtor",
-    "dispute": "disputes to resolve",
-    "portal": "payments the debtor reported in the portal, to find in the bank",
-    "promise": "promises due or broken",
-    "plan": "payment plans to decide or follow up",
-    "bank": "bank payments to confirm",
-    "call": "calls due",
-    "approval": "reminders waiting for approval",
-    "address": "debtors without a usable address",
-    "failed": "reminders not delivered",
-    "sending": "interrupted sends to confirm",
+    "reply": N_("Replies to read"),
+    "unassigned": N_("Mail to assign to a debtor"),
+    "dispute": N_("Disputes to resolve"),
+    "portal": N_("Payments reported in the portal"),
+    "promise": N_("Promises due or broken"),
+    "plan": N_("Payment plans to decide or follow up"),
+    "bank": N_("Bank payments to confirm"),
+    "call": N_("Calls due"),
+    "approval": N_("Reminders waiting for approval"),
+    "address": N_("Without a usable address"),
+    "failed": N_("Reminders not delivered"),
+    "sending": N_("Interrupted sends to confirm"),
 }
 
 

@@ -12,8 +12,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from receivables.domain.translation import N_
+
 DMY, MDY = "dmy", "mdy"
-ORDER_LABELS = {DMY: "day first (31-12-2024)", MDY: "month first (12/31/2024)"}
+ORDER_LABELS = {DMY: N_("day first (31-12-2024)"), MDY: N_("month first (12/31/2024)")}
 MIN_YEAR, MAX_YEAR = 1900, 2199
 EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
 _SERIAL_RANGE = (20000, 80000)  # 1954 .. 2119: a five-digit number outside is not a date

@@ -9,11 +9,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from receivables.domain.translation import N_
+
 OPEN_ITEMS, LEDGER, DEBTORS = "open-items", "ledger", "debtors"
 KINDS = (OPEN_ITEMS, LEDGER, DEBTORS)
-KIND_LABELS = {OPEN_ITEMS: "Open items (unpaid invoices on a date)",
-               LEDGER: "Invoice ledger (invoices with their paid date)",
-               DEBTORS: "Debtors (master data)"}
+KIND_LABELS = {OPEN_ITEMS: N_("Open items (unpaid invoices on a date)"),
+               LEDGER: N_("Invoice ledger (invoices with their paid date)"),
+               DEBTORS: N_("Debtors (master data)")}
 
 
 @dataclass(frozen=True)
@@ -24,31 +26,31 @@ class Field:
 
 
 FIELDS: dict[str, Field] = {f.name: f for f in [
-    Field("invoice_number", "Invoice number", "kept as text: leading zeros stay"),
-    Field("debtor_code", "Debtor code", "kept as text; new codes create a debtor"),
-    Field("debtor_name", "Debtor name", "names new debtors (the code is used when there is none)"),
-    Field("invoice_date", "Invoice date"),
-    Field("due_date", "Due date", "when missing: invoice date + the debtor's payment term"),
-    Field("amount", "Invoice amount", "the original amount; credit notes negative"),
-    Field("open_amount", "Open amount", "what is still unpaid on the snapshot date"),
-    Field("settled_date", "Paid / settled date", "empty while unpaid"),
-    Field("paid_amount", "Paid amount", "when missing: the whole invoice was paid"),
-    Field("currency", "Currency", "ISO code such as EUR; when missing the default below is used"),
-    Field("description", "Description"),
-    Field("reference", "Reference"),
-    Field("disputed", "Disputed", "yes/no; marks an open invoice as disputed"),
-    Field("email", "E-mail for reminders", "several addresses separated by , or ;"),
-    Field("contact_person", "Contact person"),
-    Field("phone", "Phone"),
-    Field("street", "Address (street and number)", "for letters; with postcode, city and country below"),
-    Field("postcode", "Postcode"),
-    Field("city", "City"),
-    Field("country", "Country", "leave empty for the home country"),
-    Field("language", "Language", "nl, en, de or fr (Nederlands, English … are understood)"),
-    Field("is_consumer", "Consumer", "yes/no: consumers get the 14-day letter before costs"),
-    Field("payment_term_days", "Payment term (days)"),
-    Field("segment", "Segment"),
-    Field("account_manager", "Account manager"),
+    Field("invoice_number", N_("Invoice number"), N_("kept as text: leading zeros stay")),
+    Field("debtor_code", N_("Debtor code"), N_("kept as text; new codes create a debtor")),
+    Field("debtor_name", N_("Debtor name"), N_("names new debtors (the code is used when there is none)")),
+    Field("invoice_date", N_("Invoice date")),
+    Field("due_date", N_("Due date"), N_("when missing: invoice date + the debtor's payment term")),
+    Field("amount", N_("Invoice amount"), N_("the original amount; credit notes negative")),
+    Field("open_amount", N_("Open amount"), N_("what is still unpaid on the snapshot date")),
+    Field("settled_date", N_("Paid / settled date"), N_("empty while unpaid")),
+    Field("paid_amount", N_("Paid amount"), N_("when missing: the whole invoice was paid")),
+    Field("currency", N_("Currency"), N_("ISO code such as EUR; when missing the default below is used")),
+    Field("description", N_("Description")),
+    Field("reference", N_("Reference")),
+    Field("disputed", N_("Disputed"), N_("yes/no; marks an open invoice as disputed")),
+    Field("email", N_("E-mail for reminders"), N_("several addresses separated by , or ;")),
+    Field("contact_person", N_("Contact person")),
+    Field("phone", N_("Phone")),
+    Field("street", N_("Address (street and number)"), N_("for letters; with postcode, city and country below")),
+    Field("postcode", N_("Postcode")),
+    Field("city", N_("City")),
+    Field("country", N_("Country"), N_("leave empty for the home country")),
+    Field("language", N_("Language"), N_("nl, en, de or fr (Nederlands, English … are understood)")),
+    Field("is_consumer", N_("Consumer"), N_("yes/no: consumers get the 14-day letter before costs")),
+    Field("payment_term_days", N_("Payment term (days)")),
+    Field("segment", N_("Segment")),
+    Field("account_manager", N_("Account manager")),
 ]}
 
 KIND_FIELDS: dict[str, tuple[str, ...]] = {

@@ -13,8 +13,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from receivables.domain.translation import N_
+
 COMMA, POINT = "comma", "point"
-STYLE_LABELS = {COMMA: "1.234,56 (decimal comma)", POINT: "1,234.56 (decimal point)"}
+STYLE_LABELS = {COMMA: N_("1.234,56 (decimal comma)"), POINT: N_("1,234.56 (decimal point)")}
 EXAMPLES = {COMMA: "1.234,56 or -1234,56", POINT: "1,234.56 or -1234.56"}
 
 _CURRENCY = r"(?:€|\$|£|EUR|USD|GBP|CHF)?"

@@ -94,8 +94,8 @@ def read_table(data: bytes, file_name: str = "") -> RawTable:
     text_bytes, encoding = _decode(data)
     if utf16:
         limits.check_text(text_bytes)
-    if b"\n" not in text_bytes and b"\r" in text_bytes:  # classic Mac line endings
-        text_bytes = text_bytes.replace(b"\r", b"\n")
+    if b"\r" in text_bytes:
+        text_bytes = _bare_carriage_returns(text_bytes)
     return _read_delimited(text_bytes, encoding)
 
 
@@ -180,6 +180,17 @@ def _decode(data: bytes) -> tuple[bytes, str]:
     except UnicodeDecodeError:
         # cp1252 leaves five bytes undefined; latin-1 maps them and everything else the same way
         return data.decode("latin-1").encode("utf-8"), "ISO-8859-1"
+
+
+_BARE_CR = re.compile(rb"\r(?!\n)")
+
+
+def _bare_carriage_returns(text: bytes) -> bytes:
+    """Old-Mac line endings become new lines; in a file with new lines, a carriage return on its own is
+    a line break typed inside a cell (Excel on a Mac writes those) and reads as a space."""
+    if b"\n" not in text:
+        return text.replace(b"\r", b"\n")
+    return _BARE_CR.sub(b" ", text)
 
 
 def _control_share(head: bytes) -> float:
@@ -388,7 +399,9 @@ def _read_xlsx(data: bytes) -> RawTable:
     width = max(len(r) for _, r in numbered)
     while width > 1 and all(len(r) < width or not r[width - 1] for _, r in numbered):
         width -= 1
-    as_lines = [";".join(c.replace(";", ",") for c in r[:width]) for _, r in numbered[:_SAMPLE_LINES * 4]]
+    # one line per row to find the header in, as in a CSV file: a cell's own line breaks read as spaces
+    as_lines = [";".join(" ".join(c.replace(";", ",").splitlines()) for c in r[:width])
+                for _, r in numbered[:_SAMPLE_LINES * 4]]
     header_idx = _header_index(as_lines, ";")
     header_line, header = numbered[header_idx]
     names = _clean_headers([*header[:width], *[""] * (width - len(header))])

@@ -46,7 +46,7 @@ from receivables.domain import bank_matching as bm
 from receivables.domain import references
 from receivables.domain.translation import N_
 from receivables.importing import bank as bank_files
-from receivables.services import ledger, plans, wording
+from receivables.services import ledger, plans, reminder_settings, wording
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
 from receivables.services.settings import get_setting, put_setting
@@ -54,7 +54,7 @@ from receivables.services.settings import get_setting, put_setting
 KIND = "bank"
 ACCOUNTS_KEY = "bank.accounts"
 RULES_KEY = "bank.matching"
-REFERENCE_KIND_KEY = "bank.reference_kind"
+REFERENCE_KIND_KEY = reminder_settings.REFERENCE_KIND_KEY
 MATCHED, SUGGESTED, UNMATCHED, NOT_OURS, DEBIT = "matched", "suggested", "unmatched", "not_ours", "debit"
 NEW = "new"
 _CHUNK = 500
@@ -133,8 +133,7 @@ def save_rules(uow: UnitOfWork, *, auto_threshold: float, suggest_threshold: flo
 
 def reference_kind(session) -> str:
     """RF creditor reference (default) or the Dutch betalingskenmerk."""
-    kind = get_setting(session, REFERENCE_KIND_KEY) or references.RF
-    return kind if kind in references.KINDS else references.RF
+    return reminder_settings.reference_kind(session)
 
 
 def set_reference_kind(uow: UnitOfWork, kind: str, *, actor: str) -> None:
@@ -147,7 +146,7 @@ def set_reference_kind(uow: UnitOfWork, kind: str, *, actor: str) -> None:
 def payment_reference(session, message_id: int) -> str:
     """The structured reference a reminder and its QR code carry: a payment quoting it is matched to
     that reminder's invoices exactly."""
-    return references.message_reference(message_id, reference_kind(session))
+    return wording.structured_reference(message_id, reference_kind(session))
 
 
 # --- importing a statement -----------------------------------------------------------------------
@@ -296,38 +295,87 @@ def _match(s, lines: list[BankLine], rules: bm.MatchRules, batch: ImportBatch) -
 
 
 def record_proposals(s, lines: list[BankLine], proposals: list[bm.Proposal], batch: ImportBatch) -> None:
-    """Each line takes its proposal; the automatic ones are booked at once, all together."""
+    """Each line takes its proposal; the automatic ones are booked at once. In a few statements whatever
+    the number of lines: the lines' decisions in one update, their allocations in one insert, the
+    payments as dated changes through `ledger.apply_changes`."""
+    s.flush()
     by_id = {str(ln.id): ln for ln in lines}
-    for ln in lines:  # new or on the worklist: no allocations yet, so none need loading one by one
-        set_committed_value(ln, "allocations", [])
-    with s.no_autoflush:
-        for proposal in proposals:
-            _take(by_id[proposal.payment_id], proposal)
-    matched = [ln for ln in lines if ln.status == MATCHED]
-    _leave_messages(s, _apply(s, matched), batch)
+    decided: dict[int, dict] = {}
+    allocations: dict[int, list[list[int]]] = {}
+    for p in proposals:
+        line = by_id[p.payment_id]
+        status = {bm.AUTO: MATCHED, bm.SUGGESTED: SUGGESTED}.get(p.status, UNMATCHED)
+        kept = status != UNMATCHED
+        decided[line.id] = {"status": status, "confidence": p.confidence, "reason": p.reason[:2000],
+                            "evidence": p.evidence, "debtor_id": p.debtor_id if kept else None,
+                            "overpaid_cents": p.overpaid_cents if kept else 0,
+                            "charges_cents": p.charges_cents if kept else 0}
+        allocations[line.id] = _charged(p.allocations, p.charges_cents) if kept else []
+    matched = [ln for ln in lines if ln.id in decided and decided[ln.id]["status"] == MATCHED]
+    settled = _book_rows(s, matched, decided, allocations)
+    if decided:
+        s.execute(update(BankLine), [{"id": line_id, **values} for line_id, values in decided.items()])
+    rows = [{"line_id": line_id, "invoice_id": invoice_id, "cents": cents, "charges_cents": charges,
+             "applied": decided[line_id]["status"] == MATCHED}
+            for line_id, made in allocations.items() for invoice_id, cents, charges in made]
+    for i in range(0, len(rows), 50_000):
+        s.execute(insert(BankAllocation), rows[i:i + 50_000])
+    for line in lines:  # the session's objects as written, without writing them again
+        for name, value in decided.get(line.id, {}).items():
+            set_committed_value(line, name, value)
+        s.expire(line, ["allocations"])
+    _leave_messages(s, settled, batch)
     _learn(s, [ln for ln in matched if ln.evidence in ("reference", "number")])
 
 
-def _take(line: BankLine, p: bm.Proposal) -> None:
-    line.status = {bm.AUTO: MATCHED, bm.SUGGESTED: SUGGESTED}.get(p.status, UNMATCHED)
-    line.confidence, line.reason, line.evidence = p.confidence, p.reason[:2000], p.evidence
-    line.debtor_id = p.debtor_id if line.status != UNMATCHED else None
-    line.overpaid_cents = p.overpaid_cents if line.status != UNMATCHED else 0
-    line.charges_cents = p.charges_cents if line.status != UNMATCHED else 0
-    line.allocations = [] if line.status == UNMATCHED else _with_charges(p.allocations, p.charges_cents)
+def _charged(allocations, charges: int) -> list[list[int]]:
+    """[invoice, cents, charges] per allocation: a shortfall written off as bank charges is laid on the
+    last invoices paid."""
+    rows = [[a.invoice_id, a.cents, 0] for a in allocations]
+    for row in reversed(rows):
+        if charges <= 0:
+            break
+        if row[1] > 0:
+            row[2] = min(charges, row[1])
+            charges -= row[2]
+    return rows
+
+
+def _book_rows(s, lines: list[BankLine], decided: dict[int, dict], allocations: dict[int, list[list[int]]]) -> list[int]:
+    """`_apply` for lines still being decided (their decision and allocations as plain values): an
+    invoice paid in the meantime takes only what is still open, the rest of the money stays on account.
+    Returns the invoices now settled."""
+    ids = sorted({row[0] for ln in lines for row in allocations[ln.id]})
+    open_now: dict[int, int] = {}
+    for i in range(0, len(ids), _CHUNK):
+        open_now.update(s.execute(select(Invoice.id, Invoice.open_cents).where(Invoice.id.in_(ids[i:i + _CHUNK]))).all())
+    changes = []
+    for line in lines:
+        day, batch, kept = line.booking_date, line.batch_id, []
+        for invoice_id, cents, charges in allocations[line.id]:
+            have = open_now[invoice_id]
+            if cents > 0:
+                paid = min(cents, max(have, 0))
+                decided[line.id]["overpaid_cents"] += cents - paid
+                charges = min(charges, paid)
+                changes += [(invoice_id, day, "payment", -(paid - charges), batch),
+                            (invoice_id, day, "write_off", -charges, batch)]
+                cents = paid
+            else:  # a credit note the payer deducted: its negative open amount is used up
+                cents = max(cents, min(have, 0))
+                changes.append((invoice_id, day, "credit", -cents, batch))
+            open_now[invoice_id] = have - cents
+            if cents:
+                kept.append([invoice_id, cents, charges])
+        allocations[line.id] = kept
+    after = ledger.apply_changes(s, changes)
+    return [i for i, cents in after.items() if cents == 0]
 
 
 def _with_charges(allocations, charges: int) -> list[BankAllocation]:
     """The shortfall written off as bank charges is laid on the last invoices paid."""
-    rows = [BankAllocation(invoice_id=a.invoice_id, cents=a.cents, charges_cents=0, applied=False)
-            for a in allocations]
-    for row in reversed(rows):
-        if charges <= 0:
-            break
-        if row.cents > 0:
-            row.charges_cents = min(charges, row.cents)
-            charges -= row.charges_cents
-    return rows
+    return [BankAllocation(invoice_id=invoice_id, cents=cents, charges_cents=part, applied=False)
+            for invoice_id, cents, part in _charged(allocations, charges)]
 
 
 def _apply(s, lines: list[BankLine]) -> list[int]:
@@ -463,8 +511,13 @@ def candidates(s, payments: list[bm.Payment], rules: bm.MatchRules) -> Candidate
                            {"ibans": _values(s, ibans)}).all())
     named = _named_debtors(s, payments)
     debtors |= set(known.values()) | set(named)
-    rows = {r[0]: r for r in s.execute(text(_INVOICES + f"i.open_cents <> 0 AND {_in(s, 'i.debtor_id', 'ids', 'bigint')}"),
-                                       {"ids": _values(s, debtors)})}
+    if len(debtors) * 4 > (s.scalar(select(func.count()).select_from(Debtor)) or 0):
+        # most debtors (a long statement): reading the open invoices in one pass beats looking each up
+        rows = {r[0]: r for r in s.execute(text(_INVOICES + "i.open_cents <> 0")).all() if r[1] in debtors}
+    else:
+        rows = {r[0]: r for r in s.execute(text(_INVOICES + f"i.open_cents <> 0 AND "
+                                                f"{_in(s, 'i.debtor_id', 'ids', 'bigint')}"),
+                                           {"ids": _values(s, debtors)}).all()}
     for r in s.execute(text(_INVOICES + _in(s, "i.open_cents", "amounts", "bigint")),
                        {"amounts": _values(s, {p.amount_cents for p in payments})}):
         rows.setdefault(r[0], r)

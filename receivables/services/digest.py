@@ -34,14 +34,7 @@ KINDS = ("daily", "weekly")
 TOP = 10  # items listed in a digest
 WAITING, FAILED = "waiting", "failed"  # a temporary refusal is tried again by the next run; a permanent one not
 
-# the worklist's sources as a digest counts them (the Today page words them the same way)
-SOURCE_WORDS = {"reply": N_("Replies to read"), "unassigned": N_("Mail to assign to a debtor"),
-                "dispute": N_("Disputes to resolve"), "promise": N_("Promises due or broken"),
-                "bank": N_("Bank payments to confirm"),
-                "call": N_("Calls due"), "approval": N_("Reminders waiting for approval"),
-                "address": N_("Without a usable address"), "failed": N_("Reminders not delivered"),
-                "sending": N_("Interrupted sends to confirm")}
-assert set(SOURCE_WORDS) == set(SOURCES)
+SOURCE_WORDS = SOURCES  # the worklist's sources, worded as Today words them
 
 
 # --- who gets one ---------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from receivables.domain.dossier import (
     clean_text,
     header_flags,
     invoice_status,
+    search_text,
 )
 from receivables.domain.planning import step_rank
 from receivables.domain.promises import PromiseCheck
@@ -122,7 +123,8 @@ def _like(text: str) -> str:
 def find_debtors(uow: UnitOfWork, query: str, limit: int = 20) -> list[DebtorMatch]:
     """Debtors whose code, name or e-mail contains the text, or with an invoice number containing it.
     Two characters are enough; exact code matches come first."""
-    q = (query or "").strip()
+    with _rules():
+        q = search_text(query)
     if len(q) < 2:
         return []
     s, pattern = uow.session, _like(q)
@@ -147,7 +149,8 @@ def find_debtors(uow: UnitOfWork, query: str, limit: int = 20) -> list[DebtorMat
 
 
 def _debtor(uow: UnitOfWork, code: str) -> Debtor:
-    debtor = uow.session.scalars(select(Debtor).where(Debtor.code == (code or "").strip())).first()
+    code = (code or "").strip()
+    debtor = None if "\x00" in code else uow.session.scalars(select(Debtor).where(Debtor.code == code)).first()
     if debtor is None:
         raise ServiceError("there is no debtor with code '{code}'; search by name, e-mail or invoice number",
                            code=code)

@@ -37,6 +37,7 @@ from db.models import (
 )
 from db.uow import UnitOfWork
 from receivables import importing as imp
+from receivables.domain.translation import N_
 from receivables.importing import diff
 from receivables.importing.diff import Closing
 from receivables.importing.validation import (
@@ -48,7 +49,7 @@ from receivables.importing.validation import (
     give_way,
     suggest_snapshot,
 )
-from receivables.services import ledger, plans, wording
+from receivables.services import bank, ledger, plans, wording
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
 
@@ -74,9 +75,11 @@ class ImportRejected(ServiceError):
         self.parsed = parsed
         first = "; ".join(str(p) for p in parsed.errors[:3])
         more = f" (and {parsed.error_count - 3} more)" if parsed.error_count > 3 else ""
-        hint = hint or ("Fix the file, or import the valid rows only" if not parsed.file_errors
-                        else "Fix the mapping or the file")
-        super().__init__(f"{parsed.error_count} problem(s), nothing was imported: {first}{more}. {hint}.")
+        hint = hint or (N_("Fix the file, or import the valid rows only") if not parsed.file_errors
+                        else N_("Fix the mapping or the file"))
+        self.hint = hint
+        super().__init__(N_("{count} problem(s), nothing was imported: {first}{more}. {hint}."), count=parsed.error_count,
+                         first=first, more=more, hint=hint)
 
 
 
@@ -85,7 +88,7 @@ class ClosingNeedsConfirmation(ServiceError):
 
     def __init__(self, closing: Closing):
         self.closing = closing
-        super().__init__(f"{closing.describe()} Nothing was imported.")
+        super().__init__(N_("{closing} Nothing was imported."), closing=closing.describe())
 
 
 @dataclass(frozen=True)
@@ -179,8 +182,8 @@ class CheckOutdated(ServiceError):
     """The ledger changed between the check and the import; nothing was written."""
 
     def __init__(self) -> None:
-        super().__init__("the ledger changed since the file was checked (another import, a payment or an edit); "
-                         "nothing was imported. Check the file again and read the result before importing")
+        super().__init__(N_("the ledger changed since the file was checked (another import, a payment or an edit); "
+                            "nothing was imported. Check the file again and read the result before importing"))
 
 
 @dataclass(frozen=True)
@@ -238,7 +241,7 @@ class Upload:
             try:
                 self._raw = imp.read_table(self.data, self.file_name)
             except imp.FileRejected as exc:
-                raise ServiceError(f"{self.file_name or 'the file'}: {exc}") from None
+                raise ServiceError("{file}: {problem}", file=self.file_name or "the file", problem=exc) from None
         return self._raw
 
     def drop_parse(self) -> None:
@@ -270,11 +273,13 @@ def file_hash(data: bytes) -> str:
 
 def _check_request(request: ImportRequest) -> None:
     if request.kind is not None and request.kind not in IMPORT_KINDS:
-        raise ServiceError(f"unknown kind of import '{request.kind}'; choose one of {', '.join(IMPORT_KINDS)}")
+        raise ServiceError("unknown kind of import '{kind}'; choose one of {kinds}", kind=request.kind,
+                           kinds=", ".join(IMPORT_KINDS))
     if request.profile is not None and request.profile not in imp.PROFILES:
-        raise ServiceError(f"unknown profile '{request.profile}'; choose one of {', '.join(imp.PROFILES)}")
+        raise ServiceError("unknown profile '{profile}'; choose one of {profiles}", profile=request.profile,
+                           profiles=", ".join(imp.PROFILES))
     if request.mode not in MODES:
-        raise ServiceError(f"unknown mode '{request.mode}'; choose full or partial")
+        raise ServiceError("unknown mode '{mode}'; choose full or partial", mode=request.mode)
 
 
 def preview(uow: UnitOfWork, upload: Upload, *, kind: str | None = None, profile: str | None = None,
@@ -416,6 +421,9 @@ def _import(uow: UnitOfWork, upload: Upload, req: ImportRequest, *, actor: str, 
     pieces = _Pieces(plan.parse, req.valid_rows_only, progress)
     seen = diff.Seen()
     _write(s, plan, pieces, batch, result, details, seen, confirm=not (close_missing or dry_run))
+    if kept := bank.keep_bank_payments(s, batch.id):  # the bank paid what the file still shows open
+        result.notes.append(f"{len(kept)} invoice(s) the bank paid are still open in this file: the bank payments "
+                            "stand, and the cases are listed on the Bank page for a person to check.")
     parsed = _accepted(prepared.finish(pieces.parsed), pieces, plan, upload.file_name)
     _fill_result(s, result, parsed, pieces, seen, upload.raw, req.valid_rows_only, as_of)
     pieces.report(0.95, "Recording the batch")
@@ -450,9 +458,9 @@ def _refuse_an_older_full_list(s, plan: _Plan) -> None:
     last = s.scalar(select(func.max(ImportBatch.as_of)).where(
         ImportBatch.kind == imp.OPEN_ITEMS, ImportBatch.mode == FULL, ImportBatch.status == "applied"))
     if last is not None and plan.as_of < last:
-        raise ServiceError(f"the ledger already holds a full snapshot of {last:%d-%m-%Y}; a full import "
-                           f"dated {plan.as_of:%d-%m-%Y} would undo what happened since. Use a snapshot dated "
-                           f"{last:%d-%m-%Y} or later, or import it as partial")
+        raise ServiceError("the ledger already holds a full snapshot of {last}; a full import dated {as_of} would "
+                           "undo what happened since. Use a snapshot dated {last} or later, or import it as partial",
+                           last=last.strftime("%d-%m-%Y"), as_of=plan.as_of.strftime("%d-%m-%Y"))
 
 
 def _write(s, plan: _Plan, pieces: _Pieces, batch: ImportBatch, result: ImportResult, details: dict,
@@ -476,8 +484,11 @@ def _accepted(parsed: ParsedBatch, pieces: _Pieces, plan: _Plan, file_name: str)
     if not pieces.rows:
         if parsed.error_count:
             raise ImportRejected(parsed, "No row is valid")
-        raise ServiceError(f"{file_name}: the file holds no {'debtors' if plan.kind == imp.DEBTORS else 'invoices'}"
-                           f" ({parsed.skipped_count} blank or total rows); nothing was imported")
+        if plan.kind == imp.DEBTORS:
+            raise ServiceError("{file}: the file holds no debtors ({skipped} blank or total rows); nothing was "
+                               "imported", file=file_name, skipped=parsed.skipped_count)
+        raise ServiceError("{file}: the file holds no invoices ({skipped} blank or total rows); nothing was imported",
+                           file=file_name, skipped=parsed.skipped_count)
     return parsed
 
 
@@ -952,7 +963,8 @@ def undo_latest(uow: UnitOfWork, *, actor: str, batch_id: int | None = None) -> 
     if batch is None:
         raise ServiceError("there is no import to undo")
     if batch_id is not None and batch.id != batch_id:
-        raise ServiceError(f"only the latest import (batch {batch.id}) can be undone, not batch {batch_id}")
+        raise ServiceError("only the latest import (batch {latest}) can be undone, not batch {batch}",
+                           latest=batch.id, batch=batch_id)
     details = batch.details or {}
     created_invoices = select(Invoice.id).where(Invoice.batch_id == batch.id)
     foreign_changes = s.scalar(select(func.count()).select_from(InvoiceChange).where(
@@ -962,9 +974,11 @@ def undo_latest(uow: UnitOfWork, *, actor: str, batch_id: int | None = None) -> 
         MessageInvoice.invoice_id.in_(created_invoices)))
     noted = s.scalar(select(func.count()).select_from(Note).where(Note.invoice_id.in_(created_invoices)))
     if foreign_changes or used or noted:
-        raise ServiceError(f"batch {batch.id} can no longer be undone: its invoices already have "
-                           f"{'payments entered since' if foreign_changes else 'reminders or notes'}. "
-                           "Import a corrected file instead")
+        if foreign_changes:
+            raise ServiceError("batch {batch} can no longer be undone: its invoices already have payments entered "
+                               "since. Import a corrected file instead", batch=batch.id)
+        raise ServiceError("batch {batch} can no longer be undone: its invoices already have reminders or notes. "
+                           "Import a corrected file instead", batch=batch.id)
 
     changed_ids = sorted(set(s.scalars(select(InvoiceChange.invoice_id).where(
         InvoiceChange.batch_id == batch.id, InvoiceChange.invoice_id.not_in(created_invoices)))))

@@ -12,20 +12,33 @@ from db.uow import UnitOfWork
 from emails.render import QR_CID
 from receivables.domain import epc
 from receivables.services.errors import ServiceError
-from receivables.services.reminder_settings import PAYMENT_DEFAULTS, PAYMENT_KEY
+from receivables.services.reminder_settings import PAYMENT_DEFAULTS, PAYMENT_KEY, reference_kind
 from receivables.services.settings import get_setting
-from receivables.services.wording import reference
+from receivables.services.wording import reference, structured_reference
+
+
+def payment_details(session) -> dict:
+    """The payment details as set, with the kind of structured reference the reminders carry."""
+    return {**(get_setting(session, PAYMENT_KEY) or {}), "reference_kind": reference_kind(session)}
 
 
 def qr_payload(payment: dict | None, currency: str, due_cents: int, debtor_code: str,
-               numbers: list[str]) -> str | None:
+               numbers: list[str], message_id: int | None = None) -> str | None:
     """The EPC QR text asking for `due_cents` (total, costs and interest) for these invoices, or None (not
-    EUR, nothing due, or no valid payment details). EpcError when the details do not fit in a QR code."""
+    EUR, nothing due, or no valid payment details). With the message's id its structured payment reference
+    goes in the structured remittance field (the bank returns it with the payment, which then matches
+    that message's invoices exactly) and the invoice numbers in the note to the payer; without, the invoice
+    numbers are the remittance text. EpcError when the details do not fit in a QR code."""
     pay = {**PAYMENT_DEFAULTS, **(payment or {})}
     if currency != "EUR" or due_cents <= 0 or not pay["beneficiary"] or not epc.valid_iban(pay["iban"]):
         return None
+    described = reference(debtor_code, numbers)
+    structured = structured_reference(message_id, pay.get("reference_kind"))
+    if structured:
+        return epc.epc_payload(name=pay["beneficiary"], iban=pay["iban"], amount_cents=due_cents, bic=pay["bic"],
+                               reference=structured, note=described if len(described) <= 70 else described[:67] + "...")
     return epc.epc_payload(name=pay["beneficiary"], iban=pay["iban"], amount_cents=due_cents, bic=pay["bic"],
-                           remittance=reference(debtor_code, numbers))
+                           remittance=described)
 
 
 def payment_payload(uow: UnitOfWork, message_id: int) -> str | None:
@@ -33,19 +46,19 @@ def payment_payload(uow: UnitOfWork, message_id: int) -> str | None:
     s = uow.session
     m = s.get(Message, int(message_id))
     if m is None:
-        raise ServiceError(f"there is no message {message_id}")
+        raise ServiceError("there is no message {message_id}", message_id=message_id)
     due = (m.total_cents or 0) + (m.costs_cents or 0) + (m.interest_cents or 0)
     numbers = list(s.scalars(select(Invoice.number).join(MessageInvoice, MessageInvoice.invoice_id == Invoice.id)
                              .where(MessageInvoice.message_id == m.id, MessageInvoice.active.is_(True))
                              .order_by(Invoice.due_date, Invoice.number)))
     code = s.scalar(select(Debtor.code).where(Debtor.id == m.debtor_id)) or str(m.debtor_id)
-    return qr_payload(get_setting(s, PAYMENT_KEY), m.currency, due, code, numbers)
+    return qr_payload(payment_details(s), m.currency, due, code, numbers, m.id)
 
 
 def qr_codes(session, message_ids) -> dict[int, tuple[str | None, str | None]]:
     """For each message: the EPC QR text it asks for now (None: it shows no QR code), and the text kept."""
     ids = list(dict.fromkeys(int(i) for i in message_ids))
-    payment = get_setting(session, PAYMENT_KEY) if ids else None
+    payment = payment_details(session) if ids else None
     out = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
@@ -64,7 +77,7 @@ def qr_codes(session, message_ids) -> dict[int, tuple[str | None, str | None]]:
             if shows_qr:
                 try:
                     payload = qr_payload(payment, currency, (total or 0) + (costs or 0) + (interest or 0), code,
-                                         numbers[mid])
+                                         numbers[mid], mid)
                 except epc.EpcError:
                     payload = None  # the message goes without the image, as it always did
             out[mid] = (payload, kept)

@@ -275,10 +275,9 @@ def view(uow: UnitOfWork, token: str, client: str, *, today: date | None = None,
     reference = bank_service.payment_reference(s, claims_.message_id)
     qr = None
     try:
-        payload = payment_qr.qr_payload(pay, "EUR", to_pay, debtor.code, [i.number for i in payable])
+        payload = payment_qr.qr_payload({**pay, "reference_kind": bank_service.reference_kind(s)}, "EUR", to_pay,
+                                        debtor.code, [i.number for i in payable], message_id=claims_.message_id)
         if payload:
-            payload = epc.epc_payload(name=pay["beneficiary"], iban=pay["iban"], amount_cents=to_pay, bic=pay["bic"],
-                                      remittance=reference)
             qr = epc.qr_png(payload, scale=5)
     except epc.EpcError:
         qr = None

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from db.uow import UnitOfWork
 from receivables.domain import costs as costing
-from receivables.domain import epc, tracks
+from receivables.domain import epc, references, tracks
 from receivables.domain.errors import Problem
 from receivables.domain.tracks import Track
 from receivables.services import portal_links, texts
@@ -23,6 +23,7 @@ COSTS_KEY = "reminder.costs"
 RATES_KEY = "reminder.interest_rates"
 CONSUMER_RATES_KEY = "reminder.consumer_interest_rates"  # art. 6:119 BW, its own table
 ENGINE_KEY = "reminder.engine"
+REFERENCE_KIND_KEY = "bank.reference_kind"  # the structured payment reference each reminder carries
 GRACE_KEY = "promise_grace_days"  # shared with the dossier's promises
 # review_above: a run that would create more messages than this proposes all of them for review;
 # catch_up_cap: the highest step an invoice first seen long past due enters at (a template, see tracks)
@@ -46,7 +47,15 @@ class ReminderSettings:
     catch_up_cap: str = "demand"
     # (template, tone, language) -> a text edited in Settings, used instead of the shipped template
     texts: dict = field(default_factory=dict)
+    reference_kind: str = references.RF
     portal_link: str = ""  # where a reminder's personal link to the portal goes ('' without a portal address)
+
+
+def reference_kind(session) -> str:
+    """The kind of structured payment reference a reminder carries: the RF creditor reference (default)
+    or the Dutch betalingskenmerk."""
+    kind = get_setting(session, REFERENCE_KIND_KEY) or references.RF
+    return kind if kind in references.KINDS else references.RF
 
 
 def load_settings(session) -> ReminderSettings:
@@ -75,7 +84,7 @@ def load_settings(session) -> ReminderSettings:
     cap = engine["catch_up_cap"] if engine["catch_up_cap"] in tracks.TEMPLATES else ENGINE_DEFAULTS["catch_up_cap"]
     return ReminderSettings(all_tracks, rules, payment, cost_settings, int(engine["freshness_days"]),
                             int(engine["tolerance_cents"]), int(engine["lookahead_days"]), grace,
-                            int(engine["review_above"]), cap, texts.in_force(session),
+                            int(engine["review_above"]), cap, texts.in_force(session), reference_kind(session),
                             portal_links.link_placeholder())
 
 

@@ -348,7 +348,8 @@ def _new_rows(s, ledger: _Ledger, plan: planning.Plan, cfg: ReminderSettings) ->
         since = min(m.planned_date for m in plan.create) - timedelta(days=400)
         taken = set(s.execute(select(Message.debtor_id, Message.step_key).where(Message.planned_date >= since)).all())
     rows, lines = [], []
-    for new in plan.create:
+    ids = _reserve_ids(s, len(plan.create))
+    for new, message_id in zip(plan.create, ids):
         key, n = new.key, 1
         while (new.debtor_id, key) in taken:
             n += 1
@@ -358,13 +359,26 @@ def _new_rows(s, ledger: _Ledger, plan: planning.Plan, cfg: ReminderSettings) ->
         step = track.steps[new.step_index]
         fields = compose(ledger.debtors[new.debtor_id], track, step, list(new.invoices),
                          ledger.open_by_debtor[new.debtor_id], new.currency, new.planned_date, cfg, ledger.basis,
-                         plan.holds)
-        rows.append({"debtor_id": new.debtor_id, "track": new.track, "step_index": new.step_index,
+                         plan.holds, message_id)
+        rows.append({"id": message_id, "debtor_id": new.debtor_id, "track": new.track, "step_index": new.step_index,
                      "step_name": new.step, "step_key": key, "channel": step.channel, "reason": new.reason,
                      "status": "approved" if new.approved else "proposed", "planned_date": new.planned_date,
                      **fields})
         lines.append([(inv.id, inv.open_cents) for inv in new.invoices])
     return rows, lines
+
+
+def _reserve_ids(s, n: int) -> list[int]:
+    """Ids for `n` new messages, known before they are worded: each message's payment reference is made
+    from its id. The run holds the generators' lock (and on SQLite the write lock), so nobody else
+    inserts meanwhile; PostgreSQL takes them from the id sequence."""
+    if n <= 0:
+        return []
+    if s.get_bind().dialect.name == "postgresql":
+        return list(s.scalars(text("SELECT nextval(pg_get_serial_sequence('message', 'id')) "
+                                   "FROM generate_series(1, :n)"), {"n": n}))
+    first = (s.scalar(select(func.max(Message.id))) or 0) + 1
+    return list(range(first, first + n))
 
 
 def _reword_changed(s, ledger: _Ledger, plan: planning.Plan, cfg: ReminderSettings) -> None:
@@ -377,7 +391,7 @@ def _reword_changed(s, ledger: _Ledger, plan: planning.Plan, cfg: ReminderSettin
             continue
         fields = compose(ledger.debtors[m.debtor_id], track, track.steps[m.step_index], list(invoices),
                          ledger.open_by_debtor[m.debtor_id], m.currency, m.planned_date, cfg, ledger.basis,
-                         plan.holds)
+                         plan.holds, m.id)
         if m.edited:
             fields = {k: fields[k] for k in AMOUNT_FIELDS}
         for k, v in fields.items():

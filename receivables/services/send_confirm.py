@@ -48,12 +48,14 @@ def waiting_for_confirmation(uow: UnitOfWork, now: datetime | None = None) -> li
 def _stuck(s, message_id: int, now: datetime) -> Message:
     m = s.get(Message, int(message_id), with_for_update=True)
     if m is None:
-        raise ServiceError(f"there is no message {message_id}")
+        raise ServiceError("there is no message {message_id}", message_id=message_id)
     if m.status != "sending":
-        raise ServiceError(f"message {message_id} is {m.status}, not waiting for confirmation")
+        raise ServiceError("message {message_id} is {status}, not waiting for confirmation", message_id=message_id,
+                           status=m.status)
     if m.last_error is None and now - m.updated_at < IN_FLIGHT:
-        raise ServiceError(f"message {message_id} was handed to a sender at {m.updated_at:%H:%M:%S} UTC and may "
-                           "still be on its way; wait a few minutes before confirming it")
+        raise ServiceError("message {message_id} was handed to a sender at {time} UTC and may still be on its way; "
+                           "wait a few minutes before confirming it", message_id=message_id,
+                           time=m.updated_at.strftime("%H:%M:%S"))
     return m
 
 
@@ -121,8 +123,8 @@ def mark_sent(uow: UnitOfWork, message_ids, *, actor: str, now: datetime | None 
              for i in ids if found.get(i) != EXPORTED]
     if wrong:
         s.rollback()
-        raise ServiceError(f"only messages written to the outbox (exported) can be marked sent, not {', '.join(wrong)}; "
-                           "nothing was changed")
+        raise ServiceError("only messages written to the outbox (exported) can be marked sent, not {messages}; "
+                           "nothing was changed", messages=", ".join(wrong))
     for i in ids:
         set_status(s, i, EXPORTED, status="sent", sent_at=now, last_error=None, updated_at=now)
         record_attempt(s, i, SENT, f"marked sent by {actor}", now)

@@ -69,10 +69,9 @@ from receivables.services import portal_links, reminder_settings, reminders
 from receivables.services import send_journal as journal
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
-from receivables.services.payment_qr import qr_payload
+from receivables.services.payment_qr import payment_details, qr_payload
 from receivables.services.queue import rerender
-from receivables.services.settings import get_setting
-from receivables.services.wording import company_name
+from receivables.services.wording import company_name, structured_reference
 
 SENDABLE_CHANNELS = ("email", "letter")  # call tasks are never e-mailed
 EXPORTED = "exported"  # written to the outbox folder: not sent until a person says it went out
@@ -98,7 +97,7 @@ def smtp_settings() -> config.SmtpConfig | None:
     try:
         return config.load_smtp_config()
     except config.SmtpConfigError as exc:
-        raise ServiceError(str(exc)) from None
+        raise ServiceError(exc.msgid or str(exc), **exc.params) from None
 
 
 def outbox_folder() -> str:
@@ -236,7 +235,7 @@ def plan(uow: UnitOfWork, today: date, *, limit: int | None = None, ids=None,
 # --- composing ---------------------------------------------------------------------------------------
 
 def _payment(session) -> dict | None:
-    return get_setting(session, reminder_settings.PAYMENT_KEY)
+    return payment_details(session)
 
 
 def _qr_for(c: Candidate, payment: dict | None) -> bytes | None:
@@ -246,7 +245,7 @@ def _qr_for(c: Candidate, payment: dict | None) -> bytes | None:
         return None
     try:
         payload = qr_payload(payment, c.currency, c.due_cents, c.debtor_code,
-                                       [ln.number for ln in c.active_lines])
+                             [ln.number for ln in c.active_lines], c.id)
     except epc.EpcError:
         return None
     if payload is None:
@@ -302,14 +301,15 @@ def statement_attachments(c: Candidate, on: date, payment: dict | None) -> tuple
         return ()
     rows = [statement.Row(ln.number, ln.invoice_date, ln.due_date, ln.line_open_cents) for ln in active]
     return statement.attachments(rows, company=company_name(payment), debtor_code=c.debtor_code,
-                                 debtor_name=c.debtor_name, currency=c.currency, on=on, language=c.language)
+                                 debtor_name=c.debtor_name, currency=c.currency, on=on, language=c.language,
+                                 reference=structured_reference(c.id, (payment or {}).get("reference_kind")))
 
 
 def statement_for(uow: UnitOfWork, message_id: int, on: date) -> tuple[mime.Attachment, ...]:
     """A message's statement of account (PDF, CSV) as it would go out on `on`; empty when it needs none."""
     found = _load(uow.session, ids=[int(message_id)])
     if not found:
-        raise ServiceError(f"there is no message {message_id}")
+        raise ServiceError("there is no message {message_id}", message_id=message_id)
     payment = _payment(uow.session)
     uow.session.rollback()
     return statement_attachments(found[0], on, payment)
@@ -319,7 +319,7 @@ def letter_for(uow: UnitOfWork, message_id: int, on: date) -> mime.Attachment:
     """A letter step's PDF as it would go out on `on` (for downloading from the queue)."""
     found = _load(uow.session, ids=[int(message_id)], qr=True)
     if not found:
-        raise ServiceError(f"there is no message {message_id}")
+        raise ServiceError("there is no message {message_id}", message_id=message_id)
     c = found[0]
     return letter_attachment(c, on, _qr_png(uow, c), _payment(uow.session))
 
@@ -341,7 +341,7 @@ def preview(uow: UnitOfWork, message_id: int, settings: SendSettings, today: dat
     s = uow.session
     found = _load(s, ids=[int(message_id)], qr=True)
     if not found:
-        raise ServiceError(f"there is no message {message_id}")
+        raise ServiceError("there is no message {message_id}", message_id=message_id)
     c = found[0]
     v = recheck(c, today, utcnow(), _settings(s).tolerance_cents)
     if v.action == "address":
@@ -1090,7 +1090,7 @@ def send_test_message(uow: UnitOfWork, transport, settings: SendSettings, to: st
     try:
         recipients = parse_recipients(to)
     except AddressError as exc:
-        raise ServiceError(f"{exc}; type the address to send the test message to") from None
+        raise ServiceError("{problem}; type the address to send the test message to", problem=exc) from None
     built = mime.build_mime(mime.OutgoingMail(
         from_addr=settings.from_addr, reply_to=settings.reply_to, to=tuple(recipients),
         subject="Debtor Desk test message",

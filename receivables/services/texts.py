@@ -97,7 +97,7 @@ def sample_context(template: str, tone: str, language: str, today: date | None =
         "costs": {"rates_used": [], "consumer": False, "mode": "bik", "wik_letter": False},
         "planned_date": today, "pay_by": today + timedelta(days=14),
         "payment": {"iban": "NL91ABNA0417164300", "bic": "ABNANL2A", "beneficiary": "Demo Groothandel B.V.",
-                    "reference": "0042 2026-0042", "link": ""},
+                    "reference": "RF27 0000 4242", "description": "0042 2026-0042", "link": ""},
         "qr": False,
     }
 

@@ -9,7 +9,17 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import AuditEvent, Invoice, InvoiceChange, Message, Note, SendAttempt
+from db.models import (
+    AuditEvent,
+    BankAllocation,
+    BankLine,
+    ImportBatch,
+    Invoice,
+    InvoiceChange,
+    Message,
+    Note,
+    SendAttempt,
+)
 from receivables.domain import metrics
 from receivables.domain.dossier import NOTE_KIND_TO_TIMELINE, Money, Phrase
 from receivables.domain.promises import PromiseCheck
@@ -23,7 +33,11 @@ MESSAGE_STATES = {"approved": N_("Approved"), "blocked": N_("Blocked"), "cancell
 MESSAGE_ACTIONS = (N_("Approve"), N_("Postpone"), N_("Block"), N_("Cancel"), N_("Edit"), N_("Note"), N_("Rerender"),
                    N_("Bounced"), N_("Reject"), N_("Unblock"), N_("Mark sent"), N_("Retry"))
 BY = {"import": N_("import"), "system": N_("system"), "sender": N_("sender"),
-      "reminder engine": N_("reminder engine")}  # who did it, when not a person
+      "reminder engine": N_("reminder engine"), "bank": N_("bank statement")}  # who did it, when not a person
+# how a payment from the bank was matched to the invoice (BankLine.evidence)
+MATCHED_BY = {"reference": N_("matched on our payment reference"), "number": N_("matched on the invoice number"),
+              "account": N_("matched on the payer's known account"), "name": N_("matched on the payer's name"),
+              "amount": N_("matched on the amount"), "person": N_("assigned by a person")}
 
 
 @dataclass(frozen=True)
@@ -96,9 +110,15 @@ def _invoice_entries(session: Session, debtor_id: int, invoices: list[Invoice]) 
     if not invoices:
         return entries
     by_id = {i.id: i for i in invoices}
-    changes = session.scalars(select(InvoiceChange).where(InvoiceChange.invoice_id.in_(
-        select(Invoice.id).where(Invoice.debtor_id == debtor_id))).order_by(InvoiceChange.change_date, InvoiceChange.id))
-    for ch in changes:
+    changes = session.execute(select(InvoiceChange, ImportBatch.kind).outerjoin(
+        ImportBatch, ImportBatch.id == InvoiceChange.batch_id).where(InvoiceChange.invoice_id.in_(
+            select(Invoice.id).where(Invoice.debtor_id == debtor_id))).order_by(InvoiceChange.change_date,
+                                                                                InvoiceChange.id))
+    matched = {(batch, invoice): how for batch, invoice, how in session.execute(
+        select(BankLine.batch_id, BankAllocation.invoice_id, BankLine.evidence)
+        .join(BankAllocation, BankAllocation.line_id == BankLine.id)
+        .where(BankLine.debtor_id == debtor_id, BankAllocation.applied.is_(True)))}
+    for ch, batch_kind in changes:
         inv = by_id[ch.invoice_id]
         title = _p(N_("{what}: {amount} on {number}"), what=_p(CHANGE_TITLES.get(ch.kind, ch.kind)),
                    amount=Money(abs(ch.delta_cents), inv.currency), number=inv.number)
@@ -107,7 +127,13 @@ def _invoice_entries(session: Session, debtor_id: int, invoices: list[Invoice]) 
             late = metrics.days_late(due=inv.due_date, on=ch.change_date)
             details.append(_p(N_("on time")) if late == 0 else _p(N_("{n} day after the due date")) if late == 1
                            else _p(N_("{n} days after the due date"), n=late))
-        entries.append(TimelineEntry(_at(ch.change_date), "payment", title, "", "import", details, dated=True))
+        by = "import"
+        if batch_kind == "bank":  # a payment matched from a bank statement: say how
+            by = "bank"
+            how = matched.get((ch.batch_id, ch.invoice_id))
+            if how in MATCHED_BY:
+                details.append(_p(MATCHED_BY[how]))
+        entries.append(TimelineEntry(_at(ch.change_date), "payment", title, "", by, details, dated=True))
     return entries
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from db.models import Debtor, Invoice, Message, MessageInvoice
 from emails import statement
 from emails.render import TemplateError, render_message
-from receivables.domain import chase, contacts, epc, tracks
+from receivables.domain import chase, contacts, epc, references, tracks
 from receivables.domain import costs as costing
 from receivables.domain.messages import UNSENT
 from receivables.domain.planning import OpenInvoice
@@ -40,6 +40,14 @@ def reference(debtor_code: str, numbers: list[str]) -> str:
     """The payment reference of a message: the debtor's code and the invoice numbers, at most 140 characters."""
     ref = f"{debtor_code} " + " ".join(numbers)
     return ref if len(ref) <= 140 else ref[:137] + "..."
+
+
+def structured_reference(message_id: int | None, kind: str | None = None) -> str:
+    """The structured payment reference of a message (RF creditor reference or betalingskenmerk, compact),
+    or "" while the message has no id: a payment quoting it is matched to that message's invoices."""
+    if not message_id:
+        return ""
+    return references.message_reference(int(message_id), kind if kind in references.KINDS else references.RF)
 
 
 def claim_basis(session) -> claims.ClaimBasis:
@@ -78,9 +86,11 @@ def payment_link(pattern: str, values: dict) -> str:
 
 def message_context(debtor, track: Track, step: Step, chased: list, open_items: list, currency: str,
                     planned: date, cfg: ReminderSettings, claim: costing.Claim,
-                    holds: dict[int, str] | None = None) -> dict:
+                    holds: dict[int, str] | None = None, message_id: int | None = None) -> dict:
     """Everything a template may use. Credit notes and items not chased here appear in the overview, named
-    by why they are not chased (`holds`: invoice id -> a reason of `receivables.domain.chase`)."""
+    by why they are not chased (`holds`: invoice id -> a reason of `receivables.domain.chase`). The
+    payment reference is the message's structured reference (`message_id`; the debtor's code and the
+    invoice numbers are the description beside it), or those words alone for a message without an id."""
     chased_ids = {i.id for i in chased}
     listed, more = statement.listed(chased)
     # a message that lists only part of its invoices leaves the overview to the attached statement
@@ -93,9 +103,12 @@ def message_context(debtor, track: Track, step: Step, chased: list, open_items: 
     total = claim.principal_cents if claim.principal_cents is not None else sum(i.open_cents for i in chased)
     due = total + claim.costs_cents + claim.interest_cents
     pay = cfg.payment
-    ref = reference(debtor.code, [i.number for i in chased])
+    described = reference(debtor.code, [i.number for i in chased])
+    structured = structured_reference(message_id, cfg.reference_kind)
+    ref = references.format_reference(structured) if structured else described
     link = payment_link(pay.get("link_pattern") or "", {
-        "debtor_code": debtor.code, "amount": f"{due // 100}.{due % 100:02d}", "reference": ref, "currency": currency})
+        "debtor_code": debtor.code, "amount": f"{due // 100}.{due % 100:02d}", "reference": structured or described,
+        "currency": currency})
     language = contacts.letter_language(debtor.language)
     if more:
         more = {**more, "note": statement.more_note(more, language)}
@@ -117,14 +130,16 @@ def message_context(debtor, track: Track, step: Step, chased: list, open_items: 
         "amount_due_cents": due, "costs": {"rates_used": [], "consumer": bool(debtor.is_consumer), **claim.detail},
         "planned_date": planned, "pay_by": planned + timedelta(days=PAY_DAYS.get(step.template, 7)),
         "payment": {"iban": pay.get("iban", ""), "bic": pay.get("bic", ""),
-                    "beneficiary": pay.get("beneficiary", ""), "reference": ref, "link": link},
+                    "beneficiary": pay.get("beneficiary", ""), "reference": ref,
+                    "description": described if structured else "", "link": link},
         "portal": {"link": cfg.portal_link},
         "qr": currency == "EUR" and due > 0 and bool(pay.get("beneficiary")) and epc.valid_iban(pay.get("iban", "")),
     }
 
 
 def compose(debtor, track: Track, step: Step, chased: list, open_items: list, currency: str, planned: date,
-            cfg: ReminderSettings, basis: claims.ClaimBasis, holds: dict[int, str] | None = None) -> dict:
+            cfg: ReminderSettings, basis: claims.ClaimBasis, holds: dict[int, str] | None = None,
+            message_id: int | None = None) -> dict:
     """The stored fields of a message: rendered words, amounts and costs. Not its recipients: they are
     the debtor's reminder contact when it is previewed or sent (`contacts.reminder_address`)."""
     claim = costing.Claim(0, 0, {})
@@ -132,7 +147,7 @@ def compose(debtor, track: Track, step: Step, chased: list, open_items: list, cu
     if step.charges_costs and chased and (not debtor.is_consumer or (step.template in tracks.WIK_TEMPLATES
                                                                       and step.channel != "call")):
         claim = basis.claim(debtor, chased, planned, cfg)
-    ctx = message_context(debtor, track, step, chased, open_items, currency, planned, cfg, claim, holds)
+    ctx = message_context(debtor, track, step, chased, open_items, currency, planned, cfg, claim, holds, message_id)
     rendered = render_message(ctx, cfg.texts)
     return {"subject": rendered.subject, "body_text": rendered.text, "body_html": rendered.html,
             "language": ctx["language"], "currency": currency,
@@ -158,7 +173,7 @@ def render_again(s, m: Message, cfg: ReminderSettings, basis: claims.ClaimBasis,
         m.planned_date))}
     try:
         fields = compose(debtor, track, track.steps[m.step_index], chased, items, m.currency, m.planned_date,
-                         cfg, basis, holds)
+                         cfg, basis, holds, m.id)
     except TemplateError as exc:
         raise ServiceError(exc.msgid, **exc.params) from None
     if not words:

@@ -166,3 +166,14 @@ def test_the_page_and_the_command_line_show_the_same_ageing(demo):
     on_the_command_line = {r["code"]: {key: round(r[key] * 100) for key in labels.values()} for r in eur["debtors"]}
     assert on_page == on_the_command_line
     assert sum(r["total"] for r in on_page.values()) == round(eur["totals"]["total"] * 100)
+
+
+def test_a_nul_character_in_the_search_says_to_type_it_again_and_the_whole_table_stays(demo):
+    at = page()
+    everyone = len(at.dataframe[0].value)
+    at.text_input(key="ageing_search").input("Bak\x00").run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "the search holds a control character (such as NUL) that no code, name or number contains; type the "
+        "search again"]
+    assert len(at.dataframe[0].value) == everyone

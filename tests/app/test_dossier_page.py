@@ -341,3 +341,20 @@ def test_a_bounced_address_is_named_in_the_dossier_until_a_person_confirms_it(ap
         dossier_service.update_contact(u, "0100", emails="crediteuren@dejong.nl", language="nl",
                                        contact_person="Anouk de Jong", actor="carla")
     assert not [w for w in page("viewer", "0100").warning if "bounced" in w.value]
+
+
+@pytest.mark.parametrize("query", ["De\x00Jong", "\x00\x00", "0100\x00"])
+def test_a_nul_character_in_the_search_is_refused_with_a_message_not_a_database_error(app_db, query):
+    at = page("collector")
+    at.text_input(key="dossier_search").input(query).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "the search holds a control character (such as NUL) that no code, name or number contains; type the "
+        "search again"]
+    assert headers(at) == []
+
+
+def test_a_nul_character_in_the_debtor_address_is_refused_with_a_message(app_db):
+    at = page("collector", debtor="0100\x00")
+    assert not at.exception
+    assert any("there is no debtor with code" in e.value for e in at.error)

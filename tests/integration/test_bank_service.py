@@ -426,12 +426,21 @@ def export(rows: list[tuple[str, str, str, str]]) -> bytes:
     return (OPEN_ITEMS + "\r\n".join(lines_) + "\r\n").encode()
 
 
-def run_export(uow, data: bytes, as_of: date) -> int:
+LEDGER_FILE = "Factuurnummer;Relatiecode;Factuurdatum;Vervaldatum;Bedrag;Betaaldatum\r\n"
+
+
+def ledger_file(rows: list[tuple[str, str, str, str]]) -> bytes:
+    """An invoice ledger: (number, debtor code, amount, paid date or "")."""
+    lines_ = [f"{number};{code};15-04-2026;25-05-2026;{amount};{paid}" for number, code, amount, paid in rows]
+    return (LEDGER_FILE + "\r\n".join(lines_) + "\r\n").encode()
+
+
+def run_export(uow, data: bytes, as_of: date, kind: str = "open-items") -> int:
+    """The accounting import as a person runs it: it keeps the bank's payments by itself."""
     with uow() as u:
-        result = imports.run_import(u, data, "open.csv", actor="test", kind="open-items", mode="partial",
-                                    as_of=as_of)
-    with uow() as u:  # what the import calls before it commits, once wired
-        bank.reconcile_import(u, result.batch_id, actor="test")
+        result = imports.run_import(u, data, f"{kind}.csv", actor="test", kind=kind, as_of=as_of,
+                                    **({"mode": "partial"} if kind == "open-items" else {}))
+    run_export.notes = result.notes
     return result.batch_id
 
 
@@ -448,6 +457,37 @@ def test_an_export_that_still_shows_a_paid_invoice_open_neither_reopens_nor_doub
                                 .where(InvoiceChange.batch_id == batch_id)) == 0
         bank.resolve_case(u, cases[0]["id"], actor="carla")
         assert bank.ledger_cases(u) == []
+
+
+def test_the_import_says_that_it_kept_the_bank_payment(ledger):
+    import_file(ledger, statement(tx("605.00", text="F2026-0102")))
+    run_export(ledger, export([("ACME", "F2026-0102", "605,00", "605,00")]), DAY + timedelta(days=1))
+    assert any("the bank payments stand" in note for note in run_export.notes)
+
+
+def test_a_ledger_file_without_the_bank_payment_neither_reopens_nor_doubles_the_invoice(ledger):
+    import_file(ledger, statement(tx("605.00", text="F2026-0102")))
+    batch_id = run_export(ledger, ledger_file([("F2026-0102", "ACME", "605,00", ""),
+                                               ("F2026-0101", "ACME", "1.210,00", "")]),
+                          DAY + timedelta(days=1), kind="ledger")
+    assert open_of(ledger, "F2026-0102") == 0 and open_of(ledger, "F2026-0101") == 121_000
+    with ledger() as u:
+        assert [(c["invoice"], c["kept_cents"]) for c in bank.ledger_cases(u)] == [("F2026-0102", 60_500)]
+        assert u.session.scalar(select(func.count()).select_from(InvoiceChange)
+                                .where(InvoiceChange.batch_id == batch_id)) == 0
+
+
+def test_a_ledger_file_that_booked_the_bank_payment_changes_nothing(ledger):
+    import_file(ledger, statement(tx("605.00", text="F2026-0102")))
+    batch_id = run_export(ledger, ledger_file([("F2026-0102", "ACME", "605,00", DAY.strftime("%d-%m-%Y"))]),
+                          DAY + timedelta(days=1), kind="ledger")
+    assert open_of(ledger, "F2026-0102") == 0  # paid once, not twice
+    with ledger() as u:
+        assert bank.ledger_cases(u) == []
+        assert u.session.scalar(select(func.sum(InvoiceChange.delta_cents)).join(Invoice).where(
+            Invoice.number == "F2026-0102")) == -60_500
+        assert u.session.scalar(select(func.count()).select_from(InvoiceChange)
+                                .where(InvoiceChange.batch_id == batch_id)) == 0
 
 
 def test_an_export_that_agrees_with_the_bank_changes_nothing(ledger):

@@ -5,10 +5,11 @@ test_import_service; here the command's own behaviour runs on both for the two m
 import subprocess
 import sys
 
+import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from db.models import ImportBatch, Invoice
+from db.models import Debtor, ImportBatch, Invoice
 from db.uow import UnitOfWork
 from tests.conftest import ROOT
 
@@ -64,6 +65,38 @@ def test_a_rejected_file_exits_2_with_every_problem_on_stderr_and_changes_nothin
     assert res.stdout == "new 1, changed 0, closed 0, unchanged 0, skipped 2\n"
     assert "left out 2 problem row(s):" in res.stderr
     assert counts(engine) == (1, 1)
+
+
+def test_a_file_with_one_invoice_number_on_every_row_is_refused_with_one_line_naming_it(sqlite_engine, tmp_path):
+    f = write(tmp_path / "same.csv", *(f"{i % 300:04d};Debiteur {i % 300};F-1001;01-05-2026;31-05-2026;100,00;100,00;Factuur"
+                                       for i in range(20_000)))
+    res = run_cli("import", f, "--dry-run")
+    assert res.returncode == 2
+    assert res.stderr.splitlines() == [
+        "error: same.csv: 1 problem(s); nothing was imported",
+        "  row 2, Factuurnummer: 'F-1001' appears 20,000 times (rows 2, 3, 4, 5, 6 and 19,995 more); each invoice "
+        "may appear once; remove or merge the extra rows",
+        "Fix the file, or rerun with --valid-rows-only to import the other rows."]
+
+
+@pytest.mark.parametrize("name, data", [
+    ("cr-in-cell.csv", (HEADER + "\r\n0042;Bakker\rB.V.;000123;01-05-2026;31-05-2026;100,00;100,00;Factuur\r\n").encode()),
+    ("multi-line.xlsx", None),
+])
+def test_a_carriage_return_or_a_line_break_inside_a_cell_imports_from_the_command_line(sqlite_engine, tmp_path,
+                                                                                        name, data):
+    if data is None:
+        wb = openpyxl.Workbook()
+        wb.active.append(HEADER.split(";"))
+        wb.active.append(["0042", "Bakker\r\nB.V.", "000123", "01-05-2026", "31-05-2026", "100,00", "100,00", "F"])
+        wb.save(tmp_path / name)
+    else:
+        (tmp_path / name).write_bytes(data)
+    res = run_cli("import", tmp_path / name, "--as-of", "2026-06-30")
+    assert (res.returncode, res.stdout) == (0, "new 1, changed 0, closed 0, unchanged 0, skipped 0\n"), res.stderr
+    assert "Traceback" not in res.stderr
+    with UnitOfWork(sqlite_engine) as u:
+        assert u.session.scalar(select(Debtor.name)) == "Bakker B.V."
 
 
 def test_a_dry_run_reports_the_counts_and_writes_nothing(sqlite_engine, tmp_path):

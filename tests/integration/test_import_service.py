@@ -241,13 +241,11 @@ def test_a_rejected_file_leaves_the_database_exactly_as_it_was(uow):
     with pytest.raises(ImportRejected) as err:
         run(uow, BAD, name="bad.csv", as_of=AS_OF + timedelta(days=1))
     assert [str(p) for p in err.value.problems] == [
-        "row 2, Factuurnummer: '000123' appears more than once (also on row 5); each invoice may appear once; "
+        "row 2, Factuurnummer: '000123' appears 2 times (rows 2, 5); each invoice may appear once; "
         "remove or merge the extra rows",
         "row 3, Vervaldatum: '31-02-2026' is not a date (expected dd-mm-yyyy)",
         "row 4, Openstaand: 'tien' is not an amount (expected like 1.234,56 or -1234,56); fix the value or "
-        "choose the other decimal style",
-        "row 5, Factuurnummer: '000123' appears more than once (also on row 2); each invoice may appear once; "
-        "remove or merge the extra rows"]
+        "choose the other decimal style"]
     assert "nothing was imported" in str(err.value)
     assert table_counts(uow) == before and open_amounts(uow) == amounts
 
@@ -557,6 +555,38 @@ def test_an_excel_export_and_a_windows_1252_export_import_the_same(uow):
     assert result.summary() == "new 0, changed 0, closed 0, unchanged 1, skipped 0"
     with uow() as u:
         assert u.session.scalar(select(Debtor.name)) == "Café Ëlberg"
+
+
+BAKKER = ["0042", "Bakker B.V.", "000123", "01-05-2026", "31-05-2026", "100,00", "100,00", "Factuur"]
+SMIT = ["0043", "Smit", "000124", "01-05-2026", "31-05-2026", "50,00", "25,00", "Factuur"]
+
+
+def _csv(rows: list[list[str]], end: str) -> bytes:
+    return end.join(";".join(r) for r in rows).encode() + end.encode()
+
+
+@pytest.mark.parametrize("data, name", [
+    (_csv([EBOEK.split(";"), BAKKER, SMIT], "\r"), "old-mac.csv"),
+    (_csv([EBOEK.split(";"), [*BAKKER[:1], "Bakker\rB.V.", *BAKKER[2:]], SMIT], "\r\n"), "cr-in-cell.csv"),
+    (_csv([EBOEK.split(";"), [*BAKKER[:1], "Bakker\rB.V.", *BAKKER[2:]], SMIT], "\n"), "cr-in-cell-lf.csv"),
+    (_csv([EBOEK.split(";"), [*BAKKER[:1], '"Bakker\r\nB.V."', *BAKKER[2:]], SMIT], "\r\n"), "quoted.csv"),
+    (_xlsx([EBOEK.split(";"), [*BAKKER[:1], "Bakker\nB.V.", *BAKKER[2:]], [*SMIT[:1], "Smit\r\n", *SMIT[2:]]]),
+     "multi-line.xlsx"),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_carriage_returns_and_line_breaks_inside_cells_import_as_one_line_values(uow, data, name):
+    result = run(uow, data, name=name)
+    assert result.summary() == "new 2, changed 0, closed 0, unchanged 0, skipped 0"
+    with uow() as u:
+        assert sorted(u.session.scalars(select(Debtor.name))) == ["Bakker B.V.", "Smit"]
+
+
+def test_a_line_ended_by_a_lone_carriage_return_among_new_lines_is_refused_with_its_field_count(uow):
+    data = (EBOEK + "\r\n" + ";".join(BAKKER) + "\r" + ";".join(SMIT) + "\r\n").encode()
+    with pytest.raises(ImportRejected) as refused:
+        run(uow, data, name="mixed.csv")
+    assert [str(p) for p in refused.value.problems] == [
+        "row 2: has 15 fields but the header has 8; a separator inside a value must be quoted, or fix the line"]
+    assert open_amounts(uow) == {}
 
 
 # --- property: the ledger always ends where the last snapshot says --------------------------------
