@@ -84,6 +84,8 @@ class Debtor(Base):
     owner: Mapped[str | None] = mapped_column(String(100))  # the collector (user name) who follows this debtor
     # addresses that bounced, comma separated: taken off `email`, and never written to again
     email_bouncing: Mapped[str | None] = mapped_column(Text)
+    # the debtor's portal links hold while they carry this number: raising it revokes every link given
+    portal_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     invoices: Mapped[list[Invoice]] = relationship(back_populates="debtor")
 
@@ -492,6 +494,31 @@ class WorkHandoff(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
+
+
+class PortalHit(Base):
+    """Requests to the debtor's portal counted per token and per client address in a time window, in the
+    database so that every server process counts alike."""
+
+    __tablename__ = "portal_hit"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)  # token:<hash> | client:<address>
+    window_start: Mapped[datetime] = mapped_column(DateTime)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PortalAddressChange(Base):
+    """A new reminder address a debtor typed in the portal, waiting for the link mailed to it."""
+
+    __tablename__ = "portal_address_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtor.id", ondelete="CASCADE"), index=True)
+    address: Mapped[str] = mapped_column(String(255))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class PaymentPlan(Base):

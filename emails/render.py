@@ -40,7 +40,8 @@ LABELS = {
            "status_chased": "in deze brief", "status_not_due": "nog niet vervallen",
            "status_credit": "creditnota", "status_disputed": "in behandeling", "status_held": "afspraak loopt",
            "status_other": "vervallen", "rate": "tegen", "vat": "incl. btw",
-           "customer": "Klantnummer", "date": "Datum", "call_contact": "Contactpersoon", "call_phone": "Telefoon", "call_email": "E-mail"},
+           "customer": "Klantnummer", "date": "Datum", "call_contact": "Contactpersoon", "call_phone": "Telefoon", "call_email": "E-mail",
+           "portal": "Bekijk uw facturen online, betaal direct of laat ons weten als er iets niet klopt"},
     "en": {"invoice": "Invoice", "invoice_date": "Invoice date", "due_date": "Due date",
            "days": "Days overdue", "open": "Outstanding", "total": "Total outstanding",
            "principal": "Principal", "interest": "Statutory commercial interest", "interest_consumer": "Statutory interest", "costs_bik": "Extrajudicial collection costs",
@@ -52,7 +53,8 @@ LABELS = {
            "status_chased": "in this letter", "status_not_due": "not yet due",
            "status_credit": "credit note", "status_disputed": "under review", "status_held": "arrangement in place",
            "status_other": "overdue", "rate": "at", "vat": "incl. VAT",
-           "customer": "Customer number", "date": "Date", "call_contact": "Contact", "call_phone": "Phone", "call_email": "E-mail"},
+           "customer": "Customer number", "date": "Date", "call_contact": "Contact", "call_phone": "Phone", "call_email": "E-mail",
+           "portal": "See your invoices online, pay at once or let us know when something is wrong"},
 }
 
 

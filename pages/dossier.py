@@ -11,7 +11,7 @@ import streamlit as st  # noqa: E402
 from receivables.domain import calls, contacts  # noqa: E402
 from receivables.domain.dossier import TIMELINE_KINDS, Phrase  # noqa: E402
 from receivables.domain.money import from_decimal  # noqa: E402
-from receivables.services import claims, dossier  # noqa: E402
+from receivables.services import claims, dossier, portal  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
 from receivables.services.timeline import BY, CALL_OUTCOME_WORDS  # noqa: E402
 from ui import i18n, state  # noqa: E402
@@ -23,12 +23,13 @@ from ui.text import md  # noqa: E402
 
 KIND_LABELS = {"invoice": N_("Invoices"), "payment": N_("Payments"), "note": N_("Notes"), "call": N_("Calls"),
                "promise": N_("Promises"), "dispute": N_("Disputes"), "reminder": N_("Reminders"),
-               "reply": N_("Replies"), "block": N_("Blocks"), "contact": N_("Contact changes")}
+               "reply": N_("Replies"), "block": N_("Blocks"), "contact": N_("Contact changes"),
+               "portal": N_("Portal")}
 MATCHED_ON = (N_("code"), N_("name"), N_("e-mail"), N_("invoice {number}"))
 KIND_ICONS = {"invoice": ":material/receipt_long:", "payment": ":material/payments:", "note": ":material/edit_note:",
               "call": ":material/call:", "promise": ":material/handshake:", "dispute": ":material/gavel:",
               "reminder": ":material/outgoing_mail:", "reply": ":material/mark_email_read:",
-              "block": ":material/block:", "contact": ":material/contact_mail:"}
+              "block": ":material/block:", "contact": ":material/contact_mail:", "portal": ":material/language:"}
 PAGE_SIZE = 40
 
 
@@ -291,7 +292,14 @@ if user.can("collector"):
                 number = st.selectbox(_("Disputed invoice"), disputed, index=None, key="resolve_invoice")
                 text = st.text_area(_("How it was resolved"), key="resolve_text")
                 if st.form_submit_button(_("Resolve dispute"), key="resolve_dispute"):
-                    run(dossier.resolve_dispute, _("Dispute resolved."), code=code, number=number or "", text=text)
+                    run(dossier.resolve_dispute, _("Dispute resolved."), code=code, number=number or "", text=text,
+                        today=today)
+            with st.form("reject_form", clear_on_submit=True):
+                number = st.selectbox(_("Disputed invoice"), disputed, index=None, key="reject_invoice")
+                text = st.text_area(_("Why the invoice stands (sent to the debtor)"), key="reject_text")
+                if st.form_submit_button(_("Reject dispute"), key="reject_dispute"):
+                    run(portal.reject_dispute, _("Dispute rejected; the debtor has been told why."), code=code,
+                        number=number or "", text=text)
     with tabs[4]:
         if h.reminders_blocked:
             with st.form("unblock_form", clear_on_submit=True):

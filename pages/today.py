@@ -20,9 +20,9 @@ from ui.today_digest import digest_opt_in  # noqa: E402
 SHOWN = 10  # items per section before "show all"
 LABELS = SOURCES  # worded in receivables/domain/worklist.py, as the digests word them
 ICONS = {"reply": ":material/mark_email_unread:", "unassigned": ":material/move_to_inbox:",
-         "dispute": ":material/gavel:", "promise": ":material/handshake:", "bank": ":material/account_balance:",
-         "call": ":material/call:",
-         "approval": ":material/task_alt:", "address": ":material/contact_mail:", "failed": ":material/unsubscribe:",
+         "dispute": ":material/gavel:", "portal": ":material/price_check:", "promise": ":material/handshake:",
+         "bank": ":material/account_balance:", "call": ":material/call:", "approval": ":material/task_alt:",
+         "address": ":material/contact_mail:", "failed": ":material/unsubscribe:",
          "sending": ":material/schedule_send:", "plan": ":material/event_repeat:"}
 CALL_OUTCOMES = calls.OUTCOME_LABELS  # the one list (receivables/domain/calls.py)
 
@@ -189,7 +189,7 @@ def act(item: Item, mails: dict) -> None:
         return
     if item.source == "dispute":
         act_on_dispute(item)
-    elif item.source in ("promise", "plan"):  # a plan is decided on in the dossier
+    elif item.source in ("promise", "plan", "portal"):  # a plan is decided on in the dossier
         act_on_note(item)
     elif item.source == "bank":
         if st.button(_("Confirm the payment"), key=f"confirm_{item.key}", type="primary", icon=":material/done:"):

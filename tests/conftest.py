@@ -56,7 +56,8 @@ def _isolated_files(tmp_path, monkeypatch):
     monkeypatch.setenv("DEBTOR_DESK_SECRETS", str(tmp_path / "secrets.toml"))
     monkeypatch.setenv("DEBTOR_DESK_OUTBOX", str(tmp_path / "outbox"))
     monkeypatch.setenv("DEBTOR_DESK_JOURNAL", str(tmp_path / "send-journal"))
-    for var in ("SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY", "SMTP_USER", "SMTP_PASSWORD", "SMTP_FROM", "SMTP_REPLY_TO"):
+    for var in ("SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY", "SMTP_USER", "SMTP_PASSWORD", "SMTP_FROM", "SMTP_REPLY_TO",
+                "PORTAL_URL", "PORTAL_SECRET_KEY", "PORTAL_TOKEN_DAYS"):
         monkeypatch.delenv(var, raising=False)
 
 

@@ -34,9 +34,18 @@ ACTIONS = {
     "user.change_password": N_("own password changed"), "user.logout": N_("logged out"),
     "user.import": N_("users imported from the users file"),
     "login.failed": N_("failed login"), "login.throttled": N_("login locked"),
+    "invoice.reject_dispute": N_("dispute rejected"), "portal.visit": N_("portal opened by the debtor"),
+    "portal.refused": N_("portal link refused"), "portal.dispute": N_("disputed in the portal"),
+    "portal.promise": N_("promise made in the portal"), "portal.paid": N_("payment reported in the portal"),
+    "portal.plan": N_("payment plan proposed in the portal"),
+    "portal.address_requested": N_("new address asked for in the portal"),
+    "portal.address_mailed": N_("address confirmation mailed"), "portal.statement": N_("statement downloaded"),
+    "portal.revoke": N_("portal links revoked"), "portal.link": N_("portal link made"),
+    "portal.dispute_rejected_mailed": N_("debtor told why a dispute was rejected"),
 }
 ENTITIES = {"debtor": N_("debtor"), "invoice": N_("invoice"), "message": N_("reminder"), "user": N_("user"),
-            "setting": N_("setting"), "import_batch": N_("import"), "note": N_("note"), "text": N_("text")}
+            "setting": N_("setting"), "import_batch": N_("import"), "note": N_("note"), "text": N_("text"),
+            "portal": N_("portal")}
 
 
 def _value(v) -> str:

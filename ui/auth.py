@@ -11,10 +11,12 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from receivables.services import login_throttle, users
 from receivables.services.audit import record_audit
@@ -25,6 +27,7 @@ from ui.nav import all_pages
 _SESSION_KEY = "_session_key"  # the session key this session logged in with
 _RENEW_COOKIE = "_renew_login_cookie"
 _AUTH_KEYS = ("authentication_status", "username", "name", "email", "roles")
+PORTAL_SCRIPT = "portal.py"
 
 
 @dataclass(frozen=True)
@@ -190,8 +193,19 @@ def _login_page() -> None:
     st.stop()
 
 
+def serving_the_portal() -> bool:
+    """Whether this server is the debtor's portal (`streamlit run portal.py`): Streamlit still routes a
+    file of pages/ by its URL there before the portal's navigation has run, and no staff page, not even its
+    login form, may ever show on the server that faces the internet."""
+    ctx = get_script_run_ctx()
+    return ctx is not None and Path(ctx.main_script_path).name == PORTAL_SCRIPT
+
+
 def require(role: str = "viewer") -> CurrentUser:
-    """First line of every page: stop unless the visitor is logged in with at least `role`."""
+    """First line of every page: stop unless the visitor is logged in with at least `role` (and on the
+    portal's server, always)."""
+    if serving_the_portal():
+        st.stop()
     user = current_user()
     if user is None:
         # A page file opened by URL on a fresh server runs without desk.py: offer the login here too.

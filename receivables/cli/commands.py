@@ -15,6 +15,7 @@ from receivables.cli import (
     imports,
     mailbox,
     plans,
+    portal,
     remind,
     report,
     send,
@@ -28,7 +29,7 @@ from receivables.domain.errors import Problem
 # sets handler=fn, where fn(engine, args) -> exit code. The order is the order of --help: `report`
 # comes after `users`, and the groups after it may add report commands (`report ageing` is the first).
 GROUPS = (demo, users, settings)
-GROUPS_WITH_REPORTS = (ageing, dossier, plans, remind, send, report, imports, bank, mailbox, today, db)
+GROUPS_WITH_REPORTS = (ageing, dossier, plans, remind, send, report, imports, bank, mailbox, today, portal, db)
 
 
 class _Parser(argparse.ArgumentParser):

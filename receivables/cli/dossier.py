@@ -12,7 +12,7 @@ from receivables.cli.args import iso_date
 from receivables.domain import calls, contacts
 from receivables.domain.dossier import TIMELINE_KINDS
 from receivables.domain.money import fmt, from_decimal
-from receivables.services import claims, dossier
+from receivables.services import claims, dossier, portal
 from receivables.services.errors import ServiceError
 
 ACTOR = "cli"
@@ -87,6 +87,12 @@ def _record_parsers(ds) -> None:
     rs.add_argument("--text", default="")
     rs.set_defaults(handler=lambda e, a: _do(e, dossier.resolve_dispute, "dispute resolved", code=a.code,
                                              number=a.invoice, text=a.text))
+    rj = ds.add_parser("reject", help="the dispute does not hold: chased again, and the debtor is told why")
+    rj.add_argument("code")
+    rj.add_argument("invoice")
+    rj.add_argument("text", help="why the invoice stands (sent to the debtor)")
+    rj.set_defaults(handler=lambda e, a: _do(e, portal.reject_dispute, "dispute rejected; the debtor was told why",
+                                             code=a.code, number=a.invoice, text=a.text))
     b = ds.add_parser("block")
     b.add_argument("code")
     b.add_argument("reason")

@@ -18,10 +18,11 @@ MAX_ADDRESS, MAX_ADDRESS_LINES = 500, 6
 
 # the kinds the timeline can be filtered by, in the order the filter shows them
 TIMELINE_KINDS = ("invoice", "payment", "note", "call", "promise", "dispute", "reminder", "reply", "block",
-                  "contact")
+                  "contact", "portal")
 NOTE_KIND_TO_TIMELINE = {"note": "note", "call": "call", "promise": "promise", "dispute": "dispute",
-                         "dispute_resolved": "dispute", "reply": "reply", "block": "block", "unblock": "block",
-                         "contact_change": "contact", "interruption": "reminder"}
+                         "dispute_resolved": "dispute", "dispute_rejected": "dispute", "reply": "reply", "block": "block", "unblock": "block",
+                         "contact_change": "contact", "interruption": "reminder", "portal_visit": "portal",
+                         "portal_paid": "portal", "portal_address": "portal"}
 
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{6,30}$")
 

@@ -66,6 +66,7 @@ class Candidate:
     language: str = "nl"
     contact_person: str = ""
     address: str = ""
+    portal_generation: int = 0  # the debtor's portal link generation, signed into the link as it is sent
     on_file: str | None = None  # the debtor's addresses as read (recipients: those without the bounced ones)
     bouncing: str | None = None  # the debtor's bouncing list as read
 

@@ -15,6 +15,7 @@ SOURCES: dict[str, str] = {
     "reply": N_("Replies to read"),
     "unassigned": N_("Mail to assign to a debtor"),
     "dispute": N_("Disputes to resolve"),
+    "portal": N_("Payments reported in the portal"),
     "promise": N_("Promises due or broken"),
     "plan": N_("Payment plans to decide or follow up"),
     "bank": N_("Bank payments to confirm"),

@@ -48,6 +48,8 @@ from receivables.services.settings import get_setting
 from receivables.services.timeline import TimelineEntry, timeline
 from receivables.services.wording import company_name
 
+DISPUTE_DAYS_BACK = 14  # a resolved dispute gives the debtor back the days it took, at most this many
+
 
 @contextmanager
 def _rules() -> Iterator[None]:
@@ -515,18 +517,43 @@ def dispute_invoice(uow: UnitOfWork, code: str, number: str, reason: str, *, act
     return note.id
 
 
-def resolve_dispute(uow: UnitOfWork, code: str, number: str, text: str = "", *, actor: str) -> int:
-    """The dispute is settled: the invoice returns to its reminder track."""
+def resolve_dispute(uow: UnitOfWork, code: str, number: str, text: str = "", *, actor: str,
+                    today: date | None = None) -> int:
+    """The dispute is settled in the debtor's favour or explained: the invoice returns to its reminder track,
+    and the days it was in dispute are not counted against the debtor (its reminders wait as many days
+    again, DISPUTE_DAYS_BACK at most)."""
+    today = today or date.today()
     debtor, inv = _invoice_of(uow, code, number)
     if not inv.disputed:
         raise ServiceError("invoice {number} is not disputed", number=inv.number)
+    opened = uow.session.scalar(select(func.max(Note.created_at)).where(Note.invoice_id == inv.id,
+                                                                         Note.kind == "dispute"))
+    days = min(max(0, (today - opened.date()).days), DISPUTE_DAYS_BACK) if opened else 0
+    before = {"disputed": True, "paused_until": inv.paused_until}
     inv.disputed = False
+    if days:
+        inv.paused_until = max(inv.paused_until or today, today + timedelta(days=days))
     note = _note(uow, debtor, "dispute_resolved", _text(text, "the resolution", required=False), actor,
-                 invoice_id=inv.id)
-    record_audit(uow.session, actor, "invoice.resolve_dispute", "invoice", inv.number, {"disputed": True},
-                 {"disputed": False, "note_id": note.id})
+                 invoice_id=inv.id, data={"days_back": days, "paused_until": inv.paused_until.isoformat()
+                                          if inv.paused_until else None})
+    record_audit(uow.session, actor, "invoice.resolve_dispute", "invoice", inv.number, before,
+                 {"disputed": False, "note_id": note.id, "paused_until": inv.paused_until})
     uow.commit()
     return note.id
+
+
+def reject_dispute(uow: UnitOfWork, code: str, number: str, text: str, *, actor: str) -> Debtor:
+    """The dispute does not hold: the invoice returns to its reminder track at once, with why in the dossier.
+    Inside the caller's transaction (the portal's service commits it and writes the debtor)."""
+    debtor, inv = _invoice_of(uow, code, number)
+    if not inv.disputed:
+        raise ServiceError("invoice {number} is not disputed", number=inv.number)
+    text = _text(text, "the message to the debtor")
+    inv.disputed = False
+    note = _note(uow, debtor, "dispute_rejected", text, actor, invoice_id=inv.id)
+    record_audit(uow.session, actor, "invoice.reject_dispute", "invoice", inv.number, {"disputed": True},
+                 {"disputed": False, "note_id": note.id})
+    return debtor
 
 
 def block_reminders(uow: UnitOfWork, code: str, reason: str, until: date | None = None, *, actor: str,

@@ -12,7 +12,7 @@ from receivables.domain import costs as costing
 from receivables.domain import epc, references, tracks
 from receivables.domain.errors import Problem
 from receivables.domain.tracks import Track
-from receivables.services import texts
+from receivables.services import portal_links, texts
 from receivables.services.errors import ServiceError
 from receivables.services.settings import get_setting, put_setting
 
@@ -48,6 +48,7 @@ class ReminderSettings:
     # (template, tone, language) -> a text edited in Settings, used instead of the shipped template
     texts: dict = field(default_factory=dict)
     reference_kind: str = references.RF
+    portal_link: str = ""  # where a reminder's personal link to the portal goes ('' without a portal address)
 
 
 def reference_kind(session) -> str:
@@ -83,7 +84,8 @@ def load_settings(session) -> ReminderSettings:
     cap = engine["catch_up_cap"] if engine["catch_up_cap"] in tracks.TEMPLATES else ENGINE_DEFAULTS["catch_up_cap"]
     return ReminderSettings(all_tracks, rules, payment, cost_settings, int(engine["freshness_days"]),
                             int(engine["tolerance_cents"]), int(engine["lookahead_days"]), grace,
-                            int(engine["review_above"]), cap, texts.in_force(session), reference_kind(session))
+                            int(engine["review_above"]), cap, texts.in_force(session), reference_kind(session),
+                            portal_links.link_placeholder())
 
 
 def _tracks(value, session) -> list[dict]:

@@ -65,7 +65,7 @@ from receivables.domain.recheck import (
     Verdict,
     recheck,
 )
-from receivables.services import reminder_settings, reminders
+from receivables.services import portal_links, reminder_settings, reminders
 from receivables.services import send_journal as journal
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
@@ -149,7 +149,8 @@ def _load(session, *, ids=None, where=None, limit: int | None = None, qr: bool =
                 Message.planned_date, Message.postponed_until, Message.next_attempt_at, Message.attempts,
                 Message.smtp_message_id, Message.updated_at,
                 *((Message.qr_payload, Message.qr_png) if qr else (null(), null())),
-                Debtor.language, Debtor.contact_person, Debtor.address, _BOUNCING, Message.status.in_(messages.UNSENT))
+                Debtor.language, Debtor.contact_person, Debtor.address, _BOUNCING, Message.status.in_(messages.UNSENT),
+                Debtor.portal_generation)
          .join(Debtor, Debtor.id == Message.debtor_id)
          .order_by(Message.planned_date, Message.id))
     if ids is not None:
@@ -176,7 +177,7 @@ def _load(session, *, ids=None, where=None, limit: int | None = None, qr: bool =
     for r in rows:
         (mid, debtor_id, code, name, blocked, reason, until, status, channel, edited, recipients, subject,
          text, html, currency, total, costs, interest, step, planned, postponed, next_at, attempts, smtp_id,
-         updated, qr_payload, qr_png, language, contact, address, bouncing, unsent) = r
+         updated, qr_payload, qr_png, language, contact, address, bouncing, unsent, generation) = r
         on_file = recipients
         if unsent:
             recipients = contacts.reminder_address(recipients, bouncing)
@@ -185,7 +186,7 @@ def _load(session, *, ids=None, where=None, limit: int | None = None, qr: bool =
                              int(total or 0), int(total or 0) + int(costs or 0) + int(interest or 0), step,
                              planned, postponed, next_at, int(attempts or 0), smtp_id, updated,
                              tuple(lines.get(mid, ())), qr_payload, qr_png, language or "nl", contact or "",
-                             address or "", on_file, bouncing))
+                             address or "", int(generation or 0), on_file, bouncing))
     return out
 
 
@@ -277,16 +278,18 @@ def compose(c: Candidate, settings: SendSettings, message_id: str, now: datetime
     # a spreadsheet attached (the statement) never carries a formula, however it was made
     attachments = tuple(mime.Attachment(a.filename, exports.protect_csv(a.content), a.mime_type)
                         if a.mime_type == "text/csv" else a for a in attachments)
+    text, html = portal_links.fill_link((c.body_text, c.body_html), c.debtor_id, c.id, c.portal_generation)
     return mime.build_mime(mime.OutgoingMail(
         from_addr=settings.from_addr, reply_to=settings.reply_to, to=tuple(parse_recipients(c.recipients)),
-        subject=c.subject, text=c.body_text, html=c.body_html, message_id=message_id,
+        subject=c.subject, text=text, html=html, message_id=message_id,
         date=now.replace(tzinfo=UTC), qr_png=qr_png, attachments=attachments))
 
 
 def letter_attachment(c: Candidate, on: date, qr_png: bytes | None, payment: dict | None) -> mime.Attachment:
     pdf = letter.render(letter.Letter(
         sender=company_name(payment), addressee=c.debtor_name, attention=c.contact_person,
-        address=c.address, debtor_code=c.debtor_code, on=on, subject=c.subject, body=c.body_text,
+        address=c.address, debtor_code=c.debtor_code, on=on, subject=c.subject,
+        body=portal_links.fill_link((c.body_text,), c.debtor_id, c.id, c.portal_generation)[0],
         qr_png=qr_png, language=c.language))
     return mime.Attachment(letter.file_name(c.debtor_code, on, c.id), pdf)
 

@@ -186,12 +186,21 @@ def _note_title(note: Note, number: str | None) -> Phrase:
                   subject=data.get("subject") or _p(N_("(no subject)")))
     on = {"dispute": (N_("Dispute opened on invoice {number}"), N_("Dispute opened")),
           "dispute_resolved": (N_("Dispute resolved on invoice {number}"), N_("Dispute resolved")),
+          "dispute_rejected": (N_("Dispute rejected on invoice {number}; the debtor was told why"),
+                               N_("Dispute rejected; the debtor was told why")),
           INTERRUPTION_NOTE: (N_("Prescription interrupted by letter (art. 3:317 BW): invoice {number}"),
                               N_("Prescription interrupted by letter (art. 3:317 BW)"))}
     if note.kind in on:
         with_number, without = on[note.kind]
         return _p(with_number, number=number) if number else _p(without)
-    titles = {"note": N_("Note"), "unblock": N_("Reminders unblocked"), "contact_change": N_("Contact data changed")}
+    if note.kind == "portal_paid":
+        return _p(N_("Debtor reports a payment of {amount} on {day} (portal)"),
+                  amount=Money(note.promise_cents, data.get("currency", "EUR")), day=note.promise_date) \
+            if note.promise_cents else _p(N_("Debtor reports having paid on {day} (portal)"), day=note.promise_date)
+    if note.kind == "portal_address":
+        return _p(N_("Debtor asks for reminders to go to {address} (portal; waits for confirmation)"),
+                  address=data.get("address") or note.text)
+    titles = {"portal_visit": N_("Debtor opened the portal"), "note": N_("Note"), "unblock": N_("Reminders unblocked"), "contact_change": N_("Contact data changed")}
     return _p(titles.get(note.kind) or note.kind.replace("_", " ").capitalize())
 
 
@@ -207,6 +216,9 @@ def _note_entry(note: Note, numbers: dict[int, str], messages: dict[int, Message
         if linked is not None:
             details.append(_p(N_("answers reminder '{step}', sent {day}"), step=linked.step_name, day=linked.sent_at)
                            if linked.sent_at else _p(N_("answers reminder '{step}'"), step=linked.step_name))
+    if note.kind == "portal_paid" and data.get("invoices"):
+        details.append(_p(N_("invoices {numbers}"), numbers=", ".join(data["invoices"])))
+        details.append(_p(N_("reminders paused until {day}"), day=date.fromisoformat(data["paused_until"])))
     return TimelineEntry(at, NOTE_KIND_TO_TIMELINE.get(note.kind, "note"), _note_title(note, numbers.get(note.invoice_id)),
                          note.text or "", note.created_by, details)
 

@@ -35,7 +35,7 @@ from receivables.services.settings import get_setting, put_setting
 
 OWNER_RULES_KEY = "today.owner_rules"
 DETAIL_CHARS = 400
-PERSON_NOTES = ("note", "call", "promise", "dispute", "dispute_resolved", "block", "unblock", "contact_change")
+PERSON_NOTES = ("note", "call", "promise", "dispute", "dispute_resolved", "dispute_rejected", "block", "unblock", "contact_change")
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,8 @@ def worklist(uow: UnitOfWork, *, today: date | None = None, user: str | None = N
     user's items and those nobody owns yet."""
     today = today or date.today()
     s = uow.session
-    items = [*_replies(s, today), *_unassigned(s), *_disputes(s), *_promises(s, today), *_bank(s), *_calls(s, today),
+    items = [*_replies(s, today), *_unassigned(s), *_disputes(s), *_reported(s, today),
+             *_promises(s, today), *_bank(s), *_calls(s, today),
              *_approvals(s, today), *_addresses(uow), *_failed(s), *_sending(uow), *_plans(s, today)]
     owners = _owners(s, {i.debtor_id for i in items if i.debtor_id is not None})
     items = [replace(i, owner=owners.get(i.debtor_id)) for i in items]
@@ -120,6 +121,35 @@ def _disputes(s) -> list[Item]:
                         amount_cents=open_cents, currency=currency, extra={"number": number},
                         **worded(N_("Invoice {number} disputed ({amount})"), number=number,
                                  amount=fmt(open_cents, currency))))
+    return out
+
+
+def _reported(s, today: date) -> list[Item]:
+    """Payments a debtor reported in the portal ("I have paid") while their invoices are still open and no
+    person has written in the dossier since: someone looks for the money while chasing waits."""
+    rows = s.execute(select(Note, Debtor.code, Debtor.name).join(Debtor, Debtor.id == Note.debtor_id)
+                     .where(Note.kind == "portal_paid")).all()
+    followed = dict(s.execute(select(Note.debtor_id, func.max(Note.created_at)).where(
+        Note.kind.in_(PERSON_NOTES), Note.created_by != "portal", Note.debtor_id.in_({r[0].debtor_id for r in rows}))
+        .group_by(Note.debtor_id)).all()) if rows else {}
+    out = []
+    for note, code, name in rows:
+        if followed.get(note.debtor_id) and followed[note.debtor_id] > note.created_at:
+            continue  # a person has followed it up in the dossier
+        data = note.data or {}
+        ids = data.get("invoice_ids") or []
+        still_open = s.execute(select(func.coalesce(func.sum(Invoice.open_cents), 0), func.max(Invoice.currency))
+                               .where(Invoice.id.in_(ids), Invoice.open_cents > 0)).one() if ids else (0, None)
+        if not still_open[0]:
+            continue
+        until = date.fromisoformat(data["paused_until"]) if data.get("paused_until") else None
+        paid = (fmt(note.promise_cents, data.get("currency", "EUR")) if note.promise_cents else "—")
+        out.append(Item(f"portal:{note.id}", "portal", detail=_short(note.text), since=note.created_at.date(),
+                        debtor_id=note.debtor_id, debtor_code=code, debtor_name=name, ref=note.id,
+                        amount_cents=int(still_open[0]), currency=still_open[1], late=bool(until and until < today),
+                        extra={"invoices": data.get("invoices", []), "paused_until": until},
+                        **worded(N_("Reported paid on {date}: {amount} ({invoices})"), date=f"{note.promise_date:%d-%m-%Y}",
+                                 amount=paid, invoices=", ".join(data.get("invoices", [])))))
     return out
 
 

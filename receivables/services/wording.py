@@ -75,7 +75,7 @@ def _overview_status(i, chased_ids: set[int], holds: dict[int, str], planned: da
     return "not_due" if i.due_date >= planned else "other"
 
 
-def _payment_link(pattern: str, values: dict) -> str:
+def payment_link(pattern: str, values: dict) -> str:
     if not pattern:
         return ""
     try:
@@ -106,7 +106,7 @@ def message_context(debtor, track: Track, step: Step, chased: list, open_items: 
     described = reference(debtor.code, [i.number for i in chased])
     structured = structured_reference(message_id, cfg.reference_kind)
     ref = references.format_reference(structured) if structured else described
-    link = _payment_link(pay.get("link_pattern") or "", {
+    link = payment_link(pay.get("link_pattern") or "", {
         "debtor_code": debtor.code, "amount": f"{due // 100}.{due % 100:02d}", "reference": structured or described,
         "currency": currency})
     language = contacts.letter_language(debtor.language)
@@ -132,6 +132,7 @@ def message_context(debtor, track: Track, step: Step, chased: list, open_items: 
         "payment": {"iban": pay.get("iban", ""), "bic": pay.get("bic", ""),
                     "beneficiary": pay.get("beneficiary", ""), "reference": ref,
                     "description": described if structured else "", "link": link},
+        "portal": {"link": cfg.portal_link},
         "qr": currency == "EUR" and due > 0 and bool(pay.get("beneficiary")) and epc.valid_iban(pay.get("iban", "")),
     }
 

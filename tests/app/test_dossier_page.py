@@ -18,7 +18,7 @@ from tests.conftest import ROOT
 
 TODAY = date.today()
 PAGE = str(ROOT / "pages" / "dossier.py")
-ACTIONS = {"add_note", "log_call", "record_promise", "open_dispute", "resolve_dispute", "block", "unblock",
+ACTIONS = {"add_note", "log_call", "record_promise", "open_dispute", "resolve_dispute", "reject_dispute", "block", "unblock",
            "save_contact", "record_reply"}
 EVIL = "Belt vrijdag terug <script>alert(1)</script> [klik hier](http://evil.example)"
 

@@ -78,8 +78,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(workdir: Path, extra_env: dict | None = None) -> Server:
-    port = _free_port()
+def start_server(workdir: Path, extra_env: dict | None = None, *, script: str = "app.py",
+                 port: int | None = None) -> Server:
+    """`streamlit run` of the staff app (or the portal, `script="portal.py"`) with its own files."""
+    port = port or _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMTP_")}
     env.update({
         "DATABASE_URL": f"sqlite:///{workdir / 'e2e.db'}",
@@ -90,9 +92,9 @@ def start_server(workdir: Path, extra_env: dict | None = None) -> Server:
         "PYTHONUNBUFFERED": "1",
     })
     env.update(extra_env or {})
-    log_path = workdir / "server.log"
+    log_path = workdir / f"server-{Path(script).stem}.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
