@@ -11,11 +11,11 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from tests import user_store
 from db.models import Debtor, Digest, ImportBatch, Invoice, Message
 from db.uow import UnitOfWork
 from receivables.services import digest
 from receivables.services.errors import ServiceError
+from tests import user_store
 from tests.conftest import ROOT
 from tests.integration import test_send_support as support
 from tests.integration.test_send_support import smtp_env

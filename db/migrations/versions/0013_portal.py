@@ -1,7 +1,7 @@
 """the debtor's portal: a link generation per debtor (revokes links), request counts for the rate limit,
 reminder addresses waiting for confirmation
 
-Revision ID: 0010_portal
+Revision ID: 0013_portal
 Revises: 0012_digests
 """
 from alembic import op
