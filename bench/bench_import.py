@@ -99,8 +99,7 @@ def step_import(file: Path, url: str, fresh: bool, as_of: date = AS_OF) -> dict:
     from receivables.services import imports as import_service
 
     engine = make_engine(url)
-    if fresh:
-        upgrade(engine)
+    upgrade(engine)  # a fresh database is migrated; any other is at the newest migration already
     start, cpu = time.perf_counter(), time.process_time()
     data = file.read_bytes()
     with UnitOfWork(engine, immediate=True) as uow:

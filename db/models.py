@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -306,6 +307,8 @@ Index("ix_invoice_settled_ageing", Invoice.settled_date, Invoice.invoice_date, I
       Invoice.due_date, Invoice.open_cents, Invoice.currency)
 Index("ix_invoice_change_invoice_delta", InvoiceChange.invoice_id, InvoiceChange.change_date,
       InvoiceChange.delta_cents)
+Index("ix_invoice_change_write_off", InvoiceChange.invoice_id, sqlite_where=text("kind = 'write_off'"),
+      postgresql_where=text("kind = 'write_off'"))  # payment behaviour leaves written-off invoices out
 
 
 # --- the bank: statements read, their lines, how each was matched ---------------------------------
@@ -492,3 +495,14 @@ class WorkHandoff(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
+
+
+class DataVersion(Base):
+    """One row: a number every committed write raises (`UnitOfWork.commit`), read by every app server to
+    know whether what it cached is still what the database holds."""
+
+    __tablename__ = "data_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    changed_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -37,14 +37,14 @@ def load_kpis(version: str, as_of: date, edges: tuple[int, ...], basis: str) -> 
         return analytics.ageing_kpis(uow, load(version, as_of, edges, basis))
 
 
-@st.cache_data(show_spinner=False, ttl=600)
-def load_tracks(today: date) -> dict[int, str]:
+@st.cache_data(show_spinner=False, max_entries=4)
+def load_tracks(version: str, today: date) -> dict[int, str]:
     with state.uow() as uow:
         return signals.debtor_tracks(uow, today)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def load_invoices(as_of: date, code: str, edges: tuple[int, ...], basis: str) -> pd.DataFrame:
+def load_invoices(version: str, as_of: date, code: str, edges: tuple[int, ...], basis: str) -> pd.DataFrame:
     with state.uow() as uow:
         return analytics.invoices_behind(uow, as_of, code, edges, basis)
 
@@ -151,7 +151,7 @@ if k is not None:
 
 # --- filters ------------------------------------------------------------------------------------------
 rows = view.per_debtor[view.per_debtor["currency"] == currency].copy()
-tracks = load_tracks(date.today())
+tracks = load_tracks(version, date.today())
 rows["track"] = rows["debtor_id"].map(tracks).fillna("").astype(object)
 rows["segment"] = rows["segment"].fillna("–")
 rows["account_manager"] = rows["account_manager"].fillna("–")
@@ -258,7 +258,7 @@ if selected:
     name = table.iloc[selected[0]][DEBTOR]
     st.subheader(_("Open items of {name} ({code}) on {date}", name=name, code=code, date=i18n.day(as_of)))
     dossier_link(code, _("Open the dossier"))
-    items = load_invoices(as_of, code, edges, basis)
+    items = load_invoices(version, as_of, code, edges, basis)
     items = items[items["currency"] == currency]
     with_amount = [label for label in labels if (items["bucket"] == label).any()]
     bucket_words = {b: _("all") if b == "all" else shown_label(b) for b in ["all", *with_amount]}

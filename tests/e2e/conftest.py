@@ -78,7 +78,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(workdir: Path, extra_env: dict | None = None) -> Server:
+def start_server(workdir: Path, extra_env: dict | None = None, start_timeout: float = 60) -> Server:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMTP_")}
     env.update({
@@ -97,7 +97,7 @@ def start_server(workdir: Path, extra_env: dict | None = None) -> Server:
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
+    deadline = time.time() + start_timeout
     while time.time() < deadline:
         try:
             with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:

@@ -1,0 +1,33 @@
+"""data_version: one number every committed write raises, so that the caches of every app server (and
+the pages after a write by the command line or cron) know when to read again; a small index of the
+write-offs, which payment behaviour looks up for every paid invoice
+
+Revision ID: 0014_scale
+Revises: 0008_mailbox
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0014_scale'
+down_revision = '0008_mailbox'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    table = op.create_table(
+        'data_version',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('version', sa.BigInteger(), nullable=False),
+        sa.Column('changed_at', sa.DateTime(), nullable=True),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_data_version')),
+    )
+    op.bulk_insert(table, [{'id': 1, 'version': 1, 'changed_at': None}])
+    op.create_index('ix_invoice_change_write_off', 'invoice_change', ['invoice_id'],
+                    sqlite_where=sa.text("kind = 'write_off'"), postgresql_where=sa.text("kind = 'write_off'"))
+
+
+def downgrade() -> None:
+    op.drop_index('ix_invoice_change_write_off', table_name='invoice_change')
+    op.drop_table('data_version')
