@@ -215,13 +215,18 @@ def amount(value) -> str:
     return "" if pd.isna(value) else formatting.amount(round(value * 100), lang)
 
 
+# amounts in the reader's own notation; a very long table (tens of thousands of debtors) goes to the browser
+# as plain numbers, as formatting every cell on the server would take longer than the figures themselves
+STYLED_ROWS = 5_000
 event = st.dataframe(
-    table.style.format({c: amount for c in [*buckets, TOTAL]}), hide_index=True, width="stretch",
+    table.style.format({c: amount for c in [*buckets, TOTAL]}) if len(table) <= STYLED_ROWS else table,
+    hide_index=True, width="stretch",
     on_select="rerun", selection_mode="single-row", key="ageing_table",
     column_config={DOSSIER: st.column_config.LinkColumn(DOSSIER, display_text=_("open it"), width=60),
                    CODE: st.column_config.TextColumn(CODE, width=70),
                    DEBTOR: st.column_config.TextColumn(DEBTOR, width=170, help=_("Hover a name to read it in full")),
-                   **{c: st.column_config.NumberColumn(c, width=90, help=_("Open in {currency}", currency=currency))
+                   **{c: st.column_config.NumberColumn(c, width=90, help=_("Open in {currency}", currency=currency),
+                                                       format=None if len(table) <= STYLED_ROWS else "%.2f")
                       for c in [*buckets, TOTAL]},
                    ITEMS: st.column_config.NumberColumn(ITEMS, width=60)})
 
