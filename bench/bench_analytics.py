@@ -226,7 +226,7 @@ def main() -> int:
         print(json.dumps(_page_step(args.db, [date.fromisoformat(d) for d in json.loads(args.page_step)])))
         return 0
     kept = args.db and not is_postgres(args.db) and Path(normalised(args.db).split("///", 1)[1]).exists()
-    with bench_database(None if kept else args.db, "bench_analytics", keep=bool(args.db)) as url:
+    with bench_database(None if kept else args.db, "bench_analytics", keep=bool(args.db) and not is_postgres(args.db)) as url:
         if kept:
             url = normalised(args.db)
         else:
