@@ -1,6 +1,7 @@
 """data_version: one number every committed write raises, so that the caches of every app server (and
 the pages after a write by the command line or cron) know when to read again; a small index of the
-write-offs, which payment behaviour looks up for every paid invoice
+write-offs, which payment behaviour looks up for every paid invoice; the debtor index of invoices with
+their date (a debtor's first invoice date from the index) and a small index of disputed invoices
 
 Revision ID: 0014_scale
 Revises: 0008_mailbox
@@ -26,8 +27,15 @@ def upgrade() -> None:
     op.bulk_insert(table, [{'id': 1, 'version': 1, 'changed_at': None}])
     op.create_index('ix_invoice_change_write_off', 'invoice_change', ['invoice_id'],
                     sqlite_where=sa.text("kind = 'write_off'"), postgresql_where=sa.text("kind = 'write_off'"))
+    op.drop_index('ix_invoice_debtor_id', table_name='invoice')
+    op.create_index('ix_invoice_debtor_invoice_date', 'invoice', ['debtor_id', 'invoice_date'])
+    op.create_index('ix_invoice_disputed', 'invoice', ['debtor_id'], sqlite_where=sa.text('disputed = 1'),
+                    postgresql_where=sa.text('disputed'))
 
 
 def downgrade() -> None:
+    op.drop_index('ix_invoice_disputed', table_name='invoice')
+    op.drop_index('ix_invoice_debtor_invoice_date', table_name='invoice')
+    op.create_index('ix_invoice_debtor_id', 'invoice', ['debtor_id'])
     op.drop_index('ix_invoice_change_write_off', table_name='invoice_change')
     op.drop_table('data_version')
