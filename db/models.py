@@ -303,8 +303,9 @@ class LedgerDay(Base):
 
 
 # ageing as of a past date reads the invoices open then (settled after it) and their later changes
+# (the amount last: payment behaviour reads the invoices paid in a window from this index alone)
 Index("ix_invoice_settled_ageing", Invoice.settled_date, Invoice.invoice_date, Invoice.debtor_id,
-      Invoice.due_date, Invoice.open_cents, Invoice.currency)
+      Invoice.due_date, Invoice.open_cents, Invoice.currency, Invoice.amount_cents)
 Index("ix_invoice_change_invoice_delta", InvoiceChange.invoice_id, InvoiceChange.change_date,
       InvoiceChange.delta_cents)
 # a debtor's invoices, and its first invoice date (the debtor's age, a signal of the track rules) from the
