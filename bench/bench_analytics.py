@@ -1,19 +1,25 @@
 """Analytics benchmark: ageing on a past date and the 24-month DSO series on a generated ledger of
-1,000,000 invoices and 50,000 debtors in SQLite, against DuckDB doing the same computation on the same
-data held in memory, in the same run.
+1,000,000 invoices and 50,000 debtors in SQLite or PostgreSQL, against DuckDB doing the same computation
+on the same data held in memory, in the same run; with `--page`, the ageing page itself in a process of its
+own (Streamlit's AppTest): its first run, its run after a write, its reruns for new as-of dates and the
+process's peak memory.
 
-    python bench/bench_analytics.py                 # generates /tmp/bench_ledger.db when missing
-    python bench/bench_analytics.py --invoices 20000 --debtors 1000 --db /tmp/small.db --repeat 1
+    python bench/bench_analytics.py --page          # a temporary SQLite file, generated (about 75 s)
+    python bench/bench_analytics.py --page --db /tmp/bench_ledger.db      # kept, generated when missing
+    python bench/bench_analytics.py --page --db postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+    python bench/bench_analytics.py --invoices 20000 --debtors 1000 --repeat 1
 
-Both sides end in the same pure code (receivables.domain.ageing and .metrics): SQLite through the app's own services
-(receivables.services.analytics), DuckDB through SQL over its in-memory copies of invoice, invoice_change and
-debtor. For DuckDB the better of two formulations is taken: the plain scan of every invoice and the
-settled-date candidate query the app uses. DuckDB is a reference here only, never a dependency of the app."""
+Both sides end in the same pure code (receivables.domain.ageing and .metrics): the database through the
+app's own services (receivables.services.analytics), DuckDB through SQL over its in-memory copies of
+invoice, invoice_change and debtor. For DuckDB the better of two formulations is taken: the plain scan of
+every invoice and the settled-date candidate query the app uses. DuckDB is a reference here only, never a
+dependency of the app."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -25,6 +31,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench.dbarg import add_db_argument, bench_database, describe, is_postgres, normalised  # noqa: E402
 from db.engine import make_engine  # noqa: E402
 from db.uow import UnitOfWork  # noqa: E402
 from receivables.domain import metrics  # noqa: E402
@@ -46,12 +53,11 @@ def timed(fn, repeat: int) -> tuple[float, object]:
 
 # --- DuckDB side ---------------------------------------------------------------------------------------
 
-def duckdb_copy(db_path: Path):
-    import sqlite3
-
+def duckdb_copy(url: str):
     import duckdb
+    from sqlalchemy import create_engine
 
-    src = sqlite3.connect(db_path)
+    src = create_engine(url)
     con = duckdb.connect()
     frames = {
         "invoice": pd.read_sql_query("SELECT id, debtor_id, invoice_date, due_date, currency, amount_cents, open_cents, "
@@ -59,7 +65,7 @@ def duckdb_copy(db_path: Path):
         "invoice_change": pd.read_sql_query("SELECT invoice_id, change_date, kind, delta_cents FROM invoice_change", src),
         "debtor": pd.read_sql_query("SELECT id, code, name, segment, account_manager, track_override FROM debtor", src),
     }
-    src.close()
+    src.dispose()
     for c in ("invoice_date", "due_date", "settled_date"):
         frames["invoice"][c] = pd.to_datetime(frames["invoice"][c]).dt.date
     frames["invoice_change"]["change_date"] = pd.to_datetime(frames["invoice_change"]["change_date"]).dt.date
@@ -153,63 +159,99 @@ def same_series(a: pd.DataFrame, b: pd.DataFrame) -> bool:
         (a["dso_count_back"].round(6).reset_index(drop=True).equals(b["dso_count_back"].round(6).reset_index(drop=True)))
 
 
-def page_reruns(db_path: Path, dates: list[date]) -> dict:
-    """The ageing page in Streamlit's AppTest on the benchmark ledger: the first run, then one rerun per
-    new as-of date."""
+def page_reruns(url: str, dates: list[date]) -> dict:
+    """The ageing page in Streamlit's AppTest on the benchmark ledger, in a process of its own (as an app
+    server's): the first run, the run after a write (by another process, as the command line or another
+    server would make it), then one rerun per new as-of date; with the process's peak memory."""
+    import subprocess
+
+    proc = subprocess.run([sys.executable, __file__, "--page-step", json.dumps([d.isoformat() for d in dates]),
+                           "--db", url], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the page failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _page_step(url: str, dates: list[date]) -> dict:
     import os
+    import resource
     import tempfile
 
     from streamlit.testing.v1 import AppTest
 
-    os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
+    from receivables.services import settings
+
+    os.environ["DATABASE_URL"] = url
     os.environ["DEBTOR_DESK_USERS"] = str(Path(tempfile.mkdtemp()) / "users.yaml")
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "ageing.py"), default_timeout=900)
     at.session_state["authentication_status"] = True
     at.session_state["username"] = "bench"
     at.session_state["name"] = "Bench"
     at.session_state["roles"] = ["viewer"]
-    t = time.perf_counter()
-    at.run()
-    first = time.perf_counter() - t
-    reruns = []
-    for d in dates:
+    at.session_state["_language"] = "en"
+
+    def run(step):
         t = time.perf_counter()
-        at.date_input(key="ageing_as_of").set_value(d).run()
-        reruns.append(time.perf_counter() - t)
+        step()
         if at.exception:
             raise RuntimeError(f"the page failed: {at.exception[0].value}")
-    return {"first_s": first, "reruns_s": reruns}
+        return time.perf_counter() - t
+
+    first = run(at.run)
+    engine = make_engine(url)  # a write from elsewhere: every cached figure must be read again
+    with UnitOfWork(engine) as uow:
+        settings.put_setting(uow.session, "bench.touched", time.time(), actor="bench")
+        uow.commit()
+    engine.dispose()
+    after_write = run(at.run)
+    cached = run(at.run)
+    reruns = [run(lambda d=d: at.date_input(key="ageing_as_of").set_value(d).run()) for d in dates]
+    return {"first_s": first, "after_write_s": after_write, "unchanged_s": cached, "reruns_s": reruns,
+            "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--db", type=Path, default=Path("/tmp/bench_ledger.db"))
+    add_db_argument(p)
     p.add_argument("--invoices", type=int, default=1_000_000)
     p.add_argument("--debtors", type=int, default=50_000)
     p.add_argument("--anchor", type=date.fromisoformat, default=date(2026, 10, 31))
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     p.add_argument("--page", action="store_true", help="also time the ageing page itself (Streamlit AppTest): the "
-                   "first run and reruns after changing the as-of date")
+                   "first run, the run after a write and reruns after changing the as-of date")
+    p.add_argument("--page-step", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.page_step:
+        print(json.dumps(_page_step(args.db, [date.fromisoformat(d) for d in json.loads(args.page_step)])))
+        return 0
+    kept = args.db and not is_postgres(args.db) and Path(normalised(args.db).split("///", 1)[1]).exists()
+    with bench_database(None if kept else args.db, "bench_analytics", keep=bool(args.db) and not is_postgres(args.db)) as url:
+        if kept:
+            url = normalised(args.db)
+        else:
+            from generate_ledger import generate, write
 
-    if not args.db.exists():
-        from generate_ledger import generate, write_sqlite
+            t = time.perf_counter()
+            write(url, generate(args.invoices, args.debtors, args.anchor))
+            print(f"generated {args.invoices:,} invoices in {time.perf_counter() - t:.1f} s")
+        return run(args, url)
 
-        t = time.perf_counter()
-        write_sqlite(args.db, generate(args.invoices, args.debtors, args.anchor))
-        print(f"generated {args.db} in {time.perf_counter() - t:.1f} s")
-    engine = make_engine(f"sqlite:///{args.db}")
+
+def run(args, url: str) -> int:  # noqa: ANN001
+    engine = make_engine(url)
     with UnitOfWork(engine, immediate=True) as uow:
         analytics.ensure_daily_sums(uow)  # what the app's start-up does
     with UnitOfWork(engine) as uow:
         n_inv = uow.session.connection().exec_driver_sql("SELECT COUNT(*) FROM invoice").scalar()
         n_deb = uow.session.connection().exec_driver_sql("SELECT COUNT(*) FROM debtor").scalar()
         n_chg = uow.session.connection().exec_driver_sql("SELECT COUNT(*) FROM invoice_change").scalar()
+    where = describe(url)
     t = time.perf_counter()
-    con = duckdb_copy(args.db)
+    con = duckdb_copy(url)
     load_s = time.perf_counter() - t
-    print(f"ledger: {n_inv:,} invoices, {n_chg:,} changes, {n_deb:,} debtors; DuckDB copy loaded in {load_s:.1f} s")
+    print(f"ledger: {n_inv:,} invoices, {n_chg:,} changes, {n_deb:,} debtors in {where}; "
+          f"DuckDB copy loaded in {load_s:.1f} s")
 
     results = {"invoices": n_inv, "changes": n_chg, "debtors": n_deb, "repeat": args.repeat, "cases": []}
     past = [args.anchor - timedelta(days=d) for d in (31, 123, 365)]  # last month end-ish, a quarter end, a year back
@@ -256,18 +298,21 @@ def main() -> int:
     results["ageing_page_new_date_s"] = page_t
     results["ageing_page_new_date_max_s"] = max(page_times)
 
-    print(f"\n{'case':<34}{'SQLite':>10}{'DuckDB':>10}{'ratio':>8}  same result")
+    print(f"\n{'case':<34}{engine.dialect.name:>10}{'DuckDB':>10}{'ratio':>8}  same result")
     for c in results["cases"]:
         print(f"{c['case']:<34}{c['sqlite_s'] * 1000:>8.0f}ms{c['duckdb_s'] * 1000:>8.0f}ms{c['ratio']:>7.2f}x  "
               f"{c['same_result']}")
-    print(f"DSO series with the daily sums computed from the raw rows in SQLite: "
+    print(f"DSO series with the daily sums computed from the raw rows in {engine.dialect.name}: "
           f"{results['cases'][-1]['sqlite_without_daily_sums_s']:.2f} s")
     print(f"ageing page: a new date (ageing + KPIs against 30 days before) takes {page_t * 1000:.0f} ms "
           f"(max {max(page_times) * 1000:.0f} ms)")
     if args.page:
-        results["page"] = page_reruns(args.db, [past[1] + timedelta(days=k * 11) for k in range(1, 4)])
-        print(f"ageing page (AppTest): first run {results['page']['first_s']:.1f} s, reruns after a date change "
-              + ", ".join(f"{t:.2f} s" for t in results["page"]["reruns_s"]))
+        engine.dispose()
+        page = results["page"] = page_reruns(url, [past[1] + timedelta(days=k * 11) for k in range(1, 4)])
+        print(f"ageing page (AppTest, own process): first run {page['first_s']:.2f} s, after a write "
+              f"{page['after_write_s']:.2f} s, unchanged {page['unchanged_s']:.2f} s, reruns after a date change "
+              + ", ".join(f"{t:.2f} s" for t in page["reruns_s"]) + f"; peak memory {page['max_rss_mb']:.0f} MB")
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
     return 0 if all(c["same_result"] for c in results["cases"]) else 1

@@ -1,11 +1,14 @@
-"""Import speed: a generated Dutch open-items export (semicolon, decimal comma, dd-mm-yyyy) into SQLite,
-against `pandas.read_csv` + `DataFrame.to_sql` of the same file measured in the same run.
+"""Import speed: a generated Dutch open-items export (semicolon, decimal comma, dd-mm-yyyy) into SQLite or
+PostgreSQL, against a reference measured in the same run.
 
-    python bench/bench_import.py                      # 1,000,000 rows, 50,000 debtors
+    python bench/bench_import.py                      # 1,000,000 rows, 50,000 debtors, a temporary SQLite file
+    python bench/bench_import.py --db postgresql+psycopg://postgres@127.0.0.1:5432/postgres   # a fresh database
     python bench/bench_import.py --rows 2000 --debtors 100
 
 Every step runs in its own process, so its peak memory (ru_maxrss) is its own:
-  baseline      pandas.read_csv(sep=";", decimal=",", thousands=".") + to_sql into an empty SQLite file
+  baseline      SQLite: pandas.read_csv(sep=";", decimal=",", thousands=".") + to_sql into an empty SQLite file;
+                PostgreSQL: the app's parser, then COPY of the parsed rows into an unindexed table
+                (`copy` is the COPY alone)
   first         run_import of the file into an empty, migrated database (full snapshot)
   again         the same file once more (recognised by its hash: nothing changes)
   same-content  the same rows re-saved with other line endings (different bytes: compared row by row)
@@ -26,6 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.dbarg import add_db_argument, bench_database, describe  # noqa: E402
+
 AS_OF = date(2026, 6, 30)
 
 
@@ -33,32 +38,68 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _fresh_sqlite(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
-
-
-def step_baseline(file: Path, db: Path) -> dict:
+def step_baseline(file: Path, url: str) -> dict:
+    if url.startswith("postgresql"):
+        return step_copy(file, url)
     import pandas as pd
     from sqlalchemy import create_engine
 
-    _fresh_sqlite(db)
+    db = url.split("///", 1)[1] + ".baseline"
     engine = create_engine(f"sqlite:///{db}")
+    try:
+        start, cpu = time.perf_counter(), time.process_time()
+        frame = pd.read_csv(file, sep=";", decimal=",", thousands=".")
+        frame.to_sql("open_items", engine, index=False)
+        return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu, "rows": len(frame)}
+    finally:
+        engine.dispose()
+        Path(db).unlink(missing_ok=True)
+
+
+def step_copy(file: Path, url: str) -> dict:
+    """PostgreSQL's floor: the file parsed by the app's own parser, then its rows written with COPY (text
+    format, as the loader writes) into an unindexed table of the same columns, in one transaction."""
+    import psycopg
+
+    from db.loader import csv_rows, iso
+    from receivables import importing as imp
+    from receivables.services.imports import Upload
+
     start, cpu = time.perf_counter(), time.process_time()
-    frame = pd.read_csv(file, sep=";", decimal=",", thousands=".")
-    frame.to_sql("open_items", engine, index=False)
-    return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu, "rows": len(frame)}
+    raw = Upload(file.read_bytes(), file.name).raw
+    kind = imp.OPEN_ITEMS
+    mapping, _ = imp.review_mapping(raw, kind, imp.suggest_mapping(raw.headers, kind, imp.detect_profile(raw.headers)))
+    prepared = imp.prepare(raw, kind, mapping)
+    pieces = [prepared.valid_rows(prepared.parse(s, min(s + 200_000, prepared.row_count)))
+              for s in range(0, prepared.row_count, 200_000)]
+    parsed = time.perf_counter() - start
+    cols = ["invoice_number", "debtor_code", "debtor_name", "invoice_date", "due_date", "currency",
+            "amount_cents", "open_cents"]
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        conn.execute("CREATE TABLE copy_reference (invoice_number varchar(64), debtor_code varchar(64), "
+                     "debtor_name varchar(255), invoice_date date, due_date date, currency varchar(3), "
+                     "amount_cents bigint, open_cents bigint)")
+        conn.commit()
+        copy_start = time.perf_counter()
+        sql = f"COPY copy_reference ({', '.join(cols)}) FROM STDIN WITH (FORMAT csv)"
+        with conn.cursor() as cur, cur.copy(sql) as copy:
+            for rows in pieces:  # written as the loader writes its rows (Arrow's CSV, ISO dates)
+                frame = rows[cols].assign(**{c: iso(rows[c].to_numpy()) for c in ("invoice_date", "due_date")})
+                copy.write(csv_rows(frame))
+        conn.commit()
+        copied = time.perf_counter() - copy_start
+        conn.execute("DROP TABLE copy_reference")
+    return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu,
+            "rows": sum(len(p) for p in pieces), "parse_s": parsed, "copy_s": copied}
 
 
-def step_import(file: Path, db: Path, fresh: bool, as_of: date = AS_OF) -> dict:
+def step_import(file: Path, url: str, fresh: bool, as_of: date = AS_OF) -> dict:
     from db.engine import make_engine, upgrade
     from db.uow import UnitOfWork
     from receivables.services import imports as import_service
 
-    if fresh:
-        _fresh_sqlite(db)
-    engine = make_engine(f"sqlite:///{db}")
-    upgrade(engine)
+    engine = make_engine(url)
+    upgrade(engine)  # a fresh database is migrated; any other is at the newest migration already
     start, cpu = time.perf_counter(), time.process_time()
     data = file.read_bytes()
     with UnitOfWork(engine, immediate=True) as uow:
@@ -69,7 +110,7 @@ def step_import(file: Path, db: Path, fresh: bool, as_of: date = AS_OF) -> dict:
             "previous": result.previous is not None}
 
 
-def _child(step: str, file: Path, db: Path) -> dict:
+def _child(step: str, file: Path, db: str) -> dict:
     if step == "baseline":
         out = step_baseline(file, db)
     elif step == "first":
@@ -80,8 +121,8 @@ def _child(step: str, file: Path, db: Path) -> dict:
     return out
 
 
-def _run(step: str, file: Path, db: Path) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--step", step, "--file", str(file), "--db", str(db)],
+def _run(step: str, file: Path, db: str) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--step", step, "--file", str(file), "--db", db],
                           capture_output=True, text=True, cwd=ROOT)
     if proc.returncode != 0:
         raise SystemExit(f"step {step} failed:\n{proc.stderr}")
@@ -118,7 +159,7 @@ def main() -> None:
     p.add_argument("--data", type=Path, default=ROOT / "bench" / "data")
     p.add_argument("--step", help=argparse.SUPPRESS)
     p.add_argument("--file", type=Path, help=argparse.SUPPRESS)
-    p.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    add_db_argument(p)
     args = p.parse_args()
     if args.step:
         print(json.dumps(_child(args.step, args.file, args.db)))
@@ -131,24 +172,29 @@ def main() -> None:
     if not file.exists():
         generate(file, args.rows, args.debtors, as_of=AS_OF.isoformat())
     same, newer = _variants(file)
-    baseline_db, db = args.data / "baseline.db", args.data / "import.db"
-    results = {
-        "baseline": _run("baseline", file, baseline_db),
-        "first": _run("first", file, db),
-        "again": _run("again", file, db),
-        "same-content": _run("again", same, db),
-        "newer": _run("again", newer, db),
-    }
+    with bench_database(args.db, "bench_import") as db:
+        results = {
+            "baseline": _run("baseline", file, db),
+            "first": _run("first", file, db),
+            "again": _run("again", file, db),
+            "same-content": _run("again", same, db),
+            "newer": _run("again", newer, db),
+        }
+        where = describe(db)
     base, base_cpu = results["baseline"]["seconds"], results["baseline"]["cpu"]
     print(f"file: {file.name}, {file.stat().st_size / 1e6:.1f} MB, {args.rows:,} rows, {args.debtors:,} debtors "
-          f"(machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f})")
+          f"({where}; load average at the end {os.getloadavg()[0]:.1f})")
     print(f"{'step':<14} {'wall s':>7} {'ratio':>6} {'cpu s':>7} {'ratio':>6} {'peak MB':>8}  result")
     for name, r in results.items():
         print(f"{name:<14} {r['seconds']:>7.2f} {r['seconds'] / base:>6.2f} {r['cpu']:>7.2f} {r['cpu'] / base_cpu:>6.2f} "
               f"{r['max_rss_mb']:>8.0f}  {r.get('summary', '')}"
               f"{' (recognised as imported before)' if r.get('previous') else ''}")
-    for path in (baseline_db, db):
-        _fresh_sqlite(path)
+    if "copy_s" in results["baseline"]:
+        b, first = results["baseline"], results["first"]["seconds"]
+        print(f"baseline = parse {b['parse_s']:.2f} s + COPY into an unindexed table {b['copy_s']:.2f} s; "
+              f"first import / baseline {first / base:.2f}, first import / COPY alone {first / b['copy_s']:.2f}")
+    print(f"again / first {results['same-content']['seconds'] / results['first']['seconds']:.2f} (same content, "
+          f"compared row by row)")
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, select, update  # noqa: E402
 
+from bench.dbarg import HELP, bench_database, describe  # noqa: E402
 from db.engine import make_engine, upgrade  # noqa: E402
 from db.models import Debtor, ImportBatch, Invoice, Message, SendAttempt  # noqa: E402
 from db.uow import UnitOfWork  # noqa: E402
@@ -228,7 +229,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--messages", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    ap.add_argument("--db", "--database-url", dest="db", default=None, help=HELP)
     ap.add_argument("--json", default=None, help="also write the results to this file")
     ap.add_argument("--email-message", action="store_true",
                     help="build the messages with email.message.EmailMessage (policy SMTP) instead")
@@ -245,13 +246,16 @@ def main() -> int:
         print(f"MIME built by {results['mime']}; load average {results['load_average'][0]:.1f}", flush=True)
         for qr in (True, False):
             print(f"{args.messages} messages, {'with' if qr else 'without'} the QR code:", flush=True)
-            results["with_qr" if qr else "without_qr"] = run(args.messages, args.rounds, qr, args.database_url, port)
+            with bench_database(args.db, "bench_send") as url:
+                results["with_qr" if qr else "without_qr"] = run(args.messages, args.rounds, qr, url, port)
+                results["database"] = describe(url)
             r = results["with_qr" if qr else "without_qr"]
             print(f"  median: sender {r['sender_per_s']}/s, bare smtplib {r['bare_per_s']}/s, ratio {r['ratio']} "
                   f"(generating and approving took {r['render_and_approve_ms_per_message']} ms a message)",
                   flush=True)
         results["load_average_after"] = os.getloadavg()
-        print(f"load average at the end {results['load_average_after'][0]:.1f}", flush=True)
+        print(f"database: {results['database']}; load average at the end {results['load_average_after'][0]:.1f}",
+              flush=True)
     finally:
         server.stdin.close()
         server.wait(timeout=30)

@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.dbarg import add_db_argument, bench_database, describe  # noqa: E402
 from db.engine import make_engine, upgrade  # noqa: E402
 from db.uow import UnitOfWork  # noqa: E402
 from receivables.services import sending  # noqa: E402
@@ -37,9 +38,14 @@ def main() -> int:
     ap.add_argument("--kills", type=int, default=30)
     ap.add_argument("--tree", default=str(ROOT), help="the checkout whose sender is killed")
     ap.add_argument("--no-recover", action="store_true", help="count without applying the journal")
+    add_db_argument(ap)
     args = ap.parse_args()
+    with bench_database(args.db, "bench_send_kill") as url:
+        return run(args, url)
+
+
+def run(args, url: str) -> int:  # noqa: ANN001
     tmp = tempfile.mkdtemp(prefix="bench-kill-")
-    url = f"sqlite:///{tmp}/kill.db"
     env = {**os.environ, "DATABASE_URL": url, "DEBTOR_DESK_USERS": f"{tmp}/users.yaml",
            "DEBTOR_DESK_SECRETS": f"{tmp}/secrets.toml", "DEBTOR_DESK_JOURNAL": f"{tmp}/journal",
            "DEBTOR_DESK_OUTBOX": f"{tmp}/outbox"}
@@ -79,7 +85,8 @@ def main() -> int:
     controller.stop()
     twice = sum(n - 1 for n in collections.Counter(box.ids()).values())
     print(f"{args.tree}: {args.kills} kills; in doubt after each {in_doubt} (max {max(in_doubt)}, "
-          f"total {sum(in_doubt)}), of which delivered {sum(delivered)}; sent twice {twice}")
+          f"total {sum(in_doubt)}), of which delivered {sum(delivered)}; sent twice {twice} ({describe(url)})")
+    engine.dispose()
     return 0
 
 

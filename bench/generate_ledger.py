@@ -118,17 +118,73 @@ def write_sqlite(path: Path, ledger: dict) -> None:
     con.close()
 
 
+def write_postgres(url: str, ledger: dict) -> None:
+    """Write into a migrated PostgreSQL database with COPY. The daily sums' triggers are dropped for the
+    load; the app's start-up (`analytics.ensure_daily_sums`) puts them back and builds the sums."""
+    import pandas as pd
+    import psycopg
+
+    from db import analytics_queries
+    from db.loader import csv_rows
+
+    engine = make_engine(url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        analytics_queries.drop_ledger_day_triggers(conn)
+    engine.dispose()
+    d, i, c = ledger["debtors"], ledger["invoices"], ledger["changes"]
+    now = ledger["anchor"].isoformat() + " 00:00:00"
+    settled = np.where(i["settled_day"] < 0, None, _iso(i["settled_day"]).astype(object))
+    frames = {
+        "debtor": pd.DataFrame({"id": d["id"], "code": d["code"], "name": [f"Debiteur {x}" for x in d["code"]],
+                                "language": "nl", "is_consumer": False, "payment_term_days": d["term"],
+                                "segment": d["segment"], "account_manager": d["manager"], "reminders_blocked": False,
+                                "is_demo": False, "created_at": now}),
+        "invoice": pd.DataFrame({"id": i["id"], "number": [f"F{x:08d}" for x in i["id"].tolist()],
+                                 "debtor_id": i["debtor_id"], "invoice_date": _iso(i["invoice_day"]),
+                                 "due_date": _iso(i["due_day"]), "currency": i["currency"], "amount_cents": i["amount"],
+                                 "open_cents": i["open"], "settled_date": settled, "disputed": False, "batch_id": 1,
+                                 "is_demo": False}),
+        "invoice_change": pd.DataFrame({"invoice_id": c["invoice_id"], "change_date": _iso(c["change_day"]),
+                                        "kind": c["kind"], "delta_cents": c["delta"], "batch_id": 1,
+                                        "created_at": now}),
+    }
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        conn.execute("INSERT INTO import_batch (id, kind, mode, file_name, file_hash, as_of, imported_by, imported_at, "
+                     "status, count_new, count_changed, count_closed, count_unchanged, count_skipped) "
+                     "VALUES (1, 'ledger', 'full', 'bench', 'bench', %s, 'bench', %s, 'applied', 0, 0, 0, 0, 0)",
+                     (ledger["anchor"], now))
+        for table, frame in frames.items():
+            with conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(frame.columns)}) FROM STDIN "
+                                                "WITH (FORMAT csv)") as copy:
+                for start in range(0, len(frame), 200_000):
+                    copy.write(csv_rows(frame.iloc[start:start + 200_000]))
+        for table in ("import_batch", "debtor", "invoice", "invoice_change"):
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE")
+
+
+def write(db: str, ledger: dict) -> None:
+    """Into the database `db` names: a SQLite path or URL, or a PostgreSQL URL."""
+    if db.startswith("postgresql"):
+        write_postgres(db, ledger)
+    else:
+        write_sqlite(Path(db.split("///", 1)[1] if "://" in db else db), ledger)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--invoices", type=int, default=1_000_000)
     p.add_argument("--debtors", type=int, default=50_000)
     p.add_argument("--anchor", type=date.fromisoformat, default=date(2026, 10, 31))
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--db", type=Path, default=Path("/tmp/bench_ledger.db"))
+    p.add_argument("--db", default="/tmp/bench_ledger.db", help="a SQLite path, or a database URL (PostgreSQL)")
     args = p.parse_args()
     t = time.perf_counter()
     ledger = generate(args.invoices, args.debtors, args.anchor, seed=args.seed)
-    write_sqlite(args.db, ledger)
+    write(args.db, ledger)
     print(f"{args.invoices} invoices, {len(ledger['changes']['invoice_id'])} changes, {args.debtors} debtors "
           f"written to {args.db} in {time.perf_counter() - t:.1f} s")
     return 0

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
 from sqlalchemy import text
 
 from db import analytics_queries
@@ -24,6 +26,8 @@ from db.models import utcnow
 CHUNK = 100_000
 BULK_CHANGES = 5_000  # from this many payments, credits or closings on, the daily sums are kept by hand
 BULK_ROWS = 100_000  # from this many new rows on, a load drops indexes and triggers and rebuilds
+READ_CHUNK = 200_000  # PostgreSQL: invoices read back as one JSON text at a time
+ID_BLOCK = 1_000  # PostgreSQL: from this many new rows on, their ids are taken from the sequence as one block
 INVOICE_COLUMNS = ("id", "number", "debtor_id", "open_cents", "amount_cents", "invoice_date", "due_date",
                    "settled_date", "description", "reference", "currency", "disputed", "is_demo")
 
@@ -103,6 +107,12 @@ def invoice_facts(s, ids: np.ndarray) -> pd.DataFrame:
 def read_invoices(s) -> pd.DataFrame:
     """Every invoice of the ledger as the import compares it with a file: one typed column each (text as
     Arrow strings, dates as datetime64[D] with NaT for none), in the order of `INVOICE_COLUMNS`."""
+    if s.get_bind().dialect.name == "postgresql":
+        return _read_invoices_json(s)
+    return _read_invoices_rows(s)
+
+
+def _read_invoices_rows(s) -> pd.DataFrame:
     cursor = s.connection().connection.driver_connection.cursor()
     try:
         cursor.execute(f"SELECT {', '.join(INVOICE_COLUMNS)} FROM invoice")
@@ -120,6 +130,37 @@ def read_invoices(s) -> pd.DataFrame:
     })
     return frame[list(INVOICE_COLUMNS)]
 
+
+def _read_invoices_json(s) -> pd.DataFrame:
+    """PostgreSQL: `read_invoices` as newline-delimited JSON, 200,000 invoices a text that PostgreSQL
+    writes and Arrow reads (several times faster than rows as Python tuples; COPY TO hands out a row
+    at a time)."""
+    conn = s.connection()
+    types = {c: pa.int64() for c in ("id", "debtor_id", "open_cents", "amount_cents")}
+    types |= {c: pa.bool_() for c in ("disputed", "is_demo")}
+    types |= {c: pa.string() for c in ("number", "description", "reference", "currency")}
+    types |= {c: pa.string() for c in ("invoice_date", "due_date", "settled_date")}  # ISO text, cast below
+    schema = pa.schema([(c, types[c]) for c in INVOICE_COLUMNS])
+    parts, after = [], 0
+    while True:
+        row = conn.execute(text(
+            f"SELECT string_agg(row_to_json(t)::text, chr(10)), max(t.id) FROM (SELECT {', '.join(INVOICE_COLUMNS)} "
+            "FROM invoice WHERE id > :after ORDER BY id LIMIT :n) t"), {"after": after, "n": READ_CHUNK}).one()
+        if row[0] is None:
+            break
+        parts.append(pajson.read_json(pa.BufferReader(row[0].encode()),
+                                      parse_options=pajson.ParseOptions(explicit_schema=schema,
+                                                                        unexpected_field_behavior="error")))
+        after = row[1]
+    table = pa.concat_tables(parts) if parts else schema.empty_table()
+    frame = pd.DataFrame({
+        **{c: table[c].to_numpy().astype(np.int64) for c in ("id", "debtor_id", "open_cents", "amount_cents")},
+        **{c: table[c].to_numpy().astype(bool) for c in ("disputed", "is_demo")},
+        **{c: pd.Series(table[c].combine_chunks().to_pandas()) for c in ("number", "description", "reference", "currency")},
+        **{c: table[c].combine_chunks().cast(pa.date32()).to_numpy(zero_copy_only=False).astype("datetime64[D]")
+           for c in ("invoice_date", "due_date", "settled_date")},
+    })
+    return frame[list(INVOICE_COLUMNS)]
 
 def dates_of(values: tuple) -> np.ndarray:
     """DATE values as the driver returns them (ISO text from SQLite, date objects from PostgreSQL; None
@@ -191,12 +232,26 @@ class Ids:
 
     def take(self, n: int) -> np.ndarray:
         if self.next is None:
-            rows = self.s.execute(text(f"SELECT nextval(pg_get_serial_sequence('{self.table}', 'id')) "
-                                       "FROM generate_series(1, :n)"), {"n": n}).scalars().all()
-            return np.asarray(rows, dtype=np.int64)
+            return self._block(n) if n >= ID_BLOCK else self._each(n)
         ids = np.arange(self.next, self.next + n, dtype=np.int64)
         self.next += n
         return ids
+
+    def _each(self, n: int) -> np.ndarray:
+        rows = self.s.execute(text(f"SELECT nextval(pg_get_serial_sequence('{self.table}', 'id')) "
+                                   "FROM generate_series(1, :n)"), {"n": n}).scalars().all()
+        return np.asarray(rows, dtype=np.int64)
+
+    def _block(self, n: int) -> np.ndarray:
+        """n consecutive ids in one step: the table is locked against other writers until the commit
+        (readers go on), so nobody draws from its sequence between the two calls. The import holds that
+        lock anyway once it changes the table's triggers or indexes."""
+        conn = self.s.connection()
+        conn.execute(text(f"LOCK TABLE {self.table} IN SHARE ROW EXCLUSIVE MODE"))
+        seq = f"pg_get_serial_sequence('{self.table}', 'id')"
+        first = conn.execute(text(f"SELECT nextval({seq})")).scalar_one()
+        conn.execute(text(f"SELECT setval({seq}, :last)"), {"last": first + n - 1})
+        return np.arange(first, first + n, dtype=np.int64)
 
 
 class InvoiceLoader:
@@ -217,6 +272,9 @@ class InvoiceLoader:
         self.by_hand = self._by_hand_cm.__enter__()
         self._indexes_cm = bulk_load(self.s, "invoice", self.expected)
         self._indexes_cm.__enter__()
+        # a new invoice has at most one change; PostgreSQL drops that table's keys too when the load is large
+        self._changes_cm = bulk_load(self.s, "invoice_change", self.expected, postgres_only=True)
+        self._changes_cm.__enter__()
         return self
 
     def add(self, new: pd.DataFrame, open_cents: np.ndarray, settled_on: np.ndarray, moved: np.ndarray,
@@ -267,6 +325,7 @@ class InvoiceLoader:
                 parts = list(zip(*self._sums))
                 sums = pool.submit(analytics_queries.ledger_day_contributions,
                                    *(np.concatenate(p) for p in parts))
+            self._changes_cm.__exit__(None, None, None)
             self._indexes_cm.__exit__(None, None, None)
             if sums is not None:
                 analytics_queries.add_to_ledger_day(self.s.connection(), sums.result())
@@ -314,12 +373,18 @@ def texts_or_none(series: pd.Series, limit: int | None = None):  # noqa: ANN201
 
 
 @contextmanager
-def bulk_load(s, table: str, rows: int):
-    """SQLite: when a batch at least doubles a large table, drop its secondary indexes for the load and
-    build them again afterwards (a sort instead of a million random B-tree inserts). DDL is part of
-    the transaction, so a failure restores them with everything else."""
-    if s.get_bind().dialect.name != "sqlite" or rows < BULK_ROWS:
+def bulk_load(s, table: str, rows: int, postgres_only: bool = False):
+    """When a batch at least doubles a large table, drop its secondary indexes for the load and build
+    them again afterwards (a sort instead of a million random B-tree inserts); on PostgreSQL also its
+    unique and foreign keys (checked again in one join each when they are added back, instead of one
+    lookup per row). DDL is part of the transaction, so a failure restores them with everything else."""
+    dialect = s.get_bind().dialect.name
+    if rows < BULK_ROWS or (postgres_only and dialect != "postgresql"):
         yield
+        return
+    if dialect == "postgresql":
+        with _pg_bulk_load(s, table, rows):
+            yield
         return
     dbapi = s.connection().connection.driver_connection
     existing = dbapi.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
@@ -335,6 +400,32 @@ def bulk_load(s, table: str, rows: int):
     yield
     for _, sql in indexes:
         dbapi.execute(sql)
+
+
+@contextmanager
+def _pg_bulk_load(s, table: str, rows: int):
+    conn = s.connection()
+    if conn.execute(text(f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT :n) t"), {"n": rows + 1}).scalar() > rows:
+        yield
+        return
+    keys = conn.execute(text(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = CAST(:t AS regclass) AND contype IN ('f', 'u') ORDER BY contype DESC"), {"t": table}).all()
+    indexes = conn.execute(text(
+        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE i.indrelid = CAST(:t AS regclass) AND NOT i.indisprimary "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)"), {"t": table}).all()
+    for name, _ in keys:
+        conn.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
+    for name, _ in indexes:
+        conn.execute(text(f'DROP INDEX "{name}"'))
+    yield
+    conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+    for _, sql in indexes:
+        conn.execute(text(sql))
+    for name, definition in reversed(keys):  # unique keys first: a foreign key may refer to one
+        conn.execute(text(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'))
+    conn.execute(text(f"ANALYZE {table}"))  # the planner's figures for the rest of the import, and after
 
 
 @contextmanager
@@ -377,11 +468,10 @@ def bulk_insert(s, table: str, frame: pd.DataFrame, constants: dict | None = Non
     if conn.dialect.name == "postgresql":
         frame = frame.assign(**{k: v for k, v in constants.items()})
         cols = list(frame.columns)
-        # CSV: an unquoted empty field is NULL; our empty texts were turned into None before
         sql = f"COPY {table} ({', '.join(cols)}) FROM STDIN WITH (FORMAT csv)"
         with dbapi.cursor() as cur, cur.copy(sql) as copy:
             for start in range(0, len(frame), CHUNK):
-                copy.write(frame.iloc[start:start + CHUNK].to_csv(index=False, header=False, lineterminator="\n"))
+                copy.write(csv_rows(frame.iloc[start:start + CHUNK]))
         return
     fixed = [_sql_literal(constants[c]) for c in constants]
     select_list = [f"json_extract(value, '$[{i}]')" for i in range(len(cols))]
@@ -409,6 +499,15 @@ def bulk_insert(s, table: str, frame: pd.DataFrame, constants: dict | None = Non
             if nxt is not None:
                 pending = pool.submit(json_rows, nxt)
             dbapi.execute(sql, (*first, payload))
+
+
+def csv_rows(frame: pd.DataFrame) -> bytes:
+    """The frame's rows as CSV for PostgreSQL's COPY, written by Arrow: every text quoted, an empty
+    field unquoted, which COPY reads as NULL (empty texts were made None before)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    out = pa.BufferOutputStream()
+    pacsv.write_csv(table, out, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    return out.getvalue().to_pybytes()
 
 
 _CONTROL = r"[\x00-\x1f]"

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -98,7 +99,7 @@ class Invoice(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(64), unique=True)
-    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtor.id"), index=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtor.id"))  # indexed with the invoice date, below
     invoice_date: Mapped[date] = mapped_column(Date)  # no index: every query reads nearly all dates
     due_date: Mapped[date] = mapped_column(Date)
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
@@ -304,10 +305,17 @@ class LedgerDay(Base):
 
 
 # ageing as of a past date reads the invoices open then (settled after it) and their later changes
+# (the amount last: payment behaviour reads the invoices paid in a window from this index alone)
 Index("ix_invoice_settled_ageing", Invoice.settled_date, Invoice.invoice_date, Invoice.debtor_id,
-      Invoice.due_date, Invoice.open_cents, Invoice.currency)
+      Invoice.due_date, Invoice.open_cents, Invoice.currency, Invoice.amount_cents)
 Index("ix_invoice_change_invoice_delta", InvoiceChange.invoice_id, InvoiceChange.change_date,
       InvoiceChange.delta_cents)
+# a debtor's invoices, and its first invoice date (the debtor's age, a signal of the track rules) from the
+# index alone; the disputed ones (another signal) from a small index of their own
+Index("ix_invoice_debtor_invoice_date", Invoice.debtor_id, Invoice.invoice_date)
+Index("ix_invoice_disputed", Invoice.debtor_id, sqlite_where=text("disputed = 1"), postgresql_where=text("disputed"))
+Index("ix_invoice_change_write_off", InvoiceChange.invoice_id, sqlite_where=text("kind = 'write_off'"),
+      postgresql_where=text("kind = 'write_off'"))  # payment behaviour leaves written-off invoices out
 
 
 # --- the bank: statements read, their lines, how each was matched ---------------------------------
@@ -624,3 +632,14 @@ class UserAccount(Base):
     session_key: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class DataVersion(Base):
+    """One row: a number every committed write raises (`UnitOfWork.commit`), read by every app server to
+    know whether what it cached is still what the database holds."""
+
+    __tablename__ = "data_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    changed_at: Mapped[datetime | None] = mapped_column(DateTime)

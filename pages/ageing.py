@@ -38,8 +38,8 @@ def load_kpis(version: str, as_of: date, edges: tuple[int, ...], basis: str) -> 
         return analytics.ageing_kpis(uow, load(version, as_of, edges, basis))
 
 
-@st.cache_data(show_spinner=False, ttl=600)
-def load_tracks(today: date) -> dict[int, str]:
+@st.cache_data(show_spinner=False, max_entries=4)
+def load_tracks(version: str, today: date) -> dict[int, str]:
     with state.uow() as uow:
         return signals.debtor_tracks(uow, today)
 
@@ -51,7 +51,7 @@ def load_in_plan(version: str) -> set[int]:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def load_invoices(as_of: date, code: str, edges: tuple[int, ...], basis: str) -> pd.DataFrame:
+def load_invoices(version: str, as_of: date, code: str, edges: tuple[int, ...], basis: str) -> pd.DataFrame:
     with state.uow() as uow:
         return analytics.invoices_behind(uow, as_of, code, edges, basis)
 
@@ -158,7 +158,7 @@ if k is not None:
 
 # --- filters ------------------------------------------------------------------------------------------
 rows = view.per_debtor[view.per_debtor["currency"] == currency].copy()
-tracks = load_tracks(date.today())
+tracks = load_tracks(version, date.today())
 rows["track"] = rows["debtor_id"].map(tracks).fillna("").astype(object)
 rows["segment"] = rows["segment"].fillna("–")
 rows["account_manager"] = rows["account_manager"].fillna("–")
@@ -227,13 +227,18 @@ def amount(value) -> str:
     return "" if pd.isna(value) else formatting.amount(round(value * 100), lang)
 
 
+# amounts in the reader's own notation; a very long table (tens of thousands of debtors) goes to the browser
+# as plain numbers, as formatting every cell on the server would take longer than the figures themselves
+STYLED_ROWS = 5_000
 event = st.dataframe(
-    table.style.format({c: amount for c in [*buckets, TOTAL]}), hide_index=True, width="stretch",
+    table.style.format({c: amount for c in [*buckets, TOTAL]}) if len(table) <= STYLED_ROWS else table,
+    hide_index=True, width="stretch",
     on_select="rerun", selection_mode="single-row", key="ageing_table",
     column_config={DOSSIER: st.column_config.LinkColumn(DOSSIER, display_text=_("open it"), width=60),
                    CODE: st.column_config.TextColumn(CODE, width=70),
                    DEBTOR: st.column_config.TextColumn(DEBTOR, width=170, help=_("Hover a name to read it in full")),
-                   **{c: st.column_config.NumberColumn(c, width=90, help=_("Open in {currency}", currency=currency))
+                   **{c: st.column_config.NumberColumn(c, width=90, help=_("Open in {currency}", currency=currency),
+                                                       format=None if len(table) <= STYLED_ROWS else "%.2f")
                       for c in [*buckets, TOTAL]},
                    ITEMS: st.column_config.NumberColumn(ITEMS, width=60)})
 
@@ -270,7 +275,7 @@ if selected:
     name = table.iloc[selected[0]][DEBTOR]
     st.subheader(_("Open items of {name} ({code}) on {date}", name=name, code=code, date=i18n.day(as_of)))
     dossier_link(code, _("Open the dossier"))
-    items = load_invoices(as_of, code, edges, basis)
+    items = load_invoices(version, as_of, code, edges, basis)
     items = items[items["currency"] == currency]
     with_amount = [label for label in labels if (items["bucket"] == label).any()]
     bucket_words = {b: _("all") if b == "all" else shown_label(b) for b in ["all", *with_amount]}

@@ -65,6 +65,11 @@ def register(sub, report_sub) -> None:  # noqa: ANN001, ARG001
     u.set_defaults(handler=undo)
 
 
+def _say_when_waiting(_share: float, what: str) -> None:
+    if what == import_service.WAITING:
+        print(f"{what}…", file=sys.stderr, flush=True)
+
+
 def run_import(engine, args) -> int:  # noqa: ANN001
     for path in args.file:
         if not path.is_file():
@@ -85,7 +90,7 @@ def run_import(engine, args) -> int:  # noqa: ANN001
             result = import_service.run_import(
                 uow, data, file_name, actor=ACTOR, kind=args.kind, mode=args.mode, as_of=args.as_of,
                 options=options, profile=args.profile, valid_rows_only=args.valid_rows_only, dry_run=args.dry_run,
-                mapping=mapping, close_missing=args.close_missing)
+                mapping=mapping, close_missing=args.close_missing, progress=_say_when_waiting)
         except import_service.ClosingNeedsConfirmation as exc:
             print(f"error: {exc}", file=sys.stderr)
             print(f"If {file_name} is the complete list of open items, import it again with --close-missing; "

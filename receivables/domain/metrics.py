@@ -116,7 +116,10 @@ def _day_numbers(series: pd.Series) -> np.ndarray:
     return pd.to_datetime(series).to_numpy(dtype="datetime64[D]").astype("int64")
 
 
-def payment_behaviour(paid: pd.DataFrame, as_of: date, months: int = 12, recent_months: int = 3,
+RECENT_MONTHS = 3  # the trend compares these last months with the ones before
+
+
+def payment_behaviour(paid: pd.DataFrame, as_of: date, months: int = 12, recent_months: int = RECENT_MONTHS,
                       debtors: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per debtor, over the invoices paid in the `months` months up to `as_of` (paid date in
     (as_of − months, as_of]): invoices_paid, amount-weighted average days late and days to pay,
@@ -138,23 +141,39 @@ def payment_behaviour(paid: pd.DataFrame, as_of: date, months: int = 12, recent_
         lo, hi = np.datetime64(start, "D").astype("int64"), np.datetime64(as_of, "D").astype("int64")
         frame = frame[(paid_day > lo) & (paid_day <= hi)]
     if frame.empty:
+        return behaviour_from_sums(None, debtors)
+    paid_day = _day_numbers(frame["paid_date"])
+    w = frame["amount_cents"].to_numpy(dtype="float64")
+    late = np.maximum(0, paid_day - _day_numbers(frame["due_date"])).astype("float64")
+    to_pay = (paid_day - _day_numbers(frame["invoice_date"])).astype("float64")
+    recent = paid_day > np.datetime64(split, "D").astype("int64")
+    work = pd.DataFrame({
+        "debtor_id": frame["debtor_id"].to_numpy(), "code": frame["code"].astype(object).to_numpy(),
+        "w": w, "wl": w * late, "wl2": w * late * late, "wp": w * to_pay,
+        "late": (late > 0).astype("int64"), "late30": (late > 30).astype("int64"),
+        "rw": np.where(recent, w, 0.0), "rwl": np.where(recent, w * late, 0.0),
+    })
+    g = work.groupby(["debtor_id", "code"], sort=True)
+    agg = g.agg(invoices_paid=("w", "size"), w=("w", "sum"), wl=("wl", "sum"), wl2=("wl2", "sum"),
+                wp=("wp", "sum"), late=("late", "sum"), late30=("late30", "sum"),
+                rw=("rw", "sum"), rwl=("rwl", "sum")).reset_index()
+    return behaviour_from_sums(agg, debtors)
+
+
+BEHAVIOUR_SUMS = ["debtor_id", "code", "invoices_paid", "w", "wl", "wl2", "wp", "late", "late30", "rw", "rwl"]
+
+
+def behaviour_from_sums(agg: pd.DataFrame | None, debtors: pd.DataFrame | None = None) -> pd.DataFrame:
+    """`payment_behaviour` from its sums per debtor (`BEHAVIOUR_SUMS`: the count of invoices paid, the
+    amounts w, amount × days late wl, × days late² wl2, × days to pay wp, the counts paid late and more
+    than 30 days late, and the amount rw and amount × days late rwl of the recent months), however
+    they were summed (here, or by the database). None: no payments in the window."""
+    if agg is None or agg.empty:
         out = pd.DataFrame(columns=BEHAVIOUR_COLUMNS)
     else:
-        paid_day = _day_numbers(frame["paid_date"])
-        w = frame["amount_cents"].to_numpy(dtype="float64")
-        late = np.maximum(0, paid_day - _day_numbers(frame["due_date"])).astype("float64")
-        to_pay = (paid_day - _day_numbers(frame["invoice_date"])).astype("float64")
-        recent = paid_day > np.datetime64(split, "D").astype("int64")
-        work = pd.DataFrame({
-            "debtor_id": frame["debtor_id"].to_numpy(), "code": frame["code"].astype(object).to_numpy(),
-            "w": w, "wl": w * late, "wl2": w * late * late, "wp": w * to_pay,
-            "late": (late > 0).astype("int64"), "late30": (late > 30).astype("int64"),
-            "rw": np.where(recent, w, 0.0), "rwl": np.where(recent, w * late, 0.0),
-        })
-        g = work.groupby(["debtor_id", "code"], sort=True)
-        agg = g.agg(invoices_paid=("w", "size"), w=("w", "sum"), wl=("wl", "sum"), wl2=("wl2", "sum"),
-                    wp=("wp", "sum"), late=("late", "sum"), late30=("late30", "sum"),
-                    rw=("rw", "sum"), rwl=("rwl", "sum")).reset_index()
+        agg = agg.sort_values(["debtor_id", "code"], ignore_index=True)
+        for c in BEHAVIOUR_SUMS[2:]:
+            agg[c] = agg[c].astype("float64")
         avg_late = agg["wl"] / agg["w"]
         variance = (agg["wl2"] / agg["w"] - avg_late ** 2).clip(lower=0)
         older_w = agg["w"] - agg["rw"]
@@ -170,6 +189,7 @@ def payment_behaviour(paid: pd.DataFrame, as_of: date, months: int = 12, recent_
             "share_paid_late_30": agg["late30"] / agg["invoices_paid"],
             "trend": recent_avg - older_avg,
         })
+        out["code"] = out["code"].astype(object)
     if debtors is not None and not debtors.empty:
         missing = debtors[~debtors["debtor_id"].isin(out["debtor_id"])][["debtor_id", "code"]]
         if not missing.empty:

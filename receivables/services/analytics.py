@@ -12,8 +12,9 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from db import analytics_queries as q
-from db.models import AuditEvent, Debtor, ImportBatch, Invoice, InvoiceChange, Message, Note
+from db.models import Debtor, ImportBatch, Invoice, Note
 from db.uow import UnitOfWork
+from db.uow import data_version as uow_data_version
 from emails import reports
 from receivables.domain import formatting, metrics
 from receivables.domain.ageing import DEFAULT_EDGES, BucketSpec, ageing_table, assign_buckets, currency_totals
@@ -40,9 +41,9 @@ def behaviour(uow: UnitOfWork, as_of: date | None = None, months: int = 12) -> p
     as_of = as_of or date.today()
     months = _months(months)
     start = metrics.months_back(as_of, months)
-    paid = q.paid_invoices(uow.session, start, as_of)
+    sums = q.behaviour_sums(uow.session, start, metrics.months_back(as_of, metrics.RECENT_MONTHS), as_of)
     debtors = q.debtors(uow.session)
-    frame = metrics.payment_behaviour(paid, as_of, months, debtors=debtors)
+    frame = metrics.behaviour_from_sums(sums, debtors=debtors)  # = payment_behaviour of the paid invoices
     return frame.merge(debtors[["debtor_id", "name"]], on="debtor_id", how="left")
 
 
@@ -436,16 +437,9 @@ def repair_daily_sums(uow: UnitOfWork) -> DailySumsRepair:
 
 
 def data_version(uow: UnitOfWork) -> str:
-    """Changes whenever the ledger or the queue changes, whoever changed it (page, CLI or cron): every
-    write leaves an audit event, an import batch, a ledger change or a message. Cheap: maxima of keys."""
-    row = uow.session.execute(select(
-        select(func.max(AuditEvent.id)).scalar_subquery(),
-        select(func.max(ImportBatch.id)).scalar_subquery(),
-        select(func.max(InvoiceChange.id)).scalar_subquery(),
-        select(func.count(Invoice.id)).scalar_subquery(),
-        select(func.max(Message.updated_at)).scalar_subquery(),
-    )).one()
-    return "/".join(str(v) for v in row)
+    """Changes with every committed write, whoever made it (a page on any app server, the CLI or cron):
+    the number `UnitOfWork.commit` raises in the database. One row read by its key."""
+    return str(uow_data_version(uow.session))
 
 
 def earliest_date(uow: UnitOfWork) -> date | None:

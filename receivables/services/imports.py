@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import func, select, update
 
-from db import loader
+from db import loader, locks
 from db.models import (
     AuditEvent,
     ColumnMapping,
@@ -61,6 +61,7 @@ _KEEP_IN_DETAILS = 200  # warnings / left-out rows kept with the batch for the h
 STORED_ROWS = 20  # rows the check shows as they will be stored
 
 Progress = Callable[[float, str], None]  # (share done, 0 to 1; what is being done), between pieces of work
+WAITING = "Another import is running; this one starts when it has finished"
 
 
 class ImportRejected(ServiceError):
@@ -321,7 +322,7 @@ def check(uow: UnitOfWork, upload: Upload, *, actor: str, progress: Progress | N
     they would be stored, the column facts, the notices and what a full list closes. Raises
     ImportRejected when the file has problems. The parse stays with `upload` for `apply`."""
     req = ImportRequest.of(**request)
-    _begin(uow.session)
+    _begin(uow.session, progress)
     version = _ledger_version(uow.session)
     result = _import(uow, upload, req, actor=actor, dry_run=True, close_missing=False, progress=progress)
     return Checked(req, result, version)
@@ -332,7 +333,7 @@ def apply(uow: UnitOfWork, upload: Upload, checked: Checked, *, actor: str, clos
     """Import what was checked, without parsing the file again. Raises CheckOutdated when the ledger
     changed since the check (the result could differ from what the user read); `uow` should hold the
     write lock from its start (`immediate`), so that nothing changes between that test and the import."""
-    _begin(uow.session)
+    _begin(uow.session, progress)
     if _ledger_version(uow.session) != checked.ledger_version:
         raise CheckOutdated()
     return _import(uow, upload, checked.request, actor=actor, dry_run=False, close_missing=close_missing,
@@ -352,11 +353,14 @@ def run_import(uow: UnitOfWork, data: bytes, file_name: str, *, actor: str, dry_
                    close_missing=close_missing, progress=progress)
 
 
-def _begin(s) -> None:
+def _begin(s, progress: Progress | None = None) -> None:
     """SQLite: the bulk writes check their own references (`loader.check_references`), so the
-    transaction starts without per-row foreign-key lookups."""
+    transaction starts without per-row foreign-key lookups. Imports (checks too: they write and roll
+    back) run one at a time: on PostgreSQL a second one waits for the first (saying so through
+    `progress`); on SQLite the write lock of `UnitOfWork(immediate=True)` does that."""
     if not s.in_transaction():
         s.connection(execution_options={"sqlite_foreign_keys": False})
+    locks.hold(s, locks.IMPORT, on_wait=lambda: progress and progress(0.0, WAITING))
 
 
 def _ledger_version(s) -> str:
@@ -390,7 +394,7 @@ def _import(uow: UnitOfWork, upload: Upload, req: ImportRequest, *, actor: str, 
     """One batch in one transaction; a dry run is rolled back."""
     _check_request(req)
     s = uow.session
-    _begin(s)
+    _begin(s, progress)
     as_of = req.as_of or date.today()
     previous = _previous(s, upload.file_hash, req.kind, req.mode)
     if previous is not None and previous.is_latest:
@@ -959,6 +963,7 @@ def undo_latest(uow: UnitOfWork, *, actor: str, batch_id: int | None = None) -> 
     """Take back the newest import: its new invoices and debtors go, changed invoices get their amounts,
     dates and flags back, and reminders it emptied are restored. `batch_id`, when given, must be it."""
     s = uow.session
+    locks.hold(s, locks.IMPORT)
     batch = _latest(s)
     if batch is None:
         raise ServiceError("there is no import to undo")

@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 
 from db.models import Debtor, Invoice, Message, Note
 from db.uow import UnitOfWork
@@ -40,8 +40,8 @@ def behaviour_signals(uow: UnitOfWork, today: date, tracks_by_key: dict[str, Tra
     # a broken payment plan counts like a broken promise (also when a person gave it one more chance)
     for debtor_id, n in plans.broken_since(s, since).items():
         signals[debtor_id]["broken_promises"] = signals[debtor_id].get("broken_promises", 0) + n
-    for debtor_id, n in s.execute(select(Invoice.debtor_id, func.count()).where(
-            Invoice.disputed.is_(True), Invoice.open_cents > 0).group_by(Invoice.debtor_id)):
+    for debtor_id, n in s.execute(select(Invoice.debtor_id, func.count()).where(  # "= true": the disputed index
+            Invoice.disputed == true(), Invoice.open_cents > 0).group_by(Invoice.debtor_id)):
         signals[debtor_id]["open_disputes"] = int(n)
     for debtor_id, first in s.execute(select(Invoice.debtor_id, func.min(Invoice.invoice_date))
                                       .group_by(Invoice.debtor_id)):

@@ -79,7 +79,7 @@ def _free_port() -> int:
 
 
 def start_server(workdir: Path, extra_env: dict | None = None, *, script: str = "app.py",
-                 port: int | None = None) -> Server:
+                 port: int | None = None, start_timeout: float = 60) -> Server:
     """`streamlit run` of the staff app (or the portal, `script="portal.py"`) with its own files."""
     port = port or _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMTP_")}
@@ -99,7 +99,7 @@ def start_server(workdir: Path, extra_env: dict | None = None, *, script: str = 
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
+    deadline = time.time() + start_timeout
     while time.time() < deadline:
         try:
             with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
