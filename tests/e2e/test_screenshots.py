@@ -23,6 +23,8 @@ from ui.nav import PAGES, pages_for
 
 pytestmark = pytest.mark.browser
 ENGLISH_TITLES = {file: title for file, title, _icon, _role in PAGES}
+# pages whose Dutch screenshot a test of their own takes, showing more than the first view
+OWN_SCREENSHOT_TEST = ("today", "settings")  # tests/e2e/test_today_screens.py; settings_nl.png shows the Reminders tab
 DUTCH_TITLES = {file: translate(title, "nl") for file, title, _icon, _role in PAGES}
 
 BUSY_DEBTOR_SQL = """
@@ -137,7 +139,8 @@ def test_every_page_renders_without_an_error(server, page, chromium, tmp_path):
         assert DUTCH_TITLES[file].split()[0] in main, (slug, main[:200])
         for english in ("Logged in as", "Search debtor", "Open items", "No messages"):
             assert english not in page.inner_text("body"), f"{slug} (nl) shows {english!r}"
-        page.screenshot(path=str(target / f"{slug}_nl.png"), full_page=False)
+        if slug not in OWN_SCREENSHOT_TEST:
+            page.screenshot(path=str(target / f"{slug}_nl.png"), full_page=False)
 
 
 def test_a_real_send_and_the_public_sample_exports_as_a_user_meets_them(chromium, page, inbox, shared_data,
