@@ -15,6 +15,7 @@ from receivables.services.errors import ServiceError  # noqa: E402
 from ui import i18n, state, worklists  # noqa: E402
 from ui.i18n import N_, _, n_  # noqa: E402
 from ui.links import dossier_url, dossier_urls  # noqa: E402
+from ui.settings_tracks import STEP_LABELS  # noqa: E402
 from ui.text import md  # noqa: E402
 
 STATUSES = {"proposed": N_("proposed"), "approved": N_("approved"), "postponed": N_("postponed"),
@@ -147,7 +148,8 @@ view = f0.segmented_control(_("Planned"), list(VIEWS), format_func=worded_as(VIE
 status_filter = f1.multiselect(_("Status"), [s for s in STATUSES if s != queue.NEEDS_ADDRESS],
                                default=["proposed", "approved", "postponed"], format_func=worded_as(STATUSES).get)
 everything = "\u2217"  # a key no step, track or manager has
-step_filter = f2.selectbox(_("Step"), [everything, *steps], format_func=lambda s, all_=_("All"): all_ if s == everything else s)
+step_words = {everything: _("All"), **{s: _(STEP_LABELS[s]) if s in STEP_LABELS else s for s in steps}}
+step_filter = f2.selectbox(_("Step"), [everything, *steps], format_func=step_words.get)
 track_filter = f3.selectbox(_("Track"), [everything, *track_keys],
                             format_func=lambda s, all_=_("All"): all_ if s == everything else s)
 manager_filter = f4.selectbox(_("Account manager"), [everything, *managers],
@@ -180,7 +182,7 @@ def message_table(rows: pd.DataFrame) -> pd.DataFrame:
         "selected": False,
         "id": rows["id"],
         "debtor": rows["debtor_code"] + " · " + rows["debtor_name"],
-        "step": rows["step"],
+        "step": [_(STEP_LABELS[t]) if t in STEP_LABELS else k for k, t in zip(rows["step"], rows["template"])],
         "total": [i18n.money(c, cur) for c, cur in zip(rows["total_cents"], rows["currency"])],
         "planned": [i18n.day(d) for d in rows["planned_date"]],
         "state": [_(STATUSES.get(s, s)) for s in rows["state"]],
@@ -197,7 +199,7 @@ def table_config() -> dict:
         "selected": st.column_config.CheckboxColumn("", width=36, help=_("Select for the actions above the list")),
         "id": st.column_config.NumberColumn("#", width=44),
         "debtor": st.column_config.TextColumn(_("Debtor"), width=170, help=_("Code and name of the debtor")),
-        "step": st.column_config.TextColumn(_("Step"), width=95),
+        "step": st.column_config.TextColumn(_("Step"), width=130),
         "total": st.column_config.TextColumn(_("Total"), width=100, alignment="right"),
         "planned": st.column_config.TextColumn(_("Planned"), width=90),
         "state": st.column_config.TextColumn(_("Status"), width=95),

@@ -369,6 +369,7 @@ def _book_rows(s, lines: list[BankLine], decided: dict[int, dict], allocations: 
                 kept.append([invoice_id, cents, charges])
         allocations[line.id] = kept
     after = ledger.apply_changes(s, changes)
+    plans.apply_payments(s, list(after))  # set against the oldest open term of a plan
     return [i for i, cents in after.items() if cents == 0]
 
 

@@ -71,7 +71,8 @@ def queue(uow: UnitOfWork, *, statuses=None, step: str | None = None, track: str
     frame = pd.DataFrame(rows, columns=_READ)
     # an unsent message goes to the debtor's reminder contact as it is now; a sent one to whom it went
     unsent = frame["status"].isin(UNSENT)
-    current = pd.Series([contacts.reminder_address(e, b) for e, b in zip(frame["debtor_email"], frame["debtor_bouncing"])],
+    emails, bouncing = (frame[c].astype(object).where(frame[c].notna(), None) for c in ("debtor_email", "debtor_bouncing"))
+    current = pd.Series([contacts.reminder_address(e, b) for e, b in zip(emails, bouncing)],
                         index=frame.index, dtype=object)
     frame["recipients"] = current.where(unsent, frame["recipients"]).fillna("")
     frame["needs_address"] = (unsent & frame["channel"].isin(ADDRESSED_CHANNELS) & current.isna()).astype(bool)

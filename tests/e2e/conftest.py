@@ -202,7 +202,7 @@ def login(pg, server: Server, username: str, password: str, path: str = "/") -> 
     pg.get_by_label("User name").first.fill(username)
     pg.get_by_label("Password", exact=True).first.fill(password)
     pg.get_by_role("button", name="Log in").first.click()
-    pg.get_by_text("Logged in as").wait_for(timeout=60_000)
+    pg.get_by_text("Logged in as").first.wait_for(timeout=60_000)
     wait_for_app(pg)
     wait_for_login_cookie(pg, server)
 
@@ -224,7 +224,7 @@ def wait_for_login_cookie(pg, server: Server, timeout: float = 60) -> None:
 def open_page(pg, server: Server, path: str) -> None:
     """Open a page by URL in a logged-in browser; the login cookie re-authenticates the new session."""
     pg.goto(server.url + path)
-    pg.get_by_text("Logged in as").wait_for(timeout=60_000)
+    pg.get_by_text("Logged in as").first.wait_for(timeout=60_000)
     wait_for_app(pg)
 
 

@@ -203,7 +203,7 @@ def test_a_real_send_and_the_public_sample_exports_as_a_user_meets_them(chromium
         page.get_by_role("button", name="Import", exact=True).click()
         page.get_by_text("as batch").first.wait_for(timeout=120_000)
         wait_for_app(page)
-        assert "new 2466, changed 0, closed 0, unchanged 0, skipped 0" in page.inner_text("[data-testid='stMain']")
+        assert "new 2,466, changed 0, closed 0, unchanged 0, skipped 0" in page.inner_text("[data-testid='stMain']")
         page.screenshot(path=str(target / "import-result.png"))
         open_page(page, server, "/trends?as_of=2013-11-30")
         page.wait_for_timeout(1500)  # charts draw after the script finishes

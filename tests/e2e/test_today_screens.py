@@ -23,6 +23,8 @@ def test_today_on_the_demo_data_in_both_languages(server, chromium, language, tm
     password = server.first_start_password(chromium)
     remind = server.cli("remind")
     assert remind.returncode == 0, remind.stderr
+    # the language a user chose in the sidebar stays with them: start each run from the browser's
+    assert server.cli("users", "set-language", "admin", "none").returncode == 0
     context = chromium.new_context(viewport={"width": 1400, "height": 1000}, locale="en-GB")
     page = context.new_page()
     page.set_default_timeout(30_000)
