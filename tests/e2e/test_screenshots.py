@@ -120,7 +120,7 @@ def test_every_page_renders_without_an_error(server, page, chromium, tmp_path):
     # the same pages in Dutch, chosen in the sidebar and followed through its links (one session)
     page.locator("[data-testid='stSidebar']").get_by_label("Language").click()
     page.get_by_role("option", name="Nederlands").click()
-    page.get_by_text("Ingelogd als").wait_for(timeout=60_000)
+    page.get_by_text("Ingelogd als").first.wait_for(timeout=60_000)
     wait_for_app(page)
     links = page.locator("[data-testid='stSidebar'] [data-testid='stPageLink-NavLink']")
     for n, (file, _title, _) in enumerate(pages_for("admin")):

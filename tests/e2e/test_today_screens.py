@@ -34,7 +34,7 @@ def test_today_on_the_demo_data_in_both_languages(server, chromium, language, tm
         if language == "nl":  # as a user chooses it in the sidebar
             page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").last.click()
             page.get_by_role("option", name="Nederlands").click()
-            page.get_by_text("Ingelogd als").wait_for(timeout=60_000)
+            page.get_by_text("Ingelogd als").first.wait_for(timeout=60_000)
             wait_for_app(page)
         page.locator("[data-testid='stMetricValue']").first.wait_for()
         page.wait_for_timeout(1500)  # a late rerun (the login cookie) draws the page again
