@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 from db.uow import UnitOfWork
-from receivables.cli.args import iso_date
+from receivables.cli.args import amount, iso_date
 from receivables.domain import calls, contacts
 from receivables.domain.dossier import TIMELINE_KINDS
-from receivables.domain.money import fmt, from_decimal
+from receivables.domain.money import fmt
 from receivables.services import claims, dossier, portal
 from receivables.services.errors import ServiceError
 
 ACTOR = "cli"
-
-
-def _amount(value: str) -> int:
-    try:
-        return from_decimal(value.replace(",", "."))
-    except Exception:  # noqa: BLE001
-        raise argparse.ArgumentTypeError(f"'{value}' is not an amount; write it as 1234.56") from None
 
 
 def register(sub, report_sub) -> None:
@@ -69,7 +61,7 @@ def _record_parsers(ds) -> None:
     pr = ds.add_parser("promise")
     pr.add_argument("code")
     pr.add_argument("--date", type=iso_date, required=True, dest="promise_date")
-    pr.add_argument("--amount", type=_amount, default=None, help="default: the open amount of the invoices")
+    pr.add_argument("--amount", type=amount, default=None, help="default: the open amount of the invoices")
     pr.add_argument("--invoice", action="append", default=[], help="repeat for several; default: all overdue")
     pr.add_argument("--text", default="")
     pr.set_defaults(handler=lambda e, a: _do(e, dossier.promise_to_pay, "promise recorded", code=a.code,

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
-
 from db.uow import UnitOfWork
-from receivables.cli.args import iso_date
+from receivables.cli.args import amount, iso_date
 from receivables.cli.printers import print_json
 from receivables.domain import plans as rules
-from receivables.domain.money import fmt, from_decimal
+from receivables.domain.money import fmt
 from receivables.services import plans
 
 ACTOR = "cli"
-
-
-def _amount(value: str) -> int:
-    try:
-        return from_decimal(value.replace(",", "."))
-    except Exception:  # noqa: BLE001
-        raise argparse.ArgumentTypeError(f"'{value}' is not an amount; write it as 1234.56") from None
 
 
 def register(sub, report_sub) -> None:
@@ -36,8 +27,8 @@ def register(sub, report_sub) -> None:
     c.add_argument("--terms", type=int, required=True, help="the number of instalments")
     c.add_argument("--start", type=iso_date, required=True, help="the date of the first term (YYYY-MM-DD)")
     c.add_argument("--interval", choices=rules.INTERVALS, default="month")
-    c.add_argument("--interest", type=_amount, default=0, help="interest agreed, e.g. 12.50")
-    c.add_argument("--costs", type=_amount, default=0, help="costs agreed, e.g. 40.00")
+    c.add_argument("--interest", type=amount, default=0, help="interest agreed, e.g. 12.50")
+    c.add_argument("--costs", type=amount, default=0, help="costs agreed, e.g. 40.00")
     c.add_argument("--note", default="")
     c.add_argument("--as", dest="actor", default=ACTOR)
     c.add_argument("--today", type=iso_date, default=None)
@@ -67,7 +58,7 @@ def register(sub, report_sub) -> None:
     lim.add_argument("--max-terms", type=int, dest="max_terms")
     lim.add_argument("--max-first-delay-days", type=int, dest="max_first_delay_days",
                      help="how far away the first term may be")
-    lim.add_argument("--min-term", type=_amount, dest="min_term_cents", help="the smallest term amount, e.g. 25.00")
+    lim.add_argument("--min-term", type=amount, dest="min_term_cents", help="the smallest term amount, e.g. 25.00")
     lim.add_argument("--grace-days", type=int, dest="grace_days", help="days a term may be late before the plan breaks")
     lim.add_argument("--notice-days", type=int, dest="notice_days", help="days before a term its notice is proposed")
     lim.add_argument("--as", dest="actor", default=ACTOR)

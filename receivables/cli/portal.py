@@ -4,24 +4,16 @@ open, dispute, promise, paid, address, confirm."""
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import asdict
 
 from db.uow import UnitOfWork
-from receivables.cli.args import iso_date
+from receivables.cli.args import amount, iso_date
 from receivables.cli.printers import print_json
 from receivables.domain.portal import DISPUTE_REASONS
 from receivables.services import portal, sending
 
 ACTOR = "cli"
 CLIENT = "cli"
-
-
-def _cents(value: str) -> int:
-    try:
-        return round(float(value.replace(",", ".")) * 100)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{value}' is not an amount; write it as 1234.56") from None
 
 
 def register(sub, report_sub) -> None:
@@ -59,7 +51,7 @@ def register(sub, report_sub) -> None:
     c = ps.add_parser("paid", help="'I have paid' as the debtor")
     c.add_argument("token")
     c.add_argument("date", type=iso_date)
-    c.add_argument("--amount", type=_cents, default=None)
+    c.add_argument("--amount", type=amount, default=None)
     c.add_argument("--invoice", action="append", default=[])
     c.add_argument("--text", default="")
     c.set_defaults(handler=_paid)
