@@ -20,8 +20,6 @@ from tests.e2e.conftest import (
 
 pytestmark = pytest.mark.browser
 
-TODAY = date.today()
-
 
 def nav_links(page) -> set[str]:
     """Titles of the pages in the sidebar navigation (each link's text ends with its title)."""
@@ -29,21 +27,28 @@ def nav_links(page) -> set[str]:
     return {t.strip().splitlines()[-1] for t in texts if t.strip()}
 
 
-def d(days_ago: int) -> str:
-    return (TODAY - timedelta(days=days_ago)).strftime("%d-%m-%Y")
+def exact_rows(today: date) -> list[tuple]:
+    """An Exact Online open-items export's rows, dated from `today` when the file is written (not when
+    this module is read: a run that crosses midnight between the two would import a day-old ledger)."""
+    def d(days_ago: int) -> str:
+        return (today - timedelta(days=days_ago)).strftime("%d-%m-%Y")
+
+    return [  # code, name, number, invoice date, due date, amount text, cents
+        ("0042", "Bakkerij Van Dam B.V.", "00012345", d(20), d(-10), "1.234,56", 123456),
+        ("0042", "Bakkerij Van Dam B.V.", "00012346", d(55), d(25), "2.500,00", 250000),
+        ("0042", "Bakkerij Van Dam B.V.", "00012347", d(100), d(70), "799,99", 79999),
+        ("0043", "Smit Installatietechniek B.V.", "00012348", d(160), d(130), "10.000,01", 1000001),
+        ("0044", "Harbour Foods Ltd", "00012349", d(50), d(20), "350,50", 35050),
+        ("0045", "De Vries Transport B.V.", "00012350", d(40), d(10), "4.321,00", 432100),
+    ]
 
 
-# An Exact Online open-items export: semicolon, decimal comma, dd-mm-yyyy, leading zeros.
-ROWS = [  # code, name, number, invoice date, due date, amount text, cents
-    ("0042", "Bakkerij Van Dam B.V.", "00012345", d(20), d(-10), "1.234,56", 123456),
-    ("0042", "Bakkerij Van Dam B.V.", "00012346", d(55), d(25), "2.500,00", 250000),
-    ("0042", "Bakkerij Van Dam B.V.", "00012347", d(100), d(70), "799,99", 79999),
-    ("0043", "Smit Installatietechniek B.V.", "00012348", d(160), d(130), "10.000,01", 1000001),
-    ("0044", "Harbour Foods Ltd", "00012349", d(50), d(20), "350,50", 35050),
-    ("0045", "De Vries Transport B.V.", "00012350", d(40), d(10), "4.321,00", 432100),
-]
-EXACT_CSV = "AccountCode;AccountName;InvoiceNumber;InvoiceDate;DueDate;Amount;CurrencyCode;Description\r\n" + "".join(
-    f"{c};{n};{num};{i};{due};{a};EUR;Levering\r\n" for c, n, num, i, due, a, _ in ROWS)
+def exact_csv(rows: list[tuple]) -> str:
+    """The export as Exact writes it: semicolon, decimal comma, dd-mm-yyyy, leading zeros."""
+    return "AccountCode;AccountName;InvoiceNumber;InvoiceDate;DueDate;Amount;CurrencyCode;Description\r\n" + "".join(
+        f"{c};{n};{num};{i};{due};{a};EUR;Levering\r\n" for c, n, num, i, due, a, _ in rows)
+
+
 DEBTORS_CSV = ("Relatiecode;Naam;E-mail;Taal\n0042;Bakkerij Van Dam B.V.;crediteuren@vandam.example;nl\n"
                "0043;Smit Installatietechniek B.V.;administratie@smit.example;nl\n"
                "0044;Harbour Foods Ltd;accounts@harbour.example;en\n"
@@ -90,7 +95,9 @@ def test_1_the_printed_admin_password_logs_in_and_shows_the_demo_ageing(server, 
 def test_2_a_collector_uploads_an_exact_export_and_the_ageing_matches_the_file(server, page, accounts, tmp_path):
     assert server.cli("demo-remove").returncode == 0  # start from the team's own data only
     export = tmp_path / "Openstaande posten Exact.csv"
-    export.write_bytes(EXACT_CSV.encode("cp1252"))
+    today = date.today()
+    ROWS = exact_rows(today)
+    export.write_bytes(exact_csv(ROWS).encode("cp1252"))
     login(page, server, "carla", accounts["carla"])
     open_page(page, server, "/import")
     page.locator("input[type='file']").set_input_files(str(export))
@@ -104,7 +111,7 @@ def test_2_a_collector_uploads_an_exact_export_and_the_ageing_matches_the_file(s
     page.locator("[data-testid='stMetric']").first.wait_for()
     main = page.inner_text("[data-testid='stMain']")
     total = sum(r[-1] for r in ROWS)
-    overdue = sum(r[-1] for r in ROWS if r[4] != d(-10))
+    overdue = sum(r[-1] for r in ROWS if r[4] != (today + timedelta(days=10)).strftime("%d-%m-%Y"))
     assert total == 19_206_06 and overdue == 17_971_50
     assert "€19,206.06" in main and "€17,971.50" in main  # the English the browser asks for
     rows = server.sql("SELECT number FROM invoice ORDER BY number")
