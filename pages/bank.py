@@ -8,7 +8,7 @@ import streamlit as st  # noqa: E402
 
 from receivables.services import bank  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
-from ui import state  # noqa: E402
+from ui import state, uploader  # noqa: E402
 from ui.i18n import _, day, money  # noqa: E402
 from ui.i18n import error as worded  # noqa: E402
 from ui.text import md  # noqa: E402
@@ -39,7 +39,7 @@ def show_message() -> None:
 
 
 def upload() -> None:
-    uploaded = st.file_uploader(_("Bank statement: camt.053 or MT940, or the CSV download of ING or Rabobank, "
+    uploaded = uploader.file_uploader(_("Bank statement: camt.053 or MT940, or the CSV download of ING or Rabobank, "
                                   "or ABN AMRO's TXT download"), type=FILE_TYPES, key="bank_file")
     if uploaded is not None and st.button(_("Import and match"), type="primary", key="bank_import"):
         try:

@@ -14,7 +14,7 @@ from receivables.domain.money import from_decimal  # noqa: E402
 from receivables.services import claims, dossier, portal  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
 from receivables.services.timeline import BY, CALL_OUTCOME_WORDS  # noqa: E402
-from ui import i18n, state  # noqa: E402
+from ui import i18n, state, uploader  # noqa: E402
 from ui.dossier_mail import mail_in_dossier  # noqa: E402
 from ui.dossier_payments import bank_payments  # noqa: E402
 from ui.dossier_plans import plans_section  # noqa: E402
@@ -329,7 +329,7 @@ if user.can("collector"):
             run(dossier.update_contact, _("Contact data saved."), code=code, emails=emails, language=language,
                 contact_person=person, phone=phone, address=address)
     with tabs[6], st.form("reply_form", clear_on_submit=True):
-        upload = st.file_uploader(_("The debtor's e-mail (.eml)"), type=["eml"], key="reply_file")
+        upload = uploader.file_uploader(_("The debtor's e-mail (.eml)"), type=["eml"], key="reply_file")
         text = st.text_area(_("…or paste the reply"), key="reply_text")
         if st.form_submit_button(_("Record reply"), key="record_reply"):
             if upload is not None:

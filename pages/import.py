@@ -25,7 +25,7 @@ from receivables.importing.mapping import REQUIRED  # noqa: E402
 from receivables.importing.numbers import STYLE_LABELS  # noqa: E402
 from receivables.services import imports as import_service  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
-from ui import i18n, state, worklists  # noqa: E402
+from ui import i18n, state, uploader, worklists  # noqa: E402
 from ui.i18n import N_, _, n_  # noqa: E402
 from ui.text import md  # noqa: E402
 
@@ -312,7 +312,7 @@ with tab_upload:
         st.warning(_(STOPPED[stopped]), icon=":material/cancel:")
     if flash := st.session_state.pop("import_flash", None):
         st.warning(md(flash), icon=":material/sync_problem:")
-    picked = st.file_uploader(_("Export file: {types}", types=FILE_TYPES_LABEL), type=list(FILE_TYPES),
+    picked = uploader.file_uploader(_("Export file: {types}", types=FILE_TYPES_LABEL), type=list(FILE_TYPES),
                               accept_multiple_files=True, key="import_file")
     upload = kept_upload(picked) if picked else None  # several XML invoices are read as one upload
     if upload is None:
