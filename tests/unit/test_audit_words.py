@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from receivables.domain.translation import translate
+from receivables.domain.translation import catalogue, translate
 from ui.audit_log import ACTIONS, ENTITIES, change_text
 
 
@@ -113,8 +113,9 @@ def test_every_action_written_to_the_audit_log_has_words():
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
 def test_every_audit_action_reads_in_both_languages(lang):
-    """The Dutch catalogue words every action and entity (English is the message id itself)."""
+    """Each language's catalogue words every action and entity ("import" is Dutch too)."""
     words = [*ACTIONS.values(), *ENTITIES.values()]
+    translated = catalogue(lang)._catalog  # what the catalogue has a translation for
+    assert [w for w in words if not translated.get(w)] == []
     if lang == "nl":
-        assert [w for w in words if translate(w, "nl") == w] == []
-    assert all(translate(w, lang) for w in words)
+        assert sum(translate(w, "nl") != w for w in words) > len(words) - 3
