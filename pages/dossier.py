@@ -9,7 +9,7 @@ import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from receivables.domain import calls, contacts  # noqa: E402
-from receivables.domain.dossier import TIMELINE_KINDS, Phrase  # noqa: E402
+from receivables.domain.dossier import TIMELINE_KINDS  # noqa: E402
 from receivables.domain.money import from_decimal  # noqa: E402
 from receivables.services import claims, dossier, portal  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
@@ -19,6 +19,7 @@ from ui.dossier_mail import mail_in_dossier  # noqa: E402
 from ui.dossier_payments import bank_payments  # noqa: E402
 from ui.dossier_plans import plans_section  # noqa: E402
 from ui.i18n import N_, _, n_  # noqa: E402
+from ui.phrases import said  # noqa: E402
 from ui.text import md  # noqa: E402
 
 KIND_LABELS = {"invoice": N_("Invoices"), "payment": N_("Payments"), "note": N_("Notes"), "call": N_("Calls"),
@@ -31,11 +32,6 @@ KIND_ICONS = {"invoice": ":material/receipt_long:", "payment": ":material/paymen
               "reminder": ":material/outgoing_mail:", "reply": ":material/mark_email_read:",
               "block": ":material/block:", "contact": ":material/contact_mail:", "portal": ":material/language:"}
 PAGE_SIZE = 40
-
-
-def said(phrase: Phrase) -> str:
-    """A core phrase in the reader's language and formats."""
-    return phrase.worded(_, i18n.money, i18n.day)
 
 
 def run(action, success: str, **kwargs) -> None:
@@ -132,7 +128,7 @@ behaviour_row[2].metric(_("Trend"), _(b.trend), trend_delta, delta_color="invers
                         help=_("average days late of the last 3 months minus that of the 9 months before; "
                                "more than a week either way is a trend"))
 track_label = _("Reminder track:")
-st.markdown(f"**{track_label}** {md(h.track.name)} — {md(h.track.reason)}")
+st.markdown(f"**{track_label}** {md(h.track.name)} — {md(said(h.track.reason))}")
 if h.reminders_blocked:
     blocked_text = (_("Reminders are blocked until {day}: {reason}", day=i18n.day(h.blocked_until),
                       reason=md(h.blocked_reason)) if h.blocked_until
@@ -352,7 +348,7 @@ for e in d.timeline:
         st.markdown(f"{KIND_ICONS.get(e.kind, '')} **{md(said(e.phrase))}**  \n:gray[{md(moment)}{who}"
                     + "".join(f" · {md(said(x))}" for x in e.detail_phrases) + "]")
         if e.text:
-            st.text(e.text)
+            st.text(said(e.text))
 if d.timeline_total > len(d.timeline):
     st.caption(_("Showing {shown} of {total} entries.", shown=len(d.timeline), total=d.timeline_total))
     if st.button(_("Show more"), key="timeline_more"):

@@ -15,6 +15,7 @@ from receivables.services.errors import ServiceError  # noqa: E402
 from ui import i18n, state, worklists  # noqa: E402
 from ui.i18n import N_, _, n_  # noqa: E402
 from ui.links import dossier_url, dossier_urls  # noqa: E402
+from ui.phrases import said  # noqa: E402
 from ui.settings_tracks import STEP_LABELS  # noqa: E402
 from ui.text import md  # noqa: E402
 
@@ -101,7 +102,7 @@ def created_summary(result: reminders.GenerateResult) -> None:
     """What the last run created, by step, track and currency, and why it waits for a person."""
     if result.review:
         st.warning(_("**This run is a review:** {why}. Everything it created is *proposed*; nothing goes out "
-                     "before a person approves it.", why=md(result.review)), icon=":material/rate_review:")
+                     "before a person approves it.", why=md(said(result.review))), icon=":material/rate_review:")
     if result.groups:
         st.dataframe(pd.DataFrame([{"Track": g.track, "Step": g.step, "Currency": g.currency,
                                     "Messages": g.messages, "Invoices": g.invoices,
@@ -278,7 +279,7 @@ def preview(rows: pd.DataFrame, chosen: list[int]) -> None:
                 + (_(" · *edited by hand*") if p.edited else ""))
     st.markdown(_("**Subject:** {subject}", subject=md(p.subject)))  # escaped: a debtor's name stays text
     if row["reason"]:
-        st.caption(md(row["reason"]))
+        st.caption(md(said(row["reason"])))
     if row["last_error"]:
         st.warning(_("Last problem: {problem}", problem=md(row["last_error"])), icon=":material/error:")
     with st.container(height=420, border=True):
@@ -354,7 +355,7 @@ def call_list(todo: pd.DataFrame) -> None:
         with st.container(border=True):
             a, b = st.columns([4, 1])
             a.markdown(f"**{md(r['debtor_name'])}** ({md(r['debtor_code'])}) · {i18n.money(r['total_cents'], r['currency'])}"
-                       f" · {md(', '.join(r['invoice_numbers']))}  \n{md(r['reason'])} · "
+                       f" · {md(', '.join(r['invoice_numbers']))}  \n{md(said(r['reason']))} · "
                        + _("planned {date}", date=i18n.day(r["planned_date"]))
                        + f" · [{_('dossier')}]({dossier_url(r['debtor_code'])})")
             if can_act and b.button(_("Called"), key=f"called_{r['id']}", icon=":material/call:"):

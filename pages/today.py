@@ -14,6 +14,7 @@ from receivables.services.errors import ServiceError  # noqa: E402
 from ui import i18n, state  # noqa: E402
 from ui.i18n import _  # noqa: E402
 from ui.links import dossier_link  # noqa: E402
+from ui.phrases import said  # noqa: E402
 from ui.text import md  # noqa: E402
 from ui.today_digest import digest_opt_in  # noqa: E402
 
@@ -228,7 +229,7 @@ def show(item: Item, mails: dict) -> None:
         for note in item.notes:
             head.caption(md(note))
         if item.detail:
-            head.text(item.detail)
+            head.text(said(item.detail_phrase, today.DETAIL_CHARS) if item.detail_phrase else item.detail)
         with side:
             if item.debtor_code:
                 dossier_link(item.debtor_code, _("Dossier"))

@@ -42,10 +42,35 @@ ACTIONS = {
     "portal.address_mailed": N_("address confirmation mailed"), "portal.statement": N_("statement downloaded"),
     "portal.revoke": N_("portal links revoked"), "portal.link": N_("portal link made"),
     "portal.dispute_rejected_mailed": N_("debtor told why a dispute was rejected"),
+    "debtor.owner": N_("debtor's owner changed"), "today.hand_over": N_("work item handed over"),
+    "digest.send": N_("daily digest sent"),
+    "message.postpone": N_("reminder postponed"), "message.unpostpone": N_("postponement lifted"),
+    "message.block": N_("reminder blocked"), "message.unapprove": N_("approval withdrawn"),
+    "message.called": N_("call made"), "message.bounced": N_("reminder bounced"),
+    "promise.kept": N_("promise to pay kept"), "promise.broken": N_("promise to pay broken"),
+    "mail.reply": N_("reply read from the mailbox"), "mail.auto_reply": N_("automatic reply read from the mailbox"),
+    "mail.bounce": N_("bounce read from the mailbox"), "mail.unassigned": N_("mail not matched to a debtor"),
+    "mail.assign": N_("mail assigned to a debtor"), "mail.set_aside": N_("mail set aside"),
+    "mail.handle": N_("mail handled"), "debtor.bounce": N_("debtor's e-mail address bounced"),
+    "bank.import": N_("bank statement imported"), "bank.undo": N_("bank statement import undone"),
+    "bank.rematch": N_("bank lines matched again"), "bank.confirm": N_("bank match confirmed"),
+    "bank.assign": N_("bank payment assigned by hand"), "bank.reject": N_("bank match suggestion rejected"),
+    "bank.not_ours": N_("bank payment marked as not ours"),
+    "bank.keep_payments": N_("bank payments kept when an import still showed the invoices open"),
+    "bank.case_resolved": N_("difference between bank and ledger resolved"),
+    "plan.create": N_("payment plan made"), "plan.propose": N_("payment plan proposed"),
+    "plan.accept": N_("payment plan accepted"), "plan.reject": N_("payment plan rejected"),
+    "plan.one_more_chance": N_("payment plan given one more chance"),
+    "plan.back_on_track": N_("payment plan ended: back on the reminder track"),
+    "plan.proposed": N_("payment plan back to proposed"), "plan.active": N_("payment plan running again"),
+    "plan.broken": N_("payment plan broken"), "plan.rejected": N_("payment plan rejected"),
+    "plan.paid": N_("payment plan paid"), "plan.ended": N_("payment plan ended"),
 }
 ENTITIES = {"debtor": N_("debtor"), "invoice": N_("invoice"), "message": N_("reminder"), "user": N_("user"),
             "setting": N_("setting"), "import_batch": N_("import"), "note": N_("note"), "text": N_("text"),
-            "portal": N_("portal")}
+            "portal": N_("portal"), "bank_line": N_("bank line"), "smtp": N_("mail server"),
+            "inbound_mail": N_("incoming mail"), "digest": N_("daily digest"), "worklist": N_("work item"),
+            "payment_plan": N_("payment plan"), "bank_ledger_case": N_("difference between bank and ledger")}
 
 
 def _value(v) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from receivables.domain import formatting
+from receivables.domain.phrases import Phrase
 from receivables.domain.translation import LANGUAGES, N_, catalogue, translate  # noqa: F401 (N_ for pages)
 
 DEFAULT = "nl"
@@ -48,8 +49,14 @@ def use(lang: str | None) -> None:
 
 
 def _(message: str, /, **params) -> str:
-    """The message in the current language, with its {parameters} filled in."""
-    return translate(message, current(), **params)
+    """The message in the current language, with its {parameters} filled in (a parameter that is a core
+    Phrase, such as the kind of interest in an error, worded too)."""
+    return translate(message, current(), **{k: said(v) if isinstance(v, Phrase) else v for k, v in params.items()})
+
+
+def said(phrase: Phrase) -> str:
+    """A core phrase in the current language and formats."""
+    return phrase.worded(_, money, day)
 
 
 def n_(singular: str, plural: str, n: int, /, **params) -> str:

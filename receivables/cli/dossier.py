@@ -170,9 +170,9 @@ def _show(engine, args) -> int:
         json.dump({"code": h.code, "name": h.name, "emails": h.emails, "language": h.language,
                    "open_cents": h.open_cents, "overdue_cents": h.overdue_cents,
                    "avg_days_late": b.avg_days_late, "share_paid_late": b.share_paid_late, "trend": b.trend, "trend_days": b.trend_days,
-                   "broken_promises": b.broken_promises, "track": h.track.name, "track_reason": h.track.reason,
+                   "broken_promises": b.broken_promises, "track": h.track.name, "track_reason": str(h.track.reason),
                    "flags": [f.label for f in h.flags],
-                   "timeline": [{"at": e.at.isoformat(), "kind": e.kind, "title": e.title, "text": e.text,
+                   "timeline": [{"at": e.at.isoformat(), "kind": e.kind, "title": e.title, "text": str(e.text),
                                  "by": e.by, "details": e.details} for e in d.timeline]},
                   sys.stdout, indent=2, ensure_ascii=False)
         print()

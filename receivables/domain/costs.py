@@ -18,9 +18,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from receivables.domain.errors import Problem
+from receivables.domain.phrases import Phrase
+from receivables.domain.translation import N_
 
 # Besluit vergoeding buitengerechtelijke incassokosten, art. 2: (slice upper bound in cents, rate)
 BIK_STAFFEL = ((250_000, Decimal("0.15")), (500_000, Decimal("0.10")), (1_000_000, Decimal("0.05")),
@@ -34,8 +36,8 @@ COST_MODES = ("none", "eu40", "bik")
 COMMERCIAL = "commercial"  # art. 6:119a BW
 CONSUMER = "consumer"  # art. 6:119 BW
 INTEREST_KINDS = (COMMERCIAL, CONSUMER)
-INTEREST_NAMES = {COMMERCIAL: "statutory commercial interest (art. 6:119a BW)",
-                  CONSUMER: "statutory interest (art. 6:119 BW)"}
+INTEREST_NAMES = {COMMERCIAL: N_("statutory commercial interest (art. 6:119a BW)"),
+                  CONSUMER: N_("statutory interest (art. 6:119 BW)")}
 
 _ECB = "ECB main refinancing rate {mro} % before {day} + {points} points (art. 6:120 lid 2 BW)"
 _DECREE = "Besluit vaststelling wettelijke rente (art. 6:120 lid 1 BW), {day}"
@@ -124,7 +126,11 @@ DEFAULT_CONSUMER_RATES = tuple((r.start, r.percent) for r in CONSUMER_RATES)
 DEFAULT_RATE_TABLES = {COMMERCIAL: COMMERCIAL_RATES, CONSUMER: CONSUMER_RATES}
 
 
-class MissingRateError(Problem):
+class CostError(Problem):
+    """Cost settings or a rate table that cannot be used; the message says what to fix."""
+
+
+class MissingRateError(CostError):
     """Interest is asked for a day before the first rate of the table: never charged at 0 %."""
 
 
@@ -157,19 +163,27 @@ def parse_rate_rows(rows: list) -> tuple[Rate, ...]:
     """A rate table from stored rows [["2024-01-01", 12.5, "source"], …] or {"from", "rate", "source"};
     sorted, one row per start date, every rate a percentage from 0 to 100."""
     out = []
-    for row in rows:
+    for n, row in enumerate(rows, start=1):
         if isinstance(row, dict):
             start, rate, source = row.get("from"), row.get("rate"), row.get("source") or ""
         else:
             start, rate, source = (list(row) + [""])[:3]
-        start = start if isinstance(start, date) else date.fromisoformat(str(start).strip()[:10])
-        rate = Decimal(str(rate).strip().replace(",", "."))
-        if rate < 0 or rate > 100:
-            raise ValueError(f"interest rate {rate} from {start:%d-%m-%Y} is not a percentage between 0 and 100")
+        try:
+            start = start if isinstance(start, date) else date.fromisoformat(str(start).strip()[:10])
+        except ValueError:
+            raise CostError(N_("rate {n}: '{value}' is not a date; write it as 2025-01-01"), n=n,
+                            value=str(start)) from None
+        try:
+            rate = Decimal(str(rate).strip().replace(",", "."))
+        except InvalidOperation:
+            raise CostError(N_("rate {n}: '{value}' is not a percentage"), n=n, value=str(rate)) from None
+        if not rate.is_finite() or rate < 0 or rate > 100:
+            raise CostError(N_("interest rate {rate} from {day} is not a percentage between 0 and 100"),
+                            rate=str(rate), day=f"{start:%d-%m-%Y}")
         out.append(Rate(start, rate, str(source or "").strip()))
     out.sort(key=lambda r: r.start)
     if len({r.start for r in out}) != len(out):
-        raise ValueError("every rate needs its own start date")
+        raise CostError(N_("every rate needs its own start date"))
     return tuple(out)
 
 
@@ -190,9 +204,14 @@ def _rate_on(rates, day: date, kind: str = COMMERCIAL) -> Decimal:
         else:
             break
     if current is None:
-        first = f"the table starts on {rates[0][0]:%d-%m-%Y}" if rates else "the table is empty"
-        raise MissingRateError(f"no rate of {INTEREST_NAMES.get(kind, kind)} is known for {day:%d-%m-%Y} ({first}); "
-                               "add the published rate under Settings → Reminders → interest rates")
+        interest = Phrase(INTEREST_NAMES[kind]) if kind in INTEREST_NAMES else kind
+        if rates:
+            raise MissingRateError(N_("no rate of {interest} is known for {day} (the table starts on {first}); add the "
+                                      "published rate under Settings → Reminders → interest rates"),
+                                   interest=interest, day=f"{day:%d-%m-%Y}", first=f"{rates[0][0]:%d-%m-%Y}")
+        raise MissingRateError(N_("no rate of {interest} is known for {day} (the table is empty); add the published "
+                                  "rate under Settings → Reminders → interest rates"),
+                               interest=interest, day=f"{day:%d-%m-%Y}")
     return current
 
 
@@ -425,9 +444,10 @@ class CostSettings:
 
     def __post_init__(self):
         if self.mode not in COST_MODES:
-            raise ValueError(f"cost mode {self.mode!r} is not one of {', '.join(COST_MODES)}")
+            raise CostError(N_("cost mode '{mode}' is not one of {modes}"), mode=str(self.mode),
+                            modes=", ".join(COST_MODES))
         if int(self.wik_extra_days) < 0:
-            raise ValueError("the consumer's term can be made longer, never shorter than 14 days")
+            raise CostError(N_("the consumer's term can be made longer, never shorter than 14 days"))
 
 
 @dataclass(frozen=True)

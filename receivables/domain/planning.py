@@ -13,10 +13,16 @@ from datetime import date, timedelta
 
 from receivables.domain import chase, contacts, costs, tracks
 from receivables.domain.messages import IN_FLIGHT
+from receivables.domain.phrases import Phrase, Term
 from receivables.domain.tracks import Reached, Track
+from receivables.domain.translation import N_
 
 WAIT_DAYS = 1  # how long an invoice due at a step may wait for another of the debtor's at the same step
 
+
+# why a message for invoices first seen long past due starts at a later step ({reason}: the track's reason)
+CAUGHT_UP_ONE = N_("First seen {days} days past due: enters at {step}, for a person to approve. {reason}")
+CAUGHT_UP_MANY = N_("First seen up to {days} days past due: enters at {step}, for a person to approve. {reason}")
 
 # --- what a run reads ------------------------------------------------------------------------------
 
@@ -98,7 +104,7 @@ class Run:
     settings: PlanSettings
     invoices: list[OpenInvoice]
     debtors: dict[int, DebtorFacts]
-    choices: dict[int, tuple[str, str]]  # per debtor with something to chase: its track and why
+    choices: dict[int, tuple[str, Phrase]]  # per debtor with something to chase: its track and why
     taken: list[StepTaken] = field(default_factory=list)
     unsent: list[UnsentMessage] = field(default_factory=list)
     unsent_lines: list[UnsentLine] = field(default_factory=list)
@@ -116,7 +122,7 @@ class NewMessage:
     step: str
     planned_date: date
     invoices: tuple[OpenInvoice, ...]  # oldest due first
-    reason: str
+    reason: Phrase  # why: the track's reason, and a catch-up's entry step
     approved: bool  # goes out without a person (unless the run turns out to be a review)
     caught_up: bool  # for invoices first seen long past due, entered at a later step
     needs_address: bool
@@ -178,15 +184,15 @@ def debtors_to_chase(invoices: list[OpenInvoice], debtors: dict[int, DebtorFacts
     return found
 
 
-def review_reason(new_messages: int, ledger_known: bool, limit: int) -> str | None:
+def review_reason(new_messages: int, ledger_known: bool, limit: int) -> Phrase | None:
     """Why the messages of a run all wait for a person, or None: the first run on a ledger (none of its
     debtors ever had a message), or more messages at once than the engine's limit."""
     if not new_messages:
         return None
     if not ledger_known:
-        return f"the first run on this ledger ({new_messages} message(s))"
+        return Phrase(N_("the first run on this ledger ({n} message(s))"), {"n": new_messages})
     if new_messages > limit:
-        return f"{new_messages} messages at once, more than the limit of {limit}"
+        return Phrase(N_("{n} messages at once, more than the limit of {limit}"), {"n": new_messages, "limit": limit})
     return None
 
 
@@ -386,8 +392,8 @@ def _new_message(run: Run, debtor_id: int, currency: str, index: int, planned: d
     chased = _oldest_first(group)
     ages = sorted(caught[i.id] for i in chased if i.id in caught)
     if ages:
-        seen = f"{ages[-1]}" if len(ages) == 1 else f"up to {ages[-1]}"
-        reason = f"First seen {seen} days past due: enters at {step.key}, for a person to approve. {reason}"
+        msgid = CAUGHT_UP_ONE if len(ages) == 1 else CAUGHT_UP_MANY
+        reason = Phrase(msgid, {"days": ages[-1], "step": Term("step", step.template, step.key), "reason": reason})
     no_address = step.channel != "call" and contacts.reminder_address(run.debtors[debtor_id].email,
                                                                    run.debtors[debtor_id].bouncing) is None
     approved = not (step.needs_approval or step.channel == "call" or ages or no_address)

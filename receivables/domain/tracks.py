@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from receivables.domain.errors import Problem
+from receivables.domain.phrases import Phrase, Term
 from receivables.domain.translation import N_
 
 DEFAULTS_FILE = Path(__file__).with_name("default_tracks.json")
@@ -377,16 +378,28 @@ def _fmt_signal(name: str, value: float) -> str:
     return f"{int(value)}"
 
 
+# how a reason is put together around words of the reader's own lists (no catalogue words of their own)
+RULE_ONLY = "{rule}"
+RULE_WITH_FACTS = "{rule} ({facts})"
+
+
+def facts_term(conditions, signals: dict[str, float]) -> Term:
+    """The signals a rule's conditions name, each with the debtor's value (a signal named twice once)."""
+    shown = list(dict.fromkeys(name for name, _, _ in conditions))
+    values = [[n, float(signals.get(n, 0) or 0)] for n in shown]
+    return Term("facts", ",".join(shown), ", ".join(f"{SIGNALS[n]} {_fmt_signal(n, v)}" for n, v in values), values)
+
+
 def choose_track(signals: dict[str, float], rules: list[Rule], override: str | None = None,
-                 tracks: dict[str, Track] | None = None) -> tuple[str, str]:
+                 tracks: dict[str, Track] | None = None) -> tuple[str, Phrase]:
     """The debtor's track and the reason, shown with every message. A per-debtor override wins."""
     if override and (tracks is None or override in tracks):
-        return override, f"Track {override} set by hand for this debtor"
+        return override, Phrase(N_("Track {track} set by hand for this debtor"),
+                                {"track": Term("track", override, override)})
     for rule in rules:
         if rule.matches(signals):
+            label = Term("label", rule.label, rule.label)
             if not rule.conditions:
-                return rule.track, rule.label
-            shown = dict.fromkeys(name for name, _, _ in rule.conditions)
-            facts = ", ".join(f"{SIGNALS[n]} {_fmt_signal(n, float(signals.get(n, 0) or 0))}" for n in shown)
-            return rule.track, f"{rule.label} ({facts})"
-    return rules[-1].track, rules[-1].label
+                return rule.track, Phrase(RULE_ONLY, {"rule": label})
+            return rule.track, Phrase(RULE_WITH_FACTS, {"rule": label, "facts": facts_term(rule.conditions, signals)})
+    return rules[-1].track, Phrase(RULE_ONLY, {"rule": Term("label", rules[-1].label, rules[-1].label)})

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+from receivables.domain.phrases import Phrase
 from receivables.domain.translation import N_
 
 # The sources of the worklist in the order the day is worked through, as Today, the sidebar and the
@@ -49,6 +50,7 @@ class Item:
     title_id: str = ""  # the title's message id in the catalogue, with `params`: a screen words it in its language
     params: dict = field(default_factory=dict, compare=False)
     extra: dict = field(default_factory=dict, compare=False)
+    detail_phrase: Phrase | None = field(default=None, compare=False)  # the detail, for a screen to word
 
 
 def worded(msgid: str, **params) -> dict:

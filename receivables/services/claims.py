@@ -100,7 +100,7 @@ class ClaimBasis:
                                  wik_letters=letters if debtor.is_consumer else None,
                                  costs_charged_on=costs_charged_on(self.session, debtor.id, ids))
         except costing.MissingRateError as exc:
-            raise ServiceError(str(exc)) from None
+            raise ServiceError(exc.msgid, **exc.params) from None
 
 
 # --- the claim statement ----------------------------------------------------------------------------

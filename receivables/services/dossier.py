@@ -35,6 +35,7 @@ from receivables.domain.dossier import (
     invoice_status,
     search_text,
 )
+from receivables.domain.phrases import Phrase
 from receivables.domain.planning import step_rank
 from receivables.domain.promises import PromiseCheck
 from receivables.importing import eml as eml_parser
@@ -81,7 +82,7 @@ class DebtorMatch:
 @dataclass(frozen=True)
 class TrackChoice:
     name: str
-    reason: str
+    reason: Phrase
 
 
 @dataclass(frozen=True)

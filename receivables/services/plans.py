@@ -27,10 +27,12 @@ from db.models import (
 from db.uow import UnitOfWork
 from emails.plan_notice import render_notice
 from emails.render import TemplateError
+from receivables.domain import phrases
 from receivables.domain import plans as rules
 from receivables.domain.dossier import RuleError, clean_text
 from receivables.domain.messages import UNSENT
 from receivables.domain.money import fmt
+from receivables.domain.phrases import Phrase
 from receivables.domain.translation import N_
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
@@ -495,8 +497,9 @@ def _propose_notices(session: Session, plan: PaymentPlan, today: date) -> list[i
             raise ServiceError(exc.msgid, **exc.params) from None
         message = Message(debtor_id=debtor.id, track=rules.NOTICE_TRACK, step_index=0, step_name=rules.NOTICE_STEP,
                           step_key=f"plan/{plan.id}/{term.seq}", channel="email", language=debtor.language,
-                          reason=f"term {term.seq} of {len(plan.terms)} of payment plan {plan.id} falls due on "
-                                 f"{term.due_date:%d-%m-%Y}",
+                          reason=phrases.dump(Phrase(N_("term {seq} of {terms} of payment plan {plan} falls due on {day}"),
+                                                     {"seq": term.seq, "terms": len(plan.terms), "plan": plan.id,
+                                                      "day": term.due_date})),
                           status="proposed", planned_date=today, subject=words.subject, body_text=words.text,
                           body_html=words.html, currency=plan.currency, total_cents=amount)
         message.lines = [MessageInvoice(invoice_id=i, open_cents=cents, active=True) for i, _, cents in invoices]

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from db.models import Debtor, Invoice, Message, MessageInvoice, Note, utcnow
 from db.uow import UnitOfWork
 from emails.render import QR_CID, html_from_text
-from receivables.domain import calls, contacts, epc, tracks
+from receivables.domain import calls, contacts, epc, phrases, tracks
 from receivables.domain import costs as costing
 from receivables.domain.messages import ACTIONS, ALLOWED_TRANSITIONS, CALL_ONLY, UNSENT
 from receivables.domain.money import fmt
@@ -48,7 +48,7 @@ def queue(uow: UnitOfWork, *, statuses=None, step: str | None = None, track: str
           account_manager: str | None = None, planned_from: date | None = None,
           planned_until: date | None = None) -> pd.DataFrame:
     """The messages in the queue as a frame, oldest planned first. Default: proposed, approved and
-    postponed."""
+    postponed. A message's reason is a Phrase (the words of one stored before reasons were kept so: a str)."""
     s = uow.session
     q = (select(Message.id, Message.debtor_id, Debtor.code, Debtor.name, Debtor.account_manager,
                 Message.step_name, Message.track, Message.channel, Message.status, Message.planned_date,
@@ -87,6 +87,7 @@ def queue(uow: UnitOfWork, *, statuses=None, step: str | None = None, track: str
         frame[c] = frame[c].astype("int64")
     frame["edited"] = frame["edited"].astype(bool)
     frame["last_error"] = frame["last_error"].fillna("")
+    frame["reason"] = pd.Series([phrases.load(r) for r in frame["reason"]], index=frame.index, dtype=object)
     return frame[QUEUE_COLUMNS]
 
 
@@ -108,7 +109,7 @@ def queue_json(frame: pd.DataFrame) -> list[dict]:
              "status": r["status"], "planned_date": r["planned_date"].isoformat(),
              "invoice_numbers": list(r["invoice_numbers"]), "total": round(int(r["total_cents"]) / 100, 2),
              "currency": r["currency"], "channel": r["channel"], "subject": r["subject"],
-             "recipients": r["recipients"], "needs_address": bool(r["needs_address"]), "reason": r["reason"]}
+             "recipients": r["recipients"], "needs_address": bool(r["needs_address"]), "reason": str(r["reason"])}
             for r in frame.to_dict("records")]
 
 

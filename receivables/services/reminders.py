@@ -13,9 +13,10 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 
 from db.models import Debtor, ImportBatch, Invoice, Message, MessageInvoice, Note, utcnow
 from db.uow import UnitOfWork
-from receivables.domain import contacts, planning
+from receivables.domain import contacts, phrases, planning
 from receivables.domain.messages import REACHED, UNSENT
 from receivables.domain.money import fmt
+from receivables.domain.phrases import Phrase
 from receivables.domain.planning import OpenInvoice
 from receivables.domain.plans import NOTICE_TRACK
 from receivables.services import claims, plans, signals
@@ -105,7 +106,7 @@ class GenerateResult:
     cancelled: int = 0
     resumed: int = 0  # postponed messages whose date came
     message_ids: list[int] = field(default_factory=list)
-    review: str | None = None  # why everything this run created waits for a person, if it does
+    review: Phrase | None = None  # why everything this run created waits for a person, if it does
     caught_up: int = 0  # messages for invoices first seen long past due, entered at a later step
     needs_address: int = 0  # created for debtors without a usable reminder address
     groups: list[CreatedGroup] = field(default_factory=list)
@@ -183,7 +184,7 @@ def generate(uow: UnitOfWork, today: date | None = None, *, actor: str = "system
     record_audit(s, actor, "reminders.generate", "message", None, None,
                  {"date": today, "created": result.created, "extended": result.extended,
                   "unchanged": result.unchanged, "cancelled": result.cancelled, "resumed": result.resumed,
-                  "review": result.review, "caught_up": result.caught_up, "needs_address": result.needs_address})
+                  "review": str(result.review) if result.review else None, "caught_up": result.caught_up, "needs_address": result.needs_address})
     uow.commit()
     store_qr(uow, ready)  # messages that need no approval get their image now, the others when approved
     return result
@@ -361,7 +362,7 @@ def _new_rows(s, ledger: _Ledger, plan: planning.Plan, cfg: ReminderSettings) ->
                          ledger.open_by_debtor[new.debtor_id], new.currency, new.planned_date, cfg, ledger.basis,
                          plan.holds, message_id)
         rows.append({"id": message_id, "debtor_id": new.debtor_id, "track": new.track, "step_index": new.step_index,
-                     "step_name": new.step, "step_key": key, "channel": step.channel, "reason": new.reason,
+                     "step_name": new.step, "step_key": key, "channel": step.channel, "reason": phrases.dump(new.reason),
                      "status": "approved" if new.approved else "proposed", "planned_date": new.planned_date,
                      **fields})
         lines.append([(inv.id, inv.open_cents) for inv in new.invoices])
@@ -398,7 +399,7 @@ def _reword_changed(s, ledger: _Ledger, plan: planning.Plan, cfg: ReminderSettin
             setattr(m, k, v)
 
 
-def _review(session, created: list[planning.NewMessage], limit: int) -> str | None:
+def _review(session, created: list[planning.NewMessage], limit: int) -> Phrase | None:
     """Why the messages of this run all wait for a person, or None (see `planning.review_reason`)."""
     if not created:
         return None

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, true
 from db.models import Debtor, Invoice, Message, Note
 from db.uow import UnitOfWork
 from receivables.domain import tracks
+from receivables.domain.phrases import Phrase
 from receivables.domain.planning import step_rank
 from receivables.domain.tracks import Track
 from receivables.services import analytics, plans
@@ -56,7 +57,7 @@ def behaviour_signals(uow: UnitOfWork, today: date, tracks_by_key: dict[str, Tra
 
 
 def track_choices(uow: UnitOfWork, today: date, cfg: ReminderSettings,
-                  overrides: dict[int, str | None]) -> dict[int, tuple[str, str]]:
+                  overrides: dict[int, str | None]) -> dict[int, tuple[str, Phrase]]:
     """For each of these debtors (id -> its track set by hand, if any) the track it is on and why. The
     behaviour is read only when there is a debtor to choose for."""
     if not overrides:

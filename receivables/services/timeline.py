@@ -20,8 +20,9 @@ from db.models import (
     Note,
     SendAttempt,
 )
-from receivables.domain import metrics
-from receivables.domain.dossier import NOTE_KIND_TO_TIMELINE, Money, Phrase
+from receivables.domain import metrics, phrases
+from receivables.domain.dossier import NOTE_KIND_TO_TIMELINE
+from receivables.domain.phrases import Money, Phrase
 from receivables.domain.promises import PromiseCheck
 from receivables.domain.translation import N_
 from receivables.services.claims import INTERRUPTION_NOTE
@@ -48,7 +49,7 @@ class TimelineEntry:
     at: datetime
     kind: str  # one of TIMELINE_KINDS
     phrase: Phrase
-    text: str = ""
+    text: Phrase | str = ""  # a person's words, or the reason the engine proposed a reminder
     by: str = ""
     detail_phrases: list[Phrase] = field(default_factory=list)
     dated: bool = False  # only a date is known (an import's day), not a time
@@ -241,7 +242,7 @@ def _message_entries(session: Session, messages: dict[int, Message]) -> list[Tim
 def _one_message(session: Session, m: Message, audited: list[AuditEvent]) -> list[TimelineEntry]:
     label = _p(N_("reminder '{step}' ({track})"), step=m.step_name, track=m.track)
     out = [TimelineEntry(_local(m.created_at), "reminder", _p(N_("Proposed {reminder}"), reminder=label),
-                         m.reason or "", "reminder engine",
+                         phrases.load(m.reason), "reminder engine",
                          [_p(N_("planned {day}"), day=m.planned_date),
                           _p(N_("total {amount}"), amount=Money(m.total_cents, m.currency))])]
     for ev in audited:

@@ -14,8 +14,9 @@ from sqlalchemy import and_, func, or_, select
 
 from db.models import BankLine, Debtor, InboundMail, Invoice, Message, Note, UserAccount, WorkHandoff
 from db.uow import UnitOfWork
-from receivables.domain import contacts
+from receivables.domain import contacts, phrases
 from receivables.domain.money import fmt
+from receivables.domain.phrases import Phrase
 from receivables.domain.translation import N_
 from receivables.domain.worklist import (
     SOURCES,
@@ -71,6 +72,12 @@ def worklist(uow: UnitOfWork, *, today: date | None = None, user: str | None = N
 def waiting(uow: UnitOfWork, *, today: date | None = None, user: str | None = None) -> int:
     """How many items need a person: the count the navigation shows next to Today."""
     return len(worklist(uow, today=today, user=user).items)
+
+
+def _reason(stored: str | None) -> dict:
+    """A message's stored reason as an item's detail: in English, and as a phrase for a screen to word."""
+    words = phrases.load(stored)
+    return {"detail": _short(str(words)), "detail_phrase": words if isinstance(words, Phrase) else None}
 
 
 def _short(text: str | None) -> str:
@@ -215,7 +222,7 @@ def _calls(s, today: date) -> list[Item]:
                      .join(Debtor, Debtor.id == Message.debtor_id)
                      .where(Message.channel == "call", Message.status.in_(("proposed", "approved")), _due(today))).all()
     notes = _last_notes(s, {r[6] for r in rows})
-    return [Item(f"call:{mid}", "call", detail=_short(reason), since=planned, debtor_id=debtor_id, debtor_code=code,
+    return [Item(f"call:{mid}", "call", **_reason(reason), since=planned, debtor_id=debtor_id, debtor_code=code,
                  debtor_name=name, ref=mid, amount_cents=total, currency=cur, phone=phone,
                  notes=tuple(notes.get(debtor_id, ())),
                  **worded(N_("Call {debtor} ({person}): {amount} overdue") if person else
@@ -241,7 +248,7 @@ def _approvals(s, today: date) -> list[Item]:
                             Message.reason, Debtor.id, Debtor.code, Debtor.name, Debtor.email, Debtor.email_bouncing)
                      .join(Debtor, Debtor.id == Message.debtor_id)
                      .where(Message.status == "proposed", Message.channel != "call", _due(today))).all()
-    return [Item(f"approval:{mid}", "approval", detail=_short(reason), since=planned, debtor_id=debtor_id,
+    return [Item(f"approval:{mid}", "approval", **_reason(reason), since=planned, debtor_id=debtor_id,
                  debtor_code=code, debtor_name=name, ref=mid, amount_cents=total, currency=cur, extra={"step": step},
                  **worded(N_("{step} to {debtor}: {amount}"), step=step.replace("_", " ").capitalize(), debtor=name,
                           amount=fmt(total, cur)))

@@ -402,3 +402,29 @@ def test_the_queue_in_dutch(ledger):
     assert set(table["total"]) == {"€ 1.000,00"} and set(table["planned"]) == {f"{TODAY:%d-%m-%Y}"}
     assert set(table["state"]) == {"voorgesteld"}
     assert any("Onderwerp:" in m.value for m in at.markdown)
+
+
+def test_the_reasons_read_in_dutch_and_a_reason_stored_in_english_before_as_it_was(ledger):
+    from receivables.domain.translation import translate
+
+    with UnitOfWork(ledger) as u:
+        reminders.generate(u, TODAY, actor="test")
+    at = page(language="nl")
+    assert not at.exception
+    shown = " ".join([*(c.value for c in at.caption), *(m.value for m in at.markdown)]).replace("\\", "")
+    # a new customer's e-mail in the preview, the strict debtor's call on the call list: each reason in Dutch
+    rule = translate("New customer: too little payment history", "nl")
+    assert rule != "New customer: too little payment history"
+    assert f"{rule} (Betaalde facturen: 0)" in shown
+    assert "Traject Streng met de hand ingesteld voor deze debiteur" in shown
+    assert "too little payment history" not in shown and "set by hand" not in shown
+
+    old = "New customer: too little payment history (invoices paid 0)"  # as messages were stored before
+    with UnitOfWork(ledger) as u:
+        for m in u.session.scalars(select(Message)):
+            m.reason = old
+        u.commit()
+    at = page(language="nl")
+    assert not at.exception
+    shown = " ".join([*(c.value for c in at.caption), *(m.value for m in at.markdown)]).replace("\\", "")
+    assert old in shown and "Betaalde facturen" not in shown

@@ -93,7 +93,8 @@ def test_a_rule_built_from_choices_is_saved_and_chooses_the_track(engine, langua
         log = audit.audit_log(uow)
     assert cfg.rules[-2] == tracks.Rule("strict", "share_paid_late_30 >= 0.4", "Often a month late",
                                         (("share_paid_late_30", ">=", 0.4),))
-    assert tracks.choose_track(SLOW_PAYER, cfg.rules) == ("strict", "Often a month late (share paid 30+ days late 50%)")
+    track, why = tracks.choose_track(SLOW_PAYER, cfg.rules)
+    assert (track, str(why)) == ("strict", "Often a month late (share paid 30+ days late 50%)")
     assert len(cfg.rules) == len(tracks.default_rules()) + 1  # the shipped rules kept, in their words
     assert [r.label for r in cfg.rules[:-2]] == [r.label for r in tracks.default_rules()[:-1]]
     assert (log.iloc[0]["actor"], log.iloc[0]["entity_id"]) == ("admin", reminder_settings.RULES_KEY)

@@ -108,8 +108,11 @@ def test_an_unknown_debtor_is_refused_with_exit_2(uow, claims_ledger):
 def test_a_period_without_a_known_rate_is_an_error_the_admin_sees(uow, claims_ledger):
     with uow(immediate=True) as u:
         reminders.save_setting(u, reminders.RATES_KEY, [["2023-01-01", "10.50"]], actor="admin")
-    with uow() as u, pytest.raises(ServiceError, match="no rate of statutory commercial interest .* 01-07-2022"):
+    with uow() as u, pytest.raises(ServiceError, match="no rate of statutory commercial interest .* 01-07-2022") as caught:
         claims.claim_statement(u, "OLD", date(2026, 11, 18))
+    # its message id and parameters, for the page to word in the admin's language
+    assert caught.value.msgid.startswith("no rate of {interest} is known for {day} (the table starts on {first})")
+    assert (caught.value.params["day"], caught.value.params["first"]) == ("01-07-2022", "01-01-2023")
 
 
 def test_the_letters_and_the_statement_compute_the_same_claim(uow):

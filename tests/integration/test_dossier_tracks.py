@@ -60,5 +60,5 @@ def test_the_dossier_shows_the_track_and_reason_the_reminder_engine_chooses(demo
                                                                         for k in engine_signals.get(d.id, {})}
         sample[0].track_override = "friendly"
         s.flush()
-        assert dossier.open_dossier(u, sample[0].code, ANCHOR).header.track == dossier.TrackChoice(
-            "friendly", "Track friendly set by hand for this debtor")
+        track = dossier.open_dossier(u, sample[0].code, ANCHOR).header.track
+        assert (track.name, str(track.reason)) == ("friendly", "Track friendly set by hand for this debtor")

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from db.models import AuditEvent, Debtor, ImportBatch, Invoice, Message
 from db.uow import UnitOfWork
 from emails.transport import SmtpTransport
+from receivables.domain import phrases
 from receivables.services import plans
 from receivables.services.errors import ServiceError
 from receivables.services.ledger import apply_change
@@ -333,6 +334,10 @@ def test_a_notice_is_proposed_a_few_days_before_each_term_once_in_the_debtors_la
         assert "2026-0001, 2026-0002" in nl.body_text
         assert en.subject == "Notice of instalment 1 of 2 of your payment plan" and "€350.00" in en.body_text
         assert plans.get_plan(u, plan_id).status == "active"
+        # why it is in the queue: kept as a message id with its parameters, worded by the reader
+        why = phrases.load(nl.reason)
+        assert why.msgid == "term {seq} of {terms} of payment plan {plan} falls due on {day}"
+        assert str(why) == f"term 1 of 3 of payment plan {plan_id} falls due on {TODAY + timedelta(days=10):%d-%m-%Y}"
 
 
 def test_the_reminder_engine_leaves_a_plans_notice_alone(ledger):

@@ -1,6 +1,10 @@
+import ast
+from pathlib import Path
+
 import pytest
 
-from ui.audit_log import change_text
+from receivables.domain.translation import catalogue, translate
+from ui.audit_log import ACTIONS, ENTITIES, change_text
 
 
 @pytest.mark.parametrize(("before", "after", "words"), [
@@ -14,3 +18,104 @@ from ui.audit_log import change_text
 ])
 def test_a_change_reads_as_field_before_and_after(before, after, words):
     assert change_text(before, after) == words
+
+
+# --- every action written to the audit log has words ----------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+WRITERS = ("receivables", "db", "ui", "pages", "emails", "app.py", "portal.py")
+
+
+def _sources():
+    for top in WRITERS:
+        path = ROOT / top
+        for file in ([path] if path.is_file() else sorted(path.rglob("*.py"))):
+            yield file.relative_to(ROOT).as_posix(), ast.parse(file.read_text(encoding="utf-8"))
+
+
+def _called(node: ast.Call) -> str:
+    return node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+
+
+def _argument(node: ast.Call, position: int, name: str):
+    if len(node.args) > position:
+        return node.args[position]
+    return next((k.value for k in node.keywords if k.arg == name), None)
+
+
+def _literals(node) -> list[str] | None:
+    """The strings an argument can be when it is written out: a literal, or either literal of an if-else."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        both = (_literals(node.body), _literals(node.orelse))
+        return None if None in both else both[0] + both[1]
+    return None
+
+
+def _literal_arguments(function: str, position: int, name: str, in_file: str | None = None) -> list[str]:
+    """Every string literal passed to `function` at `position` (or as `name`), anywhere or in one file."""
+    found = []
+    for file, tree in _sources():
+        if in_file and file != in_file:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and _called(node) == function:
+                found += _literals(_argument(node, position, name)) or []
+    return found
+
+
+def _computed_actions() -> dict[tuple[str, str], list[str]]:
+    """The actions a writer computes, by file and the expression it writes, from the code's own lists: a new
+    computed action belongs here (the test below fails until it is)."""
+    from receivables.domain import messages, plans
+    from receivables.domain.replies import ReplyKind
+    return {
+        ("receivables/services/bank.py", "f'bank.{what}'"):
+            ["bank." + w for w in _literal_arguments("_decided", 3, "what", "receivables/services/bank.py")],
+        ("receivables/services/mailbox.py", "f'mail.{reply.kind}'"): [f"mail.{k}" for k in ReplyKind],
+        # a promise's review records only what it found: kept or broken (pending leaves it as it is)
+        ("receivables/services/dossier.py", "f'promise.{check.outcome}'"): ["promise.kept", "promise.broken"],
+        ("receivables/services/queue.py", "f'message.{action}'"): [f"message.{a}" for a in messages.ACTIONS],
+        ("receivables/services/plans.py", "f'plan.{choice}'"): [f"plan.{c}" for c in plans.CHOICES],
+        ("receivables/services/plans.py", "f'plan.{status}'"): [f"plan.{s}" for s in plans.STATUSES],
+        # the login guard is handed a function that writes what it is called with
+        ("ui/auth.py", "action"): _literal_arguments("audit", 0, "action", "receivables/services/login_throttle.py"),
+    }
+
+
+def written_audit_actions() -> tuple[set[str], set[str], list[str]]:
+    """The actions and entities the code writes to the audit log, and the writes this test cannot read."""
+    actions, entities, unread = set(), set(), []
+    computed = _computed_actions()
+    for file, tree in _sources():
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and _called(node) == "record_audit"):
+                continue
+            action, entity = _argument(node, 2, "action"), _argument(node, 3, "entity")
+            words = _literals(action)
+            if words is None:
+                words = computed.get((file, ast.unparse(action)))
+            if not words:
+                unread.append(f"{file}:{node.lineno} {ast.unparse(action)}")
+            actions.update(words or [])
+            entities.update(_literals(entity) or [])
+    return actions, entities, unread
+
+
+def test_every_action_written_to_the_audit_log_has_words():
+    actions, entities, unread = written_audit_actions()
+    assert not unread, f"audit writes whose action this test cannot list; add them to _computed_actions: {unread}"
+    assert len(actions) > 60 and "mail.bounce" in actions and "login.failed" in actions  # the reader found them
+    assert sorted(actions - set(ACTIONS)) == []
+    assert sorted(entities - set(ENTITIES)) == []
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_every_audit_action_reads_in_both_languages(lang):
+    """Each language's catalogue words every action and entity ("import" is Dutch too)."""
+    words = [*ACTIONS.values(), *ENTITIES.values()]
+    translated = catalogue(lang)._catalog  # what the catalogue has a translation for
+    assert [w for w in words if not translated.get(w)] == []
+    if lang == "nl":
+        assert sum(translate(w, "nl") != w for w in words) > len(words) - 3

@@ -1,3 +1,4 @@
+import logging
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -5,6 +6,7 @@ import pytest
 
 from receivables.domain import costs
 from receivables.domain.costs import CostSettings, bik_cents, claim, commercial_interest, wik_costs_from
+from ui import i18n
 
 
 @pytest.mark.parametrize("principal, expected", [
@@ -267,3 +269,46 @@ def test_a_claim_may_be_time_barred_after_its_term(due, consumer, interrupted, b
     assert not costs.may_be_time_barred(due, barred_from - timedelta(days=1), consumer=consumer,
                                         interrupted_on=interrupted)
     assert costs.may_be_time_barred(due, barred_from, consumer=consumer, interrupted_on=interrupted)
+
+
+# --- the rate-table errors, worded by the reader --------------------------------------------------------------
+
+@pytest.mark.parametrize("make, english, dutch", [
+    (lambda: costs.parse_rate_rows([["2025-01-01", "1"], ["2025-01-01", "2"]]),
+     "every rate needs its own start date", "elk tarief heeft een eigen ingangsdatum nodig"),
+    (lambda: costs.parse_rate_rows([["2025-07-01", "101"]]),
+     "interest rate 101 from 01-07-2025 is not a percentage between 0 and 100",
+     "rentepercentage 101 vanaf 01-07-2025 is geen percentage tussen 0 en 100"),
+    (lambda: costs.parse_rate_rows([["2025-07-01", "1"], ["1 juli", "2"]]),
+     "rate 2: '1 juli' is not a date; write it as 2025-01-01",
+     "tarief 2: '1 juli' is geen datum; schrijf die als 2025-01-01"),
+    (lambda: costs.parse_rate_rows([["2025-07-01", "tien"]]),
+     "rate 1: 'tien' is not a percentage", "tarief 1: 'tien' is geen percentage"),
+    (lambda: commercial_interest(100_000, date(2022, 6, 30), date(2023, 1, 31), RATES[-7:]),
+     "no rate of statutory commercial interest (art. 6:119a BW) is known for 01-07-2022 (the table starts on "
+     "01-01-2023); add the published rate under Settings → Reminders → interest rates",
+     "voor 01-07-2022 is geen percentage van de wettelijke handelsrente (art. 6:119a BW) bekend (de tabel begint op "
+     "01-01-2023); voeg het gepubliceerde percentage toe onder Instellingen → Herinneringen → rentepercentages"),
+    (lambda: costs.interest_on(100_000, date(2022, 6, 30), date(2023, 1, 31), (), kind=costs.CONSUMER),
+     "no rate of statutory interest (art. 6:119 BW) is known for 01-07-2022 (the table is empty); add the published "
+     "rate under Settings → Reminders → interest rates",
+     "voor 01-07-2022 is geen percentage van de wettelijke rente (art. 6:119 BW) bekend (de tabel is leeg); voeg het "
+     "gepubliceerde percentage toe onder Instellingen → Herinneringen → rentepercentages"),
+    (lambda: costs.CostSettings(mode="double"), "cost mode 'double' is not one of none, eu40, bik",
+     "kostenberekening 'double' is niet een van none, eu40, bik"),
+])
+def test_a_rate_table_error_carries_a_message_id_worded_in_the_readers_language(make, english, dutch):
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
+    with pytest.raises(costs.CostError) as caught:
+        make()
+    exc = caught.value
+    assert str(exc) == english  # the command line's words
+    assert exc.msgid != english or not exc.params  # a message id with its parameters, not the filled-in words
+    before = i18n.current()
+    try:
+        i18n.use("nl")
+        assert i18n.error(exc) == dutch
+        i18n.use("en")
+        assert i18n.error(exc) == english
+    finally:
+        i18n.use(before)
