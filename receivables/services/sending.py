@@ -65,7 +65,7 @@ from receivables.domain.recheck import (
     Verdict,
     recheck,
 )
-from receivables.services import portal_links, reminder_settings, reminders
+from receivables.services import portal_links, portal_mail, reminder_settings, reminders
 from receivables.services import send_journal as journal
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
@@ -661,6 +661,7 @@ class BatchResult:
     results: list[MessageResult] = field(default_factory=list)
     error: str | None = None  # the run stopped early (server unreachable); the rest stays approved
     recovered: list[MessageResult] = field(default_factory=list)  # from the journals of runs that died
+    portal_mails: list[portal_mail.Outcome] = field(default_factory=list)  # waiting ones sent with the run
     seconds: float = 0.0
     connections: int = 0
 
@@ -1058,10 +1059,15 @@ def _send_batch(uow, transport, settings, today, actor, limit, ids, progress, sl
     s = uow.session
     check_freshness(uow, today)
     recovered = recover(uow, actor=actor)  # what runs that died left behind, before anything is sent
+    # portal mails whose first try failed for a temporary reason go with the next run (not with a run
+    # limited to some reminders)
+    mails = portal_mail.deliver(uow, transport, settings, actor=actor) \
+        if ids is None and portal_mail.pending_ids(uow) else []
     candidates = _load(s, ids=ids, where=_due_filter(today, utcnow()), limit=limit, qr=True)
     s.rollback()
     batch = _Batch(uow, transport, settings, today, actor, progress, sleep, clock)
     batch.result.recovered = recovered
+    batch.result.portal_mails = mails
     try:
         batch.journal = _open_journal(uow)
     except journal.JournalError as exc:
