@@ -42,10 +42,12 @@ ACTIONS = {
     "portal.address_mailed": N_("address confirmation mailed"), "portal.statement": N_("statement downloaded"),
     "portal.revoke": N_("portal links revoked"), "portal.link": N_("portal link made"),
     "portal.dispute_rejected_mailed": N_("debtor told why a dispute was rejected"),
+    "portal.mail_not_sent": N_("portal mail not sent"), "portal.mail_confirm_sent": N_("portal mail confirmed sent"),
+    "portal.mail_confirm_resend": N_("portal mail to be sent again"),
 }
 ENTITIES = {"debtor": N_("debtor"), "invoice": N_("invoice"), "message": N_("reminder"), "user": N_("user"),
             "setting": N_("setting"), "import_batch": N_("import"), "note": N_("note"), "text": N_("text"),
-            "portal": N_("portal")}
+            "portal": N_("portal"), "portal_mail": N_("portal mail")}
 
 
 def _value(v) -> str:

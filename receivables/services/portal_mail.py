@@ -112,7 +112,7 @@ def _record(uow: UnitOfWork, mail: PortalMail, delivery: Delivery, max_attempts:
     s.execute(update(PortalMail).where(PortalMail.id == mail.id, PortalMail.status == SENDING).values(**values)
               .execution_options(synchronize_session=False))
     code = s.scalar(select(Debtor.code).where(Debtor.id == mail.debtor_id))
-    record_audit(s, actor, _AUDIT.get(mail.kind, "portal.mailed"), "debtor", code, None,
+    record_audit(s, actor, _AUDIT[mail.kind] if outcome == "sent" else "portal.mail_not_sent", "debtor", code, None,
                  {"mail_id": mail.id, "change_id": mail.change_id, "to": mail.recipients,
                   "outcome": delivery.outcome, "detail": delivery.detail})
     uow.commit()

@@ -19,11 +19,13 @@ from emails.transport import SmtpTransport
 from receivables.services import portal, portal_links, portal_mail, sending
 from receivables.services.errors import ServiceError
 from tests.conftest import ROOT
+from tests.integration import test_send_support as support
 from tests.integration.test_send_support import seed, settings
 
 KEY = "k3Y-for-the-portal-mail-tests-9f8e7d6c5b4a3210ZYXW"
 URL = "https://pay.example.test"
 CLIENT = "203.0.113.9"
+smtp_server = support.smtp_server  # the fixture
 WHY = "De levering is op 3 mei getekend ontvangen."
 
 
