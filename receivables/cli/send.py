@@ -67,7 +67,8 @@ def waiting(engine, args) -> int:
     for e in exported:
         print(f"exported #{e.id} {e.debtor_code} -> {e.recipients} at {e.exported_at:%Y-%m-%d %H:%M} UTC: {e.file}")
     _print_doubtful(doubtful)
-    print(f"in doubt {len(stuck)}, exported {len(exported)}, portal mails in doubt {len(doubtful)}")
+    print(f"in doubt {len(stuck)}, exported {len(exported)}"
+          + (f", portal mails in doubt {len(doubtful)}" if doubtful else ""))
     return 0
 
 

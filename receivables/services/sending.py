@@ -30,7 +30,7 @@ import heapq
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from email import policy
 
@@ -174,7 +174,7 @@ def _load(session, *, ids=None, where=None, limit: int | None = None, qr: bool =
                 Message.smtp_message_id, Message.updated_at,
                 *((Message.qr_payload, Message.qr_png) if qr else (null(), null())),
                 Debtor.language, Debtor.contact_person, Debtor.address, _BOUNCING, Message.status.in_(messages.UNSENT),
-                Debtor.portal_generation)
+                Debtor.portal_generation, Message.track)
          .join(Debtor, Debtor.id == Message.debtor_id)
          .order_by(Message.planned_date, Message.id))
     if ids is not None:
@@ -203,8 +203,10 @@ def _load(session, *, ids=None, where=None, limit: int | None = None, qr: bool =
     for r in rows:
         (mid, debtor_id, code, name, blocked, reason, until, status, channel, edited, recipients, subject,
          text, html, currency, total, costs, interest, step, planned, postponed, next_at, attempts, smtp_id,
-         updated, qr_payload, qr_png, language, contact, address, bouncing, unsent, generation) = r
+         updated, qr_payload, qr_png, language, contact, address, bouncing, unsent, generation, track) = r
         on_file = recipients
+        if track == plan_rules.NOTICE_TRACK:  # a plan's notice chases the invoices of the plan it announces
+            lines[mid] = [replace(ln, in_plan=False) for ln in lines.get(mid, ())]
         if unsent:
             recipients = contacts.reminder_address(recipients, bouncing)
         out.append(Candidate(mid, debtor_id, code, name, bool(blocked), reason, until, status, channel,
@@ -407,7 +409,8 @@ CHUNK_SECONDS = 0.1
 # asks the chase rule) on the rows as read. The claim only makes sure that nothing it looked at changed
 # since: the message itself (its updated_at moves with every change of it), the block and the address of
 # its debtor, and each invoice it chases (its open amount, dispute and pause, and the amount the message
-# says, and that it is in no running payment plan: the re-check let through none that is), no invoice
+# says, and that it is in no running payment plan unless the message is a plan's notice: the re-check let
+# through none that is), no invoice
 # more or less. A message changed meanwhile is not claimed here; the sender reads it
 # again under a lock and decides afresh (`_Batch.claim`).
 _CLAIM_SQL = """
@@ -424,10 +427,10 @@ _AS_READ_SQL = """(id = :c{k} AND updated_at = :s{k}
   AND (SELECT COUNT(*) FROM message_invoice AS l WHERE l.message_id = message.id AND l.active = :yes) = {n}
   AND NOT EXISTS (SELECT 1 FROM message_invoice AS l JOIN invoice AS i ON i.id = l.invoice_id
                   WHERE l.message_id = message.id AND l.active = :yes AND NOT ({lines}))
-  AND NOT EXISTS (SELECT 1 FROM message_invoice AS l
+  AND (message.track = '{notices}' OR NOT EXISTS (SELECT 1 FROM message_invoice AS l
                   JOIN payment_plan_invoice AS pi ON pi.invoice_id = l.invoice_id
                   JOIN payment_plan AS p ON p.id = pi.plan_id
-                  WHERE l.message_id = message.id AND l.active = :yes AND p.status IN ({holding})))"""
+                  WHERE l.message_id = message.id AND l.active = :yes AND p.status IN ({holding}))))"""
 _HOLDING_SQL = ", ".join(f"'{status}'" for status in sorted(plan_rules.HOLDING))  # the plans the chase rule obeys
 _LINE_AS_READ_SQL = ("(l.invoice_id = :i{k}_{j} AND l.open_cents = :w{k}_{j} AND i.open_cents = :o{k}_{j}"
                      " AND i.disputed = :d{k}_{j} AND i.paused_until {same} :p{k}_{j})")
@@ -466,7 +469,7 @@ def _claim_statement(dialect: str, shape: tuple[int, ...]):
             f"\n  AND id IN (SELECT m2.id FROM message AS m2 WHERE m2.id IN ({ids})"
             " AND m2.status = 'approved' FOR UPDATE SKIP LOCKED)")
     as_read = " OR ".join(
-        _AS_READ_SQL.format(k=k, n=n, same=same, holding=_HOLDING_SQL,
+        _AS_READ_SQL.format(k=k, n=n, same=same, holding=_HOLDING_SQL, notices=plan_rules.NOTICE_TRACK,
                             lines=" OR ".join(_LINE_AS_READ_SQL.format(k=k, j=j, same=same) for j in range(n)))
         for k, n in enumerate(shape))
     sql = _CLAIM_SQL.format(mids=" ".join(f"WHEN :c{k} THEN :m{k}" for k in ks), ids=ids, lock=lock,
@@ -1091,10 +1094,9 @@ def _send_batch(uow, transport, settings, today, actor, limit, ids, progress, sl
     s = uow.session
     check_freshness(uow, today)
     recovered = recover(uow, actor=actor)  # what runs that died left behind, before anything is sent
-    # portal mails whose first try failed for a temporary reason go with the next run (not with a run
-    # limited to some reminders)
-    mails = portal_mail.deliver(uow, transport, settings, actor=actor) \
-        if ids is None and portal_mail.pending_ids(uow) else []
+    # portal mails whose first try failed for a temporary reason go with the next run, whatever reminders
+    # it sends: what they tell was decided when they were written
+    mails = portal_mail.deliver(uow, transport, settings, actor=actor) if portal_mail.pending_ids(uow) else []
     candidates = _load(s, ids=ids, where=_due_filter(today, utcnow()), limit=limit, qr=True)
     s.rollback()
     batch = _Batch(uow, transport, settings, today, actor, progress, sleep, clock)
