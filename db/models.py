@@ -529,6 +529,31 @@ class PortalAddressChange(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
+class PortalMail(Base):
+    """A message to a debtor that is no reminder (the link confirming a new address, the answer to a
+    rejected dispute), written in the same transaction as what it tells and sent exactly once like a
+    reminder: queued → sending (claimed, committed, before its SMTP conversation) → sent | failed; one
+    left in `sending` is in doubt and waits for a person, never sent again by itself."""
+
+    __tablename__ = "portal_mail"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtor.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # address_confirmation | dispute_rejected
+    change_id: Mapped[int | None] = mapped_column(ForeignKey("portal_address_change.id", ondelete="CASCADE"))
+    recipients: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text)
+    body_text: Mapped[str] = mapped_column(Text)  # a confirmation holds a mark where its link goes
+    status: Mapped[str] = mapped_column(String(10), default="queued", index=True)
+    smtp_message_id: Mapped[str | None] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
 class PaymentPlan(Base):
     """A payment plan (betalingsregeling) for some of a debtor's invoices: proposed (from the portal, waiting
     for a person), active, broken (a term unpaid after the grace period: a person decides), paid,

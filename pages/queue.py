@@ -283,7 +283,7 @@ def preview(rows: pd.DataFrame, chosen: list[int]) -> None:
     if row["last_error"]:
         st.warning(_("Last problem: {problem}", problem=md(row["last_error"])), icon=":material/error:")
     with st.container(height=420, border=True):
-        st.text(p.text)
+        st.text(p.shown_text)
     with st.expander(_("As the e-mail will look")):
         components.html(p.html, height=620, scrolling=True)
     downloads(mid, row["channel"])

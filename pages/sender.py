@@ -9,7 +9,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from receivables.domain import formatting  # noqa: E402
-from receivables.services import reminders, send_confirm, sending, users  # noqa: E402
+from receivables.services import portal_mail, reminders, send_confirm, sending, users  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
 from ui import i18n, state  # noqa: E402
 from ui.i18n import N_, _, n_  # noqa: E402
@@ -89,6 +89,7 @@ with state.uow(immediate=True) as uow:
     recovered = sending.recover(uow, actor=user.username)  # what a sender that died left in its journal
     stuck = send_confirm.waiting_for_confirmation(uow)
     exported = send_confirm.exported(uow)
+    doubtful = portal_mail.in_doubt(uow)
 if recovered:
     state.data_changed()
     st.info(_("A sender run had stopped; its journal is now on record: {messages}",
@@ -119,6 +120,40 @@ if stuck:
             if c3.button(_("Send it again"), icon=":material/replay:"):
                 with state.uow(immediate=True) as uow:
                     send_confirm.confirm_resend(uow, chosen, actor=user.username)
+                state.data_changed()
+                st.rerun()
+        except ServiceError as exc:
+            st.error(i18n.error(exc))
+
+MAIL_KINDS = {portal_mail.ADDRESS_CONFIRMATION: N_("address confirmation"),
+              portal_mail.DISPUTE_REJECTED: N_("dispute rejected")}
+if doubtful:
+    with st.container(border=True):
+        st.subheader(_("Portal mails waiting for your confirmation"))
+        st.warning(_("These mails from the portal (a link confirming a new address, the answer to a rejected "
+                     "dispute) were handed to the mail server but no answer came back. They are never sent again "
+                     "by themselves. Look for the Message-ID, then say what happened."))
+        st.dataframe([{"id": d.id, _("debtor"): d.debtor_code, _("kind"): _(MAIL_KINDS.get(d.kind, d.kind)),
+                       _("to"): d.recipients, _("subject"): d.subject, _("handed over"): i18n.moment(d.claimed_at),
+                       "Message-ID": d.message_id,
+                       _("what happened"): d.last_error or (_("being sent right now") if d.in_flight
+                                                            else _("the sender stopped")),
+                       "dossier": dossier_url(d.debtor_code)}
+                      for d in doubtful], hide_index=True, width="stretch",
+                     column_config={"dossier": st.column_config.LinkColumn(display_text=_("open")),
+                                    _("what happened"): st.column_config.TextColumn(width="large")})
+        c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
+        doubt_labels = {d.id: f"#{d.id} {d.debtor_code}: {d.subject}" for d in doubtful}
+        picked = c1.selectbox(_("Portal mail"), list(doubt_labels), format_func=doubt_labels.get)
+        try:
+            if c2.button(_("It was sent"), icon=":material/done:", key="portal_mail_sent"):
+                with state.uow(immediate=True) as uow:
+                    portal_mail.confirm_sent(uow, picked, actor=user.username)
+                state.data_changed()
+                st.rerun()
+            if c3.button(_("Send it again"), icon=":material/replay:", key="portal_mail_again"):
+                with state.uow(immediate=True) as uow:
+                    portal_mail.confirm_resend(uow, picked, actor=user.username)
                 state.data_changed()
                 st.rerun()
         except ServiceError as exc:

@@ -65,12 +65,15 @@ ACTIONS = {
     "plan.proposed": N_("payment plan back to proposed"), "plan.active": N_("payment plan running again"),
     "plan.broken": N_("payment plan broken"), "plan.rejected": N_("payment plan rejected"),
     "plan.paid": N_("payment plan paid"), "plan.ended": N_("payment plan ended"),
+    "portal.mail_not_sent": N_("portal mail not sent"), "portal.mail_confirm_sent": N_("portal mail confirmed sent"),
+    "portal.mail_confirm_resend": N_("portal mail to be sent again"),
 }
 ENTITIES = {"debtor": N_("debtor"), "invoice": N_("invoice"), "message": N_("reminder"), "user": N_("user"),
             "setting": N_("setting"), "import_batch": N_("import"), "note": N_("note"), "text": N_("text"),
             "portal": N_("portal"), "bank_line": N_("bank line"), "smtp": N_("mail server"),
             "inbound_mail": N_("incoming mail"), "digest": N_("daily digest"), "worklist": N_("work item"),
-            "payment_plan": N_("payment plan"), "bank_ledger_case": N_("difference between bank and ledger")}
+            "payment_plan": N_("payment plan"), "bank_ledger_case": N_("difference between bank and ledger"),
+            "portal_mail": N_("portal mail")}
 
 
 def _value(v) -> str:

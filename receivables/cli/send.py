@@ -9,7 +9,7 @@ from datetime import date
 from db.uow import UnitOfWork
 from receivables.cli.args import iso_date
 from receivables.domain.money import fmt
-from receivables.services import send_confirm, sending
+from receivables.services import portal_mail, send_confirm, sending
 
 ACTOR = "cli"
 
@@ -33,7 +33,7 @@ def register(sub, report_sub) -> None:
                         "instead of sending them")
     p.add_argument("--date", type=iso_date, default=None, help=argparse.SUPPRESS)
     p.set_defaults(handler=send)
-    what = p.add_subparsers(dest="send_command", metavar="{waiting,mark-sent,confirm-sent,send-again}")
+    what = p.add_subparsers(dest="send_command", metavar="{waiting,mark-sent,confirm-sent,send-again,portal-sent,portal-again}")
     what.add_parser("waiting", help="list what waits for a person: messages in doubt (with what is known) "
                                     "and messages exported to the outbox").set_defaults(handler=waiting)
     m = what.add_parser("mark-sent", help="exported messages (written to the outbox) did go out: mark them sent")
@@ -45,6 +45,13 @@ def register(sub, report_sub) -> None:
     r = what.add_parser("send-again", help="a message waiting for confirmation did not arrive: send it again")
     r.add_argument("ids", nargs="+", type=_positive, metavar="ID")
     r.set_defaults(handler=confirm, confirm=send_confirm.confirm_resend, said="approved again")
+    pc = what.add_parser("portal-sent", help="a portal mail in doubt (address confirmation, rejected dispute) did "
+                                             "arrive: mark it sent")
+    pc.add_argument("ids", nargs="+", type=_positive, metavar="ID")
+    pc.set_defaults(handler=confirm, confirm=portal_mail.confirm_sent, said="sent")
+    pr = what.add_parser("portal-again", help="a portal mail in doubt did not arrive: send it again")
+    pr.add_argument("ids", nargs="+", type=_positive, metavar="ID")
+    pr.set_defaults(handler=confirm, confirm=portal_mail.confirm_resend, said="queued again")
 
 
 def waiting(engine, args) -> int:
@@ -52,13 +59,16 @@ def waiting(engine, args) -> int:
         recovered = sending.recover(uow, actor=ACTOR)
         stuck = send_confirm.waiting_for_confirmation(uow)
         exported = send_confirm.exported(uow)
+        doubtful = portal_mail.in_doubt(uow)
     _print_recovered(recovered)
     for s in stuck:
         print(f"in doubt #{s.id} {s.debtor_code} -> {s.recipients} {s.message_id or ''}: "
               f"{s.last_error or ('being sent right now' if s.in_flight else 'the sender stopped')}")
     for e in exported:
         print(f"exported #{e.id} {e.debtor_code} -> {e.recipients} at {e.exported_at:%Y-%m-%d %H:%M} UTC: {e.file}")
-    print(f"in doubt {len(stuck)}, exported {len(exported)}")
+    _print_doubtful(doubtful)
+    print(f"in doubt {len(stuck)}, exported {len(exported)}"
+          + (f", portal mails in doubt {len(doubtful)}" if doubtful else ""))
     return 0
 
 
@@ -75,6 +85,12 @@ def confirm(engine, args) -> int:
             args.confirm(uow, message_id, actor=ACTOR)
         print(f"#{message_id} {args.said}")
     return 0
+
+
+def _print_doubtful(doubtful: list[portal_mail.InDoubt], file=None) -> None:
+    for d in doubtful:
+        print(f"portal mail in doubt #{d.id} ({d.kind}) {d.debtor_code} -> {d.recipients} {d.message_id or ''}: "
+              f"{d.last_error or ('being sent right now' if d.in_flight else 'the sender stopped')}", file=file)
 
 
 def _print_recovered(recovered: list[sending.MessageResult]) -> None:
@@ -110,7 +126,15 @@ def send(engine, args) -> int:
         result = sending.send_batch(uow, transport, settings, today=today, actor=ACTOR, limit=args.limit,
                                     progress=progress)
         stuck = [s for s in send_confirm.waiting_for_confirmation(uow) if not s.in_flight]
+        doubtful = [d for d in portal_mail.in_doubt(uow) if not d.in_flight]
+    for m in result.portal_mails:
+        print(f"portal mail {m.outcome} #{m.id} ({m.kind}) -> {m.recipients}"
+              + (f" ({m.detail})" if m.detail and m.outcome != "sent" else ""), flush=True)
     print(result.summary())
+    if doubtful:
+        print(f"portal mails waiting for confirmation {len(doubtful)}: check each, then `send portal-sent ID` or "
+              "`send portal-again ID` (or on the Sender page)", file=sys.stderr)
+        _print_doubtful(doubtful, file=sys.stderr)
     if stuck:  # not failed (never sent twice), but a person must look: cron mails stderr
         print(f"waiting for confirmation {len(stuck)}: check each, then `send confirm-sent ID` or "
               "`send send-again ID` (or on the Sender page)", file=sys.stderr)

@@ -27,10 +27,12 @@ class Line:
     paused_until: date | None
     invoice_date: date | None = None  # for the statement of account of a message with many invoices
     due_date: date | None = None
+    in_plan: bool = False  # put in a running payment plan (perhaps after the message was approved)
 
     def state(self) -> chase.InvoiceState:
         """The invoice as the chase rule sees it (the debtor's block is the message's to check)."""
-        return chase.InvoiceState(open_cents=self.open_cents, disputed=self.disputed, paused_until=self.paused_until)
+        return chase.InvoiceState(open_cents=self.open_cents, disputed=self.disputed, paused_until=self.paused_until,
+                                  in_plan=self.in_plan)
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,13 @@ from sqlalchemy.exc import IntegrityError
 from db import config as smtp_config
 from db.models import Debtor, Invoice, Message, Note, PaymentPlan, PortalAddressChange, PortalHit, utcnow
 from db.uow import UnitOfWork
-from emails import mime, statement
-from emails.transport import SENT, TEMPORARY, Delivery, TransportUnavailable
+from emails import statement
 from receivables.domain import contacts, epc, references
 from receivables.domain import plans as plan_rules
 from receivables.domain import portal as rules
 from receivables.domain.dossier import RuleError
 from receivables.services import bank as bank_service
-from receivables.services import claims, dossier, payment_qr, plans, sending, wording
+from receivables.services import claims, dossier, payment_qr, plans, portal_mail, sending, wording
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
 from receivables.services.ledger import drop_from_pending_messages
@@ -466,16 +465,23 @@ def request_address_change(uow: UnitOfWork, token: str, client: str, address: st
     cfg = config()
     if not cfg.url:
         raise ServiceError("the portal has no address: set PORTAL_URL (or url in [portal] of .streamlit/secrets.toml)")
-    code = secrets.token_urlsafe(32)
-    change = PortalAddressChange(debtor_id=debtor.id, address=new, token_hash=_hash(code))
+    change = PortalAddressChange(debtor_id=debtor.id, address=new, token_hash=secrets.token_hex(32))
     s.add(change)
     s.flush()
+    change.token_hash = _hash(portal_mail.confirmation_code(change.id))
     record_audit(s, ACTOR, "portal.address_requested", "debtor", debtor.code, None,
                  {"address": new, "client": client, "change_id": change.id})
     s.add(Note(debtor_id=debtor.id, kind="portal_address", text=new, created_by=ACTOR, message_id=claims_.message_id,
                data={"state": "requested", "address": new}))
-    uow.commit()
-    _mail_confirmation(uow, change, debtor, f"{cfg.url}/?confirm={code}", transport, send_settings)
+    subject, body = CONFIRM_WORDS[contacts.letter_language(debtor.language)]
+    company = company_name(get_setting(s, PAYMENT_KEY))
+    mail = portal_mail.queue(s, debtor.id, portal_mail.ADDRESS_CONFIRMATION, new, subject,
+                             body.format(name=debtor.name, hours=CONFIRM_HOURS, link=portal_mail.CONFIRM_MARK,
+                                         company=company), actor=ACTOR, change_id=change.id)
+    uow.commit()  # the request and its mail together: the mail is not lost when sending it fails
+    done = _send_now(uow, mail.id, transport, send_settings)
+    if done is None or done.outcome != "sent":
+        raise ServiceError("the confirmation could not be sent to {address}; try again later", address=new)
     return new
 
 
@@ -491,25 +497,14 @@ CONFIRM_WORDS = {
 }
 
 
-def _mail_confirmation(uow: UnitOfWork, change: PortalAddressChange, debtor: Debtor, link: str, transport,
-                       send_settings) -> None:
+def _send_now(uow: UnitOfWork, mail_id: int, transport, send_settings) -> portal_mail.Outcome | None:
+    """Send one queued portal mail at once, by the sender's rule (claimed before, recorded after); what
+    became of it (None: another sender had it). One not sent now for a temporary reason stays queued
+    for the next sending run."""
     if transport is None:
         transport, send_settings = sending.transport_and_settings(outbox=_no_smtp())
-    subject, body = CONFIRM_WORDS[contacts.letter_language(debtor.language)]
-    company = company_name(get_setting(uow.session, PAYMENT_KEY))
-    built = mime.build_mime(mime.OutgoingMail(
-        from_addr=send_settings.from_addr, reply_to=send_settings.reply_to, to=(change.address,),
-        subject=subject, text=body.format(name=debtor.name, hours=CONFIRM_HOURS, link=link, company=company),
-        message_id=mime.make_message_id(send_settings.from_addr, f"confirm{change.id}")))
-    delivery = _deliver(transport, built)
-    s = uow.session
-    if delivery.outcome == SENT:
-        s.get(PortalAddressChange, change.id).sent_at = utcnow()
-    record_audit(s, ACTOR, "portal.address_mailed", "debtor", debtor.code, None,
-                 {"change_id": change.id, "outcome": delivery.outcome, "detail": delivery.detail})
-    uow.commit()
-    if delivery.outcome != SENT:
-        raise ServiceError("the confirmation could not be sent to {address}; try again later", address=change.address)
+    done = portal_mail.deliver(uow, transport, send_settings, ids=[mail_id], actor=ACTOR)
+    return done[0] if done else None
 
 
 def confirm_address(uow: UnitOfWork, code: str, client: str, *, now: datetime | None = None) -> str:
@@ -565,32 +560,19 @@ def reject_dispute(uow: UnitOfWork, code: str, number: str, text: str, *, actor:
     language = contacts.letter_language(debtor.language)
     subject, body = REJECTED_WORDS[language]
     company = company_name(get_setting(uow.session, PAYMENT_KEY))
-    if transport is None:
-        transport, send_settings = sending.transport_and_settings(outbox=_no_smtp())
-    built = mime.build_mime(mime.OutgoingMail(
-        from_addr=send_settings.from_addr, reply_to=send_settings.reply_to, to=tuple(contacts.parse_recipients(to)),
-        subject=subject.format(number=number), text=body.format(name=debtor.name, number=number, text=text.strip(),
-                                                                company=company),
-        message_id=mime.make_message_id(send_settings.from_addr, f"dispute{debtor.id}")))
-    delivery = _deliver(transport, built)
-    if delivery.outcome != SENT:
-        uow.rollback()
-        raise ServiceError("the message to {address} could not be sent ({detail}); the dispute stays open",
-                           address=to, detail=delivery.detail)
-    record_audit(uow.session, actor, "portal.dispute_rejected_mailed", "debtor", debtor.code, None,
-                 {"to": to, "invoice": number})
-    uow.commit()
+    mail = portal_mail.queue(uow.session, debtor.id, portal_mail.DISPUTE_REJECTED, ", ".join(contacts.parse_recipients(to)),
+                             subject.format(number=number),
+                             body.format(name=debtor.name, number=number, text=text.strip(), company=company),
+                             actor=actor)
+    uow.commit()  # the rejection and the message telling it together: neither without the other
+    done = _send_now(uow, mail.id, transport, send_settings)
+    if done is not None and done.outcome == "retry":
+        raise ServiceError("the dispute is rejected, but the message to {address} could not be sent yet ({detail}); "
+                           "it goes with the next sending run", address=to, detail=done.detail)
+    if done is None or done.outcome != "sent":
+        raise ServiceError("the dispute is rejected, but the message to {address} did not go out ({detail}); "
+                           "see the Sender page", address=to, detail=done.detail if done else "")
     return to
-
-
-def _deliver(transport, built):
-    try:
-        transport.open()
-        return transport.deliver(built)
-    except TransportUnavailable as exc:
-        return Delivery(TEMPORARY, str(exc))
-    finally:
-        transport.close()
 
 
 def _no_smtp() -> bool:

@@ -22,7 +22,7 @@ from receivables.domain.messages import ACTIONS, ALLOWED_TRANSITIONS, CALL_ONLY,
 from receivables.domain.money import fmt
 from receivables.domain.planning import step_rank
 from receivables.domain.translation import N_
-from receivables.services import dossier
+from receivables.services import dossier, portal_links
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
 from receivables.services.payment_qr import payment_payload, store_qr
@@ -409,11 +409,12 @@ class Preview:
     id: int
     status: str
     subject: str
-    text: str
-    html: str  # with the QR as a data URI, exactly as the mail client will show it
+    text: str  # the words as stored (and edited): the portal link's token is a mark until it is sent
+    html: str  # with the QR as a data URI and the portal link signed, exactly as the mail client will show it
     recipients: str
     payload: str | None
     edited: bool
+    shown_text: str = ""  # the text as the debtor will read it: the personal portal link signed in place
 
 
 def preview(uow: UnitOfWork, message_id: int) -> Preview:
@@ -433,4 +434,16 @@ def preview(uow: UnitOfWork, message_id: int) -> Preview:
         html = html.replace(f"cid:{QR_CID}", f"data:image/png;base64,{data}")
     email, bouncing = s.execute(select(Debtor.email, Debtor.email_bouncing).where(Debtor.id == m.debtor_id)).one()
     to = (contacts.reminder_address(email, bouncing) if m.status in UNSENT else m.recipients) or ""
-    return Preview(m.id, m.status, m.subject, m.body_text, html, to, payload, m.edited)
+    shown_text, html = _with_link(s, m, html)
+    return Preview(m.id, m.status, m.subject, m.body_text, html, to, payload, m.edited, shown_text)
+
+
+def _with_link(s, m: Message, html: str) -> tuple[str, str]:
+    """The text and HTML with the debtor's personal portal link signed in place of its mark, the way the
+    sender signs it (the debtor's link names this message and the debtor's link generation); the words
+    as stored when the portal's key is not usable (the sender will refuse it and say what to fix)."""
+    generation = s.scalar(select(Debtor.portal_generation).where(Debtor.id == m.debtor_id)) or 0
+    try:
+        return portal_links.fill_link((m.body_text, html), m.debtor_id, m.id, generation)
+    except ServiceError:
+        return m.body_text, html

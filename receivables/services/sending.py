@@ -30,14 +30,37 @@ import heapq
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from email import policy
 
-from sqlalchemy import Boolean, Date, DateTime, and_, bindparam, case, insert, null, or_, select, text, update
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    and_,
+    bindparam,
+    case,
+    exists,
+    insert,
+    null,
+    or_,
+    select,
+    text,
+    update,
+)
 
 from db import config
-from db.models import Debtor, Invoice, Message, MessageInvoice, SendAttempt, utcnow
+from db.models import (
+    Debtor,
+    Invoice,
+    Message,
+    MessageInvoice,
+    PaymentPlan,
+    PaymentPlanInvoice,
+    SendAttempt,
+    utcnow,
+)
 from db.uow import UnitOfWork
 from emails import letter, mime, statement
 from emails.transport import (
@@ -51,6 +74,7 @@ from emails.transport import (
     TransportUnavailable,
 )
 from receivables.domain import contacts, epc, exports, messages
+from receivables.domain import plans as plan_rules
 from receivables.domain.contacts import AddressError, parse_recipients
 from receivables.domain.recheck import (
     ADDRESS,
@@ -65,7 +89,7 @@ from receivables.domain.recheck import (
     Verdict,
     recheck,
 )
-from receivables.services import portal_links, reminder_settings, reminders
+from receivables.services import portal_links, portal_mail, reminder_settings, reminders
 from receivables.services import send_journal as journal
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
@@ -150,7 +174,7 @@ def _load(session, *, ids=None, where=None, limit: int | None = None, qr: bool =
                 Message.smtp_message_id, Message.updated_at,
                 *((Message.qr_payload, Message.qr_png) if qr else (null(), null())),
                 Debtor.language, Debtor.contact_person, Debtor.address, _BOUNCING, Message.status.in_(messages.UNSENT),
-                Debtor.portal_generation)
+                Debtor.portal_generation, Message.track)
          .join(Debtor, Debtor.id == Message.debtor_id)
          .order_by(Message.planned_date, Message.id))
     if ids is not None:
@@ -162,23 +186,27 @@ def _load(session, *, ids=None, where=None, limit: int | None = None, qr: bool =
     rows = session.execute(q).all()
     lines: dict[int, list[Line]] = {}
     message_ids = [r[0] for r in rows]
+    in_plan = exists().where(PaymentPlanInvoice.invoice_id == Invoice.id, PaymentPlan.id == PaymentPlanInvoice.plan_id,
+                             PaymentPlan.status.in_(sorted(plan_rules.HOLDING)))
     for i in range(0, len(message_ids), 500):
         chunk = message_ids[i:i + 500]
         for r in session.execute(
                 select(MessageInvoice.message_id, Invoice.id, Invoice.number, MessageInvoice.active,
                        MessageInvoice.open_cents, Invoice.open_cents, Invoice.disputed, Invoice.paused_until,
-                       Invoice.invoice_date, Invoice.due_date)
+                       Invoice.invoice_date, Invoice.due_date, in_plan)
                 .join(Invoice, Invoice.id == MessageInvoice.invoice_id)
                 .where(MessageInvoice.message_id.in_(chunk))
                 .order_by(Invoice.due_date, Invoice.number)):
             lines.setdefault(r[0], []).append(Line(r[1], r[2], bool(r[3]), int(r[4]), int(r[5]), bool(r[6]), r[7],
-                                                   r[8], r[9]))
+                                                   r[8], r[9], bool(r[10])))
     out = []
     for r in rows:
         (mid, debtor_id, code, name, blocked, reason, until, status, channel, edited, recipients, subject,
          text, html, currency, total, costs, interest, step, planned, postponed, next_at, attempts, smtp_id,
-         updated, qr_payload, qr_png, language, contact, address, bouncing, unsent, generation) = r
+         updated, qr_payload, qr_png, language, contact, address, bouncing, unsent, generation, track) = r
         on_file = recipients
+        if track == plan_rules.NOTICE_TRACK:  # a plan's notice chases the invoices of the plan it announces
+            lines[mid] = [replace(ln, in_plan=False) for ln in lines.get(mid, ())]
         if unsent:
             recipients = contacts.reminder_address(recipients, bouncing)
         out.append(Candidate(mid, debtor_id, code, name, bool(blocked), reason, until, status, channel,
@@ -381,7 +409,9 @@ CHUNK_SECONDS = 0.1
 # asks the chase rule) on the rows as read. The claim only makes sure that nothing it looked at changed
 # since: the message itself (its updated_at moves with every change of it), the block and the address of
 # its debtor, and each invoice it chases (its open amount, dispute and pause, and the amount the message
-# says), no invoice more or less. A message changed meanwhile is not claimed here; the sender reads it
+# says, and that it is in no running payment plan unless the message is a plan's notice: the re-check let
+# through none that is), no invoice
+# more or less. A message changed meanwhile is not claimed here; the sender reads it
 # again under a lock and decides afresh (`_Batch.claim`).
 _CLAIM_SQL = """
 UPDATE message SET status = 'sending', updated_at = :now, smtp_message_id = CASE id {mids} END,
@@ -396,7 +426,12 @@ _AS_READ_SQL = """(id = :c{k} AND updated_at = :s{k}
               AND d.email_bouncing {same} :x{k})
   AND (SELECT COUNT(*) FROM message_invoice AS l WHERE l.message_id = message.id AND l.active = :yes) = {n}
   AND NOT EXISTS (SELECT 1 FROM message_invoice AS l JOIN invoice AS i ON i.id = l.invoice_id
-                  WHERE l.message_id = message.id AND l.active = :yes AND NOT ({lines})))"""
+                  WHERE l.message_id = message.id AND l.active = :yes AND NOT ({lines}))
+  AND (message.track = '{notices}' OR NOT EXISTS (SELECT 1 FROM message_invoice AS l
+                  JOIN payment_plan_invoice AS pi ON pi.invoice_id = l.invoice_id
+                  JOIN payment_plan AS p ON p.id = pi.plan_id
+                  WHERE l.message_id = message.id AND l.active = :yes AND p.status IN ({holding}))))"""
+_HOLDING_SQL = ", ".join(f"'{status}'" for status in sorted(plan_rules.HOLDING))  # the plans the chase rule obeys
 _LINE_AS_READ_SQL = ("(l.invoice_id = :i{k}_{j} AND l.open_cents = :w{k}_{j} AND i.open_cents = :o{k}_{j}"
                      " AND i.disputed = :d{k}_{j} AND i.paused_until {same} :p{k}_{j})")
 _SENT_SQL = """
@@ -434,7 +469,7 @@ def _claim_statement(dialect: str, shape: tuple[int, ...]):
             f"\n  AND id IN (SELECT m2.id FROM message AS m2 WHERE m2.id IN ({ids})"
             " AND m2.status = 'approved' FOR UPDATE SKIP LOCKED)")
     as_read = " OR ".join(
-        _AS_READ_SQL.format(k=k, n=n, same=same,
+        _AS_READ_SQL.format(k=k, n=n, same=same, holding=_HOLDING_SQL, notices=plan_rules.NOTICE_TRACK,
                             lines=" OR ".join(_LINE_AS_READ_SQL.format(k=k, j=j, same=same) for j in range(n)))
         for k, n in enumerate(shape))
     sql = _CLAIM_SQL.format(mids=" ".join(f"WHEN :c{k} THEN :m{k}" for k in ks), ids=ids, lock=lock,
@@ -661,6 +696,7 @@ class BatchResult:
     results: list[MessageResult] = field(default_factory=list)
     error: str | None = None  # the run stopped early (server unreachable); the rest stays approved
     recovered: list[MessageResult] = field(default_factory=list)  # from the journals of runs that died
+    portal_mails: list[portal_mail.Outcome] = field(default_factory=list)  # waiting ones sent with the run
     seconds: float = 0.0
     connections: int = 0
 
@@ -1058,10 +1094,14 @@ def _send_batch(uow, transport, settings, today, actor, limit, ids, progress, sl
     s = uow.session
     check_freshness(uow, today)
     recovered = recover(uow, actor=actor)  # what runs that died left behind, before anything is sent
+    # portal mails whose first try failed for a temporary reason go with the next run, whatever reminders
+    # it sends: what they tell was decided when they were written
+    mails = portal_mail.deliver(uow, transport, settings, actor=actor) if portal_mail.pending_ids(uow) else []
     candidates = _load(s, ids=ids, where=_due_filter(today, utcnow()), limit=limit, qr=True)
     s.rollback()
     batch = _Batch(uow, transport, settings, today, actor, progress, sleep, clock)
     batch.result.recovered = recovered
+    batch.result.portal_mails = mails
     try:
         batch.journal = _open_journal(uow)
     except journal.JournalError as exc:

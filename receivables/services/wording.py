@@ -10,11 +10,12 @@ from urllib.parse import quote
 
 from sqlalchemy import select
 
-from db.models import Debtor, Invoice, Message, MessageInvoice
+from db.models import Debtor, Invoice, Message, MessageInvoice, PaymentPlan, PaymentPlanInvoice
 from emails import statement
 from emails.render import TemplateError, render_message
 from receivables.domain import chase, contacts, epc, references, tracks
 from receivables.domain import costs as costing
+from receivables.domain import plans as plan_rules
 from receivables.domain.messages import UNSENT
 from receivables.domain.planning import OpenInvoice
 from receivables.domain.tracks import Step, Track
@@ -167,10 +168,13 @@ def render_again(s, m: Message, cfg: ReminderSettings, basis: claims.ClaimBasis,
     active = set(s.scalars(select(MessageInvoice.invoice_id).where(MessageInvoice.message_id == m.id,
                                                                    MessageInvoice.active.is_(True))))
     chased = sorted((i for i in items if i.id in active), key=lambda i: (i.due_date, i.number))
-    # how the overview names what is not chased, on the message's day: disputed, or paused then
+    planned = set(s.scalars(select(PaymentPlanInvoice.invoice_id).join(
+        PaymentPlan, PaymentPlan.id == PaymentPlanInvoice.plan_id).where(
+        PaymentPlan.status.in_(sorted(plan_rules.HOLDING)), PaymentPlan.debtor_id == m.debtor_id)))
+    # how the overview names what is not chased, on the message's day: disputed, or paused or in a plan then
     holds = {i.id: reason for i in items if (reason := chase.hold_reason(chase.InvoiceState(
-        open_cents=i.open_cents, amount_cents=i.amount_cents, disputed=i.disputed, paused_until=i.paused_until),
-        m.planned_date))}
+        open_cents=i.open_cents, amount_cents=i.amount_cents, disputed=i.disputed, paused_until=i.paused_until,
+        in_plan=i.id in planned), m.planned_date))}
     try:
         fields = compose(debtor, track, track.steps[m.step_index], chased, items, m.currency, m.planned_date,
                          cfg, basis, holds, m.id)

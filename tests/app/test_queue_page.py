@@ -169,6 +169,28 @@ def test_the_preview_shows_the_message_and_an_edit_is_saved_and_audited(ledger):
         assert u.session.scalars(select(AuditEvent).where(AuditEvent.action == "message.edit")).one().actor == "carla"
 
 
+def test_the_preview_shows_the_personal_portal_link_the_debtor_will_get(ledger, monkeypatch):
+    import re
+
+    from receivables.domain import portal as portal_rules
+    from receivables.services import portal_links
+
+    monkeypatch.setenv("PORTAL_URL", "https://pay.example.test")
+    monkeypatch.setenv("PORTAL_SECRET_KEY", "k3Y-for-the-queue-preview-9f8e7d6c5b4a3210ZYXWVUTSRQ")
+    with UnitOfWork(ledger) as u:
+        reminders.generate(u, TODAY, actor="test")
+        stored = u.session.scalars(select(Message).where(Message.channel == "email").order_by(Message.id)).first()
+        debtor = u.session.get(Debtor, stored.debtor_id)
+        mid, debtor_id, generation = stored.id, debtor.id, debtor.portal_generation
+        assert portal_rules.MARK in stored.body_text  # signed only when it is sent
+    at = page()
+    shown = "\n".join(t.value for t in at.text)
+    assert portal_rules.MARK not in shown
+    token = re.search(r"https://pay\.example\.test/\?t=([A-Za-z0-9_.\-]+)", shown).group(1)
+    assert portal_links.read_token(token) == portal_rules.LinkClaims(debtor_id, mid, generation)
+    assert next(t for t in at.text_area if t.label == "Text").value.count(portal_rules.MARK) == 1  # edits keep the mark
+
+
 def test_blocking_the_debtor_from_the_preview(ledger):
     with UnitOfWork(ledger) as u:
         reminders.generate(u, TODAY, actor="test")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import email
+import re
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -12,7 +13,16 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select, update
 
-from db.models import AuditEvent, Debtor, Invoice, Message, MessageInvoice, SendAttempt
+from db.models import (
+    AuditEvent,
+    Debtor,
+    Invoice,
+    Message,
+    MessageInvoice,
+    PaymentPlan,
+    PaymentPlanInvoice,
+    SendAttempt,
+)
 from emails.transport import OutboxTransport, SmtpTransport
 from receivables.services import send_confirm, sending
 from receivables.services.errors import ServiceError
@@ -344,8 +354,20 @@ def _another_line(s, message_id):
     s.add(MessageInvoice(message_id=message_id, invoice_id=inv.id, open_cents=5_000, active=True))
 
 
+def _in_plan(s, message_id, status="active"):
+    """The message's first invoice put in a payment plan behind the services' back (as if between the read
+    and the claim)."""
+    m = s.get(Message, message_id)
+    plan = PaymentPlan(debtor_id=m.debtor_id, status=status, source="staff", principal_cents=1, created_by="carla")
+    s.add(plan)
+    s.flush()
+    s.add(PaymentPlanInvoice(plan_id=plan.id, invoice_id=_first_invoice(s, message_id).id))
+
+
 @pytest.mark.parametrize("change", [
     pytest.param(lambda s, mid: setattr(_first_invoice(s, mid), "open_cents", 6_000), id="part-paid"),
+    pytest.param(_in_plan, id="in-plan"),
+    pytest.param(lambda s, mid: _in_plan(s, mid, "broken"), id="in-broken-plan"),
     pytest.param(lambda s, mid: setattr(_first_invoice(s, mid), "open_cents", 0), id="paid"),
     pytest.param(lambda s, mid: setattr(_first_invoice(s, mid), "disputed", True), id="disputed"),
     pytest.param(lambda s, mid: setattr(_first_invoice(s, mid), "paused_until", TODAY + timedelta(days=5)),
@@ -374,6 +396,62 @@ def test_a_claim_takes_a_message_only_as_it_was_read(uow, change):
         assert not sending._claim_fast(u.session, read, "<x.1@example.nl>", TODAY, sending.utcnow(), 0)
         assert sending._claim_fast(u.session, other_read, "<x.2@example.nl>", TODAY, sending.utcnow(), 0)
     assert statuses(uow) == {mid: "approved", other: "sending"}
+
+
+def _plan_on_first_invoice(uow, mid) -> str:
+    from receivables.services import plans
+
+    with uow() as u:
+        inv = _first_invoice(u.session, mid)
+        plans.create_plan(u, inv.debtor_id, [inv.id], 2, TODAY + timedelta(days=7), actor="carla", today=TODAY)
+        return inv.number
+
+
+def test_an_invoice_put_in_a_plan_after_approval_is_not_demanded(uow, smtp_server):
+    [mid, other] = seed(uow, 2, invoices=2)
+    planned = _plan_on_first_invoice(uow, mid)
+    assert send(uow, smtp_server.port).sent == 2
+    with uow() as u:
+        lines = dict(u.session.execute(select(Invoice.number, MessageInvoice.active).join(
+            Invoice, Invoice.id == MessageInvoice.invoice_id).where(MessageInvoice.message_id == mid)).all())
+    assert lines[planned] is False and list(lines.values()).count(True) == 1
+    got = next(m for m in smtp_server.messages if m.our_id == mid)
+    text = got.message.get_body(("plain",)).get_content()
+    assert re.search(rf"{planned} .* afspraak loopt", text)  # in the overview, named as held
+    assert "Bedrag: € 101,50" in text and f"Omschrijving: D001 {planned}" not in text  # not in the demand
+
+
+def test_a_failed_message_approved_again_after_a_plan_was_made_leaves_the_planned_invoice_out(uow, smtp_server):
+    [mid] = seed(uow, 1, invoices=2)
+    with uow() as u:  # it failed; meanwhile a plan is made (which leaves only unsent messages alone) ...
+        u.session.get(Message, mid).status = "failed"
+        u.commit()
+    planned = _plan_on_first_invoice(uow, mid)
+    with uow() as u:  # ... and a person approves it again
+        u.session.get(Message, mid).status = "approved"
+        u.commit()
+    result = send(uow, smtp_server.port)
+    assert result.sent == 1
+    with uow() as u:
+        active = dict(u.session.execute(select(Invoice.number, MessageInvoice.active).join(
+            Invoice, Invoice.id == MessageInvoice.invoice_id).where(MessageInvoice.message_id == mid)).all())
+        assert message(uow, mid).total_cents == u.session.scalar(
+            select(Invoice.open_cents).where(Invoice.number != planned))
+    assert active[planned] is False
+
+
+def test_a_message_with_only_planned_invoices_is_not_sent_and_says_why(uow, smtp_server):
+    [mid] = seed(uow, 1)
+    with uow() as u:
+        u.session.get(Message, mid).status = "failed"
+        u.commit()
+    planned = _plan_on_first_invoice(uow, mid)
+    with uow() as u:
+        u.session.get(Message, mid).status = "approved"
+        u.commit()
+    result = send(uow, smtp_server.port)
+    assert result.sent == 0 and smtp_server.messages == [] and statuses(uow)[mid] == "cancelled"
+    assert f"{planned} in a payment plan" in message(uow, mid).last_error
 
 
 def test_a_new_address_given_after_the_run_read_the_message_is_the_one_it_goes_to(uow, smtp_server, monkeypatch):

@@ -14,8 +14,8 @@ TODAY = date(2026, 6, 30)
 NOW = datetime(2026, 6, 30, 9, 0)
 
 
-def line(n=1, open_=10_000, now=None, disputed=False, paused=None, active=True):
-    return Line(n, f"INV-{n}", active, open_, open_ if now is None else now, disputed, paused)
+def line(n=1, open_=10_000, now=None, disputed=False, paused=None, active=True, in_plan=False):
+    return Line(n, f"INV-{n}", active, open_, open_ if now is None else now, disputed, paused, in_plan=in_plan)
 
 
 def candidate(*lines, **kw) -> Candidate:
@@ -31,6 +31,8 @@ def candidate(*lines, **kw) -> Candidate:
     (candidate(), "send", ""),
     (candidate(line(1, now=0)), "cancel", "INV-1 paid"),
     (candidate(line(1, disputed=True)), "cancel", "INV-1 disputed"),
+    (candidate(line(1, in_plan=True)), "cancel", "INV-1 in a payment plan"),
+    (candidate(line(1, in_plan=True), line(2)), "rerender", "INV-1 in a payment plan"),
     (candidate(line(1, paused=TODAY)), "cancel", "paused until 30-06-2026"),
     (candidate(line(1, paused=TODAY - timedelta(days=1))), "send", ""),
     (candidate(line(1, active=False)), "cancel", "nothing left to chase"),
