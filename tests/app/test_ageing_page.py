@@ -9,7 +9,6 @@ from receivables.services import startup
 from tests.app.login import log_in
 from tests.conftest import ROOT
 
-TODAY = date.today()
 PAGE = str(ROOT / "pages" / "ageing.py")
 
 
@@ -17,7 +16,7 @@ PAGE = str(ROOT / "pages" / "ageing.py")
 def demo(engine):
     startup.bootstrap(engine, load_demo_on_first_start=False)
     with UnitOfWork(engine) as u:
-        demo_service.load_demo(u, seed=4, anchor=TODAY)
+        demo_service.load_demo(u, seed=4, anchor=date.today())
     return engine
 
 
@@ -46,7 +45,7 @@ def test_the_ageing_page_shows_kpis_with_their_change_and_a_table_per_debtor(dem
 def test_a_past_date_shows_what_was_open_then(demo):
     at = page()
     now_total = metric(at, "Total open").value
-    at.date_input(key="ageing_as_of").set_value(TODAY - timedelta(days=200)).run()
+    at.date_input(key="ageing_as_of").set_value(date.today() - timedelta(days=200)).run()
     assert not at.exception
     assert metric(at, "Total open").value != now_total
 
@@ -145,15 +144,16 @@ def test_the_page_and_the_command_line_show_the_same_ageing(demo):
         d = Debtor(code="LATE-1", name="Late Bank File B.V.")
         s.add(d)
         s.flush()
-        inv = Invoice(number="L-1", debtor_id=d.id, invoice_date=TODAY - timedelta(days=100),
-                      due_date=TODAY - timedelta(days=70), amount_cents=10_000, open_cents=10_000)
+        today = date.today()
+        inv = Invoice(number="L-1", debtor_id=d.id, invoice_date=today - timedelta(days=100),
+                      due_date=today - timedelta(days=70), amount_cents=10_000, open_cents=10_000)
         s.add(inv)
         s.flush()
-        apply_change(s, inv, TODAY - timedelta(days=60), "payment", -10_000)
-        apply_change(s, inv, TODAY - timedelta(days=20), "reopen", 10_000)
-        apply_change(s, inv, TODAY - timedelta(days=50), "payment", -10_000)
+        apply_change(s, inv, today - timedelta(days=60), "payment", -10_000)
+        apply_change(s, inv, today - timedelta(days=20), "reopen", 10_000)
+        apply_change(s, inv, today - timedelta(days=50), "payment", -10_000)
         u.commit()
-    as_of = TODAY - timedelta(days=40)
+    as_of = today - timedelta(days=40)
     at = page()
     at.date_input(key="ageing_as_of").set_value(as_of).run()
     if at.get("button_group"):

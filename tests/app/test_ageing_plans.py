@@ -11,7 +11,6 @@ from receivables.services import plans, startup
 from tests.app.login import log_in
 from tests.conftest import ROOT
 
-TODAY = date.today()
 PAGE = str(ROOT / "pages" / "ageing.py")
 
 
@@ -19,7 +18,7 @@ PAGE = str(ROOT / "pages" / "ageing.py")
 def demo(engine):
     startup.bootstrap(engine, load_demo_on_first_start=False)
     with UnitOfWork(engine) as u:
-        demo_service.load_demo(u, seed=4, anchor=TODAY)
+        demo_service.load_demo(u, seed=4, anchor=date.today())
     return engine
 
 
@@ -33,7 +32,7 @@ def test_the_in_a_plan_filter_leaves_only_the_debtors_with_a_running_plan(demo):
     with UnitOfWork(demo) as u:
         [first, *_] = plans.plannable_invoices(u, code)
         debtor_id, ids = plans.resolve(u, code, [first.number])
-        plans.create_plan(u, debtor_id, ids, 1, TODAY + timedelta(days=1), actor="carla")
+        plans.create_plan(u, debtor_id, ids, 1, date.today() + timedelta(days=1), actor="carla")
     at.toggle(key="ageing_in_plan").set_value(True).run()
     assert not at.exception
     assert at.dataframe[0].value["Code"].tolist() == [code]

@@ -18,7 +18,6 @@ from receivables.services import demo as demo_service
 from tests.app.login import log_in
 from tests.conftest import ROOT
 
-TODAY = date.today()
 DUTCH_MONEY = re.compile(r"^-?€ -?\d{1,3}(\.\d{3})*,\d{2}$")
 
 
@@ -26,7 +25,7 @@ DUTCH_MONEY = re.compile(r"^-?€ -?\d{1,3}(\.\d{3})*,\d{2}$")
 def demo(engine):
     startup.bootstrap(engine, load_demo_on_first_start=False)
     with UnitOfWork(engine) as u:
-        demo_service.load_demo(u, seed=4, anchor=TODAY)
+        demo_service.load_demo(u, seed=4, anchor=date.today())
     return engine
 
 
@@ -63,7 +62,7 @@ def test_the_trends_page_reads_in_dutch(demo):
 
 def test_the_ageing_exports_are_in_the_readers_dialect(demo):
     with UnitOfWork(demo) as u:
-        view = analytics.ageing(u, TODAY)
+        view = analytics.ageing(u, date.today())
 
     rows = view.per_debtor[view.per_debtor["currency"] == "EUR"]
     frame = pd.DataFrame({"Debiteur": rows["debtor_name"], "Totaal": rows["total"].astype(int)})
@@ -78,7 +77,7 @@ def test_the_ageing_exports_are_in_the_readers_dialect(demo):
 
 def test_the_month_end_ageing_pdf_has_every_currency_with_kpis_and_top_debtors(demo):
     with UnitOfWork(demo) as u:
-        view = analytics.ageing(u, TODAY)
+        view = analytics.ageing(u, date.today())
         pdf = analytics.ageing_pdf(u, view, analytics.ageing_kpis(u, view), lang="nl", filters="Valuta: EUR")
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
     assert "Totaal openstaand" in text and "DSO (terugtelmethode)" in text

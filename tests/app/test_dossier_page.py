@@ -16,7 +16,6 @@ from receivables.services.ledger import apply_change
 from tests.app.login import log_in
 from tests.conftest import ROOT
 
-TODAY = date.today()
 PAGE = str(ROOT / "pages" / "dossier.py")
 ACTIONS = {"add_note", "log_call", "record_promise", "open_dispute", "resolve_dispute", "reject_dispute", "block", "unblock",
            "save_contact", "record_reply"}
@@ -27,6 +26,7 @@ EVIL = "Belt vrijdag terug <script>alert(1)</script> [klik hier](http://evil.exa
 def app_db(engine):
     from ui import state
 
+    today = date.today()
     state.engine.clear()  # the page must use this test's database
     with UnitOfWork(engine) as u:
         s = u.session
@@ -35,14 +35,14 @@ def app_db(engine):
         s.add_all([d, Debtor(code="0200", name="De Jonge Transport V.O.F.", email="fin@dejonge.nl")])
         s.flush()
         for n, (days_ago, cents) in enumerate([(75, 100000), (45, 50000), (5, 25000)], start=1):
-            issued = TODAY - timedelta(days=days_ago)
+            issued = today - timedelta(days=days_ago)
             s.add(Invoice(number=f"2026-000{n}", debtor_id=d.id, invoice_date=issued,
                           due_date=issued + timedelta(days=30), amount_cents=cents, open_cents=cents))
-        paid = Invoice(number="2025-0100", debtor_id=d.id, invoice_date=TODAY - timedelta(days=120),
-                       due_date=TODAY - timedelta(days=90), amount_cents=80000, open_cents=80000)
+        paid = Invoice(number="2025-0100", debtor_id=d.id, invoice_date=today - timedelta(days=120),
+                       due_date=today - timedelta(days=90), amount_cents=80000, open_cents=80000)
         s.add(paid)
         s.flush()
-        apply_change(s, paid, TODAY - timedelta(days=70), "payment", -80000)
+        apply_change(s, paid, today - timedelta(days=70), "payment", -80000)
         u.commit()
     yield engine
     state.engine.clear()
@@ -95,6 +95,7 @@ def submit(at: AppTest, key: str) -> AppTest:
 
 
 def test_a_collector_finds_a_debtor_and_records_note_promise_dispute_block_and_reply(app_db):
+    today = date.today()
     at = page("collector")
     assert not at.exception
     assert "Search for a debtor" in at.info[0].value
@@ -114,13 +115,13 @@ def test_a_collector_finds_a_debtor_and_records_note_promise_dispute_block_and_r
     assert EVIL in texts(at)  # shown as plain text, literally
     assert not any("](http" in m.value or "<script>" in m.value for m in at.markdown)
 
-    at.date_input(key="promise_date").set_value(TODAY + timedelta(days=5))
+    at.date_input(key="promise_date").set_value(today + timedelta(days=5))
     at.multiselect(key="promise_invoices").select("2026-0001")
     at.text_area(key="promise_text").input("Toezegging per telefoon")
     submit(at, "record_promise")
     # read in English: money and dates as an English reader writes them
     assert (f"**Promise to pay {formatting.money(100000, 'EUR', 'en')} by "
-            f"{formatting.day(TODAY + timedelta(days=5), 'en')}**") in markdown(at)
+            f"{formatting.day(today + timedelta(days=5), 'en')}**") in markdown(at)
     assert "promise pending" in markdown(at)
 
     at.selectbox(key="dispute_invoice").select("2026-0002")
@@ -166,11 +167,12 @@ def test_a_link_in_an_email_subject_is_not_made_clickable(app_db):
 
 
 def add_promise_past_its_date(engine):
+    today = date.today()
     with UnitOfWork(engine) as u:
         debtor = u.session.scalars(select(Debtor).where(Debtor.code == "0100")).one()
         u.session.add(Note(debtor_id=debtor.id, kind="promise", outcome="pending", promise_cents=100000,
-                           promise_date=TODAY - timedelta(days=10), created_by="carla",
-                           created_at=datetime.combine(TODAY - timedelta(days=12), time(9))))
+                           promise_date=today - timedelta(days=10), created_by="carla",
+                           created_at=datetime.combine(today - timedelta(days=12), time(9))))
         u.commit()
 
 
@@ -259,7 +261,7 @@ def test_the_dossier_reads_in_dutch_with_dutch_amounts_and_dates(app_db):
     assert "Tijdlijn" in [s.value for s in at.subheader]
     text = markdown(at)
     assert "**Factuur 2026-0001 verstuurd: € 1.000,00**" in text
-    assert f"vervalt {TODAY - timedelta(days=45):%d-%m-%Y}" in text
+    assert f"vervalt {date.today() - timedelta(days=45):%d-%m-%Y}" in text
     assert "betalingstermijn 30 dagen" in text
     table = at.dataframe[0].value
     assert list(table.columns[:4]) == ["number", "invoice_date", "due_date", "amount_cents"]
@@ -275,10 +277,11 @@ def test_the_statement_downloads_as_pdf_and_excel_in_the_readers_language(app_db
 
     from receivables.services import dossier
 
+    today = date.today()
     with UnitOfWork(app_db) as u:
-        pdf = dossier.statement(u, "0100", "pdf", "nl", TODAY)
-        xlsx = dossier.statement(u, "0100", "xlsx", "en", TODAY)
-    assert pdf.name == f"rekeningoverzicht-0100-{TODAY:%Y%m%d}.pdf"
+        pdf = dossier.statement(u, "0100", "pdf", "nl", today)
+        xlsx = dossier.statement(u, "0100", "xlsx", "en", today)
+    assert pdf.name == f"rekeningoverzicht-0100-{today:%Y%m%d}.pdf"
     words = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf.data)).pages)
     assert "Rekeningoverzicht" in words and "2026-0003" in words and "1.750,00" in words
     assert "2025-0100" not in words  # paid: not an open item
@@ -299,7 +302,7 @@ def test_the_statement_is_written_from_the_command_line(app_db, tmp_path, monkey
     from receivables.cli import dossier as cli
 
     class Args:
-        code, format, lang, today, out = "0100", "xlsx", None, TODAY, tmp_path / "s.xlsx"
+        code, format, lang, today, out = "0100", "xlsx", None, date.today(), tmp_path / "s.xlsx"
 
     assert cli._statement(app_db, Args) == 0
     sheet = openpyxl.load_workbook(Args.out).active
@@ -312,11 +315,12 @@ def test_the_files_a_debtor_sent_with_a_reply_can_be_downloaded_from_the_dossier
     from receivables.services import mailbox
     from tests import reply_samples as samples
 
+    today = date.today()
     with UnitOfWork(app_db) as u:
         mailbox.receive(u, samples.reply_with_attachment().replace(b"jan@klant.example", b"crediteuren@dejong.nl"),
-                        key="1:att", today=TODAY)
+                        key="1:att", today=today)
         mailbox.receive(u, samples.reply_with_attachment(size=30_000_000).replace(
-            b"jan@klant.example", b"crediteuren@dejong.nl").replace(b"<att@", b"<groot@"), key="1:big", today=TODAY)
+            b"jan@klant.example", b"crediteuren@dejong.nl").replace(b"<att@", b"<groot@"), key="1:big", today=today)
     at = page("viewer", "0100")
     assert not at.exception
     (box,) = [e for e in at.expander if "attachment" in e.label]

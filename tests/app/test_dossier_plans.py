@@ -13,7 +13,6 @@ from receivables.services import plans
 from tests.app.login import log_in
 from tests.conftest import ROOT
 
-TODAY = date.today()
 PAGE = str(ROOT / "pages" / "dossier.py")
 
 
@@ -28,7 +27,7 @@ def app_db(engine):
         s.add(d)
         s.flush()
         for n, (days_ago, cents) in enumerate([(75, 100_000), (45, 50_000), (40, 30_000)], start=1):
-            issued = TODAY - timedelta(days=days_ago)
+            issued = date.today() - timedelta(days=days_ago)
             s.add(Invoice(number=f"2026-000{n}", debtor_id=d.id, invoice_date=issued,
                           due_date=issued + timedelta(days=30), amount_cents=cents, open_cents=cents))
         u.commit()
@@ -65,7 +64,7 @@ def test_a_collector_makes_a_plan_and_sees_its_terms(app_db):
     assert "No payment plans." in [c.value for c in at.caption]
     at.multiselect(key="plan_invoices").select("2026-0001").select("2026-0002")
     at.number_input(key="plan_terms").set_value(3)
-    at.date_input(key="plan_start").set_value(TODAY + timedelta(days=3))
+    at.date_input(key="plan_start").set_value(date.today() + timedelta(days=3))
     at.text_area(key="plan_note").input("Afgesproken per telefoon")
     submit(at, "plan_create")
     assert at.success[0].value == "Plan made; its invoices left the reminder track."
@@ -82,7 +81,7 @@ def test_a_collector_makes_a_plan_and_sees_its_terms(app_db):
 def test_a_plan_outside_the_limits_is_refused_with_what_to_change(app_db):
     at = page("collector")
     at.multiselect(key="plan_invoices").select("2026-0003")
-    at.date_input(key="plan_start").set_value(TODAY + timedelta(days=40))
+    at.date_input(key="plan_start").set_value(date.today() + timedelta(days=40))
     at.button(key="plan_create").click().run()
     assert not at.exception
     assert "the first term may be at most 31 days away" in at.error[0].value
@@ -90,12 +89,13 @@ def test_a_plan_outside_the_limits_is_refused_with_what_to_change(app_db):
 
 
 def test_a_collector_accepts_one_portal_proposal_and_rejects_another(app_db):
+    today = date.today()
     with UnitOfWork(app_db) as u:
         debtor_id, first = plans.resolve(u, "0100", ["2026-0001"])
         _, second = plans.resolve(u, "0100", ["2026-0002"])
-        plans.propose_plan(u, debtor_id, first, 2, TODAY + timedelta(days=5), source="portal", actor="portal",
+        plans.propose_plan(u, debtor_id, first, 2, today + timedelta(days=5), source="portal", actor="portal",
                            note="Ik betaal in **twee** delen [link](http://evil.example)")
-        plans.propose_plan(u, debtor_id, second, 2, TODAY + timedelta(days=5), source="portal", actor="portal")
+        plans.propose_plan(u, debtor_id, second, 2, today + timedelta(days=5), source="portal", actor="portal")
     at = page("collector")
     assert len(plan_lines(at)) == 2
     assert "Ik betaal in **twee** delen [link](http://evil.example)" in [t.value for t in at.text]  # plain text
@@ -107,11 +107,12 @@ def test_a_collector_accepts_one_portal_proposal_and_rejects_another(app_db):
 
 
 def test_a_collector_decides_about_a_broken_plan_in_dutch(app_db):
+    today = date.today()
     with UnitOfWork(app_db) as u:
         debtor_id, ids = plans.resolve(u, "0100", ["2026-0001"])
-        plans.create_plan(u, debtor_id, ids, 2, TODAY - timedelta(days=10), actor="carla",
-                          today=TODAY - timedelta(days=10))
-        plans.refresh(u, TODAY)
+        plans.create_plan(u, debtor_id, ids, 2, today - timedelta(days=10), actor="carla",
+                          today=today - timedelta(days=10))
+        plans.refresh(u, today)
     at = page("collector", language="nl")
     assert not at.exception
     [line] = plan_lines(at)
@@ -125,7 +126,7 @@ def test_a_collector_decides_about_a_broken_plan_in_dutch(app_db):
 def test_a_viewer_sees_the_plans_but_cannot_act(app_db):
     with UnitOfWork(app_db) as u:
         debtor_id, ids = plans.resolve(u, "0100", ["2026-0001"])
-        plans.propose_plan(u, debtor_id, ids, 2, TODAY + timedelta(days=5), source="portal", actor="portal")
+        plans.propose_plan(u, debtor_id, ids, 2, date.today() + timedelta(days=5), source="portal", actor="portal")
     at = page("viewer")
     assert not at.exception
     assert len(plan_lines(at)) == 1

@@ -4,13 +4,13 @@ frames are keyed by the data version every committed write raises in the databas
 import json
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 
 from streamlit.testing.v1 import AppTest
 
 from tests.app.login import log_in
 from tests.app.test_ageing_page import PAGE as AGEING
-from tests.app.test_ageing_page import TODAY, demo  # noqa: F401 - a fixture
+from tests.app.test_ageing_page import demo  # noqa: F401 - a fixture
 from tests.app.test_queue_page import ledger  # noqa: F401 - a fixture
 from tests.conftest import ROOT
 
@@ -41,23 +41,23 @@ def test_the_queue_shows_what_remind_on_the_command_line_proposed_at_its_next_ru
 
 
 def test_the_ageing_page_shows_an_import_made_on_the_command_line_with_the_command_lines_figures(demo, tmp_path):  # noqa: F811
-    at = open_page(AGEING)
-    at.date_input(key="ageing_as_of").set_value(TODAY).run()
+    at, today = open_page(AGEING), date.today()
+    at.date_input(key="ageing_as_of").set_value(today).run()
     if at.get("button_group"):
         at.button_group(key="ageing_currency").set_value("EUR").run()
     assert not at.exception
     before = {r["Code"]: r["Total"] for r in at.dataframe[0].value.to_dict("records")}
     assert "CLI-1" not in before
-    due = TODAY - timedelta(days=45)
+    due = today - timedelta(days=45)
     path = tmp_path / "more.csv"
     path.write_text("Relatiecode;Relatie;Factuurnummer;Factuurdatum;Vervaldatum;Bedrag;Openstaand\r\n"
                     f"CLI-1;Cron Import B.V.;CLI-F-1;{due - timedelta(days=30):%d-%m-%Y};{due:%d-%m-%Y};"
                     "1.234,56;1.234,56\r\n", encoding="utf-8")
-    cli("import", str(path), "--mode", "partial", "--as-of", TODAY.isoformat())
+    cli("import", str(path), "--mode", "partial", "--as-of", today.isoformat())
     at = at.run()
     assert not at.exception
     after = {r["Code"]: r for r in at.dataframe[0].value.to_dict("records")}
     assert after["CLI-1"]["Total"] == 1234.56 and after["CLI-1"]["31-60"] == 1234.56
-    data = json.loads(cli("report", "ageing", "--as-of", TODAY.isoformat(), "--format", "json"))
+    data = json.loads(cli("report", "ageing", "--as-of", today.isoformat(), "--format", "json"))
     eur = next(r for r in (data if isinstance(data, list) else [data]) if r["currency"] == "EUR")
     assert {r["code"]: r["total"] for r in eur["debtors"]} == {code: r["Total"] for code, r in after.items()}

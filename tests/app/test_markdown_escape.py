@@ -18,7 +18,6 @@ from tests.app.test_queue_page import _tracks_with_approval
 from tests.conftest import ROOT
 from tests.integration.test_bank_service import OURS, statement, tx
 
-TODAY = date.today()
 EVIL = "![t](http://x/p.png) [pay](http://x/)"
 # Markdown that would act: an image, a link anywhere but to our own pages (/dossier?debtor=…), or a bare
 # address the renderer would make clickable by itself.
@@ -32,16 +31,17 @@ def ledger(engine):
     from ui import state
 
     state.engine.clear()
+    today = date.today()
     with UnitOfWork(engine) as u:
         s = u.session
-        s.add(ImportBatch(kind="open-items", mode="full", file_name="o.csv", file_hash="h", as_of=TODAY,
+        s.add(ImportBatch(kind="open-items", mode="full", file_name="o.csv", file_hash="h", as_of=today,
                           imported_by="t"))
         for code, days, override in [("100", 5, None), ("200", 3, None), ("300", 9, "strict")]:
             d = Debtor(code=code, name=f"{EVIL} {code}", email=f"ar@{code}.nl", language="nl",
                        track_override=override, account_manager=EVIL, contact_person=EVIL, phone="+31 20 555 0101")
             s.add(d)
             s.flush()
-            due = TODAY - timedelta(days=days)
+            due = today - timedelta(days=days)
             s.add(Invoice(number=f"F2026-0{code}", debtor_id=d.id, invoice_date=due - timedelta(days=30),
                           due_date=due, amount_cents=100_000, open_cents=100_000))
         u.commit()
@@ -53,7 +53,7 @@ def ledger(engine):
         with UnitOfWork(engine) as u:
             texts.save(u, "reminder", tone, "nl", "Herinnering {{ debtor.name }}", "Betaal graag.", actor="admin")
     with UnitOfWork(engine) as u:
-        reminders.generate(u, TODAY, actor="test")
+        reminders.generate(u, today, actor="test")
     with UnitOfWork(engine) as u:
         bank.add_account(u, OURS, actor="test")
     return engine

@@ -14,29 +14,29 @@ from db.uow import UnitOfWork
 from receivables.services import portal_links, reminder_settings
 from tests.conftest import ROOT
 
-TODAY = date.today()
 KEY = "app-test-KEY-for-the-portal-q8w7e6r5t4y3u2i1o0zz"
 NAME = "<script>alert(1)</script> **Bakker** [klik](https://evil.example)"
 
 
 @pytest.fixture
 def tokens(sqlite_engine, monkeypatch):
+    today = date.today()
     monkeypatch.setenv("PORTAL_URL", "https://pay.example.test")
     monkeypatch.setenv("PORTAL_SECRET_KEY", KEY)
     out = {}
     with UnitOfWork(sqlite_engine) as u:
         s = u.session
-        s.add(ImportBatch(kind="open-items", mode="full", file_name="o.csv", file_hash="h", as_of=TODAY,
+        s.add(ImportBatch(kind="open-items", mode="full", file_name="o.csv", file_hash="h", as_of=today,
                           imported_by="t"))
         for code, name, language in [("100", NAME, "en"), ("200", "Visser Transport B.V.", "nl")]:
             d = Debtor(code=code, name=name, email=f"ar@{code}.example", language=language)
             s.add(d)
             s.flush()
             for n, days in ((1, 40), (2, 10)):
-                s.add(Invoice(number=f"F-{code}-{n}", debtor_id=d.id, invoice_date=TODAY - timedelta(days=days + 30),
-                              due_date=TODAY - timedelta(days=days), amount_cents=121_000 * n, open_cents=121_000 * n))
+                s.add(Invoice(number=f"F-{code}-{n}", debtor_id=d.id, invoice_date=today - timedelta(days=days + 30),
+                              due_date=today - timedelta(days=days), amount_cents=121_000 * n, open_cents=121_000 * n))
             m = Message(debtor_id=d.id, track="standard", step_index=1, step_name="reminder", step_key=f"r{code}",
-                        status="sent", planned_date=TODAY, sent_at=datetime.now(), recipients=d.email)
+                        status="sent", planned_date=today, sent_at=datetime.now(), recipients=d.email)
             s.add(m)
             s.flush()
             out[code] = portal_links.make_token(d.id, m.id, 0)

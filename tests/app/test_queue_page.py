@@ -12,15 +12,14 @@ from receivables.services import reminder_settings, reminders
 from tests.app.login import log_in
 from tests.conftest import ROOT
 
-TODAY = date.today()
-
 
 @pytest.fixture
 def ledger(engine):
     """Three debtors: an e-mail reminder each for two, and a call task for a strict-track debtor."""
+    today = date.today()
     with UnitOfWork(engine) as u:
         s = u.session
-        s.add(ImportBatch(kind="open-items", mode="full", file_name="o.csv", file_hash="h", as_of=TODAY,
+        s.add(ImportBatch(kind="open-items", mode="full", file_name="o.csv", file_hash="h", as_of=today,
                           imported_by="t"))
         for code, name, days, override in [("100", "Bakker Bouw B.V.", 5, None),
                                            ("200", "Northwind Traders Ltd", 3, None),
@@ -29,7 +28,7 @@ def ledger(engine):
                        account_manager="Sanne de Vries", phone="+31 20 555 0101")
             s.add(d)
             s.flush()
-            due = TODAY - timedelta(days=days)
+            due = today - timedelta(days=days)
             s.add(Invoice(number=f"F-{code}", debtor_id=d.id, invoice_date=due - timedelta(days=30),
                           due_date=due, amount_cents=100_000, open_cents=100_000))
         u.commit()
@@ -91,7 +90,7 @@ def test_generating_from_the_page_fills_the_queue_and_the_call_list(ledger):
 
 def test_approve_all_approves_the_filtered_rows_only(ledger):
     with UnitOfWork(ledger) as u:
-        reminders.generate(u, TODAY, actor="test")
+        reminders.generate(u, date.today(), actor="test")
     at = page()
     track = next(s for s in at.selectbox if s.label == "Track")
     at = track.select("standard").run()
@@ -102,7 +101,7 @@ def test_approve_all_approves_the_filtered_rows_only(ledger):
 
 def test_a_viewer_sees_the_queue_without_action_controls(ledger):
     with UnitOfWork(ledger) as u:
-        reminders.generate(u, TODAY, actor="test")
+        reminders.generate(u, date.today(), actor="test")
     at = page("viewer")
     assert not at.exception
     assert not [b for b in at.button if b.label in ("Propose due reminders", "Apply row changes")]
@@ -120,7 +119,7 @@ def select_rows(at, *rows: int) -> AppTest:
 
 def test_row_changes_are_applied_all_at_once_or_not_at_all(ledger):
     with UnitOfWork(ledger) as u:
-        reminders.generate(u, TODAY, actor="test")
+        reminders.generate(u, date.today(), actor="test")
     with UnitOfWork(ledger) as u:
         second = sorted(statuses(ledger))[1]
         reminders.transition(u, [second], "approve", actor="test")
@@ -142,7 +141,7 @@ def test_row_changes_are_applied_all_at_once_or_not_at_all(ledger):
 
 def test_a_call_is_recorded_with_its_note(ledger):
     with UnitOfWork(ledger) as u:
-        reminders.generate(u, TODAY, actor="test")
+        reminders.generate(u, date.today(), actor="test")
     at = page()
     at = button(at, "Called").click().run()
     next(t for t in at.text_area if t.label == "What was said").input("Betaalt vrijdag")
@@ -156,7 +155,7 @@ def test_a_call_is_recorded_with_its_note(ledger):
 
 def test_the_preview_shows_the_message_and_an_edit_is_saved_and_audited(ledger):
     with UnitOfWork(ledger) as u:
-        reminders.generate(u, TODAY, actor="test")
+        reminders.generate(u, date.today(), actor="test")
     at = page()
     assert any("Subject:" in m.value and "herinnering" in m.value.lower() for m in at.markdown)
     subject = next(t for t in at.text_input if t.label == "Subject")
@@ -193,7 +192,7 @@ def test_the_preview_shows_the_personal_portal_link_the_debtor_will_get(ledger, 
 
 def test_blocking_the_debtor_from_the_preview(ledger):
     with UnitOfWork(ledger) as u:
-        reminders.generate(u, TODAY, actor="test")
+        reminders.generate(u, date.today(), actor="test")
     at = page()
     reason = next(t for t in at.text_input if t.label == "Reason")
     reason.input("Betalingsregeling afgesproken")
@@ -209,7 +208,7 @@ def test_messages_without_an_address_wait_and_the_worklist_leads_to_the_import(l
     with UnitOfWork(ledger) as u:
         u.session.execute(Debtor.__table__.update().values(email=None))
         u.commit()
-        reminders.generate(u, TODAY, actor="test")
+        reminders.generate(u, date.today(), actor="test")
     at = page()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
@@ -240,7 +239,7 @@ def test_totals_are_one_figure_per_currency(ledger):
     with UnitOfWork(ledger) as u:
         u.session.execute(Invoice.__table__.update().where(Invoice.number == "F-200").values(currency="USD"))
         u.commit()
-        reminders.generate(u, TODAY, actor="test")
+        reminders.generate(u, date.today(), actor="test")
     at = page(language="nl")  # the amounts in the Dutch way
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Totaal in herinnering (EUR)"] == "€ 2.000,00"
@@ -294,7 +293,7 @@ def test_a_letter_step_can_be_downloaded_as_pdf_from_the_preview(ledger):
                     s["channel"] = "letter"
         reminder_settings.save_setting(u, reminder_settings.TRACKS_KEY, data, actor="admin")
     with UnitOfWork(ledger) as u:
-        reminders.generate(u, TODAY, actor="test")
+        reminders.generate(u, date.today(), actor="test")
     at = page()
     assert not at.exception
     downloads = at.get("download_button")
@@ -309,7 +308,7 @@ def add_debtor(engine, code: str, name: str, days: int = 4) -> None:
         d = Debtor(code=code, name=name, email=f"ar@{code}.nl", language="nl")
         u.session.add(d)
         u.session.flush()
-        due = TODAY - timedelta(days=days)
+        due = date.today() - timedelta(days=days)
         u.session.add(Invoice(number=f"F-{code}", debtor_id=d.id, invoice_date=due - timedelta(days=30),
                               due_date=due, amount_cents=123_456, open_cents=123_456))
         u.commit()
@@ -323,7 +322,7 @@ def audited(engine, action: str) -> list[int]:
 def test_three_selected_rows_are_approved_at_once_and_audited(ledger):
     add_debtor(ledger, "400", "De Vries Installatie B.V.")
     with UnitOfWork(ledger) as u:
-        reminders.generate(u, TODAY, actor="test")
+        reminders.generate(u, date.today(), actor="test")
     at = page()
     assert len(at.data_editor[0].value) == 3 and button(at, "Approve").disabled
     at = select_rows(at, 0, 1, 2)
@@ -335,9 +334,10 @@ def test_three_selected_rows_are_approved_at_once_and_audited(ledger):
 
 
 def test_selected_rows_are_postponed_to_a_chosen_date(ledger):
+    today = date.today()
     with UnitOfWork(ledger) as u:
-        reminders.generate(u, TODAY, actor="test")
-    until = TODAY + timedelta(days=12)
+        reminders.generate(u, today, actor="test")
+    until = today + timedelta(days=12)
     at = select_rows(page(), 0, 1)
     next(d for d in at.date_input if d.label == "Postpone until").set_value(until)
     at = button(at, "Postpone selected").click().run()
@@ -349,7 +349,7 @@ def test_selected_rows_are_postponed_to_a_chosen_date(ledger):
 
 def test_blocking_selected_rows_needs_a_reason_and_a_failed_batch_changes_nothing(ledger):
     with UnitOfWork(ledger) as u:
-        reminders.generate(u, TODAY, actor="test")
+        reminders.generate(u, date.today(), actor="test")
     before = statuses(ledger)
     at = select_rows(page(), 0, 1)
     at = button(at, "Block selected").click().run()  # no reason given
@@ -370,7 +370,7 @@ def test_blocking_selected_rows_needs_a_reason_and_a_failed_batch_changes_nothin
 
 def test_sending_back_returns_approved_messages_to_proposed(ledger):
     with UnitOfWork(ledger) as u:
-        reminders.generate(u, TODAY, actor="test")
+        reminders.generate(u, date.today(), actor="test")
     at = select_rows(page(), 0, 1)
     at = button(at, "Approve").click().run()
     at = select_rows(page(), 0, 1)
@@ -380,11 +380,12 @@ def test_sending_back_returns_approved_messages_to_proposed(ledger):
 
 
 def test_the_views_show_what_goes_out_tomorrow_and_this_week(ledger):
+    today = date.today()
     with UnitOfWork(ledger) as u:
-        reminders.generate(u, TODAY, actor="test")
+        reminders.generate(u, today, actor="test")
         first = min(statuses(ledger))
         u.session.execute(Message.__table__.update().where(Message.id == first)
-                          .values(planned_date=TODAY + timedelta(days=1)))
+                          .values(planned_date=today + timedelta(days=1)))
         u.commit()
     at = page()
     view = next(s for s in at.get("button_group") if s.label == "Planned")
@@ -402,7 +403,7 @@ def test_a_debtor_name_with_markdown_stays_text_in_the_preview(ledger):
         u.session.execute(Debtor.__table__.update().where(Debtor.code == "100")
                           .values(name="**Groot** [klik](http://evil.example)"))
         u.commit()
-        reminders.generate(u, TODAY, actor="test")
+        reminders.generate(u, date.today(), actor="test")
     at = page()
     assert not at.exception
     shown = " ".join(m.value for m in at.markdown)
@@ -411,8 +412,9 @@ def test_a_debtor_name_with_markdown_stays_text_in_the_preview(ledger):
 
 
 def test_the_queue_in_dutch(ledger):
+    today = date.today()
     with UnitOfWork(ledger) as u:
-        reminders.generate(u, TODAY, actor="test")
+        reminders.generate(u, today, actor="test")
     at = page(language="nl")
     assert not at.exception
     assert at.title[0].value == "Herinneringen"
@@ -421,7 +423,7 @@ def test_the_queue_in_dutch(ledger):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Goed te keuren"] == "2" and metrics["Totaal in herinnering (EUR)"] == "€ 3.000,00"
     table = at.data_editor[0].value
-    assert set(table["total"]) == {"€ 1.000,00"} and set(table["planned"]) == {f"{TODAY:%d-%m-%Y}"}
+    assert set(table["total"]) == {"€ 1.000,00"} and set(table["planned"]) == {f"{today:%d-%m-%Y}"}
     assert set(table["state"]) == {"voorgesteld"}
     assert any("Onderwerp:" in m.value for m in at.markdown)
 

@@ -15,18 +15,17 @@ from tests import user_store
 from tests.app.login import log_in
 from tests.conftest import ROOT
 
-TODAY = date.today()
-
 
 @pytest.fixture
 def ledger(engine):
     """Bakker Bouw replied to its reminder (with an attachment), an unknown sender wrote, Visser Transport is
     to be called and Northwind's reminder waits for approval."""
+    today = date.today()
     user_store.add_user("carla", "collector", name="Carla de Boer", password="a-long-enough-password-1")
     user_store.add_user("dirk", "collector", name="Dirk Smit", password="a-long-enough-password-2")
     with UnitOfWork(engine) as u:
         s = u.session
-        s.add(ImportBatch(kind="open-items", mode="full", file_name="o.csv", file_hash="h", as_of=TODAY,
+        s.add(ImportBatch(kind="open-items", mode="full", file_name="o.csv", file_hash="h", as_of=today,
                           imported_by="t"))
         made = {}
         for code, name, email in [("100", "Bakker Bouw B.V.", "jan@klant.example"),
@@ -35,23 +34,23 @@ def ledger(engine):
             d = Debtor(code=code, name=name, email=email, language="nl", phone="+31 20 555 0101")
             s.add(d)
             s.flush()
-            s.add(Invoice(number=f"F-{code}", debtor_id=d.id, invoice_date=TODAY - timedelta(days=40),
-                          due_date=TODAY - timedelta(days=10), amount_cents=121_000, open_cents=121_000))
+            s.add(Invoice(number=f"F-{code}", debtor_id=d.id, invoice_date=today - timedelta(days=40),
+                          due_date=today - timedelta(days=10), amount_cents=121_000, open_cents=121_000))
             made[code] = d
         s.add(Message(debtor_id=made["100"].id, track="standard", step_index=1, step_name="reminder", step_key="r",
-                      status="sent", planned_date=TODAY - timedelta(days=3), sent_at=datetime.now() - timedelta(days=3),
+                      status="sent", planned_date=today - timedelta(days=3), sent_at=datetime.now() - timedelta(days=3),
                       smtp_message_id=f"<{samples.SENT_ID}>", recipients="jan@klant.example"))
         s.add(Message(debtor_id=made["200"].id, track="strict", step_index=2, step_name="call", step_key="c",
-                      channel="call", status="proposed", planned_date=TODAY, total_cents=121_000))
+                      channel="call", status="proposed", planned_date=today, total_cents=121_000))
         s.add(Message(debtor_id=made["300"].id, track="standard", step_index=1, step_name="reminder", step_key="a",
-                      status="proposed", planned_date=TODAY, total_cents=121_000))
+                      status="proposed", planned_date=today, total_cents=121_000))
         s.add(Note(debtor_id=made["200"].id, kind="note", text="Vraagt altijd om een kopiefactuur", created_by="dirk"))
         u.commit()
     with UnitOfWork(engine) as u:
-        mailbox.receive(u, samples.reply_with_attachment(), key="1:a", today=TODAY)
+        mailbox.receive(u, samples.reply_with_attachment(), key="1:a", today=today)
         mailbox.receive(u, samples.reply(message_id="u@elders.example", in_reply_to=None,
                                          sender="boekhouding@elders.example", subject="Welke factuur?"),
-                        key="1:b", today=TODAY)
+                        key="1:b", today=today)
     return engine
 
 
@@ -164,10 +163,11 @@ def test_fetch_now_without_a_mailbox_says_what_to_set(ledger):
 def test_the_demo_in_dutch(engine):
     from receivables.services import demo, reminders
 
+    today = date.today()
     with UnitOfWork(engine) as u:
-        demo.load_demo(u, seed=42, anchor=TODAY)
+        demo.load_demo(u, seed=42, anchor=today)
     with UnitOfWork(engine) as u:
-        reminders.generate(u, TODAY, actor="test")
+        reminders.generate(u, today, actor="test")
     at = page("admin", "admin", language="nl")
     assert not at.exception
     assert at.title[0].value == "Vandaag"
@@ -193,7 +193,7 @@ def test_the_navigation_counts_what_needs_a_person_next_to_today_and_counts_agai
     assert links[0] == "Today :red-badge[4]" and "Ageing" in links  # the reply, the mail to assign, the call, the approval
     with UnitOfWork(ledger) as u:
         mailbox.receive(u, samples.reply(message_id="n@elders.example", in_reply_to=None,
-                                         sender="info@nogeen.example", subject="Nog een vraag"), key="1:c", today=TODAY)
+                                         sender="info@nogeen.example", subject="Nog een vraag"), key="1:c", today=date.today())
     at = log_in(AppTest.from_file(str(ROOT / "desk.py"), default_timeout=60), "carla", "collector").run()
     assert sidebar_links(at)[0] == "Today :red-badge[5]"
 

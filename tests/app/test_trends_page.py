@@ -9,7 +9,6 @@ from receivables.services import demo as demo_service
 from tests.app.login import log_in
 from tests.conftest import ROOT
 
-TODAY = date.today()
 PAGE = str(ROOT / "pages" / "trends.py")
 
 
@@ -17,7 +16,7 @@ PAGE = str(ROOT / "pages" / "trends.py")
 def demo(engine):
     startup.bootstrap(engine, load_demo_on_first_start=False)
     with UnitOfWork(engine) as u:
-        demo_service.load_demo(u, seed=4, anchor=TODAY)
+        demo_service.load_demo(u, seed=4, anchor=date.today())
     return engine
 
 
@@ -40,7 +39,7 @@ def test_the_trends_page_shows_dso_forecast_and_behaviour(demo):
 
 
 def test_the_headline_cei_is_the_month_up_to_the_date_not_the_month_to_date(demo):
-    mid_month = (TODAY.replace(day=1) - timedelta(days=1)).replace(day=15)  # the series' row: 1st to 15th
+    mid_month = (date.today().replace(day=1) - timedelta(days=1)).replace(day=15)  # the series' row: 1st to 15th
     at = AppTest.from_file(PAGE, default_timeout=90)
     log_in(at, "vera", "viewer")
     at.query_params["as_of"] = mid_month.isoformat()
@@ -68,7 +67,7 @@ def test_the_backtest_shows_the_forecast_and_the_due_date_baseline_with_both_err
     metrics_shown = {m.label: m.value for m in at.metric}
     assert {"Forecast error", "Due-date baseline error", "Weeks inside the band"} <= set(metrics_shown)
     with UnitOfWork(demo) as u:
-        err = analytics.forecast_backtest(u, TODAY).error["EUR"]
+        err = analytics.forecast_backtest(u, date.today()).error["EUR"]
     assert metrics_shown["Due-date baseline error"] == f"{err['naive_wape']:.1f} %"
     assert any("Due-date baseline" in str(c.proto.spec) for c in at.get("plotly_chart"))
 

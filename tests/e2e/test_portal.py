@@ -20,7 +20,6 @@ from tests.e2e.test_screenshots import screenshots_folder
 
 pytestmark = pytest.mark.browser
 KEY = "e2e-KEY-for-the-portal-q8w7e6r5t4y3u2i1o0-zxcvbnm"
-TODAY = date.today()
 
 
 def two_debtors_overdue(server) -> None:
@@ -30,10 +29,11 @@ def two_debtors_overdue(server) -> None:
     from db.uow import UnitOfWork
     from receivables.services import reminder_settings
 
+    today = date.today()
     engine = create_engine(server.env["DATABASE_URL"])
     with UnitOfWork(engine) as u:
         s = u.session
-        s.add(ImportBatch(kind="open-items", mode="full", file_name="open.csv", file_hash="h", as_of=TODAY,
+        s.add(ImportBatch(kind="open-items", mode="full", file_name="open.csv", file_hash="h", as_of=today,
                           imported_by="test"))
         for code, name, email, language, numbers in [
                 ("10999", "Bakkerij Van Dam B.V.", "crediteuren@vandam.example", "nl", ("2026-90417", "2026-90502")),
@@ -44,8 +44,8 @@ def two_debtors_overdue(server) -> None:
             s.flush()
             for n, (number, days) in enumerate(zip(numbers, (12, 9))):
                 amount = (302_500, 48_400)[n]
-                s.add(Invoice(number=number, debtor_id=d.id, invoice_date=TODAY - timedelta(days=days + 30),
-                              due_date=TODAY - timedelta(days=days), amount_cents=amount, open_cents=amount))
+                s.add(Invoice(number=number, debtor_id=d.id, invoice_date=today - timedelta(days=days + 30),
+                              due_date=today - timedelta(days=days), amount_cents=amount, open_cents=amount))
         reminder_settings.save_setting(u, reminder_settings.PAYMENT_KEY, {
             "iban": "NL91ABNA0417164300", "bic": "ABNANL2A", "beneficiary": "Groothandel De Ruyter B.V.",
             "link_pattern": ""}, actor="admin")
@@ -150,7 +150,7 @@ def test_a_debtor_disputes_and_proposes_a_plan_from_a_reminders_link_and_the_col
         sp.get_by_role("button", name="Accept the plan").first.wait_for()  # the plan proposed in the portal
         staff_context.close()
 
-        later = (TODAY + timedelta(days=14)).isoformat()
+        later = (date.today() + timedelta(days=14)).isoformat()
         assert staff.cli("import-history").returncode == 0
         staff.sql("SELECT 1")
         engine = create_engine(staff.env["DATABASE_URL"])

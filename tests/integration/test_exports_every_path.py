@@ -19,7 +19,6 @@ from receivables.domain.ageing import BucketSpec
 from receivables.services import analytics
 
 HOSTILE = ['=HYPERLINK("http://x","click")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(1)", "\t=1", " =1", "'=1"]
-TODAY = date.today()
 
 
 def active(cell: str) -> bool:
@@ -34,8 +33,9 @@ def active(cell: str) -> bool:
 def hostile_ledger(engine, tmp_path, capsys):
     """The hostile values as debtor codes, names and invoice numbers of an open-items import, and as
     segments; one debtor owes only a credit note of -12.50; reminders proposed for all."""
+    today = date.today()
     rows = []
-    due = TODAY - timedelta(days=45)
+    due = today - timedelta(days=45)
     for k, bad in enumerate(HOSTILE, 1):
         rows.append([f"{bad}{k}", bad, f"{bad}{k}" if k % 2 else bad, f"{due - timedelta(days=30):%d-%m-%Y}",
                      f"{due:%d-%m-%Y}", f"{100 * k},00", f"{100 * k},00", "Factuur"])
@@ -47,13 +47,13 @@ def hostile_ledger(engine, tmp_path, capsys):
     w.writerows(rows)
     path = tmp_path / "open.csv"
     path.write_text(out.getvalue(), encoding="utf-8")
-    assert cli.main(["import", str(path), "--as-of", TODAY.isoformat()]) == 0, capsys.readouterr().err
+    assert cli.main(["import", str(path), "--as-of", today.isoformat()]) == 0, capsys.readouterr().err
     with engine.begin() as conn:  # the import trims names; a value typed in elsewhere may keep its space or tab
         ids = conn.execute(select(Debtor.id).where(Debtor.code != "CN01").order_by(Debtor.id)).scalars().all()
         for debtor_id, bad in zip(ids, HOSTILE, strict=True):
             conn.execute(update(Debtor).where(Debtor.id == debtor_id).values(name=bad, segment=bad,
                                                                             account_manager=bad))
-    assert cli.main(["remind", "--date", TODAY.isoformat()]) == 0, capsys.readouterr().err
+    assert cli.main(["remind", "--date", today.isoformat()]) == 0, capsys.readouterr().err
     capsys.readouterr()
     return engine
 
@@ -101,7 +101,7 @@ def test_the_pages_csv_and_excel_exports_hold_no_formula(hostile_ledger, tmp_pat
     from db.uow import UnitOfWork
 
     with UnitOfWork(hostile_ledger) as u:
-        report = analytics.ageing_report(u, TODAY, BucketSpec())
+        report = analytics.ageing_report(u, date.today(), BucketSpec())
     frame = report.per_debtor[["debtor_code", "debtor_name", "total"]].assign(total=lambda f: f["total"] / 100)
     text = exports.table(frame, "csv").decode("utf-8-sig")
     cells = [c for row in csv.reader(io.StringIO(text)) for c in row]
@@ -148,9 +148,10 @@ def test_a_csv_attached_to_a_reminder_holds_no_formula_however_it_was_made(uow):
 def test_the_statement_of_account_csv_holds_no_formula(language, delimiter):
     from emails import statement
 
-    rows = [statement.Row(bad, TODAY - timedelta(days=60), TODAY - timedelta(days=30), -1250 if k == 0 else 100 * k)
+    today = date.today()
+    rows = [statement.Row(bad, today - timedelta(days=60), today - timedelta(days=30), -1250 if k == 0 else 100 * k)
             for k, bad in enumerate(HOSTILE)]
-    data = statement.statement_csv(rows, "EUR", TODAY, language)
+    data = statement.statement_csv(rows, "EUR", today, language)
     table = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=delimiter))
     assert [c for row in table for c in row if active(c)] == []
     assert [r[0] for r in table[1:]] == ["'" + bad for bad in HOSTILE]

@@ -21,7 +21,6 @@ from receivables.services import imports as import_service
 from receivables.services import queue as queue_service
 from receivables.services.errors import ServiceError
 
-TODAY = date.today()  # the CLI generates for today
 EBOEK = "Relatiecode;Relatie;Factuurnummer;Factuurdatum;Vervaldatum;Bedrag;Openstaand;Soort"
 
 
@@ -31,9 +30,9 @@ def day(d: date) -> str:
 
 def open_items(rows: list[tuple[str, str, int, int]]) -> bytes:
     """(debtor code, invoice number, days past due, open cents) as an e-Boekhouden open-items export."""
-    lines = [EBOEK]
+    lines, today = [EBOEK], date.today()  # read when the file is made: the CLI generates for its own today
     for code, number, days, cents in rows:
-        due = TODAY - timedelta(days=days)
+        due = today - timedelta(days=days)
         amount = f"{cents // 100},{cents % 100:02d}"
         lines.append(";".join([code, f"Klant {code} B.V.", number, day(due - timedelta(days=30)), day(due), amount,
                                amount, "Factuur"]))
@@ -42,11 +41,13 @@ def open_items(rows: list[tuple[str, str, int, int]]) -> bytes:
 
 def run_import(uow, data: bytes, name: str, **kw):
     with uow(immediate=True) as u:
-        return import_service.run_import(u, data, name, actor="carla", as_of=TODAY, **kw)
+        return import_service.run_import(u, data, name, actor="carla", as_of=date.today(), **kw)
 
 
-def remind(uow, today: date = TODAY, fresh: bool = False) -> reminders.GenerateResult:
-    """Generate for `today`; `fresh`: after that day's import, as the daily job does."""
+def remind(uow, today: date | None = None, fresh: bool = False) -> reminders.GenerateResult:
+    """Generate for `today` (the day it runs when not given); `fresh`: after that day's import, as the daily
+    job does."""
+    today = today or date.today()
     with uow(immediate=True) as u:
         if fresh:
             u.session.add(ImportBatch(kind="open-items", mode="full", file_name="open.csv", file_hash=f"{today}",
@@ -133,7 +134,7 @@ def test_an_approved_message_goes_to_the_address_the_debtor_has_when_it_is_sent(
         dossier.update_contact(u, "100", emails="nieuw@klant.nl", language="nl", actor="carla")
     with uow() as u:
         assert queue_service.preview(u, mid).recipients == "nieuw@klant.nl"
-        [planned] = sending.plan(u, TODAY)
+        [planned] = sending.plan(u, date.today())
     assert (planned.recipients, planned.action) == ("nieuw@klant.nl", "send")
 
 
@@ -144,7 +145,7 @@ def test_a_step_that_needs_no_approval_still_waits_when_the_debtor_has_no_addres
     with uow() as u:  # both were chased before: no first run
         for d in u.session.scalars(select(Debtor)):
             u.session.add(Message(debtor_id=d.id, track="standard", step_index=1, step_name="reminder",
-                                  step_key=f"old/{d.code}", status="sent", planned_date=TODAY - timedelta(days=800)))
+                                  step_key=f"old/{d.code}", status="sent", planned_date=date.today() - timedelta(days=800)))
         u.commit()
     result = remind(uow)
     assert (result.review, result.needs_address) == (None, 1)
@@ -162,7 +163,7 @@ def test_a_run_above_the_limit_only_proposes_and_sums_up_by_step_track_and_curre
     with uow() as u:
         for d in u.session.scalars(select(Debtor)):
             u.session.add(Message(debtor_id=d.id, track="standard", step_index=1, step_name="reminder",
-                                  step_key=f"old/{d.code}", status="sent", planned_date=TODAY - timedelta(days=800)))
+                                  step_key=f"old/{d.code}", status="sent", planned_date=date.today() - timedelta(days=800)))
         u.commit()
         reminder_settings.save_setting(u, reminder_settings.ENGINE_KEY, {"review_above": 3}, actor="admin")
     result = remind(uow)
@@ -195,18 +196,19 @@ def test_the_step_after_a_catch_up_keeps_its_spacing(uow):
     run_import(uow, open_items([("100", "F-OLD", 412, 50_000)]), "open.csv")
     run_import(uow, b"Relatiecode;Naam;E-mail\r\n100;Klant 100 B.V.;ar@klant100.nl\r\n", "debiteuren.csv",
                kind="debtors")
-    remind(uow)
+    today = date.today()
+    remind(uow, today)
     [mid] = queue(uow)["id"].tolist()
     with uow() as u:
-        u.session.execute(update(Message).where(Message.id == mid).values(status="sent", sent_at=_at(TODAY)))
+        u.session.execute(update(Message).where(Message.id == mid).values(status="sent", sent_at=_at(today)))
         u.commit()
     with uow() as u:
         standard = reminder_settings.load_settings(u.session).tracks["standard"]
     spacing = standard.steps[standard.index_of("final_notice")].offset - standard.steps[standard.index_of("demand")].offset
-    assert remind(uow, TODAY + timedelta(days=spacing - 2), fresh=True).created == 0  # proposed a day ahead
-    remind(uow, TODAY + timedelta(days=spacing), fresh=True)
+    assert remind(uow, today + timedelta(days=spacing - 2), fresh=True).created == 0  # proposed a day ahead
+    remind(uow, today + timedelta(days=spacing), fresh=True)
     final = queue(uow, statuses=["proposed"]).iloc[0]
-    assert final["step"] == "final_notice" and final["planned_date"] == TODAY + timedelta(days=spacing)
+    assert final["step"] == "final_notice" and final["planned_date"] == today + timedelta(days=spacing)
 
 
 def _at(d: date):
@@ -259,7 +261,7 @@ def test_a_message_with_many_invoices_lists_the_oldest_25_and_attaches_a_stateme
         assert m.total_cents == total
         queue_service.transition(u, [m.id], "approve", actor="carla")
     with uow() as u:
-        pdf, sheet = sending.statement_for(u, row["id"], TODAY)
+        pdf, sheet = sending.statement_for(u, row["id"], date.today())
     assert pdf.filename.startswith("rekeningoverzicht-100-") and pdf.content.startswith(b"%PDF")
     lines = list(csv.reader(io.StringIO(sheet.content.decode("utf-8-sig")), delimiter=";"))
     assert len(lines) == 42 and lines[0][0] == "Factuur"
@@ -276,7 +278,7 @@ def test_up_to_25_invoices_no_statement_is_attached(uow):
     remind(uow)
     [mid] = queue(uow)["id"].tolist()
     with uow() as u:
-        assert sending.statement_for(u, mid, TODAY) == ()
+        assert sending.statement_for(u, mid, date.today()) == ()
     assert statement.needed(25) is False and statement.needed(26) is True
 
 
@@ -314,7 +316,7 @@ def test_the_highradius_open_items_as_published_are_too_old_to_chase_automatical
 
 
 def test_the_highradius_open_items_are_a_review_caught_up_in_dollars(uow, shared_data):
-    data = highradius_moved(shared_data, TODAY - timedelta(days=365))  # all a year or more past due
+    data = highradius_moved(shared_data, date.today() - timedelta(days=365))  # all a year or more past due
     result = run_import(uow, data, "nulldata.csv")
     assert result.summary().startswith("new 9681")
     generated = remind(uow)
@@ -344,7 +346,7 @@ def test_the_ibm_ledger_moved_to_today_is_a_review_entered_by_age(uow, shared_da
     source = (shared_data / "ar" / "WA_Fn-UseC_-Accounts-Receivable.csv").read_text(encoding="ascii")
     rows = list(csv.DictReader(io.StringIO(source)))
     cut = date(2012, 12, 31)  # its open items then are up to 23 days past due
-    shift = TODAY - cut
+    shift = date.today() - cut
 
     def us(value: str) -> date:
         m, d, y = (int(x) for x in value.split("/"))

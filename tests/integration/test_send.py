@@ -32,11 +32,10 @@ from tests.integration.test_send_support import Mailbox, free_port, seed, settin
 
 smtp_server = support.smtp_server  # the fixture
 
-TODAY = date.today()
-
 
 def send(uow, port, **kw):
-    opts = {"today": TODAY, "actor": "carla", "sleep": lambda s: None}
+    # today is read when sending, like the seed: a run that crosses midnight agrees with it
+    opts = {"today": date.today(), "actor": "carla", "sleep": lambda s: None}
     opts.update(kw)
     cfg = opts.pop("settings", settings())
     with uow(immediate=True) as u:
@@ -214,11 +213,11 @@ def _change(uow, message_id, **values):
 @pytest.mark.parametrize("change, reason", [
     ({"open_cents": 0}, "paid"),
     ({"disputed": True}, "disputed"),
-    ({"paused_until": TODAY + timedelta(days=10)}, "paused until"),
+    ({"paused_until": timedelta(days=10)}, "paused until"),  # from the day the test runs
 ])
 def test_a_message_whose_only_invoice_left_since_approval_is_cancelled_not_sent(uow, smtp_server, change, reason):
     [mid] = seed(uow, 1)
-    _change(uow, mid, **change)
+    _change(uow, mid, **{k: date.today() + v if isinstance(v, timedelta) else v for k, v in change.items()})
     result = send(uow, smtp_server.port)
     assert result.summary() == "sent 0, failed 0, cancelled 1"
     m = message(uow, mid)
@@ -229,7 +228,7 @@ def test_an_invoice_paid_since_approval_leaves_the_message_and_the_rest_is_sent(
     [mid] = seed(uow, 1, invoices=2)
     _change(uow, mid, open_cents=0)
     with uow() as u:
-        assert [p.action for p in sending.plan(u, TODAY)] == ["rerender"]
+        assert [p.action for p in sending.plan(u, date.today())] == ["rerender"]
     result = send(uow, smtp_server.port)
     assert result.summary() == "sent 1, failed 0, cancelled 0"
     with uow() as u:
@@ -263,7 +262,7 @@ def test_a_debtor_blocked_since_approval_gets_nothing(uow, smtp_server):
 
 
 def test_stale_open_items_send_nothing(uow, smtp_server):
-    seed(uow, 2, as_of=TODAY - timedelta(days=30))
+    seed(uow, 2, as_of=date.today() - timedelta(days=30))
     with pytest.raises(ServiceError, match="stale"):
         send(uow, smtp_server.port)
     assert set(statuses(uow).values()) == {"approved"} and smtp_server.messages == []
@@ -313,7 +312,7 @@ def test_call_tasks_and_messages_planned_later_are_left_alone(uow, smtp_server):
     [call] = seed(uow, 1, channel="call")
     with uow() as u:
         u.session.execute(Message.__table__.update().where(Message.id == call).values(
-            planned_date=TODAY + timedelta(days=1), channel="email"))
+            planned_date=date.today() + timedelta(days=1), channel="email"))
         u.commit()
     result = send(uow, smtp_server.port)
     assert result.results == [] and statuses(uow)[call] == "approved"
@@ -325,9 +324,9 @@ def test_two_senders_never_claim_the_same_message(uow, smtp_server):
         [first] = sending._load(a.session, ids=[ids[0]])
         a.session.rollback()
     with uow(immediate=True) as u:
-        assert sending._claim_fast(u.session, first, "<x.1@example.nl>", TODAY, sending.utcnow(), 0)
+        assert sending._claim_fast(u.session, first, "<x.1@example.nl>", date.today(), sending.utcnow(), 0)
     with uow(immediate=True) as u:  # the same candidate, read before the claim, cannot be claimed again
-        assert not sending._claim_fast(u.session, first, "<x.2@example.nl>", TODAY, sending.utcnow(), 0)
+        assert not sending._claim_fast(u.session, first, "<x.2@example.nl>", date.today(), sending.utcnow(), 0)
     assert message(uow, ids[0]).smtp_message_id == "<x.1@example.nl>"
 
 
@@ -347,8 +346,8 @@ def _debtor(s, message_id) -> Debtor:
 
 def _another_line(s, message_id):
     m = s.get(Message, message_id)
-    inv = Invoice(number="2026-999", debtor_id=m.debtor_id, invoice_date=TODAY - timedelta(days=60),
-                  due_date=TODAY - timedelta(days=30), amount_cents=5_000, open_cents=5_000)
+    inv = Invoice(number="2026-999", debtor_id=m.debtor_id, invoice_date=date.today() - timedelta(days=60),
+                  due_date=date.today() - timedelta(days=30), amount_cents=5_000, open_cents=5_000)
     s.add(inv)
     s.flush()
     s.add(MessageInvoice(message_id=message_id, invoice_id=inv.id, open_cents=5_000, active=True))
@@ -370,18 +369,18 @@ def _in_plan(s, message_id, status="active"):
     pytest.param(lambda s, mid: _in_plan(s, mid, "broken"), id="in-broken-plan"),
     pytest.param(lambda s, mid: setattr(_first_invoice(s, mid), "open_cents", 0), id="paid"),
     pytest.param(lambda s, mid: setattr(_first_invoice(s, mid), "disputed", True), id="disputed"),
-    pytest.param(lambda s, mid: setattr(_first_invoice(s, mid), "paused_until", TODAY + timedelta(days=5)),
+    pytest.param(lambda s, mid: setattr(_first_invoice(s, mid), "paused_until", date.today() + timedelta(days=5)),
                  id="paused"),
-    pytest.param(lambda s, mid: setattr(_first_invoice(s, mid), "paused_until", TODAY - timedelta(days=5)),
+    pytest.param(lambda s, mid: setattr(_first_invoice(s, mid), "paused_until", date.today() - timedelta(days=5)),
                  id="pause-over"),  # no longer held, but not as read: read again before it is claimed
     pytest.param(lambda s, mid: setattr(_debtor(s, mid), "reminders_blocked", True), id="debtor-blocked"),
-    pytest.param(lambda s, mid: setattr(_debtor(s, mid), "blocked_until", TODAY + timedelta(days=3)),
+    pytest.param(lambda s, mid: setattr(_debtor(s, mid), "blocked_until", date.today() + timedelta(days=3)),
                  id="block-end-date"),
     pytest.param(lambda s, mid: setattr(_debtor(s, mid), "email", "new@example.nl"), id="new-address"),
     pytest.param(lambda s, mid: setattr(_line(s, mid), "active", False), id="invoice-left"),
     pytest.param(lambda s, mid: setattr(_line(s, mid), "open_cents", 1), id="amount-said"),
     pytest.param(_another_line, id="invoice-added"),
-    pytest.param(lambda s, mid: setattr(s.get(Message, mid), "planned_date", TODAY + timedelta(days=1)),
+    pytest.param(lambda s, mid: setattr(s.get(Message, mid), "planned_date", date.today() + timedelta(days=1)),
                  id="message-changed"),
 ])
 def test_a_claim_takes_a_message_only_as_it_was_read(uow, change):
@@ -393,8 +392,8 @@ def test_a_claim_takes_a_message_only_as_it_was_read(uow, change):
         change(u.session, mid)
         u.commit()
     with uow(immediate=True) as u:
-        assert not sending._claim_fast(u.session, read, "<x.1@example.nl>", TODAY, sending.utcnow(), 0)
-        assert sending._claim_fast(u.session, other_read, "<x.2@example.nl>", TODAY, sending.utcnow(), 0)
+        assert not sending._claim_fast(u.session, read, "<x.1@example.nl>", date.today(), sending.utcnow(), 0)
+        assert sending._claim_fast(u.session, other_read, "<x.2@example.nl>", date.today(), sending.utcnow(), 0)
     assert statuses(uow) == {mid: "approved", other: "sending"}
 
 
@@ -476,7 +475,7 @@ def test_a_new_address_given_after_the_run_read_the_message_is_the_one_it_goes_t
 def test_the_outbox_writes_one_eml_file_per_message_and_they_are_exported_not_sent(uow, tmp_path):
     ids = seed(uow, 2)
     with uow(immediate=True) as u:
-        result = sending.send_batch(u, OutboxTransport(tmp_path / "out"), settings(), today=TODAY, actor="carla")
+        result = sending.send_batch(u, OutboxTransport(tmp_path / "out"), settings(), today=date.today(), actor="carla")
     files = sorted((tmp_path / "out").glob("*.eml"))
     assert result.sent == 0 and result.exported == 2 and len(files) == 2
     assert result.summary().startswith("sent 0, exported 2")
@@ -486,10 +485,10 @@ def test_the_outbox_writes_one_eml_file_per_message_and_they_are_exported_not_se
     from receivables.services import dossier
 
     with uow() as u:
-        [entry] = [e for e in dossier.open_dossier(u, "D001", today=TODAY).timeline if e.title.startswith("Exported")]
+        [entry] = [e for e in dossier.open_dossier(u, "D001", today=date.today()).timeline if e.title.startswith("Exported")]
         assert entry.title.startswith("Exported, not sent: reminder") and any(".eml" in d for d in entry.details)
         send_confirm.mark_sent(u, [ids[0]], actor="carla")
-        titles = [(e.title.split(":")[0], e.by) for e in dossier.open_dossier(u, "D001", today=TODAY).timeline]
+        titles = [(e.title.split(":")[0], e.by) for e in dossier.open_dossier(u, "D001", today=date.today()).timeline]
     assert ("Sent reminder 'reminder' (standard)", "sender") in titles and ("Mark sent", "carla") in titles
     assert not any(t.startswith("Exported") for t, _ in titles)
 
@@ -613,7 +612,7 @@ def test_a_failure_after_a_person_approved_shows_its_reason_on_the_dossier_and_t
     smtp_server.rcpt_replies["debtor1@example.nl"] = "550 5.1.1 no such user here"
     assert send(uow, smtp_server.port).failed == 1
     with uow() as u:
-        timeline = dossier.open_dossier(u, "D001", today=TODAY).timeline
+        timeline = dossier.open_dossier(u, "D001", today=date.today()).timeline
         queue = reminders.queue(u, statuses=["failed"])
     failed = [e for e in timeline if e.title.startswith("Failed")]
     assert len(failed) == 1 and "550 5.1.1 no such user here" in failed[0].text
