@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from receivables.domain import formatting
+from receivables.domain.phrases import Phrase
 from receivables.domain.translation import LANGUAGES, N_, catalogue, translate  # noqa: F401 (N_ for pages)
 
 DEFAULT = "nl"
@@ -65,6 +66,15 @@ def error(exc: Exception) -> str:
     if msgid:
         return _(msgid, **getattr(exc, "params", {}))
     return str(exc)
+
+
+def said(words) -> str:  # noqa: ANN001
+    """Words of the core in the current language: a Phrase, or an English text that carries one (`Said`,
+    `phrase`), worded with the reader's numbers and dates; any other text as it is."""
+    phrase = words if isinstance(words, Phrase) else getattr(words, "phrase", None)
+    if not isinstance(phrase, Phrase):
+        return str(words)
+    return phrase.worded(_, money, day)
 
 
 # --- formatting in the current language ----------------------------------------------------------------

@@ -4,12 +4,11 @@ behaviour shown in the header and the flags that warn before anyone calls. Pure.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date
 
 from receivables.domain.errors import Problem
-from receivables.domain.money import fmt
+from receivables.domain.phrases import Money, Phrase
 from receivables.domain.translation import N_
 
 MAX_TEXT = 20_000
@@ -25,37 +24,6 @@ NOTE_KIND_TO_TIMELINE = {"note": "note", "call": "call", "promise": "promise", "
                          "portal_paid": "portal", "portal_address": "portal"}
 
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{6,30}$")
-
-
-@dataclass(frozen=True)
-class Money:
-    cents: int
-    currency: str = "EUR"
-
-
-@dataclass(frozen=True)
-class Phrase:
-    """Words for a person, kept as a catalogue message id with its parameters so that each reader gets them
-    in their own language and formats: dates and `Money` are formatted when worded, a Phrase parameter is
-    worded in turn. `str()` gives the English with dd-mm-yyyy dates (what the command line prints)."""
-
-    msgid: str
-    params: dict = field(default_factory=dict)
-
-    def worded(self, translate: Callable[..., str], money: Callable[[int, str], str],
-               day: Callable[[date], str]) -> str:
-        def value(v):
-            if isinstance(v, Phrase):
-                return v.worded(translate, money, day)
-            if isinstance(v, Money):
-                return money(v.cents, v.currency)
-            if isinstance(v, (date, datetime)):
-                return day(v)
-            return v
-        return translate(self.msgid, **{k: value(v) for k, v in self.params.items()})
-
-    def __str__(self) -> str:
-        return self.worded(lambda m, **p: m.format(**p) if p else m, fmt, lambda d: f"{d:%d-%m-%Y}")
 
 
 class RuleError(Problem):
