@@ -49,8 +49,14 @@ def use(lang: str | None) -> None:
 
 
 def _(message: str, /, **params) -> str:
-    """The message in the current language, with its {parameters} filled in."""
-    return translate(message, current(), **params)
+    """The message in the current language, with its {parameters} filled in (a parameter that is a core
+    Phrase, such as the kind of interest in an error, worded too)."""
+    return translate(message, current(), **{k: said(v) if isinstance(v, Phrase) else v for k, v in params.items()})
+
+
+def said(phrase: Phrase) -> str:
+    """A core phrase in the current language and formats."""
+    return phrase.worded(_, money, day)
 
 
 def n_(singular: str, plural: str, n: int, /, **params) -> str:
@@ -66,15 +72,6 @@ def error(exc: Exception) -> str:
     if msgid:
         return _(msgid, **getattr(exc, "params", {}))
     return str(exc)
-
-
-def said(words) -> str:  # noqa: ANN001
-    """Words of the core in the current language: a Phrase, or an English text that carries one (`Said`,
-    `phrase`), worded with the reader's numbers and dates; any other text as it is."""
-    phrase = words if isinstance(words, Phrase) else getattr(words, "phrase", None)
-    if not isinstance(phrase, Phrase):
-        return str(words)
-    return phrase.worded(_, money, day)
 
 
 # --- formatting in the current language ----------------------------------------------------------------

@@ -1,9 +1,11 @@
 """Words the core writes for a person, kept as a catalogue message id with its parameters, so that each
-reader gets them in their own language and formats (a page words them; the command line prints the
-English): `Phrase(N_("{n} invoices are dated after {day}"), {"n": Count(3), "day": day})`."""
+reader gets them in their own language and formats (the screens word them, the command line prints the
+English). A phrase can be stored (`dump`, `load`): the reason a reminder was proposed is kept with it and
+worded when someone reads it. Pure."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -18,33 +20,38 @@ class Money:
 
 
 @dataclass(frozen=True)
-class Joined:
-    """Several values in one parameter, each worded, with `sep` between them."""
+class Term:
+    """A name from the reader's own lists, not from the catalogue: a signal and its value, a rule's label
+    (a person's own words, or a shipped label the screens translate), a step or a track. `kind` and `key`
+    say which (`value` is what the name goes with, e.g. the signal's value); `english` is how the command
+    line says it."""
 
-    items: tuple
-    sep: str = ", "
+    kind: str
+    key: str
+    english: str
+    value: object = None
 
 
 @dataclass(frozen=True)
 class Phrase:
-    """Words for a person, kept as a catalogue message id with its parameters so that each reader gets them
-    in their own language and formats: dates and `Money` are formatted when worded, a Phrase parameter is
-    worded in turn. `str()` gives the English with dd-mm-yyyy dates (what the command line prints)."""
+    """A message id with its parameters: dates and `Money` are formatted when worded, a Phrase parameter
+    is worded in turn and a `Term` by the reader's `term` function. `str()` gives the English with
+    dd-mm-yyyy dates (what the command line prints)."""
 
     msgid: str
     params: dict = field(default_factory=dict)
 
     def worded(self, translate: Callable[..., str], money: Callable[[int, str], str],
-               day: Callable[[date], str]) -> str:
+               day: Callable[[date], str], term: Callable[[Term], str] | None = None) -> str:
         def value(v):
             if isinstance(v, Phrase):
-                return v.worded(translate, money, day)
-            if isinstance(v, Joined):
-                return v.sep.join(str(value(x)) for x in v.items)
+                return v.worded(translate, money, day, term)
             if isinstance(v, Money):
                 return money(v.cents, v.currency)
             if isinstance(v, (date, datetime)):
                 return day(v)
+            if isinstance(v, Term):
+                return term(v) if term is not None else v.english
             return v
         return translate(self.msgid, **{k: value(v) for k, v in self.params.items()})
 
@@ -52,19 +59,61 @@ class Phrase:
         return self.worded(lambda m, **p: m.format(**p) if p else m, fmt, lambda d: f"{d:%d-%m-%Y}")
 
 
-class Said(str):
-    """A phrase as its English text, for what is kept, compared and printed as text (a note of an import,
-    a step of its progress), with the phrase beside it (`phrase`) for a page to word in its reader's
-    language."""
+# --- stored --------------------------------------------------------------------------------------------------
 
-    phrase: Phrase
-
-    def __new__(cls, phrase: Phrase | str) -> Said:
-        said = super().__new__(cls, str(phrase))
-        said.phrase = phrase if isinstance(phrase, Phrase) else Phrase(str(phrase))
-        return said
+_MARK = '{"phrase":'  # how a stored phrase begins; words stored before phrases were kept never do
 
 
-def said(msgid: str, /, **params) -> Said:
-    """`Said(Phrase(msgid, params))`."""
-    return Said(Phrase(msgid, params))
+def _encode(v):
+    if isinstance(v, Phrase):
+        return {"phrase": {"msgid": v.msgid, "params": {k: _encode(x) for k, x in v.params.items()}}}
+    if isinstance(v, Money):
+        return {"money": [v.cents, v.currency]}
+    if isinstance(v, datetime):
+        return {"moment": v.isoformat()}
+    if isinstance(v, date):
+        return {"date": v.isoformat()}
+    if isinstance(v, Term):
+        return {"term": [v.kind, v.key, v.english, v.value]}
+    if isinstance(v, (list, tuple)):
+        return [_encode(x) for x in v]
+    return v
+
+
+def _decode(v):
+    if isinstance(v, list):
+        return [_decode(x) for x in v]
+    if not isinstance(v, dict) or len(v) != 1:
+        return v
+    (kind, data), = v.items()
+    if kind == "phrase":
+        return Phrase(str(data["msgid"]), {k: _decode(x) for k, x in (data.get("params") or {}).items()})
+    if kind == "money":
+        return Money(int(data[0]), str(data[1]))
+    if kind == "moment":
+        return datetime.fromisoformat(data)
+    if kind == "date":
+        return date.fromisoformat(data)
+    if kind == "term":
+        return Term(str(data[0]), str(data[1]), str(data[2]), _decode(data[3]) if len(data) > 3 else None)
+    return v
+
+
+def dump(words: Phrase | str | None) -> str:
+    """A phrase as stored in a text column (plain words stay as they are)."""
+    if isinstance(words, Phrase):
+        return json.dumps(_encode(words), ensure_ascii=False, separators=(",", ":"))
+    return words or ""
+
+
+def load(stored: str | None) -> Phrase | str:
+    """What `dump` stored: a Phrase, or the plain words of a row written before phrases were kept (or any
+    text that does not read as one), unchanged."""
+    text = stored or ""
+    if not text.startswith(_MARK):
+        return text
+    try:
+        found = _decode(json.loads(text))
+    except (ValueError, KeyError, TypeError, IndexError):
+        return text
+    return found if isinstance(found, Phrase) else text

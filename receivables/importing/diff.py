@@ -18,7 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from receivables.domain import money
-from receivables.domain.phrases import Joined, Phrase
+from receivables.domain.phrases import Phrase
+from receivables.domain.phrasing import joined
 from receivables.domain.translation import N_, Count
 from receivables.importing.validation import Notice, notice
 
@@ -353,9 +354,9 @@ class Seen:
             if len(values) == 1:
                 term = Phrase(N_("{days} days"), {"days": int(values[0])})
             else:
-                term = Phrase(N_("{terms}: each debtor's term"), {"terms": Joined(tuple(
+                term = Phrase(N_("{terms}: each debtor's term"), {"terms": joined(
                     Phrase(N_("{days} days for {rows} rows"), {"days": int(v), "rows": Count(int(c))})
-                    for v, c in zip(values, counts)))})
+                    for v, c in zip(values, counts))})
             rows = Phrase(N_("1 row")) if len(lines) == 1 else Phrase(N_("{n} rows"), {"n": Count(len(lines))})
             out.append(notice(f"derived:{f}", said, lines, rows=rows, term=term))
         return out

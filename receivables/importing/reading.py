@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from receivables.domain.phrases import Said, said
+from receivables.domain.phrasing import Said, said
 from receivables.domain.translation import N_
 from receivables.importing import limits, xml_invoices
 from receivables.importing.errors import FileRejected

@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from receivables.domain import contacts, money
-from receivables.domain.phrases import Joined, Money, Phrase, Said, said
+from receivables.domain.phrases import Money, Phrase
+from receivables.domain.phrasing import Said, joined, said
 from receivables.domain.translation import N_, Count
 from receivables.importing import dates as d
 from receivables.importing import mapping as m
@@ -887,8 +888,7 @@ def column_facts(parsed: ParsedBatch) -> list[ColumnFact]:
             empty = 0
             distinct = int(values.nunique())
             sums = frame.groupby("currency")[col].sum() if "currency" in frame else pd.Series(dtype=np.int64)
-            summary = Phrase(N_("sum {amounts}"), {"amounts": Joined(tuple(Money(int(c), cur)
-                                                                           for cur, c in sums.items()), "; ")})
+            summary = Phrase(N_("sum {amounts}"), {"amounts": joined((Money(int(c), cur) for cur, c in sums.items()), "; ")})
         elif f in m.DATE_FIELDS:
             days = values.dropna()
             empty, distinct = int(values.isna().sum()), int(days.nunique())

@@ -37,7 +37,7 @@ from db.models import (
 )
 from db.uow import UnitOfWork
 from receivables import importing as imp
-from receivables.domain.phrases import Said, said
+from receivables.domain.phrasing import Said, said
 from receivables.domain.translation import N_, Count
 from receivables.importing import diff
 from receivables.importing.diff import Closing

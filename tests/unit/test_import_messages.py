@@ -1,7 +1,8 @@
 """The import check's problems, warnings, notices and column facts carry a catalogue message id with its
 parameters: the command line prints the English it always printed, a page words them in Dutch."""
 
-from receivables.domain.phrases import Phrase, Said
+from receivables.domain.phrases import Phrase
+from receivables.domain.phrasing import Said
 from receivables.domain.translation import Count, catalogue, translate
 from receivables.importing import OPEN_ITEMS, column_facts, read_table, suggest_mapping, validate
 from receivables.services import imports as import_service
@@ -36,7 +37,7 @@ def test_a_row_problem_is_a_message_id_with_its_parameters_and_reads_as_before_i
 
 
 def test_a_duplicate_names_its_rows_as_parameters_never_in_the_message_id():
-    rows = [f"0042;Bakker;F-1;01-03-2024;31-03-2024;10,00;10,00" for _ in range(7)]
+    rows = ["0042;Bakker;F-1;01-03-2024;31-03-2024;10,00;10,00" for _ in range(7)]
     problem = check(*rows).errors[0]
     assert "2" not in problem.msgid and "7" not in problem.msgid
     assert problem.params["count"] == 7 and isinstance(problem.params["count"], Count)
@@ -99,4 +100,4 @@ def test_waiting_for_another_import_is_english_text_with_a_dutch_phrase():
 def test_a_count_is_grouped_by_thousands_in_each_language():
     assert translate("{n} rows", "nl", n=Count(12345)) == "12.345 rijen"
     assert translate("{n} rows", "en", n=Count(12345)) == "12,345 rows"
-    assert "{n} rows".format(n=Count(12345)) == "12,345 rows"
+    assert f"{Count(12345)} rows" == "12,345 rows"
