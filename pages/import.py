@@ -8,6 +8,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from receivables.domain import formatting  # noqa: E402
+from receivables.domain.phrasing import Said  # noqa: E402
 from receivables.importing import (  # noqa: E402
     FIELDS,
     FILE_TYPES,
@@ -35,13 +36,19 @@ MODE_LABELS = {"full": N_("Full list: invoices missing from the file were paid o
                "partial": N_("Partial: only update the invoices in the file")}
 
 
+def words(text) -> str:  # noqa: ANN001
+    """A note or a step of the core, kept as English with its phrase, in the reader's language."""
+    return i18n.said(text.phrase) if isinstance(text, Said) else str(text)
+
+
 def number(value) -> str:  # noqa: ANN001
     return formatting.number(value, 0, i18n.current())
 
 
 def problem_table(problems) -> pd.DataFrame:
     columns = [_("Row"), _("Column"), _("Value"), _("Problem")]
-    return pd.DataFrame([dict(zip(columns, (p.line, p.column or "", p.value or "", p.message))) for p in problems],
+    return pd.DataFrame([dict(zip(columns, (p.line, p.column or "", p.value or "", i18n.said(p.phrase))))
+                         for p in problems],
                         columns=columns)
 
 
@@ -136,7 +143,7 @@ def show_result(result: import_service.ImportResult) -> None:
     if result.closing is not None and result.closing.count:
         st.info(closing_text(result.closing, done=True), icon=":material/playlist_remove:")
     for note in result.notes:
-        st.warning(md(note), icon=":material/warning:")
+        st.warning(md(words(note)), icon=":material/warning:")
     if result.left_out_count:
         st.warning(n_("{n} problem in rows that were left out:", "{n} problems in rows that were left out:",
                       result.left_out_count), icon=":material/rule:")
@@ -223,7 +230,7 @@ def with_progress(label: str, work: str, run):  # noqa: ANN001, ANN201
         cancel = st.empty()
         cancel.button(_("Stop"), key=f"import_cancel_{work}", icon=":material/cancel:")
         try:
-            done = run(lambda share, what: bar.progress(share, text=what))
+            done = run(lambda share, what: bar.progress(share, text=words(what)))
         except Exception:
             st.session_state.pop("import_running", None)
             cancel.empty()
@@ -327,14 +334,14 @@ with tab_upload:
                  horizontal=True, key=f"import_kind_{digest[:12]}")
         about = [md(preview.dialect), _("looks like an export from **{package}**",
                                         package=md(PROFILES[preview.profile].label)),
-                 *(md(n) for n in preview.notes)]
+                 *(md(words(n)) for n in preview.notes)]
         st.caption(" · ".join(about))
         if preview.previous is not None and preview.previous.is_latest:
             st.info(previous_text(preview.previous, again=True), icon=":material/content_copy:")
         elif preview.previous is not None:
             st.warning(previous_text(preview.previous), icon=":material/history:")
         for note in preview.mapping_notes:
-            st.warning(md(note), icon=":material/person_search:")
+            st.warning(md(words(note)), icon=":material/person_search:")
         if preview.remembered:
             st.success(_("Columns as {who} confirmed them on {day}: check the file and import it.",
                          who=md(preview.remembered["saved_by"]), day=i18n.day(preview.remembered["saved_at"])),
@@ -466,9 +473,9 @@ with tab_upload:
                             help=_("If the file does not hold every open invoice, choose Partial above and check "
                                    "again."))
                 for note in outcome.notes:
-                    st.warning(md(note), icon=":material/warning:")
+                    st.warning(md(words(note)), icon=":material/warning:")
                 for n in outcome.notices:
-                    st.warning(md(str(n)), icon=":material/visibility:")
+                    st.warning(md(i18n.said(n.phrase)), icon=":material/visibility:")
                 if outcome.suggested_as_of and outcome.suggested_as_of != request["as_of"]:
                     st.button(_("Use {day} as the snapshot date and check again", day=i18n.day(outcome.suggested_as_of)),
                               on_click=use_snapshot_date, args=(key, outcome.suggested_as_of),
@@ -478,7 +485,7 @@ with tab_upload:
                     st.markdown(_("**What each column holds**"))
                     st.dataframe(pd.DataFrame([{_("Field"): _(f.label), _("Column"): f.column,
                                                 _("Distinct values"): number(f.distinct), _("Empty"): number(f.empty),
-                                                _("Range or sum"): f.summary} for f in outcome.facts]),
+                                                _("Range or sum"): i18n.said(f.said)} for f in outcome.facts]),
                                  hide_index=True, width="stretch")
                 if outcome.warning_count:
                     with st.expander(n_("{n} warning: imported as it is", "{n} warnings: imported as they are",

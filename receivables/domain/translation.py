@@ -13,9 +13,19 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from receivables.domain.formatting import number
+
 LOCALE_DIR = Path(__file__).resolve().parent.parent.parent / "locale"
 DOMAIN = "messages"
 LANGUAGES = {"nl": "Nederlands", "en": "English"}
+
+
+class Count(int):
+    """A number of things as a message's parameter: grouped by thousands the way its reader writes them
+    (1,234 in English, 1.234 in Dutch); formatted plainly, as the command line does, it reads 1,234."""
+
+    def __format__(self, spec: str) -> str:
+        return format(int(self), spec or ",")
 
 
 def N_(message: str) -> str:  # noqa: N802 (gettext's name): marks a string for the catalogue, translated later
@@ -40,4 +50,6 @@ def catalogue(lang: str) -> Translations:
 def translate(message: str, lang: str, /, **params) -> str:
     """The message in `lang`, with its {parameters} filled in (the English text when it has none)."""
     text = catalogue(lang).gettext(message)
-    return text.format(**params) if params else text
+    if not params:
+        return text
+    return text.format(**{k: number(v, 0, lang) if isinstance(v, Count) else v for k, v in params.items()})

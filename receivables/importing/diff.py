@@ -18,6 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from receivables.domain import money
+from receivables.domain.phrases import Phrase
+from receivables.domain.phrasing import joined
+from receivables.domain.translation import N_, Count
 from receivables.importing.validation import Notice, notice
 
 LEDGER_COLUMNS = ("id", "number", "debtor_id", "open_cents", "amount_cents", "invoice_date", "due_date",
@@ -342,22 +345,20 @@ class Seen:
 
     def notices(self) -> list[Notice]:
         out = []
-        for f, other, sign in (("due_date", "invoice date", "+"), ("invoice_date", "due date", "−")):
+        for f, said in (("due_date", _DERIVED_DUE), ("invoice_date", _DERIVED_INVOICE)):
             if not self.derived[f]:
                 continue
             lines = np.concatenate([x for x, _ in self.derived[f]])
             terms = np.concatenate([t for _, t in self.derived[f]])
             values, counts = np.unique(terms, return_counts=True)
             if len(values) == 1:
-                term = f"{int(values[0])} days"
+                term = Phrase(N_("{days} days"), {"days": int(values[0])})
             else:
-                term = ", ".join(f"{int(v)} days for {int(c):,} rows" for v, c in zip(values, counts)) + \
-                       ": each debtor's term"
-            advice = ("Choose the due-date column if the file has one, or import a debtor list with the payment "
-                      "terms first" if f == "due_date" else "Choose the invoice-date column if the file has one")
-            rows = "1 row" if len(lines) == 1 else f"{len(lines):,} rows"
-            out.append(notice(f"derived:{f}", f"The {f.replace('_', ' ')} is not in the file for {rows}: derived as "
-                                              f"{other} {sign} payment term ({term}). {advice}", lines))
+                term = Phrase(N_("{terms}: each debtor's term"), {"terms": joined(
+                    Phrase(N_("{days} days for {rows} rows"), {"days": int(v), "rows": Count(int(c))})
+                    for v, c in zip(values, counts))})
+            rows = Phrase(N_("1 row")) if len(lines) == 1 else Phrase(N_("{n} rows"), {"n": Count(len(lines))})
+            out.append(notice(f"derived:{f}", said, lines, rows=rows, term=term))
         return out
 
     def dates_far(self, as_of: date) -> list[Notice]:
@@ -369,19 +370,27 @@ class Seen:
         out = []
         old, new = dates < day - _FAR, dates > day
         if old.any():
-            out.append(notice("far-before", f"{_invoices(int(old.sum()))} dated more than a year before the "
-                                            f"snapshot date {as_of:%d-%m-%Y} (the oldest {_day(dates[old].min())})",
-                              lines[old]))
+            out.append(notice("far-before", N_("1 invoice is dated more than a year before the snapshot date {as_of} "
+                                               "(the oldest {oldest})") if old.sum() == 1 else
+                              N_("{n} invoices are dated more than a year before the snapshot date {as_of} (the "
+                                 "oldest {oldest})"), lines[old], n=Count(int(old.sum())),
+                              as_of=f"{as_of:%d-%m-%Y}", oldest=_day(dates[old].min())))
         if new.any():
-            out.append(notice("after", f"{_invoices(int(new.sum()))} dated after the snapshot date {as_of:%d-%m-%Y} "
-                                       f"(the newest {_day(dates[new].max())}): a list of open items holds no "
-                                       "invoice from after the day it was made. Check the snapshot date",
-                              lines[new]))
+            out.append(notice("after", N_("1 invoice is dated after the snapshot date {as_of} (the newest {newest}): a "
+                                          "list of open items holds no invoice from after the day it was made. Check "
+                                          "the snapshot date") if new.sum() == 1 else
+                              N_("{n} invoices are dated after the snapshot date {as_of} (the newest {newest}): a "
+                                 "list of open items holds no invoice from after the day it was made. Check the "
+                                 "snapshot date"), lines[new], n=Count(int(new.sum())),
+                              as_of=f"{as_of:%d-%m-%Y}", newest=_day(dates[new].max())))
         return out
 
 
-def _invoices(n: int) -> str:
-    return "1 invoice is" if n == 1 else f"{n:,} invoices are"
+_DERIVED_DUE = N_("The due date is not in the file for {rows}: derived as invoice date + payment term ({term}). "
+                  "Choose the due-date column if the file has one, or import a debtor list with the payment terms "
+                  "first")
+_DERIVED_INVOICE = N_("The invoice date is not in the file for {rows}: derived as due date − payment term ({term}). "
+                      "Choose the invoice-date column if the file has one")
 
 
 def _day(value) -> str:  # noqa: ANN001

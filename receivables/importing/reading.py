@@ -17,6 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from receivables.domain.phrasing import Said, said
+from receivables.domain.translation import N_
 from receivables.importing import limits, xml_invoices
 from receivables.importing.errors import FileRejected
 from receivables.importing.limits import MAX_BYTES  # noqa: F401  (re-exported)
@@ -40,7 +42,7 @@ class RawTable:
     delimiter: str | None  # None for Excel and XML
     sheet: str | None = None
     source: str | None = None  # "UBL" or "Twinfield" for XML invoices
-    notes: list[str] = field(default_factory=list)
+    notes: list[Said] = field(default_factory=list)  # English, each with its phrase for a page
     bad_lines: list[tuple[int, int]] = field(default_factory=list)  # (line, fields) of malformed lines
 
     @property
@@ -149,8 +151,8 @@ def _xml_table(found: xml_invoices.XmlInvoices) -> RawTable:
     lines = np.arange(1, len(found.rows) + 1, dtype=np.int64)
     notes = []
     if found.source == "UBL":
-        notes.append("e-invoices show what was invoiced, not what has been paid since: import them as a partial "
-                     "list unless they are all of your open invoices")
+        notes.append(said(N_("e-invoices show what was invoiced, not what has been paid since: import them as a "
+                             "partial list unless they are all of your open invoices")))
     return RawTable(table, lines, 0, "XML", None, source=found.source, notes=notes)
 
 
@@ -340,7 +342,7 @@ def _read_delimited_text(text: bytes, encoding: str) -> RawTable:
                                "from your accounting package or from Excel")
     notes = []
     if header_idx:
-        notes.append(f"{header_idx} line(s) above the header were skipped")
+        notes.append(said(N_("{n} line(s) above the header were skipped"), n=header_idx))
     return RawTable(table, data_lines, header_line, encoding, delimiter, notes=notes, bad_lines=bad_lines)
 
 
@@ -409,7 +411,7 @@ def _read_xlsx(data: bytes) -> RawTable:
     columns = [[(r[j] if j < len(r) else "") for _, r in body] for j in range(width)]
     table = pa.table({n: pa.array(c, type=pa.string()) for n, c in zip(names, columns)})
     lines = np.asarray([n for n, _ in body], dtype=np.int64)
-    notes = [f"{header_line - 1} row(s) above the header were skipped"] if header_line > 1 else []
+    notes = [said(N_("{n} row(s) above the header were skipped"), n=header_line - 1)] if header_line > 1 else []
     return RawTable(table, lines, header_line, "Excel", None, sheet=sheet, notes=notes)
 
 

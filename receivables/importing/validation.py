@@ -15,6 +15,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from receivables.domain import contacts, money
+from receivables.domain.phrases import Money, Phrase
+from receivables.domain.phrasing import Said, joined, said
+from receivables.domain.translation import N_, Count
 from receivables.importing import dates as d
 from receivables.importing import mapping as m
 from receivables.importing import numbers as n
@@ -47,10 +50,22 @@ class ImportOptions:
 
 @dataclass(frozen=True)
 class Problem:
+    """What is wrong in a row (or the file): where, the value, and what to do as a catalogue message id
+    with its parameters, worded in the reader's language by a page (`phrase`); `message` is the English."""
+
     line: int | None
     column: str | None
     value: str | None
-    message: str
+    msgid: str
+    params: dict = field(default_factory=dict)
+
+    @property
+    def phrase(self) -> Phrase:
+        return Phrase(self.msgid, self.params)
+
+    @property
+    def message(self) -> str:
+        return str(self.phrase)
 
     def __str__(self) -> str:
         where = ", ".join(p for p in (f"row {self.line}" if self.line else None, self.column) if p)
@@ -63,34 +78,63 @@ MAX_NOTICE_LINES = 20  # rows named with a notice; its count stays exact
 
 @dataclass(frozen=True)
 class Notice:
-    """Something the check saw that is imported as said, not refused: with the rows it concerns.
-    `text` may hold `{count}`, filled in when notices of several pieces of a file are merged."""
+    """Something the check saw that is imported as said, not refused: with the rows it concerns, as a
+    catalogue message id with its parameters. The message may use `{count}` (the rows concerned), filled
+    in when notices of several pieces of a file are merged."""
 
     key: str
-    text: str
+    msgid: str
     lines: tuple[int, ...] = ()
     count: int = 0
     column: str | None = None
+    params: dict = field(default_factory=dict)
+
+    @property
+    def message_phrase(self) -> Phrase:
+        return Phrase(self.msgid, {**self.params, "count": Count(self.count)})
 
     @property
     def message(self) -> str:
-        return self.text.replace("{count}", f"{self.count:,}")
+        return str(self.message_phrase)
 
-    def rows_text(self) -> str:
+    def rows_phrase(self) -> Phrase | None:
         if not self.lines:
-            return ""
+            return None
         shown = ", ".join(str(x) for x in self.lines)
         more = self.count - len(self.lines)
-        return f"row{'s' if self.count > 1 else ''} {shown}" + (f" and {more:,} more" if more > 0 else "")
+        if more > 0:
+            return Phrase(N_("rows {rows} and {more} more"), {"rows": shown, "more": Count(more)})
+        return Phrase(N_("rows {rows}") if self.count > 1 else N_("row {rows}"), {"rows": shown})
+
+    def rows_text(self) -> str:
+        rows = self.rows_phrase()
+        return "" if rows is None else str(rows)
+
+    @property
+    def phrase(self) -> Phrase:
+        """The notice with its rows, for a page to word."""
+        rows = self.rows_phrase()
+        if rows is None:
+            return self.message_phrase
+        return Phrase(N_("{notice} ({rows})"), {"notice": self.message_phrase, "rows": rows})
 
     def __str__(self) -> str:
-        rows = self.rows_text()
-        return f"{self.message} ({rows})" if rows else self.message
+        return str(self.phrase)
 
 
-def notice(key: str, text: str, lines: np.ndarray, column: str | None = None) -> Notice:
+def notice(key: str, msgid: str, lines: np.ndarray, column: str | None = None, **params) -> Notice:
+    """A notice of the rows `lines`; its message may name the column as `{column}`."""
     lines = np.asarray(lines)
-    return Notice(key, text, tuple(int(x) for x in lines[:MAX_NOTICE_LINES]), int(len(lines)), column)
+    return Notice(key, msgid, tuple(int(x) for x in lines[:MAX_NOTICE_LINES]), int(len(lines)), column,
+                  {"column": column, **params} if column is not None else params)
+
+
+def either(phrases: list[Phrase]) -> Phrase:
+    """One or more phrases as "a or b or c"."""
+    said = phrases[0]
+    for one in phrases[1:]:
+        said = Phrase(N_("{first} or {second}"), {"first": said, "second": one})
+    return said
 
 
 def merge_notices(notices: list[Notice]) -> list[Notice]:
@@ -157,8 +201,8 @@ class _Collector:
         self.error_lines: list[np.ndarray] = []
         self.notices: list[Notice] = []
 
-    def rows(self, mask: np.ndarray, lines: np.ndarray, column: str | None, values, message: str,
-             warning: bool = False) -> None:
+    def rows(self, mask: np.ndarray, lines: np.ndarray, column: str | None, values, msgid: str,
+             warning: bool = False, **params) -> None:
         idx = np.flatnonzero(mask)
         if not len(idx):
             return
@@ -171,19 +215,19 @@ class _Collector:
             room, target = MAX_LISTED - len(self.errors), self.errors
         for i in idx[:max(room, 0)]:
             value = None if values is None else _text(values[i])
-            target.append(Problem(int(lines[i]), column, value, message))
+            target.append(Problem(int(lines[i]), column, value, msgid, params))
 
-    def group(self, lines: np.ndarray, column: str | None, value: str, message: str) -> None:
+    def group(self, lines: np.ndarray, column: str | None, value: str, msgid: str, **params) -> None:
         """One problem that several rows share (a key that appears more than once): counted once, every
         row left out."""
         self.error_count += 1
         self.error_lines.append(lines)
         if len(self.errors) < MAX_LISTED:
-            self.errors.append(Problem(int(lines[0]), column, value, message))
+            self.errors.append(Problem(int(lines[0]), column, value, msgid, params))
 
-    def file(self, message: str, column: str | None = None) -> None:
+    def file(self, msgid: str, column: str | None = None, **params) -> None:
         self.error_count += 1
-        self.errors.append(Problem(None, column, None, message))
+        self.errors.append(Problem(None, column, None, msgid, params))
 
 
 def _text(value) -> str:  # noqa: ANN001
@@ -378,10 +422,11 @@ def prepare(raw: RawTable, kind: str, mapping: dict[str, str | None],
     out = _Collector()
     for f, h in mapping.items():
         if h is not None and h not in raw.headers:
-            out.file(f"the column '{h}' chosen for {m.FIELDS[f].label} is not in the file; choose another column")
+            out.file(N_("the column '{header}' chosen for {field} is not in the file; choose another column"),
+                     header=h, field=Phrase(m.FIELDS[f].label))
     for group in m.missing_required(mapping, kind):
-        labels = " or ".join(m.FIELDS[f].label for f in group)
-        out.file(f"no column is chosen for {labels}; pick the column that holds it")
+        out.file(N_("no column is chosen for {fields}; pick the column that holds it"),
+                 fields=either([Phrase(m.FIELDS[f].label) for f in group]))
     if out.error_count:
         return Prepared(kind, mapping, options, None, out, {}, np.zeros(0, np.int64), {"blank": 0, "subtotal": 0},
                         failed=True)
@@ -394,9 +439,9 @@ def prepare(raw: RawTable, kind: str, mapping: dict[str, str | None],
         out.error_count += 1
         out.error_lines.append(np.asarray([line]))
         if len(out.errors) < MAX_LISTED:
-            out.errors.append(Problem(line, None, None, f"has {fields_found} fields but the header has "
-                                                        f"{len(raw.headers)}; a separator inside a value must "
-                                                        "be quoted, or fix the line"))
+            out.errors.append(Problem(line, None, None, N_("has {found} fields but the header has {expected}; a "
+                                                           "separator inside a value must be quoted, or fix the line"),
+                                      {"found": fields_found, "expected": len(raw.headers)}))
 
     # blank and subtotal rows
     # Arrow's kernels let go of the GIL: independent columns are worked on by two threads at once
@@ -447,9 +492,10 @@ def prepare(raw: RawTable, kind: str, mapping: dict[str, str | None],
                 out.notices.extend(_names_per_code(cells[mapping["debtor_code"]], names, lines,
                                                    mapping["debtor_name"]))
     key = "debtor_code" if kind == m.DEBTORS else "invoice_number"
-    what = ("each debtor may appear once; remove the extra rows" if kind == m.DEBTORS
-            else "each invoice may appear once; remove or merge the extra rows")
-    _duplicates(cells[mapping[key]], lines, mapping[key], out, what)
+    twice = (N_("appears {count} times (rows {rows}); each debtor may appear once; remove the extra rows")
+             if kind == m.DEBTORS else
+             N_("appears {count} times (rows {rows}); each invoice may appear once; remove or merge the extra rows"))
+    _duplicates(cells[mapping[key]], lines, mapping[key], out, twice)
     return Prepared(kind, mapping, options, detected, out, cells, lines, skipped)
 
 
@@ -469,10 +515,10 @@ def _label(mapping: dict, f: str) -> str:
     return mapping.get(f) or m.FIELDS[f].label
 
 
-def _required(col, f: str, mapping: dict, lines: np.ndarray, out: _Collector, what: str) -> np.ndarray:
+def _required(col, f: str, mapping: dict, lines: np.ndarray, out: _Collector, msgid: str) -> np.ndarray:
     values = col(f)
     empty = _np(pc.equal(values, ""))
-    out.rows(empty, lines, _label(mapping, f), None, f"is empty; {what}")
+    out.rows(empty, lines, _label(mapping, f), None, msgid)
     return empty
 
 
@@ -480,7 +526,7 @@ def _invoice_fields(kind, col, mapping, options, detected, lines, frame, out, pa
     """`parsed(f)`: the amounts or dates of field f, parsed by `parse_amounts` / `parse_dates` (in another
     thread meanwhile)."""
     number = col("invoice_number")
-    _required(col, "invoice_number", mapping, lines, out, "every invoice needs its number")
+    _required(col, "invoice_number", mapping, lines, out, N_("is empty; every invoice needs its number"))
     _too_long(number, 64, lines, _label(mapping, "invoice_number"), out)
     frame["invoice_number"] = number.to_pandas()
 
@@ -494,7 +540,7 @@ def _invoice_fields(kind, col, mapping, options, detected, lines, frame, out, pa
         no_debtor = _np(pc.equal(name, ""))
         code = name
     out.rows(no_debtor, lines, _label(mapping, "debtor_code" if mapping.get("debtor_code") else "debtor_name"),
-             None, "is empty; every invoice needs the debtor it belongs to")
+             None, N_("is empty; every invoice needs the debtor it belongs to"))
     _too_long(code, 50, lines, _label(mapping, "debtor_code" if mapping.get("debtor_code") else "debtor_name"), out)
     frame["debtor_code"] = code.to_pandas()
     frame["debtor_name"] = (name if name is not None else code).to_pandas()
@@ -506,28 +552,29 @@ def _invoice_fields(kind, col, mapping, options, detected, lines, frame, out, pa
             continue
         parsed_f = parsed(f)
         out.rows(parsed_f.bad, lines, mapping[f], values,
-                 f"is not an amount (expected like {n.EXAMPLES[options.decimal]}); fix the value or choose "
-                 "the other decimal style")
+                 N_("is not an amount (expected like {example}); fix the value or choose the other decimal style"),
+                 example=n.EXAMPLES[options.decimal])
         if parsed_f.rounded.any():
             i = int(np.flatnonzero(parsed_f.rounded)[0])
             out.notices.append(notice(
                 f"rounded:{mapping[f]}",
-                f"{mapping[f]} has more than two decimals in {{count}} of its amounts: rounded to the cent "
-                f"(row {int(lines[i])}: {values[i].as_py()} is stored as {money.plain(int(parsed_f.cents[i]))})",
-                lines[parsed_f.rounded], mapping[f]))
+                N_("{column} has more than two decimals in {count} of its amounts: rounded to the cent "
+                   "(row {row}: {value} is stored as {stored})"),
+                lines[parsed_f.rounded], mapping[f], row=int(lines[i]), value=values[i].as_py(),
+                stored=money.plain(int(parsed_f.cents[i]))))
         amounts[f] = parsed_f
     main = "open_amount" if kind == m.OPEN_ITEMS and "open_amount" in amounts else "amount"
-    out.rows(amounts[main].empty, lines, mapping[main], None, "is empty; every invoice needs an amount")
+    out.rows(amounts[main].empty, lines, mapping[main], None, N_("is empty; every invoice needs an amount"))
     amount = amounts.get("amount", amounts.get("open_amount"))
     frame["amount_cents"] = amount.cents
     if kind == m.OPEN_ITEMS:
         open_ = amounts.get("open_amount", amounts.get("amount"))
         frame["open_cents"] = open_.cents
         out.rows(~open_.bad & ~open_.empty & (open_.cents == 0), lines, _label(mapping, main), None,
-                 "is 0: the invoice is recorded as paid", warning=True)
+                 N_("is 0: the invoice is recorded as paid"), warning=True)
     else:
         out.rows(~amount.bad & ~amount.empty & (amount.cents == 0), lines, mapping["amount"], None,
-                 "is 0", warning=True)
+                 N_("is 0"), warning=True)
         paid = amounts.get("paid_amount")
         # an empty paid-amount cell next to a paid date means the whole invoice was paid, as a file
         # without the column does
@@ -545,38 +592,38 @@ def _invoice_fields(kind, col, mapping, options, detected, lines, frame, out, pa
             uses_dm = _np(pc.match_substring_regex(values, d._DM.pattern))
             if uses_dm.any():
                 if not ambiguous_reported:
-                    out.file("the dates can be read day-first or month-first (no day above 12 anywhere); "
-                             "choose the date order", column=mapping[f])
+                    out.file(N_("the dates can be read day-first or month-first (no day above 12 anywhere); "
+                                "choose the date order"), column=mapping[f])
                     ambiguous_reported = True
                 dates_f = replace(dates_f, bad=dates_f.bad & ~uses_dm)
-        fmt = detected.date_formats.get(mapping[f], "a date")
-        out.rows(dates_f.bad, lines, mapping[f], values, f"is not a date (expected {fmt})")
+        fmt = detected.date_formats.get(mapping[f]) or Phrase(N_("a date"))
+        out.rows(dates_f.bad, lines, mapping[f], values, N_("is not a date (expected {format})"), format=fmt)
         parsed_dates[f] = dates_f
     if "invoice_date" in parsed_dates and kind == m.LEDGER:
         out.rows(parsed_dates["invoice_date"].empty, lines, mapping["invoice_date"], None,
-                 "is empty; every invoice needs its invoice date")
+                 N_("is empty; every invoice needs its invoice date"))
     if kind == m.OPEN_ITEMS:
         inv, due = parsed_dates.get("invoice_date"), parsed_dates.get("due_date")
         no_date = (inv.empty if inv else np.ones(len(lines), bool)) & (due.empty if due else np.ones(len(lines), bool))
         out.rows(no_date, lines, _label(mapping, "due_date" if due else "invoice_date"), None,
-                 "is empty; every invoice needs a due date or an invoice date")
+                 N_("is empty; every invoice needs a due date or an invoice date"))
     nat = np.full(len(lines), np.datetime64("NaT"), dtype="datetime64[D]")
     for f in m.DATE_FIELDS:
         frame[f] = parsed_dates[f].days if f in parsed_dates else nat
     if "invoice_date" in parsed_dates and "due_date" in parsed_dates:
         early = frame["due_date"] < frame["invoice_date"]
         out.rows(early, lines, mapping["due_date"], col("due_date"),
-                 "is before the invoice date; imported as it is", warning=True)
+                 N_("is before the invoice date; imported as it is"), warning=True)
     if "settled_date" in parsed_dates and "invoice_date" in parsed_dates:
         early = frame["settled_date"] < frame["invoice_date"]
         out.rows(early, lines, mapping["settled_date"], col("settled_date"),
-                 "is before the invoice date; imported as it is", warning=True)
+                 N_("is before the invoice date; imported as it is"), warning=True)
 
     currency = col("currency")
     if currency is not None:
         currency = pc.utf8_upper(currency)
         bad = _np(pc.and_(pc.not_equal(currency, ""), pc.invert(pc.match_substring_regex(currency, r"^[A-Z]{3}$"))))
-        out.rows(bad, lines, mapping["currency"], currency, "is not a currency code; use three letters such as EUR")
+        out.rows(bad, lines, mapping["currency"], currency, N_("is not a currency code; use three letters such as EUR"))
         currency = pc.if_else(pc.equal(currency, ""), options.currency, currency)
         frame["currency"] = currency.to_pandas()
     else:
@@ -588,13 +635,13 @@ def _invoice_fields(kind, col, mapping, options, detected, lines, frame, out, pa
         values = col("disputed")
         if values is not None:
             flags, bad = _booleans(values)
-            out.rows(bad, lines, mapping["disputed"], values, "is not yes or no")
+            out.rows(bad, lines, mapping["disputed"], values, N_("is not yes or no"))
             frame["disputed"] = flags
         else:
             frame["disputed"] = np.zeros(len(lines), dtype=bool)
 
 
-def _duplicates(keys: pa.Array, lines: np.ndarray, column: str, out: _Collector, what: str) -> None:
+def _duplicates(keys: pa.Array, lines: np.ndarray, column: str, out: _Collector, msgid: str) -> None:
     if len(keys) < 2 or pc.all(pc.less(keys.slice(0, len(keys) - 1), keys.slice(1))).as_py():
         return  # strictly ascending (exports are mostly sorted by number): no key twice, seen at a glance
     if len(pc.unique(keys)) == len(keys):
@@ -607,13 +654,16 @@ def _duplicates(keys: pa.Array, lines: np.ndarray, column: str, out: _Collector,
     for key, line in zip(series.to_numpy()[dup], lines[dup]):
         groups.setdefault(key, []).append(int(line))
     for key, rows in groups.items():
-        shown = ", ".join(str(x) for x in rows[:5]) + (f" and {len(rows) - 5:,} more" if len(rows) > 5 else "")
-        out.group(np.asarray(rows), column, key, f"appears {len(rows):,} times (rows {shown}); {what}")
+        shown = ", ".join(str(x) for x in rows[:5])
+        out.group(np.asarray(rows), column, key, msgid, count=Count(len(rows)),
+                  rows=Phrase(N_("{rows} and {more} more"), {"rows": shown, "more": Count(len(rows) - 5)})
+                  if len(rows) > 5 else shown)
 
 
 def _too_long(values: pa.Array, limit: int, lines: np.ndarray, column: str, out: _Collector) -> None:
     long_ = _np(pc.greater(pc.utf8_length(values), limit))
-    out.rows(long_, lines, column, values, f"is longer than {limit} characters; this column cannot be the code")
+    out.rows(long_, lines, column, values, N_("is longer than {limit} characters; this column cannot be the code"),
+             limit=limit)
 
 
 def _booleans(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -655,8 +705,8 @@ def _debtor_fields(col, mapping, lines, frame, out) -> None:  # noqa: ANN001
             parts = contacts.split_recipients(t)
             bad[i] = any(not contacts.is_address(p) for p in parts)
             cleaned.append(", ".join(parts))
-        out.rows(bad, lines, mapping["email"], texts, "is not an e-mail address; write name@example.nl, "
-                                                      "several separated by commas")
+        out.rows(bad, lines, mapping["email"], texts, N_("is not an e-mail address; write name@example.nl, "
+                                                         "several separated by commas"))
         frame["email"] = cleaned
     else:
         frame["email"] = None
@@ -667,19 +717,19 @@ def _debtor_fields(col, mapping, lines, frame, out) -> None:  # noqa: ANN001
         other = np.array([not c and contacts.is_other_language(t) for t, c in zip(texts, codes)], dtype=bool)
         codes = [contacts.FALLBACK_LANGUAGE if o else c for o, c in zip(other, codes)]
         bad = np.array([bool(t) and not c for t, c in zip(texts, codes)], dtype=bool)
-        langs = " or ".join(contacts.LANGUAGES)
         out.rows(bad, lines, mapping["language"], language.to_pylist(),
-                 f"is not a language we send reminders in; use {langs}")
+                 N_("is not a language we send reminders in; use {languages}"),
+                 languages=either([Phrase(code) for code in contacts.LANGUAGES]))
         out.rows(other, lines, mapping["language"], language.to_pylist(),
-                 f"is a language we have no reminder texts in; this debtor is written to in "
-                 f"{contacts.LANGUAGES[contacts.FALLBACK_LANGUAGE]}", warning=True)
+                 N_("is a language we have no reminder texts in; this debtor is written to in {language}"),
+                 warning=True, language=contacts.LANGUAGES[contacts.FALLBACK_LANGUAGE])
         frame["language"] = codes
     else:
         frame["language"] = None
     consumer = col("is_consumer")
     if consumer is not None:
         flags, bad = _booleans(consumer)
-        out.rows(bad, lines, mapping["is_consumer"], consumer, "is not yes or no")
+        out.rows(bad, lines, mapping["is_consumer"], consumer, N_("is not yes or no"))
         empty = _np(pc.equal(consumer, ""))
         frame["is_consumer"] = pd.array([None if e else bool(f) for f, e in zip(flags, empty)], dtype="boolean")
     else:
@@ -693,7 +743,7 @@ def _debtor_fields(col, mapping, lines, frame, out) -> None:  # noqa: ANN001
             value = int(mt.group(1)) if mt else None
             bad[i] = bool(t.strip()) and (value is None or value > 365)
             days.append(None if bad[i] or value is None else value)
-        out.rows(bad, lines, mapping["payment_term_days"], texts, "is not a number of days (0 to 365)")
+        out.rows(bad, lines, mapping["payment_term_days"], texts, N_("is not a number of days (0 to 365)"))
         frame["payment_term_days"] = pd.array(days, dtype="Int64")
     else:
         frame["payment_term_days"] = pd.array([None] * len(lines), dtype="Int64")
@@ -721,8 +771,9 @@ def _without_dot_zero(values: pa.Array, lines: np.ndarray, column: str, out: _Co
     example = values.filter(filled)[0].as_py()
     out.notices.append(notice(
         f"dot-zero:{column}",
-        f"{column} ends in .0 in every row, the mark of a number written as a decimal by a spreadsheet or a "
-        f"script; stored without it ({example} as {example[:-2]})", lines[_np(filled)], column))
+        N_("{column} ends in .0 in every row, the mark of a number written as a decimal by a spreadsheet or a "
+           "script; stored without it ({example} as {stored})"), lines[_np(filled)], column,
+        example=example, stored=example[:-2]))
     return pc.replace_substring_regex(values, r"\.0$", "")
 
 
@@ -735,19 +786,22 @@ def _code_doubts(codes: pa.Array, names: pa.Array | None, lines: np.ndarray, col
     why = None
     if (count >= _MIN_DOCUMENT_ROWS and distinct == count
             and pc.all(pc.match_substring_regex(values, _DOCUMENT_NUMBER)).as_py()):
-        why = (f"every one of its {count:,} values is different, and they look like document numbers "
-               f"({values[0].as_py()})")
+        why = Phrase(N_("every one of its {n} values is different, and they look like document numbers "
+                        "({example})"), {"n": Count(count), "example": values[0].as_py()})
     elif count >= _MIN_ALL_DIFFERENT and distinct == count:
-        why = f"every one of its {count:,} values is different, as if each invoice had its own debtor"
+        why = Phrase(N_("every one of its {n} values is different, as if each invoice had its own debtor"),
+                     {"n": Count(count)})
     elif names is not None:
         name_count = pc.count_distinct(names.filter(pc.not_equal(names, ""))).as_py()
         if distinct >= 2 * name_count and distinct - name_count >= 5:
-            why = f"it holds {distinct:,} different codes but the names only {name_count:,}"
+            why = Phrase(N_("it holds {codes} different codes but the names only {names}"),
+                         {"codes": Count(distinct), "names": Count(name_count)})
     if why is None:
         return []
-    return [notice("debtor-code", f"{column} may not be the debtor code: {why}. A debtor code is the same on "
-                                  "every invoice of the same debtor; here each different value becomes a debtor. "
-                                  "Check the column chosen for Debtor code", lines[_np(filled)], column)]
+    return [notice("debtor-code", N_("{column} may not be the debtor code: {why}. A debtor code is the same on "
+                                     "every invoice of the same debtor; here each different value becomes a "
+                                     "debtor. Check the column chosen for Debtor code"), lines[_np(filled)], column,
+                   why=why)]
 
 
 def _names_per_code(codes: pa.Array, names: pa.Array, lines: np.ndarray, column: str) -> list[Notice]:
@@ -765,10 +819,12 @@ def _names_per_code(codes: pa.Array, names: pa.Array, lines: np.ndarray, column:
         shown = pc.unique(table.filter(pc.equal(table["code"], code))["name"]).to_pylist()
         examples.append(f"{code}: {', '.join(shown[:3])}{', …' if len(shown) > 3 else ''}")
     k = len(several)
-    return [notice("names-per-code",
-                   f"{k:,} debtor code{'s have' if k > 1 else ' has'} more than one name in {column} "
-                   f"({'; '.join(examples)}{'; …' if k > 3 else ''}). A new debtor gets the name of its first "
-                   "row; a debtor Debtor Desk already has keeps its name", lines[concerned], column)]
+    said = (N_("{codes} debtor codes have more than one name in {column} ({examples}). A new debtor gets the name "
+               "of its first row; a debtor Debtor Desk already has keeps its name") if k > 1 else
+            N_("{codes} debtor code has more than one name in {column} ({examples}). A new debtor gets the name "
+               "of its first row; a debtor Debtor Desk already has keeps its name"))
+    return [notice("names-per-code", said, lines[concerned], column, codes=Count(k),
+                   examples="; ".join(examples) + ("; …" if k > 3 else ""))]
 
 
 def debtor_code_doubts(raw: RawTable, mapping: dict[str, str | None]) -> list[Notice]:
@@ -784,7 +840,7 @@ def debtor_code_doubts(raw: RawTable, mapping: dict[str, str | None]) -> list[No
 
 
 def review_mapping(raw: RawTable, kind: str, mapping: dict[str, str | None]) -> tuple[dict[str, str | None],
-                                                                                          list[str]]:
+                                                                                          list[Said]]:
     """A suggested mapping checked against the file's values: a debtor-code column whose values do not
     look like debtor codes is not picked. Returns the mapping and a sentence per column left out."""
     if kind == m.DEBTORS:
@@ -792,11 +848,9 @@ def review_mapping(raw: RawTable, kind: str, mapping: dict[str, str | None]) -> 
     doubts = debtor_code_doubts(raw, mapping)
     if not doubts:
         return mapping, []
-    column = mapping["debtor_code"]
-    why = doubts[0].message.split(": ", 1)[1].split(". ", 1)[0]
     return ({**mapping, "debtor_code": None},
-            [f"{column} was not taken as the debtor code: {why}. Choose the column that holds the debtor's code "
-             "or name."])
+            [said(N_("{column} was not taken as the debtor code: {why}. Choose the column that holds the debtor's "
+                     "code or name."), column=mapping["debtor_code"], why=doubts[0].params["why"])])
 
 
 @dataclass(frozen=True)
@@ -809,7 +863,13 @@ class ColumnFact:
     column: str
     distinct: int
     empty: int
-    summary: str
+    said: Phrase  # the range or sum, for a page to word
+
+    @property
+    def summary(self) -> str:
+        """The range or sum in English, amounts as an English reader writes them."""
+        return self.said.worded(lambda msgid, **p: msgid.format(**p) if p else msgid,
+                                lambda cents, currency: money.fmt(cents, currency, "en"), _day)
 
 
 _FRAME_COLUMN = {"amount": "amount_cents", "open_amount": "open_cents", "paid_amount": "paid_cents"}
@@ -828,17 +888,19 @@ def column_facts(parsed: ParsedBatch) -> list[ColumnFact]:
             empty = 0
             distinct = int(values.nunique())
             sums = frame.groupby("currency")[col].sum() if "currency" in frame else pd.Series(dtype=np.int64)
-            summary = "sum " + "; ".join(money.fmt(int(c), cur, "en") for cur, c in sums.items())
+            summary = Phrase(N_("sum {amounts}"), {"amounts": joined((Money(int(c), cur) for cur, c in sums.items()), "; ")})
         elif f in m.DATE_FIELDS:
             days = values.dropna()
             empty, distinct = int(values.isna().sum()), int(days.nunique())
-            summary = f"{_day(days.min())} – {_day(days.max())}" if len(days) else "empty"
+            summary = (Phrase(N_("{first} – {last}"), {"first": _day(days.min()), "last": _day(days.max())})
+                       if len(days) else Phrase(N_("empty")))
         else:
             text_ = pa.array(values.astype(object).where(values.notna(), "").astype(str), type=pa.string())
             filled = text_.filter(pc.not_equal(text_, ""))
             empty, distinct = len(text_) - len(filled), pc.count_distinct(filled).as_py()
             shown = pc.unique(filled.slice(0, 200)).to_pylist()[:3]
-            summary = ("e.g. " + ", ".join(f'"{x}"' for x in shown)) if shown else "empty"
+            summary = (Phrase(N_("e.g. {examples}"), {"examples": ", ".join(f'"{x}"' for x in shown)}) if shown
+                       else Phrase(N_("empty")))
         facts.append(ColumnFact(f, m.FIELDS[f].label, h, distinct, empty, summary))
     return facts
 
@@ -851,7 +913,7 @@ def suggest_snapshot(raw: RawTable, parsed: ParsedBatch, as_of) -> tuple[object,
     as new)."""
     frame, mapping = parsed.frame, parsed.mapping
     as_of64 = np.datetime64(as_of, "D")
-    suggestion, reason = None, ""
+    suggestion, reason = None, None
     days_col = m.days_overdue_column(raw.headers)
     if days_col and mapping.get("due_date") and len(frame):
         position = np.searchsorted(raw.lines, frame["line"].to_numpy())
@@ -866,8 +928,9 @@ def suggest_snapshot(raw: RawTable, parsed: ParsedBatch, as_of) -> tuple[object,
             best = int(np.argmax(counts))
             if counts[best] * 5 >= 4 * len(made):
                 suggestion = values[best]
-                reason = (f"the due date plus {days_col} gives {_day(suggestion)} in {int(counts[best]):,} of the "
-                          f"{len(made):,} rows")
+                reason = Phrase(N_("the due date plus {column} gives {day} in {rows} of the {total} rows"),
+                                {"column": days_col, "day": _day(suggestion), "rows": Count(int(counts[best])),
+                                 "total": Count(len(made))})
     if suggestion is None and mapping.get("invoice_date") and len(frame):
         dates = frame["invoice_date"].to_numpy().astype("datetime64[D]")
         dates = dates[~np.isnat(dates)]
@@ -875,10 +938,12 @@ def suggest_snapshot(raw: RawTable, parsed: ParsedBatch, as_of) -> tuple[object,
             newest = dates.max()
             if newest > as_of64 or newest < as_of64 - np.timedelta64(365, "D"):
                 suggestion = newest
-                reason = f"its newest invoice is dated {_day(newest)}, so it was made on that day or later"
+                reason = Phrase(N_("its newest invoice is dated {day}, so it was made on that day or later"),
+                                {"day": _day(newest)})
     if suggestion is None or suggestion == as_of64:
         return None, None
     day = pd.Timestamp(suggestion).date()
-    return day, Notice("snapshot", f"The snapshot date may be wrong: the file seems to be of {_day(day)} ({reason}), while it is "
-                                   f"imported as of {_day(as_of64)}. If so, import it as of {_day(day)}: invoices are "
-                                   "then aged, and missing ones closed, on the day the list was made")
+    return day, Notice("snapshot", N_("The snapshot date may be wrong: the file seems to be of {day} ({reason}), while "
+                                      "it is imported as of {as_of}. If so, import it as of {day}: invoices are then "
+                                      "aged, and missing ones closed, on the day the list was made"),
+                       params={"day": _day(day), "reason": reason, "as_of": _day(as_of64)})

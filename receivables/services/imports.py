@@ -37,7 +37,8 @@ from db.models import (
 )
 from db.uow import UnitOfWork
 from receivables import importing as imp
-from receivables.domain.translation import N_
+from receivables.domain.phrasing import Said, said
+from receivables.domain.translation import N_, Count
 from receivables.importing import diff
 from receivables.importing.diff import Closing
 from receivables.importing.validation import (
@@ -60,8 +61,9 @@ _PIECE_ROWS = 100_000  # rows parsed and written at a time
 _KEEP_IN_DETAILS = 200  # warnings / left-out rows kept with the batch for the history
 STORED_ROWS = 20  # rows the check shows as they will be stored
 
-Progress = Callable[[float, str], None]  # (share done, 0 to 1; what is being done), between pieces of work
-WAITING = "Another import is running; this one starts when it has finished"
+# (share done, 0 to 1; what is being done, in English with its phrase for a page), between pieces of work
+Progress = Callable[[float, Said], None]
+WAITING = said(N_("Another import is running; this one starts when it has finished"))
 
 
 class ImportRejected(ServiceError):
@@ -109,14 +111,16 @@ class PreviousImport:
         """Identical to the newest import of its kind: importing it again cannot change anything."""
         return self.newer_since is None
 
-    def describe(self) -> str:
-        text_ = (f"This file was imported before, on {self.imported_at:%d-%m-%Y %H:%M} by {self.imported_by} "
-                 f"(batch {self.batch_id}, '{self.file_name}')")
+    def describe(self) -> Said:
+        before = said(N_("This file was imported before, on {moment} by {who} (batch {batch}, '{file}')"),
+                      moment=f"{self.imported_at:%d-%m-%Y %H:%M}", who=self.imported_by, batch=self.batch_id,
+                      file=self.file_name).phrase
         if self.is_latest:
-            return text_ + (". Nothing was changed. To read it with other columns, dates or numbers, undo that "
-                            "import first (import history).")
-        return (text_ + f", but newer imports followed (the last on {self.newer_since:%d-%m-%Y %H:%M}). Importing "
-                "it again makes the ledger what this file says: check the counts, and undo if it was the wrong file.")
+            return said(N_("{said}. Nothing was changed. To read it with other columns, dates or numbers, undo that "
+                           "import first (import history)."), said=before)
+        return said(N_("{said}, but newer imports followed (the last on {moment}). Importing it again makes the "
+                       "ledger what this file says: check the counts, and undo if it was the wrong file."),
+                    said=before, moment=f"{self.newer_since:%d-%m-%Y %H:%M}")
 
 
 @dataclass
@@ -136,11 +140,11 @@ class Preview:
     samples: dict[str, list[str]]
     row_count: int
     dialect: str
-    notes: list[str]
+    notes: list[Said]
     signature: str
     remembered: dict | None  # {"saved_by", "saved_at"} when the mapping came from an earlier confirmation
     previous: PreviousImport | None
-    mapping_notes: list[str] = field(default_factory=list)  # columns not picked, and why
+    mapping_notes: list[Said] = field(default_factory=list)  # columns not picked, and why
 
 
 @dataclass
@@ -165,7 +169,7 @@ class ImportResult:
     created_debtors: int = 0
     cancelled_messages: list[int] = field(default_factory=list)
     previous: PreviousImport | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[Said] = field(default_factory=list)  # English, each with its phrase for a page
     confirmed_batch_id: int | None = None  # an identical re-upload of a later date: the batch that says so
     # what the check shows: the first rows as stored, the columns, what to look at, what a full list closes
     stored_rows: pd.DataFrame | None = None
@@ -385,7 +389,7 @@ class _Plan:
     mode: str
     as_of: date
     signature: str
-    mapping_notes: list[str]
+    mapping_notes: list[Said]
     parse: _Parse
 
 
@@ -426,11 +430,12 @@ def _import(uow: UnitOfWork, upload: Upload, req: ImportRequest, *, actor: str, 
     seen = diff.Seen()
     _write(s, plan, pieces, batch, result, details, seen, confirm=not (close_missing or dry_run))
     if kept := bank.keep_bank_payments(s, batch.id):  # the bank paid what the file still shows open
-        result.notes.append(f"{len(kept)} invoice(s) the bank paid are still open in this file: the bank payments "
-                            "stand, and the cases are listed on the Bank page for a person to check.")
+        result.notes.append(said(N_("{n} invoice(s) the bank paid are still open in this file: the bank payments "
+                                    "stand, and the cases are listed on the Bank page for a person to check."),
+                                 n=Count(len(kept))))
     parsed = _accepted(prepared.finish(pieces.parsed), pieces, plan, upload.file_name)
     _fill_result(s, result, parsed, pieces, seen, upload.raw, req.valid_rows_only, as_of)
-    pieces.report(0.95, "Recording the batch")
+    pieces.report(0.95, said(N_("Recording the batch")))
     _record(s, batch, result, details, parsed, plan.signature, actor)
     if dry_run:
         uow.rollback()
@@ -530,7 +535,7 @@ def _record(s, batch: ImportBatch, result: ImportResult, details: dict, parsed: 
     details["warning_count"] = parsed.warning_count
     details["left_out"] = [str(p) for p in result.left_out[:_KEEP_IN_DETAILS]]
     details["left_out_count"] = result.left_out_count
-    details["notes"] = result.notes
+    details["notes"] = [str(n) for n in result.notes]
     batch.count_new, batch.count_changed, batch.count_closed = result.new, result.changed, result.closed
     batch.count_unchanged, batch.count_skipped = result.unchanged, result.skipped
     batch.details = details
@@ -551,12 +556,13 @@ def _confirm(uow: UnitOfWork, previous: PreviousImport, result: ImportResult, ac
         return
     s = uow.session
     result.unchanged, result.skipped = previous.rows, previous.skipped
-    note = f"Identical to batch {previous.batch_id}: its data is confirmed as of {result.as_of:%d-%m-%Y}."
+    note = said(N_("Identical to batch {batch}: its data is confirmed as of {day}."), batch=previous.batch_id,
+                day=f"{result.as_of:%d-%m-%Y}")
     result.mode = result.mode if previous.kind == imp.OPEN_ITEMS else PARTIAL
     batch = ImportBatch(kind=previous.kind, mode=result.mode, file_name=result.file_name[:255],
                         file_hash=result.file_hash, as_of=result.as_of, imported_by=actor,
                         count_unchanged=result.unchanged, count_skipped=result.skipped,
-                        details={"identical_to": previous.batch_id, "notes": [note]})
+                        details={"identical_to": previous.batch_id, "notes": [str(note)]})
     s.add(batch)
     s.flush()
     result.confirmed_batch_id = None if result.dry_run else batch.id
@@ -602,7 +608,7 @@ class _Pieces:
 
     def __iter__(self):
         prepared, total = self.prepared, max(self.prepared.row_count, 1)
-        self.report(0.0, f"{prepared.row_count:,} rows")
+        self.report(0.0, said(N_("{n} rows"), n=Count(prepared.row_count)))
         for piece in self._parse.each_piece():
             self.parsed.append(piece)
             self.rejected = self.rejected or (piece.error_count > 0 and not self.valid_rows_only)
@@ -611,9 +617,10 @@ class _Pieces:
             if len(rows) and not self.rejected:
                 yield rows
             done = sum(len(p.frame) for p in self.parsed)
-            self.report(0.8 * done / total, f"{done:,} of {prepared.row_count:,} rows")
+            self.report(0.8 * done / total, said(N_("{done} of {total} rows"), done=Count(done),
+                                                 total=Count(prepared.row_count)))
 
-    def report(self, share: float, what: str) -> None:
+    def report(self, share: float, what: Said) -> None:
         """Tell the caller how far the import is. Its callback may raise to stop the import: the
         transaction is then rolled back, and nothing is written."""
         if self.progress is not None:
@@ -669,7 +676,7 @@ def _loading(s, pieces: _Pieces, current: pd.DataFrame, batch: ImportBatch, resu
                 yield rows, known_in_file[pieces.position(rows)]
 
         yield invoices, pieces_known()
-        pieces.report(0.8, "Comparing with the ledger")
+        pieces.report(0.8, said(N_("Comparing with the ledger")))
         invoices.check_debtors(debtors.ids_used)
 
 
@@ -732,7 +739,7 @@ def _apply_open_items(s, pieces: _Pieces, batch: ImportBatch, result: ImportResu
         if confirm and result.closing.needs_confirmation and pieces.rows:  # an empty file is refused later
             raise ClosingNeedsConfirmation(result.closing)  # the caller's transaction is rolled back
         if len(gone):
-            pieces.report(0.9, f"Closing {len(gone):,} invoices that are not in the file")
+            pieces.report(0.9, said(N_("Closing {n} invoices that are not in the file"), n=Count(len(gone))))
         _write_changes(s, gone, batch.id)
         leaving += gone.closed_ids
         result.closed += len(gone)
