@@ -177,7 +177,7 @@ def test_the_preview_shows_the_personal_portal_link_the_debtor_will_get(ledger, 
     monkeypatch.setenv("PORTAL_URL", "https://pay.example.test")
     monkeypatch.setenv("PORTAL_SECRET_KEY", "k3Y-for-the-queue-preview-9f8e7d6c5b4a3210ZYXWVUTSRQ")
     with UnitOfWork(ledger) as u:
-        reminders.generate(u, TODAY, actor="test")
+        reminders.generate(u, date.today(), actor="test")
         stored = u.session.scalars(select(Message).where(Message.channel == "email").order_by(Message.id)).first()
         debtor = u.session.get(Debtor, stored.debtor_id)
         mid, debtor_id, generation = stored.id, debtor.id, debtor.portal_generation
@@ -432,7 +432,7 @@ def test_the_reasons_read_in_dutch_and_a_reason_stored_in_english_before_as_it_w
     from receivables.domain.translation import translate
 
     with UnitOfWork(ledger) as u:
-        reminders.generate(u, TODAY, actor="test")
+        reminders.generate(u, date.today(), actor="test")
     at = page(language="nl")
     assert not at.exception
     shown = " ".join([*(c.value for c in at.caption), *(m.value for m in at.markdown)]).replace("\\", "")

@@ -402,7 +402,8 @@ def _plan_on_first_invoice(uow, mid) -> str:
 
     with uow() as u:
         inv = _first_invoice(u.session, mid)
-        plans.create_plan(u, inv.debtor_id, [inv.id], 2, TODAY + timedelta(days=7), actor="carla", today=TODAY)
+        today = date.today()
+        plans.create_plan(u, inv.debtor_id, [inv.id], 2, today + timedelta(days=7), actor="carla", today=today)
         return inv.number
 
 

@@ -70,6 +70,7 @@ def _computed_actions() -> dict[tuple[str, str], list[str]]:
     computed action belongs here (the test below fails until it is)."""
     from receivables.domain import messages, plans
     from receivables.domain.replies import ReplyKind
+    from receivables.services import portal_mail
     return {
         ("receivables/services/bank.py", "f'bank.{what}'"):
             ["bank." + w for w in _literal_arguments("_decided", 3, "what", "receivables/services/bank.py")],
@@ -79,6 +80,8 @@ def _computed_actions() -> dict[tuple[str, str], list[str]]:
         ("receivables/services/queue.py", "f'message.{action}'"): [f"message.{a}" for a in messages.ACTIONS],
         ("receivables/services/plans.py", "f'plan.{choice}'"): [f"plan.{c}" for c in plans.CHOICES],
         ("receivables/services/plans.py", "f'plan.{status}'"): [f"plan.{s}" for s in plans.STATUSES],
+        ("receivables/services/portal_mail.py", "_AUDIT[mail.kind] if outcome == 'sent' else 'portal.mail_not_sent'"):
+            [*portal_mail._AUDIT.values(), "portal.mail_not_sent"],
         # the login guard is handed a function that writes what it is called with
         ("ui/auth.py", "action"): _literal_arguments("audit", 0, "action", "receivables/services/login_throttle.py"),
     }
