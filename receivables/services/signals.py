@@ -24,7 +24,7 @@ def behaviour_signals(uow: UnitOfWork, today: date, tracks_by_key: dict[str, Tra
     s = uow.session
     since = today - timedelta(days=365)
     signals: dict[int, dict] = defaultdict(dict)
-    frame = analytics.behaviour(uow, today, months=12)
+    frame = analytics.behaviour(uow, today, months=12, every_debtor=False)
     for r in frame[["debtor_id", "invoices_paid", "avg_days_late", "share_paid_late",
                     "share_paid_late_30"]].itertuples(index=False):
         if not r.invoices_paid:
@@ -43,9 +43,12 @@ def behaviour_signals(uow: UnitOfWork, today: date, tracks_by_key: dict[str, Tra
     for debtor_id, n in s.execute(select(Invoice.debtor_id, func.count()).where(  # "= true": the disputed index
             Invoice.disputed == true(), Invoice.open_cents > 0).group_by(Invoice.debtor_id)):
         signals[debtor_id]["open_disputes"] = int(n)
-    for debtor_id, first in s.execute(select(Invoice.debtor_id, func.min(Invoice.invoice_date))
-                                      .group_by(Invoice.debtor_id)):
-        signals[debtor_id]["debtor_age_days"] = (today - first).days if first else 0
+    # per debtor a look into the index of its invoices by date (a GROUP BY reads all of that index)
+    first_invoice = (select(func.min(Invoice.invoice_date)).where(Invoice.debtor_id == Debtor.id)
+                     .correlate(Debtor).scalar_subquery())
+    for debtor_id, first in s.execute(select(Debtor.id, first_invoice)):
+        if first is not None:
+            signals[debtor_id]["debtor_age_days"] = (today - first).days
     for debtor_id, track_key, step_key in s.execute(
             select(Message.debtor_id, Message.track, Message.step_name).where(
                 Message.status == "sent", Message.sent_at >= datetime.combine(since, datetime.min.time()))
@@ -67,8 +70,15 @@ def track_choices(uow: UnitOfWork, today: date, cfg: ReminderSettings,
 
 
 def debtor_tracks(uow: UnitOfWork, today: date | None = None) -> dict[int, str]:
-    """The reminder track each debtor is on today (override or the first matching rule)."""
+    """The reminder track each debtor is on today (override or the first matching rule): the track of
+    `track_choices`, without its reason, chosen for all debtors at once."""
     today = today or date.today()
     overrides = dict(uow.session.execute(select(Debtor.id, Debtor.track_override)).all())
-    return {debtor_id: choice[0]
-            for debtor_id, choice in track_choices(uow, today, load_settings(uow.session), overrides).items()}
+    if not overrides:
+        return {}
+    cfg = load_settings(uow.session)
+    found = behaviour_signals(uow, today, cfg.tracks)
+    ids = list(overrides)
+    columns = {name: [(found[d].get(name) or 0) if d in found else 0 for d in ids] for name in tracks.SIGNALS}
+    keys = tracks.choose_track_keys(columns, cfg.rules, [overrides[d] for d in ids], cfg.tracks)
+    return dict(zip(ids, (str(k) for k in keys)))
