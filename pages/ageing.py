@@ -2,6 +2,7 @@ from ui.auth import require
 
 user = require("viewer")
 
+import threading  # noqa: E402
 from datetime import date  # noqa: E402
 
 import pandas as pd  # noqa: E402
@@ -38,10 +39,19 @@ def load_kpis(version: str, as_of: date, edges: tuple[int, ...], basis: str) -> 
         return analytics.ageing_kpis(uow, load(version, as_of, edges, basis))
 
 
+@st.cache_resource(show_spinner=False)
+def last_tracks() -> dict:
+    """This server's latest tracks, from which the next data version's are found (one lock: one at a time)."""
+    return {"lock": threading.Lock(), "tracks": None}
+
+
 @st.cache_data(show_spinner=False, max_entries=4)
 def load_tracks(version: str, today: date) -> dict[int, str]:
-    with state.uow() as uow:
-        return signals.debtor_tracks(uow, today)
+    # after a write only the debtors it touched get their track worked out again
+    held = last_tracks()
+    with held["lock"], state.uow() as uow:
+        held["tracks"] = signals.debtor_tracks_since(uow, today, held["tracks"])
+        return held["tracks"].tracks
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

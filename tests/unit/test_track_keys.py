@@ -7,7 +7,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from receivables.domain import tracks
-from receivables.domain.tracks import choose_track, choose_track_keys, default_rules, default_tracks, parse_rules
+from receivables.domain.tracks import (
+    choose_track,
+    choose_track_keys,
+    default_rules,
+    default_tracks,
+    parse_rules,
+)
 
 TRACKS = default_tracks()
 CUSTOM = parse_rules([
