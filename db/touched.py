@@ -36,6 +36,10 @@ class Touched:
         self._flush_start: int | None = None
         event.listen(session, "before_flush", self._before_flush)
         event.listen(session, "after_flush", self._after_flush)
+        # the next transaction starts afresh (on SQLite on a new connection: the engine does not pool), also
+        # after a commit or rollback that did not go through UnitOfWork.commit
+        event.listen(session, "after_commit", self._reset)
+        event.listen(session, "after_rollback", self._reset)
 
     def _sqlite(self) -> bool:
         return self.session.get_bind().dialect.name == "sqlite"
@@ -87,8 +91,7 @@ class Touched:
             s.execute(DebtorTouched.__table__.insert(), [{"version": version, "debtor_id": d} for d in debtors])
         s.execute(text("DELETE FROM debtor_touched WHERE version <= :old"), {"old": version - JOURNAL_VERSIONS})
 
-    def committed(self) -> None:
-        """The next transaction starts afresh (on SQLite on a new connection: the engine does not pool)."""
+    def _reset(self, session) -> None:
         self.debtors.clear()
         self.invoices.clear()
         self.accounted = 0

@@ -44,11 +44,9 @@ class UnitOfWork:
                 version = s.execute(text(BUMP), {"now": utcnow()}).scalar()
                 self.touched.journal(version, debtors)
         s.commit()
-        self.touched.committed()
 
     def rollback(self) -> None:
         self.session.rollback()
-        self.touched.committed()
 
 
 def _wrote(s: Session) -> bool:
