@@ -2,7 +2,6 @@ from ui.auth import require
 
 user = require("viewer")
 
-import threading  # noqa: E402
 from datetime import date  # noqa: E402
 
 import pandas as pd  # noqa: E402
@@ -11,7 +10,7 @@ import streamlit as st  # noqa: E402
 
 from receivables.domain import definitions, exports, formatting  # noqa: E402
 from receivables.domain.ageing import DEFAULT_EDGES  # noqa: E402
-from receivables.services import analytics, plans, signals  # noqa: E402
+from receivables.services import analytics, plans  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
 from ui import i18n, state  # noqa: E402
 from ui.i18n import _  # noqa: E402
@@ -39,19 +38,9 @@ def load_kpis(version: str, as_of: date, edges: tuple[int, ...], basis: str) -> 
         return analytics.ageing_kpis(uow, load(version, as_of, edges, basis))
 
 
-@st.cache_resource(show_spinner=False)
-def last_tracks() -> dict:
-    """This server's latest tracks, from which the next data version's are found (one lock: one at a time)."""
-    return {"lock": threading.Lock(), "tracks": None}
-
-
 @st.cache_data(show_spinner=False, max_entries=4)
 def load_tracks(version: str, today: date) -> dict[int, str]:
-    # after a write only the debtors it touched get their track worked out again
-    held = last_tracks()
-    with held["lock"], state.uow() as uow:
-        held["tracks"] = signals.debtor_tracks_since(uow, today, held["tracks"])
-        return held["tracks"].tracks
+    return state.debtor_tracks(today)  # after a write, worked out again for the debtors it touched only
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
