@@ -104,18 +104,31 @@ def invoice_facts(s, ids: np.ndarray) -> pd.DataFrame:
     return frame
 
 
-def read_invoices(s) -> pd.DataFrame:
-    """Every invoice of the ledger as the import compares it with a file: one typed column each (text as
-    Arrow strings, dates as datetime64[D] with NaT for none), in the order of `INVOICE_COLUMNS`."""
+def read_invoices(s, ids: np.ndarray | None = None) -> pd.DataFrame:
+    """Every invoice of the ledger as the import compares it with a file (or only those of `ids`, in the
+    order of their ids): one typed column each (text as Arrow strings, dates as datetime64[D] with NaT
+    for none), in the order of `INVOICE_COLUMNS`."""
+    if ids is not None:
+        ids = np.unique(np.asarray(ids, dtype=np.int64))
+        parts = [_read_invoices(s, ids[i:i + READ_CHUNK]) for i in range(0, len(ids), READ_CHUNK)]
+        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0] if parts else _read_invoices(s, ids)
+    return _read_invoices(s, None)
+
+
+def _read_invoices(s, ids: np.ndarray | None) -> pd.DataFrame:
     if s.get_bind().dialect.name == "postgresql":
-        return _read_invoices_json(s)
-    return _read_invoices_rows(s)
+        return _read_invoices_json(s, ids)
+    return _read_invoices_rows(s, ids)
 
 
-def _read_invoices_rows(s) -> pd.DataFrame:
+def _read_invoices_rows(s, ids: np.ndarray | None = None) -> pd.DataFrame:
     cursor = s.connection().connection.driver_connection.cursor()
     try:
-        cursor.execute(f"SELECT {', '.join(INVOICE_COLUMNS)} FROM invoice")
+        if ids is None:
+            cursor.execute(f"SELECT {', '.join(INVOICE_COLUMNS)} FROM invoice")
+        else:
+            cursor.execute(f"SELECT {', '.join(INVOICE_COLUMNS)} FROM invoice WHERE id IN "
+                           "(SELECT value FROM json_each(?)) ORDER BY id", (json.dumps(ids.tolist()),))
         rows = cursor.fetchall()  # plain tuples: far cheaper to turn into a frame than Row objects
     finally:
         cursor.close()
@@ -131,7 +144,7 @@ def _read_invoices_rows(s) -> pd.DataFrame:
     return frame[list(INVOICE_COLUMNS)]
 
 
-def _read_invoices_json(s) -> pd.DataFrame:
+def _read_invoices_json(s, ids: np.ndarray | None = None) -> pd.DataFrame:
     """PostgreSQL: `read_invoices` as newline-delimited JSON, 200,000 invoices a text that PostgreSQL
     writes and Arrow reads (several times faster than rows as Python tuples; COPY TO hands out a row
     at a time)."""
@@ -142,16 +155,20 @@ def _read_invoices_json(s) -> pd.DataFrame:
     types |= {c: pa.string() for c in ("invoice_date", "due_date", "settled_date")}  # ISO text, cast below
     schema = pa.schema([(c, types[c]) for c in INVOICE_COLUMNS])
     parts, after = [], 0
+    only = "" if ids is None else "AND id = ANY(CAST(:ids AS bigint[])) "
     while True:
         row = conn.execute(text(
             f"SELECT string_agg(row_to_json(t)::text, chr(10)), max(t.id) FROM (SELECT {', '.join(INVOICE_COLUMNS)} "
-            "FROM invoice WHERE id > :after ORDER BY id LIMIT :n) t"), {"after": after, "n": READ_CHUNK}).one()
+            f"FROM invoice WHERE id > :after {only}ORDER BY id LIMIT :n) t"),
+            {"after": after, "n": READ_CHUNK, **({} if ids is None else {"ids": ids.tolist()})}).one()
         if row[0] is None:
             break
         parts.append(pajson.read_json(pa.BufferReader(row[0].encode()),
                                       parse_options=pajson.ParseOptions(explicit_schema=schema,
                                                                         unexpected_field_behavior="error")))
         after = row[1]
+        if ids is not None:
+            break  # a caller's ids come at most READ_CHUNK at a time
     table = pa.concat_tables(parts) if parts else schema.empty_table()
     frame = pd.DataFrame({
         **{c: table[c].to_numpy().astype(np.int64) for c in ("id", "debtor_id", "open_cents", "amount_cents")},
@@ -161,6 +178,128 @@ def _read_invoices_json(s) -> pd.DataFrame:
            for c in ("invoice_date", "due_date", "settled_date")},
     })
     return frame[list(INVOICE_COLUMNS)]
+
+class FileRows:
+    """A file of open items beside the ledger, in temporary tables of the import's transaction, so that
+    the rows a file repeats unchanged never travel back from the database: which of the file's invoice
+    numbers the ledger has (`known`); once parsed, those rows (`stage`); which of them may change their
+    invoice (`differing`); and the open invoices the file leaves out (`absent`). The import's own rules
+    (`importing.diff`) then judge only those. `drop` removes the tables (a rollback does too). A ledger
+    without invoices needs none of it: every row is new."""
+
+    NUMBERS, ROWS = "import_file_number", "import_file_row"
+
+    def __init__(self, s):
+        self.s, self.conn = s, s.connection()
+        self.postgres = self.conn.dialect.name == "postgresql"
+        self.schema = "pg_temp" if self.postgres else "temp"
+        self.empty = self.conn.execute(text("SELECT 1 FROM invoice LIMIT 1")).first() is None
+        self._fields: tuple[str, ...] = ()
+        self._staged = False
+
+    def known(self, numbers) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+        """For each of the file's invoice numbers (in file order): whether the ledger has it, and the
+        invoice's id (-1 where not)."""
+        n = len(numbers)
+        known, ids = np.zeros(n, dtype=bool), np.full(n, -1, dtype=np.int64)
+        if self.empty or not n:
+            return known, ids
+        self._create(self.NUMBERS, "id {int} PRIMARY KEY, number {text}")
+        bulk_insert(self.s, f"{self.schema}.{self.NUMBERS}",
+                    pd.DataFrame({"id": np.arange(n, dtype=np.int64), "number": arrow_text(numbers)}))
+        self._analyse(self.NUMBERS)
+        pair = self._agg("CAST(n.id AS TEXT) || ',' || CAST(i.id AS TEXT)")
+        pairs = self._ints(f"SELECT {pair} FROM {self.schema}.{self.NUMBERS} n JOIN invoice i ON i.number = n.number")
+        pairs = pairs.reshape(-1, 2)
+        known[pairs[:, 0]] = True
+        ids[pairs[:, 0]] = pairs[:, 1]
+        self._drop(self.NUMBERS)
+        return known, ids
+
+    def stage(self, ids: np.ndarray, open_cents: np.ndarray, due_date: np.ndarray | None = None,
+              description: pd.Series | None = None, reference: pd.Series | None = None) -> None:
+        """The file's rows of invoices the ledger has, by invoice id: the open amount and, where the file
+        maps them, the due date (NaT: none given), description and reference ("" or None: empty)."""
+        if self.empty:
+            return
+        given = {"due_date": due_date, "description": description, "reference": reference}
+        self._fields = tuple(f for f, v in given.items() if v is not None)
+        types = {"due_date": "{date}", "description": "{text}", "reference": "{text}"}
+        self._create(self.ROWS, ", ".join(["id {int} PRIMARY KEY", "open_cents {int}",
+                                           *(f"{f} {types[f]}" for f in self._fields)]))
+        order = np.argsort(ids, kind="stable")  # in id order: SQLite appends to its key's B-tree
+        frame = pd.DataFrame({"id": np.asarray(ids, dtype=np.int64)[order],
+                              "open_cents": np.asarray(open_cents, dtype=np.int64)[order]})
+        if due_date is not None:
+            frame["due_date"] = arrow_text(iso_text(np.asarray(due_date)[order]))
+        for f in ("description", "reference"):
+            if given[f] is not None:
+                values = pd.Series(given[f]).reset_index(drop=True).iloc[order].reset_index(drop=True)
+                frame[f] = texts_or_none(values)
+        bulk_insert(self.s, f"{self.schema}.{self.ROWS}", frame)
+        self._analyse(self.ROWS)
+        self._staged = True
+
+    def differing(self) -> np.ndarray:
+        """The invoices among the staged rows whose open amount, due date (where the file gives one),
+        description or reference (as text, empty as none) is not what the ledger holds: all that
+        `diff.compare_open_items` may find changed, so that every other staged row is unchanged."""
+        if not self._staged:
+            return np.zeros(0, dtype=np.int64)
+        differs = ["r.open_cents <> i.open_cents"]
+        if "due_date" in self._fields:
+            differs.append("(r.due_date IS NOT NULL AND (i.due_date IS NULL OR r.due_date <> i.due_date))")
+        differs += [f"COALESCE(r.{f}, '') <> COALESCE(i.{f}, '')" for f in ("description", "reference")
+                    if f in self._fields]
+        return self._ints(f"SELECT {self._agg('CAST(i.id AS TEXT)')} FROM {self.schema}.{self.ROWS} r "
+                          f"JOIN invoice i ON i.id = r.id WHERE {' OR '.join(differs)}")
+
+    def absent(self, as_of: date, batch_id: int) -> np.ndarray:
+        """The open invoices of the ledger before this import (demo invoices and invoices dated after
+        `as_of` aside) that are not among the staged rows: what a full list closes."""
+        if self.empty:
+            return np.zeros(0, dtype=np.int64)
+        outside = (f"AND NOT EXISTS (SELECT 1 FROM {self.schema}.{self.ROWS} r WHERE r.id = i.id)"
+                   if self._staged else "")
+        return self._ints(f"SELECT {self._agg('CAST(i.id AS TEXT)')} FROM invoice i WHERE i.open_cents <> 0 "
+                          "AND i.is_demo IS NOT TRUE AND i.invoice_date <= :as_of "
+                          f"AND (i.batch_id IS NULL OR i.batch_id <> :batch) {outside}",
+                          {"as_of": as_of if self.postgres else as_of.isoformat(), "batch": batch_id})
+
+    def drop(self) -> None:
+        if self._staged:
+            self._drop(self.ROWS)
+            self._staged = False
+
+    def _create(self, table: str, columns: str) -> None:
+        self._drop(table)
+        columns = columns.format(int="bigint" if self.postgres else "INTEGER", text="text" if self.postgres else "TEXT",
+                                 date="date" if self.postgres else "TEXT")
+        self.conn.execute(text(f"CREATE TEMPORARY TABLE {table} ({columns})"
+                               + (" ON COMMIT DROP" if self.postgres else "")))
+
+    def _drop(self, table: str) -> None:
+        self.conn.execute(text(f"DROP TABLE IF EXISTS {self.schema}.{table}"))
+
+    def _analyse(self, table: str) -> None:
+        if self.postgres:  # temporary tables get no statistics of their own; the joins below need them
+            self.conn.execute(text(f"ANALYZE {self.schema}.{table}"))
+
+    def _agg(self, expression: str) -> str:
+        return f"string_agg({expression}, ',')" if self.postgres else f"group_concat({expression}, ',')"
+
+    def _ints(self, sql: str, params: dict | None = None) -> np.ndarray:
+        """Integers an aggregate listed as one text: a million of them are one value to fetch."""
+        listed = self.conn.execute(text(sql), params or {}).scalar()
+        if not listed:
+            return np.zeros(0, dtype=np.int64)
+        return np.fromstring(listed, dtype=np.int64, sep=",")
+
+
+def count_open(s) -> int:
+    """Open invoices of the ledger, demo invoices aside."""
+    return s.execute(text("SELECT COUNT(*) FROM invoice WHERE open_cents <> 0 AND is_demo IS NOT TRUE")).scalar()
+
 
 def dates_of(values: tuple) -> np.ndarray:
     """DATE values as the driver returns them (ISO text from SQLite, date objects from PostgreSQL; None
