@@ -180,22 +180,22 @@ def _read_invoices_json(s, ids: np.ndarray | None = None) -> pd.DataFrame:
     return frame[list(INVOICE_COLUMNS)]
 
 class FileRows:
-    """A file of open items beside the ledger, in temporary tables of the import's transaction, so that
-    the rows a file repeats unchanged never travel back from the database: which of the file's invoice
-    numbers the ledger has (`known`); once parsed, those rows (`stage`); which of them may change their
-    invoice (`differing`); and the open invoices the file leaves out (`absent`). The import's own rules
-    (`importing.diff`) then judge only those. `drop` removes the tables (a rollback does too). A ledger
-    without invoices needs none of it: every row is new."""
+    """A file of open items beside the ledger, compared in SQL so that the rows a file repeats unchanged
+    never travel back from the database: which of the file's invoice numbers the ledger has (`known`);
+    once parsed, those rows (`stage`); which of them may change their invoice (`differing`); and the
+    open invoices the file leaves out (`absent`). The import's own rules (`importing.diff`) then judge
+    only those. PostgreSQL gets the rows by COPY into temporary tables of the transaction (`drop`
+    removes them, a rollback does too); SQLite reads them as a JSON parameter (json_each), which costs
+    less than writing them to a table. A ledger without invoices needs none of it: every row is new."""
 
-    NUMBERS, ROWS = "import_file_number", "import_file_row"
+    NUMBERS, ROWS = "pg_temp.import_file_number", "pg_temp.import_file_row"
 
     def __init__(self, s):
         self.s, self.conn = s, s.connection()
         self.postgres = self.conn.dialect.name == "postgresql"
-        self.schema = "pg_temp" if self.postgres else "temp"
         self.empty = self.conn.execute(text("SELECT 1 FROM invoice LIMIT 1")).first() is None
         self._fields: tuple[str, ...] = ()
-        self._staged = False
+        self._rows: str | None = None  # the staged rows: a table (PostgreSQL) or their JSON (SQLite)
 
     def known(self, numbers) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
         """For each of the file's invoice numbers (in file order): whether the ledger has it, and the
@@ -204,16 +204,19 @@ class FileRows:
         known, ids = np.zeros(n, dtype=bool), np.full(n, -1, dtype=np.int64)
         if self.empty or not n:
             return known, ids
-        self._create(self.NUMBERS, "id {int} PRIMARY KEY, number {text}")
-        bulk_insert(self.s, f"{self.schema}.{self.NUMBERS}",
-                    pd.DataFrame({"id": np.arange(n, dtype=np.int64), "number": arrow_text(numbers)}))
-        self._analyse(self.NUMBERS)
+        frame = pd.DataFrame({"id": np.arange(n, dtype=np.int64), "number": arrow_text(numbers)})
         pair = self._agg("CAST(n.id AS TEXT) || ',' || CAST(i.id AS TEXT)")
-        pairs = self._ints(f"SELECT {pair} FROM {self.schema}.{self.NUMBERS} n JOIN invoice i ON i.number = n.number")
+        if self.postgres:
+            self._load(self.NUMBERS, "id bigint, number text", frame)
+            pairs = self._ints(f"SELECT {pair} FROM {self.NUMBERS} n JOIN invoice i ON i.number = n.number")
+            self._drop(self.NUMBERS)
+        else:
+            pairs = self._ints(f"SELECT {pair} FROM (SELECT key AS id, json_extract(value, '$[0]') AS number "
+                               "FROM json_each(:numbers)) n JOIN invoice i ON i.number = n.number",
+                               {"numbers": json_rows(frame[["number"]])})
         pairs = pairs.reshape(-1, 2)
         known[pairs[:, 0]] = True
         ids[pairs[:, 0]] = pairs[:, 1]
-        self._drop(self.NUMBERS)
         return known, ids
 
     def stage(self, ids: np.ndarray, open_cents: np.ndarray, due_date: np.ndarray | None = None,
@@ -224,10 +227,7 @@ class FileRows:
             return
         given = {"due_date": due_date, "description": description, "reference": reference}
         self._fields = tuple(f for f, v in given.items() if v is not None)
-        types = {"due_date": "{date}", "description": "{text}", "reference": "{text}"}
-        self._create(self.ROWS, ", ".join(["id {int} PRIMARY KEY", "open_cents {int}",
-                                           *(f"{f} {types[f]}" for f in self._fields)]))
-        order = np.argsort(ids, kind="stable")  # in id order: SQLite appends to its key's B-tree
+        order = np.argsort(ids, kind="stable")
         frame = pd.DataFrame({"id": np.asarray(ids, dtype=np.int64)[order],
                               "open_cents": np.asarray(open_cents, dtype=np.int64)[order]})
         if due_date is not None:
@@ -236,54 +236,67 @@ class FileRows:
             if given[f] is not None:
                 values = pd.Series(given[f]).reset_index(drop=True).iloc[order].reset_index(drop=True)
                 frame[f] = texts_or_none(values)
-        bulk_insert(self.s, f"{self.schema}.{self.ROWS}", frame)
-        self._analyse(self.ROWS)
-        self._staged = True
+        if self.postgres:
+            types = {"due_date": "date", "description": "text", "reference": "text"}
+            self._load(self.ROWS, ", ".join(["id bigint", "open_cents bigint",
+                                             *(f"{f} {types[f]}" for f in self._fields)]), frame)
+            self._rows = self.ROWS
+        else:
+            self._rows = json_rows(frame)
 
     def differing(self) -> np.ndarray:
         """The invoices among the staged rows whose open amount, due date (where the file gives one),
         description or reference (as text, empty as none) is not what the ledger holds: all that
         `diff.compare_open_items` may find changed, so that every other staged row is unchanged."""
-        if not self._staged:
+        if self._rows is None:
             return np.zeros(0, dtype=np.int64)
         differs = ["r.open_cents <> i.open_cents"]
         if "due_date" in self._fields:
             differs.append("(r.due_date IS NOT NULL AND (i.due_date IS NULL OR r.due_date <> i.due_date))")
         differs += [f"COALESCE(r.{f}, '') <> COALESCE(i.{f}, '')" for f in ("description", "reference")
                     if f in self._fields]
-        return self._ints(f"SELECT {self._agg('CAST(i.id AS TEXT)')} FROM {self.schema}.{self.ROWS} r "
-                          f"JOIN invoice i ON i.id = r.id WHERE {' OR '.join(differs)}")
+        return self._ints(f"SELECT {self._agg('CAST(i.id AS TEXT)')} FROM {self._staged()} r "
+                          f"JOIN invoice i ON i.id = r.id WHERE {' OR '.join(differs)}", self._params())
 
     def absent(self, as_of: date, batch_id: int) -> np.ndarray:
         """The open invoices of the ledger before this import (demo invoices and invoices dated after
         `as_of` aside) that are not among the staged rows: what a full list closes."""
         if self.empty:
             return np.zeros(0, dtype=np.int64)
-        outside = (f"AND NOT EXISTS (SELECT 1 FROM {self.schema}.{self.ROWS} r WHERE r.id = i.id)"
-                   if self._staged else "")
+        outside = ""
+        if self._rows is not None:  # an anti-join on PostgreSQL; SQLite indexes the list for IN once
+            outside = (f"AND NOT EXISTS (SELECT 1 FROM {self.ROWS} r WHERE r.id = i.id)" if self.postgres
+                       else "AND i.id NOT IN (SELECT json_extract(value, '$[0]') FROM json_each(:rows))")
         return self._ints(f"SELECT {self._agg('CAST(i.id AS TEXT)')} FROM invoice i WHERE i.open_cents <> 0 "
                           "AND i.is_demo IS NOT TRUE AND i.invoice_date <= :as_of "
                           f"AND (i.batch_id IS NULL OR i.batch_id <> :batch) {outside}",
-                          {"as_of": as_of if self.postgres else as_of.isoformat(), "batch": batch_id})
+                          {"as_of": as_of if self.postgres else as_of.isoformat(), "batch": batch_id,
+                           **self._params()})
 
     def drop(self) -> None:
-        if self._staged:
+        if self._rows is not None and self.postgres:
             self._drop(self.ROWS)
-            self._staged = False
+        self._rows = None
 
-    def _create(self, table: str, columns: str) -> None:
+    def _staged(self) -> str:
+        if self.postgres:
+            return self.ROWS
+        columns = ", ".join(f"json_extract(value, '$[{i}]') AS {c}"
+                            for i, c in enumerate(("id", "open_cents", *self._fields)))
+        return f"(SELECT {columns} FROM json_each(:rows))"
+
+    def _params(self) -> dict:
+        return {} if self.postgres or self._rows is None else {"rows": self._rows}
+
+    def _load(self, table: str, columns: str, frame: pd.DataFrame) -> None:
+        """PostgreSQL: `frame` into a new temporary table, with its statistics for the joins."""
         self._drop(table)
-        columns = columns.format(int="bigint" if self.postgres else "INTEGER", text="text" if self.postgres else "TEXT",
-                                 date="date" if self.postgres else "TEXT")
-        self.conn.execute(text(f"CREATE TEMPORARY TABLE {table} ({columns})"
-                               + (" ON COMMIT DROP" if self.postgres else "")))
+        self.conn.execute(text(f"CREATE TEMPORARY TABLE {table.split('.')[1]} ({columns}) ON COMMIT DROP"))
+        bulk_insert(self.s, table, frame)
+        self.conn.execute(text(f"ANALYZE {table}"))
 
     def _drop(self, table: str) -> None:
-        self.conn.execute(text(f"DROP TABLE IF EXISTS {self.schema}.{table}"))
-
-    def _analyse(self, table: str) -> None:
-        if self.postgres:  # temporary tables get no statistics of their own; the joins below need them
-            self.conn.execute(text(f"ANALYZE {self.schema}.{table}"))
+        self.conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
 
     def _agg(self, expression: str) -> str:
         return f"string_agg({expression}, ',')" if self.postgres else f"group_concat({expression}, ',')"
