@@ -675,6 +675,8 @@ def json_rows(frame: pd.DataFrame) -> str:
     parts = []
     for name in frame.columns:
         arr = pa.array(frame[name])
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
         if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
             arr = arr.cast(pa.string())
             if pc.any(pc.match_substring_regex(arr, _CONTROL)).as_py():
