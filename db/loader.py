@@ -182,39 +182,38 @@ def _read_invoices_json(s, ids: np.ndarray | None = None) -> pd.DataFrame:
 class FileRows:
     """A file of open items beside the ledger, compared in SQL so that the rows a file repeats unchanged
     never travel back from the database: which of the file's invoice numbers the ledger has (`known`);
-    once parsed, those rows (`stage`); which of them may change their invoice (`differing`); and the
-    open invoices the file leaves out (`absent`). The import's own rules (`importing.diff`) then judge
-    only those. PostgreSQL gets the rows by COPY into temporary tables of the transaction (`drop`
-    removes them, a rollback does too); SQLite reads them as a JSON parameter (json_each), which costs
-    less than writing them to a table. A ledger without invoices needs none of it: every row is new."""
+    once parsed, those rows (`stage`, a temporary table of the transaction); then, in one pass over
+    the ledger (`compare`), which of them may change their invoice and, for a full list, which open
+    invoices it leaves out. The import's own rules (`importing.diff`) judge only those. `drop` removes
+    the table (a rollback does too). A ledger without invoices needs none of it: every row is new."""
 
-    NUMBERS, ROWS = "pg_temp.import_file_number", "pg_temp.import_file_row"
+    ROWS = "import_file_row"
 
     def __init__(self, s):
         self.s, self.conn = s, s.connection()
         self.postgres = self.conn.dialect.name == "postgresql"
+        self.table = f"{'pg_temp' if self.postgres else 'temp'}.{self.ROWS}"
         self.empty = self.conn.execute(text("SELECT 1 FROM invoice LIMIT 1")).first() is None
         self._fields: tuple[str, ...] = ()
-        self._rows: str | None = None  # the staged rows: a table (PostgreSQL) or their JSON (SQLite)
+        self._staged = False
 
     def known(self, numbers) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
         """For each of the file's invoice numbers (in file order): whether the ledger has it, and the
-        invoice's id (-1 where not)."""
+        invoice's id (-1 where not). The numbers go as one parameter, a JSON array."""
         n = len(numbers)
         known, ids = np.zeros(n, dtype=bool), np.full(n, -1, dtype=np.int64)
         if self.empty or not n:
             return known, ids
-        frame = pd.DataFrame({"id": np.arange(n, dtype=np.int64), "number": arrow_text(numbers)})
-        pair = self._agg("CAST(n.id AS TEXT) || ',' || CAST(i.id AS TEXT)")
+        numbers = numbers.combine_chunks() if isinstance(numbers, pa.ChunkedArray) else numbers
+        listed = json_rows(pd.DataFrame({"number": arrow_text(numbers)}), flat=True)
         if self.postgres:
-            self._load(self.NUMBERS, "id bigint, number text", frame)
-            pairs = self._ints(f"SELECT {pair} FROM {self.NUMBERS} n JOIN invoice i ON i.number = n.number")
-            self._drop(self.NUMBERS)
+            source = ("(SELECT n.number, n.pos - 1 AS id FROM json_array_elements_text(CAST(:numbers AS json)) "
+                      "WITH ORDINALITY AS n(number, pos))")
         else:
-            pairs = self._ints(f"SELECT {pair} FROM (SELECT key AS id, json_extract(value, '$[0]') AS number "
-                               "FROM json_each(:numbers)) n JOIN invoice i ON i.number = n.number",
-                               {"numbers": json_rows(frame[["number"]])})
-        pairs = pairs.reshape(-1, 2)
+            source = "(SELECT key AS id, value AS number FROM json_each(:numbers))"
+        pair = self._agg("CAST(n.id AS TEXT) || ',' || CAST(i.id AS TEXT)")
+        pairs = self._ints(f"SELECT {pair} FROM {source} n JOIN invoice i ON i.number = n.number",
+                           {"numbers": listed}).reshape(-1, 2)
         known[pairs[:, 0]] = True
         ids[pairs[:, 0]] = pairs[:, 1]
         return known, ids
@@ -227,7 +226,7 @@ class FileRows:
             return
         given = {"due_date": due_date, "description": description, "reference": reference}
         self._fields = tuple(f for f, v in given.items() if v is not None)
-        order = np.argsort(ids, kind="stable")
+        order = np.argsort(ids, kind="stable")  # in id order: SQLite appends to its key's B-tree
         frame = pd.DataFrame({"id": np.asarray(ids, dtype=np.int64)[order],
                               "open_cents": np.asarray(open_cents, dtype=np.int64)[order]})
         if due_date is not None:
@@ -236,77 +235,67 @@ class FileRows:
             if given[f] is not None:
                 values = pd.Series(given[f]).reset_index(drop=True).iloc[order].reset_index(drop=True)
                 frame[f] = texts_or_none(values)
-        if self.postgres:
-            types = {"due_date": "date", "description": "text", "reference": "text"}
-            self._load(self.ROWS, ", ".join(["id bigint", "open_cents bigint",
-                                             *(f"{f} {types[f]}" for f in self._fields)]), frame)
-            self._rows = self.ROWS
-        else:
-            self._rows = json_rows(frame)
+        integer, txt, day = ("bigint", "text", "date") if self.postgres else ("INTEGER", "TEXT", "TEXT")
+        types = {"due_date": day, "description": txt, "reference": txt}
+        columns = ", ".join([f"id {integer} PRIMARY KEY", f"open_cents {integer}",
+                             *(f"{f} {types[f]}" for f in self._fields)])
+        self._drop()
+        self.conn.execute(text(f"CREATE TEMPORARY TABLE {self.ROWS} ({columns})"
+                               + (" ON COMMIT DROP" if self.postgres else "")))
+        bulk_insert(self.s, self.table, frame)
+        if self.postgres:  # a temporary table has no statistics until asked; the join below needs them
+            self.conn.execute(text(f"ANALYZE {self.table}"))
+        self._staged = True
 
-    def differing(self) -> np.ndarray:
-        """The invoices among the staged rows whose open amount, due date (where the file gives one),
-        description or reference (as text, empty as none) is not what the ledger holds: all that
-        `diff.compare_open_items` may find changed, so that every other staged row is unchanged."""
-        if self._rows is None:
-            return np.zeros(0, dtype=np.int64)
+    def compare(self, as_of: date | None, batch_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """In one pass: the invoices among the staged rows whose open amount, due date (where the file
+        gives one), description or reference (as text, empty as none) is not what the ledger holds —
+        all that `diff.compare_open_items` may find changed, so every other staged row is unchanged —
+        and, given the date `as_of` of a full list, the open invoices of the ledger before this import
+        (demo invoices and invoices dated after `as_of` aside) that are not among the staged rows:
+        what the list closes."""
+        none = np.zeros(0, dtype=np.int64)
+        if self.empty:
+            return none, none
+        if not self._staged:
+            self.stage(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
         differs = ["r.open_cents <> i.open_cents"]
         if "due_date" in self._fields:
             differs.append("(r.due_date IS NOT NULL AND (i.due_date IS NULL OR r.due_date <> i.due_date))")
         differs += [f"COALESCE(r.{f}, '') <> COALESCE(i.{f}, '')" for f in ("description", "reference")
                     if f in self._fields]
-        return self._ints(f"SELECT {self._agg('CAST(i.id AS TEXT)')} FROM {self._staged()} r "
-                          f"JOIN invoice i ON i.id = r.id WHERE {' OR '.join(differs)}", self._params())
-
-    def absent(self, as_of: date, batch_id: int) -> np.ndarray:
-        """The open invoices of the ledger before this import (demo invoices and invoices dated after
-        `as_of` aside) that are not among the staged rows: what a full list closes."""
-        if self.empty:
-            return np.zeros(0, dtype=np.int64)
-        outside = ""
-        if self._rows is not None:  # an anti-join on PostgreSQL; SQLite indexes the list for IN once
-            outside = (f"AND NOT EXISTS (SELECT 1 FROM {self.ROWS} r WHERE r.id = i.id)" if self.postgres
-                       else "AND i.id NOT IN (SELECT json_extract(value, '$[0]') FROM json_each(:rows))")
-        return self._ints(f"SELECT {self._agg('CAST(i.id AS TEXT)')} FROM invoice i WHERE i.open_cents <> 0 "
-                          "AND i.is_demo IS NOT TRUE AND i.invoice_date <= :as_of "
-                          f"AND (i.batch_id IS NULL OR i.batch_id <> :batch) {outside}",
-                          {"as_of": as_of if self.postgres else as_of.isoformat(), "batch": batch_id,
-                           **self._params()})
+        differing = self._agg("CAST(i.id AS TEXT)", f"r.id IS NOT NULL AND ({' OR '.join(differs)})")
+        if as_of is None:  # a partial list: its own rows only
+            return self._ints(f"SELECT {differing} FROM {self.table} r JOIN invoice i ON i.id = r.id"), none
+        absent = self._agg("CAST(i.id AS TEXT)", "r.id IS NULL AND i.open_cents <> 0 AND i.is_demo IS NOT TRUE "
+                                                 "AND i.invoice_date <= :as_of "
+                                                 "AND (i.batch_id IS NULL OR i.batch_id <> :batch)")
+        row = self.conn.execute(text(f"SELECT {differing}, {absent} FROM invoice i "
+                                     f"LEFT JOIN {self.table} r ON r.id = i.id"),
+                                {"as_of": as_of if self.postgres else as_of.isoformat(), "batch": batch_id}).one()
+        return _ints(row[0]), _ints(row[1])
 
     def drop(self) -> None:
-        if self._rows is not None and self.postgres:
-            self._drop(self.ROWS)
-        self._rows = None
+        if self._staged:
+            self._drop()
+            self._staged = False
 
-    def _staged(self) -> str:
-        if self.postgres:
-            return self.ROWS
-        columns = ", ".join(f"json_extract(value, '$[{i}]') AS {c}"
-                            for i, c in enumerate(("id", "open_cents", *self._fields)))
-        return f"(SELECT {columns} FROM json_each(:rows))"
+    def _drop(self) -> None:
+        self.conn.execute(text(f"DROP TABLE IF EXISTS {self.table}"))
 
-    def _params(self) -> dict:
-        return {} if self.postgres or self._rows is None else {"rows": self._rows}
-
-    def _load(self, table: str, columns: str, frame: pd.DataFrame) -> None:
-        """PostgreSQL: `frame` into a new temporary table, with its statistics for the joins."""
-        self._drop(table)
-        self.conn.execute(text(f"CREATE TEMPORARY TABLE {table.split('.')[1]} ({columns}) ON COMMIT DROP"))
-        bulk_insert(self.s, table, frame)
-        self.conn.execute(text(f"ANALYZE {table}"))
-
-    def _drop(self, table: str) -> None:
-        self.conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
-
-    def _agg(self, expression: str) -> str:
-        return f"string_agg({expression}, ',')" if self.postgres else f"group_concat({expression}, ',')"
+    def _agg(self, expression: str, where: str | None = None) -> str:
+        listed = f"string_agg({expression}, ',')" if self.postgres else f"group_concat({expression}, ',')"
+        return f"{listed} FILTER (WHERE {where})" if where else listed
 
     def _ints(self, sql: str, params: dict | None = None) -> np.ndarray:
-        """Integers an aggregate listed as one text: a million of them are one value to fetch."""
-        listed = self.conn.execute(text(sql), params or {}).scalar()
-        if not listed:
-            return np.zeros(0, dtype=np.int64)
-        return np.fromstring(listed, dtype=np.int64, sep=",")
+        return _ints(self.conn.execute(text(sql), params or {}).scalar())
+
+
+def _ints(listed: str | None) -> np.ndarray:
+    """Integers an aggregate listed as one text: a million of them are one value to fetch."""
+    if not listed:
+        return np.zeros(0, dtype=np.int64)
+    return np.fromstring(listed, dtype=np.int64, sep=",")
 
 
 def count_open(s) -> int:
@@ -665,13 +654,16 @@ def csv_rows(frame: pd.DataFrame) -> bytes:
 _CONTROL = r"[\x00-\x1f]"
 
 
-def json_rows(frame: pd.DataFrame) -> str:
-    """The frame's rows as one JSON array of arrays, written with Arrow's string kernels (which let go
-    of the GIL, and are several times faster than pandas' writer): each column as JSON text, the columns
-    of a row joined, the rows laid end to end in the array's own buffer. Texts with control characters,
-    and column types other than text, integers and flags, go through pandas."""
+def json_rows(frame: pd.DataFrame, flat: bool = False) -> str:
+    """The frame's rows as one JSON array of arrays (`flat`: of a one-column frame, one array of its
+    values), written with Arrow's string kernels (which let go of the GIL, and are several times faster
+    than pandas' writer): each column as JSON text, the columns of a row joined, the rows laid end to
+    end in the array's own buffer. Texts with control characters, and column types other than text,
+    integers and flags, go through pandas."""
     if not len(frame):
         return "[]"
+    if flat:
+        return _json_values(frame.iloc[:, 0])
     parts = []
     for name in frame.columns:
         arr = pa.array(frame[name])
@@ -692,7 +684,22 @@ def json_rows(frame: pd.DataFrame) -> str:
         else:
             return frame.to_json(orient="values", force_ascii=False)
         parts.append(pc.fill_null(text.cast(pa.string()), "null"))
-    rows = pc.binary_join_element_wise("[", pc.binary_join_element_wise(*parts, ","), "],", "")
+    return _laid_end_to_end(pc.binary_join_element_wise("[", pc.binary_join_element_wise(*parts, ","), "],", ""))
+
+
+def _json_values(values: pd.Series) -> str:
+    """One column as a flat JSON array (see `json_rows`)."""
+    arr = pa.array(values)
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    if pa.types.is_string(arr.type) and not pc.any(pc.match_substring_regex(arr, _CONTROL)).as_py():
+        escaped = pc.replace_substring(pc.replace_substring(arr, "\\", "\\\\"), '"', '\\"')
+        quoted = pc.fill_null(pc.binary_join_element_wise('"', escaped, '"', ""), "null")
+        return _laid_end_to_end(pc.binary_join_element_wise(quoted, ",", ""))
+    return values.to_json(orient="values", force_ascii=False)
+
+
+def _laid_end_to_end(rows: pa.Array) -> str:
+    """Texts that each end in a comma, as one JSON array without the last comma."""
     rows = pa.concat_arrays([rows]) if rows.offset else rows
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32, count=len(rows) + 1)
     body = rows.buffers()[2].to_pybytes()[offsets[0]:offsets[-1] - 1]  # without the last comma

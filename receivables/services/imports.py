@@ -738,7 +738,8 @@ def _apply_open_items(s, pieces: _Pieces, batch: ImportBatch, result: ImportResu
     if len(existing):
         file_rows.stage(ids, existing["open_cents"].to_numpy(),
                         *(existing[f] if f in mapped else None for f in ("due_date", "description", "reference")))
-    differing = np.isin(ids, file_rows.differing())
+    differ, absent = file_rows.compare(as_of if mode == FULL else None, batch.id)
+    differing = np.isin(ids, differ)
     compared = diff.compare_open_items(existing[differing] if len(existing) else existing,
                                        loader.read_invoices(s, ids[differing]), as_of, mapped)
     compared = replace(compared, unchanged=compared.unchanged + int((~differing).sum()))
@@ -746,7 +747,7 @@ def _apply_open_items(s, pieces: _Pieces, batch: ImportBatch, result: ImportResu
     _counts(result, compared)
     leaving = compared.leaving
     if mode == FULL:
-        gone, result.closing = diff.closing_of(loader.read_invoices(s, file_rows.absent(as_of, batch.id)),
+        gone, result.closing = diff.closing_of(loader.read_invoices(s, absent),
                                                seen.file_debtors(), as_of, open_before)
         if confirm and result.closing.needs_confirmation and pieces.rows:  # an empty file is refused later
             raise ClosingNeedsConfirmation(result.closing)  # the caller's transaction is rolled back
