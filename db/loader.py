@@ -187,7 +187,7 @@ class FileRows:
     invoices it leaves out. The import's own rules (`importing.diff`) judge only those. `drop` removes
     the table (a rollback does too). A ledger without invoices needs none of it: every row is new."""
 
-    ROWS = "import_file_row"
+    ROWS, NUMBERS = "import_file_row", "import_file_number"
 
     def __init__(self, s):
         self.s, self.conn = s, s.connection()
@@ -199,21 +199,25 @@ class FileRows:
 
     def known(self, numbers) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
         """For each of the file's invoice numbers (in file order): whether the ledger has it, and the
-        invoice's id (-1 where not). The numbers go as one parameter, a JSON array."""
+        invoice's id (-1 where not). PostgreSQL joins them from a temporary table (COPY), SQLite
+        from one JSON array."""
         n = len(numbers)
         known, ids = np.zeros(n, dtype=bool), np.full(n, -1, dtype=np.int64)
         if self.empty or not n:
             return known, ids
-        numbers = numbers.combine_chunks() if isinstance(numbers, pa.ChunkedArray) else numbers
-        listed = json_rows(pd.DataFrame({"number": arrow_text(numbers)}), flat=True)
-        if self.postgres:
-            source = ("(SELECT n.number, n.pos - 1 AS id FROM json_array_elements_text(CAST(:numbers AS json)) "
-                      "WITH ORDINALITY AS n(number, pos))")
-        else:
-            source = "(SELECT key AS id, value AS number FROM json_each(:numbers))"
+        numbers = arrow_text(numbers.combine_chunks() if isinstance(numbers, pa.ChunkedArray) else numbers)
         pair = self._agg("CAST(n.id AS TEXT) || ',' || CAST(i.id AS TEXT)")
-        pairs = self._ints(f"SELECT {pair} FROM {source} n JOIN invoice i ON i.number = n.number",
-                           {"numbers": listed}).reshape(-1, 2)
+        if self.postgres:
+            self._create(self.NUMBERS, "id bigint, number text")
+            bulk_insert(self.s, f"pg_temp.{self.NUMBERS}", pd.DataFrame({"id": np.arange(n), "number": numbers}))
+            self.conn.execute(text(f"ANALYZE pg_temp.{self.NUMBERS}"))
+            pairs = self._ints(f"SELECT {pair} FROM pg_temp.{self.NUMBERS} n JOIN invoice i ON i.number = n.number")
+            self.conn.execute(text(f"DROP TABLE pg_temp.{self.NUMBERS}"))
+        else:
+            pairs = self._ints(f"SELECT {pair} FROM (SELECT key AS id, value AS number FROM json_each(:numbers)) n "
+                               "JOIN invoice i ON i.number = n.number",
+                               {"numbers": json_rows(pd.DataFrame({"number": numbers}), flat=True)})
+        pairs = pairs.reshape(-1, 2)
         known[pairs[:, 0]] = True
         ids[pairs[:, 0]] = pairs[:, 1]
         return known, ids
@@ -235,16 +239,20 @@ class FileRows:
             if given[f] is not None:
                 values = pd.Series(given[f]).reset_index(drop=True).iloc[order].reset_index(drop=True)
                 frame[f] = texts_or_none(values)
-        integer, txt, day = ("bigint", "text", "date") if self.postgres else ("INTEGER", "TEXT", "TEXT")
-        types = {"due_date": day, "description": txt, "reference": txt}
-        columns = ", ".join([f"id {integer} PRIMARY KEY", f"open_cents {integer}",
-                             *(f"{f} {types[f]}" for f in self._fields)])
-        self._drop()
-        self.conn.execute(text(f"CREATE TEMPORARY TABLE {self.ROWS} ({columns})"
-                               + (" ON COMMIT DROP" if self.postgres else "")))
-        bulk_insert(self.s, self.table, frame)
-        if self.postgres:  # a temporary table has no statistics until asked; the join below needs them
+        if self.postgres:
+            types = {"due_date": "date", "description": "text", "reference": "text"}
+            self._create(self.ROWS, ", ".join(["id bigint", "open_cents bigint",
+                                               *(f"{f} {types[f]}" for f in self._fields)]))
+            bulk_insert(self.s, self.table, frame)
+            # a temporary table has no statistics until asked; the join of `compare` needs them
             self.conn.execute(text(f"ANALYZE {self.table}"))
+        else:  # each row as the JSON array SQLite's json_array makes of the invoice: one text to compare
+            self._create(self.ROWS, "id INTEGER PRIMARY KEY, v TEXT")
+            for f in ("description", "reference"):
+                if f in frame:
+                    frame[f] = frame[f].fillna("") if frame[f] is not None else ""
+            self.conn.execute(text(f"INSERT INTO {self.table} (id, v) SELECT CAST(key AS INTEGER), value "
+                                   "FROM json_each(:rows)"), {"rows": json_object(frame)})
         self._staged = True
 
     def compare(self, as_of: date | None, batch_id: int) -> tuple[np.ndarray, np.ndarray]:
@@ -259,11 +267,16 @@ class FileRows:
             return none, none
         if not self._staged:
             self.stage(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-        differs = ["r.open_cents <> i.open_cents"]
-        if "due_date" in self._fields:
-            differs.append("(r.due_date IS NOT NULL AND (i.due_date IS NULL OR r.due_date <> i.due_date))")
-        differs += [f"COALESCE(r.{f}, '') <> COALESCE(i.{f}, '')" for f in ("description", "reference")
-                    if f in self._fields]
+        if self.postgres:
+            differs = ["r.open_cents <> i.open_cents"]
+            if "due_date" in self._fields:
+                differs.append("(r.due_date IS NOT NULL AND (i.due_date IS NULL OR r.due_date <> i.due_date))")
+            differs += [f"COALESCE(r.{f}, '') <> COALESCE(i.{f}, '')" for f in ("description", "reference")
+                        if f in self._fields]
+        else:  # a row without a due date (none is valid) differs here, and is judged by the import
+            values = ["i.open_cents", *(f"i.{f}" if f == "due_date" else f"COALESCE(i.{f}, '')"
+                                        for f in self._fields)]
+            differs = [f"r.v IS NOT json_array({', '.join(values)})"]
         differing = self._agg("CAST(i.id AS TEXT)", f"r.id IS NOT NULL AND ({' OR '.join(differs)})")
         if as_of is None:  # a partial list: its own rows only
             return self._ints(f"SELECT {differing} FROM {self.table} r JOIN invoice i ON i.id = r.id"), none
@@ -282,6 +295,11 @@ class FileRows:
 
     def _drop(self) -> None:
         self.conn.execute(text(f"DROP TABLE IF EXISTS {self.table}"))
+
+    def _create(self, table: str, columns: str) -> None:
+        self.conn.execute(text(f"DROP TABLE IF EXISTS {'pg_temp' if self.postgres else 'temp'}.{table}"))
+        self.conn.execute(text(f"CREATE TEMPORARY TABLE {table} ({columns})"
+                               + (" ON COMMIT DROP" if self.postgres else "")))
 
     def _agg(self, expression: str, where: str | None = None) -> str:
         listed = f"string_agg({expression}, ',')" if self.postgres else f"group_concat({expression}, ',')"
@@ -664,6 +682,14 @@ def json_rows(frame: pd.DataFrame, flat: bool = False) -> str:
         return "[]"
     if flat:
         return _json_values(frame.iloc[:, 0])
+    arrays = _json_arrays(frame)
+    if arrays is None:
+        return frame.to_json(orient="values", force_ascii=False)
+    return _laid_end_to_end(pc.binary_join_element_wise(arrays, ",", ""))
+
+
+def _json_arrays(frame: pd.DataFrame) -> pa.Array | None:
+    """Each row of the frame as JSON array text; None where `json_rows` leaves the frame to pandas."""
     parts = []
     for name in frame.columns:
         arr = pa.array(frame[name])
@@ -672,7 +698,7 @@ def json_rows(frame: pd.DataFrame, flat: bool = False) -> str:
         if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
             arr = arr.cast(pa.string())
             if pc.any(pc.match_substring_regex(arr, _CONTROL)).as_py():
-                return frame.to_json(orient="values", force_ascii=False)
+                return None
             escaped = pc.replace_substring(pc.replace_substring(arr, "\\", "\\\\"), '"', '\\"')
             text = pc.binary_join_element_wise('"', escaped, '"', "")
         elif pa.types.is_boolean(arr.type):
@@ -682,9 +708,9 @@ def json_rows(frame: pd.DataFrame, flat: bool = False) -> str:
         elif pa.types.is_null(arr.type):
             text = pa.nulls(len(arr), pa.string())
         else:
-            return frame.to_json(orient="values", force_ascii=False)
+            return None
         parts.append(pc.fill_null(text.cast(pa.string()), "null"))
-    return _laid_end_to_end(pc.binary_join_element_wise("[", pc.binary_join_element_wise(*parts, ","), "],", ""))
+    return pc.binary_join_element_wise("[", pc.binary_join_element_wise(*parts, ","), "]", "")
 
 
 def _json_values(values: pd.Series) -> str:
@@ -696,6 +722,20 @@ def _json_values(values: pd.Series) -> str:
         quoted = pc.fill_null(pc.binary_join_element_wise('"', escaped, '"', ""), "null")
         return _laid_end_to_end(pc.binary_join_element_wise(quoted, ",", ""))
     return values.to_json(orient="values", force_ascii=False)
+
+
+def json_object(frame: pd.DataFrame) -> str:
+    """The frame's rows as one JSON object, in the frame's order: each row's first column (integers)
+    the key of an array of the others, written as `json_rows` writes them (no spaces)."""
+    if not len(frame):
+        return "{}"
+    keys = pc.cast(pa.array(frame.iloc[:, 0].to_numpy()), pa.string())
+    arrays = _json_arrays(frame.iloc[:, 1:])
+    if arrays is None:
+        values = json.loads(frame.iloc[:, 1:].to_json(orient="values", force_ascii=False))
+        return json.dumps(dict(zip(keys.to_pylist(), values)), ensure_ascii=False, separators=(",", ":"))
+    listed = _laid_end_to_end(pc.binary_join_element_wise('"', keys, '":', arrays, ",", ""))
+    return "{" + listed[1:-1] + "}"
 
 
 def _laid_end_to_end(rows: pa.Array) -> str:
