@@ -5,9 +5,10 @@ A statement upload is an ImportBatch of kind "bank"; an applied match is a dated
 (payment; bank charges a write-off, a netted credit note a credit) whose batch is that upload, so
 ageing, DSO, the reminder engine and the sender's re-check see it at once, and undoing the upload
 takes its matches back. The matching itself is `receivables.domain.bank_matching`; here the
-database finds, with joins, the invoices a statement can concern (quoted references, invoice numbers
-in the texts, the payers' and named debtors' invoices, invoices of the same amount), so the matcher
-never holds the whole ledger.
+database finds, with joins, what each of its passes needs (`propose`): for the reference and number
+passes the invoices the quoted references and the invoice numbers in the texts name, then, only for the
+lines those leave, the invoices of the debtors the lines can concern (learned accounts, payers' names)
+and those of their amounts, so the matcher never holds the whole ledger.
 
 An accounting export that still shows open an invoice the bank paid does not reopen it:
 `keep_bank_payments` holds the reopening back and lists the case for a person."""
