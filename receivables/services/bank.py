@@ -556,10 +556,16 @@ def _exact_rows(s, quoted: set[str], keys: set[str]) -> dict[int, tuple]:
                 {"keys": _values(s, keys)}):
             rows.setdefault(row[0], tuple(row))
             debtors.add(row[1])
-    if debtors:
-        for row in s.execute(text(_INVOICES + f"i.open_cents < 0 AND {_in(s, 'i.debtor_id', 'ids', 'bigint')}"),
-                             {"ids": _values(s, debtors)}):
-            rows.setdefault(row[0], tuple(row))
+    if not debtors:
+        return rows
+    if len(debtors) * 4 > (s.scalar(select(func.count()).select_from(Debtor)) or 0):
+        # a long statement names most debtors: one pass over the credit notes beats looking each debtor up
+        notes = (row for row in s.execute(text(_INVOICES + "i.open_cents < 0")) if row[1] in debtors)
+    else:
+        notes = s.execute(text(_INVOICES + f"i.open_cents < 0 AND {_in(s, 'i.debtor_id', 'ids', 'bigint')}"),
+                          {"ids": _values(s, debtors)})
+    for row in notes:
+        rows.setdefault(row[0], tuple(row))
     return rows
 
 

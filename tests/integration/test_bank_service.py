@@ -598,18 +598,20 @@ def test_payments_already_booked_before_the_statement_are_not_paid_twice(ledger)
 def test_the_matcher_is_given_only_the_invoices_the_lines_can_concern(ledger):
     with ledger() as u:
         s = u.session
-        other = debtor(s, "OTHER", "Ander Bedrijf")
-        for n in range(5):
-            invoice(s, other, f"X-{n}", 1_000 + n)
+        for n in range(7):  # enough debtors for the database to look the named ones up one by one
+            invoice(s, debtor(s, f"OTHER{n}", f"Ander Bedrijf {n}"), f"X-{n}", 1_000 + n)
         u.commit()
     payments = [bm.Payment("1", 121_000, "EUR", DAY, remittance="factuur F2026-0101"),
-                bm.Payment("2", 33_333, "EUR", DAY, counterparty_name="Bakkerij De Korf")]
+                bm.Payment("2", 33_333, "EUR", DAY, counterparty_name="Bakkerij De Korf"),
+                bm.Payment("3", 45_000, "EUR", DAY, remittance="nota 777")]
     with ledger() as u:
         found = bank.propose(u.session, payments, bank.match_rules(u.session))
-    assert [(p.status, p.evidence) for p in found.proposals] == [("auto", "number"), ("suggested", "name")]
-    # the number pass reads the one invoice named (Acme has no credit notes); the name pass, for the one
-    # line left, Bakkerij De Korf's three open invoices: neither Acme's others nor those of OTHER
-    assert (found.exact_invoices, found.left_over, found.other_invoices) == (1, 1, 3)
+    assert [(p.status, p.evidence) for p in found.proposals] == [
+        ("auto", "number"), ("suggested", "name"), ("auto", "number")]
+    assert "credit note C-0009 deducted" in found.proposals[2].reason
+    # the number passes read the two invoices named and Bakkerij De Korf's credit note; the name pass,
+    # for the one line left, Bakkerij De Korf's open invoices: neither Acme's others nor the others'
+    assert (found.exact_invoices, found.left_over, found.other_invoices) == (3, 1, 3)
 
 
 def _random_ledger(s, rnd) -> tuple[list[bm.Payment], dict]:
