@@ -373,10 +373,13 @@ def main() -> None:
     parser.add_argument("--no-pure", action="store_true",
                         help="leave out the pure matcher over the whole ledger in memory (the service still runs)")
     add_db_argument(parser)
-    parser.add_argument("--step", choices=("matcher", "duckdb", "load", "service"), help=argparse.SUPPRESS)
+    parser.add_argument("--step", choices=("generate", "matcher", "duckdb", "load", "service"), help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.step == "generate":
+        Path(args.data).write_bytes(pickle.dumps(generate(args.lines, args.invoices, args.debtors, args.seed)))
+        return
     if args.step:
         if args.step in ("load", "service"):
             out = {"load": step_load, "service": step_service}[args.step](Path(args.data), args.url)
@@ -387,7 +390,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, bench_database(args.db, "bench_bank") as url:
         data_file = Path(tmp) / "bank.pickle"
         start = time.perf_counter()
-        data_file.write_bytes(pickle.dumps(generate(args.lines, args.invoices, args.debtors, args.seed)))
+        # in a process of its own: a step's peak memory (ru_maxrss) starts from that of the process that
+        # started it, so this one must never hold the data
+        subprocess.run([sys.executable, __file__, "--step", "generate", "--data", str(data_file), "--lines",
+                        str(args.lines), "--invoices", str(args.invoices), "--debtors", str(args.debtors),
+                        "--seed", str(args.seed)], check=True)
         print(f"generated {args.lines:,} lines, {args.invoices:,} invoices, {args.debtors:,} debtors "
               f"in {time.perf_counter() - start:.1f} s", flush=True)
         results = {}
