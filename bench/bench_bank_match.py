@@ -4,6 +4,7 @@ the same lines to the same invoices on exact reference and exact invoice number,
 
     python bench/bench_bank_match.py                                   # 100,000 lines, 1,000,000 invoices, 50,000 debtors
     python bench/bench_bank_match.py --lines 10000 --invoices 100000 --debtors 5000
+    python bench/bench_bank_match.py --db postgresql+psycopg://postgres@127.0.0.1:5432/postgres --no-pure
 
 The book: every debtor has a name, an account and open invoices (3 % credit notes) numbered in one
 company-wide scheme (`F2024-000123` or zero-padded `0000611365`); a third of the invoices went out
@@ -15,6 +16,11 @@ invoices). The lines, each with what it really pays (the truth):
   a known account with the amount of one invoice, the oldest few, or another combination;
   the debtor's name with the amount of one invoice;
   another currency; noise (unknown payers, random amounts and texts with numbers in them); debits.
+Then the same data goes into a migrated database with the real tables (`--db`: a temporary SQLite file by
+default, or a fresh database on the PostgreSQL server of the URL given), and the service does what an
+upload does after reading the file: `bank.propose` (the reference and number passes on the invoices the
+database joins to the lines' references and number keys, then the other passes for the lines left, on the
+invoices of the debtors those can concern and of their amounts) and `bank.record_proposals`.
 Precision counts automatic matches whose invoices are not (all) among those the line really pays.
 Each step runs in its own process, so its peak memory (ru_maxrss) is its own."""
 
@@ -35,6 +41,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.dbarg import add_db_argument, bench_database, describe  # noqa: E402
+
 DAY = date(2026, 6, 30)
 WORDS = ("betaling", "order", "bestelling", "project", "huur", "maart", "april", "termijn", "dank", "ref",
          "klantnr", "contract", "levering", "week")
@@ -234,10 +242,22 @@ def step_duckdb(data_file: Path) -> dict:
             "peak_mb": _rss_mb()}
 
 
-def step_load(data_file: Path) -> dict:
-    """The generated book and lines into a migrated SQLite database with the real tables: debtors,
-    invoices, one reminder (message) per reference with its invoices, the learned accounts, and the
-    lines of one bank statement upload. Not timed as matching."""
+def _insert(conn, table: str, columns: str, rows) -> None:
+    """Rows into a table the fast way of the database: COPY on PostgreSQL, executemany on SQLite."""
+    raw = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        marks = ", ".join("?" for _ in columns.split(","))
+        raw.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
+
+
+def step_load(data_file: Path, url: str) -> dict:
+    """The generated book and lines into a migrated database with the real tables: debtors, invoices,
+    one reminder (message) per reference with its invoices, the learned accounts, and the lines of one
+    bank statement upload. Not timed as matching."""
     from sqlalchemy import text
 
     from db import analytics_queries
@@ -245,72 +265,69 @@ def step_load(data_file: Path) -> dict:
     from receivables.domain.references import message_id_of
 
     data = pickle.loads(data_file.read_bytes())
-    db_file = data_file.with_suffix(".db")
-    engine = make_engine(f"sqlite:///{db_file}")
+    engine = make_engine(url)
     upgrade(engine)
     start = time.perf_counter()
+    day = DAY.isoformat()
     with engine.begin() as conn:
         analytics_queries.drop_ledger_day_triggers(conn)
-        raw = conn.connection.driver_connection
-        raw.execute("INSERT INTO import_batch (id, kind, mode, file_name, file_hash, as_of, imported_by, imported_at, "
-                    "status, count_new, count_changed, count_closed, count_unchanged, count_skipped) VALUES "
-                    "(1, 'open-items', 'full', 'bench', 'bench', ?, 'bench', ?, 'applied', 0, 0, 0, 0, 0), "
-                    "(2, 'bank', 'partial', 'bench.xml', 'bench', ?, 'bench', ?, 'applied', 0, 0, 0, 0, 0)",
-                    (DAY.isoformat(), DAY.isoformat(), DAY.isoformat(), DAY.isoformat()))
-        raw.executemany("INSERT INTO debtor (id, code, name, language, is_consumer, payment_term_days, "
-                        "reminders_blocked, is_demo, created_at) VALUES (?, ?, ?, 'nl', 0, 30, 0, 0, ?)",
-                        [(d, f"D{d}", name, DAY.isoformat()) for d, name in data["names"].items()])
-        raw.executemany("INSERT INTO invoice (id, number, debtor_id, invoice_date, due_date, currency, amount_cents, "
-                        "open_cents, disputed, is_demo, batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 1)",
-                        [(i, number, d, (due - timedelta(days=30)).isoformat(), due.isoformat(), cur, c, c)
-                         for i, d, number, cur, c, due, _refs in data["book"]])
+        _insert(conn, "import_batch", "id, kind, mode, file_name, file_hash, as_of, imported_by, imported_at, status, "
+                "count_new, count_changed, count_closed, count_unchanged, count_skipped",
+                [(1, "open-items", "full", "bench", "bench", day, "bench", day, "applied", 0, 0, 0, 0, 0),
+                 (2, "bank", "partial", "bench.xml", "bench", day, "bench", day, "applied", 0, 0, 0, 0, 0)])
+        _insert(conn, "debtor", "id, code, name, language, is_consumer, payment_term_days, reminders_blocked, is_demo, "
+                "created_at", [(d, f"D{d}", name, "nl", False, 30, False, False, day) for d, name in data["names"].items()])
+        _insert(conn, "invoice", "id, number, debtor_id, invoice_date, due_date, currency, amount_cents, open_cents, "
+                "disputed, is_demo, batch_id",
+                [(i, number, d, (due - timedelta(days=30)).isoformat(), due.isoformat(), cur, c, c, False, False, 1)
+                 for i, d, number, cur, c, due, _refs in data["book"]])
         messages: dict[int, list[int]] = {}
         for i, d, *_rest, refs in data["book"]:
             for ref in refs:
                 messages.setdefault(message_id_of(ref), [d]).append(i)
-        raw.executemany("INSERT INTO message (id, debtor_id, track, step_index, step_name, step_key, channel, "
-                        "language, reason, status, planned_date, subject, body_text, body_html, edited, currency, "
-                        "total_cents, costs_cents, interest_cents, attempts, created_at, updated_at) VALUES "
-                        "(?, ?, 'standard', 1, 'reminder', ?, 'email', 'nl', '', 'sent', ?, '', '', '', 0, "
-                        "'EUR', 0, 0, 0, 0, ?, ?)",
-                        [(m, ids[0], f"bench/{m}", DAY.isoformat(), DAY.isoformat(), DAY.isoformat())
-                         for m, ids in messages.items()])
-        raw.executemany("INSERT INTO message_invoice (message_id, invoice_id, open_cents, active) VALUES (?, ?, 0, 1)",
-                        [(m, i) for m, ids in messages.items() for i in ids[1:]])
-        raw.executemany("INSERT INTO bank_payer (iban, debtor_id, learned_at) VALUES (?, ?, ?)",
-                        [(iban, d, DAY.isoformat()) for iban, d in data["known"].items()])
-        raw.execute("INSERT INTO bank_statement (id, batch_id, account, format, currency, line_count, duplicate_count) "
-                    "VALUES (1, 2, 'NL91ABNA0417164300', 'camt.053', 'EUR', 0, 0)")
-        raw.executemany("INSERT INTO bank_line (id, batch_id, statement_id, dedupe_key, account, booking_date, "
-                        "amount_cents, currency, counterparty_name, counterparty_iban, remittance, structured_reference, "
-                        "end_to_end_id, bank_code, reversal, status, reason, evidence, overpaid_cents, charges_cents) "
-                        "VALUES (?, 2, 1, ?, 'NL91ABNA0417164300', ?, ?, ?, ?, ?, ?, ?, '', '', 0, ?, '', 'none', 0, 0)",
-                        [(n + 1, f"k{n}", DAY.isoformat(), cents, cur, name, iban, text_, structured,
-                          "new" if cents > 0 else "debit")
-                         for n, (_pid, cents, cur, name, iban, text_, structured, _t) in enumerate(data["rows"])])
+        _insert(conn, "message", "id, debtor_id, track, step_index, step_name, step_key, channel, language, reason, "
+                "status, planned_date, subject, body_text, body_html, edited, currency, total_cents, costs_cents, "
+                "interest_cents, attempts, created_at, updated_at",
+                [(m, ids[0], "standard", 1, "reminder", f"bench/{m}", "email", "nl", "", "sent", day, "", "", "", False,
+                  "EUR", 0, 0, 0, 0, day, day) for m, ids in messages.items()])
+        _insert(conn, "message_invoice", "message_id, invoice_id, open_cents, active",
+                [(m, i, 0, True) for m, ids in messages.items() for i in ids[1:]])
+        _insert(conn, "bank_payer", "iban, debtor_id, learned_at", [(iban, d, day) for iban, d in data["known"].items()])
+        _insert(conn, "bank_statement", "id, batch_id, account, format, currency, line_count, duplicate_count",
+                [(1, 2, "NL91ABNA0417164300", "camt.053", "EUR", 0, 0)])
+        _insert(conn, "bank_line", "id, batch_id, statement_id, dedupe_key, account, booking_date, amount_cents, currency, "
+                "counterparty_name, counterparty_iban, remittance, structured_reference, end_to_end_id, bank_code, "
+                "reversal, status, reason, evidence, overpaid_cents, charges_cents",
+                [(n + 1, 2, 1, f"k{n}", "NL91ABNA0417164300", day, cents, cur, name, iban, text_, structured, "", "",
+                  False, "new" if cents > 0 else "debit", "", "none", 0, 0)
+                 for n, (_pid, cents, cur, name, iban, text_, structured, _t) in enumerate(data["rows"])])
+        if conn.dialect.name == "postgresql":  # the ids were given: the sequences go past them
+            for table in ("import_batch", "debtor", "invoice", "message", "bank_statement", "bank_line"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                  f"(SELECT max(id) FROM {table}))"))
         analytics_queries.install_ledger_day(conn)
     with engine.begin() as conn:
         conn.execute(text("ANALYZE"))
     engine.dispose()
     truth = {str(n + 1): (set(t) if t else None) for n, (*_x, t) in enumerate(data["rows"])}
     data_file.with_suffix(".truth").write_bytes(pickle.dumps(truth))
-    return {"seconds": time.perf_counter() - start, "db_mb": db_file.stat().st_size / 1024 / 1024,
-            "peak_mb": _rss_mb()}
+    return {"seconds": time.perf_counter() - start, "peak_mb": _rss_mb()}
 
 
-def step_sqlite(data_file: Path) -> dict:
-    """The service's matching on the real tables: the database finds what the lines can concern
-    (references, numbers, amounts, payers, names: joins), the matcher decides, the matches are booked."""
+def step_service(data_file: Path, url: str) -> dict:
+    """The service's matching on the real tables: the database finds by joins what each pass needs
+    (references and numbers first, then for the lines left the payers' and named debtors' invoices and
+    those of their amounts), the matcher decides, the matches are booked."""
     from sqlalchemy import select, text
 
     from db.engine import make_engine
     from db.models import BankLine, ImportBatch
     from db.uow import UnitOfWork
-    from receivables.domain.bank_matching import AUTO, SUGGESTED, Payment, match_payments
+    from receivables.domain.bank_matching import AUTO, SUGGESTED, Payment
     from receivables.services import bank
 
     truth = pickle.loads(data_file.with_suffix(".truth").read_bytes())
-    engine = make_engine(f"sqlite:///{data_file.with_suffix('.db')}")
+    engine = make_engine(url)
     out: dict = {}
     with UnitOfWork(engine) as uow:
         s = uow.session
@@ -325,18 +342,17 @@ def step_sqlite(data_file: Path) -> dict:
         rows = s.execute(text("SELECT id, amount_cents, currency, booking_date, counterparty_name, counterparty_iban, "
                               "remittance, structured_reference FROM bank_line WHERE status = 'new'")).all()
         payments = [Payment(str(i), c, cur, DAY, name, iban, t, ref) for i, c, cur, _d, name, iban, t, ref in rows]
-        found = bank.candidates(s, payments, rules)
-        t_candidates, c_candidates = time.perf_counter() - start, time.process_time() - cpu
-        proposals = match_payments(payments, found.invoices, known_ibans=found.known_ibans,
-                                   debtor_names=found.debtor_names, rules=rules, currencies=found.currencies)
+        found = bank.propose(s, payments, rules)
+        proposals = found.proposals
         seconds, cpu_total = time.perf_counter() - start, time.process_time() - cpu
-        out.update(candidates_seconds=t_candidates, candidates_cpu=c_candidates, seconds=seconds, cpu=cpu_total,
-                   candidate_invoices=len(found.invoices), peak_mb_matching=_rss_mb())
+        out.update(seconds=seconds, cpu=cpu_total, exact_invoices=found.exact_invoices,
+                   other_invoices=found.other_invoices, left_over=found.left_over, peak_mb_matching=_rss_mb())
         start, cpu = time.perf_counter(), time.process_time()
         lines = list(s.scalars(select(BankLine).where(BankLine.status == "new")))
         bank.record_proposals(s, lines, proposals, s.get(ImportBatch, 2))
         uow.commit()
         out.update(book_seconds=time.perf_counter() - start, book_cpu=time.process_time() - cpu)
+    engine.dispose()
     automatic = [p for p in proposals if p.status == AUTO]
     wrong = [p for p in automatic if truth[p.payment_id] is None
              or not {a.invoice_id for a in p.allocations} <= truth[p.payment_id]]
@@ -354,40 +370,61 @@ def main() -> None:
     parser.add_argument("--invoices", type=int, default=1_000_000)
     parser.add_argument("--debtors", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=15)
-    parser.add_argument("--step", choices=("matcher", "duckdb", "load", "sqlite"))
-    parser.add_argument("--data")
+    parser.add_argument("--no-pure", action="store_true",
+                        help="leave out the pure matcher over the whole ledger in memory (the service still runs)")
+    add_db_argument(parser)
+    parser.add_argument("--step", choices=("generate", "matcher", "duckdb", "load", "service"), help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.step:
-        fn = {"matcher": step_matcher, "duckdb": step_duckdb, "load": step_load, "sqlite": step_sqlite}[args.step]
-        print(json.dumps(fn(Path(args.data))))
+    if args.step == "generate":
+        Path(args.data).write_bytes(pickle.dumps(generate(args.lines, args.invoices, args.debtors, args.seed)))
         return
-    with tempfile.TemporaryDirectory() as tmp:
+    if args.step:
+        if args.step in ("load", "service"):
+            out = {"load": step_load, "service": step_service}[args.step](Path(args.data), args.url)
+        else:
+            out = {"matcher": step_matcher, "duckdb": step_duckdb}[args.step](Path(args.data))
+        print(json.dumps(out))
+        return
+    with tempfile.TemporaryDirectory() as tmp, bench_database(args.db, "bench_bank") as url:
         data_file = Path(tmp) / "bank.pickle"
         start = time.perf_counter()
-        data_file.write_bytes(pickle.dumps(generate(args.lines, args.invoices, args.debtors, args.seed)))
+        # in a process of its own: a step's peak memory (ru_maxrss) starts from that of the process that
+        # started it, so this one must never hold the data
+        subprocess.run([sys.executable, __file__, "--step", "generate", "--data", str(data_file), "--lines",
+                        str(args.lines), "--invoices", str(args.invoices), "--debtors", str(args.debtors),
+                        "--seed", str(args.seed)], check=True)
         print(f"generated {args.lines:,} lines, {args.invoices:,} invoices, {args.debtors:,} debtors "
               f"in {time.perf_counter() - start:.1f} s", flush=True)
         results = {}
-        for step in ("duckdb", "matcher", "load", "sqlite"):
-            out = subprocess.run([sys.executable, __file__, "--step", step, "--data", str(data_file)],
+        steps = ("duckdb", "load", "service") if args.no_pure else ("duckdb", "matcher", "load", "service")
+        for step in steps:
+            out = subprocess.run([sys.executable, __file__, "--step", step, "--data", str(data_file), "--url", url],
                                  check=True, capture_output=True, text=True).stdout
             results[step] = json.loads(out.strip().splitlines()[-1])
             print(step, json.dumps(results[step]), flush=True)
-        m, d = results["matcher"], results["duckdb"]
+        where = describe(url)
+    d = results["duckdb"]
+    if "matcher" in results:
+        m = results["matcher"]
         print(f"\nsame exact joins in Python dicts {m['exact_python_seconds']:.2f} s "
               f"(cpu {m['exact_python_cpu']:.2f} s), DuckDB cpu {d['cpu']:.2f} s, matcher cpu {m['cpu']:.1f} s")
-        print(f"matcher {m['seconds']:.1f} s vs DuckDB exact joins {d['seconds']:.2f} s "
+        print(f"pure matcher {m['seconds']:.1f} s vs DuckDB exact joins {d['seconds']:.2f} s "
               f"= {m['seconds'] / d['seconds']:.1f}x; automatic {m['automatic'] / m['credits']:.1%} of "
               f"{m['credits']:,} credits ({m['automatic'] / max(1, m['payable']):.1%} of the {m['payable']:,} "
               f"that pay our invoices), wrong automatic {m['wrong_automatic']}; "
               f"peak memory matcher {m['peak_mb']:.0f} MB, DuckDB {d['peak_mb']:.0f} MB")
-        q = results["sqlite"]
-        print(f"in SQLite (the service): number keys for {q['keyed']:,} invoices once {q['keys_cpu']:.1f} s cpu; "
-              f"matching {q['seconds']:.1f} s (cpu {q['cpu']:.1f} s, of which the joins that find the "
-              f"{q['candidate_invoices']:,} candidate invoices {q['candidates_cpu']:.1f} s) = "
-              f"{q['cpu'] / d['cpu']:.0f}x DuckDB's cpu; booking the matches {q['book_seconds']:.1f} s; "
-              f"automatic {q['automatic'] / q['credits']:.1%}, wrong automatic {q['wrong_automatic']}, "
-              f"peak memory {q['peak_mb_matching']:.0f} MB while matching, {q['peak_mb']:.0f} MB in all")
+    q = results["service"]
+    print(f"the service on {where}: number keys for {q['keyed']:,} invoices once {q['keys_cpu']:.1f} s cpu; "
+          f"matching {q['seconds']:.1f} s wall, cpu {q['cpu']:.2f} s = {q['cpu'] / d['cpu']:.0f}x DuckDB's cpu "
+          f"{d['cpu']:.2f} s (wall {d['seconds']:.2f} s); {q['exact_invoices']:,} invoices read for the exact "
+          f"passes, {q['other_invoices']:,} for the {q['left_over']:,} lines they left; booking the matches "
+          f"{q['book_seconds']:.1f} s (cpu {q['book_cpu']:.1f} s); automatic {q['automatic']:,} of {q['credits']:,} "
+          f"credits ({q['automatic'] / q['credits']:.1%}; {q['automatic'] / max(1, q['payable']):.1%} of the "
+          f"{q['payable']:,} that pay our invoices), suggested {q['suggested']:,}, unmatched {q['unmatched']:,}, "
+          f"wrong automatic {q['wrong_automatic']}; peak memory {q['peak_mb_matching']:.0f} MB while matching, "
+          f"{q['peak_mb']:.0f} MB in all")
 
 
 if __name__ == "__main__":

@@ -215,25 +215,48 @@ class _Book:
     @classmethod
     def of(cls, invoices: Iterable[OpenInvoice], debtor_names: Mapping[int, str],
            open_currencies: Iterable[str] = ()) -> _Book:
-        invs = {inv.id: inv for inv in invoices}
-        book = cls(invoices=invs, remaining={i: inv.open_cents for i, inv in invs.items()})
-        by_reference, by_number, by_debtor = book.by_reference, book.by_number, book.by_debtor
-        by_amount, currencies = book.by_amount, book.currencies
-        for iid, debtor, number, currency, open_cents, _due, refs, key in sorted(
-                invs.values(), key=lambda v: (v.due_date or date.max, v.id)):
-            if refs:
-                for ref in refs:
-                    by_reference[compact_reference(ref)].append(iid)
-            by_number[key or _key_and_prefix(number)[0]].append(iid)
-            by_debtor[debtor].append(iid)
-            by_amount[(currency, open_cents)].append(iid)
-        currencies.update(inv.currency for inv in invs.values())
-        currencies.update(open_currencies)
+        book = cls(invoices={}, remaining={})
+        book.add(invoices, debtor_names)
+        book.currencies.update(open_currencies)
+        return book
+
+    def add(self, invoices: Iterable[OpenInvoice], debtor_names: Mapping[int, str]) -> None:
+        """More invoices (those already in the book keep what the statement has claimed of them). Every
+        index stays ordered by due date, as if the book had been built with all of them at once."""
+        invs, remaining = self.invoices, self.remaining
+        new = sorted({inv.id: inv for inv in invoices if inv.id not in invs}.values(),
+                     key=lambda v: (v.due_date or date.max, v.id))
+        fresh = {inv.id for inv in new} if invs else ()
+        by_reference, by_number, by_debtor = self.by_reference, self.by_number, self.by_debtor
+        by_amount = self.by_amount
+        merge: list[list[int]] = []  # lists that held invoices before: the new ones go in order below
+        for inv in new:
+            iid, debtor, number, currency, open_cents, _due, refs, key = inv
+            invs[iid] = inv
+            remaining[iid] = open_cents
+            for ids in ([by_reference[compact_reference(ref)] for ref in refs] if refs else ()):
+                if fresh and ids and ids[-1] not in fresh:
+                    merge.append(ids)
+                ids.append(iid)
+            ids = by_number[key or _key_and_prefix(number)[0]]
+            if fresh and ids and ids[-1] not in fresh:
+                merge.append(ids)
+            ids.append(iid)
+            ids = by_debtor[debtor]
+            if fresh and ids and ids[-1] not in fresh:
+                merge.append(ids)
+            ids.append(iid)
+            ids = by_amount[(currency, open_cents)]
+            if fresh and ids and ids[-1] not in fresh:
+                merge.append(ids)
+            ids.append(iid)
+        for ids in merge:
+            ids.sort(key=lambda i: (invs[i].due_date or date.max, i))
+        self.currencies.update(inv.currency for inv in new)
         for debtor_id, name in debtor_names.items():
             key = name_key(name)
             if key:
-                book.by_name[key].add(debtor_id)
-        return book
+                self.by_name[key].add(debtor_id)
 
     def open_ids(self, ids: Iterable[int]) -> list[int]:
         return [i for i in ids if self.remaining.get(i, 0) != 0]
@@ -363,6 +386,26 @@ class _Matcher:
         self.book = _Book.of(invoices, debtor_names, currencies)
         self.known_ibans = {re.sub(r"\s", "", k).upper(): v for k, v in known_ibans.items()}
         self.debtor_names = dict(debtor_names)
+        self._references: dict[int, list[str]] = {}  # by id() of the payment: read from its texts once
+        self._keys: dict[int, list[str]] = {}
+
+    def references_of(self, payment: Payment) -> list[str]:
+        """Our references the payment quotes, the structured field first."""
+        refs = self._references.get(id(payment))
+        if refs is None:
+            refs = find_references(f"{payment.structured_reference} {payment.remittance}")
+            if payment.structured_reference:
+                refs.insert(0, compact_reference(payment.structured_reference))
+            self._references[id(payment)] = refs
+        return refs
+
+    def keys_of(self, payment: Payment) -> list[str]:
+        """The invoice-number keys in the payment's texts."""
+        keys = self._keys.get(id(payment))
+        if keys is None:
+            keys = self._keys[id(payment)] = number_keys_in_text(
+                f"{payment.remittance} {payment.structured_reference}", self.rules.min_number_length)
+        return keys
 
     def debtor_of_account(self, payment: Payment) -> int | None:
         return self.known_ibans.get(re.sub(r"\s", "", payment.counterparty_iban).upper()) \
@@ -403,9 +446,7 @@ class _Matcher:
 
     # 1. our own reference
     def by_reference(self, payment: Payment) -> Proposal | None:
-        refs = find_references(f"{payment.structured_reference} {payment.remittance}")
-        if payment.structured_reference:
-            refs.insert(0, compact_reference(payment.structured_reference))
+        refs = self.references_of(payment)
         ids = list(dict.fromkeys(i for r in refs for i in self.book.by_reference.get(r, ())))
         if not ids:
             return None
@@ -443,8 +484,7 @@ class _Matcher:
     # 2. invoice numbers in the text
     def by_number(self, payment: Payment) -> Proposal | None:
         book = self.book
-        keys = number_keys_in_text(f"{payment.remittance} {payment.structured_reference}",
-                                   self.rules.min_number_length)
+        keys = self.keys_of(payment)
         ids = list(dict.fromkeys(i for k in keys for i in book.by_number.get(k, ())))
         ids = self.same_currency(book.open_ids(ids), payment)
         ids = [i for i in ids if book.remaining[i] > 0]
@@ -564,36 +604,80 @@ class _Matcher:
         return None
 
 
+class Matching:
+    """One statement matched in rounds, so that the caller need not hold the whole ledger:
+
+    1. `quoted()`: the references and invoice-number keys the payments' texts hold;
+    2. `add` the invoices those name (references also when paid) with the open credit notes of the
+       debtors the numbers name, then `exact_passes()`: our references, the invoice numbers;
+    3. for the payments these leave (`undecided()`), `add` every open invoice of the debtors they can
+       concern (their payers' learned accounts, their payers' names) and the invoices of their
+       amounts, with the names of those debtors, then `other_passes()`: the account and the name
+       with the amount, which gives the proposals.
+
+    The proposals are those `match_payments` makes with the whole ledger at once."""
+
+    def __init__(self, payments: Iterable[Payment], *, known_ibans: Mapping[str, int] | None = None,
+                 rules: MatchRules | None = None, currencies: Iterable[str] = ()):
+        self.matcher = _Matcher((), known_ibans or {}, {}, rules or MatchRules(), currencies)
+        self.credits = [p for p in payments if p.amount_cents > 0]
+        self.order = sorted(range(len(self.credits)), key=lambda k: (self.credits[k].booking_date, k))
+        self.result: dict[int, Proposal] = {}
+        self.weak: dict[int, Proposal] = {}
+
+    def quoted(self) -> tuple[set[str], set[str]]:
+        """(our references, invoice-number keys) found in the texts of the credits."""
+        m = self.matcher
+        return ({r for p in self.credits for r in m.references_of(p)},
+                {k for p in self.credits for k in m.keys_of(p)})
+
+    def add(self, invoices: Iterable[OpenInvoice], debtor_names: Mapping[int, str] | None = None) -> None:
+        self.matcher.book.add(invoices, debtor_names or {})
+        self.matcher.debtor_names.update(debtor_names or {})
+
+    def _passes(self, *steps) -> None:
+        for step in steps:
+            for k in self.order:
+                if k not in self.result:
+                    proposal = step(self.credits[k])
+                    if proposal is None:
+                        continue
+                    if proposal.status == UNMATCHED and proposal.evidence != "reference":
+                        self.weak.setdefault(k, proposal)  # a weaker kind of evidence may still do better
+                    else:
+                        self.result[k] = proposal
+
+    def exact_passes(self) -> None:
+        currencies = self.matcher.book.currencies
+        for k in self.order:
+            p = self.credits[k]
+            if p.reversal:
+                self.result[k] = Proposal(p.id, UNMATCHED, 0.0, "a reversal of an earlier booking, not a payment")
+            elif p.currency not in currencies:
+                self.result[k] = Proposal(p.id, UNMATCHED, 0.0, f"paid in {p.currency}, and no invoice is open in "
+                                          f"{p.currency}: match it by hand after converting")
+        self._passes(self.matcher.by_reference, self.matcher.by_number)
+
+    def undecided(self) -> list[Payment]:
+        return [self.credits[k] for k in self.order if k not in self.result]
+
+    def other_passes(self) -> list[Proposal]:
+        """The remaining passes, then one proposal per credit in the order given."""
+        self._passes(self.matcher.by_account, self.matcher.by_name_or_amount)
+        result, credits = self.result, self.credits
+        for k in self.order:
+            result.setdefault(k, self.weak.get(k) or Proposal(
+                credits[k].id, UNMATCHED, 0.0, "no reference, invoice number, known account or amount found"))
+        return [result[k] for k in range(len(credits))]
+
+
 def match_payments(payments: Iterable[Payment], invoices: Iterable[OpenInvoice], *,
                    known_ibans: Mapping[str, int] | None = None, debtor_names: Mapping[int, str] | None = None,
                    rules: MatchRules | None = None, currencies: Iterable[str] = ()) -> list[Proposal]:
     """One proposal per incoming payment (debits are left out), in the order given. `invoices` may be
     only those that can concern these payments (what they quote, their payers' and the named debtors'
     invoices, those of their amounts): `currencies` then names every currency anything is open in."""
-    rules = rules or MatchRules()
-    matcher = _Matcher(invoices, known_ibans or {}, debtor_names or {}, rules, currencies)
-    credits = [p for p in payments if p.amount_cents > 0]
-    order = sorted(range(len(credits)), key=lambda k: (credits[k].booking_date, k))
-    result: dict[int, Proposal] = {}
-    for k in order:
-        p = credits[k]
-        if p.reversal:
-            result[k] = Proposal(p.id, UNMATCHED, 0.0, "a reversal of an earlier booking, not a payment")
-        elif p.currency not in matcher.book.currencies:
-            result[k] = Proposal(p.id, UNMATCHED, 0.0, f"paid in {p.currency}, and no invoice is open in "
-                                 f"{p.currency}: match it by hand after converting")
-    weak: dict[int, Proposal] = {}
-    for step in (matcher.by_reference, matcher.by_number, matcher.by_account, matcher.by_name_or_amount):
-        for k in order:
-            if k not in result:
-                proposal = step(credits[k])
-                if proposal is None:
-                    continue
-                if proposal.status == UNMATCHED and proposal.evidence != "reference":
-                    weak.setdefault(k, proposal)  # a weaker kind of evidence may still do better
-                else:
-                    result[k] = proposal
-    for k in order:
-        result.setdefault(k, weak.get(k) or Proposal(
-            credits[k].id, UNMATCHED, 0.0, "no reference, invoice number, known account or amount found"))
-    return [result[k] for k in range(len(credits))]
+    matching = Matching(payments, known_ibans=known_ibans, rules=rules, currencies=currencies)
+    matching.add(invoices, debtor_names)
+    matching.exact_passes()
+    return matching.other_passes()

@@ -5,9 +5,10 @@ A statement upload is an ImportBatch of kind "bank"; an applied match is a dated
 (payment; bank charges a write-off, a netted credit note a credit) whose batch is that upload, so
 ageing, DSO, the reminder engine and the sender's re-check see it at once, and undoing the upload
 takes its matches back. The matching itself is `receivables.domain.bank_matching`; here the
-database finds, with joins, the invoices a statement can concern (quoted references, invoice numbers
-in the texts, the payers' and named debtors' invoices, invoices of the same amount), so the matcher
-never holds the whole ledger.
+database finds, with joins, what each of its passes needs (`propose`): for the reference and number
+passes the invoices the quoted references and the invoice numbers in the texts name, then, only for the
+lines those leave, the invoices of the debtors the lines can concern (learned accounts, payers' names)
+and those of their amounts, so the matcher never holds the whole ledger.
 
 An accounting export that still shows open an invoice the bank paid does not reopen it:
 `keep_bank_payments` holds the reopening back and lists the case for a person."""
@@ -288,10 +289,7 @@ def _match(s, lines: list[BankLine], rules: bm.MatchRules, batch: ImportBatch) -
     if not lines:
         return
     payments = [_payment(ln) for ln in lines]
-    found = candidates(s, payments, rules)
-    proposals = bm.match_payments(payments, found.invoices, known_ibans=found.known_ibans,
-                                  debtor_names=found.debtor_names, rules=rules, currencies=found.currencies)
-    record_proposals(s, lines, proposals, batch)
+    record_proposals(s, lines, propose(s, payments, rules).proposals, batch)
 
 
 def record_proposals(s, lines: list[BankLine], proposals: list[bm.Proposal], batch: ImportBatch) -> None:
@@ -446,11 +444,11 @@ def _leave_messages(s, invoice_ids: list[int], batch: ImportBatch) -> None:
 # --- what the database finds for the matcher -----------------------------------------------------
 
 @dataclass
-class Candidates:
-    invoices: list[bm.OpenInvoice]
-    known_ibans: dict[str, int]
-    debtor_names: dict[int, str]
-    currencies: set[str]
+class Proposed:
+    proposals: list[bm.Proposal]
+    exact_invoices: int  # invoices read for the reference and number passes
+    other_invoices: int  # invoices read for the lines those passes left
+    left_over: int  # lines the reference and number passes left
 
 
 def _in(s, column: str, param: str, pg_type: str) -> str:
@@ -462,20 +460,6 @@ def _in(s, column: str, param: str, pg_type: str) -> str:
 def _values(s, values) -> object:
     values = list(values)
     return values if s.get_bind().dialect.name == "postgresql" else json.dumps(values)
-
-
-def _quoted_references(payments) -> dict[str, int]:
-    """Our own references the payments quote -> the reminder (message) they were made from."""
-    found = {}
-    for p in payments:
-        refs = references.find_references(f"{p.structured_reference} {p.remittance}")
-        if p.structured_reference:
-            refs.insert(0, references.compact(p.structured_reference))
-        for ref in refs:
-            message_id = references.message_id_of(ref)
-            if message_id:
-                found[ref] = message_id
-    return found
 
 
 def refresh_number_keys(s) -> int:
@@ -493,64 +477,96 @@ def refresh_number_keys(s) -> int:
     return len(rows)
 
 
-def candidates(s, payments: list[bm.Payment], rules: bm.MatchRules) -> Candidates:
-    """The invoices these payments can concern, found with joins: those their references name (also
-    when paid: paid twice?) and those of their amounts, and every open invoice of the debtors whose
-    invoice numbers their texts name, whose accounts paid before and whose names they carry. The
-    matcher looks at a debtor's other invoices only for those debtors, so it decides as it would with
-    the whole ledger."""
-    invoice_refs = _referenced_invoices(s, payments)
+def propose(s, payments: list[bm.Payment], rules: bm.MatchRules) -> Proposed:
+    """The matcher's proposals for these payments, with the database finding what each pass needs by
+    joins, so that the matcher never holds the whole ledger. First the exact passes: the invoices the
+    quoted references name through their reminders (also when paid: paid twice?) and the open invoices
+    whose number keys the texts hold, with the open credit notes of those invoices' debtors. Then, only
+    for the lines those passes leave, every open invoice of the debtors the lines can concern (their
+    payers' learned accounts, their payers' names) and the invoices of their amounts. The matcher looks
+    at a debtor's other invoices only for those debtors, so it decides as it would with the whole ledger."""
     refresh_number_keys(s)
-    keys = {k for p in payments for k in bm.number_keys_in_text(f"{p.remittance} {p.structured_reference}",
-                                                                 rules.min_number_length)}
-    debtors = set(s.execute(text(
-        f"SELECT DISTINCT i.debtor_id FROM bank_invoice_key k JOIN invoice i ON i.id = k.invoice_id "
-        f"AND i.number = k.number WHERE {_in(s, 'k.number_key', 'keys', 'text')} AND i.open_cents <> 0"),
-        {"keys": _values(s, keys)}).scalars())
     ibans = {_compact(p.counterparty_iban) for p in payments if p.counterparty_iban}
     known = dict(s.execute(text(f"SELECT iban, debtor_id FROM bank_payer WHERE {_in(s, 'iban', 'ibans', 'text')}"),
-                           {"ibans": _values(s, ibans)}).all())
-    named = _named_debtors(s, payments)
-    debtors |= set(known.values()) | set(named)
-    if len(debtors) * 4 > (s.scalar(select(func.count()).select_from(Debtor)) or 0):
-        # most debtors (a long statement): reading the open invoices in one pass beats looking each up
-        rows = {r[0]: r for r in s.execute(text(_INVOICES + "i.open_cents <> 0")).all() if r[1] in debtors}
-    else:
-        rows = {r[0]: r for r in s.execute(text(_INVOICES + f"i.open_cents <> 0 AND "
-                                                f"{_in(s, 'i.debtor_id', 'ids', 'bigint')}"),
-                                           {"ids": _values(s, debtors)}).all()}
-    for r in s.execute(text(_INVOICES + _in(s, "i.open_cents", "amounts", "bigint")),
-                       {"amounts": _values(s, {p.amount_cents for p in payments})}):
-        rows.setdefault(r[0], r)
-    more = [i for i in invoice_refs if i not in rows]
-    if more:
-        rows.update((r[0], r) for r in s.execute(text(_INVOICES + _in(s, "i.id", "ids", "bigint")),
-                                                 {"ids": _values(s, more)}))
-    invoices = [bm.OpenInvoice(iid, debtor, number, currency, open_cents, _day(due), tuple(invoice_refs.get(iid, ())),
-                               key or "") for iid, debtor, number, currency, open_cents, due, key in rows.values()]
-    wanted = debtors | {inv.debtor_id for inv in invoices}
-    names = {**dict(s.execute(text(f"SELECT id, name FROM debtor WHERE {_in(s, 'id', 'ids', 'bigint')}"),
-                              {"ids": _values(s, wanted)}).all()), **named}
+                           {"ibans": _values(s, ibans)}).all()) if ibans else {}
     currencies = set(s.scalars(select(Invoice.currency).where(Invoice.open_cents != 0).distinct()))
-    return Candidates(invoices, known, names, currencies)
+    matching = bm.Matching(payments, known_ibans=known, rules=rules, currencies=currencies)
+    exact = [_open_invoice(r) for r in _exact_rows(s, *matching.quoted()).values()]
+    matching.add(exact)
+    matching.exact_passes()
+    left = matching.undecided()
+    if not left:
+        return Proposed(matching.other_passes(), len(exact), 0, 0)
+    named = _named_debtors(s, left)
+    by_name: dict[str, list[int]] = defaultdict(list)
+    for debtor_id, name in named.items():
+        by_name[bm.name_key(name)].append(debtor_id)
+    debtors = {known[i] for i in (_compact(p.counterparty_iban) for p in left) if i in known}
+    debtors |= {ids[0] for ids in (by_name.get(bm.name_key(p.counterparty_name)) for p in left)
+                if ids and len(ids) == 1}
+    amounts = {p.amount_cents for p in left}
+    other = [_open_invoice(r) for r in s.execute(text(
+        _INVOICES + f"i.open_cents <> 0 AND ({_in(s, 'i.debtor_id', 'debtors', 'bigint')} "
+                    f"OR {_in(s, 'i.open_cents', 'amounts', 'bigint')})"),
+        {"debtors": _values(s, debtors), "amounts": _values(s, amounts)})]
+    # the amount pass compares the payer's name with that of the one invoice of its amount
+    wanted = {inv.debtor_id for inv in (*exact, *other) if inv.open_cents in amounts} - set(named)
+    names = dict(named)
+    if wanted:
+        names.update(s.execute(text(f"SELECT id, name FROM debtor WHERE {_in(s, 'id', 'ids', 'bigint')}"),
+                               {"ids": _values(s, wanted)}).all())
+    matching.add(other, names)
+    return Proposed(matching.other_passes(), len(exact), len(other), len(left))
 
 
 _INVOICES = ("SELECT i.id, i.debtor_id, i.number, i.currency, i.open_cents, i.due_date, k.number_key "
              "FROM invoice i LEFT JOIN bank_invoice_key k ON k.invoice_id = i.id AND k.number = i.number WHERE ")
 
 
-def _referenced_invoices(s, payments) -> dict[int, list[str]]:
-    """Invoice id -> our references quoted for it (each reminder's reference names its invoices)."""
+def _open_invoice(row) -> bm.OpenInvoice:
+    """A row of `_INVOICES`, with the references quoted for the invoice as an eighth column if any."""
+    iid, debtor, number, currency, open_cents, due, key, *refs = row
+    return bm.OpenInvoice(iid, debtor, number, currency, open_cents, _day(due), tuple(refs[0]) if refs else (),
+                          key or "")
+
+
+def _exact_rows(s, quoted: set[str], keys: set[str]) -> dict[int, tuple]:
+    """Invoice rows (with their quoted references last) for the reference and number passes: those the
+    quoted references name through their reminders, the open ones whose number keys the texts hold, and
+    the open credit notes of the debtors of the latter (a payer may have deducted one)."""
     by_message: dict[int, list[str]] = defaultdict(list)
-    for ref, mid in _quoted_references(payments).items():
-        by_message[mid].append(ref)
-    invoice_refs: dict[int, list[str]] = defaultdict(list)
-    mids = list(by_message)
-    for i in range(0, len(mids), _CHUNK):
-        for iid, mid in s.execute(select(MessageInvoice.invoice_id, MessageInvoice.message_id)
-                                  .where(MessageInvoice.message_id.in_(mids[i:i + _CHUNK]))):
-            invoice_refs[iid] += by_message[mid]
-    return invoice_refs
+    for ref in quoted:
+        message_id = references.message_id_of(ref)
+        if message_id:
+            by_message[message_id].append(ref)
+    rows: dict[int, tuple] = {}
+    if by_message:
+        for *row, mid in s.execute(text(
+                "SELECT i.id, i.debtor_id, i.number, i.currency, i.open_cents, i.due_date, k.number_key, "
+                "mi.message_id FROM message_invoice mi JOIN invoice i ON i.id = mi.invoice_id "
+                "LEFT JOIN bank_invoice_key k ON k.invoice_id = i.id AND k.number = i.number "
+                f"WHERE {_in(s, 'mi.message_id', 'ids', 'bigint')}"), {"ids": _values(s, by_message)}):
+            rows.setdefault(row[0], (*row, []))[7].extend(by_message[mid])
+    debtors: set[int] = set()
+    if keys:
+        for row in s.execute(text(
+                "SELECT i.id, i.debtor_id, i.number, i.currency, i.open_cents, i.due_date, k.number_key "
+                "FROM bank_invoice_key k JOIN invoice i ON i.id = k.invoice_id AND i.number = k.number "
+                f"WHERE {_in(s, 'k.number_key', 'keys', 'text')} AND i.open_cents <> 0"),
+                {"keys": _values(s, keys)}):
+            rows.setdefault(row[0], tuple(row))
+            debtors.add(row[1])
+    if not debtors:
+        return rows
+    if len(debtors) * 4 > (s.scalar(select(func.count()).select_from(Debtor)) or 0):
+        # a long statement names most debtors: one pass over the credit notes beats looking each debtor up
+        notes = (row for row in s.execute(text(_INVOICES + "i.open_cents < 0")) if row[1] in debtors)
+    else:
+        notes = s.execute(text(_INVOICES + f"i.open_cents < 0 AND {_in(s, 'i.debtor_id', 'ids', 'bigint')}"),
+                          {"ids": _values(s, debtors)})
+    for row in notes:
+        rows.setdefault(row[0], tuple(row))
+    return rows
 
 
 def _named_debtors(s, payments) -> dict[int, str]:

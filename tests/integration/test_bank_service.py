@@ -23,6 +23,7 @@ from db.models import (
     Message,
     MessageInvoice,
 )
+from receivables.domain import bank_matching as bm
 from receivables.domain import references
 from receivables.services import bank, imports, reminders, sending
 from receivables.services.errors import ServiceError
@@ -590,3 +591,98 @@ def test_payments_already_booked_before_the_statement_are_not_paid_twice(ledger)
     assert result.suggested == 1
     assert "already paid" in lines(ledger)[0]["reason"]
     assert open_of(ledger, "F2026-0102") == 0
+
+
+# --- what the database reads for the matcher ---------------------------------------------------------
+
+def test_the_matcher_is_given_only_the_invoices_the_lines_can_concern(ledger):
+    with ledger() as u:
+        s = u.session
+        for n in range(7):  # enough debtors for the database to look the named ones up one by one
+            invoice(s, debtor(s, f"OTHER{n}", f"Ander Bedrijf {n}"), f"X-{n}", 1_000 + n)
+        u.commit()
+    payments = [bm.Payment("1", 121_000, "EUR", DAY, remittance="factuur F2026-0101"),
+                bm.Payment("2", 33_333, "EUR", DAY, counterparty_name="Bakkerij De Korf"),
+                bm.Payment("3", 45_000, "EUR", DAY, remittance="nota 777")]
+    with ledger() as u:
+        found = bank.propose(u.session, payments, bank.match_rules(u.session))
+    assert [(p.status, p.evidence) for p in found.proposals] == [
+        ("auto", "number"), ("suggested", "name"), ("auto", "number")]
+    assert "credit note C-0009 deducted" in found.proposals[2].reason
+    # the number passes read the two invoices named and Bakkerij De Korf's credit note; the name pass,
+    # for the one line left, Bakkerij De Korf's open invoices: neither Acme's others nor the others'
+    assert (found.exact_invoices, found.left_over, found.other_invoices) == (3, 1, 3)
+
+
+def _random_ledger(s, rnd) -> tuple[list[bm.Payment], dict]:
+    """Debtors (two share a name), invoices with credit notes and common prices, reminders with our
+    reference, learned accounts; payments quoting references, typing numbers, from known accounts, with
+    names, with amounts only, and noise."""
+    names = ["Acme Trading B.V.", "Acme Trading BV", *[f"Bedrijf {n} V.O.F." for n in range(28)]]
+    debtors = [debtor(s, f"R{n}", name) for n, name in enumerate(names)]
+    invoices = []
+    for n in range(400):
+        cents = rnd.choice((12_100, 24_200, rnd.randint(1_000, 90_000), -rnd.randint(500, 5_000)))
+        invoices.append(invoice(s, rnd.choice(debtors), f"F2026-{n:05d}" if n % 2 else f"{n:07d}", cents,
+                                DAY - timedelta(days=rnd.randint(-20, 200))))
+    refs = {}
+    for _ in range(40):
+        d = rnd.choice(debtors)
+        mine = [i for i in invoices if i.debtor_id == d.id and i.open_cents > 0][:rnd.randint(1, 3)]
+        if not mine:
+            continue
+        m = Message(debtor_id=d.id, track="standard", step_index=1, step_name="reminder", step_key=f"r/{len(refs)}",
+                    channel="email", status="sent", planned_date=DAY, subject="", body_text="", body_html="")
+        s.add(m)
+        s.flush()
+        s.add_all([MessageInvoice(message_id=m.id, invoice_id=i.id, open_cents=i.open_cents) for i in mine])
+        refs[references.message_reference(m.id)] = mine
+    known = {f"NL00TEST{d.id:010d}": d.id for d in debtors if rnd.random() < 0.6}
+    s.add_all([BankPayer(iban=iban, debtor_id=d) for iban, d in known.items()])
+    payments = []
+    for n in range(150):
+        d = rnd.choice(debtors)
+        mine = [i for i in invoices if i.debtor_id == d.id and i.open_cents > 0]
+        kind, iban, text, ref, cents = rnd.random(), f"NL00TEST{d.id:010d}", "", "", rnd.randint(100, 200_000)
+        if kind < 0.2:
+            ref, paid = rnd.choice(list(refs.items()))
+            cents = rnd.choice((sum(i.open_cents for i in paid), paid[0].open_cents, cents))
+        elif kind < 0.45 and mine:
+            paid = rnd.sample(mine, min(len(mine), rnd.randint(1, 2)))
+            text = " ".join(rnd.choice((i.number, "factuur " + i.number.lstrip("0"), i.number.lower())) for i in paid)
+            credit = -sum(i.open_cents for i in invoices if i.debtor_id == d.id and i.open_cents < 0)
+            cents = sum(i.open_cents for i in paid) - rnd.choice((0, 0, 250, 3_000, credit, credit))
+        elif kind < 0.8 and mine:
+            cents = sum(i.open_cents for i in rnd.sample(mine, min(len(mine), rnd.randint(1, 3))))
+            text = rnd.choice(("", "betaling", f"order {rnd.randint(1, 99999)}"))
+        else:
+            iban = rnd.choice((iban, f"NL00NOIS{n:010d}"))
+        payments.append(bm.Payment(str(n), max(cents, 1), "EUR", DAY + timedelta(days=rnd.randint(0, 3)),
+                                   d.name if rnd.random() < 0.7 else "", iban, text, ref))
+    return payments, known
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_matching_in_rounds_proposes_what_the_whole_ledger_would(uow, seed):
+    """The service reads only what each pass needs; the proposals are those of the matcher given every
+    open invoice, every learned account and every debtor's name."""
+    import random
+
+    with uow() as u:
+        payments, known = _random_ledger(u.session, random.Random(seed))
+        u.commit()
+    with uow() as u:
+        s = u.session
+        rules = bank.match_rules(s)
+        found = bank.propose(s, payments, rules)
+        quoted = {}
+        for mid, iid in s.execute(select(MessageInvoice.message_id, MessageInvoice.invoice_id)):
+            quoted.setdefault(iid, []).append(references.message_reference(mid))
+        ledger_ = [bm.OpenInvoice(i.id, i.debtor_id, i.number, i.currency, i.open_cents, i.due_date,
+                                  tuple(quoted.get(i.id, ())))
+                   for i in s.scalars(select(Invoice)) if i.open_cents or i.id in quoted]
+        names = dict(s.execute(select(Debtor.id, Debtor.name)).all())
+    whole = bm.match_payments(payments, ledger_, known_ibans=known, debtor_names=names, rules=rules)
+    assert found.proposals == whole
+    assert {p.status for p in whole} >= {"auto", "suggested", "unmatched"}
+    assert {p.evidence for p in whole} >= {"reference", "number", "account", "name"}
