@@ -94,70 +94,55 @@ if recovered:
     state.data_changed()
     st.info(_("A sender run had stopped; its journal is now on record: {messages}",
               messages="; ".join(f"#{r.id} {r.debtor_code} {outcome(r.outcome)}" for r in recovered)))
-if stuck:
+
+
+def waiting_box(title: str, warning: str, rows: list, extra: dict, choose: str, confirm, resend,
+                key: str) -> None:
+    """Mails handed to the server without an answer back: what is known of each, and a person's verdict:
+    it was sent, or send it again (the same Message-ID)."""
     with st.container(border=True):
-        st.subheader(_("Waiting for your confirmation"))
-        st.warning(_("These messages were handed to the mail server but no answer came back (the connection "
-                     "broke, or the sender stopped). They are never sent again by themselves. Look in the sent "
-                     "folder or the server's log for the Message-ID, then say what happened."))
-        st.dataframe([{"id": s.id, _("debtor"): s.debtor_code, _("to"): s.recipients, _("subject"): s.subject,
-                       _("handed over"): i18n.moment(s.claimed_at), "Message-ID": s.message_id,
-                       _("what happened"): s.last_error or (_("being sent right now") if s.in_flight
+        st.subheader(title)
+        st.warning(warning)
+        st.dataframe([{"id": r.id, _("debtor"): r.debtor_code, **{k: f(r) for k, f in extra.items()},
+                       _("to"): r.recipients, _("subject"): r.subject, _("handed over"): i18n.moment(r.claimed_at),
+                       "Message-ID": r.message_id,
+                       _("what happened"): r.last_error or (_("being sent right now") if r.in_flight
                                                             else _("the sender stopped")),
-                       "dossier": dossier_url(s.debtor_code)}
-                      for s in stuck], hide_index=True, width="stretch",
+                       "dossier": dossier_url(r.debtor_code)}
+                      for r in rows], hide_index=True, width="stretch",
                      column_config={"dossier": st.column_config.LinkColumn(display_text=_("open")),
                                     _("what happened"): st.column_config.TextColumn(width="large")})
         c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
-        stuck_labels = {s.id: f"#{s.id} {s.debtor_code}: {s.subject}" for s in stuck}
-        chosen = c1.selectbox(_("Message"), list(stuck_labels), format_func=stuck_labels.get)
+        labels = {r.id: f"#{r.id} {r.debtor_code}: {r.subject}" for r in rows}
+        chosen = c1.selectbox(choose, list(labels), format_func=labels.get, key=f"{key}_pick")
         try:
-            if c2.button(_("It was sent"), icon=":material/done:"):
-                with state.uow(immediate=True) as uow:
-                    send_confirm.confirm_sent(uow, chosen, actor=user.username)
-                state.data_changed()
-                st.rerun()
-            if c3.button(_("Send it again"), icon=":material/replay:"):
-                with state.uow(immediate=True) as uow:
-                    send_confirm.confirm_resend(uow, chosen, actor=user.username)
-                state.data_changed()
-                st.rerun()
+            for column, text, icon, verdict in ((c2, _("It was sent"), ":material/done:", confirm),
+                                                (c3, _("Send it again"), ":material/replay:", resend)):
+                if column.button(text, icon=icon, key=f"{key}_{verdict.__name__}"):
+                    with state.uow(immediate=True) as uow:
+                        verdict(uow, chosen, actor=user.username)
+                    state.data_changed()
+                    st.rerun()
         except ServiceError as exc:
             st.error(i18n.error(exc))
+
+
+if stuck:
+    waiting_box(_("Waiting for your confirmation"),
+                _("These messages were handed to the mail server but no answer came back (the connection "
+                  "broke, or the sender stopped). They are never sent again by themselves. Look in the sent "
+                  "folder or the server's log for the Message-ID, then say what happened."),
+                stuck, {}, _("Message"), send_confirm.confirm_sent, send_confirm.confirm_resend, "stuck")
 
 MAIL_KINDS = {portal_mail.ADDRESS_CONFIRMATION: N_("address confirmation"),
               portal_mail.DISPUTE_REJECTED: N_("dispute rejected")}
 if doubtful:
-    with st.container(border=True):
-        st.subheader(_("Portal mails waiting for your confirmation"))
-        st.warning(_("These mails from the portal (a link confirming a new address, the answer to a rejected "
-                     "dispute) were handed to the mail server but no answer came back. They are never sent again "
-                     "by themselves. Look for the Message-ID, then say what happened."))
-        st.dataframe([{"id": d.id, _("debtor"): d.debtor_code, _("kind"): _(MAIL_KINDS.get(d.kind, d.kind)),
-                       _("to"): d.recipients, _("subject"): d.subject, _("handed over"): i18n.moment(d.claimed_at),
-                       "Message-ID": d.message_id,
-                       _("what happened"): d.last_error or (_("being sent right now") if d.in_flight
-                                                            else _("the sender stopped")),
-                       "dossier": dossier_url(d.debtor_code)}
-                      for d in doubtful], hide_index=True, width="stretch",
-                     column_config={"dossier": st.column_config.LinkColumn(display_text=_("open")),
-                                    _("what happened"): st.column_config.TextColumn(width="large")})
-        c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
-        doubt_labels = {d.id: f"#{d.id} {d.debtor_code}: {d.subject}" for d in doubtful}
-        picked = c1.selectbox(_("Portal mail"), list(doubt_labels), format_func=doubt_labels.get)
-        try:
-            if c2.button(_("It was sent"), icon=":material/done:", key="portal_mail_sent"):
-                with state.uow(immediate=True) as uow:
-                    portal_mail.confirm_sent(uow, picked, actor=user.username)
-                state.data_changed()
-                st.rerun()
-            if c3.button(_("Send it again"), icon=":material/replay:", key="portal_mail_again"):
-                with state.uow(immediate=True) as uow:
-                    portal_mail.confirm_resend(uow, picked, actor=user.username)
-                state.data_changed()
-                st.rerun()
-        except ServiceError as exc:
-            st.error(i18n.error(exc))
+    waiting_box(_("Portal mails waiting for your confirmation"),
+                _("These mails from the portal (a link confirming a new address, the answer to a rejected "
+                  "dispute) were handed to the mail server but no answer came back. They are never sent again "
+                  "by themselves. Look for the Message-ID, then say what happened."),
+                doubtful, {_("kind"): lambda d: _(MAIL_KINDS.get(d.kind, d.kind))}, _("Portal mail"),
+                portal_mail.confirm_sent, portal_mail.confirm_resend, "portal_mail")
 
 if exported:
     with st.container(border=True):

@@ -43,20 +43,26 @@ class Phrase:
 
     def worded(self, translate: Callable[..., str], money: Callable[[int, str], str],
                day: Callable[[date], str], term: Callable[[Term], str] | None = None) -> str:
-        def value(v):
-            if isinstance(v, Phrase):
-                return v.worded(translate, money, day, term)
-            if isinstance(v, Money):
-                return money(v.cents, v.currency)
-            if isinstance(v, (date, datetime)):
-                return day(v)
-            if isinstance(v, Term):
-                return term(v) if term is not None else v.english
-            return v
-        return translate(self.msgid, **{k: value(v) for k, v in self.params.items()})
+        return translate(self.msgid, **{k: worded_value(v, translate, money, day, term)
+                                        for k, v in self.params.items()})
 
     def __str__(self) -> str:
         return self.worded(lambda m, **p: m.format(**p) if p else m, fmt, lambda d: f"{d:%d-%m-%Y}")
+
+
+def worded_value(v, translate: Callable[..., str], money: Callable[[int, str], str], day: Callable[[date], str],
+                 term: Callable[[Term], str] | None = None):
+    """One parameter as the reader reads it: a phrase worded in turn, money and dates formatted, a name from
+    the reader's lists by `term`; any other value as it is."""
+    if isinstance(v, Phrase):
+        return v.worded(translate, money, day, term)
+    if isinstance(v, Money):
+        return money(v.cents, v.currency)
+    if isinstance(v, (date, datetime)):
+        return day(v)
+    if isinstance(v, Term):
+        return term(v) if term is not None else v.english
+    return v
 
 
 # --- stored --------------------------------------------------------------------------------------------------

@@ -5,9 +5,8 @@ steps of its progress) while a page words it in its reader's language."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
 
-from receivables.domain.phrases import Money, Phrase
+from receivables.domain.phrases import Phrase, worded_value
 
 
 @dataclass(frozen=True)
@@ -20,15 +19,7 @@ class Joined(Phrase):
     sep: str = ", "
 
     def worded(self, translate, money, day, term=None) -> str:  # noqa: ANN001
-        def one(v) -> str:  # noqa: ANN001
-            if isinstance(v, Phrase):
-                return v.worded(translate, money, day, term)
-            if isinstance(v, Money):
-                return money(v.cents, v.currency)
-            if isinstance(v, (date, datetime)):
-                return day(v)
-            return str(v)
-        return self.sep.join(one(v) for v in self.items)
+        return self.sep.join(str(worded_value(v, translate, money, day, term)) for v in self.items)
 
 
 def joined(items, sep: str = ", ") -> Joined:  # noqa: ANN001
