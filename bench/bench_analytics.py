@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench.dbarg import add_db_argument, bench_database, describe, is_postgres, normalised  # noqa: E402
-from db.engine import make_engine  # noqa: E402
+from db.engine import make_engine, upgrade  # noqa: E402
 from db.uow import UnitOfWork  # noqa: E402
 from receivables.domain import metrics  # noqa: E402
 from receivables.domain.ageing import DEFAULT_EDGES, BucketSpec, ageing_table  # noqa: E402
@@ -177,27 +177,45 @@ def _page_step(url: str, dates: list[date]) -> dict:
     import resource
     import tempfile
 
+    from sqlalchemy import select
     from streamlit.testing.v1 import AppTest
 
+    from db.models import UserAccount
     from receivables.services import settings
 
     os.environ["DATABASE_URL"] = url
     os.environ["DEBTOR_DESK_USERS"] = str(Path(tempfile.mkdtemp()) / "users.yaml")
+    engine = make_engine(url)  # a viewer as the login form leaves the session (users live in the database)
+    with UnitOfWork(engine, immediate=True) as uow:
+        user = uow.session.scalars(select(UserAccount).where(UserAccount.username == "bench")).first()
+        if user is None:
+            user = UserAccount(username="bench", name="Bench", email="", role="viewer", password_hash="!",
+                               disabled=False, session_key="bench-session")
+            uow.session.add(user)
+        uow.commit()
+        session_key = user.session_key
+    engine.dispose()
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "ageing.py"), default_timeout=900)
     at.session_state["authentication_status"] = True
     at.session_state["username"] = "bench"
     at.session_state["name"] = "Bench"
     at.session_state["roles"] = ["viewer"]
+    at.session_state["_session_key"] = session_key
     at.session_state["_language"] = "en"
 
+    cpu = []  # the process's own CPU seconds per step (SQLite works in it; PostgreSQL in its server)
+
     def run(step):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         step()
         if at.exception:
             raise RuntimeError(f"the page failed: {at.exception[0].value}")
+        cpu.append(time.process_time() - c)
         return time.perf_counter() - t
 
     first = run(at.run)
+    if not at.date_input:
+        raise RuntimeError("the page stopped before the ageing: " + "; ".join(e.value for e in at.error))
     engine = make_engine(url)  # a write from elsewhere: every cached figure must be read again
     with UnitOfWork(engine) as uow:
         settings.put_setting(uow.session, "bench.touched", time.time(), actor="bench")
@@ -206,8 +224,17 @@ def _page_step(url: str, dates: list[date]) -> dict:
     after_write = run(at.run)
     cached = run(at.run)
     reruns = [run(lambda d=d: at.date_input(key="ageing_as_of").set_value(d).run()) for d in dates]
-    return {"first_s": first, "after_write_s": after_write, "unchanged_s": cached, "reruns_s": reruns,
+    return {"first_s": first, "after_write_s": after_write, "unchanged_s": cached, "reruns_s": reruns, "cpu_s": cpu,
             "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _print_page(page: dict) -> int:
+    print(f"ageing page (AppTest, own process): first run {page['first_s']:.2f} s, after a write "
+          f"{page['after_write_s']:.2f} s, unchanged {page['unchanged_s']:.2f} s, reruns after a date change "
+          + ", ".join(f"{t:.2f} s" for t in page["reruns_s"]) + f"; peak memory {page['max_rss_mb']:.0f} MB")
+    print("the page process's CPU in the same steps: " + ", ".join(f"{t:.2f} s" for t in page["cpu_s"]))
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
+    return 0
 
 
 def main() -> int:
@@ -220,11 +247,16 @@ def main() -> int:
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     p.add_argument("--page", action="store_true", help="also time the ageing page itself (Streamlit AppTest): the "
                    "first run, the run after a write and reruns after changing the as-of date")
+    p.add_argument("--page-only", action="store_true", help="only the ageing page (no DuckDB reference)")
+    p.add_argument("--reuse", action="store_true", help="PostgreSQL: run on the database --db names as it is "
+                   "(a ledger written there by generate_ledger.py) instead of a fresh one")
     p.add_argument("--page-step", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.page_step:
         print(json.dumps(_page_step(args.db, [date.fromisoformat(d) for d in json.loads(args.page_step)])))
         return 0
+    if args.reuse and is_postgres(args.db):
+        return run(args, normalised(args.db))
     kept = args.db and not is_postgres(args.db) and Path(normalised(args.db).split("///", 1)[1]).exists()
     with bench_database(None if kept else args.db, "bench_analytics", keep=bool(args.db) and not is_postgres(args.db)) as url:
         if kept:
@@ -240,6 +272,7 @@ def main() -> int:
 
 def run(args, url: str) -> int:  # noqa: ANN001
     engine = make_engine(url)
+    upgrade(engine)  # a ledger kept from an earlier run is brought to the newest migration, as the app does
     with UnitOfWork(engine, immediate=True) as uow:
         analytics.ensure_daily_sums(uow)  # what the app's start-up does
     with UnitOfWork(engine) as uow:
@@ -247,6 +280,11 @@ def run(args, url: str) -> int:  # noqa: ANN001
         n_deb = uow.session.connection().exec_driver_sql("SELECT COUNT(*) FROM debtor").scalar()
         n_chg = uow.session.connection().exec_driver_sql("SELECT COUNT(*) FROM invoice_change").scalar()
     where = describe(url)
+    past = [args.anchor - timedelta(days=d) for d in (31, 123, 365)]  # last month end-ish, a quarter end, a year back
+    if args.page_only:
+        engine.dispose()
+        print(f"ledger: {n_inv:,} invoices, {n_chg:,} changes, {n_deb:,} debtors in {where}")
+        return _print_page(page_reruns(url, [past[1] + timedelta(days=k * 11) for k in range(1, 4)]))
     t = time.perf_counter()
     con = duckdb_copy(url)
     load_s = time.perf_counter() - t
@@ -254,7 +292,6 @@ def run(args, url: str) -> int:  # noqa: ANN001
           f"DuckDB copy loaded in {load_s:.1f} s")
 
     results = {"invoices": n_inv, "changes": n_chg, "debtors": n_deb, "repeat": args.repeat, "cases": []}
-    past = [args.anchor - timedelta(days=d) for d in (31, 123, 365)]  # last month end-ish, a quarter end, a year back
 
     for as_of in past:
         def sqlite_ageing(as_of=as_of):
@@ -308,11 +345,10 @@ def run(args, url: str) -> int:  # noqa: ANN001
           f"(max {max(page_times) * 1000:.0f} ms)")
     if args.page:
         engine.dispose()
-        page = results["page"] = page_reruns(url, [past[1] + timedelta(days=k * 11) for k in range(1, 4)])
-        print(f"ageing page (AppTest, own process): first run {page['first_s']:.2f} s, after a write "
-              f"{page['after_write_s']:.2f} s, unchanged {page['unchanged_s']:.2f} s, reruns after a date change "
-              + ", ".join(f"{t:.2f} s" for t in page["reruns_s"]) + f"; peak memory {page['max_rss_mb']:.0f} MB")
-    print(f"load average at the end {os.getloadavg()[0]:.1f}")
+        _print_page(results.setdefault("page", page_reruns(url, [past[1] + timedelta(days=k * 11)
+                                                                 for k in range(1, 4)])))
+    else:
+        print(f"load average at the end {os.getloadavg()[0]:.1f}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
     return 0 if all(c["same_result"] for c in results["cases"]) else 1

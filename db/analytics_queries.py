@@ -36,6 +36,12 @@ def _ints(frame: pd.DataFrame, *cols: str) -> pd.DataFrame:
     return frame
 
 
+# the written-off invoices, read once from their small partial index (ix_invoice_change_write_off): as a
+# NOT EXISTS per paid invoice SQLite seeks the large index of all changes instead, 5 s at 300,000 paid
+# invoices against 0.4 s (invoice_id is never NULL, so NOT IN is the same test)
+WRITTEN_OFF_SQL = "SELECT w.invoice_id FROM invoice_change w WHERE w.kind = 'write_off'"
+
+
 def paid_invoices(session: Session, start: date, as_of: date) -> pd.DataFrame:
     """Invoices settled in (start, as_of]: the paid date is the day the open amount reached zero.
     Credit notes and written-off invoices are left out (they were not paid)."""
@@ -46,11 +52,15 @@ def paid_invoices(session: Session, start: date, as_of: date) -> pd.DataFrame:
     return _ints(frame, "invoice_id", "debtor_id", "amount_cents")
 
 
-def behaviour_sums(session: Session, start: date, split: date, as_of: date) -> pd.DataFrame:
+def behaviour_sums(session: Session, start: date, split: date, as_of: date,
+                   debtor_ids: list[int] | None = None) -> pd.DataFrame:
     """The sums `metrics.behaviour_from_sums` reads, per debtor, over the invoices of PAID_INVOICES_SQL
     (paid in (start, as_of]), summed in the database: one row per debtor instead of one per invoice.
-    Days are whole days; amounts and day counts are summed as integers (exact), the squares as floats."""
+    Days are whole days; amounts and day counts are summed as integers (exact), the squares as floats.
+    `debtor_ids`: of these debtors only."""
     sqlite = session.get_bind().dialect.name == "sqlite"
+    only = "" if debtor_ids is None else \
+        " AND i.debtor_id IN (" + ", ".join(str(int(d)) for d in debtor_ids) + ")" if debtor_ids else " AND 1 = 0"
 
     def days(a: str, b: str) -> str:
         return f"CAST(julianday({a}) - julianday({b}) AS INTEGER)" if sqlite else f"({a} - {b})"
@@ -69,7 +79,7 @@ FROM (SELECT p.debtor_id, COUNT(*) AS invoices_paid, SUM(p.amount_cents) AS w, S
                    i.settled_date > :split AS recent
             FROM invoice i
             WHERE i.settled_date > :start AND i.settled_date <= :as_of AND i.amount_cents > 0
-              AND NOT EXISTS (SELECT 1 FROM invoice_change w WHERE w.invoice_id = i.id AND w.kind = 'write_off')) p
+              AND i.id NOT IN ({WRITTEN_OFF_SQL}){only}) p
       GROUP BY p.debtor_id) x
 JOIN debtor d ON d.id = x.debtor_id"""
     frame = pd.read_sql_query(text(sql), session.connection(), params={"start": start, "split": split, "as_of": as_of})

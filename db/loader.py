@@ -104,18 +104,31 @@ def invoice_facts(s, ids: np.ndarray) -> pd.DataFrame:
     return frame
 
 
-def read_invoices(s) -> pd.DataFrame:
-    """Every invoice of the ledger as the import compares it with a file: one typed column each (text as
-    Arrow strings, dates as datetime64[D] with NaT for none), in the order of `INVOICE_COLUMNS`."""
+def read_invoices(s, ids: np.ndarray | None = None) -> pd.DataFrame:
+    """Every invoice of the ledger as the import compares it with a file (or only those of `ids`, in the
+    order of their ids): one typed column each (text as Arrow strings, dates as datetime64[D] with NaT
+    for none), in the order of `INVOICE_COLUMNS`."""
+    if ids is not None:
+        ids = np.unique(np.asarray(ids, dtype=np.int64))
+        parts = [_read_invoices(s, ids[i:i + READ_CHUNK]) for i in range(0, len(ids), READ_CHUNK)]
+        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0] if parts else _read_invoices(s, ids)
+    return _read_invoices(s, None)
+
+
+def _read_invoices(s, ids: np.ndarray | None) -> pd.DataFrame:
     if s.get_bind().dialect.name == "postgresql":
-        return _read_invoices_json(s)
-    return _read_invoices_rows(s)
+        return _read_invoices_json(s, ids)
+    return _read_invoices_rows(s, ids)
 
 
-def _read_invoices_rows(s) -> pd.DataFrame:
+def _read_invoices_rows(s, ids: np.ndarray | None = None) -> pd.DataFrame:
     cursor = s.connection().connection.driver_connection.cursor()
     try:
-        cursor.execute(f"SELECT {', '.join(INVOICE_COLUMNS)} FROM invoice")
+        if ids is None:
+            cursor.execute(f"SELECT {', '.join(INVOICE_COLUMNS)} FROM invoice")
+        else:
+            cursor.execute(f"SELECT {', '.join(INVOICE_COLUMNS)} FROM invoice WHERE id IN "
+                           "(SELECT value FROM json_each(?)) ORDER BY id", (json.dumps(ids.tolist()),))
         rows = cursor.fetchall()  # plain tuples: far cheaper to turn into a frame than Row objects
     finally:
         cursor.close()
@@ -131,7 +144,7 @@ def _read_invoices_rows(s) -> pd.DataFrame:
     return frame[list(INVOICE_COLUMNS)]
 
 
-def _read_invoices_json(s) -> pd.DataFrame:
+def _read_invoices_json(s, ids: np.ndarray | None = None) -> pd.DataFrame:
     """PostgreSQL: `read_invoices` as newline-delimited JSON, 200,000 invoices a text that PostgreSQL
     writes and Arrow reads (several times faster than rows as Python tuples; COPY TO hands out a row
     at a time)."""
@@ -142,16 +155,20 @@ def _read_invoices_json(s) -> pd.DataFrame:
     types |= {c: pa.string() for c in ("invoice_date", "due_date", "settled_date")}  # ISO text, cast below
     schema = pa.schema([(c, types[c]) for c in INVOICE_COLUMNS])
     parts, after = [], 0
+    only = "" if ids is None else "AND id = ANY(CAST(:ids AS bigint[])) "
     while True:
         row = conn.execute(text(
             f"SELECT string_agg(row_to_json(t)::text, chr(10)), max(t.id) FROM (SELECT {', '.join(INVOICE_COLUMNS)} "
-            "FROM invoice WHERE id > :after ORDER BY id LIMIT :n) t"), {"after": after, "n": READ_CHUNK}).one()
+            f"FROM invoice WHERE id > :after {only}ORDER BY id LIMIT :n) t"),
+            {"after": after, "n": READ_CHUNK, **({} if ids is None else {"ids": ids.tolist()})}).one()
         if row[0] is None:
             break
         parts.append(pajson.read_json(pa.BufferReader(row[0].encode()),
                                       parse_options=pajson.ParseOptions(explicit_schema=schema,
                                                                         unexpected_field_behavior="error")))
         after = row[1]
+        if ids is not None:
+            break  # a caller's ids come at most READ_CHUNK at a time
     table = pa.concat_tables(parts) if parts else schema.empty_table()
     frame = pd.DataFrame({
         **{c: table[c].to_numpy().astype(np.int64) for c in ("id", "debtor_id", "open_cents", "amount_cents")},
@@ -161,6 +178,148 @@ def _read_invoices_json(s) -> pd.DataFrame:
            for c in ("invoice_date", "due_date", "settled_date")},
     })
     return frame[list(INVOICE_COLUMNS)]
+
+class FileRows:
+    """A file of open items beside the ledger, compared in SQL so that the rows a file repeats unchanged
+    never travel back from the database: which of the file's invoice numbers the ledger has (`known`);
+    once parsed, those rows (`stage`, a temporary table of the transaction); then, in one pass over
+    the ledger (`compare`), which of them may change their invoice and, for a full list, which open
+    invoices it leaves out. The import's own rules (`importing.diff`) judge only those. `drop` removes
+    the table (a rollback does too). A ledger without invoices needs none of it: every row is new."""
+
+    ROWS, NUMBERS = "import_file_row", "import_file_number"
+
+    def __init__(self, s):
+        self.s, self.conn = s, s.connection()
+        self.postgres = self.conn.dialect.name == "postgresql"
+        self.table = f"{'pg_temp' if self.postgres else 'temp'}.{self.ROWS}"
+        self.empty = self.conn.execute(text("SELECT 1 FROM invoice LIMIT 1")).first() is None
+        self._fields: tuple[str, ...] = ()
+        self._staged = False
+
+    def known(self, numbers) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+        """For each of the file's invoice numbers (in file order): whether the ledger has it, and the
+        invoice's id (-1 where not). PostgreSQL joins them from a temporary table (COPY), SQLite
+        from one JSON array."""
+        n = len(numbers)
+        known, ids = np.zeros(n, dtype=bool), np.full(n, -1, dtype=np.int64)
+        if self.empty or not n:
+            return known, ids
+        numbers = arrow_text(numbers.combine_chunks() if isinstance(numbers, pa.ChunkedArray) else numbers)
+        pair = self._agg("CAST(n.id AS TEXT) || ',' || CAST(i.id AS TEXT)")
+        if self.postgres:
+            self._create(self.NUMBERS, "id bigint, number text")
+            bulk_insert(self.s, f"pg_temp.{self.NUMBERS}", pd.DataFrame({"id": np.arange(n), "number": numbers}))
+            self.conn.execute(text(f"ANALYZE pg_temp.{self.NUMBERS}"))
+            pairs = self._ints(f"SELECT {pair} FROM pg_temp.{self.NUMBERS} n JOIN invoice i ON i.number = n.number")
+            self.conn.execute(text(f"DROP TABLE pg_temp.{self.NUMBERS}"))
+        else:
+            pairs = self._ints(f"SELECT {pair} FROM (SELECT key AS id, value AS number FROM json_each(:numbers)) n "
+                               "JOIN invoice i ON i.number = n.number",
+                               {"numbers": json_rows(pd.DataFrame({"number": numbers}), flat=True)})
+        pairs = pairs.reshape(-1, 2)
+        known[pairs[:, 0]] = True
+        ids[pairs[:, 0]] = pairs[:, 1]
+        return known, ids
+
+    def stage(self, ids: np.ndarray, open_cents: np.ndarray, due_date: np.ndarray | None = None,
+              description: pd.Series | None = None, reference: pd.Series | None = None) -> None:
+        """The file's rows of invoices the ledger has, by invoice id: the open amount and, where the file
+        maps them, the due date (NaT: none given), description and reference ("" or None: empty)."""
+        if self.empty:
+            return
+        given = {"due_date": due_date, "description": description, "reference": reference}
+        self._fields = tuple(f for f, v in given.items() if v is not None)
+        order = np.argsort(ids, kind="stable")  # in id order: SQLite appends to its key's B-tree
+        frame = pd.DataFrame({"id": np.asarray(ids, dtype=np.int64)[order],
+                              "open_cents": np.asarray(open_cents, dtype=np.int64)[order]})
+        if due_date is not None:
+            frame["due_date"] = arrow_text(iso_text(np.asarray(due_date)[order]))
+        for f in ("description", "reference"):
+            if given[f] is not None:
+                values = pd.Series(given[f]).reset_index(drop=True).iloc[order].reset_index(drop=True)
+                frame[f] = texts_or_none(values)
+        if self.postgres:
+            types = {"due_date": "date", "description": "text", "reference": "text"}
+            self._create(self.ROWS, ", ".join(["id bigint", "open_cents bigint",
+                                               *(f"{f} {types[f]}" for f in self._fields)]))
+            bulk_insert(self.s, self.table, frame)
+            # a temporary table has no statistics until asked; the join of `compare` needs them
+            self.conn.execute(text(f"ANALYZE {self.table}"))
+        else:  # each row as the JSON array SQLite's json_array makes of the invoice: one text to compare
+            self._create(self.ROWS, "id INTEGER PRIMARY KEY, v TEXT")
+            for f in ("description", "reference"):
+                if f in frame:
+                    frame[f] = frame[f].fillna("") if frame[f] is not None else ""
+            self.conn.execute(text(f"INSERT INTO {self.table} (id, v) SELECT CAST(key AS INTEGER), value "
+                                   "FROM json_each(:rows)"), {"rows": json_object(frame)})
+        self._staged = True
+
+    def compare(self, as_of: date | None, batch_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """In one pass: the invoices among the staged rows whose open amount, due date (where the file
+        gives one), description or reference (as text, empty as none) is not what the ledger holds —
+        all that `diff.compare_open_items` may find changed, so every other staged row is unchanged —
+        and, given the date `as_of` of a full list, the open invoices of the ledger before this import
+        (demo invoices and invoices dated after `as_of` aside) that are not among the staged rows:
+        what the list closes."""
+        none = np.zeros(0, dtype=np.int64)
+        if self.empty:
+            return none, none
+        if not self._staged:
+            self.stage(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        if self.postgres:
+            differs = ["r.open_cents <> i.open_cents"]
+            if "due_date" in self._fields:
+                differs.append("(r.due_date IS NOT NULL AND (i.due_date IS NULL OR r.due_date <> i.due_date))")
+            differs += [f"COALESCE(r.{f}, '') <> COALESCE(i.{f}, '')" for f in ("description", "reference")
+                        if f in self._fields]
+        else:  # a row without a due date (none is valid) differs here, and is judged by the import
+            values = ["i.open_cents", *(f"i.{f}" if f == "due_date" else f"COALESCE(i.{f}, '')"
+                                        for f in self._fields)]
+            differs = [f"r.v IS NOT json_array({', '.join(values)})"]
+        differing = self._agg("CAST(i.id AS TEXT)", f"r.id IS NOT NULL AND ({' OR '.join(differs)})")
+        if as_of is None:  # a partial list: its own rows only
+            return self._ints(f"SELECT {differing} FROM {self.table} r JOIN invoice i ON i.id = r.id"), none
+        absent = self._agg("CAST(i.id AS TEXT)", "r.id IS NULL AND i.open_cents <> 0 AND i.is_demo IS NOT TRUE "
+                                                 "AND i.invoice_date <= :as_of "
+                                                 "AND (i.batch_id IS NULL OR i.batch_id <> :batch)")
+        row = self.conn.execute(text(f"SELECT {differing}, {absent} FROM invoice i "
+                                     f"LEFT JOIN {self.table} r ON r.id = i.id"),
+                                {"as_of": as_of if self.postgres else as_of.isoformat(), "batch": batch_id}).one()
+        return _ints(row[0]), _ints(row[1])
+
+    def drop(self) -> None:
+        if self._staged:
+            self._drop()
+            self._staged = False
+
+    def _drop(self) -> None:
+        self.conn.execute(text(f"DROP TABLE IF EXISTS {self.table}"))
+
+    def _create(self, table: str, columns: str) -> None:
+        self.conn.execute(text(f"DROP TABLE IF EXISTS {'pg_temp' if self.postgres else 'temp'}.{table}"))
+        self.conn.execute(text(f"CREATE TEMPORARY TABLE {table} ({columns})"
+                               + (" ON COMMIT DROP" if self.postgres else "")))
+
+    def _agg(self, expression: str, where: str | None = None) -> str:
+        listed = f"string_agg({expression}, ',')" if self.postgres else f"group_concat({expression}, ',')"
+        return f"{listed} FILTER (WHERE {where})" if where else listed
+
+    def _ints(self, sql: str, params: dict | None = None) -> np.ndarray:
+        return _ints(self.conn.execute(text(sql), params or {}).scalar())
+
+
+def _ints(listed: str | None) -> np.ndarray:
+    """Integers an aggregate listed as one text: a million of them are one value to fetch."""
+    if not listed:
+        return np.zeros(0, dtype=np.int64)
+    return np.fromstring(listed, dtype=np.int64, sep=",")
+
+
+def count_open(s) -> int:
+    """Open invoices of the ledger, demo invoices aside."""
+    return s.execute(text("SELECT COUNT(*) FROM invoice WHERE open_cents <> 0 AND is_demo IS NOT TRUE")).scalar()
+
 
 def dates_of(values: tuple) -> np.ndarray:
     """DATE values as the driver returns them (ISO text from SQLite, date objects from PostgreSQL; None
@@ -513,20 +672,33 @@ def csv_rows(frame: pd.DataFrame) -> bytes:
 _CONTROL = r"[\x00-\x1f]"
 
 
-def json_rows(frame: pd.DataFrame) -> str:
-    """The frame's rows as one JSON array of arrays, written with Arrow's string kernels (which let go
-    of the GIL, and are several times faster than pandas' writer): each column as JSON text, the columns
-    of a row joined, the rows laid end to end in the array's own buffer. Texts with control characters,
-    and column types other than text, integers and flags, go through pandas."""
+def json_rows(frame: pd.DataFrame, flat: bool = False) -> str:
+    """The frame's rows as one JSON array of arrays (`flat`: of a one-column frame, one array of its
+    values), written with Arrow's string kernels (which let go of the GIL, and are several times faster
+    than pandas' writer): each column as JSON text, the columns of a row joined, the rows laid end to
+    end in the array's own buffer. Texts with control characters, and column types other than text,
+    integers and flags, go through pandas."""
     if not len(frame):
         return "[]"
+    if flat:
+        return _json_values(frame.iloc[:, 0])
+    arrays = _json_arrays(frame)
+    if arrays is None:
+        return frame.to_json(orient="values", force_ascii=False)
+    return _laid_end_to_end(pc.binary_join_element_wise(arrays, ",", ""))
+
+
+def _json_arrays(frame: pd.DataFrame) -> pa.Array | None:
+    """Each row of the frame as JSON array text; None where `json_rows` leaves the frame to pandas."""
     parts = []
     for name in frame.columns:
         arr = pa.array(frame[name])
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
         if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
             arr = arr.cast(pa.string())
             if pc.any(pc.match_substring_regex(arr, _CONTROL)).as_py():
-                return frame.to_json(orient="values", force_ascii=False)
+                return None
             escaped = pc.replace_substring(pc.replace_substring(arr, "\\", "\\\\"), '"', '\\"')
             text = pc.binary_join_element_wise('"', escaped, '"', "")
         elif pa.types.is_boolean(arr.type):
@@ -536,9 +708,38 @@ def json_rows(frame: pd.DataFrame) -> str:
         elif pa.types.is_null(arr.type):
             text = pa.nulls(len(arr), pa.string())
         else:
-            return frame.to_json(orient="values", force_ascii=False)
+            return None
         parts.append(pc.fill_null(text.cast(pa.string()), "null"))
-    rows = pc.binary_join_element_wise("[", pc.binary_join_element_wise(*parts, ","), "],", "")
+    return pc.binary_join_element_wise("[", pc.binary_join_element_wise(*parts, ","), "]", "")
+
+
+def _json_values(values: pd.Series) -> str:
+    """One column as a flat JSON array (see `json_rows`)."""
+    arr = pa.array(values)
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    if pa.types.is_string(arr.type) and not pc.any(pc.match_substring_regex(arr, _CONTROL)).as_py():
+        escaped = pc.replace_substring(pc.replace_substring(arr, "\\", "\\\\"), '"', '\\"')
+        quoted = pc.fill_null(pc.binary_join_element_wise('"', escaped, '"', ""), "null")
+        return _laid_end_to_end(pc.binary_join_element_wise(quoted, ",", ""))
+    return values.to_json(orient="values", force_ascii=False)
+
+
+def json_object(frame: pd.DataFrame) -> str:
+    """The frame's rows as one JSON object, in the frame's order: each row's first column (integers)
+    the key of an array of the others, written as `json_rows` writes them (no spaces)."""
+    if not len(frame):
+        return "{}"
+    keys = pc.cast(pa.array(frame.iloc[:, 0].to_numpy()), pa.string())
+    arrays = _json_arrays(frame.iloc[:, 1:])
+    if arrays is None:
+        values = json.loads(frame.iloc[:, 1:].to_json(orient="values", force_ascii=False))
+        return json.dumps(dict(zip(keys.to_pylist(), values)), ensure_ascii=False, separators=(",", ":"))
+    listed = _laid_end_to_end(pc.binary_join_element_wise('"', keys, '":', arrays, ",", ""))
+    return "{" + listed[1:-1] + "}"
+
+
+def _laid_end_to_end(rows: pa.Array) -> str:
+    """Texts that each end in a comma, as one JSON array without the last comma."""
     rows = pa.concat_arrays([rows]) if rows.offset else rows
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32, count=len(rows) + 1)
     body = rows.buffers()[2].to_pybytes()[offsets[0]:offsets[-1] - 1]  # without the last comma

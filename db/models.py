@@ -668,3 +668,16 @@ class DataVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger)
     changed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class DebtorTouched(Base):
+    """The debtors a committed write touched, by the data version that write left (`UnitOfWork.commit`);
+    debtor_id NULL: the write may have touched any debtor. The reminder tracks shown on the ageing page are
+    worked out again for these debtors only. Kept for the last JOURNAL_VERSIONS versions."""
+
+    __tablename__ = "debtor_touched"
+    __table_args__ = (Index("ix_debtor_touched_version", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    debtor_id: Mapped[int | None] = mapped_column(Integer)

@@ -8,9 +8,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from db.models import utcnow
+from db.touched import Touched
 
 BUMP = ("INSERT INTO data_version (id, version, changed_at) VALUES (1, 1, :now) "
-        "ON CONFLICT (id) DO UPDATE SET version = data_version.version + 1, changed_at = :now")
+        "ON CONFLICT (id) DO UPDATE SET version = data_version.version + 1, changed_at = :now RETURNING version")
 
 
 class UnitOfWork:
@@ -25,6 +26,7 @@ class UnitOfWork:
         if self.immediate and self.engine.dialect.name == "sqlite":
             bind = self.engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
         self.session = Session(bind=bind, expire_on_commit=False)
+        self.touched = Touched(self.session)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -36,7 +38,11 @@ class UnitOfWork:
         if s.in_transaction():
             s.flush()
             if _wrote(s):
-                s.execute(text(BUMP), {"now": utcnow()})
+                # the debtors touched, journalled under the version this commit leaves: the version row is
+                # locked until the commit, so versions (and the journal) follow the order of the commits
+                debtors = self.touched.pending()
+                version = s.execute(text(BUMP), {"now": utcnow()}).scalar()
+                self.touched.journal(version, debtors)
         s.commit()
 
     def rollback(self) -> None:

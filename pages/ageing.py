@@ -10,7 +10,7 @@ import streamlit as st  # noqa: E402
 
 from receivables.domain import definitions, exports, formatting  # noqa: E402
 from receivables.domain.ageing import DEFAULT_EDGES  # noqa: E402
-from receivables.services import analytics, plans, signals  # noqa: E402
+from receivables.services import analytics, plans  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
 from ui import i18n, state  # noqa: E402
 from ui.i18n import _  # noqa: E402
@@ -40,8 +40,7 @@ def load_kpis(version: str, as_of: date, edges: tuple[int, ...], basis: str) -> 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def load_tracks(version: str, today: date) -> dict[int, str]:
-    with state.uow() as uow:
-        return signals.debtor_tracks(uow, today)
+    return state.debtor_tracks(today)  # after a write, worked out again for the debtors it touched only
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

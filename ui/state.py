@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import threading
+import weakref
 from datetime import date
 
 import streamlit as st
@@ -10,9 +12,12 @@ from sqlalchemy import Engine
 
 from db.engine import make_engine
 from db.uow import UnitOfWork
-from receivables.services import analytics, demo, errors, startup
+from receivables.services import analytics, demo, errors, signals, startup
 
 _started = False
+# per engine (a database; the tests make a new one for each), the reminder tracks this server last worked out
+_tracks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_tracks_lock = threading.Lock()
 
 
 def start() -> None:
@@ -55,6 +60,15 @@ def data_version() -> str:
     """A key for cached frames that changes with the data, also when the CLI or cron wrote it."""
     with uow() as u:
         return analytics.data_version(u)
+
+
+def debtor_tracks(today: date) -> dict[int, str]:
+    """The reminder track of every debtor today; after a write only the debtors it touched get theirs worked
+    out again (`signals.debtor_tracks_since`, from what this server last worked out for this database)."""
+    eng = engine()
+    with _tracks_lock, uow() as u:
+        found = _tracks[eng] = signals.debtor_tracks_since(u, today, _tracks.get(eng))
+    return found.tracks
 
 
 def data_changed() -> None:

@@ -297,6 +297,12 @@ def full_list_closes(current: pd.DataFrame, numbers_in_file: pd.Series, file_deb
     open_before = int(((open_ != 0) & ~demo).sum())
     in_file = isin(current["number"], numbers_in_file)
     gone = current[~in_file & (open_ != 0) & ~demo & (current["invoice_date"].to_numpy() <= np.datetime64(as_of))]
+    return closing_of(gone, file_debtors, as_of, open_before)
+
+
+def closing_of(gone: pd.DataFrame, file_debtors: np.ndarray, as_of: date, open_before: int) -> tuple[Changes, Closing]:
+    """Closing `gone`, the ledger's invoices that `full_list_closes` picks (found by the database for a
+    large ledger), as paid on `as_of`, of `open_before` open invoices: the changes, and what that is."""
     ids, amounts = gone["id"].to_numpy(), gone["open_cents"].to_numpy()
     changes = Changes(ids, amounts, np.zeros(len(gone), dtype=np.int64), _day_of(as_of, len(gone)))
     if not len(gone):

@@ -33,15 +33,20 @@ def _months(months: int, *, most: int = 120) -> int:
     return months
 
 
-def behaviour(uow: UnitOfWork, as_of: date | None = None, months: int = 12) -> pd.DataFrame:
+def behaviour(uow: UnitOfWork, as_of: date | None = None, months: int = 12, *,
+              every_debtor: bool = True, debtor_ids: list[int] | None = None) -> pd.DataFrame:
     """Payment behaviour per debtor over the invoices paid in the `months` months up to `as_of`: one
     row per debtor (debtor_id, code, name, invoices_paid, amount_paid_cents, avg_days_late, avg_days_to_pay,
     std_days_late, share_paid_late, share_paid_late_30, trend); debtors without payments in the window
-    have invoices_paid 0 and empty averages."""
+    have invoices_paid 0 and empty averages. `every_debtor=False`: only the debtors with payments in the
+    window, without their names (what the track rules read), of the `debtor_ids` when given."""
     as_of = as_of or date.today()
     months = _months(months)
     start = metrics.months_back(as_of, months)
-    sums = q.behaviour_sums(uow.session, start, metrics.months_back(as_of, metrics.RECENT_MONTHS), as_of)
+    sums = q.behaviour_sums(uow.session, start, metrics.months_back(as_of, metrics.RECENT_MONTHS), as_of,
+                            None if every_debtor else debtor_ids)
+    if not every_debtor:
+        return metrics.behaviour_from_sums(sums)
     debtors = q.debtors(uow.session)
     frame = metrics.behaviour_from_sums(sums, debtors=debtors)  # = payment_behaviour of the paid invoices
     return frame.merge(debtors[["debtor_id", "name"]], on="debtor_id", how="left")

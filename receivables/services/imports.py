@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 import numpy as np
@@ -627,10 +627,15 @@ class _Pieces:
         if self.progress is not None:
             self.progress(min(max(share, 0.0), 1.0), what)
 
+    @property
+    def numbers(self):  # noqa: ANN201
+        """The invoice number of each data row of the file (an Arrow array)."""
+        return self.prepared.cells[self.prepared.mapping["invoice_number"]]
+
     def known(self, current: pd.DataFrame) -> np.ndarray:
         """For each data row of the file: is its invoice number in `current` (one lookup for the
         whole file; `position` finds a piece's rows in it)."""
-        numbers = pd.Series(self.prepared.cells[self.prepared.mapping["invoice_number"]].to_pandas())
+        numbers = pd.Series(self.numbers.to_pandas())
         return diff.isin(numbers, current["number"]) if len(current) else np.zeros(len(numbers), dtype=bool)
 
     def position(self, rows: pd.DataFrame) -> np.ndarray:
@@ -659,12 +664,12 @@ def _stored_rows(s, kind: str, rows: pd.DataFrame) -> pd.DataFrame:
 
 
 @contextmanager
-def _loading(s, pieces: _Pieces, current: pd.DataFrame, batch: ImportBatch, result: ImportResult, details: dict,
-             seen: diff.Seen):
+def _loading(s, pieces: _Pieces, known_in_file: np.ndarray, batch: ImportBatch, result: ImportResult,
+             details: dict, seen: diff.Seen):
     """Writing an invoice file's new invoices as it is parsed: yields the loader and the file's pieces as
-    (rows with their debtor ids and dates, which of them the ledger already has). After the last piece
-    the debtors the rows refer to are checked and the loader finishes (indexes, daily sums)."""
-    known_in_file = pieces.known(current)
+    (rows with their debtor ids and dates, where they are among the file's data rows); `known_in_file`
+    says, per data row, whether the ledger already has its invoice. After the last piece the debtors
+    the rows refer to are checked and the loader finishes (indexes, daily sums)."""
     with (loader.Writer(s, give_way) as writer,
           loader.InvoiceLoader(s, batch.id, int((~known_in_file).sum()), writer) as invoices):
         debtors = _Debtors(s, writer, result, details)
@@ -674,7 +679,7 @@ def _loading(s, pieces: _Pieces, current: pd.DataFrame, batch: ImportBatch, resu
                 rows, terms = debtors.attach(rows)
                 rows, derived = diff.with_term_dates(rows, terms)
                 seen.rows(rows, derived)
-                yield rows, known_in_file[pieces.position(rows)]
+                yield rows, pieces.position(rows)
 
         yield invoices, pieces_known()
         pieces.report(0.8, said(N_("Comparing with the ledger")))
@@ -716,27 +721,42 @@ def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
 def _apply_open_items(s, pieces: _Pieces, batch: ImportBatch, result: ImportResult, details: dict, mode: str,
                       mapped: set[str], seen: diff.Seen, confirm: bool) -> None:
     """New invoices are written a piece at a time as the file is parsed; the invoices the ledger
-    already has are compared with the whole file afterwards."""
+    already has are compared with the whole file afterwards. The database tells which of the file's
+    numbers it has, which of those rows may change their invoice and which open invoices a full list
+    leaves out (`loader.FileRows`): only those invoices are read and judged, so a file that repeats
+    the ledger costs its parse and a few joins, and writes no invoice."""
     as_of = batch.as_of
-    current = loader.read_invoices(s)
-    existing_parts, numbers = [], []
-    with _loading(s, pieces, current, batch, result, details, seen) as (invoices, pieces_known):
-        for rows, known in pieces_known:
+    file_rows = loader.FileRows(s)
+    known_in_file, invoice_ids = file_rows.known(pieces.numbers)
+    open_before = loader.count_open(s) if mode == FULL else 0
+    existing_parts, existing_ids = [], []
+    with _loading(s, pieces, known_in_file, batch, result, details, seen) as (invoices, pieces_at):
+        for rows, at in pieces_at:
+            known = known_in_file[at]
             if (~known).any():
                 _add(invoices, diff.new_open_items(rows[~known], as_of))
             existing_parts.append(rows[known])
-            numbers.append(rows["invoice_number"])
+            existing_ids.append(invoice_ids[at[known]])
     result.new = invoices.count
     if pieces.rejected:
         return  # rolled back by the caller
 
-    compared = diff.compare_open_items(_concat(existing_parts), current, as_of, mapped)
+    existing = _concat(existing_parts)
+    ids = np.concatenate(existing_ids) if existing_ids else np.zeros(0, dtype=np.int64)
+    if len(existing):
+        file_rows.stage(ids, existing["open_cents"].to_numpy(),
+                        *(existing[f] if f in mapped else None for f in ("due_date", "description", "reference")))
+    differ, absent = file_rows.compare(as_of if mode == FULL else None, batch.id)
+    differing = np.isin(ids, differ)
+    compared = diff.compare_open_items(existing[differing] if len(existing) else existing,
+                                       loader.read_invoices(s, ids[differing]), as_of, mapped)
+    compared = replace(compared, unchanged=compared.unchanged + int((~differing).sum()))
     _write_comparison(s, compared, batch.id, details)
     _counts(result, compared)
     leaving = compared.leaving
     if mode == FULL:
-        in_file = pd.concat(numbers, ignore_index=True) if numbers else pd.Series([], dtype=object)
-        gone, result.closing = diff.full_list_closes(current, in_file, seen.file_debtors(), as_of)
+        gone, result.closing = diff.closing_of(loader.read_invoices(s, absent),
+                                               seen.file_debtors(), as_of, open_before)
         if confirm and result.closing.needs_confirmation and pieces.rows:  # an empty file is refused later
             raise ClosingNeedsConfirmation(result.closing)  # the caller's transaction is rolled back
         if len(gone):
@@ -744,6 +764,7 @@ def _apply_open_items(s, pieces: _Pieces, batch: ImportBatch, result: ImportResu
         _write_changes(s, gone, batch.id)
         leaving += gone.closed_ids
         result.closed += len(gone)
+    file_rows.drop()
     s.flush()
     _leave_messages(s, leaving, result, details)
 
@@ -753,9 +774,11 @@ def _apply_open_items(s, pieces: _Pieces, batch: ImportBatch, result: ImportResu
 def _apply_ledger(s, pieces: _Pieces, batch: ImportBatch, result: ImportResult, details: dict,
                   mapped: set[str], seen: diff.Seen) -> None:
     current = loader.read_invoices(s)
+    known_in_file = pieces.known(current)
     existing_parts = []
-    with _loading(s, pieces, current, batch, result, details, seen) as (invoices, pieces_known):
-        for rows, known in pieces_known:
+    with _loading(s, pieces, known_in_file, batch, result, details, seen) as (invoices, pieces_at):
+        for rows, at in pieces_at:
+            known = known_in_file[at]
             if (~known).any():
                 _add(invoices, diff.new_ledger_rows(rows[~known]))
             existing_parts.append(rows[known])

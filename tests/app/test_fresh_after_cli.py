@@ -6,8 +6,12 @@ import subprocess
 import sys
 from datetime import date, timedelta
 
+from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
+from db.engine import make_engine
+from db.models import Debtor, Note
+from db.uow import UnitOfWork
 from tests.app.login import log_in
 from tests.app.test_ageing_page import PAGE as AGEING
 from tests.app.test_ageing_page import demo  # noqa: F401 - a fixture
@@ -61,3 +65,29 @@ def test_the_ageing_page_shows_an_import_made_on_the_command_line_with_the_comma
     data = json.loads(cli("report", "ageing", "--as-of", today.isoformat(), "--format", "json"))
     eur = next(r for r in (data if isinstance(data, list) else [data]) if r["currency"] == "EUR")
     assert {r["code"]: r["total"] for r in eur["debtors"]} == {code: r["Total"] for code, r in after.items()}
+
+
+def test_the_ageing_page_shows_a_track_changed_by_a_write_elsewhere_at_its_next_run(demo):  # noqa: F811
+    today = date.today()
+    at = open_page(AGEING)
+    at.date_input(key="ageing_as_of").set_value(today).run()
+    if at.get("button_group"):
+        at.button_group(key="ageing_currency").set_value("EUR").run()
+    assert not at.exception
+    before = {r["Code"]: r["Track"] for r in at.dataframe[0].value.to_dict("records")}
+    code = next(c for c, track in sorted(before.items()) if track != "strict")
+    engine = make_engine()  # another process's write: two broken promises of one debtor
+    try:
+        with UnitOfWork(engine) as u:
+            debtor_id = u.session.scalar(select(Debtor.id).where(Debtor.code == code))
+            for days in (5, 50):
+                u.session.add(Note(debtor_id=debtor_id, kind="promise", outcome="broken", promise_cents=100,
+                                   promise_date=today - timedelta(days=days), created_by="t"))
+            u.commit()
+    finally:
+        engine.dispose()
+    at = at.run()
+    assert not at.exception
+    after = {r["Code"]: r["Track"] for r in at.dataframe[0].value.to_dict("records")}
+    assert after[code] == "strict"
+    assert {c: t for c, t in after.items() if c != code} == {c: t for c, t in before.items() if c != code}

@@ -62,3 +62,18 @@ def test_the_dossier_shows_the_track_and_reason_the_reminder_engine_chooses(demo
         s.flush()
         track = dossier.open_dossier(u, sample[0].code, ANCHOR).header.track
         assert (track.name, str(track.reason)) == ("friendly", "Track friendly set by hand for this debtor")
+
+
+def test_the_ageing_pages_track_of_every_debtor_is_the_track_the_reminder_engine_chooses(demo):
+    with demo() as u:
+        s = u.session
+        cfg = reminder_settings.load_settings(s)
+        debtors = s.scalars(select(Debtor).order_by(Debtor.code)).all()
+        debtors[6].track_override = "friendly"
+        debtors[7].track_override = "no_longer_a_track"
+        s.flush()
+        overrides = {d.id: d.track_override for d in debtors}
+        expected = {d: choice[0] for d, choice in signals.track_choices(u, ANCHOR, cfg, overrides).items()}
+        assert signals.debtor_tracks(u, ANCHOR) == expected
+        assert expected[debtors[6].id] == "friendly"
+        assert len(set(expected.values())) >= 2
