@@ -319,7 +319,7 @@ with tab_upload:
         st.warning(_(STOPPED[stopped]), icon=":material/cancel:")
     if flash := st.session_state.pop("import_flash", None):
         st.warning(md(flash), icon=":material/sync_problem:")
-    picked = uploader.file_uploader(_("Export file: {types}", types=FILE_TYPES_LABEL), type=list(FILE_TYPES),
+    picked = uploader.file_uploader(_("Export file: {types}", types=_(FILE_TYPES_LABEL)), type=list(FILE_TYPES),
                               accept_multiple_files=True, key="import_file")
     upload = kept_upload(picked) if picked else None  # several XML invoices are read as one upload
     if upload is None:

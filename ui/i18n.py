@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from receivables.domain import formatting
+from receivables.domain.errors import Problem
 from receivables.domain.phrases import Phrase
 from receivables.domain.translation import LANGUAGES, N_, catalogue, translate  # noqa: F401 (N_ for pages)
 
@@ -50,8 +51,10 @@ def use(lang: str | None) -> None:
 
 def _(message: str, /, **params) -> str:
     """The message in the current language, with its {parameters} filled in (a parameter that is a core
-    Phrase, such as the kind of interest in an error, worded too)."""
-    return translate(message, current(), **{k: said(v) if isinstance(v, Phrase) else v for k, v in params.items()})
+    Phrase, such as the kind of interest in an error, or a core error, such as why a file cannot be read,
+    worded too)."""
+    return translate(message, current(), **{k: said(v) if isinstance(v, Phrase) else error(v)
+                                            if isinstance(v, Problem) else v for k, v in params.items()})
 
 
 def said(phrase: Phrase) -> str:

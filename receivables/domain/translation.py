@@ -28,6 +28,21 @@ class Count(int):
         return format(int(self), spec or ",")
 
 
+class Figure(float):
+    """A measured number with its decimals as a message's parameter (a file of 12.3 MB): written the way its
+    reader writes them (12.3 in English, 12,3 in Dutch)."""
+
+    decimals: int
+
+    def __new__(cls, value: float, decimals: int = 1) -> Figure:
+        figure = super().__new__(cls, value)
+        figure.decimals = decimals
+        return figure
+
+    def __format__(self, spec: str) -> str:
+        return format(float(self), spec or f",.{self.decimals}f")
+
+
 def N_(message: str) -> str:  # noqa: N802 (gettext's name): marks a string for the catalogue, translated later
     return message
 
@@ -52,4 +67,5 @@ def translate(message: str, lang: str, /, **params) -> str:
     text = catalogue(lang).gettext(message)
     if not params:
         return text
-    return text.format(**{k: number(v, 0, lang) if isinstance(v, Count) else v for k, v in params.items()})
+    return text.format(**{k: number(v, 0, lang) if isinstance(v, Count) else number(v, v.decimals, lang)
+                          if isinstance(v, Figure) else v for k, v in params.items()})

@@ -12,6 +12,8 @@ import zipfile
 
 import numpy as np
 
+from receivables.domain.phrases import Phrase
+from receivables.domain.translation import N_, Count
 from receivables.importing.errors import FileRejected
 
 MB = 1024 * 1024
@@ -30,14 +32,21 @@ _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([^\"]*)\"")
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s/>]")
 
 
-def _mb(n: float) -> str:
-    return f"{n / MB:,.0f} MB"
+def _mb(n: float) -> Count:
+    """Megabytes, whole, as a message's parameter (grouped the reader's way)."""
+    return Count(round(n / MB))
+
+
+SHORTER = Phrase(N_("Export a shorter period or split the file."))
+SAVE_AS_CSV = Phrase(N_("Save the sheet as CSV (up to {rows} rows) or export a shorter period."),
+                     {"rows": Count(MAX_ROWS)})
+ONLY_INVOICE_COLUMNS = N_("Export only the columns of the invoices (number, debtor, dates, amounts).")
 
 
 def check_upload_size(size: int) -> None:
     if size > MAX_BYTES:
-        raise FileRejected(f"the file is {_mb(size)}; the limit is {_mb(MAX_BYTES)}. Export a shorter period "
-                           "or split the file.")
+        raise FileRejected(N_("the file is {size} MB; the limit is {limit} MB. Export a shorter period or split "
+                              "the file."), size=_mb(size), limit=_mb(MAX_BYTES))
 
 
 def check_text(text: bytes) -> None:
@@ -53,21 +62,22 @@ def check_text(text: bytes) -> None:
             start = int(ends[-1]) + 1
     longest = max(longest, len(text) - start)
     if longest > MAX_LINE_BYTES:
-        raise FileRejected(f"a line of the file is {longest / 1024:,.0f} KB long; the limit is "
-                           f"{MAX_LINE_BYTES // 1024:,} KB per line. This is not an export with one invoice per line: "
-                           "export the open items again as CSV or Excel.")
+        raise FileRejected(N_("a line of the file is {size} KB long; the limit is {limit} KB per line. This is not "
+                              "an export with one invoice per line: export the open items again as CSV or Excel."),
+                           size=Count(round(longest / 1024)), limit=Count(MAX_LINE_BYTES // 1024))
     check_rows(rows - 1)  # the header's line is no row
 
 
-def check_rows(rows: int, limit: int = MAX_ROWS, advice: str = "Export a shorter period or split the file.") -> None:
+def check_rows(rows: int, limit: int = MAX_ROWS, advice: Phrase = SHORTER) -> None:
     if rows > limit:
-        raise FileRejected(f"the file has more than {limit:,} rows; the limit is {limit:,}. {advice}")
+        raise FileRejected(N_("the file has more than {limit} rows; the limit is {limit}. {advice}"),
+                           limit=Count(limit), advice=advice)
 
 
 def check_columns(columns: int) -> None:
     if columns > MAX_COLUMNS:
-        raise FileRejected(f"the file has {columns:,} columns; the limit is {MAX_COLUMNS:,}. Export only the "
-                           "columns of the invoices (number, debtor, dates, amounts).")
+        raise FileRejected(N_("the file has {columns} columns; the limit is {limit}. {advice}"),
+                           columns=Count(columns), limit=Count(MAX_COLUMNS), advice=Phrase(ONLY_INVOICE_COLUMNS))
 
 
 def check_zip(archive: zipfile.ZipFile) -> None:
@@ -75,22 +85,24 @@ def check_zip(archive: zipfile.ZipFile) -> None:
     Python's zipfile stops each member at its declared size, so the declaration is what is read."""
     members = archive.infolist()
     if len(members) > MAX_MEMBERS:
-        raise FileRejected(f"the zip holds {len(members):,} files; the limit is {MAX_MEMBERS:,}. Split it.")
+        raise FileRejected(N_("the zip holds {files} files; the limit is {limit}. Split it."),
+                           files=Count(len(members)), limit=Count(MAX_MEMBERS))
     total = sum(m.file_size for m in members)
     if total > MAX_UNPACKED_BYTES:
-        raise FileRejected(f"the zip unpacks to {_mb(total)}; the limit is {_mb(MAX_UNPACKED_BYTES)}. Export a "
-                           "shorter period or split the file.")
+        raise FileRejected(N_("the zip unpacks to {size} MB; the limit is {limit} MB. {advice}"),
+                           size=_mb(total), limit=_mb(MAX_UNPACKED_BYTES), advice=SHORTER)
     for m in members:
         if m.file_size > _RATIO_FROM and m.file_size > MAX_RATIO * max(m.compress_size, 1):
-            raise FileRejected(f"'{m.filename}' in the zip unpacks {m.file_size / max(m.compress_size, 1):,.0f} "
-                               f"times its packed size; the limit is {MAX_RATIO} times. This is not an export: "
-                               "upload the file your accounting package wrote.")
+            raise FileRejected(N_("'{member}' in the zip unpacks {ratio} times its packed size; the limit is {limit} "
+                                  "times. This is not an export: upload the file your accounting package wrote."),
+                               member=m.filename, ratio=Count(round(m.file_size / max(m.compress_size, 1))),
+                               limit=Count(MAX_RATIO))
 
 
 def check_xlsx_sheet(archive: zipfile.ZipFile, member: str) -> None:
     """The sheet's declared dimension, then its row elements counted on the unpacked bytes (no XML
     parsing), against the row and column limits."""
-    advice = f"Save the sheet as CSV (up to {MAX_ROWS:,} rows) or export a shorter period."
+    advice = SAVE_AS_CSV
     with archive.open(member) as src:
         head = src.read(64 * 1024)
         found = _DIMENSION.search(head)
@@ -99,11 +111,13 @@ def check_xlsx_sheet(archive: zipfile.ZipFile, member: str) -> None:
             rows = max((int(r) for _, r in cells), default=0)
             columns = max((column_number(c) for c, _ in cells), default=0)
             if rows - 1 > MAX_XLSX_ROWS:
-                raise FileRejected(f"the sheet declares {rows:,} rows ({found.group(1).decode(errors='replace')}); "
-                                   f"the limit is {MAX_XLSX_ROWS:,}. {advice}")
+                raise FileRejected(N_("the sheet declares {rows} rows ({cells}); the limit is {limit}. {advice}"),
+                                   rows=Count(rows), cells=found.group(1).decode(errors="replace"),
+                                   limit=Count(MAX_XLSX_ROWS), advice=advice)
             if columns > MAX_COLUMNS:
-                raise FileRejected(f"the sheet declares {columns:,} columns; the limit is {MAX_COLUMNS:,}. Export "
-                                   "only the columns of the invoices (number, debtor, dates, amounts).")
+                raise FileRejected(N_("the sheet declares {columns} columns; the limit is {limit}. {advice}"),
+                                   columns=Count(columns), limit=Count(MAX_COLUMNS),
+                                   advice=Phrase(ONLY_INVOICE_COLUMNS))
         rows, carry = 0, b""
         while True:
             chunk = src.read(4 * MB)
@@ -126,8 +140,9 @@ def check_no_entities(archive: zipfile.ZipFile, member: str) -> None:
     with archive.open(member) as src:
         head = src.read(64 * 1024)
     if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-        raise FileRejected(f"'{member}' in the workbook declares a DTD or entities, which Excel never writes; it "
-                           "is not read. Open the file in Excel and save it again, or export it as CSV.")
+        raise FileRejected(N_("'{member}' in the workbook declares a DTD or entities, which Excel never writes; it "
+                              "is not read. Open the file in Excel and save it again, or export it as CSV."),
+                           member=member)
 
 
 def column_number(letters: bytes | str) -> int:

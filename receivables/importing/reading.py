@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from receivables.domain.phrases import Phrase
 from receivables.domain.phrasing import Said, said
 from receivables.domain.translation import N_
 from receivables.importing import limits, xml_invoices
@@ -25,9 +26,9 @@ from receivables.importing.limits import MAX_BYTES  # noqa: F401  (re-exported)
 
 # what the importer reads, by file name ending: the upload box and the command line accept these only
 FILE_TYPES = ("csv", "tsv", "txt", "xlsx", "xml", "zip")
-FILE_TYPES_LABEL = "CSV, TSV, Excel (.xlsx), UBL or Twinfield XML, or a .zip of XML invoices"
+FILE_TYPES_LABEL = N_("CSV, TSV, Excel (.xlsx), UBL or Twinfield XML, or a .zip of XML invoices")
 DELIMITERS = (";", ",", "\t", "|")
-DELIMITER_NAMES = {";": "semicolon", ",": "comma", "\t": "tab", "|": "pipe"}
+DELIMITER_NAMES = {";": N_("semicolon"), ",": N_("comma"), "\t": N_("tab"), "|": N_("pipe")}
 _SAMPLE_LINES = 60
 
 
@@ -81,13 +82,13 @@ def read_table(data: bytes, file_name: str = "") -> RawTable:
     Twinfield XML invoices, or a zip of XML invoices. Limits are checked before anything is parsed."""
     limits.check_upload_size(len(data))
     if not data or data.isspace():  # strip() would copy the whole file
-        raise FileRejected("the file is empty; export the open items again and upload that file")
+        raise FileRejected(N_("the file is empty; export the open items again and upload that file"))
     if data[:4] == b"PK\x03\x04":
         return _read_zip(data)
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise FileRejected("this is an old Excel file (.xls); open it in Excel and save it as .xlsx or CSV")
+        raise FileRejected(N_("this is an old Excel file (.xls); open it in Excel and save it as .xlsx or CSV"))
     if data[:5] == b"%PDF-":
-        raise FileRejected("this is a PDF; export the list from your accounting package as CSV or Excel")
+        raise FileRejected(N_("this is a PDF; export the list from your accounting package as CSV or Excel"))
     if xml_invoices.looks_like_xml(data):
         return _xml_table(xml_invoices.read_documents([(file_name or "the file", data)]))
     utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
@@ -121,8 +122,7 @@ def _read_zip(data: bytes) -> RawTable:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise FileRejected(f"this zip file is not an Excel workbook ({type(exc).__name__}); upload an .xlsx "
-                           "export or a CSV file") from None
+        raise _not_a_workbook(exc) from None
     with archive:
         limits.check_zip(archive)
         names = archive.namelist()
@@ -135,13 +135,19 @@ def _read_zip(data: bytes) -> RawTable:
             return _read_xlsx(data)
         documents = [n for n in names if not n.endswith("/") and not n.startswith(("__MACOSX/", "."))]
         if not documents or not all(n.lower().endswith(".xml") for n in documents):
-            raise FileRejected("this zip file is not an Excel workbook and does not hold only XML invoices; "
-                               f"upload {FILE_TYPES_LABEL}")
+            raise FileRejected(N_("this zip file is not an Excel workbook and does not hold only XML invoices; "
+                                  "upload {types}"), types=Phrase(FILE_TYPES_LABEL))
         try:
             # one document in memory at a time
             return _xml_table(xml_invoices.read_documents((n, archive.read(n)) for n in sorted(documents)))
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            raise FileRejected(f"the zip file is damaged ({exc}); pack the invoices again") from None
+            raise FileRejected(N_("the zip file is damaged ({reason}); pack the invoices again"),
+                               reason=str(exc)) from None
+
+
+def _not_a_workbook(exc: Exception) -> FileRejected:
+    return FileRejected(N_("this zip file is not an Excel workbook ({reason}); upload an .xlsx export or a CSV file"),
+                        reason=type(exc).__name__)
 
 
 def _xml_table(found: xml_invoices.XmlInvoices) -> RawTable:
@@ -162,12 +168,12 @@ def _decode(data: bytes) -> tuple[bytes, str]:
         try:
             text = data.decode("utf-16")
         except UnicodeDecodeError:
-            raise FileRejected("the file looks like UTF-16 but cannot be read; save it as UTF-8 CSV") from None
+            raise FileRejected(N_("the file looks like UTF-16 but cannot be read; save it as UTF-8 CSV")) from None
         return text.encode("utf-8"), "UTF-16"
     head = data[:65536]
     if b"\x00" in head or _control_share(head) > 0.05:
-        raise FileRejected("this is not a text file (CSV or TSV) or an Excel workbook; export the open items "
-                           "as CSV or .xlsx and upload that file")
+        raise FileRejected(N_("this is not a text file (CSV or TSV) or an Excel workbook; export the open items "
+                              "as CSV or .xlsx and upload that file"))
     if data.startswith(b"\xef\xbb\xbf"):
         data, bom = data[3:], True
     else:
@@ -221,7 +227,7 @@ def sniff_delimiter(lines: list[str]) -> str:
     best, best_score = None, (0.0, 0)
     non_blank = [ln for ln in lines if ln.strip()][:_SAMPLE_LINES]
     if not non_blank:
-        raise FileRejected("the file has no rows; export the open items again and upload that file")
+        raise FileRejected(N_("the file has no rows; export the open items again and upload that file"))
     for delim in DELIMITERS:
         counts = [c for c in _field_counts(non_blank, delim) if c]
         if not counts:
@@ -233,8 +239,8 @@ def sniff_delimiter(lines: list[str]) -> str:
         if score > best_score:
             best, best_score = delim, score
     if best is None:
-        raise FileRejected("no column separator found (tried semicolon, comma, tab and |); the file needs "
-                           "one column per field with a header row")
+        raise FileRejected(N_("no column separator found (tried semicolon, comma, tab and |); the file needs "
+                              "one column per field with a header row"))
     return best
 
 
@@ -298,8 +304,8 @@ def _read_delimited(text: bytes, encoding: str) -> RawTable:
     try:
         return _read_delimited_text(text, encoding)
     except csv.Error as exc:  # a quoted cell running over many lines
-        raise FileRejected(f"a cell of the file is too long to be an invoice's ({exc}); check that every quote "
-                           "is closed, or export the file again") from None
+        raise FileRejected(N_("a cell of the file is too long to be an invoice's ({reason}); check that every "
+                              "quote is closed, or export the file again"), reason=str(exc)) from None
 
 
 def _read_delimited_text(text: bytes, encoding: str) -> RawTable:
@@ -331,15 +337,16 @@ def _read_delimited_text(text: bytes, encoding: str) -> RawTable:
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
     except pa.ArrowInvalid as exc:
-        raise FileRejected(f"the file cannot be read as {DELIMITER_NAMES[delimiter]}-separated text "
-                           f"({str(exc).splitlines()[0]}); check that it is a plain CSV export") from None
+        raise FileRejected(N_("the file cannot be read as {delimiter}-separated text ({reason}); check that it is "
+                              "a plain CSV export"), delimiter=Phrase(DELIMITER_NAMES[delimiter]),
+                           reason=str(exc).splitlines()[0]) from None
     data_lines = non_blank[non_blank > header_line]
     bad_lines: list[tuple[int, int]] = []
     if bad_rows or len(data_lines) != table.num_rows:
         data_lines, bad_lines = _record_lines(text, delimiter, header_line, len(names))
         if len(data_lines) != table.num_rows:  # cannot happen unless the two readers disagree
-            raise FileRejected("the rows of the file cannot be counted reliably; save it again as CSV "
-                               "from your accounting package or from Excel")
+            raise FileRejected(N_("the rows of the file cannot be counted reliably; save it again as CSV "
+                                  "from your accounting package or from Excel"))
     notes = []
     if header_idx:
         notes.append(said(N_("{n} line(s) above the header were skipped"), n=header_idx))
@@ -378,9 +385,8 @@ def _read_xlsx(data: bytes) -> RawTable:
 
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise FileRejected(f"this zip file is not an Excel workbook ({type(exc).__name__}); upload an .xlsx "
-                           "export or a CSV file") from None
-    advice = f"Save the sheet as CSV (up to {limits.MAX_ROWS:,} rows) or export a shorter period."
+        raise _not_a_workbook(exc) from None
+    advice = limits.SAVE_AS_CSV
     try:
         ws = wb.worksheets[0]
         sheet = ws.title
@@ -396,8 +402,8 @@ def _read_xlsx(data: bytes) -> RawTable:
     finally:
         wb.close()
     if not numbered:
-        raise FileRejected(f"the first sheet ('{sheet}') of the workbook is empty; put the open items on the "
-                           "first sheet")
+        raise FileRejected(N_("the first sheet ('{sheet}') of the workbook is empty; put the open items on the "
+                              "first sheet"), sheet=sheet)
     width = max(len(r) for _, r in numbered)
     while width > 1 and all(len(r) < width or not r[width - 1] for _, r in numbered):
         width -= 1

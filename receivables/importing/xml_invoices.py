@@ -18,6 +18,8 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
+from receivables.domain.phrases import Phrase
+from receivables.domain.translation import N_
 from receivables.importing.errors import FileRejected
 from receivables.importing.limits import MAX_ROWS, check_rows
 
@@ -33,20 +35,20 @@ UBL_HEADERS = ["Invoice number", "Customer number", "Customer name", "Invoice da
 TWINFIELD_HEADERS = ["invoicenumber", "dim2", "customername", "date", "duedate", "value", "openvalue",
                      "currency", "reference", "file"]
 
-WHAT_WE_READ = ("UBL 2.1 / Peppol BIS 3 invoices or Twinfield sales transactions as XML, or the open items "
-                "(openstaande posten) as CSV or Excel")
+WHAT_WE_READ = Phrase(N_("UBL 2.1 / Peppol BIS 3 invoices or Twinfield sales transactions as XML, or the open "
+                         "items (openstaande posten) as CSV or Excel"))
 _CREDIT_TYPE_CODES = {"381", "396", "532"}
 
 # documents people upload by mistake, and what to export instead
 _OTHER_XML = {
-    "auditfile": "an XML Auditfile Financieel (XAF)",
-    "Document": "an ISO 20022 document (a bank statement or payment file)",
-    "Order": "a UBL order",
-    "ApplicationResponse": "a UBL application response",
-    "Envelope": "a SOAP message",
-    "workbook": "an Excel 2003 XML spreadsheet",
-    "Workbook": "an Excel 2003 XML spreadsheet",
-    "CrossIndustryInvoice": "a UN/CEFACT CII invoice",
+    "auditfile": N_("an XML Auditfile Financieel (XAF)"),
+    "Document": N_("an ISO 20022 document (a bank statement or payment file)"),
+    "Order": N_("a UBL order"),
+    "ApplicationResponse": N_("a UBL application response"),
+    "Envelope": N_("a SOAP message"),
+    "workbook": N_("an Excel 2003 XML spreadsheet"),
+    "Workbook": N_("an Excel 2003 XML spreadsheet"),
+    "CrossIndustryInvoice": N_("a UN/CEFACT CII invoice"),
 }
 
 
@@ -71,13 +73,13 @@ def read_documents(documents: Iterable[tuple[str, bytes]]) -> XmlInvoices:
         kind = None
         for kind, row in _stream(name, data):
             if source and kind != source:
-                raise FileRejected(f"'{name}' holds {kind} XML and the other files {source} XML; upload one "
-                                   "kind at a time")
+                raise FileRejected(N_("'{name}' holds {kind} XML and the other files {source} XML; upload one "
+                                      "kind at a time"), name=name, kind=kind, source=source)
             source = kind
             rows.append(row)
             check_rows(len(rows), MAX_ROWS)
     if not rows:
-        raise FileRejected("the XML holds no invoices; export the open sales invoices again")
+        raise FileRejected(N_("the XML holds no invoices; export the open sales invoices again"))
     headers = UBL_HEADERS if source == "UBL" else TWINFIELD_HEADERS
     return XmlInvoices(source, headers, rows)
 
@@ -90,8 +92,8 @@ def _stream(name: str, data: bytes):  # noqa: ANN202
     """(kind, row) for each invoice, parsed as a stream: what has been read is dropped, so a large
     export costs memory for one invoice at a time."""
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise FileRejected(f"'{name}' declares a DTD or entities, which invoice XML never does; it is not read. "
-                           f"Export {WHAT_WE_READ}.")
+        raise FileRejected(N_("'{name}' declares a DTD or entities, which invoice XML never does; it is not read. "
+                              "Export {what}."), name=name, what=WHAT_WE_READ)
     events = etree.iterparse(io.BytesIO(data), events=("start", "end"), resolve_entities=False, no_network=True,
                              load_dtd=False, huge_tree=False, remove_comments=True, remove_pis=True)
     root, kind = None, None
@@ -114,7 +116,8 @@ def _stream(name: str, data: bytes):  # noqa: ANN202
                 if element is not root:
                     element.getparent().remove(element)
     except etree.XMLSyntaxError as exc:
-        raise FileRejected(f"'{name}' is not well-formed XML ({exc.msg}); export it again") from None
+        raise FileRejected(N_("'{name}' is not well-formed XML ({reason}); export it again"), name=name,
+                           reason=exc.msg) from None
 
 
 def _kind_of(root: etree._Element, name: str) -> str:
@@ -123,8 +126,11 @@ def _kind_of(root: etree._Element, name: str) -> str:
         return "UBL"
     if tag.namespace is None and tag.localname in ("transaction", "transactions"):
         return "Twinfield"
-    what = _OTHER_XML.get(tag.localname, f"an XML document of type <{tag.localname}>")
-    raise FileRejected(f"'{name}' is {what}, not a list of invoices. Export {WHAT_WE_READ}.")
+    other = _OTHER_XML.get(tag.localname)
+    what = (Phrase(other) if other else
+            Phrase(N_("an XML document of type <{tag}>"), {"tag": tag.localname}))
+    raise FileRejected(N_("'{name}' is {kind}, not a list of invoices. Export {what}."), name=name, kind=what,
+                       what=WHAT_WE_READ)
 
 
 def _text(node: etree._Element, path: str) -> str:
@@ -136,7 +142,7 @@ def _first(node: etree._Element, *paths: str) -> str:
     return next((v for v in (_text(node, p) for p in paths) if v), "")
 
 
-def _amount(text: str, negative: bool, what: str, name: str) -> str:
+def _amount(text: str, negative: bool, what: Phrase | str, name: str) -> str:
     """The amount as text with a decimal point; two decimals unless it has more (so the point is never
     mistaken for a thousands separator, and rounding stays visible to validation)."""
     if not text:
@@ -144,7 +150,8 @@ def _amount(text: str, negative: bool, what: str, name: str) -> str:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise FileRejected(f"'{name}': {what} '{text}' is not a number") from None
+        raise FileRejected(N_("'{name}': {what} '{text}' is not a number"), name=name, what=what,
+                           text=text) from None
     if negative:
         value = -value
     return f"{value:.2f}" if value == value.quantize(Decimal("0.01")) else str(value)
@@ -166,7 +173,8 @@ def _ubl_row(doc: etree._Element, name: str) -> list[str]:
     return [
         _text(doc, "cbc:ID"), code, customer, _text(doc, "cbc:IssueDate"),
         _first(doc, "cbc:DueDate", "cac:PaymentMeans/cbc:PaymentDueDate", "cac:PaymentTerms/cbc:PaymentDueDate"),
-        _amount(invoiced, credit, "the invoice total", name), _amount(payable, credit, "the amount due", name),
+        _amount(invoiced, credit, Phrase(N_("the invoice total")), name),
+        _amount(payable, credit, Phrase(N_("the amount due")), name),
         _first(doc, "cbc:DocumentCurrencyCode") or (doc.find(totals + "PayableAmount", _NS).get("currencyID", "")
                                                      if payable else ""),
         _text(doc, "cac:PaymentMeans/cbc:PaymentID"), name,
@@ -184,12 +192,14 @@ def _numeric(*texts: str) -> bool:
 def _twinfield_row(transaction: etree._Element, name: str) -> list[str]:
     header = transaction.find("header")
     if header is None:
-        raise FileRejected(f"'{name}': a <transaction> without its <header>; export the sales transactions again")
+        raise FileRejected(N_("'{name}': a <transaction> without its <header>; export the sales transactions "
+                              "again"), name=name)
     # the "total" line is the receivable: the customer (dim2) and what is owed and still open
     total = next((ln for ln in transaction.iterfind("lines/line") if ln.get("type") == "total"), None)
     if total is None:
-        raise FileRejected(f"'{name}': transaction {_text(header, 'invoicenumber') or _text(header, 'number')} has "
-                           "no total line; export the sales transactions with their lines")
+        raise FileRejected(N_("'{name}': transaction {number} has no total line; export the sales transactions "
+                              "with their lines"), name=name,
+                           number=_text(header, "invoicenumber") or _text(header, "number"))
     credit = _text(total, "debitcredit") == "credit"
     dim2 = total.find("dim2")
     return [

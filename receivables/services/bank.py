@@ -197,7 +197,7 @@ def import_statement(uow: UnitOfWork, data: bytes, file_name: str, *, actor: str
     try:
         statements = bank_files.read_statements(data)
     except bank_files.BankFileError as exc:
-        raise ServiceError("{file}: {problem}", file=file_name, problem=str(exc)) from None
+        raise ServiceError("{file}: {problem}", file=file_name, problem=exc) from None
     s = uow.session
     own = set(_own(s))
     ours = [st for st in statements if _compact(st.account) in own]

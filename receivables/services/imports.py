@@ -37,6 +37,7 @@ from db.models import (
 )
 from db.uow import UnitOfWork
 from receivables import importing as imp
+from receivables.domain.phrases import Phrase
 from receivables.domain.phrasing import Said, said
 from receivables.domain.translation import N_, Count
 from receivables.importing import diff
@@ -82,7 +83,7 @@ class ImportRejected(ServiceError):
                         else N_("Fix the mapping or the file"))
         self.hint = hint
         super().__init__(N_("{count} problem(s), nothing was imported: {first}{more}. {hint}."), count=parsed.error_count,
-                         first=first, more=more, hint=hint)
+                         first=first, more=more, hint=Phrase(hint))
 
 
 
@@ -492,7 +493,7 @@ def _accepted(parsed: ParsedBatch, pieces: _Pieces, plan: _Plan, file_name: str)
         raise ImportRejected(parsed)
     if not pieces.rows:
         if parsed.error_count:
-            raise ImportRejected(parsed, "No row is valid")
+            raise ImportRejected(parsed, N_("No row is valid"))
         if plan.kind == imp.DEBTORS:
             raise ServiceError("{file}: the file holds no debtors ({skipped} blank or total rows); nothing was "
                                "imported", file=file_name, skipped=parsed.skipped_count)

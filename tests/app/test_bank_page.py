@@ -119,6 +119,14 @@ def test_a_bad_file_is_an_error_that_says_what_to_do(sqlite_engine):
     assert any("PDF" in e and "camt.053" in e for e in texts(at.error))
 
 
+def test_a_bad_file_is_refused_in_dutch_for_a_dutch_collector(sqlite_engine):
+    seed(sqlite_engine)
+    at = upload(page(language="nl"), b"%PDF-1.4 a statement")
+    assert not at.exception
+    assert texts(at.error) == ["statement.xml: Dit is een pdf-afschrift, dat niet te lezen is; download de transacties "
+                               "in plaats daarvan als camt.053, MT940 of CSV."]
+
+
 def test_the_page_speaks_dutch(sqlite_engine):
     seed(sqlite_engine)
     at = upload(page(language="nl"))

@@ -6,6 +6,7 @@ message says what to do."""
 
 from __future__ import annotations
 
+from receivables.domain.translation import N_
 from receivables.importing.bank.camt import SUPPORTED_VERSIONS, looks_like_camt, parse_camt053
 from receivables.importing.bank.exports import parse_export, sniff_export
 from receivables.importing.bank.model import (
@@ -27,22 +28,22 @@ def detect_format(data: bytes) -> str:
     if stripped.startswith(b"<"):
         if looks_like_camt(head):
             return "camt.053"
-        raise BankFileError("This XML file is no camt.053 bank statement; download the statement in camt.053 "
-                            "(or MT940) format.")
+        raise BankFileError(N_("This XML file is no camt.053 bank statement; download the statement in camt.053 "
+                               "(or MT940) format."))
     if stripped.startswith(b"PK\x03\x04"):
-        raise BankFileError("This is a zip or Excel file; unpack it, or download the statement as camt.053, "
-                            "MT940 or CSV.")
+        raise BankFileError(N_("This is a zip or Excel file; unpack it, or download the statement as camt.053, "
+                               "MT940 or CSV."))
     if stripped.startswith(b"%PDF"):
-        raise BankFileError("This is a PDF statement, which cannot be read; download the transactions as "
-                            "camt.053, MT940 or CSV instead.")
+        raise BankFileError(N_("This is a PDF statement, which cannot be read; download the transactions as "
+                               "camt.053, MT940 or CSV instead."))
     text = decode_text(head)
     export = sniff_export(text)
     if export:
         return {"ing": "csv-ing", "rabobank": "csv-rabobank", "abnamro": "txt-abnamro"}[export]
     if looks_like_mt940(text):
         return "mt940"
-    raise BankFileError("This file is no bank statement we can read. Upload a camt.053 (XML) or MT940 "
-                        "statement, or the CSV download of ING or Rabobank, or ABN AMRO's TXT download.")
+    raise BankFileError(N_("This file is no bank statement we can read. Upload a camt.053 (XML) or MT940 "
+                           "statement, or the CSV download of ING or Rabobank, or ABN AMRO's TXT download."))
 
 
 def read_statements(data: bytes) -> list[BankStatement]:

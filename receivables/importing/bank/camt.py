@@ -9,6 +9,8 @@ import re
 
 from lxml import etree
 
+from receivables.domain.phrases import Phrase
+from receivables.domain.translation import N_
 from receivables.importing.bank.fields import cents, iso_date, normalise_iban, squash
 from receivables.importing.bank.model import BankFileError, BankStatement, BankTransaction
 
@@ -28,13 +30,13 @@ def looks_like_camt(head: bytes) -> bool:
 def parse_camt053(data: bytes) -> list[BankStatement]:
     """All statements in the document, each with its booked entries."""
     if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data:
-        raise BankFileError("The XML file declares a DTD or entities, which bank statements never do; "
-                            "download the camt.053 statement from your bank again.")
+        raise BankFileError(N_("The XML file declares a DTD or entities, which bank statements never do; "
+                               "download the camt.053 statement from your bank again."))
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
-        raise BankFileError(f"The XML file is not well-formed ({exc}); download the camt.053 statement "
-                            "again, the file may have been cut off.") from exc
+        raise BankFileError(N_("The XML file is not well-formed ({reason}); download the camt.053 statement "
+                               "again, the file may have been cut off."), reason=str(exc)) from exc
     namespace = etree.QName(root).namespace or ""
     version = _version(namespace, root)
     for el in root.iter():
@@ -43,13 +45,13 @@ def parse_camt053(data: bytes) -> list[BankStatement]:
     report = root.find("BkToCstmrStmt")
     if report is None:
         if root.find("BkToCstmrDbtCdtNtfctn") is not None or root.find("BkToCstmrAcctRpt") is not None:
-            raise BankFileError("This is a camt.054 notification or camt.052 report, not a statement; "
-                                "download the end-of-day statement (camt.053) instead.")
-        raise BankFileError("The XML file is no camt.053 bank statement (no BkToCstmrStmt element); "
-                            "download the statement in camt.053 format.")
+            raise BankFileError(N_("This is a camt.054 notification or camt.052 report, not a statement; "
+                                   "download the end-of-day statement (camt.053) instead."))
+        raise BankFileError(N_("The XML file is no camt.053 bank statement (no BkToCstmrStmt element); "
+                               "download the statement in camt.053 format."))
     statements = [_statement(stmt, version) for stmt in report.findall("Stmt")]
     if not statements:
-        raise BankFileError("The camt.053 file holds no statement (no Stmt element).")
+        raise BankFileError(N_("The camt.053 file holds no statement (no Stmt element)."))
     return statements
 
 
@@ -59,12 +61,12 @@ def _version(namespace: str, root: etree._Element) -> str:
         return "camt.053"
     kind, number = m.group(1), int(m.group(2))
     if kind != "053":
-        raise BankFileError(f"This is a camt.{kind} file, not a statement; download the end-of-day "
-                            "statement (camt.053) instead.")
+        raise BankFileError(N_("This is a camt.{kind} file, not a statement; download the end-of-day "
+                               "statement (camt.053) instead."), kind=kind)
     name = f"camt.053.001.{number:02d}"
     if name not in SUPPORTED_VERSIONS:
-        raise BankFileError(f"camt.053 version {name} is not supported (supported: .001.02 to .001.08); "
-                            "choose one of those in your bank's download settings.")
+        raise BankFileError(N_("camt.053 version {name} is not supported (supported: .001.02 to .001.08); "
+                               "choose one of those in your bank's download settings."), name=name)
     return name
 
 
@@ -75,12 +77,13 @@ def _text(el: etree._Element | None, path: str) -> str:
     return (found.text or "").strip() if found is not None and found.text else ""
 
 
-def _signed(amount_el: etree._Element | None, indicator: str, where: str) -> tuple[int, str]:
+def _signed(amount_el: etree._Element | None, indicator: str, where: Phrase) -> tuple[int, str]:
     if amount_el is None or not (amount_el.text or "").strip():
-        raise BankFileError(f"{where} has no amount.")
-    value = cents(amount_el.text, ".", what=f"{where} amount")
+        raise BankFileError(N_("{where} has no amount."), where=where)
+    value = cents(amount_el.text, ".", what=Phrase(N_("{where} amount"), {"where": where}))
     if indicator not in ("CRDT", "DBIT"):
-        raise BankFileError(f"{where} has credit/debit indicator {indicator!r}; expected CRDT or DBIT.")
+        raise BankFileError(N_("{where} has credit/debit indicator {indicator}; expected CRDT or DBIT."), where=where,
+                            indicator=repr(indicator))
     return (value if indicator == "CRDT" else -value), amount_el.get("Ccy", "")
 
 
@@ -88,9 +91,10 @@ def _balance(stmt: etree._Element, codes: tuple[str, ...]):
     for code in codes:
         for bal in stmt.findall("Bal"):
             if _text(bal, "Tp/CdOrPrtry/Cd") == code or _text(bal, "Tp/CdOrPrtry/Prtry") == code:
-                amount, _ = _signed(bal.find("Amt"), _text(bal, "CdtDbtInd"), f"Balance {code}")
+                amount, _ = _signed(bal.find("Amt"), _text(bal, "CdtDbtInd"),
+                                            Phrase(N_("Balance {code}"), {"code": code}))
                 day = _text(bal, "Dt/Dt") or _text(bal, "Dt/DtTm")
-                return amount, (iso_date(day, what=f"Balance {code} date") if day else None)
+                return amount, (iso_date(day, what=Phrase(N_("Balance {code} date"), {"code": code})) if day else None)
     return None, None
 
 
@@ -125,7 +129,7 @@ def _bank_code(el: etree._Element) -> str:
 
 
 def _entry(entry: etree._Element, number: int) -> list[BankTransaction]:
-    where = f"Entry {number}"
+    where = Phrase(N_("Entry {n}"), {"n": number})
     status = _status(entry)
     if status and status != "BOOK":
         return []  # pending and information-only entries are not on the balance
@@ -133,9 +137,9 @@ def _entry(entry: etree._Element, number: int) -> list[BankTransaction]:
     booking = _text(entry, "BookgDt/Dt") or _text(entry, "BookgDt/DtTm")
     value = _text(entry, "ValDt/Dt") or _text(entry, "ValDt/DtTm")
     if not booking and not value:
-        raise BankFileError(f"{where} has neither a booking date nor a value date.")
-    booking_date = iso_date(booking or value, what=f"{where} booking date")
-    value_date = iso_date(value, what=f"{where} value date") if value else None
+        raise BankFileError(N_("{where} has neither a booking date nor a value date."), where=where)
+    booking_date = iso_date(booking or value, what=Phrase(N_("{where} booking date"), {"where": where}))
+    value_date = iso_date(value, what=Phrase(N_("{where} value date"), {"where": where})) if value else None
     reference = _text(entry, "AcctSvcrRef") or _text(entry, "NtryRef") or None
     reversal = _text(entry, "RvslInd").lower() == "true"
     details = entry.findall("NtryDtls/TxDtls")
@@ -144,7 +148,7 @@ def _entry(entry: etree._Element, number: int) -> list[BankTransaction]:
                   bank_code=_bank_code(entry))
     if not details:
         return [BankTransaction(amount_cents=amount, entry_reference=reference, remittance=entry_text, **common)]
-    parts = [_detail(d, amount, currency, f"{where} transaction {i}") for i, d in enumerate(details, start=1)]
+    parts = [_detail(d, amount, currency, Phrase(N_("{where} transaction {n}"), {"where": where, "n": i})) for i, d in enumerate(details, start=1)]
     split = len(parts) > 1 and all(p["amount"] is not None for p in parts) \
         and sum(p["amount"] for p in parts) == amount
     if not split:
@@ -168,7 +172,7 @@ def _entry(entry: etree._Element, number: int) -> list[BankTransaction]:
     ) for i, p in enumerate(parts, start=1)]
 
 
-def _detail(tx: etree._Element, entry_amount: int, entry_currency: str, where: str) -> dict:
+def _detail(tx: etree._Element, entry_amount: int, entry_currency: str, where: Phrase) -> dict:
     amount_el = tx.find("Amt")
     if amount_el is None:
         amount_el = tx.find("AmtDtls/TxAmt/Amt")

@@ -18,6 +18,8 @@ import io
 import re
 from itertools import groupby
 
+from receivables.domain.phrases import Phrase
+from receivables.domain.translation import N_
 from receivables.importing.bank.descriptions import describe, labelled
 from receivables.importing.bank.fields import (
     cents,
@@ -64,16 +66,16 @@ def parse_export(text: str) -> list[BankStatement]:
         return parse_rabobank_csv(text)
     if kind == "abnamro":
         return parse_abnamro_txt(text)
-    raise BankFileError("This text file is no bank download we know (ING CSV, Rabobank CSV, ABN AMRO TXT, "
-                        "MT940). Download the transactions again in one of those formats.")
+    raise BankFileError(N_("This text file is no bank download we know (ING CSV, Rabobank CSV, ABN AMRO TXT, "
+                           "MT940). Download the transactions again in one of those formats."))
 
 
 def _header_index(header: list[str], names: tuple[str, ...], what: str) -> dict[str, int]:
     clean = [h.strip().lstrip("\ufeff") for h in header]
     missing = [n for n in names if n not in clean]
     if missing:
-        raise BankFileError(f"The {what} file has no column {', '.join(missing)}; download it again "
-                            "without changing the columns.")
+        raise BankFileError(N_("The {what} file has no column {columns}; download it again without changing "
+                               "the columns."), what=what, columns=", ".join(missing))
     return {name: i for i, name in enumerate(clean)}
 
 
@@ -101,22 +103,23 @@ def parse_ing_csv(text: str) -> list[BankStatement]:
     balance_c = "Resulting balance" if english else "Saldo na mutatie"
     parsed: list[tuple[str, BankTransaction, int | None]] = []
     for n, row in enumerate(rows[1:], start=2):
-        where = f"Line {n}"
+        where = Phrase(N_("Line {n}"), {"n": n})
         sign = _cell(row, col, sign_c).lower()
         if sign not in ("af", "bij", "debit", "credit"):
-            raise BankFileError(f"{where}: column {sign_c!r} says {sign!r}; expected Af or Bij.")
-        amount = cents(_cell(row, col, amount_c), ",", what=f"{where} amount")
+            raise BankFileError(N_("{where}: column {column} says {sign}; expected Af or Bij."), where=where,
+                                column=repr(sign_c), sign=repr(sign))
+        amount = cents(_cell(row, col, amount_c), ",", what=Phrase(N_("{where} amount"), {"where": where}))
         amount = -amount if sign in ("af", "debit") else amount
         info = _cell(row, col, info_c)
         desc = labelled(info) if info else describe("")
         value_date = None
         m = re.search(r"(?:Valutadatum|Value date):\s*(\d{2}-\d{2}-\d{4})", info)
         if m:
-            value_date = dutch_date(m.group(1), what=f"{where} value date")
+            value_date = dutch_date(m.group(1), what=Phrase(N_("{where} value date"), {"where": where}))
         balance_text = _cell(row, col, balance_c)
-        balance = cents(balance_text, ",", what=f"{where} balance") if balance_text else None
+        balance = cents(balance_text, ",", what=Phrase(N_("{where} balance"), {"where": where})) if balance_text else None
         tx = BankTransaction(
-            booking_date=compact_date(_cell(row, col, date_c), what=f"{where} date"), value_date=value_date,
+            booking_date=compact_date(_cell(row, col, date_c), what=Phrase(N_("{where} date"), {"where": where})), value_date=value_date,
             amount_cents=amount, currency="EUR", counterparty_name=squash(_cell(row, col, name_c)) or desc.name,
             counterparty_iban=normalise_iban(_cell(row, col, other_c)) or desc.iban, remittance=desc.remittance,
             structured_reference=desc.structured_reference, end_to_end_id=desc.end_to_end_id,
@@ -124,7 +127,7 @@ def parse_ing_csv(text: str) -> list[BankStatement]:
         )
         parsed.append((normalise_iban(_cell(row, col, acct_c)), tx, balance))
     if not parsed:
-        raise BankFileError("The ING CSV file has a header but no transactions.")
+        raise BankFileError(N_("The ING CSV file has a header but no transactions."))
     statements = []
     for account, group in groupby(sorted(parsed, key=lambda p: p[0]), key=lambda p: p[0]):
         items = list(group)
@@ -147,15 +150,15 @@ def parse_rabobank_csv(text: str) -> list[BankStatement]:
     col = _header_index(rows[0], RABO_REQUIRED, "Rabobank CSV")
     parsed: list[tuple[str, str, BankTransaction, int | None]] = []
     for n, row in enumerate(rows[1:], start=2):
-        where = f"Line {n}"
+        where = Phrase(N_("Line {n}"), {"n": n})
         remittance = squash(" ".join(_cell(row, col, f"Omschrijving-{i}") for i in (1, 2, 3)))
         value = _cell(row, col, "Rentedatum")
         balance_text = _cell(row, col, "Saldo na trn")
         currency = _cell(row, col, "Munt") or "EUR"
         tx = BankTransaction(
-            booking_date=iso_date(_cell(row, col, "Datum"), what=f"{where} date"),
-            value_date=iso_date(value, what=f"{where} value date") if value else None,
-            amount_cents=cents(_cell(row, col, "Bedrag"), ",", what=f"{where} amount"), currency=currency,
+            booking_date=iso_date(_cell(row, col, "Datum"), what=Phrase(N_("{where} date"), {"where": where})),
+            value_date=iso_date(value, what=Phrase(N_("{where} value date"), {"where": where})) if value else None,
+            amount_cents=cents(_cell(row, col, "Bedrag"), ",", what=Phrase(N_("{where} amount"), {"where": where})), currency=currency,
             entry_reference=_cell(row, col, "Volgnr") or None,
             counterparty_name=squash(_cell(row, col, "Naam tegenpartij")),
             counterparty_iban=normalise_iban(_cell(row, col, "Tegenrekening IBAN/BBAN")), remittance=remittance,
@@ -164,10 +167,10 @@ def parse_rabobank_csv(text: str) -> list[BankStatement]:
             reversal=bool(_cell(row, col, "Reden retour")),
             batch_reference=_cell(row, col, "Batch ID") or None,
         )
-        balance = cents(balance_text, ",", what=f"{where} balance") if balance_text else None
+        balance = cents(balance_text, ",", what=Phrase(N_("{where} balance"), {"where": where})) if balance_text else None
         parsed.append((normalise_iban(_cell(row, col, "IBAN/BBAN")), currency, tx, balance))
     if not parsed:
-        raise BankFileError("The Rabobank CSV file has a header but no transactions.")
+        raise BankFileError(N_("The Rabobank CSV file has a header but no transactions."))
     statements = []
     for (account, currency), group in groupby(sorted(parsed, key=lambda p: (p[0], p[1])), key=lambda p: (p[0], p[1])):
         items = sorted(group, key=lambda p: (p[2].entry_reference or "").zfill(20))
@@ -189,28 +192,29 @@ def parse_abnamro_txt(text: str) -> list[BankStatement]:
         if not line.strip():
             continue
         cols = line.rstrip("\r").split("\t")
-        where = f"Line {n}"
+        where = Phrase(N_("Line {n}"), {"n": n})
         if len(cols) < 8:
-            raise BankFileError(f"{where} has {len(cols)} columns; an ABN AMRO TXT download has 8 "
-                                "(account, currency, date, balance before, balance after, value date, amount, "
-                                "description).")
+            raise BankFileError(N_("{where} has {columns} columns; an ABN AMRO TXT download has 8 (account, "
+                                   "currency, date, balance before, balance after, value date, amount, "
+                                   "description)."), where=where, columns=len(cols))
         account, currency = normalise_iban(cols[0]), cols[1].strip()
         desc = describe("\t".join(cols[7:]).replace("\t", " "))
         tx = BankTransaction(
-            booking_date=compact_date(cols[2], what=f"{where} date"),
-            value_date=compact_date(cols[5], what=f"{where} value date"),
-            amount_cents=cents(cols[6], ",", what=f"{where} amount"), currency=currency,
+            booking_date=compact_date(cols[2], what=Phrase(N_("{where} date"), {"where": where})),
+            value_date=compact_date(cols[5], what=Phrase(N_("{where} value date"), {"where": where})),
+            amount_cents=cents(cols[6], ",", what=Phrase(N_("{where} amount"), {"where": where})), currency=currency,
             counterparty_name=desc.name, counterparty_iban=desc.iban, remittance=desc.remittance,
             structured_reference=desc.structured_reference, end_to_end_id=desc.end_to_end_id,
         )
-        before = cents(cols[3], ",", what=f"{where} balance before")
-        after = cents(cols[4], ",", what=f"{where} balance after")
+        before = cents(cols[3], ",", what=Phrase(N_("{where} balance before"), {"where": where}))
+        after = cents(cols[4], ",", what=Phrase(N_("{where} balance after"), {"where": where}))
         if before + tx.amount_cents != after:
-            raise BankFileError(f"{where}: balance {cols[3]} plus amount {cols[6]} is not the balance after "
-                                f"({cols[4]}); the file was changed after download.")
+            raise BankFileError(N_("{where}: balance {before} plus amount {amount} is not the balance after "
+                                   "({after}); the file was changed after download."), where=where,
+                                before=cols[3], amount=cols[6], after=cols[4])
         parsed.append((account, currency, tx, before, after))
     if not parsed:
-        raise BankFileError("The ABN AMRO file holds no transactions.")
+        raise BankFileError(N_("The ABN AMRO file holds no transactions."))
     statements = []
     for (account, currency), group in groupby(parsed, key=lambda p: (p[0], p[1])):
         items = list(group)

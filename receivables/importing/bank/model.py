@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from receivables.domain.errors import Problem
+from receivables.domain.translation import N_, Count, Figure
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_LINES = 1_000_000
@@ -89,16 +90,15 @@ class BankStatement:
 def check_size(data: bytes) -> None:
     """Refuse oversized files before any parsing starts."""
     if len(data) > MAX_BYTES:
-        raise BankFileError(
-            f"The file is {len(data) / 1024 / 1024:.1f} MB; a bank statement may be at most "
-            f"{MAX_BYTES // 1024 // 1024} MB. Download a shorter period and upload it in parts.")
+        raise BankFileError(N_("The file is {size} MB; a bank statement may be at most {limit} MB. Download a "
+                               "shorter period and upload it in parts."),
+                            size=Figure(len(data) / 1024 / 1024), limit=Count(MAX_BYTES // 1024 // 1024))
     lines = data.count(b"\n")
     if lines > MAX_LINES:
-        raise BankFileError(
-            f"The file has {lines:,} lines; a bank statement may have at most {MAX_LINES:,}. "
-            "Download a shorter period and upload it in parts.")
+        raise BankFileError(N_("The file has {lines} lines; a bank statement may have at most {limit}. Download a "
+                               "shorter period and upload it in parts."), lines=Count(lines), limit=Count(MAX_LINES))
     if not data.strip():
-        raise BankFileError("The file is empty. Download the statement again from your bank and upload it.")
+        raise BankFileError(N_("The file is empty. Download the statement again from your bank and upload it."))
 
 
 def decode_text(data: bytes) -> str:

@@ -16,6 +16,8 @@ from decimal import Decimal
 import mt940
 from mt940 import tags as mt940_tags
 
+from receivables.domain.phrases import Phrase
+from receivables.domain.translation import N_
 from receivables.importing.bank.descriptions import (
     Description,
     describe,
@@ -109,12 +111,12 @@ def _text_of(fields: list[tuple[str, list[str]]]) -> str:
     return "\n".join(f":{tag}:" + "\n".join(lines) for tag, lines in fields)
 
 
-def _cents(amount: object, where: str) -> int:
+def _cents(amount: object, where: Phrase) -> int:
     value = getattr(amount, "amount", None)
     if not isinstance(value, Decimal):
-        raise BankFileError(f"{where}: no amount")
+        raise BankFileError(N_("{where}: no amount"), where=where)
     if value != value.quantize(Decimal("0.01")):
-        raise BankFileError(f"{where}: amount {value} has more than two decimals")
+        raise BankFileError(N_("{where}: amount {value} has more than two decimals"), where=where, value=str(value))
     return int(value * 100)
 
 
@@ -123,8 +125,8 @@ def parse_mt940(text: str) -> list[BankStatement]:
     bank = detect_bank(text)
     blocks = _blocks(text.replace("\r\n", "\n").replace("\r", "\n"), bank)
     if not blocks:
-        raise BankFileError("No MT940 statement found (no line starting with :20:); "
-                            "download the statement in MT940 format.")
+        raise BankFileError(N_("No MT940 statement found (no line starting with :20:); "
+                               "download the statement in MT940 format."))
     return [_statement(block, bank, n) for n, block in enumerate(blocks, start=1)]
 
 
@@ -138,11 +140,12 @@ def _statement(lines: list[str], bank: str, number: int) -> BankStatement:
         collection.parse(_text_of(fields))
     except (RuntimeError, ValueError, KeyError, TypeError) as exc:
         value = exc.args[2] if isinstance(exc, RuntimeError) and len(exc.args) > 2 else ""
-        raise BankFileError(f"Statement {number}: cannot read the line {str(value)[:80]!r}; "
-                            "the file may be edited or cut off — download it from your bank again.") from exc
+        raise BankFileError(N_("Statement {number}: cannot read the line {line}; the file may be edited or cut "
+                               "off — download it from your bank again."), number=number,
+                            line=repr(str(value)[:80])) from exc
     data = collection.data
     if "account_identification" not in data:
-        raise BankFileError(f"Statement {number} has no account (:25: line).")
+        raise BankFileError(N_("Statement {number} has no account (:25: line)."), number=number)
     account, account_currency = _account(data["account_identification"])
     opening = data.get("final_opening_balance") or data.get("intermediate_opening_balance") \
         or data.get("opening_balance")
@@ -154,7 +157,7 @@ def _statement(lines: list[str], bank: str, number: int) -> BankStatement:
     for i, tx in enumerate(collection.transactions, start=1):
         if "amount" not in tx.data:
             continue
-        transactions.append(_transaction(tx.data, next(tx_86, ""), bank, f"Statement {number} line {i}",
+        transactions.append(_transaction(tx.data, next(tx_86, ""), bank, Phrase(N_("Statement {number} line {n}"), {"number": number, "n": i}),
                                          currency))
     return BankStatement(
         format="mt940", bank=bank, account=account, currency=currency, transactions=tuple(transactions),
@@ -205,7 +208,7 @@ def _description(text: str, bank: str) -> Description:
     return describe(text)
 
 
-def _transaction(data: dict, details: str, bank: str, where: str, currency: str) -> BankTransaction:
+def _transaction(data: dict, details: str, bank: str, where: Phrase, currency: str) -> BankTransaction:
     amount = _cents(data["amount"], where)
     status = str(data.get("status") or "")
     desc = _description(details, bank)
