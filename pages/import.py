@@ -332,8 +332,8 @@ with tab_upload:
         key = f"{digest[:12]}_{preview.kind}"
         st.radio(_("What is in the file?"), KINDS, index=KINDS.index(preview.kind), format_func=kind_labels.get,
                  horizontal=True, key=f"import_kind_{digest[:12]}")
-        about = [md(preview.dialect), _("looks like an export from **{package}**",
-                                        package=md(PROFILES[preview.profile].label)),
+        about = [md(words(preview.dialect)), _("looks like an export from **{package}**",
+                                               package=md(_(PROFILES[preview.profile].label))),
                  *(md(words(n)) for n in preview.notes)]
         st.caption(" · ".join(about))
         if preview.previous is not None and preview.previous.is_latest:

@@ -195,7 +195,7 @@ PROFILES: dict[str, Profile] = {p.name: p for p in [
         "open_amount": ["Openstaand saldo", "openstaandSaldo", "Openstaand"],
         "description": ["Omschrijving", "omschrijving"],
     }, marks=(("Openstaand saldo",), ("openstaandSaldo",), ("Factuurbedrag", "Relatiecode", "Naam"))),
-    Profile("generic", "Generic (any package)", SYNONYMS),
+    Profile("generic", N_("Generic (any package)"), SYNONYMS),
 ]}
 GENERIC = "generic"
 

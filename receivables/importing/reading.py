@@ -19,7 +19,7 @@ import pyarrow.csv as pacsv
 
 from receivables.domain.phrases import Phrase
 from receivables.domain.phrasing import Said, said
-from receivables.domain.translation import N_
+from receivables.domain.translation import N_, Count
 from receivables.importing import limits, xml_invoices
 from receivables.importing.errors import FileRejected
 from receivables.importing.limits import MAX_BYTES  # noqa: F401  (re-exported)
@@ -68,13 +68,16 @@ class RawTable:
                     break
         return out
 
-    def describe(self) -> str:
+    def describe(self) -> Said:
+        """What was read, as the page shows it under the upload (the English is what the CLI prints)."""
+        n = Count(self.row_count)
         if self.source:
-            return f"{self.source} XML, {self.row_count:,} invoice(s)"
+            return said(N_("{source} XML, {n} invoice(s)"), source=self.source, n=n)
         if self.delimiter is None:
-            return f"Excel sheet '{self.sheet}', {self.row_count:,} rows"
-        return (f"{self.encoding}, {DELIMITER_NAMES[self.delimiter]}-separated, header on line "
-                f"{self.header_line}, {self.row_count:,} rows")
+            return said(N_("Excel sheet '{sheet}', {n} rows"), sheet=self.sheet, n=n)
+        return said(N_("{encoding}, {delimiter}-separated, header on line {line}, {n} rows"),
+                    encoding=self.encoding, delimiter=Phrase(DELIMITER_NAMES[self.delimiter]),
+                    line=self.header_line, n=n)
 
 
 def read_table(data: bytes, file_name: str = "") -> RawTable:

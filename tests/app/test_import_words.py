@@ -19,12 +19,12 @@ WORDS = {
            "warning": "is 0: de factuur wordt als betaald vastgelegd",
            "notice": "Bedrag heeft meer dan twee decimalen in 1 van de bedragen: afgerond op de cent (rij 4: 10,005 "
                      "wordt opgeslagen als 10.01) (rij 4)",
-           "english": "is not a date"},
+           "english": "is not a date", "dialect": "gescheiden door puntkomma, kopregel op regel 1, 3 rijen"},
     "en": {"problem": "is not a date (expected dd-mm-yyyy)",
            "warning": "is 0: the invoice is recorded as paid",
            "notice": "Bedrag has more than two decimals in 1 of its amounts: rounded to the cent (row 4: 10,005 is "
                      "stored as 10.01) (row 4)",
-           "english": None},
+           "english": None, "dialect": "semicolon-separated, header on line 1, 3 rows"},
 }
 
 
@@ -45,6 +45,7 @@ def test_the_problems_warnings_and_notices_of_a_bad_file_are_in_the_readers_lang
     at.run()
     at.file_uploader[0].set_value(("bad.csv", BAD, "text/csv"))
     at.run()
+    assert any(words["dialect"] in c.value.replace("\\", "") for c in at.caption)  # what was read, under the upload
     at.button[0].click()  # check the file
     at.run()
     assert not at.exception
