@@ -1,6 +1,8 @@
 """Work that must run one at a time across every app server and cron job on one database. PostgreSQL: a
 transaction-scoped advisory lock (let go at commit or rollback, also when the process dies); SQLite:
-a writer holds the database's write lock already (`UnitOfWork(immediate=True)`), so nothing is needed."""
+a writer holds the database's write lock already (`UnitOfWork(immediate=True)`), so nothing is needed.
+A PostgreSQL lock is taken per schema (the schema's name hashed beside the key): two installations in
+one database, each in its own schema, do not wait for each other."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from collections.abc import Callable
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-IMPORT = 0x44_44_49_4D_50  # "DDIMP": imports and their undo
+IMPORT = 0x44_49_4D_50  # "DIMP": imports and their undo (a 32-bit key, taken beside the schema's hash)
 
 
 def hold(session: Session, key: int, on_wait: Callable[[], None] | None = None) -> bool:
@@ -18,9 +20,10 @@ def hold(session: Session, key: int, on_wait: Callable[[], None] | None = None) 
     Taking it again in the same transaction returns at once."""
     if session.get_bind().dialect.name != "postgresql":
         return False
-    if session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}).scalar():
+    if session.execute(text("SELECT pg_try_advisory_xact_lock(hashtext(current_schema()), :key)"),
+                       {"key": key}).scalar():
         return False
     if on_wait is not None:
         on_wait()
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(current_schema()), :key)"), {"key": key})
     return True
