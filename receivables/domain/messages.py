@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 UNSENT = ("proposed", "approved", "postponed")
 IN_FLIGHT = (*UNSENT, "sending", "failed", "exported")  # the invoice waits at this step
 REACHED = (*IN_FLIGHT, "sent", "blocked")  # the step counts as taken (blocked: skipped by a person)
@@ -37,3 +39,12 @@ CALL_ONLY = {"called"}
 # A bounce read from the team mailbox says a message that left us never arrived: from these states it
 # becomes failed ("address bounced"), and a person sends it again to a corrected address or cancels it.
 BOUNCES_FROM = frozenset({"sent", "sending", "exported"})
+
+
+ON_ITS_WAY = timedelta(minutes=5)  # a mail handed to a sender this recently may still be in its hands
+
+
+def on_its_way(last_error: str | None, handed_at: datetime, now: datetime) -> bool:
+    """A mail in `sending` that was handed over moments ago without a problem: a sender may still be at it, so
+    a person should wait before saying whether it went out."""
+    return last_error is None and now - handed_at < ON_ITS_WAY

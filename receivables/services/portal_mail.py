@@ -14,7 +14,7 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select, update
 
@@ -22,6 +22,7 @@ from db.models import Debtor, PortalAddressChange, PortalMail, utcnow
 from db.uow import UnitOfWork
 from emails import mime
 from emails.transport import PERMANENT, SENT, TEMPORARY, Delivery, TransportUnavailable
+from receivables.domain.messages import on_its_way
 from receivables.services import portal_links
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
@@ -30,7 +31,6 @@ ADDRESS_CONFIRMATION = "address_confirmation"
 DISPUTE_REJECTED = "dispute_rejected"
 QUEUED, SENDING, DONE, FAILED = "queued", "sending", "sent", "failed"
 CONFIRM_MARK = "{confirm-link}"  # where a confirmation's words hold its link until it is sent
-IN_FLIGHT = timedelta(minutes=5)  # a claim younger than this may still be in a sender's hands
 _AUDIT = {ADDRESS_CONFIRMATION: "portal.address_mailed", DISPUTE_REJECTED: "portal.dispute_rejected_mailed"}
 
 
@@ -186,14 +186,14 @@ def in_doubt(uow: UnitOfWork, now: datetime | None = None) -> list[InDoubt]:
         .join(Debtor, Debtor.id == PortalMail.debtor_id)
         .where(PortalMail.status == SENDING).order_by(PortalMail.claimed_at, PortalMail.id)).all()
     uow.rollback()
-    return [InDoubt(*r, in_flight=r[7] is None and now - r[5] < IN_FLIGHT) for r in rows]
+    return [InDoubt(*r, in_flight=on_its_way(r[7], r[5], now)) for r in rows]
 
 
 def _stuck(s, mail_id: int, now: datetime) -> PortalMail:
     mail = s.get(PortalMail, int(mail_id), with_for_update=True)
     if mail is None or mail.status != SENDING:
         raise ServiceError("portal mail {mail_id} is not waiting for confirmation", mail_id=mail_id)
-    if mail.last_error is None and now - mail.claimed_at < IN_FLIGHT:
+    if on_its_way(mail.last_error, mail.claimed_at, now):
         raise ServiceError("portal mail {mail_id} was handed to a sender at {time} UTC and may still be on its way; "
                            "wait a few minutes before confirming it", mail_id=mail_id,
                            time=mail.claimed_at.strftime("%H:%M:%S"))

@@ -5,18 +5,17 @@ sent once mailed by hand), and the messages that failed. Nothing here sends anyt
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 
 from db.models import Debtor, Message, SendAttempt, utcnow
 from db.uow import UnitOfWork
 from emails.transport import SENT
+from receivables.domain.messages import on_its_way
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
 from receivables.services.sending import EXPORTED, record_attempt, set_status
-
-IN_FLIGHT = timedelta(minutes=5)  # a claim younger than this may still be in a sender's hands
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ def waiting_for_confirmation(uow: UnitOfWork, now: datetime | None = None) -> li
         .join(Debtor, Debtor.id == Message.debtor_id)
         .where(Message.status == "sending").order_by(Message.updated_at, Message.id)).all()
     uow.rollback()
-    return [Stuck(r[0], r[1], r[2] or "", r[3], r[4], r[5], r[6], r[6] is None and now - r[4] < IN_FLIGHT)
+    return [Stuck(r[0], r[1], r[2] or "", r[3], r[4], r[5], r[6], on_its_way(r[6], r[4], now))
             for r in rows]
 
 
@@ -52,7 +51,7 @@ def _stuck(s, message_id: int, now: datetime) -> Message:
     if m.status != "sending":
         raise ServiceError("message {message_id} is {status}, not waiting for confirmation", message_id=message_id,
                            status=m.status)
-    if m.last_error is None and now - m.updated_at < IN_FLIGHT:
+    if on_its_way(m.last_error, m.updated_at, now):
         raise ServiceError("message {message_id} was handed to a sender at {time} UTC and may still be on its way; "
                            "wait a few minutes before confirming it", message_id=message_id,
                            time=m.updated_at.strftime("%H:%M:%S"))

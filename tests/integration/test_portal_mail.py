@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from db.models import Debtor, Invoice, PortalMail
 from emails.transport import SmtpTransport
+from receivables.domain import messages
 from receivables.services import portal, portal_links, portal_mail, sending
 from receivables.services.errors import ServiceError
 from tests.conftest import ROOT
@@ -142,7 +143,7 @@ def test_a_crash_between_claim_and_record_leaves_the_mail_in_doubt_not_sent_agai
         assert portal_mail.deliver(u, smtp(smtp_server.port), settings()) == []
         [doubt] = portal_mail.in_doubt(u)
     assert len(rejections(smtp_server)) == 1 and doubt.in_flight and doubt.message_id
-    later = doubt.claimed_at + portal_mail.IN_FLIGHT + timedelta(minutes=1)
+    later = doubt.claimed_at + messages.ON_ITS_WAY + timedelta(minutes=1)
     with uow() as u:  # a person looked: it did not arrive; it goes again, with the same Message-ID
         with pytest.raises(ServiceError, match="may still be on its way"):
             portal_mail.confirm_resend(u, doubt.id, actor="carla")
