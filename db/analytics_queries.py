@@ -237,20 +237,44 @@ END $$"""
     ch_changed = ("OLD.invoice_id IS DISTINCT FROM NEW.invoice_id OR OLD.change_date IS DISTINCT FROM NEW.change_date "
                   "OR OLD.delta_cents IS DISTINCT FROM NEW.delta_cents")
     return [
-        add, inv_rows, inv_trigger, ch_trigger,
+        add, inv_rows, inv_trigger, ch_trigger, PG_CHANGES_FUNCTION,
         "CREATE TRIGGER trg_ledger_day_invoice_insert AFTER INSERT ON invoice "
         "FOR EACH ROW EXECUTE FUNCTION ledger_day_invoice()",
         f"CREATE TRIGGER trg_ledger_day_invoice_update AFTER UPDATE ON invoice FOR EACH ROW "
         f"WHEN ({changed}) EXECUTE FUNCTION ledger_day_invoice()",
         "CREATE TRIGGER trg_ledger_day_invoice_delete BEFORE DELETE ON invoice "
         "FOR EACH ROW EXECUTE FUNCTION ledger_day_invoice()",
-        "CREATE TRIGGER trg_ledger_day_change_insert AFTER INSERT ON invoice_change "
-        "FOR EACH ROW EXECUTE FUNCTION ledger_day_change()",
+        PG_CHANGE_INSERT_TRIGGER,
         f"CREATE TRIGGER trg_ledger_day_change_update AFTER UPDATE ON invoice_change FOR EACH ROW "
         f"WHEN ({ch_changed}) EXECUTE FUNCTION ledger_day_change()",
-        "CREATE TRIGGER trg_ledger_day_change_delete AFTER DELETE ON invoice_change "
-        "FOR EACH ROW EXECUTE FUNCTION ledger_day_change()",
+        PG_CHANGE_DELETE_TRIGGER,
     ]
+
+
+# Changes come and go many at a time (a bank statement books thousands of payments dated one day, its undo
+# removes them): on PostgreSQL they are summed per currency and day once a statement, from its transition
+# table, instead of an upsert of the same day's row for every change (which in one transaction makes a
+# new version of that row each time, each found by walking past all the earlier ones).
+PG_CHANGES_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION ledger_day_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  sign integer := TG_ARGV[0]::integer;
+BEGIN
+  INSERT INTO {_COLS}
+  SELECT currency, day, 0, SUM(c), 0, SUM(oc) FROM (
+    SELECT i.currency, GREATEST(m.change_date, i.invoice_date) AS day, sign * m.delta_cents AS c, 0 AS oc
+      FROM moved m JOIN invoice i ON i.id = m.invoice_id
+    UNION ALL
+    SELECT i.currency, GREATEST(m.change_date, i.due_date + 1, i.invoice_date), 0, sign * m.delta_cents
+      FROM moved m JOIN invoice i ON i.id = m.invoice_id) x
+  GROUP BY currency, day
+  {_UPSERT};
+  RETURN NULL;
+END $$"""
+PG_CHANGE_INSERT_TRIGGER = ("CREATE TRIGGER trg_ledger_day_change_insert AFTER INSERT ON invoice_change "
+                            "REFERENCING NEW TABLE AS moved FOR EACH STATEMENT EXECUTE FUNCTION ledger_day_changes('1')")
+PG_CHANGE_DELETE_TRIGGER = ("CREATE TRIGGER trg_ledger_day_change_delete AFTER DELETE ON invoice_change "
+                            "REFERENCING OLD TABLE AS moved FOR EACH STATEMENT EXECUTE FUNCTION ledger_day_changes('-1')")
 
 
 def _contributions_sql(dialect: str, extra: str = "") -> str:
