@@ -447,18 +447,22 @@ WHERE x.open_cents <> 0"""
     return _ints(frame, "invoice_id", "debtor_id", "amount_cents", "open_cents")
 
 
-def ageing_per_debtor_on(session: Session, dates: list[tuple[date, list[date]]], basis: str = "due") -> list[pd.DataFrame]:
-    """Open amounts on each of several dates per debtor, currency and bucket, and the part of them past due,
-    summed in the database in one pass over the invoices that can be open on any of the dates. Each date comes
-    with its cut dates: an item is in bucket k when its date is on or after cut k and before cut k−1 (see
-    BucketSpec.cut_dates). One frame per date, a row per debtor and currency with open items on it: the debtor's
-    code, name, segment, account manager and track override, open_0 … open_n (per bucket), overdue_cents and
-    items. The open amount on a date is today's minus the changes dated after it (on PostgreSQL one look into
-    an invoice's changes serves every date)."""
+def ageing_sums(session: Session, as_of: date, cuts: list[date], basis: str = "due",
+                before: tuple[date, list[date]] | None = None) -> pd.DataFrame:
+    """Open amounts on `as_of` per debtor, currency and bucket, and the part of them past due, summed in the
+    database: one row per debtor and currency with open items that day, with the debtor's code, name, segment,
+    account manager and track override, open_0 … open_n (an item is in bucket k when its date is on or after
+    cut k and before cut k−1, see BucketSpec.cut_dates), overdue_cents and items.
+
+    `before` (an earlier date and its cuts): in the same pass over the invoices that can be open on either
+    date, whether each debtor was overdue then in that currency (column overdue_before: something past due
+    and something in its ageing that day), with rows of nothing open on `as_of` for those overdue only then.
+    The open amount on a date is today's minus the changes dated after it (on PostgreSQL one look into an
+    invoice's changes serves both dates)."""
     dialect = session.get_bind().dialect.name
     column = "due_date" if basis == "due" else "invoice_date"
-    days = [d for d, _cuts in dates]
-    params: dict = {"first": min(days), "last": max(days)}
+    dates = [(as_of, cuts)] + ([before] if before is not None else [])
+    params: dict = {"first": min(d for d, _ in dates), "last": max(d for d, _ in dates)}
     opens, sums = [], []
     big = "BIGINT" if dialect == "postgresql" else "INTEGER"  # PostgreSQL sums bigints as numeric (slow to read)
     if dialect == "postgresql":
@@ -468,7 +472,7 @@ def ageing_per_debtor_on(session: Session, dates: list[tuple[date, list[date]]],
                   f"WHERE c.invoice_id = cand.id AND c.change_date > :first) l ON true")
     else:
         lookup = ""
-    for j, (day, cuts) in enumerate(dates):
+    for j, (day, day_cuts) in enumerate(dates):
         params[f"d{j}"] = day
         later = (f"l.later{j}" if dialect == "postgresql" else
                  f"(SELECT SUM(c.delta_cents) FROM invoice_change c WHERE c.invoice_id = cand.id "
@@ -476,41 +480,43 @@ def ageing_per_debtor_on(session: Session, dates: list[tuple[date, list[date]]],
         opens.append(f"CASE WHEN cand.invoice_date <= :d{j} AND (cand.settled_date IS NULL OR cand.settled_date > :d{j}) "
                      f"THEN cand.open_cents - COALESCE({later}, 0) ELSE 0 END AS open{j}")
         whens = []
-        for k, cut in enumerate(cuts):
+        for k, cut in enumerate(day_cuts):
             params[f"cut{j}_{k}"] = cut
             whens.append(f"WHEN cand.{column} >= :cut{j}_{k} THEN {k}")
-        opens.append(f"CASE {' '.join(whens)} ELSE {len(cuts)} END AS bucket{j}")
+        opens.append(f"CASE {' '.join(whens)} ELSE {len(day_cuts)} END AS bucket{j}")
         opens.append(f"cand.due_date < :d{j} AS overdue{j}")
         sums += [f"CAST(SUM(CASE WHEN bucket{j} = {k} THEN open{j} ELSE 0 END) AS {big}) AS open{j}_{k}"
-                 for k in range(len(cuts) + 1)]
+                 for k in range(len(day_cuts) + 1)]
         sums += [f"CAST(SUM(CASE WHEN overdue{j} THEN open{j} ELSE 0 END) AS {big}) AS overdue{j}",
                  f"SUM(CASE WHEN open{j} <> 0 THEN 1 ELSE 0 END) AS items{j}"]
     cand = _open_candidates_sql(dialect, "i.id, i.debtor_id, i.currency, i.invoice_date, i.due_date, i.settled_date, "
                                 "i.open_cents", settled_after=":first", dated_by=":last")
-    nonzero = " OR ".join(f"open{j} <> 0" for j in range(len(dates)))
+    buckets = [f"s.open0_{k} AS open_{k}" for k in range(len(cuts) + 1)]
+    shown, keep = "", "s.items0 <> 0"
+    if before is not None:
+        overdue_then = (f"(s.overdue1 > 0 AND ({' OR '.join(f's.open1_{k} <> 0' for k in range(len(before[1]) + 1))}))")
+        shown, keep = f", CASE WHEN {overdue_then} THEN 1 ELSE 0 END AS overdue_before", f"{keep} OR {overdue_then}"
     sql = f"""
 WITH items AS MATERIALIZED (
   SELECT cand.debtor_id, cand.currency, {", ".join(opens)}
   FROM ({cand}) cand {lookup}
 ), sums AS (
   SELECT debtor_id, currency, {", ".join(sums)}
-  FROM items WHERE {nonzero} GROUP BY debtor_id, currency
+  FROM items WHERE {" OR ".join(f"open{j} <> 0" for j in range(len(dates)))} GROUP BY debtor_id, currency
 )
-SELECT s.*, d.code AS debtor_code, d.name AS debtor_name, d.segment, d.account_manager, d.track_override
-FROM sums s JOIN debtor d ON d.id = s.debtor_id"""
+SELECT s.debtor_id, d.code AS debtor_code, d.name AS debtor_name, d.segment, d.account_manager, d.track_override,
+       s.currency, {", ".join(buckets)}, s.overdue0 AS overdue_cents, s.items0 AS items{shown}
+FROM sums s JOIN debtor d ON d.id = s.debtor_id
+WHERE {keep}"""
     if dialect == "postgresql":  # compiling this for the JIT takes longer than running it (0.5 s of 0.9 s)
         session.execute(text("SET LOCAL jit = off"))
-    wide = pd.read_sql_query(text(sql), session.connection(), params=params)
-    keys = ["debtor_id", "debtor_code", "debtor_name", "segment", "account_manager", "track_override", "currency"]
-    for c in keys[1:]:
-        wide[c] = wide[c].astype(object)
-    out = []
-    for j, (_day, cuts) in enumerate(dates):
-        buckets = [f"open{j}_{k}" for k in range(len(cuts) + 1)]
-        frame = wide[keys + buckets + [f"overdue{j}", f"items{j}"]]
-        frame = frame.set_axis(keys + [f"open_{k}" for k in range(len(cuts) + 1)] + ["overdue_cents", "items"], axis=1)
-        out.append(_ints(frame[frame["items"] != 0].reset_index(drop=True), "debtor_id", *frame.columns[len(keys):]))
-    return out
+    frame = pd.read_sql_query(text(sql), session.connection(), params=params)
+    for c in ("debtor_code", "debtor_name", "segment", "account_manager", "track_override", "currency"):
+        frame[c] = frame[c].astype(object)
+    frame = _ints(frame, "debtor_id", *(f"open_{k}" for k in range(len(cuts) + 1)), "overdue_cents", "items")
+    if before is not None:
+        frame["overdue_before"] = frame["overdue_before"].fillna(0).astype(bool)
+    return frame
 
 
 def debtor_open_items(session: Session, as_of: date, debtor_id: int) -> pd.DataFrame:

@@ -29,10 +29,10 @@ def ledger_version() -> str:
 def load(version: str, as_of: date, edges: tuple[int, ...], basis: str
          ) -> tuple[analytics.AgeingView, list[analytics.KpiCompare]]:
     """The ageing (the figures of `python -m receivables report ageing`) and the KPIs against 30 days before,
-    both dates aged in one pass."""
+    the debtors overdue then counted in the same pass."""
     with state.uow() as uow:
-        view, earlier = analytics.ageing_and_earlier(uow, as_of, edges, basis)
-        return view, analytics.ageing_kpis(uow, view, earlier=earlier)
+        view, overdue_before = analytics.ageing_and_overdue_before(uow, as_of, edges, basis)
+        return view, analytics.ageing_kpis(uow, view, overdue_before=overdue_before)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -95,23 +95,30 @@ def ageing(uow: UnitOfWork, as_of: date | None = None, edges=DEFAULT_EDGES, basi
     """The ageing on `as_of` (reconstructed from the dated changes), by due date or invoice date, summed
     in the database: the one ageing of the page, the command line, the KPIs and the top DSO debtors."""
     as_of = as_of or date.today()
-    return _ageings(uow, [as_of], _spec(edges, basis))[0]
+    spec = _spec(edges, basis)
+    return _view(as_of, spec, q.ageing_sums(uow.session, as_of, spec.cut_dates(as_of), spec.basis))
 
 
-def ageing_and_earlier(uow: UnitOfWork, as_of: date, edges=DEFAULT_EDGES, basis: str = "due",
-                       days_before: int = 30) -> tuple[AgeingView, AgeingView]:
-    """`ageing` on `as_of` and `days_before` days earlier (what the KPIs' change compares), in one pass over
-    the ledger: the same figures as `ageing` on each date."""
-    return tuple(_ageings(uow, [as_of, as_of - timedelta(days=days_before)], _spec(edges, basis)))
+def ageing_and_overdue_before(uow: UnitOfWork, as_of: date, edges=DEFAULT_EDGES, basis: str = "due",
+                              days_before: int = 30) -> tuple[AgeingView, dict[str, int]]:
+    """`ageing` on `as_of`, and per currency the debtors overdue `days_before` days earlier (what the KPIs'
+    change compares, as `debtors_overdue` of the ageing of that day), in one pass over the ledger."""
+    spec = _spec(edges, basis)
+    before = as_of - timedelta(days=days_before)
+    sums = q.ageing_sums(uow.session, as_of, spec.cut_dates(as_of), spec.basis, before=(before, spec.cut_dates(before)))
+    overdue_before = {str(c): int(n) for c, n in sums.loc[sums["overdue_before"], "currency"].value_counts().items()}
+    return _view(as_of, spec, sums), overdue_before
 
 
-def _ageings(uow: UnitOfWork, days: list[date], spec: BucketSpec) -> list[AgeingView]:
-    sums = q.ageing_per_debtor_on(uow.session, [(d, spec.cut_dates(d)) for d in days], spec.basis)
-    views = []
-    for day, frame in zip(days, sums):
-        per_debtor = ageing_table(frame, spec.labels)
-        views.append(AgeingView(day, spec, per_debtor, currency_totals(per_debtor, spec.labels)))
-    return views
+def _view(as_of: date, spec: BucketSpec, sums: pd.DataFrame) -> AgeingView:
+    per_debtor = ageing_table(sums, spec.labels)
+    return AgeingView(as_of, spec, per_debtor, currency_totals(per_debtor, spec.labels))
+
+
+def debtors_overdue(view: AgeingView) -> dict[str, int]:
+    """Per currency the debtors with something past due on the view's date."""
+    rows = view.per_debtor
+    return {str(c): int(n) for c, n in rows.loc[rows["overdue"] > 0, "currency"].value_counts().items()}
 
 
 def invoices_behind(uow: UnitOfWork, as_of: date, debtor_code: str, edges=DEFAULT_EDGES,
@@ -179,23 +186,21 @@ class KpiCompare:
 
 
 def ageing_kpis(uow: UnitOfWork, view: AgeingView, days_before: int = 30,
-                earlier: AgeingView | None = None) -> list[KpiCompare]:
-    """The KPIs at the top of the ageing page, each with its value `days_before` days earlier (`earlier`: the
-    ageing of that day when it is at hand, from `ageing_and_earlier`)."""
+                overdue_before: dict[str, int] | None = None) -> list[KpiCompare]:
+    """The KPIs at the top of the ageing page, each with its value `days_before` days earlier
+    (`overdue_before`: the debtors overdue that day per currency when at hand, from `ageing_and_overdue_before`)."""
     before_date = view.as_of - timedelta(days=days_before)
     ledgers = metrics.ledgers(_daily(uow))
-    if earlier is None or earlier.as_of != before_date or earlier.spec != view.spec:
-        earlier = ageing(uow, before_date, view.spec.edges, view.spec.basis)
+    if overdue_before is None:
+        overdue_before = debtors_overdue(ageing(uow, before_date, view.spec.edges, view.spec.basis))
+    overdue_now = debtors_overdue(view)
     out = []
     for currency in view.currencies:
         ledger = ledgers.get(currency)
         if ledger is None:
             continue
-        rows = view.per_debtor[view.per_debtor["currency"] == currency]
-        before_rows = (earlier.per_debtor[earlier.per_debtor["currency"] == currency]
-                       if earlier is not None else rows.iloc[0:0])
         out.append(KpiCompare(currency, metrics.kpis_at(ledger, view.as_of), metrics.kpis_at(ledger, before_date),
-                              int((rows["overdue"] > 0).sum()), int((before_rows["overdue"] > 0).sum())))
+                              overdue_now.get(currency, 0), overdue_before.get(currency, 0)))
     return out
 
 

@@ -367,7 +367,7 @@ def paid_reopened_and_paid_again(u, seed):
 
 
 @pytest.mark.parametrize("edges, basis", [((0, 30, 60, 90), "due"), ((14, 45), "invoice"), ((5, 20, 200), "due")])
-def test_the_ageing_of_a_date_and_30_days_before_in_one_pass_is_each_dates_own(uow, edges, basis):
+def test_the_ageing_with_the_debtors_overdue_30_days_before_in_one_pass_is_each_dates_own(uow, edges, basis):
     with uow() as u:
         demo.load_demo(u, seed=11, anchor=ANCHOR)
         paid_reopened_and_paid_again(u, seed=len(edges))
@@ -375,13 +375,16 @@ def test_the_ageing_of_a_date_and_30_days_before_in_one_pass_is_each_dates_own(u
         spec = analytics.ageing(u, ANCHOR, edges, basis).spec
         invoices = u.session.scalars(select(Invoice).options(selectinload(Invoice.changes))).all()
         for as_of in (ANCHOR, ANCHOR - timedelta(days=17), ANCHOR - timedelta(days=95), ANCHOR - timedelta(days=330)):
-            view, earlier = analytics.ageing_and_earlier(u, as_of, edges, basis)
-            assert (view.as_of, earlier.as_of) == (as_of, as_of - timedelta(days=30))
-            for v in (view, earlier):
-                alone = analytics.ageing(u, v.as_of, edges, basis)
-                assert v.per_debtor.equals(alone.per_debtor) and v.totals == alone.totals
-                assert as_rows(v) == ageing_by_hand(invoices, v.as_of, spec)
-            assert analytics.ageing_kpis(u, view, earlier=earlier) == analytics.ageing_kpis(u, view)
+            view, overdue_before = analytics.ageing_and_overdue_before(u, as_of, edges, basis)
+            alone = analytics.ageing(u, as_of, edges, basis)
+            assert view.per_debtor.equals(alone.per_debtor) and view.totals == alone.totals
+            assert as_rows(view) == ageing_by_hand(invoices, as_of, spec)
+            before = as_of - timedelta(days=30)
+            assert overdue_before == analytics.debtors_overdue(analytics.ageing(u, before, edges, basis))
+            by_hand = [currency for (_, currency), (_, overdue, _) in ageing_by_hand(invoices, before, spec).items()
+                       if overdue > 0]
+            assert overdue_before == {c: by_hand.count(c) for c in set(by_hand)}
+            assert analytics.ageing_kpis(u, view, overdue_before=overdue_before) == analytics.ageing_kpis(u, view)
 
 
 def test_ar_from_the_daily_sums_equals_the_open_items(uow):

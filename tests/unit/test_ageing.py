@@ -40,7 +40,7 @@ def test_invoice_date_basis_ages_from_the_invoice_date():
 
 
 def bucket_sums(frame, spec=BucketSpec()):
-    """What the database sums per debtor and currency (db.analytics_queries.ageing_per_debtor_on): the open
+    """What the database sums per debtor and currency (db.analytics_queries.ageing_sums): the open
     amount per bucket (open_0 …), the part past due and the items."""
     frame = frame.assign(debtor_id=frame["debtor_code"].astype(int), segment=None, account_manager=None,
                          track_override=None, bucket=assign_buckets(frame, AS_OF, spec).map(spec.labels.index),
