@@ -146,7 +146,9 @@ def test_a_debtor_disputes_and_proposes_a_plan_from_a_reminders_link_and_the_col
         login(sp, staff, "carla", password)
         open_page(sp, staff, "/dossier?debtor=10999")
         sp.get_by_text("Dispute opened on invoice 2026-90502").first.wait_for()
-        assert "Deze levering is <b>nooit</b> aangekomen" in sp.inner_text("[data-testid='stMain']")
+        # the debtor's words as they typed them, shown as text (not as bold); waited for, since the
+        # timeline's entries appear one after the other
+        sp.get_by_text("Deze levering is <b>nooit</b> aangekomen").first.wait_for()
         sp.get_by_role("button", name="Accept the plan").first.wait_for()  # the plan proposed in the portal
         staff_context.close()
 
