@@ -38,7 +38,7 @@ from db.models import (
 from db.uow import UnitOfWork
 from receivables import importing as imp
 from receivables.domain.phrases import Phrase
-from receivables.domain.phrasing import Said, said
+from receivables.domain.phrasing import Said, joined, said
 from receivables.domain.translation import N_, Count
 from receivables.importing import diff
 from receivables.importing.diff import Closing
@@ -77,8 +77,8 @@ class ImportRejected(ServiceError):
         self.problems = parsed.errors
         self.problem_count = parsed.error_count
         self.parsed = parsed
-        first = "; ".join(str(p) for p in parsed.errors[:3])
-        more = f" (and {parsed.error_count - 3} more)" if parsed.error_count > 3 else ""
+        first = joined((p.described for p in parsed.errors[:3]), "; ")
+        more = Phrase(N_(" (and {n} more)"), {"n": parsed.error_count - 3}) if parsed.error_count > 3 else ""
         hint = hint or (N_("Fix the file, or import the valid rows only") if not parsed.file_errors
                         else N_("Fix the mapping or the file"))
         self.hint = hint
