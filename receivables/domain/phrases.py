@@ -105,11 +105,18 @@ def _decode(v):
     return v
 
 
-def dump(words: Phrase | str | None) -> str:
-    """A phrase as stored in a text column (plain words stay as they are)."""
-    if isinstance(words, Phrase):
-        return json.dumps(_encode(words), ensure_ascii=False, separators=(",", ":"))
-    return words or ""
+def dump(words: Phrase | str | None, limit: int | None = None) -> str:
+    """A phrase as stored in a text column (plain words stay as they are; English text that carries its
+    phrase, a `phrasing.Said`, is stored as that phrase). Longer than `limit` characters, a phrase is stored
+    as its English, cut to the limit."""
+    phrase = words if isinstance(words, Phrase) else getattr(words, "phrase", None)
+    if isinstance(phrase, Phrase):
+        stored = json.dumps(_encode(phrase), ensure_ascii=False, separators=(",", ":"))
+        if limit is None or len(stored) <= limit:
+            return stored
+        words = str(phrase)
+    text = str(words or "")
+    return text if limit is None else text[:limit]
 
 
 def load(stored: str | None) -> Phrase | str:

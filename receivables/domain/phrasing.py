@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from receivables.domain.phrases import Phrase, worded_value
+from receivables.domain.phrases import Phrase, load, worded_value
 
 
 @dataclass(frozen=True)
@@ -40,3 +40,10 @@ class Said(str):
 def said(msgid: str, /, **params) -> Said:
     """`Said(Phrase(msgid, params))`."""
     return Said(Phrase(msgid, params))
+
+
+def kept(stored: str | None) -> Said | str:
+    """Words stored with `phrases.dump` as English text carrying its phrase; plain stored words (a row
+    written before phrases were kept) as they are."""
+    words = load(stored)
+    return Said(words) if isinstance(words, Phrase) else words
