@@ -9,9 +9,12 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
+from receivables.domain import phrases
+from receivables.domain.phrases import Phrase
 from receivables.services import audit
 from ui import i18n, state
 from ui.i18n import N_, _
+from ui.phrases import said
 
 ACTIONS = {
     "call.log": N_("call logged"), "debtor.block": N_("reminders blocked"), "debtor.unblock": N_("block lifted"),
@@ -99,6 +102,8 @@ FIELDS = {
 def _value(v) -> str:
     if v is None or v == "":
         return "–"
+    if isinstance(v, str) and isinstance(words := phrases.load(v), Phrase):  # words the core kept, e.g. a problem
+        return said(words)
     if isinstance(v, (dict, list)):
         text = json.dumps(v, ensure_ascii=False, default=str)
         return text if len(text) <= 80 else text[:77] + "…"

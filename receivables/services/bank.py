@@ -47,6 +47,7 @@ from receivables.domain import bank_matching as bm
 from receivables.domain import phrases, references
 from receivables.domain.phrases import Money, Phrase
 from receivables.domain.phrasing import kept
+from receivables.domain.recheck import NOTHING_LEFT
 from receivables.domain.translation import N_
 from receivables.importing import bank as bank_files
 from receivables.services import ledger, plans, reminder_settings, wording
@@ -751,10 +752,10 @@ def _restore_messages(s, details: dict) -> None:
                   .values(active=True))
     for mid, status in statuses.items():
         s.execute(update(Message).where(Message.id == int(mid), Message.status == "cancelled",
-                                        Message.last_error == "nothing left to chase")
+                                        Message.last_error.in_((NOTHING_LEFT, phrases.dump(NOTHING_LEFT))))
                   .values(status=status, last_error=None))
     if statuses:
-        wording.reword(s, [int(m) for m in statuses], "an undone bank statement brought an invoice back")
+        wording.reword(s, [int(m) for m in statuses], Phrase(N_("an undone bank statement brought an invoice back")))
 
 
 # --- the accounting export after the bank ---------------------------------------------------------

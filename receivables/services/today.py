@@ -17,6 +17,7 @@ from db.uow import UnitOfWork
 from receivables.domain import contacts, phrases
 from receivables.domain.money import fmt
 from receivables.domain.phrases import Phrase
+from receivables.domain.phrasing import Said, phrase_of
 from receivables.domain.translation import N_
 from receivables.domain.worklist import (
     SOURCES,
@@ -77,7 +78,7 @@ def waiting(uow: UnitOfWork, *, today: date | None = None, user: str | None = No
 def _reason(stored: Phrase | str | None) -> dict:
     """Stored words (a message's reason or last problem, a bank line's reason) as an item's detail: in English,
     and as a phrase for a screen to word."""
-    words = stored if isinstance(stored, Phrase) else phrases.load(stored)
+    words = phrase_of(stored) if isinstance(stored, (Phrase, Said)) else phrases.load(stored)
     return {"detail": _short(str(words)), "detail_phrase": words if isinstance(words, Phrase) else None}
 
 

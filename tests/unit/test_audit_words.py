@@ -3,6 +3,8 @@ from pathlib import Path
 
 import pytest
 
+from receivables.domain import phrases
+from receivables.domain.phrases import Phrase
 from receivables.domain.translation import catalogue, translate
 from ui import i18n
 from ui.audit_log import ACTIONS, ENTITIES, change_text
@@ -28,6 +30,8 @@ def test_the_fields_of_a_change_are_named_in_the_readers_language_and_unknown_on
     assert (change_text({"mail_id": 7, "status": "sent"}, {"mail_id": 8, "status": "failed", "zz_unknown": 1})
             == "mail: 7 → 8; status: sent → failed; zz_unknown: 1")
     assert change_text({"email": "a@b.nl"}, {"email": "c@d.nl"}) == "e-mailadres: a@b.nl → c@d.nl"
+    problem = phrases.dump(Phrase("address bounced: {address}: {words}", {"address": "a@b.nl", "words": "550 no"}))
+    assert change_text({"last_error": problem}, None) == "laatste probleem: adres onbestelbaar: a@b.nl: 550 no → –"
 
 
 # --- every action written to the audit log has words ----------------------------------------------------------
