@@ -26,16 +26,13 @@ def ledger_version() -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def load(version: str, as_of: date, edges: tuple[int, ...], basis: str) -> analytics.AgeingView:
-    # the same service as `python -m receivables report ageing`
+def load(version: str, as_of: date, edges: tuple[int, ...], basis: str
+         ) -> tuple[analytics.AgeingView, list[analytics.KpiCompare]]:
+    """The ageing (the figures of `python -m receivables report ageing`) and the KPIs against 30 days before,
+    the debtors overdue then counted in the same pass."""
     with state.uow() as uow:
-        return analytics.ageing(uow, as_of, edges, basis)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def load_kpis(version: str, as_of: date, edges: tuple[int, ...], basis: str) -> list[analytics.KpiCompare]:
-    with state.uow() as uow:
-        return analytics.ageing_kpis(uow, load(version, as_of, edges, basis))
+        view, overdue_before = analytics.ageing_and_overdue_before(uow, as_of, edges, basis)
+        return view, analytics.ageing_kpis(uow, view, overdue_before=overdue_before)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -57,9 +54,9 @@ def load_invoices(version: str, as_of: date, code: str, edges: tuple[int, ...], 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def load_pdf(version: str, as_of: date, edges: tuple[int, ...], basis: str, lang: str, filters: str) -> bytes:
-    view = load(version, as_of, edges, basis)
+    view, kpis = load(version, as_of, edges, basis)
     with state.uow() as uow:
-        return analytics.ageing_pdf(uow, view, load_kpis(version, as_of, edges, basis), lang=lang, filters=filters)
+        return analytics.ageing_pdf(uow, view, kpis, lang=lang, filters=filters)
 
 
 def shown_label(label: str) -> str:
@@ -112,7 +109,7 @@ except ServiceError as exc:
 
 version = ledger_version()
 with st.spinner(_("Ageing the open items…")):
-    view = load(version, as_of, edges, basis)
+    view, kpi_list = load(version, as_of, edges, basis)
 if not view.totals:
     st.info(_("No open items on this date. Import an open-items export on the Import page, or pick another date."))
     st.stop()
@@ -126,7 +123,7 @@ if len(view.currencies) > 1:
                                            "added.")) or by_size[0]
 
 # --- KPIs with the change against 30 days before ----------------------------------------------------
-kpis = {k.currency: k for k in load_kpis(version, as_of, edges, basis)}
+kpis = {k.currency: k for k in kpi_list}
 k = kpis.get(currency)
 if k is not None:
     now, before = k.now, k.before

@@ -63,33 +63,28 @@ AGEING_KEYS = ["debtor_id", "debtor_code", "debtor_name", "segment", "account_ma
 
 
 def ageing_table(sums: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
-    """Bucket sums (AGEING_KEYS, bucket index, open_cents, overdue_cents, items) as one row per debtor
-    and currency with a column per bucket label, total, overdue and items; largest total first. Credit
-    notes are negative amounts and reduce the debtor's buckets; currencies are never added."""
+    """Bucket sums, one row per debtor and currency (AGEING_KEYS, open_0 … open_n for the buckets of
+    `labels` in order, overdue_cents, items), as the ageing table: a column per bucket label, total, overdue
+    and items; rows with nothing open left out, largest total first. Credit notes are negative amounts and
+    reduce the debtor's buckets; currencies are never added."""
     cols = [*AGEING_KEYS, *labels, "total", "overdue", "items"]
     if sums.empty:
         frame = pd.DataFrame(columns=cols)
         for c in [*labels, "total", "overdue", "items"]:
             frame[c] = frame[c].astype("int64")
         return frame
-    # one row per (debtor, currency); the other keys follow from the debtor
-    codes, uniques = pd.factorize(sums["debtor_id"].astype("int64").astype(str) + "|" + sums["currency"].astype(str))
-    n = len(uniques)
-    first = np.empty(n, dtype="int64")
-    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
-    out = sums.iloc[first][AGEING_KEYS].reset_index(drop=True)
+    grid = sums[[f"open_{k}" for k in range(len(labels))]].to_numpy(dtype="int64")
+    out = sums[AGEING_KEYS].reset_index(drop=True)
     for c in AGEING_KEYS[1:]:
         out[c] = out[c].astype(object)
-    grid = np.zeros((n, len(labels)), dtype="int64")
-    np.add.at(grid, (codes, sums["bucket"].to_numpy(dtype="int64")), sums["open_cents"].to_numpy(dtype="int64"))
     for j, label in enumerate(labels):
         out[label] = grid[:, j]
     out["total"] = grid.sum(axis=1)
-    for c, source in (("overdue", "overdue_cents"), ("items", "items")):
-        out[c] = np.bincount(codes, weights=sums[source].to_numpy(dtype="float64"), minlength=n).round().astype("int64")
+    out["overdue"] = sums["overdue_cents"].to_numpy(dtype="int64")
+    out["items"] = sums["items"].to_numpy(dtype="int64")
     out["debtor_id"] = out["debtor_id"].astype("int64")
     out = out[(grid != 0).any(axis=1)]
-    return out.sort_values(["currency", "total"], ascending=[True, False], ignore_index=True)[cols]
+    return out.sort_values(["currency", "total", "debtor_id"], ascending=[True, False, True], ignore_index=True)[cols]
 
 
 def currency_totals(per_debtor: pd.DataFrame, labels: list[str]) -> dict[str, dict[str, int]]:

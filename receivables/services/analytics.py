@@ -96,8 +96,29 @@ def ageing(uow: UnitOfWork, as_of: date | None = None, edges=DEFAULT_EDGES, basi
     in the database: the one ageing of the page, the command line, the KPIs and the top DSO debtors."""
     as_of = as_of or date.today()
     spec = _spec(edges, basis)
-    per_debtor = ageing_table(q.ageing_per_debtor(uow.session, as_of, spec.cut_dates(as_of), spec.basis), spec.labels)
+    return _view(as_of, spec, q.ageing_sums(uow.session, as_of, spec.cut_dates(as_of), spec.basis))
+
+
+def ageing_and_overdue_before(uow: UnitOfWork, as_of: date, edges=DEFAULT_EDGES, basis: str = "due",
+                              days_before: int = 30) -> tuple[AgeingView, dict[str, int]]:
+    """`ageing` on `as_of`, and per currency the debtors overdue `days_before` days earlier (what the KPIs'
+    change compares, as `debtors_overdue` of the ageing of that day), in one pass over the ledger."""
+    spec = _spec(edges, basis)
+    before = as_of - timedelta(days=days_before)
+    sums = q.ageing_sums(uow.session, as_of, spec.cut_dates(as_of), spec.basis, before=(before, spec.cut_dates(before)))
+    overdue_before = {str(c): int(n) for c, n in sums.loc[sums["overdue_before"], "currency"].value_counts().items()}
+    return _view(as_of, spec, sums), overdue_before
+
+
+def _view(as_of: date, spec: BucketSpec, sums: pd.DataFrame) -> AgeingView:
+    per_debtor = ageing_table(sums, spec.labels)
     return AgeingView(as_of, spec, per_debtor, currency_totals(per_debtor, spec.labels))
+
+
+def debtors_overdue(view: AgeingView) -> dict[str, int]:
+    """Per currency the debtors with something past due on the view's date."""
+    rows = view.per_debtor
+    return {str(c): int(n) for c, n in rows.loc[rows["overdue"] > 0, "currency"].value_counts().items()}
 
 
 def invoices_behind(uow: UnitOfWork, as_of: date, debtor_code: str, edges=DEFAULT_EDGES,
@@ -164,21 +185,22 @@ class KpiCompare:
     debtors_overdue_before: int
 
 
-def ageing_kpis(uow: UnitOfWork, view: AgeingView, days_before: int = 30) -> list[KpiCompare]:
-    """The KPIs at the top of the ageing page, each with its value `days_before` days earlier."""
+def ageing_kpis(uow: UnitOfWork, view: AgeingView, days_before: int = 30,
+                overdue_before: dict[str, int] | None = None) -> list[KpiCompare]:
+    """The KPIs at the top of the ageing page, each with its value `days_before` days earlier
+    (`overdue_before`: the debtors overdue that day per currency when at hand, from `ageing_and_overdue_before`)."""
     before_date = view.as_of - timedelta(days=days_before)
     ledgers = metrics.ledgers(_daily(uow))
-    earlier = ageing(uow, before_date, view.spec.edges, view.spec.basis)
+    if overdue_before is None:
+        overdue_before = debtors_overdue(ageing(uow, before_date, view.spec.edges, view.spec.basis))
+    overdue_now = debtors_overdue(view)
     out = []
     for currency in view.currencies:
         ledger = ledgers.get(currency)
         if ledger is None:
             continue
-        rows = view.per_debtor[view.per_debtor["currency"] == currency]
-        before_rows = (earlier.per_debtor[earlier.per_debtor["currency"] == currency]
-                       if earlier is not None else rows.iloc[0:0])
         out.append(KpiCompare(currency, metrics.kpis_at(ledger, view.as_of), metrics.kpis_at(ledger, before_date),
-                              int((rows["overdue"] > 0).sum()), int((before_rows["overdue"] > 0).sum())))
+                              overdue_now.get(currency, 0), overdue_before.get(currency, 0)))
     return out
 
 

@@ -99,9 +99,15 @@ def apply_changes(session: Session, changes: list[tuple[int, date, str, int, int
         now[0] += int(delta)
         now[1] = max(day, now[1] or day) if now[0] == 0 else None
     if changes:
-        session.execute(insert(InvoiceChange), [
-            {"invoice_id": iid, "change_date": day, "kind": kind, "delta_cents": int(delta), "batch_id": batch}
-            for iid, day, kind, delta, batch in changes])
+        rows = [{"invoice_id": iid, "change_date": day, "kind": kind, "delta_cents": int(delta), "batch_id": batch}
+                for iid, day, kind, delta, batch in changes]
+        if session.get_bind().dialect.name == "postgresql":
+            # a statement for many rows, not one a row: the daily sums follow the changes once a
+            # statement there (analytics_queries.PG_CHANGES_FUNCTION)
+            for chunk in _chunks(rows, 5000):
+                session.execute(insert(InvoiceChange).values(chunk))
+        else:
+            session.execute(insert(InvoiceChange), rows)
         session.execute(update(Invoice), [
             {"id": iid, "open_cents": state[iid][0], "settled_date": state[iid][1]} for iid in ids])
     return {iid: state[iid][0] for iid in ids}

@@ -119,7 +119,7 @@ class Journal:
         self._written.set()
 
     def step(self, message_id: int, what: str, at: datetime) -> None:
-        """BEGIN before MAIL FROM, DATA just before the message itself goes out."""
+        """BEGIN once MAIL FROM is on its way, DATA once the DATA command is (before the message itself)."""
         self._write([what, message_id, at.isoformat()])
 
     def outcome(self, message_id: int, outcome: str, detail: str, reply: str, at: datetime) -> None:

@@ -27,6 +27,7 @@ import base64
 import email
 import functools
 import heapq
+import json
 import time
 from collections import deque
 from collections.abc import Callable
@@ -36,7 +37,6 @@ from email import policy
 
 from sqlalchemy import (
     Boolean,
-    Date,
     DateTime,
     and_,
     bindparam,
@@ -49,6 +49,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 
 from db import config
 from db.models import (
@@ -406,7 +407,7 @@ def preview(uow: UnitOfWork, message_id: int, settings: SendSettings, today: dat
 # messages of which nothing went out; only a message whose DATA went out without a reply stays in
 # `sending` for a person, and none is sent again by itself. A run that stops in an orderly way (server
 # gone, interrupted, an error) puts the claimed messages whose conversation never began back to approved.
-CHUNK_MAX = 16
+CHUNK_MAX = 64
 CHUNK_SECONDS = 0.1
 
 # Whether a message may be sent is decided in Python, by the re-check (receivables.domain.recheck, which
@@ -417,27 +418,33 @@ CHUNK_SECONDS = 0.1
 # through none that is), no invoice
 # more or less. A message changed meanwhile is not claimed here; the sender reads it
 # again under a lock and decides afresh (`_Batch.claim`).
+# The values read travel as two JSON parameters (the messages, their invoices), so there is one statement
+# for any chunk: nothing to build or prepare per chunk size, however many invoices each message has.
+_PICKS = {  # key in the JSON: its type in PostgreSQL's jsonb_to_recordset
+    "c": "bigint", "m": "text", "r": "text", "s": "timestamp", "b": "boolean", "u": "date", "e": "text", "x": "text",
+    "n": "integer"}
+_LINES = {"c": "bigint", "i": "bigint", "w": "bigint", "o": "bigint", "d": "boolean", "p": "date"}
 _CLAIM_SQL = """
-UPDATE message SET status = 'sending', updated_at = :now, smtp_message_id = CASE id {mids} END,
-       recipients = CASE id {rcpts} END
-WHERE id IN ({ids}){lock}
-  AND {status} = 'approved' AND ({as_read})
-RETURNING id
-"""
-_AS_READ_SQL = """(id = :c{k} AND updated_at = :s{k}
-  AND EXISTS (SELECT 1 FROM debtor AS d WHERE d.id = message.debtor_id AND d.reminders_blocked = :b{k}
-              AND d.blocked_until {same} :u{k} AND d.email {same} :e{k}
-              AND d.email_bouncing {same} :x{k})
-  AND (SELECT COUNT(*) FROM message_invoice AS l WHERE l.message_id = message.id AND l.active = :yes) = {n}
+WITH pick AS ({picks}), line AS ({lines})
+UPDATE message SET status = 'sending', updated_at = :now, smtp_message_id = pick.m, recipients = pick.r
+FROM pick
+WHERE message.id = pick.c{lock}
+  AND {status} = 'approved' AND message.updated_at = pick.s
+  AND EXISTS (SELECT 1 FROM debtor AS d WHERE d.id = message.debtor_id AND d.reminders_blocked = pick.b
+              AND d.blocked_until {same} pick.u AND d.email {same} pick.e AND d.email_bouncing {same} pick.x)
+  AND (SELECT COUNT(*) FROM message_invoice AS l WHERE l.message_id = message.id AND l.active = :yes) = pick.n
   AND NOT EXISTS (SELECT 1 FROM message_invoice AS l JOIN invoice AS i ON i.id = l.invoice_id
-                  WHERE l.message_id = message.id AND l.active = :yes AND NOT ({lines}))
+                  WHERE l.message_id = message.id AND l.active = :yes
+                    AND NOT EXISTS (SELECT 1 FROM line WHERE line.c = message.id AND line.i = l.invoice_id
+                                    AND line.w = l.open_cents AND line.o = i.open_cents AND line.d = i.disputed
+                                    AND line.p {same} i.paused_until))
   AND (message.track = '{notices}' OR NOT EXISTS (SELECT 1 FROM message_invoice AS l
                   JOIN payment_plan_invoice AS pi ON pi.invoice_id = l.invoice_id
                   JOIN payment_plan AS p ON p.id = pi.plan_id
-                  WHERE l.message_id = message.id AND l.active = :yes AND p.status IN ({holding}))))"""
+                  WHERE l.message_id = message.id AND l.active = :yes AND p.status IN ({holding})))
+RETURNING message.id
+"""
 _HOLDING_SQL = ", ".join(f"'{status}'" for status in sorted(plan_rules.HOLDING))  # the plans the chase rule obeys
-_LINE_AS_READ_SQL = ("(l.invoice_id = :i{k}_{j} AND l.open_cents = :w{k}_{j} AND i.open_cents = :o{k}_{j}"
-                     " AND i.disputed = :d{k}_{j} AND i.paused_until {same} :p{k}_{j})")
 _SENT_SQL = """
 UPDATE message SET status = 'sent', sent_at = :now, attempts = attempts + 1, last_error = :detail,
        next_attempt_at = NULL, updated_at = :now
@@ -463,31 +470,27 @@ def _statement(name: str):
     return text(sql).bindparams(*[b for b in (bindparam("now", type_=DateTime),) if f":{b.key}" in sql])
 
 
-@functools.lru_cache(maxsize=256)
-def _claim_statement(dialect: str, shape: tuple[int, ...]):
-    """The claim of len(shape) messages, the k-th with shape[k] invoices to chase."""
+def _json_rows(param: str, columns: dict[str, str], dialect: str) -> str:
+    """The rows of a JSON array parameter as a table with these columns (typed in PostgreSQL)."""
+    if dialect == "postgresql":
+        return (f"SELECT * FROM jsonb_to_recordset(CAST(:{param} AS jsonb)) AS r("
+                + ", ".join(f"{k} {kind}" for k, kind in columns.items()) + ")")
+    return ("SELECT " + ", ".join(f"json_extract(value, '$.{k}') AS {k}" for k in columns)
+            + f" FROM json_each(:{param})")
+
+
+@functools.cache
+def _claim_statement(dialect: str):
     same = "IS" if dialect == "sqlite" else "IS NOT DISTINCT FROM"  # equal, or both NULL
-    ks = range(len(shape))
-    ids = ", ".join(f":c{k}" for k in ks)
     lock = ("" if dialect != "postgresql" else  # rows another sender holds are skipped, not waited for
-            f"\n  AND id IN (SELECT m2.id FROM message AS m2 WHERE m2.id IN ({ids})"
+            "\n  AND message.id IN (SELECT m2.id FROM message AS m2 WHERE m2.id IN (SELECT c FROM pick)"
             " AND m2.status = 'approved' FOR UPDATE SKIP LOCKED)")
-    as_read = " OR ".join(
-        _AS_READ_SQL.format(k=k, n=n, same=same, holding=_HOLDING_SQL, notices=plan_rules.NOTICE_TRACK,
-                            lines=" OR ".join(_LINE_AS_READ_SQL.format(k=k, j=j, same=same) for j in range(n)))
-        for k, n in enumerate(shape))
-    sql = _CLAIM_SQL.format(mids=" ".join(f"WHEN :c{k} THEN :m{k}" for k in ks), ids=ids, lock=lock,
-                            rcpts=" ".join(f"WHEN :c{k} THEN :r{k}" for k in ks), as_read=as_read,
+    sql = _CLAIM_SQL.format(picks=_json_rows("picks", _PICKS, dialect), lines=_json_rows("lines", _LINES, dialect),
+                            lock=lock, same=same, holding=_HOLDING_SQL, notices=plan_rules.NOTICE_TRACK,
                             # SQLite without statistics would read every approved message through the
                             # status index; the unary + makes it look up the ids
-                            status="+status" if dialect == "sqlite" else "status")
-    types = [bindparam("now", type_=DateTime), bindparam("yes", type_=Boolean)]
-    for k, n in enumerate(shape):
-        types += [bindparam(f"s{k}", type_=DateTime), bindparam(f"b{k}", type_=Boolean),
-                  bindparam(f"u{k}", type_=Date)]
-        for j in range(n):
-            types += [bindparam(f"d{k}_{j}", type_=Boolean), bindparam(f"p{k}_{j}", type_=Date)]
-    return text(sql).bindparams(*types)
+                            status="+message.status" if dialect == "sqlite" else "message.status")
+    return text(sql).bindparams(bindparam("now", type_=DateTime), bindparam("yes", type_=Boolean))
 
 
 def _claim_many(s, picks: list[tuple[Candidate, str]], now: datetime) -> set[int]:
@@ -497,18 +500,30 @@ def _claim_many(s, picks: list[tuple[Candidate, str]], now: datetime) -> set[int
     picks = [(c, mid) for c, mid in picks if c.active_lines]  # nothing to chase: never sent
     if not picks:
         return set()
-    params: dict = {"now": now, "yes": True}
-    shape = []
-    for k, (c, mid) in enumerate(picks):
-        lines = c.active_lines
-        shape.append(len(lines))
-        params.update({f"c{k}": c.id, f"m{k}": mid, f"r{k}": _to(c), f"s{k}": c.updated_at, f"b{k}": c.blocked,
-                       f"u{k}": c.blocked_until, f"e{k}": c.on_file, f"x{k}": c.bouncing})
-        for j, ln in enumerate(lines):
-            params.update({f"i{k}_{j}": ln.invoice_id, f"w{k}_{j}": ln.line_open_cents, f"o{k}_{j}": ln.open_cents,
-                           f"d{k}_{j}": ln.disputed, f"p{k}_{j}": ln.paused_until})
-    statement = _claim_statement(s.get_bind().dialect.name, tuple(shape))
-    return set(s.execute(statement, params).scalars())
+    dialect = s.get_bind().dialect.name
+    stamp = _stamp(dialect)
+    rows, lines = [], []
+    for c, mid in picks:
+        active = c.active_lines
+        rows.append({"c": c.id, "m": mid, "r": _to(c), "s": stamp(c.updated_at), "b": bool(c.blocked),
+                     "u": _day(c.blocked_until), "e": c.on_file, "x": c.bouncing, "n": len(active)})
+        lines += [{"c": c.id, "i": ln.invoice_id, "w": ln.line_open_cents, "o": ln.open_cents,
+                   "d": bool(ln.disputed), "p": _day(ln.paused_until)} for ln in active]
+    params = {"now": now, "yes": True, "picks": json.dumps(rows), "lines": json.dumps(lines)}
+    return set(s.execute(_claim_statement(dialect), params).scalars())
+
+
+def _day(d: date | None) -> str | None:
+    return None if d is None else d.isoformat()
+
+
+@functools.cache
+def _stamp(dialect: str) -> Callable[[datetime], str]:
+    """A moment as the database keeps it: SQLite as the text SQLAlchemy writes, PostgreSQL as ISO 8601."""
+    if dialect == "sqlite":
+        lite = sqlite_dialect()
+        return DateTime().dialect_impl(lite).bind_processor(lite)
+    return datetime.isoformat
 
 
 def _to(c: Candidate) -> str:
@@ -762,7 +777,6 @@ class _Batch:
         self.pending: list[Candidate] = []  # not yet claimed, the next one last
         self.retries: list[tuple[float, int]] = []  # (when, message id) of temporary failures
         self.queue: deque[tuple[Candidate, str]] = deque()  # claimed, conversation not begun
-        self.images: dict[int, bytes | None] = {}  # EPC QR images of the queued messages
         self.payment: dict | None = None  # the payment details as of the last claim
         self.built: tuple[int, mime.BuiltMail | Exception] | None = None  # the next message, made ahead
         self.sent: list[tuple[Candidate, Delivery, datetime]] = []  # "sent" records not yet written
@@ -925,8 +939,6 @@ class _Batch:
         if slow:
             self.payment = _payment(s)
             s.rollback()
-        for c in added:  # an image is drawn here only when none was kept or it no longer fits
-            self.images[c.id] = _qr_for(c, self.payment)
 
     def claim(self, c: Candidate | None, message_id: int, now: datetime):
         """One message, looked at under a lock and acted on according to what changed: (candidate,
@@ -1006,23 +1018,27 @@ class _Batch:
             self.queue.append(got)
             self.payment = _payment(self.s)
             self.s.rollback()
-            self.images[got[0].id] = _qr_for(got[0], self.payment)
 
     # --- sending ---
 
     def build(self, c: Candidate, mid: str) -> mime.BuiltMail | Exception:
+        """The message's wire bytes, with the EPC QR image for the payment details as of its claim (the one
+        kept with it, or drawn here when none was kept or it no longer fits)."""
         try:
-            return compose(c, self.settings, mid, utcnow(), self.images[c.id], payment=self.payment)
+            return compose(c, self.settings, mid, utcnow(), _qr_for(c, self.payment), payment=self.payment)
         except Exception as exc:  # noqa: BLE001 — reported as this message's failure
             return exc
 
     def meanwhile(self) -> None:
-        """Work done while the server takes in a message: build the next one; when the queue runs low
-        and messages go out quickly, claim the next chunk; write "sent" records that waited long enough."""
+        """Work done while the server answers a command of this conversation, one piece a wait (a
+        conversation has four: MAIL, RCPT, DATA and the message): build the next message; when the queue
+        runs low and messages go out quickly, claim the next chunk; write "sent" records that waited long
+        enough. What is left when the conversation ends is done before the next one."""
         try:
             if self.queue and self.built is None:
                 c, mid = self.queue[0]
                 self.built = (c.id, self.build(c, mid))
+                return
             if len(self.queue) <= 1 and self.pending and not self.retry_due():
                 self.grow()
                 if self.chunk > 1:
@@ -1039,7 +1055,6 @@ class _Batch:
         c, mid = self.queue.popleft()
         ready, self.built = self.built, None
         built = ready[1] if ready is not None and ready[0] == c.id else self.build(c, mid)
-        self.images.pop(c.id, None)
         if isinstance(built, Exception):  # nothing went out: a message that cannot be built fails plainly
             self.record(c, mid, Delivery(PERMANENT, said(N_("cannot build the message: {error}"),
                                                          error=built.phrase if isinstance(built, Problem) else str(built))),

@@ -2,17 +2,19 @@
 ledger, the daily sums the triggers keep, and the report commands."""
 
 import json
+import random
 import subprocess
 import sys
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import delete, select, text, update
+from sqlalchemy.orm import selectinload
 
 from db import analytics_queries as q
 from db.models import Debtor, Invoice, InvoiceChange
 from receivables.services import analytics, demo, errors, startup
-from receivables.services.ledger import apply_change
+from receivables.services.ledger import apply_change, apply_changes, recompute
 from tests.conftest import ROOT
 from tests.writes import writes
 
@@ -205,6 +207,34 @@ def test_the_daily_sums_follow_every_kind_of_ledger_change(uow):
         assert daily_equals_a_rebuild(u)
 
 
+def test_a_statement_of_many_changes_and_its_undo_keep_the_daily_sums_right(uow, engine):
+    """As a bank statement books its payments (many changes of one day in one go) and its undo removes them."""
+    with uow() as u:
+        demo.load_demo(u, seed=6, anchor=ANCHOR)
+    with uow() as u:
+        s = u.session
+        before = s.scalar(select(InvoiceChange.id).order_by(InvoiceChange.id.desc()).limit(1)) or 0
+        invoices = s.scalars(select(Invoice).where(Invoice.open_cents > 0).order_by(Invoice.id).limit(60)).all()
+        changes = [(inv.id, ANCHOR, "payment", -min(inv.open_cents, 1_000 + k), None) for k, inv in enumerate(invoices)]
+        changes += [(inv.id, ANCHOR - timedelta(days=400), "write_off", -1, None) for inv in invoices[:5]]
+        apply_changes(s, changes)
+        u.commit()
+    with uow() as u:
+        assert daily_equals_a_rebuild(u)
+        u.session.execute(delete(InvoiceChange).where(InvoiceChange.id > before))
+        u.commit()
+    with uow() as u:
+        assert daily_equals_a_rebuild(u)
+    if engine.dialect.name == "postgresql":  # summed once a statement there, not upserted once a row
+        with engine.connect() as conn:
+            per_row = dict(conn.execute(text(
+                "SELECT t.tgname, (t.tgtype & 1) = 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "WHERE c.relname = 'invoice_change' AND t.tgname LIKE 'trg_ledger_day_%' "
+                "AND c.relnamespace = to_regnamespace(current_schema())::oid")).all())
+        assert per_row == {"trg_ledger_day_change_insert": False, "trg_ledger_day_change_delete": False,
+                           "trg_ledger_day_change_update": True}
+
+
 def test_reloading_and_removing_the_demo_keeps_the_daily_sums_right(uow):
     with uow() as u:
         demo.load_demo(u, seed=6, anchor=ANCHOR)
@@ -324,6 +354,65 @@ def test_the_invoices_behind_each_row_add_up_to_it(uow):
                     assert {label: int(sums.get(label, 0)) for label in view.spec.labels} == \
                         {label: row[label] for label in view.spec.labels}
                     assert len(items) == row["items"]
+
+
+def ageing_by_hand(invoices, as_of, spec):
+    """The reference ageing, invoice by invoice in Python: {(debtor_id, currency): (buckets, overdue, items)}."""
+    rows = {}
+    for inv in invoices:
+        left = inv.amount_cents + sum(c.delta_cents for c in inv.changes if c.change_date <= as_of)
+        if inv.invoice_date > as_of or not left:
+            continue
+        days = (as_of - (inv.due_date if spec.basis == "due" else inv.invoice_date)).days
+        bucket = next((k for k, edge in enumerate(spec.edges) if days <= edge), len(spec.edges))
+        buckets, overdue, items = rows.get((inv.debtor_id, inv.currency), ([0] * len(spec.labels), 0, 0))
+        buckets[bucket] += left
+        rows[(inv.debtor_id, inv.currency)] = (buckets, overdue + (left if inv.due_date < as_of else 0), items + 1)
+    return {key: (tuple(b), o, n) for key, (b, o, n) in rows.items() if any(b)}
+
+
+def as_rows(view):
+    return {(r["debtor_id"], r["currency"]): (tuple(r[label] for label in view.spec.labels), r["overdue"], r["items"])
+            for r in view.per_debtor.to_dict("records")}
+
+
+def paid_reopened_and_paid_again(u, seed):
+    """Part payments, reversals and late credits on random invoices, so that open amounts on a past day
+    differ from today's in every way (an invoice open then and settled now, settled then and open now, zero
+    on the day and open again after it)."""
+    rng = random.Random(seed)
+    invoices = u.session.scalars(select(Invoice).order_by(Invoice.id)).all()
+    for inv in rng.sample(invoices, min(60, len(invoices))):
+        day = inv.invoice_date + timedelta(days=rng.randint(0, 120))
+        left = inv.amount_cents + sum(c.delta_cents for c in inv.changes if c.change_date <= day)
+        apply_change(u.session, inv, day, "payment", -left)
+        apply_change(u.session, inv, day + timedelta(days=rng.randint(1, 40)), "payment", rng.choice([left, left // 2, 1]))
+        if rng.random() < 0.5:
+            apply_change(u.session, inv, day + timedelta(days=rng.randint(41, 90)), "credit", -rng.randint(1, 500))
+        u.session.flush()
+        recompute(u.session, inv)
+    u.commit()
+
+
+@pytest.mark.parametrize("edges, basis", [((0, 30, 60, 90), "due"), ((14, 45), "invoice"), ((5, 20, 200), "due")])
+def test_the_ageing_with_the_debtors_overdue_30_days_before_in_one_pass_is_each_dates_own(uow, edges, basis):
+    with uow() as u:
+        demo.load_demo(u, seed=11, anchor=ANCHOR)
+        paid_reopened_and_paid_again(u, seed=len(edges))
+    with uow() as u:
+        spec = analytics.ageing(u, ANCHOR, edges, basis).spec
+        invoices = u.session.scalars(select(Invoice).options(selectinload(Invoice.changes))).all()
+        for as_of in (ANCHOR, ANCHOR - timedelta(days=17), ANCHOR - timedelta(days=95), ANCHOR - timedelta(days=330)):
+            view, overdue_before = analytics.ageing_and_overdue_before(u, as_of, edges, basis)
+            alone = analytics.ageing(u, as_of, edges, basis)
+            assert view.per_debtor.equals(alone.per_debtor) and view.totals == alone.totals
+            assert as_rows(view) == ageing_by_hand(invoices, as_of, spec)
+            before = as_of - timedelta(days=30)
+            assert overdue_before == analytics.debtors_overdue(analytics.ageing(u, before, edges, basis))
+            by_hand = [currency for (_, currency), (_, overdue, _) in ageing_by_hand(invoices, before, spec).items()
+                       if overdue > 0]
+            assert overdue_before == {c: by_hand.count(c) for c in set(by_hand)}
+            assert analytics.ageing_kpis(u, view, overdue_before=overdue_before) == analytics.ageing_kpis(u, view)
 
 
 def test_ar_from_the_daily_sums_equals_the_open_items(uow):

@@ -49,10 +49,14 @@ class Received:
 
 
 class Mailbox:
-    """The handler: records messages; `data_replies` / `rcpt_replies` are answers to give instead of
-    accepting (popped one per message), `drop_at_rcpt` / `drop_after_data` close the connection."""
+    """The handler: records messages; `data_replies` / `rcpt_replies` / `mail_replies` are answers to give
+    instead of accepting (data and mail replies popped one per message), `drop_at_rcpt` / `drop_after_data`
+    close the connection; `pipelining` offers RFC 2920 PIPELINING (aiosmtpd reads pipelined commands in
+    order, but does not offer it by itself)."""
 
-    def __init__(self):
+    def __init__(self, pipelining: bool = False):
+        self.pipelining = pipelining
+        self.mail_replies: list[str | None] = []
         self.messages: list[Received] = []
         self.connections = 0
         self.data_replies: list[str | None] = []
@@ -70,7 +74,18 @@ class Mailbox:
         session.host_name = hostname
         with self.lock:
             self.connections += 1
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
         return responses
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.mail_replies:
+            reply = self.mail_replies.pop(0)
+            if reply:
+                return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.drop_at_rcpt and self.drop_at_rcpt.pop(0):

@@ -40,13 +40,15 @@ def test_invoice_date_basis_ages_from_the_invoice_date():
 
 
 def bucket_sums(frame, spec=BucketSpec()):
-    """What the database sums per debtor, currency and bucket (db.analytics_queries.ageing_per_debtor)."""
+    """What the database sums per debtor and currency (db.analytics_queries.ageing_sums): the open
+    amount per bucket (open_0 …), the part past due and the items."""
     frame = frame.assign(debtor_id=frame["debtor_code"].astype(int), segment=None, account_manager=None,
-                         track_override=None,
-                         bucket=assign_buckets(frame, AS_OF, spec).map(spec.labels.index),
+                         track_override=None, bucket=assign_buckets(frame, AS_OF, spec).map(spec.labels.index),
                          overdue_cents=frame["open_cents"].where(frame["due_date"] < AS_OF, 0), items=1)
-    return frame.groupby([*AGEING_KEYS, "bucket"], dropna=False, as_index=False)[
-        ["open_cents", "overdue_cents", "items"]].sum()
+    for k in range(len(spec.labels)):
+        frame[f"open_{k}"] = frame["open_cents"].where(frame["bucket"] == k, 0)
+    return frame.groupby(AGEING_KEYS, dropna=False, as_index=False)[
+        [*(f"open_{k}" for k in range(len(spec.labels))), "overdue_cents", "items"]].sum()
 
 
 def test_credit_notes_reduce_the_debtor_total_and_currencies_stay_apart():
