@@ -23,6 +23,7 @@ from db.uow import UnitOfWork
 from emails import mime
 from emails.transport import PERMANENT, SENT, TEMPORARY, Delivery, TransportUnavailable
 from receivables.domain import phrases
+from receivables.domain.errors import Problem
 from receivables.domain.messages import SEND_AGAIN, on_its_way
 from receivables.domain.phrases import Phrase
 from receivables.domain.phrasing import kept, said
@@ -145,7 +146,8 @@ def deliver(uow: UnitOfWork, transport, settings, *, ids=None, actor: str = "sen
             try:
                 built = _build(mail, settings, message_id)
             except Exception as exc:  # noqa: BLE001 — nothing went out: this mail fails plainly
-                delivery = Delivery(PERMANENT, f"cannot build the message: {exc}")
+                delivery = Delivery(PERMANENT, said(N_("cannot build the message: {error}"),
+                                                    error=exc.phrase if isinstance(exc, Problem) else str(exc)))
             else:
                 try:
                     if not transport.is_open:
