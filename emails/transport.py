@@ -17,6 +17,9 @@ from pathlib import Path
 import yagmail
 
 from emails.mime import BuiltMail
+from receivables.domain.phrases import Phrase, joined
+from receivables.domain.phrasing import Said, said
+from receivables.domain.translation import N_
 
 _CRLF = b"\r\n"
 
@@ -30,7 +33,7 @@ class Delivery:
     """What happened to one message: sent, temporary (try again later), permanent (do not retry),
     or uncertain (the connection broke after the server had the whole message)."""
     outcome: str
-    detail: str = ""
+    detail: str = ""  # English, with its phrase for a page (a Said); the server's own reply in it verbatim
     refused: dict[str, str] = field(default_factory=dict)  # recipients refused while others took it
     reply: str = ""  # the server's answer to the message ("250 2.0.0 Ok: queued as 4Bx…"), its queue id in it
 
@@ -49,33 +52,44 @@ def _reply_text(code: int, resp: bytes | str) -> str:
     return f"{code} {' '.join(text.split())}".strip()
 
 
-def describe_smtp_error(exc: BaseException) -> str:
-    """An SMTP or network error in words a finance team can act on."""
+def describe_smtp_error(exc: BaseException) -> Said:
+    """An SMTP or network error in words a finance team can act on (what the server or the system said
+    stays in its own words)."""
     if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return (f"the server refused the login ({_reply_text(exc.smtp_code, exc.smtp_error)}): "
-                "check SMTP_USER and SMTP_PASSWORD")
+        return said(N_("the server refused the login ({reply}): check SMTP_USER and SMTP_PASSWORD"),
+                    reply=_reply_text(exc.smtp_code, exc.smtp_error))
     if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return f"the server does not support this: {exc}; check SMTP_SECURITY"
+        return said(N_("the server does not support this: {error}; check SMTP_SECURITY"), error=str(exc))
     if isinstance(exc, smtplib.SMTPResponseException):
-        return f"the server answered {_reply_text(exc.smtp_code, exc.smtp_error)}"
+        return said(N_("the server answered {reply}"), reply=_reply_text(exc.smtp_code, exc.smtp_error))
     if isinstance(exc, ConnectionRefusedError):
-        return "the connection was refused: the server is down or the host/port is wrong"
+        return said(N_("the connection was refused: the server is down or the host/port is wrong"))
     if isinstance(exc, (socket.timeout, TimeoutError)):
-        return "the server did not answer in time"
+        return said(N_("the server did not answer in time"))
     if isinstance(exc, socket.gaierror):
-        return f"the host name cannot be found ({exc.strerror or exc}); check SMTP_HOST"
+        return said(N_("the host name cannot be found ({error}); check SMTP_HOST"), error=str(exc.strerror or exc))
     if isinstance(exc, ssl.SSLError):
-        return f"the TLS handshake failed ({exc.reason or exc}); check SMTP_SECURITY and SMTP_PORT"
+        return said(N_("the TLS handshake failed ({error}); check SMTP_SECURITY and SMTP_PORT"),
+                    error=str(exc.reason or exc))
     if isinstance(exc, smtplib.SMTPServerDisconnected):
-        return "the server closed the connection"
+        return said(N_("the server closed the connection"))
     if isinstance(exc, OSError):
-        return f"network error: {exc.strerror or exc}"
-    return f"{type(exc).__name__}: {exc}"
+        return said(N_("network error: {error}"), error=str(exc.strerror or exc))
+    return Said(f"{type(exc).__name__}: {exc}")
+
+
+REFUSED_SENDER = N_("the server refused the sender: {reply}")
+REFUSED_MESSAGE = N_("the server refused the message: {reply}")
 
 
 def _classify(code: int, resp, what: str) -> Delivery:
     outcome = TEMPORARY if 400 <= code < 500 else PERMANENT
-    return Delivery(outcome, f"{what}: {_reply_text(code, resp)}")
+    return Delivery(outcome, said(what, reply=_reply_text(code, resp)))
+
+
+def _refusals(msgid: str, refused: dict[str, str]):
+    """Each refused recipient with the server's reply, one phrase each, joined by "; "."""
+    return joined((Phrase(msgid, {"address": a, "reply": r}) for a, r in refused.items()), "; ")
 
 
 def _refused(recipients, answers) -> dict[str, str]:
@@ -92,7 +106,7 @@ def _taken(answers) -> bool:
 def _nobody(refused: dict[str, str], answers) -> Delivery:
     """Every recipient refused: temporary when any refusal was."""
     temporary = any(400 <= code < 500 for code, _ in answers)
-    detail = "the server refused " + "; ".join(f"{a} ({r})" for a, r in refused.items())
+    detail = said(N_("the server refused {refusals}"), refusals=_refusals(N_("{address} ({reply})"), refused))
     return Delivery(TEMPORARY if temporary else PERMANENT, detail, refused)
 
 
@@ -122,7 +136,7 @@ class _Client(yagmail.SMTP):
     @staticmethod
     def handle_password(user, password):  # never keyring, never a prompt
         if password is None:
-            raise TransportUnavailable(f"no password for {user}; set SMTP_PASSWORD", permanent=True)
+            raise TransportUnavailable(said(N_("no password for {user}; set SMTP_PASSWORD"), user=user), permanent=True)
         return password
 
 
@@ -212,7 +226,7 @@ class SmtpTransport:
         code, resp = _answer(smtp, meanwhile)
         if code != 250:
             self._reset()
-            return _classify(code, resp, "the server refused the sender")
+            return _classify(code, resp, REFUSED_SENDER)
         answers = []
         for rcpt in mail.recipients:
             smtp.putcmd("rcpt", f"TO:<{rcpt}>")
@@ -227,7 +241,7 @@ class SmtpTransport:
         code, resp = _answer(smtp, meanwhile)
         if code != 354:
             self._reset()
-            return _classify(code, resp, "the server refused the message")
+            return _classify(code, resp, REFUSED_MESSAGE)
         return refused
 
     def _envelope_pipelined(self, smtp, mail: BuiltMail, meanwhile, step) -> Delivery | dict[str, str]:
@@ -248,10 +262,10 @@ class SmtpTransport:
             smtp.getreply()
         self._reset()
         if code != 250:
-            return _classify(code, resp, "the server refused the sender")
+            return _classify(code, resp, REFUSED_SENDER)
         if not _taken(rcpts):
             return _nobody(refused, rcpts)
-        return _classify(data_code, data_resp, "the server refused the message")
+        return _classify(data_code, data_resp, REFUSED_MESSAGE)
 
     def deliver(self, mail: BuiltMail, meanwhile: Callable[[], None] | None = None,
                 step: Callable[[str], None] | None = None) -> Delivery:
@@ -276,14 +290,15 @@ class SmtpTransport:
             code, resp = _answer(smtp, meanwhile)
             if code != 250:
                 self._reset()
-                return _classify(code, resp, "the server refused the message")
-            detail = "; ".join(f"refused {a} ({r})" for a, r in refused.items())
+                return _classify(code, resp, REFUSED_MESSAGE)
+            detail = Said(_refusals(N_("refused {address} ({reply})"), refused)) if refused else ""
             return Delivery(SENT, detail, refused, _reply_text(code, resp))
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             if handed_over:
-                return Delivery(UNCERTAIN, f"{describe_smtp_error(exc)} after it had the whole message; "
-                                           "check whether it arrived before sending it again")
+                return Delivery(UNCERTAIN, said(N_("{error} after it had the whole message; check whether it "
+                                                   "arrived before sending it again"),
+                                                error=describe_smtp_error(exc).phrase))
             return Delivery(TEMPORARY, describe_smtp_error(exc))
 
     def close(self) -> None:
@@ -299,6 +314,9 @@ class SmtpTransport:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+WRITTEN_TO = N_("written to {path}")
 
 
 class OutboxTransport:
@@ -318,8 +336,8 @@ class OutboxTransport:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise TransportUnavailable(f"the outbox folder {self.folder} cannot be created: {exc.strerror}",
-                                       permanent=True) from exc
+            raise TransportUnavailable(said(N_("the outbox folder {folder} cannot be created: {error}"),
+                                            folder=str(self.folder), error=str(exc.strerror)), permanent=True) from exc
 
     def deliver(self, mail: BuiltMail, meanwhile: Callable[[], None] | None = None,
                 step: Callable[[str], None] | None = None) -> Delivery:
@@ -336,8 +354,8 @@ class OutboxTransport:
             tmp.write_bytes(mail.data)
             os.replace(tmp, path)
         except OSError as exc:
-            return Delivery(TEMPORARY, f"cannot write {path}: {exc.strerror}")
-        return Delivery(SENT, f"written to {path}")
+            return Delivery(TEMPORARY, said(N_("cannot write {path}: {error}"), path=str(path), error=str(exc.strerror)))
+        return Delivery(SENT, said(WRITTEN_TO, path=str(path)))
 
     def close(self) -> None:
         pass

@@ -11,6 +11,7 @@ from receivables.services.errors import ServiceError  # noqa: E402
 from ui import state, uploader  # noqa: E402
 from ui.i18n import _, day, money  # noqa: E402
 from ui.i18n import error as worded  # noqa: E402
+from ui.phrases import said  # noqa: E402
 from ui.text import md  # noqa: E402
 
 FILE_TYPES = ["xml", "txt", "sta", "940", "swi", "csv", "mt940"]
@@ -91,7 +92,7 @@ def describe(line: dict) -> None:
     text = " ".join(t for t in (line["structured_reference"], line["remittance"]) if t)
     st.caption(md(text) or _("no description"))
     if line["reason"]:
-        st.caption(_("Why: {reason}", reason=md(line["reason"])))
+        st.caption(_("Why: {reason}", reason=md(said(line["reason"]))))
 
 
 def choose_invoices(line: dict, key: str) -> None:

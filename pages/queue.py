@@ -190,7 +190,7 @@ def message_table(rows: pd.DataFrame) -> pd.DataFrame:
         "invoices": rows["invoice_numbers"].map(", ".join),
         "costs": [i18n.money(c + i, cur) if c + i else "" for c, i, cur in
                   zip(rows["costs_cents"], rows["interest_cents"], rows["currency"])],
-        "problem": rows["last_error"].fillna(""),
+        "problem": [said(e) for e in rows["last_error"]],
         "dossier": dossier_urls(rows["debtor_code"]),
     })
 
@@ -281,7 +281,7 @@ def preview(rows: pd.DataFrame, chosen: list[int]) -> None:
     if row["reason"]:
         st.caption(md(said(row["reason"])))
     if row["last_error"]:
-        st.warning(_("Last problem: {problem}", problem=md(row["last_error"])), icon=":material/error:")
+        st.warning(_("Last problem: {problem}", problem=md(said(row["last_error"]))), icon=":material/error:")
     with st.container(height=420, border=True):
         st.text(p.shown_text)
     with st.expander(_("As the e-mail will look")):

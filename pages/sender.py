@@ -14,6 +14,7 @@ from receivables.services.errors import ServiceError  # noqa: E402
 from ui import i18n, state  # noqa: E402
 from ui.i18n import N_, _, n_  # noqa: E402
 from ui.links import dossier_url  # noqa: E402
+from ui.phrases import said  # noqa: E402
 from ui.text import md  # noqa: E402
 
 ACTIONS = {"send": N_("will be sent"), "cancel": N_("will be cancelled"), "rerender": N_("will be updated, then sent"),
@@ -77,7 +78,7 @@ with st.container(border=True):
                         st.success(_("The test message was handed to {host}. Check the inbox of {to}.",
                                      host=cfg.host, to=md(to)))
                     else:
-                        st.error(_("The test message was not sent: {detail}", detail=md(delivery.detail)))
+                        st.error(_("The test message was not sent: {detail}", detail=md(said(delivery.detail))))
                 except ServiceError as exc:
                     st.error(i18n.error(exc))
 
@@ -106,7 +107,7 @@ def waiting_box(title: str, warning: str, rows: list, extra: dict, choose: str, 
         st.dataframe([{"id": r.id, _("debtor"): r.debtor_code, **{k: f(r) for k, f in extra.items()},
                        _("to"): r.recipients, _("subject"): r.subject, _("handed over"): i18n.moment(r.claimed_at),
                        "Message-ID": r.message_id,
-                       _("what happened"): r.last_error or (_("being sent right now") if r.in_flight
+                       _("what happened"): said(r.last_error) or (_("being sent right now") if r.in_flight
                                                             else _("the sender stopped")),
                        "dossier": dossier_url(r.debtor_code)}
                       for r in rows], hide_index=True, width="stretch",
@@ -208,7 +209,7 @@ if planned:
     st.dataframe([{"id": p.id, _("debtor"): p.debtor_code, _("name"): p.debtor_name, _("to"): p.recipients,
                    _("subject"): p.subject, _("amount"): i18n.money(p.total_cents, p.currency),
                    _("planned"): i18n.day(p.planned_date), _("tries"): p.attempts,
-                   _("what happens"): action(p.action) + (f": {p.reason}" if p.reason else ""),
+                   _("what happens"): action(p.action) + (f": {said(p.reason)}" if p.reason else ""),
                    "dossier": dossier_url(p.debtor_code)}
                   for p in planned], hide_index=True, width="stretch",
                  column_config={"dossier": st.column_config.LinkColumn(display_text=_("open"))})
@@ -221,7 +222,7 @@ if planned:
             with state.uow() as uow:
                 pv = sending.preview(uow, pick, preview_settings, today)
             if pv.action != "send":
-                st.warning(_("This message {action}: {reason}", action=action(pv.action), reason=md(pv.reason)))
+                st.warning(_("This message {action}: {reason}", action=action(pv.action), reason=md(said(pv.reason))))
             if pv.headers:
                 st.dataframe([{_("header"): k, _("value"): v} for k, v in pv.headers.items()], hide_index=True,
                              width="stretch")
@@ -256,7 +257,7 @@ if planned:
 
             def progress(r, done, total):
                 seen.append({"id": r.id, _("debtor"): r.debtor_code, _("to"): r.recipients,
-                             _("result"): outcome(r.outcome), _("details"): r.detail,
+                             _("result"): outcome(r.outcome), _("details"): said(r.detail),
                              "Message-ID": r.message_id or ""})
                 bar.progress(min(1.0, done / max(1, total)),
                              text=_("{done} of {total}: #{id} {debtor} {outcome}", done=done, total=total, id=r.id,
@@ -283,7 +284,7 @@ if results:
         st.subheader(_("Last run"))
         if results["error"]:
             st.error(_("The run stopped: {problem}. The messages not yet sent stay approved.",
-                       problem=results["error"]))
+                       problem=said(results["error"])))
         elif results["failed"] or results["waiting"]:
             st.warning(results["summary"])
         else:

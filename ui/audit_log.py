@@ -9,9 +9,12 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
+from receivables.domain import phrases
+from receivables.domain.phrases import Phrase
 from receivables.services import audit
 from ui import i18n, state
 from ui.i18n import N_, _
+from ui.phrases import said
 
 ACTIONS = {
     "call.log": N_("call logged"), "debtor.block": N_("reminders blocked"), "debtor.unblock": N_("block lifted"),
@@ -74,11 +77,33 @@ ENTITIES = {"debtor": N_("debtor"), "invoice": N_("invoice"), "message": N_("rem
             "inbound_mail": N_("incoming mail"), "digest": N_("daily digest"), "worklist": N_("work item"),
             "payment_plan": N_("payment plan"), "bank_ledger_case": N_("difference between bank and ledger"),
             "portal_mail": N_("portal mail")}
+# the fields a change names, as its reader calls them; a field not listed here shows its own name
+FIELDS = {
+    "address": N_("address"), "allocations": N_("allocations"), "amount_cents": N_("amount"),
+    "as_of": N_("as of"), "attachments": N_("attachments"), "attempts": N_("attempts"), "batch_id": N_("import"),
+    "blocked": N_("blocked"), "body_text": N_("text"), "bounced": N_("bounced"), "cancelled": N_("cancelled"),
+    "contact_person": N_("contact person"), "costs_cents": N_("collection costs"), "currency": N_("currency"),
+    "date": N_("date"), "deadline": N_("deadline"), "debtor": N_("debtor"), "debtor_id": N_("debtor"),
+    "debtors": N_("debtors"), "detail": N_("detail"), "disabled": N_("disabled"), "disputed": N_("disputed"),
+    "edited": N_("edited by hand"), "email": N_("e-mail address"), "email_bouncing": N_("e-mail address bounces"),
+    "error": N_("problem"), "file": N_("file"), "file_name": N_("file name"), "interest_cents": N_("interest"),
+    "invoice_id": N_("invoice"), "invoice_ids": N_("invoices"), "invoices": N_("invoices"), "kind": N_("kind"),
+    "language": N_("language"), "last_error": N_("last problem"), "link": N_("link"), "mail_id": N_("mail"),
+    "message_id": N_("reminder"), "messages": N_("reminders"), "name": N_("name"), "note": N_("note"),
+    "number": N_("number"), "open_cents": N_("open amount"), "outcome": N_("outcome"), "owner": N_("owner"),
+    "paid_cents": N_("paid"), "paid_on": N_("paid on"), "paused_until": N_("paused until"), "phone": N_("phone"),
+    "plan_id": N_("payment plan"), "planned_date": N_("planned for"), "postponed_until": N_("postponed until"),
+    "promise_date": N_("promised for"), "reason": N_("reason"), "role": N_("role"), "sent_at": N_("sent at"),
+    "sent_on": N_("sent on"), "status": N_("status"), "subject": N_("subject"), "terms": N_("terms"),
+    "text": N_("text"), "until": N_("until"), "value": N_("value"), "version": N_("version"),
+}
 
 
 def _value(v) -> str:
     if v is None or v == "":
         return "–"
+    if isinstance(v, str) and isinstance(words := phrases.load(v), Phrase):  # words the core kept, e.g. a problem
+        return said(words)
     if isinstance(v, (dict, list)):
         text = json.dumps(v, ensure_ascii=False, default=str)
         return text if len(text) <= 80 else text[:77] + "…"
@@ -86,20 +111,21 @@ def _value(v) -> str:
 
 
 def change_text(before, after) -> str:
-    """The change in words: `role: viewer → admin; email: – → a@b.nl`; keys present on one side only
-    are shown as added or removed."""
+    """The change in words: `role: viewer → admin; e-mail address: – → a@b.nl`, each field by its name in
+    the reader's language (FIELDS); keys present on one side only are shown as added or removed."""
     before = before if isinstance(before, dict) else ({} if before is None else {"value": before})
     after = after if isinstance(after, dict) else ({} if after is None else {"value": after})
     parts = []
     for key in list(dict.fromkeys([*before, *after])):
         old, new = before.get(key), after.get(key)
+        field = _(FIELDS[key]) if key in FIELDS else key
         if key in before and key in after:
             if old != new:
-                parts.append(f"{key}: {_value(old)} → {_value(new)}")
+                parts.append(f"{field}: {_value(old)} → {_value(new)}")
         elif key in after:
-            parts.append(f"{key}: {_value(new)}")
+            parts.append(f"{field}: {_value(new)}")
         else:
-            parts.append(f"{key}: {_value(old)} → –")
+            parts.append(f"{field}: {_value(old)} → –")
     return "; ".join(parts)
 
 

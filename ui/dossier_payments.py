@@ -10,6 +10,7 @@ from receivables.services import bank
 from receivables.services.errors import ServiceError
 from ui import i18n, state
 from ui.i18n import N_, _
+from ui.phrases import said
 
 HOW = {"reference": N_("our payment reference"), "number": N_("invoice number in the text"),
        "account": N_("the payer's known account"), "name": N_("the payer's name"), "amount": N_("the amount"),
@@ -37,6 +38,6 @@ def bank_payments(code: str) -> None:
              _("Matched on"): how.get(p["evidence"], p["evidence"]),
              _("Confidence"): i18n.percent(p["confidence"] or 0),
              _("Status"): status.get(p["status"], p["status"]),
-             _("Why"): p["reason"]}
+             _("Why"): said(p["reason"])}
             for p in payments]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from receivables.domain import formatting, tracks
 from receivables.domain.phrases import Phrase, Term
+from receivables.domain.phrasing import Said
 from ui import i18n
 from ui.i18n import N_, _
 from ui.settings_tracks import SHIPPED_REASONS, SIGNAL_LABELS, STEP_LABELS, TRACK_LABELS
@@ -41,6 +42,8 @@ def term(t: Term) -> str:
 
 def said(words: Phrase | str | None, limit: int | None = None) -> str:
     """Core words in the reader's language (plain stored words as they are), at most `limit` characters."""
+    if isinstance(words, Said):
+        words = words.phrase
     if isinstance(words, Phrase):
         text = words.worded(_, i18n.money, i18n.day, term)  # i18n.said, with our own lists' names too
     else:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from db.uow import UnitOfWork
+from receivables.domain import phrases
 from receivables.domain.money import to_units
 from receivables.services import bank
 from receivables.services.errors import ServiceError
@@ -126,7 +127,7 @@ def decide(engine, args) -> int:  # noqa: ANN001
             debtor_id = bank.debtor_by_code(uow, args.debtor)
             line = bank.assign(uow, args.id, actor=ACTOR, debtor_id=debtor_id,
                                invoice_ids=bank.invoice_ids(uow, args.invoice))
-    print(f"line {line.id}: {line.status} ({line.reason})")
+    print(f"line {line.id}: {line.status} ({phrases.load(line.reason)})")
     return 0
 
 

@@ -28,8 +28,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
+from receivables.domain.phrases import Money, Phrase
+from receivables.domain.phrasing import Said, said
 from receivables.domain.references import compact as compact_reference
 from receivables.domain.references import find_references, message_id_of
+from receivables.domain.translation import N_
 
 AUTO, SUGGESTED, UNMATCHED = "auto", "suggested", "unmatched"
 
@@ -114,7 +117,7 @@ class Proposal:
     payment_id: str
     status: str
     confidence: float
-    reason: str
+    reason: str  # English, with its phrase for a page (a Said)
     debtor_id: int | None = None
     allocations: tuple[Allocation, ...] = ()
     overpaid_cents: int = 0
@@ -370,10 +373,9 @@ def _status(confidence: float, rules: MatchRules) -> str:
     return SUGGESTED if confidence >= rules.suggest_threshold else UNMATCHED
 
 
-def _money(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    units, rest = divmod(abs(cents), 100)
-    return f"{sign}{units:,}.{rest:02d}"
+def _and(reason: Phrase, clause: Phrase) -> Phrase:
+    """A reason with one more thing said about it."""
+    return Phrase(N_("{reason}; {clause}"), {"reason": reason, "clause": clause})
 
 
 def _numbers(book: _Book, ids: Iterable[int]) -> str:
@@ -411,34 +413,38 @@ class _Matcher:
         return self.known_ibans.get(re.sub(r"\s", "", payment.counterparty_iban).upper()) \
             if payment.counterparty_iban else None
 
-    def propose(self, payment: Payment, confidence: float, reason: str, evidence: str, debtor_id: int,
+    def propose(self, payment: Payment, confidence: float, reason: Phrase, evidence: str, debtor_id: int,
                 ids: list[int], *, credit_notes: list[int] = ()) -> Proposal:
-        book, rules = self.book, self.rules
+        book, rules, currency = self.book, self.rules, payment.currency
         account_debtor = self.debtor_of_account(payment)
         if account_debtor is not None and account_debtor != debtor_id and evidence != "reference":
             confidence -= CONFLICT_PENALTY
-            reason += f"; but the account {payment.counterparty_iban} belongs to another debtor"
+            reason = _and(reason, Phrase(N_("but the account {iban} belongs to another debtor"),
+                                         {"iban": payment.counterparty_iban}))
         allocations, overpaid, charges, left_open, netted = _allocate(
             book, payment.amount_cents, ids, list(credit_notes), rules)
         if not allocations:
             confidence = min(confidence, REFERENCE_ALREADY_PAID)
-            reason += "; its invoices are already paid (paid twice? refund or keep on account)"
+            reason = _and(reason, Phrase(N_("its invoices are already paid (paid twice? refund or keep on account)")))
         if netted:
             netted_numbers = _numbers(book, [a.invoice_id for a in allocations if a.cents < 0])
-            reason += f"; credit note {netted_numbers} deducted"
+            reason = _and(reason, Phrase(N_("credit note {numbers} deducted"), {"numbers": netted_numbers}))
         if overpaid and allocations:
-            reason += f"; overpaid by {_money(overpaid)}, kept on account"
+            reason = _and(reason, Phrase(N_("overpaid by {amount}, kept on account"),
+                                         {"amount": Money(overpaid, currency)}))
         if charges:
-            reason += f"; {_money(charges)} short, written off as bank charges"
+            reason = _and(reason, Phrase(N_("{amount} short, written off as bank charges"),
+                                         {"amount": Money(charges, currency)}))
         if left_open:
-            reason += f"; part payment, {_money(left_open)} stays open"
+            reason = _and(reason, Phrase(N_("part payment, {amount} stays open"),
+                                         {"amount": Money(left_open, currency)}))
         status = _status(confidence, rules)
         if status == UNMATCHED:
-            return Proposal(payment.id, UNMATCHED, round(confidence, 2), reason, debtor_id, evidence=evidence)
+            return Proposal(payment.id, UNMATCHED, round(confidence, 2), Said(reason), debtor_id, evidence=evidence)
         book.claim(allocations)
         if status == SUGGESTED and allocations:
             book.held_by_suggestion.add(debtor_id)
-        return Proposal(payment.id, status, round(confidence, 2), reason, debtor_id, tuple(allocations),
+        return Proposal(payment.id, status, round(confidence, 2), Said(reason), debtor_id, tuple(allocations),
                         overpaid if allocations else payment.amount_cents, charges, left_open, evidence)
 
     def same_currency(self, ids: list[int], payment: Payment) -> list[int]:
@@ -452,17 +458,20 @@ class _Matcher:
             return None
         same = self.same_currency(ids, payment)
         if not same:
-            return Proposal(payment.id, UNMATCHED, 0.0,
-                            f"quotes our reference for invoice {_numbers(self.book, ids)}, but pays in "
-                            f"{payment.currency} and the invoice is in {self.book.invoices[ids[0]].currency}: "
-                            "match it by hand after converting", evidence="reference")
+            return Proposal(payment.id, UNMATCHED, 0.0, Said(Phrase(
+                N_("quotes our reference for invoice {numbers}, but pays in {currency} and the invoice is in "
+                   "{invoice_currency}: match it by hand after converting"),
+                {"numbers": _numbers(self.book, ids), "currency": payment.currency,
+                 "invoice_currency": self.book.invoices[ids[0]].currency})), evidence="reference")
         ids = same
         debtor = self.book.invoices[ids[0]].debtor_id
         ids = [i for i in ids if self.book.invoices[i].debtor_id == debtor]
         ref = next(r for r in refs if self.book.by_reference.get(r))
         reminder = message_id_of(ref)
-        reason = f"our reference {ref}" + (f" of reminder {reminder}" if reminder else "") + \
-            f" (invoice {_numbers(self.book, ids)})"
+        numbers = _numbers(self.book, ids)
+        reason = (Phrase(N_("our reference {ref} of reminder {reminder} (invoice {numbers})"),
+                         {"ref": ref, "reminder": reminder, "numbers": numbers}) if reminder
+                  else Phrase(N_("our reference {ref} (invoice {numbers})"), {"ref": ref, "numbers": numbers}))
         payable = [i for i in ids if self.book.remaining[i] > 0]
         notes = [i for i in ids if self.book.remaining[i] < 0]
         total = sum(self.book.remaining[i] for i in payable)
@@ -475,11 +484,11 @@ class _Matcher:
                                                payment.amount_cents, self.rules)
         if count == 1 and complete:
             chosen = [i for i in payable if i in set(chosen)]
-            return self.propose(payment, REFERENCE, f"{reason}; the amount pays {_numbers(self.book, chosen)}",
-                                "reference", debtor, chosen)
+            return self.propose(payment, REFERENCE, _and(reason, Phrase(
+                N_("the amount pays {numbers}"), {"numbers": _numbers(self.book, chosen)})), "reference", debtor, chosen)
         return self.propose(payment, REFERENCE_SPLIT_UNSURE,
-                            f"{reason}; the amount does not say which of its invoices it pays", "reference",
-                            debtor, ids)
+                            _and(reason, Phrase(N_("the amount does not say which of its invoices it pays"))),
+                            "reference", debtor, ids)
 
     # 2. invoice numbers in the text
     def by_number(self, payment: Payment) -> Proposal | None:
@@ -499,17 +508,22 @@ class _Matcher:
         notes = [i for i in book.by_debtor[debtor] if book.remaining[i] < 0]
         credit = sum(book.remaining[i] for i in notes)
         shortfall = total - payment.amount_cents
-        found = f"invoice {_numbers(book, ids)} named in the text"
+        numbers = _numbers(book, ids)
         if 0 <= shortfall <= self.rules.charge_tolerance_cents:
-            confidence, reason = NUMBER_AND_AMOUNT, f"{found} and the amount matches"
+            confidence, reason = NUMBER_AND_AMOUNT, Phrase(
+                N_("invoice {numbers} named in the text and the amount matches"), {"numbers": numbers})
         elif notes and 0 <= (total + credit) - payment.amount_cents <= self.rules.charge_tolerance_cents:
-            confidence, reason = NUMBER_NETTED, f"{found}; the amount matches after open credit notes"
+            confidence, reason = NUMBER_NETTED, Phrase(
+                N_("invoice {numbers} named in the text; the amount matches after open credit notes"),
+                {"numbers": numbers})
         else:
             confidence = NUMBER_OTHER_AMOUNT + (0.1 if account_debtor == debtor else 0)
-            reason = f"{found}, but the amount differs ({_money(payment.amount_cents)} for {_money(total)})"
+            reason = Phrase(N_("invoice {numbers} named in the text, but the amount differs ({paid} for {open})"),
+                            {"numbers": numbers, "paid": Money(payment.amount_cents, payment.currency),
+                             "open": Money(total, payment.currency)})
         if ambiguous:
             confidence -= CONFLICT_PENALTY
-            reason += "; the text also names invoices of other debtors"
+            reason = _and(reason, Phrase(N_("the text also names invoices of other debtors")))
         return self.propose(payment, confidence, reason, "number", debtor, ids, credit_notes=notes)
 
     # 3. the account learned from earlier matches, with the amount
@@ -517,10 +531,10 @@ class _Matcher:
         debtor = self.debtor_of_account(payment)
         if debtor is None:
             return None
-        return self.for_debtor(payment, debtor, f"account {payment.counterparty_iban} known for this debtor",
-                               "account", 0.0)
+        return self.for_debtor(payment, debtor, Phrase(N_("account {iban} known for this debtor"),
+                                                       {"iban": payment.counterparty_iban}), "account", 0.0)
 
-    def for_debtor(self, payment: Payment, debtor: int, why: str, evidence: str, penalty: float) -> Proposal:
+    def for_debtor(self, payment: Payment, debtor: int, why: Phrase, evidence: str, penalty: float) -> Proposal:
         """The debtor is known; the amount says which invoices. Applied at once only when exactly one
         set of open invoices makes the amount and the search for another one ran to its end."""
         book, rules, amount = self.book, self.rules, payment.amount_cents
@@ -530,9 +544,9 @@ class _Matcher:
         notes = [i for i in ids if book.remaining[i] < 0]
         if not positive:
             confidence = ACCOUNT_ON_ACCOUNT - penalty
-            return Proposal(payment.id, _status(confidence, rules), round(confidence, 2),
-                            f"{why}; nothing is open for this debtor, keep on account or refund", debtor,
-                            (), payment.amount_cents, evidence=evidence)
+            return Proposal(payment.id, _status(confidence, rules), round(confidence, 2), Said(_and(
+                why, Phrase(N_("nothing is open for this debtor, keep on account or refund")))), debtor,
+                (), payment.amount_cents, evidence=evidence)
         candidates = [(i, book.remaining[i]) for i in positive[:rules.combination_candidates]]
         chosen, count, complete = _combination(candidates, amount, rules)
         if len(positive) > rules.combination_candidates:
@@ -540,46 +554,48 @@ class _Matcher:
         if count == 1 and complete and debtor in book.held_by_suggestion:
             # a suggestion holds some of this debtor's invoices: were it rejected, another set might fit
             chosen = [i for i in positive if i in set(chosen)]
-            return self.propose(payment, ACCOUNT_HELD - penalty,
-                                f"{why}; the amount is invoices {_numbers(book, chosen)}, but another payment's "
-                                "suggestion holds invoices of this debtor", evidence, debtor, chosen)
+            return self.propose(payment, ACCOUNT_HELD - penalty, _and(why, Phrase(
+                N_("the amount is invoices {numbers}, but another payment's suggestion holds invoices of this debtor"),
+                {"numbers": _numbers(book, chosen)})), evidence, debtor, chosen)
         if count == 1 and complete:
             chosen = [i for i in positive if i in set(chosen)]
+            numbers = _numbers(book, chosen)
             if len(chosen) == 1:
-                what = f"that of invoice {_numbers(book, chosen)}"
+                what = Phrase(N_("the amount is that of invoice {numbers}"), {"numbers": numbers})
                 confidence = ACCOUNT_ONE_INVOICE
             elif chosen == positive:
-                what = "the debtor's whole open balance"
+                what = Phrase(N_("the amount is the debtor's whole open balance"))
                 confidence = ACCOUNT_WHOLE_BALANCE
             elif chosen == positive[:len(chosen)]:
-                what = f"the {len(chosen)} oldest open invoices ({_numbers(book, chosen)})"
+                what = Phrase(N_("the amount is the {n} oldest open invoices ({numbers})"),
+                              {"n": len(chosen), "numbers": numbers})
                 confidence = ACCOUNT_OLDEST_FIRST
             else:
-                what = f"exactly invoices {_numbers(book, chosen)}, and no other combination"
+                what = Phrase(N_("the amount is exactly invoices {numbers}, and no other combination"),
+                              {"numbers": numbers})
                 confidence = ACCOUNT_COMBINATION
-            return self.propose(payment, confidence - penalty, f"{why}; the amount is {what}", evidence, debtor,
-                                chosen)
+            return self.propose(payment, confidence - penalty, _and(why, what), evidence, debtor, chosen)
         if count:
             singles = [i for i in positive if book.remaining[i] == amount]
             prefix = _oldest_making(book, positive, amount, rules.max_combination)
             pick = singles[:1] or prefix or [i for i in positive if i in set(chosen)]
-            doubt = "several sets of open invoices make this amount" if count > 1 else \
-                "the search for other sets that make this amount was cut short"
+            doubt = (N_("several sets of open invoices make this amount, proposed: {numbers}") if count > 1 else
+                     N_("the search for other sets that make this amount was cut short, proposed: {numbers}"))
             return self.propose(payment, ACCOUNT_AMBIGUOUS_COMBINATION - penalty,
-                                f"{why}; {doubt}, proposed: {_numbers(book, pick)}", evidence, debtor, pick)
+                                _and(why, Phrase(doubt, {"numbers": _numbers(book, pick)})), evidence, debtor, pick)
         balance = sum(book.remaining[i] for i in ids)
         if notes and 0 <= balance - amount <= rules.charge_tolerance_cents:
             return self.propose(payment, ACCOUNT_WHOLE_BALANCE - penalty,
-                                f"{why}; the amount is the debtor's whole open balance after credit notes",
+                                _and(why, Phrase(N_("the amount is the debtor's whole open balance after credit notes"))),
                                 evidence, debtor, positive, credit_notes=notes)
         short = [i for i in positive if 0 < book.remaining[i] - amount <= rules.charge_tolerance_cents]
         if short:
-            return self.propose(payment, ACCOUNT_SAME_AMOUNT_TWICE - penalty,
-                                f"{why}; the amount is invoice {_numbers(book, short[:1])} less bank charges",
-                                evidence, debtor, short[:1])
+            return self.propose(payment, ACCOUNT_SAME_AMOUNT_TWICE - penalty, _and(why, Phrase(
+                N_("the amount is invoice {numbers} less bank charges"), {"numbers": _numbers(book, short[:1])})),
+                evidence, debtor, short[:1])
         return self.propose(payment, ACCOUNT_ON_ACCOUNT - penalty,
-                            f"{why}; the amount fits no combination, allocated oldest first", evidence, debtor,
-                            positive)
+                            _and(why, Phrase(N_("the amount fits no combination, allocated oldest first"))),
+                            evidence, debtor, positive)
 
     # 4. the name, then the amount alone
     def by_name_or_amount(self, payment: Payment) -> Proposal | None:
@@ -587,8 +603,8 @@ class _Matcher:
         debtors = book.by_name.get(name_key(payment.counterparty_name), set())
         if len(debtors) == 1:
             debtor = next(iter(debtors))
-            proposal = self.for_debtor(payment, debtor, f"payer name {payment.counterparty_name!r} is this debtor",
-                                       "name", 0.13)
+            proposal = self.for_debtor(payment, debtor, Phrase(N_("payer name {name} is this debtor"),
+                                                               {"name": repr(payment.counterparty_name)}), "name", 0.13)
             if proposal.allocations:
                 return proposal
         ids = [i for i in book.by_amount.get((payment.currency, payment.amount_cents), ())
@@ -597,10 +613,9 @@ class _Matcher:
             inv = book.invoices[ids[0]]
             similarity = name_similarity(payment.counterparty_name, self.debtor_names.get(inv.debtor_id, ""))
             confidence = AMOUNT_ONLY + (0.2 if similarity >= 0.8 else 0)
-            return self.propose(payment, confidence,
-                                f"the only open invoice of this amount is {inv.number}"
-                                + (" and the payer's name is alike" if similarity >= 0.8 else ""),
-                                "amount", inv.debtor_id, ids)
+            only = (N_("the only open invoice of this amount is {number} and the payer's name is alike")
+                    if similarity >= 0.8 else N_("the only open invoice of this amount is {number}"))
+            return self.propose(payment, confidence, Phrase(only, {"number": inv.number}), "amount", inv.debtor_id, ids)
         return None
 
 
@@ -652,10 +667,12 @@ class Matching:
         for k in self.order:
             p = self.credits[k]
             if p.reversal:
-                self.result[k] = Proposal(p.id, UNMATCHED, 0.0, "a reversal of an earlier booking, not a payment")
+                self.result[k] = Proposal(p.id, UNMATCHED, 0.0,
+                                          said(N_("a reversal of an earlier booking, not a payment")))
             elif p.currency not in currencies:
-                self.result[k] = Proposal(p.id, UNMATCHED, 0.0, f"paid in {p.currency}, and no invoice is open in "
-                                          f"{p.currency}: match it by hand after converting")
+                self.result[k] = Proposal(p.id, UNMATCHED, 0.0, said(
+                    N_("paid in {currency}, and no invoice is open in {currency}: match it by hand after converting"),
+                    currency=p.currency))
         self._passes(self.matcher.by_reference, self.matcher.by_number)
 
     def undecided(self) -> list[Payment]:
@@ -667,7 +684,7 @@ class Matching:
         result, credits = self.result, self.credits
         for k in self.order:
             result.setdefault(k, self.weak.get(k) or Proposal(
-                credits[k].id, UNMATCHED, 0.0, "no reference, invoice number, known account or amount found"))
+                credits[k].id, UNMATCHED, 0.0, said(N_("no reference, invoice number, known account or amount found"))))
         return [result[k] for k in range(len(credits))]
 
 

@@ -7,15 +7,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-# The reasons an invoice is not chased, in the order they are checked.
-CREDIT_NOTE = "credit note"
-PAID = "paid"
-DISPUTED = "disputed"
-PAUSED = "paused"
-PROMISED = "promised"
-IN_PLAN = "in a payment plan"  # the plan's terms are announced and followed; not the track's to chase
-TIME_BARRED = "time-barred"
-BLOCKED = "blocked"
+from receivables.domain.phrases import Phrase
+from receivables.domain.translation import N_
+
+# The reasons an invoice is not chased, in the order they are checked (each also its English words).
+CREDIT_NOTE = N_("credit note")
+PAID = N_("paid")
+DISPUTED = N_("disputed")
+PAUSED = N_("paused")
+PROMISED = N_("promised")
+IN_PLAN = N_("in a payment plan")  # the plan's terms are announced and followed; not the track's to chase
+TIME_BARRED = N_("time-barred")
+BLOCKED = N_("blocked")
 REASONS = (CREDIT_NOTE, PAID, BLOCKED, DISPUTED, PAUSED, PROMISED, IN_PLAN, TIME_BARRED)
 # Reasons that are a person's decision to wait (as opposed to the claim being gone or barred).
 HELD = frozenset({BLOCKED, PAUSED, PROMISED, IN_PLAN})
@@ -65,10 +68,10 @@ def may_chase(inv: InvoiceState, today: date, tolerance_cents: int = 0) -> bool:
     return hold_reason(inv, today, tolerance_cents) is None
 
 
-def describe(reason: str, inv: InvoiceState) -> str:
+def describe(reason: str, inv: InvoiceState) -> Phrase:
     """The reason as a person reads it in the queue and the sender's report."""
     if reason == PAUSED and inv.paused_until is not None:
-        return f"paused until {inv.paused_until:%d-%m-%Y}"
+        return Phrase(N_("paused until {day}"), {"day": inv.paused_until})
     if reason == BLOCKED and inv.debtor_blocked_until is not None:
-        return f"blocked until {inv.debtor_blocked_until:%d-%m-%Y}"
-    return reason
+        return Phrase(N_("blocked until {day}"), {"day": inv.debtor_blocked_until})
+    return Phrase(reason)

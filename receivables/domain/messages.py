@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from receivables.domain.translation import N_
+
 UNSENT = ("proposed", "approved", "postponed")
 IN_FLIGHT = (*UNSENT, "sending", "failed", "exported")  # the invoice waits at this step
 REACHED = (*IN_FLIGHT, "sent", "blocked")  # the step counts as taken (blocked: skipped by a person)
@@ -41,6 +43,7 @@ CALL_ONLY = {"called"}
 BOUNCES_FROM = frozenset({"sent", "sending", "exported"})
 
 
+SEND_AGAIN = N_("send again, said {actor}")  # a person's verdict on a mail in doubt: it did not arrive
 ON_ITS_WAY = timedelta(minutes=5)  # a mail handed to a sender this recently may still be in its hands
 
 

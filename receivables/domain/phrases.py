@@ -65,12 +65,31 @@ def worded_value(v, translate: Callable[..., str], money: Callable[[int, str], s
     return v
 
 
+@dataclass(frozen=True)
+class Joined(Phrase):
+    """Several values in one parameter, each worded, with `sep` between them (a Phrase, so that wherever a
+    phrase is worded this is too)."""
+
+    msgid: str = ""
+    items: tuple = ()
+    sep: str = ", "
+
+    def worded(self, translate, money, day, term=None) -> str:  # noqa: ANN001
+        return self.sep.join(str(worded_value(v, translate, money, day, term)) for v in self.items)
+
+
+def joined(items, sep: str = ", ") -> Joined:  # noqa: ANN001
+    return Joined(items=tuple(items), sep=sep)
+
+
 # --- stored --------------------------------------------------------------------------------------------------
 
 _MARK = '{"phrase":'  # how a stored phrase begins; words stored before phrases were kept never do
 
 
 def _encode(v):
+    if isinstance(v, Joined):
+        return {"joined": [[_encode(x) for x in v.items], v.sep]}
     if isinstance(v, Phrase):
         return {"phrase": {"msgid": v.msgid, "params": {k: _encode(x) for k, x in v.params.items()}}}
     if isinstance(v, Money):
@@ -94,6 +113,8 @@ def _decode(v):
     (kind, data), = v.items()
     if kind == "phrase":
         return Phrase(str(data["msgid"]), {k: _decode(x) for k, x in (data.get("params") or {}).items()})
+    if kind == "joined":
+        return Joined(items=tuple(_decode(x) for x in data[0]), sep=str(data[1]))
     if kind == "money":
         return Money(int(data[0]), str(data[1]))
     if kind == "moment":
@@ -105,11 +126,20 @@ def _decode(v):
     return v
 
 
-def dump(words: Phrase | str | None) -> str:
-    """A phrase as stored in a text column (plain words stay as they are)."""
-    if isinstance(words, Phrase):
-        return json.dumps(_encode(words), ensure_ascii=False, separators=(",", ":"))
-    return words or ""
+def dump(words: Phrase | str | None, limit: int | None = None) -> str:
+    """A phrase as stored in a text column (plain words stay as they are; English text that carries its
+    phrase, a `phrasing.Said`, is stored as that phrase). Longer than `limit` characters, a phrase is stored
+    as its English, cut to the limit."""
+    phrase = words if isinstance(words, Phrase) else getattr(words, "phrase", None)
+    if isinstance(phrase, Joined):  # stored as a phrase, which is what `load` reads
+        phrase = Phrase("{words}", {"words": phrase})
+    if isinstance(phrase, Phrase):
+        stored = json.dumps(_encode(phrase), ensure_ascii=False, separators=(",", ":"), default=str)
+        if limit is None or len(stored) <= limit:
+            return stored
+        words = str(phrase)
+    text = str(words or "")
+    return text if limit is None else text[:limit]
 
 
 def load(stored: str | None) -> Phrase | str:

@@ -10,9 +10,13 @@ from datetime import date, datetime
 
 from receivables.domain import chase
 from receivables.domain.contacts import AddressError, parse_recipients
-from receivables.domain.money import fmt
+from receivables.domain.phrases import Money, Phrase
+from receivables.domain.phrasing import joined, said
+from receivables.domain.translation import N_
 
 SEND, CANCEL, RERENDER, REVIEW, BLOCK, WAIT, ADDRESS = "send", "cancel", "rerender", "review", "block", "wait", "address"
+# why a message whose invoices are all paid or held is cancelled (before sending, or when they are settled)
+NOTHING_LEFT = said(N_("nothing left to chase"))
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,7 @@ class Verdict:
     review (same, but a person wrote the words); block (debtor blocked); wait (not due now);
     address (the debtor has no usable reminder address: it waits, approved, until it has one)."""
     action: str
-    reason: str = ""
+    reason: str = ""  # English, with its phrase for a page and for the message's last problem (a Said)
     drop: tuple[int, ...] = ()  # invoice ids that leave the message
     follow: tuple[tuple[int, int], ...] = ()  # (invoice id, open cents now) of partly paid invoices
 
@@ -91,13 +95,15 @@ class Verdict:
 def recheck(c: Candidate, today: date, now: datetime, tolerance_cents: int = 0) -> Verdict:
     """What may happen to an approved message right now, from the current state of its invoices."""
     if chase.debtor_blocked(c.blocked, c.blocked_until, today):
-        until = f" until {c.blocked_until:%d-%m-%Y}" if c.blocked_until else ""
-        return Verdict(BLOCK, f"reminders to {c.debtor_code} are blocked{until}: {c.blocked_reason or 'no reason given'}")
+        why = c.blocked_reason or Phrase(N_("no reason given"))
+        return Verdict(BLOCK, said(N_("reminders to {code} are blocked until {day}: {reason}"), code=c.debtor_code,
+                                   day=c.blocked_until, reason=why) if c.blocked_until
+                       else said(N_("reminders to {code} are blocked: {reason}"), code=c.debtor_code, reason=why))
     waiting = _waiting(c, today, now)
     if waiting is not None:
         return waiting
     active = c.active_lines
-    gone: list[tuple[Line, str]] = []
+    gone: list[tuple[Line, Phrase]] = []
     follow: list[Line] = []
     for ln in active:
         state = ln.state()
@@ -107,28 +113,30 @@ def recheck(c: Candidate, today: date, now: datetime, tolerance_cents: int = 0) 
         elif ln.open_cents != ln.line_open_cents:
             follow.append(ln)
     drop = tuple(ln.invoice_id for ln, _ in gone)
-    said = [f"{ln.number} {why}" for ln, why in gone]
-    said += [f"{ln.number} now {fmt(ln.open_cents, c.currency)} (was {fmt(ln.line_open_cents, c.currency)})"
-             for ln in follow]
+    changes = [Phrase(N_("{number} {why}"), {"number": ln.number, "why": why}) for ln, why in gone]
+    changes += [Phrase(N_("{number} now {amount} (was {before})"),
+                       {"number": ln.number, "amount": Money(ln.open_cents, c.currency),
+                        "before": Money(ln.line_open_cents, c.currency)}) for ln in follow]
+    what = joined(changes)
     if len(gone) == len(active):  # none left (or none to begin with)
-        return Verdict(CANCEL, "nothing left to chase" + (f": {', '.join(said)}" if said else ""), drop)
+        return Verdict(CANCEL, said(N_("nothing left to chase: {what}"), what=what) if changes else NOTHING_LEFT, drop)
     if gone or follow:
         pairs = tuple((ln.invoice_id, ln.open_cents) for ln in follow)
         if c.edited:
-            return Verdict(REVIEW, f"changed since approval ({', '.join(said)}); the text was written by "
-                                   "hand, so check it and approve it again", drop, pairs)
-        return Verdict(RERENDER, f"changed since approval: {', '.join(said)}", drop, pairs)
+            return Verdict(REVIEW, said(N_("changed since approval ({what}); the text was written by hand, so check "
+                                           "it and approve it again"), what=what), drop, pairs)
+        return Verdict(RERENDER, said(N_("changed since approval: {what}"), what=what), drop, pairs)
     try:
         parse_recipients(c.recipients)
     except AddressError as exc:
-        return Verdict(ADDRESS, f"needs an address: {exc}; add the reminder address of {c.debtor_code} in the "
-                                "dossier or import a debtor list")
+        return Verdict(ADDRESS, said(N_("needs an address: {problem}; add the reminder address of {code} in the "
+                                        "dossier or import a debtor list"), problem=exc.phrase, code=c.debtor_code))
     return Verdict(SEND)
 
 
 def _waiting(c: Candidate, today: date, now: datetime) -> Verdict | None:
     if c.planned_date > today or (c.postponed_until is not None and c.postponed_until > today):
-        return Verdict(WAIT, f"planned for {max(c.planned_date, c.postponed_until or c.planned_date):%d-%m-%Y}")
+        return Verdict(WAIT, said(N_("planned for {day}"), day=max(c.planned_date, c.postponed_until or c.planned_date)))
     if c.next_attempt_at is not None and c.next_attempt_at > now:
-        return Verdict(WAIT, f"next try at {c.next_attempt_at:%H:%M:%S} UTC")
+        return Verdict(WAIT, said(N_("next try at {time} UTC"), time=f"{c.next_attempt_at:%H:%M:%S}"))
     return None

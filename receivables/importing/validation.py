@@ -67,10 +67,21 @@ class Problem:
     def message(self) -> str:
         return str(self.phrase)
 
+    @property
+    def described(self) -> Phrase:
+        """The problem with where it is and the value: "row 4, Bedrag: '10,005' is not an amount"."""
+        what = (Phrase(N_("'{value}' {message}"), {"value": self.value, "message": self.phrase})
+                if self.value is not None else self.phrase)
+        if self.line and self.column:
+            return Phrase(N_("row {line}, {column}: {what}"), {"line": self.line, "column": self.column, "what": what})
+        if self.line:
+            return Phrase(N_("row {line}: {what}"), {"line": self.line, "what": what})
+        if self.column:
+            return Phrase(N_("{column}: {what}"), {"column": self.column, "what": what})
+        return what
+
     def __str__(self) -> str:
-        where = ", ".join(p for p in (f"row {self.line}" if self.line else None, self.column) if p)
-        what = f"'{self.value}' {self.message}" if self.value is not None else self.message
-        return f"{where}: {what}" if where else what
+        return str(self.described)
 
 
 MAX_NOTICE_LINES = 20  # rows named with a notice; its count stays exact

@@ -44,7 +44,10 @@ from db.models import (
 )
 from db.uow import UnitOfWork
 from receivables.domain import bank_matching as bm
-from receivables.domain import references
+from receivables.domain import phrases, references
+from receivables.domain.phrases import Money, Phrase
+from receivables.domain.phrasing import kept
+from receivables.domain.recheck import NOTHING_LEFT
 from receivables.domain.translation import N_
 from receivables.importing import bank as bank_files
 from receivables.services import ledger, plans, reminder_settings, wording
@@ -304,7 +307,7 @@ def record_proposals(s, lines: list[BankLine], proposals: list[bm.Proposal], bat
         line = by_id[p.payment_id]
         status = {bm.AUTO: MATCHED, bm.SUGGESTED: SUGGESTED}.get(p.status, UNMATCHED)
         kept = status != UNMATCHED
-        decided[line.id] = {"status": status, "confidence": p.confidence, "reason": p.reason[:2000],
+        decided[line.id] = {"status": status, "confidence": p.confidence, "reason": phrases.dump(p.reason, REASON_MAX),
                             "evidence": p.evidence, "debtor_id": p.debtor_id if kept else None,
                             "overpaid_cents": p.overpaid_cents if kept else 0,
                             "charges_cents": p.charges_cents if kept else 0}
@@ -627,7 +630,7 @@ def confirm(uow: UnitOfWork, line_id: int, *, actor: str) -> BankLine:
     """Apply a suggestion as proposed."""
     s = uow.session
     line = _get_line(s, line_id, (SUGGESTED,))
-    _book(s, line, f"{line.reason}; confirmed by {actor}")
+    _book(s, line, Phrase(N_("{reason}; confirmed by {actor}"), {"reason": phrases.load(line.reason), "actor": actor}))
     _decided(s, line, actor, "confirm")
     uow.commit()
     return line
@@ -658,8 +661,10 @@ def assign(uow: UnitOfWork, line_id: int, *, actor: str, debtor_id: int, invoice
     line.allocations = _with_charges(allocations, charges)
     line.debtor_id, line.overpaid_cents, line.charges_cents = debtor_id, overpaid, charges
     line.evidence, line.confidence = "person", 1.0
-    numbers = ", ".join(i.number for i in chosen) or "nothing (kept on account)"
-    reason = f"assigned by {actor}: pays {numbers}" + (f"; {left / 100:,.2f} stays open" if left else "")
+    numbers = ", ".join(i.number for i in chosen) or Phrase(N_("nothing (kept on account)"))
+    reason = Phrase(N_("assigned by {actor}: pays {numbers}"), {"actor": actor, "numbers": numbers})
+    if left:
+        reason = Phrase(N_("{reason}; {amount} stays open"), {"reason": reason, "amount": Money(left, line.currency)})
     _book(s, line, reason)
     _learn(s, [line])
     _decided(s, line, actor, "assign")
@@ -667,9 +672,12 @@ def assign(uow: UnitOfWork, line_id: int, *, actor: str, debtor_id: int, invoice
     return line
 
 
-def _book(s, line: BankLine, reason: str) -> None:
+REASON_MAX = 2000  # characters of a bank line's reason kept
+
+
+def _book(s, line: BankLine, reason: Phrase) -> None:
     settled = _apply(s, [line])
-    line.status, line.reason = MATCHED, reason[:2000]
+    line.status, line.reason = MATCHED, phrases.dump(reason, REASON_MAX)
     _leave_messages(s, settled, s.get(ImportBatch, line.batch_id))
 
 
@@ -679,7 +687,8 @@ def reject(uow: UnitOfWork, line_id: int, *, actor: str) -> BankLine:
     line = _get_line(s, line_id, (SUGGESTED,))
     line.allocations = []
     line.status, line.debtor_id, line.overpaid_cents, line.charges_cents = UNMATCHED, None, 0, 0
-    line.reason = f"suggestion rejected by {actor} ({line.reason})"[:2000]
+    line.reason = phrases.dump(Phrase(N_("suggestion rejected by {actor} ({reason})"),
+                                      {"actor": actor, "reason": phrases.load(line.reason)}), REASON_MAX)
     _decided(s, line, actor, "reject")
     uow.commit()
     return line
@@ -691,7 +700,8 @@ def mark_not_ours(uow: UnitOfWork, line_id: int, *, actor: str, note: str = "") 
     line = _get_line(s, line_id, (SUGGESTED, UNMATCHED))
     line.allocations = []
     line.status, line.debtor_id = NOT_OURS, None
-    line.reason = f"not ours, said {actor}" + (f": {note}" if note else "")
+    line.reason = phrases.dump(Phrase(N_("not ours, said {actor}: {note}"), {"actor": actor, "note": note}) if note
+                               else Phrase(N_("not ours, said {actor}"), {"actor": actor}))
     _decided(s, line, actor, "not_ours")
     uow.commit()
     return line
@@ -742,10 +752,10 @@ def _restore_messages(s, details: dict) -> None:
                   .values(active=True))
     for mid, status in statuses.items():
         s.execute(update(Message).where(Message.id == int(mid), Message.status == "cancelled",
-                                        Message.last_error == "nothing left to chase")
+                                        Message.last_error.in_((NOTHING_LEFT, phrases.dump(NOTHING_LEFT))))
                   .values(status=status, last_error=None))
     if statuses:
-        wording.reword(s, [int(m) for m in statuses], "an undone bank statement brought an invoice back")
+        wording.reword(s, [int(m) for m in statuses], Phrase(N_("an undone bank statement brought an invoice back")))
 
 
 # --- the accounting export after the bank ---------------------------------------------------------
@@ -835,7 +845,7 @@ def _line_dict(ln: BankLine, numbers: dict[int, str], debtors: dict[int, tuple[s
             "currency": ln.currency, "counterparty_name": ln.counterparty_name,
             "counterparty_iban": ln.counterparty_iban, "remittance": ln.remittance,
             "structured_reference": ln.structured_reference, "status": ln.status, "confidence": ln.confidence,
-            "reason": ln.reason, "evidence": ln.evidence, "debtor_id": ln.debtor_id, "debtor_code": code,
+            "reason": kept(ln.reason), "evidence": ln.evidence, "debtor_id": ln.debtor_id, "debtor_code": code,
             "debtor_name": name, "overpaid_cents": ln.overpaid_cents, "charges_cents": ln.charges_cents,
             "decided_by": ln.decided_by,
             "allocations": [{"invoice_id": a.invoice_id, "invoice": numbers.get(a.invoice_id, ""), "cents": a.cents,

@@ -37,8 +37,10 @@ from db.models import (
 )
 from db.uow import UnitOfWork
 from receivables import importing as imp
+from receivables.domain import phrases
 from receivables.domain.phrases import Phrase
-from receivables.domain.phrasing import Said, said
+from receivables.domain.phrasing import Said, joined, said
+from receivables.domain.recheck import NOTHING_LEFT
 from receivables.domain.translation import N_, Count
 from receivables.importing import diff
 from receivables.importing.diff import Closing
@@ -77,8 +79,8 @@ class ImportRejected(ServiceError):
         self.problems = parsed.errors
         self.problem_count = parsed.error_count
         self.parsed = parsed
-        first = "; ".join(str(p) for p in parsed.errors[:3])
-        more = f" (and {parsed.error_count - 3} more)" if parsed.error_count > 3 else ""
+        first = joined((p.described for p in parsed.errors[:3]), "; ")
+        more = Phrase(N_(" (and {n} more)"), {"n": parsed.error_count - 3}) if parsed.error_count > 3 else ""
         hint = hint or (N_("Fix the file, or import the valid rows only") if not parsed.file_errors
                         else N_("Fix the mapping or the file"))
         self.hint = hint
@@ -1050,10 +1052,10 @@ def _restore_messages(s, details: dict) -> None:
                   .values(active=True))
     for mid, status in statuses.items():
         s.execute(update(Message).where(Message.id == int(mid), Message.status == "cancelled",
-                                        Message.last_error == "nothing left to chase")
+                                        Message.last_error.in_((NOTHING_LEFT, phrases.dump(NOTHING_LEFT))))
                   .values(status=status, last_error=None))
     if statuses:  # their words follow the invoices they chase again
-        wording.reword(s, [int(m) for m in statuses], "an undone import brought an invoice back")
+        wording.reword(s, [int(m) for m in statuses], Phrase(N_("an undone import brought an invoice back")))
 
 
 def _remove_created_debtors(s, ids: list[int]) -> int:

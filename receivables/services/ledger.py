@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session
 
 from db.models import Invoice, InvoiceChange, Message, MessageInvoice
 from receivables.domain.messages import UNSENT
+from receivables.domain.phrases import Phrase, dump
+from receivables.domain.recheck import NOTHING_LEFT
+from receivables.domain.translation import N_
 from receivables.services.wording import reword
 
 CHANGE_KINDS = ("payment", "credit", "write_off", "reopen", "correction")
@@ -63,12 +66,12 @@ def drop_from_pending_messages(session: Session, invoice_ids: list[int]) -> list
                               .where(MessageInvoice.message_id == message_id, MessageInvoice.active.is_(True)))
         if left == 0:
             session.execute(update(Message).where(Message.id == message_id, Message.status.in_(UNSENT))
-                            .values(status="cancelled", last_error="nothing left to chase"))
+                            .values(status="cancelled", last_error=dump(NOTHING_LEFT)))
             cancelled.append(message_id)
         else:
             reworded.append(message_id)
     if reworded:
-        reword(session, reworded, "an invoice left it before it was sent")
+        reword(session, reworded, Phrase(N_("an invoice left it before it was sent")))
     return cancelled
 
 

@@ -33,9 +33,11 @@ from db.uow import UnitOfWork
 from emails.imap import CheckResult, FetchedMessage, ImapError, ImapMailbox, ImapSettings, Probe
 from emails.imap import check as check_imap
 from emails.imap import probe as probe_imap
-from receivables.domain import contacts
+from receivables.domain import contacts, phrases
 from receivables.domain.messages import BOUNCES_FROM
+from receivables.domain.phrases import Phrase
 from receivables.domain.replies import Link, LinkKind, Reply, ReplyError, ReplyKind, link_reply, parse_reply
+from receivables.domain.translation import N_
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
 from receivables.services.ledger import drop_from_pending_messages
@@ -242,12 +244,13 @@ def _act(s, mail: InboundMail, reply: Reply, debtor: Debtor, answers: Message | 
         if policy.reply_pause_days:
             mail.paused_until = today + timedelta(days=policy.reply_pause_days)
             mail.pause_before = _pause(s, debtor.id, mail.paused_until,
-                                       f"the debtor replied on {today:%d-%m-%Y}; held until a person has read it")
+                                       Phrase(N_("the debtor replied on {day}; held until a person has read it"),
+                                              {"day": today}))
             data["paused_until"] = mail.paused_until.isoformat()
     elif reply.kind == ReplyKind.AUTO_REPLY:
         if policy.postpone_to_return_date and reply.return_date and reply.return_date > today:
             until = reply.return_date - timedelta(days=1)
-            _pause(s, debtor.id, until, f"out of office until {reply.return_date:%d-%m-%Y}")
+            _pause(s, debtor.id, until, Phrase(N_("out of office until {day}"), {"day": reply.return_date}))
             data["held_until_return"] = reply.return_date.isoformat()
         _handled(mail, SYSTEM)
     else:
@@ -369,7 +372,7 @@ def _handled(mail: InboundMail, by: str) -> None:
 
 # --- what a mail does -----------------------------------------------------------------------------
 
-def _pause(s, debtor_id: int, until: date, why: str) -> dict[str, str | None]:
+def _pause(s, debtor_id: int, until: date, why: Phrase) -> dict[str, str | None]:
     """Hold the debtor's open invoices through `until` (a longer pause stays) and take them out of unsent
     messages; returns what each invoice was paused until before, for lifting the pause again."""
     invoices = s.scalars(select(Invoice).where(Invoice.debtor_id == debtor_id, Invoice.open_cents > 0,
@@ -382,7 +385,7 @@ def _pause(s, debtor_id: int, until: date, why: str) -> dict[str, str | None]:
     s.flush()
     cancelled = drop_from_pending_messages(s, [inv.id for inv in invoices])
     if cancelled:
-        s.execute(update(Message).where(Message.id.in_(cancelled)).values(last_error=why)
+        s.execute(update(Message).where(Message.id.in_(cancelled)).values(last_error=phrases.dump(why))
                   .execution_options(synchronize_session=False))
     return before
 
@@ -406,7 +409,8 @@ def _bounce(s, reply: Reply, debtor: Debtor, answers: Message | None, actor: str
         gone = contacts.bounced(debtor.email_bouncing)
         if not recipients or set(recipients) <= gone:  # nobody it was sent to received it
             status = answers.status
-            answers.status, answers.last_error = "failed", f"address bounced: {address}: {words}"
+            answers.status, answers.last_error = "failed", phrases.dump(
+                Phrase(N_("address bounced: {address}: {words}"), {"address": address, "words": words}))
             answers.next_attempt_at, answers.updated_at = None, utcnow()
             s.add(SendAttempt(message_id=answers.id, outcome="bounced", error=words))
             record_audit(s, actor, "message.bounced", "message", answers.id, {"status": status},

@@ -361,7 +361,7 @@ def decide_broken(uow: UnitOfWork, plan_id: int, choice: str, *, actor: str, not
         _follow(s, plan, today)
     else:
         plan.status = rules.ENDED
-        _cancel_notices(s, plan.terms, "the payment plan ended")
+        _cancel_notices(s, plan.terms, Phrase(N_("the payment plan ended")))
     plan.reason, plan.decided_by, plan.decided_at = note, actor, utcnow()
     record_audit(s, actor, f"plan.{choice}", "payment_plan", plan.id, {"status": rules.BROKEN},
                  {"status": plan.status, "note": note})
@@ -392,7 +392,7 @@ def _follow(session: Session, plan: PaymentPlan, today: date, actor: str = "syst
         row.paid_cents, row.paid_on = now.paid_cents, now.paid_on
         if may_break or rules.PAID in (now.state, row.state):  # late and broken are the daily refresh's to say
             row.state = now.state
-    _cancel_notices(session, [t for t in plan.terms if t.state == rules.PAID], "the term is paid")
+    _cancel_notices(session, [t for t in plan.terms if t.state == rules.PAID], Phrase(N_("the term is paid")))
     ids = [link.invoice_id for link in plan.invoices]
     settled = all(o <= 0 for o in session.scalars(select(Invoice.open_cents).where(Invoice.id.in_(ids))))
     status = rules.next_status(plan.status, rules.plan_state(standing, settled))
@@ -458,12 +458,12 @@ def refresh_in(session: Session, today: date, *, actor: str = "system") -> Refre
 
 # --- the notice before each term ----------------------------------------------------------------------
 
-def _cancel_notices(session: Session, terms: Iterable[PaymentPlanTerm], why: str) -> None:
+def _cancel_notices(session: Session, terms: Iterable[PaymentPlanTerm], why: Phrase) -> None:
     """The unsent notices of these terms are not sent any more."""
     ids = [t.notice_message_id for t in terms if t.notice_message_id]
     if ids:
         session.execute(update(Message).where(Message.id.in_(ids), Message.status.in_(UNSENT))
-                        .values(status="cancelled", last_error=why, updated_at=utcnow()))
+                        .values(status="cancelled", last_error=phrases.dump(why), updated_at=utcnow()))
 
 
 def _propose_notices(session: Session, plan: PaymentPlan, today: date) -> list[int]:

@@ -22,7 +22,12 @@ from db.models import Debtor, PortalAddressChange, PortalMail, utcnow
 from db.uow import UnitOfWork
 from emails import mime
 from emails.transport import PERMANENT, SENT, TEMPORARY, Delivery, TransportUnavailable
-from receivables.domain.messages import on_its_way
+from receivables.domain import phrases
+from receivables.domain.errors import Problem
+from receivables.domain.messages import SEND_AGAIN, on_its_way
+from receivables.domain.phrases import Phrase
+from receivables.domain.phrasing import kept, said
+from receivables.domain.translation import N_
 from receivables.services import portal_links
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
@@ -93,7 +98,7 @@ def _record(uow: UnitOfWork, mail: PortalMail, delivery: Delivery, max_attempts:
             actor: str) -> str:
     s = uow.session
     attempts = mail.attempts + 1
-    values: dict = {"attempts": attempts, "last_error": delivery.detail or None}
+    values: dict = {"attempts": attempts, "last_error": phrases.dump(delivery.detail) or None}
     if delivery.outcome == SENT:
         values.update(status=DONE, sent_at=now)
         outcome = "sent"
@@ -108,7 +113,7 @@ def _record(uow: UnitOfWork, mail: PortalMail, delivery: Delivery, max_attempts:
         outcome = "failed"
     else:  # uncertain: in doubt, a person says what happened
         outcome = "waiting"
-        values["last_error"] = delivery.detail or "no answer from the server"
+        values["last_error"] = phrases.dump(delivery.detail or said(N_("no answer from the server")))
     s.execute(update(PortalMail).where(PortalMail.id == mail.id, PortalMail.status == SENDING).values(**values)
               .execution_options(synchronize_session=False))
     code = s.scalar(select(Debtor.code).where(Debtor.id == mail.debtor_id))
@@ -141,7 +146,8 @@ def deliver(uow: UnitOfWork, transport, settings, *, ids=None, actor: str = "sen
             try:
                 built = _build(mail, settings, message_id)
             except Exception as exc:  # noqa: BLE001 — nothing went out: this mail fails plainly
-                delivery = Delivery(PERMANENT, f"cannot build the message: {exc}")
+                delivery = Delivery(PERMANENT, said(N_("cannot build the message: {error}"),
+                                                    error=exc.phrase if isinstance(exc, Problem) else str(exc)))
             else:
                 try:
                     if not transport.is_open:
@@ -186,7 +192,8 @@ def in_doubt(uow: UnitOfWork, now: datetime | None = None) -> list[InDoubt]:
         .join(Debtor, Debtor.id == PortalMail.debtor_id)
         .where(PortalMail.status == SENDING).order_by(PortalMail.claimed_at, PortalMail.id)).all()
     uow.rollback()
-    return [InDoubt(*r, in_flight=on_its_way(r[7], r[5], now)) for r in rows]
+    return [InDoubt(*r[:7], kept(r[7]) if r[7] is not None else None, in_flight=on_its_way(r[7], r[5], now))
+            for r in rows]
 
 
 def _stuck(s, mail_id: int, now: datetime) -> PortalMail:
@@ -217,7 +224,7 @@ def confirm_resend(uow: UnitOfWork, mail_id: int, *, actor: str, now: datetime |
     now = now or utcnow()
     s = uow.session
     mail = _stuck(s, mail_id, now)
-    mail.status, mail.last_error = QUEUED, f"send again, said {actor}"
+    mail.status, mail.last_error = QUEUED, phrases.dump(Phrase(SEND_AGAIN, {"actor": actor}))
     record_audit(s, actor, "portal.mail_confirm_resend", "portal_mail", mail.id, {"status": SENDING},
                  {"status": QUEUED})
     uow.commit()

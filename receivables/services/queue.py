@@ -20,6 +20,8 @@ from receivables.domain import calls, contacts, epc, phrases, tracks
 from receivables.domain import costs as costing
 from receivables.domain.messages import ACTIONS, ALLOWED_TRANSITIONS, CALL_ONLY, UNSENT
 from receivables.domain.money import fmt
+from receivables.domain.phrases import Phrase
+from receivables.domain.phrasing import kept
 from receivables.domain.planning import step_rank
 from receivables.domain.translation import N_
 from receivables.services import dossier, portal_links
@@ -86,7 +88,7 @@ def queue(uow: UnitOfWork, *, statuses=None, step: str | None = None, track: str
     for c in ("total_cents", "costs_cents", "interest_cents"):
         frame[c] = frame[c].astype("int64")
     frame["edited"] = frame["edited"].astype(bool)
-    frame["last_error"] = frame["last_error"].fillna("")
+    frame["last_error"] = pd.Series([kept(e) for e in frame["last_error"].fillna("")], index=frame.index, dtype=object)
     frame["reason"] = pd.Series([phrases.load(r) for r in frame["reason"]], index=frame.index, dtype=object)
     return frame[QUEUE_COLUMNS]
 
@@ -380,9 +382,10 @@ def edit_text(uow: UnitOfWork, message_id: int, subject: str, body_text: str, *,
     if detail.get("wik_letter") and not costing.is_wik_letter(body_text, int(detail.get("announced_cents", 0)),
                                                               m.currency, m.language):
         amount = fmt(int(detail.get("announced_cents", 0)), m.currency, m.language)
-        m.last_error = (f"this text no longer gives the 14-day term from the day after receipt and the exact costs "
-                        f"({amount}), so it does not count as the 14-day letter: no costs can follow it (art. 6:96 "
-                        "lid 6 BW). Put both back, or send it as an ordinary demand")
+        m.last_error = phrases.dump(Phrase(N_(
+            "this text no longer gives the 14-day term from the day after receipt and the exact costs ({amount}), so "
+            "it does not count as the 14-day letter: no costs can follow it (art. 6:96 lid 6 BW). Put both back, or "
+            "send it as an ordinary demand"), {"amount": amount}))
         if m.status == "approved":
             m.status = "proposed"
     record_audit(s, actor, "message.edit", "message", m.id, before, {"subject": subject, "body_text": body_text})

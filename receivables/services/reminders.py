@@ -19,6 +19,7 @@ from receivables.domain.money import fmt
 from receivables.domain.phrases import Phrase
 from receivables.domain.planning import OpenInvoice
 from receivables.domain.plans import NOTICE_TRACK
+from receivables.domain.recheck import NOTHING_LEFT
 from receivables.services import claims, plans, signals
 from receivables.services.audit import record_audit
 from receivables.services.dossier import review_promises
@@ -339,7 +340,7 @@ def _follow(s, plan: planning.Plan) -> None:
                                [{"line_id": line, "cents": cents} for line, cents in plan.follow_lines.items()])
     for chunk in range(0, len(plan.cancel), 500):
         s.execute(update(Message).where(Message.id.in_(plan.cancel[chunk:chunk + 500]), Message.status.in_(UNSENT))
-                  .values(status="cancelled", last_error="nothing left to chase", updated_at=utcnow()))
+                  .values(status="cancelled", last_error=phrases.dump(NOTHING_LEFT), updated_at=utcnow()))
 
 
 def _new_rows(s, ledger: _Ledger, plan: planning.Plan, cfg: ReminderSettings) -> tuple[list[dict], list[list]]:

@@ -11,8 +11,12 @@ from sqlalchemy import select
 
 from db.models import Debtor, Message, SendAttempt, utcnow
 from db.uow import UnitOfWork
-from emails.transport import SENT
-from receivables.domain.messages import on_its_way
+from emails.transport import SENT, WRITTEN_TO
+from receivables.domain import phrases
+from receivables.domain.messages import SEND_AGAIN, on_its_way
+from receivables.domain.phrases import Phrase
+from receivables.domain.phrasing import kept
+from receivables.domain.translation import N_
 from receivables.services.audit import record_audit
 from receivables.services.errors import ServiceError
 from receivables.services.sending import EXPORTED, record_attempt, set_status
@@ -40,8 +44,8 @@ def waiting_for_confirmation(uow: UnitOfWork, now: datetime | None = None) -> li
         .join(Debtor, Debtor.id == Message.debtor_id)
         .where(Message.status == "sending").order_by(Message.updated_at, Message.id)).all()
     uow.rollback()
-    return [Stuck(r[0], r[1], r[2] or "", r[3], r[4], r[5], r[6], on_its_way(r[6], r[4], now))
-            for r in rows]
+    return [Stuck(r[0], r[1], r[2] or "", r[3], r[4], r[5], kept(r[6]) if r[6] is not None else None,
+                  on_its_way(r[6], r[4], now)) for r in rows]
 
 
 def _stuck(s, message_id: int, now: datetime) -> Message:
@@ -65,7 +69,7 @@ def confirm_sent(uow: UnitOfWork, message_id: int, *, actor: str, now: datetime 
     m = _stuck(s, message_id, now)
     before = {"status": m.status, "last_error": m.last_error}
     set_status(s, m.id, "sending", status="sent", sent_at=m.updated_at, last_error=None, next_attempt_at=None)
-    record_attempt(s, m.id, SENT, f"confirmed by {actor}", now)
+    record_attempt(s, m.id, SENT, Phrase(N_("confirmed by {actor}"), {"actor": actor}), now)
     record_audit(s, actor, "send.confirm_sent", "message", m.id, before, {"status": "sent"})
     uow.commit()
 
@@ -77,7 +81,8 @@ def confirm_resend(uow: UnitOfWork, message_id: int, *, actor: str, now: datetim
     s = uow.session
     m = _stuck(s, message_id, now)
     before = {"status": m.status, "last_error": m.last_error}
-    set_status(s, m.id, "sending", status="approved", last_error=f"send again, said {actor}", next_attempt_at=None)
+    set_status(s, m.id, "sending", status="approved", last_error=phrases.dump(Phrase(SEND_AGAIN, {"actor": actor})),
+               next_attempt_at=None)
     record_audit(s, actor, "send.confirm_resend", "message", m.id, before, {"status": "approved"})
     uow.commit()
 
@@ -104,9 +109,17 @@ def exported(uow: UnitOfWork) -> list[Exported]:
                 select(SendAttempt.message_id, SendAttempt.error)
                 .where(SendAttempt.message_id.in_([r[0] for r in rows]), SendAttempt.outcome == "outbox")
                 .order_by(SendAttempt.id)):
-            files[mid] = (detail or "").removeprefix("written to ")
+            files[mid] = _file_of(detail)
     uow.rollback()
     return [Exported(r[0], r[1], r[2] or "", r[3], r[4], files.get(r[0], "")) for r in rows]
+
+
+def _file_of(stored: str | None) -> str:
+    """The .eml file an outbox attempt says it wrote."""
+    words = phrases.load(stored)
+    if isinstance(words, Phrase):
+        return str(words.params.get("path", "")) if words.msgid == WRITTEN_TO else ""
+    return words.removeprefix("written to ")
 
 
 def mark_sent(uow: UnitOfWork, message_ids, *, actor: str, now: datetime | None = None) -> int:
@@ -126,7 +139,7 @@ def mark_sent(uow: UnitOfWork, message_ids, *, actor: str, now: datetime | None 
                            "nothing was changed", messages=", ".join(wrong))
     for i in ids:
         set_status(s, i, EXPORTED, status="sent", sent_at=now, last_error=None, updated_at=now)
-        record_attempt(s, i, SENT, f"marked sent by {actor}", now)
+        record_attempt(s, i, SENT, Phrase(N_("marked sent by {actor}"), {"actor": actor}), now)
         record_audit(s, actor, "send.mark_sent", "message", i, {"status": EXPORTED}, {"status": "sent"})
     uow.commit()
     return len(ids)

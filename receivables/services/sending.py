@@ -77,6 +77,9 @@ from emails.transport import (
 from receivables.domain import contacts, epc, exports, messages
 from receivables.domain import plans as plan_rules
 from receivables.domain.contacts import AddressError, parse_recipients
+from receivables.domain.errors import Problem
+from receivables.domain.phrases import Phrase, dump
+from receivables.domain.phrasing import joined, phrase_of, said
 from receivables.domain.recheck import (
     ADDRESS,
     BLOCK,
@@ -90,6 +93,7 @@ from receivables.domain.recheck import (
     Verdict,
     recheck,
 )
+from receivables.domain.translation import N_
 from receivables.services import portal_links, portal_mail, reminder_settings, reminders
 from receivables.services import send_journal as journal
 from receivables.services.audit import record_audit
@@ -549,9 +553,10 @@ def set_status(s, message_id: int, from_status: str, **values) -> bool:
                      .values(**values).execution_options(synchronize_session=False)).rowcount == 1
 
 
-def record_attempt(s, message_id: int, outcome: str, error: str | None, now: datetime) -> None:
-    """One line of the message's send history (what the dossier shows): an outcome and its words."""
-    s.execute(insert(SendAttempt).values(message_id=message_id, at=now, outcome=outcome, error=error))
+def record_attempt(s, message_id: int, outcome: str, error: Phrase | str | None, now: datetime) -> None:
+    """One line of the message's send history (what the dossier shows): an outcome and its words (kept as
+    a phrase)."""
+    s.execute(insert(SendAttempt).values(message_id=message_id, at=now, outcome=outcome, error=dump(error) or None))
 
 
 def _backoff(settings: SendSettings, failures: int) -> float:
@@ -573,8 +578,11 @@ def _failures_in_a_row(s, c: Candidate) -> int:
 
 
 def _said(d: Delivery) -> str | None:
-    """What the server said to a delivered message (its queue id in it), and any recipient it refused."""
-    return "; ".join(x for x in (d.reply, d.detail) if x) or None
+    """What the server said to a delivered message (its queue id in it), and any recipient it refused, as
+    stored."""
+    if d.reply and d.detail:
+        return dump(Phrase(N_("{reply}; {detail}"), {"reply": d.reply, "detail": phrase_of(d.detail)}))
+    return dump(d.reply or d.detail) or None
 
 
 # --- the journal of each run, and what runs that died left behind -------------------------------------
@@ -593,18 +601,20 @@ def _at(t: datetime | None) -> str:
 
 def what_is_known(c: journal.Conversation, same_boot: bool) -> str:
     """A message's conversation as far as its journal tells it, in words for the person who decides."""
-    facts = [f"claimed {_at(c.claimed_at)}"]
+    facts = [Phrase(N_("claimed {time}"), {"time": _at(c.claimed_at)})]
     if c.begun_at:
-        facts.append(f"conversation begun {_at(c.begun_at)}")
+        facts.append(Phrase(N_("conversation begun {time}"), {"time": _at(c.begun_at)}))
     if c.data_at:
-        facts.append(f"the whole message handed to the server (DATA) {_at(c.data_at)}")
-    facts.append("no reply received" if c.data_at else "no reply")
-    known = ", ".join(facts)
+        facts.append(Phrase(N_("the whole message handed to the server (DATA) {time}"), {"time": _at(c.data_at)}))
+    facts.append(Phrase(N_("no reply received") if c.data_at else N_("no reply")))
+    known = joined(facts)
     if not same_boot and not c.data_at:
-        return (f"the machine restarted during the run that had claimed it ({known}, as far as the journal "
-                f"reached the disk); look for {c.smtp_message_id} in the server's log or the recipient's mailbox")
-    return (f"the sender stopped while the server was taking it in ({known}); the server may have delivered "
-            f"it: look for {c.smtp_message_id} in the server's log or the recipient's mailbox")
+        return said(N_("the machine restarted during the run that had claimed it ({known}, as far as the journal "
+                       "reached the disk); look for {message_id} in the server's log or the recipient's mailbox"),
+                    known=known, message_id=c.smtp_message_id)
+    return said(N_("the sender stopped while the server was taking it in ({known}); the server may have delivered "
+                   "it: look for {message_id} in the server's log or the recipient's mailbox"),
+                known=known, message_id=c.smtp_message_id)
 
 
 def _settle(s, c: journal.Conversation, **values) -> bool:
@@ -651,7 +661,7 @@ def _recovered(s, c: journal.Conversation, same_boot: bool, now: datetime) -> tu
     at = c.replied_at or now
     if c.outcome in (SENT, EXPORTED):
         exported = c.outcome == EXPORTED
-        said = "; ".join(x for x in (c.reply, c.detail) if x) or None
+        answer = "; ".join(x for x in (c.reply, c.detail) if x) or None
         if exported:
             done = _settle(s, c, status="exported", attempts=Message.attempts + 1, last_error=None,
                            next_attempt_at=None)
@@ -660,11 +670,12 @@ def _recovered(s, c: journal.Conversation, same_boot: bool, now: datetime) -> tu
                            last_error=c.detail or None, next_attempt_at=None)
         if not done:
             return None, ""
-        record_attempt(s, c.message_id, "outbox" if exported else SENT, said, at)
-        return ("exported" if exported else "sent"), f"recorded from the journal: {said or 'accepted'}"
+        record_attempt(s, c.message_id, "outbox" if exported else SENT, answer, at)
+        return ("exported" if exported else "sent"), said(N_("recorded from the journal: {answer}"),
+                                                          answer=answer or Phrase(N_("accepted")))
     if c.outcome == TEMPORARY:
-        why = f"not delivered ({c.detail}); it will be tried again"
-        if not _settle(s, c, status="approved", attempts=Message.attempts + 1, last_error=why,
+        why = said(N_("not delivered ({detail}); it will be tried again"), detail=c.detail)
+        if not _settle(s, c, status="approved", attempts=Message.attempts + 1, last_error=dump(why),
                        next_attempt_at=None):
             return None, ""
         record_attempt(s, c.message_id, TEMPORARY, c.detail, at)
@@ -677,16 +688,17 @@ def _recovered(s, c: journal.Conversation, same_boot: bool, now: datetime) -> tu
         return "failed", c.detail
     if c.outcome is None and c.data_at is None and same_boot:
         # nothing of the message itself went out: the server cannot have delivered it
-        why = ("the sender stopped before this message was handed to the server"
-               + (f" (conversation begun {_at(c.begun_at)})" if c.begun_at else "") + "; it will be sent again")
-        if not _settle(s, c, status="approved", smtp_message_id=c.before, last_error=why, next_attempt_at=None):
+        why = (said(N_("the sender stopped before this message was handed to the server (conversation begun "
+                       "{time}); it will be sent again"), time=_at(c.begun_at)) if c.begun_at
+               else said(N_("the sender stopped before this message was handed to the server; it will be sent again")))
+        if not _settle(s, c, status="approved", smtp_message_id=c.before, last_error=dump(why), next_attempt_at=None):
             return None, ""
         return "released", why
     why = c.detail if c.outcome == UNCERTAIN else what_is_known(c, same_boot)
     told = s.scalar(select(SendAttempt.id).where(SendAttempt.message_id == c.message_id,
                                                  SendAttempt.outcome == UNCERTAIN,
                                                  SendAttempt.at >= c.claimed_at).limit(1))
-    if told is not None or not _settle(s, c, last_error=why):  # the run, or an earlier recovery, said so
+    if told is not None or not _settle(s, c, last_error=dump(why)):  # the run, or an earlier recovery, said so
         return None, ""
     record_attempt(s, c.message_id, UNCERTAIN, why, now)
     return "waiting", why
@@ -785,7 +797,7 @@ class _Batch:
             rows, self.sent = self.sent, []
             exported = self.transport.kind == "outbox"
             s.execute(_statement("exported" if exported else "sent"),
-                      [{"cid": c.id, "now": at, "detail": d.detail or None} for c, d, at in rows])
+                      [{"cid": c.id, "now": at, "detail": dump(d.detail) or None} for c, d, at in rows])
             s.execute(_statement("attempt"), [{"cid": c.id, "now": at, "outcome": "outbox" if exported else SENT,
                                             "detail": _said(d)} for c, d, at in rows])
         s.commit()
@@ -815,23 +827,24 @@ class _Batch:
             failures = _failures_in_a_row(s, c) + 1
             record_attempt(s, c.id, TEMPORARY, delivery.detail, now)
             if failures >= self.settings.max_attempts:
-                reason = f"gave up after {failures} tries: {delivery.detail}"
-                set_status(s, c.id, "sending", status="failed", attempts=c.attempts + 1, last_error=reason,
+                reason = said(N_("gave up after {n} tries: {detail}"), n=failures, detail=phrase_of(delivery.detail))
+                set_status(s, c.id, "sending", status="failed", attempts=c.attempts + 1, last_error=dump(reason),
                      next_attempt_at=None)
                 outcome, delivery = "failed", Delivery(TEMPORARY, reason)
             else:
                 retry_in = _backoff(self.settings, failures)
                 set_status(s, c.id, "sending", status="approved", attempts=c.attempts + 1,
-                     last_error=f"try {failures} of {self.settings.max_attempts}: {delivery.detail}",
+                     last_error=dump(said(N_("try {n} of {max}: {detail}"), n=failures,
+                                          max=self.settings.max_attempts, detail=phrase_of(delivery.detail))),
                      next_attempt_at=now + timedelta(seconds=retry_in))
                 outcome = "retry"
         elif delivery.outcome == PERMANENT:
-            set_status(s, c.id, "sending", status="failed", attempts=c.attempts + 1, last_error=delivery.detail,
+            set_status(s, c.id, "sending", status="failed", attempts=c.attempts + 1, last_error=dump(delivery.detail),
                  next_attempt_at=None)
             record_attempt(s, c.id, PERMANENT, delivery.detail, now)
             outcome = "failed"
         else:  # uncertain: stays in sending until a person says what happened
-            set_status(s, c.id, "sending", attempts=c.attempts + 1, last_error=delivery.detail)
+            set_status(s, c.id, "sending", attempts=c.attempts + 1, last_error=dump(delivery.detail))
             record_attempt(s, c.id, UNCERTAIN, delivery.detail, now)
             outcome = "waiting"
         self.flush()
@@ -865,7 +878,8 @@ class _Batch:
             except TransportUnavailable as exc:
                 self.connect_failures += 1
                 if exc.permanent or self.connect_failures >= self.settings.max_attempts:
-                    raise _Stop(f"cannot send: {exc}") from exc
+                    raise _Stop(said(N_("cannot send: {error}"), error=phrase_of(exc.args[0] if exc.args else str(exc))))\
+                        from exc
                 self.sleep(_backoff(self.settings, self.connect_failures))
 
     def pace(self) -> None:
@@ -936,7 +950,7 @@ class _Batch:
             if not _lock_approved(s, message_id):
                 s.rollback()
                 if c is not None:
-                    self.report(c, "skipped", "taken by another sender, or no longer approved")
+                    self.report(c, "skipped", said(N_("taken by another sender, or no longer approved")))
                 return None
             fresh = _load(s, ids=[message_id], qr=True)[0]
             v = recheck(fresh, self.today, now, self.tolerance)
@@ -962,7 +976,8 @@ class _Batch:
                 try:
                     rerender(self.uow, fresh.id, actor=self.actor, today=self.today)  # commits
                 except ServiceError as exc:
-                    v = Verdict(REVIEW, f"{v.reason}; it cannot be rendered again ({exc})")
+                    v = Verdict(REVIEW, said(N_("{reason}; it cannot be rendered again ({error})"),
+                                             reason=phrase_of(v.reason), error=exc.phrase))
                 else:
                     c = None
                     continue  # claim the re-rendered message under a fresh lock
@@ -975,7 +990,7 @@ class _Batch:
         """A message the re-check stops: cancelled (nothing left), back to a person (review) or blocked."""
         to, outcome = {CANCEL: ("cancelled", "cancelled"), REVIEW: ("proposed", "held"),
                        BLOCK: ("blocked", "held")}[v.action]
-        set_status(self.s, c.id, "approved", status=to, last_error=v.reason, next_attempt_at=None)
+        set_status(self.s, c.id, "approved", status=to, last_error=dump(v.reason), next_attempt_at=None)
         self.s.commit()
         self.report(c, outcome, v.reason)
 
@@ -1041,7 +1056,9 @@ class _Batch:
         ready, self.built = self.built, None
         built = ready[1] if ready is not None and ready[0] == c.id else self.build(c, mid)
         if isinstance(built, Exception):  # nothing went out: a message that cannot be built fails plainly
-            self.record(c, mid, Delivery(PERMANENT, f"cannot build the message: {built}"), utcnow())
+            self.record(c, mid, Delivery(PERMANENT, said(N_("cannot build the message: {error}"),
+                                                         error=built.phrase if isinstance(built, Problem) else str(built))),
+                        utcnow())
             return
         self.pace()
         try:
@@ -1124,7 +1141,7 @@ def _send_batch(uow, transport, settings, today, actor, limit, ids, progress, sl
     try:
         batch.run(candidates)
     except _Stop as exc:
-        batch.result.error = str(exc)
+        batch.result.error = exc.args[0] if exc.args else str(exc)  # English, with its phrase for a page
     finally:
         batch.journal.close(remove=False)  # still there when the run died before committing everything
         transport.close()

@@ -23,6 +23,7 @@ from db.models import (
 from receivables.domain import metrics, phrases
 from receivables.domain.dossier import NOTE_KIND_TO_TIMELINE
 from receivables.domain.phrases import Money, Phrase
+from receivables.domain.phrasing import kept
 from receivables.domain.promises import PromiseCheck
 from receivables.domain.translation import N_
 from receivables.services.claims import INTERRUPTION_NOTE
@@ -274,12 +275,18 @@ def _state_entry(m: Message, label: Phrase, audited: list[AuditEvent]) -> Timeli
     if m.status == said or not (m.status in ("approved", "blocked", "cancelled", "failed", "postponed")
                                 or (m.status == "proposed" and m.last_error)):
         return None
-    detail = m.last_error or m.note or ""
+    detail = kept(m.last_error) if m.last_error else (m.note or "")
     if m.status == "postponed" and m.postponed_until:
-        detail = f"until {m.postponed_until:%d-%m-%Y}"
+        detail = _p(N_("until {day}"), day=m.postponed_until)
     by = "reminder engine" if m.status == "approved" and said is None else ""  # needed no approval
     return TimelineEntry(_local(m.updated_at), "reminder", _p(N_("{action}: {reminder}"),
                          action=_p(MESSAGE_STATES[m.status]), reminder=label), detail, by)
+
+
+def _kept(stored: str) -> Phrase:
+    """Stored words as a phrase (plain stored words as they are)."""
+    words = phrases.load(stored)
+    return words if isinstance(words, Phrase) else _p("{text}", text=words)
 
 
 def _exported_details(session: Session, m: Message) -> list[str]:
@@ -287,5 +294,5 @@ def _exported_details(session: Session, m: Message) -> list[str]:
                                                              SendAttempt.outcome == "outbox")
                              .order_by(SendAttempt.id.desc()).limit(1))
     return [*([_p(N_("to {recipients}"), recipients=m.recipients)] if m.recipients else []),
-            *([_p("{text}", text=written)] if written else []),
+            *([_kept(written)] if written else []),
             _p(N_("counts as sent once a person marks it sent on the Sender page"))]

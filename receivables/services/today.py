@@ -17,6 +17,7 @@ from db.uow import UnitOfWork
 from receivables.domain import contacts, phrases
 from receivables.domain.money import fmt
 from receivables.domain.phrases import Phrase
+from receivables.domain.phrasing import Said, phrase_of
 from receivables.domain.translation import N_
 from receivables.domain.worklist import (
     SOURCES,
@@ -74,9 +75,10 @@ def waiting(uow: UnitOfWork, *, today: date | None = None, user: str | None = No
     return len(worklist(uow, today=today, user=user).items)
 
 
-def _reason(stored: str | None) -> dict:
-    """A message's stored reason as an item's detail: in English, and as a phrase for a screen to word."""
-    words = phrases.load(stored)
+def _reason(stored: Phrase | str | None) -> dict:
+    """Stored words (a message's reason or last problem, a bank line's reason) as an item's detail: in English,
+    and as a phrase for a screen to word."""
+    words = phrase_of(stored) if isinstance(stored, (Phrase, Said)) else phrases.load(stored)
     return {"detail": _short(str(words)), "detail_phrase": words if isinstance(words, Phrase) else None}
 
 
@@ -204,7 +206,7 @@ def _bank(s) -> list[Item]:
     """Payments the bank matching suggests: a person confirms, changes or rejects them on the Bank page."""
     rows = s.execute(select(BankLine, Debtor.code, Debtor.name).outerjoin(Debtor, Debtor.id == BankLine.debtor_id)
                      .where(BankLine.status == bank.SUGGESTED)).all()
-    return [Item(f"bank:{line.id}", "bank", detail=_short(line.reason), since=line.booking_date,
+    return [Item(f"bank:{line.id}", "bank", **_reason(line.reason), since=line.booking_date,
                  debtor_id=line.debtor_id, debtor_code=code, debtor_name=name, ref=line.id,
                  amount_cents=line.amount_cents, currency=line.currency,
                  **worded(N_("Payment to confirm: {amount} from {payer}"), amount=fmt(line.amount_cents, line.currency),
@@ -300,7 +302,7 @@ def _failed(s) -> list[Item]:
     rows = s.execute(select(Message.id, Message.step_name, Message.last_error, Message.updated_at, Message.recipients,
                             Debtor.id, Debtor.code, Debtor.name).join(Debtor, Debtor.id == Message.debtor_id)
                      .where(Message.status == "failed")).all()
-    return [Item(f"failed:{mid}", "failed", detail=_short(error), since=at.date(), debtor_id=debtor_id,
+    return [Item(f"failed:{mid}", "failed", **_reason(error), since=at.date(), debtor_id=debtor_id,
                  debtor_code=code, debtor_name=name, ref=mid, late=True,
                  **worded(N_("Not delivered: {step} to {recipients}"), step=step.replace("_", " "),
                           recipients=recipients or name))
@@ -313,8 +315,8 @@ def _sending(uow: UnitOfWork) -> list[Item]:
         return []
     ids = dict(uow.session.execute(select(Message.id, Message.debtor_id).where(Message.id.in_([m.id for m in stuck]))).all())
     return [Item(f"sending:{m.id}", "sending",
-                 detail=_short(m.last_error or f"handed to the mail server at {m.claimed_at:%d-%m-%Y %H:%M} UTC, "
-                                               "no answer"),
+                 **_reason(m.last_error or Phrase(N_("handed to the mail server at {moment} UTC, no answer"),
+                                                  {"moment": f"{m.claimed_at:%d-%m-%Y %H:%M}"})),
                  since=m.claimed_at.date(), debtor_id=ids.get(m.id), debtor_code=m.debtor_code, ref=m.id,
                  extra={"to": m.recipients}, **worded(N_("Did it go out? {subject}"), subject=m.subject))
             for m in stuck]

@@ -13,12 +13,14 @@ from sqlalchemy import select
 from db.models import Debtor, Invoice, Message, MessageInvoice, PaymentPlan, PaymentPlanInvoice
 from emails import statement
 from emails.render import TemplateError, render_message
-from receivables.domain import chase, contacts, epc, references, tracks
+from receivables.domain import chase, contacts, epc, phrases, references, tracks
 from receivables.domain import costs as costing
 from receivables.domain import plans as plan_rules
 from receivables.domain.messages import UNSENT
+from receivables.domain.phrases import Phrase
 from receivables.domain.planning import OpenInvoice
 from receivables.domain.tracks import Step, Track
+from receivables.domain.translation import N_
 from receivables.services import claims
 from receivables.services.errors import ServiceError
 from receivables.services.reminder_settings import ReminderSettings, load_settings
@@ -187,7 +189,7 @@ def render_again(s, m: Message, cfg: ReminderSettings, basis: claims.ClaimBasis,
     m.qr_payload = m.qr_png = None  # the kept image asked for the old total: drawn again when needed
 
 
-def reword(session, message_ids, why: str) -> list[int]:
+def reword(session, message_ids, why: Phrase) -> list[int]:
     """Unsent messages whose invoices changed before they went out (an invoice paid, credited, disputed or
     promised left them; an undone import brought one back): their words, total and QR code follow the
     invoices they still chase, in the same transaction. Words a person wrote are not rewritten: such a
@@ -204,11 +206,11 @@ def reword(session, message_ids, why: str) -> list[int]:
             render_again(session, m, cfg, basis, words=not m.edited)  # the amounts follow in any case
             if not m.edited:
                 continue
-            reason = f"{why}; the text was written by hand, so check it and approve it again"
+            reason = Phrase(N_("{why}; the text was written by hand, so check it and approve it again"), {"why": why})
         except ServiceError as exc:
-            reason = f"{why}; it cannot be rendered again ({exc})"
+            reason = Phrase(N_("{reason}; it cannot be rendered again ({error})"), {"reason": why, "error": exc.phrase})
         if m.status == "approved":
             m.status = "proposed"
             back.append(m.id)
-        m.last_error = reason
+        m.last_error = phrases.dump(reason)
     return back

@@ -153,3 +153,13 @@ def test_an_admin_sets_the_thresholds_and_the_reference_a_collector_does_not_see
     with UnitOfWork(sqlite_engine) as u:
         assert bank.match_rules(u.session).auto_threshold == 0.95
         assert bank.reference_kind(u.session) == "betalingskenmerk"
+
+
+def test_why_a_payment_is_suggested_reads_in_dutch_with_dutch_amounts(sqlite_engine):
+    seed(sqlite_engine)
+    at = upload(page(language="nl"))
+    assert not at.exception
+    why = [c.replace("\\", "") for c in texts(at.caption) if c.startswith("Waarom")]
+    assert any("factuur F2026-0101 staat in de omschrijving" in c and "deelbetaling, € 910,00 blijft open" in c
+               for c in why), why
+    assert not any("part payment" in c or "named in the text" in c for c in why)

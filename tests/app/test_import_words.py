@@ -60,3 +60,35 @@ def test_the_problems_warnings_and_notices_of_a_bad_file_are_in_the_readers_lang
     assert words["problem"] in shown  # the row left out
     assert words["warning"] in shown
     assert words["notice"] in [w.value.replace("\\", "") for w in at.warning]  # as written, without markdown escapes
+
+
+def _refusal_of_four_bad_rows():
+    """A page showing why an import was refused, as the import page does (i18n.error)."""
+    import numpy as np
+    import pandas as pd
+    import streamlit as st
+
+    from receivables.importing.validation import ParsedBatch, Problem
+    from receivables.services.imports import ImportRejected
+    from ui import i18n
+
+    i18n.use(st.session_state.get("lang", "nl"))
+    problems = [Problem(n, "Vervaldatum", "31-02-2026", "is not a date (expected {format})", {"format": "dd-mm-yyyy"})
+                for n in (2, 3, 4, 5)]
+    parsed = ParsedBatch("open_items", {}, None, None, pd.DataFrame(), problems, 4, np.array([2, 3, 4, 5]), [], 0, {})
+    st.error(i18n.error(ImportRejected(parsed)))
+
+
+@pytest.mark.parametrize(("language", "words"), [
+    ("nl", "4 probleem/problemen, er is niets geïmporteerd: rij 2, Vervaldatum: '31-02-2026' is geen datum (verwacht: "
+           "dd-mm-yyyy); rij 3, Vervaldatum: '31-02-2026' is geen datum"),
+    ("en", "4 problem(s), nothing was imported: row 2, Vervaldatum: '31-02-2026' is not a date (expected dd-mm-yyyy); "
+           "row 3, Vervaldatum: '31-02-2026' is not a date"),
+])
+def test_why_an_import_was_refused_names_its_first_rows_in_the_readers_language(language, words):
+    at = AppTest.from_function(_refusal_of_four_bad_rows)
+    at.session_state["lang"] = language
+    at.run()
+    assert not at.exception
+    assert words in at.error[0].value
+    assert ("en 1 meer" if language == "nl" else "(and 1 more)") in at.error[0].value

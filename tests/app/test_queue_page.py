@@ -452,3 +452,24 @@ def test_the_reasons_read_in_dutch_and_a_reason_stored_in_english_before_as_it_w
     assert not at.exception
     shown = " ".join([*(c.value for c in at.caption), *(m.value for m in at.markdown)]).replace("\\", "")
     assert old in shown and "Betaalde facturen" not in shown
+
+
+def test_the_last_problem_reads_in_dutch_and_one_stored_in_english_before_as_it_was(ledger):
+    from receivables.domain import phrases
+    from receivables.domain.translation import N_
+
+    with UnitOfWork(ledger) as u:
+        reminders.generate(u, date.today(), actor="test")
+    old = "try 1 of 3: the server refused the message: 451 4.3.0 mailbox busy"  # as problems were stored before
+    busy = phrases.Phrase(N_("try {n} of {max}: {detail}"), {"n": 1, "max": 3, "detail": phrases.Phrase(
+        N_("the server refused the message: {reply}"), {"reply": "451 4.3.0 mailbox busy"})})
+    with UnitOfWork(ledger) as u:
+        first, second = u.session.scalars(select(Message).where(Message.channel == "email").order_by(Message.id))
+        first.last_error, second.last_error = phrases.dump(busy), old
+        u.commit()
+    at = page(language="nl")
+    assert not at.exception
+    problems = list(at.data_editor[0].value["problem"])
+    assert "poging 1 van 3: de server weigerde het bericht: 451 4.3.0 mailbox busy" in problems
+    assert old in problems
+    assert any(w.value.startswith("Laatste probleem: poging 1 van 3") for w in at.warning)  # the preview of the first

@@ -24,15 +24,15 @@ def uow(engine):
     return lambda **kw: UnitOfWork(engine, **kw)
 
 
-def page(role="admin") -> AppTest:
+def page(role="admin", language="en", name="sender.py") -> AppTest:
     import streamlit as st
 
     from ui import state
 
     state.engine.clear()  # the page must use this test's database
     st.cache_data.clear()
-    at = AppTest.from_file(str(ROOT / "pages" / "sender.py"), default_timeout=60)
-    log_in(at, "carla", role)
+    at = AppTest.from_file(str(ROOT / "pages" / name), default_timeout=60)
+    log_in(at, "carla", role, language=language)
     return at.run()
 
 
@@ -218,3 +218,47 @@ def test_the_amount_to_send_is_one_figure_per_currency(uow):
     at = page()
     assert not at.exception
     assert "To send: **€401.00** · **US$200.50**" in texts(at)  # in the English the test reads
+
+
+def test_what_went_wrong_reads_in_dutch_with_the_servers_own_words_on_the_sender_and_today(uow, smtp_server,
+                                                                                                monkeypatch):
+    for k, v in smtp_env(smtp_server.port).items():
+        monkeypatch.setenv(k, v)
+    ids = seed(uow, 2)
+    smtp_server.rcpt_replies["debtor1@example.nl"] = "550 5.1.1 unknown user"
+    smtp_server.data_replies = ["451 4.3.0 mailbox busy"] * 5  # the second message: busy, each of its tries
+    at = page(language="nl")
+    at = button(at, "2 nu verzenden").click().run()
+    assert not at.exception
+    [last_run] = [d.value for d in at.dataframe if "resultaat" in d.value.columns]
+    details = " ".join(last_run["details"])
+    assert "de server weigerde debtor1@example.nl (550 5.1.1 unknown user)" in details  # the server's words verbatim
+    assert "opgegeven na 3 pogingen: de server weigerde het bericht: 451 4.3.0 mailbox busy" in details
+    assert "refused" not in details and "gave up" not in details
+    with uow() as u:
+        assert u.session.get(Message, ids[1]).last_error.startswith('{"phrase":')  # kept as a phrase
+
+    today = page("collector", "nl", "today.py")
+    assert not today.exception
+    shown = " ".join(c.value for c in [*today.markdown, *today.text, *today.caption]).replace("\\", "")
+    assert "opgegeven na 3 pogingen: de server weigerde het bericht: 451 4.3.0 mailbox busy" in shown
+    assert "gave up" not in shown
+
+
+def test_why_a_message_will_not_go_reads_in_dutch_in_the_plan_and_the_preview(uow, smtp_server, monkeypatch):
+    from db.models import Debtor, Invoice
+
+    for k, v in smtp_env(smtp_server.port).items():
+        monkeypatch.setenv(k, v)
+    seed(uow, 2)
+    with uow() as u:
+        blocked = u.session.scalars(select(Debtor).where(Debtor.code == "D001")).one()
+        blocked.reminders_blocked, blocked.blocked_reason = True, "curator benoemd"
+        u.session.scalars(select(Invoice).where(Invoice.number == "2026-002-0")).one().open_cents = 0
+        u.commit()
+    at = page(language="nl")
+    assert not at.exception
+    plan = " ".join(next(d.value for d in at.dataframe if "wat er gebeurt" in d.value.columns)["wat er gebeurt"])
+    assert "herinneringen aan D001 zijn geblokkeerd: curator benoemd" in plan
+    assert "niets meer te vorderen: 2026-002-0 betaald" in plan
+    assert "nothing left" not in plan and "are blocked" not in plan

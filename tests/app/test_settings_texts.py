@@ -50,5 +50,5 @@ def test_the_audit_log_reads_in_words_with_the_time_to_the_second(engine):
     row = log.iloc[0]
     assert (row["Wie"], row["Wat"], row["Betreft"]) == ("alice", "herinneringstekst gewijzigd",
                                                          "tekst reminder/standard/nl")
-    assert row["Wat is gewijzigd"].startswith("subject: ") and "→ Herinnering {{ debtor.name }}" in row["Wat is gewijzigd"]
+    assert row["Wat is gewijzigd"].startswith("onderwerp: ") and "→ Herinnering {{ debtor.name }}" in row["Wat is gewijzigd"]
     assert len(row["Wanneer"]) == len("05-12-2026 15:03:09") and row["Wanneer"][2] == "-"

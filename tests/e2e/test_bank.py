@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from receivables.domain import references
+from receivables.domain import phrases, references
 from tests.e2e.conftest import choose_message, login, open_page, wait_for_app
 from tests.integration.test_bank_service import OURS, statement, tx
 
@@ -68,7 +68,7 @@ def test_a_collector_uploads_a_statement_and_the_paid_reminder_leaves_the_queue(
     main = page.inner_text("[data-testid='stMain']")
     assert re.search(r"\bMatched\s+1\b", main) and re.search(r"Unmatched\s+0\b", main), main[:1500]
 
-    assert server.sql("SELECT status, last_error FROM message WHERE id = :i", i=message_id) == [
-        ("cancelled", "nothing left to chase")]
+    [(status, problem)] = server.sql("SELECT status, last_error FROM message WHERE id = :i", i=message_id)
+    assert (status, str(phrases.load(problem))) == ("cancelled", "nothing left to chase")
     open_page(page, server, "/queue")
     assert not in_queue(page, label)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from db.models import Debtor, ImportBatch, InboundMail, Invoice, Message, MessageInvoice
 from emails.imap import ImapMailbox, ImapSettings
 from emails.transport import SmtpTransport
+from receivables.domain import phrases
 from receivables.services import dossier, imports, mailbox, queue, reminders, sending, today
 from receivables.services.errors import ServiceError
 from tests import reply_samples as samples
@@ -250,7 +251,7 @@ def test_a_bounce_fails_the_reminder_with_the_servers_words_and_the_debtor_needs
         d = u.session.scalars(select(Debtor).where(Debtor.code == "100")).one()
         reminder_id = m.id
         assert m.status == "failed"
-        assert m.last_error == ("address bounced: jan@klant.example: 550 5.1.1 <jan@klant.example>: Recipient "
+        assert str(phrases.load(m.last_error)) == ("address bounced: jan@klant.example: 550 5.1.1 <jan@klant.example>: Recipient "
                                 "address rejected: User unknown in virtual mailbox table")
         assert (d.email, d.email_bouncing) == (None, "jan@klant.example")
         assert reminders.debtors_without_address(u)["debtor_code"].tolist() == ["100"]

@@ -24,6 +24,7 @@ from db.models import (
     SendAttempt,
 )
 from emails.transport import OutboxTransport, SmtpTransport
+from receivables.domain import phrases
 from receivables.services import send_confirm, sending
 from receivables.services.errors import ServiceError
 from tests.conftest import ROOT
@@ -44,14 +45,20 @@ def send(uow, port, **kw):
 
 def attempts(uow, message_id):
     with uow() as u:
-        return [(a.outcome, a.error) for a in u.session.scalars(
+        return [(a.outcome, english(a.error)) for a in u.session.scalars(
             select(SendAttempt).where(SendAttempt.message_id == message_id).order_by(SendAttempt.id))]
 
 
 def message(uow, message_id) -> SimpleNamespace:
     with uow() as u:
         m = u.session.get(Message, message_id)
-        return SimpleNamespace(**{c.key: getattr(m, c.key) for c in Message.__table__.columns})
+        return SimpleNamespace(**{c.key: getattr(m, c.key) for c in Message.__table__.columns
+                                  if c.key != "last_error"}, last_error=english(m.last_error))
+
+
+def english(stored: str | None) -> str | None:
+    """Stored words (a phrase) as the English the command line prints."""
+    return None if stored is None else str(phrases.load(stored))
 
 
 def test_what_arrives_has_our_headers_both_parts_and_the_qr_inline(uow, smtp_server):

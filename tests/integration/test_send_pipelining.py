@@ -12,6 +12,7 @@ from sqlalchemy import select
 from db.models import Message, SendAttempt
 from db.uow import UnitOfWork
 from emails.transport import SmtpTransport
+from receivables.domain import phrases
 from receivables.services import sending
 from tests.integration.test_send_support import Mailbox, seed, settings, start_server
 
@@ -50,9 +51,10 @@ def send(uow, port):
 
 
 def last(uow, message_id) -> tuple[str, str | None, list[str]]:
+    """The message's status, its last problem as the command line says it, and its send history."""
     with uow() as u:
         m = u.session.get(Message, message_id)
-        return m.status, m.last_error, list(u.session.scalars(
+        return m.status, str(phrases.load(m.last_error)), list(u.session.scalars(
             select(SendAttempt.outcome).where(SendAttempt.message_id == message_id).order_by(SendAttempt.id)))
 
 

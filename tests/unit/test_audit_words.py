@@ -3,21 +3,35 @@ from pathlib import Path
 
 import pytest
 
+from receivables.domain import phrases
+from receivables.domain.phrases import Phrase
 from receivables.domain.translation import catalogue, translate
+from ui import i18n
 from ui.audit_log import ACTIONS, ENTITIES, change_text
 
 
 @pytest.mark.parametrize(("before", "after", "words"), [
     ({"role": "viewer"}, {"role": "admin"}, "role: viewer → admin"),
     (None, {"role": "collector"}, "role: collector"),
-    ({"email": "a@b.nl", "language": "nl"}, {"email": "c@d.nl", "language": "nl"}, "email: a@b.nl → c@d.nl"),
+    ({"email": "a@b.nl", "language": "nl"}, {"email": "c@d.nl", "language": "nl"}, "e-mail address: a@b.nl → c@d.nl"),
+    ({"mail_id": 7, "link": None}, {"mail_id": 8, "link": "x", "zz_unknown": 1}, "mail: 7 → 8; link: – → x; zz_unknown: 1"),
     ({"subject": "Old"}, None, "subject: Old → –"),
     ({"value": None}, {"value": {"iban": "NL91ABNA0417164300"}}, 'value: – → {"iban": "NL91ABNA0417164300"}'),
     (None, None, ""),
     ("x", "y", "value: x → y"),
 ])
-def test_a_change_reads_as_field_before_and_after(before, after, words):
+def test_a_change_reads_as_field_before_and_after(before, after, words, monkeypatch):
+    monkeypatch.setattr(i18n, "current", lambda: "en")
     assert change_text(before, after) == words
+
+
+def test_the_fields_of_a_change_are_named_in_the_readers_language_and_unknown_ones_as_they_are(monkeypatch):
+    monkeypatch.setattr(i18n, "current", lambda: "nl")
+    assert (change_text({"mail_id": 7, "status": "sent"}, {"mail_id": 8, "status": "failed", "zz_unknown": 1})
+            == "mail: 7 → 8; status: sent → failed; zz_unknown: 1")
+    assert change_text({"email": "a@b.nl"}, {"email": "c@d.nl"}) == "e-mailadres: a@b.nl → c@d.nl"
+    problem = phrases.dump(Phrase("address bounced: {address}: {words}", {"address": "a@b.nl", "words": "550 no"}))
+    assert change_text({"last_error": problem}, None) == "laatste probleem: adres onbestelbaar: a@b.nl: 550 no → –"
 
 
 # --- every action written to the audit log has words ----------------------------------------------------------

@@ -57,5 +57,5 @@ def test_a_block_holds_through_its_last_day(blocked, until, expected):
 
 
 def test_the_reason_reads_with_its_date():
-    assert describe(PAUSED, InvoiceState(open_cents=1, paused_until=date(2027, 1, 5))) == "paused until 05-01-2027"
-    assert describe(DISPUTED, InvoiceState(open_cents=1, disputed=True)) == "disputed"
+    assert str(describe(PAUSED, InvoiceState(open_cents=1, paused_until=date(2027, 1, 5)))) == "paused until 05-01-2027"
+    assert str(describe(DISPUTED, InvoiceState(open_cents=1, disputed=True))) == "disputed"
