@@ -9,7 +9,7 @@ another transaction holds (FOR UPDATE SKIP LOCKED) and both databases only claim
 
 While messages go out quickly, claims and "sent" records are written to the database for a chunk of
 messages at a time (at most CHUNK_SECONDS of sending, at most CHUNK_MAX messages), and that work is done
-while the server takes in a message: see "claiming and recording" below. What the database does not yet
+while the server answers a command: see "claiming and recording" below. What the database does not yet
 know is in the run's journal (receivables.services.send_journal): the claims, and for each conversation
 when it began, when the message itself went out and the server's reply, each written before the next step. The
 next run (and the Sender page) first brings the database up to the journals of runs that died, so a
@@ -761,8 +761,8 @@ class _Stop(Exception):
 
 class _Batch:
     """One run of the sender. Claimed messages wait in `queue` for their conversation; while the server
-    takes in one message the next is built and, when the queue runs low and messages go out quickly, the
-    next chunk is claimed (committing the waiting "sent" records with it)."""
+    answers the commands of one conversation the next message is built and, when the queue runs low and
+    messages go out quickly, the next chunk is claimed (committing the waiting "sent" records with it)."""
 
     def __init__(self, uow, transport, settings: SendSettings, today: date, actor: str,
                  progress, sleep, clock):
