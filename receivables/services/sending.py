@@ -401,7 +401,7 @@ def preview(uow: UnitOfWork, message_id: int, settings: SendSettings, today: dat
 # or at the end), anything but "sent" at once. So each message is `sending` before anything of it goes out
 # and `sent` only after the server took it. A chunk is one message until messages are seen to go out
 # quickly, then doubles up to what goes out in about CHUNK_SECONDS, at most CHUNK_MAX; only then is the
-# next chunk claimed ahead, while the server takes in a message. The journal has every claim (on disk
+# next chunk claimed ahead, while the server answers a command. The journal has every claim (on disk
 # before it is committed) and every step and reply (written before the next conversation begins), so
 # after a crash `recover` records the replies the database missed and puts back to approved the claimed
 # messages of which nothing went out; only a message whose DATA went out without a reply stays in
@@ -1116,7 +1116,7 @@ def send_batch(uow: UnitOfWork, transport, settings: SendSettings, *, today: dat
     if limit is not None and limit < 1:
         raise ServiceError("--limit must be at least 1")
     # One database connection for the whole batch: short transactions on it, none left open while waiting
-    # for the server (those run while the server takes in a message are committed before its answer is read).
+    # for the server (those run while the server answers a command are committed before its answer is read).
     with uow.engine.connect() as conn, UnitOfWork(conn, immediate=uow.immediate) as inner:
         return _send_batch(inner, transport, settings, today, actor, limit, ids, progress, sleep, clock)
 
