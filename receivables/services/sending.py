@@ -909,7 +909,7 @@ class _Batch:
         return bool(self.retries) and self.retries[0][0] <= self.clock()
 
     def claim_next(self) -> None:
-        """Claim the next chunk of pending messages and queue those claimed, with their QR images."""
+        """Claim the next chunk of pending messages and queue those claimed."""
         chunk = [self.pending.pop() for _ in range(min(self.chunk, len(self.pending)))]
         now = utcnow()
         s = self.s
@@ -923,7 +923,7 @@ class _Batch:
                 self.payment = _payment(s)
         self.flush()  # the claims, and the "sent" records waiting
         mids = dict((c.id, mid) for c, mid in picks)
-        added, slow = [], False
+        slow = False
         for c in chunk:  # in order: those not claimed together are looked at one by one
             if c.id in claimed:
                 got = (c, mids[c.id])
@@ -935,7 +935,6 @@ class _Batch:
                     continue
                 slow = True
             self.queue.append(got)  # at once: if anything fails from here on, it is put back to approved
-            added.append(got[0])
         if slow:
             self.payment = _payment(s)
             s.rollback()
