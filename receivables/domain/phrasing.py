@@ -4,6 +4,7 @@ language. (`Joined`, several phrases worded together in one parameter, lives wit
 
 from __future__ import annotations
 
+from receivables.domain.errors import Problem
 from receivables.domain.phrases import Joined, Phrase, joined, load  # noqa: F401 (Joined, joined: kept here too)
 
 
@@ -30,6 +31,11 @@ def kept(stored: str | None) -> Said | str:
     return Said(words) if isinstance(words, Phrase) else words
 
 
-def phrase_of(words: Phrase | str) -> Phrase | str:
-    """The phrase English text carries (a Said), to be a parameter of another phrase; other words as they are."""
+def phrase_of(words: Phrase | str | BaseException) -> Phrase | str:
+    """The phrase English text carries (a Said), to be a parameter of another phrase; other words as they are.
+    An error gives its phrase: a Problem's own, or that of the words it was raised with, else its text."""
+    if isinstance(words, Problem):
+        return words.phrase
+    if isinstance(words, BaseException):
+        words = words.args[0] if words.args and isinstance(words.args[0], Said) else str(words)
     return words.phrase if isinstance(words, Said) else words

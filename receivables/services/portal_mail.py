@@ -23,10 +23,9 @@ from db.uow import UnitOfWork
 from emails import mime
 from emails.transport import PERMANENT, SENT, TEMPORARY, Delivery, TransportUnavailable
 from receivables.domain import phrases
-from receivables.domain.errors import Problem
 from receivables.domain.messages import SEND_AGAIN, on_its_way
 from receivables.domain.phrases import Phrase
-from receivables.domain.phrasing import kept, said
+from receivables.domain.phrasing import kept, phrase_of, said
 from receivables.domain.translation import N_
 from receivables.services import portal_links
 from receivables.services.audit import record_audit
@@ -147,7 +146,7 @@ def deliver(uow: UnitOfWork, transport, settings, *, ids=None, actor: str = "sen
                 built = _build(mail, settings, message_id)
             except Exception as exc:  # noqa: BLE001 — nothing went out: this mail fails plainly
                 delivery = Delivery(PERMANENT, said(N_("cannot build the message: {error}"),
-                                                    error=exc.phrase if isinstance(exc, Problem) else str(exc)))
+                                                    error=phrase_of(exc)))
             else:
                 try:
                     if not transport.is_open:

@@ -77,7 +77,6 @@ from emails.transport import (
 from receivables.domain import contacts, epc, exports, messages
 from receivables.domain import plans as plan_rules
 from receivables.domain.contacts import AddressError, parse_recipients
-from receivables.domain.errors import Problem
 from receivables.domain.phrases import Phrase, dump
 from receivables.domain.phrasing import joined, phrase_of, said
 from receivables.domain.recheck import (
@@ -878,8 +877,7 @@ class _Batch:
             except TransportUnavailable as exc:
                 self.connect_failures += 1
                 if exc.permanent or self.connect_failures >= self.settings.max_attempts:
-                    raise _Stop(said(N_("cannot send: {error}"), error=phrase_of(exc.args[0] if exc.args else str(exc))))\
-                        from exc
+                    raise _Stop(said(N_("cannot send: {error}"), error=phrase_of(exc))) from exc
                 self.sleep(_backoff(self.settings, self.connect_failures))
 
     def pace(self) -> None:
@@ -1056,8 +1054,7 @@ class _Batch:
         built = ready[1] if ready is not None and ready[0] == c.id else self.build(c, mid)
         if isinstance(built, Exception):  # nothing went out: a message that cannot be built fails plainly
             self.record(c, mid, Delivery(PERMANENT, said(N_("cannot build the message: {error}"),
-                                                         error=built.phrase if isinstance(built, Problem) else str(built))),
-                        utcnow())
+                                                         error=phrase_of(built))), utcnow())
             return
         self.pace()
         try:
