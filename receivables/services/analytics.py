@@ -106,8 +106,7 @@ def ageing_and_overdue_before(uow: UnitOfWork, as_of: date, edges=DEFAULT_EDGES,
     spec = _spec(edges, basis)
     before = as_of - timedelta(days=days_before)
     sums = q.ageing_sums(uow.session, as_of, spec.cut_dates(as_of), spec.basis, before=(before, spec.cut_dates(before)))
-    overdue_before = {str(c): int(n) for c, n in sums.loc[sums["overdue_before"], "currency"].value_counts().items()}
-    return _view(as_of, spec, sums), overdue_before
+    return _view(as_of, spec, sums), _per_currency(sums, sums["overdue_before"])
 
 
 def _view(as_of: date, spec: BucketSpec, sums: pd.DataFrame) -> AgeingView:
@@ -118,7 +117,12 @@ def _view(as_of: date, spec: BucketSpec, sums: pd.DataFrame) -> AgeingView:
 def debtors_overdue(view: AgeingView) -> dict[str, int]:
     """Per currency the debtors with something past due on the view's date."""
     rows = view.per_debtor
-    return {str(c): int(n) for c, n in rows.loc[rows["overdue"] > 0, "currency"].value_counts().items()}
+    return _per_currency(rows, rows["overdue"] > 0)
+
+
+def _per_currency(rows: pd.DataFrame, which: pd.Series) -> dict[str, int]:
+    """How many of the rows (one per debtor and currency) `which` picks, per currency."""
+    return {str(c): int(n) for c, n in rows.loc[which, "currency"].value_counts().items()}
 
 
 def invoices_behind(uow: UnitOfWork, as_of: date, debtor_code: str, edges=DEFAULT_EDGES,
