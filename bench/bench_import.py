@@ -3,7 +3,10 @@ PostgreSQL, against a reference measured in the same run.
 
     python bench/bench_import.py                      # 1,000,000 rows, 50,000 debtors, a temporary SQLite file
     python bench/bench_import.py --db postgresql+psycopg://postgres@127.0.0.1:5432/postgres   # a fresh database
-    python bench/bench_import.py --rows 2000 --debtors 100
+    python bench/bench_import.py --rows 2000 --debtors 100 --rounds 1
+
+The sequence below runs `--rounds` times (3), each time on a fresh database, and the median of the rounds'
+ratios is printed last: on a shared machine one round's reference and import can meet different loads.
 
 Every step runs in its own process, so its peak memory (ru_maxrss) is its own:
   baseline      SQLite: pandas.read_csv(sep=";", decimal=",", thousands=".") + to_sql into an empty SQLite file;
@@ -22,6 +25,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -158,6 +162,8 @@ def main() -> None:
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--debtors", type=int, default=50_000)
     p.add_argument("--data", type=Path, default=ROOT / "bench" / "data")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="times the whole sequence runs, each on a fresh database; the median ratios are printed")
     p.add_argument("--step", help=argparse.SUPPRESS)
     p.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     add_db_argument(p)
@@ -173,18 +179,31 @@ def main() -> None:
     if not file.exists():
         generate(file, args.rows, args.debtors, as_of=AS_OF.isoformat())
     same, newer = _variants(file)
-    with bench_database(args.db, "bench_import") as db:
-        results = {
-            "baseline": _run("baseline", file, db),
-            "first": _run("first", file, db),
-            "again": _run("again", file, db),
-            "same-content": _run("again", same, db),
-            "newer": _run("again", newer, db),
-        }
-        where = describe(db)
+    rounds = []
+    for number in range(1, args.rounds + 1):
+        with bench_database(args.db, "bench_import") as db:
+            results = {
+                "baseline": _run("baseline", file, db),
+                "first": _run("first", file, db),
+                "again": _run("again", file, db),
+                "same-content": _run("again", same, db),
+                "newer": _run("again", newer, db),
+            }
+            where = describe(db)
+        rounds.append(results)
+        print(f"round {number} of {args.rounds}: file {file.name}, {file.stat().st_size / 1e6:.1f} MB, {args.rows:,} rows, "
+              f"{args.debtors:,} debtors ({where}; load average at the end {os.getloadavg()[0]:.1f})")
+        _print_round(results)
+    if len(rounds) > 1:
+        first = [r["first"]["seconds"] / r["baseline"]["seconds"] for r in rounds]
+        again = [r["same-content"]["seconds"] / r["first"]["seconds"] for r in rounds]
+        print(f"median of {len(rounds)} rounds: first import / reference {statistics.median(first):.2f} "
+              f"({', '.join(f'{x:.2f}' for x in first)}); re-saved / first {statistics.median(again):.2f} "
+              f"({', '.join(f'{x:.2f}' for x in again)})")
+
+
+def _print_round(results: dict) -> None:
     base, base_cpu = results["baseline"]["seconds"], results["baseline"]["cpu"]
-    print(f"file: {file.name}, {file.stat().st_size / 1e6:.1f} MB, {args.rows:,} rows, {args.debtors:,} debtors "
-          f"({where}; load average at the end {os.getloadavg()[0]:.1f})")
     print(f"{'step':<14} {'wall s':>7} {'ratio':>6} {'cpu s':>7} {'ratio':>6} {'peak MB':>8}  result")
     for name, r in results.items():
         print(f"{name:<14} {r['seconds']:>7.2f} {r['seconds'] / base:>6.2f} {r['cpu']:>7.2f} {r['cpu'] / base_cpu:>6.2f} "
@@ -197,7 +216,6 @@ def main() -> None:
     print(f"re-saved / first {results['same-content']['seconds'] / results['first']['seconds']:.2f} wall, "
           f"{results['same-content']['cpu'] / results['first']['cpu']:.2f} cpu (the same rows in other bytes; "
           "target at most 0.5)")
-
 
 if __name__ == "__main__":
     main()

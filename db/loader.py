@@ -194,17 +194,34 @@ class FileRows:
         self.postgres = self.conn.dialect.name == "postgresql"
         self.table = f"{'pg_temp' if self.postgres else 'temp'}.{self.ROWS}"
         self.empty = self.conn.execute(text("SELECT 1 FROM invoice LIMIT 1")).first() is None
+        if self.postgres and not self.empty:
+            large_joins(self.conn)
         self._fields: tuple[str, ...] = ()
         self._staged = False
 
-    def known(self, numbers) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+    def known(self, numbers, meanwhile: Callable[[], None] | None = None) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
         """For each of the file's invoice numbers (in file order): whether the ledger has it, and the
         invoice's id (-1 where not). PostgreSQL joins them from a temporary table (COPY), SQLite
-        from one JSON array."""
+        from one JSON array. The database does so on a thread of its own while this one runs
+        `meanwhile` (which must leave the connection alone); with nothing to look up, it is not run."""
         n = len(numbers)
         known, ids = np.zeros(n, dtype=bool), np.full(n, -1, dtype=np.int64)
         if self.empty or not n:
             return known, ids
+        if meanwhile is None:
+            pairs = self._pairs(numbers)
+        else:
+            with ThreadPoolExecutor(max_workers=1) as pool:  # leaving it waits for the database
+                pending = pool.submit(self._pairs, numbers)
+                meanwhile()
+                pairs = pending.result()
+        known[pairs[:, 0]] = True
+        ids[pairs[:, 0]] = pairs[:, 1]
+        return known, ids
+
+    def _pairs(self, numbers) -> np.ndarray:  # noqa: ANN001
+        """(position in `numbers`, invoice id) of each number the ledger has."""
+        n = len(numbers)
         numbers = arrow_text(numbers.combine_chunks() if isinstance(numbers, pa.ChunkedArray) else numbers)
         pair = self._agg("CAST(n.id AS TEXT) || ',' || CAST(i.id AS TEXT)")
         if self.postgres:
@@ -217,10 +234,7 @@ class FileRows:
             pairs = self._ints(f"SELECT {pair} FROM (SELECT key AS id, value AS number FROM json_each(:numbers)) n "
                                "JOIN invoice i ON i.number = n.number",
                                {"numbers": json_rows(pd.DataFrame({"number": numbers}), flat=True)})
-        pairs = pairs.reshape(-1, 2)
-        known[pairs[:, 0]] = True
-        ids[pairs[:, 0]] = pairs[:, 1]
-        return known, ids
+        return pairs.reshape(-1, 2)
 
     def stage(self, ids: np.ndarray, open_cents: np.ndarray, due_date: np.ndarray | None = None,
               description: pd.Series | None = None, reference: pd.Series | None = None) -> None:
@@ -332,15 +346,17 @@ def dates_of(values: tuple) -> np.ndarray:
 
 
 class Writer:
-    """An import's bulk statements, run in order on one thread beside the parsing of the next piece
-    (sqlite3 lets go of the GIL while SQLite works). On PostgreSQL they run at once, in the caller's
-    thread. Leaving the `with` waits for every statement; the first failure is raised. `helper_init`
-    starts the thread that writes the JSON (it may lower that thread's priority)."""
+    """An import's bulk statements, run in order on one thread beside the parsing of the next piece:
+    sqlite3 lets go of the GIL while SQLite works, psycopg while the server takes in a COPY, so the
+    database writes one piece while this process parses the next. Until they have run, the caller
+    leaves the connection to this thread (`wait` hands it back). Leaving the `with` waits for every
+    statement; the first failure is raised. `helper_init` starts the thread that writes SQLite's JSON
+    (it may lower that thread's priority)."""
 
     def __init__(self, s, helper_init: Callable[[], None] | None = None):
         self.sqlite = s.get_bind().dialect.name == "sqlite"
-        self.dbapi = s.connection().connection.driver_connection if self.sqlite else None
-        self._pool = ThreadPoolExecutor(max_workers=1) if self.sqlite else None
+        self.dbapi = s.connection().connection.driver_connection
+        self._pool = ThreadPoolExecutor(max_workers=1)
         # the JSON is written meanwhile, by a thread that gives way to SQLite's when both want a core
         self._encoder = ThreadPoolExecutor(max_workers=1, initializer=helper_init) if self.sqlite else None
         self._pending: list = []
@@ -351,9 +367,6 @@ class Writer:
         return self
 
     def run(self, fn, *args) -> None:  # noqa: ANN001
-        if self._pool is None:
-            fn(*args)
-            return
         while self._pending and self._pending[0].done():
             self._pending.pop(0).result()  # raises the first failure as soon as it is seen
         self._pending.append(self._pool.submit(fn, *args))
@@ -364,33 +377,50 @@ class Writer:
         payload = self._encoder.submit(json_rows, frame)
         self.run(lambda: self.dbapi.execute(sql, (*first, payload.result())))
 
+    def copy(self, sql: str, frame: pd.DataFrame) -> None:
+        """COPY `frame`'s rows with `sql` (PostgreSQL), written as CSV on this writer's thread."""
+        self.run(_copy, self.dbapi, sql, frame)
+
     def wait(self) -> None:
+        """Every statement has run: the connection is the caller's again."""
         while self._pending:
             self._pending.pop(0).result()
 
     def __exit__(self, exc_type, *_) -> None:  # noqa: ANN001
-        if self._pool is None:
-            return
         try:
             if exc_type is None:
                 self.wait()
         finally:  # never leave a statement running on the connection; after a failure, start no more
             self._pool.shutdown(wait=True, cancel_futures=exc_type is not None)
-            self._encoder.shutdown(wait=True, cancel_futures=exc_type is not None)
+            if self._encoder is not None:
+                self._encoder.shutdown(wait=True, cancel_futures=exc_type is not None)
 
 
 class Ids:
     """Primary keys for rows a bulk writer inserts, taken up front so they need not be read back: on
     SQLite counted on from the largest id (the import holds the write lock, so nobody else adds rows
-    meanwhile), on PostgreSQL drawn from the table's sequence."""
+    meanwhile), on PostgreSQL drawn from the table's sequence (after the `writer`'s statements, whose
+    connection it is until then)."""
 
-    def __init__(self, s, table: str):
-        self.s, self.table = s, table
+    def __init__(self, s, table: str, writer: Writer | None = None):
+        self.s, self.table, self.writer = s, table, writer
+        self._reserved = np.zeros(0, dtype=np.int64)
         self.next = (None if s.get_bind().dialect.name == "postgresql"
                      else s.execute(text(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")).scalar_one())
 
+    def reserve(self, n: int) -> None:
+        """Take about `n` ids now, before the writer has statements running, for `take` to hand out
+        later without a statement of its own (unused ones are a gap in the numbering)."""
+        self._reserved = np.concatenate([self._reserved, self._draw(n)]) if n > 0 else self._reserved
+
     def take(self, n: int) -> np.ndarray:
+        ids, self._reserved = self._reserved[:n], self._reserved[n:]
+        return ids if len(ids) == n else np.concatenate([ids, self._draw(n - len(ids))])
+
+    def _draw(self, n: int) -> np.ndarray:
         if self.next is None:
+            if self.writer is not None:
+                self.writer.wait()
             return self._block(n) if n >= ID_BLOCK else self._each(n)
         ids = np.arange(self.next, self.next + n, dtype=np.int64)
         self.next += n
@@ -423,7 +453,8 @@ class InvoiceLoader:
         self.s, self.batch_id, self.writer = s, batch_id, writer
         self.expected = expected_rows
         self.count = 0
-        self._new_ids = Ids(s, "invoice")
+        self._new_ids = Ids(s, "invoice", writer)
+        self._new_ids.reserve(expected_rows)
         self._sums: list[tuple] = []  # per piece, what ledger_day_contributions needs
 
     def __enter__(self) -> InvoiceLoader:
@@ -580,11 +611,18 @@ def _pg_bulk_load(s, table: str, rows: int):
         conn.execute(text(f'DROP INDEX "{name}"'))
     yield
     conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+    large_joins(conn)  # a key is checked by one join of the whole table
     for _, sql in indexes:
         conn.execute(text(sql))
+    conn.execute(text(f"ANALYZE {table}"))  # the planner's figures for the keys' checks, the rest of the import, and after
     for name, definition in reversed(keys):  # unique keys first: a foreign key may refer to one
         conn.execute(text(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'))
-    conn.execute(text(f"ANALYZE {table}"))  # the planner's figures for the rest of the import, and after
+
+
+def large_joins(conn) -> None:  # noqa: ANN001
+    """PostgreSQL: room for the import's joins of a million rows to hash in memory, in one batch rather
+    than several spilled to disk (for this transaction only)."""
+    conn.execute(text("SET LOCAL work_mem = '64MB'"))
 
 
 @contextmanager
@@ -606,8 +644,8 @@ def bulk_insert(s, table: str, frame: pd.DataFrame, constants: dict | None = Non
                  writer: Writer | None = None) -> None:
     """Insert many rows at C speed inside the session's transaction: SQLite reads one JSON array per
     chunk (json_each), PostgreSQL takes COPY. Dates arrive as ISO text. A column that holds one value
-    in every row is written once, as a constant. With a `writer` (SQLite) the JSON is written here
-    and the statements run on the writer's thread."""
+    in every row is written once, as a constant. With a `writer` the statements run on the writer's
+    thread (SQLite's JSON is written by its helper, PostgreSQL's CSV by the writer's thread)."""
     if not len(frame):
         return
     constants = dict(constants or {})
@@ -628,9 +666,10 @@ def bulk_insert(s, table: str, frame: pd.DataFrame, constants: dict | None = Non
         frame = frame.assign(**{k: v for k, v in constants.items()})
         cols = list(frame.columns)
         sql = f"COPY {table} ({', '.join(cols)}) FROM STDIN WITH (FORMAT csv)"
-        with dbapi.cursor() as cur, cur.copy(sql) as copy:
-            for start in range(0, len(frame), CHUNK):
-                copy.write(csv_rows(frame.iloc[start:start + CHUNK]))
+        if writer is not None:
+            writer.copy(sql, frame)
+        else:
+            _copy(dbapi, sql, frame)
         return
     fixed = [_sql_literal(constants[c]) for c in constants]
     select_list = [f"json_extract(value, '$[{i}]')" for i in range(len(cols))]
@@ -658,6 +697,12 @@ def bulk_insert(s, table: str, frame: pd.DataFrame, constants: dict | None = Non
             if nxt is not None:
                 pending = pool.submit(json_rows, nxt)
             dbapi.execute(sql, (*first, payload))
+
+
+def _copy(dbapi, sql: str, frame: pd.DataFrame) -> None:  # noqa: ANN001
+    with dbapi.cursor() as cur, cur.copy(sql) as copy:
+        for start in range(0, len(frame), CHUNK):
+            copy.write(csv_rows(frame.iloc[start:start + CHUNK]))
 
 
 def csv_rows(frame: pd.DataFrame) -> bytes:

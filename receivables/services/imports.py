@@ -608,10 +608,22 @@ class _Pieces:
         self.parsed: list = []  # every piece, for `prepared.finish`
         self.rows = 0  # valid rows seen
         self.rejected = False
+        self._ahead = False
+
+    def parse_ahead(self) -> None:
+        """Parse every piece now (while the database is busy with something else); iterating then
+        hands out the parsed pieces."""
+        done = 0
+        self.report(0.0, said(N_("{n} rows"), n=Count(self.prepared.row_count)))
+        for piece in self._parse.each_piece():
+            done += len(piece.frame)
+            self._report_rows(done)
+        self._ahead = True
 
     def __iter__(self):
-        prepared, total = self.prepared, max(self.prepared.row_count, 1)
-        self.report(0.0, said(N_("{n} rows"), n=Count(prepared.row_count)))
+        prepared = self.prepared
+        if not self._ahead:
+            self.report(0.0, said(N_("{n} rows"), n=Count(prepared.row_count)))
         for piece in self._parse.each_piece():
             self.parsed.append(piece)
             self.rejected = self.rejected or (piece.error_count > 0 and not self.valid_rows_only)
@@ -619,15 +631,25 @@ class _Pieces:
             self.rows += len(rows)
             if len(rows) and not self.rejected:
                 yield rows
-            done = sum(len(p.frame) for p in self.parsed)
-            self.report(0.8 * done / total, said(N_("{done} of {total} rows"), done=Count(done),
-                                                 total=Count(prepared.row_count)))
+            if not self._ahead:
+                self._report_rows(sum(len(p.frame) for p in self.parsed))
+
+    def _report_rows(self, done: int) -> None:
+        total = self.prepared.row_count
+        self.report(0.8 * done / max(total, 1), said(N_("{done} of {total} rows"), done=Count(done),
+                                                     total=Count(total)))
 
     def report(self, share: float, what: Said) -> None:
         """Tell the caller how far the import is. Its callback may raise to stop the import: the
         transaction is then rolled back, and nothing is written."""
         if self.progress is not None:
             self.progress(min(max(share, 0.0), 1.0), what)
+
+    @property
+    def codes(self):  # noqa: ANN201
+        """The debtor code of each data row of the file as written (an Arrow array), or None."""
+        column = self.prepared.mapping.get("debtor_code")
+        return self.prepared.cells.get(column) if column else None
 
     @property
     def numbers(self):  # noqa: ANN201
@@ -674,7 +696,7 @@ def _loading(s, pieces: _Pieces, known_in_file: np.ndarray, batch: ImportBatch, 
     the rows refer to are checked and the loader finishes (indexes, daily sums)."""
     with (loader.Writer(s, give_way) as writer,
           loader.InvoiceLoader(s, batch.id, int((~known_in_file).sum()), writer) as invoices):
-        debtors = _Debtors(s, writer, result, details)
+        debtors = _Debtors(s, writer, result, details, pieces.codes)
 
         def pieces_known():
             for rows in pieces:
@@ -729,8 +751,10 @@ def _apply_open_items(s, pieces: _Pieces, batch: ImportBatch, result: ImportResu
     the ledger costs its parse and a few joins, and writes no invoice."""
     as_of = batch.as_of
     file_rows = loader.FileRows(s)
-    known_in_file, invoice_ids = file_rows.known(pieces.numbers)
     open_before = loader.count_open(s) if mode == FULL else 0
+    # a file beside a ledger is parsed while the database finds its numbers; into an empty ledger,
+    # every row is new and written as it is parsed
+    known_in_file, invoice_ids = file_rows.known(pieces.numbers, meanwhile=pieces.parse_ahead)
     existing_parts, existing_ids = [], []
     with _loading(s, pieces, known_in_file, batch, result, details, seen) as (invoices, pieces_at):
         for rows, at in pieces_at:
@@ -822,13 +846,17 @@ class _Debtors:
     """Debtor ids for a file's rows a piece at a time, creating the debtors the file introduces (named
     from the file), with each row's payment term."""
 
-    def __init__(self, s, writer: loader.Writer, result: ImportResult, details: dict):
+    def __init__(self, s, writer: loader.Writer, result: ImportResult, details: dict, file_codes=None):  # noqa: ANN001
         self.s, self.writer, self.result, self.details = s, writer, result, details
         stored = s.execute(select(Debtor.code, Debtor.id, Debtor.payment_term_days)).all()
         self._codes = pa.array([c for c, _, _ in stored], type=pa.string())
         self._ids = np.asarray([i for _, i, _ in stored], dtype=np.int64)
         self._terms = np.asarray([t or 30 for _, _, t in stored], dtype=np.int64)
-        self._new_ids = loader.Ids(s, "debtor")
+        self._new_ids = loader.Ids(s, "debtor", writer)
+        if file_codes is not None:  # ids for the codes the file seems to introduce, before any writing starts
+            unique = pc.unique(file_codes)
+            stored_already = pc.sum(pc.is_in(unique, value_set=self._codes)).as_py() or 0
+            self._new_ids.reserve(len(unique) - stored_already)
         self._used = np.zeros(len(self._ids), dtype=bool)
 
     @property
