@@ -198,6 +198,7 @@ class FileRows:
             large_joins(self.conn)
         self._fields: tuple[str, ...] = ()
         self._staged = False
+        self._pieces: list[pd.DataFrame] = []  # SQLite: the staged rows, until `compare`
 
     def known(self, numbers, meanwhile: Callable[[], None] | None = None) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
         """For each of the file's invoice numbers (in file order): whether the ledger has it, and the
@@ -237,37 +238,49 @@ class FileRows:
         return pairs.reshape(-1, 2)
 
     def stage(self, ids: np.ndarray, open_cents: np.ndarray, due_date: np.ndarray | None = None,
-              description: pd.Series | None = None, reference: pd.Series | None = None) -> None:
+              description: pd.Series | None = None, reference: pd.Series | None = None,
+              writer: Writer | None = None) -> None:
         """The file's rows of invoices the ledger has, by invoice id: the open amount and, where the file
-        maps them, the due date (NaT: none given), description and reference ("" or None: empty)."""
+        maps them, the due date (NaT: none given), description and reference ("" or None: empty). Once,
+        or once a piece with the same fields: PostgreSQL COPYs them at once (on the `writer`'s thread
+        when given), SQLite keeps them for `compare` to write in id order."""
         if self.empty:
             return
         given = {"due_date": due_date, "description": description, "reference": reference}
-        self._fields = tuple(f for f, v in given.items() if v is not None)
-        order = np.argsort(ids, kind="stable")  # in id order: SQLite appends to its key's B-tree
-        frame = pd.DataFrame({"id": np.asarray(ids, dtype=np.int64)[order],
-                              "open_cents": np.asarray(open_cents, dtype=np.int64)[order]})
+        frame = pd.DataFrame({"id": np.asarray(ids, dtype=np.int64),
+                              "open_cents": np.asarray(open_cents, dtype=np.int64)})
         if due_date is not None:
-            frame["due_date"] = arrow_text(iso_text(np.asarray(due_date)[order]))
+            frame["due_date"] = arrow_text(iso_text(np.asarray(due_date)))
         for f in ("description", "reference"):
             if given[f] is not None:
-                values = pd.Series(given[f]).reset_index(drop=True).iloc[order].reset_index(drop=True)
-                frame[f] = texts_or_none(values)
-        if self.postgres:
-            types = {"due_date": "date", "description": "text", "reference": "text"}
-            self._create(self.ROWS, ", ".join(["id bigint", "open_cents bigint",
-                                               *(f"{f} {types[f]}" for f in self._fields)]))
-            bulk_insert(self.s, self.table, frame)
-            # a temporary table has no statistics until asked; the join of `compare` needs them
-            self.conn.execute(text(f"ANALYZE {self.table}"))
-        else:  # each row as the JSON array SQLite's json_array makes of the invoice: one text to compare
-            self._create(self.ROWS, "id INTEGER PRIMARY KEY, v TEXT")
-            for f in ("description", "reference"):
-                if f in frame:
-                    frame[f] = frame[f].fillna("") if frame[f] is not None else ""
-            self.conn.execute(text(f"INSERT INTO {self.table} (id, v) SELECT CAST(key AS INTEGER), value "
-                                   "FROM json_each(:rows)"), {"rows": json_object(frame)})
+                frame[f] = texts_or_none(pd.Series(given[f]).reset_index(drop=True))
+        if not self._staged:
+            self._fields = tuple(f for f, v in given.items() if v is not None)
+            if self.postgres:
+                types = {"due_date": "date", "description": "text", "reference": "text"}
+                self._create(self.ROWS, ", ".join(["id bigint", "open_cents bigint",
+                                                   *(f"{f} {types[f]}" for f in self._fields)]))
         self._staged = True
+        if self.postgres:
+            bulk_insert(self.s, self.table, frame, writer=writer)
+        else:
+            self._pieces.append(frame)
+
+    def _write_staged(self) -> None:
+        if self.postgres:  # a temporary table has no statistics until asked; the join of `compare` needs them
+            self.conn.execute(text(f"ANALYZE {self.table}"))
+            return
+        # each row as the JSON array SQLite's json_array makes of the invoice: one text to compare, in id
+        # order (SQLite appends to its key's B-tree)
+        frame = pd.concat(self._pieces, ignore_index=True)
+        self._pieces = []
+        frame = frame.iloc[np.argsort(frame["id"].to_numpy(), kind="stable")].reset_index(drop=True)
+        self._create(self.ROWS, "id INTEGER PRIMARY KEY, v TEXT")
+        for f in ("description", "reference"):
+            if f in frame:
+                frame[f] = frame[f].fillna("")
+        self.conn.execute(text(f"INSERT INTO {self.table} (id, v) SELECT CAST(key AS INTEGER), value "
+                               "FROM json_each(:rows)"), {"rows": json_object(frame)})
 
     def compare(self, as_of: date | None, batch_id: int) -> tuple[np.ndarray, np.ndarray]:
         """In one pass: the invoices among the staged rows whose open amount, due date (where the file
@@ -281,6 +294,7 @@ class FileRows:
             return none, none
         if not self._staged:
             self.stage(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        self._write_staged()
         if self.postgres:
             differs = ["r.open_cents <> i.open_cents"]
             if "due_date" in self._fields:

@@ -761,22 +761,23 @@ def _apply_open_items(s, pieces: _Pieces, batch: ImportBatch, result: ImportResu
             known = known_in_file[at]
             if (~known).any():
                 _add(invoices, diff.new_open_items(rows[~known], as_of))
-            existing_parts.append(rows[known])
-            existing_ids.append(invoice_ids[at[known]])
+            if known.any():  # staged as they come, beside the parse and the writing of new invoices
+                existing_parts.append(rows[known])
+                existing_ids.append(invoice_ids[at[known]])
+                file_rows.stage(existing_ids[-1], existing_parts[-1]["open_cents"].to_numpy(),
+                                *(existing_parts[-1][f] if f in mapped else None
+                                  for f in ("due_date", "description", "reference")), writer=invoices.writer)
     result.new = invoices.count
     if pieces.rejected:
         return  # rolled back by the caller
 
-    existing = _concat(existing_parts)
-    ids = np.concatenate(existing_ids) if existing_ids else np.zeros(0, dtype=np.int64)
-    if len(existing):
-        file_rows.stage(ids, existing["open_cents"].to_numpy(),
-                        *(existing[f] if f in mapped else None for f in ("due_date", "description", "reference")))
     differ, absent = file_rows.compare(as_of if mode == FULL else None, batch.id)
-    differing = np.isin(ids, differ)
-    compared = diff.compare_open_items(existing[differing] if len(existing) else existing,
-                                       loader.read_invoices(s, ids[differing]), as_of, mapped)
-    compared = replace(compared, unchanged=compared.unchanged + int((~differing).sum()))
+    # only the rows that may differ are put together and judged
+    differing = [np.isin(ids, differ) for ids in existing_ids]
+    existing = _concat([part[d] for part, d in zip(existing_parts, differing)])
+    ids = np.concatenate([ids[d] for ids, d in zip(existing_ids, differing)]) if existing_ids else np.zeros(0, dtype=np.int64)
+    compared = diff.compare_open_items(existing, loader.read_invoices(s, ids), as_of, mapped)
+    compared = replace(compared, unchanged=compared.unchanged + sum(int((~d).sum()) for d in differing))
     _write_comparison(s, compared, batch.id, details)
     _counts(result, compared)
     leaving = compared.leaving
