@@ -249,15 +249,16 @@ class FileRows:
         given = {"due_date": due_date, "description": description, "reference": reference}
         frame = pd.DataFrame({"id": np.asarray(ids, dtype=np.int64),
                               "open_cents": np.asarray(open_cents, dtype=np.int64)})
-        if due_date is not None:
-            frame["due_date"] = arrow_text(iso_text(np.asarray(due_date)))
+        if due_date is not None:  # PostgreSQL: days since 1970, which COPY reads faster than a date
+            frame["due_date"] = (_epoch_days(due_date) if self.postgres
+                                 else arrow_text(iso_text(np.asarray(due_date))))
         for f in ("description", "reference"):
             if given[f] is not None:
                 frame[f] = texts_or_none(pd.Series(given[f]).reset_index(drop=True))
         if not self._staged:
             self._fields = tuple(f for f, v in given.items() if v is not None)
             if self.postgres:
-                types = {"due_date": "date", "description": "text", "reference": "text"}
+                types = {"due_date": "integer", "description": "text", "reference": "text"}
                 self._create(self.ROWS, ", ".join(["id bigint", "open_cents bigint",
                                                    *(f"{f} {types[f]}" for f in self._fields)]))
         self._staged = True
@@ -298,7 +299,8 @@ class FileRows:
         if self.postgres:
             differs = ["r.open_cents <> i.open_cents"]
             if "due_date" in self._fields:
-                differs.append("(r.due_date IS NOT NULL AND (i.due_date IS NULL OR r.due_date <> i.due_date))")
+                differs.append("(r.due_date IS NOT NULL AND (i.due_date IS NULL "
+                               "OR r.due_date <> i.due_date - DATE '1970-01-01'))")
             differs += [f"COALESCE(r.{f}, '') <> COALESCE(i.{f}, '')" for f in ("description", "reference")
                         if f in self._fields]
         else:  # a row without a due date (none is valid) differs here, and is judged by the import
@@ -311,9 +313,13 @@ class FileRows:
         absent = self._agg("CAST(i.id AS TEXT)", "r.id IS NULL AND i.open_cents <> 0 AND i.is_demo IS NOT TRUE "
                                                  "AND i.invoice_date <= :as_of "
                                                  "AND (i.batch_id IS NULL OR i.batch_id <> :batch)")
+        if self.postgres:  # every invoice is read: in id order beside the sorted rows, not hashed (a third faster)
+            self.conn.execute(text("SET LOCAL enable_hashjoin = off"))
         row = self.conn.execute(text(f"SELECT {differing}, {absent} FROM invoice i "
                                      f"LEFT JOIN {self.table} r ON r.id = i.id"),
                                 {"as_of": as_of if self.postgres else as_of.isoformat(), "batch": batch_id}).one()
+        if self.postgres:
+            self.conn.execute(text("RESET enable_hashjoin"))
         return _ints(row[0]), _ints(row[1])
 
     def drop(self) -> None:
@@ -335,6 +341,12 @@ class FileRows:
 
     def _ints(self, sql: str, params: dict | None = None) -> np.ndarray:
         return _ints(self.conn.execute(text(sql), params or {}).scalar())
+
+
+def _epoch_days(days) -> pd.array:  # noqa: ANN001
+    """datetime64 values as days since 1970-01-01 (missing for NaT)."""
+    values = np.asarray(days).astype("datetime64[D]")
+    return pd.arrays.IntegerArray(values.astype(np.int64), np.isnat(values))
 
 
 def _ints(listed: str | None) -> np.ndarray:
