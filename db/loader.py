@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -180,173 +181,120 @@ def _read_invoices_json(s, ids: np.ndarray | None = None) -> pd.DataFrame:
     return frame[list(INVOICE_COLUMNS)]
 
 class FileRows:
-    """A file of open items beside the ledger, compared in SQL so that the rows a file repeats unchanged
-    never travel back from the database: which of the file's invoice numbers the ledger has (`known`);
-    once parsed, those rows (`stage`, a temporary table of the transaction); then, in one pass over
-    the ledger (`compare`), which of them may change their invoice and, for a full list, which open
-    invoices it leaves out. The import's own rules (`importing.diff`) judge only those. `drop` removes
-    the table (a rollback does too). A ledger without invoices needs none of it: every row is new."""
+    """A file of open items beside the ledger, compared so that the rows a file repeats unchanged never
+    travel back from the database: `look_up` finds, for each of the file's invoice numbers, the
+    invoice the ledger has and what of it a row may change (its open amount and due date, and whether
+    the file's description or reference differ from the invoice's), and, for a full list, the open
+    invoices of the ledger (what a full list closes when it leaves them out). The database does this on a thread of its own while the file is
+    parsed; the parsed rows are then held against it in memory (`Ledger.may_differ`), and the import's
+    own rules (`importing.diff`) judge only the rows that may differ. A ledger without invoices needs
+    none of it: every row is new."""
 
-    ROWS, NUMBERS = "import_file_row", "import_file_number"
+    NUMBERS = "import_file_number"
 
     def __init__(self, s):
         self.s, self.conn = s, s.connection()
         self.postgres = self.conn.dialect.name == "postgresql"
-        self.table = f"{'pg_temp' if self.postgres else 'temp'}.{self.ROWS}"
         self.empty = self.conn.execute(text("SELECT 1 FROM invoice LIMIT 1")).first() is None
         if self.postgres and not self.empty:
             large_joins(self.conn)
-        self._fields: tuple[str, ...] = ()
-        self._staged = False
-        self._pieces: list[pd.DataFrame] = []  # SQLite: the staged rows, until `compare`
 
-    def known(self, numbers, meanwhile: Callable[[], None] | None = None) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
-        """For each of the file's invoice numbers (in file order): whether the ledger has it, and the
-        invoice's id (-1 where not). PostgreSQL joins them from a temporary table (COPY), SQLite
-        from one JSON array. The database does so on a thread of its own while this one runs
-        `meanwhile` (which must leave the connection alone); with nothing to look up, it is not run."""
+    def look_up(self, numbers, texts: dict, as_of: date | None,  # noqa: ANN001
+                meanwhile: Callable[[], None] | None = None) -> Ledger:
+        """The ledger beside the file's invoice numbers (in file order) and the texts the file maps
+        (`texts`: "description" and "reference" cells, "" when empty); with `as_of` (a full list) also
+        the ledger's open invoices (demo invoices and invoices dated after `as_of` aside).
+        Done on a thread of its own while this one runs `meanwhile` (which must leave the connection
+        alone); with nothing to look up, `meanwhile` is not run. No row is written meanwhile, so what
+        is read is the ledger before the import."""
         n = len(numbers)
-        known, ids = np.zeros(n, dtype=bool), np.full(n, -1, dtype=np.int64)
+        ledger = Ledger(np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64),
+                        np.zeros(n, dtype=bool), np.zeros(0, dtype=np.int64))
         if self.empty or not n:
-            return known, ids
+            return ledger
         if meanwhile is None:
-            pairs = self._pairs(numbers)
+            return self._look_up(numbers, texts, as_of, ledger)
+        with ThreadPoolExecutor(max_workers=1) as pool:  # leaving it waits for the database
+            pending = pool.submit(self._look_up, numbers, texts, as_of, ledger)
+            meanwhile()
+            return pending.result()
+
+    def _look_up(self, numbers, texts: dict, as_of: date | None, ledger: Ledger) -> Ledger:  # noqa: ANN001
+        def text_of(values):  # noqa: ANN001, ANN202
+            return arrow_text(values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values)
+
+        frame = pd.DataFrame({"id": np.arange(len(numbers)), "number": text_of(numbers),
+                              **{f: text_of(v) for f, v in texts.items()}})
+        differs = " OR ".join(f"COALESCE(n.{f}, '') <> COALESCE(i.{f}, '')" for f in texts) or "FALSE"
+        due_days = ("i.due_date - DATE '1970-01-01'" if self.postgres
+                    else "CAST(julianday(i.due_date) - 2440587.5 AS INTEGER)")
+        found = self._agg(f"CAST(n.id AS TEXT) || ',' || CAST(i.id AS TEXT) || ',' || CAST(i.open_cents AS TEXT) || ',' "
+                          f"|| CAST(COALESCE({due_days}, {NO_DAY}) AS TEXT) || ',' "
+                          f"|| CASE WHEN {differs} THEN '1' ELSE '0' END")
+        if self.postgres:
+            table = f"pg_temp.{self.NUMBERS}"
+            self._create(self.NUMBERS, ", ".join(["id bigint", "number text", *(f"{f} text" for f in texts)]))
+            bulk_insert(self.s, table, frame)
+            self.conn.execute(text(f"ANALYZE {table}"))
+            rows = self._ints(f"SELECT {found} FROM {table} n JOIN invoice i ON i.number = n.number")
+            self.conn.execute(text(f"DROP TABLE {table}"))
         else:
-            with ThreadPoolExecutor(max_workers=1) as pool:  # leaving it waits for the database
-                pending = pool.submit(self._pairs, numbers)
-                meanwhile()
-                pairs = pending.result()
-        known[pairs[:, 0]] = True
-        ids[pairs[:, 0]] = pairs[:, 1]
-        return known, ids
-
-    def _pairs(self, numbers) -> np.ndarray:  # noqa: ANN001
-        """(position in `numbers`, invoice id) of each number the ledger has."""
-        n = len(numbers)
-        numbers = arrow_text(numbers.combine_chunks() if isinstance(numbers, pa.ChunkedArray) else numbers)
-        pair = self._agg("CAST(n.id AS TEXT) || ',' || CAST(i.id AS TEXT)")
-        if self.postgres:
-            self._create(self.NUMBERS, "id bigint, number text")
-            bulk_insert(self.s, f"pg_temp.{self.NUMBERS}", pd.DataFrame({"id": np.arange(n), "number": numbers}))
-            self.conn.execute(text(f"ANALYZE pg_temp.{self.NUMBERS}"))
-            pairs = self._ints(f"SELECT {pair} FROM pg_temp.{self.NUMBERS} n JOIN invoice i ON i.number = n.number")
-            self.conn.execute(text(f"DROP TABLE pg_temp.{self.NUMBERS}"))
-        else:
-            pairs = self._ints(f"SELECT {pair} FROM (SELECT key AS id, value AS number FROM json_each(:numbers)) n "
-                               "JOIN invoice i ON i.number = n.number",
-                               {"numbers": json_rows(pd.DataFrame({"number": numbers}), flat=True)})
-        return pairs.reshape(-1, 2)
-
-    def stage(self, ids: np.ndarray, open_cents: np.ndarray, due_date: np.ndarray | None = None,
-              description: pd.Series | None = None, reference: pd.Series | None = None,
-              writer: Writer | None = None) -> None:
-        """The file's rows of invoices the ledger has, by invoice id: the open amount and, where the file
-        maps them, the due date (NaT: none given), description and reference ("" or None: empty). Once,
-        or once a piece with the same fields: PostgreSQL COPYs them at once (on the `writer`'s thread
-        when given), SQLite keeps them for `compare` to write in id order."""
-        if self.empty:
-            return
-        given = {"due_date": due_date, "description": description, "reference": reference}
-        frame = pd.DataFrame({"id": np.asarray(ids, dtype=np.int64),
-                              "open_cents": np.asarray(open_cents, dtype=np.int64)})
-        if due_date is not None:  # PostgreSQL: days since 1970, which COPY reads faster than a date
-            frame["due_date"] = (_epoch_days(due_date) if self.postgres
-                                 else arrow_text(iso_text(np.asarray(due_date))))
-        for f in ("description", "reference"):
-            if given[f] is not None:
-                frame[f] = texts_or_none(pd.Series(given[f]).reset_index(drop=True))
-        if not self._staged:
-            self._fields = tuple(f for f, v in given.items() if v is not None)
-            if self.postgres:
-                types = {"due_date": "integer", "description": "text", "reference": "text"}
-                self._create(self.ROWS, ", ".join(["id bigint", "open_cents bigint",
-                                                   *(f"{f} {types[f]}" for f in self._fields)]))
-        self._staged = True
-        if self.postgres:
-            bulk_insert(self.s, self.table, frame, writer=writer)
-        else:
-            self._pieces.append(frame)
-
-    def _write_staged(self) -> None:
-        if self.postgres:  # a temporary table has no statistics until asked; the join of `compare` needs them
-            self.conn.execute(text(f"ANALYZE {self.table}"))
-            return
-        # each row as the JSON array SQLite's json_array makes of the invoice: one text to compare, in id
-        # order (SQLite appends to its key's B-tree)
-        frame = pd.concat(self._pieces, ignore_index=True)
-        self._pieces = []
-        frame = frame.iloc[np.argsort(frame["id"].to_numpy(), kind="stable")].reset_index(drop=True)
-        self._create(self.ROWS, "id INTEGER PRIMARY KEY, v TEXT")
-        for f in ("description", "reference"):
-            if f in frame:
-                frame[f] = frame[f].fillna("")
-        self.conn.execute(text(f"INSERT INTO {self.table} (id, v) SELECT CAST(key AS INTEGER), value "
-                               "FROM json_each(:rows)"), {"rows": json_object(frame)})
-
-    def compare(self, as_of: date | None, batch_id: int) -> tuple[np.ndarray, np.ndarray]:
-        """In one pass: the invoices among the staged rows whose open amount, due date (where the file
-        gives one), description or reference (as text, empty as none) is not what the ledger holds —
-        all that `diff.compare_open_items` may find changed, so every other staged row is unchanged —
-        and, given the date `as_of` of a full list, the open invoices of the ledger before this import
-        (demo invoices and invoices dated after `as_of` aside) that are not among the staged rows:
-        what the list closes."""
-        none = np.zeros(0, dtype=np.int64)
-        if self.empty:
-            return none, none
-        if not self._staged:
-            self.stage(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-        self._write_staged()
-        if self.postgres:
-            differs = ["r.open_cents <> i.open_cents"]
-            if "due_date" in self._fields:
-                differs.append("(r.due_date IS NOT NULL AND (i.due_date IS NULL "
-                               "OR r.due_date <> i.due_date - DATE '1970-01-01'))")
-            differs += [f"COALESCE(r.{f}, '') <> COALESCE(i.{f}, '')" for f in ("description", "reference")
-                        if f in self._fields]
-        else:  # a row without a due date (none is valid) differs here, and is judged by the import
-            values = ["i.open_cents", *(f"i.{f}" if f == "due_date" else f"COALESCE(i.{f}, '')"
-                                        for f in self._fields)]
-            differs = [f"r.v IS NOT json_array({', '.join(values)})"]
-        differing = self._agg("CAST(i.id AS TEXT)", f"r.id IS NOT NULL AND ({' OR '.join(differs)})")
-        if as_of is None:  # a partial list: its own rows only
-            return self._ints(f"SELECT {differing} FROM {self.table} r JOIN invoice i ON i.id = r.id"), none
-        absent = self._agg("CAST(i.id AS TEXT)", "r.id IS NULL AND i.open_cents <> 0 AND i.is_demo IS NOT TRUE "
-                                                 "AND i.invoice_date <= :as_of "
-                                                 "AND (i.batch_id IS NULL OR i.batch_id <> :batch)")
-        if self.postgres:  # every invoice is read: in id order beside the sorted rows, not hashed (a third faster)
-            self.conn.execute(text("SET LOCAL enable_hashjoin = off"))
-        row = self.conn.execute(text(f"SELECT {differing}, {absent} FROM invoice i "
-                                     f"LEFT JOIN {self.table} r ON r.id = i.id"),
-                                {"as_of": as_of if self.postgres else as_of.isoformat(), "batch": batch_id}).one()
-        if self.postgres:
-            self.conn.execute(text("RESET enable_hashjoin"))
-        return _ints(row[0]), _ints(row[1])
-
-    def drop(self) -> None:
-        if self._staged:
-            self._drop()
-            self._staged = False
-
-    def _drop(self) -> None:
-        self.conn.execute(text(f"DROP TABLE IF EXISTS {self.table}"))
+            fields = ["number", *texts]
+            numbers_table = ("(SELECT key AS id, " + ", ".join(f"json_extract(value, '$[{k}]') AS {f}"
+                                                               for k, f in enumerate(fields))
+                             + " FROM json_each(:rows))")
+            rows = self._ints(f"SELECT {found} FROM {numbers_table} n JOIN invoice i ON i.number = n.number",
+                              {"rows": json_rows(frame[fields])})
+        rows = rows.reshape(-1, 5)
+        at = rows[:, 0]
+        ledger.ids[at], ledger.open_cents[at], ledger.due_days[at] = rows[:, 1], rows[:, 2], rows[:, 3]
+        ledger.texts_differ[at] = rows[:, 4] == 1
+        if as_of is not None:
+            ledger.open_ids = self._ints(f"SELECT {self._agg('CAST(id AS TEXT)')} FROM invoice WHERE open_cents <> 0 "
+                                         "AND is_demo IS NOT TRUE AND invoice_date <= :as_of",
+                                         {"as_of": as_of if self.postgres else as_of.isoformat()})
+        return ledger
 
     def _create(self, table: str, columns: str) -> None:
         self.conn.execute(text(f"DROP TABLE IF EXISTS {'pg_temp' if self.postgres else 'temp'}.{table}"))
         self.conn.execute(text(f"CREATE TEMPORARY TABLE {table} ({columns})"
                                + (" ON COMMIT DROP" if self.postgres else "")))
 
-    def _agg(self, expression: str, where: str | None = None) -> str:
-        listed = f"string_agg({expression}, ',')" if self.postgres else f"group_concat({expression}, ',')"
-        return f"{listed} FILTER (WHERE {where})" if where else listed
+    def _agg(self, expression: str) -> str:
+        return f"string_agg({expression}, ',')" if self.postgres else f"group_concat({expression}, ',')"
 
     def _ints(self, sql: str, params: dict | None = None) -> np.ndarray:
         return _ints(self.conn.execute(text(sql), params or {}).scalar())
 
 
-def _epoch_days(days) -> pd.array:  # noqa: ANN001
-    """datetime64 values as days since 1970-01-01 (missing for NaT)."""
-    values = np.asarray(days).astype("datetime64[D]")
-    return pd.arrays.IntegerArray(values.astype(np.int64), np.isnat(values))
+NO_DAY = -(2 ** 31)  # a due date the ledger does not have
+
+
+@dataclass
+class Ledger:
+    """What `FileRows.look_up` found, per data row of the file: the invoice id (-1: none), its open
+    amount and due date (days since 1970), whether the file's texts differ from it; and for a full
+    list the ledger's open invoices."""
+
+    ids: np.ndarray
+    open_cents: np.ndarray
+    due_days: np.ndarray
+    texts_differ: np.ndarray
+    open_ids: np.ndarray
+
+    @property
+    def known(self) -> np.ndarray:
+        return self.ids >= 0
+
+    def may_differ(self, at: np.ndarray, open_cents: np.ndarray, due_date: np.ndarray | None) -> np.ndarray:
+        """For the parsed rows at positions `at` (of invoices the ledger has): whether the row's open
+        amount, due date (where the file gives a column of them; a row without one is judged too) or
+        texts are not what the ledger holds. Every other row leaves its invoice as it is."""
+        differ = (np.asarray(open_cents, dtype=np.int64) != self.open_cents[at]) | self.texts_differ[at]
+        if due_date is not None:
+            days = np.asarray(due_date).astype("datetime64[D]")
+            differ |= np.isnat(days) | (days.astype(np.int64) != self.due_days[at])
+        return differ
 
 
 def _ints(listed: str | None) -> np.ndarray:
@@ -593,7 +541,9 @@ def bulk_load(s, table: str, rows: int, postgres_only: bool = False):
     """When a batch at least doubles a large table, drop its secondary indexes for the load and build
     them again afterwards (a sort instead of a million random B-tree inserts); on PostgreSQL also its
     unique and foreign keys (checked again in one join each when they are added back, instead of one
-    lookup per row). DDL is part of the transaction, so a failure restores them with everything else."""
+    lookup per row), but not its partial indexes (of the few rows their condition holds for: kept as
+    the rows go in, rather than a whole table read to build them again). DDL is part of the
+    transaction, so a failure restores them with everything else."""
     dialect = s.get_bind().dialect.name
     if rows < BULK_ROWS or (postgres_only and dialect != "postgresql"):
         yield
@@ -629,7 +579,7 @@ def _pg_bulk_load(s, table: str, rows: int):
         "WHERE conrelid = CAST(:t AS regclass) AND contype IN ('f', 'u') ORDER BY contype DESC"), {"t": table}).all()
     indexes = conn.execute(text(
         "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-        "WHERE i.indrelid = CAST(:t AS regclass) AND NOT i.indisprimary "
+        "WHERE i.indrelid = CAST(:t AS regclass) AND NOT i.indisprimary AND i.indpred IS NULL "
         "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)"), {"t": table}).all()
     for name, _ in keys:
         conn.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))

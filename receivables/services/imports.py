@@ -651,6 +651,11 @@ class _Pieces:
         column = self.prepared.mapping.get("debtor_code")
         return self.prepared.cells.get(column) if column else None
 
+    def cells(self, field: str):  # noqa: ANN201
+        """The cells of the column mapped to `field`, one per data row, trimmed, "" when empty (an Arrow
+        array); the parsed rows hold the same texts."""
+        return self.prepared.cells[self.prepared.mapping[field]]
+
     @property
     def numbers(self):  # noqa: ANN201
         """The invoice number of each data row of the file (an Arrow array)."""
@@ -745,43 +750,46 @@ def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
 def _apply_open_items(s, pieces: _Pieces, batch: ImportBatch, result: ImportResult, details: dict, mode: str,
                       mapped: set[str], seen: diff.Seen, confirm: bool) -> None:
     """New invoices are written a piece at a time as the file is parsed; the invoices the ledger
-    already has are compared with the whole file afterwards. The database tells which of the file's
-    numbers it has, which of those rows may change their invoice and which open invoices a full list
-    leaves out (`loader.FileRows`): only those invoices are read and judged, so a file that repeats
-    the ledger costs its parse and a few joins, and writes no invoice."""
+    already has are compared with the file afterwards. While the file is parsed, the database finds
+    the invoice of each of its numbers with what a row may change of it, and for a full list the open
+    invoices (`loader.FileRows`); only the rows that differ, and the open invoices the list leaves
+    out, are read and judged, so a file that repeats the ledger costs its parse and one join, and
+    writes no invoice."""
     as_of = batch.as_of
-    file_rows = loader.FileRows(s)
     open_before = loader.count_open(s) if mode == FULL else 0
-    # a file beside a ledger is parsed while the database finds its numbers; into an empty ledger,
+    # a file beside a ledger is parsed while the database looks up its numbers; into an empty ledger,
     # every row is new and written as it is parsed
-    known_in_file, invoice_ids = file_rows.known(pieces.numbers, meanwhile=pieces.parse_ahead)
-    existing_parts, existing_ids = [], []
+    ledger = loader.FileRows(s).look_up(pieces.numbers, {f: pieces.cells(f) for f in ("description", "reference")
+                                                         if f in mapped},
+                                        as_of if mode == FULL else None, meanwhile=pieces.parse_ahead)
+    known_in_file = ledger.known
+    existing_parts, existing_ids, listed_ids, unchanged = [], [], [], 0
     with _loading(s, pieces, known_in_file, batch, result, details, seen) as (invoices, pieces_at):
         for rows, at in pieces_at:
             known = known_in_file[at]
             if (~known).any():
                 _add(invoices, diff.new_open_items(rows[~known], as_of))
-            if known.any():  # staged as they come, beside the parse and the writing of new invoices
-                existing_parts.append(rows[known])
-                existing_ids.append(invoice_ids[at[known]])
-                file_rows.stage(existing_ids[-1], existing_parts[-1]["open_cents"].to_numpy(),
-                                *(existing_parts[-1][f] if f in mapped else None
-                                  for f in ("due_date", "description", "reference")), writer=invoices.writer)
+            if known.any():
+                rows, at = rows[known], at[known]
+                listed_ids.append(ledger.ids[at])
+                differ = ledger.may_differ(at, rows["open_cents"].to_numpy(),
+                                           rows["due_date"].to_numpy() if "due_date" in mapped else None)
+                existing_parts.append(rows[differ])
+                existing_ids.append(ledger.ids[at[differ]])
+                unchanged += int((~differ).sum())
     result.new = invoices.count
     if pieces.rejected:
         return  # rolled back by the caller
 
-    differ, absent = file_rows.compare(as_of if mode == FULL else None, batch.id)
-    # only the rows that may differ are put together and judged
-    differing = [np.isin(ids, differ) for ids in existing_ids]
-    existing = _concat([part[d] for part, d in zip(existing_parts, differing)])
-    ids = np.concatenate([ids[d] for ids, d in zip(existing_ids, differing)]) if existing_ids else np.zeros(0, dtype=np.int64)
-    compared = diff.compare_open_items(existing, loader.read_invoices(s, ids), as_of, mapped)
-    compared = replace(compared, unchanged=compared.unchanged + sum(int((~d).sum()) for d in differing))
+    ids = np.concatenate(existing_ids) if existing_ids else np.zeros(0, dtype=np.int64)
+    compared = diff.compare_open_items(_concat(existing_parts), loader.read_invoices(s, ids), as_of, mapped)
+    compared = replace(compared, unchanged=compared.unchanged + unchanged)
     _write_comparison(s, compared, batch.id, details)
     _counts(result, compared)
     leaving = compared.leaving
     if mode == FULL:
+        listed = np.concatenate(listed_ids) if listed_ids else np.zeros(0, dtype=np.int64)
+        absent = ledger.open_ids[~np.isin(ledger.open_ids, listed, kind="table")] if len(listed) else ledger.open_ids
         gone, result.closing = diff.closing_of(loader.read_invoices(s, absent),
                                                seen.file_debtors(), as_of, open_before)
         if confirm and result.closing.needs_confirmation and pieces.rows:  # an empty file is refused later
@@ -791,7 +799,6 @@ def _apply_open_items(s, pieces: _Pieces, batch: ImportBatch, result: ImportResu
         _write_changes(s, gone, batch.id)
         leaving += gone.closed_ids
         result.closed += len(gone)
-    file_rows.drop()
     s.flush()
     _leave_messages(s, leaving, result, details)
 
