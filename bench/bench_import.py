@@ -6,7 +6,8 @@ PostgreSQL, against a reference measured in the same run.
     python bench/bench_import.py --rows 2000 --debtors 100 --rounds 1
 
 The sequence below runs `--rounds` times (3), each time on a fresh database, and the median of the rounds'
-ratios is printed last: on a shared machine one round's reference and import can meet different loads.
+ratios is printed last: on a shared machine one round's reference and import can meet different loads. On
+PostgreSQL each step starts after a CHECKPOINT.
 
 Every step runs in its own process, so its peak memory (ru_maxrss) is its own:
   baseline      SQLite: pandas.read_csv(sep=";", decimal=",", thousands=".") + to_sql into an empty SQLite file;
@@ -126,7 +127,23 @@ def _child(step: str, file: Path, db: str) -> dict:
     return out
 
 
+def _settle(db: str) -> None:
+    """PostgreSQL: a CHECKPOINT before each step, so that no step pays for writing out the pages an
+    earlier one left dirty (a reference's COPY would otherwise be flushed during the import after it)."""
+    if not db.startswith("postgresql"):
+        return
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("CHECKPOINT"))
+    finally:
+        engine.dispose()
+
+
 def _run(step: str, file: Path, db: str) -> dict:
+    _settle(db)
     proc = subprocess.run([sys.executable, __file__, "--step", step, "--file", str(file), "--db", db],
                           capture_output=True, text=True, cwd=ROOT)
     if proc.returncode != 0:
