@@ -16,9 +16,9 @@ from db.models import BankLine, Debtor, InboundMail, Invoice, Message, Note, Use
 from db.uow import UnitOfWork
 from receivables.domain import contacts, phrases
 from receivables.domain.money import fmt
-from receivables.domain.phrases import Phrase
+from receivables.domain.phrases import Money, Phrase
 from receivables.domain.phrasing import Said, phrase_of
-from receivables.domain.translation import N_
+from receivables.domain.translation import N_, Count
 from receivables.domain.worklist import (
     SOURCES,
     Item,
@@ -268,25 +268,26 @@ def _addresses(uow: UnitOfWork) -> list[Item]:
     out = []
     for code, rows in missing.groupby("debtor_code", sort=False):
         d = debtors[code]
-        owed = ", ".join(fmt(int(v), c) for c, v in zip(rows["currency"], rows["open_cents"]))
+        owed = phrases.joined(Money(int(v), c) for c, v in zip(rows["currency"], rows["open_cents"]))
         waiting = int(rows["waiting_messages"].max())
-        words, since = bounced.get(d.id, ("", d.created_at.date()))
+        words, since = bounced.get(d.id, (None, d.created_at.date()))
         if d.email_bouncing:
             title = worded(N_("Address bounced: {address}"), address=d.email_bouncing)
         elif d.email:
             title = worded(N_("No usable reminder address ({address})"), address=d.email)
         else:
             title = worded(N_("No reminder address"))
-        detail = "; ".join(filter(None, [words, f"open {owed}",
-                                         f"{waiting} reminder(s) waiting for an address" if waiting else ""]))
-        out.append(Item(f"address:{d.id}", "address", detail=detail, since=since, debtor_id=d.id, debtor_code=code,
-                        debtor_name=d.name, ref=d.id, late=bool(d.email_bouncing),
-                        extra={"words": words, "owed": owed, "waiting": waiting}, **title))
+        parts = [words, Phrase(N_("open {amount}"), {"amount": owed}),
+                 Phrase(N_("reminders waiting for an address: {n}"), {"n": Count(waiting)}) if waiting else None]
+        out.append(Item(f"address:{d.id}", "address", **_reason(phrases.joined([p for p in parts if p], "; ")),
+                        since=since, debtor_id=d.id, debtor_code=code, debtor_name=d.name, ref=d.id,
+                        late=bool(d.email_bouncing), extra={"words": str(words or ""), "owed": str(owed),
+                                                            "waiting": waiting}, **title))
     return out
 
 
-def _last_bounces(s, debtor_ids: list[int]) -> dict[int, tuple[str, date]]:
-    """Per debtor, the newest bounce in the server's words and the day it came."""
+def _last_bounces(s, debtor_ids: list[int]) -> dict[int, tuple[Phrase, date]]:
+    """Per debtor, the newest bounce in the server's words (verbatim) and the day it came."""
     if not debtor_ids:
         return {}
     out = {}
@@ -294,7 +295,9 @@ def _last_bounces(s, debtor_ids: list[int]) -> dict[int, tuple[str, date]]:
             select(InboundMail.debtor_id, InboundMail.bounce_recipient, InboundMail.bounce_diagnostic,
                    InboundMail.bounce_status, InboundMail.received_at)
             .where(InboundMail.kind == "bounce", InboundMail.debtor_id.in_(debtor_ids)).order_by(InboundMail.id)):
-        out[debtor_id] = (f"{recipient}: {diagnostic or status or 'refused'}", at.date())
+        server = diagnostic or status
+        out[debtor_id] = (Phrase(N_("{address}: {words}"), {"address": recipient, "words": server}) if server
+                          else Phrase(N_("{address}: refused"), {"address": recipient}), at.date())
     return out
 
 

@@ -17,10 +17,16 @@ from db.models import (
     Note,
 )
 from db.uow import UnitOfWork
+from receivables.domain.translation import translate
 from receivables.domain.worklist import SOURCES, Item, OwnerRules, counts, handed, mine, ordered, owner_of
 from receivables.services import bank, dossier, mailbox, queue, today
 from receivables.services.errors import ServiceError
 from tests import user_store
+
+
+def dutch(phrase) -> str:  # noqa: ANN001
+    """A phrase worded for a Dutch reader (amounts as currency and cents, to see them travel as amounts)."""
+    return phrase.worded(lambda msgid, **p: translate(msgid, "nl", **p), lambda c, cur: f"{cur} {c}", str)
 
 TODAY = date(2026, 12, 4)
 NOW = datetime(2026, 12, 4, 9, 0)
@@ -176,7 +182,8 @@ def test_a_proposed_reminder_waits_for_approval_unless_its_debtor_has_no_address
         (f"approval:{reminder_id}", "Second reminder to Klant 100 B.V.: € 500,00")]
     (address,) = items(uow, "address")
     assert (address.debtor_code, address.title) == ("200", "No reminder address")
-    assert address.detail == "open € 500,00; 1 reminder(s) waiting for an address"
+    assert address.detail == "open € 500,00; reminders waiting for an address: 1"
+    assert dutch(address.detail_phrase) == "openstaand EUR 50000; herinneringen die op een adres wachten: 1"
     with uow() as u:
         queue.transition(u, [reminder_id], "approve", actor="carla")
     assert items(uow, "approval") == []
@@ -193,6 +200,20 @@ def test_a_bounced_address_is_on_the_address_list_with_the_servers_words(uow):
     (item,) = items(uow, "address")
     assert (item.title, item.late) == ("Address bounced: oud@100.example", True)
     assert item.detail == "oud@100.example: 550 5.1.1 User unknown; open € 500,00"
+    assert dutch(item.detail_phrase) == "oud@100.example: 550 5.1.1 User unknown; openstaand EUR 50000"
+
+
+def test_a_bounce_without_the_servers_words_reads_refused_in_the_readers_language(uow):
+    with uow() as u:
+        d = add_debtor(u, "100", email=None, email_bouncing="oud@100.example")
+        add_invoice(u, d, "F-1")
+        u.session.add(InboundMail(key="1:a", kind="bounce", from_address="MAILER-DAEMON@x", subject="Undelivered",
+                                  text="", link="thread", debtor_id=d.id, bounce_recipient="oud@100.example",
+                                  handled_at=NOW, handled_by="mailbox"))
+        u.commit()
+    (item,) = items(uow, "address")
+    assert item.detail == "oud@100.example: refused; open € 500,00"
+    assert dutch(item.detail_phrase) == "oud@100.example: geweigerd; openstaand EUR 50000"
     with uow() as u:
         dossier.update_contact(u, "100", emails="nieuw@100.example", language="nl", actor="carla")
     assert items(uow, "address") == []
