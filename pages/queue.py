@@ -19,9 +19,7 @@ from ui.phrases import said  # noqa: E402
 from ui.settings_tracks import STEP_LABELS  # noqa: E402
 from ui.text import md  # noqa: E402
 
-STATUSES = {"proposed": N_("proposed"), "approved": N_("approved"), "postponed": N_("postponed"),
-            "blocked": N_("blocked"), "sending": N_("sending"), "exported": N_("exported"), "sent": N_("sent"),
-            "failed": N_("failed"), "cancelled": N_("cancelled"), queue.NEEDS_ADDRESS: N_("needs address")}
+STATUSES = {**messages.STATUS_LABELS, queue.NEEDS_ADDRESS: N_("needs address")}
 VIEWS = {"today": N_("Due today"), "tomorrow": N_("Tomorrow"), "week": N_("This week"), "all": N_("All")}
 CALL_OUTCOMES = calls.OUTCOME_LABELS  # the one list (receivables/domain/calls.py)
 TRANSLATED_PARAMS = ("status", "verb")  # words of ours inside a core error, worded like the rest

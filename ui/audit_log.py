@@ -9,11 +9,12 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from receivables.domain import phrases
+from receivables.domain import messages, phrases, plans
 from receivables.domain.phrases import Phrase
 from receivables.services import audit
 from ui import i18n, state
 from ui.i18n import N_, _
+from ui.nav import ROLE_NAMES
 from ui.phrases import said
 
 ACTIONS = {
@@ -99,9 +100,16 @@ FIELDS = {
 }
 
 
-def _value(v) -> str:
+# the values of a field that are words of ours, per kind of thing changed: worded like the field's name
+VALUES = {"message": {"status": messages.STATUS_LABELS}, "payment_plan": {"status": plans.STATUS_LABELS},
+          "user": {"role": ROLE_NAMES}}
+
+
+def _value(v, labels: dict | None = None) -> str:
     if v is None or v == "":
         return "–"
+    if labels and isinstance(v, str) and v in labels:
+        return _(labels[v])
     if isinstance(v, str) and isinstance(words := phrases.load(v), Phrase):  # words the core kept, e.g. a problem
         return said(words)
     if isinstance(v, (dict, list)):
@@ -110,22 +118,26 @@ def _value(v) -> str:
     return str(v)
 
 
-def change_text(before, after) -> str:
+def change_text(before, after, entity: str | None = None) -> str:
     """The change in words: `role: viewer → admin; e-mail address: – → a@b.nl`, each field by its name in
-    the reader's language (FIELDS); keys present on one side only are shown as added or removed."""
+    the reader's language (FIELDS), and the values that are words of ours (a reminder's status, a user's
+    role: VALUES, by the kind of thing changed) likewise; keys present on one side only are shown as
+    added or removed."""
     before = before if isinstance(before, dict) else ({} if before is None else {"value": before})
     after = after if isinstance(after, dict) else ({} if after is None else {"value": after})
+    values = VALUES.get(entity or "", {})
     parts = []
     for key in list(dict.fromkeys([*before, *after])):
         old, new = before.get(key), after.get(key)
         field = _(FIELDS[key]) if key in FIELDS else key
+        labels = values.get(key)
         if key in before and key in after:
             if old != new:
-                parts.append(f"{field}: {_value(old)} → {_value(new)}")
+                parts.append(f"{field}: {_value(old, labels)} → {_value(new, labels)}")
         elif key in after:
-            parts.append(f"{field}: {_value(new)}")
+            parts.append(f"{field}: {_value(new, labels)}")
         else:
-            parts.append(f"{field}: {_value(old)} → –")
+            parts.append(f"{field}: {_value(old, labels)} → –")
     return "; ".join(parts)
 
 
@@ -148,7 +160,7 @@ def readable(log: pd.DataFrame) -> pd.DataFrame:
             _("Who"): r["actor"],
             _("What"): _(ACTIONS[r["action"]]) if r["action"] in ACTIONS else r["action"],
             _("Concerning"): f"{entity} {r['entity_id'] or ''}".strip(),
-            _("What changed"): change_text(_parsed(r.get("before")), _parsed(r.get("after"))),
+            _("What changed"): change_text(_parsed(r.get("before")), _parsed(r.get("after")), r.get("entity")),
         })
     return pd.DataFrame(rows, columns=[_("When"), _("Who"), _("What"), _("Concerning"), _("What changed")])
 

@@ -7,6 +7,10 @@ from datetime import datetime, timedelta
 from receivables.domain.translation import N_
 
 UNSENT = ("proposed", "approved", "postponed")
+# every status a message can have, as its reader calls it
+STATUS_LABELS = {"proposed": N_("proposed"), "approved": N_("approved"), "postponed": N_("postponed"),
+                 "blocked": N_("blocked"), "sending": N_("sending"), "exported": N_("exported"), "sent": N_("sent"),
+                 "failed": N_("failed"), "cancelled": N_("cancelled")}
 IN_FLIGHT = (*UNSENT, "sending", "failed", "exported")  # the invoice waits at this step
 REACHED = (*IN_FLIGHT, "sent", "blocked")  # the step counts as taken (blocked: skipped by a person)
 

@@ -31,6 +31,9 @@ def test_the_fields_of_a_change_are_named_in_the_readers_language_and_unknown_on
             == "mail: 7 → 8; status: sent → failed; zz_unknown: 1")
     assert change_text({"email": "a@b.nl"}, {"email": "c@d.nl"}) == "e-mailadres: a@b.nl → c@d.nl"
     problem = phrases.dump(Phrase("address bounced: {address}: {words}", {"address": "a@b.nl", "words": "550 no"}))
+    assert change_text({"status": "proposed"}, {"status": "approved"}, "message") == "status: voorgesteld → goedgekeurd"
+    assert change_text({"role": "viewer"}, {"role": "admin"}, "user") == "rol: kijker → beheerder"
+    assert change_text({"status": "sent"}, {"status": "zz_new"}, "message") == "status: verzonden → zz_new"
     assert change_text({"last_error": problem}, None) == "laatste probleem: adres onbestelbaar: a@b.nl: 550 no → –"
 
 
