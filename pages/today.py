@@ -44,7 +44,7 @@ def run(service, done: str, **kwargs) -> None:
 
 
 def title(item: Item) -> str:
-    words = _(item.title_id, **item.params) if item.title_id else item.title
+    words = said(item.title_phrase) if item.title_id else item.title
     return md(words)
 
 

@@ -19,9 +19,7 @@ from ui import i18n, state
 from ui.i18n import N_, _
 from ui.text import md as _md
 
-STEP_LABELS = {"courtesy": N_("Courtesy notice"), "reminder": N_("First reminder"),
-               "second_reminder": N_("Second reminder"), "call": N_("Phone call"), "demand": N_("Demand"),
-               "final_notice": N_("Final notice"), "handover": N_("Hand-over to collection")}
+STEP_LABELS = tracks.STEP_LABELS  # the one list (receivables/domain/tracks.py)
 CHANNEL_LABELS = {"email": N_("E-mail"), "letter": N_("Letter"), "call": N_("Phone call")}
 TRACK_LABELS = {"friendly": N_("Friendly"), "standard": N_("Standard"), "strict": N_("Strict")}
 SIGNAL_LABELS = {"avg_days_late": N_("Average days paid late"), "share_paid_late": N_("Share paid late (%)"),

@@ -18,6 +18,10 @@ DEFAULTS_FILE = Path(__file__).with_name("default_tracks.json")
 
 # The step templates in order of escalation; the position is the step's rank.
 TEMPLATES = ("courtesy", "reminder", "second_reminder", "call", "demand", "final_notice", "handover")
+# each template's name as its reader calls it (the reminder settings, the queue, Today, the digest)
+STEP_LABELS = {"courtesy": N_("Courtesy notice"), "reminder": N_("First reminder"),
+               "second_reminder": N_("Second reminder"), "call": N_("Phone call"), "demand": N_("Demand"),
+               "final_notice": N_("Final notice"), "handover": N_("Hand-over to collection")}
 CHANNELS = ("email", "call", "letter")
 TONES = ("friendly", "standard", "strict")
 # The payment term each letter gives, in days after it goes out (its "pay by" date); the next step waits
@@ -428,3 +432,9 @@ def choose_track_keys(signals: dict[str, object], rules: list[Rule], overrides, 
         undecided &= ~hit
     chosen[undecided] = rules[-1].track
     return chosen
+
+
+def step_name(key: str) -> Phrase | str:
+    """A step by its template's name (a phrase, worded in its reader's language), or a step of a person's
+    own making by its key, as it is."""
+    return Phrase(STEP_LABELS[key]) if key in STEP_LABELS else key.replace("_", " ").capitalize()

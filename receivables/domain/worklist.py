@@ -52,10 +52,16 @@ class Item:
     extra: dict = field(default_factory=dict, compare=False)
     detail_phrase: Phrase | None = field(default=None, compare=False)  # the detail, for a screen to word
 
+    @property
+    def title_phrase(self) -> Phrase | None:
+        """The title for a screen or a mail to word in its reader's language."""
+        return Phrase(self.title_id, self.params) if self.title_id else None
+
 
 def worded(msgid: str, **params) -> dict:
-    """An item's title: in English now, and its message id and parameters for a screen to translate."""
-    return {"title": msgid.format(**params), "title_id": msgid, "params": params}
+    """An item's title: in English now, and its message id and parameters for a screen to translate
+    (`title_phrase`; a parameter may be a phrase of its own)."""
+    return {"title": str(Phrase(msgid, params)), "title_id": msgid, "params": params}
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from db.models import Debtor, Digest, Invoice, utcnow
 from db.uow import UnitOfWork
 from emails import mime
 from emails.transport import PERMANENT, SENT, TEMPORARY, Delivery, TransportUnavailable
-from receivables.domain import contacts
+from receivables.domain import contacts, formatting
 from receivables.domain.money import fmt
 from receivables.domain.translation import N_, translate
 from receivables.domain.worklist import SOURCES
@@ -120,7 +120,9 @@ def _daily(uow: UnitOfWork, sub: Subscription, day: date) -> Draft | None:
     lines += [f"  {translate(SOURCE_WORDS[s], lang)}: {n}" for s, n in work.counts.items() if n]
     lines += ["", translate(N_("First on the list:"), lang), ""]
     for item in work.items[:TOP]:
-        title = translate(item.title_id, lang, **item.params) if item.title_id else item.title
+        title = (item.title_phrase.worded(lambda m, **p: translate(m, lang, **p),
+                                          lambda c, cur: formatting.money(c, cur, lang),
+                                          lambda d: formatting.day(d, lang)) if item.title_id else item.title)
         debtor = f" ({item.debtor_code} {item.debtor_name or ''})".rstrip() if item.debtor_code else ""
         lines.append(f"  - {title}{debtor}" + (" !" if item.late else ""))
     if len(work.items) > TOP:

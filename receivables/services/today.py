@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, or_, select
 
 from db.models import BankLine, Debtor, InboundMail, Invoice, Message, Note, UserAccount, WorkHandoff
 from db.uow import UnitOfWork
-from receivables.domain import contacts, phrases
+from receivables.domain import contacts, phrases, tracks
 from receivables.domain.money import fmt
 from receivables.domain.phrases import Money, Phrase
 from receivables.domain.phrasing import Said, phrase_of
@@ -252,7 +252,7 @@ def _approvals(s, today: date) -> list[Item]:
                      .where(Message.status == "proposed", Message.channel != "call", _due(today))).all()
     return [Item(f"approval:{mid}", "approval", **_reason(reason), since=planned, debtor_id=debtor_id,
                  debtor_code=code, debtor_name=name, ref=mid, amount_cents=total, currency=cur, extra={"step": step},
-                 **worded(N_("{step} to {debtor}: {amount}"), step=step.replace("_", " ").capitalize(), debtor=name,
+                 **worded(N_("{step} to {debtor}: {amount}"), step=tracks.step_name(step), debtor=name,
                           amount=fmt(total, cur)))
             for mid, step, planned, total, cur, reason, debtor_id, code, name, email, bouncing in rows
             if contacts.reminder_address(email, bouncing) is not None]  # without one: an address item

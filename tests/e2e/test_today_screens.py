@@ -43,9 +43,13 @@ def test_today_on_the_demo_data_in_both_languages(server, chromium, language, tm
         title, replies, address = WORDS[language]
         main = page.inner_text("[data-testid='stMain']")
         assert title in main and replies in main and address in main
+        if language == "nl":  # the bounced address's line: the server's words, what is open, in Dutch
+            assert "550 5.1.1" in main and "openstaand €" in main and "open €" not in main
         link = page.locator("[data-testid='stSidebar'] [data-testid='stPageLink']").first.inner_text()
         assert title in link and link.split()[-1].isdigit()  # the count beside Today
         name = "today.png" if language == "en" else "today_nl.png"
         page.screenshot(path=str(screenshots_folder(tmp_path) / name))
+        page.get_by_text(address).last.scroll_into_view_if_needed()
+        page.screenshot(path=str(screenshots_folder(tmp_path) / name.replace("today", "today_address")))
     finally:
         context.close()

@@ -180,6 +180,8 @@ def test_a_proposed_reminder_waits_for_approval_unless_its_debtor_has_no_address
         reminder_id = m.id
     assert [(i.key, i.title) for i in items(uow, "approval")] == [
         (f"approval:{reminder_id}", "Second reminder to Klant 100 B.V.: € 500,00")]
+    (approval,) = items(uow, "approval")  # the step by the name the reminder settings give it, in Dutch too
+    assert dutch(approval.title_phrase) == "Tweede herinnering aan Klant 100 B.V.: € 500,00"
     (address,) = items(uow, "address")
     assert (address.debtor_code, address.title) == ("200", "No reminder address")
     assert address.detail == "open € 500,00; reminders waiting for an address: 1"
