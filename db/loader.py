@@ -184,11 +184,11 @@ class FileRows:
     """A file of open items beside the ledger, compared so that the rows a file repeats unchanged never
     travel back from the database: `look_up` finds, for each of the file's invoice numbers, the
     invoice the ledger has and what of it a row may change (its open amount and due date, and whether
-    the file's description or reference differ from the invoice's), and, for a full list, the open
-    invoices of the ledger (what a full list closes when it leaves them out). The database does this on a thread of its own while the file is
-    parsed; the parsed rows are then held against it in memory (`Ledger.may_differ`), and the import's
-    own rules (`importing.diff`) judge only the rows that may differ. A ledger without invoices needs
-    none of it: every row is new."""
+    the file's description or reference differ from the invoice's), and for a full list the ledger's
+    open invoices (what the list closes where it leaves them out). The database does this on a thread
+    of its own while the file is parsed; the parsed rows are then held against it in memory
+    (`Ledger.may_differ`), and the import's own rules (`importing.diff`) judge only the rows that may
+    differ. A ledger without invoices needs none of it: every row is new."""
 
     NUMBERS = "import_file_number"
 
@@ -693,16 +693,13 @@ def csv_rows(frame: pd.DataFrame) -> bytes:
 _CONTROL = r"[\x00-\x1f]"
 
 
-def json_rows(frame: pd.DataFrame, flat: bool = False) -> str:
-    """The frame's rows as one JSON array of arrays (`flat`: of a one-column frame, one array of its
-    values), written with Arrow's string kernels (which let go of the GIL, and are several times faster
-    than pandas' writer): each column as JSON text, the columns of a row joined, the rows laid end to
-    end in the array's own buffer. Texts with control characters, and column types other than text,
-    integers and flags, go through pandas."""
+def json_rows(frame: pd.DataFrame) -> str:
+    """The frame's rows as one JSON array of arrays, written with Arrow's string kernels (which let go of
+    the GIL, and are several times faster than pandas' writer): each column as JSON text, the columns of
+    a row joined, the rows laid end to end in the array's own buffer. Texts with control characters, and
+    column types other than text, integers and flags, go through pandas."""
     if not len(frame):
         return "[]"
-    if flat:
-        return _json_values(frame.iloc[:, 0])
     arrays = _json_arrays(frame)
     if arrays is None:
         return frame.to_json(orient="values", force_ascii=False)
@@ -732,31 +729,6 @@ def _json_arrays(frame: pd.DataFrame) -> pa.Array | None:
             return None
         parts.append(pc.fill_null(text.cast(pa.string()), "null"))
     return pc.binary_join_element_wise("[", pc.binary_join_element_wise(*parts, ","), "]", "")
-
-
-def _json_values(values: pd.Series) -> str:
-    """One column as a flat JSON array (see `json_rows`)."""
-    arr = pa.array(values)
-    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-    if pa.types.is_string(arr.type) and not pc.any(pc.match_substring_regex(arr, _CONTROL)).as_py():
-        escaped = pc.replace_substring(pc.replace_substring(arr, "\\", "\\\\"), '"', '\\"')
-        quoted = pc.fill_null(pc.binary_join_element_wise('"', escaped, '"', ""), "null")
-        return _laid_end_to_end(pc.binary_join_element_wise(quoted, ",", ""))
-    return values.to_json(orient="values", force_ascii=False)
-
-
-def json_object(frame: pd.DataFrame) -> str:
-    """The frame's rows as one JSON object, in the frame's order: each row's first column (integers)
-    the key of an array of the others, written as `json_rows` writes them (no spaces)."""
-    if not len(frame):
-        return "{}"
-    keys = pc.cast(pa.array(frame.iloc[:, 0].to_numpy()), pa.string())
-    arrays = _json_arrays(frame.iloc[:, 1:])
-    if arrays is None:
-        values = json.loads(frame.iloc[:, 1:].to_json(orient="values", force_ascii=False))
-        return json.dumps(dict(zip(keys.to_pylist(), values)), ensure_ascii=False, separators=(",", ":"))
-    listed = _laid_end_to_end(pc.binary_join_element_wise('"', keys, '":', arrays, ",", ""))
-    return "{" + listed[1:-1] + "}"
 
 
 def _laid_end_to_end(rows: pa.Array) -> str:
