@@ -145,8 +145,11 @@ _PREFIX = re.compile(r"^(?:" + "|".join(_PREFIXES) + r")(?=\d)")
 
 def _key_and_prefix(number: str) -> tuple[str, bool]:
     s = number.upper() if number else ""
-    if not s.isalnum():
-        s = _NON_ALNUM.sub("", s)
+    return _unprefixed(s if s.isalnum() else _NON_ALNUM.sub("", s))
+
+
+def _unprefixed(s: str) -> tuple[str, bool]:
+    """(key, whether a prefix went) of a number in capitals without separators."""
     if not s or s[0].isdigit():  # the common case needs no prefix search
         return s.lstrip("0"), False
     m = _PREFIX.match(s)
@@ -165,26 +168,40 @@ def number_keys_in_text(text: str, min_length: int = 4) -> list[str]:
     """Candidate invoice-number keys in a remittance text: every word, and every two neighbouring
     words joined (for `F 123`, `2016Q3 0004`, `factuur 0012`). A key shorter than `min_length` counts
     only behind a word such as `factuur` or `F`, since bare short numbers are house numbers and days."""
-    words = [w.strip(".-/") for w in _TOKEN_SPLIT.split((text or "").upper())]
+    text = (text or "").upper()
+    words = [w.strip(".-/") for w in _TOKEN_SPLIT.split(text)]
     words = [w for w in words if w]
+    if text.isascii():
+        # cleaning two words joined is joining them cleaned: clean each word once
+        words = [w if w.isalnum() else _NON_ALNUM.sub("", w) for w in words]
+        key_of = _unprefixed
+    else:
+        key_of = _key_and_prefix
     keys: list[str] = []
+    last = len(words) - 1
     for i, word in enumerate(words):
-        for candidate in (word, word + words[i + 1] if i + 1 < len(words) else ""):
-            key, prefixed = _key_and_prefix(candidate)
-            if key and any(ch.isdigit() for ch in key) and (len(key) >= min_length or prefixed):
+        for candidate in ((word, word + words[i + 1]) if i < last else (word,)):
+            key, prefixed = key_of(candidate)
+            if key and (len(key) >= min_length or prefixed) and _has_digit(key):
                 keys.append(key)
     return list(dict.fromkeys(keys))
 
 
+def _has_digit(key: str) -> bool:
+    # a key in ASCII holds only A-Z and 0-9
+    return not key.isalpha() if key.isascii() else any(ch.isdigit() for ch in key)
+
+
 # --- names ----------------------------------------------------------------------------------------
 
+_NOT_IN_NAME_KEY = re.compile(r"[^0-9A-Z ]")
 _LEGAL_FORMS = {"BV", "NV", "VOF", "CV", "BVBA", "GMBH", "LTD", "LLC", "INC", "SA", "SARL", "AG", "HOLDING",
                 "THE", "DE", "HET", "EN", "EO", "VAN"}
 
 
 def name_key(name: str) -> str:
     """`XS News B.V.` and `XS NEWS B V` both give `NEWS XS`."""
-    words = re.sub(r"[^0-9A-Z ]", " ", (name or "").upper().replace(".", "")).split()
+    words = _NOT_IN_NAME_KEY.sub(" ", (name or "").upper().replace(".", "")).split()
     merged: list[str] = []
     for w in words:  # "B V" -> "BV"
         if len(w) == 1 and merged and len(merged[-1]) == 1 and merged[-1].isalpha():
@@ -237,22 +254,13 @@ class _Book:
             iid, debtor, number, currency, open_cents, _due, refs, key = inv
             invs[iid] = inv
             remaining[iid] = open_cents
-            for ids in ([by_reference[compact_reference(ref)] for ref in refs] if refs else ()):
+            lists = [by_reference[compact_reference(ref)] for ref in refs] if refs else []
+            lists += (by_number[key or _key_and_prefix(number)[0]], by_debtor[debtor],
+                      by_amount[(currency, open_cents)])
+            for ids in lists:
                 if fresh and ids and ids[-1] not in fresh:
                     merge.append(ids)
                 ids.append(iid)
-            ids = by_number[key or _key_and_prefix(number)[0]]
-            if fresh and ids and ids[-1] not in fresh:
-                merge.append(ids)
-            ids.append(iid)
-            ids = by_debtor[debtor]
-            if fresh and ids and ids[-1] not in fresh:
-                merge.append(ids)
-            ids.append(iid)
-            ids = by_amount[(currency, open_cents)]
-            if fresh and ids and ids[-1] not in fresh:
-                merge.append(ids)
-            ids.append(iid)
         for ids in merge:
             ids.sort(key=lambda i: (invs[i].due_date or date.max, i))
         self.currencies.update(inv.currency for inv in new)
@@ -382,11 +390,14 @@ def _numbers(book: _Book, ids: Iterable[int]) -> str:
     return ", ".join(book.invoices[i].number for i in ids)
 
 
+_SPACE = re.compile(r"\s")
+
+
 class _Matcher:
     def __init__(self, invoices, known_ibans, debtor_names, rules, currencies=()):
         self.rules = rules
         self.book = _Book.of(invoices, debtor_names, currencies)
-        self.known_ibans = {re.sub(r"\s", "", k).upper(): v for k, v in known_ibans.items()}
+        self.known_ibans = {_SPACE.sub("", k).upper(): v for k, v in known_ibans.items()}
         self.debtor_names = dict(debtor_names)
         self._references: dict[int, list[str]] = {}  # by id() of the payment: read from its texts once
         self._keys: dict[int, list[str]] = {}
@@ -410,7 +421,7 @@ class _Matcher:
         return keys
 
     def debtor_of_account(self, payment: Payment) -> int | None:
-        return self.known_ibans.get(re.sub(r"\s", "", payment.counterparty_iban).upper()) \
+        return self.known_ibans.get(_SPACE.sub("", payment.counterparty_iban).upper()) \
             if payment.counterparty_iban else None
 
     def propose(self, payment: Payment, confidence: float, reason: Phrase, evidence: str, debtor_id: int,

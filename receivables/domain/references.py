@@ -35,9 +35,12 @@ def betalingskenmerk_check_digit(digits: str) -> int:
     return {10: 1, 11: 0}.get(check, check)
 
 
+_SEPARATORS = re.compile(r"[\s.\-/]")
+
+
 def compact(reference: str) -> str:
     """Without spaces, dots and dashes, in capitals: the form references are compared in."""
-    return re.sub(r"[\s.\-/]", "", reference or "").upper()
+    return _SEPARATORS.sub("", reference or "").upper()
 
 
 def is_valid_betalingskenmerk(reference: str) -> bool:
