@@ -645,16 +645,11 @@ class _Pieces:
         if self.progress is not None:
             self.progress(min(max(share, 0.0), 1.0), what)
 
-    @property
-    def codes(self):  # noqa: ANN201
-        """The debtor code of each data row of the file as written (an Arrow array), or None."""
-        column = self.prepared.mapping.get("debtor_code")
-        return self.prepared.cells.get(column) if column else None
-
     def cells(self, field: str):  # noqa: ANN201
         """The cells of the column mapped to `field`, one per data row, trimmed, "" when empty (an Arrow
-        array); the parsed rows hold the same texts."""
-        return self.prepared.cells[self.prepared.mapping[field]]
+        array), or None when no column is; the parsed rows hold the same texts."""
+        column = self.prepared.mapping.get(field)
+        return self.prepared.cells[column] if column else None
 
     @property
     def numbers(self):  # noqa: ANN201
@@ -701,7 +696,7 @@ def _loading(s, pieces: _Pieces, known_in_file: np.ndarray, batch: ImportBatch, 
     the rows refer to are checked and the loader finishes (indexes, daily sums)."""
     with (loader.Writer(s, give_way) as writer,
           loader.InvoiceLoader(s, batch.id, int((~known_in_file).sum()), writer) as invoices):
-        debtors = _Debtors(s, writer, result, details, pieces.codes)
+        debtors = _Debtors(s, writer, result, details, pieces.cells("debtor_code"))
 
         def pieces_known():
             for rows in pieces:

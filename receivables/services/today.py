@@ -281,8 +281,7 @@ def _addresses(uow: UnitOfWork) -> list[Item]:
                  Phrase(N_("reminders waiting for an address: {n}"), {"n": Count(waiting)}) if waiting else None]
         out.append(Item(f"address:{d.id}", "address", **_reason(phrases.joined([p for p in parts if p], "; ")),
                         since=since, debtor_id=d.id, debtor_code=code, debtor_name=d.name, ref=d.id,
-                        late=bool(d.email_bouncing), extra={"words": str(words or ""), "owed": str(owed),
-                                                            "waiting": waiting}, **title))
+                        late=bool(d.email_bouncing), **title))
     return out
 
 
