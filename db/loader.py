@@ -228,17 +228,20 @@ class FileRows:
         differs = " OR ".join(f"COALESCE(n.{f}, '') <> COALESCE(i.{f}, '')" for f in texts) or "FALSE"
         due_days = ("i.due_date - DATE '1970-01-01'" if self.postgres
                     else "CAST(julianday(i.due_date) - 2440587.5 AS INTEGER)")
-        found = self._agg(f"CAST(n.id AS TEXT) || ',' || CAST(i.id AS TEXT) || ',' || CAST(i.open_cents AS TEXT) || ',' "
-                          f"|| CAST(COALESCE({due_days}, {NO_DAY}) AS TEXT) || ',' "
-                          f"|| CASE WHEN {differs} THEN '1' ELSE '0' END")
         if self.postgres:
             table = f"pg_temp.{self.NUMBERS}"
             self._create(self.NUMBERS, ", ".join(["id bigint", "number text", *(f"{f} text" for f in texts)]))
             bulk_insert(self.s, table, frame)
             self.conn.execute(text(f"ANALYZE {table}"))
-            rows = self._ints(f"SELECT {found} FROM {table} n JOIN invoice i ON i.number = n.number")
+            rows = copy_ints(self.conn, f"SELECT n.id, CAST(i.id AS bigint), i.open_cents, "
+                                        f"CAST(COALESCE({due_days}, {NO_DAY}) AS bigint), "
+                                        f"CAST(CASE WHEN {differs} THEN 1 ELSE 0 END AS bigint) "
+                                        f"FROM {table} n JOIN invoice i ON i.number = n.number", 5)
             self.conn.execute(text(f"DROP TABLE {table}"))
         else:
+            found = self._agg(f"CAST(n.id AS TEXT) || ',' || CAST(i.id AS TEXT) || ',' || CAST(i.open_cents AS TEXT) "
+                              f"|| ',' || CAST(COALESCE({due_days}, {NO_DAY}) AS TEXT) || ',' "
+                              f"|| CASE WHEN {differs} THEN '1' ELSE '0' END")
             fields = ["number", *texts]
             numbers_table = ("(SELECT key AS id, " + ", ".join(f"json_extract(value, '$[{k}]') AS {f}"
                                                                for k, f in enumerate(fields))
@@ -250,9 +253,12 @@ class FileRows:
         ledger.ids[at], ledger.open_cents[at], ledger.due_days[at] = rows[:, 1], rows[:, 2], rows[:, 3]
         ledger.texts_differ[at] = rows[:, 4] == 1
         if as_of is not None:
-            ledger.open_ids = self._ints(f"SELECT {self._agg('CAST(id AS TEXT)')} FROM invoice WHERE open_cents <> 0 "
-                                         "AND is_demo IS NOT TRUE AND invoice_date <= :as_of",
-                                         {"as_of": as_of if self.postgres else as_of.isoformat()})
+            open_ids = "FROM invoice WHERE open_cents <> 0 AND is_demo IS NOT TRUE AND invoice_date <= "
+            if self.postgres:
+                ledger.open_ids = copy_ints(self.conn, f"SELECT CAST(id AS bigint) {open_ids} %s", 1, (as_of,)).ravel()
+            else:
+                ledger.open_ids = self._ints(f"SELECT {self._agg('CAST(id AS TEXT)')} {open_ids} :as_of",
+                                             {"as_of": as_of.isoformat()})
         return ledger
 
     def _create(self, table: str, columns: str) -> None:
@@ -295,6 +301,30 @@ class Ledger:
             days = np.asarray(due_date).astype("datetime64[D]")
             differ |= np.isnat(days) | (days.astype(np.int64) != self.due_days[at])
         return differ
+
+
+_PGCOPY = b"PGCOPY\n\xff\r\n\x00"
+
+
+def copy_ints(conn, query: str, columns: int, params: tuple = ()) -> np.ndarray:  # noqa: ANN001
+    """PostgreSQL: the rows of a query of `columns` bigint values (none of them NULL), as an array of
+    shape (rows, columns), read with COPY in the binary format, whose rows of fixed width numpy reads in
+    place (a million rows: no text built by the server, none parsed here)."""
+    body = bytearray()
+    with conn.connection.driver_connection.cursor() as cur, \
+            cur.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)", params or None) as copy:
+        for block in copy:
+            body += block
+    if body[:11] != _PGCOPY:
+        raise RuntimeError("COPY did not answer in PostgreSQL's binary format")
+    start = 19 + int.from_bytes(body[15:19], "big")  # signature, flags, and the header extension's length
+    row = np.dtype([("fields", ">i2"), *((f"{name}{k}", kind) for k in range(columns)
+                                          for name, kind in (("size", ">i4"), ("value", ">i8")))])
+    rows = np.frombuffer(body, dtype=row, offset=start, count=(len(body) - start - 2) // row.itemsize)
+    if (rows["fields"] != columns).any() or any((rows[f"size{k}"] != 8).any() for k in range(columns)):
+        raise RuntimeError("COPY answered rows other than bigint values")
+    return np.stack([rows[f"value{k}"].astype(np.int64) for k in range(columns)], axis=1) \
+        if len(rows) else np.zeros((0, columns), dtype=np.int64)
 
 
 def _ints(listed: str | None) -> np.ndarray:
@@ -540,10 +570,11 @@ def texts_or_none(series: pd.Series, limit: int | None = None):  # noqa: ANN201
 def bulk_load(s, table: str, rows: int, postgres_only: bool = False):
     """When a batch at least doubles a large table, drop its secondary indexes for the load and build
     them again afterwards (a sort instead of a million random B-tree inserts); on PostgreSQL also its
-    unique and foreign keys (checked again in one join each when they are added back, instead of one
-    lookup per row), but not its partial indexes (of the few rows their condition holds for: kept as
-    the rows go in, rather than a whole table read to build them again). DDL is part of the
-    transaction, so a failure restores them with everything else."""
+    primary, unique and foreign keys and the foreign keys of other tables that refer to it (checked
+    again in one join each when they are added back, instead of one lookup per row), but not its
+    partial indexes (of the few rows their condition holds for: kept as the rows go in, rather than a
+    whole table read to build them again). DDL is part of the transaction, so a failure restores them
+    with everything else."""
     dialect = s.get_bind().dialect.name
     if rows < BULK_ROWS or (postgres_only and dialect != "postgresql"):
         yield
@@ -557,10 +588,8 @@ def bulk_load(s, table: str, rows: int, postgres_only: bool = False):
     if existing > rows:
         yield
         return
-    # the batch index stays: within one load its key is one value and the rows come in id order, so
-    # each entry is appended at its end
     indexes = dbapi.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-                            "AND sql IS NOT NULL AND name NOT LIKE '%batch_id'", (table,)).fetchall()
+                            "AND sql IS NOT NULL", (table,)).fetchall()
     for name, _ in indexes:
         dbapi.execute(f'DROP INDEX "{name}"')
     yield
@@ -574,25 +603,35 @@ def _pg_bulk_load(s, table: str, rows: int):
     if conn.execute(text(f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT :n) t"), {"n": rows + 1}).scalar() > rows:
         yield
         return
+    # the table's own keys, primary first, then unique, then foreign; and the foreign keys of other
+    # tables that refer to it (they rest on its primary or unique keys, so they go first and come back last)
     keys = conn.execute(text(
-        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE conrelid = CAST(:t AS regclass) AND contype IN ('f', 'u') ORDER BY contype DESC"), {"t": table}).all()
+        "SELECT CAST(conrelid AS regclass) AS owner, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE (conrelid = CAST(:t AS regclass) AND contype IN ('p', 'u', 'f')) "
+        "OR (confrelid = CAST(:t AS regclass) AND conrelid <> CAST(:t AS regclass) AND contype = 'f') "
+        "ORDER BY conrelid = CAST(:t AS regclass) DESC, array_position(ARRAY['p', 'u', 'f'], CAST(contype AS text)), "
+        "conname"), {"t": table}).all()
     indexes = conn.execute(text(
         "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
         "WHERE i.indrelid = CAST(:t AS regclass) AND NOT i.indisprimary AND i.indpred IS NULL "
         "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)"), {"t": table}).all()
-    for name, _ in keys:
-        conn.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
+    for owner, name, _ in reversed(keys):
+        conn.execute(text(f'ALTER TABLE {owner} DROP CONSTRAINT "{name}"'))
     for name, _ in indexes:
         conn.execute(text(f'DROP INDEX "{name}"'))
     yield
     conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
     large_joins(conn)  # a key is checked by one join of the whole table
+    own = [key for key in keys if str(key[0]) == table]
+    others = [key for key in keys if str(key[0]) != table]
+    if own and own[0][2].startswith("PRIMARY KEY"):  # the other indexes are built with the primary key there
+        conn.execute(text(f'ALTER TABLE {table} ADD CONSTRAINT "{own[0][1]}" {own[0][2]}'))
+        own = own[1:]
     for _, sql in indexes:
         conn.execute(text(sql))
     conn.execute(text(f"ANALYZE {table}"))  # the planner's figures for the keys' checks, the rest of the import, and after
-    for name, definition in reversed(keys):  # unique keys first: a foreign key may refer to one
-        conn.execute(text(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'))
+    for owner, name, definition in [*own, *others]:  # unique keys before the foreign keys that may refer to them
+        conn.execute(text(f'ALTER TABLE {owner} ADD CONSTRAINT "{name}" {definition}'))
 
 
 def large_joins(conn) -> None:  # noqa: ANN001

@@ -22,8 +22,11 @@ pytestmark = pytest.mark.browser
 
 
 def nav_links(page) -> set[str]:
-    """Titles of the pages in the sidebar navigation (each link's text ends with its title)."""
-    texts = page.locator("[data-testid='stSidebar'] a").all_inner_texts()
+    """Titles of the pages in the sidebar navigation (each link's text ends with its title). The menu is
+    drawn again after a login's rerun, so it is read once it is there (an empty menu proves nothing)."""
+    links = page.locator("[data-testid='stSidebar'] a")
+    links.first.wait_for(timeout=30_000)
+    texts = links.all_inner_texts()
     return {t.strip().splitlines()[-1] for t in texts if t.strip()}
 
 

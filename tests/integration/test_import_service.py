@@ -632,9 +632,27 @@ def index_names(uow) -> set[str]:
         return {ix["name"] for ix in inspect(u.session.connection()).get_indexes("invoice")}
 
 
+def keys_of_every_table(uow) -> set[tuple]:
+    """Every primary, unique and foreign key of the schema, with its columns and what it refers to."""
+    with uow() as u:
+        found = inspect(u.session.connection())
+        keys = set()
+        for table in found.get_table_names():
+            pk = found.get_pk_constraint(table)
+            keys.add((table, "primary", tuple(pk["constrained_columns"])))
+            keys.update((table, "unique", u["name"], tuple(u["column_names"])) for u in found.get_unique_constraints(table))
+            keys.update((table, "foreign", f["name"], tuple(f["constrained_columns"]), f["referred_table"],
+                         tuple(f["referred_columns"]), tuple(sorted((f.get("options") or {}).items())))
+                        for f in found.get_foreign_keys(table))
+        return keys
+
+
 def test_a_large_load_adds_the_daily_sums_the_triggers_would_and_puts_the_triggers_back(uow, monkeypatch):
     monkeypatch.setattr(loader, "BULK_ROWS", 1)  # every load counts as large
+    keys_before, indexes_before = keys_of_every_table(uow), index_names(uow)
     run(uow, FIRST)
+    # PostgreSQL drops the invoice table's keys and the keys that refer to it for the load: all are back
+    assert keys_of_every_table(uow) == keys_before and index_names(uow) == indexes_before
     assert daily_sums_equal_a_rebuild(uow)
     more = export(line("000123", "0042", 100000), line("000200", "0042", 30000, amount_cents=90000,
                                                         invoice_date="15-06-2026", due_date="15-07-2026"),
@@ -654,6 +672,7 @@ def test_a_large_load_that_fails_leaves_triggers_indexes_and_ledger_as_they_were
     monkeypatch.setattr(loader, "BULK_ROWS", 1)
     run(uow, FIRST)
     before, ledger_before, indexes_before = table_counts(uow), ledger_rows(uow), index_names(uow)
+    keys_before = keys_of_every_table(uow)
 
     def fail(*_args, **_kw):
         raise RuntimeError("disk full")
@@ -663,7 +682,7 @@ def test_a_large_load_that_fails_leaves_triggers_indexes_and_ledger_as_they_were
         run(uow, export(line("000300", "0060", 1000), line("000301", "0060", 2000)), name="more.csv",
             mode="partial")
     assert table_counts(uow) == before and ledger_rows(uow) == ledger_before
-    assert index_names(uow) == indexes_before
+    assert index_names(uow) == indexes_before and keys_of_every_table(uow) == keys_before
     with uow() as u:
         assert not analytics_queries.ensure_ledger_day(u.session)
 
@@ -721,6 +740,7 @@ def test_an_import_written_a_row_at_a_time_ends_as_one_written_at_once(uow, smal
 def test_a_problem_in_a_later_piece_rejects_the_file_after_earlier_pieces_were_written(uow, small_pieces):
     run(uow, FIRST)
     before, ledger_before, indexes_before = table_counts(uow), ledger_rows(uow), index_names(uow)
+    keys_before = keys_of_every_table(uow)
     bad = export(line("000200", "0060", 1000, name="Eerst"), line("000201", "0061", 2000),
                  line("000202", "0062", 3000).replace("01-05-2026", "31-02-2026"), line("000203", "0063", 4000))
     with pytest.raises(ImportRejected) as rejected:
@@ -728,7 +748,7 @@ def test_a_problem_in_a_later_piece_rejects_the_file_after_earlier_pieces_were_w
     assert [str(p) for p in rejected.value.parsed.errors] == [
         "row 4, Factuurdatum: '31-02-2026' is not a date (expected dd-mm-yyyy)"]
     assert table_counts(uow) == before and ledger_rows(uow) == ledger_before
-    assert index_names(uow) == indexes_before
+    assert index_names(uow) == indexes_before and keys_of_every_table(uow) == keys_before
     result = run(uow, bad, name="bad.csv", mode="partial", valid_rows_only=True)
     assert result.summary() == "new 3, changed 0, closed 0, unchanged 0, skipped 1"
     assert "000202" not in open_amounts(uow)
@@ -743,6 +763,7 @@ class Stopped(BaseException):
 def test_an_import_stopped_between_pieces_leaves_nothing_half_imported(uow, small_pieces):
     run(uow, FIRST)
     before, ledger_before, indexes_before = table_counts(uow), ledger_rows(uow), index_names(uow)
+    keys_before = keys_of_every_table(uow)
     newer = export(line("000123", "0042", 60000, amount_cents=100000), line("000126", "0044", 25000),
                    line("000127", "0045", 1000, name="Nieuw"), line("000128", "0042", 2000))
     told: list[tuple[float, str]] = []
@@ -757,7 +778,7 @@ def test_an_import_stopped_between_pieces_leaves_nothing_half_imported(uow, smal
             progress=stop_after_two_pieces)
     assert told == [(0.0, "4 rows"), (0.2, "1 of 4 rows"), (0.4, "2 of 4 rows")]
     assert table_counts(uow) == before and ledger_rows(uow) == ledger_before
-    assert index_names(uow) == indexes_before
+    assert index_names(uow) == indexes_before and keys_of_every_table(uow) == keys_before
     with uow() as u:
         assert not analytics_queries.ensure_ledger_day(u.session)  # the triggers dropped for the load are back
     told.clear()
