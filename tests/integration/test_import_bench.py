@@ -10,7 +10,7 @@ from tests.conftest import ROOT
 
 @pytest.mark.slow
 def test_the_import_benchmark_runs_on_two_thousand_rows(tmp_path):
-    res = subprocess.run([sys.executable, "bench/bench_import.py", "--rows", "2000", "--debtors", "100",
+    res = subprocess.run([sys.executable, "bench/bench_import.py", "--rows", "2000", "--debtors", "100", "--rounds", "1",
                           "--data", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     lines = {ln.split()[0]: ln for ln in res.stdout.splitlines()[2:7]}
@@ -25,7 +25,7 @@ def test_the_import_benchmark_runs_on_two_thousand_rows(tmp_path):
 @pytest.mark.postgres
 def test_the_import_benchmark_runs_on_postgresql_in_a_database_of_its_own_against_copy(tmp_path, postgres_engine):
     url = postgres_engine.url.render_as_string(hide_password=False).split("?")[0]
-    res = subprocess.run([sys.executable, "bench/bench_import.py", "--rows", "2000", "--debtors", "100",
+    res = subprocess.run([sys.executable, "bench/bench_import.py", "--rows", "2000", "--debtors", "100", "--rounds", "1",
                           "--data", str(tmp_path), "--db", url], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert "PostgreSQL" in res.stdout.splitlines()[0]
