@@ -14,6 +14,8 @@ Every step runs in its own process, so its peak memory (ru_maxrss) is its own:
                 PostgreSQL: the app's parser, then COPY of the parsed rows into an unindexed table
                 (`copy` is the COPY alone)
   first         run_import of the file into an empty, migrated database (full snapshot)
+  undo          the first import taken back (every invoice it wrote deleted), then
+  first-again   the same first import once more, as the steps below need it
   again         the same file once more (recognised by its hash: nothing changes)
   same-content  the same rows re-saved with other line endings (different bytes: parsed, and compared with
                 the ledger in the database, which hands back only the rows that differ)
@@ -116,9 +118,25 @@ def step_import(file: Path, url: str, fresh: bool, as_of: date = AS_OF) -> dict:
             "previous": result.previous is not None}
 
 
+def step_undo(url: str) -> dict:
+    """Undo of the latest import (here the first: every invoice it wrote goes again)."""
+    from db.engine import make_engine
+    from db.uow import UnitOfWork
+    from receivables.services import imports as import_service
+
+    engine = make_engine(url)
+    start, cpu = time.perf_counter(), time.process_time()
+    with UnitOfWork(engine, immediate=True) as uow:
+        info = import_service.undo_latest(uow, actor="bench")
+    return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu,
+            "summary": f"undid batch {info.id} ({info.file_name})"}
+
+
 def _child(step: str, file: Path, db: str) -> dict:
     if step == "baseline":
         out = step_baseline(file, db)
+    elif step == "undo":
+        out = step_undo(db)
     elif step == "first":
         out = step_import(file, db, fresh=True)
     else:
@@ -202,6 +220,8 @@ def main() -> None:
             results = {
                 "baseline": _run("baseline", file, db),
                 "first": _run("first", file, db),
+                "undo": _run("undo", file, db),
+                "first-again": _run("first", file, db),
                 "again": _run("again", file, db),
                 "same-content": _run("again", same, db),
                 "newer": _run("again", newer, db),

@@ -652,6 +652,23 @@ def ledger_day_by_hand(s, rows: int, at_least: int | None = None):
     analytics_queries.create_ledger_day_triggers(conn)
 
 
+@contextmanager
+def ledger_day_rebuilt(s, rows: int):
+    """Many invoices and changes deleted or put back at once (an undo): the triggers that keep the daily
+    sums (`ledger_day`) a row at a time are dropped meanwhile, and the sums are rebuilt from the ledger
+    afterwards in one GROUP BY. On PostgreSQL the row triggers upsert the same few days' rows once per
+    invoice, and every upsert walks past the versions the transaction left of that row before: taking
+    back a million invoices that way never ended. The DDL is part of the transaction."""
+    if rows < BULK_CHANGES:
+        yield
+        return
+    conn = s.connection()
+    analytics_queries.drop_ledger_day_triggers(conn)
+    yield
+    s.flush()
+    analytics_queries.install_ledger_day(conn)
+
+
 def bulk_insert(s, table: str, frame: pd.DataFrame, constants: dict | None = None,
                  writer: Writer | None = None) -> None:
     """Insert many rows at C speed inside the session's transaction: SQLite reads one JSON array per

@@ -1049,23 +1049,28 @@ def undo_latest(uow: UnitOfWork, *, actor: str, batch_id: int | None = None) -> 
         raise ServiceError("batch {batch} can no longer be undone: its invoices already have reminders or notes. "
                            "Import a corrected file instead", batch=batch.id)
 
-    changed_ids = sorted(set(s.scalars(select(InvoiceChange.invoice_id).where(
-        InvoiceChange.batch_id == batch.id, InvoiceChange.invoice_id.not_in(created_invoices)))))
-    s.execute(InvoiceChange.__table__.delete().where(InvoiceChange.batch_id == batch.id))
-    s.execute(Invoice.__table__.delete().where(Invoice.batch_id == batch.id))
-    for i in range(0, len(changed_ids), 1000):
-        for inv in s.scalars(select(Invoice).where(Invoice.id.in_(changed_ids[i:i + 1000]))):
-            ledger.recompute(s, inv)
-    for iid, fields in details.get("field_changes", []):
-        values = {k: (date.fromisoformat(v[:10]) if k == "due_date" and v else v) for k, v in fields.items()}
-        s.execute(update(Invoice).where(Invoice.id == iid).values(**values))
-    disputed = details.get("disputed", [])
-    for i in range(0, len(disputed), 500):
-        s.execute(update(Invoice).where(Invoice.id.in_(disputed[i:i + 500])).values(disputed=False))
-    _restore_messages(s, details)
-    for debtor_id, fields in details.get("debtor_changes", []):
-        s.execute(update(Debtor).where(Debtor.id == debtor_id).values(**fields))
-    removed_debtors = _remove_created_debtors(s, details.get("created_debtors", []))
+    # many invoices deleted or put back at once: the daily sums are rebuilt after, not kept a row at a time
+    with loader.ledger_day_rebuilt(s, (batch.count_new or 0) + (batch.count_changed or 0) + (batch.count_closed or 0)):
+        # NOT EXISTS, not NOT IN: PostgreSQL hashes a NOT IN list only while it fits in work_mem, and past
+        # that compares every change with the whole list (a million new invoices: the undo never ended)
+        created_by_it = select(Invoice.id).where(Invoice.id == InvoiceChange.invoice_id, Invoice.batch_id == batch.id)
+        changed_ids = sorted(set(s.scalars(select(InvoiceChange.invoice_id).where(
+            InvoiceChange.batch_id == batch.id, ~created_by_it.exists()))))
+        s.execute(InvoiceChange.__table__.delete().where(InvoiceChange.batch_id == batch.id))
+        s.execute(Invoice.__table__.delete().where(Invoice.batch_id == batch.id))
+        for i in range(0, len(changed_ids), 1000):
+            for inv in s.scalars(select(Invoice).where(Invoice.id.in_(changed_ids[i:i + 1000]))):
+                ledger.recompute(s, inv)
+        for iid, fields in details.get("field_changes", []):
+            values = {k: (date.fromisoformat(v[:10]) if k == "due_date" and v else v) for k, v in fields.items()}
+            s.execute(update(Invoice).where(Invoice.id == iid).values(**values))
+        disputed = details.get("disputed", [])
+        for i in range(0, len(disputed), 500):
+            s.execute(update(Invoice).where(Invoice.id.in_(disputed[i:i + 500])).values(disputed=False))
+        _restore_messages(s, details)
+        for debtor_id, fields in details.get("debtor_changes", []):
+            s.execute(update(Debtor).where(Debtor.id == debtor_id).values(**fields))
+        removed_debtors = _remove_created_debtors(s, details.get("created_debtors", []))
     batch.status = "undone"
     record_audit(s, actor, "import.undo", "import_batch", batch.id,
                  {"file_name": batch.file_name, "counts": f"new {batch.count_new}, changed {batch.count_changed}, "

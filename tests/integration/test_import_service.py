@@ -687,6 +687,24 @@ def test_a_large_load_that_fails_leaves_triggers_indexes_and_ledger_as_they_were
         assert not analytics_queries.ensure_ledger_day(u.session)
 
 
+def test_undoing_large_imports_rebuilds_the_daily_sums_and_puts_the_triggers_back(uow, monkeypatch):
+    monkeypatch.setattr(loader, "BULK_CHANGES", 1)  # every undo counts as large: the sums are rebuilt after it
+    run(uow, FIRST)
+    newer = export(line("000123", "0042", 60000, amount_cents=100000), line("000126", "0044", 25000),
+                   line("000127", "0045", 1000, name="Nieuw"))
+    run(uow, newer, name="newer.csv", as_of=AS_OF + timedelta(days=1), close_missing=True)
+    for _ in range(2):  # the newer list (payments, closings, a new invoice), then the first (every invoice)
+        with uow() as u:
+            import_service.undo_latest(u, actor="carla")
+        assert daily_sums_equal_a_rebuild(uow)
+        with uow() as u:
+            assert not analytics_queries.ensure_ledger_day(u.session)  # every trigger is in place
+    assert table_counts(uow)["invoice"] == 0
+    run(uow, FIRST)
+    assert daily_sums_equal_a_rebuild(uow)
+    assert_ledger_consistent(uow)
+
+
 def test_on_sqlite_an_import_checks_the_parents_it_refers_to_itself_and_keeps_foreign_keys_on_elsewhere(sqlite_engine):
     def uow(**kw):
         return UnitOfWork(sqlite_engine, **kw)
