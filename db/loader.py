@@ -245,8 +245,8 @@ class FileRows:
         """PostgreSQL: the ledger read in one scan, as a few binary values (its numbers and texts as
         UTF-8 bytes laid end to end with their lengths beside them, its integers as 8-byte words), and
         the file's numbers found among them here, by Arrow's hash look-up (which lets go of the GIL, so
-        the parse goes on meanwhile). A million invoices: about a third of the time of sending the
-        numbers to a temporary table and joining them there."""
+        the parse goes on meanwhile). No temporary table and no join: with a million invoices the
+        look-up that way (COPY of the numbers, the join, the open invoices: 1.7 s) outlasted the parse."""
         ints = ["id", "open_cents", f"COALESCE(due_date - DATE '1970-01-01', {NO_DAY})",
                 "invoice_date - DATE '1970-01-01'", "CASE WHEN open_cents <> 0 AND is_demo IS NOT TRUE THEN 1 ELSE 0 END"]
         columns = ["number", *(f"COALESCE({f}, '')" for f in texts)]
