@@ -8,7 +8,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 import streamlit.components.v1 as components  # noqa: E402
 
-from receivables.domain import calls, messages  # noqa: E402
+from receivables.domain import calls, messages, tracks  # noqa: E402
 from receivables.domain.errors import Problem  # noqa: E402
 from receivables.services import queue, reminders, sending  # noqa: E402
 from receivables.services.errors import ServiceError  # noqa: E402
@@ -147,7 +147,7 @@ view = f0.segmented_control(_("Planned"), list(VIEWS), format_func=worded_as(VIE
 status_filter = f1.multiselect(_("Status"), [s for s in STATUSES if s != queue.NEEDS_ADDRESS],
                                default=["proposed", "approved", "postponed"], format_func=worded_as(STATUSES).get)
 everything = "\u2217"  # a key no step, track or manager has
-step_words = {everything: _("All"), **{s: _(STEP_LABELS[s]) if s in STEP_LABELS else s for s in steps}}
+step_words = {everything: _("All"), **{s: said(tracks.step_name(s)) for s in steps}}  # a step of one's own by its key
 step_filter = f2.selectbox(_("Step"), [everything, *steps], format_func=step_words.get)
 track_filter = f3.selectbox(_("Track"), [everything, *track_keys],
                             format_func=lambda s, all_=_("All"): all_ if s == everything else s)
@@ -181,7 +181,7 @@ def message_table(rows: pd.DataFrame) -> pd.DataFrame:
         "selected": False,
         "id": rows["id"],
         "debtor": rows["debtor_code"] + " · " + rows["debtor_name"],
-        "step": [_(STEP_LABELS[t]) if t in STEP_LABELS else k for k, t in zip(rows["step"], rows["template"])],
+        "step": [said(tracks.step_name(t if t in STEP_LABELS else k)) for k, t in zip(rows["step"], rows["template"])],
         "total": [i18n.money(c, cur) for c, cur in zip(rows["total_cents"], rows["currency"])],
         "planned": [i18n.day(d) for d in rows["planned_date"]],
         "state": [_(STATUSES.get(s, s)) for s in rows["state"]],

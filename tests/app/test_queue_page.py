@@ -99,6 +99,19 @@ def test_approve_all_approves_the_filtered_rows_only(ledger):
     assert sorted(statuses(ledger).values()) == ["approved", "approved", "proposed"]
 
 
+def test_a_step_of_ones_own_is_named_by_its_key_in_words_in_the_step_filter(ledger):
+    from receivables.domain import tracks
+
+    data = _tracks_with_approval()
+    data[0]["steps"][0]["key"] = "final_notice_by_post"
+    with UnitOfWork(ledger) as u:
+        reminder_settings.save_setting(u, reminder_settings.TRACKS_KEY, data, actor="admin")
+    assert tracks.step_name("final_notice_by_post") == "Final notice by post"
+    at = page()
+    step = next(s for s in at.selectbox if s.label == "Step")
+    assert "Final notice by post" in step.options and "final_notice_by_post" not in step.options
+
+
 def test_a_viewer_sees_the_queue_without_action_controls(ledger):
     with UnitOfWork(ledger) as u:
         reminders.generate(u, date.today(), actor="test")
