@@ -265,9 +265,10 @@ class FileRows:
         at = np.flatnonzero(pc.is_valid(where).to_numpy(zero_copy_only=False))
         row = pc.drop_null(where).to_numpy()
         ledger.ids[at], ledger.open_cents[at], ledger.due_days[at] = values[row, 0], values[row, 1], values[row, 2]
-        for (_f, cells), theirs in zip(texts.items(), stored[1:]):
-            ours = pc.take(cells, pa.array(at)).fill_null("")
-            ledger.texts_differ[at] |= pc.not_equal(ours, pc.take(theirs, pa.array(row))).to_numpy(zero_copy_only=False)
+        file_rows, invoices = pa.array(at), pa.array(row)
+        for cells, theirs in zip(texts.values(), stored[1:]):
+            ours = pc.take(cells, file_rows).fill_null("")
+            ledger.texts_differ[at] |= pc.not_equal(ours, pc.take(theirs, invoices)).to_numpy(zero_copy_only=False)
         if as_of is not None:
             open_now = (values[:, 4] == 1) & (values[:, 3] <= (as_of - date(1970, 1, 1)).days)
             ledger.open_ids = values[open_now, 0]
